@@ -1,0 +1,55 @@
+# Helpers shared by the kernel, user programs and tests.
+
+set(BERYL_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter -Wthread-safety
+    -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers)
+
+# Freestanding flags common to kernel and user code.
+set(BERYL_CROSS_CFLAGS --target=${BERYL_CROSS_TRIPLE} -std=gnu11 -ffreestanding -nostdlibinc
+    -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables
+    -mno-red-zone -mgeneral-regs-only -O2 -g)
+
+set(BERYL_KERNEL_INCLUDES
+    ${CMAKE_SOURCE_DIR}/kernel/include
+    ${CMAKE_SOURCE_DIR}/kernel/vm/include
+    ${CMAKE_SOURCE_DIR}/kernel/arch/x86/include
+    ${CMAKE_SOURCE_DIR}/syscall-abi/include)
+
+option(BERYL_DEBUG "Compile DEBUG_ASSERTs into the kernel" ON)
+if(BERYL_DEBUG)
+  set(BERYL_DEBUG_VALUE 1)
+else()
+  set(BERYL_DEBUG_VALUE 0)
+endif()
+
+# beryl_host_test(NAME <name> SOURCES <files...>)
+# Builds a host executable from kernel sources + the host harness, under ASan + UBSan,
+# and registers it with ctest (label "host").
+function(beryl_host_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES} ${CMAKE_SOURCE_DIR}/tests/host/htest.c)
+  target_include_directories(${T_NAME} PRIVATE ${BERYL_KERNEL_INCLUDES} ${CMAKE_SOURCE_DIR}/tests/host)
+  target_compile_definitions(${T_NAME} PRIVATE BERYL_HOST=1 BERYL_DEBUG=1)
+  target_compile_options(${T_NAME} PRIVATE -std=gnu11 -g -O1 ${BERYL_WARNINGS}
+      -Wno-missing-prototypes -fsanitize=address,undefined -fno-sanitize-recover=all
+      -fno-omit-frame-pointer)
+  target_link_options(${T_NAME} PRIVATE -fsanitize=address,undefined)
+  add_test(NAME host.${T_NAME} COMMAND ${T_NAME})
+  set_tests_properties(host.${T_NAME} PROPERTIES LABELS host TIMEOUT 300)
+endfunction()
+
+# beryl_user_program(NAME <module name, e.g. test/hello> TARGET <cmake target> SOURCES ...)
+# Builds a freestanding static user ELF and registers it as a GRUB module2 whose command
+# line is NAME. The ISO step (top-level CMakeLists.txt) collects every registered program.
+function(beryl_user_program)
+  cmake_parse_arguments(U "" "NAME;TARGET" "SOURCES" ${ARGN})
+  add_executable(${U_TARGET} ${U_SOURCES})
+  set_target_properties(${U_TARGET} PROPERTIES SUFFIX ".elf" LINKER_LANGUAGE C)
+  target_include_directories(${U_TARGET} PRIVATE ${CMAKE_SOURCE_DIR}/syscall-abi/include
+      ${CMAKE_SOURCE_DIR}/user/include)
+  target_compile_options(${U_TARGET} PRIVATE ${BERYL_CROSS_CFLAGS} ${BERYL_WARNINGS})
+  target_link_options(${U_TARGET} PRIVATE --target=${BERYL_CROSS_TRIPLE} -nostdlib -static
+      -fuse-ld=lld -Wl,-T,${CMAKE_SOURCE_DIR}/user/user.ld -Wl,--build-id=none
+      -Wl,-z,max-page-size=4096)
+  set_property(TARGET ${U_TARGET} APPEND PROPERTY LINK_DEPENDS ${CMAKE_SOURCE_DIR}/user/user.ld)
+  set_property(GLOBAL APPEND PROPERTY BERYL_USER_PROGRAMS "${U_NAME}|${U_TARGET}")
+endfunction()

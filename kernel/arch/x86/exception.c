@@ -1,0 +1,73 @@
+/*
+ * Exception handling. There is no user mode yet, so every exception is a kernel bug:
+ * print the vector, error code, CR2, every register and a symbolised backtrace, then
+ * power off with a failure status.
+ */
+#include <arch/x86/arch.h>
+#include <arch/x86/cpu.h>
+#include <arch/x86/iframe.h>
+#include <kernel/console.h>
+#include <kernel/ksyms.h>
+#include <kernel/panic.h>
+
+/* #PF error-code bits (Intel SDM Vol. 3A, 4.7). */
+#define PF_ERR_PRESENT (1u << 0)
+#define PF_ERR_WRITE (1u << 1)
+#define PF_ERR_USER (1u << 2)
+#define PF_ERR_RSVD (1u << 3)
+#define PF_ERR_FETCH (1u << 4)
+
+static const char *const exception_names[X86_NUM_EXCEPTIONS] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
+    "coprocessor segment overrun", "#TS invalid TSS", "#NP segment not present",
+    "#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15",
+    "#MF x87 floating point", "#AC alignment check", "#MC machine check",
+    "#XM SIMD floating point", "#VE virtualization", "#CP control protection",
+    "reserved 22", "reserved 23", "reserved 24", "reserved 25", "reserved 26", "reserved 27",
+    "#HV hypervisor injection", "#VC VMM communication", "#SX security", "reserved 31",
+};
+
+static void print_symbolised(const char *label, uint64_t addr) {
+    const char *name;
+    uint64_t off;
+    if (ksyms_lookup(addr, &name, &off))
+        printf("%s 0x%016lx <%s+0x%lx>\n", label, addr, name, off);
+    else
+        printf("%s 0x%016lx\n", label, addr);
+}
+
+static void dump_frame(const struct x86_iframe *f) {
+    print_symbolised(" rip", f->rip);
+    printf(" cs  0x%04lx rflags 0x%016lx ss 0x%04lx\n", f->cs, f->rflags, f->ss);
+    printf(" cr0 0x%016lx cr2 0x%016lx cr3 0x%016lx cr4 0x%016lx\n", x86_get_cr0(),
+           x86_get_cr2(), x86_get_cr3(), x86_get_cr4());
+    printf(" rax 0x%016lx rbx 0x%016lx rcx 0x%016lx rdx 0x%016lx\n", f->rax, f->rbx, f->rcx,
+           f->rdx);
+    printf(" rsi 0x%016lx rdi 0x%016lx rbp 0x%016lx rsp 0x%016lx\n", f->rsi, f->rdi, f->rbp,
+           f->rsp);
+    printf(" r8  0x%016lx r9  0x%016lx r10 0x%016lx r11 0x%016lx\n", f->r8, f->r9, f->r10,
+           f->r11);
+    printf(" r12 0x%016lx r13 0x%016lx r14 0x%016lx r15 0x%016lx\n", f->r12, f->r13, f->r14,
+           f->r15);
+}
+
+void x86_exception_handler(struct x86_iframe *f) {
+    uint64_t vec = f->vector;
+    x86_cli();
+    console_break_lock();
+    const char *name = vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "unknown";
+    printf("\nKERNEL PANIC: unhandled exception %lu (%s), error code 0x%lx\n", vec, name,
+           f->err_code);
+    if (vec == X86_VECTOR_PF) {
+        uint32_t e = (uint32_t)f->err_code;
+        printf(" page fault at cr2 0x%016lx: %s %s, %s mode%s%s\n", x86_get_cr2(),
+               (e & PF_ERR_FETCH) ? "instruction fetch" : (e & PF_ERR_WRITE) ? "write" : "read",
+               (e & PF_ERR_PRESENT) ? "on a protected page" : "of a not-present page",
+               (e & PF_ERR_USER) ? "user" : "supervisor",
+               (e & PF_ERR_RSVD) ? ", reserved bit set" : "", "");
+    }
+    dump_frame(f);
+    print_backtrace(f->rip, f->rbp);
+    kernel_poweroff(false);
+}

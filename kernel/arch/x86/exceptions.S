@@ -1,0 +1,122 @@
+/*
+ * Exception entry stubs for vectors 0..31. Each stub makes the stack look the same
+ * (a zero error code is pushed for vectors where the CPU pushes none), pushes the vector
+ * number, and jumps to the common path, which saves every general register into a
+ * struct x86_iframe and calls x86_exception_handler(frame).
+ */
+#include <arch/x86/boot_defs.h>
+
+
+/* Vectors that push an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX. */
+#define STUB_NOERR(v) .balign 16; x86_exc_stub_##v: pushq $0; pushq $v; jmp x86_exception_common
+#define STUB_ERR(v) .balign 16; x86_exc_stub_##v: pushq $v; jmp x86_exception_common
+
+.text
+STUB_NOERR(0)
+STUB_NOERR(1)
+STUB_NOERR(2)
+STUB_NOERR(3)
+STUB_NOERR(4)
+STUB_NOERR(5)
+STUB_NOERR(6)
+STUB_NOERR(7)
+STUB_ERR(8)
+STUB_NOERR(9)
+STUB_ERR(10)
+STUB_ERR(11)
+STUB_ERR(12)
+STUB_ERR(13)
+STUB_ERR(14)
+STUB_NOERR(15)
+STUB_NOERR(16)
+STUB_ERR(17)
+STUB_NOERR(18)
+STUB_NOERR(19)
+STUB_NOERR(20)
+STUB_ERR(21)
+STUB_NOERR(22)
+STUB_NOERR(23)
+STUB_NOERR(24)
+STUB_NOERR(25)
+STUB_NOERR(26)
+STUB_NOERR(27)
+STUB_NOERR(28)
+STUB_ERR(29)
+STUB_ERR(30)
+STUB_NOERR(31)
+
+x86_exception_common:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    cld
+    mov %rsp, %rdi
+    /* Make the saved rbp chain continue through the interrupted frame for backtraces. */
+    call x86_exception_handler
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp          /* vector + error code */
+    iretq
+
+/* Table of stub addresses, read by idt.c. */
+.section .rodata
+.balign 8
+.global x86_exception_stubs
+x86_exception_stubs:
+    .quad x86_exc_stub_0
+    .quad x86_exc_stub_1
+    .quad x86_exc_stub_2
+    .quad x86_exc_stub_3
+    .quad x86_exc_stub_4
+    .quad x86_exc_stub_5
+    .quad x86_exc_stub_6
+    .quad x86_exc_stub_7
+    .quad x86_exc_stub_8
+    .quad x86_exc_stub_9
+    .quad x86_exc_stub_10
+    .quad x86_exc_stub_11
+    .quad x86_exc_stub_12
+    .quad x86_exc_stub_13
+    .quad x86_exc_stub_14
+    .quad x86_exc_stub_15
+    .quad x86_exc_stub_16
+    .quad x86_exc_stub_17
+    .quad x86_exc_stub_18
+    .quad x86_exc_stub_19
+    .quad x86_exc_stub_20
+    .quad x86_exc_stub_21
+    .quad x86_exc_stub_22
+    .quad x86_exc_stub_23
+    .quad x86_exc_stub_24
+    .quad x86_exc_stub_25
+    .quad x86_exc_stub_26
+    .quad x86_exc_stub_27
+    .quad x86_exc_stub_28
+    .quad x86_exc_stub_29
+    .quad x86_exc_stub_30
+    .quad x86_exc_stub_31

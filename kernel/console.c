@@ -1,0 +1,47 @@
+/* Kernel console: formatted output to COM1, serialised by a spinlock. */
+#include <arch/x86/uart.h>
+#include <kernel/console.h>
+#include <kernel/spinlock.h>
+#include <lib/printf.h>
+
+static spinlock_t console_lock = SPIN_LOCK_INITIAL_VALUE;
+static int current_level = LOG_INFO;
+
+void console_init(void) { x86_uart_init(); }
+
+void console_set_level(int level) { current_level = level; }
+void console_break_lock(void) { __atomic_store_n(&console_lock.value, 0, __ATOMIC_RELEASE); }
+int console_level(void) { return current_level; }
+
+static void console_write_locked(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        x86_uart_putc(s[i]);
+}
+
+void console_write(const char *s, size_t len) {
+    spin_lock_saved_state_t state;
+    spin_lock_irqsave(&console_lock, &state);
+    console_write_locked(s, len);
+    spin_unlock_irqrestore(&console_lock, state);
+}
+
+static void console_sink(void *ctx, const char *s, size_t len) {
+    (void)ctx;
+    console_write_locked(s, len);
+}
+
+int vprintf(const char *fmt, va_list ap) {
+    spin_lock_saved_state_t state;
+    spin_lock_irqsave(&console_lock, &state);
+    int n = kvprintf_sink(console_sink, NULL, fmt, ap);
+    spin_unlock_irqrestore(&console_lock, state);
+    return n;
+}
+
+int printf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}

@@ -1,0 +1,66 @@
+/* Compiler helpers shared by every kernel file (and the host builds of kernel code). */
+#ifndef KERNEL_COMPILER_H
+#define KERNEL_COMPILER_H
+
+#ifndef __packed
+#define __packed __attribute__((packed))
+#endif
+#ifndef __aligned
+#define __aligned(x) __attribute__((aligned(x)))
+#endif
+#ifndef __noreturn
+#define __noreturn __attribute__((noreturn))
+#endif
+#ifndef __unused
+#define __unused __attribute__((unused))
+#endif
+#ifndef __used
+#define __used __attribute__((used))
+#endif
+#ifndef __section
+#define __section(s) __attribute__((section(s)))
+#endif
+#ifndef __printflike
+#define __printflike(f, a) __attribute__((format(printf, f, a)))
+#endif
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define countof(a) (sizeof(a) / sizeof((a)[0]))
+#define containerof(ptr, type, member) \
+    ((type *)((char *)(ptr) - __builtin_offsetof(type, member)))
+
+#define ROUNDUP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ROUNDDOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Clang thread-safety analysis (-Wthread-safety); no-ops elsewhere. */
+#if defined(__clang__)
+#define TA_CAP(x) __attribute__((capability(x)))
+#define TA_ACQ(...) __attribute__((acquire_capability(__VA_ARGS__)))
+#define TA_REL(...) __attribute__((release_capability(__VA_ARGS__)))
+#define TA_TRY_ACQ(...) __attribute__((try_acquire_capability(__VA_ARGS__)))
+#define TA_REQ(...) __attribute__((requires_capability(__VA_ARGS__)))
+#define TA_EXCL(...) __attribute__((locks_excluded(__VA_ARGS__)))
+#define TA_GUARDED(x) __attribute__((guarded_by(x)))
+#define TA_NO_THREAD_SAFETY_ANALYSIS __attribute__((no_thread_safety_analysis))
+#else
+#define TA_CAP(x)
+#define TA_ACQ(...)
+#define TA_REL(...)
+#define TA_TRY_ACQ(...)
+#define TA_REQ(...)
+#define TA_EXCL(...)
+#define TA_GUARDED(x)
+#define TA_NO_THREAD_SAFETY_ANALYSIS
+#endif
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * Spinlocks, written for SMP although only the boot CPU runs today.
+ *
+ * Lock rules:
+ *  - spin_lock_irqsave() disables interrupts on this CPU before taking the lock and
+ *    spin_unlock_irqrestore() puts the saved interrupt state back, so a lock taken with
+ *    irqsave may also be taken from an interrupt handler.
+ *  - Plain spin_lock()/spin_unlock() require interrupts to be disabled already.
+ *  - A spinlock is never held across anything that may block or sleep.
+ *  - The lock records the holder CPU (+1) so DEBUG_ASSERTs can catch recursion and
+ *    unlocks by a non-holder.
+ */
+#ifndef KERNEL_SPINLOCK_H
+#define KERNEL_SPINLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <kernel/assert.h>
+#include <kernel/compiler.h>
+
+typedef struct TA_CAP("spinlock") spinlock {
+    volatile uint32_t value; /* 0 = free, otherwise holder cpu number + 1 */
+} spinlock_t;
+
+typedef uint64_t spin_lock_saved_state_t;
+
+#define SPIN_LOCK_INITIAL_VALUE { 0 }
+
+#ifdef BERYL_HOST
+static inline spin_lock_saved_state_t arch_irq_save(void) { return 0; }
+static inline void arch_irq_restore(spin_lock_saved_state_t s) { (void)s; }
+static inline uint32_t arch_curr_cpu_num(void) { return 0; }
+static inline void arch_spin_pause(void) {}
+static inline bool arch_irqs_disabled(void) { return true; }
+#else
+#include <arch/x86/cpu.h>
+static inline spin_lock_saved_state_t arch_irq_save(void) {
+    uint64_t flags = x86_save_flags();
+    x86_cli();
+    return flags;
+}
+static inline void arch_irq_restore(spin_lock_saved_state_t s) {
+    if (s & X86_FLAGS_IF)
+        x86_sti();
+}
+static inline uint32_t arch_curr_cpu_num(void) { return 0; } /* single CPU for now */
+static inline void arch_spin_pause(void) { __asm__ volatile("pause"); }
+static inline bool arch_irqs_disabled(void) { return !(x86_save_flags() & X86_FLAGS_IF); }
+#endif
+
+static inline void spin_lock_init(spinlock_t *lock) { lock->value = 0; }
+
+static inline bool spin_lock_held(const spinlock_t *lock) {
+    return lock->value == arch_curr_cpu_num() + 1;
+}
+
+static inline void spin_lock(spinlock_t *lock) TA_ACQ(lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint32_t me = arch_curr_cpu_num() + 1;
+    DEBUG_ASSERT(arch_irqs_disabled());
+    DEBUG_ASSERT_MSG(lock->value != me, "recursive spinlock %p", (void *)lock);
+    for (;;) {
+        uint32_t expected = 0;
+        if (__atomic_compare_exchange_n(&lock->value, &expected, me, false,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+        while (__atomic_load_n(&lock->value, __ATOMIC_RELAXED) != 0)
+            arch_spin_pause();
+    }
+}
+
+static inline void spin_unlock(spinlock_t *lock) TA_REL(lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    DEBUG_ASSERT_MSG(spin_lock_held(lock), "unlock of spinlock %p not held", (void *)lock);
+    __atomic_store_n(&lock->value, 0, __ATOMIC_RELEASE);
+}
+
+static inline void spin_lock_irqsave(spinlock_t *lock, spin_lock_saved_state_t *state)
+    TA_ACQ(lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    *state = arch_irq_save();
+    spin_lock(lock);
+}
+
+static inline void spin_unlock_irqrestore(spinlock_t *lock, spin_lock_saved_state_t state)
+    TA_REL(lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    spin_unlock(lock);
+    arch_irq_restore(state);
+}
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * kmain: the first C code. Brings the machine up in dependency order:
+ *   console -> boot information -> command line -> CPU (features, GDT/TSS, IDT)
+ *   -> page tables + PMM -> heap -> symbols -> modules -> tests or user programs.
+ */
+#include <arch/x86/arch.h>
+#include <kernel/boot_info.h>
+#include <kernel/cmdline.h>
+#include <kernel/console.h>
+#include <kernel/ksyms.h>
+#include <kernel/ktest.h>
+#include <kernel/multiboot2.h>
+#include <kernel/panic.h>
+#include <lib/string.h>
+#include <vm/heap.h>
+#include <vm/physmap.h>
+#include <vm/pmm.h>
+
+#define MBI_COPY_MAX (64 * 1024)
+#define KSYMS_MODULE_NAME "kernel.syms"
+#define PERMILLE_MAX 1000
+
+/* The boot information is copied here so it outlives the identity map and its pages. */
+static uint8_t mbi_copy[MBI_COPY_MAX] __aligned(8);
+static struct boot_info boot_info;
+
+void kmain(uint32_t magic, uint32_t mbi_phys);
+
+static void load_boot_info(uint32_t magic, uint32_t mbi_phys) {
+    if (magic != MB2_BOOTLOADER_MAGIC)
+        panic("boot: not started by a multiboot2 loader (eax = 0x%x, expected 0x%x)", magic,
+              MB2_BOOTLOADER_MAGIC);
+    if (mbi_phys == 0 || (mbi_phys & (MB2_TAG_ALIGN - 1)))
+        panic("boot: multiboot2 information at bad address 0x%x", mbi_phys);
+    /* Still on the entry tables: [0, 4 GiB) is identity-mapped, and mbi_phys is 32-bit. */
+    const uint8_t *mbi = (const uint8_t *)(uintptr_t)mbi_phys;
+    uint32_t total_size;
+    memcpy(&total_size, mbi, sizeof(total_size));
+    if (total_size > sizeof(mbi_copy))
+        panic("boot: multiboot2 information is %u bytes; the kernel keeps at most %zu",
+              total_size, sizeof(mbi_copy));
+    if (total_size < 2 * sizeof(uint32_t))
+        panic("boot: multiboot2 information claims only %u bytes", total_size);
+    memcpy(mbi_copy, mbi, total_size);
+
+    const char *why = NULL;
+    zx_status_t st = mb2_parse(mbi_copy, total_size, &boot_info, &why);
+    if (st != ZX_OK)
+        panic("boot: bad multiboot2 information (%d): %s", st, why ? why : "?");
+}
+
+static void print_boot_info(const struct boot_info *bi) {
+    printf("boot: loader \"%s\", command line \"%s\"\n", bi->bootloader_name, bi->cmdline);
+    uint64_t usable = 0;
+    for (size_t i = 0; i < bi->mem_count; i++) {
+        const struct boot_mem_region *r = &bi->mem[i];
+        dprintf(LOG_DEBUG, "boot: mem [0x%016lx, 0x%016lx) type %u\n", r->base,
+                r->base + r->length, r->type);
+        if (r->type == BOOT_MEM_USABLE)
+            usable += r->length;
+    }
+    printf("boot: %zu memory map entries, %lu MiB usable, %zu modules\n", bi->mem_count,
+           usable >> 20, bi->module_count);
+}
+
+static void apply_cmdline(void) {
+    uint64_t v;
+    if (cmdline_get_u64("loglevel", &v))
+        console_set_level((int)v);
+}
+
+/* Looks at each boot module: the symbol table is loaded, programs are checked to be ELF. */
+static void scan_modules(const struct boot_info *bi) {
+    static const uint8_t elf_magic[4] = {0x7f, 'E', 'L', 'F'};
+    for (size_t i = 0; i < bi->module_count; i++) {
+        const struct boot_module *m = &bi->modules[i];
+        const uint8_t *data = paddr_to_physmap(m->start);
+        size_t len = (size_t)(m->end - m->start);
+        if (strcmp(m->name, KSYMS_MODULE_NAME) == 0) {
+            zx_status_t st = ksyms_init(data, len);
+            printf("module %s: %zu bytes, %s\n", m->name, len,
+                   st == ZX_OK ? "symbols loaded" : "REJECTED (backtraces unsymbolised)");
+            continue;
+        }
+        bool is_elf = len >= sizeof(elf_magic) && memcmp(data, elf_magic, sizeof(elf_magic)) == 0;
+        printf("module %s: %zu bytes at 0x%lx, %s\n", m->name, len, m->start,
+               is_elf ? "ELF program" : "not an ELF file");
+    }
+}
+
+/* pmm.fail_every=N and pmm.fail_random=SEED[:PERMILLE] switch on PMM fault injection. */
+static void apply_fault_injection(void) {
+    uint64_t n;
+    if (cmdline_get_u64("pmm.fail_every", &n) && n > 0) {
+        pmm_fault_inject_every((uint32_t)n);
+        printf("pmm: fault injection: every %lu-th allocation fails\n", n);
+    }
+    size_t len;
+    const char *v = cmdline_get("pmm.fail_random", &len);
+    if (v) {
+        const char *colon = NULL;
+        for (size_t i = 0; i < len; i++)
+            if (v[i] == ':')
+                colon = &v[i];
+        uint64_t seed, permille = 100;
+        size_t seed_len = colon ? (size_t)(colon - v) : len;
+        bool ok = kparse_u64(v, seed_len, &seed) &&
+                  (!colon || kparse_u64(colon + 1, len - seed_len - 1, &permille)) &&
+                  permille <= PERMILLE_MAX;
+        if (!ok)
+            panic("cmdline: pmm.fail_random wants SEED[:PERMILLE<=1000]");
+        pmm_fault_inject_random(seed, (uint32_t)permille);
+        printf("pmm: fault injection: random, seed %lu, %lu/1000\n", seed, permille);
+    }
+}
+
+void kmain(uint32_t magic, uint32_t mbi_phys) {
+    console_init();
+    printf("\nBeryl kernel booting\n");
+
+    load_boot_info(magic, mbi_phys);
+    cmdline_init(boot_info.cmdline);
+    apply_cmdline();
+    print_boot_info(&boot_info);
+
+    x86_cpu_features_init();
+    x86_gdt_init();
+    x86_idt_init();
+    x86_mmu_boot_init(&boot_info);
+    heap_init();
+    scan_modules(&boot_info);
+
+    size_t sel_len;
+    const char *selector = cmdline_get("test", &sel_len);
+    if (selector) {
+        apply_fault_injection();
+        int failures = ktest_run(selector, sel_len);
+        if (pmm_fault_injected_count() > 0)
+            printf("pmm: %lu allocation failures injected\n", pmm_fault_injected_count());
+        kernel_poweroff(failures == 0);
+    }
+
+    printf("Beryl: boot complete; user mode is not implemented yet, nothing to run.\n");
+    kernel_poweroff(true);
+}

@@ -1,0 +1,325 @@
+/*
+ * Kernel heap: a slab allocator over single PMM pages, plus page runs for big requests.
+ *
+ * Small requests (1 .. HEAP_MAX_SLAB_SIZE bytes) are rounded up to a power-of-two size
+ * class. Each slab is one page holding objects of one class only; all of its bookkeeping
+ * lives in the page's vm_page (state HEAP):
+ *   heap.size_class  class index
+ *   heap.in_use      objects handed out from this page
+ *   heap.free_list   first free object; free objects are chained through their first word
+ * Slabs with at least one free object are kept on their class's partial list (linked
+ * through vm_page.node). A slab whose last object is freed goes straight back to the PMM,
+ * so the heap holds a page exactly while something on it is in use.
+ *
+ * Large requests take a contiguous PMM run. The first page records the run length
+ * (size_class HEAP_CLASS_LARGE, npages); the others are marked HEAP_CLASS_LARGE_TAIL so
+ * that kfree of a pointer into the middle of the run is caught.
+ *
+ * kfree finds the vm_page of a pointer through the physmap, so it needs no header in
+ * front of objects. Double frees of slab objects are caught by a poison word: every free
+ * object carries FREE_POISON in its second word, cleared again on allocation. If a freed
+ * pointer still carries the poison, the slab's free list is walked to confirm (a live
+ * object could hold that value by chance).
+ *
+ * Locking: heap_lock (irqsave) guards the partial lists, the counters and the heap fields
+ * of every HEAP page. New slab pages are taken from the PMM with heap_lock held (the PMM
+ * lock nests inside it); pages are given back after heap_lock is dropped, since by then
+ * nothing in the heap refers to them. Panics for bad frees are raised after unlocking.
+ */
+#include <vm/heap.h>
+
+#include <stdint.h>
+#include <kernel/assert.h>
+#include <kernel/compiler.h>
+#include <kernel/spinlock.h>
+#include <kernel/types.h>
+#include <lib/list.h>
+#include <lib/string.h>
+#include <vm/physmap.h>
+#include <vm/pmm.h>
+#include <vm/vm_page.h>
+
+#define HEAP_MIN_SHIFT 4                                  /* smallest class: 16 bytes */
+#define HEAP_MAX_SHIFT 11                                 /* largest class: 2 KiB */
+#define HEAP_NUM_CLASSES (HEAP_MAX_SHIFT - HEAP_MIN_SHIFT + 1)
+#define HEAP_MAX_SLAB_SIZE ((size_t)1 << HEAP_MAX_SHIFT)
+#define HEAP_CLASS_LARGE 0xffffu      /* first page of a large run */
+#define HEAP_CLASS_LARGE_TAIL 0xfffeu /* any other page of a large run */
+
+/* Written into the second word of every free slab object. */
+#define FREE_POISON 0xdeadf7eeb10cf7eeull
+
+STATIC_ASSERT(HEAP_MAX_SLAB_SIZE <= PAGE_SIZE);
+STATIC_ASSERT(HEAP_NUM_CLASSES < HEAP_CLASS_LARGE_TAIL);
+
+/* Layout of a free object; the smallest class (16 bytes) holds exactly this. */
+struct free_obj {
+    struct free_obj *next;
+    uint64_t poison;
+};
+STATIC_ASSERT(sizeof(struct free_obj) <= ((size_t)1 << HEAP_MIN_SHIFT));
+
+static spinlock_t heap_lock = SPIN_LOCK_INITIAL_VALUE;
+static struct list_node partial[HEAP_NUM_CLASSES] TA_GUARDED(heap_lock);
+static size_t bytes_in_use TA_GUARDED(heap_lock);
+static size_t pages_held TA_GUARDED(heap_lock);
+
+static size_t class_size(unsigned cls) { return (size_t)1 << (cls + HEAP_MIN_SHIFT); }
+
+/* Returns the smallest class whose objects hold `size` (1 .. HEAP_MAX_SLAB_SIZE) bytes. */
+static unsigned size_to_class(size_t size) {
+    unsigned cls = 0;
+    while (class_size(cls) < size)
+        cls++;
+    return cls;
+}
+
+static void *page_address(const vm_page_t *page) {
+    return paddr_to_physmap(vm_page_to_paddr(page));
+}
+
+/*
+ * Forgets all heap state: empty partial lists, zero counters. Pages still held from a
+ * previous heap_init are not returned, so call it only at boot or (in tests) right after
+ * pmm_init has reset the PMM.
+ */
+void heap_init(void) {
+    spin_lock_init(&heap_lock);
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&heap_lock, &irq);
+    for (unsigned i = 0; i < HEAP_NUM_CLASSES; i++)
+        list_init(&partial[i]);
+    bytes_in_use = 0;
+    pages_held = 0;
+    spin_unlock_irqrestore(&heap_lock, irq);
+}
+
+/*
+ * Turns a freshly allocated PMM page into an empty slab of class `cls`: threads every
+ * object onto the page's free list (lowest address first) and puts the page on the
+ * partial list.
+ */
+static void slab_setup(vm_page_t *page, unsigned cls) TA_REQ(heap_lock) {
+    size_t size = class_size(cls);
+    char *base = page_address(page);
+    struct free_obj *head = NULL;
+    for (size_t off = PAGE_SIZE; off >= size; off -= size) {
+        struct free_obj *obj = (struct free_obj *)(base + off - size);
+        obj->next = head;
+        obj->poison = FREE_POISON;
+        head = obj;
+    }
+    page->state = VM_PAGE_STATE_HEAP;
+    page->heap.size_class = (uint16_t)cls;
+    page->heap.in_use = 0;
+    page->heap.npages = 0;
+    page->heap.free_list = head;
+    list_add_head(&partial[cls], &page->node);
+    pages_held++;
+}
+
+/*
+ * Takes one object of class `cls`, adding a slab page from the PMM if no slab of the
+ * class has room. Returns NULL (with nothing changed) if the PMM has no page.
+ */
+static void *slab_alloc(unsigned cls) TA_REQ(heap_lock) {
+    if (list_is_empty(&partial[cls])) {
+        vm_page_t *page;
+        if (pmm_alloc_page(0, &page, NULL) != ZX_OK)
+            return NULL;
+        slab_setup(page, cls);
+    }
+    vm_page_t *page = containerof(partial[cls].next, vm_page_t, node);
+    struct free_obj *obj = page->heap.free_list;
+    DEBUG_ASSERT_MSG(obj && obj->poison == FREE_POISON,
+                     "heap: free object %p of class %zu was modified after free", (void *)obj,
+                     class_size(cls));
+    DEBUG_ASSERT_MSG(!obj->next || (uintptr_t)obj->next >> PAGE_SHIFT ==
+                                       (uintptr_t)obj >> PAGE_SHIFT,
+                     "heap: corrupt free list in slab %p", page_address(page));
+    page->heap.free_list = obj->next;
+    page->heap.in_use++;
+    if (!page->heap.free_list)
+        list_delete(&page->node); /* full: no longer a candidate */
+    obj->poison = 0;              /* so a later kfree does not mistake it for free */
+    bytes_in_use += class_size(cls);
+    return obj;
+}
+
+/*
+ * Allocates a run of whole pages for a request of more than HEAP_MAX_SLAB_SIZE bytes.
+ * The PMM call and the page marking need no heap lock (the pages are ours alone until
+ * the pointer is returned); only the counters do.
+ */
+static void *large_alloc(size_t size) {
+    if (size > SIZE_MAX - PAGE_SIZE)
+        return NULL;
+    size_t npages = ROUNDUP(size, PAGE_SIZE) / PAGE_SIZE;
+    if (npages > UINT32_MAX)
+        return NULL;
+    paddr_t pa;
+    if (pmm_alloc_contiguous(npages, 0, PAGE_SHIFT, &pa) != ZX_OK)
+        return NULL;
+
+    vm_page_t *first = paddr_to_vm_page(pa);
+    for (size_t i = 0; i < npages; i++) {
+        first[i].state = VM_PAGE_STATE_HEAP;
+        first[i].heap.size_class = i == 0 ? HEAP_CLASS_LARGE : HEAP_CLASS_LARGE_TAIL;
+        first[i].heap.in_use = 0;
+        first[i].heap.npages = i == 0 ? (uint32_t)npages : 0;
+        first[i].heap.free_list = NULL;
+    }
+
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&heap_lock, &irq);
+    bytes_in_use += npages * PAGE_SIZE;
+    pages_held += npages;
+    spin_unlock_irqrestore(&heap_lock, irq);
+    return paddr_to_physmap(pa);
+}
+
+/* Allocates `size` bytes, 16-byte aligned (page aligned above 2 KiB). NULL on failure. */
+void *kmalloc(size_t size) {
+    if (size == 0)
+        return NULL;
+    if (size > HEAP_MAX_SLAB_SIZE)
+        return large_alloc(size);
+
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&heap_lock, &irq);
+    void *p = slab_alloc(size_to_class(size));
+    spin_unlock_irqrestore(&heap_lock, irq);
+    return p;
+}
+
+/* kmalloc, then zero the requested bytes. */
+void *kzalloc(size_t size) {
+    void *p = kmalloc(size);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+/* Returns true if `obj` is on the free list of slab `page` (bounded walk). */
+static bool slab_free_list_contains(const vm_page_t *page, const struct free_obj *obj)
+    TA_REQ(heap_lock) {
+    size_t limit = PAGE_SIZE / class_size(page->heap.size_class);
+    const struct free_obj *it = page->heap.free_list;
+    for (size_t n = 0; it && n < limit; n++, it = it->next) {
+        if (it == obj)
+            return true;
+    }
+    return false;
+}
+
+/* What kfree must hand back to the PMM once the heap lock is dropped. */
+struct pmm_release {
+    paddr_t pa;
+    size_t npages; /* 0: nothing */
+};
+
+/* Resets the heap fields of a page we are about to give back to the PMM. */
+static void unmark_page(vm_page_t *page) {
+    page->state = VM_PAGE_STATE_ALLOC;
+    page->heap.size_class = 0;
+    page->heap.in_use = 0;
+    page->heap.npages = 0;
+    page->heap.free_list = NULL;
+}
+
+/* Frees the first page of a large run: the whole run goes back to the PMM. */
+static const char *large_free(vm_page_t *page, paddr_t pa, struct pmm_release *rel)
+    TA_REQ(heap_lock) {
+    if (!IS_ALIGNED(pa, PAGE_SIZE))
+        return "pointer into the middle of a large allocation";
+    size_t npages = page->heap.npages;
+    size_t first = (size_t)(pa >> PAGE_SHIFT);
+    if (npages == 0 || npages > vm_page_array_count - first)
+        return "corrupt large allocation record";
+    for (size_t i = 0; i < npages; i++)
+        unmark_page(&page[i]);
+    bytes_in_use -= npages * PAGE_SIZE;
+    pages_held -= npages;
+    rel->pa = pa;
+    rel->npages = npages;
+    return NULL;
+}
+
+/* Frees a slab object; an emptied slab leaves its partial list and goes to the PMM. */
+static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_release *rel)
+    TA_REQ(heap_lock) {
+    unsigned cls = page->heap.size_class;
+    if (cls >= HEAP_NUM_CLASSES)
+        return "corrupt heap page";
+    size_t size = class_size(cls);
+    if ((pa & PAGE_MASK) % size != 0)
+        return "pointer is not at an object boundary";
+    struct free_obj *obj = ptr;
+    if (page->heap.in_use == 0)
+        return "double free (slab has no objects in use)";
+    if (obj->poison == FREE_POISON && slab_free_list_contains(page, obj))
+        return "double free";
+
+    bool was_full = page->heap.free_list == NULL;
+    obj->next = page->heap.free_list;
+    obj->poison = FREE_POISON;
+    page->heap.free_list = obj;
+    page->heap.in_use--;
+    bytes_in_use -= size;
+
+    if (page->heap.in_use == 0) {
+        if (!was_full)
+            list_delete(&page->node);
+        unmark_page(page);
+        pages_held--;
+        rel->pa = vm_page_to_paddr(page);
+        rel->npages = 1;
+    } else if (was_full) {
+        list_add_head(&partial[cls], &page->node);
+    }
+    return NULL;
+}
+
+/* Checks that `page` is a heap page and frees ptr from it; returns why not, or NULL. */
+static const char *free_locked(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_release *rel)
+    TA_REQ(heap_lock) {
+    if (page->state != VM_PAGE_STATE_HEAP)
+        return "not a heap page (double free or foreign pointer?)";
+    switch (page->heap.size_class) {
+    case HEAP_CLASS_LARGE:
+        return large_free(page, pa, rel);
+    case HEAP_CLASS_LARGE_TAIL:
+        return "pointer into the middle of a large allocation";
+    default:
+        return slab_free(page, ptr, pa, rel);
+    }
+}
+
+/* Frees a pointer from kmalloc/kzalloc; NULL is ignored; anything else panics. */
+void kfree(void *ptr) {
+    if (!ptr)
+        return;
+    paddr_t pa = physmap_to_paddr(ptr);
+    vm_page_t *page = paddr_to_vm_page(pa);
+    ASSERT_MSG(page != NULL, "kfree(%p): not a physmap address", ptr);
+
+    struct pmm_release rel = {0, 0};
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&heap_lock, &irq);
+    const char *why = free_locked(page, ptr, pa, &rel);
+    spin_unlock_irqrestore(&heap_lock, irq);
+    ASSERT_MSG(why == NULL, "kfree(%p): %s", ptr, why);
+
+    if (rel.npages)
+        pmm_free_contiguous(rel.pa, rel.npages);
+}
+
+/* A snapshot; an aligned word is read atomically, so the lock is not needed. */
+size_t heap_bytes_in_use(void) TA_NO_THREAD_SAFETY_ANALYSIS {
+    return __atomic_load_n(&bytes_in_use, __ATOMIC_RELAXED);
+}
+
+/* A snapshot; an aligned word is read atomically, so the lock is not needed. */
+size_t heap_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
+    return __atomic_load_n(&pages_held, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,26 @@
+/*
+ * Kernel heap: power-of-two size classes (16 B .. 2 KiB) carved from single PMM pages
+ * (one class per page, recorded in the page's vm_page), larger requests served by
+ * contiguous page runs. Every pointer is at least 16-byte aligned (page-aligned above
+ * 2 KiB). Empty slab pages go back to the PMM.
+ *
+ * Locking: one spinlock (irqsave); the PMM is called with it held (PMM lock nests inside).
+ */
+#ifndef VM_HEAP_H
+#define VM_HEAP_H
+
+#include <stddef.h>
+
+/* Resets the heap's lists and counters; call once at boot, after pmm_init. */
+void heap_init(void);
+
+/* Returns NULL when size is 0 or memory is exhausted. */
+void *kmalloc(size_t size);
+void *kzalloc(size_t size);
+/* Frees a kmalloc'ed pointer; NULL is ignored; a pointer the heap never gave out panics. */
+void kfree(void *ptr);
+
+size_t heap_bytes_in_use(void); /* sum of the class sizes / run sizes of live allocations */
+size_t heap_pages(void);        /* PMM pages currently held by the heap */
+
+#endif
