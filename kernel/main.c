@@ -3,7 +3,9 @@
  *   console -> boot information -> command line -> CPU (features, GDT/TSS, IDT)
  *   -> page tables + PMM -> heap -> symbols -> modules -> tests or user programs.
  */
+#include <arch/mmu.h>
 #include <arch/x86/arch.h>
+#include <arch/x86/mmu_bench.h>
 #include <kernel/boot_info.h>
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
@@ -114,6 +116,18 @@ static void apply_fault_injection(void) {
     }
 }
 
+/* dump.aspace=kernel prints the kernel page tables at boot (for the Bochs workflow). */
+static void dump_requested_aspaces(void) {
+    size_t len;
+    const char *which = cmdline_get("dump.aspace", &len);
+    if (!which)
+        return;
+    if (len == 6 && memcmp(which, "kernel", 6) == 0)
+        arch_mmu_dump(arch_mmu_kernel_aspace(), 0, 0);
+    else
+        printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel)\n", (int)len, which);
+}
+
 void kmain(uint32_t magic, uint32_t mbi_phys) {
     console_init();
     printf("\nBeryl kernel booting\n");
@@ -128,7 +142,21 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     x86_idt_init();
     x86_mmu_boot_init(&boot_info);
     heap_init();
+    arch_mmu_init();
     scan_modules(&boot_info);
+    dump_requested_aspaces();
+
+    /* bench=mmu: page-table engine benchmarks (docs/benchmarks.md), then power off. */
+    size_t bench_len;
+    const char *bench = cmdline_get("bench", &bench_len);
+    if (bench) {
+        bool known = bench_len == 3 && memcmp(bench, "mmu", 3) == 0;
+        if (known)
+            mmu_bench_run();
+        else
+            printf("bench: unknown benchmark \"%.*s\" (known: mmu)\n", (int)bench_len, bench);
+        kernel_poweroff(known);
+    }
 
     size_t sel_len;
     const char *selector = cmdline_get("test", &sel_len);

@@ -1,11 +1,13 @@
 /*
  * Exception handling. There is no user mode yet, so every exception is a kernel bug:
  * print the vector, error code, CR2, every register and a symbolised backtrace, then
- * power off with a failure status.
+ * power off with a failure status. The one exception to that rule: a fault on a probe
+ * instruction listed in the exception table resumes at its fixup (<arch/x86/probe.h>).
  */
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/iframe.h>
+#include <arch/x86/probe.h>
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
@@ -52,7 +54,43 @@ static void dump_frame(const struct x86_iframe *f) {
            f->r15);
 }
 
+#define X86_VECTOR_GP 13
+#define X86_CS_RPL_MASK 3u
+
+/* The fixup for a fault at rip, or 0 if rip is not in the exception table. */
+static uintptr_t ex_table_lookup(uintptr_t rip) {
+    for (const struct x86_ex_table_entry *e = __ex_table_start; e < __ex_table_end; e++)
+        if (e->fault_rip == rip)
+            return e->fixup_rip;
+    return 0;
+}
+
+/*
+ * Recovers a kernel-mode #PF or #GP raised by a probe (<arch/x86/probe.h>): the frame is
+ * changed to resume at the fixup. Returns false if the fault is not a probe's.
+ */
+static bool fixup_probe_fault(struct x86_iframe *f) {
+    if ((f->vector != X86_VECTOR_PF && f->vector != X86_VECTOR_GP) ||
+        (f->cs & X86_CS_RPL_MASK) != 0)
+        return false;
+    uintptr_t rip = f->rip;
+    /* arch_probe_exec's target could not be fetched: rip is still the probed address
+     * (in rdi) and the call's return address is on top of the stack. Pop it and recover
+     * as if the fault had happened there. */
+    if (rip == f->rdi && *(const uint64_t *)f->rsp == (uintptr_t)x86_probe_exec_return) {
+        f->rsp += sizeof(uint64_t);
+        rip = (uintptr_t)x86_probe_exec_return;
+    }
+    uintptr_t fixup = ex_table_lookup(rip);
+    if (fixup == 0)
+        return false;
+    f->rip = fixup;
+    return true;
+}
+
 void x86_exception_handler(struct x86_iframe *f) {
+    if (fixup_probe_fault(f))
+        return;
     uint64_t vec = f->vector;
     x86_cli();
     console_break_lock();
@@ -66,6 +104,7 @@ void x86_exception_handler(struct x86_iframe *f) {
                (e & PF_ERR_PRESENT) ? "on a protected page" : "of a not-present page",
                (e & PF_ERR_USER) ? "user" : "supervisor",
                (e & PF_ERR_RSVD) ? ", reserved bit set" : "", "");
+        x86_mmu_dump_walk_current(x86_get_cr2());
     }
     dump_frame(f);
     print_backtrace(f->rip, f->rbp);

@@ -41,9 +41,9 @@ typedef struct vm_page {
     union {
         struct {
             uint8_t level;        /* 0 = PT ... 3 = PML4 */
-            uint8_t reserved;
+            uint8_t pinned;       /* never unlinked or freed while its aspace lives */
             uint16_t nr_children; /* present entries */
-            uint32_t refcount;
+            uint32_t refcount;    /* parent entry + unified aspaces borrowing it */
             spinlock_t lock;
             uint32_t reserved2;
         } mmu;

@@ -35,6 +35,9 @@ void x86_mmu_boot_init(const struct boot_info *bi);
  */
 uint64_t x86_mmu_boot_lookup(uintptr_t va, int *level);
 
+/* Prints the page-table walk for vaddr in the tables loaded in CR3 (fault reports). */
+void x86_mmu_dump_walk_current(uintptr_t vaddr);
+
 /* Physical address of the kernel PML4 (valid after x86_mmu_boot_init). */
 uint64_t x86_kernel_pml4_phys(void);
 

@@ -1,0 +1,292 @@
+/*
+ * map (4 KiB pages from an address list) and map_contiguous (large pages where they fit).
+ *
+ * map runs in two passes so that a failure never has to guess what it did:
+ *   1. ensure_tables: create every missing table under the range (the only step that
+ *      can run out of memory), and deal with large pages in the way (ERROR: fail;
+ *      SKIP: leave them; UPGRADE: split them);
+ *   2. write_leaves: write the 4 KiB entries; this cannot fail except with ALREADY_EXISTS
+ *      under the ERROR policy.
+ * A failure in pass 1 prunes the tables it created (they are still empty); a failure in
+ * pass 2 unmaps the prefix it wrote (all of it new, since ERROR stops at the first
+ * existing entry) and prunes the rest.
+ *
+ * map_contiguous is one pass: under its ERROR-only policy the prefix written before a
+ * failure is exactly the new mappings, so the same rollback applies.
+ */
+#include <vm/pmm.h>
+
+#include "mmu_priv.h"
+
+struct map_op {
+    struct arch_aspace *as;
+    struct mmu_cm *cm;
+    vaddr_t vaddr;           /* start of the whole request */
+    const paddr_t *phys;     /* map: page list; NULL for map_contiguous */
+    paddr_t paddr;           /* map_contiguous: physical address of vaddr */
+    uint64_t leaf;           /* leaf bits without P/PS/address */
+    enum arch_existing_action existing;
+    size_t mapped;           /* pages whose entry now holds the new mapping */
+    vaddr_t fail_va;         /* first page not written when a pass stopped early */
+};
+
+/* Pass 1: every table needed for 4 KiB entries in [va, last] under a level >= 1 table. */
+static zx_status_t ensure_tables(struct map_op *op, uint64_t *table, vm_page_t *tpage,
+                                 unsigned level, vaddr_t va, vaddr_t last)
+    TA_REQ(op->as->lock) {
+    for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
+        vaddr_t elast = entry_last(va, level, last);
+        uint64_t e = table[idx];
+        if (!pte_present(e)) {
+            paddr_t pa;
+            zx_status_t st = mmu_table_alloc(op->as, level - 1, &pa);
+            if (st != ZX_OK)
+                return st;
+            mmu_link_child(op->as, table, tpage, level, idx, pa);
+            e = table[idx];
+        } else if (pte_large(e)) {
+            if (op->existing == ARCH_EXISTING_ERROR)
+                return ZX_ERR_ALREADY_EXISTS;
+            if (op->existing == ARCH_EXISTING_SKIP)
+                goto next;
+            zx_status_t st = mmu_split_large(op->as, op->cm, table, level, idx, va);
+            if (st != ZX_OK)
+                return st;
+            e = table[idx];
+        }
+        if (level > 1) {
+            zx_status_t st = ensure_tables(op, pte_table(e), pte_table_page(e), level - 1, va,
+                                           elast);
+            if (st != ZX_OK)
+                return st;
+        }
+    next:
+        if (elast == last)
+            return ZX_OK;
+        va = elast + 1;
+    }
+}
+
+/* Pass 2 at the last level: the hot loop, a few instructions per page. */
+static zx_status_t write_pt(struct map_op *op, uint64_t *pt, vm_page_t *tpage, vaddr_t va,
+                            vaddr_t last) TA_REQ(op->as->lock) {
+    unsigned idx = (unsigned)VIDX(va, 0);
+    size_t n = ((last - va) >> PAGE_SHIFT) + 1;
+    const paddr_t *ph = op->phys + ((va - op->vaddr) >> PAGE_SHIFT);
+    uint64_t *pte = &pt[idx];
+    uint64_t leaf = op->leaf | X86_PTE_P;
+    unsigned added = 0;
+    size_t written = 0;
+    zx_status_t st = ZX_OK;
+
+    for (size_t k = 0; k < n; k++) {
+        uint64_t e = pte[k];
+        uint64_t ne = ph[k] | leaf; /* addresses were validated before the lock */
+        if (likely(!(e & X86_PTE_P))) {
+            pte[k] = ne;
+            added++;
+            continue;
+        }
+        if (op->existing == ARCH_EXISTING_ERROR) {
+            st = ZX_ERR_ALREADY_EXISTS;
+            op->fail_va = va + (k << PAGE_SHIFT);
+            break;
+        }
+        if (op->existing == ARCH_EXISTING_UPGRADE) {
+            if (e != ne) {
+                pte[k] = ne;
+                mmu_cm_page(op->cm, va + (k << PAGE_SHIFT));
+            }
+            written++;
+        }
+    }
+    tpage->mmu.nr_children += added;
+    op->mapped += added + written;
+    return st;
+}
+
+static zx_status_t write_leaves(struct map_op *op, uint64_t *table, unsigned level, vaddr_t va,
+                                vaddr_t last) TA_REQ(op->as->lock) {
+    for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
+        vaddr_t elast = entry_last(va, level, last);
+        uint64_t e = table[idx];
+        DEBUG_ASSERT(pte_present(e));
+        if (!pte_large(e)) { /* a large page here was left alone by SKIP */
+            zx_status_t st = level == 1
+                ? write_pt(op, pte_table(e), pte_table_page(e), va, elast)
+                : write_leaves(op, pte_table(e), level - 1, va, elast);
+            if (st != ZX_OK)
+                return st;
+        }
+        if (elast == last)
+            return ZX_OK;
+        va = elast + 1;
+    }
+}
+
+void mmu_prune(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table, vm_page_t *tpage,
+               unsigned level, vaddr_t va, vaddr_t last) {
+    for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
+        vaddr_t elast = entry_last(va, level, last);
+        uint64_t e = table[idx];
+        if (pte_present(e) && !pte_large(e)) {
+            vm_page_t *child = pte_table_page(e);
+            if (level > 1)
+                mmu_prune(as, cm, pte_table(e), child, level - 1, va, elast);
+            if (child->mmu.nr_children == 0 && !child->mmu.pinned)
+                mmu_unlink_child(as, cm, table, tpage, level, idx, child);
+        }
+        if (elast == last)
+            return;
+        va = elast + 1;
+    }
+}
+
+/* Undoes a failed map: unmap what was written in [start, op->fail_va), prune the rest. */
+static void map_rollback(struct map_op *op, vaddr_t start, vaddr_t last) TA_REQ(op->as->lock) {
+    if (op->fail_va > start) {
+        zx_status_t st = mmu_unmap_locked(op->as, op->cm, start, op->fail_va - 1,
+                                          ARCH_UNMAP_ENLARGE_YES, NULL);
+        ASSERT(st == ZX_OK); /* only whole new entries: nothing to split */
+    }
+    mmu_prune(op->as, op->cm, op->as->root, op->as->root_page, MMU_ROOT_LEVEL, start, last);
+    op->mapped = 0;
+}
+
+/* Argument checks shared by map and map_contiguous, in the order the header gives. */
+static zx_status_t check_map_args(const struct arch_aspace *as, vaddr_t vaddr, size_t count,
+                                  uint32_t flags, vaddr_t *last, uint64_t *leaf) {
+    zx_status_t st = mmu_check_modify(as, vaddr, count, last);
+    return st != ZX_OK ? st : mmu_flags_to_pte(as, flags, leaf);
+}
+
+zx_status_t arch_mmu_map(arch_aspace_t *as, vaddr_t vaddr, const paddr_t *phys, size_t count,
+                         uint32_t flags, enum arch_existing_action existing, size_t *mapped)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    if (mapped)
+        *mapped = 0;
+    vaddr_t last;
+    uint64_t leaf;
+    zx_status_t st = check_map_args(as, vaddr, count, flags, &last, &leaf);
+    if (st != ZX_OK)
+        return st;
+    if (!phys || existing > ARCH_EXISTING_UPGRADE)
+        return ZX_ERR_INVALID_ARGS;
+    /* Check every address first, so that writing entries can never fail half-way for a
+     * reason that would make an UPGRADE or SKIP impossible to undo. */
+    paddr_t any_bad = 0;
+    for (size_t i = 0; i < count; i++)
+        any_bad |= phys[i];
+    if (any_bad & ~X86_PTE_ADDR_MASK)
+        return ZX_ERR_INVALID_ARGS;
+
+    struct mmu_cm cm;
+    mmu_cm_init(&cm, as);
+    struct map_op op = {.as = as, .cm = &cm, .vaddr = vaddr, .phys = phys, .leaf = leaf,
+                        .existing = existing, .fail_va = vaddr};
+    spin_lock_saved_state_t state;
+    spin_lock_irqsave(&as->lock, &state);
+    st = ensure_tables(&op, as->root, as->root_page, MMU_ROOT_LEVEL, vaddr, last);
+    if (st == ZX_OK)
+        st = write_leaves(&op, as->root, MMU_ROOT_LEVEL, vaddr, last);
+    if (st != ZX_OK)
+        map_rollback(&op, vaddr, last);
+    mmu_cm_finish(&cm);
+    spin_unlock_irqrestore(&as->lock, state);
+    mmu_cm_free_pages(&cm);
+    if (mapped)
+        *mapped = op.mapped;
+    return st;
+}
+
+/* map_contiguous at one level: large entries where possible, else descend. */
+static zx_status_t map_contig_level(struct map_op *op, uint64_t *table, vm_page_t *tpage,
+                                    unsigned level, vaddr_t va, vaddr_t last)
+    TA_REQ(op->as->lock) {
+    if (level == 0) {
+        unsigned idx = (unsigned)VIDX(va, 0);
+        size_t n = ((last - va) >> PAGE_SHIFT) + 1;
+        uint64_t *pte = &table[idx];
+        uint64_t ne = (op->paddr + (va - op->vaddr)) | op->leaf | X86_PTE_P;
+        for (size_t k = 0; k < n; k++, ne += PAGE_SIZE) {
+            if (unlikely(pte[k] & X86_PTE_P)) {
+                tpage->mmu.nr_children += (uint16_t)k;
+                op->mapped += k;
+                op->fail_va = va + (k << PAGE_SHIFT);
+                return ZX_ERR_ALREADY_EXISTS;
+            }
+            pte[k] = ne;
+        }
+        tpage->mmu.nr_children += (uint16_t)n;
+        op->mapped += n;
+        return ZX_OK;
+    }
+    bool large_ok = level == 1 || (level == 2 && mmu_hw_page1g());
+    for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
+        vaddr_t elast = entry_last(va, level, last);
+        uint64_t e = table[idx];
+        paddr_t pa = op->paddr + (va - op->vaddr);
+        if (large_ok && elast - va == LEVEL_SIZE(level) - 1 && IS_ALIGNED(pa, LEVEL_SIZE(level))) {
+            if (pte_present(e)) {
+                op->fail_va = va;
+                return ZX_ERR_ALREADY_EXISTS;
+            }
+            table[idx] = pa | op->leaf | X86_PTE_P | X86_PTE_PS;
+            tpage->mmu.nr_children++;
+            op->mapped += LEVEL_PAGES(level);
+        } else {
+            if (!pte_present(e)) {
+                paddr_t tpa;
+                zx_status_t st = mmu_table_alloc(op->as, level - 1, &tpa);
+                if (st != ZX_OK) {
+                    op->fail_va = va;
+                    return st;
+                }
+                mmu_link_child(op->as, table, tpage, level, idx, tpa);
+                e = table[idx];
+            } else if (pte_large(e)) {
+                op->fail_va = va;
+                return ZX_ERR_ALREADY_EXISTS;
+            }
+            zx_status_t st = map_contig_level(op, pte_table(e), pte_table_page(e), level - 1, va,
+                                              elast);
+            if (st != ZX_OK)
+                return st;
+        }
+        if (elast == last)
+            return ZX_OK;
+        va = elast + 1;
+    }
+}
+
+zx_status_t arch_mmu_map_contiguous(arch_aspace_t *as, vaddr_t vaddr, paddr_t paddr,
+                                    size_t count, uint32_t flags, size_t *mapped)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    if (mapped)
+        *mapped = 0;
+    vaddr_t last;
+    uint64_t leaf;
+    zx_status_t st = check_map_args(as, vaddr, count, flags, &last, &leaf);
+    if (st != ZX_OK)
+        return st;
+    paddr_t plast = paddr + ((uint64_t)count << PAGE_SHIFT) - 1;
+    if ((paddr & ~X86_PTE_ADDR_MASK) || plast < paddr ||
+        (plast & ~(X86_PTE_ADDR_MASK | PAGE_MASK)))
+        return ZX_ERR_INVALID_ARGS;
+
+    struct mmu_cm cm;
+    mmu_cm_init(&cm, as);
+    struct map_op op = {.as = as, .cm = &cm, .vaddr = vaddr, .paddr = paddr, .leaf = leaf,
+                        .existing = ARCH_EXISTING_ERROR, .fail_va = vaddr};
+    spin_lock_saved_state_t state;
+    spin_lock_irqsave(&as->lock, &state);
+    st = map_contig_level(&op, as->root, as->root_page, MMU_ROOT_LEVEL, vaddr, last);
+    if (st != ZX_OK)
+        map_rollback(&op, vaddr, last);
+    mmu_cm_finish(&cm);
+    spin_unlock_irqrestore(&as->lock, state);
+    mmu_cm_free_pages(&cm);
+    if (mapped)
+        *mapped = op.mapped;
+    return st;
+}

@@ -1,0 +1,64 @@
+/*
+ * The few hardware operations the page-table engine needs, behind one header so the
+ * engine compiles unchanged for host tests (BERYL_HOST), where they are counters that
+ * tests can inspect and feature switches that tests can set.
+ */
+#ifndef ARCH_X86_MMU_HW_H
+#define ARCH_X86_MMU_HW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <kernel/types.h>
+
+#ifdef BERYL_HOST
+
+struct mmu_hw_host {
+    bool page1g;         /* CPU offers 1 GiB pages (tests switch it) */
+    bool nx;             /* CPU offers NX */
+    uint64_t invlpg;     /* single-page invalidations issued */
+    uint64_t full_flush; /* full TLB flushes issued (non-global) */
+    uint64_t global_flush; /* full flushes including global entries */
+    uint64_t cr3_loads;
+    uint64_t current_root; /* what "CR3" holds */
+};
+extern struct mmu_hw_host mmu_hw_host;
+
+static inline bool mmu_hw_page1g(void) { return mmu_hw_host.page1g; }
+static inline bool mmu_hw_nx(void) { return mmu_hw_host.nx; }
+static inline void mmu_hw_invlpg(vaddr_t va) { (void)va; mmu_hw_host.invlpg++; }
+static inline void mmu_hw_flush_all(bool include_global) {
+    if (include_global)
+        mmu_hw_host.global_flush++;
+    else
+        mmu_hw_host.full_flush++;
+}
+static inline void mmu_hw_load_root(paddr_t root) {
+    mmu_hw_host.cr3_loads++;
+    mmu_hw_host.current_root = root;
+}
+static inline uint32_t mmu_hw_cpu_bit(void) { return 1u; }
+
+#else
+
+#include <arch/x86/arch.h>
+#include <arch/x86/cpu.h>
+
+static inline bool mmu_hw_page1g(void) { return x86_features.page1g; }
+static inline bool mmu_hw_nx(void) { return x86_features.nx; }
+static inline void mmu_hw_invlpg(vaddr_t va) { x86_invlpg(va); }
+/* Reloading CR3 drops non-global entries; toggling CR4.PGE drops global ones too. */
+static inline void mmu_hw_flush_all(bool include_global) {
+    uint64_t cr4 = x86_get_cr4();
+    if (include_global && (cr4 & X86_CR4_PGE)) {
+        x86_set_cr4(cr4 & ~X86_CR4_PGE);
+        x86_set_cr4(cr4);
+    } else {
+        x86_set_cr3(x86_get_cr3());
+    }
+}
+static inline void mmu_hw_load_root(paddr_t root) { x86_set_cr3(root); }
+static inline uint32_t mmu_hw_cpu_bit(void) { return 1u << arch_curr_cpu_num(); }
+
+#endif
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * Internals of the x86-64 page-table engine, shared by the files in this directory.
+ *
+ * Levels: 3 = PML4, 2 = PDPT, 1 = PD, 0 = PT. An entry of a level-L table maps
+ * LEVEL_SIZE(L) bytes: 512 GiB, 1 GiB, 2 MiB, 4 KiB. Large pages exist at L = 2 and 1.
+ *
+ * Every table page is a vm_page in state MMU whose `mmu` member holds:
+ *   level        its level;
+ *   nr_children  the number of present entries in it, kept exact by every operation, so
+ *                "is this table empty" is one load, never a scan;
+ *   refcount     1 for the parent entry (or, for a root, the aspace), +1 for each unified
+ *                aspace borrowing it; the page is freed when it drops to 0;
+ *   pinned       set on tables that must stay even when empty: a SHARED aspace's
+ *                top-level tables and every table adopted from the boot page tables;
+ *   lock         reserved for finer-grained locking; today the aspace lock covers all
+ *                tables reachable from an aspace's root (a shared table is reached only
+ *                through its SHARED aspace for writing).
+ *
+ * Ranges inside the engine are inclusive [va, last] so the top page of the address space
+ * (last = 2^64 - 1) needs no special case.
+ */
+#ifndef ARCH_X86_MMU_PRIV_H
+#define ARCH_X86_MMU_PRIV_H
+
+#include <arch/mmu.h>
+#include <arch/x86/mmu_defs.h>
+#include <kernel/assert.h>
+#include <kernel/spinlock.h>
+#include <lib/list.h>
+#include <vm/physmap.h>
+#include <vm/vm_page.h>
+
+#include "mmu_hw.h"
+
+#define MMU_LEVELS 4
+#define MMU_ROOT_LEVEL 3
+#define LEVEL_SHIFT(l) (X86_PT_SHIFT + 9u * (unsigned)(l))
+#define LEVEL_SIZE(l) (1ull << LEVEL_SHIFT(l))
+#define LEVEL_PAGES(l) (1ull << (9u * (unsigned)(l))) /* 4 KiB pages under one entry */
+#define VIDX(va, l) (((uint64_t)(va) >> LEVEL_SHIFT(l)) & (X86_PT_ENTRIES - 1))
+
+/* Bits of a leaf entry that protect() replaces; the address, A, D and G stay. */
+#define X86_PTE_PROT_MASK (X86_PTE_W | X86_PTE_U | X86_PTE_NX | X86_PTE_PWT | X86_PTE_PCD)
+/* Address bits of a large entry at level l (bit 12 of a large entry is PAT). */
+#define LARGE_ADDR_MASK(l) (X86_PTE_ADDR_MASK & ~(LEVEL_SIZE(l) - 1))
+
+/* Canonical 48-bit addresses: bits 63..47 all equal. */
+#define USER_HALF_END (1ull << 47)
+#define KERNEL_HALF_BASE 0xffff800000000000ull
+
+struct arch_aspace {
+    spinlock_t lock;
+    enum arch_aspace_role role;
+    bool is_kernel;
+    vaddr_t base;      /* first byte */
+    vaddr_t last;      /* last byte (inclusive) */
+    unsigned top_first, top_last; /* PML4 slots the range touches */
+    paddr_t root_pa;
+    uint64_t *root;    /* through the physmap */
+    vm_page_t *root_page;
+    uint64_t table_flags; /* bits of a non-leaf entry: P | W (| U for user aspaces) */
+    uint64_t leaf_global; /* G for the kernel aspace, else 0 */
+    size_t table_pages; /* guarded by lock */
+    uint32_t active_cpus;  /* CPUs on which this aspace's tables are live (atomic) */
+    /* Role links: a RESTRICTED aspace's unified aspace; a UNIFIED aspace's parts; the
+     * number of unified aspaces borrowing a SHARED aspace. */
+    struct arch_aspace *unified;
+    struct arch_aspace *shared;
+    struct arch_aspace *restricted;
+    uint32_t unified_users;
+};
+
+/*
+ * Consistency manager: collects what one operation must do to the TLBs and which table
+ * pages it freed. Up to MMU_CM_MAX_PENDING single-page invalidations are remembered;
+ * beyond that, or for any top-level or large-scale change, the whole TLB is flushed.
+ * mmu_cm_finish() (aspace lock held) performs the invalidation; mmu_cm_free_pages()
+ * (after the lock is dropped) returns the collected table pages to the PMM, so a page is
+ * never reused while a stale TLB or paging-structure-cache entry may still point at it.
+ */
+#define MMU_CM_MAX_PENDING 32
+
+struct mmu_cm {
+    struct arch_aspace *as;
+    uint32_t npending;
+    bool full_flush;
+    vaddr_t pending[MMU_CM_MAX_PENDING];
+    struct list_node to_free;
+};
+
+static inline void mmu_cm_init(struct mmu_cm *cm, struct arch_aspace *as) {
+    cm->as = as;
+    cm->npending = 0;
+    cm->full_flush = false;
+    list_init(&cm->to_free);
+}
+
+/* One translation (a 4 KiB page, or one whole large page) changed. */
+static inline void mmu_cm_page(struct mmu_cm *cm, vaddr_t va) {
+    if (cm->npending < MMU_CM_MAX_PENDING)
+        cm->pending[cm->npending++] = va;
+    else
+        cm->full_flush = true;
+}
+
+/* Many translations changed at once (a whole table went away, or a top-level entry). */
+static inline void mmu_cm_flush_all(struct mmu_cm *cm) { cm->full_flush = true; }
+
+void mmu_cm_finish(struct mmu_cm *cm) TA_REQ(cm->as->lock);
+void mmu_cm_free_pages(struct mmu_cm *cm);
+
+/* ---- entries and tables ---- */
+
+static inline bool pte_present(uint64_t e) { return e & X86_PTE_P; }
+static inline bool pte_large(uint64_t e) { return e & X86_PTE_PS; }
+static inline uint64_t *pte_table(uint64_t e) {
+    return paddr_to_physmap(e & X86_PTE_ADDR_MASK);
+}
+static inline vm_page_t *pte_table_page(uint64_t e) {
+    return paddr_to_vm_page(e & X86_PTE_ADDR_MASK);
+}
+
+/* Last byte covered by the level-l entry containing va, clipped to `last`. */
+static inline vaddr_t entry_last(vaddr_t va, unsigned l, vaddr_t last) {
+    vaddr_t e = va | (LEVEL_SIZE(l) - 1);
+    return e < last ? e : last;
+}
+
+/* Allocates a zeroed table page for `level` (refcount 1). NO_MEMORY on failure. */
+zx_status_t mmu_table_alloc(struct arch_aspace *as, unsigned level, paddr_t *pa)
+    TA_REQ(as->lock);
+
+/*
+ * Links a new child table into table[idx] (a level-`level` table), mirroring top-level
+ * changes into a unified aspace.
+ */
+void mmu_link_child(struct arch_aspace *as, uint64_t *table, vm_page_t *tpage, unsigned level,
+                    unsigned idx, paddr_t child_pa) TA_REQ(as->lock);
+
+/*
+ * Clears table[idx], which points at child table `child`, drops the child's reference
+ * and queues it for freeing when that was the last one.
+ */
+void mmu_unlink_child(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table,
+                      vm_page_t *tpage, unsigned level, unsigned idx, vm_page_t *child)
+    TA_REQ(as->lock);
+
+/* Drops one reference to a table page; queues it on cm (or frees it if cm is NULL). */
+void mmu_table_release(struct arch_aspace *as, struct mmu_cm *cm, vm_page_t *page)
+    TA_REQ(as->lock);
+
+/*
+ * Replaces the large page at table[idx] (level 1 or 2) by a table of 512 entries that map
+ * the same memory with the same attributes. NO_MEMORY leaves it unchanged.
+ */
+zx_status_t mmu_split_large(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table,
+                            unsigned level, unsigned idx, vaddr_t va) TA_REQ(as->lock);
+
+/* Frees empty, unpinned tables under table for [va, last]. */
+void mmu_prune(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table, vm_page_t *tpage,
+               unsigned level, vaddr_t va, vaddr_t last) TA_REQ(as->lock);
+
+/* Unmap core (unmap.c), also used to roll back a failed map. */
+zx_status_t mmu_unmap_locked(struct arch_aspace *as, struct mmu_cm *cm, vaddr_t va,
+                             vaddr_t last, enum arch_unmap_enlarge enlarge, size_t *unmapped)
+    TA_REQ(as->lock);
+
+/*
+ * Validates (vaddr, count) against the aspace: INVALID_ARGS for unaligned, zero or
+ * non-canonical, OUT_OF_RANGE outside [base, last]. On success *last_out = last byte.
+ */
+zx_status_t mmu_check_range(const struct arch_aspace *as, vaddr_t vaddr, size_t count,
+                            vaddr_t *last_out);
+
+/* The checks every modifying call starts with: NOT_SUPPORTED on a unified aspace (it
+ * never maps directly), then mmu_check_range. */
+zx_status_t mmu_check_modify(const struct arch_aspace *as, vaddr_t vaddr, size_t count,
+                             vaddr_t *last_out);
+
+/* ARCH_MMU flags -> leaf entry bits (without P, PS or address), and back. */
+zx_status_t mmu_flags_to_pte(const struct arch_aspace *as, uint32_t flags, uint64_t *bits);
+uint32_t mmu_pte_to_flags(uint64_t e);
+
+#endif
