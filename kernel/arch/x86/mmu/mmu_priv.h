@@ -103,6 +103,30 @@ static inline void mmu_cm_page(struct mmu_cm *cm, vaddr_t va) {
         cm->full_flush = true;
 }
 
+/*
+ * The same bookkeeping for a hot loop: the loop keeps the pending count and the
+ * full-flush decision in locals (registers) and writes them back with mmu_cm_sync().
+ */
+struct mmu_cm_local {
+    uint32_t npending;
+    bool full;
+};
+static inline struct mmu_cm_local mmu_cm_local_begin(const struct mmu_cm *cm) {
+    return (struct mmu_cm_local){cm->npending, cm->full_flush};
+}
+static inline void mmu_cm_local_page(struct mmu_cm *cm, struct mmu_cm_local *l, vaddr_t va) {
+    if (l->full)
+        return;
+    if (l->npending < MMU_CM_MAX_PENDING)
+        cm->pending[l->npending++] = va;
+    else
+        l->full = true;
+}
+static inline void mmu_cm_sync(struct mmu_cm *cm, const struct mmu_cm_local *l) {
+    cm->npending = l->npending;
+    cm->full_flush = l->full;
+}
+
 /* Many translations changed at once (a whole table went away, or a top-level entry). */
 static inline void mmu_cm_flush_all(struct mmu_cm *cm) { cm->full_flush = true; }
 

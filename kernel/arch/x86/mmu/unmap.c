@@ -46,14 +46,16 @@ static void unmap_pt(struct unmap_op *op, uint64_t *pt, vm_page_t *tpage, vaddr_
     size_t n = ((last - va) >> PAGE_SHIFT) + 1;
     uint64_t *pte = &pt[idx];
     struct mmu_cm *cm = op->cm;
+    struct mmu_cm_local l = mmu_cm_local_begin(cm);
     unsigned removed = 0;
     for (size_t k = 0; k < n; k++) {
         if (pte[k] & X86_PTE_P) {
             pte[k] = 0;
             removed++;
-            mmu_cm_page(cm, va + (k << PAGE_SHIFT));
+            mmu_cm_local_page(cm, &l, va + (k << PAGE_SHIFT));
         }
     }
+    mmu_cm_sync(cm, &l);
     tpage->mmu.nr_children -= (uint16_t)removed;
     op->unmapped += removed;
 }
@@ -153,14 +155,17 @@ static void protect_pt(struct protect_op *op, uint64_t *pt, vaddr_t va, vaddr_t 
     size_t n = ((last - va) >> PAGE_SHIFT) + 1;
     uint64_t *pte = &pt[idx];
     uint64_t bits = op->bits;
+    struct mmu_cm *cm = op->cm;
+    struct mmu_cm_local l = mmu_cm_local_begin(cm);
     for (size_t k = 0; k < n; k++) {
         uint64_t e = pte[k];
         uint64_t ne = (e & ~X86_PTE_PROT_MASK) | bits;
         if ((e & X86_PTE_P) && ne != e) {
             pte[k] = ne;
-            mmu_cm_page(op->cm, va + (k << PAGE_SHIFT));
+            mmu_cm_local_page(cm, &l, va + (k << PAGE_SHIFT));
         }
     }
+    mmu_cm_sync(cm, &l);
 }
 
 static zx_status_t protect_level(struct protect_op *op, uint64_t *table, unsigned level,
