@@ -17,6 +17,7 @@
 #include <vm/heap.h>
 #include <vm/physmap.h>
 #include <vm/pmm.h>
+#include <vm/vm_object.h>
 
 #define MBI_COPY_MAX (64 * 1024)
 #define KSYMS_MODULE_NAME "kernel.syms"
@@ -143,6 +144,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     x86_mmu_boot_init(&boot_info);
     heap_init();
     arch_mmu_init();
+    vm_zero_page_init();
     scan_modules(&boot_info);
     dump_requested_aspaces();
 

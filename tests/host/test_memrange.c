@@ -2,6 +2,7 @@
  * Host tests for kernel/vm/memrange.c: directed cases for each operation, the overflow
  * corners near 2^64, and a randomized comparison against a bitmap model.
  */
+#include <lib/rand.h>
 #include "htest.h"
 
 #include <stdlib.h>
@@ -316,10 +317,7 @@ static uint64_t rng_state;
 
 /* splitmix64: small, good enough, and reproducible from one seed. */
 static uint64_t rng_next(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return splitmix64_next(&rng_state);
 }
 
 static uint64_t rng_below(uint64_t n) {

@@ -11,6 +11,7 @@
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
+#include <vm/vm_aspace.h>
 
 /* #PF error-code bits (Intel SDM Vol. 3A, 4.7). */
 #define PF_ERR_PRESENT (1u << 0)
@@ -88,7 +89,43 @@ static bool fixup_probe_fault(struct x86_iframe *f) {
     return true;
 }
 
+/*
+ * VM page faults (hook for the VMAR layer, <vm/vm_aspace.h>): a #PF in the user half
+ * while a vm_aspace is current is first offered to vm_aspace_page_fault; if it maps the
+ * page, the access is retried. Anything it cannot resolve falls through to the probe
+ * fixup and the panic report below, unchanged. A supervisor access to user memory is
+ * legitimate only from user-copy code, which sets RFLAGS.AC (SMAP), and never a fetch
+ * (SMEP); other supervisor faults are not resolved, or they would fault forever.
+ */
+#define X86_USER_HALF_TOP (1ull << 47)
+static bool try_vm_page_fault(const struct x86_iframe *f) {
+    vm_aspace_t *as = vm_aspace_current();
+    uint64_t va = x86_get_cr2();
+    uint32_t e = (uint32_t)f->err_code;
+    if (f->vector != X86_VECTOR_PF || !as || va >= X86_USER_HALF_TOP || (e & PF_ERR_RSVD))
+        return false;
+    /* A supervisor access to user memory is resolved only when it was deliberate: with
+     * SMAP on, that means RFLAGS.AC was set (else the fault is an SMAP violation and
+     * resolving it would loop). Supervisor fetches from user memory never are (SMEP). */
+    bool smap_on = x86_get_cr4() & X86_CR4_SMAP;
+    if (!(e & PF_ERR_USER) &&
+        ((smap_on && !(f->rflags & X86_FLAGS_AC)) || (e & PF_ERR_FETCH)))
+        return false;
+    uint32_t flags = 0;
+    if (e & PF_ERR_WRITE)
+        flags |= VM_PF_WRITE;
+    if (e & PF_ERR_FETCH)
+        flags |= VM_PF_EXECUTE;
+    if (e & PF_ERR_USER)
+        flags |= VM_PF_USER;
+    if (!(e & PF_ERR_PRESENT))
+        flags |= VM_PF_NOT_PRESENT;
+    return vm_aspace_page_fault(as, va, flags) == ZX_OK;
+}
+
 void x86_exception_handler(struct x86_iframe *f) {
+    if (try_vm_page_fault(f)) /* VM first, probe fixup second */
+        return;
     if (fixup_probe_fault(f))
         return;
     uint64_t vec = f->vector;

@@ -1,0 +1,55 @@
+/*
+ * Sparse map from a page index (offset >> PAGE_SHIFT) to a vm_page, as a radix tree of
+ * 64-slot nodes allocated from the kernel heap. Lookup, insert and remove are O(height),
+ * height <= 11 for 64-bit indices (grows with the largest index in use). Ranged walks
+ * skip empty subtrees, so a sparse VMO costs what it holds, not its size.
+ * Not thread-safe: the owning VMO's lock protects it.
+ */
+#ifndef VM_PAGE_TREE_H
+#define VM_PAGE_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vm/vm_page.h>
+#include <zircon/types.h>
+
+struct page_tree_node;
+
+struct page_tree {
+    struct page_tree_node *root;
+    unsigned height; /* levels below and including root; 0 = empty */
+    size_t count;    /* pages held */
+};
+
+void page_tree_init(struct page_tree *t);
+
+/* Stores page at index. ZX_ERR_ALREADY_EXISTS if occupied, ZX_ERR_NO_MEMORY if a node
+ * cannot be allocated; the tree is unchanged on error. */
+zx_status_t page_tree_insert(struct page_tree *t, uint64_t index, vm_page_t *page);
+
+/* The page at index, or NULL. */
+vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index);
+
+/* Removes and returns the page at index (NULL if none). Frees nodes that become empty. */
+vm_page_t *page_tree_remove(struct page_tree *t, uint64_t index);
+
+/*
+ * Finds the first page with index in [start, end): returns true and sets *index and *page,
+ * or false if there is none.
+ */
+bool page_tree_next(const struct page_tree *t, uint64_t start, uint64_t end, uint64_t *index,
+                    vm_page_t **page);
+
+/*
+ * Removes every page with index in [start, end), calling fn(ctx, index, page) for each
+ * (in increasing index order) after it is out of the tree. fn may free the page.
+ */
+typedef void (*page_tree_fn)(void *ctx, uint64_t index, vm_page_t *page);
+void page_tree_remove_range(struct page_tree *t, uint64_t start, uint64_t end, page_tree_fn fn,
+                            void *ctx);
+
+/* Frees all nodes (the tree must already be empty of pages, or fn is called for each). */
+void page_tree_destroy(struct page_tree *t, page_tree_fn fn, void *ctx);
+
+#endif

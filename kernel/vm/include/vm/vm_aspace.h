@@ -1,0 +1,67 @@
+/*
+ * Address spaces (Zircon's VmAspace): one arch aspace (page tables in a role) plus the
+ * root VMAR covering [base, base + size) with CAN_MAP_READ|WRITE|EXECUTE|SPECIFIC.
+ * Faults in the aspace are resolved here against the VMAR tree and the VMOs.
+ *
+ * Locking: see kernel/vm/vm_vmar_priv.h (aspace lock -> vmo lock -> heap/pmm/MMU).
+ */
+#ifndef VM_VM_ASPACE_H
+#define VM_VM_ASPACE_H
+
+#include <stdint.h>
+#include <arch/mmu.h>
+#include <kernel/types.h>
+
+typedef struct vm_aspace vm_aspace_t;
+typedef struct vm_vmar vm_vmar_t;
+
+/* Page-fault flags for vm_aspace_page_fault. */
+#define VM_PF_WRITE (1u << 0)       /* the access was a write */
+#define VM_PF_EXECUTE (1u << 1)     /* an instruction fetch */
+#define VM_PF_USER (1u << 2)        /* from user mode */
+#define VM_PF_NOT_PRESENT (1u << 3) /* no translation (else a protection fault) */
+
+/*
+ * Creates an aspace: arch_mmu_create(base, size, role) and its root VMAR. A range below
+ * 2^47 is a user aspace (mappings get ARCH_MMU_FLAG_PERM_USER). name is copied
+ * (truncated to ZX_MAX_NAME_LEN - 1; NULL = ""). Errors: those of arch_mmu_create,
+ * ZX_ERR_NO_MEMORY. The caller owns one reference, dropped by vm_aspace_destroy.
+ */
+zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t size,
+                             const char *name, vm_aspace_t **out);
+
+/*
+ * Destroys the root VMAR's tree (every mapping is unmapped, every VMAR becomes dead),
+ * then the arch aspace (which must not be loaded on any CPU), and drops the creator's
+ * reference; VMAR objects still referenced keep the struct alive (their operations
+ * return ZX_ERR_BAD_STATE). Returns arch_mmu_destroy's status.
+ */
+zx_status_t vm_aspace_destroy(vm_aspace_t *as);
+
+vm_vmar_t *vm_aspace_root_vmar(vm_aspace_t *as);
+arch_aspace_t *vm_aspace_arch(vm_aspace_t *as);
+const char *vm_aspace_name(const vm_aspace_t *as);
+
+/* Seeds the placement PRNG (randomized placement becomes reproducible). */
+void vm_aspace_set_seed(vm_aspace_t *as, uint64_t seed);
+
+/*
+ * Resolves a fault at va: finds the mapping containing it (down the VMAR tree,
+ * O(depth * log n)), checks the mapping's protection at va, gets the page from the VMO
+ * (committing it on a write) and maps it (ARCH_EXISTING_UPGRADE; read-only when the VMO
+ * returns a non-writable page such as the zero page).
+ * Returns ZX_OK when the access can be retried; ZX_ERR_NOT_FOUND (no mapping),
+ * ZX_ERR_ACCESS_DENIED (protection), ZX_ERR_OUT_OF_RANGE (beyond the VMO's size),
+ * ZX_ERR_NO_MEMORY, ZX_ERR_BAD_STATE (aspace destroyed).
+ */
+zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags);
+
+/*
+ * The aspace whose user half is loaded on this CPU, for the page-fault handler (NULL:
+ * none). Setting it does not switch page tables; the caller does both. The caller keeps
+ * the aspace alive while it is current.
+ */
+void vm_aspace_set_current(vm_aspace_t *as);
+vm_aspace_t *vm_aspace_current(void);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * VMOs: memory objects that mappings and (later) syscalls refer to.
+ *
+ *   PAGED       pages held sparsely in a page_tree and committed lazily (zero-filled);
+ *   CONTIGUOUS  one physically contiguous run, committed and pinned at creation;
+ *   PHYSICAL    a caller-given physical range (device memory); owns no pages; its cache
+ *               policy may be changed while it is not mapped.
+ *
+ * Lifetime: refcounted (vmo_ref/vmo_unref); the last unref frees every page it owns.
+ * Mappings hold a reference. Sizes are page-rounded; `size` arguments that are not
+ * page-aligned are rounded up, and rounding past 2^64 is ZX_ERR_OUT_OF_RANGE.
+ *
+ * Mapping tracking: every mapping of a VMO registers a `struct vmo_mapping_link` whose ops
+ * the VMO calls, with the VMO lock held, when pages under the mapping go away or change:
+ * decommit, zero, shrink, and also commit (a read fault may have mapped the shared zero
+ * page there, which must not hide the newly committed page). The mapping must then remove
+ * those translations from its address space before the VMO frees or reuses the pages.
+ *
+ * Locking: each VMO has a spinlock; it is taken inside any aspace lock (aspace -> vmo),
+ * and the mapping ops are called with it held (they take only the MMU's locks).
+ */
+#ifndef VM_VM_OBJECT_H
+#define VM_VM_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <kernel/types.h>
+#include <lib/list.h>
+
+typedef struct vm_object vm_object_t;
+
+enum vmo_type {
+    VMO_TYPE_PAGED,
+    VMO_TYPE_CONTIGUOUS,
+    VMO_TYPE_PHYSICAL,
+};
+
+#define VMO_OPT_RESIZABLE (1u << 0)
+
+/* Cache policies; values match ZX_CACHE_POLICY_*. */
+#define VMO_CACHE_CACHED 0u
+#define VMO_CACHE_UNCACHED 1u
+#define VMO_CACHE_UNCACHED_DEVICE 2u
+#define VMO_CACHE_WRITE_COMBINING 3u
+
+/* Largest VMO size: the page-rounded size must fit in 2^63 (keeps offset math safe). */
+#define VMO_SIZE_MAX (1ull << 63)
+
+struct vmo_mapping_link;
+struct vmo_mapping_ops {
+    /* Translations for VMO offsets [offset, offset + len) must be removed now. */
+    void (*unmap_range)(struct vmo_mapping_link *link, uint64_t offset, uint64_t len);
+};
+struct vmo_mapping_link {
+    struct list_node node;              /* on the VMO's mapping list */
+    const struct vmo_mapping_ops *ops;
+    uint64_t vmo_offset;                /* the part of the VMO the mapping covers */
+    uint64_t len;
+};
+
+/* Creation. ZX_ERR_INVALID_ARGS for bad options, ZX_ERR_OUT_OF_RANGE for a size that
+ * rounds past VMO_SIZE_MAX, ZX_ERR_NO_MEMORY. A paged VMO of size 0 is allowed. */
+zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vm_object_t **out);
+zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vm_object_t **out);
+zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vm_object_t **out);
+
+void vmo_ref(vm_object_t *vmo);
+void vmo_unref(vm_object_t *vmo);
+
+enum vmo_type vmo_type(const vm_object_t *vmo);
+uint64_t vmo_size(const vm_object_t *vmo);
+bool vmo_is_resizable(const vm_object_t *vmo);
+size_t vmo_committed_pages(const vm_object_t *vmo);
+uint32_t vmo_cache_policy(const vm_object_t *vmo);
+
+/*
+ * Changes the size (resizable paged VMOs only: ZX_ERR_UNAVAILABLE otherwise). Shrinking
+ * removes the translations past the new end from every mapping, then frees those pages.
+ */
+zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size);
+
+/*
+ * Range operations on [offset, offset + len): offset and len need not be page-aligned;
+ * the covered pages are affected. Range past the size (or overflowing) ->
+ * ZX_ERR_OUT_OF_RANGE. commit allocates every missing page (NO_MEMORY: pages committed so
+ * far stay committed). decommit removes the pages from every mapping, then frees them
+ * (ZX_ERR_NOT_SUPPORTED for contiguous and physical VMOs). zero makes the range read as
+ * zeros (whole pages are decommitted, partial pages cleared).
+ */
+zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len);
+zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len);
+zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len);
+
+/*
+ * read/write through a copy callback so the syscall layer can use user-copy routines:
+ * copy(ctx, done, kptr, n) moves n bytes between the caller's buffer at byte `done` and
+ * the kernel pointer kptr (read: kptr -> caller; write: caller -> kptr) and returns ZX_OK
+ * or an error that aborts the operation. A read of an uncommitted page reads zeros
+ * without committing it; a write commits. OUT_OF_RANGE as above; NO_MEMORY.
+ */
+typedef zx_status_t (*vmo_copy_fn)(void *ctx, size_t done, void *kptr, size_t n);
+zx_status_t vmo_read(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy, void *ctx);
+zx_status_t vmo_write(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
+                      void *ctx);
+
+/* Physical VMOs only, and only while unmapped (ZX_ERR_BAD_STATE); INVALID_ARGS for an
+ * unknown policy; NOT_SUPPORTED for other types. */
+zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy);
+
+/*
+ * For page faults: the physical page backing `offset` (page-aligned, < size).
+ * for_write: commit (allocate a zeroed page) if needed. Otherwise an uncommitted page of
+ * a paged VMO is reported as the shared zero page with *writable = false (the mapping
+ * must map it read-only, and a later write fault commits). ZX_ERR_OUT_OF_RANGE past the
+ * size; ZX_ERR_NO_MEMORY.
+ */
+zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+                         bool *writable);
+/* Known gap (single CPU today): the VMO lock is dropped before the caller maps *pa, so on
+ * SMP a concurrent decommit could free the page first. The fault path will move to a
+ * variant that maps under the VMO lock before a second CPU runs kernel code. */
+
+/*
+ * Calls fn(ctx, offset, pa) for each committed page with offset in [offset, offset+len)
+ * in increasing order (for MAP_RANGE); stops early and returns fn's error.
+ */
+typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa);
+zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
+                                   vmo_page_fn fn, void *ctx);
+
+/* Mapping registration (the link's ops get called as described above). */
+void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
+void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
+size_t vmo_mapping_count(const vm_object_t *vmo);
+
+/* The shared zero page (read-only mappings of uncommitted memory point at it). */
+paddr_t vm_zero_page_paddr(void);
+void vm_zero_page_init(void);
+
+#endif

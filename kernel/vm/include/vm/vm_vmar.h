@@ -1,0 +1,108 @@
+/*
+ * VMARs (virtual memory address regions) and mappings, with Zircon's semantics. Each
+ * zx_vmar_* syscall is meant to be a thin wrapper over one function here that only
+ * translates handles and rights: `options` are the syscall's zx_vm_option_t as given,
+ * `max_perms` (map) is the ZX_VM_PERM_* set the VMO and VMAR handle rights allow, and
+ * `op_children` is whether the VMAR handle has ZX_RIGHT_OP_CHILDREN. Checks and their
+ * order follow ZIRCON_ABI.md §4 from the first check that does not need a handle.
+ *
+ * Addresses are absolute. A destroyed ("dead") VMAR stays allocated while referenced,
+ * and every operation on it returns ZX_ERR_BAD_STATE.
+ *
+ * Locking: every call takes the aspace lock (see kernel/vm/vm_vmar_priv.h).
+ */
+#ifndef VM_VM_VMAR_H
+#define VM_VM_VMAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <kernel/types.h>
+#include <vm/vm_aspace.h>
+#include <vm/vm_object.h>
+
+typedef struct vm_mapping vm_mapping_t;
+
+/* zx_vmar_op_range ops (values of ZX_VMAR_OP_*). */
+#define VM_VMAR_OP_COMMIT 1u
+#define VM_VMAR_OP_DECOMMIT 2u
+#define VM_VMAR_OP_MAP_RANGE 3u
+
+/*
+ * zx_vmar_allocate: a child VMAR of `size` bytes at `offset` (SPECIFIC), below
+ * `offset` (OFFSET_IS_UPPER_LIMIT) or anywhere. Its CAN_MAP_* and COMPACT come from
+ * options. *child receives a reference (the caller's), *addr its base.
+ * Errors: INVALID_ARGS (bad options / alignment / size / offset, range outside the
+ * parent), BAD_STATE (parent dead), ACCESS_DENIED (CAN_MAP_* beyond the parent's, or
+ * SPECIFIC/UPPER_LIMIT without the parent's CAN_MAP_SPECIFIC), ALREADY_EXISTS (SPECIFIC
+ * range in use), NO_RESOURCES (no hole), NO_MEMORY.
+ */
+zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
+                             zx_vm_option_t options, vm_vmar_t **child, vaddr_t *addr);
+
+/*
+ * zx_vmar_map: maps [vmo_offset, vmo_offset + roundup(len)) of vmo with the PERM_* in
+ * options. SPECIFIC_OVERWRITE atomically replaces the mappings in the range (a sub-VMAR
+ * in it: INVALID_ARGS); MAP_RANGE pre-populates committed pages. Errors as in §4:
+ * INVALID_ARGS, ACCESS_DENIED (perms beyond max_perms or the VMAR's CAN_MAP_*),
+ * NOT_SUPPORTED (REQUIRE_NON_RESIZABLE on a resizable VMO), OUT_OF_RANGE (len rounding
+ * or offset overflow, physical VMO overrun), BAD_STATE, ALREADY_EXISTS, NO_RESOURCES,
+ * NO_MEMORY.
+ */
+zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
+                        uint64_t vmo_offset, size_t len, zx_vm_option_t options,
+                        zx_vm_option_t max_perms, vaddr_t *addr);
+
+/*
+ * zx_vmar_unmap: removes mappings in [addr, addr + roundup(len)) (splitting those partly
+ * inside) and destroys sub-VMARs wholly inside. Holes are fine. INVALID_ARGS for an
+ * unaligned addr, a length rounding to 0, a range outside the VMAR, a sub-VMAR partly
+ * covered or any covered while !op_children (checked before anything changes);
+ * BAD_STATE; NO_MEMORY (nothing changed).
+ */
+zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_children);
+
+/*
+ * zx_vmar_protect: sets the PERM_* of options on [addr, addr + roundup(len)), which must
+ * be covered by mappings (in vmar or its descendants) without gaps (NOT_FOUND). Errors:
+ * INVALID_ARGS, BAD_STATE, NOT_FOUND, ACCESS_DENIED (beyond a mapping's max perms, or
+ * raising a descendant's perms), INVALID_ARGS (descendant while !op_children), NO_MEMORY
+ * (nothing changed). All or nothing.
+ */
+zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, size_t len,
+                            bool op_children);
+
+/*
+ * zx_vmar_op_range: COMMIT / DECOMMIT / MAP_RANGE over [addr, addr + roundup(len)),
+ * which must be covered by mappings (BAD_STATE for a gap). INVALID_ARGS (unknown op,
+ * bad range, COMMIT/DECOMMIT in a descendant, any op in one while !op_children),
+ * OUT_OF_RANGE (outside the VMAR), BAD_STATE (dead), ACCESS_DENIED (COMMIT/DECOMMIT on
+ * a mapping whose max perms lack WRITE), NO_MEMORY, and the VMO's errors. The parts of
+ * the range past a VMO's end are skipped.
+ */
+zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
+                             bool op_children);
+
+/*
+ * zx_vmar_destroy: unmaps everything in vmar, destroys its sub-VMARs recursively, marks
+ * them all dead and frees the range in the parent. NOT_SUPPORTED for a root VMAR,
+ * BAD_STATE if already dead.
+ */
+zx_status_t vm_vmar_destroy(vm_vmar_t *vmar);
+
+void vm_vmar_ref(vm_vmar_t *vmar);
+void vm_vmar_unref(vm_vmar_t *vmar);
+
+/* ZX_INFO_VMAR and friends. Base and size never change, even after destroy. */
+vaddr_t vm_vmar_base(const vm_vmar_t *vmar);
+size_t vm_vmar_size(const vm_vmar_t *vmar);
+zx_vm_option_t vm_vmar_flags(const vm_vmar_t *vmar); /* CAN_MAP_* | COMPACT */
+vm_aspace_t *vm_vmar_aspace(const vm_vmar_t *vmar);
+bool vm_vmar_is_dead(vm_vmar_t *vmar);
+
+/* Debug/test helpers. */
+size_t vm_vmar_debug_count_mappings(vm_vmar_t *vmar); /* recursive */
+/* Protection runs of the mapping containing addr (0 if none). */
+size_t vm_vmar_debug_prot_runs(vm_vmar_t *vmar, vaddr_t addr);
+
+#endif

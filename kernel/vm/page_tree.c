@@ -1,0 +1,315 @@
+/*
+ * Page tree: radix tree of 64-slot nodes mapping a page index to a vm_page (see
+ * vm/page_tree.h).
+ *
+ * Levels are numbered from the bottom: a node at level 1 (a leaf) holds vm_page_t
+ * pointers, a node at level L > 1 holds pointers to level L-1 nodes. The slot for index i
+ * at level L is bits [(L-1)*6, L*6) of i. The root is at level t->height, so the tree
+ * covers indices [0, 2^(6*height)). Invariants:
+ *   - every node reachable from the root has count == its number of non-NULL slots > 0
+ *     (a node that becomes empty is freed at once);
+ *   - the root is never a lone slot-0 wrapper (height > 1 implies the root has a
+ *     non-NULL slot other than 0), so height is the minimum that covers the largest
+ *     index held.
+ */
+#include <vm/page_tree.h>
+
+#include <kernel/assert.h>
+#include <kernel/compiler.h>
+#include <vm/heap.h>
+
+#define PT_BITS 6                       /* index bits resolved per level */
+#define PT_SLOTS (1u << PT_BITS)        /* 64 slots per node */
+#define PT_SLOT_MASK (PT_SLOTS - 1)
+#define PT_INDEX_BITS 64                /* width of an index */
+/* Levels needed to cover every 64-bit index: ceil(64 / 6). */
+#define PT_MAX_HEIGHT ((PT_INDEX_BITS + PT_BITS - 1) / PT_BITS)
+STATIC_ASSERT(PT_MAX_HEIGHT == 11);
+
+struct page_tree_node {
+    void *slots[PT_SLOTS]; /* level > 1: struct page_tree_node *; level 1: vm_page_t * */
+    unsigned count;        /* non-NULL slots */
+};
+
+/* Number of index bits below the slots of a level-`level` node. */
+static unsigned level_shift(unsigned level) { return (level - 1) * PT_BITS; }
+
+static unsigned slot_of(uint64_t index, unsigned level) {
+    return (unsigned)((index >> level_shift(level)) & PT_SLOT_MASK);
+}
+
+/*
+ * Slots of a level-`level` node that can hold 64-bit indices: 64, except at the top level
+ * (11), whose slots each span 2^60 indices, so only 16 of them are reachable.
+ */
+static unsigned slot_limit(unsigned level) {
+    unsigned shift = level_shift(level);
+    if (shift + PT_BITS > PT_INDEX_BITS)
+        return 1u << (PT_INDEX_BITS - shift);
+    return PT_SLOTS;
+}
+
+/* Largest index a tree of the given height (>= 1) can hold. */
+static uint64_t max_index(unsigned height) {
+    if (height * PT_BITS >= PT_INDEX_BITS)
+        return UINT64_MAX;
+    return (1ull << (height * PT_BITS)) - 1;
+}
+
+/* Smallest height (>= 1) whose tree covers index. */
+static unsigned height_for(uint64_t index) {
+    unsigned h = 1;
+    while (h < PT_MAX_HEIGHT && (index >> (h * PT_BITS)) != 0)
+        h++;
+    return h;
+}
+
+static struct page_tree_node *node_alloc(void) {
+    return kzalloc(sizeof(struct page_tree_node));
+}
+
+/* Drops root wrappers that only use slot 0 (restores the minimal-height invariant). */
+static void shrink(struct page_tree *t) {
+    while (t->height > 1 && t->root->count == 1 && t->root->slots[0]) {
+        struct page_tree_node *old = t->root;
+        t->root = old->slots[0];
+        t->height--;
+        kfree(old);
+    }
+}
+
+void page_tree_init(struct page_tree *t) {
+    t->root = NULL;
+    t->height = 0;
+    t->count = 0;
+}
+
+vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index) {
+    if (!t->root || index > max_index(t->height))
+        return NULL;
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        n = n->slots[slot_of(index, level)];
+        if (!n)
+            return NULL;
+    }
+    return n->slots[slot_of(index, 1)];
+}
+
+/*
+ * Nodes page_tree_insert must allocate to store index in a tree that will have height
+ * `height` (>= t->height): the new root wrappers plus the missing nodes on index's path.
+ */
+static unsigned nodes_needed(const struct page_tree *t, uint64_t index, unsigned height) {
+    if (!t->root)
+        return height;
+    if (height > t->height) {
+        /* The old root goes under slot 0 of a chain of wrappers; index's top slot is
+         * non-zero, so its whole path below the new root is new. */
+        return (height - t->height) + (height - 1);
+    }
+    const struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        const struct page_tree_node *child = n->slots[slot_of(index, level)];
+        if (!child)
+            return level - 1; /* nodes at levels level-1 .. 1 */
+        n = child;
+    }
+    return 0;
+}
+
+zx_status_t page_tree_insert(struct page_tree *t, uint64_t index, vm_page_t *page) {
+    DEBUG_ASSERT(page);
+    if (page_tree_lookup(t, index))
+        return ZX_ERR_ALREADY_EXISTS;
+
+    /* Allocate every node first so that failure leaves the tree untouched. */
+    unsigned height = MAX(t->height, height_for(index));
+    unsigned need = nodes_needed(t, index, height);
+    struct page_tree_node *spare[2 * PT_MAX_HEIGHT];
+    DEBUG_ASSERT(need <= countof(spare));
+    for (unsigned i = 0; i < need; i++) {
+        spare[i] = node_alloc();
+        if (!spare[i]) {
+            while (i--)
+                kfree(spare[i]);
+            return ZX_ERR_NO_MEMORY;
+        }
+    }
+    unsigned used = 0;
+
+    if (!t->root) {
+        t->root = spare[used++];
+        t->height = height;
+    }
+    while (t->height < height) {
+        struct page_tree_node *wrap = spare[used++];
+        wrap->slots[0] = t->root;
+        wrap->count = 1;
+        t->root = wrap;
+        t->height++;
+    }
+
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        unsigned s = slot_of(index, level);
+        if (!n->slots[s]) {
+            n->slots[s] = spare[used++];
+            n->count++;
+        }
+        n = n->slots[s];
+    }
+    n->slots[slot_of(index, 1)] = page;
+    n->count++;
+    t->count++;
+    ASSERT(used == need);
+    return ZX_OK;
+}
+
+vm_page_t *page_tree_remove(struct page_tree *t, uint64_t index) {
+    if (!t->root || index > max_index(t->height))
+        return NULL;
+
+    /* path[level - 1] is the node at that level on index's path. */
+    struct page_tree_node *path[PT_MAX_HEIGHT];
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        path[level - 1] = n;
+        n = n->slots[slot_of(index, level)];
+        if (!n)
+            return NULL;
+    }
+    path[0] = n;
+    unsigned s = slot_of(index, 1);
+    vm_page_t *page = n->slots[s];
+    if (!page)
+        return NULL;
+    n->slots[s] = NULL;
+    n->count--;
+    t->count--;
+
+    /* Free the nodes that became empty, bottom up. */
+    for (unsigned level = 1; path[level - 1]->count == 0; level++) {
+        kfree(path[level - 1]);
+        if (level == t->height) {
+            t->root = NULL;
+            t->height = 0;
+            return page;
+        }
+        struct page_tree_node *parent = path[level];
+        parent->slots[slot_of(index, level + 1)] = NULL;
+        parent->count--;
+    }
+    shrink(t);
+    return page;
+}
+
+/*
+ * First page with index in [start, end) under n (a level-`level` node covering indices
+ * from base). Only slots that can intersect the range are visited, and only non-empty
+ * subtrees are entered: every subtree after the one holding start lies wholly at or
+ * above start, so the walk finds its answer in the first non-empty one (or stops at end).
+ */
+static bool next_in(const struct page_tree_node *n, unsigned level, uint64_t base,
+                    uint64_t start, uint64_t end, uint64_t *index, vm_page_t **page) {
+    unsigned shift = level_shift(level);
+    unsigned first = start > base ? (unsigned)((start - base) >> shift) : 0;
+    for (unsigned s = first; s < slot_limit(level); s++) {
+        uint64_t slot_base = base + ((uint64_t)s << shift);
+        if (slot_base >= end)
+            return false;
+        void *slot = n->slots[s];
+        if (!slot)
+            continue;
+        if (level == 1) {
+            *index = slot_base;
+            *page = slot;
+            return true;
+        }
+        if (next_in(slot, level - 1, slot_base, start, end, index, page))
+            return true;
+    }
+    return false;
+}
+
+bool page_tree_next(const struct page_tree *t, uint64_t start, uint64_t end, uint64_t *index,
+                    vm_page_t **page) {
+    if (!t->root || start >= end || start > max_index(t->height))
+        return false;
+    return next_in(t->root, t->height, 0, start, end, index, page);
+}
+
+/*
+ * Removes the pages with index in [start, end) under n (level `level`, covering indices
+ * from base), frees the child nodes that become empty and calls fn for each page after
+ * unlinking it. n itself is left to the caller (it may end with count 0).
+ */
+static void remove_range_in(struct page_tree *t, struct page_tree_node *n, unsigned level,
+                            uint64_t base, uint64_t start, uint64_t end, page_tree_fn fn,
+                            void *ctx) {
+    unsigned shift = level_shift(level);
+    unsigned first = start > base ? (unsigned)((start - base) >> shift) : 0;
+    for (unsigned s = first; s < slot_limit(level) && n->count > 0; s++) {
+        uint64_t slot_base = base + ((uint64_t)s << shift);
+        if (slot_base >= end)
+            return;
+        void *slot = n->slots[s];
+        if (!slot)
+            continue;
+        if (level == 1) {
+            n->slots[s] = NULL;
+            n->count--;
+            t->count--;
+            if (fn)
+                fn(ctx, slot_base, slot);
+            continue;
+        }
+        struct page_tree_node *child = slot;
+        remove_range_in(t, child, level - 1, slot_base, start, end, fn, ctx);
+        if (child->count == 0) {
+            n->slots[s] = NULL;
+            n->count--;
+            kfree(child);
+        }
+    }
+}
+
+void page_tree_remove_range(struct page_tree *t, uint64_t start, uint64_t end, page_tree_fn fn,
+                            void *ctx) {
+    if (!t->root || start >= end || start > max_index(t->height))
+        return;
+    remove_range_in(t, t->root, t->height, 0, start, end, fn, ctx);
+    if (t->root->count == 0) {
+        kfree(t->root);
+        t->root = NULL;
+        t->height = 0;
+        return;
+    }
+    shrink(t);
+}
+
+/* Frees n (level `level`, covering indices from base) and everything under it. */
+static void destroy_in(struct page_tree_node *n, unsigned level, uint64_t base,
+                       page_tree_fn fn, void *ctx) {
+    unsigned shift = level_shift(level);
+    for (unsigned s = 0; s < slot_limit(level) && n->count > 0; s++) {
+        void *slot = n->slots[s];
+        if (!slot)
+            continue;
+        n->slots[s] = NULL;
+        n->count--;
+        uint64_t slot_base = base + ((uint64_t)s << shift);
+        if (level == 1)
+            fn(ctx, slot_base, slot);
+        else
+            destroy_in(slot, level - 1, slot_base, fn, ctx);
+    }
+    kfree(n);
+}
+
+void page_tree_destroy(struct page_tree *t, page_tree_fn fn, void *ctx) {
+    ASSERT_MSG(fn || t->count == 0, "page_tree_destroy: %zu pages left and no fn", t->count);
+    if (t->root)
+        destroy_in(t->root, t->height, 0, fn, ctx);
+    page_tree_init(t);
+}

@@ -1,0 +1,127 @@
+/*
+ * Address spaces: creation/destruction around an arch aspace and a root VMAR, and page
+ * fault resolution. Lock rules: vm_vmar_priv.h.
+ */
+#include <kernel/assert.h>
+#include <lib/string.h>
+#include <vm/heap.h>
+#include "vm_vmar_priv.h"
+
+/* Addresses below this are in the user half (PML4 slots 0..255). */
+#define VM_USER_HALF_TOP (1ull << 47)
+
+/* Placement seed when none is set: varies per aspace. There is no entropy source yet,
+ * so this is not real ASLR; vm_aspace_set_seed makes tests deterministic. */
+static uint64_t aspace_seed_counter;
+
+/* The aspace loaded on this CPU (one CPU today), for the page-fault handler. */
+static vm_aspace_t *current_aspace;
+
+void vm_aspace_ref(vm_aspace_t *as) { __atomic_add_fetch(&as->refcount, 1, __ATOMIC_RELAXED); }
+
+void vm_aspace_unref(vm_aspace_t *as) {
+    if (__atomic_sub_fetch(&as->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+        DEBUG_ASSERT(as->destroyed);
+        kfree(as);
+    }
+}
+
+zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t size,
+                             const char *name, vm_aspace_t **out) {
+    vm_aspace_t *as = kzalloc(sizeof(*as));
+    if (!as)
+        return ZX_ERR_NO_MEMORY;
+    zx_status_t st = arch_mmu_create(base, size, role, &as->arch);
+    if (st != ZX_OK) {
+        kfree(as);
+        return st;
+    }
+    spin_lock_init(&as->lock);
+    as->refcount = 1; /* the creator's */
+    as->base = base;
+    as->size = size;
+    as->user = base < VM_USER_HALF_TOP;
+    uint64_t seed = __atomic_add_fetch(&aspace_seed_counter, 1, __ATOMIC_RELAXED);
+    as->prng = seed ^ (uint64_t)(uintptr_t)as;
+    if (name)
+        kstrlcpy(as->name, name, sizeof(as->name));
+    as->root = vm_vmar_create_root(as);
+    if (!as->root) {
+        arch_mmu_destroy(as->arch);
+        kfree(as);
+        return ZX_ERR_NO_MEMORY;
+    }
+    *out = as;
+    return ZX_OK;
+}
+
+zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    ASSERT(!as->destroyed);
+    vmar_destroy_locked(as->root); /* unmaps everything; the root becomes dead */
+    as->destroyed = true;
+    spin_unlock_irqrestore(&as->lock, s);
+    if (current_aspace == as)
+        current_aspace = NULL;
+    zx_status_t st = arch_mmu_destroy(as->arch);
+    vm_vmar_unref(as->root); /* the aspace's reference on its root */
+    vm_aspace_unref(as);     /* the creator's */
+    return st;
+}
+
+vm_vmar_t *vm_aspace_root_vmar(vm_aspace_t *as) { return as->root; }
+arch_aspace_t *vm_aspace_arch(vm_aspace_t *as) { return as->arch; }
+const char *vm_aspace_name(const vm_aspace_t *as) { return as->name; }
+
+void vm_aspace_set_seed(vm_aspace_t *as, uint64_t seed) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    as->prng = seed;
+    spin_unlock_irqrestore(&as->lock, s);
+}
+
+void vm_aspace_set_current(vm_aspace_t *as) { current_aspace = as; }
+vm_aspace_t *vm_aspace_current(void) { return current_aspace; }
+
+/* Checks the access against the mapping's protection at va. */
+static zx_status_t fault_check_perms(zx_vm_option_t perms, uint32_t pf_flags) {
+    if (!(perms & ZX_VM_PERM_READ))
+        return ZX_ERR_ACCESS_DENIED; /* no access at all */
+    if ((pf_flags & VM_PF_WRITE) && !(perms & ZX_VM_PERM_WRITE))
+        return ZX_ERR_ACCESS_DENIED;
+    if ((pf_flags & VM_PF_EXECUTE) && !(perms & ZX_VM_PERM_EXECUTE))
+        return ZX_ERR_ACCESS_DENIED;
+    return ZX_OK;
+}
+
+zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    zx_status_t st = ZX_OK;
+    vm_mapping_t *m = NULL;
+    if (as->destroyed)
+        st = ZX_ERR_BAD_STATE;
+    else if (!(m = vmar_find_mapping(as->root, va, NULL)))
+        st = ZX_ERR_NOT_FOUND;
+    zx_vm_option_t perms = 0;
+    if (st == ZX_OK) {
+        perms = vm_mapping_perms_at(m, va);
+        st = fault_check_perms(perms, pf_flags);
+    }
+    if (st == ZX_OK) {
+        vaddr_t page = ROUNDDOWN(va, PAGE_SIZE);
+        uint64_t off = m->vmo_offset + (page - region_base(&m->r));
+        bool for_write = pf_flags & VM_PF_WRITE, writable = false;
+        paddr_t pa = 0;
+        st = vmo_get_page(m->vmo, off, for_write, &pa, &writable);
+        if (st == ZX_OK) {
+            uint32_t flags = vm_mapping_arch_flags(m, perms);
+            if (!writable)
+                flags &= ~ARCH_MMU_FLAG_PERM_WRITE;
+            st = arch_mmu_map(as->arch, page, &pa, 1, flags, ARCH_EXISTING_UPGRADE, NULL);
+        }
+    }
+    spin_unlock_irqrestore(&as->lock, s);
+    return st;
+}

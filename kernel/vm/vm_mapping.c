@@ -1,0 +1,379 @@
+/*
+ * Mappings: a VMO range placed in a VMAR, with protection runs (see vm_vmar_priv.h).
+ * Every function here runs with the aspace lock held (except the VMO's unmap_range op,
+ * which runs with the VMO lock held; see the lock rules in vm_vmar_priv.h).
+ */
+#include <kernel/assert.h>
+#include <lib/string.h>
+#include <vm/heap.h>
+#include "vm_vmar_priv.h"
+
+/* A runs buffer big enough for any rebuild: VM_PROT_RUNS_MAX runs cut at two points,
+ * or two full mappings' runs concatenated. */
+#define RUNS_BUF (2 * VM_PROT_RUNS_MAX + 2)
+
+/* Pages pre-populated per arch_mmu_map call by MAP_RANGE. */
+#define POPULATE_BATCH 16
+
+vm_mapping_t *vm_mapping_alloc(void) { return kzalloc(sizeof(vm_mapping_t)); }
+void vm_mapping_free_unused(vm_mapping_t *m) { kfree(m); }
+
+/* ---- protection runs ---- */
+
+static uint64_t run_end(const vm_mapping_t *m, uint32_t i) {
+    return i + 1 < m->nruns ? m->runs[i + 1].offset : region_size(&m->r);
+}
+
+/* The run containing offset off (< size). At most VM_PROT_RUNS_MAX runs: linear. */
+static uint32_t run_index(const vm_mapping_t *m, uint64_t off) {
+    uint32_t i = 0;
+    while (i + 1 < m->nruns && m->runs[i + 1].offset <= off)
+        i++;
+    return i;
+}
+
+static void runs_append(struct vm_prot_run *out, uint32_t *n, uint64_t off, zx_vm_option_t perms) {
+    if (*n > 0 && out[*n - 1].perms == perms)
+        return; /* merge equal neighbours */
+    DEBUG_ASSERT(*n < RUNS_BUF);
+    out[*n].offset = off;
+    out[*n].perms = perms;
+    (*n)++;
+}
+
+/*
+ * Builds in out[] the runs of m's offsets [from, to), rebased so `from` becomes 0; if
+ * `set`, offsets [sa, sb) get `perms` instead. Returns the number of runs (merged).
+ */
+static uint32_t runs_build(const vm_mapping_t *m, uint64_t from, uint64_t to, bool set,
+                           uint64_t sa, uint64_t sb, zx_vm_option_t perms,
+                           struct vm_prot_run *out) {
+    uint32_t n = 0;
+    for (uint64_t off = from; off < to;) {
+        uint64_t next;
+        zx_vm_option_t p;
+        if (set && off >= sa && off < sb) {
+            p = perms;
+            next = sb;
+        } else {
+            uint32_t i = run_index(m, off);
+            p = m->runs[i].perms;
+            next = run_end(m, i);
+            if (set && off < sa && sa < next)
+                next = sa;
+        }
+        runs_append(out, &n, off - from, p);
+        off = MIN(next, to);
+    }
+    return n;
+}
+
+static void runs_store(vm_mapping_t *m, const struct vm_prot_run *runs, uint32_t n) {
+    ASSERT(n >= 1 && n <= VM_PROT_RUNS_MAX);
+    memcpy(m->runs, runs, n * sizeof(runs[0]));
+    m->nruns = n;
+}
+
+zx_vm_option_t vm_mapping_perms_at(const vm_mapping_t *m, vaddr_t va) {
+    return m->runs[run_index(m, va - region_base(&m->r))].perms;
+}
+
+bool vm_mapping_perms_cover(const vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_option_t perms) {
+    uint64_t lo = a - region_base(&m->r), hi = b - region_base(&m->r);
+    for (uint32_t i = run_index(m, lo); i < m->nruns && m->runs[i].offset < hi; i++)
+        if (perms & ~m->runs[i].perms)
+            return false;
+    return true;
+}
+
+/* ---- arch flags and translations ---- */
+
+uint32_t vm_mapping_arch_flags(const vm_mapping_t *m, zx_vm_option_t perms) {
+    uint32_t f = 0;
+    if (perms & ZX_VM_PERM_READ)
+        f |= ARCH_MMU_FLAG_PERM_READ;
+    if (perms & ZX_VM_PERM_WRITE)
+        f |= ARCH_MMU_FLAG_PERM_WRITE;
+    if (perms & ZX_VM_PERM_EXECUTE)
+        f |= ARCH_MMU_FLAG_PERM_EXECUTE;
+    if (m->r.aspace->user)
+        f |= ARCH_MMU_FLAG_PERM_USER;
+    switch (vmo_cache_policy(m->vmo)) {
+    case VMO_CACHE_UNCACHED: f |= ARCH_MMU_FLAG_UNCACHED; break;
+    case VMO_CACHE_UNCACHED_DEVICE: f |= ARCH_MMU_FLAG_UNCACHED_DEVICE; break;
+    case VMO_CACHE_WRITE_COMBINING: f |= ARCH_MMU_FLAG_WRITE_COMBINING; break;
+    default: f |= ARCH_MMU_FLAG_CACHED; break;
+    }
+    return f;
+}
+
+/* Removes the translations of [a, b) (page-aligned). Only 4 KiB pages are ever mapped
+ * by this layer, so no large page needs splitting and this cannot fail. */
+static void unmap_va(const vm_mapping_t *m, vaddr_t a, vaddr_t b) {
+    if (a >= b)
+        return;
+    zx_status_t st = arch_mmu_unmap(m->r.aspace->arch, a, (b - a) / PAGE_SIZE,
+                                    ARCH_UNMAP_ENLARGE_YES, NULL);
+    ASSERT(st == ZX_OK);
+}
+
+/* The VMO's request: translations for VMO offsets [offset, offset + len) must go.
+ * Called with the VMO lock held (the aspace lock may or may not be held). */
+static void mapping_unmap_range(struct vmo_mapping_link *link, uint64_t offset, uint64_t len) {
+    vm_mapping_t *m = containerof(link, vm_mapping_t, link);
+    uint64_t end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
+    uint64_t lo = MAX(offset, link->vmo_offset);
+    uint64_t hi = MIN(end, link->vmo_offset + link->len);
+    if (lo >= hi)
+        return;
+    lo = ROUNDDOWN(lo, PAGE_SIZE);
+    hi = ROUNDUP(hi, PAGE_SIZE);
+    vaddr_t va = region_base(&m->r) + (lo - link->vmo_offset);
+    unmap_va(m, va, va + (hi - lo));
+}
+
+static const struct vmo_mapping_ops mapping_ops = {
+    .unmap_range = mapping_unmap_range,
+};
+
+/* ---- creation, destruction, splitting ---- */
+
+void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t size,
+                        vm_object_t *vmo, uint64_t vmo_offset, zx_vm_option_t perms,
+                        zx_vm_option_t max_perms) {
+    m->r.ext.node.key = base;
+    m->r.ext.size = size;
+    m->r.type = VM_REGION_MAPPING;
+    m->r.parent = parent;
+    m->r.aspace = parent->r.aspace;
+    vmo_ref(vmo);
+    m->vmo = vmo;
+    m->vmo_offset = vmo_offset;
+    m->max_perms = max_perms;
+    m->nruns = 1;
+    m->runs[0].offset = 0;
+    m->runs[0].perms = perms;
+    m->link.ops = &mapping_ops;
+    m->link.vmo_offset = vmo_offset;
+    m->link.len = size;
+    vmo_add_mapping(vmo, &m->link);
+    zx_status_t st = avl_insert(&parent->children, &m->r.ext.node);
+    ASSERT(st == ZX_OK);
+}
+
+void vm_mapping_destroy(vm_mapping_t *m) {
+    unmap_va(m, region_base(&m->r), region_end(&m->r));
+    vmo_remove_mapping(m->vmo, &m->link);
+    avl_remove(&m->r.parent->children, &m->r.ext.node);
+    vmo_unref(m->vmo);
+    kfree(m);
+}
+
+/* Shrinks m to [base, base + new_size), keeping its runs there. Translations untouched. */
+static void mapping_trim_right(vm_mapping_t *m, size_t new_size) {
+    struct vm_prot_run tmp[RUNS_BUF];
+    uint32_t n = runs_build(m, 0, new_size, false, 0, 0, 0, tmp);
+    runs_store(m, tmp, n);
+    m->r.ext.size = new_size;
+    m->link.len = new_size;
+}
+
+/* Drops m's first `cut` bytes (its base moves up). Translations untouched. */
+static void mapping_trim_left(vm_mapping_t *m, size_t cut) {
+    struct vm_prot_run tmp[RUNS_BUF];
+    size_t size = region_size(&m->r);
+    uint32_t n = runs_build(m, cut, size, false, 0, 0, 0, tmp);
+    runs_store(m, tmp, n);
+    m->vmo_offset += cut;
+    m->link.vmo_offset = m->vmo_offset;
+    m->link.len = size - cut;
+    region_reinsert(&m->r, region_base(&m->r) + cut, size - cut);
+}
+
+/* Splits m at `at` (strictly inside): m keeps [base, at), spare becomes [at, end) with
+ * the same VMO, max perms and runs. Translations untouched. */
+static void mapping_split(vm_mapping_t *m, vaddr_t at, vm_mapping_t *spare) {
+    size_t cut = at - region_base(&m->r), size = region_size(&m->r);
+    struct vm_prot_run tmp[RUNS_BUF];
+    uint32_t n = runs_build(m, cut, size, false, 0, 0, 0, tmp);
+    vm_mapping_install(spare, m->r.parent, at, size - cut, m->vmo, m->vmo_offset + cut, 0,
+                       m->max_perms);
+    runs_store(spare, tmp, n);
+    mapping_trim_right(m, cut);
+}
+
+bool vm_mapping_unmap_needs_spare(const vm_mapping_t *m, vaddr_t a, vaddr_t b) {
+    return a > region_base(&m->r) && b < region_end(&m->r);
+}
+
+void vm_mapping_unmap_part(vm_mapping_t *m, vaddr_t a, vaddr_t b, vm_mapping_t *spare) {
+    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+    a = MAX(a, base);
+    b = MIN(b, end);
+    if (a == base && b == end) {
+        vm_mapping_destroy(m);
+        return;
+    }
+    unmap_va(m, a, b);
+    if (a == base) {
+        mapping_trim_left(m, b - base);
+    } else if (b == end) {
+        mapping_trim_right(m, a - base);
+    } else {
+        ASSERT(spare != NULL);
+        mapping_split(m, b, spare);
+        mapping_trim_right(m, a - base);
+    }
+}
+
+/* ---- protect ---- */
+
+unsigned vm_mapping_protect_spares(const vm_mapping_t *m, vaddr_t a, vaddr_t b,
+                                   zx_vm_option_t perms) {
+    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+    a = MAX(a, base);
+    b = MIN(b, end);
+    struct vm_prot_run tmp[RUNS_BUF];
+    uint32_t n = runs_build(m, 0, end - base, true, a - base, b - base, perms, tmp);
+    if (n <= VM_PROT_RUNS_MAX)
+        return 0;
+    return (a > base) + (b < end);
+}
+
+zx_status_t vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_option_t perms,
+                               vm_mapping_t ***spares) {
+    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+    a = MAX(a, base);
+    b = MIN(b, end);
+    struct vm_prot_run tmp[RUNS_BUF];
+    uint32_t n = runs_build(m, 0, end - base, true, a - base, b - base, perms, tmp);
+    if (n > VM_PROT_RUNS_MAX) {
+        /* Too many runs: make [a, b) a mapping of its own (one run). */
+        if (b < end)
+            mapping_split(m, b, *(*spares)++);
+        if (a > base) {
+            vm_mapping_t *mid = *(*spares)++;
+            mapping_split(m, a, mid);
+            m = mid;
+        }
+        n = runs_build(m, 0, b - a, true, 0, b - a, perms, tmp);
+    }
+    runs_store(m, tmp, n);
+
+    /* Hardware. Write permission is never granted here: a page may be mapped read-only
+     * because it is the shared zero page, and only a write fault may make it writable
+     * (by committing a page). So the first write after a protect that adds or keeps
+     * WRITE faults once per page. No READ: x86 cannot express it, so unmap. */
+    zx_status_t st = ZX_OK;
+    if (!(perms & ZX_VM_PERM_READ))
+        unmap_va(m, a, b);
+    else
+        st = arch_mmu_protect(m->r.aspace->arch, a, (b - a) / PAGE_SIZE,
+                              vm_mapping_arch_flags(m, perms) & ~ARCH_MMU_FLAG_PERM_WRITE);
+    return st;
+}
+
+/* ---- MAP_RANGE ---- */
+
+struct populate_batch {
+    vm_mapping_t *m;
+    uint32_t flags;
+    vaddr_t va;                     /* virtual address of pa[0] */
+    paddr_t pa[POPULATE_BATCH];
+    size_t n;
+};
+
+static zx_status_t batch_flush(struct populate_batch *b) {
+    if (b->n == 0)
+        return ZX_OK;
+    zx_status_t st = arch_mmu_map(b->m->r.aspace->arch, b->va, b->pa, b->n, b->flags,
+                                  ARCH_EXISTING_SKIP, NULL);
+    b->n = 0;
+    return st;
+}
+
+/* vmo_for_each_committed callback: batches virtually contiguous pages. */
+static zx_status_t populate_page(void *ctx, uint64_t offset, paddr_t pa) {
+    struct populate_batch *b = ctx;
+    vaddr_t va = region_base(&b->m->r) + (offset - b->m->vmo_offset);
+    if (b->n > 0 && va != b->va + b->n * PAGE_SIZE) {
+        zx_status_t st = batch_flush(b);
+        if (st != ZX_OK)
+            return st;
+    }
+    if (b->n == 0)
+        b->va = va;
+    b->pa[b->n++] = pa;
+    return b->n == POPULATE_BATCH ? batch_flush(b) : ZX_OK;
+}
+
+zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
+    vaddr_t base = region_base(&m->r);
+    a = MAX(a, base);
+    b = MIN(b, region_end(&m->r));
+    uint64_t vsize = vmo_size(m->vmo);
+    struct populate_batch batch = {.m = m};
+    for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
+        zx_vm_option_t perms = m->runs[i].perms;
+        if (!(perms & ZX_VM_PERM_READ))
+            continue;
+        vaddr_t ra = MAX(a, base + m->runs[i].offset), rb = MIN(b, base + run_end(m, i));
+        uint64_t off = m->vmo_offset + (ra - base);
+        if (off >= vsize)
+            break; /* the rest of the mapping is past the VMO's end */
+        uint64_t len = MIN((uint64_t)(rb - ra), vsize - off);
+        batch.flags = vm_mapping_arch_flags(m, perms);
+        zx_status_t st = vmo_for_each_committed(m->vmo, off, len, populate_page, &batch);
+        if (st == ZX_OK)
+            st = batch_flush(&batch);
+        if (st != ZX_OK)
+            return st;
+    }
+    return ZX_OK;
+}
+
+/* ---- merging ---- */
+
+static bool mergeable(const vm_mapping_t *l, const vm_mapping_t *r) {
+    return l->vmo == r->vmo && region_end(&l->r) == region_base(&r->r) &&
+           l->vmo_offset + region_size(&l->r) == r->vmo_offset &&
+           l->max_perms == r->max_perms && l->r.parent == r->r.parent;
+}
+
+/* Absorbs r into l (mergeable) if the runs fit; frees r. */
+static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
+    struct vm_prot_run tmp[RUNS_BUF];
+    uint32_t n = 0;
+    size_t lsize = region_size(&l->r);
+    for (uint32_t i = 0; i < l->nruns; i++)
+        runs_append(tmp, &n, l->runs[i].offset, l->runs[i].perms);
+    for (uint32_t i = 0; i < r->nruns; i++)
+        runs_append(tmp, &n, lsize + r->runs[i].offset, r->runs[i].perms);
+    if (n > VM_PROT_RUNS_MAX)
+        return false;
+    size_t rsize = region_size(&r->r);
+    vmo_remove_mapping(r->vmo, &r->link);
+    avl_remove(&r->r.parent->children, &r->r.ext.node);
+    vmo_unref(r->vmo); /* l still holds a reference */
+    kfree(r);
+    runs_store(l, tmp, n);
+    l->r.ext.size = lsize + rsize;
+    l->link.len = lsize + rsize;
+    return true;
+}
+
+static vm_mapping_t *mapping_neighbour(vm_mapping_t *m, bool next) {
+    struct avl_node *n = next ? avl_next(&m->r.ext.node) : avl_prev(&m->r.ext.node);
+    struct vm_region *r = region_of(vm_extent_of(n));
+    return r && r->type == VM_REGION_MAPPING ? region_mapping(r) : NULL;
+}
+
+vm_mapping_t *vm_mapping_try_merge(vm_mapping_t *m) {
+    vm_mapping_t *next = mapping_neighbour(m, true);
+    if (next && mergeable(m, next))
+        merge_into_left(m, next);
+    vm_mapping_t *prev = mapping_neighbour(m, false);
+    if (prev && mergeable(prev, m) && merge_into_left(prev, m))
+        m = prev;
+    return m;
+}

@@ -1,0 +1,378 @@
+/*
+ * VMOs: creation, lifetime, attributes, size and cache policy, mapping links, the zero
+ * page, and the page bookkeeping shared with vm_object_ops.c (range operations, read and
+ * write, page lookups). Layout and lock rules: vm_object_priv.h.
+ *
+ *   PAGED       committed pages live in a page_tree (index -> vm_page), each in state
+ *               OBJECT with object = the VMO and page_offset = its byte offset. An index
+ *               absent from the tree reads as zeros (the shared zero page).
+ *   CONTIGUOUS  one PMM run allocated (zeroed) at creation, every page OBJECT; it is
+ *               never decommitted and is freed as a whole by the last unref.
+ *   PHYSICAL    [base, base + size) given by the caller; the VMO owns no page.
+ *
+ * Decisions the header leaves open:
+ *   - Mappings hold their own reference: the mapping code calls vmo_ref() before
+ *     vmo_add_mapping() and vmo_unref() after vmo_remove_mapping(). The last unref
+ *     therefore never sees a registered mapping (asserted).
+ *   - vmo_create_contiguous/physical with size 0 -> ZX_ERR_INVALID_ARGS (there would be
+ *     nothing to allocate or map). align_log2 < PAGE_SHIFT means page alignment; above
+ *     the PMM's limit (40) -> ZX_ERR_INVALID_ARGS. vmo_create_physical: base not
+ *     page-aligned -> ZX_ERR_INVALID_ARGS; base + size past 2^64 -> ZX_ERR_OUT_OF_RANGE.
+ *   - Every VMO starts with cache policy CACHED (Zircon's physical VMOs do too).
+ *   - vmo_set_size to an unaligned size also zeroes the bytes from `size` up to the page
+ *     boundary, as Zircon does (the size itself is stored rounded up).
+ *   - vmo_committed_pages counts pages the VMO owns: the tree's pages (PAGED), every page
+ *     (CONTIGUOUS), none (PHYSICAL).
+ *   - Attribute getters take const pointers and so cannot lock: they return a snapshot
+ *     read atomically.
+ */
+#include <vm/vm_object.h>
+
+#include <kernel/assert.h>
+#include <kernel/compiler.h>
+#include <kernel/spinlock.h>
+#include <lib/list.h>
+#include <lib/string.h>
+#include <vm/heap.h>
+#include <vm/physmap.h>
+#include <vm/pmm.h>
+
+#include "vm_object_priv.h"
+
+/* The PMM's largest contiguous alignment (pmm_alloc_contiguous returns INVALID_ARGS above). */
+#define VMO_CONTIG_MAX_ALIGN_LOG2 40
+
+/* ---- The shared zero page ---------------------------------------------------------- */
+
+static paddr_t zero_page_pa;
+static bool zero_page_ready;
+
+/*
+ * Allocates the zero page: one zeroed page kept forever, marked WIRED so that the PMM
+ * refuses to free it. Called once at boot (after the PMM); host tests call it again after
+ * every pmm_init, which forgets all pages. Panics if no page is available.
+ */
+void vm_zero_page_init(void) {
+    vm_page_t *page;
+    paddr_t pa;
+    zx_status_t st = pmm_alloc_page(PMM_ALLOC_FLAG_ZERO | PMM_ALLOC_FLAG_NO_INJECT, &page, &pa);
+    ASSERT_MSG(st == ZX_OK, "vm_zero_page_init: no page (status %d)", st);
+    page->state = VM_PAGE_STATE_WIRED;
+    zero_page_pa = pa;
+    zero_page_ready = true;
+}
+
+/* Returns the zero page's physical address; vm_zero_page_init() must have run. */
+paddr_t vm_zero_page_paddr(void) {
+    DEBUG_ASSERT(zero_page_ready);
+    return zero_page_pa;
+}
+
+/* ---- Creation and lifetime --------------------------------------------------------- */
+
+/*
+ * Rounds a byte size up to pages. Returns false if the result would exceed VMO_SIZE_MAX
+ * (which is page-aligned, so checking the unrounded size first rules out any overflow).
+ */
+static bool round_size(uint64_t size, uint64_t *rounded) {
+    if (size > VMO_SIZE_MAX)
+        return false;
+    *rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
+    return true;
+}
+
+/* Allocates and initialises a VMO struct with one reference; NULL if the heap is out. */
+static vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size,
+                              paddr_t base) {
+    vm_object_t *vmo = kzalloc(sizeof(*vmo));
+    if (!vmo)
+        return NULL;
+    spin_lock_init(&vmo->lock);
+    vmo->refcount = 1;
+    vmo->type = type;
+    vmo->options = options;
+    vmo->base = base;
+    vmo->size = size;
+    vmo->cache_policy = VMO_CACHE_CACHED;
+    page_tree_init(&vmo->pages);
+    list_init(&vmo->mappings);
+    vmo->mapping_count = 0;
+    list_init(&vmo->pins);
+    return vmo;
+}
+
+/* See vm_object.h. options: VMO_OPT_RESIZABLE only. */
+zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vm_object_t **out) {
+    if (options & ~VMO_OPT_RESIZABLE)
+        return ZX_ERR_INVALID_ARGS;
+    uint64_t rounded;
+    if (!round_size(size, &rounded))
+        return ZX_ERR_OUT_OF_RANGE;
+    vm_object_t *vmo = vmo_alloc(VMO_TYPE_PAGED, options, rounded, 0);
+    if (!vmo)
+        return ZX_ERR_NO_MEMORY;
+    *out = vmo;
+    return ZX_OK;
+}
+
+/*
+ * See vm_object.h. Allocates the whole run now (zeroed, aligned to 2^align_log2 bytes,
+ * at least a page) and marks every page OBJECT. Size 0 -> INVALID_ARGS.
+ */
+zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vm_object_t **out) {
+    uint64_t rounded;
+    if (!round_size(size, &rounded))
+        return ZX_ERR_OUT_OF_RANGE;
+    if (rounded == 0 || align_log2 > VMO_CONTIG_MAX_ALIGN_LOG2)
+        return ZX_ERR_INVALID_ARGS;
+
+    size_t npages = (size_t)(rounded >> PAGE_SHIFT);
+    paddr_t base;
+    zx_status_t st = pmm_alloc_contiguous(npages, PMM_ALLOC_FLAG_ZERO, align_log2, &base);
+    if (st != ZX_OK)
+        return st;
+    vm_object_t *vmo = vmo_alloc(VMO_TYPE_CONTIGUOUS, 0, rounded, base);
+    if (!vmo) {
+        pmm_free_contiguous(base, npages);
+        return ZX_ERR_NO_MEMORY;
+    }
+    for (size_t i = 0; i < npages; i++) {
+        vm_page_t *page = paddr_to_vm_page(base + ((paddr_t)i << PAGE_SHIFT));
+        page->state = VM_PAGE_STATE_OBJECT;
+        page->object.object = vmo;
+        page->object.page_offset = (uint64_t)i << PAGE_SHIFT;
+    }
+    *out = vmo;
+    return ZX_OK;
+}
+
+/*
+ * See vm_object.h. The VMO only describes [base, base + size); it allocates nothing but
+ * its struct. base must be page-aligned and size non-zero (INVALID_ARGS).
+ */
+zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vm_object_t **out) {
+    if (!IS_ALIGNED(base, PAGE_SIZE) || size == 0)
+        return ZX_ERR_INVALID_ARGS;
+    uint64_t rounded;
+    if (!round_size(size, &rounded) || base > UINT64_MAX - (rounded - 1))
+        return ZX_ERR_OUT_OF_RANGE;
+    vm_object_t *vmo = vmo_alloc(VMO_TYPE_PHYSICAL, 0, rounded, base);
+    if (!vmo)
+        return ZX_ERR_NO_MEMORY;
+    *out = vmo;
+    return ZX_OK;
+}
+
+/* page_tree_fn for destruction: nobody can hold a pin any more, so free outright. */
+static void free_page_cb(void *ctx, uint64_t index, vm_page_t *page) {
+    pmm_free_page(page);
+}
+
+/* Frees everything the VMO owns, then the struct. Only when the last reference is gone. */
+static void vmo_destroy(vm_object_t *vmo) {
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
+               (void *)vmo);
+    ASSERT(list_is_empty(&vmo->pins));
+    page_tree_destroy(&vmo->pages, free_page_cb, NULL);
+    uint64_t size = vmo->size;
+    spin_unlock_irqrestore(&vmo->lock, irq);
+
+    if (vmo->type == VMO_TYPE_CONTIGUOUS)
+        pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
+    kfree(vmo);
+}
+
+/* Takes a reference. The caller must already hold one. */
+void vmo_ref(vm_object_t *vmo) {
+    uint32_t old = __atomic_fetch_add(&vmo->refcount, 1, __ATOMIC_RELAXED);
+    ASSERT_MSG(old > 0, "vmo_ref of dead vmo %p", (void *)vmo);
+}
+
+/* Drops a reference; the last one frees the VMO and every page it owns. */
+void vmo_unref(vm_object_t *vmo) {
+    uint32_t old = __atomic_fetch_sub(&vmo->refcount, 1, __ATOMIC_ACQ_REL);
+    ASSERT_MSG(old > 0, "vmo_unref of dead vmo %p", (void *)vmo);
+    if (old == 1)
+        vmo_destroy(vmo);
+}
+
+/* ---- Attributes (snapshots: the const pointer rules out taking the lock) ----------- */
+
+enum vmo_type vmo_type(const vm_object_t *vmo) { return vmo->type; }
+
+uint64_t vmo_size(const vm_object_t *vmo) {
+    return __atomic_load_n(&vmo->size, __ATOMIC_RELAXED);
+}
+
+bool vmo_is_resizable(const vm_object_t *vmo) {
+    return (vmo->options & VMO_OPT_RESIZABLE) != 0;
+}
+
+size_t vmo_committed_pages(const vm_object_t *vmo) {
+    switch (vmo->type) {
+    case VMO_TYPE_PAGED: /* page_tree stores count plainly; an aligned word on x86 */
+        return __atomic_load_n(&vmo->pages.count, __ATOMIC_RELAXED);
+    case VMO_TYPE_CONTIGUOUS:
+        return (size_t)(vmo->size >> PAGE_SHIFT); /* never changes */
+    case VMO_TYPE_PHYSICAL:
+        break;
+    }
+    return 0;
+}
+
+uint32_t vmo_cache_policy(const vm_object_t *vmo) {
+    return __atomic_load_n(&vmo->cache_policy, __ATOMIC_RELAXED);
+}
+
+size_t vmo_mapping_count(const vm_object_t *vmo) {
+    return __atomic_load_n(&vmo->mapping_count, __ATOMIC_RELAXED);
+}
+
+/* ---- Mapping links ----------------------------------------------------------------- */
+
+/*
+ * Registers a mapping of [link->vmo_offset, + link->len). The link's ops must be set and
+ * its node not on any list; the window must not wrap past 2^64.
+ */
+void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
+    ASSERT(link->ops && link->ops->unmap_range);
+    ASSERT(link->len <= UINT64_MAX - link->vmo_offset);
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    list_add_tail(&vmo->mappings, &link->node);
+    __atomic_store_n(&vmo->mapping_count, vmo->mapping_count + 1, __ATOMIC_RELAXED);
+    spin_unlock_irqrestore(&vmo->lock, irq);
+}
+
+/* Unregisters a link added by vmo_add_mapping; its ops are not called any more. */
+void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    DEBUG_ASSERT(vmo->mapping_count > 0);
+    list_delete(&link->node);
+    __atomic_store_n(&vmo->mapping_count, vmo->mapping_count - 1, __ATOMIC_RELAXED);
+    spin_unlock_irqrestore(&vmo->lock, irq);
+}
+
+void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+    struct vmo_mapping_link *link;
+    list_for_every_entry(&vmo->mappings, link, struct vmo_mapping_link, node) {
+        uint64_t lo = MAX(start, link->vmo_offset);
+        uint64_t hi = MIN(end, link->vmo_offset + link->len);
+        if (lo < hi)
+            link->ops->unmap_range(link, lo, hi - lo);
+    }
+}
+
+/* ---- Pages ------------------------------------------------------------------------- */
+
+void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page) {
+    pin->page = page;
+    pin->orphaned = false;
+    list_add_tail(&vmo->pins, &pin->node);
+}
+
+void vmo_unpin_locked(vm_object_t *vmo, struct vmo_pin *pin) {
+    list_delete(&pin->node);
+    if (!pin->orphaned)
+        return;
+    struct vmo_pin *other;
+    list_for_every_entry(&vmo->pins, other, struct vmo_pin, node) {
+        if (other->page == pin->page)
+            return; /* another copy still uses it; the last one frees it */
+    }
+    pmm_free_page(pin->page);
+}
+
+/*
+ * page_tree_fn for pages leaving a live VMO (ctx = the VMO, whose lock the caller of
+ * page_tree_remove_range holds). A page some copy has pinned is handed to its pins;
+ * any other page goes straight back to the PMM.
+ */
+static void release_page_cb(void *ctx, uint64_t index, vm_page_t *page) {
+    vm_object_t *vmo = ctx;
+    bool pinned = false;
+    struct vmo_pin *pin;
+    list_for_every_entry(&vmo->pins, pin, struct vmo_pin, node) {
+        if (pin->page == page) {
+            pin->orphaned = true;
+            pinned = true;
+        }
+    }
+    if (!pinned)
+        pmm_free_page(page);
+}
+
+void vmo_free_pages_locked(vm_object_t *vmo, uint64_t first, uint64_t last) {
+    if (vmo->type == VMO_TYPE_PAGED && first < last)
+        page_tree_remove_range(&vmo->pages, first, last, release_page_cb, vmo);
+}
+
+void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+    DEBUG_ASSERT(vmo->type != VMO_TYPE_PHYSICAL);
+    if (start >= end)
+        return;
+    if (vmo->type == VMO_TYPE_CONTIGUOUS) {
+        memset(paddr_to_physmap(vmo->base + start), 0, (size_t)(end - start));
+        return;
+    }
+    /* PAGED: visit only the committed pages under the range. */
+    uint64_t last = vmo_page_index(end - 1) + 1;
+    uint64_t next = vmo_page_index(start);
+    uint64_t index;
+    vm_page_t *page;
+    while (page_tree_next(&vmo->pages, next, last, &index, &page)) {
+        uint64_t page_start = index << PAGE_SHIFT;
+        uint64_t lo = MAX(start, page_start);
+        uint64_t hi = MIN(end, page_start + PAGE_SIZE);
+        uint8_t *kva = paddr_to_physmap(vm_page_to_paddr(page));
+        memset(kva + (lo - page_start), 0, (size_t)(hi - lo));
+        next = index + 1;
+    }
+}
+
+/* ---- Size and cache policy --------------------------------------------------------- */
+
+/*
+ * See vm_object.h. Shrinking tells every mapping to drop [new size, old size) and then
+ * frees the pages there (pinned ones when their copy ends). An unaligned size also
+ * clears [size, rounded size) in the last page, as Zircon does.
+ */
+zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
+    if (vmo->type != VMO_TYPE_PAGED || !(vmo->options & VMO_OPT_RESIZABLE))
+        return ZX_ERR_UNAVAILABLE;
+    uint64_t rounded;
+    if (!round_size(size, &rounded))
+        return ZX_ERR_OUT_OF_RANGE;
+
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    uint64_t old = vmo->size;
+    if (rounded < old) {
+        vmo_unmap_links_locked(vmo, rounded, old);
+        vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
+    }
+    __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
+    vmo_clear_bytes_locked(vmo, size, rounded);
+    spin_unlock_irqrestore(&vmo->lock, irq);
+    return ZX_OK;
+}
+
+/* See vm_object.h. Checks: policy (INVALID_ARGS), type (NOT_SUPPORTED), mapped (BAD_STATE). */
+zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy) {
+    if (policy > VMO_CACHE_WRITE_COMBINING)
+        return ZX_ERR_INVALID_ARGS;
+    if (vmo->type != VMO_TYPE_PHYSICAL)
+        return ZX_ERR_NOT_SUPPORTED;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    zx_status_t st = ZX_ERR_BAD_STATE;
+    if (vmo->mapping_count == 0) {
+        __atomic_store_n(&vmo->cache_policy, policy, __ATOMIC_RELAXED);
+        st = ZX_OK;
+    }
+    spin_unlock_irqrestore(&vmo->lock, irq);
+    return st;
+}

@@ -1,0 +1,329 @@
+/*
+ * VMO range operations (commit, decommit, zero), read/write through a copy callback, and
+ * the page lookups used by page faults and MAP_RANGE. Layout and lock rules:
+ * vm_object_priv.h.
+ *
+ * "The covered pages" of [offset, offset + len) are the pages that overlap it, i.e.
+ * indices [offset >> 12, roundup(offset + len) >> 12); a zero-length range covers none.
+ * Range checks come first (ZX_ERR_OUT_OF_RANGE for a range past the size or overflowing),
+ * except where the type alone decides (decommit of a non-paged VMO, read/write/zero of a
+ * physical VMO), which is checked before the range.
+ *
+ * Per type:
+ *                 commit   decommit       zero           read/write      get_page
+ *   PAGED         allocs   frees pages    see vmo_zero   zero page/commit tree / zero page
+ *   CONTIGUOUS    no-op    NOT_SUPPORTED  clears bytes   via physmap     base + offset
+ *   PHYSICAL      no-op    NOT_SUPPORTED  NOT_SUPPORTED  NOT_SUPPORTED   base + offset
+ * Physical VMOs may describe device memory, which the physmap does not cover (or covers
+ * with the wrong cache policy), so the kernel never touches their contents itself.
+ *
+ * Mappings (vmo_unmap_links_locked) are told about every change of the page behind an
+ * offset: before pages are freed (decommit, zero, shrink) and after a page is committed
+ * where a mapping may still show the zero page (commit, write, get_page for_write).
+ */
+#include <vm/vm_object.h>
+
+#include <kernel/assert.h>
+#include <kernel/compiler.h>
+#include <kernel/spinlock.h>
+#include <vm/physmap.h>
+#include <vm/pmm.h>
+
+#include "vm_object_priv.h"
+
+/*
+ * Page indices [*first, *last) covered by a range that vmo_range_ok accepted. The end
+ * cannot overflow: offset + len <= size <= VMO_SIZE_MAX.
+ */
+static void covered_pages(uint64_t offset, uint64_t len, uint64_t *first, uint64_t *last) {
+    *first = vmo_page_index(offset);
+    *last = len ? vmo_page_index(ROUNDUP(offset + len, (uint64_t)PAGE_SIZE)) : *first;
+}
+
+/* ---- Committing pages -------------------------------------------------------------- */
+
+/*
+ * Allocates a zeroed page, makes it an OBJECT page of vmo at `index` (which must be
+ * empty) and inserts it in the page tree. ZX_ERR_NO_MEMORY, with nothing changed, if the
+ * page or a tree node is unavailable. Mappings are not told: see commit_page_locked.
+ */
+static zx_status_t add_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
+    TA_REQ(vmo->lock) {
+    DEBUG_ASSERT(vmo->type == VMO_TYPE_PAGED);
+    vm_page_t *page;
+    zx_status_t st = pmm_alloc_page(PMM_ALLOC_FLAG_ZERO, &page, NULL);
+    if (st != ZX_OK)
+        return st;
+    page->state = VM_PAGE_STATE_OBJECT;
+    page->object.object = vmo;
+    page->object.page_offset = index << PAGE_SHIFT;
+    st = page_tree_insert(&vmo->pages, index, page);
+    if (st != ZX_OK) {
+        DEBUG_ASSERT(st == ZX_ERR_NO_MEMORY);
+        pmm_free_page(page);
+        return st;
+    }
+    if (out)
+        *out = page;
+    return ZX_OK;
+}
+
+/*
+ * add_page_locked, then every mapping drops its translation of that page: it can only
+ * have been the zero page, mapped read-only by a read fault, and it would go on hiding
+ * the new page. (Zircon likewise unmaps when a page replaces the zero page.)
+ */
+static zx_status_t commit_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
+    TA_REQ(vmo->lock) {
+    zx_status_t st = add_page_locked(vmo, index, out);
+    if (st == ZX_OK)
+        vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + 1) << PAGE_SHIFT);
+    return st;
+}
+
+/* ---- commit / decommit / zero ------------------------------------------------------ */
+
+/*
+ * See vm_object.h. Only the holes are visited: page_tree_next finds each committed page,
+ * and the indices before it are committed one by one; mappings are then told once per
+ * hole (see commit_page_locked). On NO_MEMORY the pages committed so far stay.
+ */
+zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    zx_status_t st = ZX_OK;
+    if (!vmo_range_ok(vmo->size, offset, len)) {
+        st = ZX_ERR_OUT_OF_RANGE;
+    } else if (vmo->type == VMO_TYPE_PAGED) {
+        uint64_t next, last;
+        covered_pages(offset, len, &next, &last);
+        while (next < last && st == ZX_OK) {
+            uint64_t present;
+            vm_page_t *page;
+            uint64_t hole_start = next, hole_end = last;
+            if (page_tree_next(&vmo->pages, next, last, &present, &page))
+                hole_end = present;
+            while (next < hole_end && (st = add_page_locked(vmo, next, NULL)) == ZX_OK)
+                next++;
+            if (hole_start < next) /* [hole_start, next) was committed */
+                vmo_unmap_links_locked(vmo, hole_start << PAGE_SHIFT, next << PAGE_SHIFT);
+            if (st == ZX_OK && hole_end < last)
+                next = hole_end + 1; /* skip the committed page */
+        }
+    }
+    spin_unlock_irqrestore(&vmo->lock, irq);
+    return st;
+}
+
+/*
+ * See vm_object.h. Every mapping first drops the covered pages' translations, then the
+ * pages are freed. An unaligned offset decommits the whole first page (the syscall layer
+ * rejects unaligned offsets, as Zircon does).
+ */
+zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
+    if (vmo->type != VMO_TYPE_PAGED)
+        return ZX_ERR_NOT_SUPPORTED;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    zx_status_t st = ZX_OK;
+    if (!vmo_range_ok(vmo->size, offset, len)) {
+        st = ZX_ERR_OUT_OF_RANGE;
+    } else {
+        uint64_t first, last;
+        covered_pages(offset, len, &first, &last);
+        if (first < last) {
+            vmo_unmap_links_locked(vmo, first << PAGE_SHIFT, last << PAGE_SHIFT);
+            vmo_free_pages_locked(vmo, first, last);
+        }
+    }
+    spin_unlock_irqrestore(&vmo->lock, irq);
+    return st;
+}
+
+/*
+ * See vm_object.h. Byte-granular, like writing zeros. PAGED: pages wholly inside the
+ * range are decommitted (mappings told first); the partial pages at either end are
+ * cleared in place if committed. CONTIGUOUS: the bytes are cleared. PHYSICAL:
+ * NOT_SUPPORTED. Never allocates, so it cannot fail for lack of memory.
+ */
+zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
+    if (vmo->type == VMO_TYPE_PHYSICAL)
+        return ZX_ERR_NOT_SUPPORTED;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    zx_status_t st = ZX_OK;
+    if (!vmo_range_ok(vmo->size, offset, len)) {
+        st = ZX_ERR_OUT_OF_RANGE;
+    } else if (vmo->type == VMO_TYPE_CONTIGUOUS) {
+        vmo_clear_bytes_locked(vmo, offset, offset + len);
+    } else if (len > 0) {
+        uint64_t end = offset + len;
+        uint64_t whole_lo = ROUNDUP(offset, (uint64_t)PAGE_SIZE);
+        uint64_t whole_hi = ROUNDDOWN(end, (uint64_t)PAGE_SIZE);
+        /* Head: from offset to the first page boundary (or the end, if sooner). */
+        vmo_clear_bytes_locked(vmo, offset, MIN(end, whole_lo));
+        /* Tail: from the last page boundary (not before the head's end) to the end. */
+        vmo_clear_bytes_locked(vmo, MAX(whole_hi, whole_lo), end);
+        if (whole_lo < whole_hi) {
+            vmo_unmap_links_locked(vmo, whole_lo, whole_hi);
+            vmo_free_pages_locked(vmo, vmo_page_index(whole_lo), vmo_page_index(whole_hi));
+        }
+    }
+    spin_unlock_irqrestore(&vmo->lock, irq);
+    return st;
+}
+
+/* ---- read / write ------------------------------------------------------------------ */
+
+/*
+ * Finds the kernel address of byte `offset` for a copy (PAGED or CONTIGUOUS). A PAGED
+ * page is pinned (*pinned = true) so that it outlives a concurrent decommit; a missing
+ * page is committed for a write and read from the zero page otherwise.
+ */
+static zx_status_t copy_target_locked(vm_object_t *vmo, uint64_t offset, bool write,
+                                      void **kptr, struct vmo_pin *pin, bool *pinned)
+    TA_REQ(vmo->lock) {
+    uint64_t in_page = offset & PAGE_MASK;
+    *pinned = false;
+    if (vmo->type == VMO_TYPE_CONTIGUOUS) {
+        /* The run lives as long as the VMO, and the caller holds a reference. */
+        *kptr = paddr_to_physmap(vmo->base + offset);
+        return ZX_OK;
+    }
+    uint64_t index = vmo_page_index(offset);
+    vm_page_t *page = page_tree_lookup(&vmo->pages, index);
+    if (!page) {
+        if (!write) {
+            *kptr = (uint8_t *)paddr_to_physmap(vm_zero_page_paddr()) + in_page;
+            return ZX_OK;
+        }
+        zx_status_t st = commit_page_locked(vmo, index, &page);
+        if (st != ZX_OK)
+            return st;
+    }
+    vmo_pin_locked(vmo, pin, page);
+    *pinned = true;
+    *kptr = (uint8_t *)paddr_to_physmap(vm_page_to_paddr(page)) + in_page;
+    return ZX_OK;
+}
+
+/*
+ * The body of vmo_read/vmo_write: one page-bounded chunk at a time, the VMO lock held
+ * only to find (and pin) the chunk's page, never across the copy callback. The range is
+ * checked before the first copy and again for each chunk, so a concurrent shrink ends
+ * the operation with OUT_OF_RANGE rather than touching pages past the new end.
+ */
+static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
+                            void *ctx, bool write) {
+    if (vmo->type == VMO_TYPE_PHYSICAL)
+        return ZX_ERR_NOT_SUPPORTED;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    zx_status_t st = vmo_range_ok(vmo->size, offset, len) ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
+    size_t done = 0;
+    while (st == ZX_OK && done < len) {
+        uint64_t pos = offset + done;
+        size_t n = MIN(PAGE_SIZE - (size_t)(pos & PAGE_MASK), len - done);
+        if (!vmo_range_ok(vmo->size, pos, n)) {
+            st = ZX_ERR_OUT_OF_RANGE;
+            break;
+        }
+        void *kptr;
+        struct vmo_pin pin;
+        bool pinned;
+        st = copy_target_locked(vmo, pos, write, &kptr, &pin, &pinned);
+        if (st != ZX_OK)
+            break;
+        spin_unlock_irqrestore(&vmo->lock, irq);
+        st = copy(ctx, done, kptr, n);
+        spin_lock_irqsave(&vmo->lock, &irq);
+        if (pinned)
+            vmo_unpin_locked(vmo, &pin);
+        if (st == ZX_OK)
+            done += n;
+    }
+    spin_unlock_irqrestore(&vmo->lock, irq);
+    return st;
+}
+
+/* See vm_object.h. Uncommitted pages read as zeros and stay uncommitted. */
+zx_status_t vmo_read(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
+                     void *ctx) {
+    return vmo_copy(vmo, offset, len, copy, ctx, false);
+}
+
+/* See vm_object.h. Commits each page it writes to; pages committed before a failure stay. */
+zx_status_t vmo_write(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
+                      void *ctx) {
+    return vmo_copy(vmo, offset, len, copy, ctx, true);
+}
+
+/* ---- Page lookups ------------------------------------------------------------------ */
+
+/*
+ * See vm_object.h. O(tree height). An unaligned offset is ZX_ERR_INVALID_ARGS. CONTIGUOUS
+ * and PHYSICAL VMOs always report base + offset, writable.
+ *
+ * Caution: the lock is dropped on return, so the page may be decommitted (its
+ * unmap_range calls already made) before the caller maps it, leaving a translation to a
+ * freed page. vm_object.h has no variant that maps under the VMO lock yet; until it has,
+ * a fault handler must exclude decommit/zero/shrink some other way.
+ */
+zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+                         bool *writable) {
+    if (!IS_ALIGNED(offset, PAGE_SIZE))
+        return ZX_ERR_INVALID_ARGS;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    zx_status_t st = ZX_OK;
+    if (offset >= vmo->size) {
+        st = ZX_ERR_OUT_OF_RANGE;
+    } else if (vmo->type != VMO_TYPE_PAGED) {
+        *pa = vmo->base + offset;
+        *writable = true;
+    } else {
+        uint64_t index = vmo_page_index(offset);
+        vm_page_t *page = page_tree_lookup(&vmo->pages, index);
+        if (!page && for_write)
+            st = commit_page_locked(vmo, index, &page);
+        if (st == ZX_OK) {
+            *pa = page ? vm_page_to_paddr(page) : vm_zero_page_paddr();
+            *writable = page != NULL;
+        }
+    }
+    spin_unlock_irqrestore(&vmo->lock, irq);
+    return st;
+}
+
+/*
+ * See vm_object.h. fn is called with the VMO lock held, so the pages it is given cannot
+ * be decommitted before it maps them; fn may take MMU locks (and allocate) but must not
+ * call back into this VMO. Range past the size -> ZX_ERR_OUT_OF_RANGE. PAGED VMOs skip
+ * holes (cost ~ committed pages in the range, not its length); CONTIGUOUS and PHYSICAL
+ * VMOs report every covered page.
+ */
+zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
+                                   vmo_page_fn fn, void *ctx) {
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->lock, &irq);
+    zx_status_t st = ZX_OK;
+    if (!vmo_range_ok(vmo->size, offset, len)) {
+        st = ZX_ERR_OUT_OF_RANGE;
+    } else {
+        uint64_t next, last;
+        covered_pages(offset, len, &next, &last);
+        if (vmo->type != VMO_TYPE_PAGED) {
+            for (; next < last && st == ZX_OK; next++)
+                st = fn(ctx, next << PAGE_SHIFT, vmo->base + (next << PAGE_SHIFT));
+        } else {
+            uint64_t index;
+            vm_page_t *page;
+            while (st == ZX_OK && page_tree_next(&vmo->pages, next, last, &index, &page)) {
+                st = fn(ctx, index << PAGE_SHIFT, vm_page_to_paddr(page));
+                next = index + 1;
+            }
+        }
+    }
+    spin_unlock_irqrestore(&vmo->lock, irq);
+    return st;
+}

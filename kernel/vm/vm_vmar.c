@@ -1,0 +1,423 @@
+/*
+ * VMARs: the region tree, allocate / map / unmap / destroy, references and lookups.
+ * Protect and op_range are in vm_vmar_ops.c, mappings in vm_mapping.c, placement in
+ * vm_vmar_place.c. Lock rules: vm_vmar_priv.h.
+ */
+#include <kernel/assert.h>
+#include <vm/heap.h>
+#include "vm_vmar_priv.h"
+
+/* ---- references and accessors ---- */
+
+void vm_vmar_ref(vm_vmar_t *vmar) { __atomic_add_fetch(&vmar->refcount, 1, __ATOMIC_RELAXED); }
+
+/* The last reference goes only after the VMAR left its parent's tree (or, for a root,
+ * after vm_aspace_destroy); it must not be dropped with the aspace lock held unless
+ * another reference keeps the aspace alive. */
+void vm_vmar_unref(vm_vmar_t *vmar) {
+    if (__atomic_sub_fetch(&vmar->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    ASSERT(vmar->dead && vmar->children.count == 0);
+    vm_aspace_t *as = vmar->r.aspace;
+    kfree(vmar);
+    vm_aspace_unref(as);
+}
+
+vaddr_t vm_vmar_base(const vm_vmar_t *vmar) { return region_base(&vmar->r); }
+size_t vm_vmar_size(const vm_vmar_t *vmar) { return region_size(&vmar->r); }
+zx_vm_option_t vm_vmar_flags(const vm_vmar_t *vmar) { return vmar->flags; }
+vm_aspace_t *vm_vmar_aspace(const vm_vmar_t *vmar) { return vmar->r.aspace; }
+
+bool vm_vmar_is_dead(vm_vmar_t *vmar) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&vmar->r.aspace->lock, &s);
+    bool dead = vmar->dead;
+    spin_unlock_irqrestore(&vmar->r.aspace->lock, s);
+    return dead;
+}
+
+/* A new VMAR holding one reference (the caller's) and one on the aspace. */
+static vm_vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_option_t flags) {
+    vm_vmar_t *v = kzalloc(sizeof(*v));
+    if (!v)
+        return NULL;
+    v->r.ext.node.key = base;
+    v->r.ext.size = size;
+    v->r.type = VM_REGION_VMAR;
+    v->r.aspace = as;
+    v->refcount = 1;
+    v->flags = flags;
+    avl_init(&v->children);
+    vm_aspace_ref(as);
+    return v;
+}
+
+vm_vmar_t *vm_vmar_create_root(vm_aspace_t *as) {
+    return vmar_alloc(as, as->base, as->size, VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC);
+}
+
+/* ---- tree helpers ----
+ * Every *_locked function, and every helper below that walks or changes a tree, runs
+ * with the aspace lock held (clang's analysis cannot see that vmar->r.aspace->lock and
+ * as->lock are one lock, so this is written down rather than annotated). */
+
+void region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size) {
+    struct avl_tree *t = &r->parent->children;
+    avl_remove(t, &r->ext.node);
+    r->ext.node.key = new_base;
+    r->ext.size = new_size;
+    zx_status_t st = avl_insert(t, &r->ext.node);
+    ASSERT(st == ZX_OK);
+}
+
+vm_mapping_t *vmar_find_mapping(vm_vmar_t *vmar, vaddr_t addr, unsigned *depth) {
+    for (unsigned d = 0;; d++) {
+        struct vm_region *r = region_of(vm_extent_find(&vmar->children, addr));
+        if (!r)
+            return NULL;
+        if (r->type == VM_REGION_MAPPING) {
+            if (depth)
+                *depth = d;
+            return region_mapping(r);
+        }
+        vmar = region_vmar(r);
+    }
+}
+
+
+/* ---- placement (shared by allocate and map) ---- */
+
+struct place_args {
+    zx_vm_option_t options;
+    size_t offset;
+    size_t size;
+    uint64_t align;          /* requested alignment, >= PAGE_SIZE */
+    zx_vm_option_t can_map;  /* CAN_MAP_* the new region needs from the parent */
+};
+
+/*
+ * Finds the place of a new child of parent; the allocate checks from "parent dead" on
+ * (ZIRCON_ABI.md §4 zx_vmar_allocate 6-14, also map 16). With SPECIFIC_OVERWRITE an
+ * occupied range is not an error (the caller replaces what is there).
+ */
+static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args *a,
+                                     vaddr_t *out) {
+    zx_vm_option_t o = a->options;
+    bool specific = o & (ZX_VM_SPECIFIC | ZX_VM_SPECIFIC_OVERWRITE);
+    bool upper = o & ZX_VM_OFFSET_IS_UPPER_LIMIT;
+    size_t psize = region_size(&parent->r);
+    vaddr_t pbase = region_base(&parent->r);
+    if (parent->dead)
+        return ZX_ERR_BAD_STATE;
+    if (a->size == 0)
+        return ZX_ERR_INVALID_ARGS;
+    if (a->can_map & ~parent->flags & VM_CAN_MAP_RWX)
+        return ZX_ERR_ACCESS_DENIED;
+    if (specific && upper)
+        return ZX_ERR_INVALID_ARGS;
+    if ((a->offset != 0 && !specific && !upper) || !IS_ALIGNED(a->offset, PAGE_SIZE))
+        return ZX_ERR_INVALID_ARGS;
+    if ((specific || upper) && !(parent->flags & ZX_VM_CAN_MAP_SPECIFIC))
+        return ZX_ERR_ACCESS_DENIED;
+    if (upper) {
+        if (a->offset > psize || a->size > psize || a->size > a->offset)
+            return ZX_ERR_INVALID_ARGS;
+    } else if (a->offset >= psize || a->size > psize - a->offset) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if (specific) {
+        vaddr_t addr = pbase + a->offset;
+        if (!IS_ALIGNED(addr, a->align))
+            return ZX_ERR_INVALID_ARGS;
+        if (!(o & ZX_VM_SPECIFIC_OVERWRITE) && !vm_place_is_free(&parent->children, addr, a->size))
+            return ZX_ERR_ALREADY_EXISTS;
+        *out = addr;
+        return ZX_OK;
+    }
+    struct vm_place_req req = {
+        .lo = pbase,
+        .hi = pbase + (upper ? a->offset : psize),
+        .size = a->size,
+        .align = a->align,
+        .compact = parent->flags & ZX_VM_COMPACT,
+    };
+    uint64_t addr;
+    zx_status_t st = vm_place_find(&parent->children, &req, &parent->r.aspace->prng, &addr);
+    if (st == ZX_OK)
+        *out = (vaddr_t)addr;
+    return st;
+}
+
+/* ---- allocate ---- */
+
+zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
+                             zx_vm_option_t options, vm_vmar_t **child, vaddr_t *addr) {
+    uint64_t align;
+    if ((options & ~(VM_OPT_KNOWN | ZX_VM_ALIGN_MASK)) || vm_opt_align(options, &align) != ZX_OK)
+        return ZX_ERR_INVALID_ARGS;
+    if (options & VM_OPT_ALLOCATE_FORBIDDEN)
+        return ZX_ERR_INVALID_ARGS;
+    if (options & VM_PERM_RWX)
+        return ZX_ERR_INVALID_ARGS;
+    if (!IS_ALIGNED(size, PAGE_SIZE))
+        return ZX_ERR_INVALID_ARGS;
+    if (options & ~(VM_OPT_ALLOCATE_ALLOWED | ZX_VM_ALIGN_MASK))
+        return ZX_ERR_INVALID_ARGS;
+
+    vm_aspace_t *as = parent->r.aspace;
+    vm_vmar_t *v = vmar_alloc(as, 0, size, options & (VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC |
+                                                      ZX_VM_COMPACT));
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    struct place_args pa = {options, offset, size, align, options & VM_CAN_MAP_RWX};
+    vaddr_t base = 0;
+    zx_status_t st = vmar_place_locked(parent, &pa, &base);
+    if (st == ZX_OK && !v)
+        st = ZX_ERR_NO_MEMORY;
+    if (st != ZX_OK) {
+        spin_unlock_irqrestore(&as->lock, s);
+        if (v) {
+            v->dead = true;
+            vm_vmar_unref(v);
+        }
+        return st;
+    }
+    v->r.ext.node.key = base;
+    v->r.parent = parent;
+    vm_vmar_ref(v); /* the parent's tree reference */
+    st = avl_insert(&parent->children, &v->r.ext.node);
+    ASSERT(st == ZX_OK);
+    spin_unlock_irqrestore(&as->lock, s);
+    *child = v;
+    *addr = base;
+    return ZX_OK;
+}
+
+/* ---- unmap ---- */
+
+/*
+ * Checks unmapping [a, b) (inside vmar) per zx_vmar_unmap step 7, and counts the spare
+ * mappings needed (a mapping strictly containing the range).
+ */
+static zx_status_t unmap_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b, bool op_children,
+                                      unsigned *spares) {
+    *spares = 0;
+    for (struct vm_region *r = region_of(vm_extent_first_overlap(&vmar->children, a, b - a));
+         r && region_base(r) < b; r = region_of(vm_extent_of(avl_next(&r->ext.node)))) {
+        if (r->type == VM_REGION_VMAR) {
+            if (region_base(r) < a || region_end(r) > b || !op_children)
+                return ZX_ERR_INVALID_ARGS;
+        } else if (vm_mapping_unmap_needs_spare(region_mapping(r), a, b)) {
+            (*spares)++;
+        }
+    }
+    return ZX_OK;
+}
+
+/* Unmaps [a, b) after unmap_check_locked passed; spare is used if one was needed. */
+static void unmap_apply_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b, vm_mapping_t *spare) {
+    for (vaddr_t cursor = a; cursor < b;) {
+        struct vm_region *r = region_of(vm_extent_first_overlap(&vmar->children, cursor, b - cursor));
+        if (!r)
+            break;
+        vaddr_t next = MIN(region_end(r), b);
+        if (r->type == VM_REGION_VMAR) {
+            vmar_destroy_locked(region_vmar(r));
+        } else {
+            bool needs = vm_mapping_unmap_needs_spare(region_mapping(r), a, b);
+            vm_mapping_unmap_part(region_mapping(r), cursor, b, needs ? spare : NULL);
+        }
+        cursor = next;
+    }
+}
+
+/* Allocates the spare mapping unmap/overwrite needs (lock held; the heap nests inside). */
+static zx_status_t alloc_spare(unsigned needed, vm_mapping_t **spare) {
+    ASSERT(needed <= 1);
+    *spare = NULL;
+    if (needed && !(*spare = vm_mapping_alloc()))
+        return ZX_ERR_NO_MEMORY;
+    return ZX_OK;
+}
+
+/* Frees a spare unless it was installed in a tree. */
+static void free_spare_if_unused(vm_mapping_t *spare) {
+    if (spare && spare->vmo == NULL)
+        vm_mapping_free_unused(spare);
+}
+
+zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_children) {
+    if (!IS_ALIGNED(addr, PAGE_SIZE))
+        return ZX_ERR_INVALID_ARGS;
+    len = ROUNDUP(len, PAGE_SIZE);
+    if (len == 0)
+        return ZX_ERR_INVALID_ARGS;
+    vm_aspace_t *as = vmar->r.aspace;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    zx_status_t st;
+    unsigned needed = 0;
+    vm_mapping_t *spare = NULL;
+    if (vmar->dead)
+        st = ZX_ERR_BAD_STATE;
+    else if (!region_contains_range(&vmar->r, addr, len))
+        st = ZX_ERR_INVALID_ARGS;
+    else if ((st = unmap_check_locked(vmar, addr, addr + len, op_children, &needed)) == ZX_OK &&
+             (st = alloc_spare(needed, &spare)) == ZX_OK)
+        unmap_apply_locked(vmar, addr, addr + len, spare);
+    spin_unlock_irqrestore(&as->lock, s);
+    free_spare_if_unused(spare);
+    return st;
+}
+
+/* ---- destroy ---- */
+
+void vmar_destroy_locked(vm_vmar_t *vmar) {
+    struct vm_extent *e;
+    while ((e = vm_extent_of(avl_first(&vmar->children))) != NULL) {
+        struct vm_region *r = region_of(e);
+        if (r->type == VM_REGION_VMAR)
+            vmar_destroy_locked(region_vmar(r));
+        else
+            vm_mapping_destroy(region_mapping(r));
+    }
+    vmar->dead = true;
+    if (vmar->r.parent) {
+        avl_remove(&vmar->r.parent->children, &vmar->r.ext.node);
+        vmar->r.parent = NULL;
+        vm_vmar_unref(vmar); /* the tree's reference; the aspace outlives this call */
+    }
+}
+
+zx_status_t vm_vmar_destroy(vm_vmar_t *vmar) {
+    vm_aspace_t *as = vmar->r.aspace;
+    if (as->root == vmar)
+        return ZX_ERR_NOT_SUPPORTED;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    zx_status_t st = ZX_OK;
+    if (vmar->dead)
+        st = ZX_ERR_BAD_STATE;
+    else
+        vmar_destroy_locked(vmar);
+    spin_unlock_irqrestore(&as->lock, s);
+    return st;
+}
+
+/* ---- map ---- */
+
+/* Checks of zx_vmar_map that need no lock (§4 steps 3-15). *perms gets the PERM_* bits. */
+static zx_status_t map_check_args(vm_object_t *vmo, uint64_t vmo_offset, size_t *len,
+                                  zx_vm_option_t *options, zx_vm_option_t max_perms,
+                                  uint64_t *align) {
+    zx_vm_option_t o = *options;
+    if (o & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) /* x86 has no execute-only pages */
+        o = (o & ~ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) | ZX_VM_PERM_READ;
+    *options = o;
+    if ((o & (ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)) && !(o & ZX_VM_PERM_READ))
+        return ZX_ERR_INVALID_ARGS;
+    if ((o & ZX_VM_MAP_RANGE) && (o & ZX_VM_SPECIFIC_OVERWRITE))
+        return ZX_ERR_INVALID_ARGS;
+    if (o & (VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC))
+        return ZX_ERR_INVALID_ARGS;
+    if (o & VM_PERM_RWX & ~max_perms)
+        return ZX_ERR_ACCESS_DENIED;
+    if ((o & ZX_VM_FAULT_BEYOND_STREAM_SIZE) && !(o & ZX_VM_ALLOW_FAULTS))
+        return ZX_ERR_INVALID_ARGS;
+    if ((o & ~(VM_OPT_KNOWN | ZX_VM_ALIGN_MASK)) || vm_opt_align(o, align) != ZX_OK)
+        return ZX_ERR_INVALID_ARGS;
+    if ((o & ZX_VM_REQUIRE_NON_RESIZABLE) && vmo_is_resizable(vmo))
+        return ZX_ERR_NOT_SUPPORTED;
+    if (o & ZX_VM_COMPACT)
+        return ZX_ERR_INVALID_ARGS;
+    if (!IS_ALIGNED(vmo_offset, PAGE_SIZE))
+        return ZX_ERR_INVALID_ARGS;
+    if (*len > SIZE_MAX - PAGE_SIZE + 1)
+        return ZX_ERR_OUT_OF_RANGE; /* rounding up wraps */
+    size_t rounded = ROUNDUP(*len, PAGE_SIZE);
+    if (rounded > UINT64_MAX - vmo_offset)
+        return ZX_ERR_OUT_OF_RANGE;
+    if (vmo_type(vmo) == VMO_TYPE_PHYSICAL && vmo_offset + rounded > vmo_size(vmo))
+        return ZX_ERR_OUT_OF_RANGE;
+    *len = rounded;
+    return ZX_OK;
+}
+
+/* With SPECIFIC_OVERWRITE: a sub-VMAR in [a, b) is INVALID_ARGS; counts spares. */
+static zx_status_t overwrite_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b,
+                                          unsigned *spares) {
+    return unmap_check_locked(vmar, a, b, false, spares);
+}
+
+zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
+                        uint64_t vmo_offset, size_t len, zx_vm_option_t options,
+                        zx_vm_option_t max_perms, vaddr_t *addr) {
+    uint64_t align;
+    zx_status_t st = map_check_args(vmo, vmo_offset, &len, &options, max_perms, &align);
+    if (st != ZX_OK)
+        return st;
+    zx_vm_option_t perms = options & VM_PERM_RWX;
+    vm_mapping_t *m = vm_mapping_alloc();
+    vm_mapping_t *spare = NULL;
+    vm_aspace_t *as = vmar->r.aspace;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    struct place_args pa = {options, vmar_offset, len, align, perms << VM_CAN_MAP_SHIFT};
+    vaddr_t base = 0;
+    st = vmar_place_locked(vmar, &pa, &base);
+    if (st == ZX_OK && !m)
+        st = ZX_ERR_NO_MEMORY;
+    unsigned needed = 0;
+    if (st == ZX_OK && (options & ZX_VM_SPECIFIC_OVERWRITE)) {
+        st = overwrite_check_locked(vmar, base, base + len, &needed);
+        if (st == ZX_OK)
+            st = alloc_spare(needed, &spare);
+        if (st == ZX_OK)
+            unmap_apply_locked(vmar, base, base + len, spare);
+    }
+    if (st == ZX_OK) {
+        zx_vm_option_t max = max_perms & VM_PERM_RWX & (vmar->flags >> VM_CAN_MAP_SHIFT);
+        vm_mapping_install(m, vmar, base, len, vmo, vmo_offset, perms, max);
+        if (options & ZX_VM_MAP_RANGE) {
+            st = vm_mapping_populate(m, base, base + len);
+            if (st != ZX_OK)
+                vm_mapping_destroy(m);
+        }
+    } else if (m) {
+        vm_mapping_free_unused(m);
+    }
+    spin_unlock_irqrestore(&as->lock, s);
+    free_spare_if_unused(spare);
+    if (st == ZX_OK)
+        *addr = base;
+    return st;
+}
+
+/* ---- debug ---- */
+
+static size_t count_mappings_locked(vm_vmar_t *vmar) {
+    size_t n = 0;
+    for (struct vm_extent *e = vm_extent_of(avl_first(&vmar->children)); e;
+         e = vm_extent_of(avl_next(&e->node))) {
+        struct vm_region *r = region_of(e);
+        n += r->type == VM_REGION_MAPPING ? 1 : count_mappings_locked(region_vmar(r));
+    }
+    return n;
+}
+
+size_t vm_vmar_debug_count_mappings(vm_vmar_t *vmar) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&vmar->r.aspace->lock, &s);
+    size_t n = count_mappings_locked(vmar);
+    spin_unlock_irqrestore(&vmar->r.aspace->lock, s);
+    return n;
+}
+
+size_t vm_vmar_debug_prot_runs(vm_vmar_t *vmar, vaddr_t addr) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&vmar->r.aspace->lock, &s);
+    vm_mapping_t *m = vmar_find_mapping(vmar, addr, NULL);
+    size_t n = m ? m->nruns : 0;
+    spin_unlock_irqrestore(&vmar->r.aspace->lock, s);
+    return n;
+}

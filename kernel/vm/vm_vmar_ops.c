@@ -1,0 +1,148 @@
+/*
+ * zx_vmar_protect and zx_vmar_op_range over a VMAR and its descendants. Both first
+ * check the whole range (so an error changes nothing), then apply. Walking the range is
+ * "find the mapping containing va, handle [va, its end), continue there": O(k log n)
+ * for k mappings. Lock rules: vm_vmar_priv.h.
+ */
+#include <kernel/assert.h>
+#include "vm_vmar_priv.h"
+
+/* Most spare mappings one protect needs: a split of each partly covered end mapping. */
+#define PROTECT_SPARES_MAX 2
+
+/* Checks protect of [a, b) to perms (§4 zx_vmar_protect steps 8-11); counts spares. */
+static zx_status_t protect_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b,
+                                        zx_vm_option_t perms, bool op_children,
+                                        unsigned *spares) {
+    *spares = 0;
+    for (vaddr_t va = a; va < b;) {
+        unsigned depth;
+        vm_mapping_t *m = vmar_find_mapping(vmar, va, &depth);
+        if (!m)
+            return ZX_ERR_NOT_FOUND; /* a gap, or an empty part of a sub-VMAR */
+        vaddr_t pe = MIN(b, region_end(&m->r));
+        if (perms & ~m->max_perms)
+            return ZX_ERR_ACCESS_DENIED;
+        if (depth > 0 && !op_children)
+            return ZX_ERR_INVALID_ARGS;
+        if (depth > 0 && !vm_mapping_perms_cover(m, va, pe, perms))
+            return ZX_ERR_ACCESS_DENIED; /* through a parent, only reduce */
+        *spares += vm_mapping_protect_spares(m, va, pe, perms);
+        va = pe;
+    }
+    return ZX_OK;
+}
+
+zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, size_t len,
+                            bool op_children) {
+    zx_vm_option_t o = options;
+    if (o & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) /* x86 has no execute-only pages */
+        o = (o & ~ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) | ZX_VM_PERM_READ;
+    if ((o & (ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)) && !(o & ZX_VM_PERM_READ))
+        return ZX_ERR_INVALID_ARGS;
+    if (!IS_ALIGNED(addr, PAGE_SIZE) || (o & ~VM_PERM_RWX))
+        return ZX_ERR_INVALID_ARGS;
+    len = ROUNDUP(len, PAGE_SIZE);
+    if (len == 0)
+        return ZX_ERR_INVALID_ARGS;
+
+    vm_mapping_t *spare[PROTECT_SPARES_MAX] = {NULL, NULL};
+    vm_aspace_t *as = vmar->r.aspace;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    zx_status_t st;
+    unsigned needed = 0;
+    vaddr_t a = addr, b = addr + len;
+    if (vmar->dead)
+        st = ZX_ERR_BAD_STATE;
+    else if (!region_contains_range(&vmar->r, addr, len))
+        st = ZX_ERR_INVALID_ARGS;
+    else
+        st = protect_check_locked(vmar, a, b, o, op_children, &needed);
+    ASSERT(needed <= PROTECT_SPARES_MAX);
+    for (unsigned i = 0; st == ZX_OK && i < needed; i++)
+        if (!(spare[i] = vm_mapping_alloc()))
+            st = ZX_ERR_NO_MEMORY;
+    if (st == ZX_OK) {
+        vm_mapping_t **next_spare = spare;
+        for (vaddr_t va = a; va < b && st == ZX_OK;) {
+            vm_mapping_t *m = vmar_find_mapping(vmar, va, NULL);
+            ASSERT(m != NULL);
+            vaddr_t pe = MIN(b, region_end(&m->r));
+            st = vm_mapping_protect(m, va, pe, o, &next_spare);
+            va = pe;
+        }
+        /* Merge what became mergeable (e.g. pieces whose permissions agree again). */
+        for (vaddr_t va = a; va < b;) {
+            vm_mapping_t *m = vmar_find_mapping(vmar, va, NULL);
+            if (!m)
+                break;
+            m = vm_mapping_try_merge(m);
+            va = region_end(&m->r);
+        }
+    }
+    spin_unlock_irqrestore(&as->lock, s);
+    for (unsigned i = 0; i < PROTECT_SPARES_MAX; i++)
+        if (spare[i] && spare[i]->vmo == NULL) /* not installed */
+            vm_mapping_free_unused(spare[i]);
+    return st;
+}
+
+static zx_status_t op_range_check_locked(vm_vmar_t *vmar, uint32_t op, vaddr_t a, vaddr_t b,
+                                         bool op_children) {
+    for (vaddr_t va = a; va < b;) {
+        unsigned depth;
+        vm_mapping_t *m = vmar_find_mapping(vmar, va, &depth);
+        if (!m)
+            return ZX_ERR_BAD_STATE; /* a gap */
+        if (depth > 0 && (op != VM_VMAR_OP_MAP_RANGE || !op_children))
+            return ZX_ERR_INVALID_ARGS;
+        if (op != VM_VMAR_OP_MAP_RANGE && !(m->max_perms & ZX_VM_PERM_WRITE))
+            return ZX_ERR_ACCESS_DENIED;
+        va = MIN(b, region_end(&m->r));
+    }
+    return ZX_OK;
+}
+
+/* Applies op to [a, b) of m (page-aligned, inside m). */
+static zx_status_t op_range_apply(vm_mapping_t *m, uint32_t op, vaddr_t a, vaddr_t b) {
+    if (op == VM_VMAR_OP_MAP_RANGE)
+        return vm_mapping_populate(m, a, b);
+    uint64_t off = m->vmo_offset + (a - region_base(&m->r));
+    uint64_t vsize = vmo_size(m->vmo);
+    if (off >= vsize)
+        return ZX_OK; /* the mapping extends past the VMO's end: nothing there */
+    uint64_t n = MIN((uint64_t)(b - a), vsize - off);
+    return op == VM_VMAR_OP_COMMIT ? vmo_commit(m->vmo, off, n) : vmo_decommit(m->vmo, off, n);
+}
+
+zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
+                             bool op_children) {
+    if (op != VM_VMAR_OP_COMMIT && op != VM_VMAR_OP_DECOMMIT && op != VM_VMAR_OP_MAP_RANGE)
+        return ZX_ERR_INVALID_ARGS;
+    if (!IS_ALIGNED(addr, PAGE_SIZE))
+        return ZX_ERR_INVALID_ARGS;
+    len = ROUNDUP(len, PAGE_SIZE);
+    if (len == 0)
+        return ZX_ERR_INVALID_ARGS;
+    vm_aspace_t *as = vmar->r.aspace;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    zx_status_t st;
+    vaddr_t a = addr, b = addr + len;
+    if (!region_contains_range(&vmar->r, addr, len))
+        st = ZX_ERR_OUT_OF_RANGE;
+    else if (vmar->dead)
+        st = ZX_ERR_BAD_STATE;
+    else
+        st = op_range_check_locked(vmar, op, a, b, op_children);
+    for (vaddr_t va = a; st == ZX_OK && va < b;) {
+        vm_mapping_t *m = vmar_find_mapping(vmar, va, NULL);
+        ASSERT(m != NULL);
+        vaddr_t pe = MIN(b, region_end(&m->r));
+        st = op_range_apply(m, op, va, pe);
+        va = pe;
+    }
+    spin_unlock_irqrestore(&as->lock, s);
+    return st;
+}

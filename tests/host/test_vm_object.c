@@ -1,0 +1,475 @@
+/*
+ * Host tests for VMOs (kernel/vm/vm_object.c, vm_object_ops.c) over the real PMM, heap
+ * and page tree on simulated memory (mmu_host_env).
+ *
+ * The main test is model-based: random operations on a resizable paged VMO and on two
+ * fake mappings (which "fault in" pages through vmo_get_page and forget them when told
+ * to by unmap_range), with and without PMM fault injection, checked after every step
+ * against a byte-array model. The mapping check is the important one: a mapping must
+ * never keep a translation to a page that is no longer the VMO's page at that offset
+ * (freed, or a zero page that a commit has replaced). HTEST_SEED=... replays a run.
+ *
+ * Every test ends by checking that the PMM is back at its baseline (taken after the zero
+ * page was allocated) and that the heap is empty.
+ */
+#include "htest.h"
+
+#include <stdlib.h>
+
+#include <vm/heap.h>
+#include <vm/physmap.h>
+#include <vm/pmm.h>
+#include <vm/vm_object.h>
+
+#include "mmu_host_env.h"
+
+#define P ((uint64_t)PAGE_SIZE)
+#define MODEL_PAGES 48
+#define MODEL_BYTES (MODEL_PAGES * PAGE_SIZE)
+#define MODEL_STEPS 40000
+#define MODEL_CHECK_EVERY 16     /* full content check every N steps */
+#define INJECT_PERMILLE 150      /* allocation failure rate in the injected phases */
+#define INJECT_PHASE_STEPS 2000  /* steps per phase (phases alternate on/off) */
+#define NLINKS 2
+
+static size_t baseline_free;
+
+static void env_start(void) {
+    mmu_env_init(MMU_ENV_DEFAULT_BYTES);
+    vm_zero_page_init();
+    baseline_free = pmm_count_free_pages();
+}
+
+static void env_end_at(const char *file, int line) {
+    pmm_fault_inject_every(0);
+    pmm_fault_inject_random(0, 0);
+    if (pmm_count_free_pages() != baseline_free)
+        htest_fail(file, line, "leak: %zu PMM pages still allocated",
+                   baseline_free - pmm_count_free_pages());
+    if (heap_bytes_in_use() != 0)
+        htest_fail(file, line, "heap still holds %zu bytes", heap_bytes_in_use());
+}
+#define ENV_END() env_end_at(__FILE__, __LINE__)
+
+/* ---- Copy callbacks ---------------------------------------------------------------- */
+
+struct copy_ctx {
+    uint8_t *buf;
+    size_t copied; /* bytes moved so far (all chunks before a failure) */
+};
+
+static zx_status_t copy_out(void *ctx, size_t done, void *kptr, size_t n) {
+    struct copy_ctx *c = ctx;
+    memcpy(c->buf + done, kptr, n);
+    c->copied = done + n;
+    return ZX_OK;
+}
+
+static zx_status_t copy_in(void *ctx, size_t done, void *kptr, size_t n) {
+    struct copy_ctx *c = ctx;
+    memcpy(kptr, c->buf + done, n);
+    c->copied = done + n;
+    return ZX_OK;
+}
+
+/* ---- Fake mappings ----------------------------------------------------------------- */
+
+struct fake_mapping {
+    struct vmo_mapping_link link;
+    paddr_t pa[MODEL_PAGES]; /* 0 = not mapped */
+    bool writable[MODEL_PAGES];
+    size_t bad_calls;        /* unaligned or outside the window */
+};
+
+static void fake_unmap_range(struct vmo_mapping_link *l, uint64_t off, uint64_t len) {
+    struct fake_mapping *m = containerof(l, struct fake_mapping, link);
+    if (off % P || len % P || len == 0 || off < l->vmo_offset ||
+        off + len > l->vmo_offset + l->len) {
+        m->bad_calls++;
+        return;
+    }
+    for (uint64_t i = off / P; i < (off + len) / P && i < MODEL_PAGES; i++)
+        m->pa[i] = 0;
+}
+
+static const struct vmo_mapping_ops fake_ops = {.unmap_range = fake_unmap_range};
+
+static void fake_init(struct fake_mapping *m, uint64_t off, uint64_t len) {
+    memset(m, 0, sizeof(*m));
+    m->link.ops = &fake_ops;
+    m->link.vmo_offset = off;
+    m->link.len = len;
+}
+
+/* ---- The model --------------------------------------------------------------------- */
+
+struct model {
+    vm_object_t *vmo;
+    uint64_t size;
+    uint8_t data[MODEL_BYTES];
+    bool committed[MODEL_PAGES];
+    struct fake_mapping maps[NLINKS];
+    uint64_t rng;
+};
+
+static uint8_t scratch[MODEL_BYTES];
+static uint8_t readback[MODEL_BYTES];
+
+static uint64_t rnd(struct model *m) {
+    uint64_t x = m->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    m->rng = x;
+    return x;
+}
+
+static uint64_t rnd_below(struct model *m, uint64_t n) { return n ? rnd(m) % n : 0; }
+
+static size_t model_committed_count(const struct model *m) {
+    size_t n = 0;
+    for (size_t i = 0; i < MODEL_PAGES; i++)
+        n += m->committed[i];
+    return n;
+}
+
+/* A random range, mostly inside [0, size], sometimes past it. */
+static void rnd_range(struct model *m, uint64_t *off, uint64_t *len) {
+    uint64_t limit = m->size + (rnd_below(m, 8) == 0 ? 2 * P : 0);
+    *off = rnd_below(m, limit + 1);
+    uint64_t max_len = limit - *off;
+    switch (rnd_below(m, 4)) {
+    case 0: *len = 0; break;
+    case 1: *len = rnd_below(m, MIN(max_len, 64) + 1); break;
+    default: *len = rnd_below(m, max_len + 1); break;
+    }
+    if (rnd_below(m, 4) == 0) { /* page-aligned variant */
+        *off = ROUNDDOWN(*off, P);
+        *len = ROUNDUP(*len, P);
+    }
+}
+
+static bool in_range(const struct model *m, uint64_t off, uint64_t len) {
+    return off <= m->size && len <= m->size - off;
+}
+
+/* Pages [first, last) covered by a byte range. */
+static void covered(uint64_t off, uint64_t len, uint64_t *first, uint64_t *last) {
+    *first = off / P;
+    *last = len ? ROUNDUP(off + len, P) / P : *first;
+}
+
+static void model_drop_page(struct model *m, uint64_t i) {
+    m->committed[i] = false;
+    memset(m->data + i * P, 0, P);
+}
+
+/* Checks that every translation a fake mapping holds is still right. */
+static void check_mappings(struct model *m, uint64_t step) {
+    for (int k = 0; k < NLINKS; k++) {
+        struct fake_mapping *fm = &m->maps[k];
+        if (fm->bad_calls) {
+            htest_fail(__FILE__, __LINE__, "step %llu: map %d got %zu bad unmap calls",
+                       (unsigned long long)step, k, fm->bad_calls);
+            fm->bad_calls = 0;
+        }
+        for (uint64_t i = 0; i < MODEL_PAGES; i++) {
+            if (!fm->pa[i])
+                continue;
+            paddr_t pa;
+            bool w;
+            zx_status_t st = vmo_get_page(m->vmo, i * P, false, &pa, &w);
+            if (st != ZX_OK || pa != fm->pa[i] || w != fm->writable[i] ||
+                memcmp(paddr_to_physmap(pa), m->data + i * P, P) != 0) {
+                htest_fail(__FILE__, __LINE__,
+                           "step %llu: map %d page %llu stale (status %d, pa %#llx, "
+                           "mapped %#llx, committed %d)",
+                           (unsigned long long)step, k, (unsigned long long)i, st,
+                           (unsigned long long)pa, (unsigned long long)fm->pa[i],
+                           m->committed[i]);
+                fm->pa[i] = 0;
+            }
+        }
+    }
+}
+
+static zx_status_t collect_committed(void *ctx, uint64_t off, paddr_t pa) {
+    bool *seen = ctx;
+    if (off / P < MODEL_PAGES)
+        seen[off / P] = true;
+    return ZX_OK;
+}
+
+static void check_all(struct model *m, uint64_t step) {
+    ASSERT_EQ(vmo_size(m->vmo), m->size);
+    ASSERT_EQ(vmo_committed_pages(m->vmo), model_committed_count(m));
+    bool seen[MODEL_PAGES] = {0};
+    ASSERT_OK(vmo_for_each_committed(m->vmo, 0, m->size, collect_committed, seen));
+    for (size_t i = 0; i < MODEL_PAGES; i++) {
+        if (seen[i] != m->committed[i]) {
+            htest_fail(__FILE__, __LINE__, "step %llu: page %zu committed %d, model %d",
+                       (unsigned long long)step, i, seen[i], m->committed[i]);
+            return;
+        }
+    }
+    struct copy_ctx c = {readback, 0};
+    ASSERT_OK(vmo_read(m->vmo, 0, m->size, copy_out, &c));
+    for (size_t i = 0; i < m->size; i++) {
+        if (readback[i] != m->data[i]) {
+            htest_fail(__FILE__, __LINE__, "step %llu: byte %zu is %#x, model %#x",
+                       (unsigned long long)step, i, readback[i], m->data[i]);
+            return;
+        }
+    }
+}
+
+static void op_write(struct model *m) {
+    uint64_t off, len;
+    rnd_range(m, &off, &len);
+    for (uint64_t i = 0; i < len; i++)
+        scratch[i] = (uint8_t)rnd(m);
+    struct copy_ctx c = {scratch, 0};
+    zx_status_t st = vmo_write(m->vmo, off, len, copy_in, &c);
+    if (!in_range(m, off, len)) {
+        EXPECT_STATUS(st, ZX_ERR_OUT_OF_RANGE);
+        EXPECT_EQ(c.copied, 0u);
+        return;
+    }
+    if (st != ZX_OK)
+        EXPECT_STATUS(st, ZX_ERR_NO_MEMORY);
+    else
+        EXPECT_EQ(c.copied, len);
+    /* Whatever was copied landed, and committed the pages it touched. */
+    memcpy(m->data + off, scratch, c.copied);
+    uint64_t first, last;
+    covered(off, c.copied, &first, &last);
+    for (uint64_t i = first; i < last; i++)
+        m->committed[i] = true;
+}
+
+static void op_read(struct model *m) {
+    uint64_t off, len;
+    rnd_range(m, &off, &len);
+    size_t before = vmo_committed_pages(m->vmo);
+    struct copy_ctx c = {readback, 0};
+    zx_status_t st = vmo_read(m->vmo, off, len, copy_out, &c);
+    if (!in_range(m, off, len)) {
+        EXPECT_STATUS(st, ZX_ERR_OUT_OF_RANGE);
+        return;
+    }
+    EXPECT_OK(st);
+    EXPECT_EQ(memcmp(readback, m->data + off, len), 0);
+    EXPECT_EQ(vmo_committed_pages(m->vmo), before);
+}
+
+static void op_commit(struct model *m) {
+    uint64_t off, len;
+    rnd_range(m, &off, &len);
+    size_t before = vmo_committed_pages(m->vmo);
+    zx_status_t st = vmo_commit(m->vmo, off, len);
+    if (!in_range(m, off, len)) {
+        EXPECT_STATUS(st, ZX_ERR_OUT_OF_RANGE);
+        return;
+    }
+    /* On NO_MEMORY the holes are committed in increasing order up to the failure. */
+    size_t added = vmo_committed_pages(m->vmo) - before;
+    if (st != ZX_OK)
+        EXPECT_STATUS(st, ZX_ERR_NO_MEMORY);
+    uint64_t first, last;
+    covered(off, len, &first, &last);
+    for (uint64_t i = first; i < last && added > 0; i++) {
+        if (!m->committed[i]) {
+            m->committed[i] = true;
+            added--;
+        }
+    }
+    if (st == ZX_OK) {
+        for (uint64_t i = first; i < last; i++)
+            EXPECT_TRUE(m->committed[i]);
+    }
+}
+
+static void op_decommit(struct model *m) {
+    uint64_t off, len;
+    rnd_range(m, &off, &len);
+    zx_status_t st = vmo_decommit(m->vmo, off, len);
+    if (!in_range(m, off, len)) {
+        EXPECT_STATUS(st, ZX_ERR_OUT_OF_RANGE);
+        return;
+    }
+    EXPECT_OK(st);
+    uint64_t first, last;
+    covered(off, len, &first, &last);
+    for (uint64_t i = first; i < last; i++)
+        model_drop_page(m, i);
+}
+
+static void op_zero(struct model *m) {
+    uint64_t off, len;
+    rnd_range(m, &off, &len);
+    zx_status_t st = vmo_zero(m->vmo, off, len);
+    if (!in_range(m, off, len)) {
+        EXPECT_STATUS(st, ZX_ERR_OUT_OF_RANGE);
+        return;
+    }
+    EXPECT_OK(st);
+    memset(m->data + off, 0, len);
+    for (uint64_t i = ROUNDUP(off, P) / P; i < ROUNDDOWN(off + len, P) / P; i++)
+        model_drop_page(m, i);
+}
+
+static void op_set_size(struct model *m) {
+    uint64_t size = rnd_below(m, MODEL_BYTES + 1);
+    if (rnd_below(m, 2))
+        size = ROUNDDOWN(size, P);
+    EXPECT_OK(vmo_set_size(m->vmo, size));
+    uint64_t rounded = ROUNDUP(size, P);
+    for (uint64_t i = rounded / P; i < m->size / P; i++)
+        model_drop_page(m, i);
+    memset(m->data + size, 0, rounded - size);
+    m->size = rounded;
+}
+
+/* A fault through one of the fake mappings. */
+static void op_fault(struct model *m) {
+    struct fake_mapping *fm = &m->maps[rnd_below(m, NLINKS)];
+    uint64_t i = fm->link.vmo_offset / P + rnd_below(m, fm->link.len / P);
+    bool for_write = rnd_below(m, 2);
+    paddr_t pa;
+    bool w;
+    zx_status_t st = vmo_get_page(m->vmo, i * P, for_write, &pa, &w);
+    if (i * P >= m->size) {
+        EXPECT_STATUS(st, ZX_ERR_OUT_OF_RANGE);
+        return;
+    }
+    if (st == ZX_ERR_NO_MEMORY && for_write && !m->committed[i])
+        return;
+    ASSERT_OK(st);
+    if (for_write)
+        m->committed[i] = true;
+    EXPECT_EQ(w, m->committed[i]);
+    EXPECT_EQ(pa == vm_zero_page_paddr(), !m->committed[i]);
+    fm->pa[i] = pa;
+    fm->writable[i] = w;
+}
+
+static void run_model(uint64_t seed) {
+    static struct model m;
+    memset(&m, 0, sizeof(m));
+    m.rng = seed ? seed : 1;
+    m.size = ROUNDUP(rnd_below(&m, MODEL_BYTES), P);
+    ASSERT_OK(vmo_create_paged(m.size, VMO_OPT_RESIZABLE, &m.vmo));
+    fake_init(&m.maps[0], 0, 20 * P);
+    fake_init(&m.maps[1], 12 * P, (MODEL_PAGES - 12) * P);
+    for (int k = 0; k < NLINKS; k++) {
+        vmo_ref(m.vmo);
+        vmo_add_mapping(m.vmo, &m.maps[k].link);
+    }
+
+    for (uint64_t step = 0; step < MODEL_STEPS; step++) {
+        if (step % INJECT_PHASE_STEPS == 0) {
+            bool inject = (step / INJECT_PHASE_STEPS) % 2 == 1;
+            pmm_fault_inject_random(seed + step, inject ? INJECT_PERMILLE : 0);
+        }
+        switch (rnd_below(&m, 10)) {
+        case 0: case 1: op_write(&m); break;
+        case 2: op_read(&m); break;
+        case 3: op_commit(&m); break;
+        case 4: op_decommit(&m); break;
+        case 5: op_zero(&m); break;
+        case 6: op_set_size(&m); break;
+        default: op_fault(&m); break;
+        }
+        check_mappings(&m, step);
+        if (step % MODEL_CHECK_EVERY == 0)
+            check_all(&m, step);
+    }
+    pmm_fault_inject_random(0, 0);
+    check_all(&m, MODEL_STEPS);
+
+    for (int k = 0; k < NLINKS; k++) {
+        vmo_remove_mapping(m.vmo, &m.maps[k].link);
+        vmo_unref(m.vmo);
+    }
+    vmo_unref(m.vmo);
+}
+
+HTEST(vm_object, model_random) {
+    env_start();
+    uint64_t seed = htest_seed();
+    printf("    seed %#llx (HTEST_SEED=... to replay)\n", (unsigned long long)seed);
+    run_model(seed);
+    ENV_END();
+}
+
+HTEST(vm_object, model_more_seeds) {
+    for (uint64_t s = 1; s <= 4; s++) {
+        env_start();
+        run_model(htest_seed() * 31 + s);
+        ENV_END();
+    }
+}
+
+/* ---- Targeted tests ---------------------------------------------------------------- */
+
+/* Every way creation can run out of memory leaves nothing behind. */
+HTEST(vm_object, creation_out_of_memory_leaks_nothing) {
+    for (uint32_t every = 1; every <= 3; every++) {
+        env_start();
+        pmm_fault_inject_every(every);
+        for (int i = 0; i < 6; i++) {
+            vm_object_t *vmo;
+            zx_status_t st = vmo_create_contiguous(3 * P, 0, &vmo);
+            if (st == ZX_OK)
+                vmo_unref(vmo);
+            else
+                EXPECT_STATUS(st, ZX_ERR_NO_MEMORY);
+            st = vmo_create_paged(3 * P, 0, &vmo);
+            if (st == ZX_OK) {
+                st = vmo_commit(vmo, 0, 3 * P);
+                if (st != ZX_OK)
+                    EXPECT_STATUS(st, ZX_ERR_NO_MEMORY);
+                vmo_unref(vmo);
+            } else {
+                EXPECT_STATUS(st, ZX_ERR_NO_MEMORY);
+            }
+        }
+        ENV_END();
+    }
+}
+
+/* The zero page is WIRED: freeing it panics. */
+HTEST(vm_object, zero_page_is_never_freed) {
+    env_start();
+    vm_page_t *zp = paddr_to_vm_page(vm_zero_page_paddr());
+    ASSERT_NONNULL(zp);
+    EXPECT_EQ(zp->state, VM_PAGE_STATE_WIRED);
+    HTEST_EXPECT_PANIC(pmm_free_page(zp));
+    const uint8_t *z = paddr_to_physmap(vm_zero_page_paddr());
+    size_t nonzero = 0;
+    for (size_t i = 0; i < PAGE_SIZE; i++)
+        nonzero += z[i] != 0;
+    EXPECT_EQ(nonzero, 0u);
+    ENV_END();
+}
+
+/* Contiguous VMOs give back their whole run; sparse huge ones only what they used. */
+HTEST(vm_object, destruction_frees_everything) {
+    env_start();
+    vm_object_t *c, *p;
+    ASSERT_OK(vmo_create_contiguous(16 * P, 20, &c));
+    paddr_t base;
+    bool w;
+    ASSERT_OK(vmo_get_page(c, 0, false, &base, &w));
+    EXPECT_EQ(base % (1u << 20), 0u);
+    EXPECT_LE(pmm_count_free_pages() + 16, baseline_free);
+    ASSERT_OK(vmo_create_paged(VMO_SIZE_MAX, 0, &p));
+    uint8_t b = 1;
+    struct copy_ctx ctx = {&b, 0};
+    for (uint64_t off = 0; off < VMO_SIZE_MAX / 2; off += VMO_SIZE_MAX / 64)
+        ASSERT_OK(vmo_write(p, off + 12345, 1, copy_in, &ctx));
+    EXPECT_EQ(vmo_committed_pages(p), 32u);
+    vmo_unref(c);
+    vmo_unref(p);
+    ENV_END();
+}
