@@ -123,9 +123,12 @@ static void dump_requested_aspaces(void) {
     const char *which = cmdline_get("dump.aspace", &len);
     if (!which)
         return;
-    if (len == 6 && memcmp(which, "kernel", 6) == 0)
+    if (len == 6 && memcmp(which, "kernel", 6) == 0) {
         arch_mmu_dump(arch_mmu_kernel_aspace(), 0, 0);
-    else
+        /* Stop here under Bochs (magic_break) so its debugger sees the same tables; a
+         * no-op instruction everywhere else. */
+        bochs_magic_break();
+    } else
         printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel)\n", (int)len, which);
 }
 

@@ -68,7 +68,13 @@ def run_bochs(iso, log, args, workdir):
         f.write(text)
     cmds = os.path.join(workdir, "bochs.cmds")
     with open(cmds, "w") as f:
+        # Continue to the first magic breakpoint (or the end), run the requested debugger
+        # commands there, then continue to the end.
         f.write("c\n")
+        for c in args.bochs_command:
+            f.write(c + "\n")
+        if args.bochs_command:
+            f.write("c\n")
     # The "term" display needs a terminal type it knows, even with nobody watching; CI
     # may have no TERM at all.
     env = dict(os.environ, TERM="dumb")
@@ -80,6 +86,7 @@ def run_bochs(iso, log, args, workdir):
     except subprocess.TimeoutExpired:
         return None, "timed out after %ss" % args.timeout
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    args.bochs_output = proc.stdout.decode(errors="replace")
     m = EXIT_LINE.search(text)
     if not m:
         tail = proc.stdout.decode(errors="replace")[-2000:]
@@ -101,6 +108,10 @@ def main():
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--log")
     p.add_argument("--qemu-arg", action="append", default=[])
+    p.add_argument("--bochs-command", action="append", default=[],
+                   help="Bochs debugger command to run at the first magic breakpoint")
+    p.add_argument("--expect-bochs", action="append", default=[],
+                   help="regex that Bochs' own output (debugger) must match")
     args = p.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="beryl-run-")
@@ -125,6 +136,9 @@ def main():
         for rx in args.expect:
             if not re.search(rx, text, re.MULTILINE):
                 problems.append("missing expected output: %r" % rx)
+        for rx in args.expect_bochs:
+            if not re.search(rx, getattr(args, "bochs_output", ""), re.MULTILINE):
+                problems.append("missing expected Bochs output: %r" % rx)
         for rx in args.reject:
             if re.search(rx, text, re.MULTILINE):
                 problems.append("unexpected output: %r" % rx)
