@@ -1,7 +1,8 @@
 /*
  * kmain: the first C code. Brings the machine up in dependency order:
  *   console -> boot information -> command line -> CPU (features, GDT/TSS, IDT)
- *   -> page tables + PMM -> heap -> symbols -> modules -> tests or user programs.
+ *   -> page tables + PMM -> heap -> kernel aspace -> symbols -> modules
+ *   -> tests or user programs.
  */
 #include <arch/mmu.h>
 #include <arch/x86/arch.h>
@@ -17,6 +18,8 @@
 #include <vm/heap.h>
 #include <vm/physmap.h>
 #include <vm/pmm.h>
+#include <vm/vm_bench.h>
+#include <vm/vm_kernel.h>
 #include <vm/vm_object.h>
 
 #define MBI_COPY_MAX (64 * 1024)
@@ -148,19 +151,25 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     heap_init();
     arch_mmu_init();
     vm_zero_page_init();
+    vm_aspace_kernel_init();
     scan_modules(&boot_info);
     dump_requested_aspaces();
 
-    /* bench=mmu: page-table engine benchmarks (docs/benchmarks.md), then power off. */
+    /* bench=mmu / bench=vm: page-table engine or VM benchmarks (docs/benchmarks.md),
+     * then power off. */
     size_t bench_len;
     const char *bench = cmdline_get("bench", &bench_len);
     if (bench) {
-        bool known = bench_len == 3 && memcmp(bench, "mmu", 3) == 0;
-        if (known)
+        bool mmu = bench_len == 3 && memcmp(bench, "mmu", 3) == 0;
+        bool vm = bench_len == 2 && memcmp(bench, "vm", 2) == 0;
+        if (mmu)
             mmu_bench_run();
+        else if (vm)
+            vm_bench_run();
         else
-            printf("bench: unknown benchmark \"%.*s\" (known: mmu)\n", (int)bench_len, bench);
-        kernel_poweroff(known);
+            printf("bench: unknown benchmark \"%.*s\" (known: mmu, vm)\n", (int)bench_len,
+                   bench);
+        kernel_poweroff(mmu || vm);
     }
 
     size_t sel_len;

@@ -239,6 +239,33 @@ bool page_tree_next(const struct page_tree *t, uint64_t start, uint64_t end, uin
     return next_in(t->root, t->height, 0, start, end, index, page);
 }
 
+/* In-order visit of the pages with index in [start, end) under n; stops on fn's error. */
+static zx_status_t walk_in(const struct page_tree_node *n, unsigned level, uint64_t base,
+                           uint64_t start, uint64_t end, page_tree_visit_fn fn, void *ctx) {
+    unsigned shift = level_shift(level);
+    unsigned first = start > base ? (unsigned)((start - base) >> shift) : 0;
+    for (unsigned s = first; s < slot_limit(level); s++) {
+        uint64_t slot_base = base + ((uint64_t)s << shift);
+        if (slot_base >= end)
+            break;
+        void *slot = n->slots[s];
+        if (!slot)
+            continue;
+        zx_status_t st = level == 1 ? fn(ctx, slot_base, slot)
+                                    : walk_in(slot, level - 1, slot_base, start, end, fn, ctx);
+        if (st != ZX_OK)
+            return st;
+    }
+    return ZX_OK;
+}
+
+zx_status_t page_tree_walk(const struct page_tree *t, uint64_t start, uint64_t end,
+                           page_tree_visit_fn fn, void *ctx) {
+    if (!t->root || start >= end || start > max_index(t->height))
+        return ZX_OK;
+    return walk_in(t->root, t->height, 0, start, end, fn, ctx);
+}
+
 /*
  * Removes the pages with index in [start, end) under n (level `level`, covering indices
  * from base), frees the child nodes that become empty and calls fn for each page after

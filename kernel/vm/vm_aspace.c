@@ -4,7 +4,9 @@
  */
 #include <kernel/assert.h>
 #include <lib/string.h>
+#include <kernel/panic.h>
 #include <vm/heap.h>
+#include <vm/vm_kernel.h>
 #include "vm_vmar_priv.h"
 
 /* Addresses below this are in the user half (PML4 slots 0..255). */
@@ -17,6 +19,9 @@ static uint64_t aspace_seed_counter;
 /* The aspace loaded on this CPU (one CPU today), for the page-fault handler. */
 static vm_aspace_t *current_aspace;
 
+/* The kernel aspace (vm_aspace_kernel_init); never destroyed. */
+static vm_aspace_t *kernel_vm_aspace;
+
 void vm_aspace_ref(vm_aspace_t *as) { __atomic_add_fetch(&as->refcount, 1, __ATOMIC_RELAXED); }
 
 void vm_aspace_unref(vm_aspace_t *as) {
@@ -26,16 +31,11 @@ void vm_aspace_unref(vm_aspace_t *as) {
     }
 }
 
-zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t size,
-                             const char *name, vm_aspace_t **out) {
-    vm_aspace_t *as = kzalloc(sizeof(*as));
-    if (!as)
-        return ZX_ERR_NO_MEMORY;
-    zx_status_t st = arch_mmu_create(base, size, role, &as->arch);
-    if (st != ZX_OK) {
-        kfree(as);
-        return st;
-    }
+/* Fills a zeroed aspace around an arch aspace and creates its root VMAR.
+ * ZX_ERR_NO_MEMORY (nothing to undo but the root VMAR, which was not created). */
+static zx_status_t aspace_init(vm_aspace_t *as, arch_aspace_t *arch, vaddr_t base,
+                               size_t size, const char *name) {
+    as->arch = arch;
     spin_lock_init(&as->lock);
     as->refcount = 1; /* the creator's */
     as->base = base;
@@ -46,17 +46,47 @@ zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t si
     if (name)
         kstrlcpy(as->name, name, sizeof(as->name));
     as->root = vm_vmar_create_root(as);
-    if (!as->root) {
-        arch_mmu_destroy(as->arch);
-        kfree(as);
+    return as->root ? ZX_OK : ZX_ERR_NO_MEMORY;
+}
+
+zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t size,
+                             const char *name, vm_aspace_t **out) {
+    vm_aspace_t *as = kzalloc(sizeof(*as));
+    if (!as)
         return ZX_ERR_NO_MEMORY;
+    arch_aspace_t *arch = NULL;
+    zx_status_t st = arch_mmu_create(base, size, role, &arch);
+    if (st != ZX_OK) {
+        kfree(as);
+        return st;
+    }
+    st = aspace_init(as, arch, base, size, name);
+    if (st != ZX_OK) {
+        arch_mmu_destroy(arch);
+        kfree(as);
+        return st;
     }
     *out = as;
     return ZX_OK;
 }
 
+void vm_aspace_kernel_init(void) {
+    ASSERT(!kernel_vm_aspace);
+    arch_aspace_t *arch = arch_mmu_kernel_aspace();
+    ASSERT(arch);
+    vm_aspace_t *as = kzalloc(sizeof(*as));
+    if (!as || aspace_init(as, arch, KERNEL_DYNAMIC_BASE, KERNEL_DYNAMIC_SIZE, "kernel") !=
+                   ZX_OK)
+        panic("vm: no memory for the kernel aspace");
+    ASSERT(!as->user);
+    kernel_vm_aspace = as;
+}
+
+vm_aspace_t *vm_aspace_kernel(void) { return kernel_vm_aspace; }
+
 zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     spin_lock_saved_state_t s;
+    ASSERT(as != kernel_vm_aspace); /* the arch kernel aspace is not ours to destroy */
     spin_lock_irqsave(&as->lock, &s);
     ASSERT(!as->destroyed);
     vmar_destroy_locked(as->root); /* unmaps everything; the root becomes dead */

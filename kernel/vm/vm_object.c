@@ -21,8 +21,11 @@
  *   - Every VMO starts with cache policy CACHED (Zircon's physical VMOs do too).
  *   - vmo_set_size to an unaligned size also zeroes the bytes from `size` up to the page
  *     boundary, as Zircon does (the size itself is stored rounded up).
- *   - vmo_committed_pages counts pages the VMO owns: the tree's pages (PAGED), every page
- *     (CONTIGUOUS), none (PHYSICAL).
+ *   - vmo_committed_pages counts pages the VMO owns: the tree's pages (PAGED; for a
+ *     copy-on-write VMO not the ancestors' pages it shows), every page (CONTIGUOUS),
+ *     none (PHYSICAL, and any slice).
+ *   - Slices and snapshots (vm_object_child.c) share their parent's family lock
+ *     (vmo->hier), allocated with the first VMO of the family and freed with its last.
  *   - Attribute getters take const pointers and so cannot lock: they return a snapshot
  *     read atomically.
  */
@@ -81,13 +84,23 @@ static bool round_size(uint64_t size, uint64_t *rounded) {
     return true;
 }
 
-/* Allocates and initialises a VMO struct with one reference; NULL if the heap is out. */
-static vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size,
-                              paddr_t base) {
+/* See vm_object_priv.h. */
+vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t base,
+                       struct vmo_hier *hier) {
     vm_object_t *vmo = kzalloc(sizeof(*vmo));
     if (!vmo)
         return NULL;
-    spin_lock_init(&vmo->lock);
+    if (!hier) {
+        hier = kzalloc(sizeof(*hier));
+        if (!hier) {
+            kfree(vmo);
+            return NULL;
+        }
+        spin_lock_init(&hier->lock);
+        list_init(&hier->pins);
+    }
+    __atomic_fetch_add(&hier->members, 1, __ATOMIC_RELAXED);
+    vmo->hier = hier;
     vmo->refcount = 1;
     vmo->type = type;
     vmo->options = options;
@@ -97,8 +110,17 @@ static vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t siz
     page_tree_init(&vmo->pages);
     list_init(&vmo->mappings);
     vmo->mapping_count = 0;
-    list_init(&vmo->pins);
+    list_init(&vmo->slices);
+    list_init(&vmo->slice_node);
     return vmo;
+}
+
+/* See vm_object_priv.h. */
+void vmo_free_struct(vm_object_t *vmo) {
+    struct vmo_hier *hier = vmo->hier;
+    kfree(vmo);
+    if (__atomic_sub_fetch(&hier->members, 1, __ATOMIC_ACQ_REL) == 0)
+        kfree(hier);
 }
 
 /* See vm_object.h. options: VMO_OPT_RESIZABLE only. */
@@ -108,7 +130,7 @@ zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vm_object_t **out)
     uint64_t rounded;
     if (!round_size(size, &rounded))
         return ZX_ERR_OUT_OF_RANGE;
-    vm_object_t *vmo = vmo_alloc(VMO_TYPE_PAGED, options, rounded, 0);
+    vm_object_t *vmo = vmo_alloc(VMO_TYPE_PAGED, options, rounded, 0, NULL);
     if (!vmo)
         return ZX_ERR_NO_MEMORY;
     *out = vmo;
@@ -131,7 +153,7 @@ zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vm_object_t
     zx_status_t st = pmm_alloc_contiguous(npages, PMM_ALLOC_FLAG_ZERO, align_log2, &base);
     if (st != ZX_OK)
         return st;
-    vm_object_t *vmo = vmo_alloc(VMO_TYPE_CONTIGUOUS, 0, rounded, base);
+    vm_object_t *vmo = vmo_alloc(VMO_TYPE_CONTIGUOUS, 0, rounded, base, NULL);
     if (!vmo) {
         pmm_free_contiguous(base, npages);
         return ZX_ERR_NO_MEMORY;
@@ -156,7 +178,7 @@ zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vm_object_t **out) 
     uint64_t rounded;
     if (!round_size(size, &rounded) || base > UINT64_MAX - (rounded - 1))
         return ZX_ERR_OUT_OF_RANGE;
-    vm_object_t *vmo = vmo_alloc(VMO_TYPE_PHYSICAL, 0, rounded, base);
+    vm_object_t *vmo = vmo_alloc(VMO_TYPE_PHYSICAL, 0, rounded, base, NULL);
     if (!vmo)
         return ZX_ERR_NO_MEMORY;
     *out = vmo;
@@ -168,20 +190,36 @@ static void free_page_cb(void *ctx, uint64_t index, vm_page_t *page) {
     pmm_free_page(page);
 }
 
-/* Frees everything the VMO owns, then the struct. Only when the last reference is gone. */
+/*
+ * Frees everything the VMO owns, then the struct. Only when the last reference is gone.
+ * Nobody else can see the VMO's own pages now (its slices hold references, and other
+ * family members only ever read ancestors' pages), so they are freed outright. A slice
+ * leaves its parent's slice list and drops its reference on the parent; a copy-on-write
+ * VMO leaves the family tree (vmo_cow_detach_locked).
+ */
 static void vmo_destroy(vm_object_t *vmo) {
     spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
                (void *)vmo);
-    ASSERT(list_is_empty(&vmo->pins));
-    page_tree_destroy(&vmo->pages, free_page_cb, NULL);
+    ASSERT(list_is_empty(&vmo->slices));
+    vm_object_t *slice_parent = NULL;
+    if (vmo->flags & VMO_FLAG_SLICE) {
+        list_delete(&vmo->slice_node);
+        slice_parent = vmo->parent;
+    } else {
+        page_tree_destroy(&vmo->pages, free_page_cb, NULL);
+        if (vmo->parent)
+            vmo_cow_detach_locked(vmo);
+    }
     uint64_t size = vmo->size;
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
 
-    if (vmo->type == VMO_TYPE_CONTIGUOUS)
+    if (vmo->type == VMO_TYPE_CONTIGUOUS && !slice_parent)
         pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
-    kfree(vmo);
+    vmo_free_struct(vmo);
+    if (slice_parent)
+        vmo_unref(slice_parent);
 }
 
 /* Takes a reference. The caller must already hold one. */
@@ -211,6 +249,8 @@ bool vmo_is_resizable(const vm_object_t *vmo) {
 }
 
 size_t vmo_committed_pages(const vm_object_t *vmo) {
+    if (vmo->flags & VMO_FLAG_SLICE)
+        return 0; /* a slice owns nothing: its parent owns the pages it shows */
     switch (vmo->type) {
     case VMO_TYPE_PAGED: /* page_tree stores count plainly; an aligned word on x86 */
         return __atomic_load_n(&vmo->pages.count, __ATOMIC_RELAXED);
@@ -223,6 +263,8 @@ size_t vmo_committed_pages(const vm_object_t *vmo) {
 }
 
 uint32_t vmo_cache_policy(const vm_object_t *vmo) {
+    if (vmo->flags & VMO_FLAG_SLICE)
+        vmo = vmo->parent; /* a slice maps its parent's memory, so it has its policy */
     return __atomic_load_n(&vmo->cache_policy, __ATOMIC_RELAXED);
 }
 
@@ -240,23 +282,24 @@ void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
     ASSERT(link->ops && link->ops->unmap_range);
     ASSERT(link->len <= UINT64_MAX - link->vmo_offset);
     spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     list_add_tail(&vmo->mappings, &link->node);
     __atomic_store_n(&vmo->mapping_count, vmo->mapping_count + 1, __ATOMIC_RELAXED);
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
 }
 
 /* Unregisters a link added by vmo_add_mapping; its ops are not called any more. */
 void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
     spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     DEBUG_ASSERT(vmo->mapping_count > 0);
     list_delete(&link->node);
     __atomic_store_n(&vmo->mapping_count, vmo->mapping_count - 1, __ATOMIC_RELAXED);
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
 }
 
-void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+/* unmap_range on vmo's own links for [start, end) of vmo's offsets. */
+static void unmap_own_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
     struct vmo_mapping_link *link;
     list_for_every_entry(&vmo->mappings, link, struct vmo_mapping_link, node) {
         uint64_t lo = MAX(start, link->vmo_offset);
@@ -266,12 +309,26 @@ void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
     }
 }
 
+/* Also reaches the mappings of vmo's slices (their links stay on the slice, in the
+ * slice's offsets, since the mapping code owns and rewrites link->vmo_offset). */
+void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+    unmap_own_links_locked(vmo, start, end);
+    vm_object_t *slice;
+    list_for_every_entry(&vmo->slices, slice, vm_object_t, slice_node) {
+        uint64_t lo = MAX(start, slice->parent_offset);
+        uint64_t hi = MIN(end, slice->parent_offset + slice->size);
+        if (lo < hi)
+            unmap_own_links_locked(slice, lo - slice->parent_offset,
+                                   hi - slice->parent_offset);
+    }
+}
+
 /* ---- Pages ------------------------------------------------------------------------- */
 
 void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page) {
     pin->page = page;
     pin->orphaned = false;
-    list_add_tail(&vmo->pins, &pin->node);
+    list_add_tail(&vmo->hier->pins, &pin->node);
 }
 
 void vmo_unpin_locked(vm_object_t *vmo, struct vmo_pin *pin) {
@@ -279,7 +336,7 @@ void vmo_unpin_locked(vm_object_t *vmo, struct vmo_pin *pin) {
     if (!pin->orphaned)
         return;
     struct vmo_pin *other;
-    list_for_every_entry(&vmo->pins, other, struct vmo_pin, node) {
+    list_for_every_entry(&vmo->hier->pins, other, struct vmo_pin, node) {
         if (other->page == pin->page)
             return; /* another copy still uses it; the last one frees it */
     }
@@ -291,11 +348,15 @@ void vmo_unpin_locked(vm_object_t *vmo, struct vmo_pin *pin) {
  * page_tree_remove_range holds). A page some copy has pinned is handed to its pins;
  * any other page goes straight back to the PMM.
  */
-static void release_page_cb(void *ctx, uint64_t index, vm_page_t *page) {
-    vm_object_t *vmo = ctx;
+static void release_page_cb(void *ctx, uint64_t index, vm_page_t *page)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    vmo_release_page_locked(ctx, page);
+}
+
+void vmo_release_page_locked(vm_object_t *vmo, vm_page_t *page) {
     bool pinned = false;
     struct vmo_pin *pin;
-    list_for_every_entry(&vmo->pins, pin, struct vmo_pin, node) {
+    list_for_every_entry(&vmo->hier->pins, pin, struct vmo_pin, node) {
         if (pin->page == page) {
             pin->orphaned = true;
             pinned = true;
@@ -348,31 +409,52 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
         return ZX_ERR_OUT_OF_RANGE;
 
     spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     uint64_t old = vmo->size;
+    if (vmo_has_cow_parent(vmo) && size < rounded) {
+        /* The tail of the new last page must read as zeros: if it shows an ancestor's
+         * page, take a copy first (the only step that can fail, so it goes first). */
+        uint64_t last = vmo_page_index(size);
+        if (!page_tree_lookup(&vmo->pages, last) && vmo_cow_lookup_locked(vmo, last)) {
+            zx_status_t st = vmo_cow_own_page_locked(vmo, last, NULL);
+            if (st != ZX_OK) {
+                spin_unlock_irqrestore(&vmo->hier->lock, irq);
+                return st;
+            }
+        }
+    }
     if (rounded < old) {
         vmo_unmap_links_locked(vmo, rounded, old);
         vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
     }
+    /* A copy-on-write VMO never again sees its parent's content past a shrink: growing
+     * back must read zeros. */
+    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded)
+        vmo->parent_limit = rounded;
     __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
     vmo_clear_bytes_locked(vmo, size, rounded);
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return ZX_OK;
 }
 
-/* See vm_object.h. Checks: policy (INVALID_ARGS), type (NOT_SUPPORTED), mapped (BAD_STATE). */
+/* See vm_object.h. Checks: policy (INVALID_ARGS), type (NOT_SUPPORTED; slices too),
+ * mapped, directly or through a slice (BAD_STATE). */
 zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy) {
     if (policy > VMO_CACHE_WRITE_COMBINING)
         return ZX_ERR_INVALID_ARGS;
-    if (vmo->type != VMO_TYPE_PHYSICAL)
+    if (vmo->type != VMO_TYPE_PHYSICAL || (vmo->flags & VMO_FLAG_SLICE))
         return ZX_ERR_NOT_SUPPORTED;
     spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     zx_status_t st = ZX_ERR_BAD_STATE;
-    if (vmo->mapping_count == 0) {
+    size_t mapped = vmo->mapping_count;
+    vm_object_t *slice;
+    list_for_every_entry(&vmo->slices, slice, vm_object_t, slice_node)
+        mapped += slice->mapping_count; /* a slice's mappings use this policy too */
+    if (mapped == 0) {
         __atomic_store_n(&vmo->cache_policy, policy, __ATOMIC_RELAXED);
         st = ZX_OK;
     }
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
 }

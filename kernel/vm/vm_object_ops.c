@@ -17,6 +17,11 @@
  * Physical VMOs may describe device memory, which the physmap does not cover (or covers
  * with the wrong cache policy), so the kernel never touches their contents itself.
  *
+ * Slices forward every operation to their parent, at their offset, after checking the
+ * range against their own size (vmo_slice_resolve). Copy-on-write VMOs (those with a
+ * hidden parent) take the vmo_cow_* paths of vm_object_child.c under the family lock:
+ * reads see the nearest ancestor's page, anything that writes takes a private copy first.
+ *
  * Mappings (vmo_unmap_links_locked) are told about every change of the page behind an
  * offset: before pages are freed (decommit, zero, shrink) and after a page is committed
  * where a mapping may still show the zero page (commit, write, get_page for_write).
@@ -48,7 +53,7 @@ static void covered_pages(uint64_t offset, uint64_t len, uint64_t *first, uint64
  * page or a tree node is unavailable. Mappings are not told: see commit_page_locked.
  */
 static zx_status_t add_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
-    TA_REQ(vmo->lock) {
+    TA_REQ(vmo->hier->lock) {
     DEBUG_ASSERT(vmo->type == VMO_TYPE_PAGED);
     vm_page_t *page;
     zx_status_t st = pmm_alloc_page(PMM_ALLOC_FLAG_ZERO, &page, NULL);
@@ -74,7 +79,7 @@ static zx_status_t add_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t *
  * the new page. (Zircon likewise unmaps when a page replaces the zero page.)
  */
 static zx_status_t commit_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
-    TA_REQ(vmo->lock) {
+    TA_REQ(vmo->hier->lock) {
     zx_status_t st = add_page_locked(vmo, index, out);
     if (st == ZX_OK)
         vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + 1) << PAGE_SHIFT);
@@ -89,11 +94,21 @@ static zx_status_t commit_page_locked(vm_object_t *vmo, uint64_t index, vm_page_
  * hole (see commit_page_locked). On NO_MEMORY the pages committed so far stay.
  */
 zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
     zx_status_t st = ZX_OK;
+    if (!vmo_slice_resolve(&vmo, &offset, len, &st))
+        return st;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
+    } else if (vmo_has_cow_parent(vmo)) {
+        /* Page by page: each missing page becomes a private copy (or a zeroed page). */
+        uint64_t next, last;
+        covered_pages(offset, len, &next, &last);
+        for (; next < last && st == ZX_OK; next++) {
+            if (!page_tree_lookup(&vmo->pages, next))
+                st = vmo_cow_own_page_locked(vmo, next, NULL);
+        }
     } else if (vmo->type == VMO_TYPE_PAGED) {
         uint64_t next, last;
         covered_pages(offset, len, &next, &last);
@@ -111,7 +126,7 @@ zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
                 next = hole_end + 1; /* skip the committed page */
         }
     }
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
 }
 
@@ -123,11 +138,16 @@ zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
 zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     if (vmo->type != VMO_TYPE_PAGED)
         return ZX_ERR_NOT_SUPPORTED;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
     zx_status_t st = ZX_OK;
+    if (!vmo_slice_resolve(&vmo, &offset, len, &st))
+        return st;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
+    } else if (vmo_has_cow_parent(vmo)) {
+        /* Would the range then read zeros or the ancestor's content? Zircon refuses too. */
+        st = ZX_ERR_NOT_SUPPORTED;
     } else {
         uint64_t first, last;
         covered_pages(offset, len, &first, &last);
@@ -136,7 +156,7 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
             vmo_free_pages_locked(vmo, first, last);
         }
     }
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
 }
 
@@ -144,16 +164,22 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
  * See vm_object.h. Byte-granular, like writing zeros. PAGED: pages wholly inside the
  * range are decommitted (mappings told first); the partial pages at either end are
  * cleared in place if committed. CONTIGUOUS: the bytes are cleared. PHYSICAL:
- * NOT_SUPPORTED. Never allocates, so it cannot fail for lack of memory.
+ * NOT_SUPPORTED. Never allocates, so it cannot fail for lack of memory, except on a
+ * copy-on-write VMO (vmo_cow_zero_locked), where a page showing an ancestor's content
+ * needs a private zeroed page.
  */
 zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     if (vmo->type == VMO_TYPE_PHYSICAL)
         return ZX_ERR_NOT_SUPPORTED;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
     zx_status_t st = ZX_OK;
+    if (!vmo_slice_resolve(&vmo, &offset, len, &st))
+        return st;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
+    } else if (vmo_has_cow_parent(vmo)) {
+        st = vmo_cow_zero_locked(vmo, offset, len);
     } else if (vmo->type == VMO_TYPE_CONTIGUOUS) {
         vmo_clear_bytes_locked(vmo, offset, offset + len);
     } else if (len > 0) {
@@ -169,7 +195,7 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
             vmo_free_pages_locked(vmo, vmo_page_index(whole_lo), vmo_page_index(whole_hi));
         }
     }
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
 }
 
@@ -182,7 +208,7 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
  */
 static zx_status_t copy_target_locked(vm_object_t *vmo, uint64_t offset, bool write,
                                       void **kptr, struct vmo_pin *pin, bool *pinned)
-    TA_REQ(vmo->lock) {
+    TA_REQ(vmo->hier->lock) {
     uint64_t in_page = offset & PAGE_MASK;
     *pinned = false;
     if (vmo->type == VMO_TYPE_CONTIGUOUS) {
@@ -192,6 +218,15 @@ static zx_status_t copy_target_locked(vm_object_t *vmo, uint64_t offset, bool wr
     }
     uint64_t index = vmo_page_index(offset);
     vm_page_t *page = page_tree_lookup(&vmo->pages, index);
+    if (!page && vmo_has_cow_parent(vmo)) {
+        if (write) {
+            zx_status_t st = vmo_cow_own_page_locked(vmo, index, &page);
+            if (st != ZX_OK)
+                return st;
+        } else {
+            page = vmo_cow_lookup_locked(vmo, index); /* an ancestor's, or NULL */
+        }
+    }
     if (!page) {
         if (!write) {
             *kptr = (uint8_t *)paddr_to_physmap(vm_zero_page_paddr()) + in_page;
@@ -217,9 +252,12 @@ static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_c
                             void *ctx, bool write) {
     if (vmo->type == VMO_TYPE_PHYSICAL)
         return ZX_ERR_NOT_SUPPORTED;
+    zx_status_t st = ZX_OK;
+    if (!vmo_slice_resolve(&vmo, &offset, len, &st))
+        return st;
     spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
-    zx_status_t st = vmo_range_ok(vmo->size, offset, len) ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    st = vmo_range_ok(vmo->size, offset, len) ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
     size_t done = 0;
     while (st == ZX_OK && done < len) {
         uint64_t pos = offset + done;
@@ -234,15 +272,15 @@ static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_c
         st = copy_target_locked(vmo, pos, write, &kptr, &pin, &pinned);
         if (st != ZX_OK)
             break;
-        spin_unlock_irqrestore(&vmo->lock, irq);
+        spin_unlock_irqrestore(&vmo->hier->lock, irq);
         st = copy(ctx, done, kptr, n);
-        spin_lock_irqsave(&vmo->lock, &irq);
+        spin_lock_irqsave(&vmo->hier->lock, &irq);
         if (pinned)
             vmo_unpin_locked(vmo, &pin);
         if (st == ZX_OK)
             done += n;
     }
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
 }
 
@@ -273,9 +311,11 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
                          bool *writable) {
     if (!IS_ALIGNED(offset, PAGE_SIZE))
         return ZX_ERR_INVALID_ARGS;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
     zx_status_t st = ZX_OK;
+    if (!vmo_slice_resolve(&vmo, &offset, PAGE_SIZE, &st))
+        return st;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     if (offset >= vmo->size) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else if (vmo->type != VMO_TYPE_PAGED) {
@@ -284,14 +324,24 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
     } else {
         uint64_t index = vmo_page_index(offset);
         vm_page_t *page = page_tree_lookup(&vmo->pages, index);
-        if (!page && for_write)
+        bool own = page != NULL;
+        if (!page && vmo_has_cow_parent(vmo)) {
+            if (for_write) {
+                st = vmo_cow_own_page_locked(vmo, index, &page);
+                own = true;
+            } else {
+                page = vmo_cow_lookup_locked(vmo, index); /* an ancestor's: read-only */
+            }
+        } else if (!page && for_write) {
             st = commit_page_locked(vmo, index, &page);
+            own = true;
+        }
         if (st == ZX_OK) {
             *pa = page ? vm_page_to_paddr(page) : vm_zero_page_paddr();
-            *writable = page != NULL;
+            *writable = page != NULL && own;
         }
     }
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
 }
 
@@ -300,13 +350,32 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
  * be decommitted before it maps them; fn may take MMU locks (and allocate) but must not
  * call back into this VMO. Range past the size -> ZX_ERR_OUT_OF_RANGE. PAGED VMOs skip
  * holes (cost ~ committed pages in the range, not its length); CONTIGUOUS and PHYSICAL
- * VMOs report every covered page.
+ * VMOs report every covered page. A copy-on-write VMO reports only the pages it owns
+ * (ancestors' pages must be mapped read-only, so they are left to read faults).
  */
+/* A slice's for_each_committed: the parent's offsets shifted back into the slice's. */
+struct slice_walk {
+    vmo_page_fn fn;
+    void *ctx;
+    uint64_t shift; /* the slice's parent_offset */
+};
+
+static zx_status_t slice_walk_fn(void *ctx, uint64_t offset, paddr_t pa) {
+    struct slice_walk *w = ctx;
+    return w->fn(w->ctx, offset - w->shift, pa);
+}
+
 zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
                                    vmo_page_fn fn, void *ctx) {
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->lock, &irq);
     zx_status_t st = ZX_OK;
+    if (vmo->flags & VMO_FLAG_SLICE) {
+        struct slice_walk w = {fn, ctx, vmo->parent_offset};
+        if (!vmo_slice_resolve(&vmo, &offset, len, &st))
+            return st;
+        return vmo_for_each_committed(vmo, offset, len, slice_walk_fn, &w);
+    }
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&vmo->hier->lock, &irq);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else {
@@ -324,6 +393,6 @@ zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t l
             }
         }
     }
-    spin_unlock_irqrestore(&vmo->lock, irq);
+    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
 }

@@ -42,6 +42,15 @@ bool page_tree_next(const struct page_tree *t, uint64_t start, uint64_t end, uin
                     vm_page_t **page);
 
 /*
+ * Calls fn(ctx, index, page) for every page with index in [start, end), in increasing
+ * order, at O(1) amortised cost per page (one descent, then slot by slot); fn must not
+ * change the tree. Stops at, and returns, the first error fn returns.
+ */
+typedef zx_status_t (*page_tree_visit_fn)(void *ctx, uint64_t index, vm_page_t *page);
+zx_status_t page_tree_walk(const struct page_tree *t, uint64_t start, uint64_t end,
+                           page_tree_visit_fn fn, void *ctx);
+
+/*
  * Removes every page with index in [start, end), calling fn(ctx, index, page) for each
  * (in increasing index order) after it is out of the tree. fn may free the page.
  */

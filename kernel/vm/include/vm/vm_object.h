@@ -16,8 +16,10 @@
  * page there, which must not hide the newly committed page). The mapping must then remove
  * those translations from its address space before the VMO frees or reuses the pages.
  *
- * Locking: each VMO has a spinlock; it is taken inside any aspace lock (aspace -> vmo),
- * and the mapping ops are called with it held (they take only the MMU's locks).
+ * Locking: each VMO family (a VMO and all children made from it, see vmo_create_child)
+ * shares one spinlock; it is taken inside any aspace lock (aspace -> vmo), and the mapping
+ * ops are called with it held (they take only the MMU's locks). A mapping of a slice is
+ * told about changes made through the slice's parent too.
  */
 #ifndef VM_VM_OBJECT_H
 #define VM_VM_OBJECT_H
@@ -71,6 +73,7 @@ void vmo_unref(vm_object_t *vmo);
 enum vmo_type vmo_type(const vm_object_t *vmo);
 uint64_t vmo_size(const vm_object_t *vmo);
 bool vmo_is_resizable(const vm_object_t *vmo);
+/* Pages the VMO itself owns: not an ancestor's it shows, none for a slice. */
 size_t vmo_committed_pages(const vm_object_t *vmo);
 uint32_t vmo_cache_policy(const vm_object_t *vmo);
 
@@ -85,8 +88,11 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size);
  * the covered pages are affected. Range past the size (or overflowing) ->
  * ZX_ERR_OUT_OF_RANGE. commit allocates every missing page (NO_MEMORY: pages committed so
  * far stay committed). decommit removes the pages from every mapping, then frees them
- * (ZX_ERR_NOT_SUPPORTED for contiguous and physical VMOs). zero makes the range read as
- * zeros (whole pages are decommitted, partial pages cleared).
+ * (ZX_ERR_NOT_SUPPORTED for contiguous and physical VMOs, and for copy-on-write ones: see
+ * vmo_create_child). zero makes the range read as zeros (whole pages are decommitted,
+ * partial pages cleared; on a copy-on-write VMO, pages showing an ancestor's content get
+ * private zeroed copies, so it may fail with NO_MEMORY). commit on a copy-on-write VMO
+ * makes private copies of what it shows.
  */
 zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len);
 zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len);
@@ -112,8 +118,9 @@ zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy);
  * For page faults: the physical page backing `offset` (page-aligned, < size).
  * for_write: commit (allocate a zeroed page) if needed. Otherwise an uncommitted page of
  * a paged VMO is reported as the shared zero page with *writable = false (the mapping
- * must map it read-only, and a later write fault commits). ZX_ERR_OUT_OF_RANGE past the
- * size; ZX_ERR_NO_MEMORY.
+ * must map it read-only, and a later write fault commits). On a copy-on-write VMO a page
+ * it shows from an ancestor is returned with *writable = false too, and for_write gives
+ * it a private copy first. ZX_ERR_OUT_OF_RANGE past the size; ZX_ERR_NO_MEMORY.
  */
 zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
                          bool *writable);
@@ -123,7 +130,8 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
 
 /*
  * Calls fn(ctx, offset, pa) for each committed page with offset in [offset, offset+len)
- * in increasing order (for MAP_RANGE); stops early and returns fn's error.
+ * in increasing order (for MAP_RANGE); stops early and returns fn's error. A
+ * copy-on-write VMO reports only its own pages (ancestors' must be mapped read-only).
  */
 typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa);
 zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
@@ -133,6 +141,39 @@ zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t l
 void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
 void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
 size_t vmo_mapping_count(const vm_object_t *vmo);
+
+/*
+ * Children (vm_object_child.c). Option values match ZX_VMO_CHILD_*. Exactly one of
+ * SNAPSHOT, SNAPSHOT_AT_LEAST_ON_WRITE and SLICE (else ZX_ERR_INVALID_ARGS; unknown bits
+ * too; so is NO_WRITE together with RESIZABLE). The child starts with one reference and is independent of the caller's reference
+ * on the parent.
+ *
+ *   SLICE      a window onto [offset, offset + size) of the parent: both see the same
+ *              pages, every operation on the slice acts on the parent at offset.
+ *              offset not page-aligned or RESIZABLE given -> INVALID_ARGS; resizable
+ *              parent -> NOT_SUPPORTED; offset + size overflowing -> OUT_OF_RANGE; a
+ *              range past the parent's end -> INVALID_ARGS (as in Zircon). A slice of
+ *              a slice is a slice of the original. vmo_committed_pages(slice) is 0.
+ *   SNAPSHOT   (and SNAPSHOT_AT_LEAST_ON_WRITE, which gets the same, stronger, semantics)
+ *              a copy-on-write copy of the parent's content from offset at creation;
+ *              afterwards neither sees the other's writes. size may reach past the
+ *              parent's end (that part reads as zeros). Paged parents only, and not
+ *              slices (NOT_SUPPORTED); offset not page-aligned -> INVALID_ARGS; offset +
+ *              size past VMO_SIZE_MAX -> OUT_OF_RANGE. Every mapping of the parent loses
+ *              its translations at creation (write faults then copy). vmo_decommit on
+ *              either VMO afterwards -> NOT_SUPPORTED (while it reads through a parent).
+ *   RESIZABLE  the child may be resized (snapshots only).
+ *   NO_WRITE   only recorded (vmo_child_no_write); rights are the syscall layer's.
+ * ZX_ERR_NO_MEMORY, with nothing changed.
+ */
+#define VMO_CHILD_SNAPSHOT (1u << 0)
+#define VMO_CHILD_RESIZABLE (1u << 2)
+#define VMO_CHILD_SLICE (1u << 3)
+#define VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE (1u << 4)
+#define VMO_CHILD_NO_WRITE (1u << 5)
+zx_status_t vmo_create_child(vm_object_t *parent, uint32_t options, uint64_t offset,
+                             uint64_t size, vm_object_t **out);
+bool vmo_child_no_write(const vm_object_t *vmo);
 
 /* The shared zero page (read-only mappings of uncommitted memory point at it). */
 paddr_t vm_zero_page_paddr(void);

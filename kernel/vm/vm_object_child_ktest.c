@@ -1,0 +1,494 @@
+/*
+ * In-kernel tests of VMO children (run with test=vmo_child or test=all): slices and
+ * copy-on-write snapshots, their error codes, freeing in every order, and the unmap_range
+ * calls mappings get.
+ *
+ * As in vm_object_ktest.c, NO_MEMORY (fault injection) ends a test early as a skip via
+ * TRY/"goto out", and the cleanup after `out:` always runs: the runner checks that free
+ * pages and heap bytes are unchanged after every test, which is the leak check here.
+ */
+#include <kernel/ktest.h>
+#include <kernel/types.h>
+#include <lib/string.h>
+#include <vm/pmm.h>
+#include <vm/vm_object.h>
+
+#define P ((uint64_t)PAGE_SIZE)
+#define MAX_REC_CALLS 8
+#define BYTE_A 0x11
+#define BYTE_B 0x22
+#define BYTE_C 0x33
+#define BYTE_D 0x44
+
+static uint8_t page_buf[PAGE_SIZE];
+
+#define TRY(expr)                                                                    \
+    do {                                                                             \
+        zx_status_t try_st_ = (expr);                                                \
+        if (try_st_ == ZX_ERR_NO_MEMORY)                                             \
+            goto out;                                                                \
+        EXPECT_OK(try_st_);                                                          \
+        if (try_st_ != ZX_OK)                                                        \
+            goto out;                                                                \
+    } while (0)
+
+static zx_status_t copy_out(void *ctx, size_t done, void *kptr, size_t n) {
+    memcpy((uint8_t *)ctx + done, kptr, n);
+    return ZX_OK;
+}
+
+static zx_status_t copy_in(void *ctx, size_t done, void *kptr, size_t n) {
+    memcpy(kptr, (const uint8_t *)ctx + done, n);
+    return ZX_OK;
+}
+
+/* Fills the page at `off` with `byte`. */
+static zx_status_t fill(vm_object_t *vmo, uint64_t off, uint8_t byte) {
+    memset(page_buf, byte, sizeof(page_buf));
+    return vmo_write(vmo, off, PAGE_SIZE, copy_in, page_buf);
+}
+
+/* True if every byte of the page at `off` reads as `byte`. */
+static bool page_is(vm_object_t *vmo, uint64_t off, uint8_t byte) {
+    memset(page_buf, ~byte, sizeof(page_buf));
+    if (vmo_read(vmo, off, PAGE_SIZE, copy_out, page_buf) != ZX_OK)
+        return false;
+    for (size_t i = 0; i < sizeof(page_buf); i++) {
+        if (page_buf[i] != byte)
+            return false;
+    }
+    return true;
+}
+
+static void unref_if(vm_object_t *vmo) {
+    if (vmo)
+        vmo_unref(vmo);
+}
+
+/* ---- A mapping link that records its unmap_range calls ------------------------------ */
+
+struct rec_link {
+    struct vmo_mapping_link link;
+    size_t ncalls;
+    uint64_t off[MAX_REC_CALLS];
+    uint64_t len[MAX_REC_CALLS];
+};
+
+static void rec_unmap_range(struct vmo_mapping_link *l, uint64_t offset, uint64_t len) {
+    struct rec_link *r = containerof(l, struct rec_link, link);
+    if (r->ncalls < MAX_REC_CALLS) {
+        r->off[r->ncalls] = offset;
+        r->len[r->ncalls] = len;
+    }
+    r->ncalls++;
+}
+
+static const struct vmo_mapping_ops rec_ops = {.unmap_range = rec_unmap_range};
+
+static void rec_init(struct rec_link *r, uint64_t vmo_offset, uint64_t len) {
+    memset(r, 0, sizeof(*r));
+    r->link.ops = &rec_ops;
+    r->link.vmo_offset = vmo_offset;
+    r->link.len = len;
+}
+
+/* True if the link got exactly one call, for [off, off + len). Clears the record. */
+static bool rec_got_one(struct rec_link *r, uint64_t off, uint64_t len) {
+    bool ok = r->ncalls == 1 && r->off[0] == off && r->len[0] == len;
+    r->ncalls = 0;
+    return ok;
+}
+
+/* ---- Snapshots ------------------------------------------------------------------------ */
+
+/* Parent: pages 0..3 = A. Returns NO_MEMORY (parent NULL) or OK. */
+static zx_status_t make_filled(uint64_t pages, uint32_t options, vm_object_t **out) {
+    *out = NULL;
+    vm_object_t *vmo;
+    zx_status_t st = vmo_create_paged(pages * P, options, &vmo);
+    if (st != ZX_OK)
+        return st;
+    for (uint64_t i = 0; i < pages && st == ZX_OK; i++)
+        st = fill(vmo, i * P, BYTE_A);
+    if (st != ZX_OK) {
+        vmo_unref(vmo);
+        return st;
+    }
+    *out = vmo;
+    return ZX_OK;
+}
+
+static void isolation_body(struct ktest_ctx *ktx, bool parent_dies_first) {
+    vm_object_t *parent = NULL, *child = NULL;
+    TRY(make_filled(4, 0, &parent));
+    TRY(vmo_create_child(parent, VMO_CHILD_SNAPSHOT, 0, 4 * P, &child));
+    EXPECT_EQ(vmo_committed_pages(child), 0u);
+    EXPECT_TRUE(page_is(child, 0, BYTE_A));
+
+    TRY(fill(parent, 0, BYTE_B)); /* the parent's write is not seen by the child */
+    EXPECT_TRUE(page_is(parent, 0, BYTE_B));
+    EXPECT_TRUE(page_is(child, 0, BYTE_A));
+    TRY(fill(child, P, BYTE_C)); /* nor the child's by the parent */
+    EXPECT_TRUE(page_is(child, P, BYTE_C));
+    EXPECT_TRUE(page_is(parent, P, BYTE_A));
+    EXPECT_TRUE(page_is(parent, 2 * P, BYTE_A));
+    EXPECT_TRUE(page_is(child, 3 * P, BYTE_A));
+    EXPECT_EQ(vmo_committed_pages(parent), 1u);
+    EXPECT_EQ(vmo_committed_pages(child), 1u);
+    EXPECT_STATUS(vmo_decommit(child, 0, P), ZX_ERR_NOT_SUPPORTED);
+
+    if (parent_dies_first) {
+        vmo_unref(parent);
+        parent = NULL;
+        /* The child took the pages it still sees. */
+        EXPECT_TRUE(page_is(child, 0, BYTE_A));
+        EXPECT_TRUE(page_is(child, P, BYTE_C));
+        EXPECT_TRUE(page_is(child, 3 * P, BYTE_A));
+        EXPECT_EQ(vmo_committed_pages(child), 4u);
+        EXPECT_OK(vmo_decommit(child, 0, P)); /* a root again */
+    } else {
+        vmo_unref(child);
+        child = NULL;
+        EXPECT_TRUE(page_is(parent, 0, BYTE_B));
+        EXPECT_TRUE(page_is(parent, P, BYTE_A));
+        EXPECT_EQ(vmo_committed_pages(parent), 4u);
+    }
+out:
+    unref_if(child);
+    unref_if(parent);
+}
+
+KTEST(vmo_child, snapshot_isolation_child_dies_first) { isolation_body(ktx, false); }
+KTEST(vmo_child, snapshot_isolation_parent_dies_first) { isolation_body(ktx, true); }
+
+/* Snapshot of a snapshot, at an offset; destroyed middle first, then the others. */
+KTEST(vmo_child, snapshot_chain) {
+    vm_object_t *p = NULL, *c1 = NULL, *c2 = NULL;
+    TRY(make_filled(4, 0, &p));
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, 4 * P, &c1));
+    TRY(fill(c1, 2 * P, BYTE_B));
+    TRY(vmo_create_child(c1, VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, P, 3 * P, &c2));
+    EXPECT_TRUE(page_is(c2, 0, BYTE_A));
+    EXPECT_TRUE(page_is(c2, P, BYTE_B));
+    TRY(fill(c1, 2 * P, BYTE_C)); /* after c2's creation: c2 keeps B */
+    TRY(fill(p, 3 * P, BYTE_D));  /* p's write reaches nobody */
+    EXPECT_TRUE(page_is(c2, P, BYTE_B));
+    EXPECT_TRUE(page_is(c2, 2 * P, BYTE_A));
+    EXPECT_TRUE(page_is(c1, 2 * P, BYTE_C));
+    EXPECT_TRUE(page_is(c1, 3 * P, BYTE_A));
+    TRY(fill(c2, 0, BYTE_D));
+    EXPECT_TRUE(page_is(c1, P, BYTE_A));
+
+    vmo_unref(c1);
+    c1 = NULL;
+    EXPECT_TRUE(page_is(c2, 0, BYTE_D));
+    EXPECT_TRUE(page_is(c2, P, BYTE_B));
+    EXPECT_TRUE(page_is(c2, 2 * P, BYTE_A));
+    EXPECT_TRUE(page_is(p, 3 * P, BYTE_D));
+    EXPECT_TRUE(page_is(p, 2 * P, BYTE_A));
+    vmo_unref(p);
+    p = NULL;
+    EXPECT_TRUE(page_is(c2, 2 * P, BYTE_A));
+    EXPECT_TRUE(page_is(c2, P, BYTE_B));
+out:
+    unref_if(c2);
+    unref_if(c1);
+    unref_if(p);
+}
+
+/* Many snapshots of one VMO, dropped in creation order: no chain or page is left. */
+KTEST(vmo_child, snapshot_repeated) {
+    enum { ROUNDS = 8 };
+    vm_object_t *p = NULL, *c[ROUNDS] = {0};
+    TRY(make_filled(2, 0, &p));
+    for (int i = 0; i < ROUNDS; i++) {
+        TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, 2 * P, &c[i]));
+        TRY(fill(p, 0, (uint8_t)(BYTE_B + i)));
+    }
+    for (int i = 0; i < ROUNDS; i++) {
+        EXPECT_TRUE(page_is(c[i], 0, i == 0 ? BYTE_A : (uint8_t)(BYTE_B + i - 1)));
+        EXPECT_TRUE(page_is(c[i], P, BYTE_A));
+    }
+out:
+    for (int i = 0; i < ROUNDS; i++)
+        unref_if(c[i]);
+    unref_if(p);
+}
+
+/* A child larger than what the parent has from offset reads zeros there. */
+KTEST(vmo_child, snapshot_beyond_parent_reads_zero) {
+    vm_object_t *p = NULL, *c = NULL;
+    TRY(make_filled(2, VMO_OPT_RESIZABLE, &p));
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT | VMO_CHILD_RESIZABLE, P, 4 * P, &c));
+    EXPECT_EQ(vmo_size(c), 4 * P);
+    EXPECT_TRUE(vmo_is_resizable(c));
+    EXPECT_TRUE(page_is(c, 0, BYTE_A));
+    EXPECT_TRUE(page_is(c, P, 0));
+    EXPECT_TRUE(page_is(c, 3 * P, 0));
+
+    /* Shrinking and growing the parent hides its old content for good. */
+    TRY(vmo_set_size(p, P));
+    TRY(vmo_set_size(p, 2 * P));
+    EXPECT_TRUE(page_is(p, P, 0));
+    EXPECT_TRUE(page_is(p, 0, BYTE_A));
+    EXPECT_TRUE(page_is(c, 0, BYTE_A));
+    TRY(vmo_set_size(c, 0));
+    TRY(vmo_set_size(c, P));
+    EXPECT_TRUE(page_is(c, 0, 0));
+out:
+    unref_if(c);
+    unref_if(p);
+}
+
+/* zero and commit on a child: private pages, never the parent's. */
+KTEST(vmo_child, snapshot_zero_and_commit) {
+    vm_object_t *p = NULL, *c = NULL;
+    TRY(make_filled(4, 0, &p));
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, 4 * P, &c));
+    TRY(vmo_zero(c, 0, P + P / 2)); /* page 0 whole, page 1 half */
+    EXPECT_TRUE(page_is(c, 0, 0));
+    memset(page_buf, 0xee, sizeof(page_buf));
+    EXPECT_OK(vmo_read(c, P, PAGE_SIZE, copy_out, page_buf));
+    EXPECT_EQ(page_buf[0], 0u);
+    EXPECT_EQ(page_buf[PAGE_SIZE / 2 - 1], 0u);
+    EXPECT_EQ(page_buf[PAGE_SIZE / 2], BYTE_A);
+    EXPECT_TRUE(page_is(p, 0, BYTE_A));
+    EXPECT_TRUE(page_is(p, P, BYTE_A));
+
+    TRY(vmo_commit(c, 2 * P, 2 * P));
+    EXPECT_EQ(vmo_committed_pages(c), 4u);
+    EXPECT_TRUE(page_is(c, 2 * P, BYTE_A));
+    TRY(vmo_commit(p, 0, 4 * P));
+    EXPECT_EQ(vmo_committed_pages(p), 4u);
+    EXPECT_TRUE(page_is(p, 3 * P, BYTE_A));
+out:
+    unref_if(c);
+    unref_if(p);
+}
+
+/* ---- Slices --------------------------------------------------------------------------- */
+
+KTEST(vmo_child, slice_shares_pages_both_ways) {
+    vm_object_t *p = NULL, *s = NULL, *ss = NULL;
+    TRY(vmo_create_paged(4 * P, 0, &p));
+    TRY(vmo_create_child(p, VMO_CHILD_SLICE, P, 2 * P, &s));
+    EXPECT_EQ(vmo_size(s), 2 * P);
+    TRY(fill(s, 0, BYTE_A));
+    EXPECT_TRUE(page_is(p, P, BYTE_A));
+    TRY(fill(p, 2 * P, BYTE_B));
+    EXPECT_TRUE(page_is(s, P, BYTE_B));
+    EXPECT_EQ(vmo_committed_pages(s), 0u);
+    EXPECT_EQ(vmo_committed_pages(p), 2u);
+    EXPECT_STATUS(vmo_read(s, P, PAGE_SIZE + 1, copy_out, page_buf), ZX_ERR_OUT_OF_RANGE);
+
+    TRY(vmo_create_child(s, VMO_CHILD_SLICE | VMO_CHILD_NO_WRITE, P, P, &ss));
+    EXPECT_TRUE(vmo_child_no_write(ss));
+    EXPECT_FALSE(vmo_child_no_write(s));
+    EXPECT_TRUE(page_is(ss, 0, BYTE_B));
+    paddr_t pa_p, pa_s;
+    bool w_p, w_s;
+    TRY(vmo_get_page(p, 2 * P, false, &pa_p, &w_p));
+    TRY(vmo_get_page(ss, 0, false, &pa_s, &w_s));
+    EXPECT_EQ(pa_p, pa_s);
+    EXPECT_STATUS(vmo_get_page(ss, P, false, &pa_s, &w_s), ZX_ERR_OUT_OF_RANGE);
+
+    /* The parent dies first: the slices keep it alive. */
+    vmo_unref(p);
+    p = NULL;
+    EXPECT_TRUE(page_is(s, 0, BYTE_A));
+    TRY(vmo_decommit(ss, 0, P));
+    EXPECT_TRUE(page_is(s, P, 0));
+out:
+    unref_if(ss);
+    unref_if(s);
+    unref_if(p);
+}
+
+/* A slice's mappings hear about changes made through the parent, in slice offsets. */
+KTEST(vmo_child, slice_mappings_get_unmaps) {
+    vm_object_t *p = NULL, *s = NULL;
+    struct rec_link r;
+    bool added = false;
+    TRY(vmo_create_paged(4 * P, 0, &p));
+    TRY(vmo_create_child(p, VMO_CHILD_SLICE, P, 2 * P, &s));
+    rec_init(&r, 0, 2 * P);
+    vmo_add_mapping(s, &r.link);
+    added = true;
+    EXPECT_EQ(vmo_mapping_count(s), 1u);
+    EXPECT_EQ(vmo_mapping_count(p), 0u);
+    TRY(fill(p, 2 * P, BYTE_A)); /* commits: the zero page may be mapped there */
+    EXPECT_TRUE(rec_got_one(&r, P, P));
+    EXPECT_OK(vmo_decommit(p, 0, 2 * P));
+    EXPECT_TRUE(rec_got_one(&r, 0, P));
+    EXPECT_OK(vmo_zero(s, P, P));
+    EXPECT_TRUE(rec_got_one(&r, P, P));
+out:
+    if (added)
+        vmo_remove_mapping(s, &r.link);
+    unref_if(s);
+    unref_if(p);
+}
+
+/* ---- Errors --------------------------------------------------------------------------- */
+
+KTEST(vmo_child, error_codes) {
+    vm_object_t *p = NULL, *rp = NULL, *ct = NULL, *c = NULL, *s = NULL;
+    TRY(vmo_create_paged(4 * P, 0, &p));
+    TRY(vmo_create_paged(4 * P, VMO_OPT_RESIZABLE, &rp));
+    EXPECT_STATUS(vmo_create_child(p, 0, 0, P, &c), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT | VMO_CHILD_SLICE, 0, P, &c),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT | VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+                                   0, P, &c),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT | (1u << 1), 0, P, &c),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SLICE, 1, P, &c), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SLICE | VMO_CHILD_RESIZABLE, 0, P, &c),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SLICE, 3 * P, 2 * P, &c), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SLICE, 5 * P, 0, &c), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SLICE, UINT64_MAX - P + 1, 2 * P, &c),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT | VMO_CHILD_RESIZABLE |
+                                          VMO_CHILD_NO_WRITE, 0, P, &c),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(rp, VMO_CHILD_SLICE, 0, P, &c), ZX_ERR_NOT_SUPPORTED);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 1, P, &c), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT, P, UINT64_MAX - P, &c),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT, VMO_SIZE_MAX, P, &c),
+                  ZX_ERR_OUT_OF_RANGE);
+
+    TRY(vmo_create_child(p, VMO_CHILD_SLICE, 0, 4 * P, &s));
+    EXPECT_STATUS(vmo_create_child(s, VMO_CHILD_SNAPSHOT, 0, P, &c), ZX_ERR_NOT_SUPPORTED);
+    EXPECT_FALSE(vmo_is_resizable(s));
+    EXPECT_STATUS(vmo_set_size(s, P), ZX_ERR_UNAVAILABLE);
+
+    TRY(vmo_create_contiguous(2 * P, 0, &ct));
+    EXPECT_STATUS(vmo_create_child(ct, VMO_CHILD_SNAPSHOT, 0, P, &c), ZX_ERR_NOT_SUPPORTED);
+    EXPECT_STATUS(vmo_create_child(ct, VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, P, &c),
+                  ZX_ERR_NOT_SUPPORTED);
+    TRY(vmo_create_child(ct, VMO_CHILD_SLICE, P, P, &c));
+    EXPECT_EQ(vmo_type(c), VMO_TYPE_CONTIGUOUS);
+    EXPECT_EQ(vmo_committed_pages(c), 0u);
+    TRY(fill(c, 0, BYTE_A));
+    EXPECT_TRUE(page_is(ct, P, BYTE_A));
+    EXPECT_STATUS(vmo_decommit(c, 0, P), ZX_ERR_NOT_SUPPORTED);
+out:
+    unref_if(c);
+    unref_if(s);
+    unref_if(ct);
+    unref_if(rp);
+    unref_if(p);
+}
+
+/* ---- Mappings and copy-on-write -------------------------------------------------------- */
+
+KTEST(vmo_child, snapshot_unmaps_parent_then_leaf_on_copy) {
+    vm_object_t *p = NULL, *c = NULL;
+    struct rec_link rp, rc;
+    bool p_added = false, c_added = false;
+    TRY(make_filled(4, 0, &p));
+    rec_init(&rp, 0, 4 * P);
+    vmo_add_mapping(p, &rp.link);
+    p_added = true;
+
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, 4 * P, &c));
+    EXPECT_TRUE(rec_got_one(&rp, 0, 4 * P)); /* the parent lost write access */
+    rec_init(&rc, 0, 4 * P);
+    vmo_add_mapping(c, &rc.link);
+    c_added = true;
+
+    /* Reads of shared pages: the ancestor's page, read-only, for both. */
+    paddr_t pa_c, pa_p;
+    bool w_c, w_p;
+    TRY(vmo_get_page(c, P, false, &pa_c, &w_c));
+    TRY(vmo_get_page(p, P, false, &pa_p, &w_p));
+    EXPECT_FALSE(w_c);
+    EXPECT_FALSE(w_p);
+    EXPECT_EQ(pa_c, pa_p);
+
+    /* A write fault in the child copies, and the child's mappings drop that offset. */
+    paddr_t pa_w;
+    bool w_w;
+    TRY(vmo_get_page(c, P, true, &pa_w, &w_w));
+    EXPECT_TRUE(w_w);
+    EXPECT_NE(pa_w, pa_p);
+    EXPECT_TRUE(rec_got_one(&rc, P, P));
+    EXPECT_EQ(rp.ncalls, 0u);
+    EXPECT_TRUE(page_is(c, P, BYTE_A));
+    TRY(vmo_get_page(c, P, false, &pa_c, &w_c)); /* now its own page */
+    EXPECT_EQ(pa_c, pa_w);
+    EXPECT_TRUE(w_c);
+
+    /* And the same on the parent's side. */
+    TRY(vmo_get_page(p, 0, true, &pa_w, &w_w));
+    EXPECT_TRUE(w_w);
+    EXPECT_TRUE(rec_got_one(&rp, 0, P));
+    EXPECT_EQ(rc.ncalls, 0u);
+out:
+    if (c_added)
+        vmo_remove_mapping(c, &rc.link);
+    if (p_added)
+        vmo_remove_mapping(p, &rp.link);
+    unref_if(c);
+    unref_if(p);
+}
+
+/* A slice of a physical VMO: forwards get_page, follows (and pins) the cache policy. */
+#define PHYS_TEST_BASE 0xfd000000ull /* never touched: PHYSICAL VMOs own nothing */
+KTEST(vmo_child, slice_of_physical) {
+    vm_object_t *p = NULL, *s = NULL;
+    struct rec_link r;
+    bool added = false;
+    TRY(vmo_create_physical(PHYS_TEST_BASE, 4 * P, &p));
+    TRY(vmo_create_child(p, VMO_CHILD_SLICE, P, P, &s));
+    EXPECT_EQ(vmo_type(s), VMO_TYPE_PHYSICAL);
+    paddr_t pa;
+    bool w;
+    EXPECT_OK(vmo_get_page(s, 0, false, &pa, &w));
+    EXPECT_EQ(pa, PHYS_TEST_BASE + P);
+    EXPECT_STATUS(vmo_set_cache_policy(s, VMO_CACHE_UNCACHED), ZX_ERR_NOT_SUPPORTED);
+    rec_init(&r, 0, P);
+    vmo_add_mapping(s, &r.link);
+    added = true;
+    EXPECT_STATUS(vmo_set_cache_policy(p, VMO_CACHE_UNCACHED), ZX_ERR_BAD_STATE);
+    vmo_remove_mapping(s, &r.link);
+    added = false;
+    EXPECT_OK(vmo_set_cache_policy(p, VMO_CACHE_UNCACHED));
+    EXPECT_EQ(vmo_cache_policy(s), VMO_CACHE_UNCACHED);
+out:
+    if (added)
+        vmo_remove_mapping(s, &r.link);
+    unref_if(s);
+    unref_if(p);
+}
+
+/* A write needing a page only the writer can still see moves it instead of copying. */
+KTEST(vmo_child, snapshot_write_takes_unshared_page) {
+    vm_object_t *p = NULL, *c = NULL;
+    TRY(make_filled(4, 0, &p));
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 2 * P, 2 * P, &c));
+    paddr_t shared0, shared2, pa;
+    bool w;
+    TRY(vmo_get_page(p, 0, false, &shared0, &w));
+    TRY(vmo_get_page(p, 2 * P, false, &shared2, &w));
+    EXPECT_FALSE(w);
+
+    TRY(vmo_get_page(p, 0, true, &pa, &w)); /* outside the child's window: taken */
+    EXPECT_TRUE(w);
+    EXPECT_EQ(pa, shared0);
+    TRY(vmo_get_page(p, 2 * P, true, &pa, &w)); /* the child sees it: copied */
+    EXPECT_NE(pa, shared2);
+    TRY(vmo_get_page(c, 0, true, &pa, &w)); /* the parent has its copy now: taken */
+    EXPECT_EQ(pa, shared2);
+    EXPECT_TRUE(page_is(c, 0, BYTE_A));
+    EXPECT_TRUE(page_is(p, 0, BYTE_A));
+    EXPECT_TRUE(page_is(p, 2 * P, BYTE_A));
+    TRY(fill(c, 0, BYTE_B));
+    EXPECT_TRUE(page_is(p, 2 * P, BYTE_A));
+out:
+    unref_if(c);
+    unref_if(p);
+}
