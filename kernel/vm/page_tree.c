@@ -259,6 +259,39 @@ static zx_status_t walk_in(const struct page_tree_node *n, unsigned level, uint6
     return ZX_OK;
 }
 
+/* Leaf-level visit: one fn call per leaf node (its slots within [start, end)). */
+static zx_status_t walk_leaves_in(const struct page_tree_node *n, unsigned level,
+                                  uint64_t base, uint64_t start, uint64_t end,
+                                  page_tree_leaf_fn fn, void *ctx) {
+    unsigned shift = level_shift(level);
+    unsigned first = start > base ? (unsigned)((start - base) >> shift) : 0;
+    if (level == 1) {
+        uint64_t span_end = base + PT_SLOTS; /* cannot overflow below the top level */
+        unsigned last = end < span_end ? (unsigned)(end - base) : PT_SLOTS;
+        if (n->count == 0 || first >= last)
+            return ZX_OK;
+        return fn(ctx, base + first, (vm_page_t *const *)&n->slots[first], last - first);
+    }
+    for (unsigned s = first; s < slot_limit(level); s++) {
+        uint64_t slot_base = base + ((uint64_t)s << shift);
+        if (slot_base >= end)
+            break;
+        if (!n->slots[s])
+            continue;
+        zx_status_t st = walk_leaves_in(n->slots[s], level - 1, slot_base, start, end, fn, ctx);
+        if (st != ZX_OK)
+            return st;
+    }
+    return ZX_OK;
+}
+
+zx_status_t page_tree_walk_leaves(const struct page_tree *t, uint64_t start, uint64_t end,
+                                  page_tree_leaf_fn fn, void *ctx) {
+    if (!t->root || start >= end || start > max_index(t->height))
+        return ZX_OK;
+    return walk_leaves_in(t->root, t->height, 0, start, end, fn, ctx);
+}
+
 zx_status_t page_tree_walk(const struct page_tree *t, uint64_t start, uint64_t end,
                            page_tree_visit_fn fn, void *ctx) {
     if (!t->root || start >= end || start > max_index(t->height))

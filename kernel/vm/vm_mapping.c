@@ -12,8 +12,6 @@
  * or two full mappings' runs concatenated. */
 #define RUNS_BUF (2 * VM_PROT_RUNS_MAX + 2)
 
-/* Pages pre-populated per arch_mmu_map call by MAP_RANGE. */
-#define POPULATE_BATCH 16
 
 vm_mapping_t *vm_mapping_alloc(void) { return kzalloc(sizeof(vm_mapping_t)); }
 void vm_mapping_free_unused(vm_mapping_t *m) { kfree(m); }
@@ -275,36 +273,16 @@ zx_status_t vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_opti
 
 /* ---- MAP_RANGE ---- */
 
-struct populate_batch {
+struct populate_ctx {
     vm_mapping_t *m;
     uint32_t flags;
-    vaddr_t va;                     /* virtual address of pa[0] */
-    paddr_t pa[POPULATE_BATCH];
-    size_t n;
 };
 
-static zx_status_t batch_flush(struct populate_batch *b) {
-    if (b->n == 0)
-        return ZX_OK;
-    zx_status_t st = arch_mmu_map(b->m->r.aspace->arch, b->va, b->pa, b->n, b->flags,
-                                  ARCH_EXISTING_SKIP, NULL);
-    b->n = 0;
-    return st;
-}
-
-/* vmo_for_each_committed callback: batches virtually contiguous pages. */
-static zx_status_t populate_page(void *ctx, uint64_t offset, paddr_t pa) {
-    struct populate_batch *b = ctx;
-    vaddr_t va = region_base(&b->m->r) + (offset - b->m->vmo_offset);
-    if (b->n > 0 && va != b->va + b->n * PAGE_SIZE) {
-        zx_status_t st = batch_flush(b);
-        if (st != ZX_OK)
-            return st;
-    }
-    if (b->n == 0)
-        b->va = va;
-    b->pa[b->n++] = pa;
-    return b->n == POPULATE_BATCH ? batch_flush(b) : ZX_OK;
+/* vmo_for_each_committed_run callback: one engine call per run of committed pages. */
+static zx_status_t populate_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
+    const struct populate_ctx *p = ctx;
+    vaddr_t va = region_base(&p->m->r) + (offset - p->m->vmo_offset);
+    return arch_mmu_map(p->m->r.aspace->arch, va, pa, n, p->flags, ARCH_EXISTING_SKIP, NULL);
 }
 
 zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
@@ -312,7 +290,7 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     a = MAX(a, base);
     b = MIN(b, region_end(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
-    struct populate_batch batch = {.m = m};
+    struct populate_ctx pc = {.m = m};
     for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
         zx_vm_option_t perms = m->runs[i].perms;
         if (!(perms & ZX_VM_PERM_READ))
@@ -322,10 +300,8 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
         if (off >= vsize)
             break; /* the rest of the mapping is past the VMO's end */
         uint64_t len = MIN((uint64_t)(rb - ra), vsize - off);
-        batch.flags = vm_mapping_arch_flags(m, perms);
-        zx_status_t st = vmo_for_each_committed(m->vmo, off, len, populate_page, &batch);
-        if (st == ZX_OK)
-            st = batch_flush(&batch);
+        pc.flags = vm_mapping_arch_flags(m, perms);
+        zx_status_t st = vmo_for_each_committed_run(m->vmo, off, len, populate_run, &pc);
         if (st != ZX_OK)
             return st;
     }

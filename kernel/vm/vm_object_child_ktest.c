@@ -316,6 +316,9 @@ KTEST(vmo_child, slice_mappings_get_unmaps) {
     added = true;
     EXPECT_EQ(vmo_mapping_count(s), 1u);
     EXPECT_EQ(vmo_mapping_count(p), 0u);
+    paddr_t zpa;
+    bool zw;
+    TRY(vmo_get_page(s, 0, false, &zpa, &zw)); /* a read fault maps the zero page */
     TRY(fill(p, 2 * P, BYTE_A)); /* commits: the zero page may be mapped there */
     EXPECT_TRUE(rec_got_one(&r, P, P));
     EXPECT_OK(vmo_decommit(p, 0, 2 * P));

@@ -449,6 +449,8 @@ KTEST(vmo, mapping_links_get_clipped_unmaps) {
 /*
  * A mapping may show the zero page (read-only) where nothing is committed, so committing
  * a page there must unmap it: by commit (once per hole), write and get_page(for_write).
+ * Until the VMO has handed out the zero page no mapping can hold it, and commits tell no
+ * one (the common write-first fault skips an MMU call).
  */
 KTEST(vmo, committing_unmaps_zero_page_translations) {
     vm_object_t *vmo;
@@ -463,6 +465,14 @@ KTEST(vmo, committing_unmaps_zero_page_translations) {
     paddr_t pa;
     bool writable;
     uint8_t b = FILL_BYTE;
+
+    TRY(vmo_commit(vmo, 0, 8 * P)); /* zero page never handed out: nobody to tell */
+    EXPECT_EQ(a.ncalls, 0u);
+    EXPECT_OK(vmo_decommit(vmo, 0, 8 * P));
+    EXPECT_TRUE(rec_got_one(&a, 2 * P, 4 * P));
+    EXPECT_OK(vmo_get_page(vmo, 7 * P, false, &pa, &writable)); /* a read fault */
+    EXPECT_EQ(pa, vm_zero_page_paddr());
+    EXPECT_EQ(a.ncalls, 0u);
 
     TRY(vmo_commit(vmo, 0, 8 * P)); /* one hole, clipped to the link */
     EXPECT_TRUE(rec_got_one(&a, 2 * P, 4 * P));

@@ -81,7 +81,7 @@ static zx_status_t add_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t *
 static zx_status_t commit_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
     TA_REQ(vmo->hier->lock) {
     zx_status_t st = add_page_locked(vmo, index, out);
-    if (st == ZX_OK)
+    if (st == ZX_OK && vmo->zero_page_handed_out)
         vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + 1) << PAGE_SHIFT);
     return st;
 }
@@ -120,7 +120,7 @@ zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
                 hole_end = present;
             while (next < hole_end && (st = add_page_locked(vmo, next, NULL)) == ZX_OK)
                 next++;
-            if (hole_start < next) /* [hole_start, next) was committed */
+            if (hole_start < next && vmo->zero_page_handed_out) /* [hole_start, next) */
                 vmo_unmap_links_locked(vmo, hole_start << PAGE_SHIFT, next << PAGE_SHIFT);
             if (st == ZX_OK && hole_end < last)
                 next = hole_end + 1; /* skip the committed page */
@@ -339,6 +339,8 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
         if (st == ZX_OK) {
             *pa = page ? vm_page_to_paddr(page) : vm_zero_page_paddr();
             *writable = page != NULL && own;
+            if (!page)
+                vmo->zero_page_handed_out = true;
         }
     }
     spin_unlock_irqrestore(&vmo->hier->lock, irq);
@@ -353,26 +355,56 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
  * VMOs report every covered page. A copy-on-write VMO reports only the pages it owns
  * (ancestors' pages must be mapped read-only, so they are left to read faults).
  */
-/* A slice's for_each_committed: the parent's offsets shifted back into the slice's. */
-struct slice_walk {
-    vmo_page_fn fn;
+struct run_walk {
+    vmo_run_fn fn;
     void *ctx;
-    uint64_t shift; /* the slice's parent_offset */
+    uint64_t shift; /* subtracted from every offset (a slice's parent_offset) */
 };
 
-static zx_status_t slice_walk_fn(void *ctx, uint64_t offset, paddr_t pa) {
-    struct slice_walk *w = ctx;
-    return w->fn(w->ctx, offset - w->shift, pa);
+/* page_tree_walk_leaves callback: a leaf's slots -> runs of consecutive committed pages. */
+static zx_status_t leaf_runs_fn(void *ctx, uint64_t first, vm_page_t *const *slots, size_t n) {
+    const struct run_walk *w = ctx;
+    paddr_t pa[VMO_RUN_MAX];
+    size_t k = 0;
+    while (k < n) {
+        while (k < n && !slots[k])
+            k++;
+        size_t start = k, m = 0;
+        while (k < n && slots[k] && m < VMO_RUN_MAX)
+            pa[m++] = vm_page_to_paddr(slots[k++]);
+        if (m) {
+            zx_status_t st = w->fn(w->ctx, ((first + start) << PAGE_SHIFT) - w->shift, pa, m);
+            if (st != ZX_OK)
+                return st;
+        }
+    }
+    return ZX_OK;
 }
 
-zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
-                                   vmo_page_fn fn, void *ctx) {
+/* Runs of a contiguous or physical VMO: every page is "committed" at base + offset. */
+static zx_status_t linear_runs(const vm_object_t *vmo, uint64_t next, uint64_t last,
+                               const struct run_walk *w) {
+    paddr_t pa[VMO_RUN_MAX];
+    while (next < last) {
+        size_t m = (size_t)MIN((uint64_t)VMO_RUN_MAX, last - next);
+        for (size_t k = 0; k < m; k++)
+            pa[k] = vmo->base + ((next + k) << PAGE_SHIFT);
+        zx_status_t st = w->fn(w->ctx, (next << PAGE_SHIFT) - w->shift, pa, m);
+        if (st != ZX_OK)
+            return st;
+        next += m;
+    }
+    return ZX_OK;
+}
+
+zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64_t len,
+                                       vmo_run_fn fn, void *ctx) {
     zx_status_t st = ZX_OK;
+    struct run_walk w = {fn, ctx, 0};
     if (vmo->flags & VMO_FLAG_SLICE) {
-        struct slice_walk w = {fn, ctx, vmo->parent_offset};
+        w.shift = vmo->parent_offset;
         if (!vmo_slice_resolve(&vmo, &offset, len, &st))
             return st;
-        return vmo_for_each_committed(vmo, offset, len, slice_walk_fn, &w);
     }
     spin_lock_saved_state_t irq;
     spin_lock_irqsave(&vmo->hier->lock, &irq);
@@ -381,18 +413,33 @@ zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t l
     } else {
         uint64_t next, last;
         covered_pages(offset, len, &next, &last);
-        if (vmo->type != VMO_TYPE_PAGED) {
-            for (; next < last && st == ZX_OK; next++)
-                st = fn(ctx, next << PAGE_SHIFT, vmo->base + (next << PAGE_SHIFT));
-        } else {
-            uint64_t index;
-            vm_page_t *page;
-            while (st == ZX_OK && page_tree_next(&vmo->pages, next, last, &index, &page)) {
-                st = fn(ctx, index << PAGE_SHIFT, vm_page_to_paddr(page));
-                next = index + 1;
-            }
-        }
+        if (vmo->type != VMO_TYPE_PAGED)
+            st = linear_runs(vmo, next, last, &w);
+        else /* holes skipped whole: cost ~ committed pages, not the range's length */
+            st = page_tree_walk_leaves(&vmo->pages, next, last, leaf_runs_fn, &w);
     }
     spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
+}
+
+struct page_walk {
+    vmo_page_fn fn;
+    void *ctx;
+};
+
+/* Per-page view of the run walk. */
+static zx_status_t page_of_run_fn(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
+    const struct page_walk *w = ctx;
+    for (size_t k = 0; k < n; k++) {
+        zx_status_t st = w->fn(w->ctx, offset + (k << PAGE_SHIFT), pa[k]);
+        if (st != ZX_OK)
+            return st;
+    }
+    return ZX_OK;
+}
+
+zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
+                                   vmo_page_fn fn, void *ctx) {
+    struct page_walk w = {fn, ctx};
+    return vmo_for_each_committed_run(vmo, offset, len, page_of_run_fn, &w);
 }

@@ -69,6 +69,12 @@ struct vm_object {
     size_t mapping_count;
     uint32_t flags;              /* VMO_FLAG_*; immutable */
     /*
+     * Set (never cleared) once vmo_get_page has handed out the shared zero page for this
+     * VMO: only then can a mapping hold a zero-page translation that a commit must remove.
+     * Until then committing a page tells no mapping (the common write-first fault).
+     */
+    bool zero_page_handed_out;
+    /*
      * Family links (vm_object_child.c). SLICE: parent is the (non-slice) VMO this one is
      * a window of, held by a reference, at parent_offset; immutable. Copy-on-write: parent
      * is a hidden node or NULL (a root); offsets o < parent_limit of this VMO read the

@@ -142,6 +142,57 @@ void mmu_prune(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table, vm_pa
     }
 }
 
+/*
+ * map of exactly one page (every page fault): one descent that creates missing tables,
+ * then the leaf. Same policies and failure rules as the two-pass path; nothing is written
+ * before the last step, so a failure only has empty new tables to prune.
+ */
+static zx_status_t map_one(struct map_op *op, vaddr_t va) TA_REQ(op->as->lock) {
+    uint64_t *table = op->as->root;
+    vm_page_t *tpage = op->as->root_page;
+    for (unsigned level = MMU_ROOT_LEVEL; level > 0; level--) {
+        unsigned idx = (unsigned)VIDX(va, level);
+        uint64_t e = table[idx];
+        if (!pte_present(e)) {
+            paddr_t pa;
+            zx_status_t st = mmu_table_alloc(op->as, level - 1, &pa);
+            if (st != ZX_OK)
+                return st;
+            mmu_link_child(op->as, table, tpage, level, idx, pa);
+            e = table[idx];
+        } else if (pte_large(e)) {
+            if (op->existing == ARCH_EXISTING_ERROR)
+                return ZX_ERR_ALREADY_EXISTS;
+            if (op->existing == ARCH_EXISTING_SKIP)
+                return ZX_OK;
+            zx_status_t st = mmu_split_large(op->as, op->cm, table, level, idx, va);
+            if (st != ZX_OK)
+                return st;
+            e = table[idx];
+        }
+        tpage = pte_table_page(e);
+        table = pte_table(e);
+    }
+    uint64_t *pte = &table[VIDX(va, 0)];
+    uint64_t ne = op->phys[0] | op->leaf | X86_PTE_P;
+    if (!pte_present(*pte)) {
+        *pte = ne;
+        tpage->mmu.nr_children++;
+        op->mapped = 1;
+        return ZX_OK;
+    }
+    if (op->existing == ARCH_EXISTING_ERROR)
+        return ZX_ERR_ALREADY_EXISTS;
+    if (op->existing == ARCH_EXISTING_UPGRADE) {
+        if (*pte != ne) {
+            *pte = ne;
+            mmu_cm_page(op->cm, va);
+        }
+        op->mapped = 1;
+    }
+    return ZX_OK;
+}
+
 /* Undoes a failed map: unmap what was written in [start, op->fail_va), prune the rest. */
 static void map_rollback(struct map_op *op, vaddr_t start, vaddr_t last) TA_REQ(op->as->lock) {
     if (op->fail_va > start) {
@@ -186,9 +237,13 @@ zx_status_t arch_mmu_map(arch_aspace_t *as, vaddr_t vaddr, const paddr_t *phys, 
                         .existing = existing, .fail_va = vaddr};
     spin_lock_saved_state_t state;
     spin_lock_irqsave(&as->lock, &state);
-    st = ensure_tables(&op, as->root, as->root_page, MMU_ROOT_LEVEL, vaddr, last);
-    if (st == ZX_OK)
-        st = write_leaves(&op, as->root, MMU_ROOT_LEVEL, vaddr, last);
+    if (count == 1) {
+        st = map_one(&op, vaddr);
+    } else {
+        st = ensure_tables(&op, as->root, as->root_page, MMU_ROOT_LEVEL, vaddr, last);
+        if (st == ZX_OK)
+            st = write_leaves(&op, as->root, MMU_ROOT_LEVEL, vaddr, last);
+    }
     if (st != ZX_OK)
         map_rollback(&op, vaddr, last);
     mmu_cm_finish(&cm);

@@ -51,6 +51,17 @@ zx_status_t page_tree_walk(const struct page_tree *t, uint64_t start, uint64_t e
                            page_tree_visit_fn fn, void *ctx);
 
 /*
+ * Like page_tree_walk, but one call per leaf node: fn(ctx, first, slots, n) gets the n
+ * consecutive slots for indices [first, first + n) inside [start, end), NULL where no page
+ * is held (leaves with no page at all are skipped). For bulk consumers (MAP_RANGE), so
+ * the per-page work is a load in the consumer's own loop.
+ */
+typedef zx_status_t (*page_tree_leaf_fn)(void *ctx, uint64_t first, vm_page_t *const *slots,
+                                         size_t n);
+zx_status_t page_tree_walk_leaves(const struct page_tree *t, uint64_t start, uint64_t end,
+                                  page_tree_leaf_fn fn, void *ctx);
+
+/*
  * Removes every page with index in [start, end), calling fn(ctx, index, page) for each
  * (in increasing index order) after it is out of the tree. fn may free the page.
  */

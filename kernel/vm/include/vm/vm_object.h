@@ -137,6 +137,16 @@ typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa);
 zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
                                    vmo_page_fn fn, void *ctx);
 
+/*
+ * The same walk in runs: fn(ctx, offset, pa, n) gets up to VMO_RUN_MAX consecutive
+ * committed pages at once (offsets offset, offset + 4K, ...), for bulk consumers like
+ * MAP_RANGE that hand whole runs to the MMU. Same locking and errors as above.
+ */
+#define VMO_RUN_MAX 64u
+typedef zx_status_t (*vmo_run_fn)(void *ctx, uint64_t offset, const paddr_t *pa, size_t n);
+zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64_t len,
+                                       vmo_run_fn fn, void *ctx);
+
 /* Mapping registration (the link's ops get called as described above). */
 void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
 void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
