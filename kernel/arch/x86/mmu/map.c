@@ -30,30 +30,50 @@ struct map_op {
     vaddr_t fail_va;         /* first page not written when a pass stopped early */
 };
 
+/*
+ * Makes table[idx] (level >= 1) an entry the map can descend through: a missing table is
+ * created; a large page is an error under ERROR, left alone under SKIP (*skip = true) and
+ * split under UPGRADE. On ZX_OK (and !*skip) *entry is the table entry to descend into.
+ */
+static zx_status_t prepare_descent(struct map_op *op, uint64_t *table, vm_page_t *tpage,
+                                   unsigned level, unsigned idx, vaddr_t va, uint64_t *entry,
+                                   bool *skip) TA_REQ(op->as->lock) {
+    uint64_t e = table[idx];
+    *skip = false;
+    if (!pte_present(e)) {
+        paddr_t pa;
+        zx_status_t st = mmu_table_alloc(op->as, level - 1, &pa);
+        if (st != ZX_OK)
+            return st;
+        mmu_link_child(op->as, table, tpage, level, idx, pa);
+    } else if (pte_large(e)) {
+        if (op->existing == ARCH_EXISTING_ERROR)
+            return ZX_ERR_ALREADY_EXISTS;
+        if (op->existing == ARCH_EXISTING_SKIP) {
+            *skip = true;
+            return ZX_OK;
+        }
+        zx_status_t st = mmu_split_large(op->as, op->cm, table, level, idx, va);
+        if (st != ZX_OK)
+            return st;
+    }
+    *entry = table[idx];
+    return ZX_OK;
+}
+
 /* Pass 1: every table needed for 4 KiB entries in [va, last] under a level >= 1 table. */
 static zx_status_t ensure_tables(struct map_op *op, uint64_t *table, vm_page_t *tpage,
                                  unsigned level, vaddr_t va, vaddr_t last)
     TA_REQ(op->as->lock) {
     for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
         vaddr_t elast = entry_last(va, level, last);
-        uint64_t e = table[idx];
-        if (!pte_present(e)) {
-            paddr_t pa;
-            zx_status_t st = mmu_table_alloc(op->as, level - 1, &pa);
-            if (st != ZX_OK)
-                return st;
-            mmu_link_child(op->as, table, tpage, level, idx, pa);
-            e = table[idx];
-        } else if (pte_large(e)) {
-            if (op->existing == ARCH_EXISTING_ERROR)
-                return ZX_ERR_ALREADY_EXISTS;
-            if (op->existing == ARCH_EXISTING_SKIP)
-                goto next;
-            zx_status_t st = mmu_split_large(op->as, op->cm, table, level, idx, va);
-            if (st != ZX_OK)
-                return st;
-            e = table[idx];
-        }
+        uint64_t e;
+        bool skip;
+        zx_status_t pst = prepare_descent(op, table, tpage, level, idx, va, &e, &skip);
+        if (pst != ZX_OK)
+            return pst;
+        if (skip)
+            goto next;
         if (level > 1) {
             zx_status_t st = ensure_tables(op, pte_table(e), pte_table_page(e), level - 1, va,
                                            elast);
@@ -151,25 +171,12 @@ static zx_status_t map_one(struct map_op *op, vaddr_t va) TA_REQ(op->as->lock) {
     uint64_t *table = op->as->root;
     vm_page_t *tpage = op->as->root_page;
     for (unsigned level = MMU_ROOT_LEVEL; level > 0; level--) {
-        unsigned idx = (unsigned)VIDX(va, level);
-        uint64_t e = table[idx];
-        if (!pte_present(e)) {
-            paddr_t pa;
-            zx_status_t st = mmu_table_alloc(op->as, level - 1, &pa);
-            if (st != ZX_OK)
-                return st;
-            mmu_link_child(op->as, table, tpage, level, idx, pa);
-            e = table[idx];
-        } else if (pte_large(e)) {
-            if (op->existing == ARCH_EXISTING_ERROR)
-                return ZX_ERR_ALREADY_EXISTS;
-            if (op->existing == ARCH_EXISTING_SKIP)
-                return ZX_OK;
-            zx_status_t st = mmu_split_large(op->as, op->cm, table, level, idx, va);
-            if (st != ZX_OK)
-                return st;
-            e = table[idx];
-        }
+        uint64_t e;
+        bool skip;
+        zx_status_t st = prepare_descent(op, table, tpage, level, (unsigned)VIDX(va, level), va,
+                                         &e, &skip);
+        if (st != ZX_OK || skip)
+            return st;
         tpage = pte_table_page(e);
         table = pte_table(e);
     }
