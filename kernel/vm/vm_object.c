@@ -429,8 +429,10 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
     }
     /* A copy-on-write VMO never again sees its parent's content past a shrink: growing
      * back must read zeros. */
-    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded)
+    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
+        vmo_cow_shrink_locked(vmo, rounded); /* ancestor pages only vmo could see */
         vmo->parent_limit = rounded;
+    }
     __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
     vmo_clear_bytes_locked(vmo, size, rounded);
     spin_unlock_irqrestore(&vmo->hier->lock, irq);

@@ -24,9 +24,12 @@
  * what it shows (vmo_cow_own_page_locked: a 4 KiB copy through the physmap, or a zeroed
  * page), and then every mapping of the leaf drops that offset. Hidden nodes never
  * change their pages' content, so neither side ever sees the other's later writes.
- * When the page shown belongs to the leaf's direct hidden parent and the leaf's sibling
- * cannot see it (outside its window, or shadowed by its own page), the page is moved
- * into the leaf instead of copied: nobody else could ever read it again.
+ * When the page shown belongs to any ancestor A and no other leaf can see it (for every
+ * node on the path from A down to the leaf, the other child's subtree has it outside its
+ * window or shadows it with a page of its own: subtree_sees), the page is moved into the
+ * leaf instead of copied: nobody else could ever read it again. Mappings of other leaves
+ * cannot map it (they do not see it, and a leaf's mappings drop an offset whenever the
+ * leaf stops seeing an ancestor page there); the leaf's own keep the same frame.
  *
  * Freeing. Hidden nodes are owned by the structure, not by references: when a child of H
  * dies (its last unref), H is left with one child R and is merged into it: H's pages
@@ -36,9 +39,10 @@
  * stops there and H stays as a one-child node until R dies too; that is still correct,
  * only a longer chain. A hidden node left with no child (its last child died after such
  * a failed merge) frees all its pages and detaches itself from its own parent the same
- * way. So: pages no longer reachable are freed when a sibling dies, or earlier when the
- * last leaf that can see a page of its direct parent writes to it (the move above);
- * a page deeper up whose readers have all copied it stays until a merge reaches it. The
+ * way. A shrink of a leaf (parent_limit lowered) frees the ancestor pages of the part of
+ * its window it gives up that no other leaf sees (vmo_cow_shrink_locked). So pages no
+ * longer reachable are freed at once: when a sibling dies, when the last leaf that sees
+ * an ancestor page writes or zeroes it (the move), or when it shrinks past it. The
  * last unref in a family frees every page it ever held.
  *
  * Known gap: a vmo_write copy in flight (the family lock dropped, the page pinned) into
@@ -111,48 +115,149 @@ vm_page_t *vmo_cow_lookup_locked(vm_object_t *vmo, uint64_t index) {
 }
 
 /*
- * True if no VMO but `vmo` can see the page its hidden parent h holds at h's page index
- * h_index: vmo's sibling has it outside its window, or shadows it with a page of its
- * own (then the sibling's own children see that page, not h's, too).
+ * The child of hidden node h after `prev` (NULL: the first) whose window covers h's byte
+ * offset `off`, or NULL.
  */
-static bool only_reader(vm_object_t *vmo, vm_object_t *h, uint64_t h_index)
+static vm_object_t *next_child_covering(vm_object_t *h, vm_object_t *prev, uint64_t off)
     TA_NO_THREAD_SAFETY_ANALYSIS {
-    vm_object_t *sib = h->child[0] == vmo ? h->child[1] : h->child[0];
-    if (!sib)
-        return true;
-    uint64_t off = h_index << PAGE_SHIFT;
-    if (off < sib->parent_offset || off - sib->parent_offset >= sib->parent_limit)
-        return true;
-    return page_tree_lookup(&sib->pages, vmo_page_index(off - sib->parent_offset)) != NULL;
+    int i = 0;
+    if (prev) {
+        while (h->child[i] != prev)
+            i++;
+        i++;
+    }
+    for (; i < VMO_HIDDEN_CHILDREN; i++) {
+        vm_object_t *c = h->child[i];
+        if (c && off >= c->parent_offset && off - c->parent_offset < c->parent_limit)
+            return c;
+    }
+    return NULL;
 }
 
 /*
- * If the page vmo shows at index belongs to its direct hidden parent and nobody else can
- * see it any more, moves it into vmo instead of copying (Zircon does the same). Returns
- * the page, or NULL if that does not apply or the move needs a tree node the heap cannot
- * supply (the caller copies then).
+ * True if some leaf of the subtree rooted at `top` reads its parent's content at byte
+ * offset `off` of top (off lies inside top's window): a node with its own page there
+ * hides it from its whole subtree, a leaf without one sees it, a hidden node sees it if
+ * either child does (offsets translated by parent_offset going down). Walks the subtree
+ * without recursion (down by child[], back up by parent), since chains can be long.
  */
-static vm_page_t *take_from_parent(vm_object_t *vmo, uint64_t index)
+static bool subtree_sees(vm_object_t *top, uint64_t off) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vm_object_t *node = top;
+    for (;;) {
+        vm_object_t *next = NULL;
+        if (!page_tree_lookup(&node->pages, vmo_page_index(off))) {
+            if (!(node->flags & VMO_FLAG_HIDDEN))
+                return true;
+            next = next_child_covering(node, NULL, off);
+        }
+        while (!next) { /* node's subtree is done: on to its next sibling */
+            if (node == top)
+                return false;
+            vm_object_t *up = node->parent;
+            off += node->parent_offset;
+            next = next_child_covering(up, node, off);
+            node = up;
+        }
+        off -= next->parent_offset;
+        node = next;
+    }
+}
+
+/*
+ * The ancestor page that leaf `vmo` shows (or showed: vmo itself is not consulted) at
+ * its byte offset `off`, if no other leaf of the family can see it: for every node on
+ * the path from the page's owner down to vmo, the other child's subtree does not see it.
+ * Returns the page, its owner in *owner and the owner's page index in *owner_index; NULL
+ * if there is no such page or someone else still sees it.
+ */
+static vm_page_t *lone_ancestor_page(vm_object_t *vmo, uint64_t off, vm_object_t **owner,
+                                     uint64_t *owner_index) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vm_object_t *node = vmo;
+    while (node->parent && off < node->parent_limit) {
+        vm_object_t *h = node->parent;
+        off += node->parent_offset;
+        for (int i = 0; i < VMO_HIDDEN_CHILDREN; i++) {
+            vm_object_t *other = h->child[i];
+            if (other && other != node && off >= other->parent_offset &&
+                off - other->parent_offset < other->parent_limit &&
+                subtree_sees(other, off - other->parent_offset))
+                return NULL;
+        }
+        vm_page_t *page = page_tree_lookup(&h->pages, vmo_page_index(off));
+        if (page) {
+            *owner = h;
+            *owner_index = vmo_page_index(off);
+            return page;
+        }
+        node = h;
+    }
+    return NULL;
+}
+
+/*
+ * If the page vmo shows at index belongs to an ancestor and nobody else can see it any
+ * more, moves it into vmo instead of copying (Zircon does the same): *out is the page,
+ * or NULL if that does not apply. NO_MEMORY, with nothing changed, if the move needs a
+ * tree node the heap cannot supply (a copy would need the same node).
+ */
+static zx_status_t take_from_ancestor(vm_object_t *vmo, uint64_t index, vm_page_t **out)
     TA_NO_THREAD_SAFETY_ANALYSIS {
-    vm_object_t *h = vmo->parent;
+    vm_object_t *owner;
+    uint64_t owner_index;
     uint64_t off = index << PAGE_SHIFT;
-    if (off >= vmo->parent_limit)
-        return NULL;
-    uint64_t h_index = vmo_page_index(off + vmo->parent_offset);
-    vm_page_t *page = page_tree_lookup(&h->pages, h_index);
-    if (!page || !only_reader(vmo, h, h_index))
-        return NULL;
-    if (page_tree_insert(&vmo->pages, index, page) != ZX_OK)
-        return NULL;
-    page_tree_remove(&h->pages, h_index);
+    *out = NULL;
+    vm_page_t *page = lone_ancestor_page(vmo, off, &owner, &owner_index);
+    if (!page)
+        return ZX_OK;
+    zx_status_t st = page_tree_insert(&vmo->pages, index, page);
+    if (st != ZX_OK)
+        return st;
+    page_tree_remove(&owner->pages, owner_index);
     page->object.object = vmo;
     page->object.page_offset = off;
-    return page;
+    *out = page;
+    return ZX_OK;
+}
+
+/*
+ * See vm_object_priv.h. Called by a shrink of leaf vmo before its parent_limit drops to
+ * `new_limit`, after its own pages and mappings there are gone: frees every ancestor
+ * page that only vmo could see at [new_limit, parent_limit). Visits the ancestors'
+ * pages in that window (not every index), so a sparse shrink is cheap.
+ */
+void vmo_cow_shrink_locked(vm_object_t *vmo, uint64_t new_limit) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint64_t lo = new_limit, hi = vmo->parent_limit; /* in node's offsets, node's window */
+    uint64_t shift = 0; /* node offset = vmo offset + shift (mod 2^64) */
+    vm_object_t *node = vmo;
+    while (node->parent && lo < MIN(hi, node->parent_limit)) {
+        hi = MIN(hi, node->parent_limit);
+        lo += node->parent_offset;
+        hi += node->parent_offset;
+        shift += node->parent_offset;
+        node = node->parent;
+        uint64_t next = vmo_page_index(lo), last = vmo_page_index(hi), index;
+        vm_page_t *page;
+        while (page_tree_next(&node->pages, next, last, &index, &page)) {
+            next = index + 1;
+            vm_object_t *owner;
+            uint64_t owner_index;
+            uint64_t off = (index << PAGE_SHIFT) - shift;
+            if (lone_ancestor_page(vmo, off, &owner, &owner_index) != page)
+                continue;
+            page_tree_remove(&node->pages, index);
+            vmo_release_page_locked(node, page);
+        }
+    }
 }
 
 zx_status_t vmo_cow_own_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out) {
     DEBUG_ASSERT(!page_tree_lookup(&vmo->pages, index));
-    vm_page_t *taken = vmo_has_cow_parent(vmo) ? take_from_parent(vmo, index) : NULL;
+    vm_page_t *taken = NULL;
+    if (vmo_has_cow_parent(vmo)) {
+        zx_status_t st = take_from_ancestor(vmo, index, &taken);
+        if (st != ZX_OK)
+            return st;
+    }
     if (taken) {
         /* Same page, but the mappings have it read-only: let a write fault upgrade. */
         vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + 1) << PAGE_SHIFT);

@@ -495,3 +495,39 @@ out:
     unref_if(c);
     unref_if(p);
 }
+
+/*
+ * P's pages live two levels up (P snapshot -> C1, then P snapshot -> C2). Writing the
+ * same page in all three leaves exactly one page per distinct content: the last writer
+ * takes the ancestor page, whichever leaf it is. Round one (page 1) also warms the page
+ * trees so that round two (page 0) allocates nothing but page copies; page 2 stays
+ * shared so the ancestor's tree keeps its node.
+ */
+#define CHAIN_PAGES 3
+#define CHAIN_COPIES 2 /* three writers of one shared page: two copies and one move */
+KTEST(vmo_child, snapshot_chain_frees_unreachable_ancestor_page) {
+    vm_object_t *p = NULL, *c1 = NULL, *c2 = NULL;
+    TRY(make_filled(CHAIN_PAGES, 0, &p));
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, CHAIN_PAGES * P, &c1));
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, CHAIN_PAGES * P, &c2));
+    TRY(fill(c2, P, BYTE_B));
+    TRY(fill(c1, P, BYTE_C));
+    TRY(fill(p, P, BYTE_D));
+    size_t free_before = pmm_count_free_pages();
+    TRY(fill(p, 0, BYTE_B));
+    TRY(fill(c1, 0, BYTE_C));
+    TRY(fill(c2, 0, BYTE_D));
+    EXPECT_EQ(free_before - pmm_count_free_pages(), (size_t)CHAIN_COPIES);
+    EXPECT_TRUE(page_is(p, 0, BYTE_B));
+    EXPECT_TRUE(page_is(c1, 0, BYTE_C));
+    EXPECT_TRUE(page_is(c2, 0, BYTE_D));
+    EXPECT_TRUE(page_is(c2, P, BYTE_B));
+    EXPECT_TRUE(page_is(c1, P, BYTE_C));
+    EXPECT_TRUE(page_is(p, P, BYTE_D));
+    EXPECT_TRUE(page_is(c1, 2 * P, BYTE_A));
+    EXPECT_TRUE(page_is(c2, 2 * P, BYTE_A));
+out:
+    unref_if(c2);
+    unref_if(c1);
+    unref_if(p);
+}

@@ -182,6 +182,13 @@ zx_status_t vmo_cow_own_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t 
 zx_status_t vmo_cow_zero_locked(vm_object_t *vmo, uint64_t offset, uint64_t len)
     TA_REQ(vmo->hier->lock);
 
+/*
+ * Called by a shrink of copy-on-write leaf vmo, after its own pages and its mappings'
+ * translations at [new_limit, parent_limit) are gone and before parent_limit is lowered
+ * to new_limit: frees the ancestor pages there that no other leaf can see.
+ */
+void vmo_cow_shrink_locked(vm_object_t *vmo, uint64_t new_limit) TA_REQ(vmo->hier->lock);
+
 /* Called by the last unref of vmo (its own pages already freed): unlinks it from the
  * family, merging or freeing the hidden nodes this leaves with fewer than two children. */
 void vmo_cow_detach_locked(vm_object_t *vmo) TA_REQ(vmo->hier->lock);
