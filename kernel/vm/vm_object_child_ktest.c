@@ -13,8 +13,9 @@
 #include <vm/pmm.h>
 #include <vm/vm_object.h>
 
+#include "vm_object_ktest_util.h"
+
 #define P ((uint64_t)PAGE_SIZE)
-#define MAX_REC_CALLS 8
 #define BYTE_A 0x11
 #define BYTE_B 0x22
 #define BYTE_C 0x33
@@ -31,16 +32,6 @@ static uint8_t page_buf[PAGE_SIZE];
         if (try_st_ != ZX_OK)                                                        \
             goto out;                                                                \
     } while (0)
-
-static zx_status_t copy_out(void *ctx, size_t done, void *kptr, size_t n) {
-    memcpy((uint8_t *)ctx + done, kptr, n);
-    return ZX_OK;
-}
-
-static zx_status_t copy_in(void *ctx, size_t done, void *kptr, size_t n) {
-    memcpy(kptr, (const uint8_t *)ctx + done, n);
-    return ZX_OK;
-}
 
 /* Fills the page at `off` with `byte`. */
 static zx_status_t fill(vm_object_t *vmo, uint64_t off, uint8_t byte) {
@@ -65,39 +56,6 @@ static void unref_if(vm_object_t *vmo) {
         vmo_unref(vmo);
 }
 
-/* ---- A mapping link that records its unmap_range calls ------------------------------ */
-
-struct rec_link {
-    struct vmo_mapping_link link;
-    size_t ncalls;
-    uint64_t off[MAX_REC_CALLS];
-    uint64_t len[MAX_REC_CALLS];
-};
-
-static void rec_unmap_range(struct vmo_mapping_link *l, uint64_t offset, uint64_t len) {
-    struct rec_link *r = containerof(l, struct rec_link, link);
-    if (r->ncalls < MAX_REC_CALLS) {
-        r->off[r->ncalls] = offset;
-        r->len[r->ncalls] = len;
-    }
-    r->ncalls++;
-}
-
-static const struct vmo_mapping_ops rec_ops = {.unmap_range = rec_unmap_range};
-
-static void rec_init(struct rec_link *r, uint64_t vmo_offset, uint64_t len) {
-    memset(r, 0, sizeof(*r));
-    r->link.ops = &rec_ops;
-    r->link.vmo_offset = vmo_offset;
-    r->link.len = len;
-}
-
-/* True if the link got exactly one call, for [off, off + len). Clears the record. */
-static bool rec_got_one(struct rec_link *r, uint64_t off, uint64_t len) {
-    bool ok = r->ncalls == 1 && r->off[0] == off && r->len[0] == len;
-    r->ncalls = 0;
-    return ok;
-}
 
 /* ---- Snapshots ------------------------------------------------------------------------ */
 

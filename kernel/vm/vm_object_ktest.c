@@ -16,12 +16,13 @@
 #include <vm/vm_object.h>
 #include <vm/vm_page.h>
 
+#include "vm_object_ktest_util.h"
+
 #define P ((uint64_t)PAGE_SIZE)
 #define BUF_PAGES 5
 #define BUF_BYTES (BUF_PAGES * PAGE_SIZE)
 #define FILL_BYTE 0xa5
 #define POISON_BYTE 0xff
-#define MAX_REC_CALLS 8
 #define CONTIG_ALIGN_LOG2 16                   /* 64 KiB */
 #define PHYS_TEST_BASE 0xfd000000ull           /* never touched: PHYSICAL VMOs own nothing */
 #define BIG_SPARSE_INDEX 4000                  /* far enough to need a second tree level */
@@ -58,16 +59,6 @@ static bool all_bytes(const uint8_t *p, size_t n, uint8_t byte) {
 
 /* ---- Copy callbacks (ctx = the caller's buffer) ------------------------------------ */
 
-static zx_status_t copy_out(void *ctx, size_t done, void *kptr, size_t n) {
-    memcpy((uint8_t *)ctx + done, kptr, n);
-    return ZX_OK;
-}
-
-static zx_status_t copy_in(void *ctx, size_t done, void *kptr, size_t n) {
-    memcpy(kptr, (const uint8_t *)ctx + done, n);
-    return ZX_OK;
-}
-
 static size_t counted_calls;
 static zx_status_t copy_count(void *ctx, size_t done, void *kptr, size_t n) {
     counted_calls++;
@@ -89,39 +80,6 @@ static zx_status_t vmo_read_buf(vm_object_t *vmo, uint64_t off, void *buf, size_
     return vmo_read(vmo, off, n, copy_out, buf);
 }
 
-/* ---- A mapping link that records its unmap_range calls ----------------------------- */
-
-struct rec_link {
-    struct vmo_mapping_link link;
-    size_t ncalls;
-    uint64_t off[MAX_REC_CALLS];
-    uint64_t len[MAX_REC_CALLS];
-};
-
-static void rec_unmap_range(struct vmo_mapping_link *l, uint64_t offset, uint64_t len) {
-    struct rec_link *r = containerof(l, struct rec_link, link);
-    if (r->ncalls < MAX_REC_CALLS) {
-        r->off[r->ncalls] = offset;
-        r->len[r->ncalls] = len;
-    }
-    r->ncalls++;
-}
-
-static const struct vmo_mapping_ops rec_ops = {.unmap_range = rec_unmap_range};
-
-static void rec_init(struct rec_link *r, uint64_t vmo_offset, uint64_t len) {
-    memset(r, 0, sizeof(*r));
-    r->link.ops = &rec_ops;
-    r->link.vmo_offset = vmo_offset;
-    r->link.len = len;
-}
-
-/* True if the link got exactly one call, for [off, off + len). Clears the record. */
-static bool rec_got_one(struct rec_link *r, uint64_t off, uint64_t len) {
-    bool ok = r->ncalls == 1 && r->off[0] == off && r->len[0] == len;
-    r->ncalls = 0;
-    return ok;
-}
 
 /* ---- Creation ---------------------------------------------------------------------- */
 
