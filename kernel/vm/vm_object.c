@@ -371,6 +371,13 @@ void vmo_free_pages_locked(vm_object_t *vmo, uint64_t first, uint64_t last) {
         page_tree_remove_range(&vmo->pages, first, last, release_page_cb, vmo);
 }
 
+void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+    if (start >= end)
+        return;
+    vmo_unmap_links_locked(vmo, start, end);
+    vmo_free_pages_locked(vmo, vmo_page_index(start), vmo_page_index(end));
+}
+
 void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
     DEBUG_ASSERT(vmo->type != VMO_TYPE_PHYSICAL);
     if (start >= end)
@@ -423,10 +430,7 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
             }
         }
     }
-    if (rounded < old) {
-        vmo_unmap_links_locked(vmo, rounded, old);
-        vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
-    }
+    vmo_discard_range_locked(vmo, rounded, old); /* nothing when growing */
     /* A copy-on-write VMO never again sees its parent's content past a shrink: growing
      * back must read zeros. */
     if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {

@@ -151,10 +151,7 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     } else {
         uint64_t first, last;
         covered_pages(offset, len, &first, &last);
-        if (first < last) {
-            vmo_unmap_links_locked(vmo, first << PAGE_SHIFT, last << PAGE_SHIFT);
-            vmo_free_pages_locked(vmo, first, last);
-        }
+        vmo_discard_range_locked(vmo, first << PAGE_SHIFT, last << PAGE_SHIFT);
     }
     spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
@@ -190,10 +187,7 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
         vmo_clear_bytes_locked(vmo, offset, MIN(end, whole_lo));
         /* Tail: from the last page boundary (not before the head's end) to the end. */
         vmo_clear_bytes_locked(vmo, MAX(whole_hi, whole_lo), end);
-        if (whole_lo < whole_hi) {
-            vmo_unmap_links_locked(vmo, whole_lo, whole_hi);
-            vmo_free_pages_locked(vmo, vmo_page_index(whole_lo), vmo_page_index(whole_hi));
-        }
+        vmo_discard_range_locked(vmo, whole_lo, whole_hi);
     }
     spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;

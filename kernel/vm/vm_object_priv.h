@@ -131,6 +131,13 @@ void vmo_free_pages_locked(vm_object_t *vmo, uint64_t first, uint64_t last)
     TA_REQ(vmo->hier->lock);
 
 /*
+ * Discards the page-aligned byte range [start, end): every mapping drops its translations
+ * first, then the pages are freed (decommit, zero and shrink all need exactly this order).
+ */
+void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
+    TA_REQ(vmo->hier->lock);
+
+/*
  * Makes the bytes [start, end) read as zeros without decommitting anything: clears
  * them in committed pages (PAGED; uncommitted pages already read as zeros) or in the
  * run (CONTIGUOUS). Not for PHYSICAL VMOs.

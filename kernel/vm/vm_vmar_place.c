@@ -6,13 +6,11 @@
 #include <lib/rand.h>
 #include <vm/vm_place.h>
 
-uint64_t vm_prng_next(uint64_t *state) { return splitmix64_next(state); }
-
 /* Uniform in [0, n), n > 0, without modulo bias (rejects the short last bucket). */
 static uint64_t prng_below(uint64_t *state, uint64_t n) {
     uint64_t limit = UINT64_MAX - (UINT64_MAX % n); /* values >= limit are rejected */
     for (;;) {
-        uint64_t v = vm_prng_next(state);
+        uint64_t v = splitmix64_next(state); /* the placement PRNG */
         if (v < limit)
             return v % n;
     }

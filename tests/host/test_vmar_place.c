@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include "htest.h"
 #include <kernel/types.h>
+#include <lib/rand.h>
 #include <vm/vm_place.h>
 
 #define MODEL_PAGES 1024u             /* the parent window, in pages */
@@ -155,7 +156,7 @@ HTEST(vmar_place, random_model) {
     uint64_t trng = seed ^ 0x5555, prng = seed;
     size_t placed_random = 0, no_resources = 0;
     for (unsigned op = 0; op < RANDOM_OPS; op++) {
-        uint64_t r = vm_prng_next(&trng);
+        uint64_t r = splitmix64_next(&trng);
         if (m->n && (r % 8 < 3 || m->n > 200)) { /* remove */
             model_remove(m, (size_t)((r >> 8) % m->n));
             continue;

@@ -49,14 +49,21 @@ static void *boot_phys_ptr(paddr_t pa) {
     return on_final_tables ? paddr_to_physmap(pa) : (void *)(uintptr_t)pa;
 }
 
-/* Takes n zeroed pages off the free ranges; panics when memory is exhausted. */
+/* Takes n pages off the free ranges; panics when memory is exhausted. The pages are not
+ * cleared: see boot_alloc_zeroed. */
 static paddr_t boot_alloc_pages(size_t n, const char *what) {
     uint64_t limit = on_final_tables ? UINT64_MAX : BOOT_IDENTITY_LIMIT;
     uint64_t pa;
     if (range_set_take(&free_set, (uint64_t)n * PAGE_SIZE, PAGE_SIZE, limit, &pa) != ZX_OK)
         panic("boot: out of memory taking %zu pages for %s", n, what);
-    memset(boot_phys_ptr(pa), 0, n * PAGE_SIZE);
     boot_pages_taken += n;
+    return pa;
+}
+
+/* boot_alloc_pages for page tables, which must start empty. */
+static paddr_t boot_alloc_zeroed(size_t n, const char *what) {
+    paddr_t pa = boot_alloc_pages(n, what);
+    memset(boot_phys_ptr(pa), 0, n * PAGE_SIZE);
     return pa;
 }
 
@@ -65,7 +72,7 @@ static uint64_t *table_at(paddr_t pa) { return boot_phys_ptr(pa); }
 /* Returns the table an entry points to, allocating it if the entry is empty. */
 static uint64_t *next_table(uint64_t *entry, const char *what) {
     if (!(*entry & X86_PTE_P))
-        *entry = boot_alloc_pages(1, what) | KERNEL_TABLE_FLAGS;
+        *entry = boot_alloc_zeroed(1, what) | KERNEL_TABLE_FLAGS;
     ASSERT(!(*entry & X86_PTE_PS));
     return table_at(*entry & X86_PTE_ADDR_MASK);
 }
@@ -140,10 +147,10 @@ void x86_mmu_boot_init(const struct boot_info *bi) {
     build_free_ranges(bi);
 
     /* PML4 and one PDPT per kernel slot. */
-    kernel_pml4 = boot_alloc_pages(1, "kernel PML4");
+    kernel_pml4 = boot_alloc_zeroed(1, "kernel PML4");
     uint64_t *pml4 = table_at(kernel_pml4);
     for (unsigned i = X86_KERNEL_PML4_FIRST; i < X86_PT_ENTRIES; i++) {
-        kernel_pdpt[i] = boot_alloc_pages(1, "kernel PDPT");
+        kernel_pdpt[i] = boot_alloc_zeroed(1, "kernel PDPT");
         pml4[i] = kernel_pdpt[i] | KERNEL_TABLE_FLAGS;
     }
 
@@ -161,6 +168,7 @@ void x86_mmu_boot_init(const struct boot_info *bi) {
     /* vm_page array for every frame below the end of RAM. */
     size_t frames = (size_t)(ram_end >> PAGE_SHIFT);
     size_t array_pages = ROUNDUP(frames * sizeof(vm_page_t), PAGE_SIZE) / PAGE_SIZE;
+    /* Not cleared here: pmm_init initialises every record. */
     paddr_t array_pa = boot_alloc_pages(array_pages, "vm_page array");
     zx_status_t st = pmm_init(paddr_to_physmap(array_pa), frames, &free_set, &usable_set);
     if (st != ZX_OK)

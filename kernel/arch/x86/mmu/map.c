@@ -211,6 +211,44 @@ static void map_rollback(struct map_op *op, vaddr_t start, vaddr_t last) TA_REQ(
     op->mapped = 0;
 }
 
+static zx_status_t map_contig_level(struct map_op *op, uint64_t *table, vm_page_t *tpage,
+                                    unsigned level, vaddr_t va, vaddr_t last)
+    TA_REQ(op->as->lock);
+
+/*
+ * Runs a checked map op (map: op->phys set; map_contiguous: op->phys NULL) under the
+ * aspace lock: the walk, the rollback if it failed, the TLB work; then, unlocked, the
+ * frees. *mapped (if non-NULL) gets the pages mapped (0 after a rollback).
+ */
+static __always_inline zx_status_t map_run(struct map_op *op, vaddr_t last, size_t *mapped)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    struct arch_aspace *as = op->as;
+    struct mmu_cm cm;
+    mmu_cm_init(&cm, as);
+    op->cm = &cm;
+    vaddr_t va = op->vaddr;
+    zx_status_t st;
+    spin_lock_saved_state_t state;
+    spin_lock_irqsave(&as->lock, &state);
+    if (!op->phys) {
+        st = map_contig_level(op, as->root, as->root_page, MMU_ROOT_LEVEL, va, last);
+    } else if (last - va == PAGE_SIZE - 1) {
+        st = map_one(op, va); /* every page fault */
+    } else {
+        st = ensure_tables(op, as->root, as->root_page, MMU_ROOT_LEVEL, va, last);
+        if (st == ZX_OK)
+            st = write_leaves(op, as->root, MMU_ROOT_LEVEL, va, last);
+    }
+    if (st != ZX_OK)
+        map_rollback(op, va, last);
+    mmu_cm_finish(&cm);
+    spin_unlock_irqrestore(&as->lock, state);
+    mmu_cm_free_pages(&cm);
+    if (mapped)
+        *mapped = op->mapped;
+    return st;
+}
+
 /* Argument checks shared by map and map_contiguous, in the order the header gives. */
 static zx_status_t check_map_args(const struct arch_aspace *as, vaddr_t vaddr, size_t count,
                                   uint32_t flags, vaddr_t *last, uint64_t *leaf) {
@@ -238,27 +276,9 @@ zx_status_t arch_mmu_map(arch_aspace_t *as, vaddr_t vaddr, const paddr_t *phys, 
     if (any_bad & ~X86_PTE_ADDR_MASK)
         return ZX_ERR_INVALID_ARGS;
 
-    struct mmu_cm cm;
-    mmu_cm_init(&cm, as);
-    struct map_op op = {.as = as, .cm = &cm, .vaddr = vaddr, .phys = phys, .leaf = leaf,
+    struct map_op op = {.as = as, .vaddr = vaddr, .phys = phys, .leaf = leaf,
                         .existing = existing, .fail_va = vaddr};
-    spin_lock_saved_state_t state;
-    spin_lock_irqsave(&as->lock, &state);
-    if (count == 1) {
-        st = map_one(&op, vaddr);
-    } else {
-        st = ensure_tables(&op, as->root, as->root_page, MMU_ROOT_LEVEL, vaddr, last);
-        if (st == ZX_OK)
-            st = write_leaves(&op, as->root, MMU_ROOT_LEVEL, vaddr, last);
-    }
-    if (st != ZX_OK)
-        map_rollback(&op, vaddr, last);
-    mmu_cm_finish(&cm);
-    spin_unlock_irqrestore(&as->lock, state);
-    mmu_cm_free_pages(&cm);
-    if (mapped)
-        *mapped = op.mapped;
-    return st;
+    return map_run(&op, last, mapped);
 }
 
 /* map_contiguous at one level: large entries where possible, else descend. */
@@ -336,19 +356,7 @@ zx_status_t arch_mmu_map_contiguous(arch_aspace_t *as, vaddr_t vaddr, paddr_t pa
         (plast & ~(X86_PTE_ADDR_MASK | PAGE_MASK)))
         return ZX_ERR_INVALID_ARGS;
 
-    struct mmu_cm cm;
-    mmu_cm_init(&cm, as);
-    struct map_op op = {.as = as, .cm = &cm, .vaddr = vaddr, .paddr = paddr, .leaf = leaf,
+    struct map_op op = {.as = as, .vaddr = vaddr, .paddr = paddr, .leaf = leaf,
                         .existing = ARCH_EXISTING_ERROR, .fail_va = vaddr};
-    spin_lock_saved_state_t state;
-    spin_lock_irqsave(&as->lock, &state);
-    st = map_contig_level(&op, as->root, as->root_page, MMU_ROOT_LEVEL, vaddr, last);
-    if (st != ZX_OK)
-        map_rollback(&op, vaddr, last);
-    mmu_cm_finish(&cm);
-    spin_unlock_irqrestore(&as->lock, state);
-    mmu_cm_free_pages(&cm);
-    if (mapped)
-        *mapped = op.mapped;
-    return st;
+    return map_run(&op, last, mapped);
 }

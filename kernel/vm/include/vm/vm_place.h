@@ -56,14 +56,11 @@ struct vm_place_req {
 };
 
 /*
- * Finds a place per the request. rng is the state of the caller's PRNG (advanced only
- * by randomized placement). Returns ZX_OK and *out, or ZX_ERR_NO_RESOURCES if no
- * aligned place fits.
+ * Finds a place per the request. rng is the state of the caller's splitmix64 PRNG
+ * (<lib/rand.h>), advanced only by randomized placement. Returns ZX_OK and *out, or
+ * ZX_ERR_NO_RESOURCES if no aligned place fits.
  */
 zx_status_t vm_place_find(const struct avl_tree *t, const struct vm_place_req *req,
                           uint64_t *rng, uint64_t *out);
-
-/* The placement PRNG (splitmix64): next value of the state. Any seed is valid. */
-uint64_t vm_prng_next(uint64_t *state);
 
 #endif
