@@ -8,6 +8,8 @@
 #define ZX_ERR_NO_RESOURCES         (-3)
 #define ZX_ERR_NO_MEMORY            (-4)
 #define ZX_ERR_INTERNAL_INTR_RETRY  (-6)
+/* Private to the kernel: a blocked thread was killed (never returned to user space). */
+#define ZX_ERR_INTERNAL_INTR_KILLED (-502)
 #define ZX_ERR_INVALID_ARGS         (-10)
 #define ZX_ERR_BAD_HANDLE           (-11)
 #define ZX_ERR_WRONG_TYPE           (-12)

@@ -26,6 +26,53 @@ typedef uint32_t zx_signals_t;
 #define ZX_KOID_FIRST ((zx_koid_t)1024)
 #define ZX_MAX_NAME_LEN ((size_t)32u)
 
+#define ZX_TIME_INFINITE ((zx_time_t)INT64_MAX)
+#define ZX_TIME_INFINITE_PAST ((zx_time_t)INT64_MIN)
+
+/* Object types (zx_obj_type_t). */
+#define ZX_OBJ_TYPE_NONE ((zx_obj_type_t)0u)
+#define ZX_OBJ_TYPE_PROCESS ((zx_obj_type_t)1u)
+#define ZX_OBJ_TYPE_THREAD ((zx_obj_type_t)2u)
+#define ZX_OBJ_TYPE_VMO ((zx_obj_type_t)3u)
+#define ZX_OBJ_TYPE_CHANNEL ((zx_obj_type_t)4u)
+#define ZX_OBJ_TYPE_EVENT ((zx_obj_type_t)5u)
+#define ZX_OBJ_TYPE_PORT ((zx_obj_type_t)6u)
+#define ZX_OBJ_TYPE_RESOURCE ((zx_obj_type_t)15u)
+#define ZX_OBJ_TYPE_JOB ((zx_obj_type_t)17u)
+#define ZX_OBJ_TYPE_VMAR ((zx_obj_type_t)18u)
+#define ZX_OBJ_TYPE_UPPER_BOUND ((zx_obj_type_t)64u)
+
+/* Signals. */
+#define ZX_SIGNAL_NONE ((zx_signals_t)0u)
+#define ZX_USER_SIGNAL_ALL ((zx_signals_t)0xff000000u)
+#define ZX_USER_SIGNAL_0 ((zx_signals_t)(1u << 24))
+#define ZX_CHANNEL_READABLE ((zx_signals_t)(1u << 0))
+#define ZX_CHANNEL_WRITABLE ((zx_signals_t)(1u << 1))
+#define ZX_CHANNEL_PEER_CLOSED ((zx_signals_t)(1u << 2))
+#define ZX_TASK_TERMINATED ((zx_signals_t)(1u << 3))
+#define ZX_PROCESS_TERMINATED ZX_TASK_TERMINATED
+#define ZX_THREAD_TERMINATED ZX_TASK_TERMINATED
+#define ZX_THREAD_RUNNING ((zx_signals_t)(1u << 4))
+#define ZX_THREAD_SUSPENDED ((zx_signals_t)(1u << 5))
+#define ZX_JOB_TERMINATED ZX_TASK_TERMINATED
+#define ZX_VMO_ZERO_CHILDREN ((zx_signals_t)(1u << 3))
+
+/* Task return codes. */
+#define ZX_TASK_RETCODE_SYSCALL_KILL ((int64_t)-1024)
+#define ZX_TASK_RETCODE_OOM_KILL ((int64_t)-1025)
+#define ZX_TASK_RETCODE_POLICY_KILL ((int64_t)-1026)
+#define ZX_TASK_RETCODE_VDSO_KILL ((int64_t)-1027)
+#define ZX_TASK_RETCODE_EXCEPTION_KILL ((int64_t)-1028)
+#define ZX_TASK_RETCODE_CRITICAL_PROCESS_KILL ((int64_t)-1029)
+
+/* Channel limits. */
+#define ZX_CHANNEL_MAX_MSG_BYTES ((uint32_t)65536u)
+#define ZX_CHANNEL_MAX_MSG_HANDLES ((uint32_t)64u)
+#define ZX_CHANNEL_READ_MAY_DISCARD ((uint32_t)1u)
+
+/* Process options. */
+#define ZX_PROCESS_SHARED ((uint32_t)(1u << 0))
+
 
 /* zx_vm_option_t bits (zx_vmar_map, zx_vmar_allocate, zx_vmar_protect). */
 #define ZX_VM_PERM_READ ((zx_vm_option_t)(1u << 0))

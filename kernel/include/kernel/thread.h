@@ -1,0 +1,138 @@
+/*
+ * Kernel threads and the scheduler (single CPU, preemptive round robin).
+ *
+ * Every thread, kernel or user, is a thread_t with its own guarded kernel stack (from the
+ * kernel VMAR). User threads are kernel threads whose entry function drops to ring 3
+ * (kernel/proc); the scheduler knows them only through `aspace` and `user_ctx`.
+ *
+ * Lock rules (single CPU): scheduler state, run queue and every wait queue are touched
+ * only with interrupts disabled. A caller that blocks holds exactly one spinlock, taken
+ * with irqsave, which wait_queue_block releases while the thread sleeps (see wait.h).
+ * On SMP a global thread lock replaces "interrupts disabled" (docs/architecture.md).
+ *
+ * Lifetime: thread_init fills a caller-owned thread_t. After the thread exits, a later
+ * context switch (running on another thread's stack) frees its kernel stack and then
+ * calls t->on_reaped(t), if set; the owner may free the thread_t there (it is never
+ * touched again by the scheduler). A thread that never started is torn down with
+ * thread_destroy_unstarted.
+ */
+#ifndef KERNEL_THREAD_H
+#define KERNEL_THREAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <kernel/compiler.h>
+#include <kernel/types.h>
+#include <lib/list.h>
+
+typedef struct thread thread_t;
+typedef struct vm_aspace vm_aspace_t;
+typedef int (*thread_entry_t)(void *arg);
+
+enum thread_state {
+    THREAD_INITIAL,  /* thread_init done, not started */
+    THREAD_READY,    /* on the run queue */
+    THREAD_RUNNING,  /* on the CPU */
+    THREAD_BLOCKED,  /* on a wait queue or sleeping */
+    THREAD_DEAD,     /* exited, waiting to be reaped */
+};
+
+/* Why a blocked thread woke (returned by wait_queue_block / thread_sleep_until). */
+#define THREAD_WAKE_PENDING 1 /* internal: not yet decided */
+
+struct thread {
+    /* --- owned by the scheduler --- */
+    char name[32];
+    enum thread_state state;
+    uintptr_t saved_sp;          /* kernel rsp while switched out (arch context) */
+    vaddr_t stack_base;          /* usable kernel stack [stack_base, stack_top) */
+    vaddr_t stack_top;
+    thread_entry_t entry;
+    void *arg;
+    int retcode;                 /* thread_exit's argument */
+    struct list_node queue_node; /* run queue or wait queue membership */
+    struct wait_queue *blocked_on; /* NULL unless blocked on a wait queue */
+    zx_time_t wake_deadline;     /* ZX_TIME_INFINITE when none */
+    struct list_node timer_node; /* sleeping/timeout list membership */
+    zx_status_t wake_status;     /* result handed to the blocked thread */
+    bool kill_pending;           /* thread_kill was called */
+    uint32_t preempt_disable;    /* >0: timer interrupts do not reschedule */
+    uint64_t ticks_left;         /* time slice */
+    struct list_node all_node;   /* every live thread (for dumps) */
+
+    /* --- owned by whoever created the thread --- */
+    vm_aspace_t *aspace;         /* user aspace loaded while this thread runs (NULL: none) */
+    void *user_ctx;              /* the user-thread object (kernel/proc), or NULL */
+    void (*on_reaped)(thread_t *t); /* called after the stack is freed; may free t */
+};
+
+/* Time since boot in nanoseconds (TSC calibrated against the PIT at boot). */
+zx_time_t current_time(void);
+
+/* Brings up the scheduler on the boot thread (which becomes a normal thread named
+ * "bootstrap"), the idle thread, and the LAPIC timer. Interrupts are enabled on return. */
+void sched_init(void);
+
+/*
+ * Fills *t: copies name (truncated), allocates a guarded kernel stack, prepares the
+ * first switch into entry(arg). The thread stays THREAD_INITIAL until thread_start.
+ * Returns ZX_OK or ZX_ERR_NO_MEMORY (nothing is left allocated). Fields in the
+ * "creator" section are zeroed; set them before thread_start.
+ */
+zx_status_t thread_init(thread_t *t, const char *name, thread_entry_t entry, void *arg);
+
+/* Makes an INITIAL thread runnable. */
+void thread_start(thread_t *t);
+
+/* Frees the stack of a thread that was initialised but never started. Does not call
+ * on_reaped. */
+void thread_destroy_unstarted(thread_t *t);
+
+/* Ends the calling thread with retcode (returning from entry does the same). */
+__noreturn void thread_exit(int retcode);
+
+thread_t *thread_current(void);
+
+/* Gives up the CPU to the next ready thread (round robin); returns at once if none. */
+void thread_yield(void);
+
+/*
+ * Blocks the caller until deadline (absolute, current_time() clock; ZX_TIME_INFINITE
+ * allowed). Returns ZX_OK when the deadline passed, ZX_ERR_INTERNAL_INTR_KILLED if the
+ * thread was killed while sleeping (or already had a kill pending).
+ */
+zx_status_t thread_sleep_until(zx_time_t deadline);
+
+/*
+ * Asks t to die: sets kill_pending, and if t is blocked (wait queue or sleep) wakes it
+ * with ZX_ERR_INTERNAL_INTR_KILLED. The thread itself acts on it (kernel/proc checks
+ * kill_pending on every return to user mode). Killing an INITIAL or DEAD thread only
+ * sets the flag.
+ */
+void thread_kill(thread_t *t);
+
+/* Preemption control for short critical sections that may not be interrupted by a
+ * reschedule but can take interrupts. Nests. */
+void thread_preempt_disable(void);
+void thread_preempt_enable(void);
+
+/* Called by the timer interrupt handler on every tick (interrupts disabled). Wakes
+ * expired sleepers and, at the end of a time slice, reschedules if preemption is
+ * enabled and the interrupt came from a preemptible context. */
+void sched_timer_tick(void);
+
+/*
+ * arch hooks implemented in kernel/arch/x86 (used only by the scheduler):
+ * arch_thread_prepare sets up the initial stack so that the first switch enters
+ * thread_trampoline -> entry(arg) -> thread_exit; arch_context_switch saves callee-saved
+ * registers and rsp of `from`, loads `to`'s, and returns on `to`'s stack.
+ */
+void arch_thread_prepare(thread_t *t);
+void arch_context_switch(thread_t *from, thread_t *to);
+
+/* Called by the scheduler right before switching to `to` (interrupts disabled): loads
+ * to->aspace's page tables if different and points the TSS rsp0 / syscall stack at
+ * to->stack_top. Implemented in kernel/proc (user-mode support). */
+void arch_thread_switch_hook(thread_t *from, thread_t *to);
+
+#endif

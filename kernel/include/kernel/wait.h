@@ -1,0 +1,38 @@
+/*
+ * Wait queues: where threads block until another thread or an interrupt wakes them.
+ *
+ * A wait queue has no lock of its own. Its "guarding lock" is the spinlock of the object
+ * that owns it (taken with spin_lock_irqsave, so interrupts are off while it is held);
+ * every block / wake on the queue happens with that lock held. On this single-CPU kernel
+ * interrupts-off is what makes the queue safe; timer timeouts and thread_kill touch the
+ * queue from the interrupt/killer side with interrupts off too.
+ */
+#ifndef KERNEL_WAIT_H
+#define KERNEL_WAIT_H
+
+#include <kernel/spinlock.h>
+#include <kernel/thread.h>
+#include <lib/list.h>
+
+typedef struct wait_queue {
+    struct list_node threads; /* blocked threads in FIFO order */
+    uint32_t count;
+} wait_queue_t;
+
+void wait_queue_init(wait_queue_t *wq);
+
+/*
+ * Blocks the calling thread on wq. `lock` is the guarding lock, held by the caller with
+ * interrupts disabled; it is released while the thread sleeps and held again (interrupts
+ * still disabled) when this returns. Returns the status given to the waker (ZX_OK for a
+ * plain wake), ZX_ERR_TIMED_OUT once deadline (absolute; ZX_TIME_INFINITE = none) has
+ * passed, or ZX_ERR_INTERNAL_INTR_KILLED if the thread is or gets killed.
+ */
+zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline);
+
+/* Wake the oldest / every waiter, handing them `status`. Caller holds the guarding lock.
+ * Return the number of threads woken. */
+int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status);
+int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status);
+
+#endif

@@ -1,0 +1,3 @@
+# Sources of kernel/object (relative to kernel/).
+list(APPEND KERNEL_SOURCES
+)

@@ -1,0 +1,3 @@
+# Sources of kernel/proc (relative to kernel/).
+list(APPEND KERNEL_SOURCES
+)

@@ -1,0 +1,3 @@
+# Sources of kernel/sched (relative to kernel/).
+list(APPEND KERNEL_SOURCES
+)

@@ -1,0 +1,3 @@
+# Sources of kernel/syscall (relative to kernel/).
+list(APPEND KERNEL_SOURCES
+)
