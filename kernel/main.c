@@ -8,6 +8,9 @@
 #include <arch/x86/arch.h>
 #include <arch/x86/mmu_bench.h>
 #include <kernel/boot_info.h>
+#include <kernel/thread.h>
+#include <object/kobject.h>
+#include "proc/proc_priv.h"
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
@@ -135,6 +138,27 @@ static void dump_requested_aspaces(void) {
         printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel)\n", (int)len, which);
 }
 
+/*
+ * Starts userboot and waits for it: its exit status is the boot's result (userboot
+ * exits with the number of failed test programs). Without a userboot module there is
+ * nothing to run and the boot counts as a success.
+ */
+static __noreturn void run_userboot(void) {
+    process_t *ub;
+    zx_status_t st = userboot_start_from(&boot_info, &ub);
+    if (st == ZX_ERR_NOT_FOUND) {
+        printf("Beryl: no userboot module; nothing to run.\n");
+        kernel_poweroff(true);
+    }
+    zx_signals_t seen = 0;
+    kobject_t *obj = (kobject_t *)ub;
+    kobject_wait(obj, ZX_TASK_TERMINATED, ZX_TIME_INFINITE, NULL, NULL, &seen);
+    int64_t rc = process_retcode(ub);
+    kobject_unref(obj);
+    printf("BERYL: userboot exited with status %ld\n", (long)rc);
+    kernel_poweroff(rc == 0);
+}
+
 void kmain(uint32_t magic, uint32_t mbi_phys) {
     console_init();
     printf("\nBeryl kernel booting\n");
@@ -172,6 +196,10 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
         kernel_poweroff(mmu || vm);
     }
 
+    /* From here on the kernel is preemptive and user mode is available. */
+    sched_init();
+    proc_init();
+
     size_t sel_len;
     const char *selector = cmdline_get("test", &sel_len);
     if (selector) {
@@ -182,6 +210,5 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
         kernel_poweroff(failures == 0);
     }
 
-    printf("Beryl: boot complete; user mode is not implemented yet, nothing to run.\n");
-    kernel_poweroff(true);
+    run_userboot();
 }

@@ -125,6 +125,26 @@ static zx_status_t fault_check_perms(zx_vm_option_t perms, uint32_t pf_flags) {
     return ZX_OK;
 }
 
+zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, vm_object_t **vmo,
+                                 uint64_t *vmo_offset, size_t *len_left) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    zx_status_t st = ZX_OK;
+    vm_mapping_t *m = NULL;
+    if (as->destroyed)
+        st = ZX_ERR_BAD_STATE;
+    else if (!(m = vmar_find_mapping(as->root, va, NULL)))
+        st = ZX_ERR_NOT_FOUND;
+    if (st == ZX_OK) {
+        vmo_ref(m->vmo);
+        *vmo = m->vmo;
+        *vmo_offset = m->vmo_offset + (va - region_base(&m->r));
+        *len_left = region_end(&m->r) - va;
+    }
+    spin_unlock_irqrestore(&as->lock, s);
+    return st;
+}
+
 zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&as->lock, &s);

@@ -1,8 +1,12 @@
 /*
- * Exception handling. There is no user mode yet, so every exception is a kernel bug:
- * print the vector, error code, CR2, every register and a symbolised backtrace, then
- * power off with a failure status. The one exception to that rule: a fault on a probe
- * instruction listed in the exception table resumes at its fixup (<arch/x86/probe.h>).
+ * Exception handling.
+ *  - From user mode: a page fault the VM resolves is retried; anything else kills the
+ *    process with ZX_TASK_RETCODE_EXCEPTION_KILL (kernel/proc). NMI, #DF and #MC are
+ *    hardware trouble and handled as kernel faults wherever they come from.
+ *  - From kernel mode every exception is a kernel bug (print the vector, error code,
+ *    CR2, every register and a symbolised backtrace, then power off with a failure
+ *    status), except a fault on an instruction listed in the exception table (probes
+ *    and user copies), which resumes at its fixup (<arch/x86/probe.h>).
  */
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
@@ -12,6 +16,10 @@
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
 #include <vm/vm_aspace.h>
+
+/* kernel/proc (user tasks). */
+__noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *what);
+void x86_return_to_user_check(struct x86_iframe *f);
 
 /* #PF error-code bits (Intel SDM Vol. 3A, 4.7). */
 #define PF_ERR_PRESENT (1u << 0)
@@ -123,7 +131,27 @@ static bool try_vm_page_fault(const struct x86_iframe *f) {
     return vm_aspace_page_fault(as, va, flags) == ZX_OK;
 }
 
+static bool is_hardware_trouble(uint64_t vec) {
+    return vec == X86_VECTOR_NMI || vec == X86_VECTOR_DF || vec == X86_VECTOR_MC;
+}
+
+/* A user-mode exception: resolve it (page fault) or kill the process. Interrupts are on
+ * while the VM works, as for a syscall. */
+static void user_exception(struct x86_iframe *f) {
+    x86_sti();
+    if (!try_vm_page_fault(f)) {
+        uint64_t vec = f->vector;
+        uthread_exception_kill(f, vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "fault");
+    }
+    x86_cli();
+    x86_return_to_user_check(f);
+}
+
 void x86_exception_handler(struct x86_iframe *f) {
+    if ((f->cs & X86_CS_RPL_MASK) != 0 && !is_hardware_trouble(f->vector)) {
+        user_exception(f);
+        return;
+    }
     if (try_vm_page_fault(f)) /* VM first, probe fixup second */
         return;
     if (fixup_probe_fault(f))

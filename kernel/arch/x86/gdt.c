@@ -88,3 +88,5 @@ void x86_gdt_init(void) {
         : "rax", "memory");
     __asm__ volatile("ltr %w0" ::"r"(X86_GDT_TSS));
 }
+
+void x86_tss_set_rsp0(uint64_t rsp0) { tss.rsp[0] = rsp0; }

@@ -62,6 +62,10 @@ zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_re
 /* Drops an in-flight handle: handle_count-- (running on_zero_handles at zero) and unref. */
 void handle_ref_release(handle_ref_t *h);
 
+/* Makes an in-flight handle to obj with rights: takes one reference and one handle_count
+ * (the caller keeps its own reference). */
+void handle_ref_make(kobject_t *obj, zx_rights_t rights, handle_ref_t *out);
+
 /* Makes a second handle_ref to the same object with `rights` (no checks). */
 void handle_ref_dup(const handle_ref_t *h, zx_rights_t rights, handle_ref_t *out);
 

@@ -57,6 +57,20 @@ void vm_aspace_set_seed(vm_aspace_t *as, uint64_t seed);
 zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags);
 
 /*
+ * Finds the mapping covering va and returns its VMO (*vmo holds a new reference), the
+ * VMO offset of va and the bytes of the mapping from va to its end. Used to read or write
+ * another process's memory through its VMOs. ZX_ERR_NOT_FOUND (no mapping),
+ * ZX_ERR_BAD_STATE (aspace destroyed).
+ */
+typedef struct vm_object vm_object_t;
+zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, vm_object_t **vmo,
+                                 uint64_t *vmo_offset, size_t *len_left);
+
+/* Extra references keep the struct (not the mappings) alive across vm_aspace_destroy. */
+void vm_aspace_ref(vm_aspace_t *as);
+void vm_aspace_unref(vm_aspace_t *as);
+
+/*
  * The aspace whose user half is loaded on this CPU, for the page-fault handler (NULL:
  * none). Setting it does not switch page tables; the caller does both. The caller keeps
  * the aspace alive while it is current.

@@ -20,6 +20,9 @@ extern struct x86_features x86_features;
 void x86_cpu_features_init(void);   /* cpuid + enable NX, SMEP, SMAP, PGE, WP */
 void x86_gdt_init(void);            /* final GDT + TSS with IST stacks */
 void x86_idt_init(void);            /* IDT for all exception vectors */
+/* The stack the CPU loads on an interrupt or exception from ring 3 (the running thread's
+ * kernel stack top; set on every context switch). */
+void x86_tss_set_rsp0(uint64_t rsp0);
 
 /*
  * Builds the kernel's page tables (physmap of all RAM, kernel image with section

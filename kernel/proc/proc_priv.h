@@ -1,0 +1,118 @@
+/*
+ * Tasks: jobs, processes and user threads, and the root resource (kernel/proc).
+ *
+ * Lifetimes:
+ *  - A process lives while anything references it: handles, its user threads (each holds
+ *    a reference), in-flight syscalls. Its *contents* (handle table, aspace) die earlier,
+ *    in process_finish, when it is killed or its last thread exits: then it is DEAD and
+ *    ZX_TASK_TERMINATED is asserted.
+ *  - A user thread (uthread) embeds its scheduler thread_t. References: handles, the
+ *    process's thread list (until the thread exits or is torn down unstarted) and the
+ *    scheduler (from start until the stack is reaped, on_reaped).
+ *
+ * Locking: process->obj.lock guards the process state, the thread list and the
+ * handles/aspace pointers; uthread->obj.lock guards the thread's state. Order: process
+ * before uthread. Neither is held across handle_table_destroy / vm_aspace_destroy.
+ */
+#ifndef PROC_PRIV_H
+#define PROC_PRIV_H
+
+#include <arch/x86/iframe.h>
+#include <kernel/thread.h>
+#include <lib/list.h>
+#include <object/handle.h>
+#include <object/process.h>
+#include <zircon/types.h>
+
+typedef struct uthread uthread_t;
+
+enum process_state {
+    PROCESS_INITIAL, /* created, no thread started */
+    PROCESS_RUNNING, /* zx_process_start succeeded */
+    PROCESS_DYING,   /* killed or exiting; threads are being stopped */
+    PROCESS_DEAD,    /* handle table and aspace gone; TERMINATED asserted */
+};
+
+struct process {
+    kobject_t obj;
+    char name[ZX_MAX_NAME_LEN];
+    enum process_state state;
+    int64_t retcode;
+    zx_time_t start_time;
+    handle_table_t *handles;  /* NULL once dead */
+    vm_aspace_t *aspace;      /* NULL once dead */
+    kobject_t *job;           /* a reference */
+    struct list_node threads; /* uthreads not yet exited */
+    uint32_t live_threads;    /* started and not yet exited */
+    bool finishing;           /* process_finish has begun */
+};
+
+enum uthread_state { UTHREAD_INITIAL, UTHREAD_RUNNING, UTHREAD_DEAD };
+
+struct uthread {
+    kobject_t obj;
+    thread_t thread;
+    process_t *proc;          /* a reference */
+    enum uthread_state state;
+    char name[ZX_MAX_NAME_LEN];
+    struct list_node proc_node;
+    uintptr_t entry, stack, arg1, arg2;
+};
+
+/* The root job and root resource (created by proc_init). */
+kobject_t *job_root(void);
+kobject_t *resource_root(void);
+zx_status_t job_create(kobject_t *parent, kobject_t **out);
+void proc_init(void);
+
+static inline process_t *to_process(kobject_t *o) { return (process_t *)o; }
+static inline uthread_t *to_uthread(kobject_t *o) { return (uthread_t *)o; }
+
+/*
+ * Creates a process in `job` with a fresh user aspace [USER_ASPACE_BASE, USER_ASPACE_TOP)
+ * and its root VMAR object. *proc and *root_vmar hold one reference each; *vmar_rights
+ * receives the root VMAR's handle rights. ZX_ERR_NO_MEMORY leaves nothing behind.
+ */
+zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
+                           process_t **proc, kobject_t **root_vmar, zx_rights_t *vmar_rights);
+
+int64_t process_retcode(process_t *p);
+
+/* Kills p with retcode (the first kill or exit decides the code). Threads are asked to
+ * die; once none runs, the process finishes. Idempotent. */
+void process_kill(process_t *p, int64_t retcode);
+
+/* Creates an unstarted user thread in p (ZX_ERR_BAD_STATE if p is dying or dead). */
+zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthread_t **out);
+
+/*
+ * Starts ut in user mode at entry with stack, rdi = arg1, rsi = arg2. If first is set,
+ * the process must be INITIAL and becomes RUNNING; else it must be RUNNING.
+ * ZX_ERR_BAD_STATE (thread not INITIAL, or process state wrong).
+ */
+zx_status_t uthread_start(uthread_t *ut, uintptr_t entry, uintptr_t stack, uintptr_t arg1,
+                          uintptr_t arg2, bool first);
+
+/* zx_task_kill on a thread. */
+void uthread_kill(uthread_t *ut);
+
+uthread_t *uthread_current(void);
+
+/* Ends the calling user thread (and its process, if it was the last). */
+__noreturn void uthread_exit_current(void);
+
+/* A user-mode fault nobody could resolve: logs it, kills the process with
+ * ZX_TASK_RETCODE_EXCEPTION_KILL and ends the calling thread. */
+__noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *what);
+
+/* Return-to-user checks (syscall.c); the thread may exit here. */
+void x86_return_to_user_check(struct x86_iframe *f);
+__noreturn void x86_enter_user(const struct x86_iframe *frame);
+void syscall_init(void);
+
+/* userboot: loads the "userboot" module as the first process and starts it; *out is a
+ * reference to the process. ZX_ERR_NOT_FOUND when the module is missing. */
+struct boot_info;
+zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out);
+
+#endif

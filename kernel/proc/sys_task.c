@@ -1,0 +1,314 @@
+/*
+ * Task syscalls: processes, threads, zx_task_kill, process memory access.
+ * Every function checks all its arguments before changing anything (a failing call
+ * leaves no trace), except where Zircon consumes a handle even on failure (noted).
+ */
+#include <kernel/syscall_impl.h>
+#include <kernel/user_copy.h>
+#include <lib/string.h>
+#include <object/vm_objects.h>
+#include <vm/vm_aspace.h>
+#include <vm/vm_object.h>
+#include <zircon/rights.h>
+#include "proc_priv.h"
+
+/* zx_process_read/write_memory move at most this much per call (Zircon: 64 MiB). */
+#define PROCESS_MEMORY_MAX ((size_t)64 << 20)
+/* A task name longer than this is read only up to here (it is truncated anyway). */
+#define NAME_COPY_MAX (ZX_MAX_NAME_LEN - 1)
+
+static zx_status_t get_obj(zx_handle_t h, zx_obj_type_t type, zx_rights_t rights,
+                           kobject_t **out) {
+    return handle_table_get(process_current_handles(), h, type, rights, out, NULL);
+}
+
+/* Copies a user name of name_size bytes (truncated to 31), stopping at a NUL. */
+static zx_status_t copy_user_name(user_addr_t name, size_t name_size,
+                                  char out[ZX_MAX_NAME_LEN], size_t *len) {
+    size_t n = name_size < NAME_COPY_MAX ? name_size : NAME_COPY_MAX;
+    memset(out, 0, ZX_MAX_NAME_LEN);
+    if (n && user_copy_from(out, name, n) != ZX_OK)
+        return ZX_ERR_INVALID_ARGS;
+    *len = strnlen(out, n);
+    return ZX_OK;
+}
+
+/* Adds obj to the caller's table and writes the value to user memory; on a bad pointer
+ * the handle is removed again (the caller still owns its reference). */
+static zx_status_t give_handle(kobject_t *obj, zx_rights_t rights, user_addr_t out,
+                               zx_handle_t *value) {
+    handle_table_t *ht = process_current_handles();
+    zx_handle_t h;
+    zx_status_t st = handle_table_add(ht, obj, rights, &h);
+    if (st != ZX_OK)
+        return st;
+    st = user_put_u32(out, h);
+    if (st != ZX_OK) {
+        handle_ref_t r;
+        if (handle_table_remove(ht, h, &r) == ZX_OK)
+            handle_ref_release(&r);
+        return st;
+    }
+    if (value)
+        *value = h;
+    return ZX_OK;
+}
+
+static void take_back(zx_handle_t h) {
+    handle_ref_t r;
+    if (handle_table_remove(process_current_handles(), h, &r) == ZX_OK)
+        handle_ref_release(&r);
+}
+
+zx_status_t sys_process_create(zx_handle_t job_h, user_addr_t name, size_t name_size,
+                               uint32_t options, user_addr_t proc_out, user_addr_t vmar_out) {
+    kobject_t *job;
+    zx_status_t st = get_obj(job_h, ZX_OBJ_TYPE_JOB, ZX_RIGHT_MANAGE_PROCESS, &job);
+    if (st != ZX_OK)
+        return st;
+    char buf[ZX_MAX_NAME_LEN];
+    size_t len = 0;
+    if (options & ~ZX_PROCESS_SHARED)
+        st = ZX_ERR_INVALID_ARGS;
+    else if (options & ZX_PROCESS_SHARED)
+        st = ZX_ERR_NOT_SUPPORTED; /* shared processes: a later issue */
+    else
+        st = copy_user_name(name, name_size, buf, &len);
+    process_t *p = NULL;
+    kobject_t *vmar = NULL;
+    zx_rights_t vmar_rights = 0;
+    if (st == ZX_OK)
+        st = process_create(job, buf, len, &p, &vmar, &vmar_rights);
+    kobject_unref(job);
+    if (st != ZX_OK)
+        return st;
+    zx_handle_t ph = ZX_HANDLE_INVALID;
+    st = give_handle(&p->obj, ZX_DEFAULT_PROCESS_RIGHTS, proc_out, &ph);
+    if (st == ZX_OK) {
+        st = give_handle(vmar, vmar_rights, vmar_out, NULL);
+        if (st != ZX_OK)
+            take_back(ph); /* the last handle: the unstarted process ends */
+    }
+    kobject_unref(vmar);
+    kobject_unref(&p->obj);
+    return st;
+}
+
+zx_status_t sys_thread_create(zx_handle_t proc_h, user_addr_t name, size_t name_size,
+                              uint32_t options, user_addr_t out) {
+    kobject_t *po;
+    zx_status_t st = get_obj(proc_h, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_THREAD, &po);
+    if (st != ZX_OK)
+        return st;
+    char buf[ZX_MAX_NAME_LEN];
+    size_t len = 0;
+    st = options ? ZX_ERR_INVALID_ARGS : copy_user_name(name, name_size, buf, &len);
+    uthread_t *ut = NULL;
+    if (st == ZX_OK)
+        st = uthread_create(to_process(po), buf, len, &ut);
+    kobject_unref(po);
+    if (st != ZX_OK)
+        return st;
+    st = give_handle(&ut->obj, ZX_DEFAULT_THREAD_RIGHTS, out, NULL);
+    if (st != ZX_OK)
+        uthread_kill(ut); /* never visible to user space: tear it down */
+    kobject_unref(&ut->obj);
+    return st;
+}
+
+/* Where a thread may start: a user address for rip, a stack top inside the user half. */
+static bool user_entry_ok(uintptr_t entry, uintptr_t stack) {
+    return entry >= USER_ASPACE_BASE && entry < USER_ASPACE_TOP && stack <= USER_ASPACE_TOP;
+}
+
+zx_status_t sys_thread_start(zx_handle_t h, zx_vaddr_t entry, zx_vaddr_t stack, uintptr_t arg1,
+                             uintptr_t arg2) {
+    kobject_t *to;
+    zx_status_t st = get_obj(h, ZX_OBJ_TYPE_THREAD, ZX_RIGHT_MANAGE_THREAD, &to);
+    if (st != ZX_OK)
+        return st;
+    if (!user_entry_ok(entry, stack))
+        st = ZX_ERR_INVALID_ARGS;
+    else
+        st = uthread_start(to_uthread(to), entry, stack, arg1, arg2, false);
+    kobject_unref(to);
+    return st;
+}
+
+void sys_thread_exit(void) { uthread_exit_current(); }
+
+/*
+ * zx_process_start. arg1 is consumed in every case where it named a valid handle (Zircon
+ * closes it on failure too); on success it moves into the new process's table.
+ */
+zx_status_t sys_process_start(zx_handle_t proc_h, zx_handle_t thread_h, zx_vaddr_t entry,
+                              zx_vaddr_t stack, zx_handle_t arg1, uintptr_t arg2) {
+    handle_table_t *ht = process_current_handles();
+    handle_ref_t a1 = {0};
+    bool have_a1 = false;
+    kobject_t *po = NULL, *to = NULL;
+    zx_status_t st = get_obj(proc_h, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_WRITE, &po);
+    if (st == ZX_OK)
+        st = get_obj(thread_h, ZX_OBJ_TYPE_THREAD, ZX_RIGHT_WRITE, &to);
+    if (arg1 != ZX_HANDLE_INVALID) {
+        zx_rights_t r1 = 0;
+        kobject_t *o1 = NULL;
+        zx_status_t st1 = handle_table_get(ht, arg1, ZX_OBJ_TYPE_NONE, 0, &o1, &r1);
+        if (st1 == ZX_OK) {
+            kobject_unref(o1);
+            if (!(r1 & ZX_RIGHT_TRANSFER))
+                st1 = ZX_ERR_ACCESS_DENIED;
+            else if (handle_table_remove(ht, arg1, &a1) == ZX_OK)
+                have_a1 = true;
+        }
+        if (st == ZX_OK)
+            st = st1;
+    }
+    if (st == ZX_OK && to_uthread(to)->proc != to_process(po))
+        st = ZX_ERR_ACCESS_DENIED;
+    if (st == ZX_OK && !user_entry_ok(entry, stack))
+        st = ZX_ERR_INVALID_ARGS;
+    zx_handle_t child_value = ZX_HANDLE_INVALID;
+    process_t *p = po ? to_process(po) : NULL;
+    if (st == ZX_OK && have_a1) {
+        /* Under the process lock, so a concurrent kill cannot free the table. */
+        spin_lock_saved_state_t s;
+        spin_lock_irqsave(&p->obj.lock, &s);
+        if (p->state != PROCESS_INITIAL)
+            st = ZX_ERR_BAD_STATE;
+        else if ((st = handle_table_add_ref(p->handles, &a1, &child_value)) == ZX_OK)
+            have_a1 = false;
+        spin_unlock_irqrestore(&p->obj.lock, s);
+    }
+    if (st == ZX_OK) {
+        st = uthread_start(to_uthread(to), entry, stack, child_value, arg2, true);
+        if (st != ZX_OK && child_value != ZX_HANDLE_INVALID) {
+            /* Only a concurrent kill fails the start here; the table, if it still
+             * exists, takes the handle back (else its teardown released it). */
+            handle_ref_t back = {0};
+            spin_lock_saved_state_t s;
+            spin_lock_irqsave(&p->obj.lock, &s);
+            bool got = p->handles && !p->finishing &&
+                       handle_table_remove(p->handles, child_value, &back) == ZX_OK;
+            spin_unlock_irqrestore(&p->obj.lock, s);
+            if (got)
+                handle_ref_release(&back);
+        }
+    }
+    if (have_a1)
+        handle_ref_release(&a1);
+    if (to)
+        kobject_unref(to);
+    if (po)
+        kobject_unref(po);
+    return st;
+}
+
+void sys_process_exit(int64_t retcode) {
+    process_kill(process_current(), retcode);
+    uthread_exit_current();
+}
+
+zx_status_t sys_task_kill(zx_handle_t h) {
+    kobject_t *o;
+    zx_rights_t rights = 0;
+    zx_status_t st =
+        handle_table_get(process_current_handles(), h, ZX_OBJ_TYPE_NONE, 0, &o, &rights);
+    if (st != ZX_OK)
+        return st;
+    zx_obj_type_t type = kobject_type(o);
+    if (type != ZX_OBJ_TYPE_PROCESS && type != ZX_OBJ_TYPE_THREAD && type != ZX_OBJ_TYPE_JOB)
+        st = ZX_ERR_WRONG_TYPE;
+    else if (!(rights & ZX_RIGHT_DESTROY))
+        st = ZX_ERR_ACCESS_DENIED;
+    else if (type == ZX_OBJ_TYPE_PROCESS)
+        process_kill(to_process(o), ZX_TASK_RETCODE_SYSCALL_KILL);
+    else if (type == ZX_OBJ_TYPE_THREAD)
+        uthread_kill(to_uthread(o));
+    else
+        st = ZX_ERR_NOT_SUPPORTED; /* jobs do not track their processes yet */
+    kobject_unref(o);
+    return st;
+}
+
+/* --- zx_process_read_memory / zx_process_write_memory --- */
+
+struct mem_copy_ctx {
+    user_addr_t user_buf;
+    bool to_user; /* read_memory: VMO -> caller */
+};
+
+static zx_status_t mem_copy_cb(void *ctx, size_t done, void *kptr, size_t n) {
+    struct mem_copy_ctx *c = ctx;
+    zx_status_t st = c->to_user ? user_copy_to(c->user_buf + done, kptr, n)
+                                : user_copy_from(kptr, c->user_buf + done, n);
+    return st == ZX_OK ? ZX_OK : ZX_ERR_INVALID_ARGS;
+}
+
+/*
+ * Moves len bytes between the caller's buffer and process p's memory at vaddr, through
+ * the VMOs mapped there (so protections of p's mappings do not matter, as in Zircon).
+ * Stops at the first unmapped byte: *actual tells how far it got; nothing at all is
+ * ZX_ERR_NO_MEMORY (Zircon's code for "vaddr not mapped").
+ */
+static zx_status_t process_memory(zx_handle_t h, zx_rights_t rights, zx_vaddr_t vaddr,
+                                  user_addr_t buf, size_t len, user_addr_t actual_out,
+                                  bool read) {
+    kobject_t *po;
+    zx_status_t st = get_obj(h, ZX_OBJ_TYPE_PROCESS, rights, &po);
+    if (st != ZX_OK)
+        return st;
+    process_t *p = to_process(po);
+    if (len == 0 || len > PROCESS_MEMORY_MAX || !user_range_ok(buf, len) ||
+        !user_range_ok(actual_out, sizeof(size_t))) {
+        kobject_unref(po);
+        return ZX_ERR_INVALID_ARGS;
+    }
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&p->obj.lock, &s);
+    vm_aspace_t *as = p->state == PROCESS_DEAD ? NULL : p->aspace;
+    if (as)
+        vm_aspace_ref(as);
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    size_t done = 0;
+    if (!as)
+        st = ZX_ERR_BAD_STATE;
+    while (st == ZX_OK && done < len) {
+        vm_object_t *vmo;
+        uint64_t off;
+        size_t left;
+        if (vaddr + done < vaddr ||
+            vm_aspace_lookup_vmo(as, vaddr + done, &vmo, &off, &left) != ZX_OK)
+            break;
+        size_t n = len - done < left ? len - done : left;
+        struct mem_copy_ctx c = {buf + done, read};
+        zx_status_t cst = read ? vmo_read(vmo, off, n, mem_copy_cb, &c)
+                               : vmo_write(vmo, off, n, mem_copy_cb, &c);
+        vmo_unref(vmo);
+        if (cst == ZX_ERR_INVALID_ARGS)
+            st = ZX_ERR_INVALID_ARGS; /* the caller's buffer faulted */
+        else if (cst != ZX_OK)
+            break; /* beyond the VMO's end */
+        else
+            done += n;
+    }
+    if (as)
+        vm_aspace_unref(as);
+    kobject_unref(po);
+    if (st == ZX_OK && done == 0)
+        st = ZX_ERR_NO_MEMORY;
+    if (st == ZX_OK)
+        st = user_copy_to(actual_out, &done, sizeof(done));
+    return st;
+}
+
+zx_status_t sys_process_read_memory(zx_handle_t h, zx_vaddr_t vaddr, user_addr_t buffer,
+                                    size_t buffer_size, user_addr_t actual) {
+    return process_memory(h, ZX_RIGHT_READ | ZX_RIGHT_WRITE, vaddr, buffer, buffer_size, actual,
+                          true);
+}
+
+zx_status_t sys_process_write_memory(zx_handle_t h, zx_vaddr_t vaddr, user_addr_t buffer,
+                                     size_t buffer_size, user_addr_t actual) {
+    return process_memory(h, ZX_RIGHT_WRITE, vaddr, buffer, buffer_size, actual, false);
+}

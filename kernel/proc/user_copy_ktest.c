@@ -1,0 +1,105 @@
+/*
+ * In-kernel tests of user copies: a user aspace is loaded on the test thread and the
+ * copies are aimed at mapped, read-only, unmapped, kernel and straddling addresses.
+ */
+#include <arch/mmu.h>
+#include <kernel/ktest.h>
+#include <kernel/thread.h>
+#include <kernel/user_copy.h>
+#include <lib/string.h>
+#include <vm/vm_aspace.h>
+#include <vm/vm_object.h>
+#include <vm/vm_vmar.h>
+
+#define UC_PAGES 4u
+
+struct uc_env {
+    vm_aspace_t *as;
+    vaddr_t rw;   /* UC_PAGES read-write pages, then one read-only page */
+    vaddr_t ro;
+};
+
+static bool uc_setup(struct ktest_ctx *ktx, struct uc_env *e) {
+    vm_object_t *vmo;
+    zx_status_t st = vm_aspace_create(ARCH_ASPACE_ROLE_INDEPENDENT, USER_ASPACE_BASE,
+                                      USER_ASPACE_TOP - USER_ASPACE_BASE, "uc", &e->as);
+    KT_CHECK_(st == ZX_OK, return false, "aspace: %d", st);
+    vm_vmar_t *root = vm_aspace_root_vmar(e->as);
+    st = vmo_create_paged((UC_PAGES + 1) * PAGE_SIZE, 0, &vmo);
+    if (st != ZX_OK)
+        vm_aspace_destroy(e->as);
+    KT_CHECK_(st == ZX_OK, return false, "vmo: %d", st);
+    zx_vm_option_t rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
+    st = vm_vmar_map(root, 0, vmo, 0, UC_PAGES * PAGE_SIZE, rw, rw, &e->rw);
+    if (st == ZX_OK)
+        st = vm_vmar_map(root, 0, vmo, UC_PAGES * PAGE_SIZE, PAGE_SIZE, ZX_VM_PERM_READ,
+                         ZX_VM_PERM_READ, &e->ro);
+    vmo_unref(vmo);
+    if (st != ZX_OK)
+        vm_aspace_destroy(e->as);
+    KT_CHECK_(st == ZX_OK, return false, "map: %d", st);
+    thread_current()->aspace = e->as;
+    arch_mmu_context_switch(NULL, vm_aspace_arch(e->as));
+    vm_aspace_set_current(e->as);
+    return true;
+}
+
+static void uc_teardown(struct uc_env *e) {
+    thread_current()->aspace = NULL;
+    arch_mmu_context_switch(vm_aspace_arch(e->as), NULL);
+    vm_aspace_set_current(NULL);
+    vm_aspace_destroy(e->as);
+}
+
+KTEST(user_copy, round_trip_through_fresh_pages) {
+    struct uc_env e;
+    if (!uc_setup(ktx, &e))
+        return;
+    char out[64], in[64];
+    for (size_t i = 0; i < sizeof(out); i++)
+        out[i] = (char)(i * 7 + 1);
+    /* Straddles the boundary between the first two pages: both are faulted in. */
+    user_addr_t at = e.rw + PAGE_SIZE - 20;
+    EXPECT_OK(user_copy_to(at, out, sizeof(out)));
+    memset(in, 0, sizeof(in));
+    EXPECT_OK(user_copy_from(in, at, sizeof(in)));
+    EXPECT_EQ(memcmp(in, out, sizeof(in)), 0);
+    uc_teardown(&e);
+}
+
+KTEST(user_copy, rejects_bad_ranges) {
+    struct uc_env e;
+    if (!uc_setup(ktx, &e))
+        return;
+    char buf[16] = {0};
+    EXPECT_OK(user_copy_to(0, buf, 0)); /* zero length: any address */
+    EXPECT_STATUS(user_copy_to(0, buf, 1), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(user_copy_from(buf, 0, 1), ZX_ERR_INVALID_ARGS);
+    /* Kernel half, non-canonical, the excluded top page, and a wrapping range. */
+    EXPECT_STATUS(user_copy_from(buf, (user_addr_t)0xffffffff80000000ull, 8),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(user_copy_from(buf, (user_addr_t)0x0000900000000000ull, 8),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(user_copy_from(buf, USER_ASPACE_TOP, 1), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(user_copy_from(buf, USER_ASPACE_TOP - 4, 8), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(user_copy_from(buf, (user_addr_t)-8, 16), ZX_ERR_INVALID_ARGS);
+    EXPECT_FALSE(user_range_ok(e.rw, SIZE_MAX));
+    uc_teardown(&e);
+}
+
+KTEST(user_copy, faults_become_errors) {
+    struct uc_env e;
+    if (!uc_setup(ktx, &e))
+        return;
+    char buf[32];
+    memset(buf, 0x5a, sizeof(buf));
+    /* Unmapped (below the first mapping there is nothing at the aspace base). */
+    EXPECT_STATUS(user_copy_from(buf, USER_ASPACE_BASE, 8), ZX_ERR_INVALID_ARGS);
+    /* Read-only: reading works (zero page), writing fails. */
+    EXPECT_OK(user_copy_from(buf, e.ro, sizeof(buf)));
+    EXPECT_EQ(buf[0], 0);
+    EXPECT_STATUS(user_copy_to(e.ro, buf, 8), ZX_ERR_INVALID_ARGS);
+    /* Straddling the end of the read-write mapping into the read-only one. */
+    EXPECT_STATUS(user_copy_to(e.rw + UC_PAGES * PAGE_SIZE - 8, buf, 16), ZX_ERR_INVALID_ARGS);
+    uc_teardown(&e);
+}

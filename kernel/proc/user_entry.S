@@ -1,0 +1,100 @@
+/*
+ * Ring 3 <-> ring 0 transitions that are not exceptions: the `syscall` entry and the
+ * first entry of a thread into user mode.
+ *
+ * Syscall entry builds a struct x86_iframe on the thread's kernel stack (the same layout
+ * as the exception stubs, vector X86_VECTOR_SYSCALL), so kill and restricted-mode code
+ * see one frame format. Single CPU: the user rsp is parked in a global while the kernel
+ * stack is loaded (FMASK clears IF, so nothing can interleave). Return is sysretq; the C
+ * side guarantees the saved rip is a canonical user address before we get here.
+ */
+#include <arch/x86/boot_defs.h>
+
+#define X86_VECTOR_SYSCALL 0x100
+
+.text
+.balign 16
+.global x86_syscall_entry
+.type x86_syscall_entry, @function
+x86_syscall_entry:
+    movq %rsp, x86_syscall_user_rsp(%rip)
+    movq x86_syscall_kstack_top(%rip), %rsp
+    pushq $X86_GDT_USER_DATA            /* ss */
+    pushq x86_syscall_user_rsp(%rip)    /* rsp */
+    pushq %r11                          /* rflags */
+    pushq $X86_GDT_USER_CODE            /* cs */
+    pushq %rcx                          /* rip */
+    pushq $0                            /* error code */
+    pushq $X86_VECTOR_SYSCALL           /* vector */
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    xorl %ebp, %ebp                     /* backtraces stop here */
+    movq %rsp, %rdi
+    sti
+    call x86_syscall_handler            /* stores the result in frame->rax */
+    cli
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp                      /* vector + error code */
+    popq %rcx                           /* rip */
+    addq $8, %rsp                       /* cs */
+    popq %r11                           /* rflags */
+    popq %rsp                           /* user rsp: last access to the kernel stack */
+    sysretq
+.size x86_syscall_entry, . - x86_syscall_entry
+
+/*
+ * __noreturn void x86_enter_user(const struct x86_iframe *frame = %rdi)
+ * Loads every register from a complete frame (cs/ss must be the user selectors) and
+ * iretqs to it. Used for a thread's first entry into user mode.
+ */
+.balign 16
+.global x86_enter_user
+.type x86_enter_user, @function
+x86_enter_user:
+    cli
+    movq %rdi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp
+    iretq
+.size x86_enter_user, . - x86_enter_user

@@ -1,0 +1,237 @@
+/*
+ * Starting userboot, the first user process (DESIGN §8).
+ *
+ * The kernel loads the boot module named "userboot" (a static ELF) into a new process
+ * in the root job: each PT_LOAD segment is copied into its own VMO and mapped with
+ * exactly the segment's permissions; a stack VMO is mapped read-write. The first thread
+ * starts at the ELF entry with rdi = its end of a bootstrap channel whose one message
+ * (the processargs format, <zircon/processargs.h>) carries handles to the process, its
+ * root VMAR, the thread, the root job, the root resource and one VMO per boot module
+ * (named after the module), plus the module names.
+ */
+#include <kernel/assert.h>
+#include <kernel/boot_info.h>
+#include <kernel/cmdline.h>
+#include <kernel/console.h>
+#include <lib/elf64.h>
+#include <lib/string.h>
+#include <object/channel.h>
+#include <object/vm_objects.h>
+#include <vm/heap.h>
+#include <vm/physmap.h>
+#include <vm/vm_aspace.h>
+#include <vm/vm_object.h>
+#include <vm/vm_vmar.h>
+#include <zircon/processargs.h>
+#include <zircon/rights.h>
+#include "proc_priv.h"
+
+#define USERBOOT_MODULE_NAME "userboot"
+/* Kernel command-line option passed to userboot as its second argument: which modules
+ * to run (by name prefix; userboot's default is "test/"). */
+#define USERBOOT_PREFIX_OPTION "userboot.prefix"
+#define USERBOOT_STACK_SIZE ((size_t)64 << 10)
+#define ROUNDUP_PAGE(x) (((x) + PAGE_SIZE - 1) & ~(uint64_t)PAGE_MASK)
+#define ROUNDDOWN_PAGE(x) ((x) & ~(uint64_t)PAGE_MASK)
+/* Fixed handles in the bootstrap message before the module VMOs. */
+#define USERBOOT_FIXED_HANDLES 5u
+
+static zx_status_t copy_from_kernel(void *ctx, size_t done, void *kptr, size_t n) {
+    memcpy(kptr, (const uint8_t *)ctx + done, n);
+    return ZX_OK;
+}
+
+/* A paged VMO holding a copy of [data, data + len) at offset `at`. */
+static zx_status_t vmo_from_bytes(const void *data, size_t len, uint64_t at, uint64_t size,
+                                  vm_object_t **out) {
+    vm_object_t *vmo;
+    zx_status_t st = vmo_create_paged(ROUNDUP_PAGE(size), 0, &vmo);
+    if (st != ZX_OK)
+        return st;
+    if (len && (st = vmo_write(vmo, at, len, copy_from_kernel, (void *)data)) != ZX_OK) {
+        vmo_unref(vmo);
+        return st;
+    }
+    *out = vmo;
+    return ZX_OK;
+}
+
+static zx_vm_option_t elf_perms(uint32_t pf) {
+    zx_vm_option_t o = 0;
+    if (pf & ELF_PF_R)
+        o |= ZX_VM_PERM_READ;
+    if (pf & ELF_PF_W)
+        o |= ZX_VM_PERM_WRITE;
+    if (pf & ELF_PF_X)
+        o |= ZX_VM_PERM_EXECUTE;
+    return o;
+}
+
+/* Loads the ELF image at [img, img + len) into vmar (the root VMAR at base). */
+static zx_status_t load_elf(vm_vmar_t *vmar, vaddr_t base, const uint8_t *img, size_t len,
+                            uintptr_t *entry) {
+    const elf64_ehdr_t *eh = (const elf64_ehdr_t *)img;
+    if (len < sizeof(*eh) || memcmp(eh->ident, ELF_MAGIC, 4) != 0 ||
+        eh->ident[ELF_IDENT_CLASS] != ELF_CLASS_64 || eh->type != ELF_TYPE_EXEC ||
+        eh->machine != ELF_MACHINE_X86_64 || eh->phentsize != sizeof(elf64_phdr_t) ||
+        eh->phoff > len || (uint64_t)eh->phnum * sizeof(elf64_phdr_t) > len - eh->phoff)
+        return ZX_ERR_NOT_SUPPORTED;
+    const elf64_phdr_t *ph = (const elf64_phdr_t *)(img + eh->phoff);
+    for (unsigned i = 0; i < eh->phnum; i++) {
+        if (ph[i].type != ELF_PT_LOAD || ph[i].memsz == 0)
+            continue;
+        uint64_t start = ROUNDDOWN_PAGE(ph[i].vaddr);
+        uint64_t lead = ph[i].vaddr - start;
+        if (ph[i].filesz > ph[i].memsz || ph[i].offset > len ||
+            ph[i].filesz > len - ph[i].offset || start < base)
+            return ZX_ERR_NOT_SUPPORTED;
+        vm_object_t *vmo;
+        zx_status_t st = vmo_from_bytes(img + ph[i].offset, ph[i].filesz, lead,
+                                        lead + ph[i].memsz, &vmo);
+        if (st != ZX_OK)
+            return st;
+        vaddr_t at;
+        zx_vm_option_t perms = elf_perms(ph[i].flags);
+        st = vm_vmar_map(vmar, start - base, vmo, 0, ROUNDUP_PAGE(lead + ph[i].memsz),
+                         perms | ZX_VM_SPECIFIC, perms, &at);
+        vmo_unref(vmo);
+        if (st != ZX_OK)
+            return st;
+    }
+    *entry = eh->entry;
+    return ZX_OK;
+}
+
+/* Builds the bootstrap message bytes: header, handle info, args, names. */
+static void *build_message(const struct boot_info *bi, uint32_t *size_out) {
+    size_t nh = USERBOOT_FIXED_HANDLES + bi->module_count;
+    size_t names = 0;
+    for (size_t i = 0; i < bi->module_count; i++)
+        names += strlen(bi->modules[i].name) + 1;
+    /* args: "userboot" [prefix of the modules to run, from userboot.prefix=]. */
+    size_t prefix_len = 0;
+    const char *prefix = cmdline_get(USERBOOT_PREFIX_OPTION, &prefix_len);
+    size_t arg_len = sizeof(USERBOOT_MODULE_NAME) + (prefix ? prefix_len + 1 : 0);
+    size_t info_off = sizeof(zx_proc_args_t);
+    size_t args_off = info_off + nh * sizeof(uint32_t);
+    size_t names_off = args_off + arg_len;
+    size_t total = names_off + names;
+    uint8_t *msg = kzalloc(total);
+    if (!msg)
+        return NULL;
+    zx_proc_args_t *pa = (zx_proc_args_t *)msg;
+    pa->protocol = ZX_PROCARGS_PROTOCOL;
+    pa->version = ZX_PROCARGS_VERSION;
+    pa->handle_info_off = (uint32_t)info_off;
+    pa->args_off = (uint32_t)args_off;
+    pa->args_num = prefix ? 2 : 1;
+    pa->names_off = (uint32_t)names_off;
+    pa->names_num = (uint32_t)bi->module_count;
+    uint32_t *info = (uint32_t *)(msg + info_off);
+    info[0] = PA_HND(PA_PROC_SELF, 0);
+    info[1] = PA_HND(PA_VMAR_ROOT, 0);
+    info[2] = PA_HND(PA_THREAD_SELF, 0);
+    info[3] = PA_HND(PA_JOB_DEFAULT, 0);
+    info[4] = PA_HND(PA_RESOURCE, 0);
+    for (size_t i = 0; i < bi->module_count; i++)
+        info[USERBOOT_FIXED_HANDLES + i] = PA_HND(PA_VMO_BOOTFS, i);
+    memcpy(msg + args_off, USERBOOT_MODULE_NAME, sizeof(USERBOOT_MODULE_NAME));
+    if (prefix)
+        memcpy(msg + args_off + sizeof(USERBOOT_MODULE_NAME), prefix, prefix_len);
+    char *np = (char *)msg + names_off;
+    for (size_t i = 0; i < bi->module_count; i++) {
+        size_t n = strlen(bi->modules[i].name) + 1;
+        memcpy(np, bi->modules[i].name, n);
+        np += n;
+    }
+    *size_out = (uint32_t)total;
+    return msg;
+}
+
+static zx_status_t module_vmo(const struct boot_module *m, kobject_t **out) {
+    vm_object_t *vmo;
+    size_t len = m->end - m->start;
+    zx_status_t st = vmo_from_bytes(paddr_to_physmap(m->start), len, 0, len ? len : 1, &vmo);
+    if (st != ZX_OK)
+        return st;
+    st = vmo_object_create(vmo, out);
+    vmo_unref(vmo);
+    if (st == ZX_OK)
+        vmo_object_set_name(*out, m->name, strlen(m->name));
+    return st;
+}
+
+/*
+ * Everything userboot needs, in order. The caller (kernel main) owns *out, a reference
+ * to the running process. Fails with ZX_ERR_NOT_FOUND when there is no userboot module.
+ */
+zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
+    const struct boot_module *ub = NULL;
+    for (size_t i = 0; i < bi->module_count; i++)
+        if (strcmp(bi->modules[i].name, USERBOOT_MODULE_NAME) == 0)
+            ub = &bi->modules[i];
+    if (!ub)
+        return ZX_ERR_NOT_FOUND;
+
+    process_t *p;
+    kobject_t *vmar_obj;
+    zx_rights_t vmar_rights;
+    zx_status_t st = process_create(job_root(), USERBOOT_MODULE_NAME,
+                                    strlen(USERBOOT_MODULE_NAME), &p, &vmar_obj, &vmar_rights);
+    ASSERT_MSG(st == ZX_OK, "userboot: process_create: %d", st);
+    vm_vmar_t *root = vmar_object_vmar(vmar_obj);
+    vaddr_t base = USER_ASPACE_BASE;
+    uintptr_t entry = 0;
+    st = load_elf(root, base, paddr_to_physmap(ub->start), ub->end - ub->start, &entry);
+    ASSERT_MSG(st == ZX_OK, "userboot: cannot load the ELF image: %d", st);
+
+    vm_object_t *stack_vmo;
+    vaddr_t stack_base;
+    ASSERT(vmo_create_paged(USERBOOT_STACK_SIZE, 0, &stack_vmo) == ZX_OK);
+    st = vm_vmar_map(root, 0, stack_vmo, 0, USERBOOT_STACK_SIZE,
+                     ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
+                     &stack_base);
+    vmo_unref(stack_vmo);
+    ASSERT_MSG(st == ZX_OK, "userboot: stack map: %d", st);
+
+    uthread_t *ut;
+    ASSERT(uthread_create(p, USERBOOT_MODULE_NAME, strlen(USERBOOT_MODULE_NAME), &ut) == ZX_OK);
+
+    size_t nh = USERBOOT_FIXED_HANDLES + bi->module_count;
+    handle_ref_t *hs = kzalloc(nh * sizeof(*hs));
+    ASSERT(hs);
+    handle_ref_make(&p->obj, ZX_DEFAULT_PROCESS_RIGHTS, &hs[0]);
+    handle_ref_make(vmar_obj, vmar_rights, &hs[1]);
+    handle_ref_make(&ut->obj, ZX_DEFAULT_THREAD_RIGHTS, &hs[2]);
+    handle_ref_make(job_root(), ZX_DEFAULT_JOB_RIGHTS, &hs[3]);
+    handle_ref_make(resource_root(), ZX_DEFAULT_RESOURCE_RIGHTS, &hs[4]);
+    for (size_t i = 0; i < bi->module_count; i++) {
+        kobject_t *vo;
+        ASSERT(module_vmo(&bi->modules[i], &vo) == ZX_OK);
+        handle_ref_make(vo, ZX_DEFAULT_VMO_RIGHTS, &hs[USERBOOT_FIXED_HANDLES + i]);
+        kobject_unref(vo);
+    }
+    uint32_t msg_size;
+    void *msg = build_message(bi, &msg_size);
+    ASSERT(msg);
+    channel_t *kernel_end, *user_end;
+    ASSERT(channel_create(&kernel_end, &user_end) == ZX_OK);
+    st = channel_write_kernel(kernel_end, msg, msg_size, hs, (uint32_t)nh);
+    ASSERT_MSG(st == ZX_OK, "userboot: bootstrap message: %d", st);
+    kfree(msg);
+    kfree(hs);
+    kobject_unref(channel_kobj(kernel_end));
+
+    zx_handle_t boot_h;
+    handle_ref_t ue;
+    handle_ref_make(channel_kobj(user_end), ZX_DEFAULT_CHANNEL_RIGHTS, &ue);
+    kobject_unref(channel_kobj(user_end));
+    ASSERT(handle_table_add_ref(p->handles, &ue, &boot_h) == ZX_OK);
+    st = uthread_start(ut, entry, stack_base + USERBOOT_STACK_SIZE, boot_h, 0, true);
+    ASSERT_MSG(st == ZX_OK, "userboot: start: %d", st);
+    kobject_unref(&ut->obj);
+    kobject_unref(vmar_obj);
+    printf("userboot: started (entry 0x%lx, %zu boot modules)\n", entry, bi->module_count);
+    *out = p;
+    return ZX_OK;
+}
