@@ -1,0 +1,10 @@
+# Sources of kernel/vmsys: VMO/VMAR kernel objects and syscalls 25-39 (relative to kernel/).
+list(APPEND KERNEL_SOURCES
+  vmsys/vmsys_rules.c
+  vmsys/vmo_object.c
+  vmsys/vmar_object.c
+  vmsys/sys_vmo.c
+  vmsys/sys_vmar.c
+  vmsys/vmsys_ktest.c
+  vmsys/vmsys_link_fallbacks.c
+)

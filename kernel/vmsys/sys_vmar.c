@@ -1,0 +1,155 @@
+/*
+ * zx_vmar_* syscalls (ZIRCON_ABI.md §4): handle lookups, rights and user copies; the
+ * checks and work are vm_vmar_* (kernel/vm/vm_vmar.h), which follow §4's order from the
+ * first check that needs no handle.
+ */
+#include <kernel/assert.h>
+#include <object/process.h>
+#include "sys_vm.h"
+#include "vmsys_priv.h"
+#include "vmsys_rules.h"
+
+static zx_status_t get_vmar(zx_handle_t handle, zx_rights_t required, kobject_t **obj,
+                            zx_rights_t *rights) {
+    return handle_table_get(process_current_handles(), handle, ZX_OBJ_TYPE_VMAR, required, obj,
+                            rights);
+}
+
+/*
+ * A failed out-pointer copy after zx_vmar_allocate succeeded destroys the new VMAR again
+ * (decisions.md), so a failing call leaves no reserved range behind.
+ */
+zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, size_t offset,
+                              size_t size, user_addr_t child_vmar, user_addr_t child_addr) {
+    kobject_t *parent;
+    zx_rights_t rights;
+    zx_status_t st = get_vmar(parent_vmar, ZX_RIGHT_NONE, &parent, &rights);
+    if (st != ZX_OK)
+        return st;
+    st = vmsys_vmar_allocate_check_rights(options, rights);
+    vm_vmar_t *child = NULL;
+    vaddr_t base = 0;
+    if (st == ZX_OK)
+        st = vm_vmar_allocate(vmar_object_vmar(parent), offset, size, options, &child, &base);
+    kobject_unref(parent);
+    if (st != ZX_OK)
+        return st;
+
+    kobject_t *obj = NULL;
+    zx_rights_t child_rights;
+    st = vmar_object_create(child, options, &obj, &child_rights);
+    if (st == ZX_OK && user_put_u64(child_addr, base) != ZX_OK)
+        st = ZX_ERR_INVALID_ARGS;
+    if (st == ZX_OK)
+        st = vmsys_publish_handle(process_current_handles(), obj, child_rights, child_vmar);
+    if (st != ZX_OK)
+        vm_vmar_destroy(child);
+    if (obj)
+        kobject_unref(obj);
+    vm_vmar_unref(child);
+    return st;
+}
+
+/*
+ * A failed mapped_addr copy unmaps the new mapping (Zircon does the same); what a
+ * SPECIFIC_OVERWRITE replaced stays gone.
+ */
+zx_status_t sys_vmar_map(zx_handle_t handle, zx_vm_option_t options, size_t vmar_offset,
+                         zx_handle_t vmo, uint64_t vmo_offset, size_t len,
+                         user_addr_t mapped_addr) {
+    kobject_t *vmar_obj;
+    zx_rights_t vmar_rights;
+    zx_status_t st = get_vmar(handle, ZX_RIGHT_NONE, &vmar_obj, &vmar_rights);
+    if (st != ZX_OK)
+        return st;
+    kobject_t *vmo_obj;
+    zx_rights_t vmo_rights;
+    st = handle_table_get(process_current_handles(), vmo, ZX_OBJ_TYPE_VMO, ZX_RIGHT_MAP,
+                          &vmo_obj, &vmo_rights);
+    if (st != ZX_OK) {
+        kobject_unref(vmar_obj);
+        return st;
+    }
+    vm_vmar_t *vmar = vmar_object_vmar(vmar_obj);
+    vaddr_t addr = 0;
+    st = vm_vmar_map(vmar, vmar_offset, vmo_object_vmo(vmo_obj), vmo_offset, len, options,
+                     vmsys_map_max_perms(vmar_rights, vmo_rights), &addr);
+    if (st == ZX_OK && user_put_u64(mapped_addr, addr) != ZX_OK) {
+        /* len was valid for the map, so it rounds without overflow. */
+        vm_vmar_unmap(vmar, addr, len, false);
+        st = ZX_ERR_INVALID_ARGS;
+    }
+    kobject_unref(vmo_obj);
+    kobject_unref(vmar_obj);
+    return st;
+}
+
+zx_status_t sys_vmar_unmap(zx_handle_t handle, zx_vaddr_t addr, size_t len) {
+    kobject_t *obj;
+    zx_rights_t rights;
+    zx_status_t st = get_vmar(handle, ZX_RIGHT_NONE, &obj, &rights);
+    if (st != ZX_OK)
+        return st;
+    st = vm_vmar_unmap(vmar_object_vmar(obj), addr, len, rights & ZX_RIGHT_OP_CHILDREN);
+    kobject_unref(obj);
+    return st;
+}
+
+zx_status_t sys_vmar_protect(zx_handle_t handle, zx_vm_option_t options, zx_vaddr_t addr,
+                             size_t len) {
+    kobject_t *obj;
+    zx_rights_t rights;
+    zx_status_t st = get_vmar(handle, vmsys_vmar_protect_rights(options), &obj, &rights);
+    if (st != ZX_OK)
+        return st;
+    st = vm_vmar_protect(vmar_object_vmar(obj), options, addr, len,
+                         rights & ZX_RIGHT_OP_CHILDREN);
+    kobject_unref(obj);
+    return st;
+}
+
+/*
+ * The VM implements COMMIT, DECOMMIT and MAP_RANGE. DONT_NEED and ALWAYS_NEED are hints:
+ * they get MAP_RANGE's range, gap and child-VMAR checks (populating translations of
+ * committed pages is invisible to user space). ZERO and PREFETCH are NOT_SUPPORTED
+ * after the generic checks (decisions.md).
+ */
+zx_status_t sys_vmar_op_range(zx_handle_t handle, uint32_t op, zx_vaddr_t address, size_t size,
+                              user_addr_t buffer, size_t buffer_size) {
+    kobject_t *obj;
+    zx_rights_t rights;
+    zx_status_t st = get_vmar(handle, ZX_RIGHT_NONE, &obj, &rights);
+    if (st != ZX_OK)
+        return st;
+    st = vmsys_vmar_op_check(op, rights, buffer, buffer_size);
+    if (st == ZX_OK) {
+        bool op_children = rights & ZX_RIGHT_OP_CHILDREN;
+        vm_vmar_t *vmar = vmar_object_vmar(obj);
+        switch (op) {
+        case ZX_VMAR_OP_COMMIT:
+        case ZX_VMAR_OP_DECOMMIT:
+        case ZX_VMAR_OP_MAP_RANGE:
+            st = vm_vmar_op_range(vmar, op, address, size, op_children);
+            break;
+        case ZX_VMAR_OP_DONT_NEED:
+        case ZX_VMAR_OP_ALWAYS_NEED:
+            st = vm_vmar_op_range(vmar, VM_VMAR_OP_MAP_RANGE, address, size, op_children);
+            break;
+        default:
+            st = ZX_ERR_NOT_SUPPORTED;
+            break;
+        }
+    }
+    kobject_unref(obj);
+    return st;
+}
+
+zx_status_t sys_vmar_destroy(zx_handle_t handle) {
+    kobject_t *obj;
+    zx_status_t st = get_vmar(handle, ZX_RIGHT_OP_CHILDREN, &obj, NULL);
+    if (st != ZX_OK)
+        return st;
+    st = vm_vmar_destroy(vmar_object_vmar(obj));
+    kobject_unref(obj);
+    return st;
+}

@@ -1,0 +1,192 @@
+/*
+ * VMO objects: a kobject around a vm_object_t reference, with the per-handle-visible
+ * state the VM does not keep (name, content size, child bookkeeping for
+ * ZX_VMO_ZERO_CHILDREN and ZX_INFO_VMO).
+ *
+ * Locking: base.lock guards name, content_size and num_children. It is taken without any
+ * VM lock held and no VM lock is taken under it (kobject.h's rule).
+ */
+#include <kernel/assert.h>
+#include <lib/string.h>
+#include <vm/heap.h>
+#include <zircon/vmo_vmar.h>
+#include "vmsys_priv.h"
+
+typedef struct vmo_object {
+    kobject_t base;
+    vm_object_t *vmo;          /* one reference; immutable */
+    kobject_t *parent;         /* a child's parent VMO object (one reference), or NULL */
+    zx_koid_t parent_koid;     /* immutable */
+    uint32_t child_options;    /* ZX_VMO_CHILD_* it was created with; 0 if not a child */
+    size_t num_children;       /* guarded by base.lock */
+    uint64_t content_size;     /* guarded by base.lock */
+    char name[ZX_MAX_NAME_LEN]; /* guarded by base.lock; NUL-padded */
+} vmo_object_t;
+
+static vmo_object_t *to_vmo_object(kobject_t *obj) {
+    ASSERT(kobject_type(obj) == ZX_OBJ_TYPE_VMO);
+    return (vmo_object_t *)obj;
+}
+
+/* A child gone: the parent may have reached zero children (ZX_VMO_ZERO_CHILDREN). */
+static void vmo_object_child_gone(kobject_t *parent) {
+    vmo_object_t *p = to_vmo_object(parent);
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&parent->lock, &s);
+    ASSERT(p->num_children > 0);
+    if (--p->num_children == 0)
+        kobject_signal_locked(parent, 0, ZX_VMO_ZERO_CHILDREN);
+    spin_unlock_irqrestore(&parent->lock, s);
+}
+
+static void vmo_object_destroy(kobject_t *obj) {
+    vmo_object_t *v = to_vmo_object(obj);
+    if (v->parent) {
+        vmo_object_child_gone(v->parent);
+        kobject_unref(v->parent);
+    }
+    vmo_unref(v->vmo);
+    kfree(v);
+}
+
+static zx_koid_t vmo_object_related_koid(kobject_t *obj) { return 0; }
+
+static const struct kobject_ops vmo_object_ops = {
+    .type = ZX_OBJ_TYPE_VMO,
+    .type_name = "vmo",
+    .destroy = vmo_object_destroy,
+    .related_koid = vmo_object_related_koid,
+};
+
+static vmo_object_t *vmo_object_alloc(vm_object_t *vmo, uint64_t content_size) {
+    vmo_object_t *v = kzalloc(sizeof(*v));
+    if (!v)
+        return NULL;
+    kobject_init(&v->base, &vmo_object_ops);
+    vmo_ref(vmo);
+    v->vmo = vmo;
+    v->content_size = content_size;
+    kobject_signal(&v->base, 0, ZX_VMO_ZERO_CHILDREN);
+    return v;
+}
+
+zx_status_t vmo_object_create(vm_object_t *vmo, kobject_t **out) {
+    vmo_object_t *v = vmo_object_alloc(vmo, vmo_size(vmo));
+    if (!v)
+        return ZX_ERR_NO_MEMORY;
+    *out = &v->base;
+    return ZX_OK;
+}
+
+zx_status_t vmo_object_create_child(kobject_t *parent_obj, vm_object_t *child_vmo,
+                                    uint32_t child_options, uint64_t content_size,
+                                    kobject_t **out) {
+    vmo_object_t *p = to_vmo_object(parent_obj);
+    vmo_object_t *v = vmo_object_alloc(child_vmo, content_size);
+    if (!v)
+        return ZX_ERR_NO_MEMORY;
+    kobject_ref(parent_obj);
+    v->parent = parent_obj;
+    v->parent_koid = parent_obj->koid;
+    v->child_options = child_options;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&parent_obj->lock, &s);
+    if (p->num_children++ == 0)
+        kobject_signal_locked(parent_obj, ZX_VMO_ZERO_CHILDREN, 0);
+    spin_unlock_irqrestore(&parent_obj->lock, s);
+    *out = &v->base;
+    return ZX_OK;
+}
+
+vm_object_t *vmo_object_vmo(kobject_t *obj) { return to_vmo_object(obj)->vmo; }
+
+size_t vmo_object_num_children(kobject_t *obj) {
+    vmo_object_t *v = to_vmo_object(obj);
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&obj->lock, &s);
+    size_t n = v->num_children;
+    spin_unlock_irqrestore(&obj->lock, s);
+    return n;
+}
+
+zx_status_t vmo_object_get_name(kobject_t *obj, char out[ZX_MAX_NAME_LEN]) {
+    vmo_object_t *v = to_vmo_object(obj);
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&obj->lock, &s);
+    memcpy(out, v->name, ZX_MAX_NAME_LEN);
+    spin_unlock_irqrestore(&obj->lock, s);
+    return ZX_OK;
+}
+
+zx_status_t vmo_object_set_name(kobject_t *obj, const char *name, size_t len) {
+    vmo_object_t *v = to_vmo_object(obj);
+    char tmp[ZX_MAX_NAME_LEN] = {0};
+    size_t n = len < ZX_MAX_NAME_LEN - 1 ? len : ZX_MAX_NAME_LEN - 1;
+    n = strnlen(name, n);
+    memcpy(tmp, name, n);
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&obj->lock, &s);
+    memcpy(v->name, tmp, ZX_MAX_NAME_LEN);
+    spin_unlock_irqrestore(&obj->lock, s);
+    return ZX_OK;
+}
+
+uint64_t vmo_object_get_content_size(kobject_t *obj) {
+    vmo_object_t *v = to_vmo_object(obj);
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&obj->lock, &s);
+    uint64_t size = v->content_size;
+    spin_unlock_irqrestore(&obj->lock, s);
+    return size;
+}
+
+zx_status_t vmo_object_set_content_size(kobject_t *obj, uint64_t size) {
+    vmo_object_t *v = to_vmo_object(obj);
+    if (size > vmo_size(v->vmo))
+        return ZX_ERR_OUT_OF_RANGE;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&obj->lock, &s);
+    v->content_size = size;
+    spin_unlock_irqrestore(&obj->lock, s);
+    return ZX_OK;
+}
+
+void vmo_object_info(kobject_t *vmo_obj, zx_rights_t handle_rights, zx_info_vmo_t *out) {
+    vmo_object_t *v = to_vmo_object(vmo_obj);
+    vm_object_t *vmo = v->vmo;
+    memset(out, 0, sizeof(*out));
+    out->koid = vmo_obj->koid;
+    vmo_object_get_name(vmo_obj, out->name);
+    out->size_bytes = vmo_size(vmo);
+    out->parent_koid = v->parent_koid;
+    out->num_children = vmo_object_num_children(vmo_obj);
+    out->num_mappings = vmo_mapping_count(vmo);
+    out->share_count = out->num_mappings ? 1 : 0;
+    uint32_t flags = ZX_INFO_VMO_VIA_HANDLE;
+    switch (vmo_type(vmo)) {
+    case VMO_TYPE_PAGED:
+        flags |= ZX_INFO_VMO_TYPE_PAGED;
+        break;
+    case VMO_TYPE_CONTIGUOUS:
+        flags |= ZX_INFO_VMO_TYPE_PAGED | ZX_INFO_VMO_CONTIGUOUS;
+        break;
+    case VMO_TYPE_PHYSICAL:
+        flags |= ZX_INFO_VMO_TYPE_PHYSICAL;
+        break;
+    }
+    if (vmo_is_resizable(vmo))
+        flags |= ZX_INFO_VMO_RESIZABLE;
+    if (v->child_options & (ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE |
+                            ZX_VMO_CHILD_SNAPSHOT_MODIFIED))
+        flags |= ZX_INFO_VMO_IS_COW_CLONE;
+    out->flags = flags;
+    uint64_t committed = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE;
+    out->committed_bytes = committed;
+    out->populated_bytes = committed;
+    out->committed_private_bytes = committed;
+    out->populated_private_bytes = committed;
+    out->committed_scaled_bytes = committed;
+    out->populated_scaled_bytes = committed;
+    out->handle_rights = handle_rights;
+    out->cache_policy = vmo_cache_policy(vmo);
+}
