@@ -8,11 +8,21 @@ set(BERYL_CROSS_CFLAGS --target=${BERYL_CROSS_TRIPLE} -std=gnu11 -ffreestanding 
     -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables
     -mno-red-zone -mgeneral-regs-only -O2 -g)
 
+# Files generated from syscall-abi/syscalls.def by tools/gen_syscalls.py (target
+# syscall_gen, defined in syscall-abi/CMakeLists.txt). Never checked in.
+set(BERYL_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
+set(BERYL_GEN_INCLUDE_DIR ${BERYL_GEN_DIR}/include)                # <zircon/syscalls.h>: user + kernel
+set(BERYL_GEN_KERNEL_INCLUDE_DIR ${BERYL_GEN_DIR}/kernel/include)  # <kernel/syscall_impl.h>: kernel
+set(BERYL_SYSCALL_TABLE_C ${BERYL_GEN_DIR}/kernel/syscall_table.c) # syscall_dispatch()
+set(BERYL_SYSCALL_STUBS_S ${BERYL_GEN_DIR}/user/syscall_stubs.S)   # zx_* user stubs
+
 set(BERYL_KERNEL_INCLUDES
     ${CMAKE_SOURCE_DIR}/kernel/include
     ${CMAKE_SOURCE_DIR}/kernel/vm/include
     ${CMAKE_SOURCE_DIR}/kernel/arch/x86/include
-    ${CMAKE_SOURCE_DIR}/syscall-abi/include)
+    ${CMAKE_SOURCE_DIR}/syscall-abi/include
+    ${BERYL_GEN_INCLUDE_DIR}
+    ${BERYL_GEN_KERNEL_INCLUDE_DIR})
 
 option(BERYL_DEBUG "Compile DEBUG_ASSERTs into the kernel" ON)
 if(BERYL_DEBUG)
@@ -45,7 +55,9 @@ function(beryl_user_program)
   add_executable(${U_TARGET} ${U_SOURCES})
   set_target_properties(${U_TARGET} PROPERTIES SUFFIX ".elf" LINKER_LANGUAGE C)
   target_include_directories(${U_TARGET} PRIVATE ${CMAKE_SOURCE_DIR}/syscall-abi/include
-      ${CMAKE_SOURCE_DIR}/user/include)
+      ${BERYL_GEN_INCLUDE_DIR} ${CMAKE_SOURCE_DIR}/user/include)
+  target_link_libraries(${U_TARGET} PRIVATE beryl_syscalls)
+  add_dependencies(${U_TARGET} syscall_gen)
   target_compile_options(${U_TARGET} PRIVATE ${BERYL_CROSS_CFLAGS} ${BERYL_WARNINGS})
   target_link_options(${U_TARGET} PRIVATE --target=${BERYL_CROSS_TRIPLE} -nostdlib -static
       -fuse-ld=lld -Wl,-T,${CMAKE_SOURCE_DIR}/user/user.ld -Wl,--build-id=none
