@@ -1,3 +1,11 @@
 # Sources of kernel/object (relative to kernel/).
 list(APPEND KERNEL_SOURCES
+  object/kobject.c
+  object/handle_table.c
+  object/channel.c
+  object/sys_handle.c
+  object/sys_channel.c
+  object/sys_object.c
+  object/object_ktest.c
+  object/pending_weak.c
 )

@@ -27,4 +27,24 @@ static inline kobject_t *channel_kobj(channel_t *c) { return (kobject_t *)c; }
 zx_status_t channel_write_kernel(channel_t *c, const void *bytes, uint32_t num_bytes,
                                  handle_ref_t *handles, uint32_t num_handles);
 
+/*
+ * Reads the oldest message queued on `c` into kernel memory. *num_bytes / *num_handles
+ * give the capacities of bytes / handles on entry and receive the message's sizes on
+ * ZX_OK and on ZX_ERR_BUFFER_TOO_SMALL (the message then stays queued). On ZX_OK the
+ * message is dequeued and its handles move to handles[] (the caller owns them and
+ * eventually adds them to a table or handle_ref_release's them). Errors:
+ * ZX_ERR_SHOULD_WAIT (queue empty, peer open), ZX_ERR_PEER_CLOSED (queue empty, peer
+ * closed), ZX_ERR_BUFFER_TOO_SMALL.
+ */
+zx_status_t channel_read_kernel(channel_t *c, void *bytes, uint32_t *num_bytes,
+                                handle_ref_t *handles, uint32_t *num_handles);
+
+/*
+ * Lifetime note: the two endpoints hold references to each other until the last handle
+ * (handle_ref, in a table or in flight) of either one is closed. An endpoint that never
+ * gets a handle therefore stays alive until its peer's handles are all gone; kernel code
+ * that owns an endpoint should hold it as a handle_ref_t (handle_ref_init) and drop it
+ * with handle_ref_release, which also tells the peer PEER_CLOSED.
+ */
+
 #endif

@@ -59,7 +59,14 @@ zx_status_t handle_table_get(handle_table_t *ht, zx_handle_t value, zx_obj_type_
 /* Removes value from the table, returning its handle in *out (BAD_HANDLE if absent). */
 zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_ref_t *out);
 
-/* Drops an in-flight handle: handle_count-- (running on_zero_handles at zero) and unref. */
+/* Makes an in-flight handle to obj with `rights`: takes one new reference and one
+ * handle_count (the caller keeps its own reference). Kernel code that holds an object
+ * "as a handle" (e.g. a channel endpoint it reads from, or handles it sends with
+ * channel_write_kernel) uses this and later handle_ref_release. */
+void handle_ref_init(handle_ref_t *out, kobject_t *obj, zx_rights_t rights);
+
+/* Drops an in-flight handle: handle_count-- (running on_zero_handles at zero) and unref.
+ * Sets h->obj to NULL; a handle_ref with obj == NULL is ignored. */
 void handle_ref_release(handle_ref_t *h);
 
 /* Makes an in-flight handle to obj with rights: takes one reference and one handle_count

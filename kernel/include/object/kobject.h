@@ -43,6 +43,9 @@ struct kobject {
     spinlock_t lock;
     zx_signals_t signals;   /* guarded by lock */
     wait_queue_t waiters;   /* guarded by lock */
+    /* Bumped (under lock) by kobject_poke_waiters, so a waiter that checked
+     * still_valid without the lock can tell that a poke happened meanwhile. */
+    uint32_t poke_gen;
 };
 
 /* Assigns a fresh koid (from ZX_KOID_FIRST, never reused), refs = 1, no handles, no
@@ -63,6 +66,9 @@ void kobject_signal_locked(kobject_t *obj, zx_signals_t clear, zx_signals_t set)
 zx_signals_t kobject_signals(kobject_t *obj);
 
 /*
+ * still_valid is called WITHOUT obj->lock held (it typically takes a handle-table
+ * lock), before the first block and after every wake.
+ *
  * Waits until (signals & mask) != 0, the deadline passes, or `still_valid(ctx)` returns
  * false after a wake (used for "the handle waited on was closed"). *observed receives the
  * signals at return. Returns ZX_OK, ZX_ERR_TIMED_OUT, ZX_ERR_CANCELED (still_valid false)
