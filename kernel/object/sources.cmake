@@ -7,5 +7,4 @@ list(APPEND KERNEL_SOURCES
   object/sys_channel.c
   object/sys_object.c
   object/object_ktest.c
-  object/pending_weak.c
 )

@@ -78,6 +78,13 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
 
 int64_t process_retcode(process_t *p);
 
+/* uthread_exit_current's half of process bookkeeping (process.c): returns true if the
+ * caller was the last live thread, then the caller finishes the process once it has
+ * left the aspace. */
+bool process_thread_exited(process_t *p);
+void process_finish_after_last_thread(process_t *p);
+void x86_syscall_handler(struct x86_iframe *f);
+
 /* Kills p with retcode (the first kill or exit decides the code). Threads are asked to
  * die; once none runs, the process finishes. Idempotent. */
 void process_kill(process_t *p, int64_t retcode);

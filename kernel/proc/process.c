@@ -57,7 +57,7 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
     p->handles = handle_table_create();
     zx_status_t st = p->handles ? ZX_OK : ZX_ERR_NO_MEMORY;
     if (st == ZX_OK)
-        st = vm_aspace_create(ARCH_ASPACE_ROLE_INDEPENDENT, USER_ASPACE_BASE, USER_ASPACE_SIZE,
+        st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_ASPACE_BASE, USER_ASPACE_SIZE,
                               p->name, &p->aspace);
     kobject_t *vmar_obj = NULL;
     if (st == ZX_OK)
@@ -72,7 +72,7 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
         return st;
     }
     kobject_init(&p->obj, &process_ops);
-    list_initialize(&p->threads);
+    list_init(&p->threads);
     kobject_ref(job);
     p->job = job;
     p->state = PROCESS_INITIAL;
@@ -95,7 +95,7 @@ static void process_finish(process_t *p) {
     vm_aspace_t *as = p->aspace;
     /* Threads created but never started go with the process. */
     struct list_node unstarted;
-    list_initialize(&unstarted);
+    list_init(&unstarted);
     while (!list_is_empty(&p->threads)) {
         uthread_t *ut = containerof(list_remove_head(&p->threads), uthread_t, proc_node);
         list_add_tail(&unstarted, &ut->proc_node);

@@ -13,6 +13,7 @@
 #include <kernel/boot_info.h>
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
+#include <kernel/user_copy.h>
 #include <lib/elf64.h>
 #include <lib/string.h>
 #include <object/channel.h>
@@ -24,6 +25,7 @@
 #include <vm/vm_vmar.h>
 #include <zircon/processargs.h>
 #include <zircon/rights.h>
+#include <zircon/vmo_vmar.h>
 #include "proc_priv.h"
 
 #define USERBOOT_MODULE_NAME "userboot"
@@ -200,15 +202,15 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     size_t nh = USERBOOT_FIXED_HANDLES + bi->module_count;
     handle_ref_t *hs = kzalloc(nh * sizeof(*hs));
     ASSERT(hs);
-    handle_ref_make(&p->obj, ZX_DEFAULT_PROCESS_RIGHTS, &hs[0]);
-    handle_ref_make(vmar_obj, vmar_rights, &hs[1]);
-    handle_ref_make(&ut->obj, ZX_DEFAULT_THREAD_RIGHTS, &hs[2]);
-    handle_ref_make(job_root(), ZX_DEFAULT_JOB_RIGHTS, &hs[3]);
-    handle_ref_make(resource_root(), ZX_DEFAULT_RESOURCE_RIGHTS, &hs[4]);
+    handle_ref_init(&hs[0], &p->obj, ZX_DEFAULT_PROCESS_RIGHTS);
+    handle_ref_init(&hs[1], vmar_obj, vmar_rights);
+    handle_ref_init(&hs[2], &ut->obj, ZX_DEFAULT_THREAD_RIGHTS);
+    handle_ref_init(&hs[3], job_root(), ZX_DEFAULT_JOB_RIGHTS);
+    handle_ref_init(&hs[4], resource_root(), ZX_DEFAULT_RESOURCE_RIGHTS);
     for (size_t i = 0; i < bi->module_count; i++) {
         kobject_t *vo;
         ASSERT(module_vmo(&bi->modules[i], &vo) == ZX_OK);
-        handle_ref_make(vo, ZX_DEFAULT_VMO_RIGHTS, &hs[USERBOOT_FIXED_HANDLES + i]);
+        handle_ref_init(&hs[USERBOOT_FIXED_HANDLES + i], vo, ZX_DEFAULT_VMO_RIGHTS);
         kobject_unref(vo);
     }
     uint32_t msg_size;
@@ -220,11 +222,16 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     ASSERT_MSG(st == ZX_OK, "userboot: bootstrap message: %d", st);
     kfree(msg);
     kfree(hs);
+    /* Drop the kernel's end as a handle would be dropped, so userboot sees PEER_CLOSED
+     * once it has read the message. */
+    handle_ref_t ke;
+    handle_ref_init(&ke, channel_kobj(kernel_end), ZX_DEFAULT_CHANNEL_RIGHTS);
     kobject_unref(channel_kobj(kernel_end));
+    handle_ref_release(&ke);
 
     zx_handle_t boot_h;
     handle_ref_t ue;
-    handle_ref_make(channel_kobj(user_end), ZX_DEFAULT_CHANNEL_RIGHTS, &ue);
+    handle_ref_init(&ue, channel_kobj(user_end), ZX_DEFAULT_CHANNEL_RIGHTS);
     kobject_unref(channel_kobj(user_end));
     ASSERT(handle_table_add_ref(p->handles, &ue, &boot_h) == ZX_OK);
     st = uthread_start(ut, entry, stack_base + USERBOOT_STACK_SIZE, boot_h, 0, true);

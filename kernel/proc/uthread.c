@@ -12,8 +12,6 @@
 #include <vm/vm_aspace.h>
 #include "proc_priv.h"
 
-bool process_thread_exited(process_t *p);
-void process_finish_after_last_thread(process_t *p);
 
 #define USER_RFLAGS_INITIAL (X86_FLAGS_IF | (1ull << 1)) /* bit 1 is always set */
 

@@ -6,5 +6,4 @@ list(APPEND KERNEL_SOURCES
   vmsys/sys_vmo.c
   vmsys/sys_vmar.c
   vmsys/vmsys_ktest.c
-  vmsys/vmsys_link_fallbacks.c
 )

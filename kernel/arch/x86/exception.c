@@ -148,6 +148,12 @@ static void user_exception(struct x86_iframe *f) {
 }
 
 void x86_exception_handler(struct x86_iframe *f) {
+    if (f->vector >= X86_NUM_EXCEPTIONS) {
+        x86_irq_handler(f);
+        if ((f->cs & X86_CS_RPL_MASK) != 0)
+            x86_return_to_user_check(f);
+        return;
+    }
     if ((f->cs & X86_CS_RPL_MASK) != 0 && !is_hardware_trouble(f->vector)) {
         user_exception(f);
         return;

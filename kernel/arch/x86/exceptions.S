@@ -44,6 +44,13 @@ STUB_NOERR(28)
 STUB_ERR(29)
 STUB_ERR(30)
 STUB_NOERR(31)
+/* Interrupt vectors in use (kernel/arch/x86/lapic.c): the LAPIC timer and spurious. */
+STUB_NOERR(32)
+STUB_NOERR(255)
+.global x86_irq_stub_timer
+.set x86_irq_stub_timer, x86_exc_stub_32
+.global x86_irq_stub_spurious
+.set x86_irq_stub_spurious, x86_exc_stub_255
 
 x86_exception_common:
     pushq %rax

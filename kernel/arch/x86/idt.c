@@ -43,6 +43,8 @@ static void idt_set_gate(unsigned vec, uint64_t handler, uint8_t ist) {
     };
 }
 
+extern const char x86_irq_stub_timer[], x86_irq_stub_spurious[];
+
 void x86_idt_init(void) {
     for (unsigned v = 0; v < X86_NUM_EXCEPTIONS; v++) {
         uint8_t ist = 0;
@@ -54,6 +56,8 @@ void x86_idt_init(void) {
             ist = X86_IST_MC;
         idt_set_gate(v, x86_exception_stubs[v], ist);
     }
+    idt_set_gate(X86_VECTOR_TIMER, (uint64_t)(uintptr_t)x86_irq_stub_timer, 0);
+    idt_set_gate(X86_VECTOR_SPURIOUS, (uint64_t)(uintptr_t)x86_irq_stub_spurious, 0);
     struct idt_ptr ptr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
     __asm__ volatile("lidt %0" ::"m"(ptr));
 }

@@ -24,6 +24,7 @@
 #include <kernel/compiler.h>
 #include <kernel/types.h>
 #include <lib/list.h>
+#include <vm/vm_kernel.h>
 
 typedef struct thread thread_t;
 typedef struct vm_aspace vm_aspace_t;
@@ -47,6 +48,7 @@ struct thread {
     uintptr_t saved_sp;          /* kernel rsp while switched out (arch context) */
     vaddr_t stack_base;          /* usable kernel stack [stack_base, stack_top) */
     vaddr_t stack_top;
+    struct vm_kernel_stack kstack; /* the allocation behind [stack_base, stack_top) */
     thread_entry_t entry;
     void *arg;
     int retcode;                 /* thread_exit's argument */
@@ -72,6 +74,7 @@ zx_time_t current_time(void);
 /* Brings up the scheduler on the boot thread (which becomes a normal thread named
  * "bootstrap"), the idle thread, and the LAPIC timer. Interrupts are enabled on return. */
 void sched_init(void);
+bool sched_initialized(void);
 
 /*
  * Fills *t: copies name (truncated), allocates a guarded kernel stack, prepares the

@@ -69,10 +69,6 @@ void handle_ref_init(handle_ref_t *out, kobject_t *obj, zx_rights_t rights);
  * Sets h->obj to NULL; a handle_ref with obj == NULL is ignored. */
 void handle_ref_release(handle_ref_t *h);
 
-/* Makes an in-flight handle to obj with rights: takes one reference and one handle_count
- * (the caller keeps its own reference). */
-void handle_ref_make(kobject_t *obj, zx_rights_t rights, handle_ref_t *out);
-
 /* Makes a second handle_ref to the same object with `rights` (no checks). */
 void handle_ref_dup(const handle_ref_t *h, zx_rights_t rights, handle_ref_t *out);
 

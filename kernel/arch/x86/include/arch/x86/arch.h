@@ -23,6 +23,10 @@ void x86_idt_init(void);            /* IDT for all exception vectors */
 /* The stack the CPU loads on an interrupt or exception from ring 3 (the running thread's
  * kernel stack top; set on every context switch). */
 void x86_tss_set_rsp0(uint64_t rsp0);
+/* Masks the 8259s, calibrates TSC and LAPIC timer against the PIT, starts the periodic
+ * tick (lapic.c). */
+void x86_timer_init(void);
+uint64_t x86_timer_ticks(void);
 
 /*
  * Builds the kernel's page tables (physmap of all RAM, kernel image with section

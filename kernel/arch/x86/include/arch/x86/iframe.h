@@ -17,6 +17,11 @@ struct x86_iframe {
 #define X86_VECTOR_MC 18
 #define X86_VECTOR_PF 14
 #define X86_NUM_EXCEPTIONS 32
+#define X86_VECTOR_TIMER 0x20    /* LAPIC timer */
+#define X86_VECTOR_SPURIOUS 0xff /* LAPIC spurious interrupt */
+
+/* Interrupts (vectors >= 32), called from the common stub path (lapic.c). */
+void x86_irq_handler(struct x86_iframe *frame);
 
 void x86_exception_handler(struct x86_iframe *frame);
 

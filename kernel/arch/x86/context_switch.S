@@ -1,0 +1,29 @@
+/*
+ * void arch_context_switch(thread_t *from = %rdi, thread_t *to = %rsi)
+ * Saves the callee-saved registers on from's stack and its rsp in from->saved_sp, then
+ * resumes `to` the same way. Interrupts are off throughout (the scheduler's rule).
+ * THREAD_SAVED_SP_OFFSET is checked against struct thread by a static assert (sched.c).
+ */
+#define THREAD_SAVED_SP_OFFSET 40
+
+.text
+.balign 16
+.global arch_context_switch
+.type arch_context_switch, @function
+arch_context_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, THREAD_SAVED_SP_OFFSET(%rdi)
+    movq THREAD_SAVED_SP_OFFSET(%rsi), %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+.size arch_context_switch, . - arch_context_switch

@@ -1,0 +1,319 @@
+/*
+ * Threads and the scheduler (contracts in <kernel/thread.h> and <kernel/wait.h>).
+ *
+ * Single CPU, round robin: one FIFO run queue, a time slice of SCHED_SLICE_TICKS timer
+ * ticks, an idle thread that halts. Everything here runs with interrupts disabled (that
+ * is the scheduler lock on one CPU). A switch happens only from sched_reschedule; a
+ * thread that exits is freed by the next thread to run (sched_finish_switch), since a
+ * thread cannot free the stack it is running on.
+ */
+#include <arch/x86/arch.h>
+#include <arch/x86/cpu.h>
+#include <kernel/assert.h>
+#include <kernel/console.h>
+#include <kernel/thread.h>
+#include <kernel/wait.h>
+#include <lib/string.h>
+#include <vm/heap.h>
+
+#define SCHED_SLICE_TICKS 10u
+#define KERNEL_STACK_SIZE ((size_t)16 << 10)
+
+_Static_assert(__builtin_offsetof(struct thread, saved_sp) == 40,
+               "context_switch.S hard-codes THREAD_SAVED_SP_OFFSET");
+
+
+static struct list_node run_queue = LIST_INITIAL_VALUE(run_queue);
+static struct list_node sleepers = LIST_INITIAL_VALUE(sleepers); /* by deadline */
+static thread_t *current;
+static thread_t *idle_thread;
+static thread_t *dead_thread; /* exited, waiting for the next thread to free it */
+static thread_t bootstrap_thread;
+static thread_t idle_storage;
+static bool initialized;
+
+bool sched_initialized(void) { return initialized; }
+
+thread_t *thread_current(void) { return current; }
+
+static void copy_name(thread_t *t, const char *name) {
+    size_t n = name ? strnlen(name, sizeof(t->name) - 1) : 0;
+    memcpy(t->name, name, n);
+    t->name[n] = '\0';
+}
+
+/* Frees a dead predecessor; runs first thing on the new thread after every switch. */
+static void sched_finish_switch(void) {
+    thread_t *d = dead_thread;
+    if (!d)
+        return;
+    dead_thread = NULL;
+    vm_kernel_stack_free(&d->kstack);
+    if (d->on_reaped)
+        d->on_reaped(d);
+}
+
+static void make_ready(thread_t *t) {
+    t->state = THREAD_READY;
+    list_add_tail(&run_queue, &t->queue_node);
+}
+
+/*
+ * Picks the next thread and switches to it. The caller has set current's state (READY
+ * threads are re-queued here, BLOCKED/DEAD ones are not). Interrupts off.
+ */
+static void sched_reschedule(void) {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    thread_t *prev = current;
+    if (prev->state == THREAD_RUNNING)
+        make_ready(prev);
+    thread_t *next;
+    if (list_is_empty(&run_queue))
+        next = idle_thread;
+    else
+        next = containerof(list_remove_head(&run_queue), thread_t, queue_node);
+    if (next == idle_thread && prev->state == THREAD_READY && prev != idle_thread) {
+        /* Only prev could run: keep it. */
+        list_delete(&prev->queue_node);
+        next = prev;
+    }
+    if (next->state == THREAD_READY && next == prev) {
+        next->state = THREAD_RUNNING;
+        next->ticks_left = SCHED_SLICE_TICKS;
+        return;
+    }
+    next->state = THREAD_RUNNING;
+    next->ticks_left = SCHED_SLICE_TICKS;
+    if (next == prev)
+        return;
+    if (prev->state == THREAD_DEAD) {
+        DEBUG_ASSERT(!dead_thread);
+        dead_thread = prev;
+    }
+    current = next;
+    arch_thread_switch_hook(prev, next);
+    arch_context_switch(prev, next);
+    sched_finish_switch();
+}
+
+/* First code of every new thread (arch_thread_prepare makes the switch return here). */
+__noreturn void thread_trampoline(void);
+__noreturn void thread_trampoline(void) {
+    sched_finish_switch();
+    thread_t *t = current;
+    x86_sti();
+    thread_exit(t->entry(t->arg));
+}
+
+__attribute__((weak)) void arch_thread_switch_hook(thread_t *from, thread_t *to) {
+    (void)from;
+    (void)to;
+}
+
+/* Frame layout popped by arch_context_switch: r15 r14 r13 r12 rbx rbp, then the return
+ * address (thread_trampoline). One extra slot keeps the trampoline's stack aligned like
+ * a normal function entry. */
+void arch_thread_prepare(thread_t *t) {
+    uint64_t *sp = (uint64_t *)t->stack_top;
+    *--sp = 0;                                   /* alignment / fake return address */
+    *--sp = (uint64_t)(uintptr_t)thread_trampoline;
+    for (int i = 0; i < 6; i++)
+        *--sp = 0;
+    t->saved_sp = (uintptr_t)sp;
+}
+
+zx_status_t thread_init(thread_t *t, const char *name, thread_entry_t entry, void *arg) {
+    memset(t, 0, sizeof(*t));
+    copy_name(t, name);
+    vaddr_t top;
+    zx_status_t st = vm_kernel_stack_alloc(KERNEL_STACK_SIZE, &top, &t->kstack);
+    if (st != ZX_OK)
+        return st == ZX_ERR_NO_RESOURCES ? ZX_ERR_NO_MEMORY : st;
+    t->stack_base = t->kstack.base;
+    t->stack_top = top;
+    t->entry = entry;
+    t->arg = arg;
+    t->state = THREAD_INITIAL;
+    t->wake_deadline = ZX_TIME_INFINITE;
+    list_init(&t->queue_node);
+    list_init(&t->timer_node);
+    arch_thread_prepare(t);
+    return ZX_OK;
+}
+
+void thread_start(thread_t *t) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    DEBUG_ASSERT(t->state == THREAD_INITIAL);
+    make_ready(t);
+    arch_irq_restore(s);
+}
+
+void thread_destroy_unstarted(thread_t *t) {
+    DEBUG_ASSERT(t->state == THREAD_INITIAL);
+    vm_kernel_stack_free(&t->kstack);
+    t->state = THREAD_DEAD;
+}
+
+void thread_exit(int retcode) {
+    x86_cli();
+    thread_t *t = current;
+    DEBUG_ASSERT(t != idle_thread && t != &bootstrap_thread);
+    t->retcode = retcode;
+    t->state = THREAD_DEAD;
+    sched_reschedule();
+    panic("thread_exit: a dead thread was resumed");
+}
+
+void thread_yield(void) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    sched_reschedule(); /* current is RUNNING: it goes to the back of the queue */
+    arch_irq_restore(s);
+}
+
+void thread_preempt_disable(void) { current->preempt_disable++; }
+
+void thread_preempt_enable(void) {
+    DEBUG_ASSERT(current->preempt_disable > 0);
+    current->preempt_disable--;
+}
+
+/* --- blocking, timeouts, kills --- */
+
+static void sleepers_insert(thread_t *t) {
+    thread_t *it;
+    list_for_every_entry(&sleepers, it, thread_t, timer_node) {
+        if (it->wake_deadline > t->wake_deadline) {
+            list_add_after(it->timer_node.prev, &t->timer_node);
+            return;
+        }
+    }
+    list_add_tail(&sleepers, &t->timer_node);
+}
+
+/* Makes a BLOCKED thread ready with status, off any wait queue and the sleeper list. */
+static void wake_blocked(thread_t *t, zx_status_t status) {
+    DEBUG_ASSERT(t->state == THREAD_BLOCKED);
+    if (t->blocked_on) {
+        list_delete(&t->queue_node);
+        t->blocked_on->count--;
+        t->blocked_on = NULL;
+    }
+    if (list_in_list(&t->timer_node))
+        list_delete(&t->timer_node);
+    t->wake_status = status;
+    make_ready(t);
+}
+
+/* Blocks current (on wq if not NULL) until woken or deadline. Interrupts off. */
+static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline) {
+    thread_t *t = current;
+    if (t->kill_pending)
+        return ZX_ERR_INTERNAL_INTR_KILLED;
+    if (deadline != ZX_TIME_INFINITE && deadline <= current_time())
+        return ZX_ERR_TIMED_OUT;
+    t->state = THREAD_BLOCKED;
+    t->wake_status = ZX_OK;
+    t->wake_deadline = deadline;
+    if (wq) {
+        t->blocked_on = wq;
+        list_add_tail(&wq->threads, &t->queue_node);
+        wq->count++;
+    }
+    if (deadline != ZX_TIME_INFINITE)
+        sleepers_insert(t);
+    sched_reschedule();
+    return t->wake_status;
+}
+
+zx_status_t thread_sleep_until(zx_time_t deadline) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    zx_status_t st = block_current(NULL, deadline);
+    arch_irq_restore(s);
+    if (st == ZX_ERR_TIMED_OUT)
+        st = ZX_OK;
+    return st;
+}
+
+void thread_kill(thread_t *t) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    t->kill_pending = true;
+    if (t->state == THREAD_BLOCKED)
+        wake_blocked(t, ZX_ERR_INTERNAL_INTR_KILLED);
+    arch_irq_restore(s);
+}
+
+void wait_queue_init(wait_queue_t *wq) {
+    list_init(&wq->threads);
+    wq->count = 0;
+}
+
+zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    spin_unlock(lock);
+    zx_status_t st = block_current(wq, deadline);
+    spin_lock(lock);
+    return st;
+}
+
+int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    if (list_is_empty(&wq->threads))
+        return 0;
+    wake_blocked(containerof(wq->threads.next, thread_t, queue_node), status);
+    return 1;
+}
+
+int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status) {
+    int n = 0;
+    while (wait_queue_wake_one(wq, status))
+        n++;
+    return n;
+}
+
+/* Timer interrupt: expire sleepers, charge the slice, maybe switch. Interrupts off. */
+void sched_timer_tick(void) {
+    if (!initialized)
+        return;
+    zx_time_t now = current_time();
+    while (!list_is_empty(&sleepers)) {
+        thread_t *t = containerof(sleepers.next, thread_t, timer_node);
+        if (t->wake_deadline > now)
+            break;
+        wake_blocked(t, ZX_ERR_TIMED_OUT);
+    }
+    thread_t *t = current;
+    if (t->ticks_left > 0)
+        t->ticks_left--;
+    bool want = t == idle_thread ? !list_is_empty(&run_queue)
+                                 : t->ticks_left == 0 && !list_is_empty(&run_queue);
+    if (want && t->preempt_disable == 0)
+        sched_reschedule();
+}
+
+static int idle_loop(void *arg) {
+    (void)arg;
+    for (;;)
+        __asm__ volatile("sti; hlt" ::: "memory");
+}
+
+void sched_init(void) {
+    ASSERT(!initialized);
+    thread_t *b = &bootstrap_thread;
+    memset(b, 0, sizeof(*b));
+    copy_name(b, "bootstrap");
+    b->state = THREAD_RUNNING;
+    b->wake_deadline = ZX_TIME_INFINITE;
+    b->ticks_left = SCHED_SLICE_TICKS;
+    list_init(&b->queue_node);
+    list_init(&b->timer_node);
+    current = b;
+    ASSERT(thread_init(&idle_storage, "idle", idle_loop, NULL) == ZX_OK);
+    idle_thread = &idle_storage;
+    idle_thread->state = THREAD_READY; /* never on the run queue; picked when it is empty */
+    /* The bootstrap thread's kernel stack top is where interrupts from user mode would
+     * land if it ever ran user code; it never does, but the hook wants a value. */
+    x86_timer_init();
+    initialized = true;
+    x86_sti();
+}
