@@ -62,6 +62,8 @@ function(beryl_user_program)
   target_link_options(${U_TARGET} PRIVATE --target=${BERYL_CROSS_TRIPLE} -nostdlib -static
       -fuse-ld=lld -Wl,-T,${CMAKE_SOURCE_DIR}/user/user.ld -Wl,--build-id=none
       -Wl,-z,max-page-size=4096)
+  # The user runtime (user/CMakeLists.txt): _start, libc, launcher, test framework.
+  target_link_libraries(${U_TARGET} PRIVATE beryl_runtime)
   set_property(TARGET ${U_TARGET} APPEND PROPERTY LINK_DEPENDS ${CMAKE_SOURCE_DIR}/user/user.ld)
   set_property(GLOBAL APPEND PROPERTY BERYL_USER_PROGRAMS "${U_NAME}|${U_TARGET}")
 endfunction()

@@ -210,7 +210,9 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     for (size_t i = 0; i < bi->module_count; i++) {
         kobject_t *vo;
         ASSERT(module_vmo(&bi->modules[i], &vo) == ZX_OK);
-        handle_ref_init(&hs[USERBOOT_FIXED_HANDLES + i], vo, ZX_DEFAULT_VMO_RIGHTS);
+        /* Boot modules are programs: their text is mapped straight from these VMOs. */
+        handle_ref_init(&hs[USERBOOT_FIXED_HANDLES + i], vo,
+                        ZX_DEFAULT_VMO_RIGHTS | ZX_RIGHT_EXECUTE);
         kobject_unref(vo);
     }
     uint32_t msg_size;

@@ -1,0 +1,142 @@
+/* Maps a static ELF executable from a VMO into a VMAR (beryl_elf_load, <beryl/launch.h>). */
+#include <beryl/launch.h>
+#include <string.h>
+#include <zircon/syscalls.h>
+#include <zircon/syscalls/object.h>
+#include <zircon/vmo_vmar.h>
+
+#include "elf_priv.h"
+
+/* Never written: the source of the zeroes that clear the tail of a segment's last file page. */
+static const char zero_page[4096];
+
+typedef struct {
+    zx_handle_t vmar;
+    zx_vaddr_t base;
+    uint32_t num;
+    struct {
+        zx_vaddr_t addr;
+        size_t len;
+    } done[2 * BERYL_ELF_MAX_PHDRS];
+} load_state_t;
+
+/* Maps len bytes of vmo at absolute address addr, recording the mapping for rollback. */
+static zx_status_t map_at(load_state_t *ls, zx_vaddr_t addr, zx_handle_t vmo, uint64_t off,
+                          size_t len, uint32_t perms) {
+    zx_vaddr_t got;
+    zx_status_t st = zx_vmar_map(ls->vmar, perms | ZX_VM_SPECIFIC, addr - ls->base, vmo, off,
+                                 len, &got);
+    if (st != ZX_OK)
+        return st;
+    ls->done[ls->num].addr = got;
+    ls->done[ls->num].len = len;
+    ls->num++;
+    return ZX_OK;
+}
+
+/* A private, writable copy of len bytes of exe_vmo at off: a copy-on-write child when the
+ * kernel allows it, else a fresh VMO filled through a bounce buffer. */
+static zx_status_t copy_pages(zx_handle_t exe_vmo, uint64_t off, uint64_t len,
+                              zx_handle_t *out) {
+    zx_status_t st =
+        zx_vmo_create_child(exe_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, off, len, out);
+    if (st != ZX_ERR_NOT_SUPPORTED)
+        return st;
+    zx_handle_t vmo;
+    st = zx_vmo_create(len, 0, &vmo);
+    if (st != ZX_OK)
+        return st;
+    char buf[512];
+    for (uint64_t done = 0; done < len && st == ZX_OK; done += sizeof(buf)) {
+        st = zx_vmo_read(exe_vmo, buf, off + done, sizeof(buf));
+        if (st == ZX_OK)
+            st = zx_vmo_write(vmo, buf, done, sizeof(buf));
+    }
+    if (st != ZX_OK) {
+        zx_handle_close(vmo);
+        return st;
+    }
+    *out = vmo;
+    return ZX_OK;
+}
+
+static zx_status_t map_segment(load_state_t *ls, zx_handle_t exe_vmo,
+                               const beryl_elf_segment_t *s) {
+    zx_status_t st;
+    if (s->file_len > 0 && !s->copy) {
+        st = map_at(ls, s->vaddr, exe_vmo, s->file_off, s->file_len, s->perms);
+        if (st != ZX_OK)
+            return st;
+    } else if (s->file_len > 0) {
+        zx_handle_t vmo;
+        st = copy_pages(exe_vmo, s->file_off, s->file_len, &vmo);
+        if (st != ZX_OK)
+            return st;
+        uint64_t tail = s->file_len - s->file_bytes;
+        if (tail > 0)
+            st = zx_vmo_write(vmo, zero_page, s->file_bytes, tail);
+        if (st == ZX_OK)
+            st = map_at(ls, s->vaddr, vmo, 0, s->file_len, s->perms);
+        zx_handle_close(vmo); /* the mapping keeps the VMO alive */
+        if (st != ZX_OK)
+            return st;
+    }
+    if (s->mem_len > s->file_len) {
+        zx_handle_t bss;
+        uint64_t len = s->mem_len - s->file_len;
+        st = zx_vmo_create(len, 0, &bss);
+        if (st != ZX_OK)
+            return st;
+        st = map_at(ls, s->vaddr + s->file_len, bss, 0, len, s->perms);
+        zx_handle_close(bss);
+        if (st != ZX_OK)
+            return st;
+    }
+    return ZX_OK;
+}
+
+zx_status_t beryl_elf_load(zx_handle_t vmar, zx_handle_t exe_vmo, zx_vaddr_t *entry) {
+    uint64_t file_size;
+    zx_status_t st = zx_vmo_get_size(exe_vmo, &file_size);
+    if (st != ZX_OK)
+        return st;
+    beryl_elf64_ehdr_t ehdr;
+    if (file_size < sizeof(ehdr))
+        return ZX_ERR_INVALID_ARGS;
+    st = zx_vmo_read(exe_vmo, &ehdr, 0, sizeof(ehdr));
+    if (st != ZX_OK)
+        return st;
+    uint64_t phoff;
+    uint32_t phnum;
+    st = beryl_elf_check_header(&ehdr, sizeof(ehdr), file_size, &phoff, &phnum);
+    if (st != ZX_OK)
+        return st;
+    beryl_elf64_phdr_t phdrs[BERYL_ELF_MAX_PHDRS];
+    st = zx_vmo_read(exe_vmo, phdrs, phoff, phnum * sizeof(phdrs[0]));
+    if (st != ZX_OK)
+        return st;
+    beryl_elf_plan_t plan;
+    st = beryl_elf_make_plan(phdrs, phnum, file_size, ehdr.e_entry, &plan);
+
+    load_state_t ls = {.vmar = vmar};
+    zx_info_vmar_t info;
+    if (st == ZX_OK)
+        st = zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
+    if (st == ZX_OK) {
+        ls.base = info.base;
+        for (uint32_t i = 0; i < plan.num_segments && st == ZX_OK; i++) {
+            const beryl_elf_segment_t *s = &plan.segments[i];
+            if (s->vaddr < info.base || s->vaddr + s->mem_len - info.base > info.len)
+                st = ZX_ERR_INVALID_ARGS;
+            else
+                st = map_segment(&ls, exe_vmo, s);
+        }
+    }
+    if (st != ZX_OK) {
+        for (uint32_t i = 0; i < ls.num; i++)
+            zx_vmar_unmap(vmar, ls.done[i].addr, ls.done[i].len);
+        return st;
+    }
+    *entry = plan.entry;
+    return ZX_OK;
+}

@@ -1,0 +1,198 @@
+/*
+ * userboot: the first user process. Runs every boot module named "test/..." (in name
+ * order) as its own process, collects each program's beryl_test_report_t from a results
+ * channel, checks that the kernel's free memory is back where it was once the program
+ * and all handles to it are gone, and exits with the number of failures. The kernel
+ * prints that status and powers off.
+ */
+#include <beryl/launch.h>
+#include <beryl/startup.h>
+#include <stdio.h>
+#include <string.h>
+#include <zircon/process.h>
+#include <zircon/processargs.h>
+#include <zircon/syscalls.h>
+#include <zircon/syscalls/object.h>
+
+#define MAX_PROGRAMS 64
+#define PROGRAM_TIMEOUT_NS ((zx_time_t)120 * 1000 * 1000 * 1000)
+/* Pages the kernel may legitimately still hold after a program (none so far). */
+#define LEAK_TOLERANCE_PAGES 0
+/* Freed memory can come back a little after the process dies (deferred frees): the
+ * after-measurement is retried this many times, LEAK_RETRY_NS apart. */
+#define LEAK_RETRIES 50
+#define LEAK_RETRY_NS ((zx_time_t)10 * 1000 * 1000)
+
+typedef struct {
+    const char *name;
+    zx_handle_t vmo;
+} program_t;
+
+static program_t programs[MAX_PROGRAMS];
+
+/* Free kernel memory in pages; -1 when it cannot be read (no resource handle). */
+static int64_t free_pages(void) {
+    zx_info_kmem_stats_t st;
+    if (zx_object_get_info(beryl_resource(), ZX_INFO_KMEM_STATS, &st, sizeof(st), NULL,
+                           NULL) != ZX_OK)
+        return -1;
+    return (int64_t)(st.free_bytes / 4096);
+}
+
+/* Touches the stack userboot will use while measuring, so that its own first-touch
+ * page faults never show up as a program's leak. */
+static __attribute__((noinline)) void prefault_stack(void) {
+    volatile char buf[32 * 1024];
+    for (size_t i = 0; i < sizeof(buf); i += 1024)
+        buf[i] = 0;
+}
+
+typedef struct {
+    uint32_t passed;
+    uint32_t failed;
+} tally_t;
+
+/* Launches one program and waits for it; fills *t with its cases. */
+static void run_program(const program_t *p, tally_t *t) {
+    zx_handle_t results_rx, results_tx;
+    zx_status_t st = zx_channel_create(0, &results_rx, &results_tx);
+    if (st != ZX_OK) {
+        printf("FAIL %s: zx_channel_create: %d\n", p->name, st);
+        t->failed++;
+        return;
+    }
+    zx_handle_t extra[2] = {results_tx, ZX_HANDLE_INVALID};
+    uint32_t infos[2] = {PA_HND(PA_USER0, 0), PA_HND(PA_RESOURCE, 0)};
+    uint32_t nextra = 1;
+    if (beryl_resource() != ZX_HANDLE_INVALID &&
+        zx_handle_duplicate(beryl_resource(), ZX_RIGHT_SAME_RIGHTS, &extra[1]) == ZX_OK)
+        nextra = 2;
+    const char *argv[] = {p->name};
+    beryl_launch_args_t a = {
+        .job = zx_job_default(),
+        .name = p->name,
+        .exe_vmo = p->vmo,
+        .argc = 1,
+        .argv = argv,
+        .handles = extra,
+        .handle_infos = infos,
+        .num_handles = nextra,
+    };
+    zx_handle_t proc;
+    st = beryl_launch(&a, &proc);
+    if (st != ZX_OK) {
+        zx_handle_close(results_rx);
+        printf("FAIL %s: launch failed: %d\n", p->name, st);
+        t->failed++;
+        return;
+    }
+    int64_t rc = 0;
+    st = beryl_wait_exit(proc, zx_clock_get_monotonic() + PROGRAM_TIMEOUT_NS, &rc);
+    bool timed_out = st == ZX_ERR_TIMED_OUT;
+    if (timed_out) {
+        zx_task_kill(proc);
+        zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ZX_TIME_INFINITE, NULL);
+    }
+    zx_handle_close(proc);
+
+    beryl_test_report_t r;
+    uint32_t nb = 0, nh = 0;
+    zx_status_t rst = zx_channel_read(results_rx, 0, &r, NULL, sizeof(r), 0, &nb, &nh);
+    zx_handle_close(results_rx);
+    bool have_report = rst == ZX_OK && nb == sizeof(r) && r.magic == BERYL_TEST_REPORT_MAGIC;
+
+    if (timed_out || st != ZX_OK) {
+        printf("FAIL %s: %s (%d)\n", p->name, timed_out ? "timed out, killed" : "wait failed",
+               st);
+        t->failed++;
+        return;
+    }
+    if (!have_report) {
+        if (rc == 0)
+            t->passed++;
+        else
+            t->failed++;
+        printf("%s %s: exit code %lld, no report\n", rc == 0 ? "PASS" : "FAIL", p->name,
+               (long long)rc);
+        return;
+    }
+    t->passed += r.passed;
+    t->failed += r.failed;
+    bool bad_exit = rc != 0 && r.failed == 0; /* died after reporting success */
+    if (bad_exit)
+        t->failed++;
+    printf("%s %s: %u passed, %u failed, exit code %lld\n",
+           r.failed == 0 && !bad_exit ? "PASS" : "FAIL", p->name, r.passed, r.failed,
+           (long long)rc);
+}
+
+/* Program names sort with a plain insertion sort: there are few of them. */
+static void sort_programs(uint32_t n) {
+    for (uint32_t i = 1; i < n; i++) {
+        program_t p = programs[i];
+        uint32_t j = i;
+        while (j > 0 && strcmp(programs[j - 1].name, p.name) > 0) {
+            programs[j] = programs[j - 1];
+            j--;
+        }
+        programs[j] = p;
+    }
+}
+
+int main(int argc, char **argv) {
+    /* Launched as a warm-up child of userboot itself: exit at once. */
+    if (argc >= 2 && strcmp(argv[1], "--warmup") == 0)
+        return 0;
+
+    uint32_t n = 0;
+    zx_handle_t self_vmo = ZX_HANDLE_INVALID;
+    for (uint32_t i = 0; i < beryl_startup_name_count(); i++) {
+        const char *name = beryl_startup_name(i);
+        if (strcmp(name, "userboot") == 0)
+            self_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_BOOTFS, i));
+        if (strncmp(name, "test/", 5) != 0 || n == MAX_PROGRAMS)
+            continue;
+        zx_handle_t vmo = beryl_take_startup_handle(PA_HND(PA_VMO_BOOTFS, i));
+        if (vmo == ZX_HANDLE_INVALID)
+            continue;
+        programs[n].name = name;
+        programs[n].vmo = vmo;
+        n++;
+    }
+    sort_programs(n);
+    prefault_stack();
+    printf("userboot: %u test programs\n", n);
+
+    /* The first process a kernel creates may grow its object caches for good: one
+     * throw-away launch of userboot itself keeps that out of the first test's leak check. */
+    if (self_vmo != ZX_HANDLE_INVALID) {
+        const char *wargv[] = {"userboot", "--warmup"};
+        beryl_launch_args_t w = {.job = zx_job_default(), .name = "warmup",
+                                 .exe_vmo = self_vmo, .argc = 2, .argv = wargv};
+        zx_handle_t proc;
+        int64_t rc;
+        if (beryl_launch(&w, &proc) == ZX_OK) {
+            beryl_wait_exit(proc, ZX_TIME_INFINITE, &rc);
+            zx_handle_close(proc);
+        }
+    }
+
+    tally_t total = {0, 0};
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t before = free_pages();
+        run_program(&programs[i], &total);
+        if (before < 0)
+            continue;
+        int64_t after = free_pages();
+        for (int r = 0; r < LEAK_RETRIES && after + LEAK_TOLERANCE_PAGES < before; r++) {
+            zx_nanosleep(zx_clock_get_monotonic() + LEAK_RETRY_NS);
+            after = free_pages();
+        }
+        if (after + LEAK_TOLERANCE_PAGES < before) {
+            printf("LEAK %s: %lld pages\n", programs[i].name, (long long)(before - after));
+            total.failed++;
+        }
+    }
+    printf("userboot: %u passed, %u failed\n", total.passed, total.failed);
+    return (int)total.failed;
+}
