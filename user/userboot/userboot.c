@@ -139,18 +139,25 @@ static void sort_programs(uint32_t n) {
     }
 }
 
+/* Modules run when the kernel command line names no userboot.prefix. */
+#define DEFAULT_PREFIX "test/"
+
 int main(int argc, char **argv) {
     /* Launched as a warm-up child of userboot itself: exit at once. */
     if (argc >= 2 && strcmp(argv[1], "--warmup") == 0)
         return 0;
 
+    /* Which modules to run: the kernel passes userboot.prefix=P as argv[1]. */
+    const char *prefix = argc >= 2 ? argv[1] : DEFAULT_PREFIX;
+    size_t prefix_len = strlen(prefix);
     uint32_t n = 0;
     zx_handle_t self_vmo = ZX_HANDLE_INVALID;
     for (uint32_t i = 0; i < beryl_startup_name_count(); i++) {
         const char *name = beryl_startup_name(i);
         if (strcmp(name, "userboot") == 0)
             self_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_BOOTFS, i));
-        if (strncmp(name, "test/", 5) != 0 || n == MAX_PROGRAMS)
+        if (strncmp(name, prefix, prefix_len) != 0 || strcmp(name, "userboot") == 0 ||
+            n == MAX_PROGRAMS)
             continue;
         zx_handle_t vmo = beryl_take_startup_handle(PA_HND(PA_VMO_BOOTFS, i));
         if (vmo == ZX_HANDLE_INVALID)
