@@ -9,6 +9,7 @@
  * side guarantees the saved rip is a canonical user address before we get here.
  */
 #include <arch/x86/boot_defs.h>
+#include <arch/x86/iframe_asm.h>
 
 #define X86_VECTOR_SYSCALL 0x100
 
@@ -26,41 +27,13 @@ x86_syscall_entry:
     pushq %rcx                          /* rip */
     pushq $0                            /* error code */
     pushq $X86_VECTOR_SYSCALL           /* vector */
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    IFRAME_PUSH_GPRS
     xorl %ebp, %ebp                     /* backtraces stop here */
     movq %rsp, %rdi
     sti
     call x86_syscall_handler            /* stores the result in frame->rax */
     cli
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    IFRAME_POP_GPRS
     addq $16, %rsp                      /* vector + error code */
     popq %rcx                           /* rip */
     addq $8, %rsp                       /* cs */
@@ -80,21 +53,7 @@ x86_syscall_entry:
 x86_enter_user:
     cli
     movq %rdi, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    IFRAME_POP_GPRS
     addq $16, %rsp
     iretq
 .size x86_enter_user, . - x86_enter_user

@@ -5,6 +5,7 @@
  * struct x86_iframe and calls x86_exception_handler(frame).
  */
 #include <arch/x86/boot_defs.h>
+#include <arch/x86/iframe_asm.h>
 
 
 /* Vectors that push an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX. */
@@ -53,40 +54,12 @@ STUB_NOERR(255)
 .set x86_irq_stub_spurious, x86_exc_stub_255
 
 x86_exception_common:
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    IFRAME_PUSH_GPRS
     cld
     mov %rsp, %rdi
     /* Make the saved rbp chain continue through the interrupted frame for backtraces. */
     call x86_exception_handler
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    IFRAME_POP_GPRS
     addq $16, %rsp          /* vector + error code */
     iretq
 
