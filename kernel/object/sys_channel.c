@@ -1,6 +1,7 @@
 /*
  * zx_channel_create, zx_channel_write, zx_channel_read.
  */
+#include <object/handle_user.h>
 #include "object_syscalls.h"
 
 #include <lib/string.h>
@@ -54,11 +55,8 @@ static void remove_user_handles(handle_table_t *ht, user_addr_t handles, uint32_
         if (user_copy_from(chunk, handles + (size_t)done * sizeof(zx_handle_t),
                            n * sizeof(zx_handle_t)) != ZX_OK)
             return;
-        for (uint32_t i = 0; i < n; i++) {
-            handle_ref_t h;
-            if (handle_table_remove(ht, chunk[i], &h) == ZX_OK)
-                handle_ref_release(&h);
-        }
+        for (uint32_t i = 0; i < n; i++)
+            handle_table_close(ht, chunk[i]);
         done += n;
     }
 }

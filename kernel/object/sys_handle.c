@@ -1,6 +1,7 @@
 /*
  * zx_handle_close, zx_handle_close_many, zx_handle_duplicate, zx_handle_replace.
  */
+#include <object/handle_user.h>
 #include "object_syscalls.h"
 
 #include <object/handle.h>
@@ -11,12 +12,7 @@
 zx_status_t sys_handle_close(zx_handle_t handle) {
     if (handle == ZX_HANDLE_INVALID)
         return ZX_OK;
-    handle_ref_t h;
-    zx_status_t status = handle_table_remove(process_current_handles(), handle, &h);
-    if (status != ZX_OK)
-        return status;
-    handle_ref_release(&h);
-    return ZX_OK;
+    return handle_table_close(process_current_handles(), handle);
 }
 
 /* Closes every valid value (ZX_HANDLE_INVALID entries are skipped); BAD_HANDLE if any
@@ -40,12 +36,8 @@ zx_status_t sys_handle_close_many(user_addr_t handles, size_t num_handles) {
         for (size_t i = 0; i < n; i++) {
             if (chunk[i] == ZX_HANDLE_INVALID)
                 continue;
-            handle_ref_t h;
-            if (handle_table_remove(ht, chunk[i], &h) != ZX_OK) {
+            if (handle_table_close(ht, chunk[i]) != ZX_OK)
                 result = ZX_ERR_BAD_HANDLE;
-                continue;
-            }
-            handle_ref_release(&h);
         }
         done += n;
     }
@@ -64,24 +56,6 @@ static zx_status_t derive_rights(zx_rights_t have, zx_rights_t requested, zx_rig
     return ZX_OK;
 }
 
-/* Adds h to ht and copies the new value to user `out`; on any failure the new handle is
- * released again, so nothing is left behind. Consumes h. */
-static zx_status_t add_and_publish(handle_table_t *ht, handle_ref_t *h, user_addr_t out) {
-    zx_handle_t value;
-    zx_status_t status = handle_table_add_ref(ht, h, &value);
-    if (status != ZX_OK) {
-        handle_ref_release(h);
-        return status;
-    }
-    if (user_copy_to(out, &value, sizeof(value)) != ZX_OK) {
-        handle_ref_t back;
-        if (handle_table_remove(ht, value, &back) == ZX_OK)
-            handle_ref_release(&back);
-        return ZX_ERR_INVALID_ARGS;
-    }
-    return ZX_OK;
-}
-
 zx_status_t sys_handle_duplicate(zx_handle_t handle, zx_rights_t rights, user_addr_t out) {
     handle_table_t *ht = process_current_handles();
     kobject_t *obj;
@@ -96,7 +70,7 @@ zx_status_t sys_handle_duplicate(zx_handle_t handle, zx_rights_t rights, user_ad
     if (status == ZX_OK) {
         handle_ref_t h;
         handle_ref_init(&h, obj, new_rights);
-        status = add_and_publish(ht, &h, out);
+        status = handle_table_publish_ref(ht, &h, out, NULL);
     }
     kobject_unref(obj);
     return status;
@@ -118,5 +92,5 @@ zx_status_t sys_handle_replace(zx_handle_t handle, zx_rights_t rights, user_addr
         return status;
     }
     h.rights = new_rights;
-    return add_and_publish(ht, &h, out);
+    return handle_table_publish_ref(ht, &h, out, NULL);
 }

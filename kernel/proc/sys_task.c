@@ -3,6 +3,7 @@
  * Every function checks all its arguments before changing anything (a failing call
  * leaves no trace), except where Zircon consumes a handle even on failure (noted).
  */
+#include <object/handle_user.h>
 #include <kernel/syscall_impl.h>
 #include <kernel/user_copy.h>
 #include <lib/string.h>
@@ -33,33 +34,6 @@ static zx_status_t copy_user_name(user_addr_t name, size_t name_size,
     return ZX_OK;
 }
 
-/* Adds obj to the caller's table and writes the value to user memory; on a bad pointer
- * the handle is removed again (the caller still owns its reference). */
-static zx_status_t give_handle(kobject_t *obj, zx_rights_t rights, user_addr_t out,
-                               zx_handle_t *value) {
-    handle_table_t *ht = process_current_handles();
-    zx_handle_t h;
-    zx_status_t st = handle_table_add(ht, obj, rights, &h);
-    if (st != ZX_OK)
-        return st;
-    st = user_put_u32(out, h);
-    if (st != ZX_OK) {
-        handle_ref_t r;
-        if (handle_table_remove(ht, h, &r) == ZX_OK)
-            handle_ref_release(&r);
-        return st;
-    }
-    if (value)
-        *value = h;
-    return ZX_OK;
-}
-
-static void take_back(zx_handle_t h) {
-    handle_ref_t r;
-    if (handle_table_remove(process_current_handles(), h, &r) == ZX_OK)
-        handle_ref_release(&r);
-}
-
 zx_status_t sys_process_create(zx_handle_t job_h, user_addr_t name, size_t name_size,
                                uint32_t options, user_addr_t proc_out, user_addr_t vmar_out) {
     kobject_t *job;
@@ -82,12 +56,13 @@ zx_status_t sys_process_create(zx_handle_t job_h, user_addr_t name, size_t name_
     kobject_unref(job);
     if (st != ZX_OK)
         return st;
+    handle_table_t *ht = process_current_handles();
     zx_handle_t ph = ZX_HANDLE_INVALID;
-    st = give_handle(&p->obj, ZX_DEFAULT_PROCESS_RIGHTS, proc_out, &ph);
+    st = handle_table_publish(ht, &p->obj, ZX_DEFAULT_PROCESS_RIGHTS, proc_out, &ph);
     if (st == ZX_OK) {
-        st = give_handle(vmar, vmar_rights, vmar_out, NULL);
+        st = handle_table_publish(ht, vmar, vmar_rights, vmar_out, NULL);
         if (st != ZX_OK)
-            take_back(ph); /* the last handle: the unstarted process ends */
+            handle_table_close(ht, ph); /* the last handle: the unstarted process ends */
     }
     kobject_unref(vmar);
     kobject_unref(&p->obj);
@@ -109,7 +84,8 @@ zx_status_t sys_thread_create(zx_handle_t proc_h, user_addr_t name, size_t name_
     kobject_unref(po);
     if (st != ZX_OK)
         return st;
-    st = give_handle(&ut->obj, ZX_DEFAULT_THREAD_RIGHTS, out, NULL);
+    st = handle_table_publish(process_current_handles(), &ut->obj, ZX_DEFAULT_THREAD_RIGHTS,
+                              out, NULL);
     if (st != ZX_OK)
         uthread_kill(ut); /* never visible to user space: tear it down */
     kobject_unref(&ut->obj);

@@ -3,6 +3,7 @@
  * checks and work are vm_vmar_* (kernel/vm/vm_vmar.h), which follow §4's order from the
  * first check that needs no handle.
  */
+#include <object/handle_user.h>
 #include <kernel/assert.h>
 #include <object/process.h>
 #include "sys_vm.h"
@@ -41,7 +42,7 @@ zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, s
     if (st == ZX_OK && user_put_u64(child_addr, base) != ZX_OK)
         st = ZX_ERR_INVALID_ARGS;
     if (st == ZX_OK)
-        st = vmsys_publish_handle(process_current_handles(), obj, child_rights, child_vmar);
+        st = handle_table_publish(process_current_handles(), obj, child_rights, child_vmar, NULL);
     if (st != ZX_OK)
         vm_vmar_destroy(child);
     if (obj)

@@ -2,28 +2,14 @@
  * zx_vmo_* syscalls (ZIRCON_ABI.md §4): handle lookups and rights here, the memory work
  * in kernel/vm. Every check that can fail runs before anything changes; the one
  * exception is a bad `out` pointer, detected only after the object exists: the new
- * handle is then removed again (vmsys_publish_handle), so nothing outlives the call.
+ * handle is then removed again (handle_table_publish), so nothing outlives the call.
  */
+#include <object/handle_user.h>
 #include <kernel/assert.h>
 #include <object/process.h>
 #include "sys_vm.h"
 #include "vmsys_priv.h"
 #include "vmsys_rules.h"
-
-zx_status_t vmsys_publish_handle(handle_table_t *ht, kobject_t *obj, zx_rights_t rights,
-                                 user_addr_t out) {
-    zx_handle_t value;
-    zx_status_t st = handle_table_add(ht, obj, rights, &value);
-    if (st != ZX_OK)
-        return st;
-    if (user_put_u32(out, value) != ZX_OK) {
-        handle_ref_t h;
-        if (handle_table_remove(ht, value, &h) == ZX_OK)
-            handle_ref_release(&h);
-        return ZX_ERR_INVALID_ARGS;
-    }
-    return ZX_OK;
-}
 
 /* Looks up a VMO handle of the calling process (BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED). */
 static zx_status_t get_vmo(zx_handle_t handle, zx_rights_t required, kobject_t **obj,
@@ -53,8 +39,8 @@ zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
     if (st != ZX_OK)
         return st;
     vmo_object_set_content_size(obj, size);
-    st = vmsys_publish_handle(process_current_handles(), obj, vmsys_vmo_create_rights(options),
-                              out);
+    st = handle_table_publish(process_current_handles(), obj, vmsys_vmo_create_rights(options),
+                              out, NULL);
     kobject_unref(obj);
     return st;
 }
@@ -214,8 +200,8 @@ zx_status_t sys_vmo_create_child(zx_handle_t handle, uint32_t options, uint64_t 
         vmo_unref(child_vmo);
     }
     if (st == ZX_OK) {
-        st = vmsys_publish_handle(process_current_handles(), child,
-                                  vmsys_vmo_child_rights(rights, options), out);
+        st = handle_table_publish(process_current_handles(), child,
+                                  vmsys_vmo_child_rights(rights, options), out, NULL);
         kobject_unref(child);
     }
     kobject_unref(parent);
@@ -246,7 +232,7 @@ zx_status_t sys_vmo_replace_as_executable(zx_handle_t handle, zx_handle_t vmex,
     else if (kobject_type(h.obj) != ZX_OBJ_TYPE_VMO)
         st = ZX_ERR_WRONG_TYPE;
     else
-        st = vmsys_publish_handle(ht, h.obj, h.rights | ZX_RIGHT_EXECUTE, out);
+        st = handle_table_publish(ht, h.obj, h.rights | ZX_RIGHT_EXECUTE, out, NULL);
     handle_ref_release(&h);
     return st;
 }

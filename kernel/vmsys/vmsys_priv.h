@@ -19,12 +19,4 @@ zx_status_t vmo_object_create_child(kobject_t *parent_obj, vm_object_t *child_vm
 /* Children currently alive (ZX_INFO_VMO num_children). */
 size_t vmo_object_num_children(kobject_t *obj);
 
-/*
- * Adds a handle {obj, rights} to ht and writes its value to the user address out. If
- * the copy fails the handle is removed again and ZX_ERR_INVALID_ARGS returned. The
- * caller keeps its own reference on obj either way.
- */
-zx_status_t vmsys_publish_handle(handle_table_t *ht, kobject_t *obj, zx_rights_t rights,
-                                 user_addr_t out);
-
 #endif
