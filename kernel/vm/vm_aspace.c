@@ -125,16 +125,22 @@ static zx_status_t fault_check_perms(zx_vm_option_t perms, uint32_t pf_flags) {
     return ZX_OK;
 }
 
+/* The mapping covering va, with the aspace lock held: NOT_FOUND, or BAD_STATE once the
+ * aspace is destroyed. */
+static zx_status_t find_mapping_locked(vm_aspace_t *as, vaddr_t va, vm_mapping_t **m)
+    TA_REQ(as->lock) {
+    if (as->destroyed)
+        return ZX_ERR_BAD_STATE;
+    *m = vmar_find_mapping(as->root, va, NULL);
+    return *m ? ZX_OK : ZX_ERR_NOT_FOUND;
+}
+
 zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, vm_object_t **vmo,
                                  uint64_t *vmo_offset, size_t *len_left) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&as->lock, &s);
-    zx_status_t st = ZX_OK;
     vm_mapping_t *m = NULL;
-    if (as->destroyed)
-        st = ZX_ERR_BAD_STATE;
-    else if (!(m = vmar_find_mapping(as->root, va, NULL)))
-        st = ZX_ERR_NOT_FOUND;
+    zx_status_t st = find_mapping_locked(as, va, &m);
     if (st == ZX_OK) {
         vmo_ref(m->vmo);
         *vmo = m->vmo;
@@ -148,12 +154,8 @@ zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, vm_object_t **vmo,
 zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&as->lock, &s);
-    zx_status_t st = ZX_OK;
     vm_mapping_t *m = NULL;
-    if (as->destroyed)
-        st = ZX_ERR_BAD_STATE;
-    else if (!(m = vmar_find_mapping(as->root, va, NULL)))
-        st = ZX_ERR_NOT_FOUND;
+    zx_status_t st = find_mapping_locked(as, va, &m);
     zx_vm_option_t perms = 0;
     if (st == ZX_OK) {
         perms = vm_mapping_perms_at(m, va);
