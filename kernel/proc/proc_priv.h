@@ -79,10 +79,14 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
 int64_t process_retcode(process_t *p);
 
 /* uthread_exit_current's half of process bookkeeping (process.c): returns true if the
- * caller was the last live thread, then the caller finishes the process once it has
+ * caller was the last live thread; that caller then calls process_finish once it has
  * left the aspace. */
 bool process_thread_exited(process_t *p);
-void process_finish_after_last_thread(process_t *p);
+
+/* Tears down what a dead process owns (threads never started, handle table, aspace) and
+ * asserts ZX_TASK_TERMINATED. Runs once, on the thread that saw the last thread go (or
+ * on the killer when none was running), never with the aspace loaded. */
+void process_finish(process_t *p);
 void x86_syscall_handler(struct x86_iframe *f);
 
 /* Kills p with retcode (the first kill or exit decides the code). Threads are asked to

@@ -81,11 +81,8 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
     return ZX_OK;
 }
 
-/*
- * Tears down what a dead process owns. Runs once, on the thread that saw the last thread
- * go (or on the killer when none was running), never with the aspace loaded.
- */
-static void process_finish(process_t *p) {
+/* Contract in proc_priv.h. */
+void process_finish(process_t *p) {
     kobject_ref(&p->obj);
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);
@@ -157,8 +154,6 @@ bool process_thread_exited(process_t *p) {
     spin_unlock_irqrestore(&p->obj.lock, s);
     return last;
 }
-
-void process_finish_after_last_thread(process_t *p) { process_finish(p); }
 
 /* A process that never started and has no handles left can never run: end it. */
 static void process_on_zero_handles(kobject_t *o) {

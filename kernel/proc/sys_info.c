@@ -156,45 +156,42 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
     return st;
 }
 
+/* Where a task keeps its name (NULL for other types); guarded by the object's lock. */
+static char *task_name(kobject_t *o) {
+    switch (kobject_type(o)) {
+    case ZX_OBJ_TYPE_PROCESS:
+        return to_process(o)->name;
+    case ZX_OBJ_TYPE_THREAD:
+        return to_uthread(o)->name;
+    default:
+        return NULL;
+    }
+}
+
 /* The name of objects that have one (processes, threads, VMOs). */
 static zx_status_t name_of(kobject_t *o, char out[ZX_MAX_NAME_LEN]) {
     memset(out, 0, ZX_MAX_NAME_LEN);
-    spin_lock_saved_state_t s;
-    switch (kobject_type(o)) {
-    case ZX_OBJ_TYPE_PROCESS:
-        spin_lock_irqsave(&o->lock, &s);
-        memcpy(out, to_process(o)->name, ZX_MAX_NAME_LEN);
-        spin_unlock_irqrestore(&o->lock, s);
-        return ZX_OK;
-    case ZX_OBJ_TYPE_THREAD:
-        spin_lock_irqsave(&o->lock, &s);
-        memcpy(out, to_uthread(o)->name, ZX_MAX_NAME_LEN);
-        spin_unlock_irqrestore(&o->lock, s);
-        return ZX_OK;
-    case ZX_OBJ_TYPE_VMO:
+    if (kobject_type(o) == ZX_OBJ_TYPE_VMO)
         return vmo_object_get_name(o, out);
-    default:
+    char *name = task_name(o);
+    if (!name)
         return ZX_ERR_NOT_SUPPORTED;
-    }
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&o->lock, &s);
+    memcpy(out, name, ZX_MAX_NAME_LEN);
+    spin_unlock_irqrestore(&o->lock, s);
+    return ZX_OK;
 }
 
 static zx_status_t set_name_of(kobject_t *o, const char *name, size_t len) {
     if (len > ZX_MAX_NAME_LEN - 1)
         len = ZX_MAX_NAME_LEN - 1;
     len = strnlen(name, len);
-    char *dst;
-    switch (kobject_type(o)) {
-    case ZX_OBJ_TYPE_PROCESS:
-        dst = to_process(o)->name;
-        break;
-    case ZX_OBJ_TYPE_THREAD:
-        dst = to_uthread(o)->name;
-        break;
-    case ZX_OBJ_TYPE_VMO:
+    if (kobject_type(o) == ZX_OBJ_TYPE_VMO)
         return vmo_object_set_name(o, name, len);
-    default:
+    char *dst = task_name(o);
+    if (!dst)
         return ZX_ERR_NOT_SUPPORTED;
-    }
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&o->lock, &s);
     memset(dst, 0, ZX_MAX_NAME_LEN);

@@ -161,7 +161,7 @@ void uthread_exit_current(void) {
         vm_aspace_set_current(NULL);
         ut->thread.aspace = NULL;
         spin_unlock_irqrestore(&p->obj.lock, s);
-        process_finish_after_last_thread(p);
+        process_finish(p);
     }
     kobject_unref(&ut->obj); /* the thread list's reference; the scheduler's remains */
     thread_exit(0);
@@ -179,9 +179,9 @@ void uthread_exception_kill(const struct x86_iframe *f, const char *what) {
 
 static void uthread_destroy(kobject_t *o) {
     uthread_t *ut = to_uthread(o);
-    DEBUG_ASSERT(ut->state != UTHREAD_RUNNING);
-    if (ut->state == UTHREAD_INITIAL)
-        thread_destroy_unstarted(&ut->thread); /* only reachable if never listed */
+    /* An unstarted thread is on its process's list, which holds a reference, until
+     * uthread_kill or process_finish tears it down and marks it dead. */
+    DEBUG_ASSERT(ut->state == UTHREAD_DEAD);
     kobject_unref(&ut->proc->obj);
     kfree(ut);
 }
