@@ -59,29 +59,19 @@ static void make_ready(thread_t *t) {
 }
 
 /*
- * Picks the next thread and switches to it. The caller has set current's state (READY
- * threads are re-queued here, BLOCKED/DEAD ones are not). Interrupts off.
+ * Picks the next thread and switches to it. A RUNNING current goes to the back of the run
+ * queue; the caller has already made a BLOCKED or DEAD current leave it. Interrupts off.
  */
 static void sched_reschedule(void) {
     DEBUG_ASSERT(arch_irqs_disabled());
     thread_t *prev = current;
-    if (prev->state == THREAD_RUNNING)
+    if (prev == idle_thread)
+        prev->state = THREAD_READY; /* never queued: it runs when nothing else can */
+    else if (prev->state == THREAD_RUNNING)
         make_ready(prev);
-    thread_t *next;
-    if (list_is_empty(&run_queue))
-        next = idle_thread;
-    else
+    thread_t *next = idle_thread;
+    if (!list_is_empty(&run_queue))
         next = containerof(list_remove_head(&run_queue), thread_t, queue_node);
-    if (next == idle_thread && prev->state == THREAD_READY && prev != idle_thread) {
-        /* Only prev could run: keep it. */
-        list_delete(&prev->queue_node);
-        next = prev;
-    }
-    if (next->state == THREAD_READY && next == prev) {
-        next->state = THREAD_RUNNING;
-        next->ticks_left = SCHED_SLICE_TICKS;
-        return;
-    }
     next->state = THREAD_RUNNING;
     next->ticks_left = SCHED_SLICE_TICKS;
     if (next == prev)
@@ -275,7 +265,7 @@ int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status) {
 void sched_timer_tick(void) {
     if (!initialized)
         return;
-    zx_time_t now = current_time();
+    zx_time_t now = list_is_empty(&sleepers) ? 0 : current_time();
     while (!list_is_empty(&sleepers)) {
         thread_t *t = containerof(sleepers.next, thread_t, timer_node);
         if (t->wake_deadline > now)
