@@ -14,6 +14,7 @@ set(BERYL_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
 set(BERYL_GEN_INCLUDE_DIR ${BERYL_GEN_DIR}/include)                # <zircon/syscalls.h>: user + kernel
 set(BERYL_GEN_KERNEL_INCLUDE_DIR ${BERYL_GEN_DIR}/kernel/include)  # <kernel/syscall_impl.h>: kernel
 set(BERYL_SYSCALL_TABLE_C ${BERYL_GEN_DIR}/kernel/syscall_table.c) # syscall_dispatch()
+set(BERYL_SYSCALL_PLACEHOLDERS_C ${BERYL_GEN_DIR}/host/sys_placeholders.c) # weak sys_*
 set(BERYL_SYSCALL_STUBS_S ${BERYL_GEN_DIR}/user/syscall_stubs.S)   # zx_* user stubs
 
 set(BERYL_KERNEL_INCLUDES

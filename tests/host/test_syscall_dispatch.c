@@ -1,7 +1,7 @@
 /*
  * Host tests for the generated dispatcher (gen/kernel/syscall_table.c): range check,
  * argument narrowing, result sign extension, registers 7 and 8, and the weak
- * placeholders (kernel/syscall/sys_stubs_tmp.c) standing in for missing syscalls.
+ * placeholders (generated at build time, BERYL_SYSCALL_PLACEHOLDERS_C) standing in for missing syscalls.
  */
 #include "htest.h"
 
