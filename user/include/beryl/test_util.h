@@ -1,0 +1,108 @@
+/*
+ * Small helpers shared by the user test programs (every user/tests program): deadlines, worker
+ * threads in the calling process, and one-VMO mappings. Header-only (static inline) so a
+ * test program needs nothing but this include; every helper returns a zx_status_t (or
+ * 0 for "no address") and leaves nothing behind when it fails.
+ */
+#ifndef BERYL_TEST_UTIL_H
+#define BERYL_TEST_UTIL_H
+
+#include <string.h>
+#include <zircon/process.h>
+#include <zircon/rights.h>
+#include <zircon/syscalls.h>
+#include <zircon/syscalls/object.h>
+
+#define TU_PAGE 4096u
+#define TU_SEC 1000000000ll
+#define TU_MS 1000000ll
+#define TU_STACK_SIZE (64u * 1024u)
+
+/* The monotonic deadline ns nanoseconds from now. */
+static inline zx_time_t tu_deadline_after(zx_duration_t ns) {
+    return zx_clock_get_monotonic() + ns;
+}
+
+/* The handle's basic info (all-zero if the handle is not valid). */
+static inline zx_info_handle_basic_t tu_basic(zx_handle_t h) {
+    zx_info_handle_basic_t info;
+    memset(&info, 0, sizeof(info));
+    zx_object_get_info(h, ZX_INFO_HANDLE_BASIC, &info, sizeof(info), NULL, NULL);
+    return info;
+}
+
+static inline zx_rights_t tu_rights(zx_handle_t h) { return tu_basic(h).rights; }
+
+static inline bool tu_handle_valid(zx_handle_t h) {
+    return zx_object_get_info(h, ZX_INFO_HANDLE_VALID, NULL, 0, NULL, NULL) == ZX_OK;
+}
+
+/* Free kernel memory in bytes (needs the root resource: beryl_resource()). */
+static inline uint64_t tu_kmem_free(zx_handle_t resource) {
+    zx_info_kmem_stats_t k;
+    memset(&k, 0, sizeof(k));
+    zx_object_get_info(resource, ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL);
+    return k.free_bytes;
+}
+
+/*
+ * Maps a new VMO of `size` bytes into the root VMAR with perms; the VMO handle is
+ * returned in *vmo_out if that is non-NULL (else closed: the mapping keeps the VMO).
+ * Returns the address, or 0 on failure.
+ */
+static inline zx_vaddr_t tu_map_new(size_t size, zx_vm_option_t perms, zx_handle_t *vmo_out) {
+    zx_handle_t vmo;
+    zx_vaddr_t addr = 0;
+    if (zx_vmo_create(size, 0, &vmo) != ZX_OK)
+        return 0;
+    if (zx_vmar_map(zx_vmar_root_self(), perms, 0, vmo, 0, size, &addr) != ZX_OK)
+        addr = 0;
+    if (vmo_out && addr)
+        *vmo_out = vmo;
+    else
+        zx_handle_close(vmo);
+    return addr;
+}
+
+/* A worker thread of the calling process with its own mapped stack. */
+typedef struct tu_thread {
+    zx_handle_t thread;
+    zx_vaddr_t stack;
+} tu_thread_t;
+
+/* Creates (does not start) a thread with a TU_STACK_SIZE stack. */
+static inline zx_status_t tu_thread_create(tu_thread_t *t) {
+    memset(t, 0, sizeof(*t));
+    t->stack = tu_map_new(TU_STACK_SIZE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL);
+    if (!t->stack)
+        return ZX_ERR_NO_MEMORY;
+    zx_status_t st = zx_thread_create(zx_process_self(), "tu-worker", 9, 0, &t->thread);
+    if (st != ZX_OK) {
+        zx_vmar_unmap(zx_vmar_root_self(), t->stack, TU_STACK_SIZE);
+        t->stack = 0;
+    }
+    return st;
+}
+
+/* Starts fn(arg1, arg2); fn must end with zx_thread_exit() (it cannot return). */
+static inline zx_status_t tu_thread_start(tu_thread_t *t, void (*fn)(uintptr_t, uintptr_t),
+                                          uintptr_t arg1, uintptr_t arg2) {
+    /* rsp = top - 8: the alignment a called C function expects. */
+    return zx_thread_start(t->thread, (zx_vaddr_t)fn, t->stack + TU_STACK_SIZE - 8, arg1, arg2);
+}
+
+/* Waits for the thread to terminate (ZX_ERR_TIMED_OUT after timeout ns). */
+static inline zx_status_t tu_thread_join(tu_thread_t *t, zx_duration_t timeout) {
+    return zx_object_wait_one(t->thread, ZX_THREAD_TERMINATED, tu_deadline_after(timeout), NULL);
+}
+
+/* Only after the thread has terminated (or was never started). */
+static inline void tu_thread_destroy(tu_thread_t *t) {
+    if (t->thread)
+        zx_handle_close(t->thread);
+    if (t->stack)
+        zx_vmar_unmap(zx_vmar_root_self(), t->stack, TU_STACK_SIZE);
+    memset(t, 0, sizeof(*t));
+}
+
+#endif
