@@ -5,6 +5,7 @@
 
 #include <object/handle.h>
 #include <object/process.h>
+#include <zircon/syscalls/object.h>
 
 struct wait_one_ctx {
     handle_table_t *ht;
@@ -37,7 +38,9 @@ zx_status_t sys_object_wait_one(zx_handle_t handle, zx_signals_t signals, zx_tim
     if (status != ZX_OK)
         return status;
     zx_signals_t state = 0;
+    uthread_set_block_reason(ZX_THREAD_STATE_BLOCKED_WAIT_ONE);
     status = kobject_wait(ctx.obj, signals, deadline, wait_one_still_valid, &ctx, &state);
+    uthread_set_block_reason(ZX_THREAD_STATE_BLOCKED);
     kobject_unref(ctx.obj);
     if (status == ZX_ERR_INTERNAL_INTR_KILLED)
         return status;

@@ -57,6 +57,7 @@ struct uthread {
     char name[ZX_MAX_NAME_LEN];
     struct list_node proc_node;
     uintptr_t entry, stack, arg1, arg2;
+    uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
 };
 
 /* The root job and root resource (created by proc_init). */
@@ -77,6 +78,16 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
                            process_t **proc, kobject_t **root_vmar, zx_rights_t *vmar_rights);
 
 int64_t process_retcode(process_t *p);
+
+/* p's aspace with a new reference (vm_aspace_unref when done), or NULL once p is dead. */
+vm_aspace_t *process_aspace_get(process_t *p);
+
+/* handle_table_for_each over p's handles (same rules for fn); ZX_ERR_BAD_STATE once p
+ * is finishing or dead. */
+zx_status_t process_for_each_handle(process_t *p,
+                                    void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
+                                               zx_rights_t rights),
+                                    void *ctx);
 
 /* uthread_exit_current's half of process bookkeeping (process.c): returns true if the
  * caller was the last live thread; that caller then calls process_finish once it has

@@ -184,3 +184,34 @@ int64_t process_retcode(process_t *p) {
     spin_unlock_irqrestore(&p->obj.lock, s);
     return rc;
 }
+
+vm_aspace_t *process_aspace_get(process_t *p) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&p->obj.lock, &s);
+    vm_aspace_t *as = p->state == PROCESS_DEAD ? NULL : p->aspace;
+    if (as)
+        vm_aspace_ref(as);
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    return as;
+}
+
+/*
+ * The handle table goes away in process_finish, which another thread may run at any time
+ * (the kernel is preemptible). With preemption off nobody else runs on this CPU, so a
+ * table that is not yet being torn down stays alive for the walk (single CPU; on SMP this
+ * needs a reference on the table).
+ */
+zx_status_t process_for_each_handle(process_t *p,
+                                    void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
+                                               zx_rights_t rights),
+                                    void *ctx) {
+    thread_preempt_disable();
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&p->obj.lock, &s);
+    handle_table_t *ht = p->finishing || p->state == PROCESS_DEAD ? NULL : p->handles;
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    if (ht)
+        handle_table_for_each(ht, fn, ctx);
+    thread_preempt_enable();
+    return ht ? ZX_OK : ZX_ERR_BAD_STATE;
+}

@@ -9,6 +9,7 @@ list(APPEND KERNEL_SOURCES
   proc/job.c
   proc/sys_task.c
   proc/sys_info.c
+  proc/sys_info_vm.c
   proc/sys_misc.c
   proc/userboot.c
   proc/user_copy_ktest.c

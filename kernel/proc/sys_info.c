@@ -15,6 +15,7 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls/object.h>
 #include "proc_priv.h"
+#include "sys_info_priv.h"
 
 static zx_status_t put_counts(user_addr_t actual, size_t n_actual, user_addr_t avail,
                               size_t n_avail) {
@@ -40,8 +41,7 @@ static uint32_t thread_info_state(uthread_t *ut) {
     case UTHREAD_INITIAL:
         return ZX_THREAD_STATE_NEW;
     case UTHREAD_RUNNING:
-        return ut->thread.state == THREAD_BLOCKED ? ZX_THREAD_STATE_BLOCKED
-                                                  : ZX_THREAD_STATE_RUNNING;
+        return ut->thread.state == THREAD_BLOCKED ? ut->block_reason : ZX_THREAD_STATE_RUNNING;
     default:
         return ZX_THREAD_STATE_DEAD;
     }
@@ -68,6 +68,10 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         break;
     case ZX_INFO_THREAD:
         want = ZX_OBJ_TYPE_THREAD, need = ZX_RIGHT_INSPECT;
+        break;
+    case ZX_INFO_PROCESS_MAPS:
+    case ZX_INFO_PROCESS_VMOS:
+        want = ZX_OBJ_TYPE_PROCESS, need = ZX_RIGHT_INSPECT;
         break;
     case ZX_INFO_VMO:
         want = ZX_OBJ_TYPE_VMO;
@@ -139,6 +143,16 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         zx_info_vmar_t info;
         vmar_object_info(o, &info);
         st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
+        break;
+    }
+    case ZX_INFO_PROCESS_MAPS:
+    case ZX_INFO_PROCESS_VMOS: {
+        size_t n_actual = 0, n_avail = 0;
+        st = topic == ZX_INFO_PROCESS_MAPS
+                 ? info_process_maps(to_process(o), buffer, buffer_size, &n_actual, &n_avail)
+                 : info_process_vmos(to_process(o), buffer, buffer_size, &n_actual, &n_avail);
+        if (st == ZX_OK)
+            st = put_counts(actual, n_actual, avail, n_avail);
         break;
     }
     case ZX_INFO_KMEM_STATS: {

@@ -5,6 +5,7 @@
 #include <kernel/syscall_impl.h>
 #include <kernel/thread.h>
 #include <kernel/user_copy.h>
+#include <zircon/syscalls/object.h>
 #include "proc_priv.h"
 
 /* zx_debug_write copies the text in chunks of this size (bounded kernel stack use). */
@@ -34,6 +35,8 @@ zx_time_t sys_clock_get_monotonic(void) { return current_time(); }
 
 /* A kill while sleeping is acted on by the return-to-user check; the status is moot. */
 zx_status_t sys_nanosleep(zx_time_t deadline) {
+    uthread_set_block_reason(ZX_THREAD_STATE_BLOCKED_SLEEPING);
     zx_status_t st = thread_sleep_until(deadline);
+    uthread_set_block_reason(ZX_THREAD_STATE_BLOCKED);
     return st == ZX_ERR_INTERNAL_INTR_KILLED ? st : ZX_OK;
 }

@@ -240,12 +240,7 @@ static zx_status_t process_memory(zx_handle_t h, zx_rights_t rights, zx_vaddr_t 
         kobject_unref(po);
         return ZX_ERR_INVALID_ARGS;
     }
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&p->obj.lock, &s);
-    vm_aspace_t *as = p->state == PROCESS_DEAD ? NULL : p->aspace;
-    if (as)
-        vm_aspace_ref(as);
-    spin_unlock_irqrestore(&p->obj.lock, s);
+    vm_aspace_t *as = process_aspace_get(p);
     size_t done = 0;
     if (!as)
         st = ZX_ERR_BAD_STATE;

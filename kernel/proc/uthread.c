@@ -10,6 +10,7 @@
 #include <lib/string.h>
 #include <vm/heap.h>
 #include <vm/vm_aspace.h>
+#include <zircon/syscalls/object.h>
 #include "proc_priv.h"
 
 
@@ -30,6 +31,12 @@ static const struct kobject_ops uthread_ops = {
 uthread_t *uthread_current(void) {
     thread_t *t = thread_current();
     return t ? (uthread_t *)t->user_ctx : NULL;
+}
+
+void uthread_set_block_reason(uint32_t state) {
+    uthread_t *ut = uthread_current();
+    if (ut)
+        ut->block_reason = state;
 }
 
 /* The scheduler is done with the thread: drop its reference (may free ut). */
@@ -67,6 +74,7 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
     ut->thread.user_ctx = ut;
     ut->thread.on_reaped = uthread_reaped;
     ut->state = UTHREAD_INITIAL;
+    ut->block_reason = ZX_THREAD_STATE_BLOCKED;
 
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);

@@ -262,6 +262,46 @@ size_t vmo_committed_pages(const vm_object_t *vmo) {
     return 0;
 }
 
+void vmo_set_koid(vm_object_t *vmo, uint64_t koid) {
+    uint64_t none = 0;
+    __atomic_compare_exchange_n(&vmo->koid, &none, koid, false, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
+}
+
+uint64_t vmo_koid(const vm_object_t *vmo) { return __atomic_load_n(&vmo->koid, __ATOMIC_RELAXED); }
+
+void vmo_get_name(vm_object_t *vmo, char out[VMO_NAME_LEN]) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&vmo->hier->lock, &s);
+    memcpy(out, vmo->name, VMO_NAME_LEN);
+    spin_unlock_irqrestore(&vmo->hier->lock, s);
+}
+
+void vmo_set_name(vm_object_t *vmo, const char *name, size_t len) {
+    char tmp[VMO_NAME_LEN] = {0};
+    memcpy(tmp, name, strnlen(name, MIN(len, (size_t)VMO_NAME_LEN - 1)));
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&vmo->hier->lock, &s);
+    memcpy(vmo->name, tmp, VMO_NAME_LEN);
+    spin_unlock_irqrestore(&vmo->hier->lock, s);
+}
+
+static zx_status_t count_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
+    (void)offset;
+    (void)pa;
+    *(size_t *)ctx += n;
+    return ZX_OK;
+}
+
+size_t vmo_committed_pages_in(vm_object_t *vmo, uint64_t offset, uint64_t len) {
+    uint64_t size = vmo_size(vmo);
+    if (offset >= size)
+        return 0;
+    size_t n = 0;
+    vmo_for_each_committed_run(vmo, offset, MIN(len, size - offset), count_run, &n);
+    return n;
+}
+
 uint32_t vmo_cache_policy(const vm_object_t *vmo) {
     if (vmo->flags & VMO_FLAG_SLICE)
         vmo = vmo->parent; /* a slice maps its parent's memory, so it has its policy */

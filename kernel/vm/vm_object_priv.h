@@ -68,6 +68,8 @@ struct vm_object {
     struct list_node mappings;   /* struct vmo_mapping_link.node */
     size_t mapping_count;
     uint32_t flags;              /* VMO_FLAG_*; immutable */
+    uint64_t koid;               /* atomic; set once (vmo_set_koid) */
+    char name[VMO_NAME_LEN];     /* guarded by lock */
     /*
      * Set (never cleared) once vmo_get_page has handed out the shared zero page for this
      * VMO: only then can a mapping hold a zero-page translation that a commit must remove.

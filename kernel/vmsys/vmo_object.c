@@ -1,9 +1,10 @@
 /*
  * VMO objects: a kobject around a vm_object_t reference, with the per-handle-visible
- * state the VM does not keep (name, content size, child bookkeeping for
- * ZX_VMO_ZERO_CHILDREN and ZX_INFO_VMO).
+ * state the VM does not keep (content size, child bookkeeping for ZX_VMO_ZERO_CHILDREN
+ * and ZX_INFO_VMO). The koid and name are the VM object's (vmo_set_koid / vmo_set_name),
+ * so that mappings can report them.
  *
- * Locking: base.lock guards name, content_size and num_children. It is taken without any
+ * Locking: base.lock guards content_size and num_children. It is taken without any
  * VM lock held and no VM lock is taken under it (kobject.h's rule).
  */
 #include <kernel/assert.h>
@@ -11,6 +12,8 @@
 #include <vm/heap.h>
 #include <zircon/vmo_vmar.h>
 #include "vmsys_priv.h"
+
+STATIC_ASSERT(VMO_NAME_LEN == ZX_MAX_NAME_LEN);
 
 typedef struct vmo_object {
     kobject_t base;
@@ -20,7 +23,6 @@ typedef struct vmo_object {
     uint32_t child_options;    /* ZX_VMO_CHILD_* it was created with; 0 if not a child */
     size_t num_children;       /* guarded by base.lock */
     uint64_t content_size;     /* guarded by base.lock */
-    char name[ZX_MAX_NAME_LEN]; /* guarded by base.lock; NUL-padded */
 } vmo_object_t;
 
 static vmo_object_t *to_vmo_object(kobject_t *obj) {
@@ -66,6 +68,7 @@ static vmo_object_t *vmo_object_alloc(vm_object_t *vmo, uint64_t content_size) {
     vmo_ref(vmo);
     v->vmo = vmo;
     v->content_size = content_size;
+    vmo_set_koid(vmo, v->base.koid);
     kobject_signal(&v->base, 0, ZX_VMO_ZERO_CHILDREN);
     return v;
 }
@@ -110,24 +113,12 @@ size_t vmo_object_num_children(kobject_t *obj) {
 }
 
 zx_status_t vmo_object_get_name(kobject_t *obj, char out[ZX_MAX_NAME_LEN]) {
-    vmo_object_t *v = to_vmo_object(obj);
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&obj->lock, &s);
-    memcpy(out, v->name, ZX_MAX_NAME_LEN);
-    spin_unlock_irqrestore(&obj->lock, s);
+    vmo_get_name(to_vmo_object(obj)->vmo, out);
     return ZX_OK;
 }
 
 zx_status_t vmo_object_set_name(kobject_t *obj, const char *name, size_t len) {
-    vmo_object_t *v = to_vmo_object(obj);
-    char tmp[ZX_MAX_NAME_LEN] = {0};
-    size_t n = len < ZX_MAX_NAME_LEN - 1 ? len : ZX_MAX_NAME_LEN - 1;
-    n = strnlen(name, n);
-    memcpy(tmp, name, n);
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&obj->lock, &s);
-    memcpy(v->name, tmp, ZX_MAX_NAME_LEN);
-    spin_unlock_irqrestore(&obj->lock, s);
+    vmo_set_name(to_vmo_object(obj)->vmo, name, len);
     return ZX_OK;
 }
 
@@ -151,18 +142,15 @@ zx_status_t vmo_object_set_content_size(kobject_t *obj, uint64_t size) {
     return ZX_OK;
 }
 
-void vmo_object_info(kobject_t *vmo_obj, zx_rights_t handle_rights, zx_info_vmo_t *out) {
-    vmo_object_t *v = to_vmo_object(vmo_obj);
-    vm_object_t *vmo = v->vmo;
+/* The part of ZX_INFO_VMO the VM object alone knows (no wrapper, no handle). */
+static void vmo_info_common(vm_object_t *vmo, zx_info_vmo_t *out) {
     memset(out, 0, sizeof(*out));
-    out->koid = vmo_obj->koid;
-    vmo_object_get_name(vmo_obj, out->name);
+    out->koid = vmo_koid(vmo);
+    vmo_get_name(vmo, out->name);
     out->size_bytes = vmo_size(vmo);
-    out->parent_koid = v->parent_koid;
-    out->num_children = vmo_object_num_children(vmo_obj);
     out->num_mappings = vmo_mapping_count(vmo);
     out->share_count = out->num_mappings ? 1 : 0;
-    uint32_t flags = ZX_INFO_VMO_VIA_HANDLE;
+    uint32_t flags = 0;
     switch (vmo_type(vmo)) {
     case VMO_TYPE_PAGED:
         flags |= ZX_INFO_VMO_TYPE_PAGED;
@@ -176,9 +164,6 @@ void vmo_object_info(kobject_t *vmo_obj, zx_rights_t handle_rights, zx_info_vmo_
     }
     if (vmo_is_resizable(vmo))
         flags |= ZX_INFO_VMO_RESIZABLE;
-    if (v->child_options & (ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE |
-                            ZX_VMO_CHILD_SNAPSHOT_MODIFIED))
-        flags |= ZX_INFO_VMO_IS_COW_CLONE;
     out->flags = flags;
     uint64_t committed = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE;
     out->committed_bytes = committed;
@@ -187,6 +172,23 @@ void vmo_object_info(kobject_t *vmo_obj, zx_rights_t handle_rights, zx_info_vmo_
     out->populated_private_bytes = committed;
     out->committed_scaled_bytes = committed;
     out->populated_scaled_bytes = committed;
-    out->handle_rights = handle_rights;
     out->cache_policy = vmo_cache_policy(vmo);
+}
+
+void vmo_object_info(kobject_t *vmo_obj, zx_rights_t handle_rights, zx_info_vmo_t *out) {
+    vmo_object_t *v = to_vmo_object(vmo_obj);
+    vmo_info_common(v->vmo, out);
+    out->koid = vmo_obj->koid; /* the same unless another object wrapped the VMO first */
+    out->parent_koid = v->parent_koid;
+    out->num_children = vmo_object_num_children(vmo_obj);
+    out->flags |= ZX_INFO_VMO_VIA_HANDLE;
+    if (v->child_options & (ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE |
+                            ZX_VMO_CHILD_SNAPSHOT_MODIFIED))
+        out->flags |= ZX_INFO_VMO_IS_COW_CLONE;
+    out->handle_rights = handle_rights;
+}
+
+void vmo_mapping_info(vm_object_t *vmo, zx_info_vmo_t *out) {
+    vmo_info_common(vmo, out);
+    out->flags |= ZX_INFO_VMO_VIA_MAPPING;
 }

@@ -337,3 +337,74 @@ TEST(Process, ReadMemoryNeedsRights) {
     EXPECT_OK(zx_handle_close(ro));
     child_destroy(&c);
 }
+
+/*
+ * One code page with three entry points for a multi-threaded child: a thread blocked in
+ * zx_object_wait_one on its bootstrap handle (rdi), one asleep forever, one spinning.
+ */
+#define WAITER_OFF 0
+#define SLEEPER_OFF 32
+#define SPINNER_OFF 64
+static const uint8_t code_waiter[] = {
+    0xbe, 0, 0, 0, 1,                                       /* mov $USER_SIGNAL_0,%esi */
+    0x48, 0xba, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, /* movabs $INT64_MAX,%rdx */
+    0x45, 0x31, 0xd2,                                       /* xor %r10d,%r10d */
+    0xb8, ZX_SYS_OBJECT_WAIT_ONE, 0, 0, 0,                  /* mov $WAIT_ONE,%eax */
+    0x0f, 0x05,                                             /* syscall */
+    0xeb, 0xfe,                                             /* jmp . */
+};
+
+/* A process killed while its threads wait: every thread ends (whatever it was blocked
+ * in), the process reports SYSCALL_KILL, and what it held is released (its channel end
+ * closes; userboot's free-page check covers the rest). */
+TEST(Process, KillWhileThreadsWait) {
+    uint8_t code[96];
+    memset(code, 0xcc, sizeof(code));
+    memcpy(code + WAITER_OFF, code_waiter, sizeof(code_waiter));
+    memcpy(code + SLEEPER_OFF, code_sleep_forever, sizeof(code_sleep_forever));
+    memcpy(code + SPINNER_OFF, code_spin, sizeof(code_spin));
+    child_t c;
+    ASSERT_OK(child_create(&c, code, sizeof(code)));
+    zx_handle_t mine, theirs;
+    ASSERT_OK(zx_channel_create(0, &mine, &theirs));
+    zx_handle_t t2, t3;
+    ASSERT_OK(zx_thread_create(c.proc, "sleeper", 7, 0, &t2));
+    ASSERT_OK(zx_thread_create(c.proc, "spinner", 7, 0, &t3));
+    ASSERT_OK(zx_process_start(c.proc, c.thread, c.code + WAITER_OFF, c.data + PAGE, theirs, 0));
+    ASSERT_OK(zx_thread_start(t2, c.code + SLEEPER_OFF, c.data + PAGE, 0, 0));
+    ASSERT_OK(zx_thread_start(t3, c.code + SPINNER_OFF, c.data + PAGE, 0, 0));
+
+    /* Until both blockers have blocked (bounded: 1 s). */
+    zx_info_thread_t i1, i2;
+    for (int i = 0; i < 500; i++) {
+        zx_nanosleep(zx_deadline_after(2000000));
+        ASSERT_OK(zx_object_get_info(c.thread, ZX_INFO_THREAD, &i1, sizeof(i1), NULL, NULL));
+        ASSERT_OK(zx_object_get_info(t2, ZX_INFO_THREAD, &i2, sizeof(i2), NULL, NULL));
+        if (i1.state != ZX_THREAD_STATE_RUNNING && i2.state != ZX_THREAD_STATE_RUNNING)
+            break;
+    }
+    EXPECT_EQ(i1.state, ZX_THREAD_STATE_BLOCKED_WAIT_ONE);
+    EXPECT_EQ(i2.state, ZX_THREAD_STATE_BLOCKED_SLEEPING);
+    EXPECT_STATUS(zx_object_wait_one(mine, ZX_CHANNEL_PEER_CLOSED, 0, NULL), ZX_ERR_TIMED_OUT);
+
+    EXPECT_OK(zx_task_kill(c.proc));
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * SEC),
+                                 NULL));
+    zx_handle_t threads[3] = {c.thread, t2, t3};
+    for (int i = 0; i < 3; i++) {
+        EXPECT_OK(zx_object_wait_one(threads[i], ZX_THREAD_TERMINATED,
+                                     zx_deadline_after(10 * SEC), NULL));
+        zx_info_thread_t ti;
+        EXPECT_OK(zx_object_get_info(threads[i], ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL));
+        EXPECT_EQ(ti.state, ZX_THREAD_STATE_DEAD);
+    }
+    zx_info_process_t pi;
+    EXPECT_OK(proc_info(c.proc, &pi));
+    EXPECT_EQ(pi.return_code, ZX_TASK_RETCODE_SYSCALL_KILL);
+    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_PEER_CLOSED, zx_deadline_after(10 * SEC),
+                                 NULL));
+    zx_handle_close(t2);
+    zx_handle_close(t3);
+    zx_handle_close(mine);
+    child_destroy(&c);
+}

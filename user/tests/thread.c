@@ -226,8 +226,7 @@ TEST(Thread, KillSleepingThread) {
     zx_nanosleep(after(20 * MS));
     zx_info_thread_t ti;
     EXPECT_OK(zx_object_get_info(t.thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL));
-    /* Discrepancy: Beryl reports plain BLOCKED (3), Zircon BLOCKED_SLEEPING (0x203). */
-    /* EXPECT_EQ(ti.state, ZX_THREAD_STATE_BLOCKED_SLEEPING); */
+    EXPECT_EQ(ti.state, ZX_THREAD_STATE_BLOCKED_SLEEPING);
     EXPECT_EQ(ZX_THREAD_STATE_BASIC(ti.state), ZX_THREAD_STATE_BLOCKED);
     EXPECT_OK(zx_task_kill(t.thread));
     EXPECT_OK(thr_join(&t, 10 * SEC));
@@ -258,4 +257,35 @@ TEST(Thread, KillNeedsDestroyRight) {
                   ZX_ERR_ACCESS_DENIED);
     EXPECT_OK(zx_handle_close(weak));
     thr_destroy(&t);
+}
+
+static void wait_on_handle(uintptr_t h, uintptr_t a2) {
+    (void)a2;
+    zx_object_wait_one((zx_handle_t)h, ZX_USER_SIGNAL_0, ZX_TIME_INFINITE, NULL);
+    g_after_sleep = 1;
+    zx_thread_exit();
+}
+
+/* A thread in zx_object_wait_one reports BLOCKED_WAIT_ONE, and RUNNING once woken. */
+TEST(Thread, InfoStateWaitOne) {
+    uthr_t t;
+    zx_handle_t a, b;
+    g_after_sleep = 0;
+    ASSERT_OK(zx_channel_create(0, &a, &b));
+    ASSERT_OK(thr_create(&t));
+    EXPECT_OK(thr_start(&t, wait_on_handle, a));
+    zx_info_thread_t ti;
+    for (int i = 0; i < 100; i++) {
+        zx_nanosleep(after(2 * MS));
+        EXPECT_OK(zx_object_get_info(t.thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL));
+        if (ti.state != ZX_THREAD_STATE_RUNNING)
+            break;
+    }
+    EXPECT_EQ(ti.state, ZX_THREAD_STATE_BLOCKED_WAIT_ONE);
+    EXPECT_OK(zx_object_signal(a, 0, ZX_USER_SIGNAL_0));
+    EXPECT_OK(thr_join(&t, 10 * SEC));
+    EXPECT_EQ(g_after_sleep, 1);
+    thr_destroy(&t);
+    zx_handle_close(a);
+    zx_handle_close(b);
 }

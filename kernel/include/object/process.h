@@ -5,6 +5,7 @@
 #ifndef OBJECT_PROCESS_H
 #define OBJECT_PROCESS_H
 
+#include <stdint.h>
 #include <object/handle.h>
 
 typedef struct process process_t;
@@ -17,5 +18,12 @@ process_t *process_current(void);
 handle_table_t *process_current_handles(void);
 
 handle_table_t *process_handles(process_t *p);
+
+/*
+ * Records why the calling user thread is about to block (a ZX_THREAD_STATE_BLOCKED_*
+ * value), for ZX_INFO_THREAD; pass ZX_THREAD_STATE_BLOCKED again once it is awake. No-op
+ * on a pure kernel thread.
+ */
+void uthread_set_block_reason(uint32_t state);
 
 #endif

@@ -45,6 +45,13 @@ zx_status_t vmo_object_set_content_size(kobject_t *obj, uint64_t size);
  */
 void vmo_object_info(kobject_t *vmo_obj, zx_rights_t handle_rights, zx_info_vmo_t *out);
 
+/*
+ * ZX_INFO_PROCESS_VMOS record of a VMO reached through a mapping (flags include
+ * ZX_INFO_VMO_VIA_MAPPING, handle_rights 0). Only what the VM object knows: parent_koid
+ * and num_children are the wrapper's and reported as 0, and IS_COW_CLONE is not set.
+ */
+void vmo_mapping_info(vm_object_t *vmo, zx_info_vmo_t *out);
+
 /* ---- VMAR objects ---- */
 
 /*

@@ -185,6 +185,24 @@ zx_status_t vmo_create_child(vm_object_t *parent, uint32_t options, uint64_t off
                              uint64_t size, vm_object_t **out);
 bool vmo_child_no_write(const vm_object_t *vmo);
 
+/*
+ * The identity user space knows the VMO by: the koid of the VMO object that first wrapped
+ * it (kernel/vmsys; 0 for a VMO only the kernel uses) and its ZX_PROP_NAME, which live
+ * here rather than in the wrapper so that mappings, which see only the vm_object_t, can
+ * report them (ZX_INFO_PROCESS_MAPS / PROCESS_VMOS). The koid is set once (later calls
+ * are ignored); the name is NUL-padded to VMO_NAME_LEN bytes, guarded by the VMO lock.
+ */
+#define VMO_NAME_LEN 32
+void vmo_set_koid(vm_object_t *vmo, uint64_t koid);
+uint64_t vmo_koid(const vm_object_t *vmo);
+void vmo_get_name(vm_object_t *vmo, char out[VMO_NAME_LEN]);
+/* Copies name[0 .. len), cut at the first NUL and at VMO_NAME_LEN - 1 bytes. */
+void vmo_set_name(vm_object_t *vmo, const char *name, size_t len);
+
+/* Committed pages in [offset, offset + len) (clipped to the size) that this VMO's walk
+ * reports (vmo_for_each_committed: its own pages; a slice's parent's). */
+size_t vmo_committed_pages_in(vm_object_t *vmo, uint64_t offset, uint64_t len);
+
 /* The shared zero page (read-only mappings of uncommitted memory point at it). */
 paddr_t vm_zero_page_paddr(void);
 void vm_zero_page_init(void);

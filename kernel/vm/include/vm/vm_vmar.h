@@ -100,6 +100,41 @@ zx_vm_option_t vm_vmar_flags(const vm_vmar_t *vmar); /* CAN_MAP_* | COMPACT */
 vm_aspace_t *vm_vmar_aspace(const vm_vmar_t *vmar);
 bool vm_vmar_is_dead(vm_vmar_t *vmar);
 
+/*
+ * One node of an aspace's region tree as ZX_INFO_PROCESS_MAPS reports it. Types match
+ * ZX_INFO_MAPS_TYPE_*. A mapping with several protection runs is reported once per run
+ * (Zircon splits the mapping itself where Beryl keeps runs, so user space sees the same).
+ */
+#define VM_MAP_ENTRY_ASPACE 1u
+#define VM_MAP_ENTRY_VMAR 2u
+#define VM_MAP_ENTRY_MAPPING 3u
+typedef struct vm_map_entry {
+    uint32_t type;
+    uint32_t depth;          /* 0 aspace, 1 root VMAR, 2 and more its descendants */
+    vaddr_t base;
+    size_t size;
+    vm_object_t *vmo;        /* MAPPING: a reference the caller drops with vmo_unref */
+    uint64_t vmo_offset;     /* MAPPING: VMO offset of base */
+    zx_vm_option_t perms;    /* MAPPING: ZX_VM_PERM_* */
+    size_t committed_pages;  /* MAPPING: committed VMO pages under [base, base + size) */
+} vm_map_entry_t;
+
+/*
+ * Takes a snapshot of as's tree in depth-first pre-order (the aspace, its root VMAR,
+ * then each VMAR's children by address): writes the first min(cap, total) entries to
+ * out and the number of entries in *total. ZX_ERR_BAD_STATE if the aspace is destroyed.
+ */
+zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap,
+                                size_t *total);
+
+/*
+ * Calls fn(ctx, vmo) once for each mapping in as (in address order, so a VMO mapped
+ * twice is reported twice), with the aspace lock held: fn must not block, fault or take
+ * an aspace lock. ZX_ERR_BAD_STATE if the aspace is destroyed.
+ */
+zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
+                                          void *ctx);
+
 /* Debug/test helpers. */
 size_t vm_vmar_debug_count_mappings(vm_vmar_t *vmar); /* recursive */
 /* Protection runs of the mapping containing addr (0 if none). */

@@ -1,0 +1,95 @@
+/*
+ * Read-only walks of an aspace's VMAR tree for zx_object_get_info (PROCESS_MAPS,
+ * PROCESS_VMOS). Both run with the aspace lock held and copy what they need into
+ * caller-owned memory, so the syscall layer copies to user space without any VM lock.
+ */
+#include <kernel/assert.h>
+#include "vm_vmar_priv.h"
+
+struct maps_walk {
+    vm_map_entry_t *out;
+    size_t cap;
+    size_t n; /* entries seen so far (also the next index) */
+};
+
+static vm_map_entry_t *maps_next(struct maps_walk *w) {
+    vm_map_entry_t *e = w->n < w->cap ? &w->out[w->n] : NULL;
+    w->n++;
+    return e;
+}
+
+/* One entry per protection run of m. */
+static void maps_add_mapping(struct maps_walk *w, vm_mapping_t *m, uint32_t depth) {
+    for (uint32_t i = 0; i < m->nruns; i++) {
+        uint64_t start = m->runs[i].offset;
+        uint64_t end = i + 1 < m->nruns ? m->runs[i + 1].offset : region_size(&m->r);
+        vm_map_entry_t *e = maps_next(w);
+        if (!e)
+            continue;
+        e->type = VM_MAP_ENTRY_MAPPING;
+        e->depth = depth;
+        e->base = region_base(&m->r) + start;
+        e->size = end - start;
+        e->vmo = m->vmo;
+        vmo_ref(m->vmo);
+        e->vmo_offset = m->vmo_offset + start;
+        e->perms = m->runs[i].perms;
+        e->committed_pages = vmo_committed_pages_in(m->vmo, e->vmo_offset, e->size);
+    }
+}
+
+static void maps_add_vmar(struct maps_walk *w, vm_vmar_t *v, uint32_t depth) {
+    vm_map_entry_t *e = maps_next(w);
+    if (e) {
+        *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_VMAR, .depth = depth,
+                              .base = region_base(&v->r), .size = region_size(&v->r)};
+    }
+    for (struct vm_extent *x = vm_extent_of(avl_first(&v->children)); x;
+         x = vm_extent_of(avl_next(&x->node))) {
+        struct vm_region *r = region_of(x);
+        if (r->type == VM_REGION_MAPPING)
+            maps_add_mapping(w, region_mapping(r), depth + 1);
+        else
+            maps_add_vmar(w, region_vmar(r), depth + 1);
+    }
+}
+
+zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap,
+                                size_t *total) {
+    struct maps_walk w = {out, cap, 0};
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    if (as->destroyed) {
+        spin_unlock_irqrestore(&as->lock, s);
+        return ZX_ERR_BAD_STATE;
+    }
+    vm_map_entry_t *e = maps_next(&w);
+    if (e)
+        *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_ASPACE, .base = as->base, .size = as->size};
+    maps_add_vmar(&w, as->root, 1);
+    spin_unlock_irqrestore(&as->lock, s);
+    *total = w.n;
+    return ZX_OK;
+}
+
+static void each_mapped_vmo(vm_vmar_t *v, void (*fn)(void *ctx, vm_object_t *vmo), void *ctx) {
+    for (struct vm_extent *x = vm_extent_of(avl_first(&v->children)); x;
+         x = vm_extent_of(avl_next(&x->node))) {
+        struct vm_region *r = region_of(x);
+        if (r->type == VM_REGION_MAPPING)
+            fn(ctx, region_mapping(r)->vmo);
+        else
+            each_mapped_vmo(region_vmar(r), fn, ctx);
+    }
+}
+
+zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
+                                          void *ctx) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
+    if (st == ZX_OK)
+        each_mapped_vmo(as->root, fn, ctx);
+    spin_unlock_irqrestore(&as->lock, s);
+    return st;
+}
