@@ -630,3 +630,67 @@ TEST(FaultDecommit, SnapshotParentWriteAfterChildCreated) {
     zx_handle_close(child);
     zx_handle_close(vmo);
 }
+
+/* ---- the kernel's own accesses to user memory obey the same mapping rules ---- */
+
+TEST(FaultKernelCopy, SyscallWriteIntoReadOnlyMappingFails) {
+    zx_handle_t ro = patterned_vmo(1, 0), src = patterned_vmo(2, 0);
+    zx_vaddr_t a = map(ro, ZX_VM_PERM_READ, PAGE);
+    ASSERT_NE(a, 0u);
+    EXPECT_EQ(rd64(a), 0x1000u); /* present, read-only translation */
+    /* zx_vmo_read stores into the caller's buffer: here it must not be able to. */
+    EXPECT_STATUS(zx_vmo_read(src, (void *)a, PAGE, 8), ZX_ERR_NOT_FOUND);
+    EXPECT_EQ(rd64(a), 0x1000u);
+    EXPECT_EQ(vmo_word(ro, 0), 0x1000u);
+    unmap(a, PAGE);
+    zx_handle_close(src);
+    zx_handle_close(ro);
+}
+
+TEST(FaultKernelCopy, SyscallAccessOfNoAccessMappingFails) {
+    zx_handle_t vmo = patterned_vmo(1, 0), other = patterned_vmo(1, 0);
+    zx_vaddr_t a = map(vmo, RW, PAGE);
+    ASSERT_NE(a, 0u);
+    EXPECT_EQ(rd64(a), 0x1000u);
+    EXPECT_OK(zx_vmar_protect(zx_vmar_root_self(), 0, a, PAGE));
+    EXPECT_STATUS(zx_vmo_write(other, (const void *)a, 0, 8), ZX_ERR_NOT_FOUND);
+    EXPECT_STATUS(zx_vmo_read(other, (void *)a, 0, 8), ZX_ERR_NOT_FOUND);
+    EXPECT_EQ(vmo_word(other, 0), 0x1000u);
+    EXPECT_EQ(vmo_word(vmo, 0), 0x1000u);
+    unmap(a, PAGE);
+    zx_handle_close(other);
+    zx_handle_close(vmo);
+}
+
+TEST(FaultKernelCopy, SyscallWriteIntoSnapshotPageCopies) {
+    /* A child's page still shared with the parent is mapped read-only until written; a
+     * store by the kernel must take the child's copy too, not write the shared page. */
+    zx_handle_t vmo = patterned_vmo(1, 0), src = patterned_vmo(1, 0), child;
+    ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, PAGE, &child));
+    zx_vaddr_t c = map(child, RW, PAGE);
+    ASSERT_NE(c, 0u);
+    EXPECT_EQ(rd64(c), 0x1000u);
+    uint64_t v = 0x4242;
+    EXPECT_OK(zx_vmo_write(src, &v, 0, sizeof(v)));
+    EXPECT_OK(zx_vmo_read(src, (void *)c, 0, sizeof(v)));
+    EXPECT_EQ(rd64(c), 0x4242u);
+    EXPECT_EQ(vmo_word(child, 0), 0x4242u);
+    EXPECT_EQ(vmo_word(vmo, 0), 0x1000u);
+    unmap(c, PAGE);
+    zx_handle_close(child);
+    zx_handle_close(src);
+    zx_handle_close(vmo);
+}
+
+TEST(FaultKernelCopy, SyscallBufferPastVmoEndFails) {
+    zx_handle_t vmo = patterned_vmo(1, 0), src = patterned_vmo(1, 0);
+    zx_vaddr_t a = map(vmo, RW, 2 * PAGE);
+    ASSERT_NE(a, 0u);
+    EXPECT_STATUS(zx_vmo_read(src, (void *)(a + PAGE), 0, 8), ZX_ERR_NOT_FOUND);
+    EXPECT_STATUS(zx_vmo_write(src, (const void *)(a + PAGE), 0, 8), ZX_ERR_NOT_FOUND);
+    EXPECT_OK(zx_vmo_read(src, (void *)(a + PAGE - 8), 0, 8)); /* just inside: fine */
+    EXPECT_EQ(rd64(a + PAGE - 8), 0x1000u);
+    unmap(a, 2 * PAGE);
+    zx_handle_close(src);
+    zx_handle_close(vmo);
+}
