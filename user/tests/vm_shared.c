@@ -1,11 +1,10 @@
 /*
- * Changes to a VMO or a mapping are seen at once by every thread of every process that
- * maps it: protect / unmap / shrink kill a thread that keeps touching the page in a loop
- * (its translation is warm), decommit makes it read zeros; between two processes,
+ * Changes to a VMO or a mapping, seen from a second process that maps it too:
  * copy-on-write snapshots stay isolated through mappings on both sides, decommit and
- * commit are seen in both, a shrink kills the other process on access, and protect or
- * unmap in one process leaves the other's mapping alone. The parent sees a faulted child
- * exit with ZX_TASK_RETCODE_EXCEPTION_KILL.
+ * commit are seen in both, a shrink kills the other process on its next access past the
+ * end, and protect or unmap in one process leaves the other's mapping alone. The parent
+ * sees a faulted child exit with ZX_TASK_RETCODE_EXCEPTION_KILL and flags STARTED|EXITED.
+ * (The same within one process, across threads: vm_shared_threads.c.)
  *
  * The second process is this program again, started with "--peer": it serves commands
  * (map a VMO it is sent, read, write, protect, unmap, decommit) on a channel, so that
@@ -27,9 +26,6 @@
 #define PAGE TU_PAGE
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 #define KILLED ZX_TASK_RETCODE_EXCEPTION_KILL
-/* Death-child exit codes of the thread tests (anything but KILLED is a failure). */
-#define NO_PROGRESS 0x52 /* the worker never got going */
-#define STALE_ACCESS 0x53 /* the worker went on touching the page after the change */
 
 static zx_vaddr_t launder(zx_vaddr_t a) {
     __asm__ volatile("" : "+r"(a));
@@ -67,159 +63,6 @@ static uint64_t vmo_word(zx_handle_t vmo, uint64_t off) {
 static zx_status_t proc_info(zx_handle_t p, zx_info_process_t *info) {
     memset(info, 0, sizeof(*info));
     return zx_object_get_info(p, ZX_INFO_PROCESS, info, sizeof(*info), NULL, NULL);
-}
-
-/* ---- threads of one process ---- */
-
-/* A worker that reads (or writes) one word in a loop; `count` goes up after each access. */
-typedef struct looper {
-    zx_vaddr_t addr;
-    bool write;
-    volatile bool stop;
-    volatile uint64_t last;
-    volatile uint64_t count;
-} looper_t;
-
-static void looper_fn(uintptr_t arg, uintptr_t unused) {
-    (void)unused;
-    looper_t *l = (looper_t *)arg;
-    while (!l->stop) {
-        uint64_t v;
-        if (l->write) {
-            v = l->count;
-            wr64(l->addr, v);
-        } else {
-            v = rd64(l->addr);
-        }
-        l->last = v;
-        l->count = l->count + 1;
-    }
-    zx_thread_exit();
-}
-
-/* Sleeps in 1 ms steps until l->count >= n or the deadline passes. */
-static bool wait_count(looper_t *l, uint64_t n, zx_duration_t timeout) {
-    zx_time_t deadline = tu_deadline_after(timeout);
-    while (l->count < n) {
-        if (zx_clock_get_monotonic() > deadline)
-            return false;
-        zx_nanosleep(tu_deadline_after(TU_MS));
-    }
-    return true;
-}
-
-enum change { CH_PROTECT_NONE, CH_UNMAP, CH_PROTECT_READ, CH_SHRINK };
-
-/*
- * Death-child body: a worker touches addr in a loop; once its translation is warm, this
- * thread makes `change` and gives the worker time to run on. The worker's next access
- * must kill the process; if it does not (or the worker keeps accessing), this returns
- * or exits with a code that is not KILLED.
- */
-static void change_under_worker(zx_vaddr_t addr, bool write, enum change change,
-                                zx_vaddr_t base, size_t len, zx_handle_t vmo) {
-    static looper_t l;
-    static tu_thread_t t;
-    l.addr = addr;
-    l.write = write;
-    if (tu_thread_create(&t) != ZX_OK || tu_thread_start(&t, looper_fn, (uintptr_t)&l, 0))
-        zx_process_exit(NO_PROGRESS);
-    if (!wait_count(&l, 100, 5 * TU_SEC))
-        zx_process_exit(NO_PROGRESS);
-    zx_status_t st = ZX_ERR_INTERNAL;
-    switch (change) {
-    case CH_PROTECT_NONE: st = zx_vmar_protect(zx_vmar_root_self(), 0, base, len); break;
-    case CH_PROTECT_READ:
-        st = zx_vmar_protect(zx_vmar_root_self(), ZX_VM_PERM_READ, base, len);
-        break;
-    case CH_UNMAP: st = zx_vmar_unmap(zx_vmar_root_self(), base, len); break;
-    case CH_SHRINK: st = zx_vmo_set_size(vmo, PAGE); break;
-    }
-    if (st != ZX_OK)
-        zx_process_exit(0x50);
-    uint64_t c0 = l.count;
-    /* One access may have been made before the change and counted after it. */
-    wait_count(&l, c0 + 2, 500 * TU_MS);
-    if (l.count > c0 + 1)
-        zx_process_exit(STALE_ACCESS);
-}
-
-TEST(VmThread, ReaderDiesOnProtectToNone) {
-    zx_handle_t vmo = patterned_vmo(1, 0);
-    zx_vaddr_t a = map(vmo, RW, PAGE);
-    ASSERT_NE(a, 0u);
-    EXPECT_DEATH(change_under_worker(a, false, CH_PROTECT_NONE, a, PAGE, vmo), KILLED);
-    unmap(a, PAGE);
-    zx_handle_close(vmo);
-}
-
-TEST(VmThread, ReaderDiesOnUnmap) {
-    zx_handle_t vmo = patterned_vmo(1, 0);
-    zx_vaddr_t a = map(vmo, RW, PAGE);
-    ASSERT_NE(a, 0u);
-    EXPECT_DEATH(change_under_worker(a + 8, false, CH_UNMAP, a, PAGE, vmo), KILLED);
-    unmap(a, PAGE);
-    zx_handle_close(vmo);
-}
-
-TEST(VmThread, WriterDiesOnProtectToReadOnly) {
-    zx_handle_t vmo = patterned_vmo(1, 0);
-    zx_vaddr_t a = map(vmo, RW, PAGE);
-    ASSERT_NE(a, 0u);
-    EXPECT_DEATH(change_under_worker(a, true, CH_PROTECT_READ, a, PAGE, vmo), KILLED);
-    unmap(a, PAGE);
-    zx_handle_close(vmo);
-}
-
-/* The control: the same protect under a reader is harmless. */
-TEST(VmThread, ReaderSurvivesProtectToReadOnly) {
-    zx_handle_t vmo = patterned_vmo(1, 0);
-    zx_vaddr_t a = map(vmo, RW, PAGE);
-    ASSERT_NE(a, 0u);
-    EXPECT_DEATH(change_under_worker(a, false, CH_PROTECT_READ, a, PAGE, vmo),
-                 STALE_ACCESS);
-    unmap(a, PAGE);
-    zx_handle_close(vmo);
-}
-
-TEST(VmThread, ReaderDiesOnShrink) {
-    zx_handle_t vmo = patterned_vmo(2, ZX_VMO_RESIZABLE);
-    ASSERT_NE(vmo, ZX_HANDLE_INVALID);
-    zx_vaddr_t a = map(vmo, RW, 2 * PAGE);
-    ASSERT_NE(a, 0u);
-    EXPECT_DEATH(change_under_worker(a + PAGE, false, CH_SHRINK, a, 2 * PAGE, vmo), KILLED);
-    unmap(a, 2 * PAGE);
-    zx_handle_close(vmo);
-}
-
-TEST(VmThread, ReaderSeesDecommitThenCommit) {
-    zx_handle_t vmo = patterned_vmo(1, 0);
-    zx_vaddr_t a = map(vmo, RW, PAGE);
-    ASSERT_NE(a, 0u);
-    wr64(a, 0xaa);
-    looper_t l;
-    memset(&l, 0, sizeof(l));
-    l.addr = a;
-    tu_thread_t t;
-    ASSERT_OK(tu_thread_create(&t));
-    ASSERT_OK(tu_thread_start(&t, looper_fn, (uintptr_t)&l, 0));
-    EXPECT_TRUE(wait_count(&l, 100, 5 * TU_SEC));
-    EXPECT_EQ(l.last, 0xaau);
-    EXPECT_OK(zx_vmo_op_range(vmo, ZX_VMO_OP_DECOMMIT, 0, PAGE, NULL, 0));
-    uint64_t c0 = l.count;
-    EXPECT_TRUE(wait_count(&l, c0 + 2, 5 * TU_SEC));
-    EXPECT_EQ(l.last, 0u); /* not the freed page's old contents */
-    /* The worker now reads an uncommitted page; a commit by a syscall must reach it. */
-    uint64_t v = 0xbb;
-    EXPECT_OK(zx_vmo_write(vmo, &v, 0, sizeof(v)));
-    c0 = l.count;
-    EXPECT_TRUE(wait_count(&l, c0 + 2, 5 * TU_SEC));
-    EXPECT_EQ(l.last, 0xbbu);
-    l.stop = true;
-    EXPECT_OK(tu_thread_join(&t, 5 * TU_SEC));
-    tu_thread_destroy(&t);
-    unmap(a, PAGE);
-    zx_handle_close(vmo);
 }
 
 /* ---- a second process: the peer ---- */
