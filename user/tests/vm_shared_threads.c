@@ -196,3 +196,47 @@ TEST(VmThread, ReaderSeesDecommitThenCommit) {
     unmap(a, PAGE);
     zx_handle_close(vmo);
 }
+
+/* The worker blocks forever in a wait; the main thread's fault must end the process. */
+static void blocker_fn(uintptr_t ch, uintptr_t unused) {
+    (void)unused;
+    zx_object_wait_one((zx_handle_t)ch, ZX_CHANNEL_READABLE, ZX_TIME_INFINITE, NULL);
+    zx_thread_exit();
+}
+
+static void fault_beside_blocked_worker(zx_vaddr_t a) {
+    static tu_thread_t t;
+    zx_handle_t c0, c1;
+    if (zx_channel_create(0, &c0, &c1) != ZX_OK || tu_thread_create(&t) != ZX_OK ||
+        tu_thread_start(&t, blocker_fn, c0, 0) != ZX_OK)
+        zx_process_exit(NO_PROGRESS);
+    zx_nanosleep(tu_deadline_after(5 * TU_MS)); /* let the worker block */
+    rd64(a);
+}
+
+/* The main thread blocks forever; the worker's fault must end the process. */
+static void fault_while_main_blocked(zx_vaddr_t a) {
+    static looper_t l;
+    static tu_thread_t t;
+    zx_handle_t c0, c1;
+    l.addr = a;
+    if (zx_channel_create(0, &c0, &c1) != ZX_OK || tu_thread_create(&t) != ZX_OK ||
+        tu_thread_start(&t, looper_fn, (uintptr_t)&l, 0) != ZX_OK ||
+        !wait_count(&l, 100, 5 * TU_SEC))
+        zx_process_exit(NO_PROGRESS);
+    if (zx_vmar_protect(zx_vmar_root_self(), 0, a, PAGE) != ZX_OK)
+        zx_process_exit(0x50);
+    zx_object_wait_one(c0, ZX_CHANNEL_READABLE, ZX_TIME_INFINITE, NULL);
+}
+
+TEST(VmThread, FaultEndsProcessWithBlockedThreads) {
+    zx_handle_t vmo = patterned_vmo(1, 0);
+    zx_vaddr_t a = map(vmo, 0, PAGE), b = map(vmo, ZX_VM_PERM_READ, PAGE);
+    ASSERT_NE(a, 0u);
+    ASSERT_NE(b, 0u);
+    EXPECT_DEATH(fault_beside_blocked_worker(a), KILLED);
+    EXPECT_DEATH(fault_while_main_blocked(b), KILLED);
+    unmap(a, PAGE);
+    unmap(b, PAGE);
+    zx_handle_close(vmo);
+}
