@@ -114,7 +114,7 @@ static void change_under_worker(zx_vaddr_t addr, bool write, enum change change,
         zx_process_exit(0x50);
     uint64_t c0 = l.count;
     /* One access may have been made before the change and counted after it. */
-    wait_count(&l, c0 + 2, 500 * TU_MS);
+    wait_count(&l, c0 + 2, 2 * TU_SEC);
     if (l.count > c0 + 1)
         zx_process_exit(STALE_ACCESS);
 }
