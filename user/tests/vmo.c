@@ -498,3 +498,50 @@ TEST(VmoSize, ContentSizeProperty) {
     EXPECT_OK(zx_handle_close(vmo));
 }
 
+
+TEST(VmoSize, MappingsOutliveShrinkAndGrow) {
+    zx_handle_t vmo;
+    ASSERT_OK(zx_vmo_create(P, ZX_VMO_RESIZABLE, &vmo));
+    /* A mapping longer than the VMO is allowed; growing makes its tail usable. */
+    zx_vaddr_t addr;
+    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
+                          2 * P, &addr));
+    volatile uint8_t *m = (volatile uint8_t *)addr;
+    ASSERT_OK(zx_vmo_set_size(vmo, 2 * P));
+    m[P + 1] = 0x4B;
+    EXPECT_EQ(byte_at(vmo, P + 1), 0x4Bu);
+    /* Shrinking does not trim the mapping: the page past the end now faults. */
+    ASSERT_OK(zx_vmo_set_size(vmo, P));
+    m[0] = 1;
+    EXPECT_DEATH(m[P + 1] = 2, ZX_TASK_RETCODE_EXCEPTION_KILL);
+    /* A syscall that copies through that page reports the bad buffer. */
+    zx_handle_t other;
+    ASSERT_OK(zx_vmo_create(P, 0, &other));
+    EXPECT_STATUS(zx_vmo_read(other, (void *)(addr + P), 0, 16), ZX_ERR_NOT_FOUND);
+    EXPECT_STATUS(zx_vmo_write(other, (const void *)(addr + P - 8), 0, 16), ZX_ERR_NOT_FOUND);
+    /* Growing again brings back a zero page, not the old content. */
+    ASSERT_OK(zx_vmo_set_size(vmo, 2 * P));
+    EXPECT_EQ(m[P + 1], 0u);
+    zx_vmar_unmap(zx_vmar_root_self(), addr, 2 * P);
+    zx_handle_close(other);
+    EXPECT_OK(zx_handle_close(vmo));
+}
+
+TEST(VmoRw, BufferInsideTheSameVmo) {
+    zx_handle_t vmo;
+    ASSERT_OK(zx_vmo_create(3 * P, 0, &vmo));
+    zx_vaddr_t addr;
+    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
+                          3 * P, &addr));
+    memset((void *)addr, 0x61, P);
+    /* Page 0 into the (uncommitted) page 1 mapping: the copy faults into the same VMO. */
+    EXPECT_OK(zx_vmo_read(vmo, (void *)(addr + P), 0, P));
+    EXPECT_TRUE(all_bytes((const void *)(addr + P), P, 0x61));
+    /* Page 1, through its mapping, into page 2; and a page onto itself. */
+    EXPECT_OK(zx_vmo_write(vmo, (const void *)(addr + P), 2 * P, P));
+    EXPECT_OK(zx_vmo_write(vmo, (const void *)addr, 0, P));
+    EXPECT_OK(zx_vmo_read(vmo, buf_a, 0, 3 * P));
+    EXPECT_TRUE(all_bytes(buf_a, 3 * P, 0x61));
+    zx_vmar_unmap(zx_vmar_root_self(), addr, 3 * P);
+    EXPECT_OK(zx_handle_close(vmo));
+}

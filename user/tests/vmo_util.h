@@ -43,6 +43,13 @@ static inline uint64_t content_size(zx_handle_t h) {
     return size;
 }
 
+/* The byte at offset (0xA5 if the read fails). */
+static inline uint8_t byte_at(zx_handle_t vmo, uint64_t offset) {
+    uint8_t b = 0xA5;
+    zx_vmo_read(vmo, &b, offset, 1);
+    return b;
+}
+
 /* A duplicate with exactly `rights` (ZX_HANDLE_INVALID on failure). */
 static inline zx_handle_t dup_with(zx_handle_t h, zx_rights_t rights) {
     zx_handle_t out = ZX_HANDLE_INVALID;
