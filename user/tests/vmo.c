@@ -359,6 +359,12 @@ TEST(VmoSize, GetSizeErrors) {
     EXPECT_EQ(size, 3 * P);
     EXPECT_STATUS(zx_vmo_get_size(vmo, NULL), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmo_get_size(vmo, (uint64_t *)KERNEL_PTR), ZX_ERR_INVALID_ARGS);
+    zx_handle_t ro_vmo;
+    zx_vaddr_t ro = tu_map_new(P, ZX_VM_PERM_READ, &ro_vmo);
+    ASSERT_NE(ro, 0u);
+    EXPECT_STATUS(zx_vmo_get_size(vmo, (uint64_t *)ro), ZX_ERR_INVALID_ARGS);
+    zx_vmar_unmap(zx_vmar_root_self(), ro, P);
+    zx_handle_close(ro_vmo);
     EXPECT_STATUS(zx_vmo_get_size(zx_vmar_root_self(), &size), ZX_ERR_WRONG_TYPE);
     EXPECT_STATUS(zx_vmo_get_size(ZX_HANDLE_INVALID, &size), ZX_ERR_BAD_HANDLE);
     zx_handle_close(none);
@@ -543,5 +549,53 @@ TEST(VmoRw, BufferInsideTheSameVmo) {
     EXPECT_OK(zx_vmo_read(vmo, buf_a, 0, 3 * P));
     EXPECT_TRUE(all_bytes(buf_a, 3 * P, 0x61));
     zx_vmar_unmap(zx_vmar_root_self(), addr, 3 * P);
+    EXPECT_OK(zx_handle_close(vmo));
+}
+
+/* Worker of ConcurrentResizeAndCopy: resizes the VMO until told to stop. */
+static volatile int resize_stop;
+static volatile int resize_rounds;
+static volatile zx_status_t resize_bad;
+
+static void resize_worker(uintptr_t vmo, uintptr_t unused) {
+    for (int i = 0; !resize_stop; i++) {
+        zx_status_t st = zx_vmo_set_size((zx_handle_t)vmo, (i & 1) ? 4 * P : P + 123);
+        if (st != ZX_OK)
+            resize_bad = st;
+        resize_rounds = i + 1;
+    }
+    zx_thread_exit();
+}
+
+TEST(VmoRw, ConcurrentResizeAndCopy) {
+    zx_handle_t vmo;
+    ASSERT_OK(zx_vmo_create(4 * P, ZX_VMO_RESIZABLE, &vmo));
+    resize_stop = 0;
+    resize_rounds = 0;
+    resize_bad = ZX_OK;
+    tu_thread_t t;
+    ASSERT_OK(tu_thread_create(&t));
+    ASSERT_OK(tu_thread_start(&t, resize_worker, vmo, 0));
+    memset(buf_a, 0x2F, sizeof(buf_a));
+    /* Every copy either fits the size it saw or is OUT_OF_RANGE; nothing else. */
+    int other = 0;
+    for (int i = 0; i < 300; i++) {
+        zx_status_t st = (i & 1) ? zx_vmo_write(vmo, buf_a, P / 2, 3 * P)
+                                 : zx_vmo_read(vmo, buf_b, P / 2, 3 * P);
+        if (st != ZX_OK && st != ZX_ERR_OUT_OF_RANGE)
+            other++;
+        if (i % 50 == 0)
+            zx_nanosleep(tu_deadline_after(TU_MS)); /* let the worker run */
+    }
+    resize_stop = 1;
+    EXPECT_OK(tu_thread_join(&t, 5 * TU_SEC));
+    tu_thread_destroy(&t);
+    EXPECT_EQ(other, 0);
+    EXPECT_EQ(resize_bad, ZX_OK);
+    EXPECT_GT(resize_rounds, 0);
+    /* The VMO is consistent afterwards: whatever its size, it reads and writes. */
+    uint64_t size = vmo_size(vmo);
+    EXPECT_TRUE(size == 2 * P || size == 4 * P);
+    EXPECT_OK(zx_vmo_read(vmo, buf_b, 0, size < sizeof(buf_b) ? size : sizeof(buf_b)));
     EXPECT_OK(zx_handle_close(vmo));
 }

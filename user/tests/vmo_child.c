@@ -187,6 +187,30 @@ TEST(VmoSnapshot, DecommitRefusedInCowRelatives) {
                   ZX_ERR_NOT_SUPPORTED);
     EXPECT_TRUE(vmo_bytes(parent, 0, P, 0x80));
     EXPECT_TRUE(vmo_bytes(child, 0, P, 0x80));
+    /* Once the child is gone the parent is an ordinary VMO again. */
+    EXPECT_OK(zx_handle_close(child));
+    EXPECT_TRUE(zero_children_soon(parent));
+    EXPECT_OK(zx_vmo_op_range(parent, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0));
+    EXPECT_TRUE(vmo_bytes(parent, 0, P, 0));
+    EXPECT_TRUE(vmo_bytes(parent, P, P, 0x81));
+    EXPECT_EQ(vmo_info(parent).committed_bytes, P);
+    EXPECT_OK(zx_handle_close(parent));
+}
+
+TEST(VmoSnapshot, ParentZeroAndShrinkLeaveChild) {
+    zx_handle_t parent, child;
+    ASSERT_OK(make_filled(3, 0x88, ZX_VMO_RESIZABLE, &parent));
+    ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 3 * P, &child));
+    EXPECT_OK(zx_vmo_op_range(parent, ZX_VMO_OP_ZERO, 0, P, NULL, 0));
+    EXPECT_TRUE(vmo_bytes(parent, 0, P, 0));
+    EXPECT_TRUE(vmo_bytes(child, 0, P, 0x88));
+    /* Shrinking the parent does not take pages from the child... */
+    ASSERT_OK(zx_vmo_set_size(parent, P));
+    EXPECT_TRUE(vmo_bytes(child, P, P, 0x89));
+    EXPECT_TRUE(vmo_bytes(child, 2 * P, P, 0x8A));
+    /* ...and growing it back shows zeros, not the old pages. */
+    ASSERT_OK(zx_vmo_set_size(parent, 3 * P));
+    EXPECT_TRUE(vmo_bytes(parent, P, 2 * P, 0));
     EXPECT_OK(zx_handle_close(child));
     EXPECT_OK(zx_handle_close(parent));
 }
