@@ -566,6 +566,21 @@ TEST(VmoSlice, SizeRoundedContentSizeExact) {
     EXPECT_OK(zx_handle_close(vmo));
 }
 
+TEST(VmoSlice, CommitLandsInParent) {
+    zx_handle_t vmo, slice;
+    ASSERT_OK(zx_vmo_create(4 * P, 0, &vmo));
+    ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SLICE, 2 * P, 2 * P, &slice));
+    EXPECT_OK(zx_vmo_op_range(slice, ZX_VMO_OP_COMMIT, 0, 2 * P, NULL, 0));
+    /* decisions.md: committed bytes count the pages a VMO owns; a slice owns none. */
+    EXPECT_EQ(vmo_info(vmo).committed_bytes, 2 * P);
+    EXPECT_EQ(vmo_info(slice).committed_bytes, 0u);
+    /* Those were the parent's pages 2 and 3. */
+    EXPECT_OK(zx_vmo_op_range(vmo, ZX_VMO_OP_DECOMMIT, 2 * P, 2 * P, NULL, 0));
+    EXPECT_EQ(vmo_info(vmo).committed_bytes, 0u);
+    EXPECT_OK(zx_handle_close(slice));
+    EXPECT_OK(zx_handle_close(vmo));
+}
+
 TEST(VmoSlice, DecommitSeenByBoth) {
     zx_handle_t vmo, slice;
     ASSERT_OK(make_filled(3, 0xC0, 0, &vmo));
@@ -649,6 +664,30 @@ TEST(VmoChildTree, ZeroChildrenSignal) {
     EXPECT_FALSE(zero_children(vmo));
     EXPECT_OK(zx_handle_close(dup));
     EXPECT_TRUE(zero_children_soon(vmo));
+    EXPECT_OK(zx_handle_close(vmo));
+}
+
+/* Worker of WaitWakesWhenLastChildCloses: closes the child after a short sleep. */
+static void close_later(uintptr_t child, uintptr_t unused) {
+    zx_nanosleep(tu_deadline_after(20 * TU_MS));
+    zx_handle_close((zx_handle_t)child);
+    zx_thread_exit();
+}
+
+TEST(VmoChildTree, WaitWakesWhenLastChildCloses) {
+    zx_handle_t vmo, child;
+    ASSERT_OK(zx_vmo_create(P, 0, &vmo));
+    ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SLICE, 0, P, &child));
+    tu_thread_t t;
+    ASSERT_OK(tu_thread_create(&t));
+    ASSERT_OK(tu_thread_start(&t, close_later, child, 0));
+    /* Blocks until the other thread's close sets the signal. */
+    zx_signals_t obs = 0;
+    EXPECT_OK(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, tu_deadline_after(5 * TU_SEC), &obs));
+    EXPECT_NE(obs & ZX_VMO_ZERO_CHILDREN, 0u);
+    EXPECT_FALSE(tu_handle_valid(child));
+    EXPECT_OK(tu_thread_join(&t, 5 * TU_SEC));
+    tu_thread_destroy(&t);
     EXPECT_OK(zx_handle_close(vmo));
 }
 
