@@ -1,5 +1,5 @@
 /*
- * zx_object_get_info and object properties (ZX_PROP_NAME).
+ * zx_object_get_info and object properties (ZX_PROP_NAME, ZX_PROP_VMO_CONTENT_SIZE).
  *
  * Topic dispatch follows Zircon's order of checks: the handle (BAD_HANDLE), then the
  * topic's object type (WRONG_TYPE), then its right (ACCESS_DENIED), then the buffers.
@@ -214,6 +214,27 @@ static zx_status_t set_name_of(kobject_t *o, const char *name, size_t len) {
     return ZX_OK;
 }
 
+/* ZX_PROP_VMO_CONTENT_SIZE (a uint64_t; VMOs only). */
+static zx_status_t get_content_size(kobject_t *o, user_addr_t value, size_t value_size) {
+    if (kobject_type(o) != ZX_OBJ_TYPE_VMO)
+        return ZX_ERR_WRONG_TYPE;
+    if (value_size < sizeof(uint64_t))
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    return user_put_u64(value, vmo_object_get_content_size(o)) == ZX_OK ? ZX_OK
+                                                                         : ZX_ERR_INVALID_ARGS;
+}
+
+static zx_status_t set_content_size(kobject_t *o, user_addr_t value, size_t value_size) {
+    if (kobject_type(o) != ZX_OBJ_TYPE_VMO)
+        return ZX_ERR_WRONG_TYPE;
+    if (value_size < sizeof(uint64_t))
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    uint64_t size;
+    if (user_copy_from(&size, value, sizeof(size)) != ZX_OK)
+        return ZX_ERR_INVALID_ARGS;
+    return vmo_object_set_content_size(o, size); /* OUT_OF_RANGE past the VMO's size */
+}
+
 zx_status_t sys_object_get_property(zx_handle_t h, uint32_t property, user_addr_t value,
                                     size_t value_size) {
     kobject_t *o;
@@ -222,7 +243,9 @@ zx_status_t sys_object_get_property(zx_handle_t h, uint32_t property, user_addr_
     if (st != ZX_OK)
         return st;
     char name[ZX_MAX_NAME_LEN];
-    if (property != ZX_PROP_NAME)
+    if (property == ZX_PROP_VMO_CONTENT_SIZE)
+        st = get_content_size(o, value, value_size);
+    else if (property != ZX_PROP_NAME)
         st = ZX_ERR_NOT_SUPPORTED;
     else if (value_size < ZX_MAX_NAME_LEN)
         st = ZX_ERR_BUFFER_TOO_SMALL;
@@ -242,7 +265,9 @@ zx_status_t sys_object_set_property(zx_handle_t h, uint32_t property, user_addr_
     char name[ZX_MAX_NAME_LEN];
     size_t n = value_size < ZX_MAX_NAME_LEN - 1 ? value_size : ZX_MAX_NAME_LEN - 1;
     memset(name, 0, sizeof(name));
-    if (property != ZX_PROP_NAME)
+    if (property == ZX_PROP_VMO_CONTENT_SIZE)
+        st = set_content_size(o, value, value_size);
+    else if (property != ZX_PROP_NAME)
         st = ZX_ERR_NOT_SUPPORTED;
     else if ((st = user_copy_from(name, value, n)) == ZX_OK)
         st = set_name_of(o, name, n);
