@@ -12,6 +12,13 @@
  * the reference it owned, so each reference is dropped exactly once even when both ends
  * close at the same time. The closing endpoint's queue can no longer be read, so it is
  * emptied there too, releasing the handles in it with no lock held.
+ *
+ * Self-cycles: an endpoint whose peer was written into it (legal, as in Zircon) holds its
+ * own handle in its queue. Once its peer is gone and every handle to it lives in its own
+ * queue, nobody can ever read that queue again, and the handles would keep the endpoint
+ * alive forever: whichever happens last, the peer's close or the close of the last other
+ * handle, empties such a queue, which releases the endpoint. (Longer cycles through
+ * several channels are not detected.)
  */
 #include "channel_priv.h"
 
@@ -70,6 +77,38 @@ static void channel_steal_queue_locked(channel_t *c, struct list_node *out) {
         list_add_tail(out, n);
 }
 
+/* True if every handle to c is in c's own queue (c can never be read again once its
+ * peer is gone). Caller holds c's lock. */
+static bool channel_only_self_held_locked(channel_t *c) {
+    uint32_t own = 0;
+    channel_msg_t *m;
+    list_for_every_entry(&c->queue, m, channel_msg_t, node) {
+        for (uint32_t i = 0; i < m->num_handles; i++)
+            if (m->handles[i].obj == &c->obj)
+                own++;
+    }
+    return own > 0 && own == __atomic_load_n(&c->obj.handle_count, __ATOMIC_ACQUIRE);
+}
+
+/* A handle to c was closed: if c is now unreachable (see the file comment), empty it. */
+static void channel_on_handle_dropped(kobject_t *obj) {
+    channel_t *c = to_channel(obj);
+    struct list_node unreadable;
+    list_init(&unreadable);
+    spin_lock_saved_state_t st;
+    spin_lock_irqsave(&c->obj.lock, &st);
+    if (c->peer == NULL && channel_only_self_held_locked(c)) {
+        kobject_ref(&c->obj); /* the queue's handles may hold the last references */
+        channel_steal_queue_locked(c, &unreadable);
+        kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
+    }
+    spin_unlock_irqrestore(&c->obj.lock, st);
+    if (!list_is_empty(&unreadable)) {
+        channel_free_list(&unreadable);
+        kobject_unref(&c->obj);
+    }
+}
+
 static void channel_on_zero_handles(kobject_t *obj) {
     channel_t *c = to_channel(obj);
     spin_lock_saved_state_t st;
@@ -82,6 +121,8 @@ static void channel_on_zero_handles(kobject_t *obj) {
     kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
     spin_unlock_irqrestore(&c->obj.lock, st);
 
+    struct list_node unreadable;
+    list_init(&unreadable);
     if (peer != NULL) {
         bool took_back = false;
         spin_lock_irqsave(&peer->obj.lock, &st);
@@ -89,6 +130,10 @@ static void channel_on_zero_handles(kobject_t *obj) {
             peer->peer = NULL;
             took_back = true;
             kobject_signal_locked(&peer->obj, ZX_CHANNEL_WRITABLE, ZX_CHANNEL_PEER_CLOSED);
+            if (channel_only_self_held_locked(peer)) {
+                channel_steal_queue_locked(peer, &unreadable);
+                kobject_signal_locked(&peer->obj, ZX_CHANNEL_READABLE, 0);
+            }
         }
         spin_unlock_irqrestore(&peer->obj.lock, st);
         if (took_back)
@@ -96,6 +141,7 @@ static void channel_on_zero_handles(kobject_t *obj) {
         kobject_unref(&peer->obj);
     }
     channel_free_list(&dead);
+    channel_free_list(&unreadable); /* may release the peer's last handle and reference */
 }
 
 static void channel_destroy(kobject_t *obj) {
@@ -117,6 +163,7 @@ static const struct kobject_ops channel_ops = {
     .type_name = "channel",
     .destroy = channel_destroy,
     .on_zero_handles = channel_on_zero_handles,
+    .on_handle_dropped = channel_on_handle_dropped,
     .related_koid = channel_related_koid,
 };
 

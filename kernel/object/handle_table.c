@@ -250,6 +250,8 @@ void handle_ref_release(handle_ref_t *h) {
     ASSERT_MSG(old > 0, "handle_count underflow on %p", (void *)obj);
     if (old == 1 && obj->ops->on_zero_handles != NULL)
         obj->ops->on_zero_handles(obj);
+    else if (old > 1 && obj->ops->on_handle_dropped != NULL)
+        obj->ops->on_handle_dropped(obj);
     kobject_unref(obj);
 }
 

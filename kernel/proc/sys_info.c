@@ -162,6 +162,12 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         info.free_bytes = (uint64_t)pmm_count_free_pages() * PAGE_SIZE;
         info.total_heap_bytes = (uint64_t)heap_pages() * PAGE_SIZE;
         info.free_heap_bytes = info.total_heap_bytes - heap_bytes_in_use();
+        size_t by_state[VM_PAGE_STATE_COUNT];
+        pmm_count_by_state(by_state);
+        info.wired_bytes = (uint64_t)by_state[VM_PAGE_STATE_WIRED] * PAGE_SIZE;
+        info.vmo_bytes = (uint64_t)by_state[VM_PAGE_STATE_OBJECT] * PAGE_SIZE;
+        info.mmu_overhead_bytes = (uint64_t)by_state[VM_PAGE_STATE_MMU] * PAGE_SIZE;
+        info.other_bytes = (uint64_t)by_state[VM_PAGE_STATE_ALLOC] * PAGE_SIZE;
         st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
         break;
     }

@@ -368,6 +368,19 @@ size_t pmm_count_free_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&free_count, __ATOMIC_RELAXED);
 }
 
+void pmm_count_by_state(size_t counts[VM_PAGE_STATE_COUNT]) {
+    for (size_t s = 0; s < VM_PAGE_STATE_COUNT; s++)
+        counts[s] = 0;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&pmm_lock, &irq);
+    for (size_t i = 0; i < vm_page_array_count; i++) {
+        uint8_t st = vm_page_array[i].state;
+        if (st < VM_PAGE_STATE_COUNT)
+            counts[st]++;
+    }
+    spin_unlock_irqrestore(&pmm_lock, irq);
+}
+
 /* A snapshot; an aligned word is read atomically, so the lock is not needed. */
 size_t pmm_count_total_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&total_count, __ATOMIC_RELAXED);

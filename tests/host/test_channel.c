@@ -215,6 +215,31 @@ HTEST(channel, both_ends_closed_with_messages_both_ways) {
     EXPECT_NO_LEAK();
 }
 
+/* The peer written into its own queue: once the writer end closes, nobody can read that
+ * queue, and the endpoint (held only by itself) must be freed, not leaked. */
+HTEST(channel, self_cycle_freed_when_peer_closes) {
+    handle_ref_t h0, h1;
+    make_pair(&h0, &h1);
+    ASSERT_OK(channel_write_kernel(ch(&h0), "m", 1, &h1, 1));
+    h1.obj = NULL;
+    handle_ref_release(&h0);
+    EXPECT_NO_LEAK();
+}
+
+/* Still readable through a second handle: the queue must survive the peer's close. */
+HTEST(channel, self_held_queue_kept_while_another_handle_exists) {
+    handle_ref_t h0, h1, extra;
+    make_pair(&h0, &h1);
+    handle_ref_dup(&h1, ZX_RIGHT_READ, &extra);
+    ASSERT_OK(channel_write_kernel(ch(&h0), "m", 1, &h1, 1));
+    h1.obj = NULL;
+    handle_ref_release(&h0);
+    EXPECT_TRUE(kobject_signals(extra.obj) & ZX_CHANNEL_READABLE);
+    EXPECT_TRUE(kobject_signals(extra.obj) & ZX_CHANNEL_PEER_CLOSED);
+    handle_ref_release(&extra); /* now only the queue holds it: freed */
+    EXPECT_NO_LEAK();
+}
+
 HTEST(channel, out_of_memory) {
     channel_t *a, *b;
     host_kmalloc_fail_nth(2);

@@ -35,6 +35,7 @@ typedef struct {
     int64_t free_pages; /* -1 when they cannot be read (no resource handle) */
     int64_t heap_pages;
     int64_t heap_used; /* bytes */
+    int64_t vmo_pages, mmu_pages, other_pages;
 } mem_t;
 
 static mem_t mem_now(void) {
@@ -46,6 +47,9 @@ static mem_t mem_now(void) {
     m.free_pages = (int64_t)(st.free_bytes / 4096);
     m.heap_pages = (int64_t)(st.total_heap_bytes / 4096);
     m.heap_used = (int64_t)(st.total_heap_bytes - st.free_heap_bytes);
+    m.vmo_pages = (int64_t)(st.vmo_bytes / 4096);
+    m.mmu_pages = (int64_t)(st.mmu_overhead_bytes / 4096);
+    m.other_pages = (int64_t)(st.other_bytes / 4096);
     return m;
 }
 
@@ -222,7 +226,15 @@ int main(int argc, char **argv) {
         }
         int64_t lost = leaked_pages(&before, &after);
         if (lost > LEAK_TOLERANCE_PAGES) {
-            printf("LEAK %s: %lld pages\n", programs[i].name, (long long)lost);
+            /* Where they went, for whoever has to find the leak. */
+            printf("LEAK %s: %lld pages (VMO pages %+lld, page tables %+lld, heap pages %+lld "
+                   "with %+lld bytes in use, other %+lld)\n",
+                   programs[i].name, (long long)lost,
+                   (long long)(after.vmo_pages - before.vmo_pages),
+                   (long long)(after.mmu_pages - before.mmu_pages),
+                   (long long)(after.heap_pages - before.heap_pages),
+                   (long long)(after.heap_used - before.heap_used),
+                   (long long)(after.other_pages - before.other_pages));
             total.failed++;
         }
     }

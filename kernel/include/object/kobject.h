@@ -30,6 +30,8 @@ struct kobject_ops {
     const char *type_name;      /* for logs */
     void (*destroy)(kobject_t *obj);        /* refs reached zero: free everything */
     void (*on_zero_handles)(kobject_t *obj); /* optional: last handle closed */
+    /* Optional: a handle was closed and others remain (no lock held). */
+    void (*on_handle_dropped)(kobject_t *obj);
     /* Optional: koid of the related object (channel peer, process of a thread), for
      * ZX_INFO_HANDLE_BASIC; 0 when none. */
     zx_koid_t (*related_koid)(kobject_t *obj);

@@ -60,6 +60,10 @@ void pmm_free_contiguous(paddr_t pa, size_t count);
 size_t pmm_count_free_pages(void);
 size_t pmm_count_total_pages(void); /* pages the PMM manages (free + allocated) */
 
+/* Counts the managed pages by vm_page state (counts[VM_PAGE_STATE_*]); a scan of the
+ * whole vm_page array, for statistics (ZX_INFO_KMEM_STATS), not for hot paths. */
+void pmm_count_by_state(size_t counts[VM_PAGE_STATE_COUNT]);
+
 void pmm_fault_inject_every(uint32_t n); /* 0 disables */
 void pmm_fault_inject_random(uint64_t seed, uint32_t permille); /* permille 0 disables */
 uint64_t pmm_fault_injected_count(void);
