@@ -22,9 +22,21 @@
 #include <lib/list.h>
 #include <object/handle.h>
 #include <object/process.h>
+#include <vm/vm_object.h>
 #include <zircon/types.h>
 
 typedef struct uthread uthread_t;
+typedef struct proc_shared proc_shared_t;
+
+/* Address layout of shared processes (ZIRCON_ABI.md §6): a create_shared process owns the
+ * restricted region; the shared region is the family's; one page apart, so the two never
+ * share a PML4 entry. */
+#define USER_RESTRICTED_BASE ((uintptr_t)0x200000u)
+#define USER_RESTRICTED_TOP ((uintptr_t)0x400000000000ull)
+#define USER_RESTRICTED_SIZE (USER_RESTRICTED_TOP - USER_RESTRICTED_BASE)
+#define USER_SHARED_BASE ((uintptr_t)0x400000001000ull)
+#define USER_SHARED_TOP ((uintptr_t)0x7ffffffff000ull)
+#define USER_SHARED_SIZE (USER_SHARED_TOP - USER_SHARED_BASE)
 
 enum process_state {
     PROCESS_INITIAL, /* created, no thread started */
@@ -39,8 +51,14 @@ struct process {
     enum process_state state;
     int64_t retcode;
     zx_time_t start_time;
-    handle_table_t *handles;  /* NULL once dead */
-    vm_aspace_t *aspace;      /* NULL once dead */
+    handle_table_t *handles;  /* NULL once dead; a shared family's table is the family's */
+    /* What the threads load in normal mode (NULL once dead): an ordinary process's own
+     * aspace; for a ZX_PROCESS_SHARED prototype the family's shared aspace (a
+     * reference); for a create_shared process its unified aspace. */
+    vm_aspace_t *aspace;
+    vm_aspace_t *restricted;  /* create_shared processes: the restricted region; else NULL */
+    proc_shared_t *shared;    /* shared families: a reference (immutable); else NULL */
+    bool restricted_owner;    /* created by zx_process_create_shared (immutable) */
     kobject_t *job;           /* a reference */
     struct list_node threads; /* uthreads not yet exited */
     uint32_t live_threads;    /* started and not yet exited */
@@ -58,6 +76,14 @@ struct uthread {
     struct list_node proc_node;
     uintptr_t entry, stack, arg1, arg2;
     uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
+    uint64_t fs_base, gs_base; /* the user FS / GS base of the mode it runs in */
+    struct uthread_restricted {
+        vm_object_t *state_vmo;   /* bound state (a reference) or NULL; guarded by obj.lock */
+        bool active;              /* in restricted mode; changed only by the thread */
+        uintptr_t vector, context; /* normal-mode resume point (while active) */
+        struct x86_iframe normal; /* normal-mode registers at zx_restricted_enter */
+        uint64_t normal_fs_base, normal_gs_base;
+    } restricted;
 };
 
 /* The root job and root resource (created by proc_init). */
@@ -71,11 +97,36 @@ static inline uthread_t *to_uthread(kobject_t *o) { return (uthread_t *)o; }
 
 /*
  * Creates a process in `job` with a fresh user aspace [USER_ASPACE_BASE, USER_ASPACE_TOP)
- * and its root VMAR object. *proc and *root_vmar hold one reference each; *vmar_rights
- * receives the root VMAR's handle rights. ZX_ERR_NO_MEMORY leaves nothing behind.
+ * and its root VMAR object; with `shared` (ZX_PROCESS_SHARED) instead the prototype of a
+ * new shared family, whose root VMAR is the shared region and whose handle table is the
+ * family's. *proc and *root_vmar hold one reference each; *vmar_rights receives the root
+ * VMAR's handle rights. ZX_ERR_NO_MEMORY leaves nothing behind.
  */
-zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
+zx_status_t process_create(kobject_t *job, const char *name, size_t name_len, bool shared,
                            process_t **proc, kobject_t **root_vmar, zx_rights_t *vmar_rights);
+
+/*
+ * zx_process_create_shared: a new process in proto's job that shares proto's family
+ * (handle table, shared aspace) and owns a restricted region, returned as
+ * *restricted_vmar; its threads run on the unified aspace. ZX_ERR_INVALID_ARGS if proto
+ * is not a shared family member, ZX_ERR_BAD_STATE if every member has finished,
+ * ZX_ERR_NO_MEMORY (nothing left behind).
+ */
+zx_status_t process_create_shared(process_t *proto, const char *name, size_t name_len,
+                                  process_t **proc, kobject_t **restricted_vmar,
+                                  zx_rights_t *vmar_rights);
+
+/*
+ * Shared families (process_shared.c). A family's state lives while any member process
+ * references it (proc_shared_unref); its handle table and shared aspace live while any
+ * member has not finished (join / leave; the last leave destroys them).
+ */
+zx_status_t proc_shared_create(const char *name, proc_shared_t **out); /* one member */
+bool proc_shared_join(proc_shared_t *sh); /* false (nothing taken) once all have left */
+void proc_shared_leave(proc_shared_t *sh);
+void proc_shared_unref(proc_shared_t *sh);
+handle_table_t *proc_shared_handles(proc_shared_t *sh); /* valid while a member is in */
+vm_aspace_t *proc_shared_aspace(proc_shared_t *sh);
 
 int64_t process_retcode(process_t *p);
 
@@ -126,6 +177,27 @@ __noreturn void uthread_exit_current(void);
 /* A user-mode fault nobody could resolve: logs it, kills the process with
  * ZX_TASK_RETCODE_EXCEPTION_KILL and ends the calling thread. */
 __noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *what);
+
+/*
+ * Restricted mode (restricted.c). The frame is the thread's user frame, at the top of its
+ * kernel stack. restricted_exit saves the restricted registers of f to the state VMO,
+ * switches back to the normal-mode aspace and points f at the vector (reason in rsi and
+ * rax, context in rdi, every other register as it was at zx_restricted_enter).
+ * restricted_exception: called for a user exception nobody resolved; true if the thread
+ * was in restricted mode and has left it (the exception is then reported, not fatal).
+ */
+void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason);
+bool restricted_exception(struct x86_iframe *f);
+void restricted_thread_destroy(uthread_t *ut);
+/* The user FS / GS base registers of thread t (0 for a kernel thread), loaded on switch. */
+void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base);
+/* Points LSTAR at the restricted-mode syscall entry (or back at the normal one). */
+void x86_set_syscall_entry(bool restricted);
+void x86_restricted_syscall_handler(struct x86_iframe *f);
+
+/* zx_restricted_enter's status when it has replaced the whole user frame: the syscall
+ * path then returns with iret and leaves rax alone (never seen by user space). */
+#define ZX_ERR_INTERNAL_FRAME_REPLACED (-503)
 
 /* Return-to-user checks (syscall.c); the thread may exit here. */
 void x86_return_to_user_check(struct x86_iframe *f);

@@ -48,37 +48,116 @@ static void copy_name(char dst[ZX_MAX_NAME_LEN], const char *src, size_t len) {
     dst[len] = '\0';
 }
 
-zx_status_t process_create(kobject_t *job, const char *name, size_t name_len,
-                           process_t **proc, kobject_t **root_vmar, zx_rights_t *vmar_rights) {
+/*
+ * Gives back what p owns or shares: the handle table and aspace of an ordinary process;
+ * a shared family member's unified and restricted aspaces (or, for the prototype, its
+ * reference on the shared aspace) and its share of the family (the last member to leave
+ * tears down the shared handle table and aspace). Runs once per process; tolerates the
+ * NULLs of a half-built process.
+ */
+static void process_release(process_t *p, handle_table_t *ht, vm_aspace_t *as,
+                            vm_aspace_t *restricted) {
+    if (!p->shared) {
+        if (ht)
+            handle_table_destroy(ht); /* handles first: they may reference this aspace */
+        if (as)
+            vm_aspace_destroy(as);
+        return;
+    }
+    if (p->restricted_owner) {
+        if (as)
+            vm_aspace_destroy(as); /* the unified aspace, before its restricted part */
+        if (restricted)
+            vm_aspace_destroy(restricted);
+    } else if (as) {
+        vm_aspace_unref(as); /* the prototype's reference on the shared aspace */
+    }
+    proc_shared_leave(p->shared);
+}
+
+/* A zeroed process with its name, job and lists; not yet an object. */
+static process_t *process_alloc(kobject_t *job, const char *name, size_t name_len) {
     process_t *p = kzalloc(sizeof(*p));
     if (!p)
-        return ZX_ERR_NO_MEMORY;
+        return NULL;
     copy_name(p->name, name, name_len);
-    p->handles = handle_table_create();
-    zx_status_t st = p->handles ? ZX_OK : ZX_ERR_NO_MEMORY;
-    if (st == ZX_OK)
-        st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_ASPACE_BASE, USER_ASPACE_SIZE,
-                              p->name, &p->aspace);
+    list_init(&p->threads);
+    p->state = PROCESS_INITIAL;
+    kobject_ref(job);
+    p->job = job;
+    return p;
+}
+
+/* Makes the half-built p a live object whose root VMAR (the handle-visible one) is
+ * vmar; on failure releases everything and frees p. */
+static zx_status_t process_publish(process_t *p, zx_status_t st, vm_vmar_t *vmar,
+                                   process_t **proc, kobject_t **root_vmar,
+                                   zx_rights_t *vmar_rights) {
     kobject_t *vmar_obj = NULL;
     if (st == ZX_OK)
-        st = vmar_object_create(vm_aspace_root_vmar(p->aspace), ROOT_VMAR_CAN_MAP, &vmar_obj,
-                                vmar_rights);
+        st = vmar_object_create(vmar, ROOT_VMAR_CAN_MAP, &vmar_obj, vmar_rights);
     if (st != ZX_OK) {
-        if (p->aspace)
-            vm_aspace_destroy(p->aspace);
-        if (p->handles)
-            handle_table_destroy(p->handles);
+        process_release(p, p->handles, p->aspace, p->restricted);
+        if (p->shared)
+            proc_shared_unref(p->shared);
+        kobject_unref(p->job);
         kfree(p);
         return st;
     }
     kobject_init(&p->obj, &process_ops);
-    list_init(&p->threads);
-    kobject_ref(job);
-    p->job = job;
-    p->state = PROCESS_INITIAL;
     *proc = p;
     *root_vmar = vmar_obj;
     return ZX_OK;
+}
+
+zx_status_t process_create(kobject_t *job, const char *name, size_t name_len, bool shared,
+                           process_t **proc, kobject_t **root_vmar, zx_rights_t *vmar_rights) {
+    process_t *p = process_alloc(job, name, name_len);
+    if (!p)
+        return ZX_ERR_NO_MEMORY;
+    zx_status_t st;
+    if (shared) {
+        st = proc_shared_create(p->name, &p->shared);
+        if (st == ZX_OK) {
+            p->handles = proc_shared_handles(p->shared);
+            p->aspace = proc_shared_aspace(p->shared);
+            vm_aspace_ref(p->aspace);
+        }
+    } else {
+        p->handles = handle_table_create();
+        st = p->handles ? ZX_OK : ZX_ERR_NO_MEMORY;
+        if (st == ZX_OK)
+            st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_ASPACE_BASE, USER_ASPACE_SIZE,
+                                  p->name, &p->aspace);
+    }
+    return process_publish(p, st, st == ZX_OK ? vm_aspace_root_vmar(p->aspace) : NULL, proc,
+                           root_vmar, vmar_rights);
+}
+
+zx_status_t process_create_shared(process_t *proto, const char *name, size_t name_len,
+                                  process_t **proc, kobject_t **restricted_vmar,
+                                  zx_rights_t *vmar_rights) {
+    proc_shared_t *sh = proto->shared; /* immutable */
+    if (!sh)
+        return ZX_ERR_INVALID_ARGS;
+    if (!proc_shared_join(sh))
+        return ZX_ERR_BAD_STATE;
+    process_t *p = process_alloc(proto->job, name, name_len);
+    if (!p) {
+        proc_shared_leave(sh);
+        proc_shared_unref(sh);
+        return ZX_ERR_NO_MEMORY;
+    }
+    p->shared = sh;
+    p->restricted_owner = true;
+    p->handles = proc_shared_handles(sh);
+    zx_status_t st = vm_aspace_create(ARCH_ASPACE_RESTRICTED, USER_RESTRICTED_BASE,
+                                      USER_RESTRICTED_SIZE, p->name, &p->restricted);
+    if (st == ZX_OK)
+        st = vm_aspace_create_unified(proc_shared_aspace(sh), p->restricted, p->name,
+                                      &p->aspace);
+    return process_publish(p, st, st == ZX_OK ? vm_aspace_root_vmar(p->restricted) : NULL, proc,
+                           restricted_vmar, vmar_rights);
 }
 
 /* Contract in proc_priv.h. */
@@ -90,6 +169,7 @@ void process_finish(process_t *p) {
     p->finishing = true;
     handle_table_t *ht = p->handles;
     vm_aspace_t *as = p->aspace;
+    vm_aspace_t *restricted = p->restricted;
     /* Threads created but never started go with the process. */
     struct list_node unstarted;
     list_init(&unstarted);
@@ -107,13 +187,12 @@ void process_finish(process_t *p) {
         kobject_signal(&ut->obj, ZX_THREAD_RUNNING, ZX_THREAD_TERMINATED);
         kobject_unref(&ut->obj); /* the thread list's reference */
     }
-    /* Handles first: they may reference VMARs of this aspace. */
-    handle_table_destroy(ht);
-    vm_aspace_destroy(as);
+    process_release(p, ht, as, restricted);
 
     spin_lock_irqsave(&p->obj.lock, &s);
     p->handles = NULL;
     p->aspace = NULL;
+    p->restricted = NULL;
     p->state = PROCESS_DEAD;
     kobject_signal_locked(&p->obj, 0, ZX_TASK_TERMINATED);
     spin_unlock_irqrestore(&p->obj.lock, s);
@@ -170,9 +249,10 @@ static void process_destroy(kobject_t *o) {
          * (a failed zx_process_create): no thread can exist, since each holds a
          * reference. Release the contents directly. */
         DEBUG_ASSERT(list_is_empty(&p->threads));
-        handle_table_destroy(p->handles);
-        vm_aspace_destroy(p->aspace);
+        process_release(p, p->handles, p->aspace, p->restricted);
     }
+    if (p->shared)
+        proc_shared_unref(p->shared);
     kobject_unref(p->job);
     kfree(p);
 }

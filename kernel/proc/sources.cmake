@@ -5,6 +5,8 @@ list(APPEND KERNEL_SOURCES
   proc/user_entry.S
   proc/syscall.c
   proc/process.c
+  proc/process_shared.c
+  proc/restricted.c
   proc/uthread.c
   proc/job.c
   proc/sys_task.c

@@ -34,6 +34,23 @@ static zx_status_t copy_user_name(user_addr_t name, size_t name_size,
     return ZX_OK;
 }
 
+/* Publishes a new process and its root (or restricted) VMAR in the caller's table; if the
+ * second handle cannot be delivered, closing the first ends the unstarted process. */
+static zx_status_t publish_process(process_t *p, kobject_t *vmar, zx_rights_t vmar_rights,
+                                   user_addr_t proc_out, user_addr_t vmar_out) {
+    handle_table_t *ht = process_current_handles();
+    zx_handle_t ph = ZX_HANDLE_INVALID;
+    zx_status_t st = handle_table_publish(ht, &p->obj, ZX_DEFAULT_PROCESS_RIGHTS, proc_out, &ph);
+    if (st == ZX_OK) {
+        st = handle_table_publish(ht, vmar, vmar_rights, vmar_out, NULL);
+        if (st != ZX_OK)
+            handle_table_close(ht, ph); /* the last handle: the unstarted process ends */
+    }
+    kobject_unref(vmar);
+    kobject_unref(&p->obj);
+    return st;
+}
+
 zx_status_t sys_process_create(zx_handle_t job_h, user_addr_t name, size_t name_size,
                                uint32_t options, user_addr_t proc_out, user_addr_t vmar_out) {
     kobject_t *job;
@@ -44,29 +61,38 @@ zx_status_t sys_process_create(zx_handle_t job_h, user_addr_t name, size_t name_
     size_t len = 0;
     if (options & ~ZX_PROCESS_SHARED)
         st = ZX_ERR_INVALID_ARGS;
-    else if (options & ZX_PROCESS_SHARED)
-        st = ZX_ERR_NOT_SUPPORTED; /* shared processes: a later issue */
     else
         st = copy_user_name(name, name_size, buf, &len);
     process_t *p = NULL;
     kobject_t *vmar = NULL;
     zx_rights_t vmar_rights = 0;
     if (st == ZX_OK)
-        st = process_create(job, buf, len, &p, &vmar, &vmar_rights);
+        st = process_create(job, buf, len, options & ZX_PROCESS_SHARED, &p, &vmar, &vmar_rights);
     kobject_unref(job);
     if (st != ZX_OK)
         return st;
-    handle_table_t *ht = process_current_handles();
-    zx_handle_t ph = ZX_HANDLE_INVALID;
-    st = handle_table_publish(ht, &p->obj, ZX_DEFAULT_PROCESS_RIGHTS, proc_out, &ph);
-    if (st == ZX_OK) {
-        st = handle_table_publish(ht, vmar, vmar_rights, vmar_out, NULL);
-        if (st != ZX_OK)
-            handle_table_close(ht, ph); /* the last handle: the unstarted process ends */
-    }
-    kobject_unref(vmar);
-    kobject_unref(&p->obj);
-    return st;
+    return publish_process(p, vmar, vmar_rights, proc_out, vmar_out);
+}
+
+zx_status_t sys_process_create_shared(zx_handle_t shared_proc, uint32_t options,
+                                      user_addr_t name, size_t name_size, user_addr_t proc_out,
+                                      user_addr_t restricted_vmar_out) {
+    kobject_t *proto;
+    zx_status_t st = get_obj(shared_proc, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_PROCESS, &proto);
+    if (st != ZX_OK)
+        return st;
+    char buf[ZX_MAX_NAME_LEN];
+    size_t len = 0;
+    st = options ? ZX_ERR_INVALID_ARGS : copy_user_name(name, name_size, buf, &len);
+    process_t *p = NULL;
+    kobject_t *vmar = NULL;
+    zx_rights_t vmar_rights = 0;
+    if (st == ZX_OK)
+        st = process_create_shared(to_process(proto), buf, len, &p, &vmar, &vmar_rights);
+    kobject_unref(proto);
+    if (st != ZX_OK)
+        return st;
+    return publish_process(p, vmar, vmar_rights, proc_out, restricted_vmar_out);
 }
 
 zx_status_t sys_thread_create(zx_handle_t proc_h, user_addr_t name, size_t name_size,

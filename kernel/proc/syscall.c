@@ -13,6 +13,7 @@
 #include <kernel/thread.h>
 #include <kernel/user_copy.h>
 #include <vm/vm_aspace.h>
+#include <zircon/syscalls-next.h>
 #include "proc_priv.h"
 
 #define X86_MSR_STAR 0xc0000081u
@@ -26,6 +27,7 @@
 #define STAR_SYSRET_BASE ((uint64_t)(X86_GDT_USER_DATA - 8) & ~3ull)
 
 void x86_syscall_entry(void);
+void x86_syscall_entry_restricted(void);
 uint64_t x86_syscall_user_rsp;  /* scratch for the entry stub (single CPU) */
 uint64_t x86_syscall_kstack_top; /* the running thread's kernel stack top */
 
@@ -39,9 +41,42 @@ void syscall_init(void) {
                                  X86_FLAGS_NT);
 }
 
+#define X86_MSR_FS_BASE 0xc0000100u
+#define X86_MSR_GS_BASE 0xc0000101u
+
+/* The FS / GS base values in the MSRs (the kernel itself uses neither). */
+static uint64_t loaded_fs_base, loaded_gs_base;
+
+void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base) {
+    if (fs_base != loaded_fs_base) {
+        x86_wrmsr(X86_MSR_FS_BASE, fs_base);
+        loaded_fs_base = fs_base;
+    }
+    if (gs_base != loaded_gs_base) {
+        x86_wrmsr(X86_MSR_GS_BASE, gs_base);
+        loaded_gs_base = gs_base;
+    }
+}
+
+/* Which syscall entry LSTAR holds (single CPU): the restricted one while the running
+ * thread is in restricted mode. */
+static bool lstar_restricted;
+
+void x86_set_syscall_entry(bool restricted) {
+    if (restricted == lstar_restricted)
+        return;
+    x86_wrmsr(X86_MSR_LSTAR, (uint64_t)(uintptr_t)(restricted ? x86_syscall_entry_restricted
+                                                              : x86_syscall_entry));
+    lstar_restricted = restricted;
+}
+
 void arch_thread_switch_hook(thread_t *from, thread_t *to) {
     x86_tss_set_rsp0(to->stack_top);
     x86_syscall_kstack_top = to->stack_top;
+    const uthread_t *ut = to->user_ctx;
+    if (ut)
+        x86_load_user_bases(ut->fs_base, ut->gs_base);
+    x86_set_syscall_entry(ut && ut->restricted.active);
     vm_aspace_t *old_as = from ? from->aspace : NULL;
     if (old_as != to->aspace) {
         arch_mmu_context_switch(old_as ? vm_aspace_arch(old_as) : NULL,
@@ -50,21 +85,54 @@ void arch_thread_switch_hook(thread_t *from, thread_t *to) {
     }
 }
 
+/* The rare part of the return-to-user check: something is pending. */
+static __attribute__((noinline)) void return_to_user_pending(thread_t *t, struct x86_iframe *f) {
+    uint8_t p = __atomic_load_n(&t->pending, __ATOMIC_ACQUIRE);
+    if (p & THREAD_PENDING_KILL)
+        uthread_exit_current();
+    uthread_t *ut = t->user_ctx;
+    /* A kick waits for restricted mode (zx_restricted_enter consumes it there). */
+    if ((p & THREAD_PENDING_KICK) && ut->restricted.active) {
+        __atomic_fetch_and(&t->pending, (uint8_t)~THREAD_PENDING_KICK, __ATOMIC_ACQ_REL);
+        restricted_exit(ut, f, ZX_RESTRICTED_REASON_KICK);
+    }
+}
+
 /*
  * Called on every way back to user mode (syscall, exception, interrupt) with the frame
- * that will be restored. Acts on a pending kill (the thread exits here) and refuses to
- * return to an address sysret/iret could not reach.
+ * that will be restored. Acts on a pending kill (the thread exits here) and on a kick of a
+ * thread in restricted mode (it leaves restricted mode here), and refuses to return to an
+ * address sysret/iret could not reach.
  */
-void x86_return_to_user_check(struct x86_iframe *f) {
-    thread_t *t = thread_current();
-    if (t->kill_pending)
-        uthread_exit_current();
+static inline void return_to_user_check(thread_t *t, struct x86_iframe *f) {
+    if (__atomic_load_n(&t->pending, __ATOMIC_RELAXED))
+        return_to_user_pending(t, f);
     if (f->rip >= USER_ASPACE_TOP)
         uthread_exception_kill(f, "return address outside the user aspace");
 }
 
+void x86_return_to_user_check(struct x86_iframe *f) {
+    return_to_user_check(thread_current(), f);
+}
+
+/* A syscall that replaced the whole frame (zx_restricted_enter) returns with iret,
+ * which restores rcx and r11 too. */
 void x86_syscall_handler(struct x86_iframe *f) {
     uint64_t args[8] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9, f->r12, f->r13};
-    f->rax = (uint64_t)syscall_dispatch(f->rax, args);
-    x86_return_to_user_check(f);
+    int64_t ret = syscall_dispatch(f->rax, args);
+    thread_t *t = thread_current();
+    if (ret == ZX_ERR_INTERNAL_FRAME_REPLACED) {
+        return_to_user_check(t, f);
+        x86_enter_user(f);
+    }
+    f->rax = (uint64_t)ret;
+    return_to_user_check(t, f);
+}
+
+/* A `syscall` instruction in restricted mode is not a Beryl syscall: it ends restricted
+ * mode (LSTAR points here only while the running thread is in restricted mode). */
+void x86_restricted_syscall_handler(struct x86_iframe *f) {
+    thread_t *t = thread_current();
+    restricted_exit(t->user_ctx, f, ZX_RESTRICTED_REASON_SYSCALL);
+    return_to_user_check(t, f);
 }

@@ -13,11 +13,17 @@
 
 #define X86_VECTOR_SYSCALL 0x100
 
-.text
+/*
+ * SYSCALL_ENTRY name, handler: one `syscall` entry point calling handler(frame). Two
+ * exist: the normal one, and the one LSTAR points at while the running thread is in
+ * restricted mode (kernel/proc/restricted.c), so that the normal path never tests for
+ * restricted mode.
+ */
+.macro SYSCALL_ENTRY name, handler
 .balign 16
-.global x86_syscall_entry
-.type x86_syscall_entry, @function
-x86_syscall_entry:
+.global \name
+.type \name, @function
+\name:
     movq %rsp, x86_syscall_user_rsp(%rip)
     movq x86_syscall_kstack_top(%rip), %rsp
     pushq $X86_GDT_USER_DATA            /* ss */
@@ -31,7 +37,7 @@ x86_syscall_entry:
     xorl %ebp, %ebp                     /* backtraces stop here */
     movq %rsp, %rdi
     sti
-    call x86_syscall_handler            /* stores the result in frame->rax */
+    call \handler                       /* stores the result in frame->rax */
     cli
     IFRAME_POP_GPRS
     addq $16, %rsp                      /* vector + error code */
@@ -40,7 +46,12 @@ x86_syscall_entry:
     popq %r11                           /* rflags */
     popq %rsp                           /* user rsp: last access to the kernel stack */
     sysretq
-.size x86_syscall_entry, . - x86_syscall_entry
+.size \name, . - \name
+.endm
+
+.text
+SYSCALL_ENTRY x86_syscall_entry, x86_syscall_handler
+SYSCALL_ENTRY x86_syscall_entry_restricted, x86_restricted_syscall_handler
 
 /*
  * __noreturn void x86_enter_user(const struct x86_iframe *frame = %rdi)

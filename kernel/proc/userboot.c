@@ -179,7 +179,7 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     kobject_t *vmar_obj;
     zx_rights_t vmar_rights;
     zx_status_t st = process_create(job_root(), USERBOOT_MODULE_NAME,
-                                    strlen(USERBOOT_MODULE_NAME), &p, &vmar_obj, &vmar_rights);
+                                    strlen(USERBOOT_MODULE_NAME), false, &p, &vmar_obj, &vmar_rights);
     ASSERT_MSG(st == ZX_OK, "userboot: process_create: %d", st);
     vm_vmar_t *root = vmar_object_vmar(vmar_obj);
     vaddr_t base = USER_ASPACE_BASE;

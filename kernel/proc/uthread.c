@@ -190,6 +190,7 @@ static void uthread_destroy(kobject_t *o) {
     /* An unstarted thread is on its process's list, which holds a reference, until
      * uthread_kill or process_finish tears it down and marks it dead. */
     DEBUG_ASSERT(ut->state == UTHREAD_DEAD);
+    restricted_thread_destroy(ut);
     kobject_unref(&ut->proc->obj);
     kfree(ut);
 }

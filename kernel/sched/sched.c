@@ -197,7 +197,7 @@ static void wake_blocked(thread_t *t, zx_status_t status) {
 /* Blocks current (on wq if not NULL) until woken or deadline. Interrupts off. */
 static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline) {
     thread_t *t = current;
-    if (t->kill_pending)
+    if (__atomic_load_n(&t->pending, __ATOMIC_RELAXED) & THREAD_PENDING_KILL)
         return ZX_ERR_INTERNAL_INTR_KILLED;
     if (deadline != ZX_TIME_INFINITE && deadline <= current_time())
         return ZX_ERR_TIMED_OUT;
@@ -226,7 +226,7 @@ zx_status_t thread_sleep_until(zx_time_t deadline) {
 
 void thread_kill(thread_t *t) {
     spin_lock_saved_state_t s = arch_irq_save();
-    t->kill_pending = true;
+    __atomic_fetch_or(&t->pending, THREAD_PENDING_KILL, __ATOMIC_RELAXED);
     if (t->state == THREAD_BLOCKED)
         wake_blocked(t, ZX_ERR_INTERNAL_INTR_KILLED);
     arch_irq_restore(s);

@@ -70,6 +70,37 @@ zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t si
     return ZX_OK;
 }
 
+zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricted,
+                                     const char *name, vm_aspace_t **out) {
+    vm_aspace_t *as = kzalloc(sizeof(*as));
+    if (!as)
+        return ZX_ERR_NO_MEMORY;
+    zx_status_t st = arch_mmu_create_unified(shared->arch, restricted->arch, &as->arch);
+    if (st != ZX_OK) {
+        kfree(as);
+        return st;
+    }
+    spin_lock_init(&as->lock);
+    as->refcount = 1;
+    as->base = restricted->base;
+    as->size = shared->base + shared->size - restricted->base;
+    as->user = true;
+    if (name)
+        kstrlcpy(as->name, name, sizeof(as->name));
+    vm_aspace_ref(shared);
+    vm_aspace_ref(restricted);
+    as->shared = shared;
+    as->restricted = restricted;
+    *out = as;
+    return ZX_OK;
+}
+
+vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va) {
+    if (!as->shared)
+        return as;
+    return va >= as->shared->base ? as->shared : as->restricted;
+}
+
 void vm_aspace_kernel_init(void) {
     ASSERT(!kernel_vm_aspace);
     arch_aspace_t *arch = arch_mmu_kernel_aspace();
@@ -87,6 +118,15 @@ vm_aspace_t *vm_aspace_kernel(void) { return kernel_vm_aspace; }
 zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     spin_lock_saved_state_t s;
     ASSERT(as != kernel_vm_aspace); /* the arch kernel aspace is not ours to destroy */
+    if (as->shared) {
+        ASSERT(current_aspace != as);
+        zx_status_t st = arch_mmu_destroy(as->arch);
+        as->destroyed = true;
+        vm_aspace_unref(as->shared);
+        vm_aspace_unref(as->restricted);
+        vm_aspace_unref(as);
+        return st;
+    }
     spin_lock_irqsave(&as->lock, &s);
     ASSERT(!as->destroyed);
     vmar_destroy_locked(as->root); /* unmaps everything; the root becomes dead */
@@ -137,6 +177,7 @@ static zx_status_t find_mapping_locked(vm_aspace_t *as, vaddr_t va, vm_mapping_t
 
 zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, vm_object_t **vmo,
                                  uint64_t *vmo_offset, size_t *len_left) {
+    as = vm_aspace_for_addr(as, va);
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&as->lock, &s);
     vm_mapping_t *m = NULL;
@@ -152,6 +193,7 @@ zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, vm_object_t **vmo,
 }
 
 zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags) {
+    as = vm_aspace_for_addr(as, va);
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&as->lock, &s);
     vm_mapping_t *m = NULL;

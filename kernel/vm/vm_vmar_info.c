@@ -54,22 +54,41 @@ static void maps_add_vmar(struct maps_walk *w, vm_vmar_t *v, uint32_t depth) {
     }
 }
 
-zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap,
-                                size_t *total) {
-    struct maps_walk w = {out, cap, 0};
+/* One aspace (not unified) into w: its record at depth 0, then its tree. */
+static zx_status_t maps_add_aspace(struct maps_walk *w, vm_aspace_t *as) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&as->lock, &s);
     if (as->destroyed) {
         spin_unlock_irqrestore(&as->lock, s);
         return ZX_ERR_BAD_STATE;
     }
-    vm_map_entry_t *e = maps_next(&w);
+    vm_map_entry_t *e = maps_next(w);
     if (e)
         *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_ASPACE, .base = as->base, .size = as->size};
-    maps_add_vmar(&w, as->root, 1);
+    maps_add_vmar(w, as->root, 1);
     spin_unlock_irqrestore(&as->lock, s);
-    *total = w.n;
     return ZX_OK;
+}
+
+zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap,
+                                size_t *total) {
+    struct maps_walk w = {out, cap, 0};
+    zx_status_t st;
+    if (as->shared) {
+        st = maps_add_aspace(&w, as->restricted);
+        if (st == ZX_OK)
+            st = maps_add_aspace(&w, as->shared);
+    } else {
+        st = maps_add_aspace(&w, as);
+    }
+    if (st != ZX_OK) { /* nothing is handed out: drop the references taken so far */
+        for (size_t i = 0; i < MIN(cap, w.n); i++)
+            if (out[i].vmo)
+                vmo_unref(out[i].vmo);
+        w.n = 0;
+    }
+    *total = w.n;
+    return st;
 }
 
 static void each_mapped_vmo(vm_vmar_t *v, void (*fn)(void *ctx, vm_object_t *vmo), void *ctx) {
@@ -85,6 +104,10 @@ static void each_mapped_vmo(vm_vmar_t *v, void (*fn)(void *ctx, vm_object_t *vmo
 
 zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
                                           void *ctx) {
+    if (as->shared) {
+        zx_status_t st = vm_aspace_for_each_mapped_vmo(as->restricted, fn, ctx);
+        return st == ZX_OK ? vm_aspace_for_each_mapped_vmo(as->shared, fn, ctx) : st;
+    }
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&as->lock, &s);
     zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;

@@ -85,6 +85,11 @@ struct vm_aspace {
     size_t size;            /* immutable */
     bool user;              /* immutable: mappings get ARCH_MMU_FLAG_PERM_USER */
     bool destroyed;         /* guarded by lock */
+    /* A unified aspace (vm_aspace_create_unified) has no VMARs of its own: root is NULL
+     * and faults and lookups go to `restricted` (below shared->base) or `shared`, each
+     * held by a reference. NULL for every other aspace. Immutable. */
+    vm_aspace_t *shared;
+    vm_aspace_t *restricted;
     uint64_t prng;          /* guarded by lock: placement randomness */
     char name[ZX_MAX_NAME_LEN];
 };

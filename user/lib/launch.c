@@ -69,8 +69,13 @@ zx_status_t beryl_launch(const beryl_launch_args_t *a, zx_handle_t *proc_out) {
 
     const char *name = a->name != NULL ? a->name : "";
     zx_vaddr_t entry = 0, sp = 0;
-    if (st == ZX_OK)
+    if (st == ZX_OK && a->into_proc != ZX_HANDLE_INVALID) {
+        st = zx_handle_duplicate(a->into_proc, ZX_RIGHT_SAME_RIGHTS, &proc);
+        if (st == ZX_OK)
+            st = zx_handle_duplicate(a->into_vmar, ZX_RIGHT_SAME_RIGHTS, &vmar);
+    } else if (st == ZX_OK) {
         st = zx_process_create(a->job, name, strlen(name), 0, &proc, &vmar);
+    }
     if (st == ZX_OK)
         st = beryl_elf_load(vmar, a->exe_vmo, &entry);
     if (st == ZX_OK)
@@ -105,7 +110,8 @@ zx_status_t beryl_launch(const beryl_launch_args_t *a, zx_handle_t *proc_out) {
     zx_handle_t mine[] = {ch0, ch1, thread, vmar};
     close_all(mine, 4);
     if (st != ZX_OK) {
-        /* The process never ran; dropping its only handle destroys it. */
+        /* The process never ran; dropping its only handle destroys it (into_proc: the
+         * caller still holds it). */
         if (proc != ZX_HANDLE_INVALID)
             zx_handle_close(proc);
         return st;

@@ -20,6 +20,7 @@
 /* kernel/proc (user tasks). */
 __noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *what);
 void x86_return_to_user_check(struct x86_iframe *f);
+bool restricted_exception(struct x86_iframe *f);
 
 /* #PF error-code bits (Intel SDM Vol. 3A, 4.7). */
 #define PF_ERR_PRESENT (1u << 0)
@@ -135,11 +136,12 @@ static bool is_hardware_trouble(uint64_t vec) {
     return vec == X86_VECTOR_NMI || vec == X86_VECTOR_DF || vec == X86_VECTOR_MC;
 }
 
-/* A user-mode exception: resolve it (page fault) or kill the process. Interrupts are on
- * while the VM works, as for a syscall. */
+/* A user-mode exception: resolve it (page fault), report it to normal mode (a thread in
+ * restricted mode), or kill the process. Interrupts are on while the VM works, as for a
+ * syscall. */
 static void user_exception(struct x86_iframe *f) {
     x86_sti();
-    if (!try_vm_page_fault(f)) {
+    if (!try_vm_page_fault(f) && !restricted_exception(f)) {
         uint64_t vec = f->vector;
         uthread_exception_kill(f, vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "fault");
     }

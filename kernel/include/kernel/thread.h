@@ -38,6 +38,11 @@ enum thread_state {
     THREAD_DEAD,     /* exited, waiting to be reaped */
 };
 
+/* thread.pending: what a thread must act on before it next runs user code (one byte, so
+ * the return-to-user path tests everything with one load). */
+#define THREAD_PENDING_KILL (1u << 0) /* thread_kill was called */
+#define THREAD_PENDING_KICK (1u << 1) /* zx_restricted_kick (kernel/proc/restricted.c) */
+
 /* Why a blocked thread woke (returned by wait_queue_block / thread_sleep_until). */
 #define THREAD_WAKE_PENDING 1 /* internal: not yet decided */
 
@@ -57,7 +62,7 @@ struct thread {
     zx_time_t wake_deadline;     /* ZX_TIME_INFINITE when none */
     struct list_node timer_node; /* sleeping/timeout list membership */
     zx_status_t wake_status;     /* result handed to the blocked thread */
-    bool kill_pending;           /* thread_kill was called */
+    uint8_t pending;             /* THREAD_PENDING_* bits; changed atomically */
     uint32_t preempt_disable;    /* >0: timer interrupts do not reschedule */
     uint64_t ticks_left;         /* time slice */
     struct list_node all_node;   /* every live thread (for dumps) */
@@ -107,9 +112,9 @@ void thread_yield(void);
 zx_status_t thread_sleep_until(zx_time_t deadline);
 
 /*
- * Asks t to die: sets kill_pending, and if t is blocked (wait queue or sleep) wakes it
+ * Asks t to die: sets THREAD_PENDING_KILL, and if t is blocked (wait queue or sleep) wakes it
  * with ZX_ERR_INTERNAL_INTR_KILLED. The thread itself acts on it (kernel/proc checks
- * kill_pending on every return to user mode). Killing an INITIAL or DEAD thread only
+ * `pending` on every return to user mode). Killing an INITIAL or DEAD thread only
  * sets the flag.
  */
 void thread_kill(thread_t *t);

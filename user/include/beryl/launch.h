@@ -34,10 +34,15 @@ typedef struct beryl_launch_args {
     uint32_t num_handles;
     const char *const *names;     /* optional names table (PA_VMO_BOOTFS args index it) */
     uint32_t num_names;
+    /* Optional: load into this existing, unstarted process (borrowed; e.g. one made by
+     * zx_process_create_shared) and its VMAR `into_vmar` (borrowed) instead of creating
+     * a process in job. The new process's PA_VMAR_ROOT is then into_vmar. */
+    zx_handle_t into_proc;
+    zx_handle_t into_vmar;
 } beryl_launch_args_t;
 
 /*
- * Creates a process in a->job, loads the ELF, maps a BERYL_LAUNCH_STACK_SIZE stack,
+ * Creates a process in a->job (or takes a->into_proc), loads the ELF, maps a BERYL_LAUNCH_STACK_SIZE stack,
  * sends the processargs message (PA_PROC_SELF, PA_VMAR_ROOT, PA_THREAD_SELF,
  * PA_JOB_DEFAULT, PA_VMO_EXECUTABLE, then a->handles) and starts its first thread at the
  * entry point with the bootstrap channel in %rdi. On success *proc_out is the process

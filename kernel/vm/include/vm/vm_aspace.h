@@ -31,10 +31,25 @@ zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t si
                              const char *name, vm_aspace_t **out);
 
 /*
+ * Creates the unified aspace of a SHARED and a RESTRICTED aspace (arch_mmu_create_unified):
+ * the page tables a thread of a shared process loads in normal mode. It has no VMAR tree
+ * of its own (vm_aspace_root_vmar is NULL): a fault or lookup at va is resolved in the
+ * restricted aspace below the shared aspace's base and in the shared aspace above.
+ * Holds a reference on both. Errors: those of arch_mmu_create_unified, NO_MEMORY.
+ */
+zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricted,
+                                     const char *name, vm_aspace_t **out);
+
+/* For a unified aspace, the part that owns va; any other aspace: itself. */
+vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va);
+
+/*
  * Destroys the root VMAR's tree (every mapping is unmapped, every VMAR becomes dead),
  * then the arch aspace (which must not be loaded on any CPU), and drops the creator's
  * reference; VMAR objects still referenced keep the struct alive (their operations
- * return ZX_ERR_BAD_STATE). Returns arch_mmu_destroy's status.
+ * return ZX_ERR_BAD_STATE). Returns arch_mmu_destroy's status. A unified aspace only
+ * gives back its root table and its references: its two parts are destroyed separately
+ * (after every unified aspace built on them).
  */
 zx_status_t vm_aspace_destroy(vm_aspace_t *as);
 

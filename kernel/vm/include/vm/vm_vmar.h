@@ -122,7 +122,9 @@ typedef struct vm_map_entry {
 /*
  * Takes a snapshot of as's tree in depth-first pre-order (the aspace, its root VMAR,
  * then each VMAR's children by address): writes the first min(cap, total) entries to
- * out and the number of entries in *total. ZX_ERR_BAD_STATE if the aspace is destroyed.
+ * out and the number of entries in *total. A unified aspace lists its restricted part,
+ * then its shared part (two depth-0 records). ZX_ERR_BAD_STATE if the aspace (or a part)
+ * is destroyed; then nothing was written.
  */
 zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap,
                                 size_t *total);
@@ -130,7 +132,8 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
 /*
  * Calls fn(ctx, vmo) once for each mapping in as (in address order, so a VMO mapped
  * twice is reported twice), with the aspace lock held: fn must not block, fault or take
- * an aspace lock. ZX_ERR_BAD_STATE if the aspace is destroyed.
+ * an aspace lock. A unified aspace: its restricted part, then its shared part.
+ * ZX_ERR_BAD_STATE if the aspace is destroyed.
  */
 zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
                                           void *ctx);

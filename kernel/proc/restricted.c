@@ -1,0 +1,236 @@
+/*
+ * Restricted mode (ZIRCON_ABI.md §4 "Restricted mode"): a thread of a create_shared
+ * process runs, with the registers of its bound state VMO, on its process's restricted
+ * aspace alone, and comes back to normal mode at a vector when it executes `syscall`,
+ * takes an exception nobody resolves, or is kicked.
+ *
+ * Mechanics. Every user frame of a thread sits at the top of its kernel stack (syscall
+ * entry and the CPU's interrupt push both start at the TSS / syscall stack top), so
+ * entering means rewriting that frame with the restricted registers and returning to
+ * user mode with iret (sysret cannot restore rcx and r11); leaving means saving the
+ * frame to the state VMO and rewriting it with the normal-mode registers saved at entry,
+ * except rip = vector, rdi = context, rsi = rax = reason. Zircon leaves the normal-mode
+ * registers undefined; Beryl defines them so that a vector which is a bare `ret` makes
+ * zx_restricted_enter look like a call that returned the reason (decisions.md).
+ *
+ * The aspace switch (thread->aspace, CR3, the fault handler's current aspace) happens
+ * with interrupts off so that the scheduler's switch hook always sees a consistent pair.
+ * While a thread is in restricted mode, LSTAR points at a separate syscall entry, so the
+ * normal syscall path never tests for restricted mode. `restricted.active` is only
+ * changed by the thread itself; kickers only set THREAD_PENDING_KICK, which the thread
+ * consumes on its way back to user mode in restricted mode, or at its next enter (single
+ * CPU: a thread running restricted code is never the kicker, so it is preempted in user
+ * mode and passes x86_return_to_user_check before it runs again).
+ */
+#include <arch/mmu.h>
+#include <arch/x86/cpu.h>
+#include <kernel/assert.h>
+#include <kernel/syscall_impl.h>
+#include <kernel/user_copy.h>
+#include <lib/string.h>
+#include <object/handle_user.h>
+#include <object/vm_objects.h>
+#include <vm/vm_aspace.h>
+#include <zircon/rights.h>
+#include <zircon/vmo_vmar.h>
+#include <zircon/syscalls-next.h>
+#include "proc_priv.h"
+
+#define X86_USER_HALF_TOP (1ull << 47)
+/* RFLAGS bits restricted code may set (CF PF AF ZF SF TF DF OF); IF and the reserved bit
+ * 1 are always set; IOPL, NT, RF, VM, AC, VIF, VIP and ID never. */
+#define X86_FLAGS_USER_MASK 0xdd5ull
+#define X86_FLAGS_FIXED (X86_FLAGS_IF | 0x2ull)
+
+static struct x86_iframe *user_frame(uthread_t *ut) {
+    return (struct x86_iframe *)(ut->thread.stack_top - sizeof(struct x86_iframe));
+}
+
+static zx_status_t copy_out_cb(void *ctx, size_t done, void *kptr, size_t n) {
+    memcpy((char *)ctx + done, kptr, n);
+    return ZX_OK;
+}
+
+static zx_status_t copy_in_cb(void *ctx, size_t done, void *kptr, size_t n) {
+    memcpy(kptr, (const char *)ctx + done, n);
+    return ZX_OK;
+}
+
+/* Loads mode's aspace and syscall entry for the calling thread (interrupts off, so the
+ * scheduler's switch hook sees either the old state or the new one). */
+static void switch_mode(uthread_t *ut, vm_aspace_t *to, bool active) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    vm_aspace_t *from = ut->thread.aspace;
+    ut->restricted.active = active;
+    ut->thread.aspace = to;
+    arch_mmu_context_switch(vm_aspace_arch(from), vm_aspace_arch(to));
+    vm_aspace_set_current(to);
+    x86_set_syscall_entry(active);
+    arch_irq_restore(s);
+}
+
+static void set_bases(uthread_t *ut, uint64_t fs_base, uint64_t gs_base) {
+    ut->fs_base = fs_base;
+    ut->gs_base = gs_base;
+    x86_load_user_bases(fs_base, gs_base);
+}
+
+/* f as the normal-mode frame at the vector (see the file comment). */
+static void resume_normal(uthread_t *ut, struct x86_iframe *f, uint64_t reason) {
+    *f = ut->restricted.normal;
+    f->rip = ut->restricted.vector;
+    f->rdi = ut->restricted.context;
+    f->rsi = reason;
+    f->rax = reason;
+}
+
+void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason) {
+    DEBUG_ASSERT(ut->restricted.active);
+    zx_restricted_state_t st = {
+        .rdi = f->rdi, .rsi = f->rsi, .rbp = f->rbp, .rbx = f->rbx, .rdx = f->rdx,
+        .rcx = f->rcx, .rax = f->rax, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
+        .r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
+        .r15 = f->r15, .ip = f->rip, .flags = f->rflags, .fs_base = ut->fs_base,
+        .gs_base = ut->gs_base,
+    };
+    switch_mode(ut, ut->proc->aspace, false);
+    set_bases(ut, ut->restricted.normal_fs_base, ut->restricted.normal_gs_base);
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&ut->obj.lock, &s);
+    vm_object_t *vmo = ut->restricted.state_vmo;
+    if (vmo)
+        vmo_ref(vmo);
+    spin_unlock_irqrestore(&ut->obj.lock, s);
+    /* The binding may have been replaced meanwhile (only by this thread: it cannot
+     * happen in restricted mode), so this is the VMO entry used. A failed save (no
+     * memory for the page) loses the state: the process cannot go on meaningfully. */
+    zx_status_t wst = vmo ? vmo_write(vmo, 0, sizeof(st), copy_in_cb, &st) : ZX_ERR_BAD_STATE;
+    if (vmo)
+        vmo_unref(vmo);
+    resume_normal(ut, f, reason);
+    if (wst != ZX_OK)
+        uthread_exception_kill(f, "restricted state could not be saved");
+}
+
+bool restricted_exception(struct x86_iframe *f) {
+    uthread_t *ut = uthread_current();
+    if (!ut || !ut->restricted.active)
+        return false;
+    restricted_exit(ut, f, ZX_RESTRICTED_REASON_EXCEPTION);
+    return true;
+}
+
+void restricted_thread_destroy(uthread_t *ut) {
+    if (ut->restricted.state_vmo)
+        vmo_unref(ut->restricted.state_vmo);
+    ut->restricted.state_vmo = NULL;
+}
+
+/* Swaps the binding of ut (new_vmo may be NULL); drops the old one. */
+static void rebind(uthread_t *ut, vm_object_t *new_vmo) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&ut->obj.lock, &s);
+    vm_object_t *old = ut->restricted.state_vmo;
+    ut->restricted.state_vmo = new_vmo;
+    spin_unlock_irqrestore(&ut->obj.lock, s);
+    if (old)
+        vmo_unref(old);
+}
+
+zx_status_t sys_restricted_bind_state(uint32_t options, user_addr_t out_vmo) {
+    if (options != 0)
+        return ZX_ERR_INVALID_ARGS;
+    vm_object_t *vmo;
+    zx_status_t st = vmo_create_paged(PAGE_SIZE, 0, &vmo);
+    if (st != ZX_OK)
+        return st;
+    kobject_t *obj;
+    st = vmo_object_create(vmo, &obj);
+    if (st == ZX_OK) {
+        st = handle_table_publish(process_current_handles(), obj, ZX_DEFAULT_VMO_RIGHTS,
+                                  out_vmo, NULL);
+        kobject_unref(obj);
+    }
+    if (st == ZX_OK)
+        rebind(uthread_current(), vmo); /* hands our reference to the binding */
+    else
+        vmo_unref(vmo);
+    return st;
+}
+
+zx_status_t sys_restricted_unbind_state(uint32_t options) {
+    if (options != 0)
+        return ZX_ERR_INVALID_ARGS;
+    rebind(uthread_current(), NULL);
+    return ZX_OK;
+}
+
+static bool user_half(uint64_t a) { return a < X86_USER_HALF_TOP; }
+
+zx_status_t sys_restricted_enter(uint32_t options, uintptr_t vector_table_ptr,
+                                 uintptr_t context) {
+    uthread_t *ut = uthread_current();
+    process_t *p = ut->proc;
+    if (options != 0 || vector_table_ptr < USER_ASPACE_BASE ||
+        vector_table_ptr >= USER_ASPACE_TOP)
+        return ZX_ERR_INVALID_ARGS;
+    if (!p->restricted_owner)
+        return ZX_ERR_BAD_STATE;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&ut->obj.lock, &s);
+    vm_object_t *vmo = ut->restricted.state_vmo;
+    if (vmo)
+        vmo_ref(vmo);
+    spin_unlock_irqrestore(&ut->obj.lock, s);
+    if (!vmo)
+        return ZX_ERR_BAD_STATE;
+    zx_restricted_state_t st;
+    zx_status_t rst = vmo_read(vmo, 0, sizeof(st), copy_out_cb, &st);
+    vmo_unref(vmo);
+    if (rst != ZX_OK)
+        return ZX_ERR_BAD_STATE;
+    if (st.ip < USER_RESTRICTED_BASE || st.ip >= USER_RESTRICTED_TOP ||
+        !user_half(st.fs_base) || !user_half(st.gs_base))
+        return ZX_ERR_BAD_STATE;
+
+    struct x86_iframe *f = user_frame(ut);
+    ut->restricted.normal = *f;
+    ut->restricted.vector = vector_table_ptr;
+    ut->restricted.context = context;
+    if (__atomic_fetch_and(&ut->thread.pending, (uint8_t)~THREAD_PENDING_KICK,
+                           __ATOMIC_ACQ_REL) & THREAD_PENDING_KICK) {
+        resume_normal(ut, f, ZX_RESTRICTED_REASON_KICK);
+        return ZX_ERR_INTERNAL_FRAME_REPLACED;
+    }
+    ut->restricted.normal_fs_base = ut->fs_base;
+    ut->restricted.normal_gs_base = ut->gs_base;
+    f->rdi = st.rdi, f->rsi = st.rsi, f->rbp = st.rbp, f->rbx = st.rbx, f->rdx = st.rdx;
+    f->rcx = st.rcx, f->rax = st.rax, f->rsp = st.rsp, f->r8 = st.r8, f->r9 = st.r9;
+    f->r10 = st.r10, f->r11 = st.r11, f->r12 = st.r12, f->r13 = st.r13, f->r14 = st.r14;
+    f->r15 = st.r15;
+    f->rip = st.ip;
+    f->rflags = (st.flags & X86_FLAGS_USER_MASK) | X86_FLAGS_FIXED;
+    set_bases(ut, st.fs_base, st.gs_base);
+    switch_mode(ut, p->restricted, true);
+    return ZX_ERR_INTERNAL_FRAME_REPLACED;
+}
+
+zx_status_t sys_restricted_kick(zx_handle_t thread, uint32_t options) {
+    if (options != 0)
+        return ZX_ERR_INVALID_ARGS;
+    kobject_t *o;
+    zx_status_t st = handle_table_get(process_current_handles(), thread, ZX_OBJ_TYPE_THREAD,
+                                      ZX_RIGHT_MANAGE_THREAD, &o, NULL);
+    if (st != ZX_OK)
+        return st;
+    uthread_t *ut = to_uthread(o);
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&ut->proc->obj.lock, &s);
+    if (ut->state == UTHREAD_DEAD)
+        st = ZX_ERR_BAD_STATE;
+    else
+        __atomic_fetch_or(&ut->thread.pending, THREAD_PENDING_KICK, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&ut->proc->obj.lock, s);
+    kobject_unref(o);
+    return st;
+}
