@@ -115,9 +115,15 @@ TEST(VmarAllocate, MapOnlyFlagsRejected) {
     zx_handle_t h;
     zx_vaddr_t addr;
     static const zx_vm_option_t bad[] = {
-        ZX_VM_MAP_RANGE,          ZX_VM_REQUIRE_NON_RESIZABLE,       ZX_VM_ALLOW_FAULTS,
-        ZX_VM_SPECIFIC_OVERWRITE, ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED, ZX_VM_FAULT_BEYOND_STREAM_SIZE,
-        ZX_VM_PERM_READ,          ZX_VM_PERM_WRITE,                  ZX_VM_PERM_EXECUTE,
+        ZX_VM_MAP_RANGE,
+        ZX_VM_REQUIRE_NON_RESIZABLE,
+        ZX_VM_ALLOW_FAULTS,
+        ZX_VM_SPECIFIC_OVERWRITE,
+        ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED,
+        ZX_VM_FAULT_BEYOND_STREAM_SIZE,
+        ZX_VM_PERM_READ,
+        ZX_VM_PERM_WRITE,
+        ZX_VM_PERM_EXECUTE,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         EXPECT_STATUS(vu_sub(VU_CAN_RW | bad[i], PG, &h, &addr), ZX_ERR_INVALID_ARGS);
