@@ -192,6 +192,19 @@ TEST(VmarAllocate, SpecificNeedsParentCanMapSpecific) {
     vu_drop(parent);
 }
 
+TEST(VmarAllocate, CanMapSpecificIsNotInherited) {
+    /* Only CAN_MAP_R/W/X are bounded by the parent; CAN_MAP_SPECIFIC is the child's own. */
+    zx_handle_t parent, child, h;
+    zx_vaddr_t base, cbase, addr;
+    ASSERT_OK(vu_sub(VU_CAN_RW, 16 * PG, &parent, &base));
+    ASSERT_OK(zx_vmar_allocate(parent, VU_CAN_RWS, 0, 8 * PG, &child, &cbase));
+    ASSERT_OK(zx_vmar_allocate(child, ZX_VM_SPECIFIC, 2 * PG, PG, &h, &addr));
+    EXPECT_EQ(addr, cbase + 2 * PG);
+    vu_drop(h);
+    vu_drop(child);
+    vu_drop(parent);
+}
+
 TEST(VmarAllocate, TooLargeIsInvalidArgs) {
     zx_handle_t parent, h;
     zx_vaddr_t base, addr;

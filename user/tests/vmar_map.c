@@ -82,6 +82,18 @@ TEST(VmarMap, NoPermissionMappingAllowed) {
     zx_handle_close(vmo);
 }
 
+TEST(VmarMap, NoPermissionMappingNeedsOnlyMapRight) {
+    zx_handle_t vmo = vu_vmo(PG), map_only = vu_dup(vmo, ZX_RIGHT_MAP);
+    zx_vaddr_t addr;
+    ASSERT_NE(map_only, ZX_HANDLE_INVALID);
+    ASSERT_OK(zx_vmar_map(root(), 0, 0, map_only, 0, PG, &addr));
+    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, map_only, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    zx_handle_close(map_only);
+    zx_handle_close(vmo);
+}
+
 TEST(VmarMap, CanMapBitsRejected) {
     zx_handle_t vmo = vu_vmo(PG);
     zx_vaddr_t addr;
@@ -309,6 +321,8 @@ TEST(VmarMap, SpecificOffsetsAndBounds) {
     EXPECT_STATUS(zx_vmar_map(vmar, VU_R, 0, vmo, 0, 9 * PG, &addr), ZX_ERR_INVALID_ARGS);
     ASSERT_OK(vu_sub(VU_CAN_RW, 8 * PG, &plain, &pbase));
     EXPECT_STATUS(vu_map_at(plain, VU_R, 0, vmo, PG, &addr), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_map(plain, VU_R | ZX_VM_SPECIFIC_OVERWRITE, 0, vmo, 0, PG, &addr),
+                  ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_vmar_map(plain, VU_R | ZX_VM_OFFSET_IS_UPPER_LIMIT, 4 * PG, vmo, 0, PG,
                               &addr),
                   ZX_ERR_ACCESS_DENIED);
