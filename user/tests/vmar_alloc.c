@@ -276,6 +276,14 @@ TEST(VmarAllocate, NoFreeHoleIsNoResources) {
     zx_handle_close(vmo);
 }
 
+TEST(VmarAllocate, RootSizedRequestIsNoResources) {
+    /* It fits the root by size, so it is not INVALID_ARGS; the program's own mappings
+     * leave no hole that large. */
+    zx_handle_t h;
+    zx_vaddr_t addr;
+    EXPECT_STATUS(vu_sub(0, ROOT_LEN, &h, &addr), ZX_ERR_NO_RESOURCES);
+}
+
 TEST(VmarAllocate, FragmentedParentNoResources) {
     zx_handle_t parent, mid, x;
     zx_vaddr_t base, addr;
@@ -340,6 +348,26 @@ TEST(VmarAllocate, UpperLimitExactFit) {
                   ZX_ERR_NO_RESOURCES);
     ASSERT_OK(zx_vmar_allocate(parent, ZX_VM_OFFSET_IS_UPPER_LIMIT, 3 * PG, PG, &x, &addr));
     EXPECT_EQ(addr, base + 2 * PG);
+    vu_drop(x);
+    vu_drop(h);
+    vu_drop(parent);
+}
+
+TEST(VmarAllocate, UpperLimitWithAlignment) {
+    zx_handle_t parent, h, x;
+    zx_vaddr_t base, addr;
+    ASSERT_OK(aligned_sub(16, VU_CAN_RWS, 4 * 65536, &parent, &base));
+    /* Below 64 KiB only offset 0 is 64 KiB-aligned. */
+    ASSERT_OK(zx_vmar_allocate(parent, ZX_VM_OFFSET_IS_UPPER_LIMIT | ZX_VM_ALIGN_64KB, 65536, PG,
+                               &h, &addr));
+    EXPECT_EQ(addr, base);
+    EXPECT_STATUS(zx_vmar_allocate(parent, ZX_VM_OFFSET_IS_UPPER_LIMIT | ZX_VM_ALIGN_64KB, 65536,
+                                   PG, &x, &addr),
+                  ZX_ERR_NO_RESOURCES);
+    /* One more page of room below the limit makes offset 64 KiB the only candidate. */
+    ASSERT_OK(zx_vmar_allocate(parent, ZX_VM_OFFSET_IS_UPPER_LIMIT | ZX_VM_ALIGN_64KB,
+                               65536 + PG, PG, &x, &addr));
+    EXPECT_EQ(addr, base + 65536);
     vu_drop(x);
     vu_drop(h);
     vu_drop(parent);

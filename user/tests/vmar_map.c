@@ -343,7 +343,31 @@ TEST(VmarMap, UpperLimit) {
     EXPECT_STATUS(zx_vmar_map(vmar, VU_R | ZX_VM_OFFSET_IS_UPPER_LIMIT | ZX_VM_SPECIFIC, 8 * PG,
                               vmo, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmar_map(vmar, VU_R | ZX_VM_OFFSET_IS_UPPER_LIMIT, 65 * PG, vmo, 0, PG, &addr),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmar_map(vmar, VU_R | ZX_VM_OFFSET_IS_UPPER_LIMIT, PG, vmo, 0, 2 * PG, &addr),
+                  ZX_ERR_INVALID_ARGS);
     vu_drop(vmar);
+    zx_handle_close(vmo);
+}
+
+TEST(VmarMap, LastPageOfTheAddressSpace) {
+    const size_t root_len = 0x7FFFFFDFF000ull;
+    zx_handle_t vmo = vu_vmo_pattern(2, 0x3c);
+    zx_vaddr_t addr;
+    EXPECT_STATUS(zx_vmar_map(root(), VU_RW | ZX_VM_SPECIFIC, root_len, vmo, 0, PG, &addr),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmar_map(root(), VU_RW | ZX_VM_SPECIFIC, root_len - PG, vmo, 0, 2 * PG,
+                              &addr),
+                  ZX_ERR_INVALID_ARGS);
+    ASSERT_OK(zx_vmar_map(root(), VU_RW | ZX_VM_SPECIFIC, root_len - PG, vmo, PG, PG, &addr));
+    EXPECT_EQ(addr, 0x7FFFFFFFE000ull);
+    volatile uint8_t *p = (volatile uint8_t *)addr;
+    EXPECT_EQ(p[0], 0x3d);
+    p[PG - 1] = 0x5e;
+    EXPECT_EQ(p[PG - 1], 0x5e);
+    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_FALSE(vu_mapped(addr));
     zx_handle_close(vmo);
 }
 

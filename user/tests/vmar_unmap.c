@@ -206,6 +206,47 @@ TEST(VmarUnmap, SubVmarWhollyInsideIsDestroyed) {
     zx_handle_close(vmo);
 }
 
+TEST(VmarUnmap, TrimDestroyAndTrimInOneCall) {
+    zx_handle_t vmar, child, vmo = vu_vmo_pattern(8, 0x98);
+    zx_vaddr_t base, cbase, addr;
+    ASSERT_OK(vu_sub(VU_CAN_RWS, 16 * PG, &vmar, &base));
+    ASSERT_OK(vu_map_at(vmar, VU_RW, 0, vmo, 4 * PG, &addr));
+    ASSERT_OK(zx_vmar_allocate(vmar, VU_CAN_RWS | ZX_VM_SPECIFIC, 5 * PG, 2 * PG, &child,
+                               &cbase));
+    ASSERT_OK(vu_map_at(child, VU_R, 0, vmo, 2 * PG, &addr));
+    ASSERT_OK(zx_vmar_map(vmar, VU_RW | ZX_VM_SPECIFIC, 8 * PG, vmo, 4 * PG, 4 * PG, &addr));
+    EXPECT_OK(zx_vmar_unmap(vmar, base + 2 * PG, 8 * PG));
+    EXPECT_TRUE(vu_holds(base, 0x98));
+    EXPECT_TRUE(vu_holds(base + PG, 0x99));
+    for (int i = 2; i < 10; i++)
+        EXPECT_FALSE(vu_mapped(base + i * PG));
+    EXPECT_TRUE(vu_holds(base + 10 * PG, 0x9e));
+    EXPECT_TRUE(vu_holds(base + 11 * PG, 0x9f));
+    EXPECT_STATUS(zx_vmar_destroy(child), ZX_ERR_BAD_STATE);
+    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 2u);
+    zx_handle_close(child);
+    vu_drop(vmar);
+    zx_handle_close(vmo);
+}
+
+TEST(VmarUnmap, SplitKeepsEachPiecesProtection) {
+    struct fixture f;
+    ASSERT_OK(fixture_init(&f, 6, 0xa8));
+    ASSERT_OK(zx_vmar_protect(f.vmar, VU_R, f.base + PG, PG));
+    ASSERT_OK(zx_vmar_protect(f.vmar, 0, f.base + 4 * PG, PG));
+    EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + 2 * PG, 2 * PG));
+    EXPECT_TRUE(vu_can_write(f.base));
+    EXPECT_TRUE(vu_can_read(f.base + PG));
+    EXPECT_FALSE(vu_can_write(f.base + PG));
+    EXPECT_FALSE(vu_mapped(f.base + 2 * PG));
+    EXPECT_FALSE(vu_mapped(f.base + 3 * PG));
+    EXPECT_TRUE(vu_holds(f.base + 4 * PG, 0xac));
+    EXPECT_FALSE(vu_can_read(f.base + 4 * PG));
+    EXPECT_TRUE(vu_can_write(f.base + 5 * PG));
+    EXPECT_TRUE(vu_holds(f.base + 5 * PG, 0xad));
+    fixture_fini(&f);
+}
+
 TEST(VmarUnmap, PartlyCoveredSubVmarChangesNothing) {
     zx_handle_t vmar, child, vmo = vu_vmo_pattern(4, 0xa0);
     zx_vaddr_t base, cbase, addr;
