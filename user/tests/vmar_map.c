@@ -205,6 +205,9 @@ TEST(VmarMap, UndefinedBitsAndBadAlignment) {
     EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_FAULT_BEYOND_STREAM_SIZE, 0, vmo, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    /* ALLOW_FAULTS is a map option (with or without FAULT_BEYOND_STREAM_SIZE). */
+    ASSERT_OK(zx_vmar_map(root(), VU_R | ZX_VM_ALLOW_FAULTS, 0, vmo, 0, PG, &addr));
+    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
     zx_handle_close(vmo);
 }
 
@@ -217,6 +220,11 @@ TEST(VmarMap, RequireNonResizable) {
     /* After the option bits (9), before COMPACT (12) and the VMO offset (13). */
     EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE | (1u << 20), 0, rs, 0,
                               PG, &addr),
+                  ZX_ERR_INVALID_ARGS);
+    /* FAULT_BEYOND_STREAM_SIZE without ALLOW_FAULTS (8) comes first too. */
+    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE |
+                                          ZX_VM_FAULT_BEYOND_STREAM_SIZE,
+                              0, rs, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_COMPACT, 0, rs,
                               0, PG, &addr),
