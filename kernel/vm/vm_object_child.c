@@ -343,6 +343,7 @@ static void release_hidden_page_cb(void *ctx, uint64_t index, vm_page_t *page)
 /*
  * Merges hidden node h, whose only child is now `rest`, into rest (see the top of the
  * file). Never allocates except page-tree nodes of rest; if one is unavailable h stays.
+ * When rest sees h from offset 0 and holds no page itself it adopts h's tree instead.
  */
 static void merge_hidden(vm_object_t *h, vm_object_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
     uint64_t first = vmo_page_index(rest->parent_offset); /* rest sees [first, end) of h */
@@ -350,6 +351,19 @@ static void merge_hidden(vm_object_t *h, vm_object_t *rest) TA_NO_THREAD_SAFETY_
     bool stuck = false;
     uint64_t next = 0, index;
     vm_page_t *page;
+    if (first == 0 && rest->pages.count == 0) {
+        /* The usual case: the snapshot's original outlives its child (an ELF data copy,
+         * say) and has no pages of its own. It takes h's whole tree back, the mirror of
+         * create_snapshot: no page-tree node is reallocated, so this cannot fail, and a
+         * long-lived VMO keeps the same nodes however often it is snapshotted. */
+        page_tree_remove_range(&h->pages, end, INDEX_END, release_hidden_page_cb, h);
+        rest->pages = h->pages;
+        page_tree_init(&h->pages);
+        while (page_tree_next(&rest->pages, next, INDEX_END, &index, &page)) {
+            page->object.object = rest; /* page_offset is unchanged: the same offsets */
+            next = index + 1;
+        }
+    }
     while (page_tree_next(&h->pages, next, INDEX_END, &index, &page)) {
         next = index + 1;
         bool visible = index >= first && index < end &&

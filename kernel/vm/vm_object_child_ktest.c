@@ -14,6 +14,7 @@
 #include <vm/vm_object.h>
 
 #include "vm_object_ktest_util.h"
+#include "vm_object_priv.h"
 
 #define P ((uint64_t)PAGE_SIZE)
 #define BYTE_A 0x11
@@ -170,6 +171,33 @@ KTEST(vmo_child, snapshot_repeated) {
 out:
     for (int i = 0; i < ROUNDS; i++)
         unref_if(c[i]);
+    unref_if(p);
+}
+
+/*
+ * The ELF-loader pattern: a long-lived, never-written VMO gets a copy-on-write child at an
+ * offset that is written and dies. The VMO takes its own page tree back (the same nodes),
+ * so repeating this does not move its nodes around the heap (userboot's per-program leak
+ * check saw that as a page gained by one program and lost by the next).
+ */
+KTEST(vmo_child, snapshot_original_takes_its_tree_back) {
+    vm_object_t *p = NULL, *c = NULL;
+    TRY(make_filled(4, 0, &p));
+    const struct page_tree_node *root = p->pages.root;
+    for (int round = 0; round < 3; round++) {
+        TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, P, 2 * P, &c));
+        TRY(fill(c, 0, BYTE_B));
+        EXPECT_TRUE(page_is(c, P, BYTE_A));
+        vmo_unref(c);
+        c = NULL;
+        EXPECT_TRUE(p->parent == NULL);
+        EXPECT_TRUE(p->pages.root == root);
+        EXPECT_EQ(p->pages.count, (size_t)4);
+        for (uint64_t i = 0; i < 4; i++)
+            EXPECT_TRUE(page_is(p, i * P, BYTE_A));
+    }
+out:
+    unref_if(c);
     unref_if(p);
 }
 
