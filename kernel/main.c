@@ -123,7 +123,8 @@ static void apply_fault_injection(void) {
     }
 }
 
-/* dump.aspace=kernel prints the kernel page tables at boot (for the Bochs workflow). */
+/* dump.aspace=kernel prints the kernel page tables at boot (for the Bochs workflow);
+ * dump.aspace=process:NAME is kernel/proc's (each process named NAME, as it ends). */
 static void dump_requested_aspaces(void) {
     size_t len;
     const char *which = cmdline_get("dump.aspace", &len);
@@ -134,8 +135,9 @@ static void dump_requested_aspaces(void) {
         /* Stop here under Bochs (magic_break) so its debugger sees the same tables; a
          * no-op instruction everywhere else. */
         bochs_magic_break();
-    } else
-        printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel)\n", (int)len, which);
+    } else if (len < 8 || memcmp(which, "process:", 8) != 0)
+        printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel, process:NAME)\n",
+               (int)len, which);
 }
 
 /*

@@ -23,6 +23,7 @@
 #include <object/handle.h>
 #include <object/process.h>
 #include <vm/vm_object.h>
+#include <zircon/syscalls-next.h>
 #include <zircon/types.h>
 
 typedef struct uthread uthread_t;
@@ -78,7 +79,11 @@ struct uthread {
     uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
     uint64_t fs_base, gs_base; /* the user FS / GS base of the mode it runs in */
     struct uthread_restricted {
-        vm_object_t *state_vmo;   /* bound state (a reference) or NULL; guarded by obj.lock */
+        /* The bound state: a one-page contiguous VMO (a reference), so its page never
+         * moves and the kernel reads and writes it through the physmap at `state`.
+         * Changed only by the thread itself (bind / unbind), under obj.lock. */
+        vm_object_t *state_vmo;
+        zx_restricted_state_t *state;
         bool active;              /* in restricted mode; changed only by the thread */
         uintptr_t vector, context; /* normal-mode resume point (while active) */
         struct x86_iframe normal; /* normal-mode registers at zx_restricted_enter */

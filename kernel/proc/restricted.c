@@ -13,6 +13,11 @@
  * registers undefined; Beryl defines them so that a vector which is a bare `ret` makes
  * zx_restricted_enter look like a call that returned the reason (decisions.md).
  *
+ * The state VMO is a one-page contiguous VMO: its page is committed at creation and
+ * cannot be decommitted, so while the binding holds a reference the kernel copies the
+ * registers in and out through the physmap (user threads may change the page meanwhile:
+ * enter validates its own copy).
+ *
  * The aspace switch (thread->aspace, CR3, the fault handler's current aspace) happens
  * with interrupts off so that the scheduler's switch hook always sees a consistent pair.
  * While a thread is in restricted mode, LSTAR points at a separate syscall entry, so the
@@ -30,6 +35,7 @@
 #include <lib/string.h>
 #include <object/handle_user.h>
 #include <object/vm_objects.h>
+#include <vm/physmap.h>
 #include <vm/vm_aspace.h>
 #include <zircon/rights.h>
 #include <zircon/vmo_vmar.h>
@@ -44,16 +50,6 @@
 
 static struct x86_iframe *user_frame(uthread_t *ut) {
     return (struct x86_iframe *)(ut->thread.stack_top - sizeof(struct x86_iframe));
-}
-
-static zx_status_t copy_out_cb(void *ctx, size_t done, void *kptr, size_t n) {
-    memcpy((char *)ctx + done, kptr, n);
-    return ZX_OK;
-}
-
-static zx_status_t copy_in_cb(void *ctx, size_t done, void *kptr, size_t n) {
-    memcpy(kptr, (const char *)ctx + done, n);
-    return ZX_OK;
 }
 
 /* Loads mode's aspace and syscall entry for the calling thread (interrupts off, so the
@@ -85,8 +81,8 @@ static void resume_normal(uthread_t *ut, struct x86_iframe *f, uint64_t reason) 
 }
 
 void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason) {
-    DEBUG_ASSERT(ut->restricted.active);
-    zx_restricted_state_t st = {
+    DEBUG_ASSERT(ut->restricted.active && ut->restricted.state);
+    *ut->restricted.state = (zx_restricted_state_t){
         .rdi = f->rdi, .rsi = f->rsi, .rbp = f->rbp, .rbx = f->rbx, .rdx = f->rdx,
         .rcx = f->rcx, .rax = f->rax, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
         .r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
@@ -95,21 +91,7 @@ void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason) {
     };
     switch_mode(ut, ut->proc->aspace, false);
     set_bases(ut, ut->restricted.normal_fs_base, ut->restricted.normal_gs_base);
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&ut->obj.lock, &s);
-    vm_object_t *vmo = ut->restricted.state_vmo;
-    if (vmo)
-        vmo_ref(vmo);
-    spin_unlock_irqrestore(&ut->obj.lock, s);
-    /* The binding may have been replaced meanwhile (only by this thread: it cannot
-     * happen in restricted mode), so this is the VMO entry used. A failed save (no
-     * memory for the page) loses the state: the process cannot go on meaningfully. */
-    zx_status_t wst = vmo ? vmo_write(vmo, 0, sizeof(st), copy_in_cb, &st) : ZX_ERR_BAD_STATE;
-    if (vmo)
-        vmo_unref(vmo);
     resume_normal(ut, f, reason);
-    if (wst != ZX_OK)
-        uthread_exception_kill(f, "restricted state could not be saved");
 }
 
 bool restricted_exception(struct x86_iframe *f) {
@@ -124,14 +106,17 @@ void restricted_thread_destroy(uthread_t *ut) {
     if (ut->restricted.state_vmo)
         vmo_unref(ut->restricted.state_vmo);
     ut->restricted.state_vmo = NULL;
+    ut->restricted.state = NULL;
 }
 
-/* Swaps the binding of ut (new_vmo may be NULL); drops the old one. */
-static void rebind(uthread_t *ut, vm_object_t *new_vmo) {
+/* Swaps the binding of ut (new_vmo may be NULL, else a contiguous VMO at state_pa);
+ * drops the old one. */
+static void rebind(uthread_t *ut, vm_object_t *new_vmo, paddr_t state_pa) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&ut->obj.lock, &s);
     vm_object_t *old = ut->restricted.state_vmo;
     ut->restricted.state_vmo = new_vmo;
+    ut->restricted.state = new_vmo ? paddr_to_physmap(state_pa) : NULL;
     spin_unlock_irqrestore(&ut->obj.lock, s);
     if (old)
         vmo_unref(old);
@@ -141,9 +126,13 @@ zx_status_t sys_restricted_bind_state(uint32_t options, user_addr_t out_vmo) {
     if (options != 0)
         return ZX_ERR_INVALID_ARGS;
     vm_object_t *vmo;
-    zx_status_t st = vmo_create_paged(PAGE_SIZE, 0, &vmo);
+    zx_status_t st = vmo_create_contiguous(PAGE_SIZE, PAGE_SHIFT, &vmo);
     if (st != ZX_OK)
         return st;
+    paddr_t pa = 0;
+    bool writable;
+    st = vmo_get_page(vmo, 0, false, &pa, &writable); /* committed at creation */
+    ASSERT(st == ZX_OK);
     kobject_t *obj;
     st = vmo_object_create(vmo, &obj);
     if (st == ZX_OK) {
@@ -152,7 +141,7 @@ zx_status_t sys_restricted_bind_state(uint32_t options, user_addr_t out_vmo) {
         kobject_unref(obj);
     }
     if (st == ZX_OK)
-        rebind(uthread_current(), vmo); /* hands our reference to the binding */
+        rebind(uthread_current(), vmo, pa); /* hands our reference to the binding */
     else
         vmo_unref(vmo);
     return st;
@@ -161,7 +150,7 @@ zx_status_t sys_restricted_bind_state(uint32_t options, user_addr_t out_vmo) {
 zx_status_t sys_restricted_unbind_state(uint32_t options) {
     if (options != 0)
         return ZX_ERR_INVALID_ARGS;
-    rebind(uthread_current(), NULL);
+    rebind(uthread_current(), NULL, 0);
     return ZX_OK;
 }
 
@@ -176,19 +165,9 @@ zx_status_t sys_restricted_enter(uint32_t options, uintptr_t vector_table_ptr,
         return ZX_ERR_INVALID_ARGS;
     if (!p->restricted_owner)
         return ZX_ERR_BAD_STATE;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&ut->obj.lock, &s);
-    vm_object_t *vmo = ut->restricted.state_vmo;
-    if (vmo)
-        vmo_ref(vmo);
-    spin_unlock_irqrestore(&ut->obj.lock, s);
-    if (!vmo)
+    if (!ut->restricted.state) /* only this thread binds, so no lock is needed */
         return ZX_ERR_BAD_STATE;
-    zx_restricted_state_t st;
-    zx_status_t rst = vmo_read(vmo, 0, sizeof(st), copy_out_cb, &st);
-    vmo_unref(vmo);
-    if (rst != ZX_OK)
-        return ZX_ERR_BAD_STATE;
+    zx_restricted_state_t st = *ut->restricted.state;
     if (st.ip < USER_RESTRICTED_BASE || st.ip >= USER_RESTRICTED_TOP ||
         !user_half(st.fs_base) || !user_half(st.gs_base))
         return ZX_ERR_BAD_STATE;

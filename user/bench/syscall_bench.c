@@ -5,27 +5,12 @@
  * Run: boot with userboot.prefix=bench/ (see docs/benchmarks.md).
  */
 #include <stdio.h>
+#include "bench_util.h"
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
 
 #define BENCH_ITERS 10000u
 #define BENCH_RUNS 5u
-
-static inline uint64_t rdtsc(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t median(uint64_t *v, unsigned n) {
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v[n / 2];
-}
 
 typedef int (*bench_fn)(void *ctx);
 

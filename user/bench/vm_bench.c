@@ -26,6 +26,7 @@
  * Run: boot with userboot.prefix=bench/ (see docs/benchmarks.md).
  */
 #include <stdio.h>
+#include "bench_util.h"
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
@@ -39,36 +40,10 @@
 #define SMALL_RUNS 5u
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 
-static inline uint64_t rdtsc(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t median(uint64_t *v, unsigned n) {
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v[n / 2];
-}
-
 /* One line: total (median) and per-unit with one decimal. */
 static void report(const char *name, const char *unit, uint64_t units, uint64_t *runs,
                    unsigned nruns) {
-    uint64_t lo = runs[0], hi = runs[0];
-    for (unsigned i = 1; i < nruns; i++) {
-        lo = runs[i] < lo ? runs[i] : lo;
-        hi = runs[i] > hi ? runs[i] : hi;
-    }
-    uint64_t m = median(runs, nruns);
-    uint64_t per10 = (m * 10 + units / 2) / units;
-    printf("bench: user vm %s: %lu %ss, %lu instructions, %lu.%lu per %s (median of %u, "
-           "min %lu, max %lu)\n",
-           name, (unsigned long)units, unit, (unsigned long)m, (unsigned long)(per10 / 10),
-           (unsigned long)(per10 % 10), unit, nruns, (unsigned long)lo, (unsigned long)hi);
+    bench_report("vm ", name, unit, units, runs, nruns);
 }
 
 static int fail(const char *what, zx_status_t st) {

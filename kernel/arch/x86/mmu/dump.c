@@ -72,8 +72,11 @@ static void dump_table(const struct arch_aspace *as, const uint64_t *table, unsi
                 printf("\n");
             } else {
                 vm_page_t *child = pte_table_page(e);
+                /* Only root entries are borrowed: below them the tables are the shared
+                 * aspace's own. */
                 bool borrowed = as->role == ARCH_ASPACE_UNIFIED && as->shared &&
-                                idx >= as->shared->top_first && idx <= as->shared->top_last;
+                                level == MMU_ROOT_LEVEL && idx >= as->shared->top_first &&
+                                idx <= as->shared->top_last;
                 printf("table 0x%016lx children %u%s%s\n", (uint64_t)(e & X86_PTE_ADDR_MASK),
                        child ? child->mmu.nr_children : 0u,
                        child && child->mmu.pinned ? " pinned" : "",
