@@ -34,6 +34,24 @@ static zx_status_t copy_user_name(user_addr_t name, size_t name_size,
     return ZX_OK;
 }
 
+/*
+ * The first checks of every task-creating syscall, in Zircon's order: the handle
+ * (BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED), the options (INVALID_ARGS unless options_ok),
+ * the name (INVALID_ARGS for a bad pointer). On success *obj holds a reference and
+ * name_out / *len the name; on failure nothing is held.
+ */
+static zx_status_t creator_args(zx_handle_t h, zx_obj_type_t type, zx_rights_t rights,
+                                bool options_ok, user_addr_t name, size_t name_size,
+                                kobject_t **obj, char name_out[ZX_MAX_NAME_LEN], size_t *len) {
+    zx_status_t st = get_obj(h, type, rights, obj);
+    if (st != ZX_OK)
+        return st;
+    st = options_ok ? copy_user_name(name, name_size, name_out, len) : ZX_ERR_INVALID_ARGS;
+    if (st != ZX_OK)
+        kobject_unref(*obj);
+    return st;
+}
+
 /* Publishes a new process and its root (or restricted) VMAR in the caller's table; if the
  * second handle cannot be delivered, closing the first ends the unstarted process. */
 static zx_status_t publish_process(process_t *p, kobject_t *vmar, zx_rights_t vmar_rights,
@@ -54,20 +72,17 @@ static zx_status_t publish_process(process_t *p, kobject_t *vmar, zx_rights_t vm
 zx_status_t sys_process_create(zx_handle_t job_h, user_addr_t name, size_t name_size,
                                uint32_t options, user_addr_t proc_out, user_addr_t vmar_out) {
     kobject_t *job;
-    zx_status_t st = get_obj(job_h, ZX_OBJ_TYPE_JOB, ZX_RIGHT_MANAGE_PROCESS, &job);
-    if (st != ZX_OK)
-        return st;
     char buf[ZX_MAX_NAME_LEN];
     size_t len = 0;
-    if (options & ~ZX_PROCESS_SHARED)
-        st = ZX_ERR_INVALID_ARGS;
-    else
-        st = copy_user_name(name, name_size, buf, &len);
+    zx_status_t st = creator_args(job_h, ZX_OBJ_TYPE_JOB, ZX_RIGHT_MANAGE_PROCESS,
+                                  !(options & ~ZX_PROCESS_SHARED), name, name_size, &job, buf,
+                                  &len);
+    if (st != ZX_OK)
+        return st;
     process_t *p = NULL;
     kobject_t *vmar = NULL;
     zx_rights_t vmar_rights = 0;
-    if (st == ZX_OK)
-        st = process_create(job, buf, len, options & ZX_PROCESS_SHARED, &p, &vmar, &vmar_rights);
+    st = process_create(job, buf, len, options & ZX_PROCESS_SHARED, &p, &vmar, &vmar_rights);
     kobject_unref(job);
     if (st != ZX_OK)
         return st;
@@ -78,17 +93,16 @@ zx_status_t sys_process_create_shared(zx_handle_t shared_proc, uint32_t options,
                                       user_addr_t name, size_t name_size, user_addr_t proc_out,
                                       user_addr_t restricted_vmar_out) {
     kobject_t *proto;
-    zx_status_t st = get_obj(shared_proc, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_PROCESS, &proto);
-    if (st != ZX_OK)
-        return st;
     char buf[ZX_MAX_NAME_LEN];
     size_t len = 0;
-    st = options ? ZX_ERR_INVALID_ARGS : copy_user_name(name, name_size, buf, &len);
+    zx_status_t st = creator_args(shared_proc, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_PROCESS,
+                                  options == 0, name, name_size, &proto, buf, &len);
+    if (st != ZX_OK)
+        return st;
     process_t *p = NULL;
     kobject_t *vmar = NULL;
     zx_rights_t vmar_rights = 0;
-    if (st == ZX_OK)
-        st = process_create_shared(to_process(proto), buf, len, &p, &vmar, &vmar_rights);
+    st = process_create_shared(to_process(proto), buf, len, &p, &vmar, &vmar_rights);
     kobject_unref(proto);
     if (st != ZX_OK)
         return st;
@@ -98,15 +112,14 @@ zx_status_t sys_process_create_shared(zx_handle_t shared_proc, uint32_t options,
 zx_status_t sys_thread_create(zx_handle_t proc_h, user_addr_t name, size_t name_size,
                               uint32_t options, user_addr_t out) {
     kobject_t *po;
-    zx_status_t st = get_obj(proc_h, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_THREAD, &po);
-    if (st != ZX_OK)
-        return st;
     char buf[ZX_MAX_NAME_LEN];
     size_t len = 0;
-    st = options ? ZX_ERR_INVALID_ARGS : copy_user_name(name, name_size, buf, &len);
+    zx_status_t st = creator_args(proc_h, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_THREAD,
+                                  options == 0, name, name_size, &po, buf, &len);
+    if (st != ZX_OK)
+        return st;
     uthread_t *ut = NULL;
-    if (st == ZX_OK)
-        st = uthread_create(to_process(po), buf, len, &ut);
+    st = uthread_create(to_process(po), buf, len, &ut);
     kobject_unref(po);
     if (st != ZX_OK)
         return st;
