@@ -342,7 +342,8 @@ static void release_hidden_page_cb(void *ctx, uint64_t index, vm_page_t *page)
 
 /*
  * Merges hidden node h, whose only child is now `rest`, into rest (see the top of the
- * file). Never allocates except page-tree nodes of rest; if one is unavailable h stays.
+ * file). Never allocates except page-tree nodes of rest (none when rest has no page and
+ * sees all of h from offset 0: the tree moves whole); if one is unavailable h stays.
  */
 static void merge_hidden(vm_object_t *h, vm_object_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
     uint64_t first = vmo_page_index(rest->parent_offset); /* rest sees [first, end) of h */
@@ -350,6 +351,21 @@ static void merge_hidden(vm_object_t *h, vm_object_t *rest) TA_NO_THREAD_SAFETY_
     bool stuck = false;
     uint64_t next = 0, index;
     vm_page_t *page;
+    if (first == 0 && !page_tree_next(&rest->pages, 0, INDEX_END, &index, &page) &&
+        !page_tree_next(&h->pages, end, INDEX_END, &index, &page)) {
+        /* rest owns no page and sees every page of h at the same offsets (typically the
+         * original VMO after its only snapshot died): h's whole tree moves, as it came
+         * at creation, so the merge needs no page-tree node and rest gets back the
+         * very nodes it had. */
+        rest->pages = h->pages;
+        page_tree_init(&h->pages);
+        while (page_tree_next(&rest->pages, next, INDEX_END, &index, &page)) {
+            next = index + 1;
+            page->object.object = rest;
+            page->object.page_offset = index << PAGE_SHIFT;
+        }
+    }
+    next = 0;
     while (page_tree_next(&h->pages, next, INDEX_END, &index, &page)) {
         next = index + 1;
         bool visible = index >= first && index < end &&
