@@ -9,6 +9,24 @@
 
 static zx_handle_t read_handle(uintptr_t p) { return *(volatile zx_handle_t *)p; }
 
+/* After a call that may or may not have consumed h: a handle still valid is still ours
+ * (back into the pool unless it is there), one that is gone is remembered as closed. */
+static void settle(rng_t *r, zx_handle_t h) {
+    if (h == ZX_HANDLE_INVALID)
+        return;
+    if (!tu_handle_valid(h)) {
+        note_closed(h);
+        return;
+    }
+    lock();
+    bool pooled = false;
+    for (uint32_t i = 0; i < POOL_SIZE && !pooled; i++)
+        pooled = pool[i] == h;
+    unlock();
+    if (!pooled)
+        pool_add(r, h);
+}
+
 static void op_close(fuzz_thread_t *t) {
     rng_t *r = &t->rng;
     zx_handle_t h = chance(r, 60) ? pool_take(r) : any_handle(r, false);
@@ -32,8 +50,8 @@ static void op_close_many(fuzz_thread_t *t) {
     CALL(t, "handle_close_many", p, count);
     check(t, zx_handle_close_many((const zx_handle_t *)p, count),
           S_OK | S(ZX_ERR_BAD_HANDLE) | S_ARGS);
-    for (size_t i = 0; i < n; i++) /* closed, or lost with an unreadable array */
-        note_closed(a[i]);
+    for (size_t i = 0; i < n; i++)
+        settle(r, a[i]); /* an unreadable array closes nothing */
 }
 
 static void op_duplicate(fuzz_thread_t *t) {
@@ -335,8 +353,10 @@ static void op_channel_write(fuzz_thread_t *t) {
     check(t, zx_channel_write(ch, opt, (const void *)bytes, nb, (const zx_handle_t *)hp, count),
           S_OK | S_H | S_ARGS | S(ZX_ERR_NOT_SUPPORTED) | S(ZX_ERR_OUT_OF_RANGE) |
               S(ZX_ERR_PEER_CLOSED) | S_MEM);
+    /* Moved or closed, except what the kernel did not read (an unreadable array, or a
+     * count below the number of values). */
     for (uint32_t i = 0; i < nh; i++)
-        note_closed(hv[i]); /* moved or closed; gone from this table either way */
+        settle(r, hv[i]);
 }
 
 static void op_channel_read(fuzz_thread_t *t) {
