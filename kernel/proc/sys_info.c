@@ -188,14 +188,15 @@ static char *task_name(kobject_t *o) {
     }
 }
 
-/* The name of objects that have one (processes, threads, VMOs). */
+/* The name of objects that have one (processes, threads, VMOs); WRONG_TYPE for the
+ * others (the property does not apply to them). */
 static zx_status_t name_of(kobject_t *o, char out[ZX_MAX_NAME_LEN]) {
     memset(out, 0, ZX_MAX_NAME_LEN);
     if (kobject_type(o) == ZX_OBJ_TYPE_VMO)
         return vmo_object_get_name(o, out);
     char *name = task_name(o);
     if (!name)
-        return ZX_ERR_NOT_SUPPORTED;
+        return ZX_ERR_WRONG_TYPE;
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&o->lock, &s);
     memcpy(out, name, ZX_MAX_NAME_LEN);
@@ -211,7 +212,7 @@ static zx_status_t set_name_of(kobject_t *o, const char *name, size_t len) {
         return vmo_object_set_name(o, name, len);
     char *dst = task_name(o);
     if (!dst)
-        return ZX_ERR_NOT_SUPPORTED;
+        return ZX_ERR_WRONG_TYPE;
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&o->lock, &s);
     memset(dst, 0, ZX_MAX_NAME_LEN);
@@ -241,6 +242,12 @@ static zx_status_t set_content_size(kobject_t *o, user_addr_t value, size_t valu
     return vmo_object_set_content_size(o, size); /* OUT_OF_RANGE past the VMO's size */
 }
 
+/*
+ * Properties: ZX_PROP_NAME (processes, threads, VMOs) and ZX_PROP_VMO_CONTENT_SIZE
+ * (VMOs). After the handle and its right: an unknown property is INVALID_ARGS, a
+ * property of another object type WRONG_TYPE, a short value BUFFER_TOO_SMALL, a
+ * faulting value INVALID_ARGS.
+ */
 zx_status_t sys_object_get_property(zx_handle_t h, uint32_t property, user_addr_t value,
                                     size_t value_size) {
     kobject_t *o;
@@ -249,14 +256,20 @@ zx_status_t sys_object_get_property(zx_handle_t h, uint32_t property, user_addr_
     if (st != ZX_OK)
         return st;
     char name[ZX_MAX_NAME_LEN];
-    if (property == ZX_PROP_VMO_CONTENT_SIZE)
+    switch (property) {
+    case ZX_PROP_NAME:
+        if (value_size < ZX_MAX_NAME_LEN)
+            st = ZX_ERR_BUFFER_TOO_SMALL;
+        else if ((st = name_of(o, name)) == ZX_OK)
+            st = user_copy_to(value, name, ZX_MAX_NAME_LEN);
+        break;
+    case ZX_PROP_VMO_CONTENT_SIZE:
         st = get_content_size(o, value, value_size);
-    else if (property != ZX_PROP_NAME)
-        st = ZX_ERR_NOT_SUPPORTED;
-    else if (value_size < ZX_MAX_NAME_LEN)
-        st = ZX_ERR_BUFFER_TOO_SMALL;
-    else if ((st = name_of(o, name)) == ZX_OK)
-        st = user_copy_to(value, name, ZX_MAX_NAME_LEN);
+        break;
+    default:
+        st = ZX_ERR_INVALID_ARGS;
+        break;
+    }
     kobject_unref(o);
     return st;
 }
@@ -271,12 +284,18 @@ zx_status_t sys_object_set_property(zx_handle_t h, uint32_t property, user_addr_
     char name[ZX_MAX_NAME_LEN];
     size_t n = value_size < ZX_MAX_NAME_LEN - 1 ? value_size : ZX_MAX_NAME_LEN - 1;
     memset(name, 0, sizeof(name));
-    if (property == ZX_PROP_VMO_CONTENT_SIZE)
+    switch (property) {
+    case ZX_PROP_NAME:
+        if ((st = user_copy_from(name, value, n)) == ZX_OK)
+            st = set_name_of(o, name, n);
+        break;
+    case ZX_PROP_VMO_CONTENT_SIZE:
         st = set_content_size(o, value, value_size);
-    else if (property != ZX_PROP_NAME)
-        st = ZX_ERR_NOT_SUPPORTED;
-    else if ((st = user_copy_from(name, value, n)) == ZX_OK)
-        st = set_name_of(o, name, n);
+        break;
+    default:
+        st = ZX_ERR_INVALID_ARGS;
+        break;
+    }
     kobject_unref(o);
     return st;
 }
