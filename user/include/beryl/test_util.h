@@ -31,8 +31,10 @@ static inline zx_info_handle_basic_t tu_basic(zx_handle_t h) {
     return info;
 }
 
+/* The handle's rights (0 if the handle is not valid). */
 static inline zx_rights_t tu_rights(zx_handle_t h) { return tu_basic(h).rights; }
 
+/* True if h names a handle of this process (ZX_INFO_HANDLE_VALID). */
 static inline bool tu_handle_valid(zx_handle_t h) {
     return zx_object_get_info(h, ZX_INFO_HANDLE_VALID, NULL, 0, NULL, NULL) == ZX_OK;
 }
