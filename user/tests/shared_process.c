@@ -98,8 +98,7 @@ static zx_status_t family_create(family_t *f, int sharers) {
 static void kill_and_close(zx_handle_t *proc) {
     if (*proc == ZX_HANDLE_INVALID)
         return;
-    zx_task_kill(*proc);
-    zx_object_wait_one(*proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
+    tu_task_kill_wait(*proc);
     zx_handle_close(*proc);
     *proc = ZX_HANDLE_INVALID;
 }

@@ -16,11 +16,6 @@
 #include <zircon/syscall_numbers.h>
 #include "vm_util.h"
 
-static zx_status_t proc_info(zx_handle_t p, zx_info_process_t *info) {
-    memset(info, 0, sizeof(*info));
-    return zx_object_get_info(p, ZX_INFO_PROCESS, info, sizeof(*info), NULL, NULL);
-}
-
 /* ---- a second process: the peer ---- */
 
 enum peer_op { OP_MAP = 1, OP_READ, OP_WRITE, OP_PROTECT, OP_UNMAP, OP_DECOMMIT };
@@ -154,7 +149,7 @@ static zx_status_t peer_wait(peer_t *p, zx_info_process_t *info) {
                                         tu_deadline_after(10 * TU_SEC), NULL);
     if (st != ZX_OK)
         return st;
-    return proc_info(p->proc, info);
+    return tu_process_info(p->proc, info);
 }
 
 /* Ends a peer (closing the channel makes it exit; killed if it does not). */
@@ -510,12 +505,11 @@ static int64_t run_loader(zx_vm_option_t perms) {
     zx_info_process_t info;
     if (zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
                            NULL) == ZX_OK &&
-        proc_info(proc, &info) == ZX_OK &&
+        tu_process_info(proc, &info) == ZX_OK &&
         info.flags == (ZX_INFO_PROCESS_FLAG_STARTED | ZX_INFO_PROCESS_FLAG_EXITED))
         rc = info.return_code;
 out:
-    zx_task_kill(proc);
-    zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
+    tu_task_kill_wait(proc);
     zx_handle_close(thread);
     zx_handle_close(code);
     zx_handle_close(xcode);

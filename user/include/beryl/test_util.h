@@ -47,6 +47,18 @@ static inline uint64_t tu_kmem_free(zx_handle_t resource) {
     return k.free_bytes;
 }
 
+/* The process's ZX_INFO_PROCESS in *info (all-zero if the query fails); the query's status. */
+static inline zx_status_t tu_process_info(zx_handle_t proc, zx_info_process_t *info) {
+    memset(info, 0, sizeof(*info));
+    return zx_object_get_info(proc, ZX_INFO_PROCESS, info, sizeof(*info), NULL, NULL);
+}
+
+/* Kills the task and waits (up to 10 s) until it has terminated; cleanup, so best effort. */
+static inline void tu_task_kill_wait(zx_handle_t task) {
+    zx_task_kill(task);
+    zx_object_wait_one(task, ZX_TASK_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
+}
+
 /*
  * Maps a new VMO of `size` bytes into the root VMAR with perms; the VMO handle is
  * returned in *vmo_out if that is non-NULL (else closed: the mapping keeps the VMO).
