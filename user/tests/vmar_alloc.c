@@ -58,7 +58,7 @@ TEST(VmarAllocate, CanMapNeedsHandleRights) {
         {ZX_RIGHT_EXECUTE, ZX_VM_CAN_MAP_EXECUTE},
     };
     for (size_t i = 0; i < 3; i++) {
-        zx_handle_t dup = vu_dup(root, 0x20801F & ~cases[i].missing);
+        zx_handle_t dup = tu_dup(root, 0x20801F & ~cases[i].missing);
         ASSERT_NE(dup, ZX_HANDLE_INVALID);
         zx_handle_t h;
         zx_vaddr_t addr;
@@ -548,8 +548,8 @@ TEST(VmarInfo, NeedsInspect) {
     zx_vaddr_t abase;
     ASSERT_OK(vu_sub(VU_CAN_RW, 4 * PG, &a, &abase));
     zx_info_vmar_t info;
-    zx_handle_t no_inspect = vu_dup(a, tu_rights(a) & ~ZX_RIGHT_INSPECT);
-    zx_handle_t only_inspect = vu_dup(a, ZX_RIGHT_INSPECT);
+    zx_handle_t no_inspect = tu_dup(a, tu_rights(a) & ~ZX_RIGHT_INSPECT);
+    zx_handle_t only_inspect = tu_dup(a, ZX_RIGHT_INSPECT);
     ASSERT_NE(no_inspect, ZX_HANDLE_INVALID);
     ASSERT_NE(only_inspect, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_object_get_info(no_inspect, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL),

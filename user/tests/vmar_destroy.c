@@ -13,8 +13,8 @@ TEST(VmarDestroy, NeedsOpChildren) {
     zx_handle_t a;
     zx_vaddr_t abase;
     ASSERT_OK(vu_sub(VU_CAN_RW, 4 * PG, &a, &abase));
-    zx_handle_t weak = vu_dup(a, tu_rights(a) & ~ZX_RIGHT_OP_CHILDREN);
-    zx_handle_t only = vu_dup(a, ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak = tu_dup(a, tu_rights(a) & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t only = tu_dup(a, ZX_RIGHT_OP_CHILDREN);
     ASSERT_NE(weak, ZX_HANDLE_INVALID);
     ASSERT_NE(only, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_vmar_destroy(weak), ZX_ERR_ACCESS_DENIED);

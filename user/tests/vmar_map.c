@@ -9,7 +9,7 @@
 /* A VMO handle with its default rights minus `minus`. */
 static zx_handle_t vmo_without(size_t size, zx_rights_t minus) {
     zx_handle_t vmo = vu_vmo(size);
-    zx_handle_t dup = vu_dup(vmo, ZX_DEFAULT_VMO_RIGHTS & ~minus);
+    zx_handle_t dup = tu_dup(vmo, ZX_DEFAULT_VMO_RIGHTS & ~minus);
     zx_handle_close(vmo);
     return dup;
 }
@@ -74,7 +74,7 @@ TEST(VmarMap, NoPermissionMappingAllowed) {
 }
 
 TEST(VmarMap, NoPermissionMappingNeedsOnlyMapRight) {
-    zx_handle_t vmo = vu_vmo(PG), map_only = vu_dup(vmo, ZX_RIGHT_MAP);
+    zx_handle_t vmo = vu_vmo(PG), map_only = tu_dup(vmo, ZX_RIGHT_MAP);
     zx_vaddr_t addr;
     ASSERT_NE(map_only, ZX_HANDLE_INVALID);
     ASSERT_OK(zx_vmar_map(vu_root(), 0, 0, map_only, 0, PG, &addr));
@@ -148,7 +148,7 @@ TEST(VmarMap, PermsBeyondVmarRights) {
         {ZX_RIGHT_EXECUTE, VU_RX},
     };
     for (size_t i = 0; i < 3; i++) {
-        vmar = vu_dup(vu_root(), 0x20801F & ~cases[i].missing);
+        vmar = tu_dup(vu_root(), 0x20801F & ~cases[i].missing);
         ASSERT_NE(vmar, ZX_HANDLE_INVALID);
         EXPECT_STATUS(zx_vmar_map(vmar, cases[i].perms, 0, vmo, 0, PG, &addr),
                       ZX_ERR_ACCESS_DENIED);

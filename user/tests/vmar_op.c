@@ -26,7 +26,7 @@ TEST(VmarOpRange, UnknownOp) {
     vu_fixture_t f;
     ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     static const uint32_t bad[] = {0, 4, 5, 6, 7, 8, 9, 11, 15, 100, UINT32_MAX};
-    zx_handle_t none = vu_dup(f.vmar, ZX_RIGHT_NONE);
+    zx_handle_t none = tu_dup(f.vmar, ZX_RIGHT_NONE);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT_STATUS(op(f.vmar, bad[i], f.base, PG), ZX_ERR_INVALID_ARGS);
         /* Before the rights check. */
@@ -41,9 +41,9 @@ TEST(VmarOpRange, RightsPerOp) {
     vu_fixture_t f;
     ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     zx_rights_t all = tu_rights(f.vmar);
-    zx_handle_t no_w = vu_dup(f.vmar, all & ~ZX_RIGHT_WRITE);
-    zx_handle_t no_r = vu_dup(f.vmar, all & ~ZX_RIGHT_READ);
-    zx_handle_t none = vu_dup(f.vmar, ZX_RIGHT_NONE);
+    zx_handle_t no_w = tu_dup(f.vmar, all & ~ZX_RIGHT_WRITE);
+    zx_handle_t no_r = tu_dup(f.vmar, all & ~ZX_RIGHT_READ);
+    zx_handle_t none = tu_dup(f.vmar, ZX_RIGHT_NONE);
     ASSERT_NE(none, ZX_HANDLE_INVALID);
     EXPECT_STATUS(op(no_w, ZX_VMAR_OP_COMMIT, f.base, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(op(no_w, ZX_VMAR_OP_DECOMMIT, f.base, PG), ZX_ERR_ACCESS_DENIED);
@@ -164,7 +164,7 @@ TEST(VmarOpRange, MappingsInAChildVmar) {
     EXPECT_OK(op(vmar, ZX_VMAR_OP_DONT_NEED, cbase, 2 * PG));
     EXPECT_OK(op(vmar, ZX_VMAR_OP_ALWAYS_NEED, cbase, 2 * PG));
     /* Without OP_CHILDREN nothing at all reaches into the child. */
-    zx_handle_t weak = vu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak = tu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_MAP_RANGE, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_DONT_NEED, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_ALWAYS_NEED, cbase, PG), ZX_ERR_INVALID_ARGS);
@@ -302,8 +302,8 @@ TEST(VmarOpRange, ZeroAndPrefetchNotSupported) {
     EXPECT_STATUS(op(f.vmar, ZX_VMAR_OP_ZERO, f.base, PG), ZX_ERR_NOT_SUPPORTED);
     EXPECT_STATUS(op(f.vmar, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_NOT_SUPPORTED);
     EXPECT_EQ(p[0], 0x77);
-    zx_handle_t no_w = vu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_WRITE);
-    zx_handle_t no_r = vu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_READ);
+    zx_handle_t no_w = tu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_WRITE);
+    zx_handle_t no_r = tu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_READ);
     EXPECT_STATUS(op(no_w, ZX_VMAR_OP_ZERO, f.base, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(op(no_w, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_NOT_SUPPORTED);
     EXPECT_STATUS(op(no_r, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_ACCESS_DENIED);

@@ -41,7 +41,7 @@ TEST(VmarProtect, NeedsHandleRights) {
         {ZX_RIGHT_READ, VU_R | ZX_VM_SPECIFIC},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        zx_handle_t weak = vu_dup(vu_root(), 0x20801F & ~cases[i].missing);
+        zx_handle_t weak = tu_dup(vu_root(), 0x20801F & ~cases[i].missing);
         ASSERT_NE(weak, ZX_HANDLE_INVALID);
         EXPECT_STATUS(zx_vmar_protect(weak, cases[i].perms, addr, PG), ZX_ERR_ACCESS_DENIED);
         EXPECT_STATUS(zx_vmar_protect(weak, cases[i].perms, addr + 1, 0), ZX_ERR_ACCESS_DENIED);
@@ -49,7 +49,7 @@ TEST(VmarProtect, NeedsHandleRights) {
     }
     EXPECT_TRUE(vu_can_write(addr));
     /* No permission bits need no rights at all. */
-    zx_handle_t none = vu_dup(vu_root(), ZX_RIGHT_NONE);
+    zx_handle_t none = tu_dup(vu_root(), ZX_RIGHT_NONE);
     EXPECT_OK(zx_vmar_protect(none, 0, addr, PG));
     EXPECT_FALSE(vu_can_read(addr));
     zx_handle_close(none);
@@ -192,7 +192,7 @@ TEST(VmarProtect, MaxPermsFixedAtMapTimeFromTheVmo) {
     EXPECT_OK(zx_vmar_unmap(vu_root(), a, PG));
     EXPECT_OK(zx_vmar_unmap(vu_root(), b, PG));
     /* A mapping made with no permissions from a MAP-only handle can never be opened. */
-    zx_handle_t vmo = vu_vmo(PG), map_only = vu_dup(vmo, ZX_RIGHT_MAP);
+    zx_handle_t vmo = vu_vmo(PG), map_only = tu_dup(vmo, ZX_RIGHT_MAP);
     ASSERT_OK(zx_vmar_map(vu_root(), 0, 0, map_only, 0, PG, &a));
     EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_R, a, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_OK(zx_vmar_protect(vu_root(), 0, a, PG));
@@ -206,7 +206,7 @@ TEST(VmarProtect, MaxPermsFixedAtMapTimeFromTheVmarHandle) {
     zx_vaddr_t base, a, b;
     ASSERT_NE(vmo, ZX_HANDLE_INVALID);
     ASSERT_OK(vu_sub(VU_CAN_RWX | ZX_VM_CAN_MAP_SPECIFIC, 2 * PG, &vmar, &base));
-    zx_handle_t no_x = vu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_EXECUTE);
+    zx_handle_t no_x = tu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_EXECUTE);
     ASSERT_NE(no_x, ZX_HANDLE_INVALID);
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, PG, &a));
     ASSERT_OK(vu_map_at(no_x, VU_R, PG, vmo, PG, &b));
@@ -260,13 +260,13 @@ TEST(VmarProtect, ChildMappingNeedsOpChildren) {
                                &cbase));
     ASSERT_OK(vu_map_at(child, VU_RW, 0, vmo, 2 * PG, &addr));
     ASSERT_OK(vu_map_at(vmar, VU_RW, 0, vmo, 2 * PG, &addr));
-    zx_handle_t weak = vu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak = tu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
     ASSERT_NE(weak, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_vmar_protect(weak, VU_R, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_protect(weak, VU_R, base, 4 * PG), ZX_ERR_INVALID_ARGS);
     /* The maximum-permission check (9) comes before the OP_CHILDREN check (10). */
     EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_RX, cbase, PG), ZX_ERR_ACCESS_DENIED);
-    zx_handle_t weak_root = vu_dup(vu_root(), 0x20801F & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak_root = tu_dup(vu_root(), 0x20801F & ~ZX_RIGHT_OP_CHILDREN);
     EXPECT_STATUS(zx_vmar_protect(weak_root, VU_RX, cbase, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_vmar_protect(weak_root, VU_R, cbase, PG), ZX_ERR_INVALID_ARGS);
     zx_handle_close(weak_root);

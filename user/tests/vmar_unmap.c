@@ -254,7 +254,7 @@ TEST(VmarUnmap, CoveringASubVmarNeedsOpChildren) {
     ASSERT_OK(vu_sub(VU_CAN_RWS, 8 * PG, &vmar, &base));
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, 2 * PG, &addr));
     ASSERT_OK(zx_vmar_allocate(vmar, VU_CAN_RWS | ZX_VM_SPECIFIC, 4 * PG, 2 * PG, &child, &cbase));
-    zx_handle_t weak = vu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak = tu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
     ASSERT_NE(weak, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_vmar_unmap(weak, base, 8 * PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_unmap(weak, base + 4 * PG, 2 * PG), ZX_ERR_INVALID_ARGS);
@@ -278,7 +278,7 @@ TEST(VmarUnmap, CoveringASubVmarNeedsOpChildren) {
 TEST(VmarUnmap, NeedsNoRights) {
     vu_fixture_t f;
     ASSERT_OK(vu_fixture_init(&f, 2, 0xc0));
-    zx_handle_t none = vu_dup(f.vmar, ZX_RIGHT_NONE);
+    zx_handle_t none = tu_dup(f.vmar, ZX_RIGHT_NONE);
     ASSERT_NE(none, ZX_HANDLE_INVALID);
     EXPECT_OK(zx_vmar_unmap(none, f.base, PG));
     EXPECT_TRUE(pages_are(&f, 2, 0xc0, 0x2));

@@ -57,14 +57,6 @@ static inline zx_handle_t vu_vmo_pattern(size_t npages, uint8_t seed) {
     return h;
 }
 
-/* A duplicate of h with rights (ZX_HANDLE_INVALID on failure). */
-static inline zx_handle_t vu_dup(zx_handle_t h, zx_rights_t rights) {
-    zx_handle_t d = ZX_HANDLE_INVALID;
-    if (zx_handle_duplicate(h, rights, &d) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    return d;
-}
-
 /* A sub-VMAR of the root VMAR anywhere (status of the allocate). */
 static inline zx_status_t vu_sub(zx_vm_option_t opts, size_t size, zx_handle_t *h,
                                  zx_vaddr_t *addr) {

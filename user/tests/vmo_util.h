@@ -50,14 +50,6 @@ static inline uint8_t byte_at(zx_handle_t vmo, uint64_t offset) {
     return b;
 }
 
-/* A duplicate with exactly `rights` (ZX_HANDLE_INVALID on failure). */
-static inline zx_handle_t dup_with(zx_handle_t h, zx_rights_t rights) {
-    zx_handle_t out = ZX_HANDLE_INVALID;
-    if (zx_handle_duplicate(h, rights, &out) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    return out;
-}
-
 /* True if every byte of buf[0..n) is c. */
 static inline bool all_bytes(const void *buf, size_t n, uint8_t c) {
     const uint8_t *p = buf;

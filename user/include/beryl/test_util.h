@@ -39,6 +39,14 @@ static inline bool tu_handle_valid(zx_handle_t h) {
     return zx_object_get_info(h, ZX_INFO_HANDLE_VALID, NULL, 0, NULL, NULL) == ZX_OK;
 }
 
+/* A duplicate of h with exactly `rights` (ZX_HANDLE_INVALID on failure). */
+static inline zx_handle_t tu_dup(zx_handle_t h, zx_rights_t rights) {
+    zx_handle_t d = ZX_HANDLE_INVALID;
+    if (zx_handle_duplicate(h, rights, &d) != ZX_OK)
+        return ZX_HANDLE_INVALID;
+    return d;
+}
+
 /* Free kernel memory in bytes (needs the root resource: beryl_resource()). */
 static inline uint64_t tu_kmem_free(zx_handle_t resource) {
     zx_info_kmem_stats_t k;
