@@ -65,11 +65,6 @@ static inline uint64_t vmo_word(zx_handle_t vmo, uint64_t off) {
 }
 
 /* The VMO's committed bytes (0 if the query fails). */
-static inline uint64_t committed(zx_handle_t vmo) {
-    zx_info_vmo_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
-    return info.committed_bytes;
-}
+static inline uint64_t committed(zx_handle_t vmo) { return tu_vmo_info(vmo).committed_bytes; }
 
 #endif

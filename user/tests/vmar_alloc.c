@@ -20,7 +20,7 @@ TEST(VmarInfo, RootVmar) {
     zx_handle_t root = zx_vmar_root_self();
     EXPECT_EQ(tu_rights(root), (zx_rights_t)0x20801F);
     EXPECT_EQ(tu_basic(root).type, (uint32_t)ZX_OBJ_TYPE_VMAR);
-    zx_info_vmar_t info = vu_vmar_info(root);
+    zx_info_vmar_t info = tu_vmar_info(root);
     EXPECT_EQ((uint64_t)info.base, ROOT_BASE);
     EXPECT_EQ((uint64_t)info.len, ROOT_LEN);
 }
@@ -351,7 +351,7 @@ TEST(VmarAllocate, UpperLimitPlacement) {
         EXPECT_GE(addr, base);
         EXPECT_LE(addr + 2 * PG, base + 16 * PG);
         EXPECT_EQ(addr % PG, 0u);
-        EXPECT_EQ(vu_vmar_info(h[i]).len, 2 * PG);
+        EXPECT_EQ(tu_vmar_info(h[i]).len, 2 * PG);
     }
     for (int i = 0; i < 3; i++)
         vu_drop(h[i]);
@@ -499,7 +499,7 @@ TEST(VmarAlign, MapEveryAlignment) {
         EXPECT_GE(addr, ROOT_BASE);
         EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, PG));
     }
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(vmo);
 }
 
@@ -536,7 +536,7 @@ TEST(VmarInfo, SubRegionBaseAndLen) {
     EXPECT_EQ(info.len, 32 * PG);
     EXPECT_EQ(actual, 1u);
     EXPECT_EQ(avail, 1u);
-    info = vu_vmar_info(b);
+    info = tu_vmar_info(b);
     EXPECT_EQ(info.base, abase + 8 * PG);
     EXPECT_EQ(info.len, 4 * PG);
     vu_drop(b);

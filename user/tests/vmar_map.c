@@ -63,7 +63,7 @@ TEST(VmarMap, NoPermissionMappingAllowed) {
     ASSERT_OK(vu_sub(VU_CAN_RWS, 4 * PG, &vmar, &base));
     ASSERT_OK(vu_map_at(vmar, 0, PG, vmo, PG, &addr));
     EXPECT_EQ(addr, base + PG);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     /* Mapped (the range is taken, the VMO is behind it) but not accessible. */
     EXPECT_STATUS(vu_map_at(vmar, VU_R, PG, vmo, PG, &other), ZX_ERR_ALREADY_EXISTS);
     EXPECT_TRUE(vu_holds(addr, 0x5a));
@@ -78,7 +78,7 @@ TEST(VmarMap, NoPermissionMappingNeedsOnlyMapRight) {
     zx_vaddr_t addr;
     ASSERT_NE(map_only, ZX_HANDLE_INVALID);
     ASSERT_OK(zx_vmar_map(vu_root(), 0, 0, map_only, 0, PG, &addr));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, map_only, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
     EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(map_only);
@@ -103,7 +103,7 @@ TEST(VmarMap, MapRangeWithSpecificOverwriteRejected) {
     EXPECT_STATUS(zx_vmar_map(vmar, VU_R | ZX_VM_MAP_RANGE | ZX_VM_SPECIFIC_OVERWRITE, 0, vmo, 0,
                               PG, &addr),
                   ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     vu_drop(vmar);
     zx_handle_close(vmo);
 }
@@ -196,7 +196,7 @@ TEST(VmarMap, UndefinedBitsAndBadAlignment) {
     EXPECT_STATUS(
         zx_vmar_map(vu_root(), VU_R | ZX_VM_FAULT_BEYOND_STREAM_SIZE, 0, vmo, 0, PG, &addr),
         ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     /* ALLOW_FAULTS is a map option (with or without FAULT_BEYOND_STREAM_SIZE). */
     ASSERT_OK(zx_vmar_map(vu_root(), VU_R | ZX_VM_ALLOW_FAULTS, 0, vmo, 0, PG, &addr));
     EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
@@ -246,7 +246,7 @@ TEST(VmarMap, ZeroLength) {
     zx_handle_t vmo = vu_vmo(PG);
     zx_vaddr_t addr;
     EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, 0, 0, &addr), ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(vmo);
 }
 
@@ -300,9 +300,9 @@ TEST(VmarMap, ReturnedAddressIsAbsoluteAlignedAndInside) {
         for (int j = 0; j < i; j++)
             EXPECT_NE(addr[i], addr[j]);
     }
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 8u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 8u);
     vu_drop(vmar);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(vmo);
 }
 
@@ -380,7 +380,7 @@ TEST(VmarMap, SpecificOverExistingMapping) {
     EXPECT_STATUS(vu_map_at(vmar, VU_R, PG, vmo, 2 * PG, &addr), ZX_ERR_ALREADY_EXISTS);
     EXPECT_STATUS(vu_map_at(vmar, VU_R, 3 * PG, vmo, 2 * PG, &addr), ZX_ERR_ALREADY_EXISTS);
     EXPECT_STATUS(vu_map_at(vmar, VU_R, 0, vmo, 8 * PG, &addr), ZX_ERR_ALREADY_EXISTS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, 2 * PG, &addr));
     ASSERT_OK(vu_map_at(vmar, VU_R, 4 * PG, vmo, 4 * PG, &addr));
     EXPECT_STATUS(zx_vmar_map(vmar, VU_R, 0, vmo, 0, PG, &addr), ZX_ERR_NO_RESOURCES);
@@ -418,8 +418,8 @@ TEST(VmarMap, SpecificOverwriteReplacesAtomically) {
     EXPECT_FALSE(vu_can_write(base + PG));
     EXPECT_TRUE(vu_can_write(base));
     EXPECT_TRUE(vu_can_write(base + 3 * PG));
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 2u);
-    EXPECT_EQ(vu_vmo_info(b).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(b).num_mappings, 1u);
     vu_drop(vmar);
     zx_handle_close(a);
     zx_handle_close(b);
@@ -432,11 +432,11 @@ TEST(VmarMap, SpecificOverwriteSpanningMappingsAndGaps) {
     ASSERT_OK(vu_map_at(vmar, VU_R, PG, a, PG, &addr));
     ASSERT_OK(vu_map_at(vmar, VU_R, 4 * PG, a, PG, &addr));
     ASSERT_OK(vu_map_at(vmar, VU_R, 7 * PG, a, PG, &addr));
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 3u);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 3u);
     /* Into an empty range it simply maps; over mappings and gaps it replaces them. */
     ASSERT_OK(zx_vmar_map(vmar, VU_R | ZX_VM_SPECIFIC_OVERWRITE, 0, b, 0, 6 * PG, &addr));
     EXPECT_EQ(addr, base);
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 1u);
     for (int i = 0; i < 6; i++)
         EXPECT_TRUE(vu_holds(base + i * PG, (uint8_t)(0x40 + i)));
     EXPECT_FALSE(vu_mapped(base + 6 * PG));
@@ -462,12 +462,12 @@ TEST(VmarMap, SpecificOverwriteCannotCoverSubVmar) {
     EXPECT_TRUE(vu_holds(base, 0x50));
     EXPECT_TRUE(vu_holds(base + PG, 0x51));
     EXPECT_TRUE(vu_holds(cbase, 0x50));
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 2u);
-    EXPECT_EQ(vu_vmo_info(b).num_mappings, 0u);
-    EXPECT_EQ(vu_vmar_info(child).len, 2 * PG);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(b).num_mappings, 0u);
+    EXPECT_EQ(tu_vmar_info(child).len, 2 * PG);
     /* Inside the sub-VMAR itself it is allowed. */
     ASSERT_OK(zx_vmar_map(child, VU_R | ZX_VM_SPECIFIC_OVERWRITE, 0, b, 0, 2 * PG, &addr));
-    EXPECT_EQ(vu_vmo_info(b).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(b).num_mappings, 1u);
     vu_drop(child);
     vu_drop(vmar);
     zx_handle_close(a);
@@ -532,10 +532,10 @@ TEST(VmarMap, MapRangePopulatesCommittedPagesOnly) {
     uint8_t v0 = 0xa0, v2 = 0xa2;
     ASSERT_OK(zx_vmo_write(vmo, &v0, 0, 1));
     ASSERT_OK(zx_vmo_write(vmo, &v2, 2 * PG, 1));
-    EXPECT_EQ(vu_vmo_info(vmo).committed_bytes, 2 * PG);
+    EXPECT_EQ(tu_vmo_info(vmo).committed_bytes, 2 * PG);
     ASSERT_OK(zx_vmar_map(vu_root(), VU_R | ZX_VM_MAP_RANGE, 0, vmo, 0, 4 * PG, &addr));
     /* Nothing was committed by the map itself. */
-    EXPECT_EQ(vu_vmo_info(vmo).committed_bytes, 2 * PG);
+    EXPECT_EQ(tu_vmo_info(vmo).committed_bytes, 2 * PG);
     volatile uint8_t *p = (volatile uint8_t *)addr;
     EXPECT_EQ(p[0], 0xa0);
     EXPECT_EQ(p[2 * PG], 0xa2);
@@ -563,7 +563,7 @@ TEST(VmarMap, BadOutPointerLeavesNoMapping) {
     for (size_t i = 0; i < 3; i++)
         EXPECT_STATUS(zx_vmar_map(vmar, VU_RW, 0, vmo, 0, 4 * PG, (zx_vaddr_t *)bad[i]),
                       ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     EXPECT_FALSE(vu_mapped(base));
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, 4 * PG, &addr));
     vu_drop(vmar);
@@ -578,8 +578,8 @@ TEST(VmarMap, BadOutPointerAfterOverwriteLeavesTheRangeEmpty) {
     EXPECT_STATUS(zx_vmar_map(vmar, VU_R | ZX_VM_SPECIFIC_OVERWRITE, 0, b, 0, 2 * PG, NULL),
                   ZX_ERR_INVALID_ARGS);
     /* What the overwrite replaced stays gone, as in Zircon; the new mapping is undone. */
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 0u);
-    EXPECT_EQ(vu_vmo_info(b).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(b).num_mappings, 0u);
     EXPECT_FALSE(vu_mapped(base));
     EXPECT_FALSE(vu_mapped(base + PG));
     vu_drop(vmar);

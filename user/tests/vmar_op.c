@@ -14,7 +14,7 @@ static const uint32_t all_ops[] = {
 };
 #define NOPS (sizeof(all_ops) / sizeof(all_ops[0]))
 
-static uint64_t committed(zx_handle_t vmo) { return vu_vmo_info(vmo).committed_bytes; }
+static uint64_t committed(zx_handle_t vmo) { return tu_vmo_info(vmo).committed_bytes; }
 
 static zx_status_t op(zx_handle_t vmar, uint32_t o, zx_vaddr_t addr, size_t len) {
     return zx_vmar_op_range(vmar, o, addr, len, NULL, 0);

@@ -330,7 +330,7 @@ TEST(VmarProtect, SplitLeftRightMiddle) {
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_RW, f.base, 4 * PG));
     EXPECT_TRUE(writable_pages(&f, 4, 0x50, 0xf));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base, 4 * PG));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 0u);
     vu_fixture_fini(&f);
 }
 
@@ -345,7 +345,7 @@ TEST(VmarProtect, SplitPiecesCanBeUnmapped) {
     EXPECT_TRUE(vu_can_write(f.base));
     EXPECT_TRUE(vu_holds(f.base + 3 * PG, 0x5b));
     EXPECT_TRUE(vu_can_write(f.base + 3 * PG));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 2u);
     /* Now the range has a hole: protecting across it is NOT_FOUND. */
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base, 4 * PG), ZX_ERR_NOT_FOUND);
     EXPECT_TRUE(vu_can_write(f.base));
@@ -370,7 +370,7 @@ TEST(VmarProtect, ManySplitsInOneMapping) {
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_RW, f.base, N * PG));
     EXPECT_TRUE(writable_pages(&f, N, 0x60, 0xfffff));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base, N * PG));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 0u);
     vu_fixture_fini(&f);
 }
 

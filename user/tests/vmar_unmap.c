@@ -76,9 +76,9 @@ TEST(VmarUnmap, HolesAreFine) {
     EXPECT_OK(zx_vmar_unmap(vmar, base + PG, 4 * PG));
     EXPECT_FALSE(vu_mapped(base + 3 * PG));
     EXPECT_TRUE(vu_holds(base + 6 * PG, 0x20));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     EXPECT_OK(zx_vmar_unmap(vmar, base, 8 * PG));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     vu_drop(vmar);
     zx_handle_close(vmo);
 }
@@ -88,7 +88,7 @@ TEST(VmarUnmap, SplitFromTheLeft) {
     ASSERT_OK(vu_fixture_init(&f, 4, 0x30));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base, PG));
     EXPECT_TRUE(pages_are(&f, 4, 0x30, 0xe));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 1u);
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + PG, 2 * PG));
     EXPECT_TRUE(pages_are(&f, 4, 0x30, 0x8));
     vu_fixture_fini(&f);
@@ -101,7 +101,7 @@ TEST(VmarUnmap, SplitFromTheRight) {
     EXPECT_TRUE(pages_are(&f, 4, 0x40, 0x7));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + PG, 2 * PG));
     EXPECT_TRUE(pages_are(&f, 4, 0x40, 0x1));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 1u);
     vu_fixture_fini(&f);
 }
 
@@ -110,13 +110,13 @@ TEST(VmarUnmap, SplitInTheMiddle) {
     ASSERT_OK(vu_fixture_init(&f, 6, 0x50));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + 2 * PG, 2 * PG));
     EXPECT_TRUE(pages_are(&f, 6, 0x50, 0x33));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 2u);
     /* Both pieces are real mappings: each can be unmapped (and split) on its own. */
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + 5 * PG, PG));
     EXPECT_TRUE(pages_are(&f, 6, 0x50, 0x13));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base, 2 * PG));
     EXPECT_TRUE(pages_are(&f, 6, 0x50, 0x10));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 1u);
     /* The hole can be mapped again. */
     zx_vaddr_t addr;
     ASSERT_OK(vu_map_at(f.vmar, VU_RW, 2 * PG, f.vmo, 2 * PG, &addr));
@@ -161,7 +161,7 @@ TEST(VmarUnmap, SubVmarWhollyInsideIsDestroyed) {
     ASSERT_OK(vu_map_at(child, VU_R, 0, vmo, PG, &addr));
     ASSERT_OK(vu_map_at(grand, VU_R, 0, vmo, 2 * PG, &gaddr));
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, PG, &addr));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 3u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 3u);
     EXPECT_OK(zx_vmar_unmap(vmar, base + 2 * PG, 12 * PG));
     zx_handle_t x;
     zx_vaddr_t xa;
@@ -171,7 +171,7 @@ TEST(VmarUnmap, SubVmarWhollyInsideIsDestroyed) {
     EXPECT_FALSE(vu_mapped(cbase));
     EXPECT_FALSE(vu_mapped(gaddr));
     EXPECT_TRUE(vu_holds(base, 0x90));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     /* Its range is free in the parent again. */
     ASSERT_OK(zx_vmar_allocate(vmar, ZX_VM_SPECIFIC, 4 * PG, 8 * PG, &x, &xa));
     vu_drop(x);
@@ -198,7 +198,7 @@ TEST(VmarUnmap, TrimDestroyAndTrimInOneCall) {
     EXPECT_TRUE(vu_holds(base + 10 * PG, 0x9e));
     EXPECT_TRUE(vu_holds(base + 11 * PG, 0x9f));
     EXPECT_STATUS(zx_vmar_destroy(child), ZX_ERR_BAD_STATE);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 2u);
     zx_handle_close(child);
     vu_drop(vmar);
     zx_handle_close(vmo);
@@ -238,7 +238,7 @@ TEST(VmarUnmap, PartlyCoveredSubVmarChangesNothing) {
     EXPECT_TRUE(vu_holds(base + PG, 0xa1));
     for (int i = 0; i < 4; i++)
         EXPECT_TRUE(vu_holds(cbase + i * PG, (uint8_t)(0xa0 + i)));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 2u);
     /* Through the child's own handle the same pages can go. */
     EXPECT_OK(zx_vmar_unmap(child, cbase, 2 * PG));
     EXPECT_FALSE(vu_mapped(cbase));
@@ -311,6 +311,6 @@ TEST(VmarUnmap, RootUnmapOfOwnMapping) {
     EXPECT_FALSE(vu_mapped(addr + PG));
     EXPECT_TRUE(vu_holds(addr + 2 * PG, 0xe2));
     EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, 3 * PG));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(vmo);
 }

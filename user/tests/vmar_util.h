@@ -69,20 +69,6 @@ static inline void vu_drop(zx_handle_t vmar) {
     zx_handle_close(vmar);
 }
 
-static inline zx_info_vmo_t vu_vmo_info(zx_handle_t vmo) {
-    zx_info_vmo_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
-    return info;
-}
-
-static inline zx_info_vmar_t vu_vmar_info(zx_handle_t vmar) {
-    zx_info_vmar_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
-    return info;
-}
-
 /* The first byte at addr read through the mapped VMO, ignoring the protection:
  * ZX_ERR_NO_MEMORY when nothing is mapped there. */
 static inline zx_status_t vu_peek(zx_vaddr_t addr, uint8_t *out) {

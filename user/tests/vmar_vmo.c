@@ -12,7 +12,7 @@ TEST(VmarVmo, TwoMappingsOfOneVmoShareItsPages) {
     ASSERT_OK(zx_vmar_map(vu_root(), VU_RW, 0, vmo, 0, 2 * PG, &a));
     ASSERT_OK(zx_vmar_map(vu_root(), VU_R, 0, vmo, PG, PG, &b));
     EXPECT_NE(a, b);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 2u);
     volatile uint8_t *pa = (volatile uint8_t *)a, *pb = (volatile uint8_t *)b;
     EXPECT_EQ(pb[10], 0);
     pa[PG + 10] = 0x5c;
@@ -45,7 +45,7 @@ TEST(VmarVmo, ShrinkUnderAMappingThenGrow) {
         EXPECT_FALSE(vu_can_write(base + i * PG));
     }
     EXPECT_STATUS(vu_map_at(vmar, VU_R, 3 * PG, vmo, PG, &addr), ZX_ERR_ALREADY_EXISTS);
-    EXPECT_EQ(vu_vmo_info(vmo).committed_bytes, PG);
+    EXPECT_EQ(tu_vmo_info(vmo).committed_bytes, PG);
     /* Growing again shows fresh zero pages, not the old content. */
     ASSERT_OK(zx_vmo_set_size(vmo, 4 * PG));
     for (int i = 1; i < 4; i++) {
@@ -68,7 +68,7 @@ TEST(VmarVmo, VmoDecommitReachesTheMapping) {
     ASSERT_OK(zx_vmo_op_range(vmo, ZX_VMO_OP_DECOMMIT, 0, PG, NULL, 0));
     EXPECT_EQ(p[0], 0);
     EXPECT_EQ(p[PG], 0x22);
-    EXPECT_EQ(vu_vmo_info(vmo).committed_bytes, PG);
+    EXPECT_EQ(tu_vmo_info(vmo).committed_bytes, PG);
     EXPECT_OK(zx_vmar_unmap(vu_root(), addr, 2 * PG));
     zx_handle_close(vmo);
 }

@@ -47,6 +47,22 @@ static inline zx_handle_t tu_dup(zx_handle_t h, zx_rights_t rights) {
     return d;
 }
 
+/* The VMO's ZX_INFO_VMO (all-zero if the query fails). */
+static inline zx_info_vmo_t tu_vmo_info(zx_handle_t vmo) {
+    zx_info_vmo_t info;
+    memset(&info, 0, sizeof(info));
+    zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
+    return info;
+}
+
+/* The VMAR's ZX_INFO_VMAR (all-zero if the query fails). */
+static inline zx_info_vmar_t tu_vmar_info(zx_handle_t vmar) {
+    zx_info_vmar_t info;
+    memset(&info, 0, sizeof(info));
+    zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
+    return info;
+}
+
 /* Free kernel memory in bytes (needs the root resource: beryl_resource()). */
 static inline uint64_t tu_kmem_free(zx_handle_t resource) {
     zx_info_kmem_stats_t k;
