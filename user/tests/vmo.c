@@ -204,10 +204,8 @@ TEST(VmoRw, UnalignedOffsets) {
 
 TEST(VmoRw, MappingSharesContent) {
     zx_handle_t vmo;
-    ASSERT_OK(zx_vmo_create(2 * P, 0, &vmo));
-    zx_vaddr_t addr;
-    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
-                          2 * P, &addr));
+    zx_vaddr_t addr = tu_map_new(2 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, &vmo);
+    ASSERT_NE(addr, 0u);
     volatile uint8_t *m = (volatile uint8_t *)addr;
     uint32_t v = 0xCAFEF00D;
     EXPECT_OK(zx_vmo_write(vmo, &v, P - 2, 4));
@@ -535,10 +533,8 @@ TEST(VmoSize, MappingsOutliveShrinkAndGrow) {
 
 TEST(VmoRw, BufferInsideTheSameVmo) {
     zx_handle_t vmo;
-    ASSERT_OK(zx_vmo_create(3 * P, 0, &vmo));
-    zx_vaddr_t addr;
-    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
-                          3 * P, &addr));
+    zx_vaddr_t addr = tu_map_new(3 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, &vmo);
+    ASSERT_NE(addr, 0u);
     memset((void *)addr, 0x61, P);
     /* Page 0 into the (uncommitted) page 1 mapping: the copy faults into the same VMO. */
     EXPECT_OK(zx_vmo_read(vmo, (void *)(addr + P), 0, P));

@@ -71,10 +71,8 @@ TEST(VmoOp, DecommitFreesPagesAndReadsZero) {
 
 TEST(VmoOp, DecommitSeenThroughMapping) {
     zx_handle_t vmo;
-    ASSERT_OK(zx_vmo_create(2 * P, 0, &vmo));
-    zx_vaddr_t addr;
-    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
-                          2 * P, &addr));
+    zx_vaddr_t addr = tu_map_new(2 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, &vmo);
+    ASSERT_NE(addr, 0u);
     memset((void *)addr, 0x42, 2 * P);
     EXPECT_OK(op(vmo, ZX_VMO_OP_DECOMMIT, 0, P));
     EXPECT_TRUE(all_bytes((const void *)addr, P, 0));
