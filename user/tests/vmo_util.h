@@ -23,6 +23,8 @@
 #define VMO_RESIZE_RIGHTS 0x40D0EFu /* ... plus ZX_RIGHT_RESIZE */
 #define BERYL_VMO_SIZE_MAX (1ull << 63) /* decisions.md: Beryl's largest VMO */
 
+/* Unlike tu_vmo_info, the buffer starts as 0xA5 bytes, so a field the kernel leaves
+ * unwritten on success shows as a wrong value (all-zero if the query fails). */
 static inline zx_info_vmo_t vmo_info(zx_handle_t h) {
     zx_info_vmo_t info;
     memset(&info, 0xA5, sizeof(info));

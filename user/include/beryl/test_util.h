@@ -1,6 +1,7 @@
 /*
- * Small helpers shared by the user test programs (every user/tests program): deadlines, worker
- * threads in the calling process, and one-VMO mappings. Header-only (static inline) so a
+ * Small helpers shared by the user test programs (every user/tests program): deadlines,
+ * handle and object queries, killing a task, worker threads in the calling process, and
+ * one-VMO mappings. Header-only (static inline) so a
  * test program needs nothing but this include; every helper returns a zx_status_t (or
  * 0 for "no address") and leaves nothing behind when it fails.
  */
