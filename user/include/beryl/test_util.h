@@ -1,9 +1,9 @@
 /*
  * Small helpers shared by the user test programs (every user/tests program): deadlines,
  * handle and object queries, killing a task, worker threads in the calling process, and
- * one-VMO mappings. Header-only (static inline) so a
- * test program needs nothing but this include; every helper returns a zx_status_t (or
- * 0 for "no address") and leaves nothing behind when it fails.
+ * one-VMO mappings. Header-only (static inline) so a test program needs nothing but this
+ * include; a helper that fails returns a status, 0 ("no address"), ZX_HANDLE_INVALID or an
+ * all-zero struct, and leaves nothing behind.
  */
 #ifndef BERYL_TEST_UTIL_H
 #define BERYL_TEST_UTIL_H
