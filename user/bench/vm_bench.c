@@ -138,23 +138,23 @@ typedef struct {
 
 typedef zx_status_t (*op_fn)(const small_ctx_t *c);
 
-static zx_status_t map_unmap(const small_ctx_t *c) {
+/* Maps c's one-page VMO RW (plus c->options at c->offset), optionally writes one byte,
+ * and unmaps it again. */
+static inline zx_status_t map_maybe_touch_unmap(const small_ctx_t *c, bool touch) {
     zx_vaddr_t addr;
     zx_status_t st = zx_vmar_map(zx_vmar_root_self(), RW | c->options, c->offset, c->vmo, 0,
                                  PAGE, &addr);
     if (st != ZX_OK)
         return st;
+    if (touch)
+        *(volatile uint8_t *)addr = 1;
     return zx_vmar_unmap(zx_vmar_root_self(), addr, PAGE);
 }
 
+static zx_status_t map_unmap(const small_ctx_t *c) { return map_maybe_touch_unmap(c, false); }
+
 static zx_status_t map_touch_unmap(const small_ctx_t *c) {
-    zx_vaddr_t addr;
-    zx_status_t st = zx_vmar_map(zx_vmar_root_self(), RW | c->options, c->offset, c->vmo, 0,
-                                 PAGE, &addr);
-    if (st != ZX_OK)
-        return st;
-    *(volatile uint8_t *)addr = 1;
-    return zx_vmar_unmap(zx_vmar_root_self(), addr, PAGE);
+    return map_maybe_touch_unmap(c, true);
 }
 
 static zx_status_t fresh_page(const small_ctx_t *unused) {

@@ -1,22 +1,12 @@
 /* Channels: create, write/read, peer closure, handle transfer, limits. */
 #include <beryl/test.h>
+#include <beryl/test_util.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
-
-static bool is_valid(zx_handle_t h) {
-    return zx_object_get_info(h, ZX_INFO_HANDLE_VALID, NULL, 0, NULL, NULL) == ZX_OK;
-}
-
-static zx_info_handle_basic_t basic(zx_handle_t h) {
-    zx_info_handle_basic_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(h, ZX_INFO_HANDLE_BASIC, &info, sizeof(info), NULL, NULL);
-    return info;
-}
 
 TEST(ChannelCreate, BadOptions) {
     zx_handle_t c0 = ZX_HANDLE_INVALID, c1 = ZX_HANDLE_INVALID;
@@ -131,7 +121,7 @@ TEST(Channel, BufferTooSmallKeepsMessage) {
     EXPECT_EQ(nb, 10u);
     EXPECT_EQ(nh, 1u);
     EXPECT_EQ(memcmp(buf, "0123456789", 10), 0);
-    EXPECT_TRUE(is_valid(h));
+    EXPECT_TRUE(tu_handle_valid(h));
     EXPECT_OK(zx_handle_close(h));
     EXPECT_OK(zx_handle_close(c0));
     EXPECT_OK(zx_handle_close(c1));
@@ -143,15 +133,15 @@ TEST(Channel, TransferHandle) {
     ASSERT_OK(zx_vmo_create(4096, 0, &vmo));
     zx_rights_t rights = ZX_RIGHT_READ | ZX_RIGHT_TRANSFER | ZX_RIGHT_INSPECT;
     ASSERT_OK(zx_handle_duplicate(vmo, rights, &dup));
-    zx_koid_t koid = basic(vmo).koid;
+    zx_koid_t koid = tu_basic(vmo).koid;
     ASSERT_OK(zx_channel_write(c0, 0, "h", 1, &dup, 1));
-    EXPECT_FALSE(is_valid(dup));
+    EXPECT_FALSE(tu_handle_valid(dup));
     char b;
     zx_handle_t got = ZX_HANDLE_INVALID;
     uint32_t nh = 0;
     ASSERT_OK(zx_channel_read(c1, 0, &b, &got, 1, 1, NULL, &nh));
     EXPECT_EQ(nh, 1u);
-    zx_info_handle_basic_t info = basic(got);
+    zx_info_handle_basic_t info = tu_basic(got);
     EXPECT_EQ(info.koid, koid);
     EXPECT_EQ(info.rights, rights);
     EXPECT_EQ(info.type, ZX_OBJ_TYPE_VMO);
@@ -184,7 +174,7 @@ TEST(Channel, TransferWithoutRightIsDeniedAndClosed) {
     ASSERT_OK(zx_vmo_create(4096, 0, &vmo));
     ASSERT_OK(zx_handle_duplicate(vmo, ZX_RIGHT_READ, &dup));
     EXPECT_STATUS(zx_channel_write(c0, 0, "x", 1, &dup, 1), ZX_ERR_ACCESS_DENIED);
-    EXPECT_FALSE(is_valid(dup));
+    EXPECT_FALSE(tu_handle_valid(dup));
     char b;
     EXPECT_STATUS(zx_channel_read(c1, 0, &b, NULL, 1, 0, NULL, NULL), ZX_ERR_SHOULD_WAIT);
     EXPECT_OK(zx_handle_close(vmo));
@@ -197,7 +187,7 @@ TEST(Channel, WriteOwnHandleNotSupported) {
     ASSERT_OK(zx_channel_create(0, &c0, &c1));
     EXPECT_STATUS(zx_channel_write(c0, 0, "x", 1, &c0, 1), ZX_ERR_NOT_SUPPORTED);
     /* Zircon: the handle is consumed even though the write failed. */
-    EXPECT_FALSE(is_valid(c0));
+    EXPECT_FALSE(tu_handle_valid(c0));
     zx_signals_t observed = 0;
     EXPECT_OK(zx_object_wait_one(c1, ZX_CHANNEL_PEER_CLOSED, 0, &observed));
     EXPECT_OK(zx_handle_close(c1));
@@ -208,7 +198,7 @@ TEST(Channel, WritePeerHandleIsFine) {
     ASSERT_OK(zx_channel_create(0, &c0, &c1));
     /* Sending the peer through the channel itself is allowed (it ends up in its own queue). */
     EXPECT_OK(zx_channel_write(c0, 0, "x", 1, &c1, 1));
-    EXPECT_FALSE(is_valid(c1));
+    EXPECT_FALSE(tu_handle_valid(c1));
     EXPECT_OK(zx_handle_close(c0));
 }
 

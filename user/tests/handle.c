@@ -1,5 +1,6 @@
 /* Handle syscalls: close, close_many, duplicate, replace, values, lookup order. */
 #include <beryl/test.h>
+#include <beryl/test_util.h>
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/rights.h>
@@ -9,17 +10,6 @@
 #define UNMAPPED_PTR ((zx_handle_t *)0x1000)
 #define KERNEL_PTR ((zx_handle_t *)0xffffffff80000000ull)
 #define NONCANON_PTR ((zx_handle_t *)0x0000900000000000ull)
-
-static bool is_valid(zx_handle_t h) {
-    return zx_object_get_info(h, ZX_INFO_HANDLE_VALID, NULL, 0, NULL, NULL) == ZX_OK;
-}
-
-static zx_info_handle_basic_t basic(zx_handle_t h) {
-    zx_info_handle_basic_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(h, ZX_INFO_HANDLE_BASIC, &info, sizeof(info), NULL, NULL);
-    return info;
-}
 
 TEST(HandleClose, InvalidIsOk) {
     EXPECT_OK(zx_handle_close(ZX_HANDLE_INVALID));
@@ -33,9 +23,9 @@ TEST(HandleClose, BadValue) {
 TEST(HandleClose, ClosedTwice) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(4096, 0, &vmo));
-    EXPECT_TRUE(is_valid(vmo));
+    EXPECT_TRUE(tu_handle_valid(vmo));
     EXPECT_OK(zx_handle_close(vmo));
-    EXPECT_FALSE(is_valid(vmo));
+    EXPECT_FALSE(tu_handle_valid(vmo));
     EXPECT_STATUS(zx_handle_close(vmo), ZX_ERR_BAD_HANDLE);
 }
 
@@ -45,7 +35,7 @@ TEST(HandleClose, ManyAllValid) {
     ASSERT_OK(zx_channel_create(0, &h[1], &h[2]));
     EXPECT_OK(zx_handle_close_many(h, 3));
     for (int i = 0; i < 3; i++)
-        EXPECT_FALSE(is_valid(h[i]));
+        EXPECT_FALSE(tu_handle_valid(h[i]));
 }
 
 TEST(HandleClose, ManyWithInvalidEntry) {
@@ -55,8 +45,8 @@ TEST(HandleClose, ManyWithInvalidEntry) {
     ASSERT_OK(zx_vmo_create(4096, 0, &h[2]));
     h[3] = ZX_HANDLE_INVALID;
     EXPECT_OK(zx_handle_close_many(h, 4));
-    EXPECT_FALSE(is_valid(h[0]));
-    EXPECT_FALSE(is_valid(h[2]));
+    EXPECT_FALSE(tu_handle_valid(h[0]));
+    EXPECT_FALSE(tu_handle_valid(h[2]));
 }
 
 TEST(HandleClose, ManyWithBadEntryClosesTheRest) {
@@ -65,8 +55,8 @@ TEST(HandleClose, ManyWithBadEntryClosesTheRest) {
     h[1] = (zx_handle_t)0x7ffffff3u;
     ASSERT_OK(zx_vmo_create(4096, 0, &h[2]));
     EXPECT_STATUS(zx_handle_close_many(h, 3), ZX_ERR_BAD_HANDLE);
-    EXPECT_FALSE(is_valid(h[0]));
-    EXPECT_FALSE(is_valid(h[2]));
+    EXPECT_FALSE(tu_handle_valid(h[0]));
+    EXPECT_FALSE(tu_handle_valid(h[2]));
 }
 
 TEST(HandleClose, ManyZeroCount) {
@@ -78,7 +68,7 @@ TEST(HandleDuplicate, SameRights) {
     ASSERT_OK(zx_vmo_create(4096, 0, &vmo));
     ASSERT_OK(zx_handle_duplicate(vmo, ZX_RIGHT_SAME_RIGHTS, &dup));
     EXPECT_NE(dup, vmo);
-    zx_info_handle_basic_t a = basic(vmo), b = basic(dup);
+    zx_info_handle_basic_t a = tu_basic(vmo), b = tu_basic(dup);
     EXPECT_EQ(a.koid, b.koid);
     EXPECT_EQ(a.rights, b.rights);
     EXPECT_EQ(b.type, ZX_OBJ_TYPE_VMO);
@@ -91,7 +81,7 @@ TEST(HandleDuplicate, RightsSubset) {
     ASSERT_OK(zx_vmo_create(4096, 0, &vmo));
     zx_rights_t want = ZX_RIGHT_READ | ZX_RIGHT_DUPLICATE;
     ASSERT_OK(zx_handle_duplicate(vmo, want, &dup));
-    EXPECT_EQ(basic(dup).rights, want);
+    EXPECT_EQ(tu_basic(dup).rights, want);
     char c = 1;
     EXPECT_OK(zx_vmo_read(dup, &c, 0, 1));
     EXPECT_STATUS(zx_vmo_write(dup, &c, 0, 1), ZX_ERR_ACCESS_DENIED);
@@ -149,7 +139,7 @@ TEST(HandleDuplicate, BadOutPointers) {
     check_bad_out(vmo, UNMAPPED_PTR);
     check_bad_out(vmo, KERNEL_PTR);
     check_bad_out(vmo, NONCANON_PTR);
-    EXPECT_TRUE(is_valid(vmo));
+    EXPECT_TRUE(tu_handle_valid(vmo));
     EXPECT_OK(zx_handle_close(vmo));
 }
 
@@ -175,11 +165,11 @@ TEST(HandleDuplicate, BadOutPointerLeaksNothing) {
 TEST(HandleReplace, InvalidatesInputAndShrinks) {
     zx_handle_t vmo, rep;
     ASSERT_OK(zx_vmo_create(4096, 0, &vmo));
-    zx_koid_t koid = basic(vmo).koid;
+    zx_koid_t koid = tu_basic(vmo).koid;
     ASSERT_OK(zx_handle_replace(vmo, ZX_RIGHT_READ | ZX_RIGHT_INSPECT, &rep));
-    EXPECT_FALSE(is_valid(vmo));
+    EXPECT_FALSE(tu_handle_valid(vmo));
     EXPECT_STATUS(zx_handle_close(vmo), ZX_ERR_BAD_HANDLE);
-    zx_info_handle_basic_t b = basic(rep);
+    zx_info_handle_basic_t b = tu_basic(rep);
     EXPECT_EQ(b.koid, koid);
     EXPECT_EQ(b.rights, ZX_RIGHT_READ | ZX_RIGHT_INSPECT);
     EXPECT_OK(zx_handle_close(rep));
@@ -188,10 +178,10 @@ TEST(HandleReplace, InvalidatesInputAndShrinks) {
 TEST(HandleReplace, SameRights) {
     zx_handle_t vmo, rep;
     ASSERT_OK(zx_vmo_create(4096, 0, &vmo));
-    zx_rights_t r = basic(vmo).rights;
+    zx_rights_t r = tu_basic(vmo).rights;
     ASSERT_OK(zx_handle_replace(vmo, ZX_RIGHT_SAME_RIGHTS, &rep));
-    EXPECT_FALSE(is_valid(vmo));
-    EXPECT_EQ(basic(rep).rights, r);
+    EXPECT_FALSE(tu_handle_valid(vmo));
+    EXPECT_EQ(tu_basic(rep).rights, r);
     EXPECT_OK(zx_handle_close(rep));
 }
 
@@ -202,7 +192,7 @@ TEST(HandleReplace, GrowingRightsFailsAndClosesInput) {
     EXPECT_STATUS(zx_handle_replace(ro, ZX_RIGHT_READ | ZX_RIGHT_WRITE, &rep),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(rep, ZX_HANDLE_INVALID);
-    EXPECT_FALSE(is_valid(ro)); /* Zircon: the input is consumed on failure too */
+    EXPECT_FALSE(tu_handle_valid(ro)); /* Zircon: the input is consumed on failure too */
     EXPECT_OK(zx_handle_close(vmo));
 }
 
@@ -210,7 +200,7 @@ TEST(HandleReplace, ReplaceWorksWithoutDuplicateRight) {
     zx_handle_t c0, c1, rep;
     ASSERT_OK(zx_channel_create(0, &c0, &c1));
     ASSERT_OK(zx_handle_replace(c0, ZX_RIGHT_READ | ZX_RIGHT_TRANSFER, &rep));
-    EXPECT_EQ(basic(rep).rights, ZX_RIGHT_READ | ZX_RIGHT_TRANSFER);
+    EXPECT_EQ(tu_basic(rep).rights, ZX_RIGHT_READ | ZX_RIGHT_TRANSFER);
     EXPECT_OK(zx_handle_close(rep));
     EXPECT_OK(zx_handle_close(c1));
 }

@@ -1,5 +1,6 @@
 /* Processes: zx_process_create / start / exit / kill / read_memory / write_memory. */
 #include <beryl/test.h>
+#include <beryl/test_util.h>
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/rights.h>
@@ -8,8 +9,6 @@
 #include <zircon/syscalls/object.h>
 
 #define PAGE 4096u
-#define SEC 1000000000ll
-static zx_time_t zx_deadline_after(zx_duration_t ns) { return zx_clock_get_monotonic() + ns; }
 
 /* Machine code for the children (Beryl syscall numbers; args in rdi...). */
 static const uint8_t code_exit42[] = {
@@ -70,18 +69,12 @@ static zx_status_t child_start(child_t *c) {
 }
 
 static void child_destroy(child_t *c) {
-    if (c->proc) {
-        zx_task_kill(c->proc);
-        zx_object_wait_one(c->proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * SEC), NULL);
-    }
+    if (c->proc)
+        tu_task_kill_wait(c->proc);
     zx_handle_close(c->thread);
     zx_handle_close(c->vmar);
     zx_handle_close(c->proc);
     memset(c, 0, sizeof(*c));
-}
-
-static zx_status_t proc_info(zx_handle_t p, zx_info_process_t *info) {
-    return zx_object_get_info(p, ZX_INFO_PROCESS, info, sizeof(*info), NULL, NULL);
 }
 
 TEST(Process, CreateNameRightsAndVmar) {
@@ -99,7 +92,7 @@ TEST(Process, CreateNameRightsAndVmar) {
     EXPECT_EQ(vi.base, 0x200000u);
     EXPECT_GT(vi.len, 0u);
     zx_info_process_t pi;
-    EXPECT_OK(proc_info(p, &pi));
+    EXPECT_OK(tu_process_info(p, &pi));
     EXPECT_EQ(pi.flags, 0u);
     EXPECT_OK(zx_handle_close(v));
     EXPECT_OK(zx_handle_close(p));
@@ -160,13 +153,13 @@ TEST(Process, ExitReturnCode) {
     zx_info_process_t pi;
     EXPECT_OK(child_start(&c));
     zx_signals_t obs = 0;
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
                                  &obs));
     EXPECT_TRUE(obs & ZX_PROCESS_TERMINATED);
-    EXPECT_OK(proc_info(c.proc, &pi));
+    EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.return_code, 42);
     EXPECT_EQ(pi.flags, ZX_INFO_PROCESS_FLAG_STARTED | ZX_INFO_PROCESS_FLAG_EXITED);
-    EXPECT_OK(zx_object_wait_one(c.thread, ZX_THREAD_TERMINATED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(c.thread, ZX_THREAD_TERMINATED, tu_deadline_after(10 * TU_SEC),
                                  NULL));
     child_destroy(&c);
 }
@@ -175,14 +168,14 @@ TEST(Process, KillRunningChild) {
     child_t c;
     ASSERT_OK(child_create(&c, code_spin, sizeof(code_spin)));
     EXPECT_OK(child_start(&c));
-    zx_nanosleep(zx_deadline_after(10000000));
+    zx_nanosleep(tu_deadline_after(10000000));
     zx_info_process_t pi;
-    EXPECT_OK(proc_info(c.proc, &pi));
+    EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.flags, ZX_INFO_PROCESS_FLAG_STARTED);
     EXPECT_OK(zx_task_kill(c.proc));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
                                  NULL));
-    EXPECT_OK(proc_info(c.proc, &pi));
+    EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.return_code, ZX_TASK_RETCODE_SYSCALL_KILL);
     EXPECT_EQ(pi.flags, ZX_INFO_PROCESS_FLAG_STARTED | ZX_INFO_PROCESS_FLAG_EXITED);
     /* Killing again is harmless. */
@@ -194,14 +187,14 @@ TEST(Process, KillSleepingChild) {
     child_t c;
     ASSERT_OK(child_create(&c, code_sleep_forever, sizeof(code_sleep_forever)));
     EXPECT_OK(child_start(&c));
-    zx_nanosleep(zx_deadline_after(10000000));
+    zx_nanosleep(tu_deadline_after(10000000));
     EXPECT_OK(zx_task_kill(c.proc));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
                                  NULL));
-    EXPECT_OK(zx_object_wait_one(c.thread, ZX_THREAD_TERMINATED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(c.thread, ZX_THREAD_TERMINATED, tu_deadline_after(10 * TU_SEC),
                                  NULL));
     zx_info_process_t pi;
-    EXPECT_OK(proc_info(c.proc, &pi));
+    EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.return_code, ZX_TASK_RETCODE_SYSCALL_KILL);
     child_destroy(&c);
 }
@@ -210,10 +203,10 @@ TEST(Process, FaultingChild) {
     child_t c;
     ASSERT_OK(child_create(&c, code_fault, sizeof(code_fault)));
     EXPECT_OK(child_start(&c));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
                                  NULL));
     zx_info_process_t pi;
-    EXPECT_OK(proc_info(c.proc, &pi));
+    EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.return_code, ZX_TASK_RETCODE_EXCEPTION_KILL);
     child_destroy(&c);
 }
@@ -260,7 +253,7 @@ TEST(Process, StartBadEntry) {
                   ZX_ERR_INVALID_ARGS);
     /* Still startable after the failures. */
     EXPECT_OK(child_start(&c));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
                                  NULL));
     child_destroy(&c);
 }
@@ -377,7 +370,7 @@ TEST(Process, KillWhileThreadsWait) {
     /* Until both blockers have blocked (bounded: 1 s). */
     zx_info_thread_t i1, i2;
     for (int i = 0; i < 500; i++) {
-        zx_nanosleep(zx_deadline_after(2000000));
+        zx_nanosleep(tu_deadline_after(2000000));
         ASSERT_OK(zx_object_get_info(c.thread, ZX_INFO_THREAD, &i1, sizeof(i1), NULL, NULL));
         ASSERT_OK(zx_object_get_info(t2, ZX_INFO_THREAD, &i2, sizeof(i2), NULL, NULL));
         if (i1.state != ZX_THREAD_STATE_RUNNING && i2.state != ZX_THREAD_STATE_RUNNING)
@@ -388,20 +381,20 @@ TEST(Process, KillWhileThreadsWait) {
     EXPECT_STATUS(zx_object_wait_one(mine, ZX_CHANNEL_PEER_CLOSED, 0, NULL), ZX_ERR_TIMED_OUT);
 
     EXPECT_OK(zx_task_kill(c.proc));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
                                  NULL));
     zx_handle_t threads[3] = {c.thread, t2, t3};
     for (int i = 0; i < 3; i++) {
         EXPECT_OK(zx_object_wait_one(threads[i], ZX_THREAD_TERMINATED,
-                                     zx_deadline_after(10 * SEC), NULL));
+                                     tu_deadline_after(10 * TU_SEC), NULL));
         zx_info_thread_t ti;
         EXPECT_OK(zx_object_get_info(threads[i], ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL));
         EXPECT_EQ(ti.state, ZX_THREAD_STATE_DEAD);
     }
     zx_info_process_t pi;
-    EXPECT_OK(proc_info(c.proc, &pi));
+    EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.return_code, ZX_TASK_RETCODE_SYSCALL_KILL);
-    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_PEER_CLOSED, zx_deadline_after(10 * SEC),
+    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_PEER_CLOSED, tu_deadline_after(10 * TU_SEC),
                                  NULL));
     zx_handle_close(t2);
     zx_handle_close(t3);

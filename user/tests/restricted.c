@@ -349,8 +349,7 @@ static void sharer_destroy(sharer_t *s) {
     for (int i = 0; i < 2; i++) {
         if (!procs[i])
             continue;
-        zx_task_kill(procs[i]);
-        zx_object_wait_one(procs[i], ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
+        tu_task_kill_wait(procs[i]);
     }
     zx_handle_t all[] = {s->proc, s->rvmar, s->proto, s->shared_vmar};
     zx_handle_close_many(all, 4);

@@ -98,8 +98,7 @@ static zx_status_t family_create(family_t *f, int sharers) {
 static void kill_and_close(zx_handle_t *proc) {
     if (*proc == ZX_HANDLE_INVALID)
         return;
-    zx_task_kill(*proc);
-    zx_object_wait_one(*proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
+    tu_task_kill_wait(*proc);
     zx_handle_close(*proc);
     *proc = ZX_HANDLE_INVALID;
 }
@@ -164,20 +163,14 @@ static zx_vaddr_t map_shared_page(family_t *f, zx_handle_t *vmo_out) {
     return a;
 }
 
-static zx_info_vmar_t vmar_info(zx_handle_t vmar) {
-    zx_info_vmar_t info = {0, 0};
-    zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
-    return info;
-}
-
 TEST(SharedProcess, PrototypeRootIsTheSharedRegion) {
     family_t f;
     ASSERT_OK(family_create(&f, 1));
-    zx_info_vmar_t s = vmar_info(f.shared_vmar);
+    zx_info_vmar_t s = tu_vmar_info(f.shared_vmar);
     EXPECT_EQ(s.base, SHARED_BASE);
     EXPECT_EQ(s.len, SHARED_SIZE);
     EXPECT_EQ(tu_rights(f.shared_vmar), (zx_rights_t)0x20801F);
-    zx_info_vmar_t r = vmar_info(f.rvmar[0]);
+    zx_info_vmar_t r = tu_vmar_info(f.rvmar[0]);
     EXPECT_EQ(r.base, RESTRICTED_BASE);
     EXPECT_EQ(r.len, RESTRICTED_SIZE);
     EXPECT_EQ(tu_rights(f.rvmar[0]), (zx_rights_t)0x20801F);

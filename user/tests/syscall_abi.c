@@ -1,5 +1,6 @@
 /* The syscall ABI: unknown numbers and the kernel's checking of user pointers. */
 #include <beryl/test.h>
+#include <beryl/test_util.h>
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/rights.h>
@@ -30,18 +31,6 @@ TEST(SyscallAbi, UnknownNumber) {
     EXPECT_EQ(raw_syscall0(0xffffffffu), ZX_ERR_BAD_SYSCALL);
     EXPECT_EQ(raw_syscall0((1ull << 32) + 1), ZX_ERR_BAD_SYSCALL);
     EXPECT_EQ(raw_syscall0(~0ull), ZX_ERR_BAD_SYSCALL);
-}
-
-/* One RW page; returns its address (0 on failure). The mapping stays until unmapped. */
-static zx_vaddr_t map_page(zx_vm_option_t perms) {
-    zx_handle_t vmo;
-    zx_vaddr_t addr = 0;
-    if (zx_vmo_create(PAGE, 0, &vmo) != ZX_OK)
-        return 0;
-    if (zx_vmar_map(zx_vmar_root_self(), perms, 0, vmo, 0, PAGE, &addr) != ZX_OK)
-        addr = 0;
-    zx_handle_close(vmo);
-    return addr;
 }
 
 static void unmap_page(zx_vaddr_t a) { zx_vmar_unmap(zx_vmar_root_self(), a, PAGE); }
@@ -95,7 +84,7 @@ TEST(SyscallAbi, GetInfoBadBuffer) {
 }
 
 TEST(SyscallAbi, OutPointerStraddlesMappingEnd) {
-    zx_vaddr_t page = map_page(ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    zx_vaddr_t page = tu_map_new(PAGE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL);
     ASSERT_NE(page, 0u);
     zx_vaddr_t edge = page + PAGE - 2;
     EXPECT_STATUS(zx_vmo_create(PAGE, 0, (zx_handle_t *)edge), ZX_ERR_INVALID_ARGS);
@@ -115,7 +104,7 @@ TEST(SyscallAbi, OutPointerStraddlesMappingEnd) {
 }
 
 TEST(SyscallAbi, OutPointerReadOnly) {
-    zx_vaddr_t page = map_page(ZX_VM_PERM_READ);
+    zx_vaddr_t page = tu_map_new(PAGE, ZX_VM_PERM_READ, NULL);
     ASSERT_NE(page, 0u);
     EXPECT_STATUS(zx_vmo_create(PAGE, 0, (zx_handle_t *)page), ZX_ERR_INVALID_ARGS);
     zx_handle_t a;
@@ -133,7 +122,7 @@ TEST(SyscallAbi, OutPointerReadOnly) {
 }
 
 TEST(SyscallAbi, OutPointerUnmappedAfterUnmap) {
-    zx_vaddr_t page = map_page(ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    zx_vaddr_t page = tu_map_new(PAGE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL);
     ASSERT_NE(page, 0u);
     unmap_page(page);
     EXPECT_STATUS(zx_vmo_create(PAGE, 0, (zx_handle_t *)page), ZX_ERR_INVALID_ARGS);
@@ -143,7 +132,7 @@ TEST(SyscallAbi, DebugWriteBadBuffer) {
     EXPECT_OK(zx_debug_write("", 0));
     for (size_t i = 0; i < NBAD; i++)
         EXPECT_STATUS(zx_debug_write((const char *)bad_ptrs[i], 8), ZX_ERR_INVALID_ARGS);
-    zx_vaddr_t page = map_page(ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    zx_vaddr_t page = tu_map_new(PAGE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL);
     ASSERT_NE(page, 0u);
     memset((void *)page, 'x', PAGE);
     EXPECT_STATUS(zx_debug_write((const char *)(page + PAGE - 4), 8), ZX_ERR_INVALID_ARGS);
@@ -160,7 +149,7 @@ TEST(SyscallAbi, HugeSizes) {
 }
 
 TEST(SyscallAbi, GoodPointersStillWork) {
-    zx_vaddr_t page = map_page(ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    zx_vaddr_t page = tu_map_new(PAGE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL);
     ASSERT_NE(page, 0u);
     zx_handle_t *slot = (zx_handle_t *)(page + PAGE - sizeof(zx_handle_t));
     EXPECT_OK(zx_vmo_create(PAGE, 0, slot));

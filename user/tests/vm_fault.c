@@ -7,34 +7,15 @@
  * under a warm TLB (each test reads or writes first, so a translation is cached, and then
  * checks that the change is seen at once).
  */
-#include <beryl/test.h>
-#include <beryl/test_util.h>
-#include <string.h>
-#include <zircon/process.h>
-#include <zircon/rights.h>
-#include <zircon/syscalls.h>
-#include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
+#include "vm_util.h"
 
-#define PAGE TU_PAGE
-#define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 #define RX (ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE)
-#define KILLED ZX_TASK_RETCODE_EXCEPTION_KILL
 /* A death child's own exit code for "the access worked but saw the wrong value". */
 #define WRONG_VALUE 0x51
 
 #define ROOT_BASE 0x200000ull
 #define USER_TOP 0x7ffffffff000ull
 
-/* Hides the address from the optimiser, so that no access through a constant (null, say)
- * is turned into a trap instruction, which would die for the wrong reason. */
-static zx_vaddr_t launder(zx_vaddr_t a) {
-    __asm__ volatile("" : "+r"(a));
-    return a;
-}
-
-static uint64_t rd64(zx_vaddr_t a) { return *(volatile uint64_t *)launder(a); }
-static void wr64(zx_vaddr_t a, uint64_t v) { *(volatile uint64_t *)launder(a) = v; }
 static uint8_t rd8(zx_vaddr_t a) { return *(volatile uint8_t *)launder(a); }
 static void call_at(zx_vaddr_t a) { ((void (*)(void))launder(a))(); }
 
@@ -51,16 +32,6 @@ static zx_handle_t new_vmo(size_t size, uint32_t options) {
     return vmo;
 }
 
-/* A VMO of `pages` pages; the first word of page i is 0x1000 + i. */
-static zx_handle_t patterned_vmo(size_t pages, uint32_t options) {
-    zx_handle_t vmo = new_vmo(pages * PAGE, options);
-    for (size_t i = 0; vmo != ZX_HANDLE_INVALID && i < pages; i++) {
-        uint64_t v = 0x1000 + i;
-        zx_vmo_write(vmo, &v, i * PAGE, sizeof(v));
-    }
-    return vmo;
-}
-
 /* An executable VMO whose page is all `ret` instructions. */
 static zx_handle_t ret_vmo(void) {
     static uint8_t rets[PAGE];
@@ -70,28 +41,6 @@ static zx_handle_t ret_vmo(void) {
         zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &xvmo) != ZX_OK)
         return ZX_HANDLE_INVALID;
     return xvmo;
-}
-
-static zx_vaddr_t map(zx_handle_t vmo, zx_vm_option_t options, size_t len) {
-    zx_vaddr_t a = 0;
-    if (zx_vmar_map(zx_vmar_root_self(), options, 0, vmo, 0, len, &a) != ZX_OK)
-        return 0;
-    return a;
-}
-
-static void unmap(zx_vaddr_t a, size_t len) { zx_vmar_unmap(zx_vmar_root_self(), a, len); }
-
-static uint64_t committed(zx_handle_t vmo) {
-    zx_info_vmo_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
-    return info.committed_bytes;
-}
-
-static uint64_t vmo_word(zx_handle_t vmo, uint64_t off) {
-    uint64_t v = ~0ull;
-    zx_vmo_read(vmo, &v, off, sizeof(v));
-    return v;
 }
 
 /* ---- permissions of the mapping ---- */

@@ -5,51 +5,7 @@
  * of its parent's pages (and the other way round). Each test reads or writes through the
  * mappings first, so that stale translations would show.
  */
-#include <beryl/test.h>
-#include <beryl/test_util.h>
-#include <string.h>
-#include <zircon/process.h>
-#include <zircon/syscalls.h>
-#include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
-
-#define PAGE TU_PAGE
-#define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
-#define KILLED ZX_TASK_RETCODE_EXCEPTION_KILL
-
-static zx_vaddr_t launder(zx_vaddr_t a) {
-    __asm__ volatile("" : "+r"(a));
-    return a;
-}
-static uint64_t rd64(zx_vaddr_t a) { return *(volatile uint64_t *)launder(a); }
-static void wr64(zx_vaddr_t a, uint64_t v) { *(volatile uint64_t *)launder(a) = v; }
-
-/* A VMO of `pages` pages; the first word of page i is 0x1000 + i. */
-static zx_handle_t patterned_vmo(size_t pages, uint32_t options) {
-    zx_handle_t vmo = ZX_HANDLE_INVALID;
-    if (zx_vmo_create(pages * PAGE, options, &vmo) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    for (size_t i = 0; i < pages; i++) {
-        uint64_t v = 0x1000 + i;
-        zx_vmo_write(vmo, &v, i * PAGE, sizeof(v));
-    }
-    return vmo;
-}
-
-static zx_vaddr_t map(zx_handle_t vmo, zx_vm_option_t perms, size_t len) {
-    zx_vaddr_t a = 0;
-    if (zx_vmar_map(zx_vmar_root_self(), perms, 0, vmo, 0, len, &a) != ZX_OK)
-        return 0;
-    return a;
-}
-
-static void unmap(zx_vaddr_t a, size_t len) { zx_vmar_unmap(zx_vmar_root_self(), a, len); }
-
-static uint64_t vmo_word(zx_handle_t vmo, uint64_t off) {
-    uint64_t v = ~0ull;
-    zx_vmo_read(vmo, &v, off, sizeof(v));
-    return v;
-}
+#include "vm_util.h"
 
 static zx_handle_t snapshot(zx_handle_t vmo, size_t size) {
     zx_handle_t child = ZX_HANDLE_INVALID;

@@ -12,58 +12,9 @@
  */
 #include <beryl/launch.h>
 #include <beryl/startup.h>
-#include <beryl/test.h>
-#include <beryl/test_util.h>
-#include <string.h>
-#include <zircon/process.h>
 #include <zircon/processargs.h>
-#include <zircon/rights.h>
 #include <zircon/syscall_numbers.h>
-#include <zircon/syscalls.h>
-#include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
-
-#define PAGE TU_PAGE
-#define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
-#define KILLED ZX_TASK_RETCODE_EXCEPTION_KILL
-
-static zx_vaddr_t launder(zx_vaddr_t a) {
-    __asm__ volatile("" : "+r"(a));
-    return a;
-}
-static uint64_t rd64(zx_vaddr_t a) { return *(volatile uint64_t *)launder(a); }
-static void wr64(zx_vaddr_t a, uint64_t v) { *(volatile uint64_t *)launder(a) = v; }
-
-static zx_handle_t patterned_vmo(size_t pages, uint32_t options) {
-    zx_handle_t vmo = ZX_HANDLE_INVALID;
-    if (zx_vmo_create(pages * PAGE, options, &vmo) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    for (size_t i = 0; i < pages; i++) {
-        uint64_t v = 0x1000 + i;
-        zx_vmo_write(vmo, &v, i * PAGE, sizeof(v));
-    }
-    return vmo;
-}
-
-static zx_vaddr_t map(zx_handle_t vmo, zx_vm_option_t perms, size_t len) {
-    zx_vaddr_t a = 0;
-    if (zx_vmar_map(zx_vmar_root_self(), perms, 0, vmo, 0, len, &a) != ZX_OK)
-        return 0;
-    return a;
-}
-
-static void unmap(zx_vaddr_t a, size_t len) { zx_vmar_unmap(zx_vmar_root_self(), a, len); }
-
-static uint64_t vmo_word(zx_handle_t vmo, uint64_t off) {
-    uint64_t v = ~0ull;
-    zx_vmo_read(vmo, &v, off, sizeof(v));
-    return v;
-}
-
-static zx_status_t proc_info(zx_handle_t p, zx_info_process_t *info) {
-    memset(info, 0, sizeof(*info));
-    return zx_object_get_info(p, ZX_INFO_PROCESS, info, sizeof(*info), NULL, NULL);
-}
+#include "vm_util.h"
 
 /* ---- a second process: the peer ---- */
 
@@ -198,7 +149,7 @@ static zx_status_t peer_wait(peer_t *p, zx_info_process_t *info) {
                                         tu_deadline_after(10 * TU_SEC), NULL);
     if (st != ZX_OK)
         return st;
-    return proc_info(p->proc, info);
+    return tu_process_info(p->proc, info);
 }
 
 /* Ends a peer (closing the channel makes it exit; killed if it does not). */
@@ -265,14 +216,6 @@ TEST(VmProcess, WritesSeenBothWays) {
     peer_stop(&p);
     unmap(a, 2 * PAGE);
     zx_handle_close(vmo);
-}
-
-
-static uint64_t committed(zx_handle_t vmo) {
-    zx_info_vmo_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
-    return info.committed_bytes;
 }
 
 TEST(VmProcess, ZeroPageReplacedInOtherProcess) {
@@ -562,12 +505,11 @@ static int64_t run_loader(zx_vm_option_t perms) {
     zx_info_process_t info;
     if (zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
                            NULL) == ZX_OK &&
-        proc_info(proc, &info) == ZX_OK &&
+        tu_process_info(proc, &info) == ZX_OK &&
         info.flags == (ZX_INFO_PROCESS_FLAG_STARTED | ZX_INFO_PROCESS_FLAG_EXITED))
         rc = info.return_code;
 out:
-    zx_task_kill(proc);
-    zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
+    tu_task_kill_wait(proc);
     zx_handle_close(thread);
     zx_handle_close(code);
     zx_handle_close(xcode);

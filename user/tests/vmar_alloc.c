@@ -20,7 +20,7 @@ TEST(VmarInfo, RootVmar) {
     zx_handle_t root = zx_vmar_root_self();
     EXPECT_EQ(tu_rights(root), (zx_rights_t)0x20801F);
     EXPECT_EQ(tu_basic(root).type, (uint32_t)ZX_OBJ_TYPE_VMAR);
-    zx_info_vmar_t info = vu_vmar_info(root);
+    zx_info_vmar_t info = tu_vmar_info(root);
     EXPECT_EQ((uint64_t)info.base, ROOT_BASE);
     EXPECT_EQ((uint64_t)info.len, ROOT_LEN);
 }
@@ -58,7 +58,7 @@ TEST(VmarAllocate, CanMapNeedsHandleRights) {
         {ZX_RIGHT_EXECUTE, ZX_VM_CAN_MAP_EXECUTE},
     };
     for (size_t i = 0; i < 3; i++) {
-        zx_handle_t dup = vu_dup(root, 0x20801F & ~cases[i].missing);
+        zx_handle_t dup = tu_dup(root, 0x20801F & ~cases[i].missing);
         ASSERT_NE(dup, ZX_HANDLE_INVALID);
         zx_handle_t h;
         zx_vaddr_t addr;
@@ -351,7 +351,7 @@ TEST(VmarAllocate, UpperLimitPlacement) {
         EXPECT_GE(addr, base);
         EXPECT_LE(addr + 2 * PG, base + 16 * PG);
         EXPECT_EQ(addr % PG, 0u);
-        EXPECT_EQ(vu_vmar_info(h[i]).len, 2 * PG);
+        EXPECT_EQ(tu_vmar_info(h[i]).len, 2 * PG);
     }
     for (int i = 0; i < 3; i++)
         vu_drop(h[i]);
@@ -499,7 +499,7 @@ TEST(VmarAlign, MapEveryAlignment) {
         EXPECT_GE(addr, ROOT_BASE);
         EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, PG));
     }
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(vmo);
 }
 
@@ -536,7 +536,7 @@ TEST(VmarInfo, SubRegionBaseAndLen) {
     EXPECT_EQ(info.len, 32 * PG);
     EXPECT_EQ(actual, 1u);
     EXPECT_EQ(avail, 1u);
-    info = vu_vmar_info(b);
+    info = tu_vmar_info(b);
     EXPECT_EQ(info.base, abase + 8 * PG);
     EXPECT_EQ(info.len, 4 * PG);
     vu_drop(b);
@@ -548,8 +548,8 @@ TEST(VmarInfo, NeedsInspect) {
     zx_vaddr_t abase;
     ASSERT_OK(vu_sub(VU_CAN_RW, 4 * PG, &a, &abase));
     zx_info_vmar_t info;
-    zx_handle_t no_inspect = vu_dup(a, tu_rights(a) & ~ZX_RIGHT_INSPECT);
-    zx_handle_t only_inspect = vu_dup(a, ZX_RIGHT_INSPECT);
+    zx_handle_t no_inspect = tu_dup(a, tu_rights(a) & ~ZX_RIGHT_INSPECT);
+    zx_handle_t only_inspect = tu_dup(a, ZX_RIGHT_INSPECT);
     ASSERT_NE(no_inspect, ZX_HANDLE_INVALID);
     ASSERT_NE(only_inspect, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_object_get_info(no_inspect, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL),

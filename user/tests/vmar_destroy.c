@@ -13,8 +13,8 @@ TEST(VmarDestroy, NeedsOpChildren) {
     zx_handle_t a;
     zx_vaddr_t abase;
     ASSERT_OK(vu_sub(VU_CAN_RW, 4 * PG, &a, &abase));
-    zx_handle_t weak = vu_dup(a, tu_rights(a) & ~ZX_RIGHT_OP_CHILDREN);
-    zx_handle_t only = vu_dup(a, ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak = tu_dup(a, tu_rights(a) & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t only = tu_dup(a, ZX_RIGHT_OP_CHILDREN);
     ASSERT_NE(weak, ZX_HANDLE_INVALID);
     ASSERT_NE(only, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_vmar_destroy(weak), ZX_ERR_ACCESS_DENIED);
@@ -95,7 +95,7 @@ TEST(VmarDestroy, DestroysSubRegionsRecursively) {
     ASSERT_OK(zx_vmar_allocate(b, VU_CAN_RWS, 0, 4 * PG, &c, &cbase));
     ASSERT_OK(zx_vmar_map(c, VU_RW, 0, vmo, 0, 2 * PG, &map));
     ASSERT_OK(zx_vmar_map(b, VU_R, 0, vmo, PG, PG, &map2));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 2u);
     ASSERT_OK(zx_vmar_destroy(a));
     zx_handle_t x;
     zx_vaddr_t xaddr;
@@ -103,7 +103,7 @@ TEST(VmarDestroy, DestroysSubRegionsRecursively) {
     EXPECT_STATUS(zx_vmar_allocate(c, 0, 0, PG, &x, &xaddr), ZX_ERR_BAD_STATE);
     EXPECT_STATUS(zx_vmar_destroy(b), ZX_ERR_BAD_STATE);
     EXPECT_STATUS(zx_vmar_destroy(c), ZX_ERR_BAD_STATE);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     EXPECT_FALSE(vu_mapped(map));
     EXPECT_FALSE(vu_mapped(map + PG));
     EXPECT_FALSE(vu_mapped(map2));
@@ -149,7 +149,7 @@ TEST(VmarDestroy, MappingsInsideAreGone) {
         EXPECT_STATUS(vu_peek(map + i * PG, &b), ZX_ERR_NO_MEMORY);
         EXPECT_FALSE(vu_can_read(map + i * PG));
     }
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     /* The VMO itself keeps its content. */
     uint8_t b = 0;
     EXPECT_OK(zx_vmo_read(vmo, &b, 2 * PG, 1));

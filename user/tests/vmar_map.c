@@ -9,20 +9,10 @@
 /* A VMO handle with its default rights minus `minus`. */
 static zx_handle_t vmo_without(size_t size, zx_rights_t minus) {
     zx_handle_t vmo = vu_vmo(size);
-    zx_handle_t dup = vu_dup(vmo, ZX_DEFAULT_VMO_RIGHTS & ~minus);
+    zx_handle_t dup = tu_dup(vmo, ZX_DEFAULT_VMO_RIGHTS & ~minus);
     zx_handle_close(vmo);
     return dup;
 }
-
-/* An executable VMO (READ|WRITE|EXECUTE|MAP...). */
-static zx_handle_t exec_vmo(size_t size) {
-    zx_handle_t vmo = vu_vmo(size), exec = ZX_HANDLE_INVALID;
-    if (zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &exec) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    return exec;
-}
-
-static zx_handle_t root(void) { return zx_vmar_root_self(); }
 
 /* ---- handles and permissions ---- */
 
@@ -30,10 +20,10 @@ TEST(VmarMap, BadHandles) {
     zx_handle_t vmo = vu_vmo(PG);
     zx_vaddr_t addr;
     EXPECT_STATUS(zx_vmar_map(ZX_HANDLE_INVALID, VU_R, 0, vmo, 0, PG, &addr), ZX_ERR_BAD_HANDLE);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, ZX_HANDLE_INVALID, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, ZX_HANDLE_INVALID, 0, PG, &addr),
                   ZX_ERR_BAD_HANDLE);
     EXPECT_STATUS(zx_vmar_map(vmo, VU_R, 0, vmo, 0, PG, &addr), ZX_ERR_WRONG_TYPE);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, root(), 0, PG, &addr), ZX_ERR_WRONG_TYPE);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vu_root(), 0, PG, &addr), ZX_ERR_WRONG_TYPE);
     zx_handle_close(vmo);
 }
 
@@ -41,28 +31,29 @@ TEST(VmarMap, VmoWithoutMapRight) {
     zx_handle_t vmo = vmo_without(PG, ZX_RIGHT_MAP);
     zx_vaddr_t addr;
     ASSERT_NE(vmo, ZX_HANDLE_INVALID);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
-    EXPECT_STATUS(zx_vmar_map(root(), 0, 0, vmo, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), 0, 0, vmo, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
     /* Checked before the permission combination and every option. */
-    EXPECT_STATUS(zx_vmar_map(root(), ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr),
                   ZX_ERR_ACCESS_DENIED);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_CAN_MAP_READ, 0, vmo, 1, 0, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | ZX_VM_CAN_MAP_READ, 0, vmo, 1, 0, &addr),
                   ZX_ERR_ACCESS_DENIED);
     zx_handle_close(vmo);
 }
 
 TEST(VmarMap, WriteOrExecuteWithoutRead) {
-    zx_handle_t vmo = exec_vmo(PG);
+    zx_handle_t vmo = vu_exec_vmo(PG);
     zx_vaddr_t addr;
     ASSERT_NE(vmo, ZX_HANDLE_INVALID);
-    EXPECT_STATUS(zx_vmar_map(root(), ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(zx_vmar_map(root(), ZX_VM_PERM_EXECUTE, 0, vmo, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), ZX_VM_PERM_EXECUTE, 0, vmo, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(zx_vmar_map(root(), ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE, 0, vmo, 0, PG, &addr),
-                  ZX_ERR_INVALID_ARGS);
-    ASSERT_OK(zx_vmar_map(root(), VU_RX | ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr));
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_STATUS(
+        zx_vmar_map(vu_root(), ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE, 0, vmo, 0, PG, &addr),
+        ZX_ERR_INVALID_ARGS);
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_RX | ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(vmo);
 }
 
@@ -72,7 +63,7 @@ TEST(VmarMap, NoPermissionMappingAllowed) {
     ASSERT_OK(vu_sub(VU_CAN_RWS, 4 * PG, &vmar, &base));
     ASSERT_OK(vu_map_at(vmar, 0, PG, vmo, PG, &addr));
     EXPECT_EQ(addr, base + PG);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     /* Mapped (the range is taken, the VMO is behind it) but not accessible. */
     EXPECT_STATUS(vu_map_at(vmar, VU_R, PG, vmo, PG, &other), ZX_ERR_ALREADY_EXISTS);
     EXPECT_TRUE(vu_holds(addr, 0x5a));
@@ -83,13 +74,13 @@ TEST(VmarMap, NoPermissionMappingAllowed) {
 }
 
 TEST(VmarMap, NoPermissionMappingNeedsOnlyMapRight) {
-    zx_handle_t vmo = vu_vmo(PG), map_only = vu_dup(vmo, ZX_RIGHT_MAP);
+    zx_handle_t vmo = vu_vmo(PG), map_only = tu_dup(vmo, ZX_RIGHT_MAP);
     zx_vaddr_t addr;
     ASSERT_NE(map_only, ZX_HANDLE_INVALID);
-    ASSERT_OK(zx_vmar_map(root(), 0, 0, map_only, 0, PG, &addr));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, map_only, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    ASSERT_OK(zx_vmar_map(vu_root(), 0, 0, map_only, 0, PG, &addr));
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, map_only, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(map_only);
     zx_handle_close(vmo);
 }
@@ -100,7 +91,7 @@ TEST(VmarMap, CanMapBitsRejected) {
     static const zx_vm_option_t bad[] = {ZX_VM_CAN_MAP_READ, ZX_VM_CAN_MAP_WRITE,
                                          ZX_VM_CAN_MAP_EXECUTE, ZX_VM_CAN_MAP_SPECIFIC};
     for (size_t i = 0; i < 4; i++)
-        EXPECT_STATUS(zx_vmar_map(root(), VU_R | bad[i], 0, vmo, 0, PG, &addr),
+        EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | bad[i], 0, vmo, 0, PG, &addr),
                       ZX_ERR_INVALID_ARGS);
     zx_handle_close(vmo);
 }
@@ -112,7 +103,7 @@ TEST(VmarMap, MapRangeWithSpecificOverwriteRejected) {
     EXPECT_STATUS(zx_vmar_map(vmar, VU_R | ZX_VM_MAP_RANGE | ZX_VM_SPECIFIC_OVERWRITE, 0, vmo, 0,
                               PG, &addr),
                   ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     vu_drop(vmar);
     zx_handle_close(vmo);
 }
@@ -121,27 +112,27 @@ TEST(VmarMap, PermsBeyondVmoRights) {
     zx_handle_t ro = vmo_without(PG, ZX_RIGHT_WRITE), rw = vu_vmo(PG);
     zx_vaddr_t addr;
     ASSERT_NE(ro, ZX_HANDLE_INVALID);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_RW, 0, ro, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RW, 0, ro, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
     /* A plain VMO has no EXECUTE right. */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_RX, 0, rw, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RX, 0, rw, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
     zx_handle_t wo = vmo_without(PG, ZX_RIGHT_READ);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, wo, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, wo, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
     /* §4 order: CAN_MAP bits (6) before permissions (7) before option bits (9), the
      * VMO offset (13) and the length (16). */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_RW | ZX_VM_CAN_MAP_READ, 0, ro, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RW | ZX_VM_CAN_MAP_READ, 0, ro, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_RW | (1u << 16), 0, ro, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RW | (1u << 16), 0, ro, 0, PG, &addr),
                   ZX_ERR_ACCESS_DENIED);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_RW, 0, ro, 1, 0, &addr), ZX_ERR_ACCESS_DENIED);
-    ASSERT_OK(zx_vmar_map(root(), VU_R, 0, ro, 0, PG, &addr));
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RW, 0, ro, 1, 0, &addr), ZX_ERR_ACCESS_DENIED);
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_R, 0, ro, 0, PG, &addr));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(ro);
     zx_handle_close(rw);
     zx_handle_close(wo);
 }
 
 TEST(VmarMap, PermsBeyondVmarRights) {
-    zx_handle_t vmo = exec_vmo(PG), ronly, vmar;
+    zx_handle_t vmo = vu_exec_vmo(PG), ronly, vmar;
     zx_vaddr_t base, addr;
     ASSERT_NE(vmo, ZX_HANDLE_INVALID);
     ASSERT_OK(vu_sub(VU_CAN_R, 4 * PG, &ronly, &base));
@@ -157,15 +148,15 @@ TEST(VmarMap, PermsBeyondVmarRights) {
         {ZX_RIGHT_EXECUTE, VU_RX},
     };
     for (size_t i = 0; i < 3; i++) {
-        vmar = vu_dup(root(), 0x20801F & ~cases[i].missing);
+        vmar = tu_dup(vu_root(), 0x20801F & ~cases[i].missing);
         ASSERT_NE(vmar, ZX_HANDLE_INVALID);
         EXPECT_STATUS(zx_vmar_map(vmar, cases[i].perms, 0, vmo, 0, PG, &addr),
                       ZX_ERR_ACCESS_DENIED);
         zx_handle_close(vmar);
     }
     /* With every right the executable VMO maps R|W|X through the root. */
-    ASSERT_OK(zx_vmar_map(root(), VU_RX | ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr));
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_RX | ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     vu_drop(ronly);
     zx_handle_close(vmo);
 }
@@ -173,15 +164,15 @@ TEST(VmarMap, PermsBeyondVmarRights) {
 TEST(VmarMap, ReadIfXomUnsupportedActsAsRead) {
     zx_handle_t vmo = vu_vmo_pattern(1, 0x77);
     zx_vaddr_t addr;
-    ASSERT_OK(zx_vmar_map(root(), ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED, 0, vmo, 0, PG, &addr));
+    ASSERT_OK(zx_vmar_map(vu_root(), ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED, 0, vmo, 0, PG, &addr));
     EXPECT_EQ(*(volatile uint8_t *)addr, 0x77);
     EXPECT_FALSE(vu_can_write(addr));
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     /* With WRITE it counts as the READ that WRITE needs. */
-    ASSERT_OK(zx_vmar_map(root(), ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED | ZX_VM_PERM_WRITE, 0, vmo,
+    ASSERT_OK(zx_vmar_map(vu_root(), ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED | ZX_VM_PERM_WRITE, 0, vmo,
                           0, PG, &addr));
     EXPECT_TRUE(vu_can_write(addr));
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(vmo);
 }
 
@@ -191,23 +182,24 @@ TEST(VmarMap, UndefinedBitsAndBadAlignment) {
     zx_handle_t vmo = vu_vmo(PG);
     zx_vaddr_t addr;
     for (unsigned bit = 16; bit < 24; bit++)
-        EXPECT_STATUS(zx_vmar_map(root(), VU_R | (1u << bit), 0, vmo, 0, PG, &addr),
+        EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | (1u << bit), 0, vmo, 0, PG, &addr),
                       ZX_ERR_INVALID_ARGS);
     static const unsigned bad[] = {1, 4, 9, 33, 40, 255};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        EXPECT_STATUS(zx_vmar_map(root(), VU_R | ((zx_vm_option_t)bad[i] << ZX_VM_ALIGN_BASE), 0,
+        EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | ((zx_vm_option_t)bad[i] << ZX_VM_ALIGN_BASE), 0,
                                   vmo, 0, PG, &addr),
                       ZX_ERR_INVALID_ARGS);
     /* Allocation-only flags are not map options. */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_COMPACT, 0, vmo, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | ZX_VM_COMPACT, 0, vmo, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
     /* FAULT_BEYOND_STREAM_SIZE needs ALLOW_FAULTS. */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_FAULT_BEYOND_STREAM_SIZE, 0, vmo, 0, PG, &addr),
-                  ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_STATUS(
+        zx_vmar_map(vu_root(), VU_R | ZX_VM_FAULT_BEYOND_STREAM_SIZE, 0, vmo, 0, PG, &addr),
+        ZX_ERR_INVALID_ARGS);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     /* ALLOW_FAULTS is a map option (with or without FAULT_BEYOND_STREAM_SIZE). */
-    ASSERT_OK(zx_vmar_map(root(), VU_R | ZX_VM_ALLOW_FAULTS, 0, vmo, 0, PG, &addr));
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_R | ZX_VM_ALLOW_FAULTS, 0, vmo, 0, PG, &addr));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(vmo);
 }
 
@@ -215,27 +207,27 @@ TEST(VmarMap, RequireNonResizable) {
     zx_handle_t rs, fixed = vu_vmo(PG);
     zx_vaddr_t addr;
     ASSERT_OK(zx_vmo_create(PG, ZX_VMO_RESIZABLE, &rs));
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE, 0, rs, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE, 0, rs, 0, PG, &addr),
                   ZX_ERR_NOT_SUPPORTED);
     /* After the option bits (9), before COMPACT (12) and the VMO offset (13). */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE | (1u << 20), 0, rs, 0,
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE | (1u << 20), 0, rs, 0,
                               PG, &addr),
                   ZX_ERR_INVALID_ARGS);
     /* FAULT_BEYOND_STREAM_SIZE without ALLOW_FAULTS (8) comes first too. */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE |
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE |
                                           ZX_VM_FAULT_BEYOND_STREAM_SIZE,
                               0, rs, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_COMPACT, 0, rs,
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_COMPACT, 0, rs,
                               0, PG, &addr),
                   ZX_ERR_NOT_SUPPORTED);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE, 0, rs, 1, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE, 0, rs, 1, PG, &addr),
                   ZX_ERR_NOT_SUPPORTED);
     /* Without the option a resizable VMO maps fine, and a fixed one maps with it. */
-    ASSERT_OK(zx_vmar_map(root(), VU_R, 0, rs, 0, PG, &addr));
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
-    ASSERT_OK(zx_vmar_map(root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE, 0, fixed, 0, PG, &addr));
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_R, 0, rs, 0, PG, &addr));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_R | ZX_VM_REQUIRE_NON_RESIZABLE, 0, fixed, 0, PG, &addr));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(rs);
     zx_handle_close(fixed);
 }
@@ -243,29 +235,29 @@ TEST(VmarMap, RequireNonResizable) {
 TEST(VmarMap, UnalignedVmoOffset) {
     zx_handle_t vmo = vu_vmo(4 * PG);
     zx_vaddr_t addr;
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, 1, PG, &addr), ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, PG + 2048, PG, &addr), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, 1, PG, &addr), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, PG + 2048, PG, &addr), ZX_ERR_INVALID_ARGS);
     /* Before the length overflow check. */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, 1, SIZE_MAX, &addr), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, 1, SIZE_MAX, &addr), ZX_ERR_INVALID_ARGS);
     zx_handle_close(vmo);
 }
 
 TEST(VmarMap, ZeroLength) {
     zx_handle_t vmo = vu_vmo(PG);
     zx_vaddr_t addr;
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, 0, 0, &addr), ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, 0, 0, &addr), ZX_ERR_INVALID_ARGS);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(vmo);
 }
 
 TEST(VmarMap, LengthRoundingOverflow) {
     zx_handle_t vmo = vu_vmo(PG), vmar;
     zx_vaddr_t base, addr;
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, 0, SIZE_MAX, &addr), ZX_ERR_OUT_OF_RANGE);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, 0, SIZE_MAX - PG + 2, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, 0, SIZE_MAX, &addr), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, 0, SIZE_MAX - PG + 2, &addr),
                   ZX_ERR_OUT_OF_RANGE);
     /* The largest length that rounds without wrapping is merely too big for the VMAR. */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, 0, SIZE_MAX - PG + 1, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, 0, SIZE_MAX - PG + 1, &addr),
                   ZX_ERR_INVALID_ARGS);
     /* The overflow check comes before the VMAR's state and placement. */
     ASSERT_OK(vu_sub(VU_CAN_RW, 4 * PG, &vmar, &base));
@@ -281,15 +273,15 @@ TEST(VmarMap, VmoOffsetPlusLengthOverflow) {
     zx_handle_t vmo = vu_vmo(PG);
     zx_vaddr_t addr;
     uint64_t top = UINT64_MAX - PG + 1; /* the last page-aligned offset */
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, top, 2 * PG, &addr), ZX_ERR_OUT_OF_RANGE);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, top - PG, 2 * PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, top, 2 * PG, &addr), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, top - PG, 2 * PG, &addr),
                   ZX_ERR_OUT_OF_RANGE);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_R, 0, vmo, top - PG, PG + 1, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, vmo, top - PG, PG + 1, &addr),
                   ZX_ERR_OUT_OF_RANGE);
     /* Ending exactly at 2^64 - 4096 does not overflow; past the VMO's end is allowed. */
-    ASSERT_OK(zx_vmar_map(root(), VU_R, 0, vmo, top - PG, PG, &addr));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_R, 0, vmo, top - PG, PG, &addr));
     EXPECT_FALSE(vu_mapped(addr)); /* nothing of the VMO is there */
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(vmo);
 }
 
@@ -308,9 +300,9 @@ TEST(VmarMap, ReturnedAddressIsAbsoluteAlignedAndInside) {
         for (int j = 0; j < i; j++)
             EXPECT_NE(addr[i], addr[j]);
     }
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 8u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 8u);
     vu_drop(vmar);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(vmo);
 }
 
@@ -363,18 +355,18 @@ TEST(VmarMap, LastPageOfTheAddressSpace) {
     const size_t root_len = 0x7FFFFFDFF000ull;
     zx_handle_t vmo = vu_vmo_pattern(2, 0x3c);
     zx_vaddr_t addr;
-    EXPECT_STATUS(zx_vmar_map(root(), VU_RW | ZX_VM_SPECIFIC, root_len, vmo, 0, PG, &addr),
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RW | ZX_VM_SPECIFIC, root_len, vmo, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(zx_vmar_map(root(), VU_RW | ZX_VM_SPECIFIC, root_len - PG, vmo, 0, 2 * PG,
+    EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RW | ZX_VM_SPECIFIC, root_len - PG, vmo, 0, 2 * PG,
                               &addr),
                   ZX_ERR_INVALID_ARGS);
-    ASSERT_OK(zx_vmar_map(root(), VU_RW | ZX_VM_SPECIFIC, root_len - PG, vmo, PG, PG, &addr));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_RW | ZX_VM_SPECIFIC, root_len - PG, vmo, PG, PG, &addr));
     EXPECT_EQ(addr, 0x7FFFFFFFE000ull);
     volatile uint8_t *p = (volatile uint8_t *)addr;
     EXPECT_EQ(p[0], 0x3d);
     p[PG - 1] = 0x5e;
     EXPECT_EQ(p[PG - 1], 0x5e);
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     EXPECT_FALSE(vu_mapped(addr));
     zx_handle_close(vmo);
 }
@@ -388,7 +380,7 @@ TEST(VmarMap, SpecificOverExistingMapping) {
     EXPECT_STATUS(vu_map_at(vmar, VU_R, PG, vmo, 2 * PG, &addr), ZX_ERR_ALREADY_EXISTS);
     EXPECT_STATUS(vu_map_at(vmar, VU_R, 3 * PG, vmo, 2 * PG, &addr), ZX_ERR_ALREADY_EXISTS);
     EXPECT_STATUS(vu_map_at(vmar, VU_R, 0, vmo, 8 * PG, &addr), ZX_ERR_ALREADY_EXISTS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, 2 * PG, &addr));
     ASSERT_OK(vu_map_at(vmar, VU_R, 4 * PG, vmo, 4 * PG, &addr));
     EXPECT_STATUS(zx_vmar_map(vmar, VU_R, 0, vmo, 0, PG, &addr), ZX_ERR_NO_RESOURCES);
@@ -426,8 +418,8 @@ TEST(VmarMap, SpecificOverwriteReplacesAtomically) {
     EXPECT_FALSE(vu_can_write(base + PG));
     EXPECT_TRUE(vu_can_write(base));
     EXPECT_TRUE(vu_can_write(base + 3 * PG));
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 2u);
-    EXPECT_EQ(vu_vmo_info(b).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(b).num_mappings, 1u);
     vu_drop(vmar);
     zx_handle_close(a);
     zx_handle_close(b);
@@ -440,11 +432,11 @@ TEST(VmarMap, SpecificOverwriteSpanningMappingsAndGaps) {
     ASSERT_OK(vu_map_at(vmar, VU_R, PG, a, PG, &addr));
     ASSERT_OK(vu_map_at(vmar, VU_R, 4 * PG, a, PG, &addr));
     ASSERT_OK(vu_map_at(vmar, VU_R, 7 * PG, a, PG, &addr));
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 3u);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 3u);
     /* Into an empty range it simply maps; over mappings and gaps it replaces them. */
     ASSERT_OK(zx_vmar_map(vmar, VU_R | ZX_VM_SPECIFIC_OVERWRITE, 0, b, 0, 6 * PG, &addr));
     EXPECT_EQ(addr, base);
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 1u);
     for (int i = 0; i < 6; i++)
         EXPECT_TRUE(vu_holds(base + i * PG, (uint8_t)(0x40 + i)));
     EXPECT_FALSE(vu_mapped(base + 6 * PG));
@@ -470,12 +462,12 @@ TEST(VmarMap, SpecificOverwriteCannotCoverSubVmar) {
     EXPECT_TRUE(vu_holds(base, 0x50));
     EXPECT_TRUE(vu_holds(base + PG, 0x51));
     EXPECT_TRUE(vu_holds(cbase, 0x50));
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 2u);
-    EXPECT_EQ(vu_vmo_info(b).num_mappings, 0u);
-    EXPECT_EQ(vu_vmar_info(child).len, 2 * PG);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(b).num_mappings, 0u);
+    EXPECT_EQ(tu_vmar_info(child).len, 2 * PG);
     /* Inside the sub-VMAR itself it is allowed. */
     ASSERT_OK(zx_vmar_map(child, VU_R | ZX_VM_SPECIFIC_OVERWRITE, 0, b, 0, 2 * PG, &addr));
-    EXPECT_EQ(vu_vmo_info(b).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(b).num_mappings, 1u);
     vu_drop(child);
     vu_drop(vmar);
     zx_handle_close(a);
@@ -509,14 +501,14 @@ TEST(VmarMap, PastTheEndOfAPagedVmo) {
 TEST(VmarMap, MappingKeepsTheVmoAlive) {
     zx_handle_t vmo = vu_vmo_pattern(2, 0x70);
     zx_vaddr_t addr;
-    ASSERT_OK(zx_vmar_map(root(), VU_RW, 0, vmo, 0, 2 * PG, &addr));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_RW, 0, vmo, 0, 2 * PG, &addr));
     ASSERT_OK(zx_handle_close(vmo));
     volatile uint8_t *p = (volatile uint8_t *)addr;
     EXPECT_EQ(p[0], 0x70);
     EXPECT_EQ(p[PG], 0x71);
     p[PG + 5] = 0x99;
     EXPECT_EQ(p[PG + 5], 0x99);
-    EXPECT_OK(zx_vmar_unmap(root(), addr, 2 * PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, 2 * PG));
     EXPECT_FALSE(vu_mapped(addr));
 }
 
@@ -540,24 +532,24 @@ TEST(VmarMap, MapRangePopulatesCommittedPagesOnly) {
     uint8_t v0 = 0xa0, v2 = 0xa2;
     ASSERT_OK(zx_vmo_write(vmo, &v0, 0, 1));
     ASSERT_OK(zx_vmo_write(vmo, &v2, 2 * PG, 1));
-    EXPECT_EQ(vu_vmo_info(vmo).committed_bytes, 2 * PG);
-    ASSERT_OK(zx_vmar_map(root(), VU_R | ZX_VM_MAP_RANGE, 0, vmo, 0, 4 * PG, &addr));
+    EXPECT_EQ(tu_vmo_info(vmo).committed_bytes, 2 * PG);
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_R | ZX_VM_MAP_RANGE, 0, vmo, 0, 4 * PG, &addr));
     /* Nothing was committed by the map itself. */
-    EXPECT_EQ(vu_vmo_info(vmo).committed_bytes, 2 * PG);
+    EXPECT_EQ(tu_vmo_info(vmo).committed_bytes, 2 * PG);
     volatile uint8_t *p = (volatile uint8_t *)addr;
     EXPECT_EQ(p[0], 0xa0);
     EXPECT_EQ(p[2 * PG], 0xa2);
     EXPECT_EQ(p[PG], 0);
-    EXPECT_OK(zx_vmar_unmap(root(), addr, 4 * PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, 4 * PG));
     /* A writable MAP_RANGE mapping sees and changes the same pages. */
-    ASSERT_OK(zx_vmar_map(root(), VU_RW | ZX_VM_MAP_RANGE, 0, vmo, 0, 4 * PG, &addr));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_RW | ZX_VM_MAP_RANGE, 0, vmo, 0, 4 * PG, &addr));
     p = (volatile uint8_t *)addr;
     EXPECT_EQ(p[2 * PG], 0xa2);
     p[2 * PG] = 0xb2;
     uint8_t b = 0;
     EXPECT_OK(zx_vmo_read(vmo, &b, 2 * PG, 1));
     EXPECT_EQ(b, 0xb2);
-    EXPECT_OK(zx_vmar_unmap(root(), addr, 4 * PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, 4 * PG));
     zx_handle_close(vmo);
 }
 
@@ -571,7 +563,7 @@ TEST(VmarMap, BadOutPointerLeavesNoMapping) {
     for (size_t i = 0; i < 3; i++)
         EXPECT_STATUS(zx_vmar_map(vmar, VU_RW, 0, vmo, 0, 4 * PG, (zx_vaddr_t *)bad[i]),
                       ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     EXPECT_FALSE(vu_mapped(base));
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, 4 * PG, &addr));
     vu_drop(vmar);
@@ -586,8 +578,8 @@ TEST(VmarMap, BadOutPointerAfterOverwriteLeavesTheRangeEmpty) {
     EXPECT_STATUS(zx_vmar_map(vmar, VU_R | ZX_VM_SPECIFIC_OVERWRITE, 0, b, 0, 2 * PG, NULL),
                   ZX_ERR_INVALID_ARGS);
     /* What the overwrite replaced stays gone, as in Zircon; the new mapping is undone. */
-    EXPECT_EQ(vu_vmo_info(a).num_mappings, 0u);
-    EXPECT_EQ(vu_vmo_info(b).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(a).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(b).num_mappings, 0u);
     EXPECT_FALSE(vu_mapped(base));
     EXPECT_FALSE(vu_mapped(base + PG));
     vu_drop(vmar);

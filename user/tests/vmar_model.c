@@ -132,7 +132,7 @@ TEST(VmarModel, ProtectUnmapOverwriteDecommitSequence) {
     /* Whatever pieces are left go with one unmap. */
     ASSERT_OK(zx_vmar_unmap(vmar, base, NPAGES * PG));
     for (int i = 0; i < 3; i++) {
-        EXPECT_EQ(vu_vmo_info(vmo[i]).num_mappings, 0u);
+        EXPECT_EQ(tu_vmo_info(vmo[i]).num_mappings, 0u);
         zx_handle_close(vmo[i]);
     }
     vu_drop(vmar);
@@ -145,7 +145,7 @@ TEST(VmarModel, AnotherProcessRootVmar) {
     zx_handle_t proc, vroot, vmo = vu_vmo_pattern(2, 0x21);
     ASSERT_OK(zx_process_create(zx_job_default(), name, sizeof(name) - 1, 0, &proc, &vroot));
     EXPECT_EQ(tu_rights(vroot), (zx_rights_t)0x20801F);
-    zx_info_vmar_t info = vu_vmar_info(vroot);
+    zx_info_vmar_t info = tu_vmar_info(vroot);
     EXPECT_EQ((uint64_t)info.base, 0x200000ull);
     EXPECT_EQ((uint64_t)info.len, 0x7FFFFFDFF000ull);
     EXPECT_STATUS(zx_vmar_destroy(vroot), ZX_ERR_NOT_SUPPORTED);
@@ -153,7 +153,7 @@ TEST(VmarModel, AnotherProcessRootVmar) {
     /* A mapping there is visible through that process, not this one. */
     zx_vaddr_t addr;
     ASSERT_OK(zx_vmar_map(vroot, VU_RW, 0, vmo, 0, 2 * PG, &addr));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     uint8_t buf = 0;
     size_t actual = 0;
     EXPECT_OK(zx_process_read_memory(proc, addr + PG, &buf, 1, &actual));
@@ -171,7 +171,7 @@ TEST(VmarModel, AnotherProcessRootVmar) {
     /* The process going away takes the rest of its mappings with it. */
     ASSERT_OK(zx_task_kill(proc));
     ASSERT_OK(zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, tu_deadline_after(5 * TU_SEC), NULL));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(sub);
     zx_handle_close(vroot);
     zx_handle_close(proc);

@@ -14,31 +14,7 @@ static const uint32_t all_ops[] = {
 };
 #define NOPS (sizeof(all_ops) / sizeof(all_ops[0]))
 
-/* A sub-VMAR of npages with a fresh (uncommitted) VMO mapped RW over all of it. */
-struct fixture {
-    zx_handle_t vmar;
-    zx_handle_t vmo;
-    zx_vaddr_t base;
-};
-
-static zx_status_t fixture_init(struct fixture *f, size_t npages) {
-    memset(f, 0, sizeof(*f));
-    zx_status_t st = vu_sub(VU_CAN_RWS, npages * PG, &f->vmar, &f->base);
-    if (st != ZX_OK)
-        return st;
-    f->vmo = vu_vmo(npages * PG);
-    if (!f->vmo)
-        return ZX_ERR_NO_MEMORY;
-    zx_vaddr_t addr;
-    return vu_map_at(f->vmar, VU_RW, 0, f->vmo, npages * PG, &addr);
-}
-
-static void fixture_fini(struct fixture *f) {
-    vu_drop(f->vmar);
-    zx_handle_close(f->vmo);
-}
-
-static uint64_t committed(zx_handle_t vmo) { return vu_vmo_info(vmo).committed_bytes; }
+static uint64_t committed(zx_handle_t vmo) { return tu_vmo_info(vmo).committed_bytes; }
 
 static zx_status_t op(zx_handle_t vmar, uint32_t o, zx_vaddr_t addr, size_t len) {
     return zx_vmar_op_range(vmar, o, addr, len, NULL, 0);
@@ -47,10 +23,10 @@ static zx_status_t op(zx_handle_t vmar, uint32_t o, zx_vaddr_t addr, size_t len)
 /* ---- argument checks ---- */
 
 TEST(VmarOpRange, UnknownOp) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     static const uint32_t bad[] = {0, 4, 5, 6, 7, 8, 9, 11, 15, 100, UINT32_MAX};
-    zx_handle_t none = vu_dup(f.vmar, ZX_RIGHT_NONE);
+    zx_handle_t none = tu_dup(f.vmar, ZX_RIGHT_NONE);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT_STATUS(op(f.vmar, bad[i], f.base, PG), ZX_ERR_INVALID_ARGS);
         /* Before the rights check. */
@@ -58,16 +34,16 @@ TEST(VmarOpRange, UnknownOp) {
     }
     zx_handle_close(none);
     EXPECT_EQ(committed(f.vmo), 0u);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, RightsPerOp) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     zx_rights_t all = tu_rights(f.vmar);
-    zx_handle_t no_w = vu_dup(f.vmar, all & ~ZX_RIGHT_WRITE);
-    zx_handle_t no_r = vu_dup(f.vmar, all & ~ZX_RIGHT_READ);
-    zx_handle_t none = vu_dup(f.vmar, ZX_RIGHT_NONE);
+    zx_handle_t no_w = tu_dup(f.vmar, all & ~ZX_RIGHT_WRITE);
+    zx_handle_t no_r = tu_dup(f.vmar, all & ~ZX_RIGHT_READ);
+    zx_handle_t none = tu_dup(f.vmar, ZX_RIGHT_NONE);
     ASSERT_NE(none, ZX_HANDLE_INVALID);
     EXPECT_STATUS(op(no_w, ZX_VMAR_OP_COMMIT, f.base, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(op(no_w, ZX_VMAR_OP_DECOMMIT, f.base, PG), ZX_ERR_ACCESS_DENIED);
@@ -88,12 +64,12 @@ TEST(VmarOpRange, RightsPerOp) {
     zx_handle_close(no_w);
     zx_handle_close(no_r);
     zx_handle_close(none);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, BufferMustBeEmpty) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     char buf[8];
     for (size_t i = 0; i < NOPS; i++) {
         EXPECT_STATUS(zx_vmar_op_range(f.vmar, all_ops[i], f.base, PG, buf, 0),
@@ -107,12 +83,12 @@ TEST(VmarOpRange, BufferMustBeEmpty) {
                       ZX_ERR_INVALID_ARGS);
     }
     EXPECT_EQ(committed(f.vmo), 0u);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, UnalignedAddressOrEmptyLength) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     static const uint32_t ops[] = {ZX_VMAR_OP_COMMIT, ZX_VMAR_OP_DECOMMIT, ZX_VMAR_OP_MAP_RANGE,
                                    ZX_VMAR_OP_DONT_NEED};
     for (size_t i = 0; i < 4; i++) {
@@ -125,12 +101,12 @@ TEST(VmarOpRange, UnalignedAddressOrEmptyLength) {
     /* A length of one byte is a page. */
     EXPECT_OK(op(f.vmar, ZX_VMAR_OP_COMMIT, f.base + PG, 1));
     EXPECT_EQ(committed(f.vmo), PG);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, OutsideTheVmarIsOutOfRange) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     static const uint32_t ops[] = {ZX_VMAR_OP_COMMIT, ZX_VMAR_OP_DECOMMIT, ZX_VMAR_OP_MAP_RANGE,
                                    ZX_VMAR_OP_DONT_NEED, ZX_VMAR_OP_ALWAYS_NEED};
     for (size_t i = 0; i < 5; i++) {
@@ -141,7 +117,7 @@ TEST(VmarOpRange, OutsideTheVmarIsOutOfRange) {
         EXPECT_STATUS(op(f.vmar, ops[i], UINT64_MAX - PG + 1, 2 * PG), ZX_ERR_OUT_OF_RANGE);
     }
     EXPECT_EQ(committed(f.vmo), 0u);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, GapIsBadState) {
@@ -188,7 +164,7 @@ TEST(VmarOpRange, MappingsInAChildVmar) {
     EXPECT_OK(op(vmar, ZX_VMAR_OP_DONT_NEED, cbase, 2 * PG));
     EXPECT_OK(op(vmar, ZX_VMAR_OP_ALWAYS_NEED, cbase, 2 * PG));
     /* Without OP_CHILDREN nothing at all reaches into the child. */
-    zx_handle_t weak = vu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak = tu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_MAP_RANGE, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_DONT_NEED, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_ALWAYS_NEED, cbase, PG), ZX_ERR_INVALID_ARGS);
@@ -232,8 +208,8 @@ TEST(VmarOpRange, CommitNeedsWriteInTheMaximumPermissions) {
 /* ---- what the ops do ---- */
 
 TEST(VmarOpRange, CommitCommitsPages) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 4));
     EXPECT_EQ(committed(f.vmo), 0u);
     ASSERT_OK(op(f.vmar, ZX_VMAR_OP_COMMIT, f.base + PG, 2 * PG));
     EXPECT_EQ(committed(f.vmo), 2 * PG);
@@ -246,7 +222,7 @@ TEST(VmarOpRange, CommitCommitsPages) {
     uint8_t b = 0;
     EXPECT_OK(zx_vmo_read(f.vmo, &b, 3 * PG + 100, 1));
     EXPECT_EQ(b, 0x42);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, CommitAcrossTwoMappings) {
@@ -267,8 +243,8 @@ TEST(VmarOpRange, CommitAcrossTwoMappings) {
 }
 
 TEST(VmarOpRange, DecommitFreesAndMappingsReadZeros) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 4));
     volatile uint8_t *p = (volatile uint8_t *)f.base;
     for (int i = 0; i < 4; i++)
         p[i * PG + 7] = (uint8_t)(0x30 + i);
@@ -286,12 +262,12 @@ TEST(VmarOpRange, DecommitFreesAndMappingsReadZeros) {
     p[PG + 7] = 0x55;
     EXPECT_EQ(p[PG + 7], 0x55);
     EXPECT_EQ(committed(f.vmo), 3 * PG);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, MapRangeShowsCommittedData) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 4));
     uint8_t v = 0x66;
     ASSERT_OK(zx_vmo_write(f.vmo, &v, 2 * PG, 1));
     ASSERT_OK(op(f.vmar, ZX_VMAR_OP_MAP_RANGE, f.base, 4 * PG));
@@ -299,7 +275,7 @@ TEST(VmarOpRange, MapRangeShowsCommittedData) {
     EXPECT_EQ(committed(f.vmo), PG);
     EXPECT_EQ(*(volatile uint8_t *)(f.base + 2 * PG), 0x66);
     EXPECT_EQ(committed(f.vmo), PG);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, CommitPastTheVmoEndCommitsWhatExists) {
@@ -319,27 +295,27 @@ TEST(VmarOpRange, CommitPastTheVmoEndCommitsWhatExists) {
 
 /* decisions.md: ZERO and PREFETCH are NOT_SUPPORTED after the rights and buffer checks. */
 TEST(VmarOpRange, ZeroAndPrefetchNotSupported) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     volatile uint8_t *p = (volatile uint8_t *)f.base;
     p[0] = 0x77;
     EXPECT_STATUS(op(f.vmar, ZX_VMAR_OP_ZERO, f.base, PG), ZX_ERR_NOT_SUPPORTED);
     EXPECT_STATUS(op(f.vmar, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_NOT_SUPPORTED);
     EXPECT_EQ(p[0], 0x77);
-    zx_handle_t no_w = vu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_WRITE);
-    zx_handle_t no_r = vu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_READ);
+    zx_handle_t no_w = tu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_WRITE);
+    zx_handle_t no_r = tu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_READ);
     EXPECT_STATUS(op(no_w, ZX_VMAR_OP_ZERO, f.base, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(op(no_w, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_NOT_SUPPORTED);
     EXPECT_STATUS(op(no_r, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(op(no_r, ZX_VMAR_OP_ZERO, f.base, PG), ZX_ERR_NOT_SUPPORTED);
     zx_handle_close(no_w);
     zx_handle_close(no_r);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarOpRange, DestroyedVmar) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     ASSERT_OK(zx_vmar_destroy(f.vmar));
     for (size_t i = 0; i < NOPS; i++) {
         if (all_ops[i] == ZX_VMAR_OP_ZERO || all_ops[i] == ZX_VMAR_OP_PREFETCH)
@@ -348,5 +324,5 @@ TEST(VmarOpRange, DestroyedVmar) {
         EXPECT_STATUS(op(f.vmar, all_ops[i], f.base + 2 * PG, PG), ZX_ERR_OUT_OF_RANGE);
     }
     EXPECT_EQ(committed(f.vmo), 0u);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }

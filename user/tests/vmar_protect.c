@@ -8,42 +8,9 @@
  */
 #include "vmar_util.h"
 
-static zx_handle_t root(void) { return zx_vmar_root_self(); }
-
-static zx_handle_t exec_vmo(size_t size) {
-    zx_handle_t vmo = vu_vmo(size), exec = ZX_HANDLE_INVALID;
-    if (zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &exec) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    return exec;
-}
-
-/* A sub-VMAR of npages (R/W/specific) with one pattern VMO mapped RW over it. */
-struct fixture {
-    zx_handle_t vmar;
-    zx_handle_t vmo;
-    zx_vaddr_t base;
-};
-
-static zx_status_t fixture_init(struct fixture *f, size_t npages, uint8_t seed) {
-    memset(f, 0, sizeof(*f));
-    zx_status_t st = vu_sub(VU_CAN_RWS, npages * PG, &f->vmar, &f->base);
-    if (st != ZX_OK)
-        return st;
-    f->vmo = vu_vmo_pattern(npages, seed);
-    if (!f->vmo)
-        return ZX_ERR_NO_MEMORY;
-    zx_vaddr_t addr;
-    return vu_map_at(f->vmar, VU_RW, 0, f->vmo, npages * PG, &addr);
-}
-
-static void fixture_fini(struct fixture *f) {
-    vu_drop(f->vmar);
-    zx_handle_close(f->vmo);
-}
-
 /* Page i is writable iff bit i of `writable` is set; every page stays readable and
  * keeps seed + i. */
-static bool writable_pages(const struct fixture *f, size_t npages, uint8_t seed,
+static bool writable_pages(const vu_fixture_t *f, size_t npages, uint8_t seed,
                            uint32_t writable) {
     for (size_t i = 0; i < npages; i++) {
         zx_vaddr_t a = f->base + i * PG;
@@ -58,10 +25,10 @@ static bool writable_pages(const struct fixture *f, size_t npages, uint8_t seed,
 /* ---- rights and argument checks ---- */
 
 TEST(VmarProtect, NeedsHandleRights) {
-    zx_handle_t vmo = exec_vmo(PG);
+    zx_handle_t vmo = vu_exec_vmo(PG);
     zx_vaddr_t addr;
     ASSERT_NE(vmo, ZX_HANDLE_INVALID);
-    ASSERT_OK(zx_vmar_map(root(), VU_RX | ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_RX | ZX_VM_PERM_WRITE, 0, vmo, 0, PG, &addr));
     static const struct {
         zx_rights_t missing;
         zx_vm_option_t perms;
@@ -74,7 +41,7 @@ TEST(VmarProtect, NeedsHandleRights) {
         {ZX_RIGHT_READ, VU_R | ZX_VM_SPECIFIC},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        zx_handle_t weak = vu_dup(root(), 0x20801F & ~cases[i].missing);
+        zx_handle_t weak = tu_dup(vu_root(), 0x20801F & ~cases[i].missing);
         ASSERT_NE(weak, ZX_HANDLE_INVALID);
         EXPECT_STATUS(zx_vmar_protect(weak, cases[i].perms, addr, PG), ZX_ERR_ACCESS_DENIED);
         EXPECT_STATUS(zx_vmar_protect(weak, cases[i].perms, addr + 1, 0), ZX_ERR_ACCESS_DENIED);
@@ -82,37 +49,37 @@ TEST(VmarProtect, NeedsHandleRights) {
     }
     EXPECT_TRUE(vu_can_write(addr));
     /* No permission bits need no rights at all. */
-    zx_handle_t none = vu_dup(root(), ZX_RIGHT_NONE);
+    zx_handle_t none = tu_dup(vu_root(), ZX_RIGHT_NONE);
     EXPECT_OK(zx_vmar_protect(none, 0, addr, PG));
     EXPECT_FALSE(vu_can_read(addr));
     zx_handle_close(none);
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(vmo);
 }
 
 TEST(VmarProtect, WriteOrExecuteWithoutRead) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0x10));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0x10));
     EXPECT_STATUS(zx_vmar_protect(f.vmar, ZX_VM_PERM_WRITE, f.base, PG), ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(zx_vmar_protect(root(), ZX_VM_PERM_EXECUTE, f.base, PG), ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(zx_vmar_protect(root(), ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE, f.base, PG),
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), ZX_VM_PERM_EXECUTE, f.base, PG), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE, f.base, PG),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_TRUE(writable_pages(&f, 2, 0x10, 0x3));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarProtect, UnalignedAddress) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0x10));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0x10));
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base + 1, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base + PG - 8, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_TRUE(writable_pages(&f, 2, 0x10, 0x3));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarProtect, NonPermBitsRejected) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0x10));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0x10));
     static const zx_vm_option_t bad[] = {
         ZX_VM_COMPACT,      ZX_VM_SPECIFIC,           ZX_VM_SPECIFIC_OVERWRITE,
         ZX_VM_CAN_MAP_READ, ZX_VM_CAN_MAP_SPECIFIC,   ZX_VM_MAP_RANGE,
@@ -122,37 +89,37 @@ TEST(VmarProtect, NonPermBitsRejected) {
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R | bad[i], f.base, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_TRUE(writable_pages(&f, 2, 0x10, 0x3));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarProtect, LengthRoundsToZero) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0x10));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0x10));
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base, 0), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base, SIZE_MAX), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base, SIZE_MAX - PG + 2), ZX_ERR_INVALID_ARGS);
     EXPECT_TRUE(writable_pages(&f, 2, 0x10, 0x3));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarProtect, RangeOutsideTheVmar) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0x10));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0x10));
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base - PG, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base + PG, 2 * PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base + 2 * PG, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, UINT64_MAX - PG + 1, 2 * PG),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_TRUE(writable_pages(&f, 2, 0x10, 0x3));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarProtect, LengthIsRoundedUp) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4, 0x20));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 4, 0x20));
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_R, f.base + PG, PG + 1));
     EXPECT_TRUE(writable_pages(&f, 4, 0x20, 0x9));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 /* ---- gaps ---- */
@@ -209,37 +176,37 @@ TEST(VmarProtect, MaxPermsFixedAtMapTimeFromTheVmo) {
     zx_vaddr_t a, b;
     ASSERT_OK(zx_handle_duplicate(tmp, ZX_DEFAULT_VMO_RIGHTS & ~ZX_RIGHT_WRITE, &ro));
     zx_handle_close(tmp);
-    ASSERT_OK(zx_vmar_map(root(), VU_R, 0, rw, 0, PG, &a));
-    ASSERT_OK(zx_vmar_map(root(), VU_R, 0, ro, 0, PG, &b));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_R, 0, rw, 0, PG, &a));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_R, 0, ro, 0, PG, &b));
     /* Closing the VMO handles changes nothing about what may be raised later. */
     ASSERT_OK(zx_handle_close(rw));
     ASSERT_OK(zx_handle_close(ro));
     EXPECT_FALSE(vu_can_write(a));
-    EXPECT_OK(zx_vmar_protect(root(), VU_RW, a, PG));
+    EXPECT_OK(zx_vmar_protect(vu_root(), VU_RW, a, PG));
     EXPECT_TRUE(vu_can_write(a));
-    EXPECT_STATUS(zx_vmar_protect(root(), VU_RW, b, PG), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_RW, b, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_FALSE(vu_can_write(b));
     /* A plain VMO has no EXECUTE, so neither mapping can become executable. */
-    EXPECT_STATUS(zx_vmar_protect(root(), VU_RX, a, PG), ZX_ERR_ACCESS_DENIED);
-    EXPECT_STATUS(zx_vmar_protect(root(), VU_RX, b, PG), ZX_ERR_ACCESS_DENIED);
-    EXPECT_OK(zx_vmar_unmap(root(), a, PG));
-    EXPECT_OK(zx_vmar_unmap(root(), b, PG));
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_RX, a, PG), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_RX, b, PG), ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_vmar_unmap(vu_root(), a, PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), b, PG));
     /* A mapping made with no permissions from a MAP-only handle can never be opened. */
-    zx_handle_t vmo = vu_vmo(PG), map_only = vu_dup(vmo, ZX_RIGHT_MAP);
-    ASSERT_OK(zx_vmar_map(root(), 0, 0, map_only, 0, PG, &a));
-    EXPECT_STATUS(zx_vmar_protect(root(), VU_R, a, PG), ZX_ERR_ACCESS_DENIED);
-    EXPECT_OK(zx_vmar_protect(root(), 0, a, PG));
-    EXPECT_OK(zx_vmar_unmap(root(), a, PG));
+    zx_handle_t vmo = vu_vmo(PG), map_only = tu_dup(vmo, ZX_RIGHT_MAP);
+    ASSERT_OK(zx_vmar_map(vu_root(), 0, 0, map_only, 0, PG, &a));
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_R, a, PG), ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_vmar_protect(vu_root(), 0, a, PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), a, PG));
     zx_handle_close(map_only);
     zx_handle_close(vmo);
 }
 
 TEST(VmarProtect, MaxPermsFixedAtMapTimeFromTheVmarHandle) {
-    zx_handle_t vmar, vmo = exec_vmo(2 * PG);
+    zx_handle_t vmar, vmo = vu_exec_vmo(2 * PG);
     zx_vaddr_t base, a, b;
     ASSERT_NE(vmo, ZX_HANDLE_INVALID);
     ASSERT_OK(vu_sub(VU_CAN_RWX | ZX_VM_CAN_MAP_SPECIFIC, 2 * PG, &vmar, &base));
-    zx_handle_t no_x = vu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_EXECUTE);
+    zx_handle_t no_x = tu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_EXECUTE);
     ASSERT_NE(no_x, ZX_HANDLE_INVALID);
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, PG, &a));
     ASSERT_OK(vu_map_at(no_x, VU_R, PG, vmo, PG, &b));
@@ -254,7 +221,7 @@ TEST(VmarProtect, MaxPermsFixedAtMapTimeFromTheVmarHandle) {
 }
 
 TEST(VmarProtect, CeilingsThroughNestedVmars) {
-    zx_handle_t a, b, c, vmo = exec_vmo(PG);
+    zx_handle_t a, b, c, vmo = vu_exec_vmo(PG);
     zx_vaddr_t abase, bbase, cbase, addr;
     ASSERT_NE(vmo, ZX_HANDLE_INVALID);
     ASSERT_OK(vu_sub(VU_CAN_RWS, 16 * PG, &a, &abase));
@@ -270,11 +237,11 @@ TEST(VmarProtect, CeilingsThroughNestedVmars) {
     /* Neither b's handle nor a's (which has WRITE) can make the mapping writable. */
     EXPECT_STATUS(zx_vmar_protect(b, VU_RW, addr, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_vmar_protect(a, VU_RW, addr, PG), ZX_ERR_ACCESS_DENIED);
-    EXPECT_STATUS(zx_vmar_protect(root(), VU_RX, addr, PG), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_RX, addr, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_FALSE(vu_can_write(addr));
     EXPECT_TRUE(vu_can_read(addr));
     /* Reducing works from every level. */
-    EXPECT_OK(zx_vmar_protect(root(), 0, addr, PG));
+    EXPECT_OK(zx_vmar_protect(vu_root(), 0, addr, PG));
     EXPECT_FALSE(vu_can_read(addr));
     EXPECT_OK(zx_vmar_protect(b, VU_R, addr, PG));
     EXPECT_TRUE(vu_can_read(addr));
@@ -293,13 +260,13 @@ TEST(VmarProtect, ChildMappingNeedsOpChildren) {
                                &cbase));
     ASSERT_OK(vu_map_at(child, VU_RW, 0, vmo, 2 * PG, &addr));
     ASSERT_OK(vu_map_at(vmar, VU_RW, 0, vmo, 2 * PG, &addr));
-    zx_handle_t weak = vu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak = tu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
     ASSERT_NE(weak, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_vmar_protect(weak, VU_R, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_protect(weak, VU_R, base, 4 * PG), ZX_ERR_INVALID_ARGS);
     /* The maximum-permission check (9) comes before the OP_CHILDREN check (10). */
-    EXPECT_STATUS(zx_vmar_protect(root(), VU_RX, cbase, PG), ZX_ERR_ACCESS_DENIED);
-    zx_handle_t weak_root = vu_dup(root(), 0x20801F & ~ZX_RIGHT_OP_CHILDREN);
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_RX, cbase, PG), ZX_ERR_ACCESS_DENIED);
+    zx_handle_t weak_root = tu_dup(vu_root(), 0x20801F & ~ZX_RIGHT_OP_CHILDREN);
     EXPECT_STATUS(zx_vmar_protect(weak_root, VU_RX, cbase, PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_vmar_protect(weak_root, VU_R, cbase, PG), ZX_ERR_INVALID_ARGS);
     zx_handle_close(weak_root);
@@ -325,7 +292,7 @@ TEST(VmarProtect, ThroughAParentOnlyReduce) {
     ASSERT_OK(zx_vmar_protect(child, VU_R, addr, 2 * PG));
     /* Within the maximum, but raising through the parent is refused... */
     EXPECT_STATUS(zx_vmar_protect(vmar, VU_RW, addr, PG), ZX_ERR_ACCESS_DENIED);
-    EXPECT_STATUS(zx_vmar_protect(root(), VU_RW, addr, 2 * PG), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmar_protect(vu_root(), VU_RW, addr, 2 * PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_FALSE(vu_can_write(addr));
     /* ...while the child's own handle may raise it. */
     EXPECT_OK(zx_vmar_protect(child, VU_RW, addr, PG));
@@ -339,7 +306,7 @@ TEST(VmarProtect, ThroughAParentOnlyReduce) {
     EXPECT_OK(zx_vmar_protect(vmar, VU_R, addr, 2 * PG));
     EXPECT_FALSE(vu_can_write(addr));
     EXPECT_TRUE(vu_can_read(addr));
-    EXPECT_OK(zx_vmar_protect(root(), 0, addr, 2 * PG));
+    EXPECT_OK(zx_vmar_protect(vu_root(), 0, addr, 2 * PG));
     EXPECT_FALSE(vu_can_read(addr + PG));
     vu_drop(child);
     vu_drop(vmar);
@@ -349,8 +316,8 @@ TEST(VmarProtect, ThroughAParentOnlyReduce) {
 /* ---- splitting ---- */
 
 TEST(VmarProtect, SplitLeftRightMiddle) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4, 0x50));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 4, 0x50));
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_R, f.base, PG)); /* left */
     EXPECT_TRUE(writable_pages(&f, 4, 0x50, 0xe));
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_R, f.base + 3 * PG, PG)); /* right */
@@ -363,13 +330,13 @@ TEST(VmarProtect, SplitLeftRightMiddle) {
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_RW, f.base, 4 * PG));
     EXPECT_TRUE(writable_pages(&f, 4, 0x50, 0xf));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base, 4 * PG));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 0u);
-    fixture_fini(&f);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 0u);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarProtect, SplitPiecesCanBeUnmapped) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4, 0x58));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 4, 0x58));
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_R, f.base + PG, 2 * PG));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + PG, 2 * PG));
     EXPECT_FALSE(vu_mapped(f.base + PG));
@@ -378,17 +345,17 @@ TEST(VmarProtect, SplitPiecesCanBeUnmapped) {
     EXPECT_TRUE(vu_can_write(f.base));
     EXPECT_TRUE(vu_holds(f.base + 3 * PG, 0x5b));
     EXPECT_TRUE(vu_can_write(f.base + 3 * PG));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 2u);
     /* Now the range has a hole: protecting across it is NOT_FOUND. */
     EXPECT_STATUS(zx_vmar_protect(f.vmar, VU_R, f.base, 4 * PG), ZX_ERR_NOT_FOUND);
     EXPECT_TRUE(vu_can_write(f.base));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarProtect, ManySplitsInOneMapping) {
     enum { N = 20 };
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, N, 0x60));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, N, 0x60));
     for (int i = 0; i < N; i += 2)
         ASSERT_OK(zx_vmar_protect(f.vmar, VU_R, f.base + i * PG, PG));
     EXPECT_TRUE(writable_pages(&f, N, 0x60, 0xaaaaa));
@@ -403,8 +370,8 @@ TEST(VmarProtect, ManySplitsInOneMapping) {
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_RW, f.base, N * PG));
     EXPECT_TRUE(writable_pages(&f, N, 0x60, 0xfffff));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base, N * PG));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 0u);
-    fixture_fini(&f);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 0u);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarProtect, AcrossSeveralMappings) {
@@ -449,8 +416,8 @@ TEST(VmarProtect, LaterFailureLeavesEarlierMappingsAlone) {
 }
 
 TEST(VmarProtect, NoneAndBackAgain) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0xa0));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0xa0));
     ASSERT_OK(zx_vmar_protect(f.vmar, 0, f.base, 2 * PG));
     EXPECT_FALSE(vu_can_read(f.base));
     EXPECT_FALSE(vu_can_read(f.base + PG));
@@ -462,7 +429,7 @@ TEST(VmarProtect, NoneAndBackAgain) {
     EXPECT_TRUE(writable_pages(&f, 2, 0xa0, 0x0));
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_RW, f.base, 2 * PG));
     EXPECT_TRUE(writable_pages(&f, 2, 0xa0, 0x3));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 /* ---- user-mode faults (kept few: each one launches a child process) ---- */
@@ -471,14 +438,14 @@ static void poke(zx_vaddr_t addr) { *(volatile uint8_t *)addr = 1; }
 static uint8_t peek(zx_vaddr_t addr) { return *(volatile uint8_t *)addr; }
 
 TEST(VmarProtect, WriteAfterProtectToReadOnlyFaults) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 3, 0xb0));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 3, 0xb0));
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_R, f.base + PG, PG));
     poke(f.base);          /* the neighbours stay writable */
     poke(f.base + 2 * PG);
     EXPECT_EQ(peek(f.base + PG), 0xb1);
     EXPECT_DEATH(poke(f.base + PG), ZX_TASK_RETCODE_EXCEPTION_KILL);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 /* One x86 instruction, `ret`, to run from a mapping. */
@@ -486,23 +453,23 @@ static const uint8_t ret_insn = 0xc3;
 static void call(zx_vaddr_t addr) { ((void (*)(void))addr)(); }
 
 TEST(VmarProtect, ExecuteFollowsTheProtection) {
-    zx_handle_t vmo = exec_vmo(PG);
+    zx_handle_t vmo = vu_exec_vmo(PG);
     zx_vaddr_t addr;
     ASSERT_NE(vmo, ZX_HANDLE_INVALID);
     ASSERT_OK(zx_vmo_write(vmo, &ret_insn, 0, 1));
-    ASSERT_OK(zx_vmar_map(root(), VU_RX, 0, vmo, 0, PG, &addr));
+    ASSERT_OK(zx_vmar_map(vu_root(), VU_RX, 0, vmo, 0, PG, &addr));
     call(addr);
-    ASSERT_OK(zx_vmar_protect(root(), VU_R, addr, PG));
+    ASSERT_OK(zx_vmar_protect(vu_root(), VU_R, addr, PG));
     EXPECT_TRUE(vu_can_read(addr));
     EXPECT_DEATH(call(addr), ZX_TASK_RETCODE_EXCEPTION_KILL);
-    EXPECT_OK(zx_vmar_unmap(root(), addr, PG));
+    EXPECT_OK(zx_vmar_unmap(vu_root(), addr, PG));
     zx_handle_close(vmo);
 }
 
 TEST(VmarProtect, ReadAfterProtectToNoneFaults) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 1, 0xc0));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 1, 0xc0));
     ASSERT_OK(zx_vmar_protect(f.vmar, 0, f.base, PG));
     EXPECT_DEATH(peek(f.base), ZX_TASK_RETCODE_EXCEPTION_KILL);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }

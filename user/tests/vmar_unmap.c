@@ -10,34 +10,9 @@
  */
 #include "vmar_util.h"
 
-/* A sub-VMAR of npages with a pattern VMO (page i starts with seed + i) mapped RW over
- * all of it. */
-struct fixture {
-    zx_handle_t vmar;
-    zx_handle_t vmo;
-    zx_vaddr_t base;
-};
-
-static zx_status_t fixture_init(struct fixture *f, size_t npages, uint8_t seed) {
-    memset(f, 0, sizeof(*f));
-    zx_status_t st = vu_sub(VU_CAN_RWS, npages * PG, &f->vmar, &f->base);
-    if (st != ZX_OK)
-        return st;
-    f->vmo = vu_vmo_pattern(npages, seed);
-    if (!f->vmo)
-        return ZX_ERR_NO_MEMORY;
-    zx_vaddr_t addr;
-    return vu_map_at(f->vmar, VU_RW, 0, f->vmo, npages * PG, &addr);
-}
-
-static void fixture_fini(struct fixture *f) {
-    vu_drop(f->vmar);
-    zx_handle_close(f->vmo);
-}
-
 /* Pages whose bit is set in `mapped` must be mapped and hold seed + i; the others must
  * be unmapped. */
-static bool pages_are(const struct fixture *f, size_t npages, uint8_t seed, uint32_t mapped) {
+static bool pages_are(const vu_fixture_t *f, size_t npages, uint8_t seed, uint32_t mapped) {
     for (size_t i = 0; i < npages; i++) {
         zx_vaddr_t a = f->base + i * PG;
         if (mapped & (1u << i)) {
@@ -53,17 +28,17 @@ static bool pages_are(const struct fixture *f, size_t npages, uint8_t seed, uint
 }
 
 TEST(VmarUnmap, UnalignedAddress) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0x10));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0x10));
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base + 1, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base + PG / 2, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_TRUE(pages_are(&f, 2, 0x10, 0x3));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, LengthRoundingToZero) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0x10));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0x10));
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base, 0), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base, SIZE_MAX), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base, SIZE_MAX - PG + 2), ZX_ERR_INVALID_ARGS);
@@ -72,12 +47,12 @@ TEST(VmarUnmap, LengthRoundingToZero) {
     ASSERT_OK(zx_vmar_destroy(f.vmar));
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base, 0), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base, PG), ZX_ERR_BAD_STATE);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, RangeOutsideTheVmar) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4, 0x10));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 4, 0x10));
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base - PG, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base - PG, 2 * PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, f.base + 4 * PG, PG), ZX_ERR_INVALID_ARGS);
@@ -87,7 +62,7 @@ TEST(VmarUnmap, RangeOutsideTheVmar) {
     EXPECT_STATUS(zx_vmar_unmap(f.vmar, UINT64_MAX - PG + 1, 2 * PG), ZX_ERR_INVALID_ARGS);
     /* Nothing was touched. */
     EXPECT_TRUE(pages_are(&f, 4, 0x10, 0xf));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, HolesAreFine) {
@@ -101,62 +76,62 @@ TEST(VmarUnmap, HolesAreFine) {
     EXPECT_OK(zx_vmar_unmap(vmar, base + PG, 4 * PG));
     EXPECT_FALSE(vu_mapped(base + 3 * PG));
     EXPECT_TRUE(vu_holds(base + 6 * PG, 0x20));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     EXPECT_OK(zx_vmar_unmap(vmar, base, 8 * PG));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     vu_drop(vmar);
     zx_handle_close(vmo);
 }
 
 TEST(VmarUnmap, SplitFromTheLeft) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4, 0x30));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 4, 0x30));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base, PG));
     EXPECT_TRUE(pages_are(&f, 4, 0x30, 0xe));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 1u);
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + PG, 2 * PG));
     EXPECT_TRUE(pages_are(&f, 4, 0x30, 0x8));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, SplitFromTheRight) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4, 0x40));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 4, 0x40));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + 3 * PG, PG));
     EXPECT_TRUE(pages_are(&f, 4, 0x40, 0x7));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + PG, 2 * PG));
     EXPECT_TRUE(pages_are(&f, 4, 0x40, 0x1));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 1u);
-    fixture_fini(&f);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 1u);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, SplitInTheMiddle) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 6, 0x50));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 6, 0x50));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + 2 * PG, 2 * PG));
     EXPECT_TRUE(pages_are(&f, 6, 0x50, 0x33));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 2u);
     /* Both pieces are real mappings: each can be unmapped (and split) on its own. */
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + 5 * PG, PG));
     EXPECT_TRUE(pages_are(&f, 6, 0x50, 0x13));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base, 2 * PG));
     EXPECT_TRUE(pages_are(&f, 6, 0x50, 0x10));
-    EXPECT_EQ(vu_vmo_info(f.vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(f.vmo).num_mappings, 1u);
     /* The hole can be mapped again. */
     zx_vaddr_t addr;
     ASSERT_OK(vu_map_at(f.vmar, VU_RW, 2 * PG, f.vmo, 2 * PG, &addr));
     EXPECT_TRUE(vu_holds(addr, 0x50));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, LengthIsRoundedUp) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 4, 0x60));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 4, 0x60));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + PG, 1));
     EXPECT_TRUE(pages_are(&f, 4, 0x60, 0xd));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + 2 * PG, PG + 1));
     EXPECT_TRUE(pages_are(&f, 4, 0x60, 0x1));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, AcrossSeveralMappings) {
@@ -186,7 +161,7 @@ TEST(VmarUnmap, SubVmarWhollyInsideIsDestroyed) {
     ASSERT_OK(vu_map_at(child, VU_R, 0, vmo, PG, &addr));
     ASSERT_OK(vu_map_at(grand, VU_R, 0, vmo, 2 * PG, &gaddr));
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, PG, &addr));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 3u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 3u);
     EXPECT_OK(zx_vmar_unmap(vmar, base + 2 * PG, 12 * PG));
     zx_handle_t x;
     zx_vaddr_t xa;
@@ -196,7 +171,7 @@ TEST(VmarUnmap, SubVmarWhollyInsideIsDestroyed) {
     EXPECT_FALSE(vu_mapped(cbase));
     EXPECT_FALSE(vu_mapped(gaddr));
     EXPECT_TRUE(vu_holds(base, 0x90));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 1u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 1u);
     /* Its range is free in the parent again. */
     ASSERT_OK(zx_vmar_allocate(vmar, ZX_VM_SPECIFIC, 4 * PG, 8 * PG, &x, &xa));
     vu_drop(x);
@@ -223,15 +198,15 @@ TEST(VmarUnmap, TrimDestroyAndTrimInOneCall) {
     EXPECT_TRUE(vu_holds(base + 10 * PG, 0x9e));
     EXPECT_TRUE(vu_holds(base + 11 * PG, 0x9f));
     EXPECT_STATUS(zx_vmar_destroy(child), ZX_ERR_BAD_STATE);
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 2u);
     zx_handle_close(child);
     vu_drop(vmar);
     zx_handle_close(vmo);
 }
 
 TEST(VmarUnmap, SplitKeepsEachPiecesProtection) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 6, 0xa8));
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 6, 0xa8));
     ASSERT_OK(zx_vmar_protect(f.vmar, VU_R, f.base + PG, PG));
     ASSERT_OK(zx_vmar_protect(f.vmar, 0, f.base + 4 * PG, PG));
     EXPECT_OK(zx_vmar_unmap(f.vmar, f.base + 2 * PG, 2 * PG));
@@ -244,7 +219,7 @@ TEST(VmarUnmap, SplitKeepsEachPiecesProtection) {
     EXPECT_FALSE(vu_can_read(f.base + 4 * PG));
     EXPECT_TRUE(vu_can_write(f.base + 5 * PG));
     EXPECT_TRUE(vu_holds(f.base + 5 * PG, 0xad));
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, PartlyCoveredSubVmarChangesNothing) {
@@ -263,7 +238,7 @@ TEST(VmarUnmap, PartlyCoveredSubVmarChangesNothing) {
     EXPECT_TRUE(vu_holds(base + PG, 0xa1));
     for (int i = 0; i < 4; i++)
         EXPECT_TRUE(vu_holds(cbase + i * PG, (uint8_t)(0xa0 + i)));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 2u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 2u);
     /* Through the child's own handle the same pages can go. */
     EXPECT_OK(zx_vmar_unmap(child, cbase, 2 * PG));
     EXPECT_FALSE(vu_mapped(cbase));
@@ -279,7 +254,7 @@ TEST(VmarUnmap, CoveringASubVmarNeedsOpChildren) {
     ASSERT_OK(vu_sub(VU_CAN_RWS, 8 * PG, &vmar, &base));
     ASSERT_OK(vu_map_at(vmar, VU_R, 0, vmo, 2 * PG, &addr));
     ASSERT_OK(zx_vmar_allocate(vmar, VU_CAN_RWS | ZX_VM_SPECIFIC, 4 * PG, 2 * PG, &child, &cbase));
-    zx_handle_t weak = vu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
+    zx_handle_t weak = tu_dup(vmar, tu_rights(vmar) & ~ZX_RIGHT_OP_CHILDREN);
     ASSERT_NE(weak, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_vmar_unmap(weak, base, 8 * PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_unmap(weak, base + 4 * PG, 2 * PG), ZX_ERR_INVALID_ARGS);
@@ -301,14 +276,14 @@ TEST(VmarUnmap, CoveringASubVmarNeedsOpChildren) {
 }
 
 TEST(VmarUnmap, NeedsNoRights) {
-    struct fixture f;
-    ASSERT_OK(fixture_init(&f, 2, 0xc0));
-    zx_handle_t none = vu_dup(f.vmar, ZX_RIGHT_NONE);
+    vu_fixture_t f;
+    ASSERT_OK(vu_fixture_init(&f, 2, 0xc0));
+    zx_handle_t none = tu_dup(f.vmar, ZX_RIGHT_NONE);
     ASSERT_NE(none, ZX_HANDLE_INVALID);
     EXPECT_OK(zx_vmar_unmap(none, f.base, PG));
     EXPECT_TRUE(pages_are(&f, 2, 0xc0, 0x2));
     zx_handle_close(none);
-    fixture_fini(&f);
+    vu_fixture_fini(&f);
 }
 
 TEST(VmarUnmap, ChildHandleIsBoundedByTheChild) {
@@ -336,6 +311,6 @@ TEST(VmarUnmap, RootUnmapOfOwnMapping) {
     EXPECT_FALSE(vu_mapped(addr + PG));
     EXPECT_TRUE(vu_holds(addr + 2 * PG, 0xe2));
     EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, 3 * PG));
-    EXPECT_EQ(vu_vmo_info(vmo).num_mappings, 0u);
+    EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(vmo);
 }

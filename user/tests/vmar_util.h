@@ -1,6 +1,6 @@
 /*
  * Helpers shared by the VMAR test programs (vmar_alloc.c, vmar_map.c, vmar_protect.c,
- * vmar_op.c). Header-only; every program includes it once.
+ * vmar_op.c, vmar_unmap.c, vmar_vmo.c ...). Header-only; every program includes it once.
  *
  * Effective permissions are probed without faulting the test process: the kernel's own
  * user copies obey the page protections (CR0.WP is set), so
@@ -57,14 +57,6 @@ static inline zx_handle_t vu_vmo_pattern(size_t npages, uint8_t seed) {
     return h;
 }
 
-/* A duplicate of h with rights (ZX_HANDLE_INVALID on failure). */
-static inline zx_handle_t vu_dup(zx_handle_t h, zx_rights_t rights) {
-    zx_handle_t d = ZX_HANDLE_INVALID;
-    if (zx_handle_duplicate(h, rights, &d) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    return d;
-}
-
 /* A sub-VMAR of the root VMAR anywhere (status of the allocate). */
 static inline zx_status_t vu_sub(zx_vm_option_t opts, size_t size, zx_handle_t *h,
                                  zx_vaddr_t *addr) {
@@ -75,20 +67,6 @@ static inline zx_status_t vu_sub(zx_vm_option_t opts, size_t size, zx_handle_t *
 static inline void vu_drop(zx_handle_t vmar) {
     zx_vmar_destroy(vmar);
     zx_handle_close(vmar);
-}
-
-static inline zx_info_vmo_t vu_vmo_info(zx_handle_t vmo) {
-    zx_info_vmo_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
-    return info;
-}
-
-static inline zx_info_vmar_t vu_vmar_info(zx_handle_t vmar) {
-    zx_info_vmar_t info;
-    memset(&info, 0, sizeof(info));
-    zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
-    return info;
 }
 
 /* The first byte at addr read through the mapped VMO, ignoring the protection:
@@ -135,6 +113,62 @@ static inline bool vu_can_write(zx_vaddr_t addr) {
 static inline zx_status_t vu_map_at(zx_handle_t vmar, zx_vm_option_t perms, size_t vmar_offset,
                                     zx_handle_t vmo, size_t len, zx_vaddr_t *addr) {
     return zx_vmar_map(vmar, perms | ZX_VM_SPECIFIC, vmar_offset, vmo, 0, len, addr);
+}
+
+/* The root VMAR of this process (short name for the many calls that use it). */
+static inline zx_handle_t vu_root(void) { return zx_vmar_root_self(); }
+
+/* An executable VMO of size bytes (READ|WRITE|EXECUTE|MAP...; invalid on failure). */
+static inline zx_handle_t vu_exec_vmo(size_t size) {
+    zx_handle_t vmo = vu_vmo(size), exec = ZX_HANDLE_INVALID;
+    if (zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &exec) != ZX_OK)
+        return ZX_HANDLE_INVALID;
+    return exec;
+}
+
+/* A sub-VMAR of the root (R/W/specific) with one VMO mapped RW over all of it. */
+typedef struct vu_fixture {
+    zx_handle_t vmar;
+    zx_handle_t vmo;
+    zx_vaddr_t base;
+} vu_fixture_t;
+
+/* The sub-VMAR of f: npages, allocated anywhere in the root VMAR. */
+static inline zx_status_t vu_fixture_sub_(vu_fixture_t *f, size_t npages) {
+    memset(f, 0, sizeof(*f));
+    return vu_sub(VU_CAN_RWS, npages * PG, &f->vmar, &f->base);
+}
+
+/* Maps f->vmo RW over all of f's sub-VMAR (ZX_ERR_NO_MEMORY if there is no VMO). */
+static inline zx_status_t vu_fixture_map_(vu_fixture_t *f, size_t npages) {
+    if (!f->vmo)
+        return ZX_ERR_NO_MEMORY;
+    zx_vaddr_t addr;
+    return vu_map_at(f->vmar, VU_RW, 0, f->vmo, npages * PG, &addr);
+}
+
+/* The fixture over a pattern VMO: page i starts with seed + i. */
+static inline zx_status_t vu_fixture_init(vu_fixture_t *f, size_t npages, uint8_t seed) {
+    zx_status_t st = vu_fixture_sub_(f, npages);
+    if (st != ZX_OK)
+        return st;
+    f->vmo = vu_vmo_pattern(npages, seed);
+    return vu_fixture_map_(f, npages);
+}
+
+/* The fixture over a fresh (uncommitted) VMO. */
+static inline zx_status_t vu_fixture_init_fresh(vu_fixture_t *f, size_t npages) {
+    zx_status_t st = vu_fixture_sub_(f, npages);
+    if (st != ZX_OK)
+        return st;
+    f->vmo = vu_vmo(npages * PG);
+    return vu_fixture_map_(f, npages);
+}
+
+/* Destroys the sub-VMAR and closes both handles (best effort: cleanup after the checks). */
+static inline void vu_fixture_fini(vu_fixture_t *f) {
+    vu_drop(f->vmar);
+    zx_handle_close(f->vmo);
 }
 
 #endif

@@ -112,13 +112,21 @@ TEST(VmoCreate, Unbounded) {
     EXPECT_OK(zx_handle_close(vmo));
 }
 
+/* A page that was mapped and is unmapped again: a user address with nothing behind it
+ * (0 if the map or the unmap failed). */
+static zx_vaddr_t gone_page(void) {
+    zx_vaddr_t a = tu_map_new(P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL);
+    if (a && zx_vmar_unmap(zx_vmar_root_self(), a, P) != ZX_OK)
+        return 0;
+    return a;
+}
+
 TEST(VmoCreate, BadOutPointerLeavesNothing) {
     zx_handle_t ro_vmo;
     zx_vaddr_t ro = tu_map_new(P, ZX_VM_PERM_READ, &ro_vmo);
     ASSERT_NE(ro, 0u);
-    zx_vaddr_t gone = tu_map_new(P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL);
+    zx_vaddr_t gone = gone_page();
     ASSERT_NE(gone, 0u);
-    ASSERT_OK(zx_vmar_unmap(zx_vmar_root_self(), gone, P));
     void *const bad[] = {NULL, KERNEL_PTR, NONCANON_PTR, (void *)gone, (void *)ro,
                          (void *)(ro + P - 2)};
     /* Warm up the handle table so that a slot reused below costs no new heap. */
@@ -204,10 +212,8 @@ TEST(VmoRw, UnalignedOffsets) {
 
 TEST(VmoRw, MappingSharesContent) {
     zx_handle_t vmo;
-    ASSERT_OK(zx_vmo_create(2 * P, 0, &vmo));
-    zx_vaddr_t addr;
-    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
-                          2 * P, &addr));
+    zx_vaddr_t addr = tu_map_new(2 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, &vmo);
+    ASSERT_NE(addr, 0u);
     volatile uint8_t *m = (volatile uint8_t *)addr;
     uint32_t v = 0xCAFEF00D;
     EXPECT_OK(zx_vmo_write(vmo, &v, P - 2, 4));
@@ -224,8 +230,8 @@ TEST(VmoRw, MappingSharesContent) {
 TEST(VmoRw, Rights) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
-    zx_handle_t ro = dup_with(vmo, ZX_RIGHT_READ);
-    zx_handle_t wo = dup_with(vmo, ZX_RIGHT_WRITE);
+    zx_handle_t ro = tu_dup(vmo, ZX_RIGHT_READ);
+    zx_handle_t wo = tu_dup(vmo, ZX_RIGHT_WRITE);
     ASSERT_NE(ro, ZX_HANDLE_INVALID);
     ASSERT_NE(wo, ZX_HANDLE_INVALID);
     uint8_t b = 9;
@@ -250,7 +256,7 @@ TEST(VmoRw, WrongTypeBeforeRights) {
     EXPECT_STATUS(zx_vmo_read(c0, &b, 0, 1), ZX_ERR_WRONG_TYPE);
     EXPECT_STATUS(zx_vmo_write(c0, &b, 0, 1), ZX_ERR_WRONG_TYPE);
     /* A VMAR handle with no rights at all: still WRONG_TYPE, not ACCESS_DENIED. */
-    zx_handle_t vmar = dup_with(zx_vmar_root_self(), ZX_RIGHT_NONE);
+    zx_handle_t vmar = tu_dup(zx_vmar_root_self(), ZX_RIGHT_NONE);
     ASSERT_NE(vmar, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_vmo_read(vmar, &b, 0, 1), ZX_ERR_WRONG_TYPE);
     EXPECT_STATUS(zx_vmo_write(vmar, &b, 0, 1), ZX_ERR_WRONG_TYPE);
@@ -311,9 +317,8 @@ TEST(VmoRw, BadBufferNotFound) {
     zx_handle_t ro_vmo;
     zx_vaddr_t ro = tu_map_new(P, ZX_VM_PERM_READ, &ro_vmo);
     ASSERT_NE(ro, 0u);
-    zx_vaddr_t gone = tu_map_new(P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL);
+    zx_vaddr_t gone = gone_page();
     ASSERT_NE(gone, 0u);
-    ASSERT_OK(zx_vmar_unmap(zx_vmar_root_self(), gone, P));
     void *const bad[] = {NULL, KERNEL_PTR, NONCANON_PTR, (void *)gone, (void *)0x1000};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT_STATUS(zx_vmo_read(vmo, bad[i], 0, 4), ZX_ERR_NOT_FOUND);
@@ -352,7 +357,7 @@ TEST(VmoRw, BufferStraddlingMappingEnd) {
 TEST(VmoSize, GetSizeErrors) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(3 * P, 0, &vmo));
-    zx_handle_t none = dup_with(vmo, ZX_RIGHT_NONE);
+    zx_handle_t none = tu_dup(vmo, ZX_RIGHT_NONE);
     ASSERT_NE(none, ZX_HANDLE_INVALID);
     uint64_t size = 0;
     EXPECT_OK(zx_vmo_get_size(none, &size)); /* no right needed */
@@ -389,20 +394,20 @@ TEST(VmoSize, SetSizeRights) {
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
     ASSERT_OK(zx_vmo_create(P, ZX_VMO_RESIZABLE, &rvmo));
     /* WRITE is checked first, even before "not resizable". */
-    zx_handle_t h = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHT_WRITE);
+    zx_handle_t h = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_WRITE);
     EXPECT_STATUS(zx_vmo_set_size(h, 2 * P), ZX_ERR_ACCESS_DENIED);
     zx_handle_close(h);
-    h = dup_with(rvmo, VMO_RESIZE_RIGHTS & ~ZX_RIGHT_WRITE);
+    h = tu_dup(rvmo, VMO_RESIZE_RIGHTS & ~ZX_RIGHT_WRITE);
     EXPECT_STATUS(zx_vmo_set_size(h, 2 * P), ZX_ERR_ACCESS_DENIED);
     zx_handle_close(h);
     /* A resizable VMO through a handle without RESIZE. */
-    h = dup_with(rvmo, VMO_RIGHTS);
+    h = tu_dup(rvmo, VMO_RIGHTS);
     ASSERT_NE(h, ZX_HANDLE_INVALID);
     EXPECT_STATUS(zx_vmo_set_size(h, 2 * P), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_vmo_set_size(h, UINT64_MAX), ZX_ERR_ACCESS_DENIED);
     zx_handle_close(h);
     EXPECT_EQ(vmo_size(rvmo), P);
-    h = dup_with(rvmo, ZX_RIGHT_WRITE | ZX_RIGHT_RESIZE);
+    h = tu_dup(rvmo, ZX_RIGHT_WRITE | ZX_RIGHT_RESIZE);
     EXPECT_OK(zx_vmo_set_size(h, 2 * P));
     EXPECT_EQ(vmo_size(rvmo), 2 * P);
     zx_handle_close(h);
@@ -491,7 +496,7 @@ TEST(VmoSize, ContentSizeProperty) {
                   ZX_ERR_BUFFER_TOO_SMALL);
     EXPECT_STATUS(zx_object_get_property(vmo, ZX_PROP_VMO_CONTENT_SIZE, NULL, sizeof(v)),
                   ZX_ERR_INVALID_ARGS);
-    zx_handle_t h = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHTS_PROPERTY);
+    zx_handle_t h = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHTS_PROPERTY);
     EXPECT_STATUS(zx_object_get_property(h, ZX_PROP_VMO_CONTENT_SIZE, &v, sizeof(v)),
                   ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_object_set_property(h, ZX_PROP_VMO_CONTENT_SIZE, &v, sizeof(v)),
@@ -535,10 +540,8 @@ TEST(VmoSize, MappingsOutliveShrinkAndGrow) {
 
 TEST(VmoRw, BufferInsideTheSameVmo) {
     zx_handle_t vmo;
-    ASSERT_OK(zx_vmo_create(3 * P, 0, &vmo));
-    zx_vaddr_t addr;
-    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
-                          3 * P, &addr));
+    zx_vaddr_t addr = tu_map_new(3 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, &vmo);
+    ASSERT_NE(addr, 0u);
     memset((void *)addr, 0x61, P);
     /* Page 0 into the (uncommitted) page 1 mapping: the copy faults into the same VMO. */
     EXPECT_OK(zx_vmo_read(vmo, (void *)(addr + P), 0, P));

@@ -284,11 +284,11 @@ TEST(VmoChild, HandleErrors) {
     EXPECT_STATUS(zx_vmo_create_child(zx_vmar_root_self(), ZX_VMO_CHILD_SNAPSHOT, 0, P, &out),
                   ZX_ERR_WRONG_TYPE);
     /* DUPLICATE and READ are both required. */
-    zx_handle_t h = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHT_DUPLICATE);
+    zx_handle_t h = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_DUPLICATE);
     EXPECT_STATUS(zx_vmo_create_child(h, ZX_VMO_CHILD_SNAPSHOT, 0, P, &out), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_vmo_create_child(h, ZX_VMO_CHILD_SLICE, 0, P, &out), ZX_ERR_ACCESS_DENIED);
     zx_handle_close(h);
-    h = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHT_READ);
+    h = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_READ);
     EXPECT_STATUS(zx_vmo_create_child(h, ZX_VMO_CHILD_SNAPSHOT, 0, P, &out), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_vmo_create_child(h, ZX_VMO_CHILD_SLICE, 0, P, &out), ZX_ERR_ACCESS_DENIED);
     /* Rights come before the options. */
@@ -390,7 +390,7 @@ TEST(VmoChildRights, FromReducedParent) {
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
     /* Only DUPLICATE | READ | MAP: children gain the property rights; snapshots gain WRITE. */
     const zx_rights_t base = ZX_RIGHT_DUPLICATE | ZX_RIGHT_READ | ZX_RIGHT_MAP;
-    zx_handle_t h = dup_with(vmo, base);
+    zx_handle_t h = tu_dup(vmo, base);
     ASSERT_NE(h, ZX_HANDLE_INVALID);
     EXPECT_EQ(child_rights(h, ZX_VMO_CHILD_SNAPSHOT), base | ZX_RIGHTS_PROPERTY | ZX_RIGHT_WRITE);
     EXPECT_EQ(child_rights(h, ZX_VMO_CHILD_SNAPSHOT_MODIFIED),
@@ -659,7 +659,7 @@ TEST(VmoChildTree, ZeroChildrenSignal) {
     EXPECT_TRUE(zero_children_soon(vmo));
     /* A duplicate of the child handle keeps the child alive. */
     ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, P, &child));
-    zx_handle_t dup = dup_with(child, ZX_RIGHT_SAME_RIGHTS);
+    zx_handle_t dup = tu_dup(child, ZX_RIGHT_SAME_RIGHTS);
     EXPECT_OK(zx_handle_close(child));
     EXPECT_FALSE(zero_children(vmo));
     EXPECT_OK(zx_handle_close(dup));

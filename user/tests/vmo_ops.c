@@ -40,7 +40,7 @@ TEST(VmoOp, CommitErrors) {
     EXPECT_STATUS(op(vmo, ZX_VMO_OP_COMMIT, 2 * P, 1), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(op(vmo, ZX_VMO_OP_COMMIT, P, UINT64_MAX - 10), ZX_ERR_OUT_OF_RANGE);
     EXPECT_EQ(vmo_info(vmo).committed_bytes, 0u);
-    zx_handle_t ro = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHT_WRITE);
+    zx_handle_t ro = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_WRITE);
     EXPECT_STATUS(op(ro, ZX_VMO_OP_COMMIT, 0, P), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(op(ro, ZX_VMO_OP_COMMIT, 0, 3 * P), ZX_ERR_ACCESS_DENIED); /* rights first */
     zx_handle_close(ro);
@@ -71,10 +71,8 @@ TEST(VmoOp, DecommitFreesPagesAndReadsZero) {
 
 TEST(VmoOp, DecommitSeenThroughMapping) {
     zx_handle_t vmo;
-    ASSERT_OK(zx_vmo_create(2 * P, 0, &vmo));
-    zx_vaddr_t addr;
-    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
-                          2 * P, &addr));
+    zx_vaddr_t addr = tu_map_new(2 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, &vmo);
+    ASSERT_NE(addr, 0u);
     memset((void *)addr, 0x42, 2 * P);
     EXPECT_OK(op(vmo, ZX_VMO_OP_DECOMMIT, 0, P));
     EXPECT_TRUE(all_bytes((const void *)addr, P, 0));
@@ -98,7 +96,7 @@ TEST(VmoOp, DecommitErrors) {
     EXPECT_STATUS(op(vmo, ZX_VMO_OP_DECOMMIT, 2 * P + 1, P), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(op(vmo, ZX_VMO_OP_DECOMMIT, 0, 3 * P), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(op(vmo, ZX_VMO_OP_DECOMMIT, P, UINT64_MAX), ZX_ERR_OUT_OF_RANGE);
-    zx_handle_t ro = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHT_WRITE);
+    zx_handle_t ro = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_WRITE);
     EXPECT_STATUS(op(ro, ZX_VMO_OP_DECOMMIT, 0, P), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(op(ro, ZX_VMO_OP_DECOMMIT, 1, 3 * P), ZX_ERR_ACCESS_DENIED);
     zx_handle_close(ro);
@@ -124,7 +122,7 @@ TEST(VmoOp, ZeroIsByteGranular) {
     EXPECT_TRUE(all_bytes(buf_b + 2 * P, P, 0));
     EXPECT_STATUS(op(vmo, ZX_VMO_OP_ZERO, 2 * P, P + 1), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(op(vmo, ZX_VMO_OP_ZERO, 1, UINT64_MAX), ZX_ERR_OUT_OF_RANGE);
-    zx_handle_t ro = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHT_WRITE);
+    zx_handle_t ro = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_WRITE);
     EXPECT_STATUS(op(ro, ZX_VMO_OP_ZERO, 0, 10), ZX_ERR_ACCESS_DENIED);
     zx_handle_close(ro);
     EXPECT_OK(zx_vmo_read(vmo, buf_b, 0, 10));
@@ -135,9 +133,9 @@ TEST(VmoOp, ZeroIsByteGranular) {
 TEST(VmoOp, LockOpsNotSupported) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
-    zx_handle_t ro = dup_with(vmo, ZX_RIGHT_READ);
-    zx_handle_t wo = dup_with(vmo, ZX_RIGHT_WRITE);
-    zx_handle_t none = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHTS_IO);
+    zx_handle_t ro = tu_dup(vmo, ZX_RIGHT_READ);
+    zx_handle_t wo = tu_dup(vmo, ZX_RIGHT_WRITE);
+    zx_handle_t none = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHTS_IO);
     static const uint32_t ops[] = {ZX_VMO_OP_LOCK, ZX_VMO_OP_TRY_LOCK, ZX_VMO_OP_UNLOCK};
     zx_vmo_lock_state_t state;
     for (size_t i = 0; i < 3; i++) {
@@ -160,8 +158,8 @@ TEST(VmoOp, LockOpsNotSupported) {
 TEST(VmoOp, CacheOps) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(2 * P, 0, &vmo));
-    zx_handle_t ro = dup_with(vmo, ZX_RIGHT_READ);
-    zx_handle_t wo = dup_with(vmo, ZX_RIGHT_WRITE);
+    zx_handle_t ro = tu_dup(vmo, ZX_RIGHT_READ);
+    zx_handle_t wo = tu_dup(vmo, ZX_RIGHT_WRITE);
     static const uint32_t ops[] = {ZX_VMO_OP_CACHE_SYNC, ZX_VMO_OP_CACHE_CLEAN,
                                    ZX_VMO_OP_CACHE_CLEAN_INVALIDATE};
     for (size_t i = 0; i < 3; i++) {
@@ -185,7 +183,7 @@ TEST(VmoOp, Hints) {
     ASSERT_OK(zx_vmo_create(2 * P, 0, &vmo));
     uint32_t v = 0x600DF00D;
     ASSERT_OK(zx_vmo_write(vmo, &v, P + 8, 4));
-    zx_handle_t none = dup_with(vmo, ZX_RIGHT_NONE);
+    zx_handle_t none = tu_dup(vmo, ZX_RIGHT_NONE);
     ASSERT_NE(none, ZX_HANDLE_INVALID);
     EXPECT_OK(op(none, ZX_VMO_OP_DONT_NEED, 0, 2 * P)); /* hints need no right */
     EXPECT_OK(op(none, ZX_VMO_OP_ALWAYS_NEED, 3, 5));
@@ -207,7 +205,7 @@ TEST(VmoOp, Hints) {
 TEST(VmoOp, UnknownOpAndHandleErrors) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
-    zx_handle_t none = dup_with(vmo, ZX_RIGHT_NONE);
+    zx_handle_t none = tu_dup(vmo, ZX_RIGHT_NONE);
     static const uint32_t bad[] = {0u, 5u, 15u, 100u, UINT32_MAX};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT_STATUS(op(vmo, bad[i], 0, P), ZX_ERR_INVALID_ARGS);
@@ -251,8 +249,8 @@ TEST(VmoInfo, Fields) {
 TEST(VmoInfo, HandleRightsAreTheHandles) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
-    zx_handle_t none = dup_with(vmo, ZX_RIGHT_NONE);
-    zx_handle_t some = dup_with(vmo, ZX_RIGHT_READ | ZX_RIGHT_MAP);
+    zx_handle_t none = tu_dup(vmo, ZX_RIGHT_NONE);
+    zx_handle_t some = tu_dup(vmo, ZX_RIGHT_READ | ZX_RIGHT_MAP);
     zx_info_vmo_t a = vmo_info(none), b = vmo_info(some);
     EXPECT_EQ(a.koid, tu_basic(vmo).koid); /* ZX_INFO_VMO needs no right */
     EXPECT_EQ(a.handle_rights, 0u);
@@ -331,8 +329,8 @@ TEST(VmoName, Rights) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
     ASSERT_OK(zx_object_set_property(vmo, ZX_PROP_NAME, "keep", 4));
-    zx_handle_t get_only = dup_with(vmo, ZX_RIGHT_GET_PROPERTY);
-    zx_handle_t set_only = dup_with(vmo, ZX_RIGHT_SET_PROPERTY);
+    zx_handle_t get_only = tu_dup(vmo, ZX_RIGHT_GET_PROPERTY);
+    zx_handle_t set_only = tu_dup(vmo, ZX_RIGHT_SET_PROPERTY);
     char name[ZX_MAX_NAME_LEN];
     EXPECT_STATUS(zx_object_set_property(get_only, ZX_PROP_NAME, "nope", 4), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_object_get_property(set_only, ZX_PROP_NAME, name, sizeof(name)),
@@ -353,7 +351,7 @@ TEST(VmoName, Rights) {
 TEST(VmoHandle, ReducedRightsDenied) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, ZX_VMO_RESIZABLE, &vmo));
-    zx_handle_t h = dup_with(vmo, ZX_RIGHTS_BASIC); /* no READ/WRITE/MAP/PROPERTY/RESIZE */
+    zx_handle_t h = tu_dup(vmo, ZX_RIGHTS_BASIC); /* no READ/WRITE/MAP/PROPERTY/RESIZE */
     ASSERT_NE(h, ZX_HANDLE_INVALID);
     EXPECT_EQ(tu_rights(h), (zx_rights_t)ZX_RIGHTS_BASIC);
     uint8_t b = 0;
@@ -386,7 +384,7 @@ TEST(VmoHandle, ReducedRightsDenied) {
 TEST(VmoHandle, RightsCannotGrow) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
-    zx_handle_t ro = dup_with(vmo, ZX_RIGHT_READ | ZX_RIGHT_DUPLICATE);
+    zx_handle_t ro = tu_dup(vmo, ZX_RIGHT_READ | ZX_RIGHT_DUPLICATE);
     ASSERT_NE(ro, ZX_HANDLE_INVALID);
     zx_handle_t out = ZX_HANDLE_INVALID;
     EXPECT_STATUS(zx_handle_duplicate(ro, ZX_RIGHT_READ | ZX_RIGHT_WRITE, &out),
@@ -410,7 +408,7 @@ TEST(VmoHandle, RightsCannotGrow) {
 TEST(VmoExec, AddsExecuteConsumesInput) {
     zx_handle_t vmo, keep, exec = ZX_HANDLE_INVALID;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
-    keep = dup_with(vmo, ZX_RIGHT_SAME_RIGHTS);
+    keep = tu_dup(vmo, ZX_RIGHT_SAME_RIGHTS);
     uint32_t v = 0xC3C3C3C3;
     ASSERT_OK(zx_vmo_write(vmo, &v, 0, 4));
     ASSERT_OK(zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &exec));
@@ -436,12 +434,12 @@ TEST(VmoExec, AddsExecuteConsumesInput) {
 TEST(VmoExec, KeepsReducedRights) {
     zx_handle_t vmo, exec;
     ASSERT_OK(zx_vmo_create(P, ZX_VMO_RESIZABLE, &vmo));
-    zx_handle_t h = dup_with(vmo, ZX_RIGHT_READ | ZX_RIGHT_MAP | ZX_RIGHT_RESIZE);
+    zx_handle_t h = tu_dup(vmo, ZX_RIGHT_READ | ZX_RIGHT_MAP | ZX_RIGHT_RESIZE);
     ASSERT_OK(zx_vmo_replace_as_executable(h, ZX_HANDLE_INVALID, &exec));
     EXPECT_EQ(tu_rights(exec), ZX_RIGHT_READ | ZX_RIGHT_MAP | ZX_RIGHT_RESIZE | ZX_RIGHT_EXECUTE);
     zx_handle_close(exec);
     /* With the root resource as vmex (any resource is accepted: decisions.md). */
-    h = dup_with(vmo, ZX_RIGHT_READ);
+    h = tu_dup(vmo, ZX_RIGHT_READ);
     ASSERT_OK(zx_vmo_replace_as_executable(h, beryl_resource(), &exec));
     EXPECT_EQ(tu_rights(exec), ZX_RIGHT_READ | ZX_RIGHT_EXECUTE);
     EXPECT_TRUE(tu_handle_valid(beryl_resource())); /* vmex is not consumed */
@@ -453,13 +451,13 @@ TEST(VmoExec, Errors) {
     zx_handle_t vmo, h, out = ZX_HANDLE_INVALID;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
     /* A bad vmex: the input is consumed all the same. */
-    h = dup_with(vmo, ZX_RIGHT_SAME_RIGHTS);
+    h = tu_dup(vmo, ZX_RIGHT_SAME_RIGHTS);
     EXPECT_STATUS(zx_vmo_replace_as_executable(h, (zx_handle_t)0x7ffffff3u, &out),
                   ZX_ERR_BAD_HANDLE);
     EXPECT_FALSE(tu_handle_valid(h));
     zx_handle_t c0, c1;
     ASSERT_OK(zx_channel_create(0, &c0, &c1));
-    h = dup_with(vmo, ZX_RIGHT_SAME_RIGHTS);
+    h = tu_dup(vmo, ZX_RIGHT_SAME_RIGHTS);
     EXPECT_STATUS(zx_vmo_replace_as_executable(h, c0, &out), ZX_ERR_WRONG_TYPE);
     EXPECT_FALSE(tu_handle_valid(h));
     EXPECT_TRUE(tu_handle_valid(c0));
@@ -469,10 +467,10 @@ TEST(VmoExec, Errors) {
     EXPECT_STATUS(zx_vmo_replace_as_executable(ZX_HANDLE_INVALID, ZX_HANDLE_INVALID, &out),
                   ZX_ERR_BAD_HANDLE);
     /* A bad out pointer: INVALID_ARGS, input gone, no executable handle left behind. */
-    h = dup_with(vmo, ZX_RIGHT_SAME_RIGHTS);
+    h = tu_dup(vmo, ZX_RIGHT_SAME_RIGHTS);
     EXPECT_STATUS(zx_vmo_replace_as_executable(h, ZX_HANDLE_INVALID, NULL), ZX_ERR_INVALID_ARGS);
     EXPECT_FALSE(tu_handle_valid(h));
-    h = dup_with(vmo, ZX_RIGHT_SAME_RIGHTS);
+    h = tu_dup(vmo, ZX_RIGHT_SAME_RIGHTS);
     EXPECT_STATUS(zx_vmo_replace_as_executable(h, ZX_HANDLE_INVALID, (zx_handle_t *)KERNEL_PTR),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_FALSE(tu_handle_valid(h));
@@ -486,7 +484,7 @@ TEST(VmoExec, Errors) {
 TEST(VmoCache, Rights) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
-    zx_handle_t h = dup_with(vmo, VMO_RIGHTS & ~ZX_RIGHT_MAP);
+    zx_handle_t h = tu_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_MAP);
     EXPECT_STATUS(zx_vmo_set_cache_policy(h, ZX_CACHE_POLICY_UNCACHED), ZX_ERR_ACCESS_DENIED);
     EXPECT_STATUS(zx_vmo_set_cache_policy(h, 0x100), ZX_ERR_ACCESS_DENIED); /* rights first */
     zx_handle_close(h);

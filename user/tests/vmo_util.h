@@ -23,6 +23,8 @@
 #define VMO_RESIZE_RIGHTS 0x40D0EFu /* ... plus ZX_RIGHT_RESIZE */
 #define BERYL_VMO_SIZE_MAX (1ull << 63) /* decisions.md: Beryl's largest VMO */
 
+/* Unlike tu_vmo_info, the buffer starts as 0xA5 bytes, so a field the kernel leaves
+ * unwritten on success shows as a wrong value (all-zero if the query fails). */
 static inline zx_info_vmo_t vmo_info(zx_handle_t h) {
     zx_info_vmo_t info;
     memset(&info, 0xA5, sizeof(info));
@@ -48,14 +50,6 @@ static inline uint8_t byte_at(zx_handle_t vmo, uint64_t offset) {
     uint8_t b = 0xA5;
     zx_vmo_read(vmo, &b, offset, 1);
     return b;
-}
-
-/* A duplicate with exactly `rights` (ZX_HANDLE_INVALID on failure). */
-static inline zx_handle_t dup_with(zx_handle_t h, zx_rights_t rights) {
-    zx_handle_t out = ZX_HANDLE_INVALID;
-    if (zx_handle_duplicate(h, rights, &out) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    return out;
 }
 
 /* True if every byte of buf[0..n) is c. */

@@ -1,8 +1,9 @@
 /*
- * Small helpers shared by the user test programs (every user/tests program): deadlines, worker
- * threads in the calling process, and one-VMO mappings. Header-only (static inline) so a
- * test program needs nothing but this include; every helper returns a zx_status_t (or
- * 0 for "no address") and leaves nothing behind when it fails.
+ * Small helpers shared by the user test programs (every user/tests program): deadlines,
+ * handle and object queries, killing a task, worker threads in the calling process, and
+ * one-VMO mappings. Header-only (static inline) so a test program needs nothing but this
+ * include; a helper that fails returns a status, 0 ("no address"), ZX_HANDLE_INVALID or an
+ * all-zero struct, and leaves nothing behind.
  */
 #ifndef BERYL_TEST_UTIL_H
 #define BERYL_TEST_UTIL_H
@@ -31,10 +32,36 @@ static inline zx_info_handle_basic_t tu_basic(zx_handle_t h) {
     return info;
 }
 
+/* The handle's rights (0 if the handle is not valid). */
 static inline zx_rights_t tu_rights(zx_handle_t h) { return tu_basic(h).rights; }
 
+/* True if h names a handle of this process (ZX_INFO_HANDLE_VALID). */
 static inline bool tu_handle_valid(zx_handle_t h) {
     return zx_object_get_info(h, ZX_INFO_HANDLE_VALID, NULL, 0, NULL, NULL) == ZX_OK;
+}
+
+/* A duplicate of h with exactly `rights` (ZX_HANDLE_INVALID on failure). */
+static inline zx_handle_t tu_dup(zx_handle_t h, zx_rights_t rights) {
+    zx_handle_t d = ZX_HANDLE_INVALID;
+    if (zx_handle_duplicate(h, rights, &d) != ZX_OK)
+        return ZX_HANDLE_INVALID;
+    return d;
+}
+
+/* The VMO's ZX_INFO_VMO (all-zero if the query fails). */
+static inline zx_info_vmo_t tu_vmo_info(zx_handle_t vmo) {
+    zx_info_vmo_t info;
+    memset(&info, 0, sizeof(info));
+    zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
+    return info;
+}
+
+/* The VMAR's ZX_INFO_VMAR (all-zero if the query fails). */
+static inline zx_info_vmar_t tu_vmar_info(zx_handle_t vmar) {
+    zx_info_vmar_t info;
+    memset(&info, 0, sizeof(info));
+    zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
+    return info;
 }
 
 /* Free kernel memory in bytes (needs the root resource: beryl_resource()). */
@@ -43,6 +70,18 @@ static inline uint64_t tu_kmem_free(zx_handle_t resource) {
     memset(&k, 0, sizeof(k));
     zx_object_get_info(resource, ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL);
     return k.free_bytes;
+}
+
+/* The process's ZX_INFO_PROCESS in *info (all-zero if the query fails); the query's status. */
+static inline zx_status_t tu_process_info(zx_handle_t proc, zx_info_process_t *info) {
+    memset(info, 0, sizeof(*info));
+    return zx_object_get_info(proc, ZX_INFO_PROCESS, info, sizeof(*info), NULL, NULL);
+}
+
+/* Kills the task and waits (up to 10 s) until it has terminated; cleanup, so best effort. */
+static inline void tu_task_kill_wait(zx_handle_t task) {
+    zx_task_kill(task);
+    zx_object_wait_one(task, ZX_TASK_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
 }
 
 /*
