@@ -113,6 +113,13 @@ typedef struct {
 
 /* ops.c: every operation with its weight (creators weigh a little more). */
 extern const fuzz_op_t fuzz_ops[];
+
+/* The handle value a successful call wrote at an out-pointer the fuzzer chose. */
+static inline zx_handle_t read_handle(uintptr_t p) { return *(volatile zx_handle_t *)p; }
+
+/* ops_shared.c */
+void op_process_create_shared(fuzz_thread_t *t);
+void op_restricted(fuzz_thread_t *t);
 extern const size_t fuzz_num_ops;
 
 /* gen.c: the state shared by a child's threads (pool and closed ring under lock()). */

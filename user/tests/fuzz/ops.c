@@ -7,7 +7,6 @@
 
 /* ---- The operations ---- */
 
-static zx_handle_t read_handle(uintptr_t p) { return *(volatile zx_handle_t *)p; }
 
 /* After a call that may or may not have consumed h: a handle still valid is still ours
  * (back into the pool unless it is there), one that is gone is remembered as closed. */
@@ -244,69 +243,6 @@ static void op_process_create(fuzz_thread_t *t) {
     if (st == ZX_OK && v1 && v2) {
         pool_add(r, read_handle(o1));
         pool_add(r, read_handle(o2));
-    }
-}
-
-/* zx_process_create_shared from pool processes (some are shared prototypes or members). */
-static void op_process_create_shared(fuzz_thread_t *t) {
-    rng_t *r = &t->rng;
-    zx_handle_t proto = typed_handle(r, ZX_OBJ_TYPE_PROCESS, true);
-    uintptr_t name = in_ptr(t);
-    size_t len = chance(r, 70) ? rnd_below(r, 48) : (size_t)buf_size(r);
-    uint32_t opt = chance(r, 80) ? 0 : any_bits32(r);
-    bool v1, v2;
-    uintptr_t o1 = scalar_out(t, &v1);
-    uintptr_t o2 = scalar_out(t, &v2);
-    if (o2 == o1)
-        o2 += 8;
-    CALL(t, "process_create_shared", proto, opt, name, len, o1, o2);
-    zx_status_t st = check(t, zx_process_create_shared(proto, opt, (const char *)name, len,
-                                                       (zx_handle_t *)o1, (zx_handle_t *)o2),
-                           S_OK | S_H | S_ARGS | S(ZX_ERR_BAD_STATE) | S_MEM);
-    check_not_ok(t, st, v1 && v2);
-    if (st == ZX_OK && v1 && v2) {
-        pool_add(r, read_handle(o1));
-        pool_add(r, read_handle(o2));
-    }
-}
-
-/*
- * Restricted mode from an ordinary process: bind / unbind may succeed, enter never can
- * (no restricted region: BAD_STATE, or INVALID_ARGS for bad options or vectors), and
- * kicks only leave a pending flag on the pool's threads (or the fuzzer's own).
- */
-static void op_restricted(fuzz_thread_t *t) {
-    rng_t *r = &t->rng;
-    uint32_t opt = chance(r, 80) ? 0 : any_bits32(r);
-    switch (rnd_below(r, 4)) {
-    case 0: {
-        bool valid;
-        uintptr_t out = scalar_out(t, &valid);
-        CALL(t, "restricted_bind_state", opt, out);
-        zx_status_t st = check(t, zx_restricted_bind_state(opt, (zx_handle_t *)out),
-                               S_OK | S_ARGS | S_MEM);
-        check_not_ok(t, st, valid);
-        if (st == ZX_OK && valid)
-            pool_add(r, read_handle(out));
-        break;
-    }
-    case 1:
-        CALL(t, "restricted_unbind_state", opt);
-        check(t, zx_restricted_unbind_state(opt), S_OK | S_ARGS);
-        break;
-    case 2: {
-        uintptr_t vector = chance(r, 50) ? (uintptr_t)op_restricted : (uintptr_t)rnd(r);
-        uintptr_t ctx = (uintptr_t)rnd(r);
-        CALL(t, "restricted_enter", opt, vector, ctx);
-        check(t, zx_restricted_enter(opt, vector, ctx), S_ARGS | S(ZX_ERR_BAD_STATE));
-        break;
-    }
-    default: {
-        zx_handle_t th = chance(r, 20) ? zx_thread_self() : typed_handle(r, ZX_OBJ_TYPE_THREAD, true);
-        CALL(t, "restricted_kick", th, opt);
-        check(t, zx_restricted_kick(th, opt), S_OK | S_H | S_ARGS | S(ZX_ERR_BAD_STATE));
-        break;
-    }
     }
 }
 
