@@ -90,18 +90,26 @@ static bool channel_only_self_held_locked(channel_t *c) {
     return own > 0 && own == __atomic_load_n(&c->obj.handle_count, __ATOMIC_ACQUIRE);
 }
 
-/* A handle to c was closed: if c is now unreachable (see the file comment), empty it. */
+/* If c can never be read again (peer gone, only self-held: see the file comment), moves
+ * its queue to *out (left empty otherwise). Caller holds c's lock and frees *out after
+ * dropping it. */
+static void channel_take_unreadable_locked(channel_t *c, struct list_node *out) {
+    list_init(out);
+    if (c->peer == NULL && channel_only_self_held_locked(c)) {
+        channel_steal_queue_locked(c, out);
+        kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
+    }
+}
+
+/* A handle to c was closed: if c is now unreachable, empty it. */
 static void channel_on_handle_dropped(kobject_t *obj) {
     channel_t *c = to_channel(obj);
     struct list_node unreadable;
-    list_init(&unreadable);
     spin_lock_saved_state_t st;
     spin_lock_irqsave(&c->obj.lock, &st);
-    if (c->peer == NULL && channel_only_self_held_locked(c)) {
+    channel_take_unreadable_locked(c, &unreadable);
+    if (!list_is_empty(&unreadable))
         kobject_ref(&c->obj); /* the queue's handles may hold the last references */
-        channel_steal_queue_locked(c, &unreadable);
-        kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
-    }
     spin_unlock_irqrestore(&c->obj.lock, st);
     if (!list_is_empty(&unreadable)) {
         channel_free_list(&unreadable);
@@ -130,10 +138,7 @@ static void channel_on_zero_handles(kobject_t *obj) {
             peer->peer = NULL;
             took_back = true;
             kobject_signal_locked(&peer->obj, ZX_CHANNEL_WRITABLE, ZX_CHANNEL_PEER_CLOSED);
-            if (channel_only_self_held_locked(peer)) {
-                channel_steal_queue_locked(peer, &unreadable);
-                kobject_signal_locked(&peer->obj, ZX_CHANNEL_READABLE, 0);
-            }
+            channel_take_unreadable_locked(peer, &unreadable);
         }
         spin_unlock_irqrestore(&peer->obj.lock, st);
         if (took_back)
