@@ -102,13 +102,6 @@ bool restricted_exception(struct x86_iframe *f) {
     return true;
 }
 
-void restricted_thread_destroy(uthread_t *ut) {
-    if (ut->restricted.state_vmo)
-        vmo_unref(ut->restricted.state_vmo);
-    ut->restricted.state_vmo = NULL;
-    ut->restricted.state = NULL;
-}
-
 /* Swaps the binding of ut (new_vmo may be NULL, else a contiguous VMO at state_pa);
  * drops the old one. */
 static void rebind(uthread_t *ut, vm_object_t *new_vmo, paddr_t state_pa) {
@@ -121,6 +114,8 @@ static void rebind(uthread_t *ut, vm_object_t *new_vmo, paddr_t state_pa) {
     if (old)
         vmo_unref(old);
 }
+
+void restricted_thread_destroy(uthread_t *ut) { rebind(ut, NULL, 0); }
 
 zx_status_t sys_restricted_bind_state(uint32_t options, user_addr_t out_vmo) {
     if (options != 0)
