@@ -248,11 +248,14 @@ void handle_ref_release(handle_ref_t *h) {
     h->obj = NULL;
     uint32_t old = __atomic_fetch_sub(&obj->handle_count, 1, __ATOMIC_ACQ_REL);
     ASSERT_MSG(old > 0, "handle_count underflow on %p", (void *)obj);
+    /* The op and the unref go through the kobject layer's release queue (kobject.h), so
+     * a handle that releases other handles never recurses. */
     if (old == 1 && obj->ops->on_zero_handles != NULL)
-        obj->ops->on_zero_handles(obj);
+        kobject_handle_action(obj, KOBJECT_ACTION_ZERO_HANDLES);
     else if (old > 1 && obj->ops->on_handle_dropped != NULL)
-        obj->ops->on_handle_dropped(obj);
-    kobject_unref(obj);
+        kobject_handle_action(obj, KOBJECT_ACTION_HANDLE_DROPPED);
+    else
+        kobject_unref(obj);
 }
 
 void handle_ref_dup(const handle_ref_t *h, zx_rights_t rights, handle_ref_t *out) {

@@ -4,8 +4,12 @@
 #include <object/kobject.h>
 
 #include <kernel/assert.h>
+#include <kernel/thread.h>
 
 static zx_koid_t kobject_next_koid = ZX_KOID_FIRST;
+
+/* The release queue of code that runs before the scheduler has a current thread. */
+static struct kobject_release_queue boot_release_queue;
 
 void kobject_init(kobject_t *obj, const struct kobject_ops *ops) {
     DEBUG_ASSERT(ops != NULL && ops->destroy != NULL);
@@ -17,6 +21,8 @@ void kobject_init(kobject_t *obj, const struct kobject_ops *ops) {
     obj->signals = 0;
     wait_queue_init(&obj->waiters);
     obj->poke_gen = 0;
+    obj->release_actions = 0;
+    obj->release_next = NULL;
 }
 
 void kobject_ref(kobject_t *obj) {
@@ -25,14 +31,120 @@ void kobject_ref(kobject_t *obj) {
     (void)old;
 }
 
+/* ---- Deferred release --------------------------------------------------------------
+ *
+ * A thread's release queue (struct kobject_release_queue in its thread_t) is touched only
+ * by code running on that thread: the thread itself, and the scheduler's reaper, which
+ * runs on the thread's stack inside an interrupt or a reschedule. So every look at the
+ * queue happens with interrupts off, and the reaper either finds the thread draining
+ * (and queues) or starts the drain itself, never in between.
+ *
+ * An object is on at most one queue at a time: whoever turns release_actions from zero
+ * to non-zero queues it, and that entry holds one reference. Anyone who adds an action
+ * to an object that is already queued (on any thread's queue) drops its own reference
+ * instead; the queue's owner clears release_actions only after taking the object off
+ * its queue, so the added action is never lost. DESTROY comes alone: an entry holds a
+ * reference, so refs cannot reach zero while one exists.
+ */
+
+static struct kobject_release_queue *release_queue_current(void) {
+    thread_t *t = thread_current();
+    return t != NULL ? &t->release_queue : &boot_release_queue;
+}
+
+/* Appends obj to q. Interrupts off. */
+static void release_queue_push(struct kobject_release_queue *q, kobject_t *obj) {
+    obj->release_next = NULL;
+    if (q->tail != NULL)
+        q->tail->release_next = obj;
+    else
+        q->head = obj;
+    q->tail = obj;
+}
+
+/* Takes the oldest object off q, or returns NULL. Interrupts off. */
+static kobject_t *release_queue_pop(struct kobject_release_queue *q) {
+    kobject_t *obj = q->head;
+    if (obj != NULL) {
+        q->head = obj->release_next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        obj->release_next = NULL;
+    }
+    return obj;
+}
+
+/*
+ * Runs what obj is owed (`actions`, KOBJECT_ACTION_*) and gives up the reference that came
+ * with them. Called only by the draining thread, so a last reference dropped here (or by
+ * the ops) is queued, not run.
+ */
+static void release_run(kobject_t *obj, uint32_t actions) {
+    if (actions & KOBJECT_ACTION_DESTROY) {
+        DEBUG_ASSERT(actions == KOBJECT_ACTION_DESTROY);
+        DEBUG_ASSERT(obj->waiters.count == 0);
+        obj->ops->destroy(obj);
+        return;
+    }
+    if (actions & KOBJECT_ACTION_HANDLE_DROPPED)
+        obj->ops->on_handle_dropped(obj);
+    if (actions & KOBJECT_ACTION_ZERO_HANDLES)
+        obj->ops->on_zero_handles(obj);
+    kobject_unref(obj);
+}
+
+/*
+ * The one place that runs object ops. Nested (this thread is already draining): queue obj
+ * (or, if it is queued already, add the action and drop the caller's reference). Outermost:
+ * run the action, then everything it queued, oldest first, until the queue is empty.
+ * The caller's reference (or, for DESTROY, the dead object) is consumed either way.
+ *
+ * kstack.conf bounds this function to one activation per stack: the drain flag is set
+ * before any op runs and cleared only with the queue empty, so an op never reaches the
+ * loop again on the same thread.
+ */
+static void kobject_release(kobject_t *obj, uint32_t action) {
+    struct kobject_release_queue *q = release_queue_current();
+    spin_lock_saved_state_t irq = arch_irq_save();
+    if (q->draining) {
+        uint32_t old = __atomic_fetch_or(&obj->release_actions, action, __ATOMIC_ACQ_REL);
+        if (old == 0)
+            release_queue_push(q, obj);
+        arch_irq_restore(irq);
+        if (old != 0) {
+            DEBUG_ASSERT(action != KOBJECT_ACTION_DESTROY);
+            kobject_unref(obj); /* the queued entry holds a reference of its own */
+        }
+        return;
+    }
+    q->draining = true;
+    arch_irq_restore(irq);
+
+    release_run(obj, action);
+    for (;;) {
+        irq = arch_irq_save();
+        kobject_t *next = release_queue_pop(q);
+        if (next == NULL)
+            q->draining = false;
+        arch_irq_restore(irq);
+        if (next == NULL)
+            return;
+        release_run(next, __atomic_exchange_n(&next->release_actions, 0, __ATOMIC_ACQ_REL));
+    }
+}
+
 void kobject_unref(kobject_t *obj) {
     DEBUG_ASSERT(!spin_lock_held(&obj->lock));
     uint32_t old = __atomic_fetch_sub(&obj->refs, 1, __ATOMIC_ACQ_REL);
     ASSERT_MSG(old > 0, "kobject_unref underflow on %p", (void *)obj);
-    if (old == 1) {
-        DEBUG_ASSERT(obj->waiters.count == 0);
-        obj->ops->destroy(obj);
-    }
+    if (old == 1)
+        kobject_release(obj, KOBJECT_ACTION_DESTROY);
+}
+
+void kobject_handle_action(kobject_t *obj, uint32_t action) {
+    DEBUG_ASSERT(action == KOBJECT_ACTION_HANDLE_DROPPED ||
+                 action == KOBJECT_ACTION_ZERO_HANDLES);
+    kobject_release(obj, action);
 }
 
 void kobject_signal_locked(kobject_t *obj, zx_signals_t clear, zx_signals_t set) {

@@ -10,6 +10,18 @@
 static size_t live;
 static size_t fail_countdown;
 
+/* kobject.c's release queue lives in the current thread; the host runs one at a time. */
+static thread_t host_main_thread;
+static thread_t *host_current = &host_main_thread;
+
+thread_t *thread_current(void) { return host_current; }
+
+thread_t *host_set_current_thread(thread_t *t) {
+    thread_t *old = host_current;
+    host_current = t != NULL ? t : &host_main_thread;
+    return old;
+}
+
 size_t host_kmalloc_live(void) { return live; }
 
 void host_kmalloc_fail_nth(size_t n) { fail_countdown = n; }

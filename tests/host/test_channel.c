@@ -1,8 +1,8 @@
 /*
  * Host tests for channels through the kernel-level API (kernel/object/channel.c):
  * write/read, limits, handle transfer, signals, peer closed, queued handles released
- * on close (recursively), allocation failure. Every test ends with no kmalloc'ed block
- * left (which also proves both endpoints of every pair were freed).
+ * on close (also 50,000 levels deep), allocation failure. Every test ends with no
+ * kmalloc'ed block left (which also proves both endpoints of every pair were freed).
  */
 #include "htest.h"
 
@@ -185,7 +185,7 @@ HTEST(channel, peer_closed) {
     EXPECT_NO_LEAK();
 }
 
-HTEST(channel, close_releases_queued_handles_recursively) {
+HTEST(channel, close_releases_queued_handles_in_a_chain) {
     /* A chain: c0 carries c1's peer end, c1 carries c2's, ...; closing the head frees
      * everything. */
     enum { DEPTH = 20 };
@@ -200,6 +200,28 @@ HTEST(channel, close_releases_queued_handles_recursively) {
     handle_ref_release(&a[0]);
     EXPECT_GT(host_kmalloc_live(), (size_t)0); /* b[0] still holds the chain */
     handle_ref_release(&b[0]);
+    EXPECT_NO_LEAK();
+}
+
+/* The same chain 50,000 deep, built from the bottom up: the release queue of the kobject
+ * layer frees it without recursion (recursively it took tens of MiB of stack). The
+ * receiving end closed first; the sender sees PEER_CLOSED as soon as that returns. */
+HTEST(channel, deep_chain_closed_without_recursion) {
+    enum { DEPTH = 50000 };
+    handle_ref_t x, y;
+    make_pair(&x, &y);
+    for (int i = 1; i < DEPTH; i++) {
+        handle_ref_t nx, ny;
+        make_pair(&nx, &ny);
+        handle_ref_t pass[2] = {x, y};
+        ASSERT_OK(channel_write_kernel(ch(&nx), "m", 1, pass, 2));
+        x = nx;
+        y = ny;
+    }
+    handle_ref_release(&y);
+    EXPECT_TRUE(kobject_signals(x.obj) & ZX_CHANNEL_PEER_CLOSED);
+    EXPECT_NULL(thread_current()->release_queue.head);
+    handle_ref_release(&x);
     EXPECT_NO_LEAK();
 }
 

@@ -24,6 +24,7 @@
 #include <kernel/compiler.h>
 #include <kernel/types.h>
 #include <lib/list.h>
+#include <object/kobject_release.h>
 #include <vm/vm_kernel.h>
 
 typedef struct thread thread_t;
@@ -66,6 +67,9 @@ struct thread {
     uint32_t preempt_disable;    /* >0: timer interrupts do not reschedule */
     uint64_t ticks_left;         /* time slice */
     struct list_node all_node;   /* every live thread (for dumps) */
+    /* Object teardowns this thread still owes (object/kobject.c); the thread itself and
+     * interrupt code running on its behalf touch it, with interrupts off. */
+    struct kobject_release_queue release_queue;
 
     /* --- owned by whoever created the thread --- */
     vm_aspace_t *aspace;         /* user aspace loaded while this thread runs (NULL: none) */

@@ -65,7 +65,9 @@ zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_re
  * channel_write_kernel) uses this and later handle_ref_release. */
 void handle_ref_init(handle_ref_t *out, kobject_t *obj, zx_rights_t rights);
 
-/* Drops an in-flight handle: handle_count-- (running on_zero_handles at zero) and unref.
+/* Drops an in-flight handle: handle_count-- (running on_zero_handles at zero, else
+ * on_handle_dropped) and unref, through the kobject release queue (kobject.h): if this
+ * thread is already releasing an object, the op runs later in the same outermost call.
  * Sets h->obj to NULL; a handle_ref with obj == NULL is ignored. */
 void handle_ref_release(handle_ref_t *h);
 

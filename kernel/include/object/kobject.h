@@ -10,6 +10,17 @@
  * Signals: a 32-bit state word; kobject_signal changes it and wakes every waiter on the
  * object's wait queue, who re-check their condition (kobject_wait).
  *
+ * Teardown never recurses. Freeing one object often releases others (a channel message
+ * holds handles, a VMO child holds its parent, a process holds its handle table), and
+ * user space chooses how deep such chains go. So the ops (destroy, on_zero_handles,
+ * on_handle_dropped) run only at the outermost level of a thread: when a last reference
+ * or a handle is released while the calling thread is already running one of them, the
+ * object is queued on the thread's release queue (one entry per object, which holds a
+ * reference and the actions still owed) and the outermost call runs the queue in a loop
+ * before it returns. Stack depth is bounded however deep the nesting, and every
+ * teardown is still complete when the outermost kobject_unref / handle_ref_release
+ * returns (so before the syscall that started it returns).
+ *
  * Locking: `lock` (spinlock, irqsave) guards signals and the wait queue; object types may
  * use it for their own state too. It is a leaf lock except that the VM locks are never
  * taken under it.
@@ -48,7 +59,17 @@ struct kobject {
     /* Bumped (under lock) by kobject_poke_waiters, so a waiter that checked
      * still_valid without the lock can tell that a poke happened meanwhile. */
     uint32_t poke_gen;
+    /* Deferred release (kobject.c): the KOBJECT_ACTION_* bits still owed (atomic; the
+     * thread that sets the first bit queues the object) and the queue link (owned by
+     * the queue's thread). */
+    uint32_t release_actions;
+    kobject_t *release_next;
 };
+
+/* What a queued object is owed, in the order it runs. */
+#define KOBJECT_ACTION_HANDLE_DROPPED (1u << 0) /* ops->on_handle_dropped */
+#define KOBJECT_ACTION_ZERO_HANDLES (1u << 1)   /* ops->on_zero_handles */
+#define KOBJECT_ACTION_DESTROY (1u << 2)        /* ops->destroy (refs reached zero) */
 
 /* Assigns a fresh koid (from ZX_KOID_FIRST, never reused), refs = 1, no handles, no
  * signals. */
@@ -57,8 +78,18 @@ void kobject_init(kobject_t *obj, const struct kobject_ops *ops);
 static inline zx_obj_type_t kobject_type(const kobject_t *obj) { return obj->ops->type; }
 
 void kobject_ref(kobject_t *obj);
-/* Drops one reference; the last one calls ops->destroy. Never call with obj->lock held. */
+/* Drops one reference; the last one calls ops->destroy (at once, or from the calling
+ * thread's release queue before the outermost release returns). Never call with
+ * obj->lock or any lock a destroy may take held. */
 void kobject_unref(kobject_t *obj);
+
+/*
+ * For handle_ref_release: runs `action` (KOBJECT_ACTION_HANDLE_DROPPED or _ZERO_HANDLES;
+ * the op must exist) on obj, then drops the one reference the caller hands over. Like
+ * kobject_unref, the op is deferred to the release queue when the calling thread is
+ * already releasing something. No lock may be held.
+ */
+void kobject_handle_action(kobject_t *obj, uint32_t action);
 
 /* Atomically: signals = (signals & ~clear) | set; wakes waiters if anything changed. */
 void kobject_signal(kobject_t *obj, zx_signals_t clear, zx_signals_t set);
