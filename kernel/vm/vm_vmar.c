@@ -272,21 +272,55 @@ zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_chi
 
 /* ---- destroy ---- */
 
+/*
+ * Post-order, without recursion: go down to a VMAR with no sub-VMAR left, destroy its
+ * mappings, let it die, continue with its parent (found before the VMAR may be freed),
+ * until vmar itself has died.
+ */
 void vmar_destroy_locked(vm_vmar_t *vmar) {
-    struct vm_extent *e;
-    while ((e = vm_extent_of(avl_first(&vmar->children))) != NULL) {
-        struct vm_region *r = region_of(e);
-        if (r->type == VM_REGION_VMAR)
-            vmar_destroy_locked(region_vmar(r));
-        else
+    vm_vmar_t *v = vmar;
+    for (;;) {
+        struct vm_region *r = region_of(vm_extent_of(avl_first(&v->children)));
+        if (r && r->type == VM_REGION_VMAR) {
+            v = region_vmar(r);
+            continue;
+        }
+        if (r) {
             vm_mapping_destroy(region_mapping(r));
+            continue;
+        }
+        vm_vmar_t *parent = v->r.parent;
+        bool last = v == vmar;
+        v->dead = true;
+        if (parent) {
+            avl_remove(&parent->children, &v->r.ext.node);
+            v->r.parent = NULL;
+            vm_vmar_unref(v); /* the tree's reference; the aspace outlives this call */
+        }
+        if (last)
+            return;
+        v = parent;
     }
-    vmar->dead = true;
-    if (vmar->r.parent) {
-        avl_remove(&vmar->r.parent->children, &vmar->r.ext.node);
-        vmar->r.parent = NULL;
-        vm_vmar_unref(vmar); /* the tree's reference; the aspace outlives this call */
+}
+
+struct vm_region *vmar_walk_next(vm_vmar_t *top, struct vm_region *r, unsigned *depth) {
+    if (!r)
+        return region_of(vm_extent_of(avl_first(&top->children)));
+    if (r->type == VM_REGION_VMAR) {
+        struct vm_region *child = region_of(vm_extent_of(avl_first(&region_vmar(r)->children)));
+        if (child) {
+            (*depth)++;
+            return child;
+        }
     }
+    while (r != &top->r) {
+        struct vm_region *next = region_of(vm_extent_of(avl_next(&r->ext.node)));
+        if (next)
+            return next;
+        r = &r->parent->r;
+        (*depth)--;
+    }
+    return NULL;
 }
 
 zx_status_t vm_vmar_destroy(vm_vmar_t *vmar) {
@@ -397,11 +431,10 @@ zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
 
 static size_t count_mappings_locked(vm_vmar_t *vmar) {
     size_t n = 0;
-    for (struct vm_extent *e = vm_extent_of(avl_first(&vmar->children)); e;
-         e = vm_extent_of(avl_next(&e->node))) {
-        struct vm_region *r = region_of(e);
-        n += r->type == VM_REGION_MAPPING ? 1 : count_mappings_locked(region_vmar(r));
-    }
+    unsigned depth = 0;
+    for (struct vm_region *r = vmar_walk_next(vmar, NULL, &depth); r;
+         r = vmar_walk_next(vmar, r, &depth))
+        n += r->type == VM_REGION_MAPPING;
     return n;
 }
 

@@ -38,19 +38,24 @@ static void maps_add_mapping(struct maps_walk *w, vm_mapping_t *m, uint32_t dept
     }
 }
 
-static void maps_add_vmar(struct maps_walk *w, vm_vmar_t *v, uint32_t depth) {
+static void maps_add_vmar_entry(struct maps_walk *w, vm_vmar_t *v, uint32_t depth) {
     vm_map_entry_t *e = maps_next(w);
     if (e) {
         *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_VMAR, .depth = depth,
                               .base = region_base(&v->r), .size = region_size(&v->r)};
     }
-    for (struct vm_extent *x = vm_extent_of(avl_first(&v->children)); x;
-         x = vm_extent_of(avl_next(&x->node))) {
-        struct vm_region *r = region_of(x);
+}
+
+/* root at `depth`, then its whole tree in pre-order (vmar_walk_next: no recursion). */
+static void maps_add_tree(struct maps_walk *w, vm_vmar_t *root, uint32_t depth) {
+    maps_add_vmar_entry(w, root, depth);
+    unsigned d = depth + 1;
+    for (struct vm_region *r = vmar_walk_next(root, NULL, &d); r;
+         r = vmar_walk_next(root, r, &d)) {
         if (r->type == VM_REGION_MAPPING)
-            maps_add_mapping(w, region_mapping(r), depth + 1);
+            maps_add_mapping(w, region_mapping(r), d);
         else
-            maps_add_vmar(w, region_vmar(r), depth + 1);
+            maps_add_vmar_entry(w, region_vmar(r), d);
     }
 }
 
@@ -65,7 +70,7 @@ static zx_status_t maps_add_aspace(struct maps_walk *w, vm_aspace_t *as) {
     vm_map_entry_t *e = maps_next(w);
     if (e)
         *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_ASPACE, .base = as->base, .size = as->size};
-    maps_add_vmar(w, as->root, 1);
+    maps_add_tree(w, as->root, 1);
     spin_unlock_irqrestore(&as->lock, s);
     return ZX_OK;
 }
@@ -91,28 +96,26 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
     return st;
 }
 
-static void each_mapped_vmo(vm_vmar_t *v, void (*fn)(void *ctx, vm_object_t *vmo), void *ctx) {
-    for (struct vm_extent *x = vm_extent_of(avl_first(&v->children)); x;
-         x = vm_extent_of(avl_next(&x->node))) {
-        struct vm_region *r = region_of(x);
+/* fn for every mapping of one aspace (not unified), in address order. */
+static zx_status_t each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
+                                   void *ctx) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&as->lock, &s);
+    zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
+    unsigned depth = 0;
+    for (struct vm_region *r = st == ZX_OK ? vmar_walk_next(as->root, NULL, &depth) : NULL; r;
+         r = vmar_walk_next(as->root, r, &depth)) {
         if (r->type == VM_REGION_MAPPING)
             fn(ctx, region_mapping(r)->vmo);
-        else
-            each_mapped_vmo(region_vmar(r), fn, ctx);
     }
+    spin_unlock_irqrestore(&as->lock, s);
+    return st;
 }
 
 zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
                                           void *ctx) {
-    if (as->shared) {
-        zx_status_t st = vm_aspace_for_each_mapped_vmo(as->restricted, fn, ctx);
-        return st == ZX_OK ? vm_aspace_for_each_mapped_vmo(as->shared, fn, ctx) : st;
-    }
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
-    zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
-    if (st == ZX_OK)
-        each_mapped_vmo(as->root, fn, ctx);
-    spin_unlock_irqrestore(&as->lock, s);
-    return st;
+    if (!as->shared)
+        return each_mapped_vmo(as, fn, ctx);
+    zx_status_t st = each_mapped_vmo(as->restricted, fn, ctx);
+    return st == ZX_OK ? each_mapped_vmo(as->shared, fn, ctx) : st;
 }

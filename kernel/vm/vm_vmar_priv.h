@@ -155,8 +155,17 @@ void vm_aspace_unref(vm_aspace_t *as);
 
 /* vm_vmar.c */
 vm_vmar_t *vm_vmar_create_root(vm_aspace_t *as);
-/* Destroys vmar's subtree and the vmar itself (see vm_vmar_destroy); lock held. */
+/* Destroys vmar's subtree and the vmar itself (see vm_vmar_destroy); lock held. Works
+ * without recursion, so any nesting depth is fine. */
 void vmar_destroy_locked(vm_vmar_t *vmar);
+/*
+ * Pre-order walk of the regions below `top`, without recursion (VMARs nest as deep as
+ * user space likes): returns the region after r (r NULL: the first child of top), going
+ * into r's children first when r is a VMAR, NULL once the walk leaves top's subtree.
+ * *depth goes up by one for each level the walk goes down and down by one for each level
+ * it comes back up. Aspace lock held, and the tree unchanged between calls.
+ */
+struct vm_region *vmar_walk_next(vm_vmar_t *top, struct vm_region *r, unsigned *depth);
 /* The mapping containing addr among vmar and its descendants, or NULL (a gap). *depth
  * (if non-NULL) = 0 for a direct child of vmar, 1 for a grandchild, ... */
 vm_mapping_t *vmar_find_mapping(vm_vmar_t *vmar, vaddr_t addr, unsigned *depth);
