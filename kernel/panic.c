@@ -50,7 +50,10 @@ __noreturn void kernel_poweroff(bool success) {
 __noreturn void panic(const char *fmt, ...) {
     x86_cli();
     if (++panic_depth > 1) {
-        /* A panic while panicking: print nothing more that could fault again. */
+        /* A panic while panicking: print nothing more that could fault again. The
+         * first panic may have died holding the console lock, and taking it again
+         * would fail its recursion check and panic once more. */
+        console_break_lock();
         console_write("\nKERNEL PANIC (nested)\n", 23);
         arch_poweroff(false);
     }

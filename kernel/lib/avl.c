@@ -229,35 +229,54 @@ struct avl_node *avl_prev(const struct avl_node *n) {
 }
 
 /*
- * Checks the subtree at n: keys strictly inside (lo, hi) (each bound only if its has_ flag
- * is set), children point back to their parent, stored heights are exact and balanced.
- * Adds the nodes to *count. Returns the subtree's height, or -1 on a violation.
+ * In-order walk with the parent links, no recursion: every node's children point back
+ * to it, keys strictly increase, stored heights are exact (1 + the larger child's
+ * stored height, which is checked at the child in turn) and balanced, and the count
+ * matches. A corrupt tree cannot make the walk loop: it gives up after more pointer
+ * steps than a well-formed tree of t->count nodes needs.
  */
-static int check_subtree(const struct avl_node *n, bool has_lo, uint64_t lo, bool has_hi,
-                         uint64_t hi, size_t *count) {
-    if (!n)
-        return 0;
-    if ((has_lo && n->key <= lo) || (has_hi && n->key >= hi))
-        return -1;
-    if ((n->left && n->left->parent != n) || (n->right && n->right->parent != n))
-        return -1;
-    int hl = check_subtree(n->left, has_lo, lo, true, n->key, count);
-    int hr = check_subtree(n->right, true, n->key, has_hi, hi, count);
-    if (hl < 0 || hr < 0)
-        return -1;
-    if (hl - hr > AVL_MAX_IMBALANCE || hr - hl > AVL_MAX_IMBALANCE)
-        return -1;
-    if (n->height != 1 + MAX(hl, hr))
-        return -1;
-    (*count)++;
-    return n->height;
-}
-
 bool avl_check(const struct avl_tree *t) {
-    if (t->root && t->root->parent)
+    const struct avl_node *n = t->root;
+    if (n && n->parent)
         return false;
-    size_t count = 0;
-    if (check_subtree(t->root, false, 0, false, 0, &count) < 0)
-        return false;
+    size_t steps = 0, max_steps = 4 * t->count + 4, count = 0;
+    bool have_prev = false;
+    uint64_t prev = 0;
+    while (n && n->left) {
+        n = n->left;
+        if (++steps > max_steps)
+            return false;
+    }
+    while (n) {
+        if ((n->left && n->left->parent != n) || (n->right && n->right->parent != n))
+            return false;
+        if (have_prev && n->key <= prev)
+            return false;
+        int hl = n->left ? n->left->height : 0;
+        int hr = n->right ? n->right->height : 0;
+        if (hl - hr > AVL_MAX_IMBALANCE || hr - hl > AVL_MAX_IMBALANCE ||
+            n->height != 1 + MAX(hl, hr))
+            return false;
+        have_prev = true;
+        prev = n->key;
+        count++;
+        if (n->right) {
+            n = n->right;
+            while (n->left) {
+                n = n->left;
+                if (++steps > max_steps)
+                    return false;
+            }
+        } else {
+            while (n->parent && n->parent->right == n) {
+                n = n->parent;
+                if (++steps > max_steps)
+                    return false;
+            }
+            n = n->parent;
+        }
+        if (++steps > max_steps)
+            return false;
+    }
     return count == t->count;
 }
