@@ -8,8 +8,11 @@
 #ifndef BERYL_TEST_UTIL_H
 #define BERYL_TEST_UTIL_H
 
+#include <beryl/launch.h>
+#include <beryl/startup.h>
 #include <string.h>
 #include <zircon/process.h>
+#include <zircon/processargs.h>
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
@@ -82,6 +85,28 @@ static inline zx_status_t tu_process_info(zx_handle_t proc, zx_info_process_t *i
 static inline void tu_task_kill_wait(zx_handle_t task) {
     zx_task_kill(task);
     zx_object_wait_one(task, ZX_TASK_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
+}
+
+/*
+ * Starts this program again as a new process named `name` with the arguments argv[0..argc)
+ * (argv[0] is the program name; a program's own main() tells such a run by them) and
+ * `extra` (ZX_HANDLE_INVALID for none; always consumed) as its PA_USER0 handle. On ZX_OK
+ * *proc is the running process (the caller waits for it and closes it).
+ */
+static inline zx_status_t tu_launch_self(const char *name, int argc, const char *const *argv,
+                                         zx_handle_t extra, zx_handle_t *proc) {
+    uint32_t info = PA_HND(PA_USER0, 0);
+    beryl_launch_args_t a = {
+        .job = zx_job_default(),
+        .name = name,
+        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
+        .argc = argc,
+        .argv = argv,
+        .handles = &extra,
+        .handle_infos = &info,
+        .num_handles = extra != ZX_HANDLE_INVALID ? 1 : 0,
+    };
+    return beryl_launch(&a, proc);
 }
 
 /*
