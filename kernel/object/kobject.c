@@ -4,6 +4,7 @@
 #include <object/kobject.h>
 
 #include <kernel/assert.h>
+#include <kernel/compiler.h>
 #include <kernel/thread.h>
 
 static zx_koid_t kobject_next_koid = ZX_KOID_FIRST;
@@ -76,8 +77,8 @@ static kobject_t *release_queue_pop(struct kobject_release_queue *q) {
 
 /*
  * Runs what obj is owed (`actions`, KOBJECT_ACTION_*) and gives up the reference that came
- * with them. Called only by the draining thread, so a last reference dropped here (or by
- * the ops) is queued, not run.
+ * with them. Called only by kobject_drain, so a last reference dropped here (or by the
+ * ops) is queued, not run.
  */
 static void release_run(kobject_t *obj, uint32_t actions) {
     if (actions & KOBJECT_ACTION_DESTROY) {
@@ -94,14 +95,35 @@ static void release_run(kobject_t *obj, uint32_t actions) {
 }
 
 /*
- * The one place that runs object ops. Nested (this thread is already draining): queue obj
- * (or, if it is queued already, add the action and drop the caller's reference). Outermost:
- * run the action, then everything it queued, oldest first, until the queue is empty.
- * The caller's reference (or, for DESTROY, the dead object) is consumed either way.
+ * The outermost release of this thread (q->draining already set): runs obj's action,
+ * then everything queued meanwhile, oldest first, until the queue is empty, and clears
+ * the flag in the same step that finds it empty.
  *
- * kstack.conf bounds this function to one activation per stack: the drain flag is set
- * before any op runs and cleared only with the queue empty, so an op never reaches the
- * loop again on the same thread.
+ * The only caller of ops, so the only way back into teardown from inside one; kstack.conf
+ * bounds it to one activation per stack, which holds because kobject_release calls it only
+ * while the flag is clear, and the flag stays set as long as this runs.
+ */
+static __noinline void kobject_drain(struct kobject_release_queue *q, kobject_t *obj,
+                                     uint32_t action) {
+    release_run(obj, action);
+    for (;;) {
+        spin_lock_saved_state_t irq = arch_irq_save();
+        kobject_t *next = release_queue_pop(q);
+        if (next == NULL)
+            q->draining = false;
+        arch_irq_restore(irq);
+        if (next == NULL)
+            return;
+        release_run(next, __atomic_exchange_n(&next->release_actions, 0, __ATOMIC_ACQ_REL));
+    }
+}
+
+/*
+ * Every teardown goes through here. Nested (this thread is already draining): queue obj,
+ * or, if it is queued already (here or on another thread), add the action to its entry
+ * and drop the caller's reference, which cannot be the last: the entry holds one.
+ * Outermost: drain. The caller's reference (or, for DESTROY, the dead object) is consumed
+ * either way.
  */
 static void kobject_release(kobject_t *obj, uint32_t action) {
     struct kobject_release_queue *q = release_queue_current();
@@ -113,24 +135,14 @@ static void kobject_release(kobject_t *obj, uint32_t action) {
         arch_irq_restore(irq);
         if (old != 0) {
             DEBUG_ASSERT(action != KOBJECT_ACTION_DESTROY);
-            kobject_unref(obj); /* the queued entry holds a reference of its own */
+            uint32_t refs = __atomic_fetch_sub(&obj->refs, 1, __ATOMIC_ACQ_REL);
+            ASSERT_MSG(refs > 1, "kobject %p queued without its reference", (void *)obj);
         }
         return;
     }
     q->draining = true;
     arch_irq_restore(irq);
-
-    release_run(obj, action);
-    for (;;) {
-        irq = arch_irq_save();
-        kobject_t *next = release_queue_pop(q);
-        if (next == NULL)
-            q->draining = false;
-        arch_irq_restore(irq);
-        if (next == NULL)
-            return;
-        release_run(next, __atomic_exchange_n(&next->release_actions, 0, __ATOMIC_ACQ_REL));
-    }
+    kobject_drain(q, obj, action);
 }
 
 void kobject_unref(kobject_t *obj) {
