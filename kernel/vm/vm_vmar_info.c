@@ -61,17 +61,16 @@ static void maps_add_tree(struct maps_walk *w, vm_vmar_t *root, uint32_t depth) 
 
 /* One aspace (not unified) into w: its record at depth 0, then its tree. */
 static zx_status_t maps_add_aspace(struct maps_walk *w, vm_aspace_t *as) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     if (as->destroyed) {
-        spin_unlock_irqrestore(&as->lock, s);
+        mutex_release(&as->lock);
         return ZX_ERR_BAD_STATE;
     }
     vm_map_entry_t *e = maps_next(w);
     if (e)
         *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_ASPACE, .base = as->base, .size = as->size};
     maps_add_tree(w, as->root, 1);
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return ZX_OK;
 }
 
@@ -99,8 +98,7 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
 /* fn for every mapping of one aspace (not unified), in address order. */
 static zx_status_t each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
                                    void *ctx) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
     unsigned depth = 0;
     for (struct vm_region *r = st == ZX_OK ? vmar_walk_next(as->root, NULL, &depth) : NULL; r;
@@ -108,7 +106,7 @@ static zx_status_t each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_obj
         if (r->type == VM_REGION_MAPPING)
             fn(ctx, region_mapping(r)->vmo);
     }
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
 }
 
