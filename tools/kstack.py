@@ -473,7 +473,7 @@ class Conf:
         self.roots = []          # (name, nested interrupt?)
         self.syscalls = None     # (dispatcher, [chain above it], nested?)
         self.dynamic = {}        # function -> (bytes, why)
-        self.traps = {}          # pseudo node -> (frame bytes, through function, [calls])
+        self.traps = {}          # pseudo node -> (frame bytes, [through chain], [calls])
         self.testonly = []       # regexes of source paths whose code runs only in tests
         self.terminal = {}       # function -> why: ends the machine; only its frame counts
 
@@ -496,6 +496,9 @@ def read_conf(path):
     for n, parts in entries:
         words = parts[0].split()
         why = " ".join(parts[1:])
+        if words[0] not in ("bound", "dynamic", "terminal"):
+            words += why.split()  # continued on the next lines
+            why = ""
         where = "%s:%d" % (path, n)
         kind = words[0]
         try:
@@ -532,9 +535,12 @@ def read_conf(path):
                     raise ValueError
                 conf.asm[words[1]] = a
             elif kind == "trap":
-                if words[2] != "frame" or words[4] != "through" or words[6] != "calls":
+                if words[2] != "frame" or words[4] != "through" or "calls" not in words:
                     raise ValueError
-                conf.traps[words[1]] = (int(words[3], 0), words[5], words[7:])
+                k = words.index("calls")
+                if k == 5:
+                    raise ValueError
+                conf.traps[words[1]] = (int(words[3], 0), words[5:k], words[k + 1:])
             elif kind == "terminal":
                 if not why:
                     raise IRError("%s: terminal %s needs its reason" % (where, words[1]))
@@ -650,23 +656,35 @@ def build_graph(modules, su, conf):
     for mod in modules:
         for fn in mod.defined.values():
             mod_of[fn.key] = mod
-    # A trap: `through`'s frame, but only the listed calls of it are followed.
+    # A trap: the frames of the `through` chain (each calling the next), then only the
+    # listed calls, each made by some function of the chain.
     for name, (frame, through, calls) in conf.traps.items():
-        via = globals_.get(through)
-        if via is None:
-            g.errors.append("trap %s: no function %s" % (name, through))
+        chain = []
+        for i, t in enumerate(through):
+            via = resolve(mod_of.get(chain[-1].key) if chain else None, t)
+            if via is None:
+                g.errors.append("trap %s: no function %s (kernel/kstack.conf follows the "
+                                "handler's code: update the trap line)" % (name, t))
+                break
+            if chain and t not in chain[-1].direct:
+                g.errors.append("trap %s: %s does not call %s" % (name, chain[-1].name, t))
+            chain.append(via)
+        if len(chain) != len(through):
             continue
         fn = Function(name, name, "(trap)", None)
-        fn.frame = frame + via.frame
+        fn.frame = frame + sum(v.frame for v in chain)
         fn.testonly = False
         g.add(fn)
         globals_[name] = fn
         for c in calls:
-            if c not in via.direct:
-                g.errors.append("trap %s: %s does not call %s" % (name, through, c))
-            else:
-                fn.direct.add(c)
-        mod_of[name] = mod_of.get(via.key)
+            caller = next((v for v in chain if c in v.direct), None)
+            if caller is None:
+                g.errors.append("trap %s: no function of %s calls %s" %
+                                (name, " > ".join(through), c))
+                continue
+            callee = resolve(mod_of.get(caller.key), c)
+            if callee is not None:
+                fn.callees.add(callee.key)
     for fn in list(g.funcs.values()):
         mod = mod_of.get(fn.key)
         for name in sorted(fn.direct):

@@ -284,6 +284,26 @@ define dso_local void @hook_impl() #0 {
         self.assertIn("syscall zx_b: worst case", report)
 
 
+class Traps(unittest.TestCase):
+    TRAP = ("trap nested frame 50 through handler\n    calls syscall_dispatch\n"
+            "interrupt nested\nroot entry +interrupt\nbound obj_unref 2\n    g\n")
+
+    def test_a_trap_follows_only_its_calls(self):
+        t = tree(self.TRAP, su={"handler": {"handler": (8, "static")}})
+        rc, report = t.run()
+        self.assertEqual(rc, 0, report)
+        # The trap: 50 + handler's frame 16, then dispatch (not hook).
+        self.assertRegex(report, r"Nested interrupt \(nested\): \d+ bytes: nested > "
+                                 r"syscall_dispatch > ")
+        self.assertNotIn("nested > hook", report)
+
+    def test_a_trap_call_the_chain_does_not_make_fails(self):
+        t = tree(self.TRAP.replace("calls syscall_dispatch", "calls sys_a"))
+        rc, report = t.run()
+        self.assertEqual(rc, 1)
+        self.assertIn("trap nested: no function of handler calls sys_a", report)
+
+
 class Doc(unittest.TestCase):
     def test_doc_table_round_trip_and_tolerance(self):
         t = tree("bound obj_unref 2\n    g\n")
