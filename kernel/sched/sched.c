@@ -182,6 +182,8 @@ void thread_exit(int retcode) {
     x86_irq_disable();
     thread_t *t = current;
     DEBUG_ASSERT(t != idle_thread && t != &bootstrap_thread && t != &reaper_storage);
+    /* An object release in progress would be cut short (object/kobject.c). */
+    DEBUG_ASSERT(!t->release_queue.draining && t->release_queue.head == NULL);
     t->retcode = retcode;
     t->state = THREAD_DEAD;
     reaper_run_next();
