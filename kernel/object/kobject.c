@@ -35,10 +35,10 @@ void kobject_ref(kobject_t *obj) {
 /* ---- Deferred release --------------------------------------------------------------
  *
  * A thread's release queue (struct kobject_release_queue in its thread_t) is touched only
- * by code running on that thread: the thread itself, and the scheduler's reaper, which
- * runs on the thread's stack inside an interrupt or a reschedule. So every look at the
- * queue happens with interrupts off, and the reaper either finds the thread draining
- * (and queues) or starts the drain itself, never in between.
+ * by code running on that thread, and always with interrupts off: code that interrupts
+ * the thread on its stack (no interrupt handler releases objects today; the reaper is a
+ * thread of its own) would find it either draining, and queue, or idle, and drain
+ * itself, never half changed.
  *
  * An object is on at most one queue at a time: whoever turns release_actions from zero
  * to non-zero queues it, and that entry holds one reference. Anyone who adds an action
