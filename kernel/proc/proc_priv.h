@@ -60,6 +60,11 @@ struct process {
     vm_aspace_t *restricted;  /* create_shared processes: the restricted region; else NULL */
     proc_shared_t *shared;    /* shared families: a reference (immutable); else NULL */
     bool restricted_owner;    /* created by zx_process_create_shared (immutable) */
+    /* ASLR (<vm/vm_aslr.h>): this process's seed, which seeds the aspace it creates
+     * (its own, a prototype's shared one, or a create_shared member's restricted one) and
+     * its children's seeds; and how many children it has created. */
+    uint64_t aslr_seed;       /* immutable */
+    uint64_t aslr_children;   /* atomic */
     kobject_t *job;           /* a reference */
     struct list_node threads; /* uthreads not yet exited */
     uint32_t live_threads;    /* started and not yet exited */
@@ -126,7 +131,8 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
  * references it (proc_shared_unref); its handle table and shared aspace live while any
  * member has not finished (join / leave; the last leave destroys them).
  */
-zx_status_t proc_shared_create(const char *name, proc_shared_t **out); /* one member */
+/* One member; the shared aspace's placement starts at aslr_seed. */
+zx_status_t proc_shared_create(const char *name, uint64_t aslr_seed, proc_shared_t **out);
 bool proc_shared_join(proc_shared_t *sh); /* false (nothing taken) once all have left */
 void proc_shared_leave(proc_shared_t *sh);
 void proc_shared_unref(proc_shared_t *sh);

@@ -6,9 +6,11 @@
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
 #include <kernel/user_copy.h>
+#include <lib/rand.h>
 #include <lib/string.h>
 #include <object/vm_objects.h>
 #include <vm/heap.h>
+#include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
 #include <zircon/rights.h>
 #include "proc_priv.h"
@@ -76,11 +78,26 @@ static void process_release(process_t *p, handle_table_t *ht, vm_aspace_t *as,
     proc_shared_leave(p->shared);
 }
 
-/* A zeroed process with its name, job and lists; not yet an object. */
+/*
+ * The ASLR seed of a process created now (<vm/vm_aslr.h>): the k-th process the calling
+ * process creates gets rand_derive(caller's seed, k), so a program's children are seeded
+ * by its own order of creation, whatever else runs; a process the kernel creates itself
+ * (userboot) gets a kernel seed.
+ */
+static uint64_t new_process_aslr_seed(void) {
+    process_t *creator = process_current();
+    if (!creator)
+        return vm_aslr_kernel_seed();
+    uint64_t k = __atomic_fetch_add(&creator->aslr_children, 1, __ATOMIC_RELAXED);
+    return rand_derive(creator->aslr_seed, k);
+}
+
+/* A zeroed process with its name, job, lists and ASLR seed; not yet an object. */
 static process_t *process_alloc(kobject_t *job, const char *name, size_t name_len) {
     process_t *p = kzalloc(sizeof(*p));
     if (!p)
         return NULL;
+    p->aslr_seed = new_process_aslr_seed();
     copy_name(p->name, name, name_len);
     list_init(&p->threads);
     p->state = PROCESS_INITIAL;
@@ -118,7 +135,7 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len, bo
         return ZX_ERR_NO_MEMORY;
     zx_status_t st;
     if (shared) {
-        st = proc_shared_create(p->name, &p->shared);
+        st = proc_shared_create(p->name, p->aslr_seed, &p->shared);
         if (st == ZX_OK) {
             p->handles = proc_shared_handles(p->shared);
             p->aspace = proc_shared_aspace(p->shared);
@@ -129,7 +146,7 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len, bo
         st = p->handles ? ZX_OK : ZX_ERR_NO_MEMORY;
         if (st == ZX_OK)
             st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_ASPACE_BASE, USER_ASPACE_SIZE,
-                                  p->name, &p->aspace);
+                                  p->name, p->aslr_seed, &p->aspace);
     }
     return process_publish(p, st, st == ZX_OK ? vm_aspace_root_vmar(p->aspace) : NULL, proc,
                            root_vmar, vmar_rights);
@@ -153,7 +170,8 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
     p->restricted_owner = true;
     p->handles = proc_shared_handles(sh);
     zx_status_t st = vm_aspace_create(ARCH_ASPACE_RESTRICTED, USER_RESTRICTED_BASE,
-                                      USER_RESTRICTED_SIZE, p->name, &p->restricted);
+                                      USER_RESTRICTED_SIZE, p->name, p->aslr_seed,
+                                      &p->restricted);
     if (st == ZX_OK)
         st = vm_aspace_create_unified(proc_shared_aspace(sh), p->restricted, p->name,
                                       &p->aspace);
