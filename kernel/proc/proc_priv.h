@@ -39,6 +39,10 @@ typedef struct proc_shared proc_shared_t;
 #define USER_SHARED_TOP ((uintptr_t)0x7ffffffff000ull)
 #define USER_SHARED_SIZE (USER_SHARED_TOP - USER_SHARED_BASE)
 
+/* Names of children whose count a process remembers for ASLR seeding (the most recent
+ * ones, round robin). */
+#define PROC_ASLR_NAME_SLOTS 16
+
 enum process_state {
     PROCESS_INITIAL, /* created, no thread started */
     PROCESS_RUNNING, /* zx_process_start succeeded */
@@ -62,9 +66,13 @@ struct process {
     bool restricted_owner;    /* created by zx_process_create_shared (immutable) */
     /* ASLR (<vm/vm_aslr.h>): this process's seed, which seeds the aspace it creates
      * (its own, a prototype's shared one, or a create_shared member's restricted one) and
-     * its children's seeds; and how many children it has created. */
+     * its children's seeds (process_child_aslr_seed). */
     uint64_t aslr_seed;       /* immutable */
-    uint64_t aslr_children;   /* atomic */
+    struct proc_aslr_name {   /* guarded by obj.lock: children made per name */
+        uint64_t hash;
+        uint64_t made;        /* 0: free slot */
+    } aslr_names[PROC_ASLR_NAME_SLOTS];
+    uint32_t aslr_next_slot;  /* guarded by obj.lock: slot the next new name takes */
     kobject_t *job;           /* a reference */
     struct list_node threads; /* uthreads not yet exited */
     uint32_t live_threads;    /* started and not yet exited */

@@ -79,17 +79,40 @@ static void process_release(process_t *p, handle_table_t *ht, vm_aspace_t *as,
 }
 
 /*
- * The ASLR seed of a process created now (<vm/vm_aslr.h>): the k-th process the calling
- * process creates gets rand_derive(caller's seed, k), so a program's children are seeded
- * by its own order of creation, whatever else runs; a process the kernel creates itself
- * (userboot) gets a kernel seed.
+ * The ASLR seed of a process named `name` (NUL-terminated) created now
+ * (<vm/vm_aslr.h>). When a process creates it, the seed is
+ *     rand_derive(rand_derive(creator's seed, hash of name), k)
+ * for the creator's k-th child of that name: it depends on the creator and on which of
+ * its same-named children this is, not on what else the creator or anyone else made, so
+ * a program keeps its placements when other programs are added or left out (userboot
+ * with a different userboot.prefix). The creator remembers counts for its
+ * PROC_ASLR_NAME_SLOTS most recent names; a name that fell out starts again at k = 0
+ * (its seeds repeat; they stay reproducible). A process the kernel creates (userboot)
+ * gets a kernel seed.
  */
-static uint64_t new_process_aslr_seed(void) {
+static uint64_t new_process_aslr_seed(const char *name) {
     process_t *creator = process_current();
     if (!creator)
         return vm_aslr_kernel_seed();
-    uint64_t k = __atomic_fetch_add(&creator->aslr_children, 1, __ATOMIC_RELAXED);
-    return rand_derive(creator->aslr_seed, k);
+    uint64_t h = rand_hash_bytes(name, strlen(name));
+    uint64_t k = 0;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&creator->obj.lock, &s);
+    struct proc_aslr_name *slot = NULL;
+    for (size_t i = 0; i < PROC_ASLR_NAME_SLOTS && !slot; i++)
+        if (creator->aslr_names[i].made && creator->aslr_names[i].hash == h)
+            slot = &creator->aslr_names[i];
+    if (slot) {
+        k = slot->made;
+    } else {
+        slot = &creator->aslr_names[creator->aslr_next_slot];
+        creator->aslr_next_slot = (creator->aslr_next_slot + 1) % PROC_ASLR_NAME_SLOTS;
+        slot->hash = h;
+        slot->made = 0;
+    }
+    slot->made++;
+    spin_unlock_irqrestore(&creator->obj.lock, s);
+    return rand_derive(rand_derive(creator->aslr_seed, h), k);
 }
 
 /* A zeroed process with its name, job, lists and ASLR seed; not yet an object. */
@@ -97,8 +120,8 @@ static process_t *process_alloc(kobject_t *job, const char *name, size_t name_le
     process_t *p = kzalloc(sizeof(*p));
     if (!p)
         return NULL;
-    p->aslr_seed = new_process_aslr_seed();
     copy_name(p->name, name, name_len);
+    p->aslr_seed = new_process_aslr_seed(p->name);
     list_init(&p->threads);
     p->state = PROCESS_INITIAL;
     kobject_ref(job);

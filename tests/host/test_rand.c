@@ -1,6 +1,6 @@
 /*
- * Host tests for <lib/rand.h>: splitmix64 keeps its published output (placement and the
- * seeded tests replay across builds only if it never changes), and rand_derive, which
+ * Host tests for <lib/rand.h>: splitmix64 and FNV-1a keep their published outputs
+ * (placements replay across builds only if they never change), and rand_derive, which
  * builds the ASLR seed tree (<vm/vm_aslr.h>), is a pure function whose children are
  * distinct from each other and from their parent.
  */
@@ -16,6 +16,12 @@ HTEST(rand, splitmix64_reference_outputs) {
     EXPECT_EQ(splitmix64_next(&s), 0x6e789e6aa1b965f4ull);
     EXPECT_EQ(splitmix64_next(&s), 0x06c45d188009454full);
     EXPECT_EQ(s, 3 * SPLITMIX64_GAMMA);
+}
+
+HTEST(rand, fnv1a_reference_hashes) {
+    EXPECT_EQ(rand_hash_bytes("", 0), FNV1A64_OFFSET);
+    EXPECT_EQ(rand_hash_bytes("a", 1), 0xaf63dc4c8601ec8cull);
+    EXPECT_EQ(rand_hash_bytes("foobar", 6), 0x85944171f73967e8ull);
 }
 
 HTEST(rand, derive_is_a_pure_function) {

@@ -3,15 +3,16 @@
  *
  * One boot seed, printed at boot ("aslr: seed 0x... (source)"), roots the tree. It comes
  * from the command line (aslr.seed=N, decimal or 0x hex) or else from the CPU
- * (<arch/entropy.h>). Below it every seed is a pure function of its parent's seed and a
- * creation index (rand_derive in <lib/rand.h>):
- *   boot seed, k-th aspace the kernel makes itself  -> kernel seeds (the kernel aspace,
- *                                                      userboot, in-kernel tests)
- *   a process's seed, its k-th child process       -> the child's seed (kernel/proc)
+ * (<arch/entropy.h>). Below it every seed is a pure function of its parent's seed and
+ * an index (rand_derive in <lib/rand.h>):
+ *   boot seed, k-th aspace the kernel makes itself   -> kernel seeds (the kernel aspace,
+ *                                                       userboot, in-kernel tests)
+ *   a process's seed, child's name, k-th such child  -> the child's seed (kernel/proc)
  * and an aspace's placement generator starts at its seed. Nothing timing- or
- * address-dependent enters, so one boot seed replays every placement of a run that makes
- * the same operations in the same order (userboot runs its programs one at a time, in
- * name order); threads racing to create processes or map only perturb their own subtree.
+ * address-dependent enters, so one boot seed replays every placement of a program that
+ * makes the same calls in the same order, and a program's seed does not depend on which
+ * other programs userboot runs. Threads racing to create processes or to map perturb
+ * only their own process and its children.
  */
 #ifndef VM_VM_ASLR_H
 #define VM_VM_ASLR_H
