@@ -249,9 +249,10 @@ TEST(NestedVmars, ListedByProcessMapsThenUnmapped) {
     zx_info_maps_t *maps = process_maps(&n);
     ASSERT_NONNULL(maps);
     /* Pre-order: the chain's VMARs one level deeper each, then the mapping under them. */
-    size_t first = n;
+    size_t first = n; /* the top's record: the first VMAR of the chain's base and size */
     for (size_t i = 0; i < n; i++) {
-        if (maps[i].type == ZX_INFO_MAPS_TYPE_VMAR && maps[i].base == base) {
+        if (maps[i].type == ZX_INFO_MAPS_TYPE_VMAR && maps[i].base == base &&
+            maps[i].size == CHAIN_SIZE) {
             first = i;
             break;
         }
