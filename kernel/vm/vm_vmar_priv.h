@@ -15,8 +15,9 @@
  *   - aspace->lock (spinlock, irqsave) guards the whole VMAR tree of the aspace: every
  *     tree, every region's base/size/parent, every mapping's runs and link fields, and
  *     vmar->dead. Order: aspace -> vmo -> { heap -> pmm, MMU locks }: with the aspace
- *     lock held we call into VMOs (commit, decommit, get_page, for_each_committed), the
- *     heap and the MMU. Nothing in this layer is called with a VMO lock held except the
+ *     lock held we call into VMOs (get_page, for_each_committed), the heap and the MMU.
+ *     zx_vmar_op_range's COMMIT and DECOMMIT let go of the aspace lock around the VMO
+ *     call (holding a reference on the VMO), since that work may be long. Nothing in this layer is called with a VMO lock held except the
  *     mappings' unmap_range op, which reads the mapping's fields and calls the MMU only.
  *   - Known gap: a mapping's link (vmo_offset/len) is updated under the aspace lock
  *     only, while the VMO reads it under its own lock; and a page returned by

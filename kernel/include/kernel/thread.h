@@ -119,6 +119,13 @@ zx_status_t thread_sleep_until(zx_time_t deadline);
  */
 void thread_kill(thread_t *t);
 
+/*
+ * True if thread_kill was called on the calling thread: a long kernel operation checks
+ * this at its preemption points and gives up early (the thread dies on its way back to
+ * user mode, so nobody sees the partial result's status).
+ */
+bool thread_kill_pending(void);
+
 /* Preemption control for short critical sections that may not be interrupted by a
  * reschedule but can take interrupts. Nests. */
 void thread_preempt_disable(void);
