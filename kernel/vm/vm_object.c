@@ -33,7 +33,7 @@
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
-#include <kernel/spinlock.h>
+#include <kernel/mutex.h>
 #include <kernel/thread.h>
 #include <lib/list.h>
 #include <lib/string.h>
@@ -97,7 +97,7 @@ vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, padd
             kfree(vmo);
             return NULL;
         }
-        spin_lock_init(&hier->lock);
+        mutex_init(&hier->lock);
         list_init(&hier->write_pins);
     }
     __atomic_fetch_add(&hier->members, 1, __ATOMIC_RELAXED);
@@ -194,7 +194,7 @@ zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vm_object_t **out) 
  * may even merge pages into vmo, which is why every round starts again at index 0.
  * A kill does not stop a teardown.
  */
-static void free_own_pages_locked(vm_object_t *vmo, spin_lock_saved_state_t *irq)
+static void free_own_pages_locked(vm_object_t *vmo)
     TA_REQ(vmo->hier->lock) {
     while (vmo->pages.count > 0) {
         uint64_t next = 0, index;
@@ -207,7 +207,7 @@ static void free_own_pages_locked(vm_object_t *vmo, spin_lock_saved_state_t *irq
             vmo_work(vmo, VMO_WORK_PAGE);
             next = index + 1;
         }
-        (void)vmo_lock_break(vmo, irq, NULL);
+        (void)vmo_lock_break(vmo, NULL);
     }
     page_tree_destroy(&vmo->pages, NULL, NULL); /* empty: nothing left to free */
 }
@@ -218,8 +218,7 @@ static void free_own_pages_locked(vm_object_t *vmo, spin_lock_saved_state_t *irq
  * copy-on-write VMO leaves the family tree (vmo_cow_detach_locked).
  */
 static void vmo_destroy(vm_object_t *vmo) {
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
                (void *)vmo);
     ASSERT(list_is_empty(&vmo->slices));
@@ -229,12 +228,12 @@ static void vmo_destroy(vm_object_t *vmo) {
         slice_parent = vmo->parent;
     } else {
         if (vmo->type == VMO_TYPE_PAGED)
-            free_own_pages_locked(vmo, &irq);
+            free_own_pages_locked(vmo);
         if (vmo->parent)
             vmo_cow_detach_locked(vmo);
     }
     uint64_t size = vmo->size;
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
 
     if (vmo->type == VMO_TYPE_CONTIGUOUS && !slice_parent)
         pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
@@ -292,19 +291,17 @@ void vmo_set_koid(vm_object_t *vmo, uint64_t koid) {
 uint64_t vmo_koid(const vm_object_t *vmo) { return __atomic_load_n(&vmo->koid, __ATOMIC_RELAXED); }
 
 void vmo_get_name(vm_object_t *vmo, char out[VMO_NAME_LEN]) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&vmo->hier->lock, &s);
+    mutex_acquire(&vmo->hier->lock);
     memcpy(out, vmo->name, VMO_NAME_LEN);
-    spin_unlock_irqrestore(&vmo->hier->lock, s);
+    mutex_release(&vmo->hier->lock);
 }
 
 void vmo_set_name(vm_object_t *vmo, const char *name, size_t len) {
     char tmp[VMO_NAME_LEN] = {0};
     memcpy(tmp, name, strnlen(name, MIN(len, (size_t)VMO_NAME_LEN - 1)));
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&vmo->hier->lock, &s);
+    mutex_acquire(&vmo->hier->lock);
     memcpy(vmo->name, tmp, VMO_NAME_LEN);
-    spin_unlock_irqrestore(&vmo->hier->lock, s);
+    mutex_release(&vmo->hier->lock);
 }
 
 static zx_status_t count_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
@@ -342,21 +339,27 @@ size_t vmo_mapping_count(const vm_object_t *vmo) {
 void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
     ASSERT(link->ops && link->ops->unmap_range);
     ASSERT(link->len <= UINT64_MAX - link->vmo_offset);
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     list_add_tail(&vmo->mappings, &link->node);
     __atomic_store_n(&vmo->mapping_count, vmo->mapping_count + 1, __ATOMIC_RELAXED);
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
+}
+
+void vmo_lock_mappings(vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+    mutex_acquire(&vmo->hier->lock);
+}
+
+void vmo_unlock_mappings(vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+    mutex_release(&vmo->hier->lock);
 }
 
 /* Unregisters a link added by vmo_add_mapping; its ops are not called any more. */
 void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     DEBUG_ASSERT(vmo->mapping_count > 0);
     list_delete(&link->node);
     __atomic_store_n(&vmo->mapping_count, vmo->mapping_count - 1, __ATOMIC_RELAXED);
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
 }
 
 /* unmap_range on vmo's own links for [start, end) of vmo's offsets. */
@@ -422,16 +425,16 @@ void vmo_release_page_locked(vm_object_t *vmo, vm_page_t *page) {
         pmm_free_page(page);
 }
 
-zx_status_t vmo_lock_break(vm_object_t *vmo, spin_lock_saved_state_t *irq, bool *broke) {
+zx_status_t vmo_lock_break(vm_object_t *vmo, bool *broke) {
     if (broke)
         *broke = false;
     if (vmo->hier->work < VMO_LOCK_BREAK_WORK)
         return ZX_OK;
     vmo->hier->work = 0;
-    spin_unlock_irqrestore(&vmo->hier->lock, *irq);
-    /* Interrupts are back on here (if the caller had them on): a timer tick that came
-     * during the batch is taken now and may switch threads. */
-    spin_lock_irqsave(&vmo->hier->lock, irq);
+    /* A release hands the mutex to the oldest waiter, if any (a fault, a read, another
+     * operation of the family); the acquire then waits for its turn behind it. */
+    mutex_release(&vmo->hier->lock);
+    mutex_acquire(&vmo->hier->lock);
     if (broke)
         *broke = true;
     return thread_kill_pending() ? ZX_ERR_INTERNAL_INTR_KILLED : ZX_OK;
@@ -507,8 +510,7 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
     if (!round_size(size, &rounded))
         return ZX_ERR_OUT_OF_RANGE;
 
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     uint64_t old = vmo->size;
     if (vmo_has_cow_parent(vmo) && size < rounded) {
         /* The tail of the new last page must read as zeros: if it shows an ancestor's
@@ -517,7 +519,7 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
         if (!page_tree_lookup(&vmo->pages, last) && vmo_cow_lookup_locked(vmo, last)) {
             zx_status_t st = vmo_cow_own_page_locked(vmo, last, NULL);
             if (st != ZX_OK) {
-                spin_unlock_irqrestore(&vmo->hier->lock, irq);
+                mutex_release(&vmo->hier->lock);
                 return st;
             }
         }
@@ -537,10 +539,10 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
                (next = vmo_cow_next_present_locked(vmo, next, end, old_limit)) < end) {
             vmo_cow_drop_unseen_locked(vmo, next, old_limit);
             next++;
-            st = vmo_lock_break(vmo, &irq, NULL);
+            st = vmo_lock_break(vmo, NULL);
         }
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -551,8 +553,7 @@ zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy) {
         return ZX_ERR_INVALID_ARGS;
     if (vmo->type != VMO_TYPE_PHYSICAL || (vmo->flags & VMO_FLAG_SLICE))
         return ZX_ERR_NOT_SUPPORTED;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
     size_t mapped = vmo->mapping_count;
     vm_object_t *slice;
@@ -562,6 +563,6 @@ zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy) {
         __atomic_store_n(&vmo->cache_policy, policy, __ATOMIC_RELAXED);
         st = ZX_OK;
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }

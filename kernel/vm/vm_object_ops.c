@@ -30,7 +30,7 @@
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
-#include <kernel/spinlock.h>
+#include <kernel/mutex.h>
 #include <vm/physmap.h>
 #include <vm/pmm.h>
 
@@ -122,8 +122,7 @@ zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     st = recheck_range_locked(vmo, offset, len);
     uint64_t next, last;
     covered_pages(offset, len, &next, &last);
@@ -151,13 +150,13 @@ zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
         if (vmo_lock_break_due(vmo)) {
             flush_run_locked(vmo, &run_start, next);
             bool broke;
-            st = vmo_lock_break(vmo, &irq, &broke);
+            st = vmo_lock_break(vmo, &broke);
             if (st == ZX_OK && broke)
                 st = recheck_range_locked(vmo, offset, len);
         }
     }
     flush_run_locked(vmo, &run_start, next);
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -173,8 +172,7 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     st = recheck_range_locked(vmo, offset, len);
     if (st == ZX_OK && vmo_has_cow_parent(vmo)) {
         /* Would the range then read zeros or the ancestor's content? Zircon refuses too. */
@@ -186,14 +184,14 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
         next = vmo_discard_batch_locked(vmo, next, last);
         bool broke;
         if (next < last)
-            st = vmo_lock_break(vmo, &irq, &broke);
+            st = vmo_lock_break(vmo, &broke);
         if (st == ZX_OK && next < last && broke) {
             st = recheck_range_locked(vmo, offset, len);
             if (st == ZX_OK && vmo_has_cow_parent(vmo))
                 st = ZX_ERR_NOT_SUPPORTED; /* snapshotted meanwhile */
         }
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -243,8 +241,7 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     st = recheck_range_locked(vmo, offset, len);
     uint64_t pos = offset, end = offset + len;
     while (st == ZX_OK && pos < end) {
@@ -258,11 +255,11 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
         }
         bool broke;
         if (st == ZX_OK && pos < end)
-            st = vmo_lock_break(vmo, &irq, &broke);
+            st = vmo_lock_break(vmo, &broke);
         if (st == ZX_OK && pos < end && broke)
             st = recheck_range_locked(vmo, offset, len);
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -322,8 +319,7 @@ static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_c
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     st = vmo_range_ok(vmo->size, offset, len) ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
     size_t done = 0;
     while (st == ZX_OK && done < len) {
@@ -339,15 +335,15 @@ static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_c
         st = copy_target_locked(vmo, pos, write, &kptr, &pin, &pinned);
         if (st != ZX_OK)
             break;
-        spin_unlock_irqrestore(&vmo->hier->lock, irq);
+        mutex_release(&vmo->hier->lock);
         st = copy(ctx, done, kptr, n);
-        spin_lock_irqsave(&vmo->hier->lock, &irq);
+        mutex_acquire(&vmo->hier->lock);
         if (pinned)
             vmo_unpin_locked(vmo, &pin);
         if (st == ZX_OK)
             done += n;
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -374,15 +370,10 @@ zx_status_t vmo_write(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn
  * freed page. vm_object.h has no variant that maps under the VMO lock yet; until it has,
  * a fault handler must exclude decommit/zero/shrink some other way.
  */
-zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
-                         bool *writable) {
-    if (!IS_ALIGNED(offset, PAGE_SIZE))
-        return ZX_ERR_INVALID_ARGS;
+/* vmo_get_page's work on the resolved VMO (not a slice), lock held. */
+static zx_status_t get_page_locked(vm_object_t *vmo, uint64_t offset, bool for_write,
+                                   paddr_t *pa, bool *writable) TA_REQ(vmo->hier->lock) {
     zx_status_t st = ZX_OK;
-    if (!vmo_slice_resolve(&vmo, &offset, PAGE_SIZE, &st))
-        return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
     if (offset >= vmo->size) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else if (vmo->type != VMO_TYPE_PAGED) {
@@ -410,8 +401,35 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
                 vmo->zero_page_handed_out = true;
         }
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
+}
+
+/* Resolves a slice, then finds the page and (map != NULL) maps it under the lock. */
+static zx_status_t get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+                            bool *writable, vmo_map_fn map, void *ctx) {
+    if (!IS_ALIGNED(offset, PAGE_SIZE))
+        return ZX_ERR_INVALID_ARGS;
+    zx_status_t st = ZX_OK;
+    if (!vmo_slice_resolve(&vmo, &offset, PAGE_SIZE, &st))
+        return st;
+    mutex_acquire(&vmo->hier->lock);
+    st = get_page_locked(vmo, offset, for_write, pa, writable);
+    if (st == ZX_OK && map)
+        st = map(ctx, *pa, *writable);
+    mutex_release(&vmo->hier->lock);
+    return st;
+}
+
+zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+                         bool *writable) {
+    return get_page(vmo, offset, for_write, pa, writable, NULL, NULL);
+}
+
+zx_status_t vmo_fault_page(vm_object_t *vmo, uint64_t offset, bool for_write, vmo_map_fn map,
+                           void *ctx) {
+    paddr_t pa;
+    bool writable;
+    return get_page(vmo, offset, for_write, &pa, &writable, map, ctx);
 }
 
 /*
@@ -473,8 +491,7 @@ zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64
         if (!vmo_slice_resolve(&vmo, &offset, len, &st))
             return st;
     }
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else {
@@ -485,7 +502,7 @@ zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64
         else /* holes skipped whole: cost ~ committed pages, not the range's length */
             st = page_tree_walk_leaves(&vmo->pages, next, last, leaf_runs_fn, &w);
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 

@@ -4,8 +4,9 @@
  * kernel/vm/vm_object*.c includes this.
  *
  * Lock rules (see also vm/vm_object.h):
- *   - A VMO's lock is its *family's* lock, vmo->hier->lock (a spinlock, always taken with
- *     irqsave). A family is a VMO together with every child created from it (slices,
+ *   - A VMO's lock is its *family's* lock, vmo->hier->lock (a mutex: work under it may
+ *     be long, e.g. committing or freeing many pages, and runs with interrupts on). A
+ *     family is a VMO together with every child created from it (slices,
  *     snapshots, the hidden nodes of copy-on-write) and their children: all of them share
  *     one struct vmo_hier, set at creation and never changed, so taking "the VMO lock"
  *     of any member locks the whole family. It guards the mutable fields below (including
@@ -20,7 +21,8 @@
  *     of this very VMO. A page being copied is *pinned* instead (see Pins below).
  *   - Long operations let go of the lock between steps (vmo_lock_break): a range
  *     operation's loop keeps only an index across a break and looks everything else up
- *     again afterwards, so other threads of the family, and interrupts, get in.
+ *     again afterwards, so other threads of the family get in, and a killed thread
+ *     stops.
  *   - type, options and base never change after creation and are read without the lock.
  *     refcount is atomic.
  *
@@ -60,7 +62,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <kernel/compiler.h>
-#include <kernel/spinlock.h>
+#include <kernel/mutex.h>
 #include <kernel/types.h>
 #include <lib/list.h>
 #include <vm/page_tree.h>
@@ -72,7 +74,7 @@
  * vm_objects using it (hidden nodes included; atomic); the last one to go frees it.
  */
 struct vmo_hier {
-    spinlock_t lock;
+    mutex_t lock;
     uint32_t members;
     struct list_node write_pins; /* struct vmo_pin.node: vmo_write copies in flight */
     uint64_t work;               /* units done since the lock was last let go (guarded) */
@@ -83,7 +85,8 @@ struct vmo_hier {
  * VMO_LOCK_BREAK_WORK units of work, a unit being one page-tree lookup or one node of a
  * family walk (20-30 instructions); allocating, copying or freeing a page counts
  * VMO_WORK_PAGE units. Measured under -icount: at most about 5 * 10^4 instructions
- * between breaks, and one step at the depth cap (four walks of 1024 levels) about 10^5.
+ * between breaks, and one step at the depth cap (four walks of 1024 levels) about 10^5:
+ * what another thread of the family waits for the lock at most.
  */
 #define VMO_LOCK_BREAK_WORK 2048u
 #define VMO_WORK_PAGE 64u
@@ -222,16 +225,17 @@ void vmo_release_page_locked(vm_object_t *vmo, vm_page_t *page) TA_REQ(vmo->hier
 static inline bool vmo_page_pinned(const vm_page_t *page) { return page->object.pins != 0; }
 
 /*
- * A preemption point for loops whose length the caller (user space) chooses. With the
- * family lock held, at a point where the loop keeps nothing but an index: once the
- * family has done VMO_LOCK_BREAK_WORK units since the last break, drops the lock (the
- * interrupt state saved in *irq comes back, so a pending timer tick can preempt) and
- * takes it again. Returns ZX_ERR_INTERNAL_INTR_KILLED if the lock was let go and the
- * calling thread has been killed (the loop stops there; what it did stays), else ZX_OK;
- * *broke (may be NULL) says whether the lock was let go, i.e. whether everything read
- * under it must be looked up again.
+ * A break in a loop whose length the caller (user space) chooses. With the family lock
+ * held, at a point where the loop keeps nothing but an index: once the family has done
+ * VMO_LOCK_BREAK_WORK units since the last break, lets go of the lock and takes it again,
+ * so that the threads waiting for it (faults, reads, other operations of the family) get
+ * their turn instead of waiting for the whole operation. Returns
+ * ZX_ERR_INTERNAL_INTR_KILLED if the lock was let go and the calling thread has been
+ * killed (the loop stops there; what it did stays), else ZX_OK; *broke (may be NULL)
+ * says whether the lock was let go, i.e. whether everything read under it must be
+ * looked up again.
  */
-zx_status_t vmo_lock_break(vm_object_t *vmo, spin_lock_saved_state_t *irq, bool *broke)
+zx_status_t vmo_lock_break(vm_object_t *vmo, bool *broke)
     TA_REQ(vmo->hier->lock);
 
 /* True if the next vmo_lock_break will let go of the lock (for steps that must tidy up

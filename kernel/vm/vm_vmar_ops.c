@@ -49,8 +49,7 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
 
     vm_mapping_t *spare[PROTECT_SPARES_MAX] = {NULL, NULL};
     vm_aspace_t *as = vmar->r.aspace;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     zx_status_t st;
     unsigned needed = 0;
     vaddr_t a = addr, b = addr + len;
@@ -82,7 +81,7 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
             va = region_end(&m->r);
         }
     }
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     for (unsigned i = 0; i < PROTECT_SPARES_MAX; i++)
         if (spare[i] && spare[i]->vmo == NULL) /* not installed */
             vm_mapping_free_unused(spare[i]);
@@ -121,14 +120,14 @@ static zx_status_t op_range_check_locked(vm_vmar_t *vmar, uint32_t op, vaddr_t a
 
 /*
  * COMMIT / DECOMMIT of [a, b) of m (page-aligned, inside m) on m's VMO, with the aspace
- * lock let go meanwhile (the VMO work is bounded by memory and committed pages, not by
- * the range, but it may still be long, and the VMO lets go of its own lock between
- * steps: see vmo_lock_break). m's VMO is held by a reference, since m may be unmapped
- * in the meantime; that is harmless, the VMO operation does not involve m.
+ * lock let go meanwhile: the VMO work is bounded by memory and committed pages, not by
+ * the range, but it may still be long, and the process's faults and other VM calls need
+ * not wait for it (the VMO lets its own waiters in between steps: vmo_lock_break). m's
+ * VMO is held by a reference, since m may be unmapped in the meantime; that is harmless,
+ * the VMO operation does not involve m.
  */
-static zx_status_t vmo_op_unlocked(vm_aspace_t *as, spin_lock_saved_state_t *s,
-                                   vm_mapping_t *m, uint32_t op, vaddr_t a, vaddr_t b)
-    TA_REQ(as->lock) {
+static zx_status_t vmo_op_unlocked(vm_aspace_t *as, vm_mapping_t *m, uint32_t op, vaddr_t a,
+                                   vaddr_t b) TA_REQ(as->lock) {
     uint64_t off = m->vmo_offset + (a - region_base(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
     if (off >= vsize)
@@ -136,11 +135,11 @@ static zx_status_t vmo_op_unlocked(vm_aspace_t *as, spin_lock_saved_state_t *s,
     uint64_t n = MIN((uint64_t)(b - a), vsize - off);
     vm_object_t *vmo = m->vmo;
     vmo_ref(vmo);
-    spin_unlock_irqrestore(&as->lock, *s);
+    mutex_release(&as->lock);
     zx_status_t st =
         op == VM_VMAR_OP_COMMIT ? vmo_commit(vmo, off, n) : vmo_decommit(vmo, off, n);
     vmo_unref(vmo);
-    spin_lock_irqsave(&as->lock, s);
+    mutex_acquire(&as->lock);
     return st;
 }
 
@@ -160,8 +159,7 @@ zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t 
     if (len == 0)
         return ZX_ERR_INVALID_ARGS;
     vm_aspace_t *as = vmar->r.aspace;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     zx_status_t st;
     vaddr_t a = addr, b = addr + len;
     if (!region_contains_range(&vmar->r, addr, len))
@@ -180,9 +178,9 @@ zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t 
         if (op == VM_VMAR_OP_MAP_RANGE)
             st = vm_mapping_populate(m, va, pe);
         else
-            st = vmo_op_unlocked(as, &s, m, op, va, pe);
+            st = vmo_op_unlocked(as, m, op, va, pe);
         va = pe;
     }
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
 }
