@@ -214,10 +214,11 @@ static void free_own_pages_locked(vm_object_t *vmo)
 
 /*
  * Frees everything the VMO owns, then the struct. Only when the last reference is gone.
- * A slice leaves its parent's slice list and drops its reference on the parent; a
- * copy-on-write VMO leaves the family tree (vmo_cow_detach_locked).
+ * A slice leaves its parent's slice list and returns the parent, whose reference the
+ * caller drops; a copy-on-write VMO leaves the family tree (vmo_cow_detach_locked) and
+ * returns NULL.
  */
-static void vmo_destroy(vm_object_t *vmo) {
+static vm_object_t *vmo_destroy(vm_object_t *vmo) {
     mutex_acquire(&vmo->hier->lock);
     ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
                (void *)vmo);
@@ -238,8 +239,7 @@ static void vmo_destroy(vm_object_t *vmo) {
     if (vmo->type == VMO_TYPE_CONTIGUOUS && !slice_parent)
         pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
     vmo_free_struct(vmo);
-    if (slice_parent)
-        vmo_unref(slice_parent);
+    return slice_parent;
 }
 
 /* Takes a reference. The caller must already hold one. */
@@ -249,11 +249,16 @@ void vmo_ref(vm_object_t *vmo) {
 }
 
 /* Drops a reference; the last one frees the VMO and every page it owns. */
+/* A dead slice's reference on its parent is dropped by the loop, not by a nested call,
+ * so the call graph has no cycle here (kernel/kstack.conf). */
 void vmo_unref(vm_object_t *vmo) {
-    uint32_t old = __atomic_fetch_sub(&vmo->refcount, 1, __ATOMIC_ACQ_REL);
-    ASSERT_MSG(old > 0, "vmo_unref of dead vmo %p", (void *)vmo);
-    if (old == 1)
-        vmo_destroy(vmo);
+    while (vmo) {
+        uint32_t old = __atomic_fetch_sub(&vmo->refcount, 1, __ATOMIC_ACQ_REL);
+        ASSERT_MSG(old > 0, "vmo_unref of dead vmo %p", (void *)vmo);
+        if (old != 1)
+            return;
+        vmo = vmo_destroy(vmo);
+    }
 }
 
 /* ---- Attributes (snapshots: the const pointer rules out taking the lock) ----------- */
