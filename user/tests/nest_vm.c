@@ -2,11 +2,12 @@
  * VM objects nested as deep as user space likes, then torn down: a chain of 10,000
  * sub-VMARs (each as large as its parent, so each sits inside the one before) removed by
  * unmap, destroy or process exit and listed by ZX_INFO_PROCESS_MAPS / PROCESS_VMOS; chains
- * of 10,000 VMO slices or snapshots released from either end. A kernel that walked or
- * freed these recursively overflowed its kernel stack (a #DF panic at a few hundred
- * levels); Beryl walks VMAR trees with loops and releases objects through the kobject
- * layer's release queue (docs/architecture.md). Every case ends with no panic and no
- * leak (userboot's free-page check).
+ * of 10,000 VMO slices, and of snapshots as deep as the copy-on-write cap allows (1,024),
+ * released from either end. A kernel that walked or freed these recursively overflowed
+ * its kernel stack (a #DF panic at a few hundred levels); Beryl walks VMAR trees with
+ * loops and releases objects through the kobject layer's release queue
+ * (docs/architecture.md). Every case ends with no panic and no leak (userboot's
+ * free-page check).
  *
  * The process-exit cases run in a child: this program started with `--child SCENARIO`.
  */
@@ -22,6 +23,8 @@
 #define CAN_RWS (ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC)
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 #define MAGIC 0x6e65737465645f76ull
+/* Snapshots nest at most this many copy-on-write levels (syscall-abi/decisions.md). */
+#define COW_DEPTH_MAX 1024
 
 /* ---- builders (shared by the tests and the child) ------------------------------------ */
 
@@ -137,7 +140,7 @@ static int child_main(const char *scenario) {
     if (strcmp(scenario, "vmos") == 0) {
         zx_handle_t vmo = magic_vmo();
         zx_handle_t slice = vmo_chain(vmo, ZX_VMO_CHILD_SLICE, DEPTH, NULL);
-        zx_handle_t snap = vmo_chain(magic_vmo(), ZX_VMO_CHILD_SNAPSHOT, DEPTH, NULL);
+        zx_handle_t snap = vmo_chain(magic_vmo(), ZX_VMO_CHILD_SNAPSHOT, COW_DEPTH_MAX, NULL);
         if (!slice || !snap || vmo_u64(slice, PG) != MAGIC + 1 || vmo_u64(snap, 0) != MAGIC)
             return 3;
     }
@@ -318,9 +321,15 @@ TEST(NestedVmos, SliceChainLastHandleClosed) {
     EXPECT_OK(zx_handle_close(last));
 }
 
-TEST(NestedVmos, SnapshotChainLastHandleClosed) {
-    zx_handle_t last = vmo_chain(magic_vmo(), ZX_VMO_CHILD_SNAPSHOT, DEPTH, NULL);
+TEST(NestedVmos, SnapshotChainToTheCapLastHandleClosed) {
+    /* Each VMO object keeps its parent (for ZX_INFO_VMO and ZERO_CHILDREN), so even with
+     * every parent's handle closed the chain nests one copy-on-write level per snapshot:
+     * it ends at the cap. */
+    zx_handle_t last = vmo_chain(magic_vmo(), ZX_VMO_CHILD_SNAPSHOT, COW_DEPTH_MAX, NULL);
     ASSERT_NE(last, ZX_HANDLE_INVALID);
+    zx_handle_t deeper;
+    EXPECT_STATUS(zx_vmo_create_child(last, ZX_VMO_CHILD_SNAPSHOT, 0, 4 * PG, &deeper),
+                  ZX_ERR_OUT_OF_RANGE);
     EXPECT_EQ(vmo_u64(last, 0), MAGIC);
     EXPECT_EQ(vmo_u64(last, 2 * PG), MAGIC + 2);
     uint64_t v = 7;
@@ -329,26 +338,35 @@ TEST(NestedVmos, SnapshotChainLastHandleClosed) {
     EXPECT_OK(zx_handle_close(last));
 }
 
-/* Chains with every handle kept, closed in the given order. */
-static void chain_closed_in_order(uint32_t option, bool from_root) {
-    zx_handle_t *keep = malloc((DEPTH + 1) * sizeof(*keep));
+/*
+ * Chains with every handle kept, `depth` long, closed in the given order. Snapshots
+ * kept this way nest one copy-on-write level each: the chain goes to the cap, and one
+ * more snapshot is refused.
+ */
+static void chain_closed_in_order(uint32_t option, int depth, bool from_root) {
+    zx_handle_t *keep = malloc((size_t)(depth + 1) * sizeof(*keep));
     ASSERT_NONNULL(keep);
-    zx_handle_t last = vmo_chain(magic_vmo(), option, DEPTH, keep);
+    zx_handle_t last = vmo_chain(magic_vmo(), option, depth, keep);
     if (last == ZX_HANDLE_INVALID) {
         free(keep);
         ASSERT_NE(last, ZX_HANDLE_INVALID);
     }
-    /* Snapshots: the newest reads the original through 10,000 hidden nodes. */
+    /* Snapshots: the newest reads the original through every hidden node. */
     EXPECT_EQ(vmo_u64(last, 3 * PG), MAGIC + 3);
-    EXPECT_EQ(tu_vmo_info(keep[DEPTH]).parent_koid, tu_basic(keep[DEPTH - 1]).koid);
+    EXPECT_EQ(tu_vmo_info(keep[depth]).parent_koid, tu_basic(keep[depth - 1]).koid);
+    if (option == ZX_VMO_CHILD_SNAPSHOT) {
+        zx_handle_t deeper;
+        EXPECT_STATUS(zx_vmo_create_child(last, option, 0, 4 * PG, &deeper),
+                      ZX_ERR_OUT_OF_RANGE);
+    }
     size_t bad = 0;
-    for (int i = 0; i <= DEPTH; i++) {
-        int k = from_root ? i : DEPTH - i;
+    for (int i = 0; i <= depth; i++) {
+        int k = from_root ? i : depth - i;
         if (zx_handle_close(keep[k]) != ZX_OK)
             bad++;
         /* Halfway, the survivors still read the original content. */
-        if (i == DEPTH / 2) {
-            int alive = from_root ? DEPTH : 0;
+        if (i == depth / 2) {
+            int alive = from_root ? depth : 0;
             EXPECT_EQ(vmo_u64(keep[alive], 0), MAGIC);
         }
     }
@@ -357,16 +375,16 @@ static void chain_closed_in_order(uint32_t option, bool from_root) {
 }
 
 TEST(NestedVmos, SliceChainClosedFromTheRoot) {
-    chain_closed_in_order(ZX_VMO_CHILD_SLICE, true);
+    chain_closed_in_order(ZX_VMO_CHILD_SLICE, DEPTH, true);
 }
 TEST(NestedVmos, SliceChainClosedFromTheLeaf) {
-    chain_closed_in_order(ZX_VMO_CHILD_SLICE, false);
+    chain_closed_in_order(ZX_VMO_CHILD_SLICE, DEPTH, false);
 }
-TEST(NestedVmos, SnapshotChainClosedFromTheRoot) {
-    chain_closed_in_order(ZX_VMO_CHILD_SNAPSHOT, true);
+TEST(NestedVmos, SnapshotChainToTheCapClosedFromTheRoot) {
+    chain_closed_in_order(ZX_VMO_CHILD_SNAPSHOT, COW_DEPTH_MAX, true);
 }
-TEST(NestedVmos, SnapshotChainClosedFromTheLeaf) {
-    chain_closed_in_order(ZX_VMO_CHILD_SNAPSHOT, false);
+TEST(NestedVmos, SnapshotChainToTheCapClosedFromTheLeaf) {
+    chain_closed_in_order(ZX_VMO_CHILD_SNAPSHOT, COW_DEPTH_MAX, false);
 }
 
 TEST(NestedVmos, ProcessExitReleasesTheChains) { EXPECT_EQ(run_child("vmos"), 0); }
