@@ -188,11 +188,12 @@ __noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *w
  * kernel stack. restricted_exit saves the restricted registers of f to the state VMO,
  * switches back to the normal-mode aspace and points f at the vector (reason in rsi and
  * rax, context in rdi, every other register as it was at zx_restricted_enter).
- * restricted_exception: called for a user exception nobody resolved; true if the thread
- * was in restricted mode and has left it (the exception is then reported, not fatal).
+ * restricted_exception: called for a user exception nobody resolved (vm_status: why the
+ * VM did not, for a #PF); true if the thread was in restricted mode and has left it (the
+ * exception is then reported in the state VMO, a zx_restricted_exception_t, not fatal).
  */
 void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason);
-bool restricted_exception(struct x86_iframe *f);
+bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status);
 void restricted_thread_destroy(uthread_t *ut);
 /* The user FS / GS base registers of thread t (0 for a kernel thread), loaded on switch. */
 void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base);

@@ -180,7 +180,7 @@ void uthread_exception_kill(const struct x86_iframe *f, const char *what) {
     ASSERT(ut);
     printf("user fault: process \"%s\" thread \"%s\": %s at rip 0x%lx (vector %lu, error "
            "0x%lx, cr2 0x%lx); killing the process\n",
-           ut->proc->name, ut->name, what, f->rip, f->vector, f->err_code, x86_get_cr2());
+           ut->proc->name, ut->name, what, f->rip, f->vector, f->err_code, x86_fault_address(f));
     process_kill(ut->proc, ZX_TASK_RETCODE_EXCEPTION_KILL);
     uthread_exit_current();
 }

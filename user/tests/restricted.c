@@ -87,15 +87,22 @@ static zx_vaddr_t map_code(const uint8_t *code, size_t len) {
     return a;
 }
 
-/* Writes *st to the bound state, enters, reads the saved state back; returns what
- * zx_restricted_enter returned (the reason, or an error status). */
+/* The exception report of the last enter() (after an EXCEPTION exit; else stale). */
+static zx_exception_report_t g_report;
+
+/* Writes *st to the bound state, enters, reads the saved state (and what follows it, the
+ * report of an exception exit) back; returns what zx_restricted_enter returned (the
+ * reason, or an error status). */
 static int64_t enter(zx_restricted_state_t *st) {
     if (zx_vmo_write(g_state, st, 0, sizeof(*st)) != ZX_OK)
         return -1000;
     vector_context = vector_reason = ~0ull;
     int64_t r = zx_restricted_enter(0, (uintptr_t)restricted_vector, CONTEXT);
-    if (zx_vmo_read(g_state, st, 0, sizeof(*st)) != ZX_OK)
+    zx_restricted_exception_t exc;
+    if (zx_vmo_read(g_state, &exc, 0, sizeof(exc)) != ZX_OK)
         return -1001;
+    *st = exc.state;
+    g_report = exc.exception;
     return r;
 }
 
@@ -165,6 +172,13 @@ static int scenario_regions(uint64_t shared_addr) {
     SCHECK(vector_context == CONTEXT);
     SCHECK(st.ip == code); /* the faulting instruction */
     SCHECK(st.rdi == shared_addr && st.rax == 0x99);
+    /* The report: a read of a not-present page in user mode, at the shared address. */
+    SCHECK(g_report.header.size == sizeof(zx_exception_report_t));
+    SCHECK(g_report.header.type == ZX_EXCP_FATAL_PAGE_FAULT);
+    SCHECK(g_report.context.arch.u.x86_64.vector == 14);
+    SCHECK(g_report.context.arch.u.x86_64.err_code == 0x4);
+    SCHECK(g_report.context.arch.u.x86_64.cr2 == shared_addr);
+    SCHECK(g_report.context.synth_code == (uint32_t)ZX_ERR_NOT_FOUND);
     /* Back in normal mode the shared region is there again. */
     SCHECK(*shared == 0x5a5a);
     return 0;
@@ -176,6 +190,12 @@ static int scenario_ud2(void) {
     zx_restricted_state_t st = state_at(code);
     SCHECK(enter(&st) == ZX_RESTRICTED_REASON_EXCEPTION);
     SCHECK(st.ip == code);
+    SCHECK(g_report.header.size == sizeof(zx_exception_report_t));
+    SCHECK(g_report.header.type == ZX_EXCP_UNDEFINED_INSTRUCTION);
+    SCHECK(g_report.context.arch.u.x86_64.vector == 6);
+    SCHECK(g_report.context.arch.u.x86_64.err_code == 0);
+    SCHECK(g_report.context.arch.u.x86_64.cr2 == 0);
+    SCHECK(g_report.context.synth_code == 0);
     return 0;
 }
 
