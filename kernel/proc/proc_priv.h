@@ -17,6 +17,7 @@
 #ifndef PROC_PRIV_H
 #define PROC_PRIV_H
 
+#include <arch/x86/fpu.h>
 #include <arch/x86/iframe.h>
 #include <kernel/thread.h>
 #include <lib/list.h>
@@ -78,6 +79,10 @@ struct uthread {
     uintptr_t entry, stack, arg1, arg2;
     uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
     uint64_t fs_base, gs_base; /* the user FS / GS base of the mode it runs in */
+    /* x87/SSE/AVX registers (<arch/x86/fpu.h>), loaded on switch; one state for normal
+     * and restricted mode alike (Zircon's rule: restricted mode switches only the general
+     * registers and FS / GS). Owned; freed with the thread. */
+    x86_fpu_state_t *fpu;
     struct uthread_restricted {
         /* The bound state: a one-page contiguous VMO (a reference), so its page never
          * moves and the kernel reads and writes it through the physmap at `state`.

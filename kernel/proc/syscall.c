@@ -1,7 +1,8 @@
 /*
  * The syscall layer's arch glue: MSR set-up for `syscall`/`sysret`, the C entry called
  * by x86_syscall_entry (user_entry.S), the per-switch hook that points the TSS and the
- * syscall entry at the next thread's kernel stack and loads its aspace, and the checks
+ * syscall entry at the next thread's kernel stack and loads its aspace, FS / GS bases and
+ * extended state (<arch/x86/fpu.h>: eager load, deferred save), and the checks
  * every return to user mode makes (a pending kill, a non-canonical return address).
  */
 #include <arch/mmu.h>
@@ -73,9 +74,14 @@ void x86_set_syscall_entry(bool restricted) {
 void arch_thread_switch_hook(thread_t *from, thread_t *to) {
     x86_tss_set_rsp0(to->stack_top);
     x86_syscall_kstack_top = to->stack_top;
+    /* A user thread that has exited never runs again: its registers need no save. */
+    if (from && from->state == THREAD_DEAD && from->user_ctx)
+        x86_fpu_forget(((uthread_t *)from->user_ctx)->fpu);
     const uthread_t *ut = to->user_ctx;
-    if (ut)
+    if (ut) {
         x86_load_user_bases(ut->fs_base, ut->gs_base);
+        x86_fpu_switch(ut->fpu);
+    }
     x86_set_syscall_entry(ut && ut->restricted.active);
     vm_aspace_t *old_as = from ? from->aspace : NULL;
     if (old_as != to->aspace) {

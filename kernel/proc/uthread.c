@@ -61,12 +61,18 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
     uthread_t *ut = kzalloc(sizeof(*ut));
     if (!ut)
         return ZX_ERR_NO_MEMORY;
+    ut->fpu = x86_fpu_state_create(); /* the clean initial state */
+    if (!ut->fpu) {
+        kfree(ut);
+        return ZX_ERR_NO_MEMORY;
+    }
     if (name_len > ZX_MAX_NAME_LEN - 1)
         name_len = ZX_MAX_NAME_LEN - 1;
     memcpy(ut->name, name, name_len);
     ut->name[name_len] = '\0';
     zx_status_t st = thread_init(&ut->thread, ut->name, uthread_kernel_entry, ut);
     if (st != ZX_OK) {
+        x86_fpu_state_destroy(ut->fpu);
         kfree(ut);
         return st;
     }
@@ -81,6 +87,7 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
     if (p->state == PROCESS_DYING || p->state == PROCESS_DEAD) {
         spin_unlock_irqrestore(&p->obj.lock, s);
         thread_destroy_unstarted(&ut->thread);
+        x86_fpu_state_destroy(ut->fpu);
         kfree(ut);
         return ZX_ERR_BAD_STATE;
     }
@@ -191,6 +198,7 @@ static void uthread_destroy(kobject_t *o) {
      * uthread_kill or process_finish tears it down and marks it dead. */
     DEBUG_ASSERT(ut->state == UTHREAD_DEAD);
     restricted_thread_destroy(ut);
+    x86_fpu_state_destroy(ut->fpu);
     kobject_unref(&ut->proc->obj);
     kfree(ut);
 }

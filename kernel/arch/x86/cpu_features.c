@@ -1,6 +1,7 @@
 /* CPUID feature detection and enabling of the protection features we rely on. */
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/fpu.h>
 #include <kernel/console.h>
 #include <lib/string.h>
 
@@ -92,4 +93,5 @@ void x86_cpu_features_init(void) {
     printf("cpu: features:%s%s%s%s%s%s%s%s\n", f->nx ? " nx" : "", f->smep ? " smep" : "",
            f->smap ? " smap" : "", f->page1g ? " page1g" : "", f->pge ? " pge" : "",
            f->pat ? " pat" : "", f->pcid ? " pcid" : "", f->la57 ? " la57" : "");
+    x86_fpu_init();
 }
