@@ -11,6 +11,7 @@
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/iframe.h>
+#include <arch/x86/irqoff.h>
 #include <arch/x86/probe.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
@@ -171,19 +172,31 @@ static bool is_hardware_trouble(uint64_t vec) {
  * restricted mode), or kill the process. Interrupts are on while the VM works, as for a
  * syscall; the fault address is the frame's copy of CR2, taken before that. */
 static void user_exception(struct x86_iframe *f) {
-    x86_sti();
+    x86_irq_enable();
     zx_status_t st = try_vm_page_fault(f);
     if (st != ZX_OK && !restricted_exception(f, st)) {
         uint64_t vec = f->vector;
         uthread_exception_kill(f, vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "fault");
     }
-    x86_cli();
+    x86_irq_disable();
     x86_return_to_user_check(f);
 }
 
-void x86_exception_handler(struct x86_iframe *f) {
-    /* The entry stub cleared them; an entry that did not would run C with SMAP lifted. */
-    ASSERT(x86_entry_flags_clear());
+/*
+ * A kernel-mode page fault on user memory (a user copy): resolved by the VM, which takes
+ * blocking locks, so only when the faulting code ran with interrupts on; they are turned
+ * back on meanwhile. With interrupts off the fault is left to the probe fixup.
+ */
+static bool kernel_vm_page_fault(const struct x86_iframe *f) {
+    if (f->vector != X86_VECTOR_PF || !(f->rflags & X86_FLAGS_IF))
+        return false;
+    x86_irq_enable();
+    bool resolved = try_vm_page_fault(f) == ZX_OK;
+    x86_irq_disable();
+    return resolved;
+}
+
+static void exception_dispatch(struct x86_iframe *f) {
     if (f->vector >= X86_NUM_EXCEPTIONS) {
         x86_irq_handler(f);
         if ((f->cs & X86_CS_RPL_MASK) != 0)
@@ -194,7 +207,7 @@ void x86_exception_handler(struct x86_iframe *f) {
         user_exception(f);
         return;
     }
-    if (try_vm_page_fault(f) == ZX_OK) /* VM first, probe fixup second */
+    if (kernel_vm_page_fault(f)) /* VM first, probe fixup second */
         return;
     if (fixup_probe_fault(f))
         return;
@@ -216,4 +229,22 @@ void x86_exception_handler(struct x86_iframe *f) {
     dump_frame(f);
     print_backtrace(f->rip, f->rbp);
     kernel_poweroff(false);
+}
+
+/*
+ * Every exception and interrupt vector lands here with interrupts off, DF and AC clear
+ * and CR2 saved in the frame by the entry stub (before anything could turn interrupts
+ * on: another thread's fault would overwrite it). When the interrupted code had
+ * interrupts on, the time until the return is an interrupts-off stretch for
+ * <kernel/irqoff.h>.
+ */
+void x86_exception_handler(struct x86_iframe *f) {
+    /* An entry that left AC set would run C with SMAP lifted. */
+    ASSERT(x86_entry_flags_clear());
+    bool irqs_were_on = f->rflags & X86_FLAGS_IF;
+    if (irqs_were_on)
+        x86_irqoff_begin(X86_HERE());
+    exception_dispatch(f);
+    if (irqs_were_on)
+        x86_irqoff_end(X86_HERE());
 }
