@@ -143,10 +143,10 @@ static uint64_t spin_ms(uint64_t ms, uint64_t *iterations) {
     return ef_spin(__builtin_ia32_rdtsc() + ms * per_ms, iterations);
 }
 
-/* Timer interrupts (the tick is 1 ms, so 50 ms of spinning takes about 50 of them). */
+/* Timer interrupts (the tick is 1 ms, so 25 ms of spinning takes about 25 of them). */
 TEST(EntryFlags, AcAndDfSurviveTimerInterrupts) {
     uint64_t iterations = 0;
-    EXPECT_EQ(spin_ms(50, &iterations), 0u);
+    EXPECT_EQ(spin_ms(25, &iterations), 0u);
     EXPECT_GT(iterations, 0u);
 }
 
@@ -162,9 +162,9 @@ TEST(EntryFlags, AcAndDfSurvivePreemption) {
     tu_thread_t t;
     volatile uint64_t lost_other = ~0ull;
     ASSERT_OK(tu_thread_create(&t));
-    ASSERT_OK(tu_thread_start(&t, spinner, 40, (uintptr_t)&lost_other));
+    ASSERT_OK(tu_thread_start(&t, spinner, 25, (uintptr_t)&lost_other));
     uint64_t iterations = 0;
-    EXPECT_EQ(spin_ms(40, &iterations), 0u);
+    EXPECT_EQ(spin_ms(25, &iterations), 0u);
     ASSERT_OK(tu_thread_join(&t, 10 * TU_SEC));
     EXPECT_EQ(lost_other, 0u);
     tu_thread_destroy(&t);

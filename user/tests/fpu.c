@@ -23,8 +23,8 @@
 #include <zircon/syscalls.h>
 #include "fpu_util.h"
 
-#define ROUNDS 3u
-#define SPIN_MS 25u      /* past two 10 ms time slices */
+#define ROUNDS 2u
+#define SPIN_MS 21u      /* past two 10 ms time slices */
 #define SLEEP_MS 2u
 #define WAIT_TIMEOUT (10 * TU_SEC)
 #define CHILD_ARG "--child"

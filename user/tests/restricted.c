@@ -377,7 +377,7 @@ static int scenario_fpu_shared(void) {
 static void fpu_kicker(uintptr_t ok, uintptr_t tsc_per_ms) {
     fpu_image_t in, out;
     fpu_pattern(&in, 12, g_avx);
-    uint64_t args[6] = {__builtin_ia32_rdtsc() + 30 * tsc_per_ms};
+    uint64_t args[6] = {__builtin_ia32_rdtsc() + 25 * tsc_per_ms};
     fpu_hold(&in, &out, (fpu_call_t)fpu_spin_until, args);
     *(volatile bool *)ok = fpu_equal(&out, &in);
     zx_restricted_kick(g_main_thread, 0);
@@ -453,7 +453,7 @@ static int scenario_flags_ac_df(void) {
     SCHECK(code != 0 && stack != 0);
     zx_restricted_state_t st = state_at(code);
     st.rsp = stack + TU_PAGE;
-    st.rdi = __builtin_ia32_rdtsc() + 30 * tsc_per_ms();
+    st.rdi = __builtin_ia32_rdtsc() + 25 * tsc_per_ms();
     SCHECK(enter(&st) == ZX_RESTRICTED_REASON_SYSCALL);
     SCHECK((st.flags & 0x40400) == 0x40400);
     SCHECK(st.ip == code + sizeof(code_ac_df_spin) - 2);
