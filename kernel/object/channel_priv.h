@@ -10,7 +10,9 @@
 
 /* One message: a single kmalloc'ed block holding this header, the handles, the bytes. */
 typedef struct channel_msg {
-    struct list_node node;
+    struct list_node node;    /* in its endpoint's queue */
+    struct list_node gc_link; /* in its endpoint's gc_msgs while queued, if counted > 0 */
+    uint32_t counted;         /* handles the collector counts (object/gc.h), set when queued */
     uint32_t num_bytes;
     uint32_t num_handles;
     handle_ref_t *handles; /* num_handles entries; an entry with obj == NULL is empty */
