@@ -81,18 +81,6 @@ static void channel_free_list(struct list_node *list) {
         channel_msg_free(containerof(n, channel_msg_t, node));
 }
 
-/* Moves every node of `from` to the empty list `to`, in O(1). */
-static void channel_list_move(struct list_node *from, struct list_node *to) {
-    list_init(to);
-    if (list_is_empty(from))
-        return;
-    to->next = from->next;
-    to->prev = from->prev;
-    to->next->prev = to;
-    to->prev->next = to;
-    list_init(from);
-}
-
 /* How many of m's handles the collector counts. */
 static uint32_t channel_msg_counted(const channel_msg_t *m) {
     uint32_t n = 0;
@@ -141,8 +129,8 @@ static void channel_lock_for_take(channel_t *c, spin_lock_saved_state_t *st, boo
  * caller uncounts *out_gc once c's lock is dropped. Lock as in channel_lock_for_take. */
 static void channel_take_queue_locked(channel_t *c, struct list_node *out,
                                       struct list_node *out_gc) {
-    channel_list_move(&c->queue, out);
-    channel_list_move(&c->gc_msgs, out_gc);
+    list_move_all(&c->queue, out);
+    list_move_all(&c->gc_msgs, out_gc);
     kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
 }
 
@@ -247,7 +235,7 @@ static void channel_gc_detach(gc_node_t *n) {
     c->closed = true;
     channel_take_queue_locked(c, &taken, &taken_gc);
     spin_unlock_irqrestore(&c->obj.lock, st);
-    channel_list_move(&taken, &c->collected);
+    list_move_all(&taken, &c->collected);
     channel_uncount_list(&taken_gc);
 }
 
@@ -256,7 +244,7 @@ static void channel_gc_close(gc_node_t *n) {
     channel_t *peer = c->collected_peer;
     c->collected_peer = NULL;
     struct list_node dead;
-    channel_list_move(&c->collected, &dead);
+    list_move_all(&c->collected, &dead);
     channel_unlink_peer(c, peer);
     channel_free_list(&dead);
 }

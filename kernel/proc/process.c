@@ -419,22 +419,25 @@ vm_aspace_t *process_aspace_get(process_t *p) {
 }
 
 /*
- * The handle table goes away in process_finish, which another thread may run at any time
- * (the kernel is preemptible). With preemption off nobody else runs on this CPU, so a
- * table that is not yet being torn down stays alive for the walk (single CPU; on SMP this
- * needs a reference on the table).
+ * The handle table is emptied in process_finish, which another thread may run at any
+ * time: the walk holds a reference on the table struct, taken while the process lock
+ * shows the table still in use, so it walks the live table or, once teardown has
+ * emptied it, an empty one. The walk itself runs with interrupts on (a chunk of slots per
+ * hold of the table lock) and may be preempted.
  */
 zx_status_t process_for_each_handle(process_t *p,
                                     void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
                                                zx_rights_t rights),
                                     void *ctx) {
-    thread_preempt_disable();
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);
     handle_table_t *ht = p->finishing || p->state == PROCESS_DEAD ? NULL : p->handles;
-    spin_unlock_irqrestore(&p->obj.lock, s);
     if (ht)
-        handle_table_for_each(ht, fn, ctx);
-    thread_preempt_enable();
-    return ht ? ZX_OK : ZX_ERR_BAD_STATE;
+        handle_table_ref(ht);
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    if (!ht)
+        return ZX_ERR_BAD_STATE;
+    handle_table_for_each(ht, fn, ctx);
+    handle_table_unref(ht);
+    return ZX_OK;
 }

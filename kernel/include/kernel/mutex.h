@@ -1,11 +1,18 @@
 /*
- * Blocking mutexes (a stand-in with the interface the lead is adding on main; replaced
- * by main's version at the next merge).
+ * Blocking mutexes: for critical sections that may run long (the VM's aspace and VMO
+ * family locks), so that long work runs with interrupts on and can be preempted.
  *
- * mutex_acquire may block: call it from thread context with interrupts enabled and no
- * spinlock held. Not recursive; only the owner releases. A spinlock may be taken while a
- * mutex is held, never the other way round. Host builds (BERYL_HOST) have no scheduler:
- * there a mutex is a flag that catches recursion and unbalanced releases.
+ * Rules:
+ *  - mutex_acquire may block. Call it from thread context with interrupts enabled and
+ *    no spinlock held (before the scheduler runs, at boot, an uncontended acquire with
+ *    interrupts off is allowed). It is not interrupted by thread_kill: a killed thread
+ *    still gets the mutex and acts on the kill later, at its return to user mode.
+ *  - Not recursive; only the owner releases. Ownership passes straight to the oldest
+ *    waiter on release (FIFO, no barging), so no waiter starves.
+ *  - A spinlock may be taken while a mutex is held; never the other way round.
+ *
+ * Host builds of kernel code (BERYL_HOST) have no scheduler: there a mutex is a flag that
+ * catches recursion and unbalanced releases.
  */
 #ifndef KERNEL_MUTEX_H
 #define KERNEL_MUTEX_H
@@ -39,8 +46,10 @@ static inline bool mutex_held(const mutex_t *m) { return m->held; }
 #include <kernel/spinlock.h>
 #include <kernel/wait.h>
 
+typedef struct thread thread_t;
+
 typedef struct TA_CAP("mutex") mutex {
-    spinlock_t lock;   /* guards owner and waiters */
+    spinlock_t lock;   /* guards owner and waiters (a leaf spinlock) */
     thread_t *owner;   /* NULL when free */
     wait_queue_t waiters;
 } mutex_t;
@@ -54,7 +63,7 @@ typedef struct TA_CAP("mutex") mutex {
 void mutex_init(mutex_t *m);
 void mutex_acquire(mutex_t *m) TA_ACQ(m);
 void mutex_release(mutex_t *m) TA_REL(m);
-/* True if the calling thread owns m. */
+/* True if the calling thread owns m (for assertions). */
 bool mutex_held(const mutex_t *m);
 
 #endif

@@ -30,6 +30,12 @@ void wait_queue_init(wait_queue_t *wq);
  */
 zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline);
 
+/*
+ * As wait_queue_block without a deadline, but thread_kill does not end the wait: only a
+ * wake does (mutexes use it; the killed thread acts on the kill later).
+ */
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock);
+
 /* Wake the oldest / every waiter, handing them `status`. Caller holds the guarding lock.
  * Return the number of threads woken. */
 int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status);
