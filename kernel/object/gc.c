@@ -242,6 +242,10 @@ void gc_exit(bool entered) TA_NO_THREAD_SAFETY_ANALYSIS {
 }
 
 void gc_reference_dropped(gc_node_t *n) {
+    /* The closer decremented the handle count, a writer increments `contained` under the
+     * lock; each then reads the other's count. The fence orders our read after our
+     * decrement, so at least one of the two sees both changes and queues the suspect. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!n->ops->candidate(n))
         return;
     bool entered = gc_enter();

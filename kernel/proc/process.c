@@ -239,6 +239,12 @@ zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_
                           handle_ref_t *arg1, uintptr_t arg2) {
     bool entered = false;
     zx_status_t st = ZX_OK;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&p->obj.lock, &s);
+    bool initial = p->state == PROCESS_INITIAL;
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    if (!initial)
+        return ZX_ERR_BAD_STATE; /* before the family's table is rescanned for nothing */
     if (p->shared) {
         entered = gc_enter();
         st = proc_shared_start_begin(p->shared);
@@ -250,7 +256,6 @@ zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_
     zx_handle_t child_value = ZX_HANDLE_INVALID;
     if (arg1->obj != NULL) {
         /* Under the process lock, so a concurrent kill cannot free the table. */
-        spin_lock_saved_state_t s;
         spin_lock_irqsave(&p->obj.lock, &s);
         if (p->state != PROCESS_INITIAL)
             st = ZX_ERR_BAD_STATE;
@@ -263,7 +268,6 @@ zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_
         if (st != ZX_OK && child_value != ZX_HANDLE_INVALID) {
             /* Only a concurrent kill fails the start here; the table, if it still
              * exists, gives the handle back (else its teardown released it). */
-            spin_lock_saved_state_t s;
             spin_lock_irqsave(&p->obj.lock, &s);
             if (!p->handles || p->finishing ||
                 handle_table_remove(p->handles, child_value, arg1) != ZX_OK)

@@ -28,6 +28,15 @@
 static int member_main(const char *scenario, uint64_t arg) {
     if (strcmp(scenario, "exit") == 0)
         return 0; /* everything it was given stays in the family's table */
+    if (strcmp(scenario, "fill") == 0) {
+        /* Leaves `arg` more handles (empty VMOs) in the family table. */
+        for (uint64_t i = 0; i < arg; i++) {
+            zx_handle_t v;
+            if (zx_vmo_create(0, 0, &v) != ZX_OK)
+                return 4;
+        }
+        return 0;
+    }
     if (strcmp(scenario, "wait") == 0) {
         /* Until the channel given as PA_USER0 + arg is readable or its peer closes. */
         zx_handle_t h = beryl_get_startup_handle(PA_HND(PA_USER0, (uint32_t)arg));
@@ -298,5 +307,25 @@ TEST(FamilyCycles, UnstartedFamilyThroughAChannel) {
     EXPECT_TRUE(terminated(t0));
     zx_handle_t all[] = {c0, t0};
     EXPECT_OK(zx_handle_close_many(all, 2));
+    family_destroy(&f);
+}
+
+/* A family table of 20,000 handles is counted when its last running member exits and
+ * freed with the family; the scans go a chunk of slots at a time (test/latency and
+ * qemu.user_tests_irqoff bound the interrupts-off stretches this makes). */
+TEST(FamilyCycles, LargeTableCollected) {
+    family_t f;
+    ASSERT_OK(family_create(&f, 2));
+    zx_handle_t o0, o1;
+    ASSERT_OK(zx_channel_create(0, &o0, &o1));
+    zx_handle_t give[] = {f.proc[1], o1};
+    f.proc[1] = ZX_HANDLE_INVALID;
+    ASSERT_OK(start(&f, 0, "fill", 20000, give, 2));
+    EXPECT_EQ(fam_wait(&f, 0), 0);
+    fam_close(&f.proc[0]);
+    EXPECT_FALSE(peer_closed(o0));
+    fam_close(&f.proto);
+    EXPECT_TRUE(peer_closed(o0));
+    zx_handle_close(o0);
     family_destroy(&f);
 }
