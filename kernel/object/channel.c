@@ -383,19 +383,19 @@ zx_status_t channel_dequeue(channel_t *c, uint32_t byte_cap, uint32_t handle_cap
     bool entered = false, taken = false;
 
     spin_lock_irqsave(&c->obj.lock, &st);
-    for (;;) {
-        if (list_is_empty(&c->queue)) {
-            status = c->peer != NULL ? ZX_ERR_SHOULD_WAIT : ZX_ERR_PEER_CLOSED;
-            break;
-        }
+    if (!list_is_empty(&c->gc_msgs) &&
+        containerof(c->queue.next, channel_msg_t, node)->counted > 0 && !gc_held()) {
+        /* Taking a counted message out of its container must not overlap a collection.
+         * With the gc lock held, whatever is at the head by then can be taken. */
+        spin_unlock_irqrestore(&c->obj.lock, st);
+        entered = gc_enter();
+        spin_lock_irqsave(&c->obj.lock, &st);
+    }
+    if (list_is_empty(&c->queue)) {
+        status = c->peer != NULL ? ZX_ERR_SHOULD_WAIT : ZX_ERR_PEER_CLOSED;
+    } else {
         m = containerof(c->queue.next, channel_msg_t, node);
-        if (m->counted > 0 && !gc_held()) {
-            /* Taking it out of the container must not overlap a collection. */
-            spin_unlock_irqrestore(&c->obj.lock, st);
-            entered = gc_enter();
-            spin_lock_irqsave(&c->obj.lock, &st);
-            continue; /* the head may have changed meanwhile */
-        }
+        DEBUG_ASSERT(m->counted == 0 || gc_held());
         *actual_bytes = m->num_bytes;
         *actual_handles = m->num_handles;
         bool fits = m->num_bytes <= byte_cap && m->num_handles <= handle_cap;
@@ -409,7 +409,6 @@ zx_status_t channel_dequeue(channel_t *c, uint32_t byte_cap, uint32_t handle_cap
         }
         if (!fits)
             status = ZX_ERR_BUFFER_TOO_SMALL;
-        break;
     }
     spin_unlock_irqrestore(&c->obj.lock, st);
     if (taken && m->counted > 0)

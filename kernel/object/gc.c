@@ -234,9 +234,8 @@ bool gc_enter(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return true;
 }
 
-void gc_exit(bool entered) TA_NO_THREAD_SAFETY_ANALYSIS {
-    if (!entered)
-        return;
+/* gc_exit when gc_enter took the lock: collect, then release. */
+void gc_exit_locked(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     gc_drain();
     mutex_release(&gc_mutex);
 }

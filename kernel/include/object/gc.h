@@ -95,7 +95,11 @@ static inline gc_node_t *gc_node_of(kobject_t *obj) {
  * Call with interrupts on and no spinlock held.
  */
 bool gc_enter(void);
-void gc_exit(bool entered);
+void gc_exit_locked(void);
+static inline void gc_exit(bool entered) {
+    if (entered) /* inline: the common path (nothing taken) costs one test */
+        gc_exit_locked();
+}
 
 /* True if the calling thread holds the gc lock. */
 bool gc_held(void);
