@@ -29,7 +29,10 @@ _Static_assert(__builtin_offsetof(struct thread, saved_sp) == 40,
 
 
 static struct list_node run_queue = LIST_INITIAL_VALUE(run_queue);
-static struct list_node sleepers = LIST_INITIAL_VALUE(sleepers); /* by deadline */
+/* Threads blocked with a deadline: an AVL tree keyed by deadline with one node per
+ * distinct deadline, so inserting and expiring cost O(log n) with interrupts off however
+ * many threads sleep; threads sharing a deadline chain behind the node's owner. */
+static struct avl_tree sleepers;
 static thread_t *current;
 static thread_t *idle_thread;
 static thread_t *dead_thread; /* exited, waiting for the next thread to run */
@@ -62,6 +65,9 @@ static void sched_finish_switch(void) {
     list_add_tail(&reap_list, &d->queue_node);
     wait_queue_wake_one(&reaper_wq, ZX_OK);
 }
+
+static void wait_queue_pass_on(wait_queue_t *wq);
+static void sleepers_expire(void);
 
 static void make_ready(thread_t *t) {
     t->state = THREAD_READY;
@@ -154,7 +160,7 @@ zx_status_t thread_init(thread_t *t, const char *name, thread_entry_t entry, voi
     t->state = THREAD_INITIAL;
     t->wake_deadline = ZX_TIME_INFINITE;
     list_init(&t->queue_node);
-    list_init(&t->timer_node);
+    list_init(&t->timer_chain);
     arch_thread_prepare(t);
     return ZX_OK;
 }
@@ -199,14 +205,37 @@ void thread_preempt_enable(void) {
 /* --- blocking, timeouts, kills --- */
 
 static void sleepers_insert(thread_t *t) {
-    thread_t *it;
-    list_for_every_entry(&sleepers, it, thread_t, timer_node) {
-        if (it->wake_deadline > t->wake_deadline) {
-            list_add_after(it->timer_node.prev, &t->timer_node);
-            return;
+    DEBUG_ASSERT(t->wake_deadline >= 0 && t->timer_state == THREAD_TIMER_NONE);
+    uint64_t key = (uint64_t)t->wake_deadline;
+    struct avl_node *n = avl_find(&sleepers, key);
+    if (n) {
+        thread_t *owner = containerof(n, thread_t, timer_node);
+        list_add_tail(&owner->timer_chain, &t->timer_chain);
+        t->timer_state = THREAD_TIMER_CHAINED;
+        return;
+    }
+    t->timer_node.key = key;
+    ASSERT(avl_insert(&sleepers, &t->timer_node) == ZX_OK);
+    list_init(&t->timer_chain);
+    t->timer_state = THREAD_TIMER_TREE;
+}
+
+/* Takes t off the sleepers; the next thread of its chain takes over its tree node. */
+static void sleepers_remove(thread_t *t) {
+    if (t->timer_state == THREAD_TIMER_CHAINED) {
+        list_delete(&t->timer_chain);
+    } else if (t->timer_state == THREAD_TIMER_TREE) {
+        avl_remove(&sleepers, &t->timer_node);
+        struct list_node *first = list_remove_head(&t->timer_chain);
+        if (first) {
+            thread_t *heir = containerof(first, thread_t, timer_chain);
+            list_move_all(&t->timer_chain, &heir->timer_chain);
+            heir->timer_node.key = t->timer_node.key;
+            ASSERT(avl_insert(&sleepers, &heir->timer_node) == ZX_OK);
+            heir->timer_state = THREAD_TIMER_TREE;
         }
     }
-    list_add_tail(&sleepers, &t->timer_node);
+    t->timer_state = THREAD_TIMER_NONE;
 }
 
 /* Makes a BLOCKED thread ready with status, off any wait queue and the sleeper list. */
@@ -217,8 +246,7 @@ static void wake_blocked(thread_t *t, zx_status_t status) {
         t->blocked_on->count--;
         t->blocked_on = NULL;
     }
-    if (list_in_list(&t->timer_node))
-        list_delete(&t->timer_node);
+    sleepers_remove(t);
     t->wake_status = status;
     make_ready(t);
 }
@@ -244,6 +272,8 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool inte
     if (deadline != ZX_TIME_INFINITE)
         sleepers_insert(t);
     sched_reschedule();
+    if (t->wake_status == ZX_ERR_TIMED_OUT)
+        sleepers_expire(); /* pass the tick's expiry on (see sleepers_expire) */
     return t->wake_status;
 }
 
@@ -267,6 +297,8 @@ void thread_kill(thread_t *t) {
 void wait_queue_init(wait_queue_t *wq) {
     list_init(&wq->threads);
     wq->count = 0;
+    wq->pending_wakes = 0;
+    wq->pending_status = ZX_OK;
 }
 
 zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline)
@@ -275,6 +307,7 @@ zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadl
     spin_unlock(lock);
     zx_status_t st = block_current(wq, deadline, true);
     spin_lock(lock);
+    wait_queue_pass_on(wq);
     return st;
 }
 
@@ -284,6 +317,7 @@ void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock)
     spin_unlock(lock);
     block_current(wq, ZX_TIME_INFINITE, false);
     spin_lock(lock);
+    wait_queue_pass_on(wq);
 }
 
 int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
@@ -294,24 +328,60 @@ int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
     return 1;
 }
 
+/*
+ * Waking every waiter at once would keep interrupts off for a time proportional to the
+ * number of waiters, which user space chooses. So wake_all wakes the first
+ * WAIT_QUEUE_WAKE_BATCH and leaves the rest pending; every woken thread, back in
+ * wait_queue_block with the guarding lock, wakes the next batch (wait_queue_pass_on).
+ * The pending ones are at the head of the queue (FIFO); if some left meanwhile (timeout,
+ * kill), a few later arrivals may be woken too: a spurious wake, which every caller's
+ * re-check loop absorbs.
+ */
 int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status) {
     int n = 0;
-    while (wait_queue_wake_one(wq, status))
+    while (n < WAIT_QUEUE_WAKE_BATCH && wait_queue_wake_one(wq, status))
         n++;
+    wq->pending_wakes = wq->count;
+    wq->pending_status = status;
     return n;
+}
+
+/* A woken waiter passes a pending wake_all on to the next batch. Guarding lock held. */
+static void wait_queue_pass_on(wait_queue_t *wq) {
+    if (wq->pending_wakes == 0)
+        return;
+    uint32_t n = MIN(wq->pending_wakes, (uint32_t)WAIT_QUEUE_WAKE_BATCH);
+    uint32_t woken = 0;
+    while (woken < n && wait_queue_wake_one(wq, wq->pending_status))
+        woken++;
+    wq->pending_wakes = woken < n ? 0 : MIN(wq->pending_wakes - n, wq->count);
+}
+
+/*
+ * Wakes sleepers whose deadline has passed, at most WAIT_QUEUE_WAKE_BATCH of them: many
+ * threads may share a tick (user space chooses how many), and waking them all at once
+ * would keep interrupts off for all of them. Every thread woken by its deadline expires
+ * the next batch when it runs (block_current), so expiry cascades batch by batch.
+ * Interrupts off.
+ */
+static void sleepers_expire(void) {
+    if (sleepers.count == 0)
+        return;
+    zx_time_t now = current_time();
+    struct avl_node *n;
+    for (unsigned i = 0; i < WAIT_QUEUE_WAKE_BATCH && (n = avl_first(&sleepers)) != NULL; i++) {
+        thread_t *t = containerof(n, thread_t, timer_node);
+        if (t->wake_deadline > now)
+            break;
+        wake_blocked(t, ZX_ERR_TIMED_OUT); /* its chain's next thread takes the node */
+    }
 }
 
 /* Timer interrupt: expire sleepers, charge the slice, maybe switch. Interrupts off. */
 void sched_timer_tick(void) {
     if (!initialized)
         return;
-    zx_time_t now = list_is_empty(&sleepers) ? 0 : current_time();
-    while (!list_is_empty(&sleepers)) {
-        thread_t *t = containerof(sleepers.next, thread_t, timer_node);
-        if (t->wake_deadline > now)
-            break;
-        wake_blocked(t, ZX_ERR_TIMED_OUT);
-    }
+    sleepers_expire();
     thread_t *t = current;
     if (t->ticks_left > 0)
         t->ticks_left--;
@@ -351,13 +421,16 @@ static int reaper_loop(void *arg) {
 
 void sched_reap_wait(void) {
     spin_lock_saved_state_t s = arch_irq_save();
-    while (dead_thread || !list_is_empty(&reap_list) || reaper_busy)
+    while (dead_thread || !list_is_empty(&reap_list) || reaper_busy) {
         block_current(&reaped_wq, ZX_TIME_INFINITE, false);
+        wait_queue_pass_on(&reaped_wq);
+    }
     arch_irq_restore(s);
 }
 
 void sched_init(void) {
     ASSERT(!initialized);
+    avl_init(&sleepers);
     thread_t *b = &bootstrap_thread;
     memset(b, 0, sizeof(*b));
     copy_name(b, "bootstrap");
@@ -365,7 +438,7 @@ void sched_init(void) {
     b->wake_deadline = ZX_TIME_INFINITE;
     b->ticks_left = SCHED_SLICE_TICKS;
     list_init(&b->queue_node);
-    list_init(&b->timer_node);
+    list_init(&b->timer_chain);
     current = b;
     ASSERT(thread_init(&idle_storage, "idle", idle_loop, NULL) == ZX_OK);
     idle_thread = &idle_storage;

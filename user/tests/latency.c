@@ -20,7 +20,7 @@
 #define BIG_BYTES ((size_t)32 << 20) /* paged VMO operations */
 #define MANY_HANDLES 40000u          /* handle-table growth */
 #define BACKLOG_MESSAGES 2000u       /* queued channel messages, each carrying a handle */
-#define WAITERS 64u                  /* threads woken at once */
+#define WAITERS 1000u                /* threads woken at once */
 #define MANY_MAPPINGS 2000u          /* mappings in one VMAR */
 
 static void report(const char *what) {
@@ -128,11 +128,13 @@ static void waiter(uintptr_t arg, uintptr_t unused) {
     zx_thread_exit();
 }
 
+static tu_thread_t threads[WAITERS];
+
 TEST(Latency, ManyWaitersWokenAtOnce) {
     struct waiter_ctx c = {0};
     zx_handle_t other;
     ASSERT_OK(zx_channel_create(0, &c.channel, &other));
-    tu_thread_t t[WAITERS];
+    tu_thread_t *t = threads;
     uint32_t started = 0;
     for (; started < WAITERS; started++) {
         if (tu_thread_create(&t[started]) != ZX_OK)
@@ -143,7 +145,7 @@ TEST(Latency, ManyWaitersWokenAtOnce) {
         }
     }
     EXPECT_EQ(started, WAITERS);
-    zx_nanosleep(tu_deadline_after(50 * TU_MS)); /* let them block */
+    zx_nanosleep(tu_deadline_after(200 * TU_MS)); /* let them block */
     EXPECT_OK(zx_channel_write(other, 0, "x", 1, NULL, 0));
     for (uint32_t i = 0; i < started; i++) {
         EXPECT_OK(tu_thread_join(&t[i], 30 * TU_SEC));
@@ -152,7 +154,36 @@ TEST(Latency, ManyWaitersWokenAtOnce) {
     EXPECT_EQ(c.woken, started);
     zx_handle_close(other);
     zx_handle_close(c.channel);
-    report("64 waiters woken");
+    report("1,000 waiters woken");
+}
+
+static void sleeper(uintptr_t deadline, uintptr_t unused) {
+    (void)unused;
+    zx_nanosleep((zx_time_t)deadline);
+    zx_thread_exit();
+}
+
+TEST(Latency, ManySleepersWithDistinctDeadlines) {
+    /* Each new deadline is later than every earlier one: the worst case for a sorted
+     * list of sleepers. */
+    zx_time_t base = tu_deadline_after(300 * TU_MS);
+    uint32_t started = 0;
+    for (; started < WAITERS; started++) {
+        if (tu_thread_create(&threads[started]) != ZX_OK)
+            break;
+        if (tu_thread_start(&threads[started], sleeper,
+                            (uintptr_t)(base + (zx_time_t)started * 1000), 0) != ZX_OK) {
+            tu_thread_destroy(&threads[started]);
+            break;
+        }
+    }
+    EXPECT_EQ(started, WAITERS);
+    for (uint32_t i = 0; i < started; i++) {
+        EXPECT_OK(tu_thread_join(&threads[i], 30 * TU_SEC));
+        tu_thread_destroy(&threads[i]);
+    }
+    EXPECT_GE(zx_clock_get_monotonic(), base);
+    report("1,000 sleepers with distinct deadlines");
 }
 
 TEST(Latency, ManyMappingsPlacedAndDestroyed) {

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <kernel/compiler.h>
 #include <kernel/types.h>
+#include <lib/avl.h>
 #include <lib/list.h>
 #include <vm/vm_kernel.h>
 
@@ -43,6 +44,11 @@ enum thread_state {
 #define THREAD_PENDING_KILL (1u << 0) /* thread_kill was called */
 #define THREAD_PENDING_KICK (1u << 1) /* zx_restricted_kick (kernel/proc/restricted.c) */
 
+/* thread.timer_state */
+#define THREAD_TIMER_NONE 0u    /* not sleeping with a deadline */
+#define THREAD_TIMER_TREE 1u    /* owns the tree node of its deadline */
+#define THREAD_TIMER_CHAINED 2u /* chained behind the owner of its deadline */
+
 /* Why a blocked thread woke (returned by wait_queue_block / thread_sleep_until). */
 #define THREAD_WAKE_PENDING 1 /* internal: not yet decided */
 
@@ -60,7 +66,12 @@ struct thread {
     struct list_node queue_node; /* run queue or wait queue membership */
     struct wait_queue *blocked_on; /* NULL unless blocked on a wait queue */
     zx_time_t wake_deadline;     /* ZX_TIME_INFINITE when none */
-    struct list_node timer_node; /* sleeping/timeout list membership */
+    /* Sleeper membership (a deadline set while blocked): the node in the scheduler's
+     * tree of distinct deadlines, or a link in the chain of threads sharing the deadline
+     * of the thread that owns the tree node. */
+    struct avl_node timer_node;
+    struct list_node timer_chain;
+    uint8_t timer_state;         /* THREAD_TIMER_* */
     zx_status_t wake_status;     /* result handed to the blocked thread */
     uint8_t pending;             /* THREAD_PENDING_* bits; changed atomically */
     bool block_interruptible;    /* while BLOCKED: thread_kill wakes it */
