@@ -62,6 +62,10 @@ static int member_main(const char *scenario, uint64_t arg) {
 int main(int argc, char **argv) {
     if (argc >= 4 && strcmp(argv[1], "--member") == 0)
         return member_main(argv[2], strtoul(argv[3], NULL, 16));
+    if (argc >= 2 && strcmp(argv[1], "--hold") == 0) {
+        /* An ordinary child that keeps the handle it was given until it exits. */
+        return beryl_take_startup_handle(PA_HND(PA_USER0, 0)) != ZX_HANDLE_INVALID ? 0 : 1;
+    }
     return beryl_test_run_all(argc, argv);
 }
 
@@ -326,6 +330,44 @@ TEST(FamilyCycles, LargeTableCollected) {
     EXPECT_FALSE(peer_closed(o0));
     fam_close(&f.proto);
     EXPECT_TRUE(peer_closed(o0));
+    zx_handle_close(o0);
+    family_destroy(&f);
+}
+
+/* The last outside handle to a member (the prototype) is in an ordinary child process's
+ * table: the child's exit closes it and the family goes before the child reports
+ * ZX_TASK_TERMINATED. */
+TEST(FamilyCycles, ClosedByAnotherProcessExiting) {
+    family_t f;
+    ASSERT_OK(family_create(&f, 2));
+    zx_handle_t o0, o1;
+    ASSERT_OK(zx_channel_create(0, &o0, &o1));
+    zx_handle_t give[] = {f.proc[1], o1};
+    f.proc[1] = ZX_HANDLE_INVALID;
+    ASSERT_OK(start(&f, 0, "exit", 0, give, 2));
+    EXPECT_EQ(fam_wait(&f, 0), 0);
+    fam_close(&f.proc[0]);
+    const char *argv[] = {PROG, "--hold"};
+    uint32_t info = PA_HND(PA_USER0, 0);
+    zx_handle_t proto = f.proto;
+    f.proto = ZX_HANDLE_INVALID;
+    beryl_launch_args_t a = {
+        .job = zx_job_default(),
+        .name = "holder",
+        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
+        .argc = 2,
+        .argv = argv,
+        .handles = &proto,
+        .handle_infos = &info,
+        .num_handles = 1,
+    };
+    zx_handle_t child;
+    ASSERT_OK(beryl_launch(&a, &child));
+    int64_t rc = -1;
+    EXPECT_OK(beryl_wait_exit(child, tu_deadline_after(20 * TU_SEC), &rc));
+    EXPECT_EQ(rc, 0);
+    EXPECT_TRUE(peer_closed(o0));
+    zx_handle_close(child);
     zx_handle_close(o0);
     family_destroy(&f);
 }
