@@ -285,6 +285,39 @@ zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_
     return st;
 }
 
+/* Threads asked to die per hold of the process lock (a process may have thousands). */
+#define PROCESS_KILL_BATCH 32u
+
+/*
+ * Asks every thread of a DYING p to die, PROCESS_KILL_BATCH per hold of the lock: each
+ * one is marked, killed and moved to the tail of the list, so the walk is over when the
+ * head is a marked thread (the list only shrinks once the process is DYING: no thread
+ * can be created or started, exiting ones leave it).
+ */
+static void process_kill_threads(process_t *p) {
+    for (bool done = false; !done;) {
+        spin_lock_saved_state_t s;
+        spin_lock_irqsave(&p->obj.lock, &s);
+        for (unsigned i = 0; i < PROCESS_KILL_BATCH; i++) {
+            if (list_is_empty(&p->threads)) {
+                done = true;
+                break;
+            }
+            uthread_t *ut = containerof(p->threads.next, uthread_t, proc_node);
+            if (ut->kill_sent) {
+                done = true;
+                break;
+            }
+            ut->kill_sent = true;
+            list_delete(&ut->proc_node);
+            list_add_tail(&p->threads, &ut->proc_node);
+            if (ut->state == UTHREAD_RUNNING)
+                thread_kill(&ut->thread);
+        }
+        spin_unlock_irqrestore(&p->obj.lock, s);
+    }
+}
+
 void process_kill(process_t *p, int64_t retcode) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);
@@ -294,15 +327,12 @@ void process_kill(process_t *p, int64_t retcode) {
     }
     p->state = PROCESS_DYING;
     p->retcode = retcode;
-    uthread_t *ut;
-    list_for_every_entry(&p->threads, ut, uthread_t, proc_node) {
-        if (ut->state == UTHREAD_RUNNING)
-            thread_kill(&ut->thread);
-    }
     bool none_running = p->live_threads == 0;
     spin_unlock_irqrestore(&p->obj.lock, s);
     if (none_running)
         process_finish(p);
+    else
+        process_kill_threads(p);
 }
 
 /* Called by uthread_exit_current with the exiting thread already off the list. Returns

@@ -10,12 +10,14 @@
  * the load and shows which operation set the figure.
  */
 #include <beryl/kernel_info.h>
+#include <beryl/launch.h>
 #include <beryl/startup.h>
 #include <beryl/test.h>
 #include <beryl/test_util.h>
 #include <zircon/vmo_vmar.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <zircon/processargs.h>
 
 #define BIG_BYTES ((size_t)32 << 20) /* paged VMO operations */
 #define MANY_HANDLES 40000u          /* handle-table growth */
@@ -207,4 +209,63 @@ TEST(Latency, ManyMappingsPlacedAndDestroyed) {
     zx_handle_close(vmar);
     zx_handle_close(vmo);
     report("2,000 mappings placed and destroyed");
+}
+
+/* --- a process with many blocked threads, killed --- */
+
+static void blocked_forever(uintptr_t handle, uintptr_t unused) {
+    (void)unused;
+    zx_object_wait_one((zx_handle_t)handle, ZX_CHANNEL_READABLE, ZX_TIME_INFINITE, NULL);
+    zx_thread_exit();
+}
+
+/* Child: starts `count` threads that block for good, reports how many it started on
+ * its PA_USER1 channel, then blocks too. */
+static int run_blocked_threads(uint32_t count) {
+    zx_handle_t report_ch = beryl_take_startup_handle(PA_HND(PA_USER1, 0));
+    zx_handle_t quiet, other;
+    if (zx_channel_create(0, &quiet, &other) != ZX_OK)
+        return 1;
+    uint32_t started = 0;
+    for (; started < count; started++) {
+        if (tu_thread_create(&threads[started]) != ZX_OK ||
+            tu_thread_start(&threads[started], blocked_forever, quiet, 0) != ZX_OK)
+            break;
+    }
+    zx_channel_write(report_ch, 0, &started, sizeof(started), NULL, 0);
+    zx_object_wait_one(quiet, ZX_CHANNEL_READABLE, ZX_TIME_INFINITE, NULL);
+    return 0;
+}
+
+TEST(Latency, ProcessWithManyBlockedThreadsKilled) {
+    zx_handle_t exe = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0));
+    ASSERT_NE(exe, ZX_HANDLE_INVALID);
+    zx_handle_t mine, theirs;
+    ASSERT_OK(zx_channel_create(0, &mine, &theirs));
+    const char *argv[] = {"latency", "--blocked-threads"};
+    uint32_t info = PA_HND(PA_USER1, 0);
+    beryl_launch_args_t a = {.job = zx_job_default(), .name = "many-threads", .exe_vmo = exe,
+                             .argc = 2, .argv = argv, .handles = &theirs,
+                             .handle_infos = &info, .num_handles = 1};
+    zx_handle_t child;
+    ASSERT_OK(beryl_launch(&a, &child));
+    uint32_t started = 0;
+    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, tu_deadline_after(60 * TU_SEC),
+                                 NULL));
+    EXPECT_OK(zx_channel_read(mine, 0, &started, NULL, sizeof(started), 0, NULL, NULL));
+    EXPECT_EQ(started, WAITERS);
+    zx_nanosleep(tu_deadline_after(200 * TU_MS)); /* let them block */
+    EXPECT_OK(zx_task_kill(child));
+    int64_t rc = 0;
+    EXPECT_OK(beryl_wait_exit(child, tu_deadline_after(60 * TU_SEC), &rc));
+    EXPECT_EQ(rc, ZX_TASK_RETCODE_SYSCALL_KILL);
+    zx_handle_close(child);
+    zx_handle_close(mine);
+    report("a process with 1,000 blocked threads killed");
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "--blocked-threads") == 0)
+        return run_blocked_threads(WAITERS);
+    return beryl_test_run_all(argc, argv);
 }
