@@ -28,6 +28,12 @@
 static int member_main(const char *scenario, uint64_t arg) {
     if (strcmp(scenario, "exit") == 0)
         return 0; /* everything it was given stays in the family's table */
+    if (strcmp(scenario, "drop-self") == 0) {
+        /* Leaves no handle to itself in the family table. */
+        return zx_handle_close(beryl_take_startup_handle(PA_HND(PA_PROC_SELF, 0))) == ZX_OK
+                   ? 0
+                   : 5;
+    }
     if (strcmp(scenario, "fill") == 0) {
         /* Leaves `arg` more handles (empty VMOs) in the family table. */
         for (uint64_t i = 0; i < arg; i++) {
@@ -128,6 +134,25 @@ TEST(FamilyCycles, StarterDiesMemberOnlyInFamilyTable) {
     EXPECT_TRUE(terminated(t1));
     zx_handle_close(o0);
     zx_handle_close(t1);
+    family_destroy(&f);
+}
+
+/* The same, but the exited member left no handle to itself in the table: closing the
+ * test's handle to it is the close of its last handle, which lets the family go. */
+TEST(FamilyCycles, DeadMembersLastHandleClosed) {
+    family_t f;
+    ASSERT_OK(family_create(&f, 2));
+    zx_handle_t o0, o1;
+    ASSERT_OK(zx_channel_create(0, &o0, &o1));
+    zx_handle_t give[] = {f.proc[1], o1};
+    f.proc[1] = ZX_HANDLE_INVALID;
+    ASSERT_OK(start(&f, 0, "drop-self", 0, give, 2));
+    EXPECT_EQ(fam_wait(&f, 0), 0);
+    fam_close(&f.proto);
+    EXPECT_FALSE(peer_closed(o0)); /* dead member 0 can still prototype a new member */
+    fam_close(&f.proc[0]);
+    EXPECT_TRUE(peer_closed(o0));
+    zx_handle_close(o0);
     family_destroy(&f);
 }
 
@@ -370,4 +395,271 @@ TEST(FamilyCycles, ClosedByAnotherProcessExiting) {
     zx_handle_close(child);
     zx_handle_close(o0);
     family_destroy(&f);
+}
+
+/* ---- random graphs of families and channels against a model ---- */
+
+/*
+ * Objects: RC endpoints (their peers w[] are kept as observers) and RF families of a
+ * prototype and two members (an unstarted thread in each is its observer). Handles to
+ * them are held by the test, queued in an endpoint, or in a family's table (put there by
+ * starting a member, which exits at once: its own process handle lands there too).
+ * After every step the model closes what no held handle reaches, and each observer
+ * must agree: an endpoint's peer sees PEER_CLOSED, a process's thread TERMINATED.
+ */
+enum { RC = 6, RF = 3, RM = 3, RP = RF * RM, RO = RC + RP, RR = 160, ROPS = 90 };
+enum { LOC_NONE, LOC_HELD, LOC_QUEUE, LOC_TABLE };
+
+typedef struct rec {
+    int obj;          /* < RC: endpoint; else process (obj - RC) / RM's member */
+    int loc, where;   /* LOC_*, and the endpoint or family it is in */
+    uint32_t seq;     /* queue order */
+    zx_handle_t value; /* while held */
+} rec_t;
+
+typedef struct world {
+    rec_t r[RR];
+    bool ep_alive[RC];
+    bool dead[RP];     /* process finished (killed or exited) */
+    bool table[RF];    /* family table still there */
+    uint32_t seq;
+    zx_handle_t w[RC], t[RP];
+    family_t f[RF];
+} world_t;
+
+static uint64_t wrng;
+static uint32_t wrnd(uint32_t n) {
+    wrng = wrng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(wrng >> 33) % n;
+}
+
+static int rec_new(world_t *w, int obj, int loc, int where, zx_handle_t v) {
+    for (int i = 0; i < RR; i++) {
+        if (w->r[i].loc == LOC_NONE) {
+            w->r[i] = (rec_t){obj, loc, where, w->seq++, v};
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Closes, in the model, whatever no held handle reaches (and empties what it held). */
+static void world_collect(world_t *w) {
+    for (bool changed = true; changed;) {
+        changed = false;
+        bool reach[RO] = {0}, freach[RF] = {0};
+        int stack[RO + RF], sp = 0;
+        for (int i = 0; i < RR; i++) {
+            if (w->r[i].loc == LOC_HELD && !reach[w->r[i].obj]) {
+                reach[w->r[i].obj] = true;
+                stack[sp++] = w->r[i].obj;
+            }
+        }
+        while (sp > 0) {
+            int o = stack[--sp];
+            int loc = LOC_QUEUE, where = o;
+            if (o >= RC) { /* a member reaches its family, whose table holds handles */
+                int f = (o - RC) / RM;
+                if (freach[f] || !w->table[f])
+                    continue;
+                freach[f] = true;
+                loc = LOC_TABLE;
+                where = f;
+            }
+            for (int i = 0; i < RR; i++) {
+                if (w->r[i].loc == loc && w->r[i].where == where && !reach[w->r[i].obj]) {
+                    reach[w->r[i].obj] = true;
+                    stack[sp++] = w->r[i].obj;
+                }
+            }
+        }
+        for (int e = 0; e < RC; e++) {
+            if (w->ep_alive[e] && !reach[e]) {
+                w->ep_alive[e] = false;
+                for (int i = 0; i < RR; i++)
+                    if (w->r[i].loc == LOC_QUEUE && w->r[i].where == e)
+                        w->r[i].loc = LOC_NONE;
+                changed = true;
+            }
+        }
+        for (int p = 0; p < RP; p++) {
+            if (!w->dead[p] && !reach[RC + p]) {
+                w->dead[p] = true; /* unstarted and unreachable: killed */
+                changed = true;
+            }
+        }
+        for (int f = 0; f < RF; f++) {
+            bool any = false;
+            for (int m = 0; m < RM; m++)
+                any = any || !w->dead[f * RM + m];
+            if (w->table[f] && !any) { /* the last member left: the table goes */
+                w->table[f] = false;
+                for (int i = 0; i < RR; i++)
+                    if (w->r[i].loc == LOC_TABLE && w->r[i].where == f)
+                        w->r[i].loc = LOC_NONE;
+                changed = true;
+            }
+        }
+    }
+}
+
+/* A random held record (-1 if none), optionally only of processes. */
+static int pick_held(world_t *w, bool procs_only) {
+    int held[RR], n = 0;
+    for (int i = 0; i < RR; i++)
+        if (w->r[i].loc == LOC_HELD && (!procs_only || w->r[i].obj >= RC))
+            held[n++] = i;
+    return n > 0 ? held[wrnd((uint32_t)n)] : -1;
+}
+
+static zx_handle_t *proc_slot(world_t *w, int p) {
+    family_t *f = &w->f[p / RM];
+    return p % RM == 0 ? &f->proto : &f->proc[p % RM - 1];
+}
+
+/* One random step; false (after recording a failure) if the kernel disagreed. */
+static bool world_step(world_t *w, int op) {
+    uint32_t kind = wrnd(20);
+    int i = pick_held(w, kind >= 8 && kind < 11);
+    if (i < 0)
+        return true;
+    rec_t *r = &w->r[i];
+    if (kind < 6) { /* send into endpoint j's queue */
+        int j = (int)wrnd(RC);
+        uint32_t tag = (uint32_t)r->obj;
+        zx_status_t st = zx_channel_write(w->w[j], 0, &tag, sizeof(tag), &r->value, 1);
+        if (w->ep_alive[j]) {
+            EXPECT_OK(st);
+            r->loc = LOC_QUEUE;
+            r->where = j;
+            r->seq = w->seq++;
+        } else {
+            EXPECT_STATUS(st, ZX_ERR_PEER_CLOSED);
+            r->loc = LOC_NONE;
+        }
+    } else if (kind < 8) {
+        EXPECT_OK(zx_handle_close(r->value));
+        r->loc = LOC_NONE;
+    } else if (kind < 10) { /* duplicate a process handle */
+        zx_handle_t d = tu_dup(r->value, ZX_RIGHT_SAME_RIGHTS);
+        EXPECT_NE(d, ZX_HANDLE_INVALID);
+        if (rec_new(w, r->obj, LOC_HELD, 0, d) < 0)
+            zx_handle_close(d);
+    } else if (kind < 11) { /* start this member (not a prototype) with two held handles */
+        int p = r->obj - RC, fi = p / RM;
+        if (p % RM == 0 || w->dead[p] || !w->table[fi])
+            return true;
+        family_t *f = &w->f[fi];
+        int m = p % RM - 1;
+        zx_handle_t saved = f->proc[m];
+        f->proc[m] = r->value; /* borrowed by the launch */
+        zx_handle_t give[2];
+        uint32_t n = 0;
+        for (int k = 0; k < 2; k++) {
+            int g = pick_held(w, false);
+            if (g < 0 || g == i || (n == 1 && w->r[g].value == give[0]))
+                continue;
+            give[n++] = w->r[g].value;
+            w->r[g].loc = LOC_TABLE;
+            w->r[g].where = fi;
+        }
+        zx_status_t st = fam_start(f, m, PROG, "exit", 0, give, n);
+        EXPECT_OK(st);
+        EXPECT_EQ(fam_wait(f, m), 0);
+        f->proc[m] = saved;
+        w->dead[p] = true;
+        rec_new(w, r->obj, LOC_TABLE, fi, ZX_HANDLE_INVALID); /* its PA_PROC_SELF */
+    } else { /* read from a held endpoint */
+        if (r->obj >= RC)
+            return true;
+        int head = -1;
+        for (int k = 0; k < RR; k++)
+            if (w->r[k].loc == LOC_QUEUE && w->r[k].where == r->obj &&
+                (head < 0 || w->r[k].seq < w->r[head].seq))
+                head = k;
+        uint32_t tag = 0xffff, nb, nh;
+        zx_handle_t got = ZX_HANDLE_INVALID;
+        zx_status_t st = zx_channel_read(r->value, 0, &tag, &got, sizeof(tag), 1, &nb, &nh);
+        if (head < 0) {
+            EXPECT_STATUS(st, ZX_ERR_SHOULD_WAIT);
+        } else {
+            EXPECT_OK(st);
+            EXPECT_EQ(tag, (uint32_t)w->r[head].obj);
+            w->r[head].loc = LOC_HELD;
+            w->r[head].value = got;
+        }
+    }
+    world_collect(w);
+    for (int e = 0; e < RC; e++) {
+        zx_signals_t s = 0;
+        zx_object_wait_one(w->w[e], ZX_CHANNEL_PEER_CLOSED, 0, &s);
+        if (((s & ZX_CHANNEL_PEER_CLOSED) != 0) == w->ep_alive[e]) {
+            printf("op %d: endpoint %d is %s\n", op, e,
+                   w->ep_alive[e] ? "closed but reachable" : "open but unreachable");
+            return false;
+        }
+    }
+    for (int p = 0; p < RP; p++) {
+        zx_signals_t s = 0;
+        zx_object_wait_one(w->t[p], ZX_THREAD_TERMINATED, 0, &s);
+        if (((s & ZX_THREAD_TERMINATED) != 0) != w->dead[p]) {
+            printf("op %d: process %d is %s\n", op, p,
+                   w->dead[p] ? "dead in the model, alive in the kernel" : "killed but reachable");
+            return false;
+        }
+    }
+    return true;
+}
+
+TEST(FamilyCycles, RandomGraphsMatchModel) {
+    static const uint64_t seeds[] = {0xfa0001, 0xfa0002};
+    for (size_t round = 0; round < sizeof(seeds) / sizeof(seeds[0]); round++) {
+        wrng = seeds[round];
+        printf("FamilyCycles.RandomGraphsMatchModel: round %zu seed 0x%lx\n", round,
+               (unsigned long)seeds[round]);
+        static world_t w;
+        memset(&w, 0, sizeof(w));
+        for (int e = 0; e < RC; e++) {
+            zx_handle_t end;
+            ASSERT_OK(zx_channel_create(0, &w.w[e], &end));
+            w.ep_alive[e] = true;
+            rec_new(&w, e, LOC_HELD, 0, end);
+        }
+        for (int f = 0; f < RF; f++) {
+            ASSERT_OK(family_create(&w.f[f], RM - 1));
+            w.table[f] = true;
+            for (int m = 0; m < RM; m++) {
+                int p = f * RM + m;
+                zx_handle_t *h = proc_slot(&w, p);
+                ASSERT_OK(zx_thread_create(*h, "watch", 5, 0, &w.t[p]));
+                rec_new(&w, RC + p, LOC_HELD, 0, *h);
+                /* the record owns the handle; the family keeps a duplicate to launch
+                 * with (a process handle kept only for that would keep it reachable, so
+                 * launches borrow the record's handle instead) */
+                *h = ZX_HANDLE_INVALID;
+            }
+        }
+        bool ok = true;
+        for (int op = 0; op < ROPS && ok; op++)
+            ok = world_step(&w, op);
+        EXPECT_TRUE(ok);
+        for (int i = 0; i < RR; i++) {
+            if (w.r[i].loc == LOC_HELD)
+                zx_handle_close(w.r[i].value);
+            w.r[i].loc = LOC_NONE;
+        }
+        world_collect(&w);
+        for (int e = 0; e < RC; e++)
+            EXPECT_TRUE(peer_closed(w.w[e]));
+        for (int p = 0; p < RP; p++)
+            EXPECT_OK(zx_object_wait_one(w.t[p], ZX_THREAD_TERMINATED, 0, NULL));
+        for (int e = 0; e < RC; e++)
+            zx_handle_close(w.w[e]);
+        for (int p = 0; p < RP; p++)
+            zx_handle_close(w.t[p]);
+        for (int f = 0; f < RF; f++)
+            family_destroy(&w.f[f]);
+        if (!ok)
+            return;
+    }
 }
