@@ -81,8 +81,9 @@ HTEST(gc, self_cycle_collected_while_peer_open) {
     EXPECT_NO_LEAK();
 }
 
-/* A cycle of n endpoints: e[i]'s queue holds e[i+1] (mod n); the writing ends stay. */
-static void build_cycle(int n, handle_ref_t *w, handle_ref_t *e) {
+/* A chain of n endpoints: e[i]'s queue holds e[i+1]; only e[0] and the writing ends
+ * stay with the caller, who may close the cycle by sending e[0] through w[n-1]. */
+static void build_chain(int n, handle_ref_t *w, handle_ref_t *e) {
     for (int i = 0; i < n; i++)
         make_pair(&w[i], &e[i]);
     for (int i = 1; i < n; i++)
@@ -92,7 +93,7 @@ static void build_cycle(int n, handle_ref_t *w, handle_ref_t *e) {
 HTEST(gc, long_cycle_collected) {
     enum { N = 1000 };
     static handle_ref_t w[N], e[N];
-    build_cycle(N, w, e);
+    build_chain(N, w, e);
     for (int i = 0; i < N; i++)
         EXPECT_FALSE(peer_closed(&w[i]));
     ASSERT_OK(send(&w[N - 1], &e[0], 0)); /* closes the cycle: all unreachable */
@@ -108,7 +109,7 @@ HTEST(gc, long_cycle_collected) {
 HTEST(gc, cycle_with_outside_handle_kept_and_readable) {
     enum { N = 50 };
     static handle_ref_t w[N], e[N];
-    build_cycle(N, w, e);
+    build_chain(N, w, e);
     handle_ref_t keep;
     handle_ref_dup(&e[0], RW_T, &keep);
     ASSERT_OK(send(&w[N - 1], &e[0], 0));
@@ -141,7 +142,7 @@ HTEST(gc, cycle_with_outside_handle_kept_and_readable) {
  * (and what its own queue holds) stays and works. */
 HTEST(gc, garbage_with_tail_and_a_reachable_branch) {
     handle_ref_t cw[2], ce[2], tw[3], te[3], r0, r1, x0, x1;
-    build_cycle(2, cw, ce);
+    build_chain(2, cw, ce);
     for (int i = 0; i < 3; i++)
         make_pair(&tw[i], &te[i]);
     ASSERT_OK(send(&tw[1], &te[2], 't')); /* te1 holds te2 */
@@ -174,11 +175,38 @@ HTEST(gc, garbage_with_tail_and_a_reachable_branch) {
     EXPECT_NO_LEAK();
 }
 
+/* A root holds the head of a chain whose last queue holds a second handle into a cycle:
+ * the cycle is reachable and stays whole until the root goes. */
+HTEST(gc, cycle_reachable_through_a_tail_from_a_root) {
+    enum { N = 8, T = 5 };
+    handle_ref_t w[N], e[N], tw[T], te[T];
+    build_chain(N, w, e);
+    build_chain(T, tw, te); /* a chain te0 -> ... -> te4; the test holds te0 */
+    handle_ref_t into;
+    handle_ref_dup(&e[0], RW_T, &into);
+    ASSERT_OK(send(&tw[T - 1], &into, 0));  /* te4's queue holds e0 */
+    ASSERT_OK(send(&w[N - 1], &e[0], 0));   /* the cycle closes */
+    for (int i = 0; i < N; i++)
+        EXPECT_FALSE(peer_closed(&w[i]));
+    for (int i = 0; i < T; i++)
+        EXPECT_FALSE(peer_closed(&tw[i]));
+    handle_ref_release(&te[0]); /* the root: chain and cycle go together */
+    for (int i = 0; i < N; i++)
+        EXPECT_TRUE(peer_closed(&w[i]));
+    for (int i = 0; i < T; i++)
+        EXPECT_TRUE(peer_closed(&tw[i]));
+    for (int i = 0; i < N; i++)
+        handle_ref_release(&w[i]);
+    for (int i = 0; i < T; i++)
+        handle_ref_release(&tw[i]);
+    EXPECT_NO_LEAK();
+}
+
 /* The last outside handle closing is what makes the cycle garbage. */
 HTEST(gc, closing_last_outside_handle_collects) {
     enum { N = 5 };
     handle_ref_t w[N], e[N], extra;
-    build_cycle(N, w, e);
+    build_chain(N, w, e);
     handle_ref_dup(&e[0], RW_T, &extra);
     ASSERT_OK(send(&w[N - 1], &e[0], 0));
     EXPECT_FALSE(peer_closed(&w[2]));
@@ -194,7 +222,7 @@ HTEST(gc, closing_last_outside_handle_collects) {
  * queues also hold plain messages still goes, plain messages included. */
 HTEST(gc, plain_messages_collected_with_their_queue) {
     handle_ref_t w[2], e[2];
-    build_cycle(2, w, e);
+    build_chain(2, w, e);
     for (int i = 0; i < 10; i++)
         ASSERT_OK(channel_write_kernel(ch(&w[0]), "plain", 5, NULL, 0));
     ASSERT_OK(send(&w[1], &e[0], 0));
@@ -212,7 +240,7 @@ HTEST(gc, plain_messages_collected_with_their_queue) {
  */
 HTEST(gc, reader_with_reference_sees_closed_endpoint) {
     handle_ref_t w[2], e[2];
-    build_cycle(2, w, e);
+    build_chain(2, w, e);
     kobject_t *reader = e[0].obj;
     kobject_ref(reader);                  /* the reader's lookup */
     ASSERT_OK(send(&w[1], &e[0], 0));     /* last handle of e0 goes into e1's queue */
@@ -231,7 +259,7 @@ HTEST(gc, reader_with_reference_sees_closed_endpoint) {
  * carries survives; put back (a failed copy-out) it closes the cycle again. */
 HTEST(gc, dequeued_message_is_a_root_until_requeued) {
     handle_ref_t w[2], e[2], keep;
-    build_cycle(2, w, e);
+    build_chain(2, w, e);
     handle_ref_dup(&e[0], RW_T, &keep);
     ASSERT_OK(send(&w[1], &e[0], 0)); /* cycle e0 <-> e1, reachable through keep */
     /* A reader of keep (e0) takes the message carrying e1 out of the queue... */
@@ -284,7 +312,7 @@ HTEST(gc, concurrent_plain_reads_and_root_close) {
     kobject_t *e1 = e[1].obj;
     kobject_ref(e1);
     ASSERT_OK(send(&w[0], &e[1], 1)); /* e0 holds e1 */
-    build_cycle(2, v, f);
+    build_chain(2, v, f);
     handle_ref_dup(&f[0], RW_T, &extra);
     ASSERT_OK(send(&v[1], &f[0], 0)); /* second cycle, reachable through extra */
     for (int i = 0; i < 5; i++)
