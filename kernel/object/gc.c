@@ -68,7 +68,9 @@ static struct list_node gc_suspects = LIST_INITIAL_VALUE(gc_suspects); /* gc loc
 static uint64_t gc_epoch;                                              /* gc lock */
 static struct gc_stats gc_stat;                                        /* gc lock */
 
+#ifdef BERYL_HOST
 void (*gc_test_hook)(void);
+#endif
 
 void gc_node_init(gc_node_t *n, const struct gc_node_ops *ops) {
     n->ops = ops;
@@ -190,8 +192,10 @@ static void gc_collect(struct list_node *round) {
             list_add_tail(&garbage, &n->work_node);
         }
     }
+#ifdef BERYL_HOST
     if (gc_test_hook != NULL)
         gc_test_hook();
+#endif
     list_for_every_entry(&garbage, n, gc_node_t, work_node)
         n->ops->detach(n);
     list_for_every_entry(&garbage, n, gc_node_t, work_node) {

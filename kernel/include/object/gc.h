@@ -45,7 +45,9 @@
 typedef struct gc_node gc_node_t;
 typedef void (*gc_visit_fn)(gc_node_t *child, void *ctx);
 
-/* What the collector needs from a node type. Every op runs with the gc lock held. */
+/* What the collector needs from a node type. Every op runs with the gc lock held, except
+ * that gc_reference_dropped calls `candidate` without it (so it must then read only
+ * atomics). */
 struct gc_node_ops {
     /* References that make the node reachable if one of them is: its handle count (a
      * family: its members that have handles). */
@@ -122,9 +124,11 @@ void gc_contain(gc_node_t *n, int32_t delta);
  */
 void gc_reference_dropped(gc_node_t *n);
 
+#ifdef BERYL_HOST
 /* Test hook (host tests): called by each collection after it has decided what is
  * garbage and before it closes anything. NULL by default. */
 extern void (*gc_test_hook)(void);
+#endif
 
 /* Statistics since boot, for tests and logs (gc lock not needed; approximate). */
 struct gc_stats {
