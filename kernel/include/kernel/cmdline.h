@@ -1,7 +1,7 @@
 /*
  * Kernel command line: whitespace-separated "key=value" or bare "flag" tokens.
  * Recognised keys: test=all|SUITE|SUITE.NAME, loglevel=N, pmm.fail_every=N,
- * pmm.fail_random=SEED[:PERMILLE] (see docs/architecture.md).
+ * pmm.fail_random=SEED[:PERMILLE], aslr.seed=N (see docs/architecture.md).
  */
 #ifndef KERNEL_CMDLINE_H
 #define KERNEL_CMDLINE_H
