@@ -17,9 +17,11 @@
 #ifndef PROC_PRIV_H
 #define PROC_PRIV_H
 
+#include <arch/x86/fpu.h>
 #include <arch/x86/iframe.h>
 #include <kernel/thread.h>
 #include <lib/list.h>
+#include <object/gc.h>
 #include <object/handle.h>
 #include <object/process.h>
 #include <vm/vm_object.h>
@@ -77,6 +79,13 @@ struct process {
     struct list_node threads; /* uthreads not yet exited */
     uint32_t live_threads;    /* started and not yet exited */
     bool finishing;           /* process_finish has begun */
+    /* Shared family members only (process_shared.c): the collector's node (its one
+     * child is the family), and, under the gc lock, whether the member counts among the
+     * family's holders (until its last handle goes) and among its running members (from
+     * a successful start until it finishes). */
+    gc_node_t gc;
+    bool gc_holder;
+    bool gc_started;
 };
 
 enum uthread_state { UTHREAD_INITIAL, UTHREAD_RUNNING, UTHREAD_DEAD };
@@ -92,6 +101,10 @@ struct uthread {
     uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
     bool kill_sent;           /* process_kill has asked it to die (process lock) */
     uint64_t fs_base, gs_base; /* the user FS / GS base of the mode it runs in */
+    /* x87/SSE/AVX registers (<arch/x86/fpu.h>), loaded on switch; one state for normal
+     * and restricted mode alike (Zircon's rule: restricted mode switches only the general
+     * registers and FS / GS). Owned; freed with the thread. */
+    x86_fpu_state_t *fpu;
     struct uthread_restricted {
         /* The bound state: a one-page contiguous VMO (a reference), so its page never
          * moves and the kernel reads and writes it through the physmap at `state`.
@@ -138,15 +151,29 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
 /*
  * Shared families (process_shared.c). A family's state lives while any member process
  * references it (proc_shared_unref); its handle table and shared aspace live while any
- * member has not finished (join / leave; the last leave destroys them).
+ * member has not finished (join / leave; the last leave destroys them). While no member
+ * runs, the table is a container of the handle-cycle collector (object/gc.h).
  */
 /* One member; the shared aspace's placement starts at aslr_seed. */
 zx_status_t proc_shared_create(const char *name, uint64_t aslr_seed, proc_shared_t **out);
-bool proc_shared_join(proc_shared_t *sh); /* false (nothing taken) once all have left */
-void proc_shared_leave(proc_shared_t *sh);
+/* Adds a member (and a holder, for its handle to come); false (nothing taken) once all
+ * have left or the family was collected. */
+bool proc_shared_join(proc_shared_t *sh);
+/* The member whose `holder` flag this is has no handle left: clears the flag (once) and
+ * lets the collector look at the family. */
+void proc_shared_drop_holder(proc_shared_t *sh, bool *holder);
+/* A member finished; *started (its gc_started) says whether it was a running one
+ * (cleared here). The last leave destroys the table and the shared aspace. */
+void proc_shared_leave(proc_shared_t *sh, bool *started);
+/* zx_process_start of a member, gc lock held: the table becomes a root (begin;
+ * ZX_ERR_BAD_STATE if the family is gone or collected) or, if the start failed, may
+ * become a container again (undo). */
+zx_status_t proc_shared_start_begin(proc_shared_t *sh);
+void proc_shared_start_undo(proc_shared_t *sh);
 void proc_shared_unref(proc_shared_t *sh);
 handle_table_t *proc_shared_handles(proc_shared_t *sh); /* valid while a member is in */
 vm_aspace_t *proc_shared_aspace(proc_shared_t *sh);
+gc_node_t *proc_shared_gc_node(proc_shared_t *sh);
 
 int64_t process_retcode(process_t *p);
 
@@ -170,6 +197,16 @@ bool process_thread_exited(process_t *p);
  * on the killer when none was running), never with the aspace loaded. */
 void process_finish(process_t *p);
 void x86_syscall_handler(struct x86_iframe *f);
+
+/*
+ * zx_process_start once the handles are checked: moves *arg1 (if its obj is set) into
+ * p's table and starts ut as p's first thread with rdi = that handle's value, rsi =
+ * arg2. A family member starts under the gc lock (its table stops being a container).
+ * ZX_ERR_BAD_STATE if p is not INITIAL (or its family was collected), ZX_ERR_NO_MEMORY;
+ * on failure *arg1 is still the caller's to release.
+ */
+zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_t stack,
+                          handle_ref_t *arg1, uintptr_t arg2);
 
 /* Kills p with retcode (the first kill or exit decides the code). Threads are asked to
  * die; once none runs, the process finishes. Idempotent. */
@@ -203,11 +240,12 @@ __noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *w
  * kernel stack. restricted_exit saves the restricted registers of f to the state VMO,
  * switches back to the normal-mode aspace and points f at the vector (reason in rsi and
  * rax, context in rdi, every other register as it was at zx_restricted_enter).
- * restricted_exception: called for a user exception nobody resolved; true if the thread
- * was in restricted mode and has left it (the exception is then reported, not fatal).
+ * restricted_exception: called for a user exception nobody resolved (vm_status: why the
+ * VM did not, for a #PF); true if the thread was in restricted mode and has left it (the
+ * exception is then reported in the state VMO, a zx_restricted_exception_t, not fatal).
  */
 void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason);
-bool restricted_exception(struct x86_iframe *f);
+bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status);
 void restricted_thread_destroy(uthread_t *ut);
 /* The user FS / GS base registers of thread t (0 for a kernel thread), loaded on switch. */
 void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base);
