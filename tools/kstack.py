@@ -265,7 +265,7 @@ class Function:
         self.tu = tu
         self.sig = sig
         self.direct = set()     # callee names, resolved later
-        self.indirect = []      # signatures of indirect calls
+        self.indirect = []      # (signature, field or None) of indirect calls
         self.callees = set()    # resolved Function keys
         self.frame = None       # bytes: .su frame + return address
         self.line = None
@@ -281,6 +281,12 @@ class Module:
         self.declared = {}      # name -> signature (declare lines)
         self.refs = {}          # name -> set of signatures it is cast to ("" = own type)
         self.called = set()     # names called directly
+        # Field sensitivity (see resolve_field): a field is (struct name, index).
+        self.structs = {}       # struct name -> [field types]
+        self.escapes = {}       # name -> mentions that are not direct calls
+        self.field_refs = {}    # name -> [fields it is stored or initialised into]
+        self.open_fields = set()    # fields something other than a function is stored in
+        self.field_copies = []      # (from, to): a value loaded from one stored in the other
 
 
 def parse_function_header(line, where):
@@ -346,16 +352,18 @@ def parse_call(line, where):
         mm = GLOBAL_REF_RE.search(p.s, start, p.i)
         if mm and p.s[start:].startswith("bitcast"):
             return ("direct", strip_name(mm.group(1)))
-    elif p.peek("%"):
+    callee = None  # an SSA value, or None for a constant expression
+    if p.peek("%"):
         mm = re.compile(r"%" + IDENT).match(p.s, p.i)
         p.i = mm.end()
-    else:
+        callee = mm.group(0)
+    elif not p.peek("("):
         p.fail("callee")
     if explicit_fn_type:
-        return ("indirect", ty)
+        return ("indirect", ty, callee)
     if not p.eat("("):
         p.fail("call arguments")
-    return ("indirect", signature(ty, p.arg_types(")")))
+    return ("indirect", signature(ty, p.arg_types(")")), callee)
 
 
 def cast_targets(line, where):
@@ -380,11 +388,222 @@ def cast_targets(line, where):
     return out
 
 
+CONST_EXPRS = ("getelementptr", "bitcast", "ptrtoint", "inttoptr", "addrspacecast")
+
+
+def parse_value(p):
+    """The text of one operand value at p (a name, a constant or a constant expression)."""
+    p.ws()
+    start = p.i
+    w = p.word()
+    if w in CONST_EXPRS:
+        p.i += len(w)
+        if p.peek("inbounds"):
+            p.i += len("inbounds")
+        p.skip_balanced()
+    elif p.s[p.i:p.i + 1] in "{[<\"":
+        p.skip_balanced()
+    else:
+        m = re.compile(r"[%@]?" + IDENT + r"|-?[0-9.e+]+|[A-Za-z_]+").match(p.s, p.i)
+        if not m:
+            p.fail("value")
+        p.i = m.end()
+    return p.s[start:p.i].strip()
+
+
+def function_of(value):
+    """The function a value names: @f, or a cast of @f; else None."""
+    m = re.match(r"^(?:@(" + IDENT + r")|(?:bitcast|addrspacecast) \(.* @(" + IDENT +
+                 r") to .*\))$", value)
+    if not m:
+        return None
+    return strip_name(m.group(1) or m.group(2))
+
+
+def parse_gep(text, where):
+    """(base type, indices) of a getelementptr instruction or constant expression body:
+    `[inbounds] T, T* ptr, idx...` (an index is an int, or None when not constant)."""
+    p = Parser(text, where)
+    p.eat("inbounds")
+    base = p.type()
+    if not p.eat(","):
+        p.fail("getelementptr")
+    p.type()
+    parse_value(p)
+    idx = []
+    while p.eat(","):
+        if p.peek("inrange"):
+            p.i += len("inrange")
+        p.type()
+        v = parse_value(p)
+        idx.append(int(v) if re.match(r"^-?[0-9]+$", v) else None)
+    return base, idx
+
+
+def field_of_gep(structs, base, idx):
+    """The innermost (struct, field index) a getelementptr selects, or None."""
+    cur, field = base, None
+    for k in idx[1:]:
+        if cur in structs:
+            if k is None or k >= len(structs[cur]):
+                return None
+            field = (cur, k)
+            cur = structs[cur][k]
+        elif cur.startswith("["):
+            cur = re.match(r"^\[[0-9]+ x (.*)\]$", cur).group(1)
+        else:
+            return None
+    return field
+
+
+def first_field(structs, struct):
+    """The field at offset 0 of struct (descending into nested first fields)."""
+    field = None
+    while struct in structs and structs[struct]:
+        field = (struct, 0)
+        struct = structs[struct][0]
+    return field
+
+
+def pointer_field(structs, defs, operand, where):
+    """The struct field a pointer operand points at (an SSA name or a constant
+    expression), or None when it is not one."""
+    if operand.startswith("%"):
+        d = defs.get(operand)
+        if d is None:
+            return None
+        kind, a, b = d
+        if kind == "gep":
+            return field_of_gep(structs, a, b)
+        if kind == "bitcast" and a.endswith("*") and a[:-1] in structs:
+            return first_field(structs, a[:-1])
+        return None
+    m = re.match(r"^getelementptr(?: inbounds)? \((.*)\)$", operand)
+    if m:
+        base, idx = parse_gep(m.group(1), where)
+        return field_of_gep(structs, base, idx)
+    m = re.match(r"^bitcast \((%[^ ]+)\* .* to .*\)$", operand)
+    if m and m.group(1) in structs:
+        return first_field(structs, m.group(1))
+    return None
+
+
+DEF_RE = re.compile(r"^\s*(%" + IDENT + r") = (.*)$")
+
+
+def body_defs(lines, where):
+    """SSA definitions a field lookup needs: getelementptr, bitcast and load."""
+    defs = {}
+    for line in lines:
+        m = DEF_RE.match(line)
+        if not m:
+            continue
+        name, rhs = m.group(1), m.group(2)
+        try:
+            if rhs.startswith("getelementptr "):
+                defs[name] = ("gep",) + parse_gep(rhs[len("getelementptr "):], where)
+            elif rhs.startswith("bitcast "):
+                p = Parser(rhs, where)
+                p.i = len("bitcast")
+                frm = p.type()
+                parse_value(p)
+                p.eat("to")
+                defs[name] = ("bitcast", frm, p.type())
+            elif rhs.startswith("load "):
+                p = Parser(rhs, where)
+                p.i = len("load")
+                p.eat("volatile")
+                p.type()
+                p.eat(",")
+                p.type()
+                defs[name] = ("load", parse_value(p), None)
+        except IRError:
+            continue
+    return defs
+
+
+def const_fields(p, ty, field, structs, out, where):
+    """Walks a constant of type ty at p; appends (function, field) for every function
+    stored directly into a field of a named struct (field: the one this constant fills,
+    or None)."""
+    p.ws()
+    if ty in structs and (p.peek("{") or p.peek("<{")):
+        p.eat("<")
+        p.eat("{")
+        k = 0
+        while not p.eat("}"):
+            et = p.type()
+            const_fields(p, et, (ty, k), structs, out, where)
+            k += 1
+            p.eat(",")
+        p.eat(">")
+        return
+    if ty.startswith("[") and p.peek("["):
+        et = re.match(r"^\[[0-9]+ x (.*)\]$", ty).group(1)
+        p.eat("[")
+        while not p.eat("]"):
+            p.type()
+            const_fields(p, et, field, structs, out, where)
+            p.eat(",")
+        return
+    v = parse_value(p)
+    f = function_of(v)
+    if f is not None and field is not None:
+        out.append((f, field))
+
+
+def global_fields(line, structs, where):
+    """(function, field) pairs of a global variable's initializer."""
+    m = re.match(r"^@" + IDENT + r" = [^=]*?\b(global|constant) ", line)
+    if not m:
+        return []
+    p = Parser(line, where)
+    p.i = m.end()
+    out = []
+    try:
+        ty = p.type()
+        const_fields(p, ty, None, structs, out, where)
+    except (IRError, ValueError, IndexError):
+        return []
+    return out
+
+
+def store_parts(line, where):
+    """(value, pointer operand) of a store instruction, or None."""
+    m = re.match(r"^\s*store (?:atomic )?(?:volatile )?", line)
+    if not m:
+        return None
+    p = Parser(line, where)
+    p.i = m.end()
+    p.type()
+    value = parse_value(p)
+    if not p.eat(","):
+        return None
+    p.type()
+    return value, parse_value(p)
+
+
 def parse_module(path):
     mod = Module(path)
-    cur = None
     with open(path) as f:
         lines = f.read().split("\n")
+    # Named struct types first: field lookups need them wherever they are used.
+    for n, line in enumerate(lines, 1):
+        m = re.match(r"^(%" + IDENT + r") = type (.*)$", line)
+        if m and not m.group(2).startswith("opaque"):
+            p = Parser(m.group(2), "%s:%d" % (path, n))
+            try:
+                body = p.type()
+            except IRError:
+                continue
+            name = STRUCT_SUFFIX_RE.sub(r"\1", m.group(1))
+            fields = re.match(r"^<?\{(.*)\}>?$", body)
+            if fields:
+                q = Parser("{" + fields.group(1) + "}", "%s:%d" % (path, n))
+                q.eat("{")
+                mod.structs.setdefault(name, q.type_list("}"))
+    cur = None
+    body = []
     for n, line in enumerate(lines, 1):
         where = "%s:%d" % (path, n)
         if line.startswith("source_filename"):
@@ -401,38 +620,82 @@ def parse_module(path):
             header_refs = GLOBAL_REF_RE.findall(line)[1:]  # personality etc.
             for r in header_refs:
                 mod.refs.setdefault(strip_name(r), set()).add("")
+                mod.escapes[strip_name(r)] = mod.escapes.get(strip_name(r), 0) + 1
+            body = []
             continue
         if DECLARE_RE.match(line):
             name, sig, _, _ = parse_function_header(line, where)
             mod.declared[name] = sig
             continue
         if cur is not None and line == "}":
+            parse_body(mod, cur, body)
             cur = None
             continue
         if line.startswith(";") or line.startswith("!") or line.startswith("attributes"):
             continue
-        callee_tok = None
-        if cur is not None and CALL_RE.search(line):
-            call = parse_call(line, where)
-            if call is not None:
-                kind, what = call
-                if kind == "direct":
-                    cur.direct.add(what)
-                    mod.called.add(what)
-                    callee_tok = what
-                else:
-                    cur.indirect.append(what)
-        # Every other mention of a global is a potential address-taking.
-        refs = [strip_name(r) for r in GLOBAL_REF_RE.findall(line)]
-        if callee_tok is not None and callee_tok in refs:
-            refs.remove(callee_tok)
-        for r in refs:
-            mod.refs.setdefault(r, set()).add("")
-        for name, to in cast_targets(line, where):
-            mod.refs.setdefault(name, set()).add(to)
+        if cur is not None:
+            body.append((n, line))
+            continue
+        # A global: every function it mentions escapes; those sitting in a field of a
+        # named struct constant are recorded with that field.
+        for name, field in global_fields(line, mod.structs, where):
+            mod.field_refs.setdefault(name, []).append(field)
+        note_refs(mod, line, None, where)
     if mod.source is None:
         raise IRError("%s: no source_filename (not LLVM IR?)" % path)
     return mod
+
+
+def note_refs(mod, line, callee, where):
+    """Every mention of a global on a line other than a direct callee may take a
+    function's address (with the types it is cast to)."""
+    refs = [strip_name(r) for r in GLOBAL_REF_RE.findall(line)]
+    if callee is not None and callee in refs:
+        refs.remove(callee)
+    for r in refs:
+        mod.refs.setdefault(r, set()).add("")
+        mod.escapes[r] = mod.escapes.get(r, 0) + 1
+    for name, to in cast_targets(line, where):
+        mod.refs.setdefault(name, set()).add(to)
+
+
+def parse_body(mod, fn, body):
+    """Calls, stores into struct fields and address-taking in one function's body."""
+    where0 = "%s:%d" % (mod.path, fn.line)
+    defs = body_defs([l for _, l in body], where0)
+    for n, line in body:
+        where = "%s:%d" % (mod.path, n)
+        callee_tok = None
+        if CALL_RE.search(line):
+            call = parse_call(line, where)
+            if call is not None:
+                if call[0] == "direct":
+                    fn.direct.add(call[1])
+                    mod.called.add(call[1])
+                    callee_tok = call[1]
+                else:
+                    _, sig, operand = call
+                    field = None
+                    d = defs.get(operand) if operand else None
+                    if d is not None and d[0] == "load":
+                        field = pointer_field(mod.structs, defs, d[1], where)
+                    fn.indirect.append((sig, field))
+        st = store_parts(line, where)
+        if st is not None:
+            value, ptr = st
+            field = pointer_field(mod.structs, defs, ptr, where)
+            if field is not None:
+                f = function_of(value)
+                d = defs.get(value)
+                if f is not None:
+                    mod.field_refs.setdefault(f, []).append(field)
+                elif d is not None and d[0] == "load" and \
+                        pointer_field(mod.structs, defs, d[1], where) is not None:
+                    mod.field_copies.append(
+                        (pointer_field(mod.structs, defs, d[1], where), field))
+                elif value not in ("null", "undef", "poison", "zeroinitializer"):
+                    mod.open_fields.add(field)
+        note_refs(mod, line, callee_tok, where)
 
 
 # ---------------------------------------------------------------------------------------
@@ -652,6 +915,46 @@ def build_graph(modules, su, conf):
                 targets.setdefault(sig if to == "" else to, set()).add(fn.key)
     g.targets = targets
 
+    # Struct fields (resolve_indirect): which functions are stored into each, and which
+    # functions also escape some other way (an argument, a literal-typed constant, ...).
+    members, escapes, attributed = {}, {}, {}
+    open_fields, copies_into = set(), {}
+    for mod in modules:
+        for name, count in mod.escapes.items():
+            fn = resolve(mod, name)
+            if fn is not None:
+                escapes[fn.key] = escapes.get(fn.key, 0) + count
+        for name, fields in mod.field_refs.items():
+            fn = resolve(mod, name)
+            if fn is None:
+                continue
+            attributed[fn.key] = attributed.get(fn.key, 0) + len(fields)
+            for fld in fields:
+                members.setdefault(fld, set()).add(fn.key)
+        open_fields |= mod.open_fields
+        for src, dst in mod.field_copies:
+            copies_into.setdefault(dst, set()).add(src)
+    loose = {k for k, c in escapes.items() if c > attributed.get(k, 0)}
+
+    def resolve_indirect(sig, fld):
+        """Targets of an indirect call of type sig through field fld (None: unknown)."""
+        everything = targets.get(sig, set())
+        if fld is None:
+            return everything
+        closure, todo = set(), [fld]
+        while todo:
+            f = todo.pop()
+            if f in closure:
+                continue
+            if f in open_fields:
+                return everything  # something other than a function went in: no narrowing
+            closure.add(f)
+            todo.extend(copies_into.get(f, ()))
+        hits = set()
+        for f in closure:
+            hits |= members.get(f, set())
+        return hits | (everything & loose)
+
     mod_of = {}
     for mod in modules:
         for fn in mod.defined.values():
@@ -694,9 +997,8 @@ def build_graph(modules, su, conf):
                                 "line describes" % (fn.key, name))
                 continue
             fn.callees.add(callee.key)
-        for sig in fn.indirect:
-            hits = targets.get(sig, set())
-            fn.callees.update(hits)
+        for sig, fld in fn.indirect:
+            fn.callees.update(resolve_indirect(sig, fld))
     return g
 
 
@@ -952,6 +1254,8 @@ def format_report(conf, g, rows, limit):
     nedge = sum(len(f.callees) for f in g.funcs.values())
     w("%d C functions, %d assembly routines, %d call edges (%d indirect call sites)" %
       (nfun, len(conf.asm), nedge, sum(len(f.indirect) for f in g.funcs.values())))
+    nfield = sum(1 for f in g.funcs.values() for _, fld in f.indirect if fld is not None)
+    w("%d of the indirect call sites load the function from a struct field" % nfield)
     w("")
     if g.errors:
         w("ERRORS")
