@@ -203,20 +203,23 @@ HTEST(channel, close_releases_queued_handles_in_a_chain) {
     EXPECT_NO_LEAK();
 }
 
-/* The same chain 50,000 deep, built from the bottom up: the release queue of the kobject
- * layer frees it without recursion (recursively it took tens of MiB of stack). The
- * receiving end closed first; the sender sees PEER_CLOSED as soon as that returns. */
+/* The same chain 50,000 deep: the release queue of the kobject layer frees it without
+ * recursion (recursively it took tens of MiB of stack). It is built from the top down,
+ * writing each new pair through the previous level's endpoint (the kernel API can, while
+ * its handle sits in a message), so the collector's look below each new pair finds
+ * nothing there. The receiving end is closed first; the sender sees PEER_CLOSED as soon
+ * as that returns. */
 HTEST(channel, deep_chain_closed_without_recursion) {
     enum { DEPTH = 50000 };
     handle_ref_t x, y;
     make_pair(&x, &y);
+    channel_t *writer = ch(&x); /* its messages land in the queue of the level above's y */
     for (int i = 1; i < DEPTH; i++) {
-        handle_ref_t nx, ny;
-        make_pair(&nx, &ny);
-        handle_ref_t pass[2] = {x, y};
-        ASSERT_OK(channel_write_kernel(ch(&nx), "m", 1, pass, 2));
-        x = nx;
-        y = ny;
+        handle_ref_t pass[2];
+        make_pair(&pass[0], &pass[1]);
+        channel_t *next = ch(&pass[0]); /* kept alive by its handle in the message */
+        ASSERT_OK(channel_write_kernel(writer, "m", 1, pass, 2));
+        writer = next;
     }
     handle_ref_release(&y);
     EXPECT_TRUE(kobject_signals(x.obj) & ZX_CHANNEL_PEER_CLOSED);
