@@ -75,9 +75,9 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
     struct maps_walk w = {out, cap, 0};
     zx_status_t st;
     if (as->shared) {
-        st = maps_add_aspace(&w, as->restricted);
+        st = maps_add_aspace(&w, vm_aspace_unified_part(as, false));
         if (st == ZX_OK)
-            st = maps_add_aspace(&w, as->shared);
+            st = maps_add_aspace(&w, vm_aspace_unified_part(as, true));
     } else {
         st = maps_add_aspace(&w, as);
     }
@@ -102,12 +102,9 @@ static void each_mapped_vmo(vm_vmar_t *v, void (*fn)(void *ctx, vm_object_t *vmo
     }
 }
 
-zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
-                                          void *ctx) {
-    if (as->shared) {
-        zx_status_t st = vm_aspace_for_each_mapped_vmo(as->restricted, fn, ctx);
-        return st == ZX_OK ? vm_aspace_for_each_mapped_vmo(as->shared, fn, ctx) : st;
-    }
+/* One aspace (not unified): fn for each of its mappings, with its lock held. */
+static zx_status_t mapped_vmos_of(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
+                                  void *ctx) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&as->lock, &s);
     zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
@@ -115,4 +112,12 @@ zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx,
         each_mapped_vmo(as->root, fn, ctx);
     spin_unlock_irqrestore(&as->lock, s);
     return st;
+}
+
+zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
+                                          void *ctx) {
+    if (!as->shared)
+        return mapped_vmos_of(as, fn, ctx);
+    zx_status_t st = mapped_vmos_of(vm_aspace_unified_part(as, false), fn, ctx);
+    return st == ZX_OK ? mapped_vmos_of(vm_aspace_unified_part(as, true), fn, ctx) : st;
 }

@@ -25,7 +25,9 @@
  *     updates a link, and map-under-VMO-lock for faults.
  *   - Reference counts are atomic. A VMAR holds a reference on its aspace; a parent's
  *     tree holds one reference on each child VMAR; the aspace holds one on its root.
- *     Mappings are owned by their parent's tree and hold a reference on their VMO.
+ *     Mappings are owned by their parent's tree and hold a reference on their VMO. A unified
+ *     aspace holds one on each of its parts until its own struct is freed. The full
+ *     table is in docs/architecture.md, "Ownership and teardown".
  */
 #ifndef VM_VM_VMAR_PRIV_H
 #define VM_VM_VMAR_PRIV_H
@@ -76,9 +78,14 @@ static inline zx_status_t vm_opt_align(zx_vm_option_t o, uint64_t *align) {
 /* Most protection runs one mapping keeps; a protect that would need more splits it. */
 #define VM_PROT_RUNS_MAX 8
 
+/* vm_aspace.magic of a live aspace struct; a freed one is poisoned (debug builds). */
+#define VM_ASPACE_MAGIC 0x61737063u /* 'aspc' */
+
 struct vm_aspace {
     spinlock_t lock;
+    uint32_t magic;         /* VM_ASPACE_MAGIC until freed */
     uint32_t refcount;      /* atomic */
+    uint64_t serial;        /* immutable: unique per aspace ever created, never reused */
     arch_aspace_t *arch;    /* immutable */
     vm_vmar_t *root;        /* immutable until vm_aspace_destroy */
     vaddr_t base;           /* immutable */
@@ -86,10 +93,15 @@ struct vm_aspace {
     bool user;              /* immutable: mappings get ARCH_MMU_FLAG_PERM_USER */
     bool destroyed;         /* guarded by lock */
     /* A unified aspace (vm_aspace_create_unified) has no VMARs of its own: root is NULL
-     * and faults and lookups go to `restricted` (below shared->base) or `shared`, each
-     * held by a reference. NULL for every other aspace. Immutable. */
+     * and faults and lookups go to `restricted` (below shared->base) or `shared`. It holds
+     * a reference on each from creation until its own struct is freed (not merely
+     * destroyed), so a caller holding the unified aspace can always follow these; after
+     * teardown they lead to destroyed parts (BAD_STATE). The serials let debug builds
+     * check that a part is still the aspace it was. NULL / 0 for every other aspace.
+     * Immutable. */
     vm_aspace_t *shared;
     vm_aspace_t *restricted;
+    uint64_t shared_serial, restricted_serial;
     uint64_t prng;          /* guarded by lock: placement randomness */
     char name[ZX_MAX_NAME_LEN];
 };
@@ -152,6 +164,9 @@ static inline bool region_contains_range(const struct vm_region *r, vaddr_t addr
 /* vm_aspace.c */
 void vm_aspace_ref(vm_aspace_t *as);
 void vm_aspace_unref(vm_aspace_t *as);
+/* The shared or restricted part of a unified aspace (the caller holds the unified one, so
+ * the part's struct lives; it may be destroyed). */
+vm_aspace_t *vm_aspace_unified_part(vm_aspace_t *as, bool shared);
 
 /* vm_vmar.c */
 vm_vmar_t *vm_vmar_create_root(vm_aspace_t *as);
