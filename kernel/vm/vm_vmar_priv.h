@@ -25,7 +25,8 @@
  *     updates a link, and map-under-VMO-lock for faults.
  *   - Reference counts are atomic. A VMAR holds a reference on its aspace; a parent's
  *     tree holds one reference on each child VMAR; the aspace holds one on its root.
- *     Mappings are owned by their parent's tree and hold a reference on their VMO. A unified
+ *     Mappings are owned by their parent's tree (one reference, plus any held through
+ *     vm_vmar_map_held) and, while alive, hold a reference on their VMO. A unified
  *     aspace holds one on each of its parts until its own struct is freed. The full
  *     table is in docs/architecture.md, "Ownership and teardown".
  */
@@ -132,9 +133,18 @@ struct vm_prot_run {
     zx_vm_option_t perms;     /* ZX_VM_PERM_* */
 };
 
+/*
+ * A mapping is owned by its parent's tree (one reference) and freed when that reference
+ * and every held one (vm_vmar_map_held) are gone. Once it leaves the tree for good
+ * (unmapped, merged into a neighbour, destroyed with its VMAR) it is `dead`: its
+ * translations, link and VMO reference are gone and only its struct remains for holders,
+ * who may read r.aspace and `dead` (under the aspace lock) and nothing else.
+ */
 struct vm_mapping {
     struct vm_region r;
-    vm_object_t *vmo;          /* a reference; immutable */
+    uint32_t refcount;         /* atomic: the tree's (while alive) + held ones */
+    bool dead;                 /* guarded by the aspace lock */
+    vm_object_t *vmo;          /* a reference while alive; immutable */
     uint64_t vmo_offset;       /* VMO offset of base */
     zx_vm_option_t max_perms;  /* fixed at map time */
     struct vmo_mapping_link link;
@@ -178,14 +188,19 @@ vm_mapping_t *vmar_find_mapping(vm_vmar_t *vmar, vaddr_t addr, unsigned *depth);
 void region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size);
 
 /* vm_mapping.c */
+/* A zeroed mapping holding the one reference its tree will own; NULL without memory. */
 vm_mapping_t *vm_mapping_alloc(void);
+/* Frees a mapping from vm_mapping_alloc that was never installed. */
 void vm_mapping_free_unused(vm_mapping_t *m);
+/* Takes one more reference (a holder's); m must be alive and the aspace lock held. */
+void vm_mapping_hold_locked(vm_mapping_t *m);
 /* Fills m and inserts it into parent (the range must be free); takes a VMO reference
  * and registers the link. Cannot fail. */
 void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t size,
                         vm_object_t *vmo, uint64_t vmo_offset, zx_vm_option_t perms,
                         zx_vm_option_t max_perms);
-/* Removes translations, the link, the VMO reference and the tree entry; frees m. */
+/* Removes translations, the link, the VMO reference and the tree entry; m becomes dead
+ * and the tree's reference goes (freeing m unless someone holds it). */
 void vm_mapping_destroy(vm_mapping_t *m);
 /* Unmaps [a, b) (inside m, page-aligned). If [a, b) is strictly inside m, spare (not
  * NULL) becomes the right part; otherwise spare is not used. */
