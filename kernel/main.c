@@ -12,6 +12,7 @@
 #include <object/kobject.h>
 #include "proc/proc_priv.h"
 #include <kernel/cmdline.h>
+#include <kernel/irqoff.h>
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
 #include <kernel/ktest.h>
@@ -141,6 +142,25 @@ static void dump_requested_aspaces(void) {
 }
 
 /*
+ * Prints the longest interrupts-off stretch of the boot; with irqoff.limit_ns=N on the
+ * command line, returns false (the boot fails) when it exceeded N nanoseconds.
+ */
+static bool irqoff_within_limit(void) {
+    irqoff_print("since boot");
+    uint64_t limit;
+    if (!cmdline_get_u64("irqoff.limit_ns", &limit))
+        return true;
+    struct irqoff_stats st;
+    irqoff_get(&st);
+    if (st.max_ns <= limit) {
+        printf("irqoff: within the limit of %lu ns\n", limit);
+        return true;
+    }
+    printf("irqoff: LIMIT EXCEEDED: %lu ns > irqoff.limit_ns=%lu\n", st.max_ns, limit);
+    return false;
+}
+
+/*
  * Starts userboot and waits for it: its exit status is the boot's result (userboot
  * exits with the number of failed test programs). Without a userboot module there is
  * nothing to run and the boot counts as a success.
@@ -158,7 +178,8 @@ static __noreturn void run_userboot(void) {
     int64_t rc = process_retcode(ub);
     kobject_unref(obj);
     printf("BERYL: userboot exited with status %ld\n", (long)rc);
-    kernel_poweroff(rc == 0);
+    bool latency_ok = irqoff_within_limit();
+    kernel_poweroff(rc == 0 && latency_ok);
 }
 
 void kmain(uint32_t magic, uint32_t mbi_phys) {

@@ -69,12 +69,10 @@ static void channel_free_list(struct list_node *list) {
         channel_msg_free(containerof(n, channel_msg_t, node));
 }
 
-/* Moves c's whole queue to *out (empty on return). Caller holds c's lock. */
+/* Moves c's whole queue to *out (c's is empty on return), in O(1). Caller holds c's
+ * lock. */
 static void channel_steal_queue_locked(channel_t *c, struct list_node *out) {
-    list_init(out);
-    struct list_node *n;
-    while ((n = list_remove_head(&c->queue)) != NULL)
-        list_add_tail(out, n);
+    list_move_all(&c->queue, out);
 }
 
 /* True if every handle to c is in c's own queue (c can never be read again once its

@@ -1,17 +1,27 @@
 /*
  * Handle tables (object/handle.h).
  *
- * A table is a growable array of slots. A handle value is
+ * A table is a directory of fixed-size chunks of HT_CHUNK_SLOTS slots. A handle value is
  *     (generation << (2 + HT_INDEX_BITS)) | (index << 2) | 3
  * so the low two bits are always set and 0 never appears. Freed slots go to the tail of
  * a FIFO free list with their generation bumped: a closed value comes back only after
  * its slot has been reused 2^HT_GEN_BITS times, and every other free slot is reused
  * before it.
  *
+ * Growth adds one chunk (and, every time the directory is full, a directory twice as
+ * large): the allocations happen with the lock dropped, and installing them copies at
+ * most the directory's pointers, never the slots, so the work done under the lock (with
+ * interrupts off) stays small however many handles user space makes. Walks
+ * (handle_table_for_each) take the lock one chunk at a time for the same reason.
+ *
  * The table lock is held only for slot bookkeeping. References are taken while the lock
  * is held (the slot's own reference keeps the object alive meanwhile) but dropped
  * only after it is released, because the last unref may run a destructor that closes
  * other handles.
+ *
+ * The struct itself is refcounted (handle_table_ref): a walker that found the table
+ * through its owner keeps it while handle_table_destroy empties it; the walk then sees
+ * an empty table.
  */
 #include <object/handle.h>
 
@@ -24,27 +34,38 @@
 #define HT_INDEX_MASK ((1u << HT_INDEX_BITS) - 1u)
 #define HT_GEN_MASK ((1u << HT_GEN_BITS) - 1u)
 #define HT_MAX_SLOTS (1u << HT_INDEX_BITS)
-#define HT_INITIAL_SLOTS 64u
+#define HT_CHUNK_SHIFT 6u
+#define HT_CHUNK_SLOTS (1u << HT_CHUNK_SHIFT) /* 64 slots: 1 KiB */
+#define HT_MAX_CHUNKS (HT_MAX_SLOTS / HT_CHUNK_SLOTS)
+#define HT_INITIAL_DIR 4u                    /* directory entries of a new table */
 #define HT_NO_SLOT UINT32_MAX
 
 struct ht_slot {
     kobject_t *obj;     /* NULL while free */
     zx_rights_t rights;
-    uint32_t gen;
-    uint32_t next_free; /* free-list link, HT_NO_SLOT at the tail */
+    uint32_t gen : HT_GEN_BITS;
+    uint32_t next_free : 32u - HT_GEN_BITS; /* free-list link; HT_FREE_END at the tail */
 };
+#define HT_FREE_END ((1u << (32u - HT_GEN_BITS)) - 1u)
+_Static_assert(HT_MAX_SLOTS <= HT_FREE_END, "next_free cannot hold every slot index");
 
 struct handle_table {
     spinlock_t lock;
-    struct ht_slot *slots;
-    uint32_t cap;
+    uint32_t refcount;        /* atomic: the owner's, plus walkers' */
+    struct ht_slot **chunks;  /* directory: chunks[i] holds slots [i*64, i*64+64) */
+    uint32_t dir_cap;         /* entries in chunks[] */
+    uint32_t nchunks;         /* chunks in use; slots [0, nchunks * 64) exist */
     uint32_t count;
-    uint32_t free_head; /* oldest free slot */
+    uint32_t free_head;       /* oldest free slot */
     uint32_t free_tail;
 };
 
 static inline zx_handle_t ht_encode(uint32_t index, uint32_t gen) {
     return (gen << (2u + HT_INDEX_BITS)) | (index << 2) | ZX_HANDLE_FIXED_BITS_MASK;
+}
+
+static inline struct ht_slot *ht_slot(handle_table_t *ht, uint32_t index) {
+    return &ht->chunks[index >> HT_CHUNK_SHIFT][index & (HT_CHUNK_SLOTS - 1)];
 }
 
 /* Returns the slot named by value, or NULL if value names no live handle. Lock held. */
@@ -53,50 +74,74 @@ static struct ht_slot *ht_lookup_locked(handle_table_t *ht, zx_handle_t value) {
         return NULL;
     uint32_t index = (value >> 2) & HT_INDEX_MASK;
     uint32_t gen = value >> (2u + HT_INDEX_BITS);
-    if (index >= ht->cap)
+    if (index >= ht->nchunks * HT_CHUNK_SLOTS)
         return NULL;
-    struct ht_slot *s = &ht->slots[index];
+    struct ht_slot *s = ht_slot(ht, index);
     if (s->obj == NULL || s->gen != gen)
         return NULL;
     return s;
 }
 
 static void ht_push_free_locked(handle_table_t *ht, uint32_t index) {
-    ht->slots[index].next_free = HT_NO_SLOT;
+    ht_slot(ht, index)->next_free = HT_FREE_END;
     if (ht->free_tail == HT_NO_SLOT)
         ht->free_head = index;
     else
-        ht->slots[ht->free_tail].next_free = index;
+        ht_slot(ht, ht->free_tail)->next_free = index;
     ht->free_tail = index;
 }
 
 static uint32_t ht_pop_free_locked(handle_table_t *ht) {
     uint32_t index = ht->free_head;
     if (index != HT_NO_SLOT) {
-        ht->free_head = ht->slots[index].next_free;
+        uint32_t next = ht_slot(ht, index)->next_free;
+        ht->free_head = next == HT_FREE_END ? HT_NO_SLOT : next;
         if (ht->free_head == HT_NO_SLOT)
             ht->free_tail = HT_NO_SLOT;
     }
     return index;
 }
 
+/* Appends a zeroed chunk (the directory has room) and frees its slots. Lock held or the
+ * table not yet shared. */
+static void ht_add_chunk_locked(handle_table_t *ht, struct ht_slot *chunk) {
+    DEBUG_ASSERT(ht->nchunks < ht->dir_cap);
+    uint32_t first = ht->nchunks * HT_CHUNK_SLOTS;
+    ht->chunks[ht->nchunks++] = chunk;
+    for (uint32_t i = 0; i < HT_CHUNK_SLOTS; i++)
+        ht_push_free_locked(ht, first + i);
+}
+
 handle_table_t *handle_table_create(void) {
     handle_table_t *ht = kmalloc(sizeof(*ht));
-    struct ht_slot *slots = kmalloc(HT_INITIAL_SLOTS * sizeof(*slots));
-    if (ht == NULL || slots == NULL) {
+    struct ht_slot **dir = kzalloc(HT_INITIAL_DIR * sizeof(*dir));
+    struct ht_slot *chunk = kzalloc(HT_CHUNK_SLOTS * sizeof(*chunk));
+    if (ht == NULL || dir == NULL || chunk == NULL) {
         kfree(ht);
-        kfree(slots);
+        kfree(dir);
+        kfree(chunk);
         return NULL;
     }
-    memset(slots, 0, HT_INITIAL_SLOTS * sizeof(*slots));
     spin_lock_init(&ht->lock);
-    ht->slots = slots;
-    ht->cap = HT_INITIAL_SLOTS;
+    ht->refcount = 1;
+    ht->chunks = dir;
+    ht->dir_cap = HT_INITIAL_DIR;
+    ht->nchunks = 0;
     ht->count = 0;
     ht->free_head = ht->free_tail = HT_NO_SLOT;
-    for (uint32_t i = 0; i < HT_INITIAL_SLOTS; i++)
-        ht_push_free_locked(ht, i);
+    ht_add_chunk_locked(ht, chunk);
     return ht;
+}
+
+void handle_table_ref(handle_table_t *ht) {
+    __atomic_add_fetch(&ht->refcount, 1, __ATOMIC_RELAXED);
+}
+
+void handle_table_unref(handle_table_t *ht) {
+    if (__atomic_sub_fetch(&ht->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+        DEBUG_ASSERT(ht->chunks == NULL);
+        kfree(ht);
+    }
 }
 
 void handle_table_destroy(handle_table_t *ht) {
@@ -104,30 +149,36 @@ void handle_table_destroy(handle_table_t *ht) {
         return;
     spin_lock_saved_state_t st;
     spin_lock_irqsave(&ht->lock, &st);
-    struct ht_slot *slots = ht->slots;
-    uint32_t cap = ht->cap;
-    ht->slots = NULL;
-    ht->cap = 0;
+    struct ht_slot **chunks = ht->chunks;
+    uint32_t nchunks = ht->nchunks;
+    ht->chunks = NULL;
+    ht->dir_cap = 0;
+    ht->nchunks = 0;
     ht->count = 0;
     ht->free_head = ht->free_tail = HT_NO_SLOT;
     spin_unlock_irqrestore(&ht->lock, st);
 
-    for (uint32_t i = 0; i < cap; i++) {
-        if (slots[i].obj != NULL) {
-            handle_ref_t h = {slots[i].obj, slots[i].rights};
-            slots[i].obj = NULL;
-            handle_ref_release(&h);
+    for (uint32_t c = 0; c < nchunks; c++) {
+        for (uint32_t i = 0; i < HT_CHUNK_SLOTS; i++) {
+            struct ht_slot *s = &chunks[c][i];
+            if (s->obj != NULL) {
+                handle_ref_t h = {s->obj, s->rights};
+                s->obj = NULL;
+                handle_ref_release(&h);
+            }
         }
+        kfree(chunks[c]);
     }
-    kfree(slots);
-    kfree(ht);
+    kfree(chunks);
+    handle_table_unref(ht);
 }
 
 /*
  * Puts obj (whose reference and handle_count the caller has already provided) into a
- * free slot, doubling the slot array when none is free. The array is allocated with the
- * lock dropped; if another thread grew the table meanwhile, the new array is discarded
- * and the search starts again. On failure (ZX_ERR_NO_MEMORY) nothing changed.
+ * free slot, adding a chunk when none is free. The chunk (and a larger directory when
+ * the directory is full) is allocated with the lock dropped; if another thread grew the
+ * table meanwhile, they are discarded and the search starts again. On failure
+ * (ZX_ERR_NO_MEMORY, also when the table holds HT_MAX_SLOTS handles) nothing changed.
  */
 static zx_status_t ht_insert(handle_table_t *ht, kobject_t *obj, zx_rights_t rights,
                              zx_handle_t *out) {
@@ -136,7 +187,7 @@ static zx_status_t ht_insert(handle_table_t *ht, kobject_t *obj, zx_rights_t rig
         spin_lock_irqsave(&ht->lock, &st);
         uint32_t index = ht_pop_free_locked(ht);
         if (index != HT_NO_SLOT) {
-            struct ht_slot *s = &ht->slots[index];
+            struct ht_slot *s = ht_slot(ht, index);
             s->obj = obj;
             s->rights = rights;
             ht->count++;
@@ -144,29 +195,36 @@ static zx_status_t ht_insert(handle_table_t *ht, kobject_t *obj, zx_rights_t rig
             spin_unlock_irqrestore(&ht->lock, st);
             return ZX_OK;
         }
-        uint32_t old_cap = ht->cap;
+        uint32_t nchunks = ht->nchunks, dir_cap = ht->dir_cap;
+        bool dead = ht->chunks == NULL;
         spin_unlock_irqrestore(&ht->lock, st);
 
-        if (old_cap >= HT_MAX_SLOTS)
+        if (dead || nchunks >= HT_MAX_CHUNKS)
             return ZX_ERR_NO_MEMORY;
-        uint32_t new_cap = old_cap * 2;
-        struct ht_slot *slots = kmalloc((size_t)new_cap * sizeof(*slots));
-        if (slots == NULL)
+        struct ht_slot *chunk = kzalloc(HT_CHUNK_SLOTS * sizeof(*chunk));
+        struct ht_slot **dir = NULL;
+        if (chunk && nchunks == dir_cap)
+            dir = kzalloc((size_t)dir_cap * 2 * sizeof(*dir));
+        if (chunk == NULL || (nchunks == dir_cap && dir == NULL)) {
+            kfree(chunk);
             return ZX_ERR_NO_MEMORY;
+        }
 
+        struct ht_slot **unused_dir = dir;
         spin_lock_irqsave(&ht->lock, &st);
-        struct ht_slot *unused = slots;
-        if (ht->cap == old_cap && ht->free_head == HT_NO_SLOT) {
-            memcpy(slots, ht->slots, (size_t)old_cap * sizeof(*slots));
-            memset(slots + old_cap, 0, (size_t)(new_cap - old_cap) * sizeof(*slots));
-            unused = ht->slots;
-            ht->slots = slots;
-            ht->cap = new_cap;
-            for (uint32_t i = old_cap; i < new_cap; i++)
-                ht_push_free_locked(ht, i);
+        if (ht->chunks != NULL && ht->nchunks == nchunks && ht->free_head == HT_NO_SLOT) {
+            if (dir) {
+                memcpy(dir, ht->chunks, (size_t)nchunks * sizeof(*dir));
+                unused_dir = ht->chunks;
+                ht->chunks = dir;
+                ht->dir_cap = dir_cap * 2;
+            }
+            ht_add_chunk_locked(ht, chunk);
+            chunk = NULL;
         }
         spin_unlock_irqrestore(&ht->lock, st);
-        kfree(unused);
+        kfree(unused_dir);
+        kfree(chunk);
     }
 }
 
@@ -228,7 +286,7 @@ zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_re
     s->rights = 0;
     s->gen = (s->gen + 1) & HT_GEN_MASK;
     ht->count--;
-    ht_push_free_locked(ht, (uint32_t)(s - ht->slots));
+    ht_push_free_locked(ht, (value >> 2) & HT_INDEX_MASK);
     spin_unlock_irqrestore(&ht->lock, st);
     kobject_poke_waiters(out->obj);
     return ZX_OK;
@@ -275,16 +333,23 @@ size_t handle_table_count(handle_table_t *ht) {
     return n;
 }
 
+/* Visits the slots one chunk per hold of the lock (see the file comment). */
 void handle_table_for_each(handle_table_t *ht,
                            void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
                                       zx_rights_t rights),
                            void *ctx) {
     spin_lock_saved_state_t st;
-    spin_lock_irqsave(&ht->lock, &st);
-    for (uint32_t i = 0; i < ht->cap; i++) {
-        struct ht_slot *s = &ht->slots[i];
-        if (s->obj != NULL)
-            fn(ctx, ht_encode(i, s->gen), s->obj, s->rights);
+    for (uint32_t c = 0;; c++) {
+        spin_lock_irqsave(&ht->lock, &st);
+        if (c >= ht->nchunks) {
+            spin_unlock_irqrestore(&ht->lock, st);
+            return;
+        }
+        for (uint32_t i = 0; i < HT_CHUNK_SLOTS; i++) {
+            struct ht_slot *s = &ht->chunks[c][i];
+            if (s->obj != NULL)
+                fn(ctx, ht_encode(c * HT_CHUNK_SLOTS + i, s->gen), s->obj, s->rights);
+        }
+        spin_unlock_irqrestore(&ht->lock, st);
     }
-    spin_unlock_irqrestore(&ht->lock, st);
 }

@@ -77,6 +77,7 @@ struct uthread {
     struct list_node proc_node;
     uintptr_t entry, stack, arg1, arg2;
     uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
+    bool kill_sent;           /* process_kill has asked it to die (process lock) */
     uint64_t fs_base, gs_base; /* the user FS / GS base of the mode it runs in */
     struct uthread_restricted {
         /* The bound state: a one-page contiguous VMO (a reference), so its page never

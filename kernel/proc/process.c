@@ -217,6 +217,39 @@ void process_finish(process_t *p) {
     kobject_unref(&p->obj);
 }
 
+/* Threads asked to die per hold of the process lock (a process may have thousands). */
+#define PROCESS_KILL_BATCH 32u
+
+/*
+ * Asks every thread of a DYING p to die, PROCESS_KILL_BATCH per hold of the lock: each
+ * one is marked, killed and moved to the tail of the list, so the walk is over when the
+ * head is a marked thread (the list only shrinks once the process is DYING: no thread
+ * can be created or started, exiting ones leave it).
+ */
+static void process_kill_threads(process_t *p) {
+    for (bool done = false; !done;) {
+        spin_lock_saved_state_t s;
+        spin_lock_irqsave(&p->obj.lock, &s);
+        for (unsigned i = 0; i < PROCESS_KILL_BATCH; i++) {
+            if (list_is_empty(&p->threads)) {
+                done = true;
+                break;
+            }
+            uthread_t *ut = containerof(p->threads.next, uthread_t, proc_node);
+            if (ut->kill_sent) {
+                done = true;
+                break;
+            }
+            ut->kill_sent = true;
+            list_delete(&ut->proc_node);
+            list_add_tail(&p->threads, &ut->proc_node);
+            if (ut->state == UTHREAD_RUNNING)
+                thread_kill(&ut->thread);
+        }
+        spin_unlock_irqrestore(&p->obj.lock, s);
+    }
+}
+
 void process_kill(process_t *p, int64_t retcode) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);
@@ -226,15 +259,12 @@ void process_kill(process_t *p, int64_t retcode) {
     }
     p->state = PROCESS_DYING;
     p->retcode = retcode;
-    uthread_t *ut;
-    list_for_every_entry(&p->threads, ut, uthread_t, proc_node) {
-        if (ut->state == UTHREAD_RUNNING)
-            thread_kill(&ut->thread);
-    }
     bool none_running = p->live_threads == 0;
     spin_unlock_irqrestore(&p->obj.lock, s);
     if (none_running)
         process_finish(p);
+    else
+        process_kill_threads(p);
 }
 
 /* Called by uthread_exit_current with the exiting thread already off the list. Returns
@@ -300,22 +330,25 @@ vm_aspace_t *process_aspace_get(process_t *p) {
 }
 
 /*
- * The handle table goes away in process_finish, which another thread may run at any time
- * (the kernel is preemptible). With preemption off nobody else runs on this CPU, so a
- * table that is not yet being torn down stays alive for the walk (single CPU; on SMP this
- * needs a reference on the table).
+ * The handle table is emptied in process_finish, which another thread may run at any
+ * time: the walk holds a reference on the table struct, taken while the process lock
+ * shows the table still in use, so it walks the live table or, once teardown has
+ * emptied it, an empty one. The walk itself runs with interrupts on (a chunk of slots per
+ * hold of the table lock) and may be preempted.
  */
 zx_status_t process_for_each_handle(process_t *p,
                                     void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
                                                zx_rights_t rights),
                                     void *ctx) {
-    thread_preempt_disable();
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);
     handle_table_t *ht = p->finishing || p->state == PROCESS_DEAD ? NULL : p->handles;
-    spin_unlock_irqrestore(&p->obj.lock, s);
     if (ht)
-        handle_table_for_each(ht, fn, ctx);
-    thread_preempt_enable();
-    return ht ? ZX_OK : ZX_ERR_BAD_STATE;
+        handle_table_ref(ht);
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    if (!ht)
+        return ZX_ERR_BAD_STATE;
+    handle_table_for_each(ht, fn, ctx);
+    handle_table_unref(ht);
+    return ZX_OK;
 }

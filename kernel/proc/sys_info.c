@@ -6,6 +6,8 @@
  * Single-record topics need room for one record (BUFFER_TOO_SMALL); `actual` and `avail`
  * are optional (0 = not wanted) and written last.
  */
+#include <beryl/kernel_info.h>
+#include <kernel/irqoff.h>
 #include <kernel/syscall_impl.h>
 #include <kernel/user_copy.h>
 #include <lib/string.h>
@@ -80,6 +82,7 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         want = ZX_OBJ_TYPE_VMAR, need = ZX_RIGHT_INSPECT;
         break;
     case ZX_INFO_KMEM_STATS:
+    case BERYL_INFO_IRQOFF:
         want = ZX_OBJ_TYPE_RESOURCE;
         break;
     default:
@@ -168,6 +171,13 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         info.vmo_bytes = (uint64_t)by_state[VM_PAGE_STATE_OBJECT] * PAGE_SIZE;
         info.mmu_overhead_bytes = (uint64_t)by_state[VM_PAGE_STATE_MMU] * PAGE_SIZE;
         info.other_bytes = (uint64_t)by_state[VM_PAGE_STATE_ALLOC] * PAGE_SIZE;
+        st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
+        break;
+    }
+    case BERYL_INFO_IRQOFF: {
+        struct irqoff_stats io;
+        irqoff_get(&io);
+        beryl_info_irqoff_t info = {io.max_ns, io.max_ticks, io.start_pc, io.end_pc};
         st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
         break;
     }

@@ -5,6 +5,7 @@
 #include <arch/mmu.h>
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/irqoff.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
 #include <lib/string.h>
@@ -153,6 +154,10 @@ static void uthread_on_zero_handles(kobject_t *o) {
 void uthread_exit_current(void) {
     uthread_t *ut = uthread_current();
     ASSERT(ut);
+    /* Some paths get here with interrupts off (a kill acted on at the return to user
+     * mode from an interrupt); the teardown below blocks and may run long. This thread
+     * never returns to user mode, so nothing else depends on them staying off. */
+    x86_irq_enable();
     process_t *p = ut->proc;
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);

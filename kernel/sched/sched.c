@@ -3,12 +3,17 @@
  *
  * Single CPU, round robin: one FIFO run queue, a time slice of SCHED_SLICE_TICKS timer
  * ticks, an idle thread that halts. Everything here runs with interrupts disabled (that
- * is the scheduler lock on one CPU). A switch happens only from sched_reschedule; a
- * thread that exits is freed by the next thread to run (sched_finish_switch), since a
- * thread cannot free the stack it is running on.
+ * is the scheduler lock on one CPU). A switch happens only from sched_reschedule.
+ *
+ * A thread cannot free the stack it is running on, and the switch path runs with
+ * interrupts off, where nothing may block or run long. So the next thread to run only
+ * moves a dead predecessor onto the reap list (sched_finish_switch), and the reaper
+ * thread frees its stack and calls its owner's on_reaped, with interrupts on: both may
+ * take the kernel aspace mutex and release objects whose teardown runs long.
  */
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/irqoff.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
 #include <kernel/thread.h>
@@ -24,12 +29,20 @@ _Static_assert(__builtin_offsetof(struct thread, saved_sp) == 40,
 
 
 static struct list_node run_queue = LIST_INITIAL_VALUE(run_queue);
-static struct list_node sleepers = LIST_INITIAL_VALUE(sleepers); /* by deadline */
+/* Threads blocked with a deadline: an AVL tree keyed by deadline with one node per
+ * distinct deadline, so inserting and expiring cost O(log n) with interrupts off however
+ * many threads sleep; threads sharing a deadline chain behind the node's owner. */
+static struct avl_tree sleepers;
 static thread_t *current;
 static thread_t *idle_thread;
-static thread_t *dead_thread; /* exited, waiting for the next thread to free it */
+static thread_t *dead_thread; /* exited, waiting for the next thread to run */
+static struct list_node reap_list = LIST_INITIAL_VALUE(reap_list); /* dead, stacks in use */
+static wait_queue_t reaper_wq;  /* the reaper sleeps here while reap_list is empty */
+static wait_queue_t reaped_wq;  /* sched_reap_wait callers */
+static bool reaper_busy;        /* the reaper is freeing a thread it took off reap_list */
 static thread_t bootstrap_thread;
 static thread_t idle_storage;
+static thread_t reaper_storage;
 static bool initialized;
 
 bool sched_initialized(void) { return initialized; }
@@ -42,20 +55,41 @@ static void copy_name(thread_t *t, const char *name) {
     t->name[n] = '\0';
 }
 
-/* Frees a dead predecessor; runs first thing on the new thread after every switch. */
+/* Hands a dead predecessor to the reaper; runs first thing on the new thread after
+ * every switch (interrupts off). */
 static void sched_finish_switch(void) {
     thread_t *d = dead_thread;
     if (!d)
         return;
     dead_thread = NULL;
-    vm_kernel_stack_free(&d->kstack);
-    if (d->on_reaped)
-        d->on_reaped(d);
+    list_add_tail(&reap_list, &d->queue_node);
+    wait_queue_wake_one(&reaper_wq, ZX_OK);
 }
+
+static void wait_queue_pass_on(wait_queue_t *wq);
+static void sleepers_expire(void);
 
 static void make_ready(thread_t *t) {
     t->state = THREAD_READY;
     list_add_tail(&run_queue, &t->queue_node);
+}
+
+/* A thread is dying: let the reaper run next (the dying thread's switch hands it over),
+ * unless it is blocked on something other than its own queue. Interrupts off. */
+static void reaper_run_next(void) {
+    thread_t *r = &reaper_storage;
+    if (r->state == THREAD_BLOCKED && r->blocked_on == &reaper_wq) {
+        list_delete(&r->queue_node);
+        r->blocked_on->count--;
+        r->blocked_on = NULL;
+        r->wake_status = ZX_OK;
+    } else if (r->state == THREAD_READY) {
+        list_delete(&r->queue_node);
+    } else {
+        return;
+    }
+    r->state = THREAD_READY;
+    list_add_head(&run_queue, &r->queue_node);
 }
 
 /*
@@ -91,7 +125,7 @@ __noreturn void thread_trampoline(void);
 __noreturn void thread_trampoline(void) {
     sched_finish_switch();
     thread_t *t = current;
-    x86_sti();
+    x86_irq_enable();
     thread_exit(t->entry(t->arg));
 }
 
@@ -126,7 +160,7 @@ zx_status_t thread_init(thread_t *t, const char *name, thread_entry_t entry, voi
     t->state = THREAD_INITIAL;
     t->wake_deadline = ZX_TIME_INFINITE;
     list_init(&t->queue_node);
-    list_init(&t->timer_node);
+    list_init(&t->timer_chain);
     arch_thread_prepare(t);
     return ZX_OK;
 }
@@ -145,11 +179,12 @@ void thread_destroy_unstarted(thread_t *t) {
 }
 
 void thread_exit(int retcode) {
-    x86_cli();
+    x86_irq_disable();
     thread_t *t = current;
-    DEBUG_ASSERT(t != idle_thread && t != &bootstrap_thread);
+    DEBUG_ASSERT(t != idle_thread && t != &bootstrap_thread && t != &reaper_storage);
     t->retcode = retcode;
     t->state = THREAD_DEAD;
+    reaper_run_next();
     sched_reschedule();
     panic("thread_exit: a dead thread was resumed");
 }
@@ -170,14 +205,37 @@ void thread_preempt_enable(void) {
 /* --- blocking, timeouts, kills --- */
 
 static void sleepers_insert(thread_t *t) {
-    thread_t *it;
-    list_for_every_entry(&sleepers, it, thread_t, timer_node) {
-        if (it->wake_deadline > t->wake_deadline) {
-            list_add_after(it->timer_node.prev, &t->timer_node);
-            return;
+    DEBUG_ASSERT(t->wake_deadline >= 0 && t->timer_state == THREAD_TIMER_NONE);
+    uint64_t key = (uint64_t)t->wake_deadline;
+    struct avl_node *n = avl_find(&sleepers, key);
+    if (n) {
+        thread_t *owner = containerof(n, thread_t, timer_node);
+        list_add_tail(&owner->timer_chain, &t->timer_chain);
+        t->timer_state = THREAD_TIMER_CHAINED;
+        return;
+    }
+    t->timer_node.key = key;
+    ASSERT(avl_insert(&sleepers, &t->timer_node) == ZX_OK);
+    list_init(&t->timer_chain);
+    t->timer_state = THREAD_TIMER_TREE;
+}
+
+/* Takes t off the sleepers; the next thread of its chain takes over its tree node. */
+static void sleepers_remove(thread_t *t) {
+    if (t->timer_state == THREAD_TIMER_CHAINED) {
+        list_delete(&t->timer_chain);
+    } else if (t->timer_state == THREAD_TIMER_TREE) {
+        avl_remove(&sleepers, &t->timer_node);
+        struct list_node *first = list_remove_head(&t->timer_chain);
+        if (first) {
+            thread_t *heir = containerof(first, thread_t, timer_chain);
+            list_move_all(&t->timer_chain, &heir->timer_chain);
+            heir->timer_node.key = t->timer_node.key;
+            ASSERT(avl_insert(&sleepers, &heir->timer_node) == ZX_OK);
+            heir->timer_state = THREAD_TIMER_TREE;
         }
     }
-    list_add_tail(&sleepers, &t->timer_node);
+    t->timer_state = THREAD_TIMER_NONE;
 }
 
 /* Makes a BLOCKED thread ready with status, off any wait queue and the sleeper list. */
@@ -188,20 +246,22 @@ static void wake_blocked(thread_t *t, zx_status_t status) {
         t->blocked_on->count--;
         t->blocked_on = NULL;
     }
-    if (list_in_list(&t->timer_node))
-        list_delete(&t->timer_node);
+    sleepers_remove(t);
     t->wake_status = status;
     make_ready(t);
 }
 
-/* Blocks current (on wq if not NULL) until woken or deadline. Interrupts off. */
-static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline) {
+/* Blocks current (on wq if not NULL) until woken or deadline. An interruptible block
+ * ends early when the thread is killed. Interrupts off. */
+static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool interruptible) {
     thread_t *t = current;
-    if (__atomic_load_n(&t->pending, __ATOMIC_RELAXED) & THREAD_PENDING_KILL)
+    if (interruptible &&
+        (__atomic_load_n(&t->pending, __ATOMIC_RELAXED) & THREAD_PENDING_KILL))
         return ZX_ERR_INTERNAL_INTR_KILLED;
     if (deadline != ZX_TIME_INFINITE && deadline <= current_time())
         return ZX_ERR_TIMED_OUT;
     t->state = THREAD_BLOCKED;
+    t->block_interruptible = interruptible;
     t->wake_status = ZX_OK;
     t->wake_deadline = deadline;
     if (wq) {
@@ -212,12 +272,14 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline) {
     if (deadline != ZX_TIME_INFINITE)
         sleepers_insert(t);
     sched_reschedule();
+    if (t->wake_status == ZX_ERR_TIMED_OUT)
+        sleepers_expire(); /* pass the tick's expiry on (see sleepers_expire) */
     return t->wake_status;
 }
 
 zx_status_t thread_sleep_until(zx_time_t deadline) {
     spin_lock_saved_state_t s = arch_irq_save();
-    zx_status_t st = block_current(NULL, deadline);
+    zx_status_t st = block_current(NULL, deadline, true);
     arch_irq_restore(s);
     if (st == ZX_ERR_TIMED_OUT)
         st = ZX_OK;
@@ -227,7 +289,7 @@ zx_status_t thread_sleep_until(zx_time_t deadline) {
 void thread_kill(thread_t *t) {
     spin_lock_saved_state_t s = arch_irq_save();
     __atomic_fetch_or(&t->pending, THREAD_PENDING_KILL, __ATOMIC_RELAXED);
-    if (t->state == THREAD_BLOCKED)
+    if (t->state == THREAD_BLOCKED && t->block_interruptible)
         wake_blocked(t, ZX_ERR_INTERNAL_INTR_KILLED);
     arch_irq_restore(s);
 }
@@ -235,15 +297,27 @@ void thread_kill(thread_t *t) {
 void wait_queue_init(wait_queue_t *wq) {
     list_init(&wq->threads);
     wq->count = 0;
+    wq->pending_wakes = 0;
+    wq->pending_status = ZX_OK;
 }
 
 zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     DEBUG_ASSERT(arch_irqs_disabled());
     spin_unlock(lock);
-    zx_status_t st = block_current(wq, deadline);
+    zx_status_t st = block_current(wq, deadline, true);
     spin_lock(lock);
+    wait_queue_pass_on(wq);
     return st;
+}
+
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    spin_unlock(lock);
+    block_current(wq, ZX_TIME_INFINITE, false);
+    spin_lock(lock);
+    wait_queue_pass_on(wq);
 }
 
 int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
@@ -254,24 +328,60 @@ int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
     return 1;
 }
 
+/*
+ * Waking every waiter at once would keep interrupts off for a time proportional to the
+ * number of waiters, which user space chooses. So wake_all wakes the first
+ * WAIT_QUEUE_WAKE_BATCH and leaves the rest pending; every woken thread, back in
+ * wait_queue_block with the guarding lock, wakes the next batch (wait_queue_pass_on).
+ * The pending ones are at the head of the queue (FIFO); if some left meanwhile (timeout,
+ * kill), a few later arrivals may be woken too: a spurious wake, which every caller's
+ * re-check loop absorbs.
+ */
 int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status) {
     int n = 0;
-    while (wait_queue_wake_one(wq, status))
+    while (n < WAIT_QUEUE_WAKE_BATCH && wait_queue_wake_one(wq, status))
         n++;
+    wq->pending_wakes = wq->count;
+    wq->pending_status = status;
     return n;
+}
+
+/* A woken waiter passes a pending wake_all on to the next batch. Guarding lock held. */
+static void wait_queue_pass_on(wait_queue_t *wq) {
+    if (wq->pending_wakes == 0)
+        return;
+    uint32_t n = MIN(wq->pending_wakes, (uint32_t)WAIT_QUEUE_WAKE_BATCH);
+    uint32_t woken = 0;
+    while (woken < n && wait_queue_wake_one(wq, wq->pending_status))
+        woken++;
+    wq->pending_wakes = woken < n ? 0 : MIN(wq->pending_wakes - n, wq->count);
+}
+
+/*
+ * Wakes sleepers whose deadline has passed, at most WAIT_QUEUE_WAKE_BATCH of them: many
+ * threads may share a tick (user space chooses how many), and waking them all at once
+ * would keep interrupts off for all of them. Every thread woken by its deadline expires
+ * the next batch when it runs (block_current), so expiry cascades batch by batch.
+ * Interrupts off.
+ */
+static void sleepers_expire(void) {
+    if (sleepers.count == 0)
+        return;
+    zx_time_t now = current_time();
+    struct avl_node *n;
+    for (unsigned i = 0; i < WAIT_QUEUE_WAKE_BATCH && (n = avl_first(&sleepers)) != NULL; i++) {
+        thread_t *t = containerof(n, thread_t, timer_node);
+        if (t->wake_deadline > now)
+            break;
+        wake_blocked(t, ZX_ERR_TIMED_OUT); /* its chain's next thread takes the node */
+    }
 }
 
 /* Timer interrupt: expire sleepers, charge the slice, maybe switch. Interrupts off. */
 void sched_timer_tick(void) {
     if (!initialized)
         return;
-    zx_time_t now = list_is_empty(&sleepers) ? 0 : current_time();
-    while (!list_is_empty(&sleepers)) {
-        thread_t *t = containerof(sleepers.next, thread_t, timer_node);
-        if (t->wake_deadline > now)
-            break;
-        wake_blocked(t, ZX_ERR_TIMED_OUT);
-    }
+    sleepers_expire();
     thread_t *t = current;
     if (t->ticks_left > 0)
         t->ticks_left--;
@@ -283,12 +393,44 @@ void sched_timer_tick(void) {
 
 static int idle_loop(void *arg) {
     (void)arg;
-    for (;;)
-        __asm__ volatile("sti; hlt" ::: "memory");
+    for (;;) {
+        x86_irqoff_end(X86_HERE());
+        __asm__ volatile("sti; hlt" ::: "memory"); /* no interrupt between the two */
+    }
+}
+
+/* Frees the stacks of dead threads and calls their owners' on_reaped, with interrupts
+ * on, one thread at a time in the order they died. It runs right after each death
+ * (reaper_run_next), so a thread's memory comes back about as soon as it has exited. */
+static int reaper_loop(void *arg) {
+    (void)arg;
+    for (;;) {
+        spin_lock_saved_state_t s = arch_irq_save();
+        reaper_busy = false;
+        wait_queue_wake_all(&reaped_wq, ZX_OK);
+        while (list_is_empty(&reap_list))
+            block_current(&reaper_wq, ZX_TIME_INFINITE, false);
+        thread_t *d = containerof(list_remove_head(&reap_list), thread_t, queue_node);
+        reaper_busy = true;
+        arch_irq_restore(s);
+        vm_kernel_stack_free(&d->kstack);
+        if (d->on_reaped)
+            d->on_reaped(d); /* may free d */
+    }
+}
+
+void sched_reap_wait(void) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    while (dead_thread || !list_is_empty(&reap_list) || reaper_busy) {
+        block_current(&reaped_wq, ZX_TIME_INFINITE, false);
+        wait_queue_pass_on(&reaped_wq);
+    }
+    arch_irq_restore(s);
 }
 
 void sched_init(void) {
     ASSERT(!initialized);
+    avl_init(&sleepers);
     thread_t *b = &bootstrap_thread;
     memset(b, 0, sizeof(*b));
     copy_name(b, "bootstrap");
@@ -296,14 +438,18 @@ void sched_init(void) {
     b->wake_deadline = ZX_TIME_INFINITE;
     b->ticks_left = SCHED_SLICE_TICKS;
     list_init(&b->queue_node);
-    list_init(&b->timer_node);
+    list_init(&b->timer_chain);
     current = b;
     ASSERT(thread_init(&idle_storage, "idle", idle_loop, NULL) == ZX_OK);
     idle_thread = &idle_storage;
     idle_thread->state = THREAD_READY; /* never on the run queue; picked when it is empty */
+    wait_queue_init(&reaper_wq);
+    wait_queue_init(&reaped_wq);
+    ASSERT(thread_init(&reaper_storage, "reaper", reaper_loop, NULL) == ZX_OK);
+    thread_start(&reaper_storage);
     /* The bootstrap thread's kernel stack top is where interrupts from user mode would
      * land if it ever ran user code; it never does, but the hook wants a value. */
     x86_timer_init();
     initialized = true;
-    x86_sti();
+    x86_irq_enable();
 }

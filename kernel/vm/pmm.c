@@ -6,14 +6,20 @@
  * next one handed out, so its lines are likely still in cache.
  *
  *   single page      pop the list head: O(1).
- *   contiguous run   scan the array for an aligned run of FREE records, then unlink each
- *                    page from the list (O(1) each, the list is doubly linked).
+ *   contiguous run   scan the array for an aligned run of FREE records without the lock,
+ *                    then claim it batch by batch under the lock, checking each page is
+ *                    still FREE and unlinking it (O(1) each, the list is doubly linked);
+ *                    a page taken meanwhile gives the claimed part back and the scan
+ *                    goes on after it.
  *   free             check the state, reset the record, push it on the list head.
  *
  * Locking: pmm_lock (taken with irqsave, so the PMM may be used from interrupt handlers)
  * guards the free list, the counters, the state of every FREE page and the fault-injection
- * settings. Zeroing happens after the lock is dropped: the pages belong to the caller by
- * then, and clearing 4 KiB (or a whole run) should not stall other CPUs.
+ * settings. It is held for O(1) work per call, or for at most PMM_LOCK_BATCH pages of a
+ * run: a run's size is the caller's choice (ultimately user space's, through contiguous
+ * VMOs and large heap blocks), so interrupts must not stay off for all of it. Zeroing
+ * happens after the lock is dropped: the pages belong to the caller by then, and clearing
+ * 4 KiB (or a whole run) should not stall other CPUs.
  *
  * Panics from bad frees are raised after the lock is released, so a host test that
  * catches the panic can keep using the PMM.
@@ -28,6 +34,8 @@
 #include <vm/physmap.h>
 
 #define MAX_ALIGN_LOG2 40
+/* Pages of a contiguous run claimed, checked or freed per hold of pmm_lock. */
+#define PMM_LOCK_BATCH 256u
 #define PERMILLE 1000
 /* xorshift64 gets stuck at 0, so a zero seed is replaced by this constant. */
 #define XORSHIFT_ZERO_SEED_REPLACEMENT 0x9e3779b97f4a7c15ull
@@ -226,27 +234,33 @@ zx_status_t pmm_alloc_page(uint32_t flags, vm_page_t **out_page, paddr_t *out_pa
     return ZX_OK;
 }
 
+/* A frame's state read without the lock (a snapshot: it may change at once). */
+static bool frame_looks_free(size_t pfn) TA_NO_THREAD_SAFETY_ANALYSIS {
+    return __atomic_load_n(&vm_page_array[pfn].state, __ATOMIC_RELAXED) == VM_PAGE_STATE_FREE;
+}
+
 /*
- * Returns the highest frame in [pfn, pfn + count) that is not FREE, or SIZE_MAX if the
- * whole run is free. Checking from the top down lets the caller skip past the blocker.
+ * Returns the highest frame in [pfn, pfn + count) that does not look FREE, or SIZE_MAX
+ * if the whole run does. Checking from the top down lets the caller skip past the blocker.
  */
-static size_t last_nonfree_frame(size_t pfn, size_t count) TA_REQ(pmm_lock) {
+static size_t last_nonfree_frame(size_t pfn, size_t count) {
     for (size_t i = pfn + count; i-- > pfn;) {
-        if (vm_page_array[i].state != VM_PAGE_STATE_FREE)
+        if (!frame_looks_free(i))
             return i;
     }
     return SIZE_MAX;
 }
 
 /*
- * Finds the lowest run of `count` FREE frames starting on a multiple of `align_pages`.
- * Returns its first frame, or SIZE_MAX if there is none. Each failed probe jumps to the
- * first aligned frame after the blocking page, so no frame is examined more than about
- * count times over.
+ * Finds the lowest run of `count` frames that look FREE, starting on a multiple of
+ * `align_pages` at or after `pfn`, within [lo, hi). Returns its first frame, or SIZE_MAX
+ * if there is none. Runs without the lock (the caller claims the run under it). Each
+ * failed probe jumps to the first aligned frame after the blocking page, so no frame is
+ * examined more than about count times over.
  */
-static size_t find_free_run(size_t count, size_t align_pages) TA_REQ(pmm_lock) {
-    size_t pfn = ROUNDUP(scan_lo, align_pages);
-    while (pfn < scan_hi && count <= scan_hi - pfn) {
+static size_t find_free_run(size_t pfn, size_t hi, size_t count, size_t align_pages) {
+    pfn = ROUNDUP(pfn, align_pages);
+    while (pfn < hi && count <= hi - pfn) {
         size_t blocker = last_nonfree_frame(pfn, count);
         if (blocker == SIZE_MAX)
             return pfn;
@@ -255,7 +269,43 @@ static size_t find_free_run(size_t count, size_t align_pages) TA_REQ(pmm_lock) {
     return SIZE_MAX;
 }
 
-/* Allocates a physically contiguous, aligned run (see pmm.h). O(frames) scan. */
+/* Frees the frames [first, first + count), which the caller owns, PMM_LOCK_BATCH at a
+ * time. */
+static void put_free_run(size_t first, size_t count);
+
+/*
+ * Claims [first, first + count) batch by batch: each batch is checked to be still FREE
+ * and taken under one hold of the lock. Returns SIZE_MAX when the whole run is the
+ * caller's; otherwise the frame that was no longer FREE, with every page claimed so far
+ * given back.
+ */
+static size_t claim_run(size_t first, size_t count) {
+    size_t done = 0;
+    while (done < count) {
+        size_t n = MIN(count - done, (size_t)PMM_LOCK_BATCH);
+        size_t blocker = SIZE_MAX;
+        spin_lock_saved_state_t irq;
+        spin_lock_irqsave(&pmm_lock, &irq);
+        for (size_t i = first + done; i < first + done + n; i++) {
+            if (vm_page_array[i].state != VM_PAGE_STATE_FREE) {
+                blocker = i;
+                break;
+            }
+        }
+        for (size_t i = first + done; blocker == SIZE_MAX && i < first + done + n; i++)
+            take_free_page(&vm_page_array[i]);
+        spin_unlock_irqrestore(&pmm_lock, irq);
+        if (blocker != SIZE_MAX) {
+            put_free_run(first, done);
+            return blocker;
+        }
+        done += n;
+    }
+    return SIZE_MAX;
+}
+
+/* Allocates a physically contiguous, aligned run (see pmm.h). An O(frames) scan, done
+ * without the lock; see the file comment. */
 zx_status_t pmm_alloc_contiguous(size_t count, uint32_t flags, uint8_t align_log2,
                                  paddr_t *out_pa) {
     if (count == 0 || align_log2 > MAX_ALIGN_LOG2)
@@ -266,14 +316,21 @@ zx_status_t pmm_alloc_contiguous(size_t count, uint32_t flags, uint8_t align_log
 
     spin_lock_saved_state_t irq;
     spin_lock_irqsave(&pmm_lock, &irq);
-    size_t first = SIZE_MAX;
-    if (!should_inject_failure(flags) && count <= free_count) {
-        first = find_free_run(count, align_pages);
-        for (size_t i = 0; first != SIZE_MAX && i < count; i++)
-            take_free_page(&vm_page_array[first + i]);
-    }
+    bool go = !should_inject_failure(flags) && count <= free_count;
+    size_t lo = scan_lo, hi = scan_hi;
     spin_unlock_irqrestore(&pmm_lock, irq);
 
+    size_t first = SIZE_MAX;
+    for (size_t pfn = lo; go;) {
+        first = find_free_run(pfn, hi, count, align_pages);
+        if (first == SIZE_MAX)
+            break;
+        size_t blocker = claim_run(first, count);
+        if (blocker == SIZE_MAX)
+            break;
+        first = SIZE_MAX;
+        pfn = blocker + 1;
+    }
     if (first == SIZE_MAX)
         return ZX_ERR_NO_MEMORY;
     paddr_t pa = (paddr_t)first << PAGE_SHIFT;
@@ -347,20 +404,35 @@ void pmm_free_contiguous(paddr_t pa, size_t count) {
                "pmm_free_contiguous: [%#llx, +%zu pages) is outside the page array",
                (unsigned long long)pa, count);
 
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&pmm_lock, &irq);
     const char *why = NULL;
     size_t bad = 0;
-    for (size_t i = 0; i < count && !why; i++) {
-        why = free_check(&vm_page_array[first + i]);
-        bad = first + i;
+    for (size_t done = 0; done < count && !why;) {
+        size_t n = MIN(count - done, (size_t)PMM_LOCK_BATCH);
+        spin_lock_saved_state_t irq;
+        spin_lock_irqsave(&pmm_lock, &irq);
+        for (size_t i = first + done; i < first + done + n && !why; i++) {
+            why = free_check(&vm_page_array[i]);
+            bad = i;
+        }
+        spin_unlock_irqrestore(&pmm_lock, irq);
+        done += n;
     }
-    for (size_t i = 0; i < count && !why; i++)
-        put_free_page(&vm_page_array[first + i]);
-    spin_unlock_irqrestore(&pmm_lock, irq);
     ASSERT_MSG(why == NULL, "pmm_free_contiguous: pa %#llx (state %s): %s",
                (unsigned long long)bad << PAGE_SHIFT,
                vm_page_state_name(vm_page_array[bad].state), why);
+    put_free_run(first, count);
+}
+
+static void put_free_run(size_t first, size_t count) {
+    for (size_t done = 0; done < count;) {
+        size_t n = MIN(count - done, (size_t)PMM_LOCK_BATCH);
+        spin_lock_saved_state_t irq;
+        spin_lock_irqsave(&pmm_lock, &irq);
+        for (size_t i = first + done; i < first + done + n; i++)
+            put_free_page(&vm_page_array[i]);
+        spin_unlock_irqrestore(&pmm_lock, irq);
+        done += n;
+    }
 }
 
 /* A snapshot; an aligned word is read atomically, so the lock is not needed. */
@@ -368,17 +440,17 @@ size_t pmm_count_free_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&free_count, __ATOMIC_RELAXED);
 }
 
-void pmm_count_by_state(size_t counts[VM_PAGE_STATE_COUNT]) {
+/* Reads every record without the PMM lock: the walk is proportional to RAM and must not
+ * keep interrupts off; a state byte is read atomically, so each record is counted in
+ * some state it was in during the walk (the counts are a statistic, not a snapshot). */
+void pmm_count_by_state(size_t counts[VM_PAGE_STATE_COUNT]) TA_NO_THREAD_SAFETY_ANALYSIS {
     for (size_t s = 0; s < VM_PAGE_STATE_COUNT; s++)
         counts[s] = 0;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&pmm_lock, &irq);
     for (size_t i = 0; i < vm_page_array_count; i++) {
-        uint8_t st = vm_page_array[i].state;
+        uint8_t st = __atomic_load_n(&vm_page_array[i].state, __ATOMIC_RELAXED);
         if (st < VM_PAGE_STATE_COUNT)
             counts[st]++;
     }
-    spin_unlock_irqrestore(&pmm_lock, irq);
 }
 
 /* A snapshot; an aligned word is read atomically, so the lock is not needed. */

@@ -39,7 +39,7 @@ static inline void aspace_check(const vm_aspace_t *as) {
 /* The fields every aspace starts with: its lock, magic, a fresh serial and the creator's
  * reference. The rest of the (zeroed) struct is the caller's. */
 static void aspace_struct_init(vm_aspace_t *as) {
-    spin_lock_init(&as->lock);
+    mutex_init(&as->lock);
     as->magic = VM_ASPACE_MAGIC;
     as->refcount = 1; /* the creator's */
     as->serial = __atomic_add_fetch(&aspace_serial_counter, 1, __ATOMIC_RELAXED);
@@ -192,24 +192,23 @@ void vm_aspace_kernel_init(void) {
 vm_aspace_t *vm_aspace_kernel(void) { return kernel_vm_aspace; }
 
 zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
-    spin_lock_saved_state_t s;
     ASSERT(as != kernel_vm_aspace); /* the arch kernel aspace is not ours to destroy */
     aspace_check(as);
     if (as->shared) {
         ASSERT(current_aspace != as);
-        spin_lock_irqsave(&as->lock, &s);
+        mutex_acquire(&as->lock);
         ASSERT(!as->destroyed);
         as->destroyed = true;
-        spin_unlock_irqrestore(&as->lock, s);
+        mutex_release(&as->lock);
         zx_status_t st = arch_mmu_destroy(as->arch);
         vm_aspace_unref(as); /* the creator's; the parts' references go with the last one */
         return st;
     }
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     ASSERT(!as->destroyed);
     vmar_destroy_locked(as->root); /* unmaps everything; the root becomes dead */
     as->destroyed = true;
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     if (current_aspace == as)
         current_aspace = NULL;
     zx_status_t st = arch_mmu_destroy(as->arch);
@@ -223,10 +222,9 @@ arch_aspace_t *vm_aspace_arch(vm_aspace_t *as) { return as->arch; }
 const char *vm_aspace_name(const vm_aspace_t *as) { return as->name; }
 
 void vm_aspace_set_seed(vm_aspace_t *as, uint64_t seed) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     as->prng = seed;
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
 }
 
 void vm_aspace_set_current(vm_aspace_t *as) { current_aspace = as; }
@@ -256,8 +254,7 @@ static zx_status_t find_mapping_locked(vm_aspace_t *as, vaddr_t va, vm_mapping_t
 zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm_object_t **vmo,
                                  uint64_t *vmo_offset, size_t *len_left) {
     as = vm_aspace_for_addr(as, va);
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     vm_mapping_t *m = NULL;
     zx_status_t st = find_mapping_locked(as, va, &m);
     if (st == ZX_OK && for_write && !(m->max_perms & ZX_VM_PERM_WRITE))
@@ -268,14 +265,28 @@ zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm
         *vmo_offset = m->vmo_offset + (va - region_base(&m->r));
         *len_left = region_end(&m->r) - va;
     }
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
+}
+
+/* vmo_fault_page's map callback: installs the page for a fault (VMO lock held). */
+struct fault_map_ctx {
+    vm_aspace_t *as;
+    vaddr_t page;
+    uint32_t flags;
+};
+
+static zx_status_t fault_map(void *ctx, paddr_t pa, bool writable) {
+    struct fault_map_ctx *f = ctx;
+    uint32_t flags = f->flags;
+    if (!writable)
+        flags &= ~ARCH_MMU_FLAG_PERM_WRITE;
+    return arch_mmu_map(f->as->arch, f->page, &pa, 1, flags, ARCH_EXISTING_UPGRADE, NULL);
 }
 
 zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags) {
     as = vm_aspace_for_addr(as, va);
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     vm_mapping_t *m = NULL;
     zx_status_t st = find_mapping_locked(as, va, &m);
     zx_vm_option_t perms = 0;
@@ -286,16 +297,10 @@ zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags)
     if (st == ZX_OK) {
         vaddr_t page = ROUNDDOWN(va, PAGE_SIZE);
         uint64_t off = m->vmo_offset + (page - region_base(&m->r));
-        bool for_write = pf_flags & VM_PF_WRITE, writable = false;
-        paddr_t pa = 0;
-        st = vmo_get_page(m->vmo, off, for_write, &pa, &writable);
-        if (st == ZX_OK) {
-            uint32_t flags = vm_mapping_arch_flags(m, perms);
-            if (!writable)
-                flags &= ~ARCH_MMU_FLAG_PERM_WRITE;
-            st = arch_mmu_map(as->arch, page, &pa, 1, flags, ARCH_EXISTING_UPGRADE, NULL);
-        }
+        struct fault_map_ctx f = {as, page, vm_mapping_arch_flags(m, perms)};
+        /* Mapped under the VMO lock: a decommit cannot free the page in between. */
+        st = vmo_fault_page(m->vmo, off, pf_flags & VM_PF_WRITE, fault_map, &f);
     }
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
 }

@@ -145,7 +145,8 @@ static void unmap_va(const vm_mapping_t *m, vaddr_t a, vaddr_t b) {
 }
 
 /* The VMO's request: translations for VMO offsets [offset, offset + len) must go.
- * Called with the VMO lock held (the aspace lock may or may not be held). */
+ * Called with the VMO lock held (the aspace lock may or may not be held): the link's
+ * window and the region's base only change under the VMO lock (vmo_lock_mappings). */
 static void mapping_unmap_range(struct vmo_mapping_link *link, uint64_t offset, uint64_t len) {
     vm_mapping_t *m = containerof(link, vm_mapping_t, link);
     uint64_t end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
@@ -197,25 +198,31 @@ void vm_mapping_destroy(vm_mapping_t *m) {
     mapping_bury(m);
 }
 
-/* Shrinks m to [base, base + new_size), keeping its runs there. Translations untouched. */
+/* Shrinks m to [base, base + new_size), keeping its runs there. Translations untouched.
+ * The link's window changes under the VMO's lock (vmo_lock_mappings). */
 static void mapping_trim_right(vm_mapping_t *m, size_t new_size) {
     struct vm_prot_run tmp[RUNS_BUF];
     uint32_t n = runs_build(m, 0, new_size, false, 0, 0, 0, tmp);
     runs_store(m, tmp, n);
+    vmo_lock_mappings(m->vmo);
     m->r.ext.size = new_size;
     m->link.len = new_size;
+    vmo_unlock_mappings(m->vmo);
 }
 
-/* Drops m's first `cut` bytes (its base moves up). Translations untouched. */
+/* Drops m's first `cut` bytes (its base moves up). Translations untouched. The link's
+ * window and the base unmap_range computes addresses from change under the VMO's lock. */
 static void mapping_trim_left(vm_mapping_t *m, size_t cut) {
     struct vm_prot_run tmp[RUNS_BUF];
     size_t size = region_size(&m->r);
     uint32_t n = runs_build(m, cut, size, false, 0, 0, 0, tmp);
     runs_store(m, tmp, n);
+    vmo_lock_mappings(m->vmo);
     m->vmo_offset += cut;
     m->link.vmo_offset = m->vmo_offset;
     m->link.len = size - cut;
     region_reinsert(&m->r, region_base(&m->r) + cut, size - cut);
+    vmo_unlock_mappings(m->vmo);
 }
 
 /* Splits m at `at` (strictly inside): m keeps [base, at), spare becomes [at, end) with
@@ -332,6 +339,8 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
         uint64_t len = MIN((uint64_t)(rb - ra), vsize - off);
         pc.flags = vm_mapping_arch_flags(m, perms);
         zx_status_t st = vmo_for_each_committed_run(m->vmo, off, len, populate_run, &pc);
+        if (st == ZX_ERR_OUT_OF_RANGE)
+            break; /* the VMO shrank since vsize was read: nothing past its end to map */
         if (st != ZX_OK)
             return st;
     }
@@ -363,8 +372,10 @@ static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
     vmo_unref(r->vmo); /* l still holds a reference */
     mapping_bury(r);
     runs_store(l, tmp, n);
+    vmo_lock_mappings(l->vmo);
     l->r.ext.size = lsize + rsize;
     l->link.len = lsize + rsize;
+    vmo_unlock_mappings(l->vmo);
     return true;
 }
 

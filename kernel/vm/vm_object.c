@@ -33,7 +33,7 @@
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
-#include <kernel/spinlock.h>
+#include <kernel/mutex.h>
 #include <lib/list.h>
 #include <lib/string.h>
 #include <vm/heap.h>
@@ -96,7 +96,7 @@ vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, padd
             kfree(vmo);
             return NULL;
         }
-        spin_lock_init(&hier->lock);
+        mutex_init(&hier->lock);
         list_init(&hier->pins);
     }
     __atomic_fetch_add(&hier->members, 1, __ATOMIC_RELAXED);
@@ -198,8 +198,7 @@ static void free_page_cb(void *ctx, uint64_t index, vm_page_t *page) {
  * VMO leaves the family tree (vmo_cow_detach_locked).
  */
 static void vmo_destroy(vm_object_t *vmo) {
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
                (void *)vmo);
     ASSERT(list_is_empty(&vmo->slices));
@@ -213,7 +212,7 @@ static void vmo_destroy(vm_object_t *vmo) {
             vmo_cow_detach_locked(vmo);
     }
     uint64_t size = vmo->size;
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
 
     if (vmo->type == VMO_TYPE_CONTIGUOUS && !slice_parent)
         pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
@@ -271,19 +270,17 @@ void vmo_set_koid(vm_object_t *vmo, uint64_t koid) {
 uint64_t vmo_koid(const vm_object_t *vmo) { return __atomic_load_n(&vmo->koid, __ATOMIC_RELAXED); }
 
 void vmo_get_name(vm_object_t *vmo, char out[VMO_NAME_LEN]) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&vmo->hier->lock, &s);
+    mutex_acquire(&vmo->hier->lock);
     memcpy(out, vmo->name, VMO_NAME_LEN);
-    spin_unlock_irqrestore(&vmo->hier->lock, s);
+    mutex_release(&vmo->hier->lock);
 }
 
 void vmo_set_name(vm_object_t *vmo, const char *name, size_t len) {
     char tmp[VMO_NAME_LEN] = {0};
     memcpy(tmp, name, strnlen(name, MIN(len, (size_t)VMO_NAME_LEN - 1)));
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&vmo->hier->lock, &s);
+    mutex_acquire(&vmo->hier->lock);
     memcpy(vmo->name, tmp, VMO_NAME_LEN);
-    spin_unlock_irqrestore(&vmo->hier->lock, s);
+    mutex_release(&vmo->hier->lock);
 }
 
 static zx_status_t count_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
@@ -321,21 +318,27 @@ size_t vmo_mapping_count(const vm_object_t *vmo) {
 void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
     ASSERT(link->ops && link->ops->unmap_range);
     ASSERT(link->len <= UINT64_MAX - link->vmo_offset);
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     list_add_tail(&vmo->mappings, &link->node);
     __atomic_store_n(&vmo->mapping_count, vmo->mapping_count + 1, __ATOMIC_RELAXED);
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
+}
+
+void vmo_lock_mappings(vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+    mutex_acquire(&vmo->hier->lock);
+}
+
+void vmo_unlock_mappings(vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+    mutex_release(&vmo->hier->lock);
 }
 
 /* Unregisters a link added by vmo_add_mapping; its ops are not called any more. */
 void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     DEBUG_ASSERT(vmo->mapping_count > 0);
     list_delete(&link->node);
     __atomic_store_n(&vmo->mapping_count, vmo->mapping_count - 1, __ATOMIC_RELAXED);
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
 }
 
 /* unmap_range on vmo's own links for [start, end) of vmo's offsets. */
@@ -455,8 +458,7 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
     if (!round_size(size, &rounded))
         return ZX_ERR_OUT_OF_RANGE;
 
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     uint64_t old = vmo->size;
     if (vmo_has_cow_parent(vmo) && size < rounded) {
         /* The tail of the new last page must read as zeros: if it shows an ancestor's
@@ -465,7 +467,7 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
         if (!page_tree_lookup(&vmo->pages, last) && vmo_cow_lookup_locked(vmo, last)) {
             zx_status_t st = vmo_cow_own_page_locked(vmo, last, NULL);
             if (st != ZX_OK) {
-                spin_unlock_irqrestore(&vmo->hier->lock, irq);
+                mutex_release(&vmo->hier->lock);
                 return st;
             }
         }
@@ -479,7 +481,7 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
     }
     __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
     vmo_clear_bytes_locked(vmo, size, rounded);
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return ZX_OK;
 }
 
@@ -490,8 +492,7 @@ zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy) {
         return ZX_ERR_INVALID_ARGS;
     if (vmo->type != VMO_TYPE_PHYSICAL || (vmo->flags & VMO_FLAG_SLICE))
         return ZX_ERR_NOT_SUPPORTED;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
     size_t mapped = vmo->mapping_count;
     vm_object_t *slice;
@@ -501,6 +502,6 @@ zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy) {
         __atomic_store_n(&vmo->cache_policy, policy, __ATOMIC_RELAXED);
         st = ZX_OK;
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }

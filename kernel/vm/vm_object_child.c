@@ -57,7 +57,7 @@
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
-#include <kernel/spinlock.h>
+#include <kernel/mutex.h>
 #include <lib/list.h>
 #include <lib/string.h>
 #include <vm/physmap.h>
@@ -449,10 +449,9 @@ static zx_status_t create_slice(vm_object_t *parent, uint32_t options, uint64_t 
     slice->parent = parent;
     slice->parent_offset = offset;
     vmo_ref(parent);
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&parent->hier->lock, &irq);
+    mutex_acquire(&parent->hier->lock);
     list_add_tail(&parent->slices, &slice->slice_node);
-    spin_unlock_irqrestore(&parent->hier->lock, irq);
+    mutex_release(&parent->hier->lock);
     *out = slice;
     return ZX_OK;
 }
@@ -482,8 +481,7 @@ static zx_status_t create_snapshot(vm_object_t *parent, uint32_t options, uint64
     child->flags = (options & VMO_CHILD_NO_WRITE) ? VMO_FLAG_NO_WRITE : 0;
     h->flags = VMO_FLAG_HIDDEN;
 
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&parent->hier->lock, &irq);
+    mutex_acquire(&parent->hier->lock);
     /* H takes P's pages and P's place in the tree. */
     h->size = parent->size;
     h->pages = parent->pages;
@@ -509,7 +507,7 @@ static zx_status_t create_snapshot(vm_object_t *parent, uint32_t options, uint64
     h->child[1] = child;
     /* P's mappings may map the pages H now shares writable. */
     vmo_unmap_links_locked(parent, 0, parent->size);
-    spin_unlock_irqrestore(&parent->hier->lock, irq);
+    mutex_release(&parent->hier->lock);
     *out = child;
     return ZX_OK;
 }

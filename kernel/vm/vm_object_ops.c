@@ -30,7 +30,7 @@
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
-#include <kernel/spinlock.h>
+#include <kernel/mutex.h>
 #include <vm/physmap.h>
 #include <vm/pmm.h>
 
@@ -97,8 +97,7 @@ zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else if (vmo_has_cow_parent(vmo)) {
@@ -126,7 +125,7 @@ zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
                 next = hole_end + 1; /* skip the committed page */
         }
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -141,8 +140,7 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else if (vmo_has_cow_parent(vmo)) {
@@ -153,7 +151,7 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
         covered_pages(offset, len, &first, &last);
         vmo_discard_range_locked(vmo, first << PAGE_SHIFT, last << PAGE_SHIFT);
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -171,8 +169,7 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else if (vmo_has_cow_parent(vmo)) {
@@ -189,7 +186,7 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
         vmo_clear_bytes_locked(vmo, MAX(whole_hi, whole_lo), end);
         vmo_discard_range_locked(vmo, whole_lo, whole_hi);
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -249,8 +246,7 @@ static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_c
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     st = vmo_range_ok(vmo->size, offset, len) ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
     size_t done = 0;
     while (st == ZX_OK && done < len) {
@@ -266,15 +262,15 @@ static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_c
         st = copy_target_locked(vmo, pos, write, &kptr, &pin, &pinned);
         if (st != ZX_OK)
             break;
-        spin_unlock_irqrestore(&vmo->hier->lock, irq);
+        mutex_release(&vmo->hier->lock);
         st = copy(ctx, done, kptr, n);
-        spin_lock_irqsave(&vmo->hier->lock, &irq);
+        mutex_acquire(&vmo->hier->lock);
         if (pinned)
             vmo_unpin_locked(vmo, &pin);
         if (st == ZX_OK)
             done += n;
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 
@@ -301,15 +297,10 @@ zx_status_t vmo_write(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn
  * freed page. vm_object.h has no variant that maps under the VMO lock yet; until it has,
  * a fault handler must exclude decommit/zero/shrink some other way.
  */
-zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
-                         bool *writable) {
-    if (!IS_ALIGNED(offset, PAGE_SIZE))
-        return ZX_ERR_INVALID_ARGS;
+/* vmo_get_page's work on the resolved VMO (not a slice), lock held. */
+static zx_status_t get_page_locked(vm_object_t *vmo, uint64_t offset, bool for_write,
+                                   paddr_t *pa, bool *writable) TA_REQ(vmo->hier->lock) {
     zx_status_t st = ZX_OK;
-    if (!vmo_slice_resolve(&vmo, &offset, PAGE_SIZE, &st))
-        return st;
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
     if (offset >= vmo->size) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else if (vmo->type != VMO_TYPE_PAGED) {
@@ -337,8 +328,35 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
                 vmo->zero_page_handed_out = true;
         }
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
     return st;
+}
+
+/* Resolves a slice, then finds the page and (map != NULL) maps it under the lock. */
+static zx_status_t get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+                            bool *writable, vmo_map_fn map, void *ctx) {
+    if (!IS_ALIGNED(offset, PAGE_SIZE))
+        return ZX_ERR_INVALID_ARGS;
+    zx_status_t st = ZX_OK;
+    if (!vmo_slice_resolve(&vmo, &offset, PAGE_SIZE, &st))
+        return st;
+    mutex_acquire(&vmo->hier->lock);
+    st = get_page_locked(vmo, offset, for_write, pa, writable);
+    if (st == ZX_OK && map)
+        st = map(ctx, *pa, *writable);
+    mutex_release(&vmo->hier->lock);
+    return st;
+}
+
+zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+                         bool *writable) {
+    return get_page(vmo, offset, for_write, pa, writable, NULL, NULL);
+}
+
+zx_status_t vmo_fault_page(vm_object_t *vmo, uint64_t offset, bool for_write, vmo_map_fn map,
+                           void *ctx) {
+    paddr_t pa;
+    bool writable;
+    return get_page(vmo, offset, for_write, &pa, &writable, map, ctx);
 }
 
 /*
@@ -400,8 +418,7 @@ zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64
         if (!vmo_slice_resolve(&vmo, &offset, len, &st))
             return st;
     }
-    spin_lock_saved_state_t irq;
-    spin_lock_irqsave(&vmo->hier->lock, &irq);
+    mutex_acquire(&vmo->hier->lock);
     if (!vmo_range_ok(vmo->size, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else {
@@ -412,7 +429,7 @@ zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64
         else /* holes skipped whole: cost ~ committed pages, not the range's length */
             st = page_tree_walk_leaves(&vmo->pages, next, last, leaf_runs_fn, &w);
     }
-    spin_unlock_irqrestore(&vmo->hier->lock, irq);
+    mutex_release(&vmo->hier->lock);
     return st;
 }
 

@@ -4,8 +4,8 @@
  * kernel/vm/vm_object*.c includes this.
  *
  * Lock rules (see also vm/vm_object.h):
- *   - A VMO's lock is its *family's* lock, vmo->hier->lock (a spinlock, always taken with
- *     irqsave). A family is a VMO together with every child created from it (slices,
+ *   - A VMO's lock is its *family's* lock, vmo->hier->lock (a mutex: work under it may
+ *     be long, e.g. committing or freeing many pages, and runs with interrupts on). A family is a VMO together with every child created from it (slices,
  *     snapshots, the hidden nodes of copy-on-write) and their children: all of them share
  *     one struct vmo_hier, set at creation and never changed, so taking "the VMO lock"
  *     of any member locks the whole family. It guards the mutable fields below (including
@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <kernel/compiler.h>
-#include <kernel/spinlock.h>
+#include <kernel/mutex.h>
 #include <kernel/types.h>
 #include <lib/list.h>
 #include <vm/page_tree.h>
@@ -41,7 +41,7 @@
  * vm_objects using it (hidden nodes included; atomic); the last one to go frees it.
  */
 struct vmo_hier {
-    spinlock_t lock;
+    mutex_t lock;
     uint32_t members;
     struct list_node pins;       /* struct vmo_pin.node: copies in flight in the family */
 };

@@ -29,10 +29,9 @@ zx_vm_option_t vm_vmar_flags(const vm_vmar_t *vmar) { return vmar->flags; }
 vm_aspace_t *vm_vmar_aspace(const vm_vmar_t *vmar) { return vmar->r.aspace; }
 
 bool vm_vmar_is_dead(vm_vmar_t *vmar) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&vmar->r.aspace->lock, &s);
+    mutex_acquire(&vmar->r.aspace->lock);
     bool dead = vmar->dead;
-    spin_unlock_irqrestore(&vmar->r.aspace->lock, s);
+    mutex_release(&vmar->r.aspace->lock);
     return dead;
 }
 
@@ -167,15 +166,14 @@ zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
     vm_aspace_t *as = parent->r.aspace;
     vm_vmar_t *v = vmar_alloc(as, 0, size, options & (VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC |
                                                       ZX_VM_COMPACT));
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     struct place_args pa = {options, offset, size, align, options & VM_CAN_MAP_RWX};
     vaddr_t base = 0;
     zx_status_t st = vmar_place_locked(parent, &pa, &base);
     if (st == ZX_OK && !v)
         st = ZX_ERR_NO_MEMORY;
     if (st != ZX_OK) {
-        spin_unlock_irqrestore(&as->lock, s);
+        mutex_release(&as->lock);
         if (v) {
             v->dead = true;
             vm_vmar_unref(v);
@@ -187,7 +185,7 @@ zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
     vm_vmar_ref(v); /* the parent's tree reference */
     st = avl_insert(&parent->children, &v->r.ext.node);
     ASSERT(st == ZX_OK);
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     *child = v;
     *addr = base;
     return ZX_OK;
@@ -254,8 +252,7 @@ zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_chi
     if (len == 0)
         return ZX_ERR_INVALID_ARGS;
     vm_aspace_t *as = vmar->r.aspace;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     zx_status_t st;
     unsigned needed = 0;
     vm_mapping_t *spare = NULL;
@@ -267,7 +264,7 @@ zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_chi
              (st = alloc_spare(needed, &spare)) == ZX_OK)
         unmap_apply_locked(vmar, addr, addr + len, spare);
     free_spare_if_unused(spare);
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
 }
 
@@ -294,14 +291,13 @@ zx_status_t vm_vmar_destroy(vm_vmar_t *vmar) {
     vm_aspace_t *as = vmar->r.aspace;
     if (as->root == vmar)
         return ZX_ERR_NOT_SUPPORTED;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     zx_status_t st = ZX_OK;
     if (vmar->dead)
         st = ZX_ERR_BAD_STATE;
     else
         vmar_destroy_locked(vmar);
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
 }
 
@@ -368,8 +364,7 @@ zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *v
     vm_mapping_t *m = vm_mapping_alloc();
     vm_mapping_t *spare = NULL;
     vm_aspace_t *as = vmar->r.aspace;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     struct place_args pa = {options, vmar_offset, len, align, perms << VM_CAN_MAP_SHIFT};
     vaddr_t base = 0;
     st = vmar_place_locked(vmar, &pa, &base);
@@ -399,7 +394,7 @@ zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *v
         vm_mapping_free_unused(m);
     }
     free_spare_if_unused(spare);
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     if (st == ZX_OK)
         *addr = base;
     return st;
@@ -407,11 +402,10 @@ zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *v
 
 void vm_mapping_destroy_held(vm_mapping_t *m) {
     vm_aspace_t *as = m->r.aspace; /* immutable; the caller's VMAR keeps it alive */
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     if (!m->dead)
         vm_mapping_destroy(m); /* drops the tree's reference; ours keeps the struct */
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     vm_mapping_unref(m);
 }
 
@@ -428,18 +422,16 @@ static size_t count_mappings_locked(vm_vmar_t *vmar) {
 }
 
 size_t vm_vmar_debug_count_mappings(vm_vmar_t *vmar) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&vmar->r.aspace->lock, &s);
+    mutex_acquire(&vmar->r.aspace->lock);
     size_t n = count_mappings_locked(vmar);
-    spin_unlock_irqrestore(&vmar->r.aspace->lock, s);
+    mutex_release(&vmar->r.aspace->lock);
     return n;
 }
 
 size_t vm_vmar_debug_prot_runs(vm_vmar_t *vmar, vaddr_t addr) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&vmar->r.aspace->lock, &s);
+    mutex_acquire(&vmar->r.aspace->lock);
     vm_mapping_t *m = vmar_find_mapping(vmar, addr, NULL);
     size_t n = m ? m->nruns : 0;
-    spin_unlock_irqrestore(&vmar->r.aspace->lock, s);
+    mutex_release(&vmar->r.aspace->lock);
     return n;
 }

@@ -56,17 +56,16 @@ static void maps_add_vmar(struct maps_walk *w, vm_vmar_t *v, uint32_t depth) {
 
 /* One aspace (not unified) into w: its record at depth 0, then its tree. */
 static zx_status_t maps_add_aspace(struct maps_walk *w, vm_aspace_t *as) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     if (as->destroyed) {
-        spin_unlock_irqrestore(&as->lock, s);
+        mutex_release(&as->lock);
         return ZX_ERR_BAD_STATE;
     }
     vm_map_entry_t *e = maps_next(w);
     if (e)
         *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_ASPACE, .base = as->base, .size = as->size};
     maps_add_vmar(w, as->root, 1);
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return ZX_OK;
 }
 
@@ -105,12 +104,11 @@ static void each_mapped_vmo(vm_vmar_t *v, void (*fn)(void *ctx, vm_object_t *vmo
 /* One aspace (not unified): fn for each of its mappings, with its lock held. */
 static zx_status_t mapped_vmos_of(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
                                   void *ctx) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
     if (st == ZX_OK)
         each_mapped_vmo(as->root, fn, ctx);
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
 }
 

@@ -48,8 +48,7 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
 
     vm_mapping_t *spare[PROTECT_SPARES_MAX] = {NULL, NULL};
     vm_aspace_t *as = vmar->r.aspace;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     zx_status_t st;
     unsigned needed = 0;
     vaddr_t a = addr, b = addr + len;
@@ -85,7 +84,7 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
     for (unsigned i = 0; i < PROTECT_SPARES_MAX; i++)
         if (spare[i] && spare[i]->vmo == NULL) /* not installed */
             vm_mapping_free_unused(spare[i]);
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
 }
 
@@ -127,8 +126,7 @@ zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t 
     if (len == 0)
         return ZX_ERR_INVALID_ARGS;
     vm_aspace_t *as = vmar->r.aspace;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&as->lock, &s);
+    mutex_acquire(&as->lock);
     zx_status_t st;
     vaddr_t a = addr, b = addr + len;
     if (!region_contains_range(&vmar->r, addr, len))
@@ -144,6 +142,6 @@ zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t 
         st = op_range_apply(m, op, va, pe);
         va = pe;
     }
-    spin_unlock_irqrestore(&as->lock, s);
+    mutex_release(&as->lock);
     return st;
 }

@@ -12,17 +12,15 @@
  *   neighbours are always merged.
  *
  * Lock rules
- *   - aspace->lock (spinlock, irqsave) guards the whole VMAR tree of the aspace: every
- *     tree, every region's base/size/parent, every mapping's runs and link fields, and
- *     vmar->dead. Order: aspace -> vmo -> { heap -> pmm, MMU locks }: with the aspace
- *     lock held we call into VMOs (commit, decommit, get_page, for_each_committed), the
- *     heap and the MMU. Nothing in this layer is called with a VMO lock held except the
- *     mappings' unmap_range op, which reads the mapping's fields and calls the MMU only.
- *   - Known gap: a mapping's link (vmo_offset/len) is updated under the aspace lock
- *     only, while the VMO reads it under its own lock; and a page returned by
- *     vmo_get_page may be decommitted before arch_mmu_map installs it. Neither can
- *     happen on one CPU without kernel preemption (today); SMP needs a VMO call that
- *     updates a link, and map-under-VMO-lock for faults.
+ *   - aspace->lock (a mutex) guards the whole VMAR tree of the aspace: every tree, every
+ *     region's base/size/parent, every mapping's runs and link fields, and vmar->dead.
+ *     Order: aspace -> vmo -> { heap -> pmm, MMU locks }: with the aspace lock held we
+ *     call into VMOs (commit, decommit, fault_page, for_each_committed), the heap and the
+ *     MMU. Nothing in this layer is called with a VMO lock held except the mappings'
+ *     unmap_range op, which reads the mapping's link window and base and calls the MMU
+ *     only; those fields therefore change only with the VMO lock held as well
+ *     (vmo_lock_mappings). A fault maps its page under the VMO lock (vmo_fault_page), so
+ *     a concurrent decommit cannot free the page before it is mapped.
  *   - Reference counts are atomic. A VMAR holds a reference on its aspace; a parent's
  *     tree holds one reference on each child VMAR; the aspace holds one on its root.
  *     Mappings are owned by their parent's tree (one reference, plus any held through
@@ -37,7 +35,7 @@
 #include <stdint.h>
 #include <arch/mmu.h>
 #include <kernel/compiler.h>
-#include <kernel/spinlock.h>
+#include <kernel/mutex.h>
 #include <kernel/types.h>
 #include <vm/vm_aspace.h>
 #include <vm/vm_object.h>
@@ -83,7 +81,7 @@ static inline zx_status_t vm_opt_align(zx_vm_option_t o, uint64_t *align) {
 #define VM_ASPACE_MAGIC 0x61737063u /* 'aspc' */
 
 struct vm_aspace {
-    spinlock_t lock;
+    mutex_t lock;
     uint32_t magic;         /* VM_ASPACE_MAGIC until freed */
     uint32_t refcount;      /* atomic */
     uint64_t serial;        /* immutable: unique per aspace ever created, never reused */

@@ -42,6 +42,8 @@ void kfree(void *ptr) {
 void wait_queue_init(wait_queue_t *wq) {
     list_init(&wq->threads);
     wq->count = 0;
+    wq->pending_wakes = 0;
+    wq->pending_status = ZX_OK;
 }
 
 zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline) {

@@ -15,6 +15,7 @@
  * fuzz VMAR or VMARs made inside it; output pointers are either invalid or point into a
  * per-thread scratch area; made-up handle values have an index no table reaches.
  */
+#include <beryl/kernel_info.h>
 #include "fuzz/fuzz.h"
 
 /* ---- Child process ---- */
@@ -265,6 +266,10 @@ TEST(Fuzz, RandomSyscalls) {
            (unsigned long long)sum.calls, FUZZ_PROCS * FUZZ_THREADS,
            (unsigned long long)BERYL_FUZZ_SEED, (unsigned long long)sum.checked,
            (unsigned long long)sum.ok, (long long)((t1 - t0) / TU_MS));
+    beryl_info_irqoff_t io;
+    if (zx_object_get_info(res, BERYL_INFO_IRQOFF, &io, sizeof(io), NULL, NULL) == ZX_OK)
+        printf("fuzz: longest interrupts-off stretch in the kernel so far: %llu ns\n",
+               (unsigned long long)io.max_ns);
 }
 
 int main(int argc, char **argv) {

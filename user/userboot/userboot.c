@@ -5,6 +5,7 @@
  * and all handles to it are gone, and exits with the number of failures. The kernel
  * prints that status and powers off.
  */
+#include <beryl/kernel_info.h>
 #include <beryl/launch.h>
 #include <beryl/startup.h>
 #include <stdio.h>
@@ -65,6 +66,15 @@ static int64_t leaked_pages(const mem_t *before, const mem_t *after) {
     if (after->heap_used <= before->heap_used)
         lost -= after->heap_pages - before->heap_pages;
     return lost;
+}
+
+/* The kernel's longest interrupts-off stretch so far, in ns (0 if it cannot be read). */
+static uint64_t irqoff_ns(void) {
+    beryl_info_irqoff_t io;
+    if (zx_object_get_info(beryl_resource(), BERYL_INFO_IRQOFF, &io, sizeof(io), NULL,
+                           NULL) != ZX_OK)
+        return 0;
+    return io.max_ns;
 }
 
 /* Touches the stack userboot will use while measuring, so that its own first-touch
@@ -213,9 +223,18 @@ int main(int argc, char **argv) {
     }
 
     tally_t total = {0, 0};
+    uint64_t irqoff_max = irqoff_ns();
     for (uint32_t i = 0; i < n; i++) {
         mem_t before = mem_now();
         run_program(&programs[i], &total);
+        /* Which program set the kernel's longest interrupts-off stretch (the kernel
+         * prints where in its code at the end; docs/architecture.md, bounded latency). */
+        uint64_t irqoff = irqoff_ns();
+        if (irqoff > irqoff_max) {
+            printf("irqoff: %s raised the longest interrupts-off stretch to %llu ns\n",
+                   programs[i].name, (unsigned long long)irqoff);
+            irqoff_max = irqoff;
+        }
         if (before.free_pages < 0)
             continue;
         mem_t after = mem_now();

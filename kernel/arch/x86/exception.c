@@ -11,6 +11,7 @@
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/iframe.h>
+#include <arch/x86/irqoff.h>
 #include <arch/x86/probe.h>
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
@@ -107,9 +108,8 @@ static bool fixup_probe_fault(struct x86_iframe *f) {
  * (SMEP); other supervisor faults are not resolved, or they would fault forever.
  */
 #define X86_USER_HALF_TOP (1ull << 47)
-static bool try_vm_page_fault(const struct x86_iframe *f) {
+static bool try_vm_page_fault(const struct x86_iframe *f, uint64_t va) {
     vm_aspace_t *as = vm_aspace_current();
-    uint64_t va = x86_get_cr2();
     uint32_t e = (uint32_t)f->err_code;
     if (f->vector != X86_VECTOR_PF || !as || va >= X86_USER_HALF_TOP || (e & PF_ERR_RSVD))
         return false;
@@ -138,18 +138,32 @@ static bool is_hardware_trouble(uint64_t vec) {
 
 /* A user-mode exception: resolve it (page fault), report it to normal mode (a thread in
  * restricted mode), or kill the process. Interrupts are on while the VM works, as for a
- * syscall. */
-static void user_exception(struct x86_iframe *f) {
-    x86_sti();
-    if (!try_vm_page_fault(f) && !restricted_exception(f)) {
+ * syscall (cr2 was read before they were turned on). */
+static void user_exception(struct x86_iframe *f, uint64_t cr2) {
+    x86_irq_enable();
+    if (!try_vm_page_fault(f, cr2) && !restricted_exception(f)) {
         uint64_t vec = f->vector;
         uthread_exception_kill(f, vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "fault");
     }
-    x86_cli();
+    x86_irq_disable();
     x86_return_to_user_check(f);
 }
 
-void x86_exception_handler(struct x86_iframe *f) {
+/*
+ * A kernel-mode page fault on user memory (a user copy): resolved by the VM, which takes
+ * blocking locks, so only when the faulting code ran with interrupts on; they are turned
+ * back on meanwhile. With interrupts off the fault is left to the probe fixup.
+ */
+static bool kernel_vm_page_fault(const struct x86_iframe *f, uint64_t cr2) {
+    if (f->vector != X86_VECTOR_PF || !(f->rflags & X86_FLAGS_IF))
+        return false;
+    x86_irq_enable();
+    bool resolved = try_vm_page_fault(f, cr2);
+    x86_irq_disable();
+    return resolved;
+}
+
+static void exception_dispatch(struct x86_iframe *f, uint64_t cr2) {
     if (f->vector >= X86_NUM_EXCEPTIONS) {
         x86_irq_handler(f);
         if ((f->cs & X86_CS_RPL_MASK) != 0)
@@ -157,10 +171,10 @@ void x86_exception_handler(struct x86_iframe *f) {
         return;
     }
     if ((f->cs & X86_CS_RPL_MASK) != 0 && !is_hardware_trouble(f->vector)) {
-        user_exception(f);
+        user_exception(f, cr2);
         return;
     }
-    if (try_vm_page_fault(f)) /* VM first, probe fixup second */
+    if (kernel_vm_page_fault(f, cr2)) /* VM first, probe fixup second */
         return;
     if (fixup_probe_fault(f))
         return;
@@ -172,14 +186,30 @@ void x86_exception_handler(struct x86_iframe *f) {
            f->err_code);
     if (vec == X86_VECTOR_PF) {
         uint32_t e = (uint32_t)f->err_code;
-        printf(" page fault at cr2 0x%016lx: %s %s, %s mode%s%s\n", x86_get_cr2(),
+        printf(" page fault at cr2 0x%016lx: %s %s, %s mode%s%s\n", cr2,
                (e & PF_ERR_FETCH) ? "instruction fetch" : (e & PF_ERR_WRITE) ? "write" : "read",
                (e & PF_ERR_PRESENT) ? "on a protected page" : "of a not-present page",
                (e & PF_ERR_USER) ? "user" : "supervisor",
                (e & PF_ERR_RSVD) ? ", reserved bit set" : "", "");
-        x86_mmu_dump_walk_current(x86_get_cr2());
+        x86_mmu_dump_walk_current(cr2);
     }
     dump_frame(f);
     print_backtrace(f->rip, f->rbp);
     kernel_poweroff(false);
+}
+
+/*
+ * Every exception and interrupt vector lands here with interrupts off. CR2 is read
+ * first, before anything can turn them on (another thread's fault would overwrite it).
+ * When the interrupted code had interrupts on, the time until the return is an
+ * interrupts-off stretch for <kernel/irqoff.h>.
+ */
+void x86_exception_handler(struct x86_iframe *f) {
+    uint64_t cr2 = f->vector == X86_VECTOR_PF ? x86_get_cr2() : 0;
+    bool irqs_were_on = f->rflags & X86_FLAGS_IF;
+    if (irqs_were_on)
+        x86_irqoff_begin(X86_HERE());
+    exception_dispatch(f, cr2);
+    if (irqs_were_on)
+        x86_irqoff_end(X86_HERE());
 }

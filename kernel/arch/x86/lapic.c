@@ -130,6 +130,10 @@ void x86_timer_init(void) {
 
 uint64_t x86_timer_ticks(void) { return timer_ticks; }
 
+uint64_t x86_tsc_to_ns(uint64_t ticks) {
+    return (uint64_t)(((unsigned __int128)ticks * ns_per_tsc_q32) >> 32);
+}
+
 void x86_irq_handler(struct x86_iframe *f) {
     if (f->vector == X86_VECTOR_SPURIOUS)
         return; /* no EOI for a spurious interrupt */

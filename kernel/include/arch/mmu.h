@@ -146,6 +146,11 @@ zx_status_t arch_mmu_map_contiguous(arch_aspace_t *as, vaddr_t vaddr, paddr_t pa
  * ZX_ERR_NO_MEMORY (split impossible, enlarge NO): pages before the large page are
  * unmapped (*unmapped says how many), the large page and everything after are untouched.
  * With enlarge YES a split failure unmaps the whole large page and the call succeeds.
+ * Unmap and protect work in batches of a few last-level tables per hold of the aspace
+ * lock (interrupts are off while it is held and the range may be huge): each entry
+ * changes atomically, but another engine call on the same aspace may run between two
+ * batches. Callers that need the whole range changed atomically serialise themselves
+ * (the VM holds its aspace lock).
  */
 zx_status_t arch_mmu_unmap(arch_aspace_t *as, vaddr_t vaddr, size_t count,
                            enum arch_unmap_enlarge enlarge, size_t *unmapped);

@@ -34,14 +34,20 @@ static inline void arch_spin_pause(void) {}
 static inline bool arch_irqs_disabled(void) { return true; }
 #else
 #include <arch/x86/cpu.h>
+#include <arch/x86/irqoff.h>
+/* Interrupts off / back on, counted by the interrupts-off accounting (<kernel/irqoff.h>). */
 static inline spin_lock_saved_state_t arch_irq_save(void) {
     uint64_t flags = x86_save_flags();
     x86_cli();
+    if (flags & X86_FLAGS_IF)
+        x86_irqoff_begin(X86_HERE());
     return flags;
 }
 static inline void arch_irq_restore(spin_lock_saved_state_t s) {
-    if (s & X86_FLAGS_IF)
+    if (s & X86_FLAGS_IF) {
+        x86_irqoff_end(X86_HERE());
         x86_sti();
+    }
 }
 static inline uint32_t arch_curr_cpu_num(void) { return 0; } /* single CPU for now */
 static inline void arch_spin_pause(void) { __asm__ volatile("pause"); }

@@ -10,11 +10,11 @@
  * with irqsave, which wait_queue_block releases while the thread sleeps (see wait.h).
  * On SMP a global thread lock replaces "interrupts disabled" (docs/architecture.md).
  *
- * Lifetime: thread_init fills a caller-owned thread_t. After the thread exits, a later
- * context switch (running on another thread's stack) frees its kernel stack and then
- * calls t->on_reaped(t), if set; the owner may free the thread_t there (it is never
- * touched again by the scheduler). A thread that never started is torn down with
- * thread_destroy_unstarted.
+ * Lifetime: thread_init fills a caller-owned thread_t. After the thread exits and the
+ * CPU has switched away from it, the reaper thread frees its kernel stack and then calls
+ * t->on_reaped(t), if set, with interrupts on; the owner may free the thread_t there (it
+ * is never touched again by the scheduler). A thread that never started is torn down
+ * with thread_destroy_unstarted.
  */
 #ifndef KERNEL_THREAD_H
 #define KERNEL_THREAD_H
@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <kernel/compiler.h>
 #include <kernel/types.h>
+#include <lib/avl.h>
 #include <lib/list.h>
 #include <vm/vm_kernel.h>
 
@@ -43,6 +44,11 @@ enum thread_state {
 #define THREAD_PENDING_KILL (1u << 0) /* thread_kill was called */
 #define THREAD_PENDING_KICK (1u << 1) /* zx_restricted_kick (kernel/proc/restricted.c) */
 
+/* thread.timer_state */
+#define THREAD_TIMER_NONE 0u    /* not sleeping with a deadline */
+#define THREAD_TIMER_TREE 1u    /* owns the tree node of its deadline */
+#define THREAD_TIMER_CHAINED 2u /* chained behind the owner of its deadline */
+
 /* Why a blocked thread woke (returned by wait_queue_block / thread_sleep_until). */
 #define THREAD_WAKE_PENDING 1 /* internal: not yet decided */
 
@@ -60,9 +66,15 @@ struct thread {
     struct list_node queue_node; /* run queue or wait queue membership */
     struct wait_queue *blocked_on; /* NULL unless blocked on a wait queue */
     zx_time_t wake_deadline;     /* ZX_TIME_INFINITE when none */
-    struct list_node timer_node; /* sleeping/timeout list membership */
+    /* Sleeper membership (a deadline set while blocked): the node in the scheduler's
+     * tree of distinct deadlines, or a link in the chain of threads sharing the deadline
+     * of the thread that owns the tree node. */
+    struct avl_node timer_node;
+    struct list_node timer_chain;
+    uint8_t timer_state;         /* THREAD_TIMER_* */
     zx_status_t wake_status;     /* result handed to the blocked thread */
     uint8_t pending;             /* THREAD_PENDING_* bits; changed atomically */
+    bool block_interruptible;    /* while BLOCKED: thread_kill wakes it */
     uint32_t preempt_disable;    /* >0: timer interrupts do not reschedule */
     uint64_t ticks_left;         /* time slice */
     struct list_node all_node;   /* every live thread (for dumps) */
@@ -113,11 +125,17 @@ zx_status_t thread_sleep_until(zx_time_t deadline);
 
 /*
  * Asks t to die: sets THREAD_PENDING_KILL, and if t is blocked (wait queue or sleep) wakes it
- * with ZX_ERR_INTERNAL_INTR_KILLED. The thread itself acts on it (kernel/proc checks
+ * with ZX_ERR_INTERNAL_INTR_KILLED (not when it waits for a mutex: see <kernel/mutex.h>). The thread itself acts on it (kernel/proc checks
  * `pending` on every return to user mode). Killing an INITIAL or DEAD thread only
  * sets the flag.
  */
 void thread_kill(thread_t *t);
+
+/*
+ * Blocks until every thread that has exited so far has been reaped (its stack freed, its
+ * on_reaped called). For leak checks that must see a finished thread's memory back.
+ */
+void sched_reap_wait(void);
 
 /* Preemption control for short critical sections that may not be interrupted by a
  * reschedule but can take interrupts. Nests. */

@@ -17,7 +17,12 @@
 typedef struct wait_queue {
     struct list_node threads; /* blocked threads in FIFO order */
     uint32_t count;
+    uint32_t pending_wakes;   /* left by a wake_all, passed on batch by batch */
+    zx_status_t pending_status;
 } wait_queue_t;
+
+/* Threads a wake_all (or each woken waiter passing it on) wakes at a time. */
+#define WAIT_QUEUE_WAKE_BATCH 32
 
 void wait_queue_init(wait_queue_t *wq);
 
@@ -30,8 +35,19 @@ void wait_queue_init(wait_queue_t *wq);
  */
 zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline);
 
-/* Wake the oldest / every waiter, handing them `status`. Caller holds the guarding lock.
- * Return the number of threads woken. */
+/*
+ * As wait_queue_block without a deadline, but thread_kill does not end the wait: only a
+ * wake does (mutexes use it; the killed thread acts on the kill later).
+ */
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock);
+
+/*
+ * Wake the oldest / every waiter, handing them `status`. Caller holds the guarding lock.
+ * Return the number of threads woken now: wake_all wakes at most WAIT_QUEUE_WAKE_BATCH
+ * and each woken thread wakes the next batch as it returns from its wait, so every thread
+ * waiting at the call is woken without interrupts staying off for all of them. Waiters
+ * may see a spurious wake (ZX_OK) and must re-check what they wait for.
+ */
 int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status);
 int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status);
 

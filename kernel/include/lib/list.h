@@ -59,6 +59,18 @@ static inline struct list_node *list_remove_head(struct list_node *list) {
     return n;
 }
 
+/* Moves every node of `from` (left empty) to the empty list `to`, in order, in O(1). */
+static inline void list_move_all(struct list_node *from, struct list_node *to) {
+    list_init(to);
+    if (list_is_empty(from))
+        return;
+    to->next = from->next;
+    to->prev = from->prev;
+    to->next->prev = to;
+    to->prev->next = to;
+    list_init(from);
+}
+
 static inline size_t list_length(const struct list_node *list) {
     size_t n = 0;
     for (const struct list_node *it = list->next; it != list; it = it->next)

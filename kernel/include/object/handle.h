@@ -33,8 +33,13 @@ typedef struct handle_table handle_table_t;
 /* Creates an empty table. Returns NULL when out of memory. */
 handle_table_t *handle_table_create(void);
 
-/* Closes every handle left in the table and frees it. */
+/* Closes every handle left in the table and drops the creator's reference (the struct
+ * is freed with the last reference; the table stays empty until then). */
 void handle_table_destroy(handle_table_t *ht);
+
+/* Keep the struct alive while walking a table someone else may destroy meanwhile. */
+void handle_table_ref(handle_table_t *ht);
+void handle_table_unref(handle_table_t *ht);
 
 /*
  * Adds a handle to obj with rights. Takes one new reference and one handle_count on obj
@@ -78,7 +83,9 @@ bool handle_table_valid(handle_table_t *ht, zx_handle_t value);
 size_t handle_table_count(handle_table_t *ht);
 
 /* Calls fn(ctx, value, obj, rights) for every handle, in slot order, with the table
- * locked: fn must not block, allocate from the handle table or unref objects. */
+ * locked (a chunk of slots at a time, so the walk is not one atomic snapshot: handles
+ * added or closed meanwhile may or may not be seen): fn must not block, allocate from the
+ * handle table or unref objects. */
 void handle_table_for_each(handle_table_t *ht,
                            void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
                                       zx_rights_t rights),

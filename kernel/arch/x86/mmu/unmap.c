@@ -6,8 +6,22 @@
  * wholly inside the range is dropped without visiting its 512 entries (its nr_children
  * is the number of pages it mapped). Protect rewrites the permission and cache bits of
  * leaves, skipping entries that would not change.
+ *
+ * The range is the caller's choice (ultimately user space's), and the aspace lock keeps
+ * interrupts off, so the public calls work in batches: each hold of the lock handles at
+ * most MMU_BATCH_UNITS last-level tables or large pages, then the walk stops where it got
+ * to, the consistency manager finishes (invalidations, then table frees), the lock is
+ * dropped, and the next batch starts from there. Each entry changes atomically; the
+ * operation as a whole is not atomic with respect to other engine calls on the same
+ * aspace (the VM serialises those with its own aspace lock).
  */
 #include "mmu_priv.h"
+
+/* Last-level tables or large pages visited per hold of the aspace lock (a table is up to
+ * 512 entries: a batch stays within some 40,000 instructions). */
+#define MMU_BATCH_UNITS 4u
+/* A walk that stopped because its batch was used up (never returned to callers). */
+#define MMU_BATCH_PAUSED ZX_ERR_SHOULD_WAIT
 
 zx_status_t mmu_split_large(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table,
                             unsigned level, unsigned idx, vaddr_t va) {
@@ -37,6 +51,8 @@ struct unmap_op {
     struct mmu_cm *cm;
     enum arch_unmap_enlarge enlarge;
     size_t unmapped;
+    size_t budget;  /* units left in this batch */
+    vaddr_t resume; /* where a paused walk goes on */
 };
 
 /* Last level: clear present entries in [va, last]. */
@@ -69,6 +85,12 @@ static zx_status_t unmap_level(struct unmap_op *op, uint64_t *table, vm_page_t *
         bool whole = elast - va == LEVEL_SIZE(level) - 1;
         if (!pte_present(e))
             goto next;
+        if (op->budget == 0) {
+            op->resume = va;
+            return MMU_BATCH_PAUSED;
+        }
+        if (level == 1 || pte_large(e))
+            op->budget--;
         if (pte_large(e)) {
             if (!whole) {
                 zx_status_t st = mmu_split_large(op->as, op->cm, table, level, idx, va);
@@ -114,7 +136,7 @@ static zx_status_t unmap_level(struct unmap_op *op, uint64_t *table, vm_page_t *
 zx_status_t mmu_unmap_locked(struct arch_aspace *as, struct mmu_cm *cm, vaddr_t va,
                              vaddr_t last, enum arch_unmap_enlarge enlarge, size_t *unmapped)
     TA_NO_THREAD_SAFETY_ANALYSIS /* op.as is as: the analysis cannot see through it */ {
-    struct unmap_op op = {.as = as, .cm = cm, .enlarge = enlarge};
+    struct unmap_op op = {.as = as, .cm = cm, .enlarge = enlarge, .budget = SIZE_MAX};
     zx_status_t st = unmap_level(&op, as->root, as->root_page, MMU_ROOT_LEVEL, va, last);
     if (unmapped)
         *unmapped = op.unmapped;
@@ -132,21 +154,32 @@ zx_status_t arch_mmu_unmap(arch_aspace_t *as, vaddr_t vaddr, size_t count,
         return st;
     if (enlarge > ARCH_UNMAP_ENLARGE_YES)
         return ZX_ERR_INVALID_ARGS;
-    struct mmu_cm cm;
-    mmu_cm_init(&cm, as);
-    spin_lock_saved_state_t state;
-    spin_lock_irqsave(&as->lock, &state);
-    st = mmu_unmap_locked(as, &cm, vaddr, last, enlarge, unmapped);
-    mmu_cm_finish(&cm);
-    spin_unlock_irqrestore(&as->lock, state);
-    mmu_cm_free_pages(&cm);
+    size_t total = 0;
+    do {
+        struct mmu_cm cm;
+        mmu_cm_init(&cm, as);
+        struct unmap_op op = {.as = as, .cm = &cm, .enlarge = enlarge,
+                              .budget = MMU_BATCH_UNITS};
+        spin_lock_saved_state_t state;
+        spin_lock_irqsave(&as->lock, &state);
+        st = unmap_level(&op, as->root, as->root_page, MMU_ROOT_LEVEL, vaddr, last);
+        mmu_cm_finish(&cm);
+        spin_unlock_irqrestore(&as->lock, state);
+        mmu_cm_free_pages(&cm);
+        total += op.unmapped;
+        vaddr = op.resume;
+    } while (st == MMU_BATCH_PAUSED);
+    if (unmapped)
+        *unmapped = total;
     return st;
 }
 
 struct protect_op {
     struct arch_aspace *as;
     struct mmu_cm *cm;
-    uint64_t bits; /* new W/U/NX/PWT/PCD bits */
+    uint64_t bits;  /* new W/U/NX/PWT/PCD bits */
+    size_t budget;  /* units left in this batch */
+    vaddr_t resume; /* where a paused walk goes on */
 };
 
 static void protect_pt(struct protect_op *op, uint64_t *pt, vaddr_t va, vaddr_t last)
@@ -174,6 +207,12 @@ static zx_status_t protect_level(struct protect_op *op, uint64_t *table, unsigne
         vaddr_t elast = entry_last(va, level, last);
         uint64_t e = table[idx];
         if (pte_present(e)) {
+            if (op->budget == 0) {
+                op->resume = va;
+                return MMU_BATCH_PAUSED;
+            }
+            if (level == 1 || pte_large(e))
+                op->budget--;
             if (pte_large(e) && elast - va != LEVEL_SIZE(level) - 1) {
                 zx_status_t st = mmu_split_large(op->as, op->cm, table, level, idx, va);
                 if (st != ZX_OK)
@@ -213,14 +252,18 @@ zx_status_t arch_mmu_protect(arch_aspace_t *as, vaddr_t vaddr, size_t count, uin
     uint64_t bits;
     if ((st = mmu_flags_to_pte(as, flags, &bits)) != ZX_OK)
         return st;
-    struct mmu_cm cm;
-    mmu_cm_init(&cm, as);
-    struct protect_op op = {.as = as, .cm = &cm, .bits = bits & X86_PTE_PROT_MASK};
-    spin_lock_saved_state_t state;
-    spin_lock_irqsave(&as->lock, &state);
-    st = protect_level(&op, as->root, MMU_ROOT_LEVEL, vaddr, last);
-    mmu_cm_finish(&cm);
-    spin_unlock_irqrestore(&as->lock, state);
-    mmu_cm_free_pages(&cm);
+    do {
+        struct mmu_cm cm;
+        mmu_cm_init(&cm, as);
+        struct protect_op op = {.as = as, .cm = &cm, .bits = bits & X86_PTE_PROT_MASK,
+                                .budget = MMU_BATCH_UNITS};
+        spin_lock_saved_state_t state;
+        spin_lock_irqsave(&as->lock, &state);
+        st = protect_level(&op, as->root, MMU_ROOT_LEVEL, vaddr, last);
+        mmu_cm_finish(&cm);
+        spin_unlock_irqrestore(&as->lock, state);
+        mmu_cm_free_pages(&cm);
+        vaddr = op.resume;
+    } while (st == MMU_BATCH_PAUSED);
     return st;
 }

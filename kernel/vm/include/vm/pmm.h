@@ -60,7 +60,7 @@ void pmm_free_contiguous(paddr_t pa, size_t count);
 size_t pmm_count_free_pages(void);
 size_t pmm_count_total_pages(void); /* pages the PMM manages (free + allocated) */
 
-/* Counts the managed pages by vm_page state (counts[VM_PAGE_STATE_*]); a scan of the
+/* Counts the managed pages by vm_page state (counts[VM_PAGE_STATE_*]); a lock-free scan of the
  * whole vm_page array, for statistics (ZX_INFO_KMEM_STATS), not for hot paths. */
 void pmm_count_by_state(size_t counts[VM_PAGE_STATE_COUNT]);
 

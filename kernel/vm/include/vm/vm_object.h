@@ -17,7 +17,7 @@
  * those translations from its address space before the VMO frees or reuses the pages.
  *
  * Locking: each VMO family (a VMO and all children made from it, see vmo_create_child)
- * shares one spinlock; it is taken inside any aspace lock (aspace -> vmo), and the mapping
+ * shares one mutex; it is taken inside any aspace lock (aspace -> vmo), and the mapping
  * ops are called with it held (they take only the MMU's locks). A mapping of a slice is
  * told about changes made through the slice's parent too.
  */
@@ -124,9 +124,20 @@ zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy);
  */
 zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
                          bool *writable);
-/* Known gap (single CPU today): the VMO lock is dropped before the caller maps *pa, so on
- * SMP a concurrent decommit could free the page first. The fault path will move to a
- * variant that maps under the VMO lock before a second CPU runs kernel code. */
+/* vmo_get_page drops the VMO lock before it returns, so the page may be decommitted and
+ * freed at any moment after: only for VMOs whose pages cannot go away (contiguous ones,
+ * tests). Page faults use vmo_fault_page. */
+
+/*
+ * As vmo_get_page, then map(ctx, pa, writable) with the VMO lock still held, so the page
+ * cannot be decommitted, moved or freed before it is mapped: a decommit that runs after
+ * the lock is released sees the new translation through the mapping's link and removes
+ * it first. map may take MMU locks and allocate, but must not call into this VMO's
+ * family. Returns vmo_get_page's errors or map's.
+ */
+typedef zx_status_t (*vmo_map_fn)(void *ctx, paddr_t pa, bool writable);
+zx_status_t vmo_fault_page(vm_object_t *vmo, uint64_t offset, bool for_write, vmo_map_fn map,
+                           void *ctx);
 
 /*
  * Calls fn(ctx, offset, pa) for each committed page with offset in [offset, offset+len)
@@ -150,6 +161,16 @@ zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64
 /* Mapping registration (the link's ops get called as described above). */
 void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
 void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
+
+/*
+ * The VMO calls unmap_range with its lock held and without the mapping's aspace lock, so
+ * the link's window (vmo_offset, len) and whatever unmap_range reads to turn offsets into
+ * addresses must not change under it. A mapping changes them only between
+ * vmo_lock_mappings and vmo_unlock_mappings (the VMO's lock; taken inside the aspace
+ * lock, never around a call into the VMO).
+ */
+void vmo_lock_mappings(vm_object_t *vmo);
+void vmo_unlock_mappings(vm_object_t *vmo);
 size_t vmo_mapping_count(const vm_object_t *vmo);
 
 /*

@@ -27,6 +27,8 @@ void x86_tss_set_rsp0(uint64_t rsp0);
  * tick (lapic.c). */
 void x86_timer_init(void);
 uint64_t x86_timer_ticks(void);
+/* TSC ticks as nanoseconds (0 before the timer is calibrated). */
+uint64_t x86_tsc_to_ns(uint64_t ticks);
 
 /*
  * Builds the kernel's page tables (physmap of all RAM, kernel image with section

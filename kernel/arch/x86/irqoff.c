@@ -1,0 +1,58 @@
+/*
+ * Interrupts-off accounting (<arch/x86/irqoff.h>, <kernel/irqoff.h>).
+ */
+#include <arch/x86/arch.h>
+#include <arch/x86/irqoff.h>
+#include <kernel/console.h>
+#include <kernel/irqoff.h>
+#include <kernel/ksyms.h>
+
+uint64_t x86_irqoff_start;
+uintptr_t x86_irqoff_start_pc;
+uint64_t x86_irqoff_max;
+static uintptr_t irqoff_max_start_pc, irqoff_max_end_pc;
+
+/* Interrupts are off here (every caller runs just before turning them on). */
+void x86_irqoff_record(uint64_t ticks, uintptr_t end_pc) {
+    x86_irqoff_max = ticks;
+    irqoff_max_start_pc = x86_irqoff_start_pc;
+    irqoff_max_end_pc = end_pc;
+}
+
+void irqoff_get(struct irqoff_stats *out) {
+    uint64_t flags = x86_save_flags();
+    x86_cli();
+    out->max_ticks = x86_irqoff_max;
+    out->start_pc = irqoff_max_start_pc;
+    out->end_pc = irqoff_max_end_pc;
+    if (flags & X86_FLAGS_IF)
+        x86_sti();
+    out->max_ns = x86_tsc_to_ns(out->max_ticks);
+}
+
+void irqoff_reset(void) {
+    uint64_t flags = x86_save_flags();
+    x86_cli();
+    x86_irqoff_max = 0;
+    irqoff_max_start_pc = irqoff_max_end_pc = 0;
+    if (flags & X86_FLAGS_IF)
+        x86_sti();
+}
+
+static void print_pc(const char *label, uintptr_t pc) {
+    const char *name;
+    uint64_t off;
+    if (ksyms_lookup(pc, &name, &off))
+        printf(" %s %s+0x%lx", label, name, off);
+    else
+        printf(" %s 0x%lx", label, pc);
+}
+
+void irqoff_print(const char *tag) {
+    struct irqoff_stats st;
+    irqoff_get(&st);
+    printf("irqoff: longest stretch %lu ticks (%lu ns)", st.max_ticks, st.max_ns);
+    print_pc("from", st.start_pc);
+    print_pc("to", st.end_pc);
+    printf(" (%s)\n", tag);
+}

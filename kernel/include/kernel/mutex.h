@@ -1,0 +1,71 @@
+/*
+ * Blocking mutexes: for critical sections that may run long (the VM's aspace and VMO
+ * family locks), so that long work runs with interrupts on and can be preempted.
+ *
+ * Rules:
+ *  - mutex_acquire may block. Call it from thread context with interrupts enabled and
+ *    no spinlock held (before the scheduler runs, at boot, an uncontended acquire with
+ *    interrupts off is allowed). It is not interrupted by thread_kill: a killed thread
+ *    still gets the mutex and acts on the kill later, at its return to user mode.
+ *  - Not recursive; only the owner releases. Ownership passes straight to the oldest
+ *    waiter on release (FIFO, no barging), so no waiter starves.
+ *  - A spinlock may be taken while a mutex is held; never the other way round.
+ *
+ * Host builds of kernel code (BERYL_HOST) have no scheduler: there a mutex is a flag that
+ * catches recursion and unbalanced releases.
+ */
+#ifndef KERNEL_MUTEX_H
+#define KERNEL_MUTEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <kernel/assert.h>
+#include <kernel/compiler.h>
+
+#ifdef BERYL_HOST
+
+typedef struct TA_CAP("mutex") mutex {
+    bool held;
+} mutex_t;
+
+#define MUTEX_INITIAL_VALUE(name) { false }
+
+static inline void mutex_init(mutex_t *m) { m->held = false; }
+static inline void mutex_acquire(mutex_t *m) TA_ACQ(m) TA_NO_THREAD_SAFETY_ANALYSIS {
+    ASSERT_MSG(!m->held, "recursive mutex %p", (void *)m);
+    m->held = true;
+}
+static inline void mutex_release(mutex_t *m) TA_REL(m) TA_NO_THREAD_SAFETY_ANALYSIS {
+    ASSERT_MSG(m->held, "release of mutex %p not held", (void *)m);
+    m->held = false;
+}
+static inline bool mutex_held(const mutex_t *m) { return m->held; }
+
+#else
+
+#include <kernel/spinlock.h>
+#include <kernel/wait.h>
+
+typedef struct thread thread_t;
+
+typedef struct TA_CAP("mutex") mutex {
+    spinlock_t lock;   /* guards owner and waiters (a leaf spinlock) */
+    thread_t *owner;   /* NULL when free */
+    wait_queue_t waiters;
+} mutex_t;
+
+#define MUTEX_INITIAL_VALUE(name)                                              \
+    {                                                                          \
+        SPIN_LOCK_INITIAL_VALUE, NULL,                                         \
+            {LIST_INITIAL_VALUE((name).waiters.threads), 0},                   \
+    }
+
+void mutex_init(mutex_t *m);
+void mutex_acquire(mutex_t *m) TA_ACQ(m);
+void mutex_release(mutex_t *m) TA_REL(m);
+/* True if the calling thread owns m (for assertions). */
+bool mutex_held(const mutex_t *m);
+
+#endif
+
+#endif
