@@ -1,7 +1,7 @@
 /*
  * kmain: the first C code. Brings the machine up in dependency order:
  *   console -> boot information -> command line -> CPU (features, GDT/TSS, IDT)
- *   -> page tables + PMM -> heap -> kernel aspace -> symbols -> modules
+ *   -> ASLR seed -> page tables + PMM -> heap -> kernel aspace -> symbols -> modules
  *   -> tests or user programs.
  */
 #include <arch/mmu.h>
@@ -22,6 +22,7 @@
 #include <vm/heap.h>
 #include <vm/physmap.h>
 #include <vm/pmm.h>
+#include <vm/vm_aslr.h>
 #include <vm/vm_bench.h>
 #include <vm/vm_kernel.h>
 #include <vm/vm_object.h>
@@ -194,6 +195,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     x86_cpu_features_init();
     x86_gdt_init();
     x86_idt_init();
+    vm_aslr_init();
     x86_mmu_boot_init(&boot_info);
     heap_init();
     arch_mmu_init();

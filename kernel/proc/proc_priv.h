@@ -39,6 +39,10 @@ typedef struct proc_shared proc_shared_t;
 #define USER_SHARED_TOP ((uintptr_t)0x7ffffffff000ull)
 #define USER_SHARED_SIZE (USER_SHARED_TOP - USER_SHARED_BASE)
 
+/* Names of children whose count a process remembers for ASLR seeding (the most recent
+ * ones, round robin). */
+#define PROC_ASLR_NAME_SLOTS 16
+
 enum process_state {
     PROCESS_INITIAL, /* created, no thread started */
     PROCESS_RUNNING, /* zx_process_start succeeded */
@@ -60,6 +64,15 @@ struct process {
     vm_aspace_t *restricted;  /* create_shared processes: the restricted region; else NULL */
     proc_shared_t *shared;    /* shared families: a reference (immutable); else NULL */
     bool restricted_owner;    /* created by zx_process_create_shared (immutable) */
+    /* ASLR (<vm/vm_aslr.h>): this process's seed, which seeds the aspace it creates
+     * (its own, a prototype's shared one, or a create_shared member's restricted one) and
+     * its children's seeds (process_child_aslr_seed). */
+    uint64_t aslr_seed;       /* immutable */
+    struct proc_aslr_name {   /* guarded by obj.lock: children made per name */
+        uint64_t hash;
+        uint64_t made;        /* 0: free slot */
+    } aslr_names[PROC_ASLR_NAME_SLOTS];
+    uint32_t aslr_next_slot;  /* guarded by obj.lock: slot the next new name takes */
     kobject_t *job;           /* a reference */
     struct list_node threads; /* uthreads not yet exited */
     uint32_t live_threads;    /* started and not yet exited */
@@ -127,7 +140,8 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
  * references it (proc_shared_unref); its handle table and shared aspace live while any
  * member has not finished (join / leave; the last leave destroys them).
  */
-zx_status_t proc_shared_create(const char *name, proc_shared_t **out); /* one member */
+/* One member; the shared aspace's placement starts at aslr_seed. */
+zx_status_t proc_shared_create(const char *name, uint64_t aslr_seed, proc_shared_t **out);
 bool proc_shared_join(proc_shared_t *sh); /* false (nothing taken) once all have left */
 void proc_shared_leave(proc_shared_t *sh);
 void proc_shared_unref(proc_shared_t *sh);

@@ -6,9 +6,11 @@
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
 #include <kernel/user_copy.h>
+#include <lib/rand.h>
 #include <lib/string.h>
 #include <object/vm_objects.h>
 #include <vm/heap.h>
+#include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
 #include <zircon/rights.h>
 #include "proc_priv.h"
@@ -76,12 +78,50 @@ static void process_release(process_t *p, handle_table_t *ht, vm_aspace_t *as,
     proc_shared_leave(p->shared);
 }
 
-/* A zeroed process with its name, job and lists; not yet an object. */
+/*
+ * The ASLR seed of a process named `name` (NUL-terminated) created now
+ * (<vm/vm_aslr.h>). When a process creates it, the seed is
+ *     rand_derive(rand_derive(creator's seed, hash of name), k)
+ * for the creator's k-th child of that name: it depends on the creator and on which of
+ * its same-named children this is, not on what else the creator or anyone else made, so
+ * a program keeps its placements when other programs are added or left out (userboot
+ * with a different userboot.prefix). The creator remembers counts for its
+ * PROC_ASLR_NAME_SLOTS most recent names; a name that fell out starts again at k = 0
+ * (its seeds repeat; they stay reproducible). A process the kernel creates (userboot)
+ * gets a kernel seed.
+ */
+static uint64_t new_process_aslr_seed(const char *name) {
+    process_t *creator = process_current();
+    if (!creator)
+        return vm_aslr_kernel_seed();
+    uint64_t h = rand_hash_bytes(name, strlen(name));
+    uint64_t k = 0;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&creator->obj.lock, &s);
+    struct proc_aslr_name *slot = NULL;
+    for (size_t i = 0; i < PROC_ASLR_NAME_SLOTS && !slot; i++)
+        if (creator->aslr_names[i].made && creator->aslr_names[i].hash == h)
+            slot = &creator->aslr_names[i];
+    if (slot) {
+        k = slot->made;
+    } else {
+        slot = &creator->aslr_names[creator->aslr_next_slot];
+        creator->aslr_next_slot = (creator->aslr_next_slot + 1) % PROC_ASLR_NAME_SLOTS;
+        slot->hash = h;
+        slot->made = 0;
+    }
+    slot->made++;
+    spin_unlock_irqrestore(&creator->obj.lock, s);
+    return rand_derive(rand_derive(creator->aslr_seed, h), k);
+}
+
+/* A zeroed process with its name, job, lists and ASLR seed; not yet an object. */
 static process_t *process_alloc(kobject_t *job, const char *name, size_t name_len) {
     process_t *p = kzalloc(sizeof(*p));
     if (!p)
         return NULL;
     copy_name(p->name, name, name_len);
+    p->aslr_seed = new_process_aslr_seed(p->name);
     list_init(&p->threads);
     p->state = PROCESS_INITIAL;
     kobject_ref(job);
@@ -118,7 +158,7 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len, bo
         return ZX_ERR_NO_MEMORY;
     zx_status_t st;
     if (shared) {
-        st = proc_shared_create(p->name, &p->shared);
+        st = proc_shared_create(p->name, p->aslr_seed, &p->shared);
         if (st == ZX_OK) {
             p->handles = proc_shared_handles(p->shared);
             p->aspace = proc_shared_aspace(p->shared);
@@ -129,7 +169,7 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len, bo
         st = p->handles ? ZX_OK : ZX_ERR_NO_MEMORY;
         if (st == ZX_OK)
             st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_ASPACE_BASE, USER_ASPACE_SIZE,
-                                  p->name, &p->aspace);
+                                  p->name, p->aslr_seed, &p->aspace);
     }
     return process_publish(p, st, st == ZX_OK ? vm_aspace_root_vmar(p->aspace) : NULL, proc,
                            root_vmar, vmar_rights);
@@ -153,7 +193,8 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
     p->restricted_owner = true;
     p->handles = proc_shared_handles(sh);
     zx_status_t st = vm_aspace_create(ARCH_ASPACE_RESTRICTED, USER_RESTRICTED_BASE,
-                                      USER_RESTRICTED_SIZE, p->name, &p->restricted);
+                                      USER_RESTRICTED_SIZE, p->name, p->aslr_seed,
+                                      &p->restricted);
     if (st == ZX_OK)
         st = vm_aspace_create_unified(proc_shared_aspace(sh), p->restricted, p->name,
                                       &p->aspace);

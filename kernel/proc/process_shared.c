@@ -21,7 +21,7 @@ struct proc_shared {
     vm_aspace_t *aspace;     /* the shared region; NULL after the last leave */
 };
 
-zx_status_t proc_shared_create(const char *name, proc_shared_t **out) {
+zx_status_t proc_shared_create(const char *name, uint64_t aslr_seed, proc_shared_t **out) {
     proc_shared_t *sh = kzalloc(sizeof(*sh));
     if (!sh)
         return ZX_ERR_NO_MEMORY;
@@ -32,7 +32,7 @@ zx_status_t proc_shared_create(const char *name, proc_shared_t **out) {
     zx_status_t st = sh->handles ? ZX_OK : ZX_ERR_NO_MEMORY;
     if (st == ZX_OK)
         st = vm_aspace_create(ARCH_ASPACE_SHARED, USER_SHARED_BASE, USER_SHARED_SIZE, name,
-                              &sh->aspace);
+                              aslr_seed, &sh->aspace);
     if (st != ZX_OK) {
         if (sh->handles)
             handle_table_destroy(sh->handles);

@@ -7,6 +7,7 @@
 #include <kernel/thread.h>
 #include <kernel/user_copy.h>
 #include <lib/string.h>
+#include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
 #include <vm/vm_object.h>
 #include <vm/vm_vmar.h>
@@ -22,7 +23,8 @@ struct uc_env {
 static bool uc_setup(struct ktest_ctx *ktx, struct uc_env *e) {
     vm_object_t *vmo;
     zx_status_t st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_ASPACE_BASE,
-                                      USER_ASPACE_TOP - USER_ASPACE_BASE, "uc", &e->as);
+                                      USER_ASPACE_TOP - USER_ASPACE_BASE, "uc",
+                                      vm_aslr_kernel_seed(), &e->as);
     if (st == ZX_ERR_NO_MEMORY)
         return false; /* fault injection: skip */
     KT_CHECK_(st == ZX_OK, return false, "aspace: %d", st);

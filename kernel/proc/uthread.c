@@ -166,16 +166,16 @@ void uthread_exit_current(void) {
     ut->state = UTHREAD_DEAD;
     spin_unlock_irqrestore(&p->obj.lock, s);
     kobject_signal(&ut->obj, ZX_THREAD_RUNNING, ZX_THREAD_TERMINATED);
-    bool last = process_thread_exited(p);
-    if (last) {
-        /* Leave the process's aspace before it is destroyed. */
-        spin_lock_irqsave(&p->obj.lock, &s);
-        arch_mmu_context_switch(vm_aspace_arch(ut->thread.aspace), NULL);
-        vm_aspace_set_current(NULL);
-        ut->thread.aspace = NULL;
-        spin_unlock_irqrestore(&p->obj.lock, s);
+    /* Leave the process's aspace before this thread stops counting as live: once it does,
+     * another thread may find itself the last, finish the process and destroy the aspace
+     * while this one, preempted before thread_exit, still has to be switched back in. */
+    spin_lock_irqsave(&p->obj.lock, &s);
+    arch_mmu_context_switch(vm_aspace_arch(ut->thread.aspace), NULL);
+    vm_aspace_set_current(NULL);
+    ut->thread.aspace = NULL;
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    if (process_thread_exited(p))
         process_finish(p);
-    }
     kobject_unref(&ut->obj); /* the thread list's reference; the scheduler's remains */
     thread_exit(0);
 }

@@ -6,15 +6,12 @@
 #include <lib/string.h>
 #include <kernel/panic.h>
 #include <vm/heap.h>
+#include <vm/vm_aslr.h>
 #include <vm/vm_kernel.h>
 #include "vm_vmar_priv.h"
 
 /* Addresses below this are in the user half (PML4 slots 0..255). */
 #define VM_USER_HALF_TOP (1ull << 47)
-
-/* Placement seed when none is set: varies per aspace. There is no entropy source yet,
- * so this is not real ASLR; vm_aspace_set_seed makes tests deterministic. */
-static uint64_t aspace_seed_counter;
 
 /* Source of vm_aspace.serial (atomic; 2^64 creations never wrap in practice). */
 static uint64_t aspace_serial_counter;
@@ -90,14 +87,13 @@ void vm_aspace_unref(vm_aspace_t *as) {
 /* Fills a zeroed aspace around an arch aspace and creates its root VMAR.
  * ZX_ERR_NO_MEMORY (nothing to undo but the root VMAR, which was not created). */
 static zx_status_t aspace_init(vm_aspace_t *as, arch_aspace_t *arch, vaddr_t base,
-                               size_t size, const char *name) {
+                               size_t size, const char *name, uint64_t aslr_seed) {
     aspace_struct_init(as);
     as->arch = arch;
     as->base = base;
     as->size = size;
     as->user = base < VM_USER_HALF_TOP;
-    uint64_t seed = __atomic_add_fetch(&aspace_seed_counter, 1, __ATOMIC_RELAXED);
-    as->prng = seed ^ (uint64_t)(uintptr_t)as;
+    as->prng = aslr_seed;
     if (name)
         kstrlcpy(as->name, name, sizeof(as->name));
     as->root = vm_vmar_create_root(as);
@@ -105,7 +101,7 @@ static zx_status_t aspace_init(vm_aspace_t *as, arch_aspace_t *arch, vaddr_t bas
 }
 
 zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t size,
-                             const char *name, vm_aspace_t **out) {
+                             const char *name, uint64_t aslr_seed, vm_aspace_t **out) {
     vm_aspace_t *as = kzalloc(sizeof(*as));
     if (!as)
         return ZX_ERR_NO_MEMORY;
@@ -115,7 +111,7 @@ zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t si
         kfree(as);
         return st;
     }
-    st = aspace_init(as, arch, base, size, name);
+    st = aspace_init(as, arch, base, size, name, aslr_seed);
     if (st != ZX_OK) {
         arch_mmu_destroy(arch);
         kfree(as);
@@ -182,8 +178,8 @@ void vm_aspace_kernel_init(void) {
     arch_aspace_t *arch = arch_mmu_kernel_aspace();
     ASSERT(arch);
     vm_aspace_t *as = kzalloc(sizeof(*as));
-    if (!as || aspace_init(as, arch, KERNEL_DYNAMIC_BASE, KERNEL_DYNAMIC_SIZE, "kernel") !=
-                   ZX_OK)
+    if (!as || aspace_init(as, arch, KERNEL_DYNAMIC_BASE, KERNEL_DYNAMIC_SIZE, "kernel",
+                           vm_aslr_kernel_seed()) != ZX_OK)
         panic("vm: no memory for the kernel aspace");
     ASSERT(!as->user);
     kernel_vm_aspace = as;
@@ -220,12 +216,6 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
 vm_vmar_t *vm_aspace_root_vmar(vm_aspace_t *as) { return as->root; }
 arch_aspace_t *vm_aspace_arch(vm_aspace_t *as) { return as->arch; }
 const char *vm_aspace_name(const vm_aspace_t *as) { return as->name; }
-
-void vm_aspace_set_seed(vm_aspace_t *as, uint64_t seed) {
-    mutex_acquire(&as->lock);
-    as->prng = seed;
-    mutex_release(&as->lock);
-}
 
 void vm_aspace_set_current(vm_aspace_t *as) { current_aspace = as; }
 vm_aspace_t *vm_aspace_current(void) { return current_aspace; }

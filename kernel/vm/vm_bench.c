@@ -14,6 +14,7 @@
 #include <kernel/types.h>
 #include <vm/heap.h>
 #include <vm/pmm.h>
+#include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
 #include <vm/vm_bench.h>
 #include <vm/vm_object.h>
@@ -252,7 +253,7 @@ void vm_bench_run(void) {
     e.pages = kmalloc(ALLOC_PAGES * sizeof(*e.pages));
     if (!e.pages ||
         vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_BASE, USER_END - USER_BASE, "vm-bench",
-                         &e.as) != ZX_OK ||
+                         vm_aslr_kernel_seed(), &e.as) != ZX_OK ||
         vmo_create_paged(RANGE_PAGES * PAGE_SIZE, 0, &e.big) != ZX_OK) {
         printf("bench: FAILED: out of memory for the benchmark setup\n");
         goto out;

@@ -55,10 +55,9 @@ static zx_status_t env_init(struct env *e, uint64_t vmo_pages, uint32_t vmo_opts
     e->as = NULL;
     e->vmo = NULL;
     zx_status_t st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_BASE, USER_SIZE, "vmar-test",
-                                      &e->as);
+                                      TEST_SEED, &e->as);
     if (st != ZX_OK)
         return st;
-    vm_aspace_set_seed(e->as, TEST_SEED);
     e->root = vm_aspace_root_vmar(e->as);
     return vmo_create_paged(vmo_pages * P, vmo_opts, &e->vmo);
 }

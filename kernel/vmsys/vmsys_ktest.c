@@ -9,6 +9,7 @@
 #include <kernel/console.h>
 #include <lib/string.h>
 #include <object/vm_objects.h>
+#include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
 #include "vmsys_priv.h"
 #include "vmsys_rules.h"
@@ -164,8 +165,8 @@ out:
 
 KTEST(vmsys, vmar_object) {
     vm_aspace_t *as;
-    zx_status_t st =
-        vm_aspace_create(ARCH_ASPACE_INDEPENDENT, TEST_BASE, TEST_SIZE, "vmsys-test", &as);
+    zx_status_t st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, TEST_BASE, TEST_SIZE,
+                                      "vmsys-test", vm_aslr_kernel_seed(), &as);
     if (st == ZX_ERR_NO_MEMORY)
         return;
     ASSERT_OK(st);

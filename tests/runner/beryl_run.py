@@ -13,7 +13,8 @@ The ISO tree staged by the build is re-packed with the requested kernel command 
   * Bochs ends through port 0x8900 and always exits 1, so the kernel's closing line
     "BERYL: exit status=N" in the serial log is the result.
 Every --expect regex must match the log and no --reject regex may. Exit status 0 when
-all checks pass; the log is printed on failure.
+all checks pass; the log is printed on failure. The summary line names the boot's ASLR
+seed (the kernel prints it), and a failure says how to replay the run with it.
 """
 import argparse
 import os
@@ -31,6 +32,7 @@ BOCHSRC = os.path.join(SRC, "tools", "bochsrc.in")
 QEMU_SUCCESS = 33
 QEMU_FAILURE = 35
 EXIT_LINE = re.compile(r"BERYL: exit status=(\d+)")
+ASLR_SEED_LINE = re.compile(r"^aslr: seed (0x[0-9a-f]+) \(([^)]*)\)", re.MULTILINE)
 
 
 def make_iso(iso_root, cmdline, workdir):
@@ -143,14 +145,23 @@ def main():
             if re.search(rx, text, re.MULTILINE):
                 problems.append("unexpected output: %r" % rx)
 
-        print("%s: cmdline %r, memory %s: %s in %.2f s wall" % (
-            args.emulator, args.cmdline, args.memory, outcome or "no result", elapsed))
+        seed = ASLR_SEED_LINE.search(text)
+        print("%s: cmdline %r, memory %s, %s: %s in %.2f s wall" % (
+            args.emulator, args.cmdline, args.memory,
+            "aslr seed %s (%s)" % seed.groups() if seed else "no aslr seed printed",
+            outcome or "no result", elapsed))
         if problems:
             print("---- serial log ----")
             print(text)
             print("---- end of serial log ----")
             for pr in problems:
                 print("FAIL: " + pr)
+            if seed:
+                # The same seed on the same command line replays every placement.
+                replay = " ".join(t for t in args.cmdline.split()
+                                  if not t.startswith("aslr.seed="))
+                print("FAIL: replay with --cmdline %r" %
+                      ("%s aslr.seed=%s" % (replay, seed.group(1))).strip())
             return 1
         for line in text.splitlines():
             if re.match(r"^\d+ passed, \d+ failed$", line):

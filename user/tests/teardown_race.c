@@ -42,7 +42,7 @@
 #define ROUNDS 24
 #define CASE_TIME_LIMIT (2 * TU_SEC)
 #define ROUND_SLEEP (2 * TU_MS)
-#define BUSY_TIME_LIMIT (400 * TU_MS)
+#define BUSY_TIME_LIMIT (300 * TU_MS)
 #define MAPS_RECORDS 16
 #define VMOS_RECORDS 16
 

@@ -18,7 +18,7 @@
 #define PAGE TU_PAGE
 #define MARK_A 0xAAAAAAAAAAAAAAAAull
 #define MARK_B 0xBBBBBBBBBBBBBBBBull
-#define RACE_TIME (500 * TU_MS)
+#define RACE_TIME (300 * TU_MS)
 #define CHECKS_PER_MAP 8
 
 static zx_handle_t g_sub;

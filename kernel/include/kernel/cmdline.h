@@ -1,8 +1,8 @@
 /*
  * Kernel command line: whitespace-separated "key=value" or bare "flag" tokens.
  * Recognised keys: test=all|SUITE|SUITE.NAME, loglevel=N, pmm.fail_every=N,
- * pmm.fail_random=SEED[:PERMILLE], kernel.enable-debugging-syscalls=BOOL (see the README's
- * table and docs/architecture.md).
+ * pmm.fail_random=SEED[:PERMILLE], aslr.seed=N, kernel.enable-debugging-syscalls=BOOL (see
+ * the README's table and docs/architecture.md).
  */
 #ifndef KERNEL_CMDLINE_H
 #define KERNEL_CMDLINE_H

@@ -24,11 +24,14 @@ typedef struct vm_vmar vm_vmar_t;
 /*
  * Creates an aspace: arch_mmu_create(base, size, role) and its root VMAR. A range below
  * 2^47 is a user aspace (mappings get ARCH_MMU_FLAG_PERM_USER). name is copied
- * (truncated to ZX_MAX_NAME_LEN - 1; NULL = ""). Errors: those of arch_mmu_create,
- * ZX_ERR_NO_MEMORY. The caller owns one reference, dropped by vm_aspace_destroy.
+ * (truncated to ZX_MAX_NAME_LEN - 1; NULL = ""). Randomized placement in it draws from
+ * a generator started at aslr_seed (<vm/vm_aslr.h> says where seeds come from), so the
+ * same seed and the same sequence of placements give the same addresses.
+ * Errors: those of arch_mmu_create, ZX_ERR_NO_MEMORY. The caller owns one reference,
+ * dropped by vm_aspace_destroy.
  */
 zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t size,
-                             const char *name, vm_aspace_t **out);
+                             const char *name, uint64_t aslr_seed, vm_aspace_t **out);
 
 /*
  * Creates the unified aspace of a SHARED and a RESTRICTED aspace (arch_mmu_create_unified):
@@ -57,9 +60,6 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as);
 vm_vmar_t *vm_aspace_root_vmar(vm_aspace_t *as);
 arch_aspace_t *vm_aspace_arch(vm_aspace_t *as);
 const char *vm_aspace_name(const vm_aspace_t *as);
-
-/* Seeds the placement PRNG (randomized placement becomes reproducible). */
-void vm_aspace_set_seed(vm_aspace_t *as, uint64_t seed);
 
 /*
  * Resolves a fault at va: finds the mapping containing it (down the VMAR tree,
