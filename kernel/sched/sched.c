@@ -286,6 +286,11 @@ zx_status_t thread_sleep_until(zx_time_t deadline) {
     return st;
 }
 
+bool thread_kill_pending(void) {
+    return current && /* NULL before sched_init: boot code is never killed */
+           (__atomic_load_n(&current->pending, __ATOMIC_RELAXED) & THREAD_PENDING_KILL) != 0;
+}
+
 void thread_kill(thread_t *t) {
     spin_lock_saved_state_t s = arch_irq_save();
     __atomic_fetch_or(&t->pending, THREAD_PENDING_KILL, __ATOMIC_RELAXED);

@@ -166,6 +166,21 @@ zx_status_t page_tree_insert(struct page_tree *t, uint64_t index, vm_page_t *pag
     return ZX_OK;
 }
 
+vm_page_t *page_tree_replace(struct page_tree *t, uint64_t index, vm_page_t *page) {
+    DEBUG_ASSERT(page);
+    ASSERT_MSG(t->root && index <= max_index(t->height), "page_tree_replace: no page at %llu",
+               (unsigned long long)index);
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        n = n->slots[slot_of(index, level)];
+        ASSERT_MSG(n, "page_tree_replace: no page at %llu", (unsigned long long)index);
+    }
+    vm_page_t *old = n->slots[slot_of(index, 1)];
+    ASSERT_MSG(old, "page_tree_replace: no page at %llu", (unsigned long long)index);
+    n->slots[slot_of(index, 1)] = page;
+    return old;
+}
+
 vm_page_t *page_tree_remove(struct page_tree *t, uint64_t index) {
     if (!t->root || index > max_index(t->height))
         return NULL;

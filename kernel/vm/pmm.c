@@ -359,6 +359,8 @@ static const char *free_check(const vm_page_t *page) TA_REQ(pmm_lock) {
             return "corrupt page state";
         if (list_in_list(&page->node))
             return "page is still linked on a list";
+        if (page->state == VM_PAGE_STATE_OBJECT && page->object.pins != 0)
+            return "a VMO copy still has the page pinned";
         return NULL;
     }
 }

@@ -34,6 +34,7 @@
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
 #include <kernel/mutex.h>
+#include <kernel/thread.h>
 #include <lib/list.h>
 #include <lib/string.h>
 #include <vm/heap.h>
@@ -97,7 +98,7 @@ vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, padd
             return NULL;
         }
         mutex_init(&hier->lock);
-        list_init(&hier->pins);
+        list_init(&hier->write_pins);
     }
     __atomic_fetch_add(&hier->members, 1, __ATOMIC_RELAXED);
     vmo->hier = hier;
@@ -185,17 +186,36 @@ zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vm_object_t **out) 
     return ZX_OK;
 }
 
-/* page_tree_fn for destruction: nobody can hold a pin any more, so free outright. */
-static void free_page_cb(void *ctx, uint64_t index, vm_page_t *page) {
-    pmm_free_page(page);
+/*
+ * Releases every page a dying PAGED VMO owns, VMO_DISCARD_BATCH at a time with a lock
+ * break in between. Nobody can reach them any more (no reference is left, other family
+ * members only read ancestors' pages, and no copy of another VMO has one pinned: see
+ * Pins in vm_object_priv.h), so the family may go on meanwhile; a sibling dying then
+ * may even merge pages into vmo, which is why every round starts again at index 0.
+ * A kill does not stop a teardown.
+ */
+static void free_own_pages_locked(vm_object_t *vmo)
+    TA_REQ(vmo->hier->lock) {
+    while (vmo->pages.count > 0) {
+        uint64_t next = 0, index;
+        vm_page_t *page;
+        for (uint32_t n = 0; n < VMO_DISCARD_BATCH &&
+                             page_tree_next(&vmo->pages, next, UINT64_MAX, &index, &page);
+             n++) {
+            page_tree_remove(&vmo->pages, index);
+            vmo_release_page_locked(vmo, page);
+            vmo_work(vmo, VMO_WORK_PAGE);
+            next = index + 1;
+        }
+        (void)vmo_lock_break(vmo, NULL);
+    }
+    page_tree_destroy(&vmo->pages, NULL, NULL); /* empty: nothing left to free */
 }
 
 /*
  * Frees everything the VMO owns, then the struct. Only when the last reference is gone.
- * Nobody else can see the VMO's own pages now (its slices hold references, and other
- * family members only ever read ancestors' pages), so they are freed outright. A slice
- * leaves its parent's slice list and drops its reference on the parent; a copy-on-write
- * VMO leaves the family tree (vmo_cow_detach_locked).
+ * A slice leaves its parent's slice list and drops its reference on the parent; a
+ * copy-on-write VMO leaves the family tree (vmo_cow_detach_locked).
  */
 static void vmo_destroy(vm_object_t *vmo) {
     mutex_acquire(&vmo->hier->lock);
@@ -207,7 +227,8 @@ static void vmo_destroy(vm_object_t *vmo) {
         list_delete(&vmo->slice_node);
         slice_parent = vmo->parent;
     } else {
-        page_tree_destroy(&vmo->pages, free_page_cb, NULL);
+        if (vmo->type == VMO_TYPE_PAGED)
+            free_own_pages_locked(vmo);
         if (vmo->parent)
             vmo_cow_detach_locked(vmo);
     }
@@ -368,45 +389,55 @@ void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
 
 /* ---- Pages ------------------------------------------------------------------------- */
 
-void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page) {
+void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page, bool write) {
+    DEBUG_ASSERT(page->state == VM_PAGE_STATE_OBJECT && page->object.object);
     pin->page = page;
-    pin->orphaned = false;
-    list_add_tail(&vmo->hier->pins, &pin->node);
+    pin->write = write;
+    page->object.pins++;
+    if (write)
+        list_add_tail(&vmo->hier->write_pins, &pin->node);
 }
 
 void vmo_unpin_locked(vm_object_t *vmo, struct vmo_pin *pin) {
-    list_delete(&pin->node);
-    if (!pin->orphaned)
-        return;
-    struct vmo_pin *other;
-    list_for_every_entry(&vmo->hier->pins, other, struct vmo_pin, node) {
-        if (other->page == pin->page)
-            return; /* another copy still uses it; the last one frees it */
-    }
-    pmm_free_page(pin->page);
+    vm_page_t *page = pin->page;
+    DEBUG_ASSERT(page->state == VM_PAGE_STATE_OBJECT && page->object.pins > 0);
+    if (pin->write)
+        list_delete(&pin->node);
+    if (--page->object.pins == 0 && !page->object.object)
+        pmm_free_page(page); /* orphaned during the copy, and this was its last pin */
 }
 
 /*
  * page_tree_fn for pages leaving a live VMO (ctx = the VMO, whose lock the caller of
- * page_tree_remove_range holds). A page some copy has pinned is handed to its pins;
- * any other page goes straight back to the PMM.
+ * page_tree_remove_range holds).
  */
 static void release_page_cb(void *ctx, uint64_t index, vm_page_t *page)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     vmo_release_page_locked(ctx, page);
+    vmo_work(ctx, VMO_WORK_PAGE);
 }
 
 void vmo_release_page_locked(vm_object_t *vmo, vm_page_t *page) {
-    bool pinned = false;
-    struct vmo_pin *pin;
-    list_for_every_entry(&vmo->hier->pins, pin, struct vmo_pin, node) {
-        if (pin->page == page) {
-            pin->orphaned = true;
-            pinned = true;
-        }
-    }
-    if (!pinned)
+    DEBUG_ASSERT(page->state == VM_PAGE_STATE_OBJECT);
+    if (vmo_page_pinned(page))
+        page->object.object = NULL; /* an orphan: the last unpin frees it */
+    else
         pmm_free_page(page);
+}
+
+zx_status_t vmo_lock_break(vm_object_t *vmo, bool *broke) {
+    if (broke)
+        *broke = false;
+    if (vmo->hier->work < VMO_LOCK_BREAK_WORK)
+        return ZX_OK;
+    vmo->hier->work = 0;
+    /* A release hands the mutex to the oldest waiter, if any (a fault, a read, another
+     * operation of the family); the acquire then waits for its turn behind it. */
+    mutex_release(&vmo->hier->lock);
+    mutex_acquire(&vmo->hier->lock);
+    if (broke)
+        *broke = true;
+    return thread_kill_pending() ? ZX_ERR_INTERNAL_INTR_KILLED : ZX_OK;
 }
 
 void vmo_free_pages_locked(vm_object_t *vmo, uint64_t first, uint64_t last) {
@@ -419,6 +450,20 @@ void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
         return;
     vmo_unmap_links_locked(vmo, start, end);
     vmo_free_pages_locked(vmo, vmo_page_index(start), vmo_page_index(end));
+}
+
+uint64_t vmo_discard_batch_locked(vm_object_t *vmo, uint64_t first, uint64_t last) {
+    uint64_t next = first, index;
+    vm_page_t *page;
+    uint32_t n = 0;
+    while (n < VMO_DISCARD_BATCH && page_tree_next(&vmo->pages, next, last, &index, &page)) {
+        n++;
+        next = index + 1;
+    }
+    uint64_t end = n == VMO_DISCARD_BATCH ? next : last;
+    vmo_work(vmo, n + 1);
+    vmo_discard_range_locked(vmo, first << PAGE_SHIFT, end << PAGE_SHIFT);
+    return end;
 }
 
 void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
@@ -447,9 +492,16 @@ void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
 /* ---- Size and cache policy --------------------------------------------------------- */
 
 /*
- * See vm_object.h. Shrinking tells every mapping to drop [new size, old size) and then
- * frees the pages there (pinned ones when their copy ends). An unaligned size also
- * clears [size, rounded size) in the last page, as Zircon does.
+ * See vm_object.h. Shrinking first lowers the size (so nothing past it can be looked up
+ * or committed again) and tells every mapping to drop [new size, old size); then the
+ * VMO's own pages there are freed (pinned ones when their copy ends), in the same lock
+ * hold (a lock break would let a concurrent grow expose pages not freed yet), so that
+ * part costs O(committed pages in the tail). A copy-on-write VMO never again sees its
+ * parent past the new size (growing back reads zeros): its window is lowered too, and
+ * the ancestor pages of the part it gives up that no leaf sees any more are released,
+ * visiting only the ancestors' pages there, with lock breaks in between (a kill stops
+ * that clean-up; what is left goes when its hidden node merges or dies). An unaligned
+ * size also clears [size, rounded size) in the last page, as Zircon does.
  */
 zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
     if (vmo->type != VMO_TYPE_PAGED || !(vmo->options & VMO_OPT_RESIZABLE))
@@ -472,17 +524,26 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
             }
         }
     }
-    vmo_discard_range_locked(vmo, rounded, old); /* nothing when growing */
-    /* A copy-on-write VMO never again sees its parent's content past a shrink: growing
-     * back must read zeros. */
-    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
-        vmo_cow_shrink_locked(vmo, rounded); /* ancestor pages only vmo could see */
-        vmo->parent_limit = rounded;
-    }
+    if (rounded < old)
+        vmo_unmap_links_locked(vmo, rounded, old);
     __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
+    if (rounded < old)
+        vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
     vmo_clear_bytes_locked(vmo, size, rounded);
+    zx_status_t st = ZX_OK;
+    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
+        uint64_t old_limit = vmo->parent_limit;
+        vmo->parent_limit = rounded;
+        uint64_t next = vmo_page_index(rounded), end = vmo_page_index(old_limit);
+        while (st == ZX_OK &&
+               (next = vmo_cow_next_present_locked(vmo, next, end, old_limit)) < end) {
+            vmo_cow_drop_unseen_locked(vmo, next, old_limit);
+            next++;
+            st = vmo_lock_break(vmo, NULL);
+        }
+    }
     mutex_release(&vmo->hier->lock);
-    return ZX_OK;
+    return st;
 }
 
 /* See vm_object.h. Checks: policy (INVALID_ARGS), type (NOT_SUPPORTED; slices too),

@@ -29,7 +29,9 @@
  * window or shadows it with a page of its own: subtree_sees), the page is moved into the
  * leaf instead of copied: nobody else could ever read it again. Mappings of other leaves
  * cannot map it (they do not see it, and a leaf's mappings drop an offset whenever the
- * leaf stops seeing an ancestor page there); the leaf's own keep the same frame.
+ * leaf stops seeing an ancestor page there); the leaf's own keep the same frame. A page
+ * a copy in flight has pinned is copied instead (the pin rules of vm_object_priv.h),
+ * and so is one whose visibility check ran out of its budget (VMO_COW_VISIT_MAX).
  *
  * Freeing. Hidden nodes are owned by the structure, not by references: when a child of H
  * dies (its last unref), H is left with one child R and is merged into it: H's pages
@@ -39,19 +41,22 @@
  * stops there and H stays as a one-child node until R dies too; that is still correct,
  * only a longer chain. A hidden node left with no child (its last child died after such
  * a failed merge) frees all its pages and detaches itself from its own parent the same
- * way. A shrink of a leaf (parent_limit lowered) frees the ancestor pages of the part of
- * its window it gives up that no other leaf sees (vmo_cow_shrink_locked). So pages no
- * longer reachable are freed at once: when a sibling dies, when the last leaf that sees
- * an ancestor page writes or zeroes it (the move), or when it shrinks past it. The
- * last unref in a family frees every page it ever held.
+ * way. A shrink of a leaf lowers its parent_limit, then frees the ancestor pages of the
+ * part of its window it gave up that no leaf sees any more (vmo_cow_drop_unseen_locked).
+ * So pages no longer reachable are freed at once: when a sibling dies, when the last
+ * leaf that sees an ancestor page writes or zeroes it (the move), or when it shrinks past
+ * it; only a visibility check that ran out of budget leaves one until its node merges or
+ * dies. The last unref in a family frees every page it ever held.
  *
- * Known gap: a vmo_write copy in flight (the family lock dropped, the page pinned) into
- * a page that a concurrent snapshot moves into a hidden node lands in the shared page,
- * so the new child may see part of a write that raced with its creation.
+ * A snapshot taken while a vmo_write copy is writing one of P's pages (a write pin)
+ * leaves that page with P, where the copy goes on, and gives H a copy of it as it is at
+ * that moment: the new child sees the write's bytes so far, and never anything later.
  *
  * Zero on a copy-on-write VMO allocates: where an ancestor's page shows through, the
- * leaf gets its own zeroed copy; elsewhere it behaves as for plain VMOs. It, commit and
- * the visibility checks run page by page (cost ~ pages in the range, not pages held).
+ * leaf gets its own zeroed copy; elsewhere it behaves as for plain VMOs. Zero and the
+ * shrink clean-up visit only the indices where the leaf or an ancestor holds a page
+ * (vmo_cow_next_present_locked: one page_tree_next per ancestor), never every index of
+ * the range. Depth is capped (VMO_COW_DEPTH_MAX), so every walk up is bounded.
  */
 #include <vm/vm_object.h>
 
@@ -102,6 +107,7 @@ static vm_page_t *ancestor_page(vm_object_t *node, uint64_t offset)
     while (node->parent && offset < node->parent_limit) {
         offset += node->parent_offset;
         node = node->parent;
+        vmo_work(node, 1);
         vm_page_t *page = page_tree_lookup(&node->pages, vmo_page_index(offset));
         if (page)
             return page;
@@ -140,10 +146,17 @@ static vm_object_t *next_child_covering(vm_object_t *h, vm_object_t *prev, uint6
  * hides it from its whole subtree, a leaf without one sees it, a hidden node sees it if
  * either child does (offsets translated by parent_offset going down). Walks the subtree
  * without recursion (down by child[], back up by parent), since chains can be long.
+ * Each node visited costs one unit of *budget; when it runs out the answer is "seen",
+ * which is always safe (a copy instead of a move, a page kept a while longer).
  */
-static bool subtree_sees(vm_object_t *top, uint64_t off) TA_NO_THREAD_SAFETY_ANALYSIS {
+static bool subtree_sees(vm_object_t *top, uint64_t off, uint32_t *budget)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
     vm_object_t *node = top;
     for (;;) {
+        if (*budget == 0)
+            return true;
+        (*budget)--;
+        vmo_work(node, 1);
         vm_object_t *next = NULL;
         if (!page_tree_lookup(&node->pages, vmo_page_index(off))) {
             if (!(node->flags & VMO_FLAG_HIDDEN))
@@ -173,14 +186,19 @@ static bool subtree_sees(vm_object_t *top, uint64_t off) TA_NO_THREAD_SAFETY_ANA
 static vm_page_t *lone_ancestor_page(vm_object_t *vmo, uint64_t off, vm_object_t **owner,
                                      uint64_t *owner_index) TA_NO_THREAD_SAFETY_ANALYSIS {
     vm_object_t *node = vmo;
+    uint32_t budget = VMO_COW_VISIT_MAX; /* for the whole check, not per level */
     while (node->parent && off < node->parent_limit) {
         vm_object_t *h = node->parent;
         off += node->parent_offset;
+        if (budget == 0)
+            return NULL;
+        budget--;
+        vmo_work(h, 1);
         for (int i = 0; i < VMO_HIDDEN_CHILDREN; i++) {
             vm_object_t *other = h->child[i];
             if (other && other != node && off >= other->parent_offset &&
                 off - other->parent_offset < other->parent_limit &&
-                subtree_sees(other, off - other->parent_offset))
+                subtree_sees(other, off - other->parent_offset, &budget))
                 return NULL;
         }
         vm_page_t *page = page_tree_lookup(&h->pages, vmo_page_index(off));
@@ -195,10 +213,39 @@ static vm_page_t *lone_ancestor_page(vm_object_t *vmo, uint64_t off, vm_object_t
 }
 
 /*
+ * Allocates a page for vmo at index holding a copy of src (a zeroed page if src is NULL)
+ * and inserts it in vmo's tree (which must have no page there). NO_MEMORY, with nothing
+ * changed, if the page or a tree node is unavailable. Mappings are not told.
+ */
+static zx_status_t insert_copy(vm_object_t *vmo, uint64_t index, const vm_page_t *src,
+                               vm_page_t **out) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vm_page_t *page;
+    zx_status_t st = pmm_alloc_page(src ? 0 : PMM_ALLOC_FLAG_ZERO, &page, NULL);
+    if (st != ZX_OK)
+        return st;
+    if (src)
+        memcpy(paddr_to_physmap(vm_page_to_paddr(page)),
+               paddr_to_physmap(vm_page_to_paddr(src)), PAGE_SIZE);
+    page->state = VM_PAGE_STATE_OBJECT;
+    page->object.object = vmo;
+    page->object.page_offset = index << PAGE_SHIFT;
+    st = page_tree_insert(&vmo->pages, index, page);
+    if (st != ZX_OK) {
+        pmm_free_page(page);
+        return st;
+    }
+    vmo_work(vmo, VMO_WORK_PAGE);
+    *out = page;
+    return ZX_OK;
+}
+
+/*
  * If the page vmo shows at index belongs to an ancestor and nobody else can see it any
  * more, moves it into vmo instead of copying (Zircon does the same): *out is the page,
- * or NULL if that does not apply. NO_MEMORY, with nothing changed, if the move needs a
- * tree node the heap cannot supply (a copy would need the same node).
+ * or NULL if that does not apply. A pinned page is not moved (rule 2 of Pins: a copy in
+ * flight reads it and vmo is about to write it): vmo gets a copy and the old page, which
+ * nobody sees now, is released to its pins. NO_MEMORY, with nothing changed, if the page
+ * or tree node needed is unavailable.
  */
 static zx_status_t take_from_ancestor(vm_object_t *vmo, uint64_t index, vm_page_t **out)
     TA_NO_THREAD_SAFETY_ANALYSIS {
@@ -209,6 +256,14 @@ static zx_status_t take_from_ancestor(vm_object_t *vmo, uint64_t index, vm_page_
     vm_page_t *page = lone_ancestor_page(vmo, off, &owner, &owner_index);
     if (!page)
         return ZX_OK;
+    if (vmo_page_pinned(page)) {
+        zx_status_t st = insert_copy(vmo, index, page, out);
+        if (st != ZX_OK)
+            return st;
+        page_tree_remove(&owner->pages, owner_index);
+        vmo_release_page_locked(vmo, page);
+        return ZX_OK;
+    }
     zx_status_t st = page_tree_insert(&vmo->pages, index, page);
     if (st != ZX_OK)
         return st;
@@ -220,32 +275,73 @@ static zx_status_t take_from_ancestor(vm_object_t *vmo, uint64_t index, vm_page_
 }
 
 /*
- * See vm_object_priv.h. Called by a shrink of leaf vmo before its parent_limit drops to
- * `new_limit`, after its own pages and mappings there are gone: frees every ancestor
- * page that only vmo could see at [new_limit, parent_limit). Visits the ancestors'
- * pages in that window (not every index), so a sparse shrink is cheap.
+ * True if no leaf can read the page hidden node h holds at page index `index`: every
+ * child whose window covers it has a subtree that does not see it (subtree_sees, within
+ * the visit budget: "seen" when in doubt).
  */
-void vmo_cow_shrink_locked(vm_object_t *vmo, uint64_t new_limit) TA_NO_THREAD_SAFETY_ANALYSIS {
-    uint64_t lo = new_limit, hi = vmo->parent_limit; /* in node's offsets, node's window */
-    uint64_t shift = 0; /* node offset = vmo offset + shift (mod 2^64) */
+static bool hidden_page_unseen(vm_object_t *h, uint64_t index) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint32_t budget = VMO_COW_VISIT_MAX;
+    uint64_t off = index << PAGE_SHIFT;
+    for (int i = 0; i < VMO_HIDDEN_CHILDREN; i++) {
+        vm_object_t *c = h->child[i];
+        if (c && off >= c->parent_offset && off - c->parent_offset < c->parent_limit &&
+            subtree_sees(c, off - c->parent_offset, &budget))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * See vm_object_priv.h. The walk up from vmo: at each ancestor, vmo's page indices
+ * [from, lim) read it, at the ancestor's index + shift; lim shrinks with every window
+ * (it stays below 2^51 pages, so index + shift cannot overflow while lim > from).
+ */
+uint64_t vmo_cow_next_present_locked(vm_object_t *vmo, uint64_t from, uint64_t to,
+                                     uint64_t limit) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint64_t best = to, index;
+    vm_page_t *page;
+    if (page_tree_next(&vmo->pages, from, to, &index, &page))
+        best = index;
+    uint64_t shift = 0; /* ancestor byte offset = vmo byte offset + shift */
+    uint64_t lim = ROUNDUP(limit, (uint64_t)PAGE_SIZE) >> PAGE_SHIFT; /* vmo page index */
     vm_object_t *node = vmo;
-    while (node->parent && lo < MIN(hi, node->parent_limit)) {
-        hi = MIN(hi, node->parent_limit);
-        lo += node->parent_offset;
-        hi += node->parent_offset;
+    while (node->parent && from < MIN(lim, best)) {
         shift += node->parent_offset;
         node = node->parent;
-        uint64_t next = vmo_page_index(lo), last = vmo_page_index(hi), index;
-        vm_page_t *page;
-        while (page_tree_next(&node->pages, next, last, &index, &page)) {
-            next = index + 1;
-            vm_object_t *owner;
-            uint64_t owner_index;
-            uint64_t off = (index << PAGE_SHIFT) - shift;
-            if (lone_ancestor_page(vmo, off, &owner, &owner_index) != page)
-                continue;
-            page_tree_remove(&node->pages, index);
+        vmo_work(vmo, 1);
+        uint64_t s = shift >> PAGE_SHIFT; /* offsets are page-aligned */
+        if (page_tree_next(&node->pages, from + s, MIN(lim, best) + s, &index, &page))
+            best = index - s;
+        if (!node->parent)
+            break;
+        /* node's window into its parent, in vmo's page indices */
+        uint64_t node_lim = node->parent_limit >> PAGE_SHIFT;
+        lim = MIN(lim, node_lim > s ? node_lim - s : 0);
+    }
+    return best;
+}
+
+/*
+ * See vm_object_priv.h. At vmo's page index `index` (which vmo no longer reads through
+ * its parent: its parent_limit is already lowered), every ancestor page that no leaf can
+ * see any more is released. old_limit is the parent_limit vmo had.
+ */
+void vmo_cow_drop_unseen_locked(vm_object_t *vmo, uint64_t index, uint64_t old_limit)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint64_t off = index << PAGE_SHIFT; /* in node's offsets as the walk goes up */
+    uint64_t lim = old_limit;           /* node's window into its parent */
+    vm_object_t *node = vmo;
+    while (node->parent && off < lim) {
+        off += node->parent_offset;
+        node = node->parent;
+        lim = node->parent_limit;
+        vmo_work(vmo, 1);
+        uint64_t i = vmo_page_index(off);
+        vm_page_t *page = page_tree_lookup(&node->pages, i);
+        if (page && hidden_page_unseen(node, i)) {
+            page_tree_remove(&node->pages, i);
             vmo_release_page_locked(node, page);
+            vmo_work(vmo, VMO_WORK_PAGE);
         }
     }
 }
@@ -265,22 +361,10 @@ zx_status_t vmo_cow_own_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t 
             *out = taken;
         return ZX_OK;
     }
-    vm_page_t *src = ancestor_page(vmo, index << PAGE_SHIFT);
     vm_page_t *page;
-    zx_status_t st = pmm_alloc_page(src ? 0 : PMM_ALLOC_FLAG_ZERO, &page, NULL);
+    zx_status_t st = insert_copy(vmo, index, ancestor_page(vmo, index << PAGE_SHIFT), &page);
     if (st != ZX_OK)
         return st;
-    if (src)
-        memcpy(paddr_to_physmap(vm_page_to_paddr(page)),
-               paddr_to_physmap(vm_page_to_paddr(src)), PAGE_SIZE);
-    page->state = VM_PAGE_STATE_OBJECT;
-    page->object.object = vmo;
-    page->object.page_offset = index << PAGE_SHIFT;
-    st = page_tree_insert(&vmo->pages, index, page);
-    if (st != ZX_OK) {
-        pmm_free_page(page);
-        return st;
-    }
     /* A mapping may still show the ancestor's page (or the zero page) read-only. */
     vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + 1) << PAGE_SHIFT);
     if (out)
@@ -289,34 +373,30 @@ zx_status_t vmo_cow_own_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t 
 }
 
 /*
- * See vm_object_priv.h. Per page: where an ancestor shows through, the leaf takes its own
- * copy and clears the bytes in it; elsewhere a whole page is decommitted (mappings told
- * first) and a partial one cleared in place if committed. NO_MEMORY: pages already
- * zeroed stay zeroed.
+ * See vm_object_priv.h. Where an ancestor shows through, the leaf takes its own copy and
+ * clears the bytes in it; elsewhere a whole page is decommitted (mappings told first)
+ * and a partial one cleared in place if committed.
  */
-zx_status_t vmo_cow_zero_locked(vm_object_t *vmo, uint64_t offset, uint64_t len) {
-    uint64_t end = offset + len;
-    for (uint64_t pos = offset; pos < end;) {
-        uint64_t index = vmo_page_index(pos);
-        uint64_t page_start = index << PAGE_SHIFT;
-        uint64_t hi = MIN(end, page_start + PAGE_SIZE);
-        vm_page_t *own = page_tree_lookup(&vmo->pages, index);
-        bool shows_ancestor = ancestor_page(vmo, page_start) != NULL;
-        bool whole = pos == page_start && hi == page_start + PAGE_SIZE;
-        if (shows_ancestor && !own) {
-            zx_status_t st = vmo_cow_own_page_locked(vmo, index, &own);
-            if (st != ZX_OK)
-                return st;
-        }
-        if (own && whole && !shows_ancestor) {
-            vmo_unmap_links_locked(vmo, page_start, page_start + PAGE_SIZE);
-            vmo_free_pages_locked(vmo, index, index + 1);
-        } else if (own) {
-            uint8_t *kva = paddr_to_physmap(vm_page_to_paddr(own));
-            memset(kva + (pos - page_start), 0, (size_t)(hi - pos));
-        }
-        pos = hi;
+zx_status_t vmo_cow_zero_page_locked(vm_object_t *vmo, uint64_t index, uint64_t lo,
+                                     uint64_t hi) {
+    uint64_t page_start = index << PAGE_SHIFT;
+    DEBUG_ASSERT(lo >= page_start && lo < hi && hi <= page_start + PAGE_SIZE);
+    vm_page_t *own = page_tree_lookup(&vmo->pages, index);
+    bool shows_ancestor = ancestor_page(vmo, page_start) != NULL;
+    bool whole = lo == page_start && hi == page_start + PAGE_SIZE;
+    if (shows_ancestor && !own) {
+        zx_status_t st = vmo_cow_own_page_locked(vmo, index, &own);
+        if (st != ZX_OK)
+            return st;
     }
+    if (own && whole && !shows_ancestor) {
+        vmo_unmap_links_locked(vmo, page_start, page_start + PAGE_SIZE);
+        vmo_free_pages_locked(vmo, index, index + 1);
+    } else if (own) {
+        uint8_t *kva = paddr_to_physmap(vm_page_to_paddr(own));
+        memset(kva + (lo - page_start), 0, (size_t)(hi - lo));
+    }
+    vmo_work(vmo, VMO_WORK_PAGE);
     return ZX_OK;
 }
 
@@ -456,6 +536,69 @@ static zx_status_t create_slice(vm_object_t *parent, uint32_t options, uint64_t 
     return ZX_OK;
 }
 
+/* Hidden ancestors of vmo (0 for a root): what a lookup in vmo may have to walk. */
+static uint32_t cow_depth(const vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint32_t depth = 0;
+    for (const vm_object_t *p = vmo->parent; p; p = p->parent)
+        depth++;
+    return depth;
+}
+
+/* page_tree_fn that leaves the page alone (the tree only borrowed it). */
+static void keep_page_cb(void *ctx, uint64_t index, vm_page_t *page) {}
+
+/* page_tree_fn for copies that were never published: straight back to the PMM. */
+static void free_copy_cb(void *ctx, uint64_t index, vm_page_t *page) { pmm_free_page(page); }
+
+/*
+ * The pages of `parent` that a vmo_write copy is writing right now (its write pins) stay
+ * with parent when a snapshot takes its pages (rule 2 of Pins): collects each in *kept
+ * (same index) and a copy of it as it is now in *copies, for the hidden node. A page two
+ * writers pin is taken once. NO_MEMORY with both trees empty and nothing else changed.
+ * Costs O(write pins in the family), i.e. O(threads in vmo_write).
+ */
+static zx_status_t collect_written_pages(vm_object_t *parent, struct page_tree *kept,
+                                         struct page_tree *copies)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    page_tree_init(kept);
+    page_tree_init(copies);
+    struct vmo_pin *pin;
+    list_for_every_entry(&parent->hier->write_pins, pin, struct vmo_pin, node) {
+        vm_page_t *page = pin->page;
+        if (page->object.object != parent)
+            continue; /* another VMO's page, or an orphan */
+        uint64_t index = vmo_page_index(page->object.page_offset);
+        if (page_tree_lookup(kept, index))
+            continue;
+        vm_page_t *copy;
+        zx_status_t st = pmm_alloc_page(0, &copy, NULL);
+        if (st == ZX_OK) {
+            memcpy(paddr_to_physmap(vm_page_to_paddr(copy)),
+                   paddr_to_physmap(vm_page_to_paddr(page)), PAGE_SIZE);
+            copy->state = VM_PAGE_STATE_OBJECT;
+            copy->object.page_offset = page->object.page_offset; /* owner: set later */
+            st = page_tree_insert(copies, index, copy);
+            if (st != ZX_OK)
+                pmm_free_page(copy);
+        }
+        if (st == ZX_OK) {
+            st = page_tree_insert(kept, index, page);
+            if (st != ZX_OK)
+                pmm_free_page(page_tree_remove(copies, index));
+        }
+        if (st != ZX_OK) {
+            page_tree_destroy(kept, keep_page_cb, NULL);
+            page_tree_destroy(copies, free_copy_cb, NULL);
+            return st;
+        }
+    }
+    return ZX_OK;
+}
+
+/*
+ * Refuses (OUT_OF_RANGE) a snapshot that would put parent and the child below
+ * VMO_COW_DEPTH_MAX hidden nodes, so that every lookup stays bounded.
+ */
 static zx_status_t create_snapshot(vm_object_t *parent, uint32_t options, uint64_t offset,
                                    uint64_t size, vm_object_t **out) {
     if (parent->type != VMO_TYPE_PAGED || (parent->flags & VMO_FLAG_SLICE))
@@ -482,16 +625,33 @@ static zx_status_t create_snapshot(vm_object_t *parent, uint32_t options, uint64
     h->flags = VMO_FLAG_HIDDEN;
 
     mutex_acquire(&parent->hier->lock);
-    /* H takes P's pages and P's place in the tree. */
+    struct page_tree kept, copies;
+    zx_status_t st = cow_depth(parent) >= VMO_COW_DEPTH_MAX
+                         ? ZX_ERR_OUT_OF_RANGE
+                         : collect_written_pages(parent, &kept, &copies);
+    if (st != ZX_OK) {
+        mutex_release(&parent->hier->lock);
+        vmo_free_struct(child);
+        vmo_free_struct(h);
+        return st;
+    }
+    /* H takes P's pages (but for those being written: their copies) and P's place. */
     h->size = parent->size;
     h->pages = parent->pages;
-    page_tree_init(&parent->pages);
+    parent->pages = kept;
     uint64_t next = 0, index;
     vm_page_t *page;
+    while (page_tree_next(&copies, next, INDEX_END, &index, &page)) {
+        page_tree_replace(&h->pages, index, page);
+        next = index + 1;
+    }
+    page_tree_destroy(&copies, keep_page_cb, NULL);
+    next = 0;
     while (page_tree_next(&h->pages, next, INDEX_END, &index, &page)) {
         page->object.object = h; /* page_offset is unchanged: H has P's offsets */
         next = index + 1;
     }
+    vmo_work(parent, h->pages.count);
     h->parent = parent->parent;
     h->parent_offset = parent->parent_offset;
     h->parent_limit = parent->parent_limit;

@@ -89,50 +89,82 @@ static zx_status_t commit_page_locked(vm_object_t *vmo, uint64_t index, vm_page_
 /* ---- commit / decommit / zero ------------------------------------------------------ */
 
 /*
- * See vm_object.h. Only the holes are visited: page_tree_next finds each committed page,
- * and the indices before it are committed one by one; mappings are then told once per
- * hole (see commit_page_locked). On NO_MEMORY the pages committed so far stay.
+ * After a lock break in a range operation on [offset, offset + len): the VMO may have
+ * shrunk meanwhile, and the operation ends with OUT_OF_RANGE rather than work past the
+ * end (as vmo_copy does).
+ */
+static zx_status_t recheck_range_locked(vm_object_t *vmo, uint64_t offset, uint64_t len)
+    TA_REQ(vmo->hier->lock) {
+    return vmo_range_ok(vmo->size, offset, len) ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
+}
+
+/*
+ * Tells the mappings about the pages added at [*run_start, next) (a read fault may have
+ * mapped the zero page there: see commit_page_locked) and starts a new run at next.
+ */
+static void flush_run_locked(vm_object_t *vmo, uint64_t *run_start, uint64_t next)
+    TA_REQ(vmo->hier->lock) {
+    if (*run_start < next && vmo->zero_page_handed_out)
+        vmo_unmap_links_locked(vmo, *run_start << PAGE_SHIFT, next << PAGE_SHIFT);
+    *run_start = next;
+}
+
+/*
+ * See vm_object.h. Visits the covered indices in order: an index with a page of its own
+ * is skipped (one lookup), every other one gets a page: a zeroed one, or on a
+ * copy-on-write VMO a private copy of what it shows. So the work is bounded by the pages
+ * committed before plus the pages allocated now, and a range larger than memory ends with
+ * NO_MEMORY when the PMM runs out (the pages committed so far stay). Mappings are told
+ * once per run of new pages, and always before the lock is let go between steps
+ * (vmo_lock_break).
  */
 zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
     mutex_acquire(&vmo->hier->lock);
-    if (!vmo_range_ok(vmo->size, offset, len)) {
-        st = ZX_ERR_OUT_OF_RANGE;
-    } else if (vmo_has_cow_parent(vmo)) {
-        /* Page by page: each missing page becomes a private copy (or a zeroed page). */
-        uint64_t next, last;
-        covered_pages(offset, len, &next, &last);
-        for (; next < last && st == ZX_OK; next++) {
-            if (!page_tree_lookup(&vmo->pages, next))
-                st = vmo_cow_own_page_locked(vmo, next, NULL);
+    st = recheck_range_locked(vmo, offset, len);
+    uint64_t next, last;
+    covered_pages(offset, len, &next, &last);
+    if (vmo->type != VMO_TYPE_PAGED)
+        next = last; /* contiguous and physical VMOs: always committed */
+    uint64_t run_start = next;
+    while (st == ZX_OK && next < last) {
+        if (page_tree_lookup(&vmo->pages, next)) {
+            flush_run_locked(vmo, &run_start, next);
+            run_start = ++next;
+            vmo_work(vmo, 1);
+        } else if (vmo_has_cow_parent(vmo)) {
+            flush_run_locked(vmo, &run_start, next);
+            st = vmo_cow_own_page_locked(vmo, next, NULL); /* tells the mappings itself */
+            if (st != ZX_OK)
+                break;
+            run_start = ++next;
+        } else {
+            st = add_page_locked(vmo, next, NULL);
+            if (st != ZX_OK)
+                break;
+            next++;
+            vmo_work(vmo, VMO_WORK_PAGE);
         }
-    } else if (vmo->type == VMO_TYPE_PAGED) {
-        uint64_t next, last;
-        covered_pages(offset, len, &next, &last);
-        while (next < last && st == ZX_OK) {
-            uint64_t present;
-            vm_page_t *page;
-            uint64_t hole_start = next, hole_end = last;
-            if (page_tree_next(&vmo->pages, next, last, &present, &page))
-                hole_end = present;
-            while (next < hole_end && (st = add_page_locked(vmo, next, NULL)) == ZX_OK)
-                next++;
-            if (hole_start < next && vmo->zero_page_handed_out) /* [hole_start, next) */
-                vmo_unmap_links_locked(vmo, hole_start << PAGE_SHIFT, next << PAGE_SHIFT);
-            if (st == ZX_OK && hole_end < last)
-                next = hole_end + 1; /* skip the committed page */
+        if (vmo_lock_break_due(vmo)) {
+            flush_run_locked(vmo, &run_start, next);
+            bool broke;
+            st = vmo_lock_break(vmo, &broke);
+            if (st == ZX_OK && broke)
+                st = recheck_range_locked(vmo, offset, len);
         }
     }
+    flush_run_locked(vmo, &run_start, next);
     mutex_release(&vmo->hier->lock);
     return st;
 }
 
 /*
- * See vm_object.h. Every mapping first drops the covered pages' translations, then the
- * pages are freed. An unaligned offset decommits the whole first page (the syscall layer
- * rejects unaligned offsets, as Zircon does).
+ * See vm_object.h. A batch at a time (vmo_discard_batch_locked: the mappings drop the
+ * batch's range, then its pages are freed), so the work follows the committed pages, not
+ * the range, with lock breaks in between. An unaligned offset decommits the whole first
+ * page (the syscall layer rejects unaligned offsets, as Zircon does).
  */
 zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     if (vmo->type != VMO_TYPE_PAGED)
@@ -141,27 +173,67 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
     mutex_acquire(&vmo->hier->lock);
-    if (!vmo_range_ok(vmo->size, offset, len)) {
-        st = ZX_ERR_OUT_OF_RANGE;
-    } else if (vmo_has_cow_parent(vmo)) {
+    st = recheck_range_locked(vmo, offset, len);
+    if (st == ZX_OK && vmo_has_cow_parent(vmo)) {
         /* Would the range then read zeros or the ancestor's content? Zircon refuses too. */
         st = ZX_ERR_NOT_SUPPORTED;
-    } else {
-        uint64_t first, last;
-        covered_pages(offset, len, &first, &last);
-        vmo_discard_range_locked(vmo, first << PAGE_SHIFT, last << PAGE_SHIFT);
+    }
+    uint64_t next, last;
+    covered_pages(offset, len, &next, &last);
+    while (st == ZX_OK && next < last) {
+        next = vmo_discard_batch_locked(vmo, next, last);
+        bool broke;
+        if (next < last)
+            st = vmo_lock_break(vmo, &broke);
+        if (st == ZX_OK && next < last && broke) {
+            st = recheck_range_locked(vmo, offset, len);
+            if (st == ZX_OK && vmo_has_cow_parent(vmo))
+                st = ZX_ERR_NOT_SUPPORTED; /* snapshotted meanwhile */
+        }
     }
     mutex_release(&vmo->hier->lock);
     return st;
 }
 
 /*
+ * Zeroes [pos, end) of a PAGED VMO (range checked) from pos on, one step at a time:
+ * returns the offset to go on from. Copy-on-write: the next page that exists there
+ * (vmo_cow_next_present_locked: own or an ancestor's) is zeroed by
+ * vmo_cow_zero_page_locked; indices where nothing exists already read zeros. Otherwise
+ * a partial page at either end is cleared in place and whole pages are decommitted a
+ * batch at a time. *st is set on failure (NO_MEMORY on a copy-on-write VMO only).
+ */
+static uint64_t zero_step_locked(vm_object_t *vmo, uint64_t pos, uint64_t end, zx_status_t *st)
+    TA_REQ(vmo->hier->lock) {
+    uint64_t index = vmo_page_index(pos);
+    uint64_t page_end = (index + 1) << PAGE_SHIFT;
+    if (vmo_has_cow_parent(vmo)) {
+        uint64_t last = vmo_page_index(ROUNDUP(end, (uint64_t)PAGE_SIZE));
+        index = vmo_cow_next_present_locked(vmo, index, last, vmo->parent_limit);
+        if (index >= last)
+            return end;
+        uint64_t lo = MAX(pos, index << PAGE_SHIFT), hi = MIN(end, (index + 1) << PAGE_SHIFT);
+        *st = vmo_cow_zero_page_locked(vmo, index, lo, hi);
+        return hi;
+    }
+    if ((pos & PAGE_MASK) || end < page_end) { /* a partial page: clear what is there */
+        uint64_t hi = MIN(end, page_end);
+        vmo_clear_bytes_locked(vmo, pos, hi);
+        vmo_work(vmo, 1);
+        return hi;
+    }
+    uint64_t whole_last = vmo_page_index(ROUNDDOWN(end, (uint64_t)PAGE_SIZE));
+    return vmo_discard_batch_locked(vmo, index, whole_last) << PAGE_SHIFT;
+}
+
+/*
  * See vm_object.h. Byte-granular, like writing zeros. PAGED: pages wholly inside the
  * range are decommitted (mappings told first); the partial pages at either end are
- * cleared in place if committed. CONTIGUOUS: the bytes are cleared. PHYSICAL:
- * NOT_SUPPORTED. Never allocates, so it cannot fail for lack of memory, except on a
- * copy-on-write VMO (vmo_cow_zero_locked), where a page showing an ancestor's content
- * needs a private zeroed page.
+ * cleared in place if committed; on a copy-on-write VMO, pages showing an ancestor's
+ * content get private zeroed copies instead. Only the pages that exist are visited,
+ * never every index of the range (zero_step_locked), with lock breaks in between.
+ * CONTIGUOUS: the bytes are cleared. PHYSICAL: NOT_SUPPORTED. NO_MEMORY only on a
+ * copy-on-write VMO (the part zeroed so far stays zeroed).
  */
 zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     if (vmo->type == VMO_TYPE_PHYSICAL)
@@ -170,21 +242,22 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
     mutex_acquire(&vmo->hier->lock);
-    if (!vmo_range_ok(vmo->size, offset, len)) {
-        st = ZX_ERR_OUT_OF_RANGE;
-    } else if (vmo_has_cow_parent(vmo)) {
-        st = vmo_cow_zero_locked(vmo, offset, len);
-    } else if (vmo->type == VMO_TYPE_CONTIGUOUS) {
-        vmo_clear_bytes_locked(vmo, offset, offset + len);
-    } else if (len > 0) {
-        uint64_t end = offset + len;
-        uint64_t whole_lo = ROUNDUP(offset, (uint64_t)PAGE_SIZE);
-        uint64_t whole_hi = ROUNDDOWN(end, (uint64_t)PAGE_SIZE);
-        /* Head: from offset to the first page boundary (or the end, if sooner). */
-        vmo_clear_bytes_locked(vmo, offset, MIN(end, whole_lo));
-        /* Tail: from the last page boundary (not before the head's end) to the end. */
-        vmo_clear_bytes_locked(vmo, MAX(whole_hi, whole_lo), end);
-        vmo_discard_range_locked(vmo, whole_lo, whole_hi);
+    st = recheck_range_locked(vmo, offset, len);
+    uint64_t pos = offset, end = offset + len;
+    while (st == ZX_OK && pos < end) {
+        if (vmo->type == VMO_TYPE_CONTIGUOUS) { /* a page at a time: memory-bounded */
+            uint64_t hi = MIN(end, (vmo_page_index(pos) + 1) << PAGE_SHIFT);
+            vmo_clear_bytes_locked(vmo, pos, hi);
+            vmo_work(vmo, VMO_WORK_PAGE);
+            pos = hi;
+        } else {
+            pos = zero_step_locked(vmo, pos, end, &st);
+        }
+        bool broke;
+        if (st == ZX_OK && pos < end)
+            st = vmo_lock_break(vmo, &broke);
+        if (st == ZX_OK && pos < end && broke)
+            st = recheck_range_locked(vmo, offset, len);
     }
     mutex_release(&vmo->hier->lock);
     return st;
@@ -227,7 +300,7 @@ static zx_status_t copy_target_locked(vm_object_t *vmo, uint64_t offset, bool wr
         if (st != ZX_OK)
             return st;
     }
-    vmo_pin_locked(vmo, pin, page);
+    vmo_pin_locked(vmo, pin, page, write);
     *pinned = true;
     *kptr = (uint8_t *)paddr_to_physmap(vm_page_to_paddr(page)) + in_page;
     return ZX_OK;

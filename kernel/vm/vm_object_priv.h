@@ -5,7 +5,8 @@
  *
  * Lock rules (see also vm/vm_object.h):
  *   - A VMO's lock is its *family's* lock, vmo->hier->lock (a mutex: work under it may
- *     be long, e.g. committing or freeing many pages, and runs with interrupts on). A family is a VMO together with every child created from it (slices,
+ *     be long, e.g. committing or freeing many pages, and runs with interrupts on). A
+ *     family is a VMO together with every child created from it (slices,
  *     snapshots, the hidden nodes of copy-on-write) and their children: all of them share
  *     one struct vmo_hier, set at creation and never changed, so taking "the VMO lock"
  *     of any member locks the whole family. It guards the mutable fields below (including
@@ -17,11 +18,43 @@
  *     unmap_range ops, which take only MMU locks.
  *   - The lock is never held across a caller's copy callback (vmo_read/vmo_write): those
  *     may fault on user memory, and resolving the fault takes aspace -> vmo locks, possibly
- *     of this very VMO. A page being copied is *pinned* instead (struct vmo_pin): if it is
- *     decommitted meanwhile, it leaves the page tree at once but is freed by the last pin
- *     holder, never while a copy may still touch it.
+ *     of this very VMO. A page being copied is *pinned* instead (see Pins below).
+ *   - Long operations let go of the lock between steps (vmo_lock_break): a range
+ *     operation's loop keeps only an index across a break and looks everything else up
+ *     again afterwards, so other threads of the family get in, and a killed thread
+ *     stops.
  *   - type, options and base never change after creation and are read without the lock.
  *     refcount is atomic.
+ *
+ * Pins. vmo_read/vmo_write copy one page-bounded chunk at a time with the lock dropped.
+ * The page a chunk uses is pinned meanwhile: a struct vmo_pin on the copier's stack,
+ * counted in the page's vm_page.object.pins (and, for a write, linked on
+ * hier->write_pins). What a pin guarantees, and what every path that moves, reuses,
+ * overwrites or frees a page therefore does:
+ *   1. A pinned page is never freed. Whatever takes it out of the family's page trees
+ *      (decommit, zero, shrink, destroy, merging or freeing a hidden node, the ancestor
+ *      pages a shrink leaves unseen, the old page when a copy replaces a move) hands it
+ *      to vmo_release_page_locked, which orphans a pinned page (object.object = NULL)
+ *      instead of freeing it; the last unpin frees an orphan. pmm_free_page refuses a
+ *      pinned page outright, so a path that forgets this panics instead of corrupting.
+ *   2. A copy from (or to) VMO V sees the page's content as V showed it when the chunk
+ *      started, changed only by writes to V itself (and its slices) meanwhile: never by
+ *      another VMO's writes. Hidden nodes never change their pages, and a page only
+ *      moves toward the leaves that can still read it, so the two moves that could hand
+ *      a pinned page to another writer copy instead: a write that would take the last
+ *      visible copy of an ancestor page (take_from_ancestor) gets a copy of a pinned one,
+ *      and a snapshot of a VMO whose page is being written (a write pin) leaves that
+ *      page with the writer and gives the new hidden node a copy of it as it is then.
+ *      (A merge may move a pinned page into the surviving child: the reader's VMO is in
+ *      that child's subtree, since the other one died, so the page still only moves
+ *      toward the reader.)
+ *
+ * Costs. A lookup walks the ancestors (at most VMO_COW_DEPTH_MAX: vmo_create_child
+ * refuses a deeper snapshot), and the "does any other leaf see this page" check visits
+ * at most VMO_COW_VISIT_MAX nodes (past that it answers "seen": a copy instead of a move,
+ * or an unseen ancestor page kept until its node merges or dies). Range operations visit
+ * the pages that exist (page_tree_next over the VMO and the ancestors it reads through),
+ * never every index of the range, and count their work in hier->work for the lock breaks.
  */
 #ifndef VM_VM_OBJECT_PRIV_H
 #define VM_VM_OBJECT_PRIV_H
@@ -43,8 +76,23 @@
 struct vmo_hier {
     mutex_t lock;
     uint32_t members;
-    struct list_node pins;       /* struct vmo_pin.node: copies in flight in the family */
+    struct list_node write_pins; /* struct vmo_pin.node: vmo_write copies in flight */
+    uint64_t work;               /* units done since the lock was last let go (guarded) */
 };
+
+/*
+ * Lock breaks: a range operation lets go of the family lock once it has done about
+ * VMO_LOCK_BREAK_WORK units of work, a unit being one page-tree lookup or one node of a
+ * family walk (20-30 instructions); allocating, copying or freeing a page counts
+ * VMO_WORK_PAGE units. Measured under -icount: at most about 5 * 10^4 instructions
+ * between breaks, and one step at the depth cap (four walks of 1024 levels) about 10^5:
+ * what another thread of the family waits for the lock at most.
+ */
+#define VMO_LOCK_BREAK_WORK 2048u
+#define VMO_WORK_PAGE 64u
+
+/* Most nodes one visibility check visits before it assumes the page is still seen. */
+#define VMO_COW_VISIT_MAX 1024u
 
 /* vm_object.flags; set at creation, immutable. */
 #define VMO_FLAG_HIDDEN (1u << 0)   /* a copy-on-write hidden node: never seen outside */
@@ -93,16 +141,15 @@ struct vm_object {
 };
 
 /*
- * A page held by a vmo_read/vmo_write copy that runs without the VMO lock. Lives on the
- * copier's stack, linked on vmo->hier->pins while the copy runs (family-wide, since a
- * copy may read a page an ancestor owns). `orphaned` is set (on every
- * pin of that page) when the page leaves the VMO during the copy; the last pin of an
- * orphaned page to be dropped frees it.
+ * A page held by one vmo_read/vmo_write chunk that runs without the VMO lock (see Pins
+ * above). Lives on the copier's stack. A write pin is also linked on hier->write_pins, so
+ * that a snapshot can find the pages being written (a page an ancestor owns is only
+ * ever read).
  */
 struct vmo_pin {
-    struct list_node node;
+    struct list_node node; /* on hier->write_pins if write */
     vm_page_t *page;
-    bool orphaned;
+    bool write;
 };
 
 /* Page index of a byte offset. */
@@ -139,6 +186,18 @@ void vmo_free_pages_locked(vm_object_t *vmo, uint64_t first, uint64_t last)
 void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
     TA_REQ(vmo->hier->lock);
 
+/* Committed pages one discard batch handles between two lock breaks. */
+#define VMO_DISCARD_BATCH 32u
+
+/*
+ * One batch of a discard of page indices [first, last) (PAGED): finds the first
+ * VMO_DISCARD_BATCH committed pages there, tells every mapping to drop [first, end) and
+ * releases the pages in it, where end is the index after the last of them (last if there
+ * are fewer). Returns end; the caller goes on from there after a lock break. O(batch).
+ */
+uint64_t vmo_discard_batch_locked(vm_object_t *vmo, uint64_t first, uint64_t last)
+    TA_REQ(vmo->hier->lock);
+
 /*
  * Makes the bytes [start, end) read as zeros without decommitting anything: clears
  * them in committed pages (PAGED; uncommitted pages already read as zeros) or in the
@@ -147,13 +206,48 @@ void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
 void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
     TA_REQ(vmo->hier->lock);
 
-/* Pin bookkeeping for vmo_read/vmo_write (see struct vmo_pin). */
-void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page)
+/*
+ * Pin bookkeeping for vmo_read/vmo_write (see struct vmo_pin): pin before the lock is
+ * dropped for the copy, unpin after it is taken again. The unpin frees the page if it
+ * was orphaned meanwhile and this was its last pin.
+ */
+void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page, bool write)
     TA_REQ(vmo->hier->lock);
 void vmo_unpin_locked(vm_object_t *vmo, struct vmo_pin *pin) TA_REQ(vmo->hier->lock);
 
-/* The page release used whenever a page leaves a live family (pins honoured). */
+/*
+ * The one way a page that has left every page tree of a live family goes: freed at once,
+ * or orphaned for its pins (rule 1 of Pins). vmo only names the family whose lock is held.
+ */
 void vmo_release_page_locked(vm_object_t *vmo, vm_page_t *page) TA_REQ(vmo->hier->lock);
+
+/* True if a copy in flight has page pinned. */
+static inline bool vmo_page_pinned(const vm_page_t *page) { return page->object.pins != 0; }
+
+/*
+ * A break in a loop whose length the caller (user space) chooses. With the family lock
+ * held, at a point where the loop keeps nothing but an index: once the family has done
+ * VMO_LOCK_BREAK_WORK units since the last break, lets go of the lock and takes it again,
+ * so that the threads waiting for it (faults, reads, other operations of the family) get
+ * their turn instead of waiting for the whole operation. Returns
+ * ZX_ERR_INTERNAL_INTR_KILLED if the lock was let go and the calling thread has been
+ * killed (the loop stops there; what it did stays), else ZX_OK; *broke (may be NULL)
+ * says whether the lock was let go, i.e. whether everything read under it must be
+ * looked up again.
+ */
+zx_status_t vmo_lock_break(vm_object_t *vmo, bool *broke)
+    TA_REQ(vmo->hier->lock);
+
+/* True if the next vmo_lock_break will let go of the lock (for steps that must tidy up
+ * before: see vmo_commit). */
+static inline bool vmo_lock_break_due(const vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+    return vmo->hier->work >= VMO_LOCK_BREAK_WORK;
+}
+
+/* Charges `units` of work to vmo's family (see VMO_LOCK_BREAK_WORK). */
+static inline void vmo_work(vm_object_t *vmo, uint64_t units) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vmo->hier->work += units;
+}
 
 /*
  * Allocates a VMO struct with one reference. hier NULL: a new family of one (its lock
@@ -187,16 +281,34 @@ vm_page_t *vmo_cow_lookup_locked(vm_object_t *vmo, uint64_t index) TA_REQ(vmo->h
 zx_status_t vmo_cow_own_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
     TA_REQ(vmo->hier->lock);
 
-/* vmo_zero for a copy-on-write VMO: [offset, offset + len), already range-checked. */
-zx_status_t vmo_cow_zero_locked(vm_object_t *vmo, uint64_t offset, uint64_t len)
-    TA_REQ(vmo->hier->lock);
+/*
+ * The smallest page index in [from, to) at which vmo holds a page or an ancestor it
+ * reads through holds one (shadowed by a nearer node or not), or `to` if there is none:
+ * how range operations skip what cannot matter. `limit` stands for vmo->parent_limit
+ * (a shrink passes the limit vmo had). One page_tree_next per ancestor (at most
+ * VMO_COW_DEPTH_MAX), charged as work.
+ */
+uint64_t vmo_cow_next_present_locked(vm_object_t *vmo, uint64_t from, uint64_t to,
+                                     uint64_t limit) TA_REQ(vmo->hier->lock);
 
 /*
- * Called by a shrink of copy-on-write leaf vmo, after its own pages and its mappings'
- * translations at [new_limit, parent_limit) are gone and before parent_limit is lowered
- * to new_limit: frees the ancestor pages there that no other leaf can see.
+ * vmo_zero's step for page `index` of a copy-on-write VMO: makes its bytes [lo, hi)
+ * (byte offsets of vmo, within that page, lo < hi) read as zeros. Where an ancestor's
+ * page shows through, vmo first takes a private copy; an own page wholly covered with
+ * nothing showing through is decommitted (mappings told first); otherwise the bytes are
+ * cleared in place. NO_MEMORY with nothing changed.
  */
-void vmo_cow_shrink_locked(vm_object_t *vmo, uint64_t new_limit) TA_REQ(vmo->hier->lock);
+zx_status_t vmo_cow_zero_page_locked(vm_object_t *vmo, uint64_t index, uint64_t lo,
+                                     uint64_t hi) TA_REQ(vmo->hier->lock);
+
+/*
+ * A shrink's clean-up at vmo's page index `index`, after vmo->parent_limit was lowered
+ * from old_limit to at most index's offset: releases every ancestor page there (seen
+ * through the old window) that no leaf can see any more. O(depth) plus the visibility
+ * checks, each within VMO_COW_VISIT_MAX.
+ */
+void vmo_cow_drop_unseen_locked(vm_object_t *vmo, uint64_t index, uint64_t old_limit)
+    TA_REQ(vmo->hier->lock);
 
 /* Called by the last unref of vmo (its own pages already freed): unlinks it from the
  * family, merging or freeing the hidden nodes this leaves with fewer than two children. */

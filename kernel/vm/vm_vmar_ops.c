@@ -2,7 +2,8 @@
  * zx_vmar_protect and zx_vmar_op_range over a VMAR and its descendants. Both first
  * check the whole range (so an error changes nothing), then apply. Walking the range is
  * "find the mapping containing va, handle [va, its end), continue there": O(k log n)
- * for k mappings. Lock rules: vm_vmar_priv.h.
+ * for k mappings, plus the VMO work (proportional to the pages that exist there, not to
+ * the range). Lock rules: vm_vmar_priv.h.
  */
 #include <kernel/assert.h>
 #include "vm_vmar_priv.h"
@@ -88,34 +89,67 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
     return st;
 }
 
+/*
+ * Checks one step of op_range at va (< b): the mapping that contains va (*m, ending the
+ * step at *pe). BAD_STATE for a gap, INVALID_ARGS for a mapping in a descendant unless
+ * MAP_RANGE with op_children, ACCESS_DENIED for COMMIT/DECOMMIT without WRITE.
+ */
+static zx_status_t op_range_check_one(vm_vmar_t *vmar, uint32_t op, vaddr_t va, vaddr_t b,
+                                      bool op_children, vm_mapping_t **m, vaddr_t *pe) {
+    unsigned depth;
+    *m = vmar_find_mapping(vmar, va, &depth);
+    if (!*m)
+        return ZX_ERR_BAD_STATE; /* a gap */
+    if (depth > 0 && (op != VM_VMAR_OP_MAP_RANGE || !op_children))
+        return ZX_ERR_INVALID_ARGS;
+    if (op != VM_VMAR_OP_MAP_RANGE && !((*m)->max_perms & ZX_VM_PERM_WRITE))
+        return ZX_ERR_ACCESS_DENIED;
+    *pe = MIN(b, region_end(&(*m)->r));
+    return ZX_OK;
+}
+
 static zx_status_t op_range_check_locked(vm_vmar_t *vmar, uint32_t op, vaddr_t a, vaddr_t b,
                                          bool op_children) {
     for (vaddr_t va = a; va < b;) {
-        unsigned depth;
-        vm_mapping_t *m = vmar_find_mapping(vmar, va, &depth);
-        if (!m)
-            return ZX_ERR_BAD_STATE; /* a gap */
-        if (depth > 0 && (op != VM_VMAR_OP_MAP_RANGE || !op_children))
-            return ZX_ERR_INVALID_ARGS;
-        if (op != VM_VMAR_OP_MAP_RANGE && !(m->max_perms & ZX_VM_PERM_WRITE))
-            return ZX_ERR_ACCESS_DENIED;
-        va = MIN(b, region_end(&m->r));
+        vm_mapping_t *m;
+        zx_status_t st = op_range_check_one(vmar, op, va, b, op_children, &m, &va);
+        if (st != ZX_OK)
+            return st;
     }
     return ZX_OK;
 }
 
-/* Applies op to [a, b) of m (page-aligned, inside m). */
-static zx_status_t op_range_apply(vm_mapping_t *m, uint32_t op, vaddr_t a, vaddr_t b) {
-    if (op == VM_VMAR_OP_MAP_RANGE)
-        return vm_mapping_populate(m, a, b);
+/*
+ * COMMIT / DECOMMIT of [a, b) of m (page-aligned, inside m) on m's VMO, with the aspace
+ * lock let go meanwhile: the VMO work is bounded by memory and committed pages, not by
+ * the range, but it may still be long, and the process's faults and other VM calls need
+ * not wait for it (the VMO lets its own waiters in between steps: vmo_lock_break). m's
+ * VMO is held by a reference, since m may be unmapped in the meantime; that is harmless,
+ * the VMO operation does not involve m.
+ */
+static zx_status_t vmo_op_unlocked(vm_aspace_t *as, vm_mapping_t *m, uint32_t op, vaddr_t a,
+                                   vaddr_t b) TA_REQ(as->lock) {
     uint64_t off = m->vmo_offset + (a - region_base(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
     if (off >= vsize)
         return ZX_OK; /* the mapping extends past the VMO's end: nothing there */
     uint64_t n = MIN((uint64_t)(b - a), vsize - off);
-    return op == VM_VMAR_OP_COMMIT ? vmo_commit(m->vmo, off, n) : vmo_decommit(m->vmo, off, n);
+    vm_object_t *vmo = m->vmo;
+    vmo_ref(vmo);
+    mutex_release(&as->lock);
+    zx_status_t st =
+        op == VM_VMAR_OP_COMMIT ? vmo_commit(vmo, off, n) : vmo_decommit(vmo, off, n);
+    vmo_unref(vmo);
+    mutex_acquire(&as->lock);
+    return st;
 }
 
+/*
+ * The whole range is checked first, so that a bad range changes nothing. The steps then
+ * run mapping by mapping; COMMIT and DECOMMIT let go of the aspace lock for the VMO's
+ * work, so each later step is checked again (a concurrent unmap or destroy ends the
+ * operation with the status the check gives: BAD_STATE for the gap or the dead VMAR).
+ */
 zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
                              bool op_children) {
     if (op != VM_VMAR_OP_COMMIT && op != VM_VMAR_OP_DECOMMIT && op != VM_VMAR_OP_MAP_RANGE)
@@ -136,10 +170,16 @@ zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t 
     else
         st = op_range_check_locked(vmar, op, a, b, op_children);
     for (vaddr_t va = a; st == ZX_OK && va < b;) {
-        vm_mapping_t *m = vmar_find_mapping(vmar, va, NULL);
-        ASSERT(m != NULL);
-        vaddr_t pe = MIN(b, region_end(&m->r));
-        st = op_range_apply(m, op, va, pe);
+        vm_mapping_t *m;
+        vaddr_t pe;
+        st = vmar->dead ? ZX_ERR_BAD_STATE
+                        : op_range_check_one(vmar, op, va, b, op_children, &m, &pe);
+        if (st != ZX_OK)
+            break;
+        if (op == VM_VMAR_OP_MAP_RANGE)
+            st = vm_mapping_populate(m, va, pe);
+        else
+            st = vmo_op_unlocked(as, m, op, va, pe);
         va = pe;
     }
     mutex_release(&as->lock);

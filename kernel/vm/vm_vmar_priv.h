@@ -15,8 +15,11 @@
  *   - aspace->lock (a mutex) guards the whole VMAR tree of the aspace: every tree, every
  *     region's base/size/parent, every mapping's runs and link fields, and vmar->dead.
  *     Order: aspace -> vmo -> { heap -> pmm, MMU locks }: with the aspace lock held we
- *     call into VMOs (commit, decommit, fault_page, for_each_committed), the heap and the
- *     MMU. Nothing in this layer is called with a VMO lock held except the mappings'
+ *     call into VMOs (fault_page, for_each_committed), the heap and the MMU.
+ *     zx_vmar_op_range's COMMIT and DECOMMIT let go of the aspace lock around the VMO
+ *     call (holding a reference on the VMO), since that work may be long and the rest
+ *     of the process's VM (its faults) need not wait for it. Nothing in this layer is
+ *     called with a VMO lock held except the mappings'
  *     unmap_range op, which reads the mapping's link window and base and calls the MMU
  *     only; those fields therefore change only with the VMO lock held as well
  *     (vmo_lock_mappings). A fault maps its page under the VMO lock (vmo_fault_page), so

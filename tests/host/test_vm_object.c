@@ -22,8 +22,8 @@
 #include <vm/vm_object.h>
 
 #include "mmu_host_env.h"
+#include "vm_object_host.h"
 
-#define P ((uint64_t)PAGE_SIZE)
 #define MODEL_PAGES 48
 #define MODEL_BYTES (MODEL_PAGES * PAGE_SIZE)
 #define MODEL_STEPS 40000
@@ -31,46 +31,6 @@
 #define INJECT_PERMILLE 150      /* allocation failure rate in the injected phases */
 #define INJECT_PHASE_STEPS 2000  /* steps per phase (phases alternate on/off) */
 #define NLINKS 2
-
-static size_t baseline_free;
-
-static void env_start(void) {
-    mmu_env_init(MMU_ENV_DEFAULT_BYTES);
-    vm_zero_page_init();
-    baseline_free = pmm_count_free_pages();
-}
-
-static void env_end_at(const char *file, int line) {
-    pmm_fault_inject_every(0);
-    pmm_fault_inject_random(0, 0);
-    if (pmm_count_free_pages() != baseline_free)
-        htest_fail(file, line, "leak: %zu PMM pages still allocated",
-                   baseline_free - pmm_count_free_pages());
-    if (heap_bytes_in_use() != 0)
-        htest_fail(file, line, "heap still holds %zu bytes", heap_bytes_in_use());
-}
-#define ENV_END() env_end_at(__FILE__, __LINE__)
-
-/* ---- Copy callbacks ---------------------------------------------------------------- */
-
-struct copy_ctx {
-    uint8_t *buf;
-    size_t copied; /* bytes moved so far (all chunks before a failure) */
-};
-
-static zx_status_t copy_out(void *ctx, size_t done, void *kptr, size_t n) {
-    struct copy_ctx *c = ctx;
-    memcpy(c->buf + done, kptr, n);
-    c->copied = done + n;
-    return ZX_OK;
-}
-
-static zx_status_t copy_in(void *ctx, size_t done, void *kptr, size_t n) {
-    struct copy_ctx *c = ctx;
-    memcpy(kptr, c->buf + done, n);
-    c->copied = done + n;
-    return ZX_OK;
-}
 
 /* ---- Fake mappings ----------------------------------------------------------------- */
 
@@ -456,13 +416,14 @@ HTEST(vm_object, zero_page_is_never_freed) {
 /* Contiguous VMOs give back their whole run; sparse huge ones only what they used. */
 HTEST(vm_object, destruction_frees_everything) {
     env_start();
+    size_t free0 = pmm_count_free_pages();
     vm_object_t *c, *p;
     ASSERT_OK(vmo_create_contiguous(16 * P, 20, &c));
     paddr_t base;
     bool w;
     ASSERT_OK(vmo_get_page(c, 0, false, &base, &w));
     EXPECT_EQ(base % (1u << 20), 0u);
-    EXPECT_LE(pmm_count_free_pages() + 16, baseline_free);
+    EXPECT_LE(pmm_count_free_pages() + 16, free0);
     ASSERT_OK(vmo_create_paged(VMO_SIZE_MAX, 0, &p));
     uint8_t b = 1;
     struct copy_ctx ctx = {&b, 0};
@@ -480,7 +441,8 @@ HTEST(vm_object, destruction_frees_everything) {
  * Random snapshots (of roots and of snapshots, at random offsets and sizes), writes,
  * faults, commits, zeros, resizes and destructions over up to FAM_VMOS live VMOs, each
  * with one fake mapping over its whole window, with PMM fault injection in alternate
- * phases. After every step no mapping may hold a translation to anything but the page its
+ * phases; and one-page reads in the middle of whose copy (the page pinned, the family
+ * lock not held) a few other steps run: the page must keep its content (pin rules). After every step no mapping may hold a translation to anything but the page its
  * VMO shows (same address; writable only if the VMO still says so; the model's bytes);
  * every FAM_CHECK_EVERY steps every byte of every VMO is compared with its model. Ends
  * by destroying everything in a random order: the PMM and heap must be back at baseline.
@@ -577,18 +539,32 @@ static void fam_check(struct fam *f, uint64_t step, bool contents) {
     }
 }
 
-static void fam_step(struct fam *f) {
+static void fam_read_interfered(struct fam *f, struct fam_vmo *v);
+
+/*
+ * One random operation on a random live VMO. While a copy from `avoid` is in flight
+ * (fam_read_interfered), nothing may change avoid's content, so that the copy must see
+ * it unchanged: avoid is only snapshotted, destroyed, faulted, committed, or written with
+ * the bytes it already holds (which still makes it take private copies of the pages).
+ */
+static void fam_step_avoiding(struct fam *f, struct fam_vmo *avoid) {
     struct fam_vmo *v = fam_pick(f);
     if (!v)
         return;
     uint64_t pages = v->size / P;
-    switch (fam_rnd(f, 9)) {
+    uint64_t op = fam_rnd(f, 10);
+    if (v == avoid && op >= 7)
+        return; /* zero, resize (and a nested read) */
+    switch (op) {
     case 0:
     case 1: { /* write a byte range (at most two pages' worth) */
         uint64_t off = fam_rnd(f, v->size + 1);
         uint64_t len = fam_rnd(f, 2 * P); /* not inside MIN: it evaluates twice */
         len = MIN(len, v->size - off);
-        memset(scratch, (int)fam_rnd(f, 256), len);
+        if (v == avoid)
+            memcpy(scratch, v->data + off, len);
+        else
+            memset(scratch, (int)fam_rnd(f, 256), len);
         struct copy_ctx ctx = {scratch, 0};
         zx_status_t st = vmo_write(v->vmo, off, len, copy_in, &ctx);
         if (st != ZX_ERR_NO_MEMORY && st != ZX_OK)
@@ -670,6 +646,10 @@ static void fam_step(struct fam *f) {
         memset(v->data + off, 0, len);
         break;
     }
+    case 9: /* read one page while other steps run in the middle of the copy */
+        if (!avoid)
+            fam_read_interfered(f, v);
+        break;
     default: { /* resize */
         uint64_t size = fam_rnd(f, FAM_PAGES + 1) * P;
         zx_status_t st = vmo_set_size(v->vmo, size);
@@ -686,6 +666,58 @@ static void fam_step(struct fam *f) {
         break;
     }
     }
+}
+
+static void fam_step(struct fam *f) { fam_step_avoiding(f, NULL); }
+
+#define INTERFERE_STEPS 6 /* family steps run in the middle of one page copy */
+
+struct interfere {
+    struct fam *f;
+    struct fam_vmo *v;
+    uint8_t out[PAGE_SIZE];
+    bool changed; /* the page under the copy changed while the other steps ran */
+};
+
+/* vmo_read callback: runs other steps of the model mid-copy (the family lock is not
+ * held here), then checks that the pinned page still holds what it held before. */
+static zx_status_t interfere_cb(void *ctx, size_t done, void *kptr, size_t n) {
+    struct interfere *in = ctx;
+    static uint8_t before[PAGE_SIZE];
+    memcpy(before, kptr, n);
+    for (int k = 0; k < INTERFERE_STEPS; k++)
+        fam_step_avoiding(in->f, in->v);
+    in->changed = memcmp(before, kptr, n) != 0;
+    memcpy(in->out + done, kptr, n);
+    return ZX_OK;
+}
+
+/*
+ * Reads one page of v while random steps on the rest of the family (and snapshots or
+ * the destruction of v itself) run in the middle of the copy: the page the copy uses is
+ * pinned, so it must neither change (no write to v happens meanwhile) nor be freed (the
+ * PMM would panic on a pinned page). The copy holds its own reference, as a syscall's
+ * handle would, so destroying v meanwhile only drops the model's.
+ */
+static void fam_read_interfered(struct fam *f, struct fam_vmo *v) {
+    static struct interfere in;
+    static uint8_t expect[PAGE_SIZE];
+    uint64_t pages = v->size / P;
+    if (!pages)
+        return;
+    uint64_t i = fam_rnd(f, pages);
+    memcpy(expect, v->data + i * P, P);
+    in.f = f;
+    in.v = v;
+    in.changed = false;
+    vm_object_t *vmo = v->vmo;
+    vmo_ref(vmo);
+    zx_status_t st = vmo_read(vmo, i * P, P, interfere_cb, &in);
+    vmo_unref(vmo);
+    if (st != ZX_OK || in.changed || memcmp(in.out, expect, P) != 0)
+        htest_fail(__FILE__, __LINE__, "read of page %llu under interference: st %d%s%s",
+                   (unsigned long long)i, st, in.changed ? ", the page changed" : "",
+                   memcmp(in.out, expect, P) ? ", wrong content" : "");
 }
 
 static void run_family(uint64_t seed) {

@@ -132,6 +132,13 @@ zx_status_t thread_sleep_until(zx_time_t deadline);
 void thread_kill(thread_t *t);
 
 /*
+ * True if thread_kill was called on the calling thread: a long kernel operation checks
+ * this at its preemption points and gives up early (the thread dies on its way back to
+ * user mode, so nobody sees the partial result's status).
+ */
+bool thread_kill_pending(void);
+
+/*
  * Blocks until every thread that has exited so far has been reaped (its stack freed, its
  * on_reaped called). For leak checks that must see a finished thread's memory back.
  */

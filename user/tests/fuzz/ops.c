@@ -459,10 +459,11 @@ static void op_vmo_op_range(fuzz_thread_t *t) {
     zx_handle_t h = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_VMO, false) : any_handle(r, false);
     uint32_t op = chance(r, 85) ? (uint32_t)rnd_below(r, 16) : any_bits32(r);
     uint64_t off = SANE(t) ? TU_PAGE * rnd_below(r, 4) : vmo_offset(r);
-    /* Sizes that could commit a lot are cut to 64 KiB (an UNBOUNDED VMO is 2^63 bytes, so
-     * only sizes that overflow any offset stay huge): memory stays bounded. */
+    /* COMMIT sizes that could commit a lot are cut to 64 KiB (an UNBOUNDED VMO is 2^63
+     * bytes, so only sizes that overflow any offset stay huge): memory stays bounded.
+     * Every other op keeps huge sizes: their cost follows the pages that exist. */
     uint64_t size = chance(r, 70) ? rnd_below(r, 16 * TU_PAGE) : any_size(r);
-    if (size > (1ull << 20) && size < UINT64_MAX - (1ull << 20))
+    if (op == ZX_VMO_OP_COMMIT && size > (1ull << 20) && size < UINT64_MAX - (1ull << 20))
         size &= 0xffff;
     uintptr_t buf = chance(r, 50) ? 0 : out_ptr(t);
     size_t bs = chance(r, 50) ? 0 : (size_t)rnd_below(r, 64);

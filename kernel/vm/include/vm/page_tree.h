@@ -31,6 +31,9 @@ zx_status_t page_tree_insert(struct page_tree *t, uint64_t index, vm_page_t *pag
 /* The page at index, or NULL. */
 vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index);
 
+/* Puts page at index, which must hold a page, and returns that page. Never allocates. */
+vm_page_t *page_tree_replace(struct page_tree *t, uint64_t index, vm_page_t *page);
+
 /* Removes and returns the page at index (NULL if none). Frees nodes that become empty. */
 vm_page_t *page_tree_remove(struct page_tree *t, uint64_t index);
 

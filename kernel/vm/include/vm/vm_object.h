@@ -49,6 +49,13 @@ enum vmo_type {
 /* Largest VMO size: the page-rounded size must fit in 2^63 (keeps offset math safe). */
 #define VMO_SIZE_MAX (1ull << 63)
 
+/*
+ * Deepest copy-on-write chain: the hidden nodes a snapshot or its parent may read
+ * through. Every lookup walks them, so vmo_create_child refuses (ZX_ERR_OUT_OF_RANGE) a
+ * snapshot that would go deeper (syscall-abi/decisions.md).
+ */
+#define VMO_COW_DEPTH_MAX 1024u
+
 struct vmo_mapping_link;
 struct vmo_mapping_ops {
     /* Translations for VMO offsets [offset, offset + len) must be removed now. */
@@ -79,7 +86,8 @@ uint32_t vmo_cache_policy(const vm_object_t *vmo);
 
 /*
  * Changes the size (resizable paged VMOs only: ZX_ERR_UNAVAILABLE otherwise). Shrinking
- * removes the translations past the new end from every mapping, then frees those pages.
+ * removes the translations past the new end from every mapping, then frees those pages
+ * (work ~ pages committed there, in the VMO and in ancestors only it could see).
  */
 zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size);
 
@@ -93,6 +101,12 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size);
  * partial pages cleared; on a copy-on-write VMO, pages showing an ancestor's content get
  * private zeroed copies, so it may fail with NO_MEMORY). commit on a copy-on-write VMO
  * makes private copies of what it shows.
+ * Cost: decommit and zero visit only the pages that exist in the range (the VMO's and,
+ * copy-on-write, its ancestors'), commit those plus the pages it allocates, never every
+ * index of the range; all three let go of the VMO lock between steps, and return
+ * ZX_ERR_INTERNAL_INTR_KILLED if the calling thread was killed meanwhile (what was done
+ * stays; the thread dies before user space could see the status). A VMO that shrinks
+ * meanwhile ends them with OUT_OF_RANGE.
  */
 zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len);
 zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len);
@@ -190,7 +204,8 @@ size_t vmo_mapping_count(const vm_object_t *vmo);
  *              afterwards neither sees the other's writes. size may reach past the
  *              parent's end (that part reads as zeros). Paged parents only, and not
  *              slices (NOT_SUPPORTED); offset not page-aligned -> INVALID_ARGS; offset +
- *              size past VMO_SIZE_MAX -> OUT_OF_RANGE. Every mapping of the parent loses
+ *              size past VMO_SIZE_MAX -> OUT_OF_RANGE; the parent already reads through
+ *              VMO_COW_DEPTH_MAX hidden nodes -> OUT_OF_RANGE. Every mapping of the parent loses
  *              its translations at creation (write faults then copy). vmo_decommit on
  *              either VMO afterwards -> NOT_SUPPORTED (while it reads through a parent).
  *   RESIZABLE  the child may be resized (snapshots only).

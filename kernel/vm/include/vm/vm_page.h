@@ -9,7 +9,11 @@
  *   WIRED   reserved at boot (kernel image, boot allocations, modules) - never freed.
  *   HEAP    a kernel heap page: `heap` is live.
  *   MMU     a page-table page: `mmu` is live (level, refcount, present-entry count, lock).
- *   OBJECT  owned by a VMO: `object` is live.
+ *   OBJECT  owned by a VMO: `object` is live. `object.pins` counts the VMO copies
+ *           (vmo_read/vmo_write) reading or writing the page right now with the VMO lock
+ *           dropped; while it is non-zero the page is never freed (the PMM refuses it),
+ *           and `object.object` is NULL once the page has left its VMO (an orphan that
+ *           the last copy frees). See kernel/vm/vm_object_priv.h, "Pins".
  */
 #ifndef VM_VM_PAGE_H
 #define VM_VM_PAGE_H
@@ -54,8 +58,9 @@ typedef struct vm_page {
             void *free_list;      /* slab: first free object */
         } heap;
         struct {
-            void *object;
+            void *object;         /* the owning VMO; NULL: orphaned while pinned */
             uint64_t page_offset;
+            uint32_t pins;        /* copies in flight on this page */
         } object;
     };
 } vm_page_t;
