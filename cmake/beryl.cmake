@@ -3,10 +3,13 @@
 set(BERYL_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter -Wthread-safety
     -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers)
 
-# Freestanding flags common to kernel and user code.
+# Freestanding flags common to kernel and user code. User code may use SSE (each user
+# thread has its own extended state, kernel/arch/x86/fpu.c); the kernel may not: it never
+# saves the user's registers around its own code.
 set(BERYL_CROSS_CFLAGS --target=${BERYL_CROSS_TRIPLE} -std=gnu11 -ffreestanding -nostdlibinc
     -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables
-    -mno-red-zone -mgeneral-regs-only -O2 -g)
+    -mno-red-zone -O2 -g)
+set(BERYL_KERNEL_ONLY_CFLAGS -mgeneral-regs-only)
 
 # Files generated from syscall-abi/syscalls.def by tools/gen_syscalls.py (target
 # syscall_gen, defined in syscall-abi/CMakeLists.txt). Never checked in.

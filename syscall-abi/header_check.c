@@ -5,5 +5,7 @@
 #include <zircon/processargs.h>
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
+#include <zircon/syscalls-next.h>
+#include <zircon/syscalls/exception.h>
 #include <zircon/syscalls/object.h>
 #include <zircon/types.h>

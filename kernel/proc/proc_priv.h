@@ -17,6 +17,7 @@
 #ifndef PROC_PRIV_H
 #define PROC_PRIV_H
 
+#include <arch/x86/fpu.h>
 #include <arch/x86/iframe.h>
 #include <kernel/thread.h>
 #include <lib/list.h>
@@ -92,6 +93,10 @@ struct uthread {
     uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
     bool kill_sent;           /* process_kill has asked it to die (process lock) */
     uint64_t fs_base, gs_base; /* the user FS / GS base of the mode it runs in */
+    /* x87/SSE/AVX registers (<arch/x86/fpu.h>), loaded on switch; one state for normal
+     * and restricted mode alike (Zircon's rule: restricted mode switches only the general
+     * registers and FS / GS). Owned; freed with the thread. */
+    x86_fpu_state_t *fpu;
     struct uthread_restricted {
         /* The bound state: a one-page contiguous VMO (a reference), so its page never
          * moves and the kernel reads and writes it through the physmap at `state`.
@@ -205,11 +210,12 @@ __noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *w
  * kernel stack. restricted_exit saves the restricted registers of f to the state VMO,
  * switches back to the normal-mode aspace and points f at the vector (reason in rsi and
  * rax, context in rdi, every other register as it was at zx_restricted_enter).
- * restricted_exception: called for a user exception nobody resolved; true if the thread
- * was in restricted mode and has left it (the exception is then reported, not fatal).
+ * restricted_exception: called for a user exception nobody resolved (vm_status: why the
+ * VM did not, for a #PF); true if the thread was in restricted mode and has left it (the
+ * exception is then reported in the state VMO, a zx_restricted_exception_t, not fatal).
  */
 void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason);
-bool restricted_exception(struct x86_iframe *f);
+bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status);
 void restricted_thread_destroy(uthread_t *ut);
 /* The user FS / GS base registers of thread t (0 for a kernel thread), loaded on switch. */
 void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base);

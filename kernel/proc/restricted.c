@@ -94,10 +94,17 @@ void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason) {
     resume_normal(ut, f, reason);
 }
 
-bool restricted_exception(struct x86_iframe *f) {
+_Static_assert(sizeof(zx_restricted_exception_t) <= PAGE_SIZE, "the state VMO is one page");
+
+bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status) {
     uthread_t *ut = uthread_current();
     if (!ut || !ut->restricted.active)
         return false;
+    /* The report follows the state that restricted_exit writes (zx_restricted_exception_t);
+     * it is taken from f before restricted_exit turns f into the normal-mode frame. */
+    zx_exception_report_t report;
+    x86_exception_report(f, vm_status, &report);
+    ((zx_restricted_exception_t *)ut->restricted.state)->exception = report;
     restricted_exit(ut, f, ZX_RESTRICTED_REASON_EXCEPTION);
     return true;
 }

@@ -1,7 +1,8 @@
 /*
  * The syscall layer's arch glue: MSR set-up for `syscall`/`sysret`, the C entry called
  * by x86_syscall_entry (user_entry.S), the per-switch hook that points the TSS and the
- * syscall entry at the next thread's kernel stack and loads its aspace, and the checks
+ * syscall entry at the next thread's kernel stack and loads its aspace, FS / GS bases and
+ * extended state (<arch/x86/fpu.h>: eager load, deferred save), and the checks
  * every return to user mode makes (a pending kill, a non-canonical return address).
  */
 #include <arch/mmu.h>
@@ -9,6 +10,7 @@
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/iframe.h>
+#include <kernel/assert.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
 #include <kernel/user_copy.h>
@@ -20,7 +22,6 @@
 #define X86_MSR_LSTAR 0xc0000082u
 #define X86_MSR_FMASK 0xc0000084u
 #define X86_FLAGS_TF (1ull << 8)
-#define X86_FLAGS_DF (1ull << 10)
 #define X86_FLAGS_NT (1ull << 14)
 /* sysret loads CS = STAR[63:48] + 16 and SS = STAR[63:48] + 8 (both | 3): base 0x10 gives
  * user data 0x1b and user code 0x23 (the GDT puts user data first for this reason). */
@@ -74,9 +75,14 @@ void x86_set_syscall_entry(bool restricted) {
 void arch_thread_switch_hook(thread_t *from, thread_t *to) {
     x86_tss_set_rsp0(to->stack_top);
     x86_syscall_kstack_top = to->stack_top;
+    /* A user thread that has exited never runs again: its registers need no save. */
+    if (from && from->state == THREAD_DEAD && from->user_ctx)
+        x86_fpu_forget(((uthread_t *)from->user_ctx)->fpu);
     const uthread_t *ut = to->user_ctx;
-    if (ut)
+    if (ut) {
         x86_load_user_bases(ut->fs_base, ut->gs_base);
+        x86_fpu_switch(ut->fpu);
+    }
     x86_set_syscall_entry(ut && ut->restricted.active);
     vm_aspace_t *old_as = from ? from->aspace : NULL;
     if (old_as != to->aspace) {
@@ -119,6 +125,7 @@ void x86_return_to_user_check(struct x86_iframe *f) {
 /* A syscall that replaced the whole frame (zx_restricted_enter) returns with iret,
  * which restores rcx and r11 too. */
 void x86_syscall_handler(struct x86_iframe *f) {
+    ASSERT(x86_entry_flags_clear());
     uint64_t args[8] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9, f->r12, f->r13};
     int64_t ret = syscall_dispatch(f->rax, args);
     thread_t *t = thread_current();
@@ -133,6 +140,7 @@ void x86_syscall_handler(struct x86_iframe *f) {
 /* A `syscall` instruction in restricted mode is not a Beryl syscall: it ends restricted
  * mode (LSTAR points here only while the running thread is in restricted mode). */
 void x86_restricted_syscall_handler(struct x86_iframe *f) {
+    ASSERT(x86_entry_flags_clear());
     thread_t *t = thread_current();
     restricted_exit(t->user_ctx, f, ZX_RESTRICTED_REASON_SYSCALL);
     return_to_user_check(t, f);

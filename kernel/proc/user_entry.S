@@ -5,7 +5,9 @@
  * Syscall entry builds a struct x86_iframe on the thread's kernel stack (the same layout
  * as the exception stubs, vector X86_VECTOR_SYSCALL), so kill and restricted-mode code
  * see one frame format. Single CPU: the user rsp is parked in a global while the kernel
- * stack is loaded (FMASK clears IF, so nothing can interleave). Return is sysretq; the C
+ * stack is loaded (FMASK clears IF, so nothing can interleave). FMASK also clears DF and
+ * AC (syscall.c), for this entry and the restricted-mode one alike, so unlike the
+ * exception stubs these need no ENTRY_CLEAR_FLAGS. Return is sysretq; the C
  * side guarantees the saved rip is a canonical user address before we get here.
  */
 #include <arch/x86/boot_defs.h>
@@ -34,11 +36,13 @@
     pushq $0                            /* error code */
     pushq $X86_VECTOR_SYSCALL           /* vector */
     IFRAME_PUSH_GPRS
+    IFRAME_PUSH_NO_CR2
     xorl %ebp, %ebp                     /* backtraces stop here */
     movq %rsp, %rdi
     sti
     call \handler                       /* stores the result in frame->rax */
     cli
+    IFRAME_DROP_CR2
     IFRAME_POP_GPRS
     addq $16, %rsp                      /* vector + error code */
     popq %rcx                           /* rip */
@@ -64,6 +68,7 @@ SYSCALL_ENTRY x86_syscall_entry_restricted, x86_restricted_syscall_handler
 x86_enter_user:
     cli
     movq %rdi, %rsp
+    IFRAME_DROP_CR2
     IFRAME_POP_GPRS
     addq $16, %rsp
     iretq

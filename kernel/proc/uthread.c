@@ -62,12 +62,18 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
     uthread_t *ut = kzalloc(sizeof(*ut));
     if (!ut)
         return ZX_ERR_NO_MEMORY;
+    ut->fpu = x86_fpu_state_create(); /* the clean initial state */
+    if (!ut->fpu) {
+        kfree(ut);
+        return ZX_ERR_NO_MEMORY;
+    }
     if (name_len > ZX_MAX_NAME_LEN - 1)
         name_len = ZX_MAX_NAME_LEN - 1;
     memcpy(ut->name, name, name_len);
     ut->name[name_len] = '\0';
     zx_status_t st = thread_init(&ut->thread, ut->name, uthread_kernel_entry, ut);
     if (st != ZX_OK) {
+        x86_fpu_state_destroy(ut->fpu);
         kfree(ut);
         return st;
     }
@@ -82,6 +88,7 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
     if (p->state == PROCESS_DYING || p->state == PROCESS_DEAD) {
         spin_unlock_irqrestore(&p->obj.lock, s);
         thread_destroy_unstarted(&ut->thread);
+        x86_fpu_state_destroy(ut->fpu);
         kfree(ut);
         return ZX_ERR_BAD_STATE;
     }
@@ -185,7 +192,7 @@ void uthread_exception_kill(const struct x86_iframe *f, const char *what) {
     ASSERT(ut);
     printf("user fault: process \"%s\" thread \"%s\": %s at rip 0x%lx (vector %lu, error "
            "0x%lx, cr2 0x%lx); killing the process\n",
-           ut->proc->name, ut->name, what, f->rip, f->vector, f->err_code, x86_get_cr2());
+           ut->proc->name, ut->name, what, f->rip, f->vector, f->err_code, x86_fault_address(f));
     process_kill(ut->proc, ZX_TASK_RETCODE_EXCEPTION_KILL);
     uthread_exit_current();
 }
@@ -196,6 +203,7 @@ static void uthread_destroy(kobject_t *o) {
      * uthread_kill or process_finish tears it down and marks it dead. */
     DEBUG_ASSERT(ut->state == UTHREAD_DEAD);
     restricted_thread_destroy(ut);
+    x86_fpu_state_destroy(ut->fpu);
     kobject_unref(&ut->proc->obj);
     kfree(ut);
 }

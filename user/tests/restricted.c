@@ -5,6 +5,12 @@
  * exception such as touching the shared region (EXCEPTION), or when kicked (KICK); the
  * tests check the reason, the context, and the registers saved in the state VMO.
  *
+ * The x87 / SSE / AVX registers are one state for both modes, as in Zircon: restricted
+ * code starts with what normal mode had at zx_restricted_enter, normal mode gets back what
+ * restricted code left, and other threads running meanwhile never show through. Restricted
+ * code that sets RFLAGS.AC and DF and takes interrupts keeps them (the kernel clears them
+ * for itself on each entry).
+ *
  * Everything that must run inside a sharer is this program launched into one with
  * `--sharer SCENARIO SHARED_ADDR`; the scenario returns 0, or the line of the first
  * check that failed (printed too).
@@ -19,6 +25,7 @@
 #include <zircon/processargs.h>
 #include <zircon/syscalls-next.h>
 #include <zircon/vmo_vmar.h>
+#include "fpu_util.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 #define RESTRICTED_TOP 0x400000000000ull
@@ -56,6 +63,38 @@ static const uint8_t code_load_fs[] = {
     0xeb, 0xfe,
 };
 static const uint8_t code_ud2[] = {0x0f, 0x0b, 0xeb, 0xfe};
+/* Reads XMM3's low half into rax, sets every bit of XMM5 (legacy SSE encoding: the
+ * upper half of YMM5 stays), then syscall. */
+static const uint8_t code_fpu_touch[] = {
+    0x66, 0x48, 0x0f, 0x7e, 0xd8, /* movq %xmm3,%rax */
+    0x66, 0x0f, 0x76, 0xed,       /* pcmpeqd %xmm5,%xmm5 */
+    0x0f, 0x05,                   /* syscall */
+    0xeb, 0xfe,
+};
+/* 1.0f / 0.0f in SSE (an #XM if MXCSR unmasks divide-by-zero), then syscall. */
+static const uint8_t code_sse_divide_by_zero[] = {
+    0xb8, 0x01, 0, 0, 0,          /* mov $1,%eax */
+    0xf3, 0x0f, 0x2a, 0xc0,       /* cvtsi2ss %eax,%xmm0 */
+    0x0f, 0x57, 0xc9,             /* xorps %xmm1,%xmm1 */
+    0xf3, 0x0f, 0x5e, 0xc1,       /* divss %xmm1,%xmm0 */
+    0x0f, 0x05,                   /* syscall */
+    0xeb, 0xfe,
+};
+#define SSE_DIVIDE_AT 12
+/* Sets AC and DF, spins until the TSC reaches rdi (timer interrupts arrive meanwhile),
+ * then syscall. Needs a stack (rsp). */
+static const uint8_t code_ac_df_spin[] = {
+    0x9c,                                           /* pushfq */
+    0x48, 0x81, 0x0c, 0x24, 0x00, 0x04, 0x04, 0x00, /* orq $0x40400,(%rsp) */
+    0x9d,                                           /* popfq */
+    0x0f, 0x31,                                     /* rdtsc */
+    0x48, 0xc1, 0xe2, 0x20,                         /* shl $32,%rdx */
+    0x48, 0x09, 0xd0,                               /* or %rdx,%rax */
+    0x48, 0x39, 0xf8,                               /* cmp %rdi,%rax */
+    0x72, 0xf2,                                     /* jb rdtsc */
+    0x0f, 0x05,                                     /* syscall */
+    0xeb, 0xfe,
+};
 static const uint8_t code_spin[] = {0xeb, 0xfe};
 static const uint8_t code_syscall[] = {0x0f, 0x05, 0xeb, 0xfe};
 
@@ -87,15 +126,22 @@ static zx_vaddr_t map_code(const uint8_t *code, size_t len) {
     return a;
 }
 
-/* Writes *st to the bound state, enters, reads the saved state back; returns what
- * zx_restricted_enter returned (the reason, or an error status). */
+/* The exception report of the last enter() (after an EXCEPTION exit; else stale). */
+static zx_exception_report_t g_report;
+
+/* Writes *st to the bound state, enters, reads the saved state (and what follows it, the
+ * report of an exception exit) back; returns what zx_restricted_enter returned (the
+ * reason, or an error status). */
 static int64_t enter(zx_restricted_state_t *st) {
     if (zx_vmo_write(g_state, st, 0, sizeof(*st)) != ZX_OK)
         return -1000;
     vector_context = vector_reason = ~0ull;
     int64_t r = zx_restricted_enter(0, (uintptr_t)restricted_vector, CONTEXT);
-    if (zx_vmo_read(g_state, st, 0, sizeof(*st)) != ZX_OK)
+    zx_restricted_exception_t exc;
+    if (zx_vmo_read(g_state, &exc, 0, sizeof(exc)) != ZX_OK)
         return -1001;
+    *st = exc.state;
+    g_report = exc.exception;
     return r;
 }
 
@@ -165,6 +211,13 @@ static int scenario_regions(uint64_t shared_addr) {
     SCHECK(vector_context == CONTEXT);
     SCHECK(st.ip == code); /* the faulting instruction */
     SCHECK(st.rdi == shared_addr && st.rax == 0x99);
+    /* The report: a read of a not-present page in user mode, at the shared address. */
+    SCHECK(g_report.header.size == sizeof(zx_exception_report_t));
+    SCHECK(g_report.header.type == ZX_EXCP_FATAL_PAGE_FAULT);
+    SCHECK(g_report.context.arch.u.x86_64.vector == 14);
+    SCHECK(g_report.context.arch.u.x86_64.err_code == 0x4);
+    SCHECK(g_report.context.arch.u.x86_64.cr2 == shared_addr);
+    SCHECK(g_report.context.synth_code == (uint32_t)ZX_ERR_NOT_FOUND);
     /* Back in normal mode the shared region is there again. */
     SCHECK(*shared == 0x5a5a);
     return 0;
@@ -176,6 +229,12 @@ static int scenario_ud2(void) {
     zx_restricted_state_t st = state_at(code);
     SCHECK(enter(&st) == ZX_RESTRICTED_REASON_EXCEPTION);
     SCHECK(st.ip == code);
+    SCHECK(g_report.header.size == sizeof(zx_exception_report_t));
+    SCHECK(g_report.header.type == ZX_EXCP_UNDEFINED_INSTRUCTION);
+    SCHECK(g_report.context.arch.u.x86_64.vector == 6);
+    SCHECK(g_report.context.arch.u.x86_64.err_code == 0);
+    SCHECK(g_report.context.arch.u.x86_64.cr2 == 0);
+    SCHECK(g_report.context.synth_code == 0);
     return 0;
 }
 
@@ -280,6 +339,127 @@ static int scenario_errors(uint64_t shared_addr) {
     return 0;
 }
 
+/* ---- extended state and flags across the modes ---- */
+
+static bool g_avx;
+
+/* Enters restricted mode (state already written) with *in loaded in the x87/SSE/AVX
+ * registers; *out gets them as normal mode finds them at the vector. Returns the reason
+ * (or an error status). */
+static int64_t enter_holding(const fpu_image_t *in, fpu_image_t *out) {
+    vector_context = vector_reason = ~0ull;
+    uint64_t args[6] = {0, (uint64_t)(uintptr_t)restricted_vector, CONTEXT};
+    return (int64_t)fpu_hold(in, out, (fpu_call_t)zx_restricted_enter, args);
+}
+
+/* Restricted code sees normal mode's registers, and what it changes is what normal mode
+ * gets back. */
+static int scenario_fpu_shared(void) {
+    zx_vaddr_t code = map_code(code_fpu_touch, sizeof(code_fpu_touch));
+    SCHECK(code != 0);
+    zx_restricted_state_t st = state_at(code);
+    SCHECK(zx_vmo_write(g_state, &st, 0, sizeof(st)) == ZX_OK);
+    fpu_image_t in, out;
+    fpu_pattern(&in, 11, g_avx);
+    SCHECK(enter_holding(&in, &out) == ZX_RESTRICTED_REASON_SYSCALL);
+    SCHECK(zx_vmo_read(g_state, &st, 0, sizeof(st)) == ZX_OK);
+    uint64_t xmm3_low;
+    memcpy(&xmm3_low, in.xmm[3], sizeof(xmm3_low));
+    SCHECK(st.rax == xmm3_low);
+    fpu_image_t want = in;
+    memset(want.xmm[5], 0xff, sizeof(want.xmm[5]));
+    SCHECK(fpu_equal(&out, &want));
+    return 0;
+}
+
+/* Loads its own image, spins (preempting the restricted spinner and being preempted by
+ * it), checks its registers, then kicks the main thread out of restricted mode. */
+static void fpu_kicker(uintptr_t ok, uintptr_t tsc_per_ms) {
+    fpu_image_t in, out;
+    fpu_pattern(&in, 12, g_avx);
+    uint64_t args[6] = {__builtin_ia32_rdtsc() + 25 * tsc_per_ms};
+    fpu_hold(&in, &out, (fpu_call_t)fpu_spin_until, args);
+    *(volatile bool *)ok = fpu_equal(&out, &in);
+    zx_restricted_kick(g_main_thread, 0);
+    zx_thread_exit();
+}
+
+/* TSC ticks per millisecond, measured across a 10 ms sleep. */
+static uint64_t tsc_per_ms(void) {
+    uint64_t t0 = __builtin_ia32_rdtsc();
+    zx_time_t c0 = zx_clock_get_monotonic();
+    zx_nanosleep(c0 + 10 * TU_MS);
+    uint64_t dt = __builtin_ia32_rdtsc() - t0;
+    zx_duration_t dc = zx_clock_get_monotonic() - c0;
+    return dc > 0 ? dt * (uint64_t)TU_MS / (uint64_t)dc : 1;
+}
+
+/* A thread spinning in restricted mode is preempted by another thread of the process
+ * with other register contents; both keep their own. */
+static int scenario_fpu_preempt(void) {
+    zx_vaddr_t code = map_code(code_spin, sizeof(code_spin));
+    SCHECK(code != 0);
+    zx_restricted_state_t st = state_at(code);
+    SCHECK(zx_vmo_write(g_state, &st, 0, sizeof(st)) == ZX_OK);
+    g_main_thread = zx_thread_self();
+    static volatile bool kicker_ok;
+    kicker_ok = false;
+    tu_thread_t t;
+    SCHECK(tu_thread_create(&t) == ZX_OK);
+    SCHECK(tu_thread_start(&t, fpu_kicker, (uintptr_t)&kicker_ok, tsc_per_ms()) == ZX_OK);
+    fpu_image_t in, out;
+    fpu_pattern(&in, 13, g_avx);
+    SCHECK(enter_holding(&in, &out) == ZX_RESTRICTED_REASON_KICK);
+    SCHECK(fpu_equal(&out, &in));
+    SCHECK(tu_thread_join(&t, 10 * TU_SEC) == ZX_OK);
+    tu_thread_destroy(&t);
+    SCHECK(kicker_ok);
+    return 0;
+}
+
+/* An unmasked SSE exception in restricted mode is reported like any other exception
+ * (QEMU's TCG raises none: there the division completes and sets the flag). */
+static int scenario_fpu_exception(void) {
+    zx_vaddr_t code = map_code(code_sse_divide_by_zero, sizeof(code_sse_divide_by_zero));
+    SCHECK(code != 0);
+    zx_restricted_state_t st = state_at(code);
+    SCHECK(zx_vmo_write(g_state, &st, 0, sizeof(st)) == ZX_OK);
+    fpu_image_t in, out;
+    fpu_pattern(&in, 14, g_avx);
+    in.mxcsr = 0x1d80; /* divide-by-zero unmasked */
+    int64_t reason = enter_holding(&in, &out);
+    fpu_reset();
+    zx_restricted_exception_t exc;
+    SCHECK(zx_vmo_read(g_state, &exc, 0, sizeof(exc)) == ZX_OK);
+    if (fpu_under_qemu_tcg()) {
+        SCHECK(reason == ZX_RESTRICTED_REASON_SYSCALL);
+        SCHECK(out.mxcsr == (0x1d80u | 0x4u)); /* ZE */
+        return 0;
+    }
+    SCHECK(reason == ZX_RESTRICTED_REASON_EXCEPTION);
+    SCHECK(exc.state.ip == code + SSE_DIVIDE_AT);
+    SCHECK(exc.exception.header.type == ZX_EXCP_GENERAL);
+    SCHECK(exc.exception.context.arch.u.x86_64.vector == 19);
+    SCHECK(exc.exception.context.arch.u.x86_64.cr2 == 0);
+    SCHECK(out.mxcsr == (0x1d80u | 0x4u)); /* normal mode sees the flag too */
+    return 0;
+}
+
+/* Restricted code that sets AC and DF keeps them across timer interrupts, up to its
+ * syscall, which saves them in the state. */
+static int scenario_flags_ac_df(void) {
+    zx_vaddr_t code = map_code(code_ac_df_spin, sizeof(code_ac_df_spin));
+    zx_vaddr_t stack = tu_map_new(TU_PAGE, RW, NULL);
+    SCHECK(code != 0 && stack != 0);
+    zx_restricted_state_t st = state_at(code);
+    st.rsp = stack + TU_PAGE;
+    st.rdi = __builtin_ia32_rdtsc() + 25 * tsc_per_ms();
+    SCHECK(enter(&st) == ZX_RESTRICTED_REASON_SYSCALL);
+    SCHECK((st.flags & 0x40400) == 0x40400);
+    SCHECK(st.ip == code + sizeof(code_ac_df_spin) - 2);
+    return 0;
+}
+
 /* Spins in restricted mode until the process is killed. */
 static int scenario_spin_forever(void) {
     zx_vaddr_t code = map_code(code_spin, sizeof(code_spin));
@@ -290,6 +470,7 @@ static int scenario_spin_forever(void) {
 }
 
 static int sharer_main(const char *scenario, uint64_t shared_addr) {
+    g_avx = fpu_has_avx();
     if (zx_restricted_bind_state(0, &g_state) != ZX_OK)
         return 1000;
     struct {
@@ -300,6 +481,8 @@ static int sharer_main(const char *scenario, uint64_t shared_addr) {
         {"ud2", scenario_ud2},             {"fs_base", scenario_fs_base},
         {"kick", scenario_kick},           {"pending_kick", scenario_pending_kick},
         {"spin_forever", scenario_spin_forever},
+        {"fpu_shared", scenario_fpu_shared}, {"fpu_preempt", scenario_fpu_preempt},
+        {"fpu_exception", scenario_fpu_exception}, {"flags_ac_df", scenario_flags_ac_df},
     };
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
         if (strcmp(scenario, plain[i].name) == 0)
@@ -395,6 +578,12 @@ TEST(Restricted, FsAndGsBase) { EXPECT_EQ(run_scenario("fs_base"), 0); }
 TEST(Restricted, KickFromAnotherThread) { EXPECT_EQ(run_scenario("kick"), 0); }
 TEST(Restricted, PendingKickReturnsAtOnce) { EXPECT_EQ(run_scenario("pending_kick"), 0); }
 TEST(Restricted, EnterAndBindErrors) { EXPECT_EQ(run_scenario("errors"), 0); }
+TEST(Restricted, ExtendedStateIsSharedWithNormalMode) {
+    EXPECT_EQ(run_scenario("fpu_shared"), 0);
+}
+TEST(Restricted, ExtendedStateSurvivesPreemption) { EXPECT_EQ(run_scenario("fpu_preempt"), 0); }
+TEST(Restricted, SseExceptionIsReported) { EXPECT_EQ(run_scenario("fpu_exception"), 0); }
+TEST(Restricted, AcAndDfSurviveInterrupts) { EXPECT_EQ(run_scenario("flags_ac_df"), 0); }
 
 /* A process killed while its thread runs restricted code ends normally. */
 TEST(Restricted, KillWhileInRestrictedMode) {

@@ -1,6 +1,7 @@
 /* CPUID feature detection and enabling of the protection features we rely on. */
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/fpu.h>
 #include <kernel/console.h>
 #include <lib/string.h>
 
@@ -27,6 +28,10 @@
 #define CPUIDX1_EDX_PAGE1G (1u << 26)
 
 struct x86_features x86_features;
+/* Read by ENTRY_CLEAR_FLAGS in every exception / interrupt entry (<arch/x86/iframe_asm.h>):
+ * 1 when the CPU has clac (SMAP). Zero until features are known, so early entries take the
+ * path that works everywhere. */
+uint8_t x86_entry_has_clac;
 
 void x86_cpu_features_init(void) {
     struct x86_features *f = &x86_features;
@@ -81,10 +86,12 @@ void x86_cpu_features_init(void) {
     if (f->smap)
         cr4 |= X86_CR4_SMAP;
     x86_set_cr4(cr4);
+    x86_entry_has_clac = f->smap;
 
     printf("cpu: %s, %u-bit physical / %u-bit virtual addresses\n", f->vendor,
            f->phys_addr_bits, f->virt_addr_bits);
     printf("cpu: features:%s%s%s%s%s%s%s%s\n", f->nx ? " nx" : "", f->smep ? " smep" : "",
            f->smap ? " smap" : "", f->page1g ? " page1g" : "", f->pge ? " pge" : "",
            f->pat ? " pat" : "", f->pcid ? " pcid" : "", f->la57 ? " la57" : "");
+    x86_fpu_init();
 }

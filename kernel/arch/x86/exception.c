@@ -13,15 +13,17 @@
 #include <arch/x86/iframe.h>
 #include <arch/x86/irqoff.h>
 #include <arch/x86/probe.h>
+#include <kernel/assert.h>
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
 #include <vm/vm_aspace.h>
+#include <zircon/syscalls/exception.h>
 
 /* kernel/proc (user tasks). */
 __noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *what);
 void x86_return_to_user_check(struct x86_iframe *f);
-bool restricted_exception(struct x86_iframe *f);
+bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status);
 
 /* #PF error-code bits (Intel SDM Vol. 3A, 4.7). */
 #define PF_ERR_PRESENT (1u << 0)
@@ -53,8 +55,8 @@ static void print_symbolised(const char *label, uint64_t addr) {
 static void dump_frame(const struct x86_iframe *f) {
     print_symbolised(" rip", f->rip);
     printf(" cs  0x%04lx rflags 0x%016lx ss 0x%04lx\n", f->cs, f->rflags, f->ss);
-    printf(" cr0 0x%016lx cr2 0x%016lx cr3 0x%016lx cr4 0x%016lx\n", x86_get_cr0(),
-           x86_get_cr2(), x86_get_cr3(), x86_get_cr4());
+    printf(" cr0 0x%016lx cr2 0x%016lx cr3 0x%016lx cr4 0x%016lx\n", x86_get_cr0(), f->cr2,
+           x86_get_cr3(), x86_get_cr4());
     printf(" rax 0x%016lx rbx 0x%016lx rcx 0x%016lx rdx 0x%016lx\n", f->rax, f->rbx, f->rcx,
            f->rdx);
     printf(" rsi 0x%016lx rdi 0x%016lx rbp 0x%016lx rsp 0x%016lx\n", f->rsi, f->rdi, f->rbp,
@@ -102,24 +104,29 @@ static bool fixup_probe_fault(struct x86_iframe *f) {
 /*
  * VM page faults (hook for the VMAR layer, <vm/vm_aspace.h>): a #PF in the user half
  * while a vm_aspace is current is first offered to vm_aspace_page_fault; if it maps the
- * page, the access is retried. Anything it cannot resolve falls through to the probe
- * fixup and the panic report below, unchanged. A supervisor access to user memory is
- * legitimate only from user-copy code, which sets RFLAGS.AC (SMAP), and never a fetch
+ * page, the access is retried (ZX_OK). Anything it cannot resolve falls through to the
+ * probe fixup and the panic report below, unchanged. A supervisor access to user memory
+ * is legitimate only from user-copy code, which sets RFLAGS.AC (SMAP), and never a fetch
  * (SMEP); other supervisor faults are not resolved, or they would fault forever.
+ * Returns ZX_OK, the VM's status, ZX_ERR_NOT_FOUND for a #PF the VM is not asked about,
+ * or ZX_ERR_NOT_SUPPORTED for other vectors.
  */
 #define X86_USER_HALF_TOP (1ull << 47)
-static bool try_vm_page_fault(const struct x86_iframe *f, uint64_t va) {
+static zx_status_t try_vm_page_fault(const struct x86_iframe *f) {
+    if (f->vector != X86_VECTOR_PF)
+        return ZX_ERR_NOT_SUPPORTED;
     vm_aspace_t *as = vm_aspace_current();
+    uint64_t va = f->cr2; /* CR2 itself may belong to a later fault by now */
     uint32_t e = (uint32_t)f->err_code;
-    if (f->vector != X86_VECTOR_PF || !as || va >= X86_USER_HALF_TOP || (e & PF_ERR_RSVD))
-        return false;
+    if (!as || va >= X86_USER_HALF_TOP || (e & PF_ERR_RSVD))
+        return ZX_ERR_NOT_FOUND;
     /* A supervisor access to user memory is resolved only when it was deliberate: with
      * SMAP on, that means RFLAGS.AC was set (else the fault is an SMAP violation and
      * resolving it would loop). Supervisor fetches from user memory never are (SMEP). */
     bool smap_on = x86_get_cr4() & X86_CR4_SMAP;
     if (!(e & PF_ERR_USER) &&
         ((smap_on && !(f->rflags & X86_FLAGS_AC)) || (e & PF_ERR_FETCH)))
-        return false;
+        return ZX_ERR_NOT_FOUND;
     uint32_t flags = 0;
     if (e & PF_ERR_WRITE)
         flags |= VM_PF_WRITE;
@@ -129,7 +136,32 @@ static bool try_vm_page_fault(const struct x86_iframe *f, uint64_t va) {
         flags |= VM_PF_USER;
     if (!(e & PF_ERR_PRESENT))
         flags |= VM_PF_NOT_PRESENT;
-    return vm_aspace_page_fault(as, va, flags) == ZX_OK;
+    return vm_aspace_page_fault(as, va, flags);
+}
+
+#define X86_VECTOR_DB 1
+#define X86_VECTOR_BP 3
+#define X86_VECTOR_UD 6
+
+void x86_exception_report(const struct x86_iframe *f, zx_status_t vm_status,
+                          zx_exception_report_t *out) {
+    zx_excp_type_t type = ZX_EXCP_GENERAL;
+    uint32_t synth_code = 0;
+    switch (f->vector) {
+    case X86_VECTOR_PF:
+        type = ZX_EXCP_FATAL_PAGE_FAULT;
+        synth_code = (uint32_t)vm_status;
+        break;
+    case X86_VECTOR_UD: type = ZX_EXCP_UNDEFINED_INSTRUCTION; break;
+    case X86_VECTOR_BP: type = ZX_EXCP_SW_BREAKPOINT; break;
+    case X86_VECTOR_DB: type = ZX_EXCP_HW_BREAKPOINT; break;
+    }
+    *out = (zx_exception_report_t){
+        .header = {.size = sizeof(*out), .type = type},
+        .context = {.arch.u.x86_64 = {.vector = f->vector, .err_code = f->err_code,
+                                      .cr2 = x86_fault_address(f)},
+                    .synth_code = synth_code},
+    };
 }
 
 static bool is_hardware_trouble(uint64_t vec) {
@@ -138,10 +170,11 @@ static bool is_hardware_trouble(uint64_t vec) {
 
 /* A user-mode exception: resolve it (page fault), report it to normal mode (a thread in
  * restricted mode), or kill the process. Interrupts are on while the VM works, as for a
- * syscall (cr2 was read before they were turned on). */
-static void user_exception(struct x86_iframe *f, uint64_t cr2) {
+ * syscall; the fault address is the frame's copy of CR2, taken before that. */
+static void user_exception(struct x86_iframe *f) {
     x86_irq_enable();
-    if (!try_vm_page_fault(f, cr2) && !restricted_exception(f)) {
+    zx_status_t st = try_vm_page_fault(f);
+    if (st != ZX_OK && !restricted_exception(f, st)) {
         uint64_t vec = f->vector;
         uthread_exception_kill(f, vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "fault");
     }
@@ -154,16 +187,16 @@ static void user_exception(struct x86_iframe *f, uint64_t cr2) {
  * blocking locks, so only when the faulting code ran with interrupts on; they are turned
  * back on meanwhile. With interrupts off the fault is left to the probe fixup.
  */
-static bool kernel_vm_page_fault(const struct x86_iframe *f, uint64_t cr2) {
+static bool kernel_vm_page_fault(const struct x86_iframe *f) {
     if (f->vector != X86_VECTOR_PF || !(f->rflags & X86_FLAGS_IF))
         return false;
     x86_irq_enable();
-    bool resolved = try_vm_page_fault(f, cr2);
+    bool resolved = try_vm_page_fault(f) == ZX_OK;
     x86_irq_disable();
     return resolved;
 }
 
-static void exception_dispatch(struct x86_iframe *f, uint64_t cr2) {
+static void exception_dispatch(struct x86_iframe *f) {
     if (f->vector >= X86_NUM_EXCEPTIONS) {
         x86_irq_handler(f);
         if ((f->cs & X86_CS_RPL_MASK) != 0)
@@ -171,10 +204,10 @@ static void exception_dispatch(struct x86_iframe *f, uint64_t cr2) {
         return;
     }
     if ((f->cs & X86_CS_RPL_MASK) != 0 && !is_hardware_trouble(f->vector)) {
-        user_exception(f, cr2);
+        user_exception(f);
         return;
     }
-    if (kernel_vm_page_fault(f, cr2)) /* VM first, probe fixup second */
+    if (kernel_vm_page_fault(f)) /* VM first, probe fixup second */
         return;
     if (fixup_probe_fault(f))
         return;
@@ -186,12 +219,12 @@ static void exception_dispatch(struct x86_iframe *f, uint64_t cr2) {
            f->err_code);
     if (vec == X86_VECTOR_PF) {
         uint32_t e = (uint32_t)f->err_code;
-        printf(" page fault at cr2 0x%016lx: %s %s, %s mode%s%s\n", cr2,
+        printf(" page fault at cr2 0x%016lx: %s %s, %s mode%s%s\n", f->cr2,
                (e & PF_ERR_FETCH) ? "instruction fetch" : (e & PF_ERR_WRITE) ? "write" : "read",
                (e & PF_ERR_PRESENT) ? "on a protected page" : "of a not-present page",
                (e & PF_ERR_USER) ? "user" : "supervisor",
                (e & PF_ERR_RSVD) ? ", reserved bit set" : "", "");
-        x86_mmu_dump_walk_current(cr2);
+        x86_mmu_dump_walk_current(f->cr2);
     }
     dump_frame(f);
     print_backtrace(f->rip, f->rbp);
@@ -199,17 +232,19 @@ static void exception_dispatch(struct x86_iframe *f, uint64_t cr2) {
 }
 
 /*
- * Every exception and interrupt vector lands here with interrupts off. CR2 is read
- * first, before anything can turn them on (another thread's fault would overwrite it).
- * When the interrupted code had interrupts on, the time until the return is an
- * interrupts-off stretch for <kernel/irqoff.h>.
+ * Every exception and interrupt vector lands here with interrupts off, DF and AC clear
+ * and CR2 saved in the frame by the entry stub (before anything could turn interrupts
+ * on: another thread's fault would overwrite it). When the interrupted code had
+ * interrupts on, the time until the return is an interrupts-off stretch for
+ * <kernel/irqoff.h>.
  */
 void x86_exception_handler(struct x86_iframe *f) {
-    uint64_t cr2 = f->vector == X86_VECTOR_PF ? x86_get_cr2() : 0;
+    /* An entry that left AC set would run C with SMAP lifted. */
+    ASSERT(x86_entry_flags_clear());
     bool irqs_were_on = f->rflags & X86_FLAGS_IF;
     if (irqs_were_on)
         x86_irqoff_begin(X86_HERE());
-    exception_dispatch(f, cr2);
+    exception_dispatch(f);
     if (irqs_were_on)
         x86_irqoff_end(X86_HERE());
 }

@@ -1,8 +1,10 @@
 /*
- * Exception entry stubs for vectors 0..31. Each stub makes the stack look the same
- * (a zero error code is pushed for vectors where the CPU pushes none), pushes the vector
- * number, and jumps to the common path, which saves every general register into a
- * struct x86_iframe and calls x86_exception_handler(frame).
+ * Exception entry stubs for vectors 0..31 (and the interrupt vectors in use). Each stub
+ * makes the stack look the same (a zero error code is pushed for vectors where the CPU
+ * pushes none), pushes the vector number, and jumps to the common path, which clears DF
+ * and AC (ENTRY_CLEAR_FLAGS), saves every general register and CR2 into a struct
+ * x86_iframe and calls x86_exception_handler(frame). Every gate is an interrupt gate, so
+ * all of this runs with interrupts off: the CR2 saved is that of this very fault.
  */
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/iframe_asm.h>
@@ -54,11 +56,13 @@ STUB_NOERR(255)
 .set x86_irq_stub_spurious, x86_exc_stub_255
 
 x86_exception_common:
+    ENTRY_CLEAR_FLAGS
     IFRAME_PUSH_GPRS
-    cld
+    IFRAME_PUSH_CR2
     mov %rsp, %rdi
-    /* Make the saved rbp chain continue through the interrupted frame for backtraces. */
+    /* The saved rbp chain continues through the interrupted frame for backtraces. */
     call x86_exception_handler
+    IFRAME_DROP_CR2
     IFRAME_POP_GPRS
     addq $16, %rsp          /* vector + error code */
     iretq

@@ -164,8 +164,9 @@ void arch_thread_prepare(thread_t *t);
 void arch_context_switch(thread_t *from, thread_t *to);
 
 /* Called by the scheduler right before switching to `to` (interrupts disabled): loads
- * to->aspace's page tables if different and points the TSS rsp0 / syscall stack at
- * to->stack_top. Implemented in kernel/proc (user-mode support). */
+ * to->aspace's page tables if different, points the TSS rsp0 / syscall stack at
+ * to->stack_top and, for a user thread, loads its FS / GS bases and extended (x87 / SSE /
+ * AVX) state. Implemented in kernel/proc (user-mode support). */
 void arch_thread_switch_hook(thread_t *from, thread_t *to);
 
 #endif

@@ -6,6 +6,7 @@
 #define ZIRCON_SYSCALLS_NEXT_H
 
 #include <stdint.h>
+#include <zircon/syscalls/exception.h>
 
 /* The second argument (rsi) at the vector when restricted mode ends. */
 typedef uint64_t zx_restricted_reason_t;
@@ -26,5 +27,18 @@ typedef struct zx_restricted_state {
 } zx_restricted_state_t;
 
 _Static_assert(sizeof(zx_restricted_state_t) == 160, "zx_restricted_state_t layout");
+
+/*
+ * What the state VMO holds after an exit with ZX_RESTRICTED_REASON_EXCEPTION: the
+ * registers where the exception happened (ip at the faulting instruction), followed by
+ * the report (type, vector, error code, the fault address for a page fault). After the
+ * other exits only the state part is written.
+ */
+typedef struct zx_restricted_exception {
+    zx_restricted_state_t state; /* must be first */
+    zx_exception_report_t exception;
+} zx_restricted_exception_t;
+
+_Static_assert(sizeof(zx_restricted_exception_t) == 200, "zx_restricted_exception_t layout");
 
 #endif

@@ -17,7 +17,8 @@ struct x86_features {
 };
 extern struct x86_features x86_features;
 
-void x86_cpu_features_init(void);   /* cpuid + enable NX, SMEP, SMAP, PGE, WP */
+/* cpuid + enable NX, SMEP, SMAP, PGE, WP, and the extended state (<arch/x86/fpu.h>) */
+void x86_cpu_features_init(void);
 void x86_gdt_init(void);            /* final GDT + TSS with IST stacks */
 void x86_idt_init(void);            /* IDT for all exception vectors */
 /* The stack the CPU loads on an interrupt or exception from ring 3 (the running thread's

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define X86_FLAGS_IF (1ull << 9)
+#define X86_FLAGS_DF (1ull << 10)
 #define X86_FLAGS_AC (1ull << 18)
 
 #define X86_CR0_PE (1ull << 0)
@@ -27,6 +28,11 @@ static inline uint64_t x86_save_flags(void) {
     uint64_t f;
     __asm__ volatile("pushfq; popq %0" : "=r"(f)::"memory");
     return f;
+}
+/* True when RFLAGS.AC and RFLAGS.DF are both clear: what every kernel entry establishes
+ * before C code runs (checked on the C side of each entry). */
+static inline bool x86_entry_flags_clear(void) {
+    return (x86_save_flags() & (X86_FLAGS_AC | X86_FLAGS_DF)) == 0;
 }
 static inline void x86_cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void x86_sti(void) { __asm__ volatile("sti" ::: "memory"); }

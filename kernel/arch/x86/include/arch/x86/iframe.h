@@ -1,16 +1,30 @@
-/* Register frame built by the exception entry stubs (kernel/arch/x86/exceptions.S). */
+/*
+ * Register frame built by every kernel entry: the exception and interrupt stubs
+ * (kernel/arch/x86/exceptions.S) and the syscall entries (kernel/proc/user_entry.S).
+ *
+ * cr2 is CR2 as the entry stub read it, before anything could enable interrupts: on a
+ * #PF it is the fault address of this fault, whereas CR2 itself may since have been
+ * overwritten by a fault of another thread that ran in between. Every consumer of a fault
+ * address (the VM, restricted-mode exception reports, fault logs, panic reports) uses
+ * this copy. It is 0 in frames built by the syscall entries. `pad` keeps the frame a
+ * multiple of 16 bytes, so the stack stays ABI-aligned below it.
+ */
 #ifndef ARCH_X86_IFRAME_H
 #define ARCH_X86_IFRAME_H
 
 #include <stdint.h>
+#include <zircon/types.h>
 
 struct x86_iframe {
+    uint64_t cr2, pad;
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
     uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
     uint64_t vector;
     uint64_t err_code;
     uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
+
+_Static_assert(sizeof(struct x86_iframe) % 16 == 0, "x86_iframe keeps the stack aligned");
 
 #define X86_VECTOR_DF 8
 #define X86_VECTOR_NMI 2
@@ -19,6 +33,21 @@ struct x86_iframe {
 #define X86_NUM_EXCEPTIONS 32
 #define X86_VECTOR_TIMER 0x20    /* LAPIC timer */
 #define X86_VECTOR_SPURIOUS 0xff /* LAPIC spurious interrupt */
+
+/* The fault address of the exception in f: the saved CR2 for a #PF, 0 for any other
+ * vector (CR2 then holds a stale value). */
+static inline uint64_t x86_fault_address(const struct x86_iframe *f) {
+    return f->vector == X86_VECTOR_PF ? f->cr2 : 0;
+}
+
+/*
+ * Fills *out, a Zircon exception report, for the user-mode exception in f: its type
+ * (ZX_EXCP_*), vector, error code and fault address; for a fatal page fault synth_code
+ * is vm_status, the VM's reason for not resolving it (ignored for other vectors).
+ */
+typedef struct zx_exception_report zx_exception_report_t;
+void x86_exception_report(const struct x86_iframe *f, zx_status_t vm_status,
+                          zx_exception_report_t *out);
 
 /* Interrupts (vectors >= 32), called from the common stub path (lapic.c). */
 void x86_irq_handler(struct x86_iframe *frame);

@@ -1,6 +1,7 @@
 /*
  * Assembler macros that save and restore the general registers in struct x86_iframe
- * order (<arch/x86/iframe.h>): rax is pushed first, so r15 ends up at the lowest address.
+ * order (<arch/x86/iframe.h>): rax is pushed first, so r15 ends up at the lowest address,
+ * below it the cr2 / pad pair (IFRAME_PUSH_CR2 / IFRAME_PUSH_NO_CR2, IFRAME_DROP_CR2).
  * Shared by the exception stubs and the syscall / user-entry paths.
  */
 #ifndef ARCH_X86_IFRAME_ASM_H
@@ -23,6 +24,44 @@
     pushq %r13
     pushq %r14
     pushq %r15
+.endm
+
+/* The cr2 / pad pair: CR2 as it is now (exception stubs; rax must already be saved), or
+ * zeros (syscall entries). */
+.macro IFRAME_PUSH_CR2
+    subq $8, %rsp
+    movq %cr2, %rax
+    pushq %rax
+.endm
+
+.macro IFRAME_PUSH_NO_CR2
+    subq $8, %rsp
+    pushq $0
+.endm
+
+.macro IFRAME_DROP_CR2
+    addq $16, %rsp
+.endm
+
+/*
+ * The first instructions of every exception and interrupt entry (any mode): string
+ * operations run upward (DF clear) and RFLAGS.AC is clear, so SMAP holds in the kernel
+ * whatever user code (or an interrupted user copy) left in RFLAGS. The CPU restores the
+ * interrupted RFLAGS from the frame at iretq. `clac` exists only with SMAP
+ * (x86_entry_has_clac, set at boot); without it AC is cleared through the stack, which
+ * is slower but never runs on a CPU that enforces SMAP. Changes the arithmetic flags.
+ */
+.macro ENTRY_CLEAR_FLAGS
+    cld
+    testb $1, x86_entry_has_clac(%rip)
+    jz 8f
+    clac
+    jmp 7f
+8:
+    pushfq
+    andq $~(1 << 18), (%rsp)
+    popfq
+7:
 .endm
 
 .macro IFRAME_POP_GPRS

@@ -1,0 +1,80 @@
+/*
+ * Extended CPU state (x87, MMX, SSE, AVX, AVX-512) of user threads (kernel/arch/x86/fpu.c).
+ *
+ * The kernel itself is compiled -mgeneral-regs-only and never touches these registers, so
+ * only user threads own a state area. Policy: eager restore, deferred save. The registers
+ * always hold the state of one user thread, the last one that ran (the "loaded" state);
+ * switching to a different user thread saves the loaded state into its area (XSAVEOPT,
+ * XSAVE, or FXSAVE) and loads the next thread's (XRSTOR or FXRSTOR). Switching to a kernel
+ * thread, or back to the thread whose state is loaded, costs nothing. CR0.TS is never set,
+ * so there is no #NM trap and no window where one thread's registers are live while
+ * another runs user code.
+ *
+ * Locking: single CPU; x86_fpu_switch and x86_fpu_forget run with interrupts off.
+ */
+#ifndef ARCH_X86_FPU_H
+#define ARCH_X86_FPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct x86_fpu_state x86_fpu_state_t;
+
+/* XCR0 / XSTATE_BV component bits. */
+#define X86_XSTATE_X87 (1ull << 0)
+#define X86_XSTATE_SSE (1ull << 1)
+#define X86_XSTATE_AVX (1ull << 2)
+#define X86_XSTATE_OPMASK (1ull << 5)
+#define X86_XSTATE_ZMM_HI256 (1ull << 6)
+#define X86_XSTATE_HI16_ZMM (1ull << 7)
+#define X86_XSTATE_AVX512 (X86_XSTATE_OPMASK | X86_XSTATE_ZMM_HI256 | X86_XSTATE_HI16_ZMM)
+
+/* The clean state every new user thread starts from (the x87 and SSE reset values; all
+ * data registers zero, the x87 stack empty). */
+#define X86_FPU_INITIAL_FCW 0x037fu
+#define X86_FPU_INITIAL_MXCSR 0x1f80u
+
+/* What x86_fpu_init found and enabled. */
+struct x86_fpu_info {
+    bool xsave;      /* XSAVE / XRSTOR in use (else FXSAVE / FXRSTOR) */
+    bool xsaveopt;   /* XSAVEOPT used for saves */
+    uint64_t xcr0;   /* enabled components (X86_XSTATE_*); x87 | SSE without XSAVE */
+    uint32_t size;   /* bytes of state area the instructions read and write */
+};
+extern struct x86_fpu_info x86_fpu_info;
+
+/*
+ * Boot, from x86_cpu_features_init: detects FXSR, XSAVE, XSAVEOPT and the XCR0
+ * components with CPUID; sets CR0.MP|NE (x87 errors as #MF), clears CR0.EM|TS, sets
+ * CR4.OSFXSR|OSXMMEXCPT (SSE on, SIMD errors as #XM), and with XSAVE CR4.OSXSAVE and
+ * XCR0 = x87 | SSE [| AVX [| AVX-512]]; prints one "cpu: extended state" line. Panics on a
+ * CPU without FXSR and SSE2 (every x86-64 has them).
+ */
+void x86_fpu_init(void);
+
+/*
+ * A new state area holding the clean initial state, aligned as XSAVE/FXSAVE require;
+ * NULL when out of memory. Owned by the caller; free with x86_fpu_state_destroy.
+ */
+x86_fpu_state_t *x86_fpu_state_create(void);
+
+/* Frees st (NULL is ignored). If st is the loaded state it is forgotten first: its
+ * thread must never run user code again. */
+void x86_fpu_state_destroy(x86_fpu_state_t *st);
+
+/* Makes `to` the loaded state: if another state is loaded, saves the registers into it,
+ * then loads `to`. Does nothing when `to` is already loaded. Interrupts off. */
+void x86_fpu_switch(x86_fpu_state_t *to);
+
+/* The thread owning st is gone (or about to be): if st is loaded, it stops being so,
+ * without a save; the registers keep stale values until the next x86_fpu_switch loads a
+ * whole state over them. Interrupts off. */
+void x86_fpu_forget(x86_fpu_state_t *st);
+
+/* Saves the loaded state (if any) into its area and leaves nothing loaded, so the
+ * registers may be used freely until the next x86_fpu_switch (in-kernel tests).
+ * Interrupts off. */
+void x86_fpu_flush(void);
+
+#endif
