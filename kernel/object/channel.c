@@ -13,24 +13,34 @@
  * close at the same time. The closing endpoint's queue can no longer be read, so it is
  * emptied there too, releasing the handles in it with no lock held.
  *
- * Self-cycles: an endpoint whose peer was written into it (legal, as in Zircon) holds its
- * own handle in its queue. Once its peer is gone and every handle to it lives in its own
- * queue, nobody can ever read that queue again, and the handles would keep the endpoint
- * alive forever: whichever happens last, the peer's close or the close of the last other
- * handle, empties such a queue, which releases the endpoint. (Longer cycles through
- * several channels are not detected.)
+ * Cycles: an endpoint's queue is a container of the handle-cycle collector
+ * (object/gc.h). A message whose handles include objects the collector tracks (endpoints,
+ * family members) is *counted*: it is queued and dequeued with the gc lock held (taken
+ * before the endpoint's spinlock) and also sits on the endpoint's gc_msgs list, which is
+ * what the collector walks, so it never scans a queue under a spinlock. Messages without
+ * such handles never touch the gc lock. An endpoint the collector finds unreachable is
+ * closed exactly as on_zero_handles closes it (the collector's detach / close below).
  */
 #include "channel_priv.h"
 
 #include <kernel/assert.h>
 #include <lib/string.h>
+#include <object/gc.h>
 #include <vm/heap.h>
 
 struct channel {
     kobject_t obj;         /* first: channel_kobj() casts */
     channel_t *peer;       /* guarded by obj.lock; owns a reference; NULL once unlinked */
     zx_koid_t peer_koid;   /* immutable (ZX_INFO_HANDLE_BASIC related_koid) */
+    bool closed;           /* guarded by obj.lock: no handle can read the queue any more */
     struct list_node queue; /* channel_msg_t, oldest first; guarded by obj.lock */
+    /* The counted messages of queue (through gc_link): changed with the gc lock and
+     * obj.lock held, so either one keeps it still. */
+    struct list_node gc_msgs;
+    gc_node_t gc;
+    /* What the collector's detach took, until its close (gc lock). */
+    struct list_node collected;
+    channel_t *collected_peer;
 };
 
 static inline channel_t *to_channel(kobject_t *obj) {
@@ -46,6 +56,8 @@ channel_msg_t *channel_msg_alloc(uint32_t num_bytes, uint32_t num_handles) {
     if (m == NULL)
         return NULL;
     list_init(&m->node);
+    list_init(&m->gc_link);
+    m->counted = 0;
     m->num_bytes = num_bytes;
     m->num_handles = num_handles;
     m->handles = (handle_ref_t *)(m + 1);
@@ -69,93 +81,188 @@ static void channel_free_list(struct list_node *list) {
         channel_msg_free(containerof(n, channel_msg_t, node));
 }
 
-/* Moves c's whole queue to *out (c's is empty on return), in O(1). Caller holds c's
- * lock. */
-static void channel_steal_queue_locked(channel_t *c, struct list_node *out) {
+/* How many of m's handles the collector counts. */
+static uint32_t channel_msg_counted(const channel_msg_t *m) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < m->num_handles; i++) {
+        if (m->handles[i].obj != NULL && gc_node_of(m->handles[i].obj) != NULL)
+            n++;
+    }
+    return n;
+}
+
+/* Counts m's tracked handles as contained (delta +1, which may queue suspects) or no
+ * longer contained (-1). Gc lock held, no spinlock (a message has up to 64 handles). */
+static void channel_msg_contain(channel_msg_t *m, int32_t delta) {
+    for (uint32_t i = 0; i < m->num_handles; i++) {
+        gc_node_t *n = m->handles[i].obj != NULL ? gc_node_of(m->handles[i].obj) : NULL;
+        if (n != NULL)
+            gc_contain(n, delta);
+    }
+}
+
+/* Uncounts every message of a list linked through gc_link (taken off a queue). */
+static void channel_uncount_list(struct list_node *gc_list) {
+    struct list_node *l;
+    while ((l = list_remove_head(gc_list)) != NULL)
+        channel_msg_contain(containerof(l, channel_msg_t, gc_link), -1);
+}
+
+/*
+ * Locks c for taking its whole queue: when the queue holds counted messages, the gc
+ * lock is taken first (it comes before the spinlock). Once c's lock is held, either the
+ * gc lock is held too or c has no counted message (and, the gc lock not being held, none
+ * can arrive). *entered is gc_enter's result, for gc_exit after the unlock.
+ */
+static void channel_lock_for_take(channel_t *c, spin_lock_saved_state_t *st, bool *entered)
+    TA_ACQ(&c->obj.lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    *entered = false;
+    spin_lock_irqsave(&c->obj.lock, st);
+    if (!list_is_empty(&c->gc_msgs) && !gc_held()) {
+        spin_unlock_irqrestore(&c->obj.lock, *st);
+        *entered = gc_enter();
+        spin_lock_irqsave(&c->obj.lock, st);
+    }
+}
+
+/* Moves c's whole queue to *out and its counted messages to *out_gc (both O(1)); the
+ * caller uncounts *out_gc once c's lock is dropped. Lock as in channel_lock_for_take. */
+static void channel_take_queue_locked(channel_t *c, struct list_node *out,
+                                      struct list_node *out_gc) {
     list_move_all(&c->queue, out);
+    list_move_all(&c->gc_msgs, out_gc);
+    kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
 }
 
-/* True if every handle to c is in c's own queue (c can never be read again once its
- * peer is gone). Caller holds c's lock. */
-static bool channel_only_self_held_locked(channel_t *c) {
-    uint32_t own = 0;
-    channel_msg_t *m;
-    list_for_every_entry(&c->queue, m, channel_msg_t, node) {
-        for (uint32_t i = 0; i < m->num_handles; i++)
-            if (m->handles[i].obj == &c->obj)
-                own++;
-    }
-    return own > 0 && own == __atomic_load_n(&c->obj.handle_count, __ATOMIC_ACQUIRE);
-}
-
-/* If c can never be read again (peer gone, only self-held: see the file comment), moves
- * its queue to *out (left empty otherwise). Caller holds c's lock and frees *out after
- * dropping it. */
-static void channel_take_unreadable_locked(channel_t *c, struct list_node *out) {
-    list_init(out);
-    if (c->peer == NULL && channel_only_self_held_locked(c)) {
-        channel_steal_queue_locked(c, out);
-        kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
-    }
-}
-
-/* A handle to c was closed: if c is now unreachable, empty it. */
-static void channel_on_handle_dropped(kobject_t *obj) {
-    channel_t *c = to_channel(obj);
-    struct list_node unreadable;
+/* The peer half of closing c: clears peer's pointer to c (if it still points here),
+ * tells it PEER_CLOSED, and drops the references the two pointers held. peer is what
+ * c->peer held (its reference comes with it); NULL is ignored. No lock held. */
+static void channel_unlink_peer(channel_t *c, channel_t *peer) {
+    if (peer == NULL)
+        return;
+    bool took_back = false;
     spin_lock_saved_state_t st;
-    spin_lock_irqsave(&c->obj.lock, &st);
-    channel_take_unreadable_locked(c, &unreadable);
-    if (!list_is_empty(&unreadable))
-        kobject_ref(&c->obj); /* the queue's handles may hold the last references */
-    spin_unlock_irqrestore(&c->obj.lock, st);
-    if (!list_is_empty(&unreadable)) {
-        channel_free_list(&unreadable);
-        kobject_unref(&c->obj);
+    spin_lock_irqsave(&peer->obj.lock, &st);
+    if (peer->peer == c) {
+        peer->peer = NULL;
+        took_back = true;
+        kobject_signal_locked(&peer->obj, ZX_CHANNEL_WRITABLE, ZX_CHANNEL_PEER_CLOSED);
     }
+    spin_unlock_irqrestore(&peer->obj.lock, st);
+    if (took_back)
+        kobject_unref(&c->obj); /* the peer's reference; the caller still holds one */
+    kobject_unref(&peer->obj);
+}
+
+/* A handle to c was closed and others remain: c may now be held only by containers. */
+static void channel_on_handle_dropped(kobject_t *obj) {
+    gc_reference_dropped(&to_channel(obj)->gc);
 }
 
 static void channel_on_zero_handles(kobject_t *obj) {
     channel_t *c = to_channel(obj);
     spin_lock_saved_state_t st;
-    struct list_node dead;
+    bool entered;
+    struct list_node dead, dead_gc;
 
-    spin_lock_irqsave(&c->obj.lock, &st);
+    channel_lock_for_take(c, &st, &entered);
     channel_t *peer = c->peer;
     c->peer = NULL;
-    channel_steal_queue_locked(c, &dead);
-    kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
+    c->closed = true;
+    channel_take_queue_locked(c, &dead, &dead_gc);
     spin_unlock_irqrestore(&c->obj.lock, st);
+    channel_uncount_list(&dead_gc);
+    gc_exit(entered);
 
-    struct list_node unreadable;
-    list_init(&unreadable);
-    if (peer != NULL) {
-        bool took_back = false;
-        spin_lock_irqsave(&peer->obj.lock, &st);
-        if (peer->peer == c) {
-            peer->peer = NULL;
-            took_back = true;
-            kobject_signal_locked(&peer->obj, ZX_CHANNEL_WRITABLE, ZX_CHANNEL_PEER_CLOSED);
-            channel_take_unreadable_locked(peer, &unreadable);
-        }
-        spin_unlock_irqrestore(&peer->obj.lock, st);
-        if (took_back)
-            kobject_unref(&c->obj); /* the peer's reference; the caller still holds one */
-        kobject_unref(&peer->obj);
-    }
+    channel_unlink_peer(c, peer);
     channel_free_list(&dead);
-    channel_free_list(&unreadable); /* may release the peer's last handle and reference */
 }
 
 static void channel_destroy(kobject_t *obj) {
     channel_t *c = to_channel(obj);
     /* A linked peer would still hold a reference to c. */
     ASSERT(c->peer == NULL);
-    struct list_node dead;
-    channel_steal_queue_locked(c, &dead);
+    DEBUG_ASSERT(list_is_empty(&c->collected) && c->collected_peer == NULL);
+    DEBUG_ASSERT(c->gc.queue == 0); /* a queued suspect holds a reference */
+    spin_lock_saved_state_t st;
+    bool entered;
+    struct list_node dead, dead_gc;
+    channel_lock_for_take(c, &st, &entered);
+    channel_take_queue_locked(c, &dead, &dead_gc);
+    spin_unlock_irqrestore(&c->obj.lock, st);
+    channel_uncount_list(&dead_gc);
+    gc_exit(entered);
     kfree(c);
     channel_free_list(&dead);
 }
+
+/* ---- The collector's view of an endpoint (object/gc.h) ---- */
+
+static inline channel_t *gc_to_channel(gc_node_t *n) { return containerof(n, channel_t, gc); }
+
+static uint32_t channel_gc_refs(gc_node_t *n) {
+    return __atomic_load_n(&gc_to_channel(n)->obj.handle_count, __ATOMIC_SEQ_CST);
+}
+
+/* Every handle sits in a container. Safe without the gc lock (gc_reference_dropped). */
+static bool channel_gc_candidate(gc_node_t *n) {
+    uint32_t handles = channel_gc_refs(n);
+    return handles > 0 && handles == __atomic_load_n(&n->contained, __ATOMIC_SEQ_CST);
+}
+
+/* Counted messages change only under the gc lock, which the collector holds: the walk
+ * needs no spinlock. */
+static void channel_gc_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx) {
+    channel_msg_t *m;
+    list_for_every_entry(&gc_to_channel(n)->gc_msgs, m, channel_msg_t, gc_link) {
+        for (uint32_t i = 0; i < m->num_handles; i++) {
+            gc_node_t *child = m->handles[i].obj != NULL ? gc_node_of(m->handles[i].obj) : NULL;
+            if (child != NULL)
+                fn(child, ctx);
+        }
+    }
+}
+
+/* Unreachable: closed as on_zero_handles would, in two steps. */
+static void channel_gc_detach(gc_node_t *n) {
+    channel_t *c = gc_to_channel(n);
+    struct list_node taken, taken_gc;
+    spin_lock_saved_state_t st;
+    spin_lock_irqsave(&c->obj.lock, &st);
+    DEBUG_ASSERT(c->collected_peer == NULL && list_is_empty(&c->collected));
+    c->collected_peer = c->peer;
+    c->peer = NULL;
+    c->closed = true;
+    channel_take_queue_locked(c, &taken, &taken_gc);
+    spin_unlock_irqrestore(&c->obj.lock, st);
+    list_move_all(&taken, &c->collected);
+    channel_uncount_list(&taken_gc);
+}
+
+static void channel_gc_close(gc_node_t *n) {
+    channel_t *c = gc_to_channel(n);
+    channel_t *peer = c->collected_peer;
+    c->collected_peer = NULL;
+    struct list_node dead;
+    list_move_all(&c->collected, &dead);
+    channel_unlink_peer(c, peer);
+    channel_free_list(&dead);
+}
+
+static void channel_gc_hold(gc_node_t *n) { kobject_ref(&gc_to_channel(n)->obj); }
+static void channel_gc_release(gc_node_t *n) { kobject_unref(&gc_to_channel(n)->obj); }
+
+static const struct gc_node_ops channel_gc_ops = {
+    .refs = channel_gc_refs,
+    .candidate = channel_gc_candidate,
+    .for_each_child = channel_gc_for_each_child,
+    .detach = channel_gc_detach,
+    .close = channel_gc_close,
+    .hold = channel_gc_hold,
+    .release = channel_gc_release,
+};
+
+static gc_node_t *channel_gc_node(kobject_t *obj) { return &to_channel(obj)->gc; }
 
 static zx_koid_t channel_related_koid(kobject_t *obj) {
     return to_channel(obj)->peer_koid;
@@ -168,7 +275,20 @@ static const struct kobject_ops channel_ops = {
     .on_zero_handles = channel_on_zero_handles,
     .on_handle_dropped = channel_on_handle_dropped,
     .related_koid = channel_related_koid,
+    .gc_node = channel_gc_node,
 };
+
+static void channel_init(channel_t *c) {
+    kobject_init(&c->obj, &channel_ops);
+    c->peer = NULL;
+    c->closed = false;
+    list_init(&c->queue);
+    list_init(&c->gc_msgs);
+    gc_node_init(&c->gc, &channel_gc_ops);
+    list_init(&c->collected);
+    c->collected_peer = NULL;
+    c->obj.signals = ZX_CHANNEL_WRITABLE;
+}
 
 zx_status_t channel_create(channel_t **out0, channel_t **out1) {
     channel_t *a = kmalloc(sizeof(*a));
@@ -178,46 +298,54 @@ zx_status_t channel_create(channel_t **out0, channel_t **out1) {
         kfree(b);
         return ZX_ERR_NO_MEMORY;
     }
-    kobject_init(&a->obj, &channel_ops);
-    kobject_init(&b->obj, &channel_ops);
-    list_init(&a->queue);
-    list_init(&b->queue);
+    channel_init(a);
+    channel_init(b);
     kobject_ref(&b->obj);
     a->peer = b;
     kobject_ref(&a->obj);
     b->peer = a;
     a->peer_koid = b->obj.koid;
     b->peer_koid = a->obj.koid;
-    a->obj.signals = ZX_CHANNEL_WRITABLE;
-    b->obj.signals = ZX_CHANNEL_WRITABLE;
     *out0 = a;
     *out1 = b;
     return ZX_OK;
 }
 
+/*
+ * A counted message is queued with the gc lock held and counted as contained before the
+ * lock is released: the handles it carries left a root (the writer's table) for a
+ * container, so the outermost gc_exit collects whatever that made unreachable (an
+ * endpoint written into its own queue, the last handle closing a cycle) before the
+ * write returns.
+ */
 zx_status_t channel_write_msg(channel_t *c, channel_msg_t *m) {
     spin_lock_saved_state_t st;
+    m->counted = channel_msg_counted(m);
+    bool entered = m->counted > 0 && gc_enter();
 
     spin_lock_irqsave(&c->obj.lock, &st);
     channel_t *peer = c->peer;
     if (peer != NULL)
         kobject_ref(&peer->obj);
     spin_unlock_irqrestore(&c->obj.lock, st);
-    if (peer == NULL) {
-        channel_msg_free(m);
-        return ZX_ERR_PEER_CLOSED;
-    }
 
-    zx_status_t status = ZX_OK;
-    spin_lock_irqsave(&peer->obj.lock, &st);
-    if (peer->peer != c) {
-        status = ZX_ERR_PEER_CLOSED; /* unlinked since we looked */
-    } else {
-        list_add_tail(&peer->queue, &m->node);
-        kobject_signal_locked(&peer->obj, 0, ZX_CHANNEL_READABLE);
+    zx_status_t status = ZX_ERR_PEER_CLOSED;
+    if (peer != NULL) {
+        spin_lock_irqsave(&peer->obj.lock, &st);
+        if (peer->peer == c) { /* else unlinked since we looked */
+            list_add_tail(&peer->queue, &m->node);
+            if (m->counted > 0)
+                list_add_tail(&peer->gc_msgs, &m->gc_link);
+            kobject_signal_locked(&peer->obj, 0, ZX_CHANNEL_READABLE);
+            status = ZX_OK;
+        }
+        spin_unlock_irqrestore(&peer->obj.lock, st);
+        if (status == ZX_OK && m->counted > 0)
+            channel_msg_contain(m, +1); /* m stays queued: a reader needs the gc lock */
     }
-    spin_unlock_irqrestore(&peer->obj.lock, st);
-    kobject_unref(&peer->obj);
+    gc_exit(entered);
+    if (peer != NULL)
+        kobject_unref(&peer->obj);
     if (status != ZX_OK)
         channel_msg_free(m);
     return status;
@@ -252,42 +380,68 @@ zx_status_t channel_dequeue(channel_t *c, uint32_t byte_cap, uint32_t handle_cap
     spin_lock_saved_state_t st;
     channel_msg_t *m = NULL;
     zx_status_t status = ZX_OK;
+    bool entered = false, taken = false;
 
     spin_lock_irqsave(&c->obj.lock, &st);
+    if (!list_is_empty(&c->gc_msgs) &&
+        containerof(c->queue.next, channel_msg_t, node)->counted > 0 && !gc_held()) {
+        /* Taking a counted message out of its container must not overlap a collection.
+         * With the gc lock held, whatever is at the head by then can be taken. */
+        spin_unlock_irqrestore(&c->obj.lock, st);
+        entered = gc_enter();
+        spin_lock_irqsave(&c->obj.lock, &st);
+    }
     if (list_is_empty(&c->queue)) {
         status = c->peer != NULL ? ZX_ERR_SHOULD_WAIT : ZX_ERR_PEER_CLOSED;
     } else {
         m = containerof(c->queue.next, channel_msg_t, node);
+        DEBUG_ASSERT(m->counted == 0 || gc_held());
         *actual_bytes = m->num_bytes;
         *actual_handles = m->num_handles;
         bool fits = m->num_bytes <= byte_cap && m->num_handles <= handle_cap;
         if (fits || may_discard) {
             list_delete(&m->node);
+            if (m->counted > 0)
+                list_delete(&m->gc_link);
+            taken = true;
             if (list_is_empty(&c->queue))
                 kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
         }
-        if (!fits) {
+        if (!fits)
             status = ZX_ERR_BUFFER_TOO_SMALL;
-            if (!may_discard)
-                m = NULL;
-        }
     }
     spin_unlock_irqrestore(&c->obj.lock, st);
+    if (taken && m->counted > 0)
+        channel_msg_contain(m, -1); /* in flight in the kernel now: a root */
+    gc_exit(entered);
 
-    if (status == ZX_OK) {
+    if (status == ZX_OK)
         *out = m;
-    } else {
-        channel_msg_free(m); /* the discarded message, if any */
-    }
+    else if (taken)
+        channel_msg_free(m); /* the discarded message */
     return status;
 }
 
+/* The message goes back into the container it came from (or, if c was closed in the
+ * meantime, is freed: nobody could read it). */
 void channel_requeue_front(channel_t *c, channel_msg_t *m) {
     spin_lock_saved_state_t st;
+    m->counted = channel_msg_counted(m); /* the reader may have dropped handles */
+    bool entered = m->counted > 0 && gc_enter();
     spin_lock_irqsave(&c->obj.lock, &st);
-    list_add_head(&c->queue, &m->node);
-    kobject_signal_locked(&c->obj, 0, ZX_CHANNEL_READABLE);
+    bool closed = c->closed;
+    if (!closed) {
+        list_add_head(&c->queue, &m->node);
+        if (m->counted > 0)
+            list_add_head(&c->gc_msgs, &m->gc_link);
+        kobject_signal_locked(&c->obj, 0, ZX_CHANNEL_READABLE);
+    }
     spin_unlock_irqrestore(&c->obj.lock, st);
+    if (!closed && m->counted > 0)
+        channel_msg_contain(m, +1);
+    gc_exit(entered);
+    if (closed)
+        channel_msg_free(m);
 }
 
 zx_status_t channel_read_kernel(channel_t *c, void *bytes, uint32_t *num_bytes,

@@ -10,7 +10,9 @@
 
 /* One message: a single kmalloc'ed block holding this header, the handles, the bytes. */
 typedef struct channel_msg {
-    struct list_node node;
+    struct list_node node;    /* in its endpoint's queue */
+    struct list_node gc_link; /* in its endpoint's gc_msgs while queued, if counted > 0 */
+    uint32_t counted;         /* handles the collector counts (object/gc.h), set when queued */
     uint32_t num_bytes;
     uint32_t num_handles;
     handle_ref_t *handles; /* num_handles entries; an entry with obj == NULL is empty */
@@ -26,7 +28,9 @@ channel_msg_t *channel_msg_alloc(uint32_t num_bytes, uint32_t num_handles);
 void channel_msg_free(channel_msg_t *m);
 
 /* Queues m on the peer of c. Consumes m on success and on failure
- * (ZX_ERR_PEER_CLOSED: m is freed and its handles released). */
+ * (ZX_ERR_PEER_CLOSED: m is freed and its handles released). No lock held: a message
+ * carrying handles the collector tracks is queued under the gc lock, and whatever it
+ * made unreachable is collected before this returns. */
 zx_status_t channel_write_msg(channel_t *c, channel_msg_t *m);
 
 /*
@@ -40,7 +44,8 @@ zx_status_t channel_dequeue(channel_t *c, uint32_t byte_cap, uint32_t handle_cap
                             uint32_t *actual_handles);
 
 /* Puts a message taken by channel_dequeue back at the head of c's queue (used when the
- * copy to the reader failed), so it is read again next. */
+ * copy to the reader failed), so it is read again next; if c was closed meanwhile (its
+ * last handle went, or the collector closed it) the message is freed instead. */
 void channel_requeue_front(channel_t *c, channel_msg_t *m);
 
 #endif

@@ -3,6 +3,7 @@ list(APPEND KERNEL_SOURCES
   object/kobject.c
   object/handle_table.c
   object/channel.c
+  object/gc.c
   object/sys_handle.c
   object/sys_channel.c
   object/sys_object.c

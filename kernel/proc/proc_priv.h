@@ -21,6 +21,7 @@
 #include <arch/x86/iframe.h>
 #include <kernel/thread.h>
 #include <lib/list.h>
+#include <object/gc.h>
 #include <object/handle.h>
 #include <object/process.h>
 #include <vm/vm_object.h>
@@ -78,6 +79,13 @@ struct process {
     struct list_node threads; /* uthreads not yet exited */
     uint32_t live_threads;    /* started and not yet exited */
     bool finishing;           /* process_finish has begun */
+    /* Shared family members only (process_shared.c): the collector's node (its one
+     * child is the family), and, under the gc lock, whether the member counts among the
+     * family's holders (until its last handle goes) and among its running members (from
+     * a successful start until it finishes). */
+    gc_node_t gc;
+    bool gc_holder;
+    bool gc_started;
 };
 
 enum uthread_state { UTHREAD_INITIAL, UTHREAD_RUNNING, UTHREAD_DEAD };
@@ -143,15 +151,29 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
 /*
  * Shared families (process_shared.c). A family's state lives while any member process
  * references it (proc_shared_unref); its handle table and shared aspace live while any
- * member has not finished (join / leave; the last leave destroys them).
+ * member has not finished (join / leave; the last leave destroys them). While no member
+ * runs, the table is a container of the handle-cycle collector (object/gc.h).
  */
 /* One member; the shared aspace's placement starts at aslr_seed. */
 zx_status_t proc_shared_create(const char *name, uint64_t aslr_seed, proc_shared_t **out);
-bool proc_shared_join(proc_shared_t *sh); /* false (nothing taken) once all have left */
-void proc_shared_leave(proc_shared_t *sh);
+/* Adds a member (and a holder, for its handle to come); false (nothing taken) once all
+ * have left or the family was collected. */
+bool proc_shared_join(proc_shared_t *sh);
+/* The member whose `holder` flag this is has no handle left: clears the flag (once) and
+ * lets the collector look at the family. */
+void proc_shared_drop_holder(proc_shared_t *sh, bool *holder);
+/* A member finished; *started (its gc_started) says whether it was a running one
+ * (cleared here). The last leave destroys the table and the shared aspace. */
+void proc_shared_leave(proc_shared_t *sh, bool *started);
+/* zx_process_start of a member, gc lock held: the table becomes a root (begin;
+ * ZX_ERR_BAD_STATE if the family is gone or collected) or, if the start failed, may
+ * become a container again (undo). */
+zx_status_t proc_shared_start_begin(proc_shared_t *sh);
+void proc_shared_start_undo(proc_shared_t *sh);
 void proc_shared_unref(proc_shared_t *sh);
 handle_table_t *proc_shared_handles(proc_shared_t *sh); /* valid while a member is in */
 vm_aspace_t *proc_shared_aspace(proc_shared_t *sh);
+gc_node_t *proc_shared_gc_node(proc_shared_t *sh);
 
 int64_t process_retcode(process_t *p);
 
@@ -177,6 +199,16 @@ bool process_thread_exited(process_t *p);
  * on the killer when none was running), never with the aspace loaded. */
 void process_finish(process_t *p);
 void x86_syscall_handler(struct x86_iframe *f);
+
+/*
+ * zx_process_start once the handles are checked: moves *arg1 (if its obj is set) into
+ * p's table and starts ut as p's first thread with rdi = that handle's value, rsi =
+ * arg2. A family member starts under the gc lock (its table stops being a container).
+ * ZX_ERR_BAD_STATE if p is not INITIAL (or its family was collected), ZX_ERR_NO_MEMORY;
+ * on failure *arg1 is still the caller's to release.
+ */
+zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_t stack,
+                          handle_ref_t *arg1, uintptr_t arg2);
 
 /* Kills p with retcode (the first kill or exit decides the code). Threads are asked to
  * die; once none runs, the process finishes. Idempotent. */

@@ -21,13 +21,18 @@
 
 static void process_destroy(kobject_t *o);
 static void process_on_zero_handles(kobject_t *o);
+static void process_on_handle_dropped(kobject_t *o);
+static gc_node_t *process_gc_node(kobject_t *o);
 
 static const struct kobject_ops process_ops = {
     .type = ZX_OBJ_TYPE_PROCESS,
     .type_name = "process",
     .destroy = process_destroy,
     .on_zero_handles = process_on_zero_handles,
+    .on_handle_dropped = process_on_handle_dropped,
+    .gc_node = process_gc_node,
 };
+static const struct gc_node_ops member_gc_ops;
 
 process_t *process_current(void) {
     uthread_t *ut = uthread_current();
@@ -75,7 +80,7 @@ static void process_release(process_t *p, handle_table_t *ht, vm_aspace_t *as,
     } else if (as) {
         vm_aspace_unref(as); /* the prototype's reference on the shared aspace */
     }
-    proc_shared_leave(p->shared);
+    proc_shared_leave(p->shared, &p->gc_started);
 }
 
 /*
@@ -126,6 +131,7 @@ static process_t *process_alloc(kobject_t *job, const char *name, size_t name_le
     p->state = PROCESS_INITIAL;
     kobject_ref(job);
     p->job = job;
+    gc_node_init(&p->gc, &member_gc_ops);
     return p;
 }
 
@@ -138,6 +144,8 @@ static zx_status_t process_publish(process_t *p, zx_status_t st, vm_vmar_t *vmar
     if (st == ZX_OK)
         st = vmar_object_create(vmar, ROOT_VMAR_CAN_MAP, &vmar_obj, vmar_rights);
     if (st != ZX_OK) {
+        if (p->shared)
+            proc_shared_drop_holder(p->shared, &p->gc_holder);
         process_release(p, p->handles, p->aspace, p->restricted);
         if (p->shared)
             proc_shared_unref(p->shared);
@@ -159,6 +167,7 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len, bo
     zx_status_t st;
     if (shared) {
         st = proc_shared_create(p->name, p->aslr_seed, &p->shared);
+        p->gc_holder = st == ZX_OK; /* the family counts its prototype's handle to come */
         if (st == ZX_OK) {
             p->handles = proc_shared_handles(p->shared);
             p->aspace = proc_shared_aspace(p->shared);
@@ -185,11 +194,14 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
         return ZX_ERR_BAD_STATE;
     process_t *p = process_alloc(proto->job, name, name_len);
     if (!p) {
-        proc_shared_leave(sh);
+        bool holder = true, started = false;
+        proc_shared_drop_holder(sh, &holder);
+        proc_shared_leave(sh, &started);
         proc_shared_unref(sh);
         return ZX_ERR_NO_MEMORY;
     }
     p->shared = sh;
+    p->gc_holder = true; /* join counted it */
     p->restricted_owner = true;
     p->handles = proc_shared_handles(sh);
     zx_status_t st = vm_aspace_create(ARCH_ASPACE_RESTRICTED, USER_RESTRICTED_BASE,
@@ -258,6 +270,62 @@ void process_finish(process_t *p) {
     kobject_unref(&p->obj);
 }
 
+/*
+ * The first thread of p starts (see proc_priv.h). A family member's start holds the gc
+ * lock from the state check to the thread's start, so the family is never a container
+ * (and so never collected) while a member is being started, and a collected family
+ * starts nothing.
+ */
+zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_t stack,
+                          handle_ref_t *arg1, uintptr_t arg2) {
+    bool entered = false;
+    zx_status_t st = ZX_OK;
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&p->obj.lock, &s);
+    bool initial = p->state == PROCESS_INITIAL;
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    if (!initial)
+        return ZX_ERR_BAD_STATE; /* before the family's table is rescanned for nothing */
+    if (p->shared) {
+        entered = gc_enter();
+        st = proc_shared_start_begin(p->shared);
+        if (st != ZX_OK) {
+            gc_exit(entered);
+            return st;
+        }
+    }
+    zx_handle_t child_value = ZX_HANDLE_INVALID;
+    if (arg1->obj != NULL) {
+        /* Under the process lock, so a concurrent kill cannot free the table. */
+        spin_lock_irqsave(&p->obj.lock, &s);
+        if (p->state != PROCESS_INITIAL)
+            st = ZX_ERR_BAD_STATE;
+        else
+            st = handle_table_add_ref(p->handles, arg1, &child_value);
+        spin_unlock_irqrestore(&p->obj.lock, s);
+    }
+    if (st == ZX_OK) {
+        st = uthread_start(ut, entry, stack, child_value, arg2, true);
+        if (st != ZX_OK && child_value != ZX_HANDLE_INVALID) {
+            /* Only a concurrent kill fails the start here; the table, if it still
+             * exists, gives the handle back (else its teardown released it). */
+            spin_lock_irqsave(&p->obj.lock, &s);
+            if (!p->handles || p->finishing ||
+                handle_table_remove(p->handles, child_value, arg1) != ZX_OK)
+                arg1->obj = NULL;
+            spin_unlock_irqrestore(&p->obj.lock, s);
+        }
+    }
+    if (p->shared) {
+        if (st == ZX_OK)
+            p->gc_started = true; /* read by its leave, under the gc lock */
+        else
+            proc_shared_start_undo(p->shared);
+        gc_exit(entered);
+    }
+    return st;
+}
+
 /* Threads asked to die per hold of the process lock (a process may have thousands). */
 #define PROCESS_KILL_BATCH 32u
 
@@ -323,12 +391,70 @@ bool process_thread_exited(process_t *p) {
     return last;
 }
 
-/* A process that never started and has no handles left can never run: end it. */
+/* A process that never started and has no handles left can never run: end it. A family
+ * member with no handle can no longer start or prototype its family: the family may now
+ * be unreachable. */
 static void process_on_zero_handles(kobject_t *o) {
     process_t *p = to_process(o);
+    if (p->shared)
+        proc_shared_drop_holder(p->shared, &p->gc_holder);
     if (p->state == PROCESS_INITIAL)
         process_kill(p, 0);
 }
+
+/* A member whose remaining handles all sit in containers may be unreachable. */
+static void process_on_handle_dropped(kobject_t *o) {
+    process_t *p = to_process(o);
+    if (p->shared)
+        gc_reference_dropped(&p->gc);
+}
+
+/* ---- The collector's view of a family member (object/gc.h) ---- */
+
+static gc_node_t *process_gc_node(kobject_t *o) {
+    process_t *p = to_process(o);
+    return p->shared ? &p->gc : NULL;
+}
+
+static inline process_t *gc_to_process(gc_node_t *n) { return containerof(n, process_t, gc); }
+
+static uint32_t member_gc_refs(gc_node_t *n) {
+    return __atomic_load_n(&gc_to_process(n)->obj.handle_count, __ATOMIC_SEQ_CST);
+}
+
+/* Every handle sits in a container. Safe without the gc lock (gc_reference_dropped). */
+static bool member_gc_candidate(gc_node_t *n) {
+    uint32_t handles = member_gc_refs(n);
+    return handles > 0 && handles == __atomic_load_n(&n->contained, __ATOMIC_SEQ_CST);
+}
+
+/* With a handle to a member, its family can be started or joined. */
+static void member_gc_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx) {
+    fn(proc_shared_gc_node(gc_to_process(n)->shared), ctx);
+}
+
+static void member_gc_detach(gc_node_t *n) { (void)n; }
+
+/* Unreachable: as when its last handle closes, an unstarted member can never run. (A
+ * member cannot start meanwhile: that takes the gc lock, which the collector holds.) */
+static void member_gc_close(gc_node_t *n) {
+    process_t *p = gc_to_process(n);
+    if (p->state == PROCESS_INITIAL)
+        process_kill(p, 0);
+}
+
+static void member_gc_hold(gc_node_t *n) { kobject_ref(&gc_to_process(n)->obj); }
+static void member_gc_release(gc_node_t *n) { kobject_unref(&gc_to_process(n)->obj); }
+
+static const struct gc_node_ops member_gc_ops = {
+    .refs = member_gc_refs,
+    .candidate = member_gc_candidate,
+    .for_each_child = member_gc_for_each_child,
+    .detach = member_gc_detach,
+    .close = member_gc_close,
+    .hold = member_gc_hold,
+    .release = member_gc_release,
+};
 
 static void process_destroy(kobject_t *o) {
     process_t *p = to_process(o);
@@ -338,8 +464,11 @@ static void process_destroy(kobject_t *o) {
          * (a failed zx_process_create): no thread can exist, since each holds a
          * reference. Release the contents directly. */
         DEBUG_ASSERT(list_is_empty(&p->threads));
+        if (p->shared)
+            proc_shared_drop_holder(p->shared, &p->gc_holder);
         process_release(p, p->handles, p->aspace, p->restricted);
     }
+    DEBUG_ASSERT(p->gc.queue == 0); /* a queued suspect holds a reference */
     if (p->shared)
         proc_shared_unref(p->shared);
     kobject_unref(p->job);

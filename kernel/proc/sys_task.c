@@ -185,33 +185,8 @@ zx_status_t sys_process_start(zx_handle_t proc_h, zx_handle_t thread_h, zx_vaddr
         st = ZX_ERR_ACCESS_DENIED;
     if (st == ZX_OK && !user_entry_ok(entry, stack))
         st = ZX_ERR_INVALID_ARGS;
-    zx_handle_t child_value = ZX_HANDLE_INVALID;
-    process_t *p = po ? to_process(po) : NULL;
-    if (st == ZX_OK && have_a1) {
-        /* Under the process lock, so a concurrent kill cannot free the table. */
-        spin_lock_saved_state_t s;
-        spin_lock_irqsave(&p->obj.lock, &s);
-        if (p->state != PROCESS_INITIAL)
-            st = ZX_ERR_BAD_STATE;
-        else if ((st = handle_table_add_ref(p->handles, &a1, &child_value)) == ZX_OK)
-            have_a1 = false;
-        spin_unlock_irqrestore(&p->obj.lock, s);
-    }
-    if (st == ZX_OK) {
-        st = uthread_start(to_uthread(to), entry, stack, child_value, arg2, true);
-        if (st != ZX_OK && child_value != ZX_HANDLE_INVALID) {
-            /* Only a concurrent kill fails the start here; the table, if it still
-             * exists, takes the handle back (else its teardown released it). */
-            handle_ref_t back = {0};
-            spin_lock_saved_state_t s;
-            spin_lock_irqsave(&p->obj.lock, &s);
-            bool got = p->handles && !p->finishing &&
-                       handle_table_remove(p->handles, child_value, &back) == ZX_OK;
-            spin_unlock_irqrestore(&p->obj.lock, s);
-            if (got)
-                handle_ref_release(&back);
-        }
-    }
+    if (st == ZX_OK)
+        st = process_start(to_process(po), to_uthread(to), entry, stack, &a1, arg2);
     if (have_a1)
         handle_ref_release(&a1);
     if (to)

@@ -215,8 +215,9 @@ HTEST(channel, both_ends_closed_with_messages_both_ways) {
     EXPECT_NO_LEAK();
 }
 
-/* The peer written into its own queue: once the writer end closes, nobody can read that
- * queue, and the endpoint (held only by itself) must be freed, not leaked. */
+/* The peer written into its own queue: nobody can read that queue, and the endpoint
+ * (held only by itself) must be freed, not leaked (the collector closes it at the write;
+ * test_gc.c checks the details). */
 HTEST(channel, self_cycle_freed_when_peer_closes) {
     handle_ref_t h0, h1;
     make_pair(&h0, &h1);
@@ -226,7 +227,8 @@ HTEST(channel, self_cycle_freed_when_peer_closes) {
     EXPECT_NO_LEAK();
 }
 
-/* Still readable through a second handle: the queue must survive the peer's close. */
+/* Still readable through a second handle: the queue must survive the peer's close, and
+ * go once the second handle does. */
 HTEST(channel, self_held_queue_kept_while_another_handle_exists) {
     handle_ref_t h0, h1, extra;
     make_pair(&h0, &h1);

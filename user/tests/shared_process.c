@@ -5,22 +5,18 @@
  * sharer, and teardown in any order leaks nothing (userboot's free-page check).
  *
  * Code that must run inside a sharer is this same program, launched into the sharer with
- * `--sharer SCENARIO ARG` (see sharer_main); its return code says how it went.
+ * `--member SCENARIO ARG` (see sharer_main; family_util.h); its return code says how it
+ * went.
  */
-#include <beryl/launch.h>
-#include <beryl/startup.h>
 #include <beryl/test.h>
-#include <beryl/test_util.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <zircon/processargs.h>
+#include "family_util.h"
 
-#define SHARED_BASE 0x400000001000ull
-#define SHARED_SIZE 0x3FFFFFFFE000ull
-#define RESTRICTED_BASE 0x200000ull
-#define RESTRICTED_SIZE 0x3FFFFFE00000ull
-#define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
+#define SHARED_BASE FAM_SHARED_BASE
+#define SHARED_SIZE FAM_SHARED_SIZE
+#define RESTRICTED_BASE FAM_RESTRICTED_BASE
+#define RESTRICTED_SIZE FAM_RESTRICTED_SIZE
+#define RW FAM_RW
 #define MAGIC 0x5ba7ed0f5ba7ed0full
 
 /* ---- the sharer side ---------------------------------------------------------------- */
@@ -74,93 +70,19 @@ static int sharer_main(const char *scenario, uint64_t arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 4 && strcmp(argv[1], "--sharer") == 0)
+    if (argc >= 4 && strcmp(argv[1], "--member") == 0)
         return sharer_main(argv[2], strtoul(argv[3], NULL, 16));
     return beryl_test_run_all(argc, argv);
 }
 
 /* ---- the parent side ---------------------------------------------------------------- */
 
-typedef struct family {
-    zx_handle_t proto, shared_vmar;
-    zx_handle_t proc[2], rvmar[2];
-} family_t;
-
-static zx_status_t family_create(family_t *f, int sharers) {
-    memset(f, 0, sizeof(*f));
-    zx_status_t st = zx_process_create(zx_job_default(), "proto", 5, ZX_PROCESS_SHARED,
-                                       &f->proto, &f->shared_vmar);
-    for (int i = 0; st == ZX_OK && i < sharers; i++)
-        st = zx_process_create_shared(f->proto, 0, "sharer", 6, &f->proc[i], &f->rvmar[i]);
-    return st;
-}
-
-static void kill_and_close(zx_handle_t *proc) {
-    if (*proc == ZX_HANDLE_INVALID)
-        return;
-    tu_task_kill_wait(*proc);
-    zx_handle_close(*proc);
-    *proc = ZX_HANDLE_INVALID;
-}
-
-static void family_destroy(family_t *f) {
-    for (int i = 0; i < 2; i++) {
-        kill_and_close(&f->proc[i]);
-        zx_handle_close(f->rvmar[i]);
-    }
-    kill_and_close(&f->proto);
-    zx_handle_close(f->shared_vmar);
-    memset(f, 0, sizeof(*f));
-}
-
-/* Starts this program in sharer i of f with `--sharer scenario arg`; extra (may be
+/* Starts this program in sharer i of f with `--member scenario arg`; extra (may be
  * ZX_HANDLE_INVALID) goes as PA_USER0. */
 static zx_status_t sharer_start(family_t *f, int i, const char *scenario, uint64_t arg,
                                 zx_handle_t extra) {
-    char hex[24];
-    snprintf(hex, sizeof(hex), "%lx", (unsigned long)arg);
-    const char *argv[] = {"shared_process", "--sharer", scenario, hex};
-    uint32_t info = PA_HND(PA_USER0, 0);
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "sharer",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 4,
-        .argv = argv,
-        .handles = &extra,
-        .handle_infos = &info,
-        .num_handles = extra != ZX_HANDLE_INVALID ? 1 : 0,
-        .into_proc = f->proc[i],
-        .into_vmar = f->rvmar[i],
-    };
-    zx_handle_t p;
-    zx_status_t st = beryl_launch(&a, &p);
-    if (st == ZX_OK)
-        zx_handle_close(p); /* a duplicate of f->proc[i] */
-    return st;
-}
-
-/* Waits for sharer i to end; its return code. */
-static int64_t sharer_wait(family_t *f, int i) {
-    int64_t rc = -9999;
-    if (beryl_wait_exit(f->proc[i], tu_deadline_after(20 * TU_SEC), &rc) != ZX_OK)
-        return -9998;
-    return rc;
-}
-
-/* One page of a new VMO mapped in the shared region; its address. */
-static zx_vaddr_t map_shared_page(family_t *f, zx_handle_t *vmo_out) {
-    zx_handle_t vmo;
-    zx_vaddr_t a = 0;
-    if (zx_vmo_create(TU_PAGE, 0, &vmo) != ZX_OK)
-        return 0;
-    if (zx_vmar_map(f->shared_vmar, RW, 0, vmo, 0, TU_PAGE, &a) != ZX_OK)
-        a = 0;
-    if (vmo_out && a)
-        *vmo_out = vmo;
-    else
-        zx_handle_close(vmo);
-    return a;
+    return fam_start(f, i, "shared_process", scenario, arg, &extra,
+                     extra != ZX_HANDLE_INVALID ? 1 : 0);
 }
 
 TEST(SharedProcess, PrototypeRootIsTheSharedRegion) {
@@ -178,7 +100,7 @@ TEST(SharedProcess, PrototypeRootIsTheSharedRegion) {
     /* The sharer is in the prototype's job. */
     EXPECT_EQ(tu_basic(f.proc[0]).type, ZX_OBJ_TYPE_PROCESS);
     /* A mapping in the shared region lands in it; the restricted region is separate. */
-    zx_vaddr_t a = map_shared_page(&f, NULL);
+    zx_vaddr_t a = fam_map_shared_page(&f, NULL);
     EXPECT_GE(a, SHARED_BASE);
     EXPECT_LT(a, SHARED_BASE + SHARED_SIZE);
     zx_handle_t vmo;
@@ -263,7 +185,7 @@ TEST(SharedProcess, JoinWhileAnyMemberLives) {
 TEST(SharedProcess, SharedRegionSeenByBothSharers) {
     family_t f;
     ASSERT_OK(family_create(&f, 2));
-    zx_vaddr_t a = map_shared_page(&f, NULL);
+    zx_vaddr_t a = fam_map_shared_page(&f, NULL);
     ASSERT_NE(a, 0u);
     ASSERT_OK(sharer_start(&f, 0, "write-then-wait", a, ZX_HANDLE_INVALID));
     /* Until sharer 0 has written MAGIC (seen through sharer 1's view of the region). */
@@ -276,10 +198,10 @@ TEST(SharedProcess, SharedRegionSeenByBothSharers) {
     EXPECT_EQ(v, MAGIC);
     /* Sharer 1 reads it itself, then writes MAGIC + 1; we bump it to MAGIC + 2 for 0. */
     ASSERT_OK(sharer_start(&f, 1, "read-magic", a, ZX_HANDLE_INVALID));
-    EXPECT_EQ(sharer_wait(&f, 1), 0);
+    EXPECT_EQ(fam_wait(&f, 1), 0);
     uint64_t two = MAGIC + 2;
     ASSERT_OK(zx_process_write_memory(f.proto, a, &two, sizeof(two), &actual));
-    EXPECT_EQ(sharer_wait(&f, 0), 0);
+    EXPECT_EQ(fam_wait(&f, 0), 0);
     family_destroy(&f);
 }
 
@@ -302,9 +224,9 @@ TEST(SharedProcess, RestrictedRegionsArePrivate) {
     EXPECT_STATUS(zx_process_read_memory(f.proto, a, &v, sizeof(v), &actual), ZX_ERR_NO_MEMORY);
     /* And from inside: sharer 1 touching the address dies; sharer 0 reads it. */
     ASSERT_OK(sharer_start(&f, 0, "read-magic", a, ZX_HANDLE_INVALID));
-    EXPECT_EQ(sharer_wait(&f, 0), 0);
+    EXPECT_EQ(fam_wait(&f, 0), 0);
     ASSERT_OK(sharer_start(&f, 1, "read-magic", a, ZX_HANDLE_INVALID));
-    EXPECT_EQ(sharer_wait(&f, 1), ZX_TASK_RETCODE_EXCEPTION_KILL);
+    EXPECT_EQ(fam_wait(&f, 1), ZX_TASK_RETCODE_EXCEPTION_KILL);
     zx_handle_close(vmo);
     family_destroy(&f);
 }
@@ -314,7 +236,7 @@ TEST(SharedProcess, SharerRootSelfIsRestricted) {
     family_t f;
     ASSERT_OK(family_create(&f, 1));
     ASSERT_OK(sharer_start(&f, 0, "root-self", 0, ZX_HANDLE_INVALID));
-    EXPECT_EQ(sharer_wait(&f, 0), 0);
+    EXPECT_EQ(fam_wait(&f, 0), 0);
     family_destroy(&f);
 }
 
@@ -323,7 +245,7 @@ TEST(SharedProcess, SharerRootSelfIsRestricted) {
 TEST(SharedProcess, HandleTableIsShared) {
     family_t f;
     ASSERT_OK(family_create(&f, 2));
-    zx_vaddr_t a = map_shared_page(&f, NULL);
+    zx_vaddr_t a = fam_map_shared_page(&f, NULL);
     ASSERT_NE(a, 0u);
     zx_handle_t mine, theirs;
     ASSERT_OK(zx_channel_create(0, &mine, &theirs));
@@ -336,7 +258,7 @@ TEST(SharedProcess, HandleTableIsShared) {
     }
     ASSERT_NE(v, 0u);
     ASSERT_OK(sharer_start(&f, 1, "handle-signal", a, ZX_HANDLE_INVALID));
-    EXPECT_EQ(sharer_wait(&f, 1), 0);
+    EXPECT_EQ(fam_wait(&f, 1), 0);
     char b = 0;
     uint32_t nb, nh;
     EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, tu_deadline_after(10 * TU_SEC), NULL));
@@ -344,7 +266,7 @@ TEST(SharedProcess, HandleTableIsShared) {
     EXPECT_EQ(b, 's');
     uint64_t done = 1;
     ASSERT_OK(zx_process_write_memory(f.proto, a, &done, sizeof(done), &actual));
-    EXPECT_EQ(sharer_wait(&f, 0), 0);
+    EXPECT_EQ(fam_wait(&f, 0), 0);
     zx_handle_close(mine);
     family_destroy(&f);
 }
@@ -354,7 +276,7 @@ TEST(SharedProcess, HandleTableIsShared) {
 TEST(SharedProcess, UnmapInSharedRegionReachesEverySharer) {
     family_t f;
     ASSERT_OK(family_create(&f, 2));
-    zx_vaddr_t a = map_shared_page(&f, NULL);
+    zx_vaddr_t a = fam_map_shared_page(&f, NULL);
     ASSERT_NE(a, 0u);
     ASSERT_OK(sharer_start(&f, 0, "read-loop", a, ZX_HANDLE_INVALID));
     ASSERT_OK(sharer_start(&f, 1, "read-loop", a, ZX_HANDLE_INVALID));
@@ -363,21 +285,21 @@ TEST(SharedProcess, UnmapInSharedRegionReachesEverySharer) {
     ASSERT_OK(zx_object_get_info(f.proc[0], ZX_INFO_PROCESS, &pi, sizeof(pi), NULL, NULL));
     EXPECT_EQ(pi.flags & ZX_INFO_PROCESS_FLAG_EXITED, 0u);
     ASSERT_OK(zx_vmar_unmap(f.shared_vmar, a, TU_PAGE));
-    EXPECT_EQ(sharer_wait(&f, 0), ZX_TASK_RETCODE_EXCEPTION_KILL);
-    EXPECT_EQ(sharer_wait(&f, 1), ZX_TASK_RETCODE_EXCEPTION_KILL);
+    EXPECT_EQ(fam_wait(&f, 0), ZX_TASK_RETCODE_EXCEPTION_KILL);
+    EXPECT_EQ(fam_wait(&f, 1), ZX_TASK_RETCODE_EXCEPTION_KILL);
     family_destroy(&f);
 }
 
 TEST(SharedProcess, ProtectInSharedRegionReachesEverySharer) {
     family_t f;
     ASSERT_OK(family_create(&f, 2));
-    zx_vaddr_t a = map_shared_page(&f, NULL);
+    zx_vaddr_t a = fam_map_shared_page(&f, NULL);
     ASSERT_NE(a, 0u);
     ASSERT_OK(sharer_start(&f, 0, "write-loop", a, ZX_HANDLE_INVALID));
     ASSERT_OK(sharer_start(&f, 1, "read-loop", a, ZX_HANDLE_INVALID));
     zx_nanosleep(tu_deadline_after(30 * TU_MS));
     ASSERT_OK(zx_vmar_protect(f.shared_vmar, ZX_VM_PERM_READ, a, TU_PAGE));
-    EXPECT_EQ(sharer_wait(&f, 0), ZX_TASK_RETCODE_EXCEPTION_KILL);
+    EXPECT_EQ(fam_wait(&f, 0), ZX_TASK_RETCODE_EXCEPTION_KILL);
     /* The reader is unaffected by a read-only page. */
     zx_nanosleep(tu_deadline_after(20 * TU_MS));
     zx_info_process_t pi;
@@ -390,7 +312,7 @@ TEST(SharedProcess, ProtectInSharedRegionReachesEverySharer) {
 TEST(SharedProcess, MapsOfASharer) {
     family_t f;
     ASSERT_OK(family_create(&f, 1));
-    zx_vaddr_t a = map_shared_page(&f, NULL);
+    zx_vaddr_t a = fam_map_shared_page(&f, NULL);
     ASSERT_NE(a, 0u);
     static zx_info_maps_t maps[16];
     size_t actual = 0, avail = 0;
@@ -409,10 +331,10 @@ TEST(SharedProcess, MapsOfASharer) {
 TEST(SharedProcess, TeardownPrototypeFirst) {
     family_t f;
     ASSERT_OK(family_create(&f, 2));
-    ASSERT_NE(map_shared_page(&f, NULL), 0u);
-    zx_vaddr_t a = map_shared_page(&f, NULL);
+    ASSERT_NE(fam_map_shared_page(&f, NULL), 0u);
+    zx_vaddr_t a = fam_map_shared_page(&f, NULL);
     ASSERT_OK(sharer_start(&f, 0, "read-loop", a, ZX_HANDLE_INVALID));
-    kill_and_close(&f.proto);
+    fam_kill_and_close(&f.proto);
     zx_handle_close(f.shared_vmar);
     f.shared_vmar = ZX_HANDLE_INVALID;
     /* The region lives on for the sharers. */
@@ -426,11 +348,11 @@ TEST(SharedProcess, TeardownPrototypeFirst) {
 TEST(SharedProcess, TeardownSharersFirst) {
     family_t f;
     ASSERT_OK(family_create(&f, 2));
-    zx_vaddr_t a = map_shared_page(&f, NULL);
+    zx_vaddr_t a = fam_map_shared_page(&f, NULL);
     ASSERT_OK(sharer_start(&f, 0, "read-loop", a, ZX_HANDLE_INVALID));
     ASSERT_OK(sharer_start(&f, 1, "read-loop", a, ZX_HANDLE_INVALID));
-    kill_and_close(&f.proc[1]);
-    kill_and_close(&f.proc[0]);
+    fam_kill_and_close(&f.proc[1]);
+    fam_kill_and_close(&f.proc[0]);
     /* The prototype (never started) still holds the family and its region. */
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(TU_PAGE, 0, &vmo));
@@ -444,7 +366,7 @@ TEST(SharedProcess, TeardownSharersFirst) {
 TEST(SharedProcess, TeardownByClosingHandles) {
     family_t f;
     ASSERT_OK(family_create(&f, 2));
-    ASSERT_NE(map_shared_page(&f, NULL), 0u);
+    ASSERT_NE(fam_map_shared_page(&f, NULL), 0u);
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(TU_PAGE, 0, &vmo));
     zx_vaddr_t b;

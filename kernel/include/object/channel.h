@@ -4,7 +4,10 @@
  * one end is queued on its peer. Signals: READABLE while the queue is non-empty,
  * PEER_CLOSED once the other end's last handle is closed (then writes fail with
  * ZX_ERR_PEER_CLOSED; reads drain what is queued and then return PEER_CLOSED).
- * ZX_CHANNEL_WRITABLE is set while the peer is open.
+ * ZX_CHANNEL_WRITABLE is set while the peer is open. An endpoint whose handles all sit
+ * in containers nothing outside reaches (its own queue, a cycle of queues, the table of
+ * a family nobody can start) is closed by the handle-cycle collector (object/gc.h) as if
+ * its last handle had been closed.
  */
 #ifndef OBJECT_CHANNEL_H
 #define OBJECT_CHANNEL_H

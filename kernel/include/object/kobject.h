@@ -35,6 +35,9 @@ struct kobject_ops {
     /* Optional: koid of the related object (channel peer, process of a thread), for
      * ZX_INFO_HANDLE_BASIC; 0 when none. */
     zx_koid_t (*related_koid)(kobject_t *obj);
+    /* Optional: the object's node in the handle-cycle collector (object/gc.h), or NULL
+     * when the collector does not track this object. */
+    struct gc_node *(*gc_node)(kobject_t *obj);
 };
 
 struct kobject {
