@@ -74,6 +74,19 @@ bool cmdline_get_u64(const char *key, uint64_t *out) {
     return kparse_u64(value, len, out);
 }
 
+/* Contract in the header. */
+bool cmdline_get_bool(const char *key, bool absent) {
+    size_t len;
+    const char *value = cmdline_get(key, &len);
+    if (!value)
+        return absent;
+    static const char *const falsy[] = {"false", "0", "off"};
+    for (size_t i = 0; i < sizeof(falsy) / sizeof(falsy[0]); i++)
+        if (len == strlen(falsy[i]) && memcmp(value, falsy[i], len) == 0)
+            return false;
+    return true;
+}
+
 /* The whole (possibly truncated) command line, NUL-terminated. */
 const char *cmdline_raw(void) {
     return cmdline_buf;

@@ -177,7 +177,9 @@ gc_node_t *proc_shared_gc_node(proc_shared_t *sh);
 
 int64_t process_retcode(process_t *p);
 
-/* p's aspace with a new reference (vm_aspace_unref when done), or NULL once p is dead. */
+/* p's aspace with a new reference (vm_aspace_unref when done), or NULL once p has begun
+ * to finish. The aspace may still be destroyed while the caller holds it: its calls then
+ * return ZX_ERR_BAD_STATE (for a unified aspace its parts stay reachable, destroyed). */
 vm_aspace_t *process_aspace_get(process_t *p);
 
 /* handle_table_for_each over p's handles (same rules for fn); ZX_ERR_BAD_STATE once p
@@ -256,6 +258,15 @@ void x86_restricted_syscall_handler(struct x86_iframe *f);
 /* zx_restricted_enter's status when it has replaced the whole user frame: the syscall
  * path then returns with iret and leaves rax alone (never seen by user space). */
 #define ZX_ERR_INTERNAL_FRAME_REPLACED (-503)
+
+/*
+ * Zircon's boot option that enables the debugging syscalls (zx_process_read_memory and
+ * zx_process_write_memory here); without it they return ZX_ERR_NOT_SUPPORTED before any
+ * other check. debugging_syscalls_init reads it once at boot (syscall_init).
+ */
+#define DEBUGGING_SYSCALLS_OPTION "kernel.enable-debugging-syscalls"
+void debugging_syscalls_init(void);
+bool debugging_syscalls_enabled(void);
 
 /* Return-to-user checks (syscall.c); the thread may exit here. */
 void x86_return_to_user_check(struct x86_iframe *f);

@@ -483,10 +483,16 @@ int64_t process_retcode(process_t *p) {
     return rc;
 }
 
+/*
+ * Once process_finish has begun it destroys the aspace without the lock, and the creator's
+ * reference it drops may be the last: a reference taken after that point could be on a
+ * freed struct. So no new reference is handed out once finishing is set (under the lock);
+ * one taken before keeps the struct alive however the teardown goes.
+ */
 vm_aspace_t *process_aspace_get(process_t *p) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);
-    vm_aspace_t *as = p->state == PROCESS_DEAD ? NULL : p->aspace;
+    vm_aspace_t *as = p->finishing || p->state == PROCESS_DEAD ? NULL : p->aspace;
     if (as)
         vm_aspace_ref(as);
     spin_unlock_irqrestore(&p->obj.lock, s);

@@ -122,17 +122,24 @@ zx_status_t info_process_vmos(process_t *p, user_addr_t buffer, size_t buffer_si
         s.e = kmalloc(s.cap * sizeof(*s.e));
         st = s.e ? vmo_snapshot(p, as, &s) : ZX_ERR_NO_MEMORY;
     }
-    size_t n = st == ZX_OK ? MIN(s.cap, s.n) : 0;
-    for (size_t i = 0; i < n; i++) {
+    /* Every entry the snapshot filled holds a reference, also when it failed half-way
+     * (the target died between its handles and its mappings): all of them are dropped,
+     * and only a complete snapshot is copied out. */
+    size_t filled = s.e ? MIN(s.cap, s.n) : 0;
+    size_t n = st == ZX_OK ? filled : 0;
+    for (size_t i = 0; i < filled; i++) {
         zx_info_vmo_t rec;
         if (s.e[i].obj) {
-            vmo_object_info(s.e[i].obj, s.e[i].rights, &rec);
+            if (i < n)
+                vmo_object_info(s.e[i].obj, s.e[i].rights, &rec);
             kobject_unref(s.e[i].obj);
         } else {
-            vmo_mapping_info(s.e[i].vmo, &rec);
+            if (i < n)
+                vmo_mapping_info(s.e[i].vmo, &rec);
             vmo_unref(s.e[i].vmo);
         }
-        if (st == ZX_OK && user_copy_to(buffer + i * sizeof(rec), &rec, sizeof(rec)) != ZX_OK)
+        if (i < n && st == ZX_OK &&
+            user_copy_to(buffer + i * sizeof(rec), &rec, sizeof(rec)) != ZX_OK)
             st = ZX_ERR_INVALID_ARGS;
     }
     kfree(s.e);

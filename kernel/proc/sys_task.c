@@ -4,6 +4,8 @@
  * leaves no trace), except where Zircon consumes a handle even on failure (noted).
  */
 #include <object/handle_user.h>
+#include <kernel/cmdline.h>
+#include <kernel/console.h>
 #include <kernel/syscall_impl.h>
 #include <kernel/user_copy.h>
 #include <lib/string.h>
@@ -235,51 +237,73 @@ static zx_status_t mem_copy_cb(void *ctx, size_t done, void *kptr, size_t n) {
     return st == ZX_OK ? ZX_OK : ZX_ERR_INVALID_ARGS;
 }
 
+/* kernel.enable-debugging-syscalls, read once at boot (debugging_syscalls_init). */
+static bool debugging_syscalls;
+
+void debugging_syscalls_init(void) {
+    debugging_syscalls = cmdline_get_bool(DEBUGGING_SYSCALLS_OPTION, false);
+    if (debugging_syscalls)
+        printf("syscall: debugging syscalls enabled (%s)\n", DEBUGGING_SYSCALLS_OPTION);
+}
+
+bool debugging_syscalls_enabled(void) { return debugging_syscalls; }
+
 /*
  * Moves len bytes between the caller's buffer and process p's memory at vaddr, through
- * the VMOs mapped there (so protections of p's mappings do not matter, as in Zircon).
- * Stops at the first unmapped byte: *actual tells how far it got; nothing at all is
- * ZX_ERR_NO_MEMORY (Zircon's code for "vaddr not mapped").
+ * the VMOs mapped there (so the protections of p's mappings do not matter, as in Zircon).
+ * A write only goes through a mapping that could ever be made writable (its maximum
+ * permissions include WRITE): memory p may never write, such as a read-only VMO handle's
+ * mapping, is never changed for it. Checks in Zircon's order: the boot switch first
+ * (NOT_SUPPORTED), then the arguments, then the handle.
+ *
+ * Stops at the first unmapped byte (or, for a write, the first mapping that cannot be
+ * written): *actual tells how far it got. Nothing at all is ZX_ERR_NO_MEMORY (Zircon's
+ * code for "vaddr not mapped"), ZX_ERR_ACCESS_DENIED for a write refused at vaddr, or
+ * ZX_ERR_BAD_STATE when p is dying or its aspace was torn down before the first byte
+ * moved; a teardown after that only makes the result short. Only the VMO of one mapping
+ * is held at a time (a reference), never the mapping itself.
  */
 static zx_status_t process_memory(zx_handle_t h, zx_rights_t rights, zx_vaddr_t vaddr,
                                   user_addr_t buf, size_t len, user_addr_t actual_out,
                                   bool read) {
+    if (!debugging_syscalls_enabled())
+        return ZX_ERR_NOT_SUPPORTED;
+    if (len == 0 || len > PROCESS_MEMORY_MAX || !user_range_ok(buf, len) ||
+        !user_range_ok(actual_out, sizeof(size_t)))
+        return ZX_ERR_INVALID_ARGS;
     kobject_t *po;
     zx_status_t st = get_obj(h, ZX_OBJ_TYPE_PROCESS, rights, &po);
     if (st != ZX_OK)
         return st;
-    process_t *p = to_process(po);
-    if (len == 0 || len > PROCESS_MEMORY_MAX || !user_range_ok(buf, len) ||
-        !user_range_ok(actual_out, sizeof(size_t))) {
-        kobject_unref(po);
-        return ZX_ERR_INVALID_ARGS;
-    }
-    vm_aspace_t *as = process_aspace_get(p);
-    size_t done = 0;
+    vm_aspace_t *as = process_aspace_get(to_process(po));
+    kobject_unref(po); /* the aspace reference is all the walk below needs */
     if (!as)
-        st = ZX_ERR_BAD_STATE;
-    while (st == ZX_OK && done < len) {
+        return ZX_ERR_BAD_STATE;
+    size_t done = 0;
+    while (done < len && vaddr + done >= vaddr) {
         vm_object_t *vmo;
         uint64_t off;
         size_t left;
-        if (vaddr + done < vaddr ||
-            vm_aspace_lookup_vmo(as, vaddr + done, &vmo, &off, &left) != ZX_OK)
+        zx_status_t lst = vm_aspace_lookup_vmo(as, vaddr + done, !read, &vmo, &off, &left);
+        if (lst != ZX_OK) {
+            if (done == 0 && (lst == ZX_ERR_BAD_STATE || lst == ZX_ERR_ACCESS_DENIED))
+                st = lst;
             break;
+        }
         size_t n = len - done < left ? len - done : left;
         struct mem_copy_ctx c = {buf + done, read};
         zx_status_t cst = read ? vmo_read(vmo, off, n, mem_copy_cb, &c)
                                : vmo_write(vmo, off, n, mem_copy_cb, &c);
         vmo_unref(vmo);
-        if (cst == ZX_ERR_INVALID_ARGS)
+        if (cst == ZX_ERR_INVALID_ARGS) {
             st = ZX_ERR_INVALID_ARGS; /* the caller's buffer faulted */
-        else if (cst != ZX_OK)
+            break;
+        }
+        if (cst != ZX_OK)
             break; /* beyond the VMO's end */
-        else
-            done += n;
+        done += n;
     }
-    if (as)
-        vm_aspace_unref(as);
-    kobject_unref(po);
+    vm_aspace_unref(as);
     if (st == ZX_OK && done == 0)
         st = ZX_ERR_NO_MEMORY;
     if (st == ZX_OK)

@@ -40,6 +40,7 @@ void syscall_init(void) {
      * ops upward and SMAP's AC clear whatever user space left in RFLAGS. */
     x86_wrmsr(X86_MSR_FMASK, X86_FLAGS_IF | X86_FLAGS_TF | X86_FLAGS_DF | X86_FLAGS_AC |
                                  X86_FLAGS_NT);
+    debugging_syscalls_init();
 }
 
 #define X86_MSR_FS_BASE 0xc0000100u

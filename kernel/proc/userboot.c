@@ -2,12 +2,13 @@
  * Starting userboot, the first user process (DESIGN §8).
  *
  * The kernel loads the boot module named "userboot" (a static ELF) into a new process
- * in the root job: each PT_LOAD segment is copied into its own VMO and mapped with
- * exactly the segment's permissions; a stack VMO is mapped read-write. The first thread
- * starts at the ELF entry with rdi = its end of a bootstrap channel whose one message
- * (the processargs format, <zircon/processargs.h>) carries handles to the process, its
- * root VMAR, the thread, the root job, the root resource and one VMO per boot module
- * (named after the module), plus the module names.
+ * in the root job: each PT_LOAD segment's file pages are mapped, with exactly the
+ * segment's permissions, from a private copy-on-write child of the module's VMO, its bss
+ * from a fresh VMO; a stack VMO is mapped read-write. The first thread starts at the ELF
+ * entry with rdi = its end of a bootstrap channel whose one message (the processargs
+ * format, <zircon/processargs.h>) carries handles to the process, its root VMAR, the
+ * thread, the root job, the root resource and one read-only, executable VMO per boot
+ * module (named after the module), plus the module names.
  */
 #include <kernel/assert.h>
 #include <kernel/boot_info.h>
@@ -37,6 +38,11 @@
 #define ROUNDDOWN_PAGE(x) ((x) & ~(uint64_t)PAGE_MASK)
 /* Fixed handles in the bootstrap message before the module VMOs. */
 #define USERBOOT_FIXED_HANDLES 5u
+/* A boot module's VMO handle: enough to read it, map it executable and make private
+ * copy-on-write children of it (DUPLICATE | READ), never to change it (no WRITE, no
+ * SET_PROPERTY): every program started from it shares its pages. */
+#define USERBOOT_MODULE_RIGHTS \
+    (ZX_RIGHTS_BASIC | ZX_RIGHT_READ | ZX_RIGHT_MAP | ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_EXECUTE)
 
 static zx_status_t copy_from_kernel(void *ctx, size_t done, void *kptr, size_t n) {
     memcpy(kptr, (const uint8_t *)ctx + done, n);
@@ -69,9 +75,58 @@ static zx_vm_option_t elf_perms(uint32_t pf) {
     return o;
 }
 
-/* Loads the ELF image at [img, img + len) into vmar (the root VMAR at base). */
+static zx_status_t copy_zeroes(void *ctx, size_t done, void *kptr, size_t n) {
+    (void)ctx;
+    (void)done;
+    memset(kptr, 0, n);
+    return ZX_OK;
+}
+
+/*
+ * Maps one PT_LOAD segment as the user-space loader does (user/lib/elf.c): its file pages
+ * through a private copy-on-write child of the image VMO (the bss part of the last one
+ * cleared), the rest of its memory from a fresh VMO; both with the segment's permissions
+ * and those as the mappings' maximum (so a debugger write into them is allowed and lands
+ * in userboot's private pages, never in the image VMO that userboot hands on).
+ */
+static zx_status_t load_segment(vm_vmar_t *vmar, vaddr_t base, vm_object_t *image,
+                                const elf64_phdr_t *ph) {
+    uint64_t start = ROUNDDOWN_PAGE(ph->vaddr);
+    uint64_t lead = ph->vaddr - start;
+    uint64_t file_bytes = ph->filesz ? lead + ph->filesz : 0;
+    uint64_t file_len = ROUNDUP_PAGE(file_bytes), mem_len = ROUNDUP_PAGE(lead + ph->memsz);
+    zx_vm_option_t perms = elf_perms(ph->flags);
+    vaddr_t at;
+    zx_status_t st = ZX_OK;
+    if (file_len > 0) {
+        vm_object_t *vmo;
+        st = vmo_create_child(image, VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, ph->offset - lead,
+                              file_len, &vmo);
+        if (st != ZX_OK)
+            return st;
+        if (ph->memsz > ph->filesz && file_bytes < file_len)
+            st = vmo_write(vmo, file_bytes, file_len - file_bytes, copy_zeroes, NULL);
+        if (st == ZX_OK)
+            st = vm_vmar_map(vmar, start - base, vmo, 0, file_len, perms | ZX_VM_SPECIFIC,
+                             perms, &at);
+        vmo_unref(vmo); /* the mapping holds it */
+    }
+    if (st == ZX_OK && mem_len > file_len) {
+        vm_object_t *bss;
+        st = vmo_create_paged(mem_len - file_len, 0, &bss);
+        if (st != ZX_OK)
+            return st;
+        st = vm_vmar_map(vmar, start + file_len - base, bss, 0, mem_len - file_len,
+                         perms | ZX_VM_SPECIFIC, perms, &at);
+        vmo_unref(bss);
+    }
+    return st;
+}
+
+/* Loads the ELF image at [img, img + len), whose bytes are also in the VMO `image`, into
+ * vmar (the root VMAR at base). Any malformation: ZX_ERR_NOT_SUPPORTED. */
 static zx_status_t load_elf(vm_vmar_t *vmar, vaddr_t base, const uint8_t *img, size_t len,
-                            uintptr_t *entry) {
+                            vm_object_t *image, uintptr_t *entry) {
     const elf64_ehdr_t *eh = (const elf64_ehdr_t *)img;
     if (len < sizeof(*eh) || memcmp(eh->ident, ELF_MAGIC, 4) != 0 ||
         eh->ident[ELF_IDENT_CLASS] != ELF_CLASS_64 || eh->type != ELF_TYPE_EXEC ||
@@ -82,21 +137,11 @@ static zx_status_t load_elf(vm_vmar_t *vmar, vaddr_t base, const uint8_t *img, s
     for (unsigned i = 0; i < eh->phnum; i++) {
         if (ph[i].type != ELF_PT_LOAD || ph[i].memsz == 0)
             continue;
-        uint64_t start = ROUNDDOWN_PAGE(ph[i].vaddr);
-        uint64_t lead = ph[i].vaddr - start;
         if (ph[i].filesz > ph[i].memsz || ph[i].offset > len ||
-            ph[i].filesz > len - ph[i].offset || start < base)
+            ph[i].filesz > len - ph[i].offset || ROUNDDOWN_PAGE(ph[i].vaddr) < base ||
+            (ph[i].offset & PAGE_MASK) != (ph[i].vaddr & PAGE_MASK))
             return ZX_ERR_NOT_SUPPORTED;
-        vm_object_t *vmo;
-        zx_status_t st = vmo_from_bytes(img + ph[i].offset, ph[i].filesz, lead,
-                                        lead + ph[i].memsz, &vmo);
-        if (st != ZX_OK)
-            return st;
-        vaddr_t at;
-        zx_vm_option_t perms = elf_perms(ph[i].flags);
-        st = vm_vmar_map(vmar, start - base, vmo, 0, ROUNDUP_PAGE(lead + ph[i].memsz),
-                         perms | ZX_VM_SPECIFIC, perms, &at);
-        vmo_unref(vmo);
+        zx_status_t st = load_segment(vmar, base, image, &ph[i]);
         if (st != ZX_OK)
             return st;
     }
@@ -150,6 +195,7 @@ static void *build_message(const struct boot_info *bi, uint32_t *size_out) {
     return msg;
 }
 
+/* A VMO object holding a copy of boot module m, named after it. */
 static zx_status_t module_vmo(const struct boot_module *m, kobject_t **out) {
     vm_object_t *vmo;
     size_t len = m->end - m->start;
@@ -183,8 +229,19 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     ASSERT_MSG(st == ZX_OK, "userboot: process_create: %d", st);
     vm_vmar_t *root = vmar_object_vmar(vmar_obj);
     vaddr_t base = USER_ASPACE_BASE;
+
+    /* One VMO per boot module (userboot's own among them): userboot is loaded from its
+     * module's VMO, the way userboot loads the programs from theirs. */
+    kobject_t **mods = kzalloc(bi->module_count * sizeof(*mods));
+    ASSERT(mods);
+    vm_object_t *image = NULL;
+    for (size_t i = 0; i < bi->module_count; i++) {
+        ASSERT(module_vmo(&bi->modules[i], &mods[i]) == ZX_OK);
+        if (&bi->modules[i] == ub)
+            image = vmo_object_vmo(mods[i]);
+    }
     uintptr_t entry = 0;
-    st = load_elf(root, base, paddr_to_physmap(ub->start), ub->end - ub->start, &entry);
+    st = load_elf(root, base, paddr_to_physmap(ub->start), ub->end - ub->start, image, &entry);
     ASSERT_MSG(st == ZX_OK, "userboot: cannot load the ELF image: %d", st);
 
     vm_object_t *stack_vmo;
@@ -208,13 +265,10 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     handle_ref_init(&hs[3], job_root(), ZX_DEFAULT_JOB_RIGHTS);
     handle_ref_init(&hs[4], resource_root(), ZX_DEFAULT_RESOURCE_RIGHTS);
     for (size_t i = 0; i < bi->module_count; i++) {
-        kobject_t *vo;
-        ASSERT(module_vmo(&bi->modules[i], &vo) == ZX_OK);
-        /* Boot modules are programs: their text is mapped straight from these VMOs. */
-        handle_ref_init(&hs[USERBOOT_FIXED_HANDLES + i], vo,
-                        ZX_DEFAULT_VMO_RIGHTS | ZX_RIGHT_EXECUTE);
-        kobject_unref(vo);
+        handle_ref_init(&hs[USERBOOT_FIXED_HANDLES + i], mods[i], USERBOOT_MODULE_RIGHTS);
+        kobject_unref(mods[i]);
     }
+    kfree(mods);
     uint32_t msg_size;
     void *msg = build_message(bi, &msg_size);
     ASSERT(msg);

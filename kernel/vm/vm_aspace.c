@@ -13,18 +13,74 @@
 /* Addresses below this are in the user half (PML4 slots 0..255). */
 #define VM_USER_HALF_TOP (1ull << 47)
 
+/* Source of vm_aspace.serial (atomic; 2^64 creations never wrap in practice). */
+static uint64_t aspace_serial_counter;
+
+/* Debug builds fill a freed aspace struct with this byte before handing it back, so a
+ * stale pointer finds neither the magic nor the serial it expects. */
+#define VM_ASPACE_POISON_BYTE 0x6b
+
 /* The aspace loaded on this CPU (one CPU today), for the page-fault handler. */
 static vm_aspace_t *current_aspace;
 
 /* The kernel aspace (vm_aspace_kernel_init); never destroyed. */
 static vm_aspace_t *kernel_vm_aspace;
 
-void vm_aspace_ref(vm_aspace_t *as) { __atomic_add_fetch(&as->refcount, 1, __ATOMIC_RELAXED); }
+/* A use-after-free check for every entry point that takes an aspace: the struct must
+ * still be a live aspace (debug builds; free in release builds). */
+static inline void aspace_check(const vm_aspace_t *as) {
+    DEBUG_ASSERT_MSG(as->magic == VM_ASPACE_MAGIC, "vm_aspace %p used after it was freed",
+                     as);
+}
 
+/* The fields every aspace starts with: its lock, magic, a fresh serial and the creator's
+ * reference. The rest of the (zeroed) struct is the caller's. */
+static void aspace_struct_init(vm_aspace_t *as) {
+    mutex_init(&as->lock);
+    as->magic = VM_ASPACE_MAGIC;
+    as->refcount = 1; /* the creator's */
+    as->serial = __atomic_add_fetch(&aspace_serial_counter, 1, __ATOMIC_RELAXED);
+}
+
+/* Gives the struct of a destroyed aspace whose last reference is gone back to the heap. */
+static void aspace_free(vm_aspace_t *as) {
+    DEBUG_ASSERT(as->destroyed);
+#if BERYL_DEBUG
+    memset(as, VM_ASPACE_POISON_BYTE, sizeof(*as));
+#endif
+    kfree(as);
+}
+
+/* Drops one reference; true if it was the last (the caller then frees the struct). */
+static bool aspace_put(vm_aspace_t *as) {
+    aspace_check(as);
+    uint32_t left = __atomic_sub_fetch(&as->refcount, 1, __ATOMIC_ACQ_REL);
+    DEBUG_ASSERT(left != UINT32_MAX);
+    return left == 0;
+}
+
+void vm_aspace_ref(vm_aspace_t *as) {
+    aspace_check(as);
+    uint32_t old = __atomic_fetch_add(&as->refcount, 1, __ATOMIC_RELAXED);
+    DEBUG_ASSERT(old > 0); /* nobody may revive an aspace whose last reference is gone */
+}
+
+/*
+ * A unified aspace's references on its parts go with its struct: the parts are freed
+ * here (if nothing else holds them), right after the unified struct. Parts are never
+ * unified themselves, so this goes one level deep and no further.
+ */
 void vm_aspace_unref(vm_aspace_t *as) {
-    if (__atomic_sub_fetch(&as->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
-        DEBUG_ASSERT(as->destroyed);
-        kfree(as);
+    if (!aspace_put(as))
+        return;
+    vm_aspace_t *parts[2] = {as->shared, as->restricted};
+    aspace_free(as);
+    for (size_t i = 0; i < 2; i++) {
+        if (!parts[i])
+            continue;
+        DEBUG_ASSERT(!parts[i]->shared);
+        if (aspace_put(parts[i]))
+            aspace_free(parts[i]);
     }
 }
 
@@ -32,9 +88,8 @@ void vm_aspace_unref(vm_aspace_t *as) {
  * ZX_ERR_NO_MEMORY (nothing to undo but the root VMAR, which was not created). */
 static zx_status_t aspace_init(vm_aspace_t *as, arch_aspace_t *arch, vaddr_t base,
                                size_t size, const char *name, uint64_t aslr_seed) {
+    aspace_struct_init(as);
     as->arch = arch;
-    mutex_init(&as->lock);
-    as->refcount = 1; /* the creator's */
     as->base = base;
     as->size = size;
     as->user = base < VM_USER_HALF_TOP;
@@ -68,6 +123,9 @@ zx_status_t vm_aspace_create(enum arch_aspace_role role, vaddr_t base, size_t si
 
 zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricted,
                                      const char *name, vm_aspace_t **out) {
+    aspace_check(shared);
+    aspace_check(restricted);
+    ASSERT(!shared->shared && !restricted->shared);
     vm_aspace_t *as = kzalloc(sizeof(*as));
     if (!as)
         return ZX_ERR_NO_MEMORY;
@@ -76,8 +134,7 @@ zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricte
         kfree(as);
         return st;
     }
-    mutex_init(&as->lock);
-    as->refcount = 1;
+    aspace_struct_init(as);
     as->base = restricted->base;
     as->size = shared->base + shared->size - restricted->base;
     as->user = true;
@@ -87,14 +144,33 @@ zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricte
     vm_aspace_ref(restricted);
     as->shared = shared;
     as->restricted = restricted;
+    as->shared_serial = shared->serial;
+    as->restricted_serial = restricted->serial;
     *out = as;
     return ZX_OK;
 }
 
+/* One part of a unified aspace, checked (debug builds) to be the aspace it was made from:
+ * a part freed or reused behind the unified aspace's back would fail here. */
+static vm_aspace_t *unified_part(vm_aspace_t *part, uint64_t serial) {
+    DEBUG_ASSERT_MSG(part->magic == VM_ASPACE_MAGIC && part->serial == serial,
+                     "unified aspace part %p is no longer the aspace it was built on", part);
+    return part;
+}
+
+vm_aspace_t *vm_aspace_unified_part(vm_aspace_t *as, bool shared) {
+    aspace_check(as);
+    DEBUG_ASSERT(as->shared);
+    return shared ? unified_part(as->shared, as->shared_serial)
+                  : unified_part(as->restricted, as->restricted_serial);
+}
+
 vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va) {
+    aspace_check(as);
     if (!as->shared)
         return as;
-    return va >= as->shared->base ? as->shared : as->restricted;
+    vm_aspace_t *shared = vm_aspace_unified_part(as, true);
+    return va >= shared->base ? shared : vm_aspace_unified_part(as, false);
 }
 
 void vm_aspace_kernel_init(void) {
@@ -113,13 +189,15 @@ vm_aspace_t *vm_aspace_kernel(void) { return kernel_vm_aspace; }
 
 zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     ASSERT(as != kernel_vm_aspace); /* the arch kernel aspace is not ours to destroy */
+    aspace_check(as);
     if (as->shared) {
         ASSERT(current_aspace != as);
-        zx_status_t st = arch_mmu_destroy(as->arch);
+        mutex_acquire(&as->lock);
+        ASSERT(!as->destroyed);
         as->destroyed = true;
-        vm_aspace_unref(as->shared);
-        vm_aspace_unref(as->restricted);
-        vm_aspace_unref(as);
+        mutex_release(&as->lock);
+        zx_status_t st = arch_mmu_destroy(as->arch);
+        vm_aspace_unref(as); /* the creator's; the parts' references go with the last one */
         return st;
     }
     mutex_acquire(&as->lock);
@@ -163,12 +241,14 @@ static zx_status_t find_mapping_locked(vm_aspace_t *as, vaddr_t va, vm_mapping_t
     return *m ? ZX_OK : ZX_ERR_NOT_FOUND;
 }
 
-zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, vm_object_t **vmo,
+zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm_object_t **vmo,
                                  uint64_t *vmo_offset, size_t *len_left) {
     as = vm_aspace_for_addr(as, va);
     mutex_acquire(&as->lock);
     vm_mapping_t *m = NULL;
     zx_status_t st = find_mapping_locked(as, va, &m);
+    if (st == ZX_OK && for_write && !(m->max_perms & ZX_VM_PERM_WRITE))
+        st = ZX_ERR_ACCESS_DENIED;
     if (st == ZX_OK) {
         vmo_ref(m->vmo);
         *vmo = m->vmo;

@@ -13,8 +13,37 @@
 #define RUNS_BUF (2 * VM_PROT_RUNS_MAX + 2)
 
 
-vm_mapping_t *vm_mapping_alloc(void) { return kzalloc(sizeof(vm_mapping_t)); }
-void vm_mapping_free_unused(vm_mapping_t *m) { kfree(m); }
+vm_mapping_t *vm_mapping_alloc(void) {
+    vm_mapping_t *m = kzalloc(sizeof(vm_mapping_t));
+    if (m)
+        m->refcount = 1; /* the tree's, from vm_mapping_install on */
+    return m;
+}
+
+void vm_mapping_free_unused(vm_mapping_t *m) {
+    DEBUG_ASSERT(!m || m->refcount == 1);
+    kfree(m);
+}
+
+void vm_mapping_hold_locked(vm_mapping_t *m) {
+    DEBUG_ASSERT(!m->dead && m->refcount > 0);
+    __atomic_add_fetch(&m->refcount, 1, __ATOMIC_RELAXED);
+}
+
+void vm_mapping_unref(vm_mapping_t *m) {
+    if (__atomic_sub_fetch(&m->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+        DEBUG_ASSERT(m->dead);
+        kfree(m);
+    }
+}
+
+/* m has left its tree for good (its translations, link and VMO reference are already
+ * gone): it is dead and the tree's reference goes. */
+static void mapping_bury(vm_mapping_t *m) {
+    m->dead = true;
+    m->r.parent = NULL;
+    vm_mapping_unref(m);
+}
 
 /* ---- protection runs ---- */
 
@@ -161,11 +190,12 @@ void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t
 }
 
 void vm_mapping_destroy(vm_mapping_t *m) {
+    DEBUG_ASSERT(!m->dead);
     unmap_va(m, region_base(&m->r), region_end(&m->r));
     vmo_remove_mapping(m->vmo, &m->link);
     avl_remove(&m->r.parent->children, &m->r.ext.node);
     vmo_unref(m->vmo);
-    kfree(m);
+    mapping_bury(m);
 }
 
 /* Shrinks m to [base, base + new_size), keeping its runs there. Translations untouched.
@@ -340,7 +370,7 @@ static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
     vmo_remove_mapping(r->vmo, &r->link);
     avl_remove(&r->r.parent->children, &r->r.ext.node);
     vmo_unref(r->vmo); /* l still holds a reference */
-    kfree(r);
+    mapping_bury(r);
     runs_store(l, tmp, n);
     vmo_lock_mappings(l->vmo);
     l->r.ext.size = lsize + rsize;

@@ -238,7 +238,8 @@ static zx_status_t alloc_spare(unsigned needed, vm_mapping_t **spare) {
     return ZX_OK;
 }
 
-/* Frees a spare unless it was installed in a tree. */
+/* Frees a spare unless it was installed in a tree. With the aspace lock held: once the
+ * lock is dropped, an installed spare may be unmapped and freed by another thread. */
 static void free_spare_if_unused(vm_mapping_t *spare) {
     if (spare && spare->vmo == NULL)
         vm_mapping_free_unused(spare);
@@ -262,8 +263,8 @@ zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_chi
     else if ((st = unmap_check_locked(vmar, addr, addr + len, op_children, &needed)) == ZX_OK &&
              (st = alloc_spare(needed, &spare)) == ZX_OK)
         unmap_apply_locked(vmar, addr, addr + len, spare);
-    mutex_release(&as->lock);
     free_spare_if_unused(spare);
+    mutex_release(&as->lock);
     return st;
 }
 
@@ -382,6 +383,13 @@ static zx_status_t overwrite_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b,
 zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
                         uint64_t vmo_offset, size_t len, zx_vm_option_t options,
                         zx_vm_option_t max_perms, vaddr_t *addr) {
+    return vm_vmar_map_held(vmar, vmar_offset, vmo, vmo_offset, len, options, max_perms, addr,
+                            NULL);
+}
+
+zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
+                             uint64_t vmo_offset, size_t len, zx_vm_option_t options,
+                             zx_vm_option_t max_perms, vaddr_t *addr, vm_mapping_t **held) {
     uint64_t align;
     zx_status_t st = map_check_args(vmo, vmo_offset, &len, &options, max_perms, &align);
     if (st != ZX_OK)
@@ -412,14 +420,27 @@ zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
             if (st != ZX_OK)
                 vm_mapping_destroy(m);
         }
+        if (st == ZX_OK && held) {
+            vm_mapping_hold_locked(m);
+            *held = m;
+        }
     } else if (m) {
         vm_mapping_free_unused(m);
     }
-    mutex_release(&as->lock);
     free_spare_if_unused(spare);
+    mutex_release(&as->lock);
     if (st == ZX_OK)
         *addr = base;
     return st;
+}
+
+void vm_mapping_destroy_held(vm_mapping_t *m) {
+    vm_aspace_t *as = m->r.aspace; /* immutable; the caller's VMAR keeps it alive */
+    mutex_acquire(&as->lock);
+    if (!m->dead)
+        vm_mapping_destroy(m); /* drops the tree's reference; ours keeps the struct */
+    mutex_release(&as->lock);
+    vm_mapping_unref(m);
 }
 
 /* ---- debug ---- */

@@ -79,9 +79,9 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
     struct maps_walk w = {out, cap, 0};
     zx_status_t st;
     if (as->shared) {
-        st = maps_add_aspace(&w, as->restricted);
+        st = maps_add_aspace(&w, vm_aspace_unified_part(as, false));
         if (st == ZX_OK)
-            st = maps_add_aspace(&w, as->shared);
+            st = maps_add_aspace(&w, vm_aspace_unified_part(as, true));
     } else {
         st = maps_add_aspace(&w, as);
     }
@@ -114,6 +114,6 @@ zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx,
                                           void *ctx) {
     if (!as->shared)
         return each_mapped_vmo(as, fn, ctx);
-    zx_status_t st = each_mapped_vmo(as->restricted, fn, ctx);
-    return st == ZX_OK ? each_mapped_vmo(as->shared, fn, ctx) : st;
+    zx_status_t st = each_mapped_vmo(vm_aspace_unified_part(as, false), fn, ctx);
+    return st == ZX_OK ? each_mapped_vmo(vm_aspace_unified_part(as, true), fn, ctx) : st;
 }

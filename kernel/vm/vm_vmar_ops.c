@@ -81,10 +81,11 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
             va = region_end(&m->r);
         }
     }
-    mutex_release(&as->lock);
+    /* Under the lock: an installed spare may be unmapped and freed once it is dropped. */
     for (unsigned i = 0; i < PROTECT_SPARES_MAX; i++)
         if (spare[i] && spare[i]->vmo == NULL) /* not installed */
             vm_mapping_free_unused(spare[i]);
+    mutex_release(&as->lock);
     return st;
 }
 

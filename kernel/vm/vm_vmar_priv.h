@@ -26,7 +26,10 @@
  *     a concurrent decommit cannot free the page before it is mapped.
  *   - Reference counts are atomic. A VMAR holds a reference on its aspace; a parent's
  *     tree holds one reference on each child VMAR; the aspace holds one on its root.
- *     Mappings are owned by their parent's tree and hold a reference on their VMO.
+ *     Mappings are owned by their parent's tree (one reference, plus any held through
+ *     vm_vmar_map_held) and, while alive, hold a reference on their VMO. A unified
+ *     aspace holds one on each of its parts until its own struct is freed. The full
+ *     table is in docs/architecture.md, "Ownership and teardown".
  */
 #ifndef VM_VM_VMAR_PRIV_H
 #define VM_VM_VMAR_PRIV_H
@@ -77,9 +80,14 @@ static inline zx_status_t vm_opt_align(zx_vm_option_t o, uint64_t *align) {
 /* Most protection runs one mapping keeps; a protect that would need more splits it. */
 #define VM_PROT_RUNS_MAX 8
 
+/* vm_aspace.magic of a live aspace struct; a freed one is poisoned (debug builds). */
+#define VM_ASPACE_MAGIC 0x61737063u /* 'aspc' */
+
 struct vm_aspace {
     mutex_t lock;
+    uint32_t magic;         /* VM_ASPACE_MAGIC until freed */
     uint32_t refcount;      /* atomic */
+    uint64_t serial;        /* immutable: unique per aspace ever created, never reused */
     arch_aspace_t *arch;    /* immutable */
     vm_vmar_t *root;        /* immutable until vm_aspace_destroy */
     vaddr_t base;           /* immutable */
@@ -87,10 +95,15 @@ struct vm_aspace {
     bool user;              /* immutable: mappings get ARCH_MMU_FLAG_PERM_USER */
     bool destroyed;         /* guarded by lock */
     /* A unified aspace (vm_aspace_create_unified) has no VMARs of its own: root is NULL
-     * and faults and lookups go to `restricted` (below shared->base) or `shared`, each
-     * held by a reference. NULL for every other aspace. Immutable. */
+     * and faults and lookups go to `restricted` (below shared->base) or `shared`. It holds
+     * a reference on each from creation until its own struct is freed (not merely
+     * destroyed), so a caller holding the unified aspace can always follow these; after
+     * teardown they lead to destroyed parts (BAD_STATE). The serials let debug builds
+     * check that a part is still the aspace it was. NULL / 0 for every other aspace.
+     * Immutable. */
     vm_aspace_t *shared;
     vm_aspace_t *restricted;
+    uint64_t shared_serial, restricted_serial;
     uint64_t prng;          /* guarded by lock: placement randomness */
     char name[ZX_MAX_NAME_LEN];
 };
@@ -121,9 +134,18 @@ struct vm_prot_run {
     zx_vm_option_t perms;     /* ZX_VM_PERM_* */
 };
 
+/*
+ * A mapping is owned by its parent's tree (one reference) and freed when that reference
+ * and every held one (vm_vmar_map_held) are gone. Once it leaves the tree for good
+ * (unmapped, merged into a neighbour, destroyed with its VMAR) it is `dead`: its
+ * translations, link and VMO reference are gone and only its struct remains for holders,
+ * who may read r.aspace and `dead` (under the aspace lock) and nothing else.
+ */
 struct vm_mapping {
     struct vm_region r;
-    vm_object_t *vmo;          /* a reference; immutable */
+    uint32_t refcount;         /* atomic: the tree's (while alive) + held ones */
+    bool dead;                 /* guarded by the aspace lock */
+    vm_object_t *vmo;          /* a reference while alive; immutable */
     uint64_t vmo_offset;       /* VMO offset of base */
     zx_vm_option_t max_perms;  /* fixed at map time */
     struct vmo_mapping_link link;
@@ -153,6 +175,9 @@ static inline bool region_contains_range(const struct vm_region *r, vaddr_t addr
 /* vm_aspace.c */
 void vm_aspace_ref(vm_aspace_t *as);
 void vm_aspace_unref(vm_aspace_t *as);
+/* The shared or restricted part of a unified aspace (the caller holds the unified one, so
+ * the part's struct lives; it may be destroyed). */
+vm_aspace_t *vm_aspace_unified_part(vm_aspace_t *as, bool shared);
 
 /* vm_vmar.c */
 vm_vmar_t *vm_vmar_create_root(vm_aspace_t *as);
@@ -173,14 +198,19 @@ vm_mapping_t *vmar_find_mapping(vm_vmar_t *vmar, vaddr_t addr, unsigned *depth);
 void region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size);
 
 /* vm_mapping.c */
+/* A zeroed mapping holding the one reference its tree will own; NULL without memory. */
 vm_mapping_t *vm_mapping_alloc(void);
+/* Frees a mapping from vm_mapping_alloc that was never installed. */
 void vm_mapping_free_unused(vm_mapping_t *m);
+/* Takes one more reference (a holder's); m must be alive and the aspace lock held. */
+void vm_mapping_hold_locked(vm_mapping_t *m);
 /* Fills m and inserts it into parent (the range must be free); takes a VMO reference
  * and registers the link. Cannot fail. */
 void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t size,
                         vm_object_t *vmo, uint64_t vmo_offset, zx_vm_option_t perms,
                         zx_vm_option_t max_perms);
-/* Removes translations, the link, the VMO reference and the tree entry; frees m. */
+/* Removes translations, the link, the VMO reference and the tree entry; m becomes dead
+ * and the tree's reference goes (freeing m unless someone holds it). */
 void vm_mapping_destroy(vm_mapping_t *m);
 /* Unmaps [a, b) (inside m, page-aligned). If [a, b) is strictly inside m, spare (not
  * NULL) becomes the right part; otherwise spare is not used. */

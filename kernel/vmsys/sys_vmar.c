@@ -52,8 +52,10 @@ zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, s
 }
 
 /*
- * A failed mapped_addr copy unmaps the new mapping (Zircon does the same); what a
- * SPECIFIC_OVERWRITE replaced stays gone.
+ * A failed mapped_addr copy destroys the new mapping (as Zircon does), found by the
+ * reference vm_vmar_map_held returned, never by address: another thread of the process
+ * may already have unmapped it and put something else at that address while the copy
+ * faulted. What a SPECIFIC_OVERWRITE replaced stays gone.
  */
 zx_status_t sys_vmar_map(zx_handle_t handle, zx_vm_option_t options, size_t vmar_offset,
                          zx_handle_t vmo, uint64_t vmo_offset, size_t len,
@@ -73,12 +75,16 @@ zx_status_t sys_vmar_map(zx_handle_t handle, zx_vm_option_t options, size_t vmar
     }
     vm_vmar_t *vmar = vmar_object_vmar(vmar_obj);
     vaddr_t addr = 0;
-    st = vm_vmar_map(vmar, vmar_offset, vmo_object_vmo(vmo_obj), vmo_offset, len, options,
-                     vmsys_map_max_perms(vmar_rights, vmo_rights), &addr);
-    if (st == ZX_OK && user_put_u64(mapped_addr, addr) != ZX_OK) {
-        /* len was valid for the map, so it rounds without overflow. */
-        vm_vmar_unmap(vmar, addr, len, false);
-        st = ZX_ERR_INVALID_ARGS;
+    vm_mapping_t *mapping = NULL;
+    st = vm_vmar_map_held(vmar, vmar_offset, vmo_object_vmo(vmo_obj), vmo_offset, len, options,
+                          vmsys_map_max_perms(vmar_rights, vmo_rights), &addr, &mapping);
+    if (st == ZX_OK) {
+        if (user_put_u64(mapped_addr, addr) != ZX_OK) {
+            vm_mapping_destroy_held(mapping);
+            st = ZX_ERR_INVALID_ARGS;
+        } else {
+            vm_mapping_unref(mapping);
+        }
     }
     kobject_unref(vmo_obj);
     kobject_unref(vmar_obj);

@@ -206,6 +206,23 @@ HTEST(cmdline, get_u64) {
     }
 }
 
+HTEST(cmdline, get_bool) {
+    cmdline_init("t=true one=1 flag empty= f=false zero=0 off=off on=on yes=yes F=FALSE "
+                 "falsey=falsey last=0 last=1");
+    const char *truthy[] = {"t", "one", "flag", "empty", "on", "yes", "F", "falsey", "last"};
+    for (size_t i = 0; i < countof(truthy); i++) {
+        if (!cmdline_get_bool(truthy[i], false))
+            htest_fail(__FILE__, __LINE__, "cmdline_get_bool(\"%s\") is false", truthy[i]);
+    }
+    const char *falsy[] = {"f", "zero", "off"};
+    for (size_t i = 0; i < countof(falsy); i++) {
+        if (cmdline_get_bool(falsy[i], true))
+            htest_fail(__FILE__, __LINE__, "cmdline_get_bool(\"%s\") is true", falsy[i]);
+    }
+    EXPECT_TRUE(cmdline_get_bool("absent", true));
+    EXPECT_FALSE(cmdline_get_bool("absent", false));
+}
+
 /* Random command lines: the last token with the key always wins, per a simple model. */
 HTEST(cmdline, random_model) {
     static const char *const keys[] = {"a", "ab", "b", "a.b", "test", "testing"};

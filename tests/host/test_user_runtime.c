@@ -276,16 +276,16 @@ HTEST(user_elf, plan) {
     EXPECT_EQ(s[0].file_len, 0x2000u);
     EXPECT_EQ(s[0].mem_len, 0x2000u);
     EXPECT_EQ(s[0].perms, ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE);
-    EXPECT_FALSE(s[0].copy);
+    EXPECT_FALSE(s[0].zero_tail);
     EXPECT_EQ(s[1].perms, ZX_VM_PERM_READ);
-    EXPECT_FALSE(s[1].copy);
+    EXPECT_FALSE(s[1].zero_tail);
     EXPECT_EQ(s[2].vaddr, 0x1004000u);
     EXPECT_EQ(s[2].file_off, 0x4000u);
     EXPECT_EQ(s[2].file_bytes, 0x30u);
     EXPECT_EQ(s[2].file_len, 0x1000u);
     EXPECT_EQ(s[2].mem_len, 0x4000u);
     EXPECT_EQ(s[2].perms, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
-    EXPECT_TRUE(s[2].copy);
+    EXPECT_TRUE(s[2].zero_tail);
 
     beryl_elf64_phdr_t bad[2];
 #define BAD(p0, p1, entry, expect)                                             \
@@ -310,15 +310,18 @@ HTEST(user_elf, plan) {
     BAD(load(5, 0x1000, UINT64_MAX & ~0xfffull, 0x20, 0x20), none, 0, ZX_ERR_INVALID_ARGS);
     beryl_elf64_phdr_t interp = {.p_type = BERYL_ELF_PT_INTERP};
     BAD(text, interp, 0x1000010, ZX_ERR_NOT_SUPPORTED);
-    /* A read-only segment with bss that starts mid-page needs a private copy. */
+    /* A read-only segment with bss that starts mid-page: its tail is zeroed. */
     BAD(load(5, 0x1000, 0x1000000, 0x20, 0x2000), none, 0x1000000, ZX_OK);
-    EXPECT_TRUE(plan.segments[0].copy);
+    EXPECT_TRUE(plan.segments[0].zero_tail);
     EXPECT_EQ(plan.segments[0].file_len, 0x1000u);
     EXPECT_EQ(plan.segments[0].mem_len, 0x2000u);
     /* bss only. */
     BAD(text, load(6, 0, 0x1003000, 0, 0x1000), 0x1000010, ZX_OK);
     EXPECT_EQ(plan.segments[1].file_len, 0u);
-    EXPECT_FALSE(plan.segments[1].copy);
+    EXPECT_FALSE(plan.segments[1].zero_tail);
+    /* Writable, file-backed to the end of its page: nothing to zero. */
+    BAD(text, load(6, 0x3000, 0x1003000, 0x1000, 0x1000), 0x1000010, ZX_OK);
+    EXPECT_FALSE(plan.segments[1].zero_tail);
 #undef BAD
 }
 

@@ -2,12 +2,14 @@
 """Check that aslr.seed=N replays a program's placements (docs/architecture.md, ASLR seeds).
 
   aslr_replay.py --iso-root build/isoroot --program test/vmar_aslr --after-prefix test/vmar_a
-                 --seed A --other-seed B
+                 --seed A --other-seed B [--cmdline-extra "SWITCHES"]
 
 Boots (through beryl_run.py) the program alone with seed A twice, then with a
 userboot.prefix that runs another program before it (seed A), then alone with seed B,
 and compares the "aslr-probe: WHAT ADDRESS" lines it prints: every boot with seed A must
-print the same addresses, and seed B a different address on every line.
+print the same addresses, and seed B a different address on every line. --cmdline-extra
+goes on every boot's command line (the suite passes kernel.enable-debugging-syscalls=true,
+which the programs' probes need).
 """
 import argparse
 import os
@@ -25,6 +27,7 @@ SUITE_OK = r"userboot: [1-9][0-9]* passed, 0 failed"
 def boot(args, cmdline, extra_expect, workdir, tag):
     """Boots once; returns the {what: address} probes (exits on a failed boot)."""
     log = os.path.join(workdir, tag + ".log")
+    cmdline = (cmdline + " " + args.cmdline_extra).strip()
     cmd = [sys.executable, RUNNER, "--iso-root", args.iso_root, "--cmdline", cmdline,
            "--log", log, "--expect", SUITE_OK, "--reject", "LEAK", "--reject", "KERNEL PANIC"]
     for rx in extra_expect:
@@ -50,6 +53,7 @@ def main():
                    help="a userboot.prefix that runs another program before the probe")
     p.add_argument("--seed", required=True)
     p.add_argument("--other-seed", required=True)
+    p.add_argument("--cmdline-extra", default="", help="switches added to every boot")
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="beryl-aslr-") as workdir:

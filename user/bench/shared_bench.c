@@ -10,7 +10,11 @@
  *   family create+teardown  zx_process_create(ZX_PROCESS_SHARED) + create_shared, then all
  *                           four handles closed (the shared aspace and table go too).
  *   ordinary create+teardown zx_process_create(0) and both handles closed, for reference.
- * Each: one warm-up run, then the median of RUNS runs of ITERS operations.
+ *   launch+exit+teardown    beryl_launch of this program with `--exit` (ELF segments
+ *                           mapped from copy-on-write children of the executable VMO,
+ *                           stack, thread, bootstrap message, start), waiting for its
+ *                           exit(0) and closing its handle.
+ * Each: one warm-up run, then the median of RUNS runs of ITERS (LAUNCH_ITERS) operations.
  * Run: boot with userboot.prefix=bench/ (see docs/benchmarks.md).
  */
 #include <beryl/launch.h>
@@ -28,6 +32,7 @@
 #define ITERS 200u
 #define RUNS 5u
 #define RT_ITERS 2000u
+#define LAUNCH_ITERS 20u
 
 extern char bench_vector[];
 __asm__(".text\n.globl bench_vector\nbench_vector: ret\n");
@@ -120,9 +125,31 @@ static zx_status_t ordinary_teardown(void *ctx) {
     return st == ZX_OK ? zx_handle_close_many(h, 2) : st;
 }
 
+static zx_status_t launch_teardown(void *ctx) {
+    (void)ctx;
+    const char *av[] = {"bench/shared", "--exit"};
+    beryl_launch_args_t a = {
+        .job = zx_job_default(),
+        .name = "blaunch",
+        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
+        .argc = 2,
+        .argv = av,
+    };
+    zx_handle_t p;
+    zx_status_t st = beryl_launch(&a, &p);
+    if (st != ZX_OK)
+        return st;
+    int64_t rc = -1;
+    st = beryl_wait_exit(p, ZX_TIME_INFINITE, &rc);
+    zx_handle_close(p);
+    return st != ZX_OK ? st : rc == 0 ? ZX_OK : ZX_ERR_INTERNAL;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "--sharer") == 0)
         return sharer_main();
+    if (argc >= 2 && strcmp(argv[1], "--exit") == 0)
+        return 0;
     int fails = 0;
     zx_handle_t proto, shared_vmar, proc, rvmar;
     zx_status_t st = zx_process_create(zx_job_default(), "bproto", 6, ZX_PROCESS_SHARED, &proto,
@@ -132,6 +159,7 @@ int main(int argc, char **argv) {
     fails += measure("create_shared+teardown", ITERS, create_shared_teardown, &proto);
     fails += measure("family create+teardown", ITERS, family_teardown, NULL);
     fails += measure("ordinary process create+teardown", ITERS, ordinary_teardown, NULL);
+    fails += measure("launch+exit+teardown", LAUNCH_ITERS, launch_teardown, NULL);
 
     /* The round trips run inside a sharer: this program again, with --sharer. */
     st = zx_process_create_shared(proto, 0, "bsharer", 7, &proc, &rvmar);

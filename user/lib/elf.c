@@ -34,23 +34,29 @@ static zx_status_t map_at(load_state_t *ls, zx_vaddr_t addr, zx_handle_t vmo, ui
     return ZX_OK;
 }
 
-/* A private, writable copy of len bytes of exe_vmo at off: a copy-on-write child when the
- * kernel allows it, else a fresh VMO filled through a bounce buffer. */
-static zx_status_t copy_pages(zx_handle_t exe_vmo, uint64_t off, uint64_t len,
-                              zx_handle_t *out) {
-    zx_status_t st =
-        zx_vmo_create_child(exe_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, off, len, out);
-    if (st != ZX_ERR_NOT_SUPPORTED)
-        return st;
+/*
+ * The private VMO a file-backed segment is mapped from: a copy-on-write child of the
+ * executable VMO over the segment's file pages (ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, as
+ * Zircon's loader does), with the bss part of its last page cleared, and turned
+ * executable for a code segment (a snapshot child drops EXECUTE). Pages are shared with
+ * the executable until written, so a process (or a debugger's zx_process_write_memory)
+ * that changes its code or data changes only its own copy, never the executable VMO nor
+ * another process started from it. The caller owns *out.
+ */
+static zx_status_t segment_vmo(zx_handle_t exe_vmo, const beryl_elf_segment_t *s,
+                               zx_handle_t *out) {
     zx_handle_t vmo;
-    st = zx_vmo_create(len, 0, &vmo);
+    zx_status_t st = zx_vmo_create_child(exe_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+                                         s->file_off, s->file_len, &vmo);
     if (st != ZX_OK)
         return st;
-    char buf[512];
-    for (uint64_t done = 0; done < len && st == ZX_OK; done += sizeof(buf)) {
-        st = zx_vmo_read(exe_vmo, buf, off + done, sizeof(buf));
-        if (st == ZX_OK)
-            st = zx_vmo_write(vmo, buf, done, sizeof(buf));
+    if (s->zero_tail)
+        st = zx_vmo_write(vmo, zero_page, s->file_bytes, s->file_len - s->file_bytes);
+    if (st == ZX_OK && (s->perms & ZX_VM_PERM_EXECUTE)) {
+        /* Consumes vmo whatever happens. */
+        st = zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &vmo);
+        if (st != ZX_OK)
+            return st;
     }
     if (st != ZX_OK) {
         zx_handle_close(vmo);
@@ -63,20 +69,12 @@ static zx_status_t copy_pages(zx_handle_t exe_vmo, uint64_t off, uint64_t len,
 static zx_status_t map_segment(load_state_t *ls, zx_handle_t exe_vmo,
                                const beryl_elf_segment_t *s) {
     zx_status_t st;
-    if (s->file_len > 0 && !s->copy) {
-        st = map_at(ls, s->vaddr, exe_vmo, s->file_off, s->file_len, s->perms);
-        if (st != ZX_OK)
-            return st;
-    } else if (s->file_len > 0) {
+    if (s->file_len > 0) {
         zx_handle_t vmo;
-        st = copy_pages(exe_vmo, s->file_off, s->file_len, &vmo);
+        st = segment_vmo(exe_vmo, s, &vmo);
         if (st != ZX_OK)
             return st;
-        uint64_t tail = s->file_len - s->file_bytes;
-        if (tail > 0)
-            st = zx_vmo_write(vmo, zero_page, s->file_bytes, tail);
-        if (st == ZX_OK)
-            st = map_at(ls, s->vaddr, vmo, 0, s->file_len, s->perms);
+        st = map_at(ls, s->vaddr, vmo, 0, s->file_len, s->perms);
         zx_handle_close(vmo); /* the mapping keeps the VMO alive */
         if (st != ZX_OK)
             return st;

@@ -68,9 +68,8 @@ zx_status_t beryl_elf_make_plan(const void *phdrs, uint32_t phnum, uint64_t file
         s->perms = ((ph.p_flags & BERYL_ELF_PF_R) ? ZX_VM_PERM_READ : 0) |
                    ((ph.p_flags & BERYL_ELF_PF_W) ? ZX_VM_PERM_WRITE : 0) |
                    ((ph.p_flags & BERYL_ELF_PF_X) ? ZX_VM_PERM_EXECUTE : 0);
-        s->copy = s->file_len > 0 &&
-                  ((ph.p_flags & BERYL_ELF_PF_W) ||
-                   (ph.p_memsz > ph.p_filesz && s->file_bytes % BERYL_ELF_PAGE != 0));
+        s->zero_tail = s->file_len > 0 && ph.p_memsz > ph.p_filesz &&
+                       s->file_bytes % BERYL_ELF_PAGE != 0;
         if ((ph.p_flags & BERYL_ELF_PF_X) && entry >= ph.p_vaddr &&
             entry - ph.p_vaddr < ph.p_memsz)
             entry_ok = true;

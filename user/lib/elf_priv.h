@@ -62,9 +62,9 @@ typedef struct beryl_elf_segment {
     uint64_t file_len;    /* file_bytes rounded up to pages */
     uint64_t mem_len;     /* whole mapping length, pages; >= file_len */
     uint32_t perms;       /* ZX_VM_PERM_* */
-    /* Map a private copy of the file pages (writable segment, or bytes after file_bytes
-     * in the last file page that must read as zero). */
-    bool copy;
+    /* The bytes after file_bytes in the last file page are the start of the bss and must
+     * read as zero (the loader clears them in its private copy of the file pages). */
+    bool zero_tail;
 } beryl_elf_segment_t;
 
 typedef struct beryl_elf_plan {

@@ -18,6 +18,16 @@ static void close_all(const zx_handle_t *h, uint32_t n) {
     }
 }
 
+/* The child's PA_VMO_EXECUTABLE: exe with its rights cut to BERYL_LAUNCH_EXE_RIGHTS. */
+static zx_status_t dup_exe(zx_handle_t exe, zx_handle_t *out) {
+    zx_info_handle_basic_t info;
+    zx_status_t st = zx_object_get_info(exe, ZX_INFO_HANDLE_BASIC, &info, sizeof(info), NULL,
+                                        NULL);
+    if (st != ZX_OK)
+        return st;
+    return zx_handle_duplicate(exe, info.rights & BERYL_LAUNCH_EXE_RIGHTS, out);
+}
+
 /* Maps a fresh stack VMO anywhere in vmar; *sp is its 16-byte aligned top. */
 static zx_status_t map_stack(zx_handle_t vmar, zx_vaddr_t *sp) {
     zx_handle_t vmo;
@@ -93,7 +103,7 @@ zx_status_t beryl_launch(const beryl_launch_args_t *a, zx_handle_t *proc_out) {
     if (st == ZX_OK)
         st = zx_handle_duplicate(a->job, ZX_RIGHT_SAME_RIGHTS, &handles[FIXED_JOB]);
     if (st == ZX_OK)
-        st = zx_handle_duplicate(a->exe_vmo, ZX_RIGHT_SAME_RIGHTS, &handles[FIXED_EXE]);
+        st = dup_exe(a->exe_vmo, &handles[FIXED_EXE]);
     if (st == ZX_OK) {
         /* zx_channel_write consumes the handles whether or not it succeeds. */
         st = zx_channel_write(ch0, 0, msg_buf, msg_len, handles, nh);

@@ -1,7 +1,8 @@
 /*
  * Kernel command line: whitespace-separated "key=value" or bare "flag" tokens.
  * Recognised keys: test=all|SUITE|SUITE.NAME, loglevel=N, pmm.fail_every=N,
- * pmm.fail_random=SEED[:PERMILLE], aslr.seed=N (see docs/architecture.md).
+ * pmm.fail_random=SEED[:PERMILLE], aslr.seed=N, kernel.enable-debugging-syscalls=BOOL (see
+ * the README's table and docs/architecture.md).
  */
 #ifndef KERNEL_CMDLINE_H
 #define KERNEL_CMDLINE_H
@@ -20,6 +21,13 @@ void cmdline_init(const char *cmdline);
  */
 const char *cmdline_get(const char *key, size_t *len);
 bool cmdline_get_u64(const char *key, uint64_t *out);
+
+/*
+ * A boolean option as Zircon's boot options read one: absent gives `absent`; present,
+ * the values "false", "0" and "off" are false and anything else (a bare flag, an empty
+ * value, "true", "1", ...) is true.
+ */
+bool cmdline_get_bool(const char *key, bool absent);
 const char *cmdline_raw(void);
 
 #endif

@@ -9,13 +9,24 @@
 
 #include <zircon/types.h>
 
+#include <zircon/rights.h>
+
 /* Size of the main-thread stack beryl_launch() maps for a new process. */
 #define BERYL_LAUNCH_STACK_SIZE ((size_t)64 * 1024)
 
+/* The most a launched process gets of its executable VMO (PA_VMO_EXECUTABLE): enough to
+ * read it, map it and launch it again (copy-on-write children need DUPLICATE | READ),
+ * never to change it for the other processes started from it. */
+#define BERYL_LAUNCH_EXE_RIGHTS \
+    (ZX_RIGHTS_BASIC | ZX_RIGHT_READ | ZX_RIGHT_MAP | ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_EXECUTE)
+
 /*
  * Maps every PT_LOAD segment of the ELF in exe_vmo into vmar at its link address with
- * exactly its permissions; writable segments get a private copy of their file bytes and
- * zero-filled bss from a fresh VMO. On success *entry is the ELF entry point. Errors:
+ * exactly its permissions. Every segment's file pages come from a private copy-on-write
+ * child of exe_vmo (ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE; made executable again for a
+ * code segment), so writes to them, a debugger's included, never reach exe_vmo or another
+ * process; the bss comes from a fresh VMO. exe_vmo needs no WRITE right. On success
+ * *entry is the ELF entry point. Errors:
  * ZX_ERR_NOT_SUPPORTED for a valid ELF Beryl cannot run (not x86-64 / ET_EXEC / 64-bit),
  * ZX_ERR_INVALID_ARGS for a malformed file, or the failing syscall's status; on failure
  * everything mapped so far is unmapped again. Borrows both handles.
@@ -25,7 +36,8 @@ zx_status_t beryl_elf_load(zx_handle_t vmar, zx_handle_t exe_vmo, zx_vaddr_t *en
 typedef struct beryl_launch_args {
     zx_handle_t job;              /* borrowed; needs MANAGE_PROCESS and DUPLICATE */
     const char *name;             /* process name */
-    zx_handle_t exe_vmo;          /* borrowed; the ELF; a duplicate goes as PA_VMO_EXECUTABLE */
+    zx_handle_t exe_vmo;          /* borrowed; the ELF; a duplicate with at most
+                                   * BERYL_LAUNCH_EXE_RIGHTS goes as PA_VMO_EXECUTABLE */
     int argc;
     const char *const *argv;      /* argc strings */
     /* Extra handles with their PA_HND() info values. ALWAYS consumed (closed on failure). */

@@ -49,10 +49,11 @@ vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va);
 /*
  * Destroys the root VMAR's tree (every mapping is unmapped, every VMAR becomes dead),
  * then the arch aspace (which must not be loaded on any CPU), and drops the creator's
- * reference; VMAR objects still referenced keep the struct alive (their operations
+ * reference; VMAR objects and other references keep the struct alive (their operations
  * return ZX_ERR_BAD_STATE). Returns arch_mmu_destroy's status. A unified aspace only
- * gives back its root table and its references: its two parts are destroyed separately
- * (after every unified aspace built on them).
+ * gives back its root table: its two parts are destroyed separately (after every unified
+ * aspace built on them), and its references on them go when its own struct is freed, so
+ * whoever still holds the unified aspace reaches destroyed parts, never freed ones.
  */
 zx_status_t vm_aspace_destroy(vm_aspace_t *as);
 
@@ -74,14 +75,20 @@ zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags)
 /*
  * Finds the mapping covering va and returns its VMO (*vmo holds a new reference), the
  * VMO offset of va and the bytes of the mapping from va to its end. Used to read or write
- * another process's memory through its VMOs. ZX_ERR_NOT_FOUND (no mapping),
- * ZX_ERR_BAD_STATE (aspace destroyed).
+ * another process's memory through its VMOs. With for_write, only a mapping that could
+ * ever be made writable qualifies: its maximum permissions (fixed at map time from the
+ * VMO and VMAR handles' rights) include ZX_VM_PERM_WRITE. Nothing is held past the
+ * return but the VMO reference. ZX_ERR_NOT_FOUND (no mapping), ZX_ERR_ACCESS_DENIED
+ * (for_write on a mapping that can never be writable), ZX_ERR_BAD_STATE (aspace, or for
+ * a unified aspace the part that owns va, destroyed).
  */
 typedef struct vm_object vm_object_t;
-zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, vm_object_t **vmo,
+zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm_object_t **vmo,
                                  uint64_t *vmo_offset, size_t *len_left);
 
-/* Extra references keep the struct (not the mappings) alive across vm_aspace_destroy. */
+/* Extra references keep the struct (not the mappings) alive across vm_aspace_destroy.
+ * vm_aspace_ref needs a reference already held (nobody revives a struct whose last
+ * reference went); debug builds check both against freed or reused memory. */
 void vm_aspace_ref(vm_aspace_t *as);
 void vm_aspace_unref(vm_aspace_t *as);
 

@@ -54,6 +54,20 @@ zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
                         zx_vm_option_t max_perms, vaddr_t *addr);
 
 /*
+ * vm_vmar_map that also hands back the mapping it created: on success *held is a
+ * reference to that mapping (not to whatever lies at *addr later; another thread may
+ * unmap it, split it with a protect, or map something else there at any time). The
+ * caller gives it back with vm_mapping_unref, or with vm_mapping_destroy_held, which
+ * first destroys the mapping if it is still alive (whatever range it covers now) and
+ * never touches another one. The caller keeps its reference on vmar until then.
+ */
+zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
+                             uint64_t vmo_offset, size_t len, zx_vm_option_t options,
+                             zx_vm_option_t max_perms, vaddr_t *addr, vm_mapping_t **held);
+void vm_mapping_destroy_held(vm_mapping_t *m);
+void vm_mapping_unref(vm_mapping_t *m);
+
+/*
  * zx_vmar_unmap: removes mappings in [addr, addr + roundup(len)) (splitting those partly
  * inside) and destroys sub-VMARs wholly inside. Holes are fine. INVALID_ARGS for an
  * unaligned addr, a length rounding to 0, a range outside the VMAR, a sub-VMAR partly
