@@ -355,7 +355,12 @@ static bool mergeable(const vm_mapping_t *l, const vm_mapping_t *r) {
            l->max_perms == r->max_perms && l->r.parent == r->r.parent;
 }
 
-/* Absorbs r into l (mergeable) if the runs fit; frees r. */
+/*
+ * Absorbs r into l (mergeable) if the runs fit; frees r. r's translations stay, so l's
+ * link is extended over them before r's link goes: the VMO lock is let go in between,
+ * and a decommit or zero that gets it must find every translation of its pages through
+ * some link (for a moment both cover r's range, which only unmaps twice).
+ */
 static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
     struct vm_prot_run tmp[RUNS_BUF];
     uint32_t n = 0;
@@ -367,15 +372,15 @@ static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
     if (n > VM_PROT_RUNS_MAX)
         return false;
     size_t rsize = region_size(&r->r);
-    vmo_remove_mapping(r->vmo, &r->link);
     avl_remove(&r->r.parent->children, &r->r.ext.node);
-    vmo_unref(r->vmo); /* l still holds a reference */
-    mapping_bury(r);
     runs_store(l, tmp, n);
     vmo_lock_mappings(l->vmo);
     l->r.ext.size = lsize + rsize;
     l->link.len = lsize + rsize;
     vmo_unlock_mappings(l->vmo);
+    vmo_remove_mapping(r->vmo, &r->link);
+    vmo_unref(r->vmo); /* l still holds a reference */
+    mapping_bury(r);
     return true;
 }
 
