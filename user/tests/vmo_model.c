@@ -68,6 +68,7 @@ static uint32_t step;
 static bool failed;
 static bool churning; /* the churn thread runs (see below) */
 
+/* splitmix64: the model's own generator, so a seed replays the same steps. */
 static uint64_t next_rand(void) {
     uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -367,6 +368,9 @@ static void verify_one(void) {
 
 #define CHURN_KEEP 4u      /* children the churn thread keeps open at a time */
 #define CHURN_SEED 0x636875726e21ull
+/* The churn thread's generator: Knuth's MMIX linear congruential constants. */
+#define CHURN_LCG_MUL 6364136223846793005ull
+#define CHURN_LCG_ADD 1442695040888963407ull
 
 static volatile bool churn_stop;
 static volatile uint64_t churn_children;
@@ -380,10 +384,9 @@ static void churn_fn(uintptr_t unused1, uintptr_t unused2) {
     (void)unused2;
     uint64_t r = CHURN_SEED;
     zx_handle_t kept[CHURN_KEEP] = {0};
-    bool kept_snapshot[CHURN_KEEP] = {0};
     uint32_t next = 0;
     while (!churn_stop) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        r = r * CHURN_LCG_MUL + CHURN_LCG_ADD;
         uint32_t x = (uint32_t)(r >> 33);
         const volatile mvmo_t *v = &vmos[x % MODEL_VMOS];
         if (!v->live)
@@ -410,13 +413,11 @@ static void churn_fn(uintptr_t unused1, uintptr_t unused2) {
         }
         zx_vmo_read(c, churn_buf, 0, sizeof(churn_buf) < size ? sizeof(churn_buf) : size);
         kept[next] = c;
-        kept_snapshot[next] = snapshot;
         next = (next + 1) % CHURN_KEEP;
     }
     for (uint32_t i = 0; i < CHURN_KEEP; i++)
         if (kept[i] != ZX_HANDLE_INVALID)
             zx_handle_close(kept[i]);
-    (void)kept_snapshot;
     zx_thread_exit();
 }
 
