@@ -49,3 +49,62 @@ HTEST(rand, derived_seeds_are_distinct) {
             HT_CHECK_(rand_derive(0, k) != rand_derive(1, j), (void)0,
                       "child %" PRIu64 " of 0 is child %" PRIu64 " of 1", k, j);
 }
+
+/* ---- A child's seed must not give its parent's away ------------------------------------ */
+
+/* The inverse of x -> x ^ (x >> shift) on 64-bit words (shift >= 1). */
+static uint64_t unxorshift(uint64_t y, unsigned shift) {
+    uint64_t x = y;
+    for (unsigned done = shift; done < 64; done += shift)
+        x = y ^ (x >> shift);
+    return x;
+}
+
+/* The multiplicative inverse of an odd a modulo 2^64 (Newton's iteration). */
+static uint64_t inverse_mod_2_64(uint64_t a) {
+    uint64_t x = a; /* correct to 3 bits for odd a; each step doubles that */
+    for (int i = 0; i < 5; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+/* rand_mix64 undone step by step: it is a bijection, and anyone can invert it. */
+static uint64_t unmix64(uint64_t z) {
+    z = unxorshift(z, 31);
+    z *= inverse_mod_2_64(SPLITMIX64_MUL2);
+    z = unxorshift(z, 27);
+    z *= inverse_mod_2_64(SPLITMIX64_MUL1);
+    return unxorshift(z, 30);
+}
+
+HTEST(rand, unmix64_inverts_the_mix) {
+    uint64_t x = htest_seed();
+    for (int i = 0; i < 1000; i++, x = x * 6364136223846793005ull + 1)
+        EXPECT_EQ(unmix64(rand_mix64(x)), x);
+}
+
+/*
+ * A process can learn its own ASLR seed (its placements are outputs of splitmix64, whose
+ * output function unmix64 inverts, so a few placements and a 2^30 search give the state
+ * away). Its seed is rand_derive(rand_derive(creator's seed, name hash), k), the
+ * creator's is derived the same way from its own creator's, and userboot's from the boot
+ * seed: if rand_derive could be undone, one process would know every seed up the tree,
+ * and so the placements of its siblings, of every other program and of the kernel's own
+ * regions. A derivation built from invertible mixes of the seed and the index can be
+ * undone by mixing the index the same way; rand_derive must not be.
+ */
+HTEST(rand, a_child_seed_does_not_reveal_its_parent) {
+    uint64_t parents[] = {0, 1, 26, htest_seed(), UINT64_MAX};
+    for (size_t p = 0; p < sizeof(parents) / sizeof(parents[0]); p++) {
+        for (uint64_t k = 0; k < DERIVE_CHILDREN; k++) {
+            uint64_t child = rand_derive(parents[p], k);
+            uint64_t u = unmix64(child);
+            uint64_t guesses[] = {u ^ rand_mix64((k + 1) * SPLITMIX64_GAMMA),
+                                  u ^ ((k + 1) * SPLITMIX64_GAMMA), u - k, u ^ k, u};
+            for (size_t g = 0; g < sizeof(guesses) / sizeof(guesses[0]); g++)
+                HT_CHECK_(guesses[g] != parents[p], return,
+                          "child %" PRIu64 " of 0x%" PRIx64 " gives its parent away (guess %zu)",
+                          k, parents[p], g);
+        }
+    }
+}
