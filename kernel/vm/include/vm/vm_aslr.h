@@ -8,7 +8,8 @@
  *   boot seed, k-th aspace the kernel makes itself   -> kernel seeds (the kernel aspace,
  *                                                       userboot, in-kernel tests)
  *   a process's seed, child's name, k-th such child  -> the child's seed (kernel/proc)
- * and an aspace's placement generator starts at its seed. Nothing timing- or
+ * and an aspace's placement generator starts at its seed. rand_derive is one-way (a
+ * keyed SipHash), so a seed says nothing about its parent's. Nothing timing- or
  * address-dependent enters, so one boot seed replays every placement of a program that
  * makes the same calls in the same order, and a program's seed does not depend on which
  * other programs userboot runs. Threads racing to create processes or to map perturb
