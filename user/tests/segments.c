@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #define USER_DATA_SELECTOR 0x1bu /* GDT entry 3 (user data), RPL 3 */
-#define ROUNDS 40
+#define ROUNDS 12
 
 static inline void load_selectors(uint16_t sel) {
     __asm__ volatile("mov %0, %%ds; mov %0, %%es; mov %0, %%fs; mov %0, %%gs" ::"r"(
