@@ -307,13 +307,21 @@ zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_
     if (st == ZX_OK) {
         st = uthread_start(ut, entry, stack, child_value, arg2, true);
         if (st != ZX_OK && child_value != ZX_HANDLE_INVALID) {
-            /* Only a concurrent kill fails the start here; the table, if it still
-             * exists, gives the handle back (else its teardown released it). */
+            /* A thread killed before or during the start, or a racing start or kill of
+             * the process, fails it here; the table, if it still exists, gives the
+             * handle back (else its teardown released it). The removal runs without
+             * the process lock: it pokes the waiters of the handle's object, which
+             * may be p itself. A table reference keeps the struct valid meanwhile; a
+             * teardown that empties it first makes the removal fail. */
             spin_lock_irqsave(&p->obj.lock, &s);
-            if (!p->handles || p->finishing ||
-                handle_table_remove(p->handles, child_value, arg1) != ZX_OK)
-                arg1->obj = NULL;
+            handle_table_t *ht = p->finishing ? NULL : p->handles;
+            if (ht)
+                handle_table_ref(ht);
             spin_unlock_irqrestore(&p->obj.lock, s);
+            if (!ht || handle_table_remove(ht, child_value, arg1) != ZX_OK)
+                arg1->obj = NULL;
+            if (ht)
+                handle_table_unref(ht);
         }
     }
     if (p->shared) {

@@ -1,0 +1,93 @@
+/*
+ * Attacks on process and thread lifetimes through ordinary task syscalls: starts that
+ * fail after the start argument has already moved into the new process's table, and
+ * races between a start and the end of the process or thread it names. Each must fail
+ * with its documented status and leave no trace: the argument handle is consumed (closed
+ * if it did not arrive), the process stays startable or ends cleanly, nothing panics,
+ * hangs or leaks (userboot's check).
+ */
+#include <beryl/test.h>
+#include <beryl/test_util.h>
+#include <string.h>
+#include <zircon/process.h>
+#include <zircon/rights.h>
+#include <zircon/syscall_numbers.h>
+#include <zircon/syscalls.h>
+#include <zircon/syscalls/object.h>
+
+/* Any address in the user half passes zx_process_start's entry check; the children here
+ * never run a single instruction. */
+#define NEVER_RUN_ENTRY 0x200000ull
+
+/* An unstarted process with one unstarted thread. */
+typedef struct {
+    zx_handle_t proc, vmar, thread;
+} bare_child_t;
+
+static zx_status_t bare_child_create(bare_child_t *c) {
+    memset(c, 0, sizeof(*c));
+    zx_status_t st =
+        zx_process_create(zx_job_default(), "bare-child", 10, 0, &c->proc, &c->vmar);
+    if (st == ZX_OK)
+        st = zx_thread_create(c->proc, "t", 1, 0, &c->thread);
+    return st;
+}
+
+static void bare_child_destroy(bare_child_t *c) {
+    if (c->proc != ZX_HANDLE_INVALID)
+        tu_task_kill_wait(c->proc);
+    zx_handle_close(c->thread);
+    zx_handle_close(c->vmar);
+    zx_handle_close(c->proc);
+    memset(c, 0, sizeof(*c));
+}
+
+static bool process_started(zx_handle_t proc) {
+    zx_info_process_t info;
+    return tu_process_info(proc, &info) == ZX_OK && (info.flags & ZX_INFO_PROCESS_FLAG_STARTED);
+}
+
+/*
+ * The start argument is a handle to the very process being started, and the thread was
+ * killed before the start: the argument is already in the process's table when the
+ * thread refuses to start, and taking it back out must not touch the process's own lock
+ * twice (it once did: a recursive spinlock, a kernel panic from one syscall).
+ */
+TEST(TaskAttacks, StartWithDeadThreadAndOwnHandleAsArg) {
+    bare_child_t c;
+    ASSERT_OK(bare_child_create(&c));
+    ASSERT_OK(zx_task_kill(c.thread));
+    zx_handle_t self_dup = tu_dup(c.proc, ZX_RIGHT_SAME_RIGHTS);
+    ASSERT_TRUE(tu_handle_valid(self_dup));
+    EXPECT_STATUS(zx_process_start(c.proc, c.thread, NEVER_RUN_ENTRY, 0, self_dup, 0),
+                  ZX_ERR_BAD_STATE);
+    EXPECT_FALSE(tu_handle_valid(self_dup)); /* consumed, as on every failure */
+    EXPECT_FALSE(process_started(c.proc));
+    /* The process handle itself as the argument (it is both looked up and moved). */
+    EXPECT_STATUS(zx_process_start(c.proc, c.thread, NEVER_RUN_ENTRY, 0, c.proc, 0),
+                  ZX_ERR_BAD_STATE);
+    EXPECT_FALSE(tu_handle_valid(c.proc));
+    c.proc = ZX_HANDLE_INVALID;
+    bare_child_destroy(&c);
+}
+
+/* The argument of a failed start is released, not kept in the table of a process that
+ * never ran: the peer of a channel end passed that way sees PEER_CLOSED at once. */
+TEST(TaskAttacks, FailedStartReleasesItsArgument) {
+    bare_child_t c;
+    ASSERT_OK(bare_child_create(&c));
+    ASSERT_OK(zx_task_kill(c.thread));
+    zx_handle_t a, b;
+    ASSERT_OK(zx_channel_create(0, &a, &b));
+    EXPECT_STATUS(zx_process_start(c.proc, c.thread, NEVER_RUN_ENTRY, 0, a, 0),
+                  ZX_ERR_BAD_STATE);
+    EXPECT_FALSE(tu_handle_valid(a));
+    zx_signals_t obs = 0;
+    EXPECT_OK(zx_object_wait_one(b, ZX_CHANNEL_PEER_CLOSED, 0, &obs));
+    EXPECT_TRUE(obs & ZX_CHANNEL_PEER_CLOSED);
+    EXPECT_FALSE(process_started(c.proc));
+    EXPECT_OK(zx_handle_close(b));
+    bare_child_destroy(&c);
+}
+
+int main(int argc, char **argv) { return beryl_test_run_all(argc, argv); }
