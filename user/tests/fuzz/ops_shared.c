@@ -68,3 +68,30 @@ void op_restricted(fuzz_thread_t *t) {
     }
 }
 
+
+/*
+ * zx_process_start of pool processes (ordinary ones, shared prototypes and members) with
+ * pool threads, passing as the argument any pool handle: often the process being started
+ * itself, which ends up in its own table before the start can fail. A start that
+ * succeeded would run a process with nothing mapped at its entry (it dies of a page fault
+ * at once, with a console line each time), so the thread is killed first and every start
+ * here must fail: its thread is dead (BAD_STATE), belongs to another process
+ * (ACCESS_DENIED) or the handles are bad. The argument is consumed in every case.
+ */
+void op_process_start(fuzz_thread_t *t) {
+    rng_t *r = &t->rng;
+    zx_handle_t p = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_PROCESS, false) : any_handle(r, false);
+    zx_handle_t th = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_THREAD, false) : any_handle(r, false);
+    zx_info_handle_basic_t tb = tu_basic(th);
+    if (tb.type == ZX_OBJ_TYPE_THREAD) {
+        CALL(t, "process_start: task_kill the thread", th);
+        if (zx_task_kill(th) != ZX_OK)
+            return; /* a thread we cannot kill could start */
+    }
+    zx_handle_t arg = chance(r, 30) ? p : chance(r, 60) ? pool_take(r) : any_handle(r, false);
+    uintptr_t entry = chance(r, 80) ? LOW_UNMAPPED + TU_PAGE * rnd_below(r, 1024) : (uintptr_t)rnd(r);
+    uintptr_t stack = chance(r, 80) ? entry + TU_PAGE : (uintptr_t)rnd(r);
+    CALL(t, "process_start", p, th, entry, stack, arg);
+    check(t, zx_process_start(p, th, entry, stack, arg, rnd(r)),
+          S_H | S_ARGS | S(ZX_ERR_BAD_STATE));
+}
