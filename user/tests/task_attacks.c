@@ -90,4 +90,44 @@ TEST(TaskAttacks, FailedStartReleasesItsArgument) {
     bare_child_destroy(&c);
 }
 
+/*
+ * The same for a shared family member: its start holds the collector's lock and turns the
+ * family's table from a container into a root and back when it fails, with the argument
+ * (a handle to the member itself, then the prototype's only handle) in that table in
+ * between. The family must come out as it was: the member still startable in principle
+ * and the prototype, whose last handle the failed start consumed, ended.
+ */
+TEST(TaskAttacks, FamilyMemberStartWithDeadThreadAndOwnHandleAsArg) {
+    zx_handle_t proto, shared_vmar, member, rvmar, thread;
+    ASSERT_OK(zx_process_create(zx_job_default(), "proto", 5, ZX_PROCESS_SHARED, &proto,
+                                &shared_vmar));
+    ASSERT_OK(zx_process_create_shared(proto, 0, "member", 6, &member, &rvmar));
+    ASSERT_OK(zx_thread_create(member, "t", 1, 0, &thread));
+    ASSERT_OK(zx_task_kill(thread));
+    zx_handle_t self_dup = tu_dup(member, ZX_RIGHT_SAME_RIGHTS);
+    EXPECT_STATUS(zx_process_start(member, thread, NEVER_RUN_ENTRY, 0, self_dup, 0),
+                  ZX_ERR_BAD_STATE);
+    EXPECT_FALSE(tu_handle_valid(self_dup));
+    EXPECT_FALSE(process_started(member));
+    zx_handle_t proto_watch;
+    ASSERT_OK(zx_thread_create(proto, "w", 1, 0, &proto_watch));
+    EXPECT_STATUS(zx_process_start(member, thread, NEVER_RUN_ENTRY, 0, proto, 0),
+                  ZX_ERR_BAD_STATE);
+    EXPECT_FALSE(tu_handle_valid(proto));
+    /* The prototype never started and its last handle is gone: it ended, and with it the
+     * unstarted thread the test still holds. */
+    zx_signals_t obs = 0;
+    EXPECT_OK(zx_object_wait_one(proto_watch, ZX_THREAD_TERMINATED, 0, &obs));
+    /* The family lives on through the member: another member can still join it. */
+    zx_handle_t m2, v2;
+    EXPECT_OK(zx_process_create_shared(member, 0, "m2", 2, &m2, &v2));
+    zx_handle_close(v2);
+    zx_handle_close(m2);
+    zx_handle_close(proto_watch);
+    zx_handle_close(thread);
+    zx_handle_close(rvmar);
+    zx_handle_close(shared_vmar);
+    EXPECT_OK(zx_handle_close(member));
+}
+
 int main(int argc, char **argv) { return beryl_test_run_all(argc, argv); }
