@@ -8,12 +8,20 @@
  */
 #include <beryl/test.h>
 #include <beryl/test_util.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/rights.h>
 #include <zircon/syscall_numbers.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
+#include "family_util.h"
+
+#define PROG "task_attacks"
+/* Handle tables grow by chunks of this many slots (kernel/object/handle_table.c); a
+ * handle value's slot index is (value >> 2) & HANDLE_INDEX_MASK. */
+#define TABLE_CHUNK_SLOTS 64u
+#define HANDLE_INDEX_MASK ((1u << 18) - 1u)
 
 /* Any address in the user half passes zx_process_start's entry check; the children here
  * never run a single instruction. */
@@ -130,4 +138,54 @@ TEST(TaskAttacks, FamilyMemberStartWithDeadThreadAndOwnHandleAsArg) {
     EXPECT_OK(zx_handle_close(member));
 }
 
-int main(int argc, char **argv) { return beryl_test_run_all(argc, argv); }
+/*
+ * A family table with no free slot, then a member started: its start has to grow the
+ * table to add the bootstrap channel. The growth allocates (a new chunk, a larger
+ * directory past the heap's slab sizes: a scan of the PMM's frames), which must happen
+ * with interrupts on; it once ran under the process's spinlock (the kernel now asserts
+ * that a table never grows with interrupts off).
+ */
+TEST(TaskAttacks, MemberStartGrowsAFullFamilyTable) {
+    family_t f;
+    ASSERT_OK(family_create(&f, 2));
+    ASSERT_OK(fam_start(&f, 0, PROG, "fill-chunk", 0, NULL, 0));
+    ASSERT_EQ(fam_wait(&f, 0), 0);
+    EXPECT_OK(fam_start(&f, 1, PROG, "exit", 0, NULL, 0));
+    EXPECT_EQ(fam_wait(&f, 1), 0);
+    family_destroy(&f);
+}
+
+/* ---- code that runs in a family member (`--member SCENARIO ARG`) ---- */
+
+static int member_main(const char *scenario) {
+    if (strcmp(scenario, "exit") == 0)
+        return 0;
+    if (strcmp(scenario, "fill-chunk") == 0) {
+        /* Fills the family table to its last slot: duplicates until a handle lands in
+         * the first slot of a new chunk (the table only grows once no slot is free), then
+         * fills that chunk. Every handle stays in the table after the exit. */
+        zx_handle_t vmo, d;
+        if (zx_vmo_create(0, 0, &vmo) != ZX_OK)
+            return 2;
+        uint32_t left = 0;
+        for (bool grown = false; !grown || left > 0;) {
+            if (zx_handle_duplicate(vmo, ZX_RIGHT_SAME_RIGHTS, &d) != ZX_OK)
+                return 3;
+            uint32_t index = (d >> 2) & HANDLE_INDEX_MASK;
+            if (grown) {
+                left--;
+            } else if (index > 0 && index % TABLE_CHUNK_SLOTS == 0) {
+                grown = true;
+                left = TABLE_CHUNK_SLOTS - 1;
+            }
+        }
+        return 0;
+    }
+    return 99;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 4 && strcmp(argv[1], "--member") == 0)
+        return member_main(argv[2]);
+    return beryl_test_run_all(argc, argv);
+}
