@@ -1,59 +1,100 @@
 /*
  * Blocking mutexes (<kernel/mutex.h>).
  *
- * The mutex's own spinlock guards owner and the wait queue. A release with waiters hands
- * ownership to the oldest one before waking it, so a waiter that wakes always owns the
- * mutex and nobody can overtake the queue.
+ * Fast paths: an acquire of a free mutex swaps state from 0 to the caller; a release
+ * with nobody waiting swaps it from the caller back to 0. Neither turns interrupts off.
+ *
+ * Slow paths run under the mutex's spinlock. A thread that finds the mutex owned sets the
+ * waiters bit (so the owner's release cannot take the fast path) and blocks; a release
+ * that finds the bit set hands ownership straight to the oldest waiter, with the bit
+ * kept if others still wait, before waking it. So a waiter that wakes always owns the
+ * mutex, and nobody can overtake the queue.
  */
 #include <kernel/mutex.h>
 
 #include <kernel/thread.h>
 
-/* Owner recorded for acquisitions made before the scheduler has a current thread. */
-static thread_t *const boot_owner = (thread_t *)(uintptr_t)1;
+/* Stands for the caller before the scheduler has a current thread (an address, so its
+ * bit 0 is clear like a thread's). */
+static uint64_t boot_owner_token;
 
-static thread_t *mutex_me(void) {
+static uintptr_t mutex_me(void) {
     thread_t *t = thread_current();
-    return t ? t : boot_owner;
+    uintptr_t me = t ? (uintptr_t)t : (uintptr_t)&boot_owner_token;
+    DEBUG_ASSERT(!(me & MUTEX_STATE_WAITERS));
+    return me;
 }
 
+static inline uintptr_t state_owner(uintptr_t state) { return state & ~MUTEX_STATE_WAITERS; }
+
 void mutex_init(mutex_t *m) {
+    m->state = 0;
     spin_lock_init(&m->lock);
-    m->owner = NULL;
     wait_queue_init(&m->waiters);
 }
 
-void mutex_acquire(mutex_t *m) TA_NO_THREAD_SAFETY_ANALYSIS {
-    thread_t *me = mutex_me();
-    DEBUG_ASSERT_MSG(!arch_irqs_disabled() || !sched_initialized(),
-                     "mutex %p acquired with interrupts off", (void *)m);
+static __noinline void mutex_acquire_slow(mutex_t *m, uintptr_t me) {
+    ASSERT_MSG(sched_initialized(), "contended mutex %p before the scheduler", (void *)m);
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&m->lock, &s);
-    DEBUG_ASSERT_MSG(m->owner != me, "recursive mutex %p", (void *)m);
-    if (m->owner == NULL) {
-        m->owner = me;
+    for (;;) {
+        uintptr_t v = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+        if (v == 0) {
+            /* Released by the fast path meanwhile, with nobody queued. */
+            if (__atomic_compare_exchange_n(&m->state, &v, me, false, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_RELAXED))
+                break;
+            continue;
+        }
+        DEBUG_ASSERT_MSG(state_owner(v) != me, "recursive mutex %p", (void *)m);
+        if (!(v & MUTEX_STATE_WAITERS) &&
+            !__atomic_compare_exchange_n(&m->state, &v, v | MUTEX_STATE_WAITERS, false,
+                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            continue; /* the owner released or changed: look again */
+        wait_queue_block_uninterruptible(&m->waiters, &m->lock);
+        if (state_owner(__atomic_load_n(&m->state, __ATOMIC_ACQUIRE)) == me)
+            break; /* handed over by the release */
+    }
+    spin_unlock_irqrestore(&m->lock, s);
+}
+
+void mutex_acquire(mutex_t *m) TA_NO_THREAD_SAFETY_ANALYSIS {
+    DEBUG_ASSERT_MSG(!arch_irqs_disabled() || !sched_initialized(),
+                     "mutex %p acquired with interrupts off", (void *)m);
+    uintptr_t me = mutex_me();
+    uintptr_t expected = 0;
+    if (likely(__atomic_compare_exchange_n(&m->state, &expected, me, false, __ATOMIC_ACQUIRE,
+                                           __ATOMIC_RELAXED)))
+        return;
+    DEBUG_ASSERT_MSG(state_owner(expected) != me, "recursive mutex %p", (void *)m);
+    mutex_acquire_slow(m, me);
+}
+
+static __noinline void mutex_release_slow(mutex_t *m, uintptr_t me) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&m->lock, &s);
+    ASSERT_MSG(state_owner(m->state) == me, "release of mutex %p not held", (void *)m);
+    if (m->waiters.count > 0) {
+        thread_t *next = containerof(m->waiters.threads.next, thread_t, queue_node);
+        uintptr_t more = m->waiters.count > 1 ? MUTEX_STATE_WAITERS : 0;
+        __atomic_store_n(&m->state, (uintptr_t)next | more, __ATOMIC_RELEASE);
+        wait_queue_wake_one(&m->waiters, ZX_OK);
     } else {
-        ASSERT_MSG(sched_initialized(), "contended mutex %p before the scheduler", (void *)m);
-        do
-            wait_queue_block_uninterruptible(&m->waiters, &m->lock);
-        while (m->owner != me);
+        __atomic_store_n(&m->state, 0, __ATOMIC_RELEASE);
     }
     spin_unlock_irqrestore(&m->lock, s);
 }
 
 void mutex_release(mutex_t *m) TA_NO_THREAD_SAFETY_ANALYSIS {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&m->lock, &s);
-    ASSERT_MSG(m->owner == mutex_me(), "release of mutex %p not held", (void *)m);
-    if (m->waiters.count > 0) {
-        m->owner = containerof(m->waiters.threads.next, thread_t, queue_node);
-        wait_queue_wake_one(&m->waiters, ZX_OK);
-    } else {
-        m->owner = NULL;
-    }
-    spin_unlock_irqrestore(&m->lock, s);
+    uintptr_t me = mutex_me();
+    uintptr_t expected = me;
+    if (likely(__atomic_compare_exchange_n(&m->state, &expected, 0, false, __ATOMIC_RELEASE,
+                                           __ATOMIC_RELAXED)))
+        return;
+    ASSERT_MSG(state_owner(expected) == me, "release of mutex %p not held", (void *)m);
+    mutex_release_slow(m, me);
 }
 
 bool mutex_held(const mutex_t *m) {
-    return __atomic_load_n(&m->owner, __ATOMIC_RELAXED) == mutex_me();
+    return state_owner(__atomic_load_n(&m->state, __ATOMIC_RELAXED)) == mutex_me();
 }

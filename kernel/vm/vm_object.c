@@ -187,26 +187,22 @@ zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vm_object_t **out) 
 }
 
 /*
- * Releases every page a dying PAGED VMO owns, VMO_DISCARD_BATCH at a time with a lock
- * break in between. Nobody can reach them any more (no reference is left, other family
- * members only read ancestors' pages, and no copy of another VMO has one pinned: see
- * Pins in vm_object_priv.h), so the family may go on meanwhile; a sibling dying then
- * may even merge pages into vmo, which is why every round starts again at index 0.
- * A kill does not stop a teardown.
+ * Releases every page a dying PAGED VMO owns, a VMO_DISCARD_SPAN of indices from the next
+ * committed page at a time, with a lock break in between. Nobody can reach them any more
+ * (no reference is left, other family members only read ancestors' pages, and no copy of
+ * another VMO has one pinned: see Pins in vm_object_priv.h), so the family may go on
+ * meanwhile; a sibling dying then may even merge pages into vmo, which is why every
+ * round looks for the next page from index 0 again. A kill does not stop a teardown.
  */
 static void free_own_pages_locked(vm_object_t *vmo)
     TA_REQ(vmo->hier->lock) {
-    while (vmo->pages.count > 0) {
-        uint64_t next = 0, index;
-        vm_page_t *page;
-        for (uint32_t n = 0; n < VMO_DISCARD_BATCH &&
-                             page_tree_next(&vmo->pages, next, UINT64_MAX, &index, &page);
-             n++) {
-            page_tree_remove(&vmo->pages, index);
-            vmo_release_page_locked(vmo, page);
-            vmo_work(vmo, VMO_WORK_PAGE);
-            next = index + 1;
-        }
+    uint64_t index;
+    vm_page_t *page;
+    while (page_tree_next(&vmo->pages, 0, UINT64_MAX, &index, &page)) {
+        uint64_t end = index > UINT64_MAX - VMO_DISCARD_SPAN ? UINT64_MAX
+                                                             : index + VMO_DISCARD_SPAN;
+        vmo_free_pages_locked(vmo, index, end);
+        vmo_work(vmo, 1);
         (void)vmo_lock_break(vmo, NULL);
     }
     page_tree_destroy(&vmo->pages, NULL, NULL); /* empty: nothing left to free */
@@ -458,15 +454,12 @@ void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
 }
 
 uint64_t vmo_discard_batch_locked(vm_object_t *vmo, uint64_t first, uint64_t last) {
-    uint64_t next = first, index;
+    uint64_t index, end = last;
     vm_page_t *page;
-    uint32_t n = 0;
-    while (n < VMO_DISCARD_BATCH && page_tree_next(&vmo->pages, next, last, &index, &page)) {
-        n++;
-        next = index + 1;
-    }
-    uint64_t end = n == VMO_DISCARD_BATCH ? next : last;
-    vmo_work(vmo, n + 1);
+    if (page_tree_next(&vmo->pages, first, last, &index, &page) &&
+        last - index > VMO_DISCARD_SPAN)
+        end = index + VMO_DISCARD_SPAN;
+    vmo_work(vmo, 1);
     vmo_discard_range_locked(vmo, first << PAGE_SHIFT, end << PAGE_SHIFT);
     return end;
 }

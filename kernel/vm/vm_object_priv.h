@@ -186,14 +186,18 @@ void vmo_free_pages_locked(vm_object_t *vmo, uint64_t first, uint64_t last)
 void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
     TA_REQ(vmo->hier->lock);
 
-/* Committed pages one discard batch handles between two lock breaks. */
-#define VMO_DISCARD_BATCH 32u
+/* Page indices one discard batch spans from its first committed page (a page table's
+ * worth, so a mapping drops whole tables when the batch is aligned). */
+#define VMO_DISCARD_SPAN 512u
 
 /*
- * One batch of a discard of page indices [first, last) (PAGED): finds the first
- * VMO_DISCARD_BATCH committed pages there, tells every mapping to drop [first, end) and
- * releases the pages in it, where end is the index after the last of them (last if there
- * are fewer). Returns end; the caller goes on from there after a lock break. O(batch).
+ * One batch of a discard of page indices [first, last) (PAGED): finds the first committed
+ * page at or after first (one tree descent however sparse the range), tells every
+ * mapping to drop [first, end) and releases the pages in it, where end is that page's
+ * index plus VMO_DISCARD_SPAN (or last, also when no page is left). Returns end; the
+ * caller goes on from there after a lock break. Every batch but the last releases at
+ * least one page, so the batches follow the committed pages, not the range, and each
+ * one is O(VMO_DISCARD_SPAN).
  */
 uint64_t vmo_discard_batch_locked(vm_object_t *vmo, uint64_t first, uint64_t last)
     TA_REQ(vmo->hier->lock);

@@ -48,16 +48,24 @@ static inline bool mutex_held(const mutex_t *m) { return m->held; }
 
 typedef struct thread thread_t;
 
+/*
+ * state is 0 when the mutex is free, else the owner's thread_t address, with bit 0
+ * (MUTEX_STATE_WAITERS) set while threads wait. An uncontended acquire or release is
+ * one compare-exchange of state; the slow paths take `lock`, which guards the wait
+ * queue and every change of the waiters bit.
+ */
 typedef struct TA_CAP("mutex") mutex {
-    spinlock_t lock;   /* guards owner and waiters (a leaf spinlock) */
-    thread_t *owner;   /* NULL when free */
+    uintptr_t state;
+    spinlock_t lock;   /* a leaf spinlock */
     wait_queue_t waiters;
 } mutex_t;
 
+#define MUTEX_STATE_WAITERS ((uintptr_t)1)
+
 #define MUTEX_INITIAL_VALUE(name)                                              \
     {                                                                          \
-        SPIN_LOCK_INITIAL_VALUE, NULL,                                         \
-            {LIST_INITIAL_VALUE((name).waiters.threads), 0},                   \
+        0, SPIN_LOCK_INITIAL_VALUE,                                            \
+            {LIST_INITIAL_VALUE((name).waiters.threads), 0, 0, 0},             \
     }
 
 void mutex_init(mutex_t *m);
