@@ -91,13 +91,30 @@ static uint32_t channel_msg_counted(const channel_msg_t *m) {
     return n;
 }
 
-/* Counts m's tracked handles as contained (delta +1, which may queue suspects) or no
- * longer contained (-1). Gc lock held, no spinlock (a message has up to 64 handles). */
-static void channel_msg_contain(channel_msg_t *m, int32_t delta) {
+/* Counts m's tracked handles as no longer contained (the message left its queue). Gc
+ * lock held, no spinlock (a message has up to 64 handles). */
+static void channel_msg_uncontain(channel_msg_t *m) {
     for (uint32_t i = 0; i < m->num_handles; i++) {
         gc_node_t *n = m->handles[i].obj != NULL ? gc_node_of(m->handles[i].obj) : NULL;
         if (n != NULL)
-            gc_contain(n, delta);
+            gc_contain(n, -1);
+    }
+}
+
+/* Counts m's tracked handles as contained in into's queue, then queues as suspects those
+ * the move may have made garbage (gc_moved_into: only if into itself may be). All
+ * handles are counted first, so an endpoint written into its own queue is seen as the
+ * candidate it has become. Gc lock held, no spinlock. */
+static void channel_msg_contain(channel_msg_t *m, channel_t *into) {
+    for (uint32_t i = 0; i < m->num_handles; i++) {
+        gc_node_t *n = m->handles[i].obj != NULL ? gc_node_of(m->handles[i].obj) : NULL;
+        if (n != NULL)
+            gc_contain_count(n);
+    }
+    for (uint32_t i = 0; i < m->num_handles; i++) {
+        gc_node_t *n = m->handles[i].obj != NULL ? gc_node_of(m->handles[i].obj) : NULL;
+        if (n != NULL)
+            gc_moved_into(n, &into->gc);
     }
 }
 
@@ -105,7 +122,7 @@ static void channel_msg_contain(channel_msg_t *m, int32_t delta) {
 static void channel_uncount_list(struct list_node *gc_list) {
     struct list_node *l;
     while ((l = list_remove_head(gc_list)) != NULL)
-        channel_msg_contain(containerof(l, channel_msg_t, gc_link), -1);
+        channel_msg_uncontain(containerof(l, channel_msg_t, gc_link));
 }
 
 /*
@@ -341,7 +358,7 @@ zx_status_t channel_write_msg(channel_t *c, channel_msg_t *m) {
         }
         spin_unlock_irqrestore(&peer->obj.lock, st);
         if (status == ZX_OK && m->counted > 0)
-            channel_msg_contain(m, +1); /* m stays queued: a reader needs the gc lock */
+            channel_msg_contain(m, peer); /* m stays queued: a reader needs the gc lock */
     }
     gc_exit(entered);
     if (peer != NULL)
@@ -412,7 +429,7 @@ zx_status_t channel_dequeue(channel_t *c, uint32_t byte_cap, uint32_t handle_cap
     }
     spin_unlock_irqrestore(&c->obj.lock, st);
     if (taken && m->counted > 0)
-        channel_msg_contain(m, -1); /* in flight in the kernel now: a root */
+        channel_msg_uncontain(m); /* in flight in the kernel now: a root */
     gc_exit(entered);
 
     if (status == ZX_OK)
@@ -438,7 +455,7 @@ void channel_requeue_front(channel_t *c, channel_msg_t *m) {
     }
     spin_unlock_irqrestore(&c->obj.lock, st);
     if (!closed && m->counted > 0)
-        channel_msg_contain(m, +1);
+        channel_msg_contain(m, c);
     gc_exit(entered);
     if (closed)
         channel_msg_free(m);

@@ -108,6 +108,17 @@ void gc_contain(gc_node_t *n, int32_t delta) {
         gc_suspect(n);
 }
 
+void gc_contain_count(gc_node_t *n) {
+    DEBUG_ASSERT(gc_held());
+    __atomic_fetch_add(&n->contained, 1u, __ATOMIC_SEQ_CST);
+}
+
+void gc_moved_into(gc_node_t *n, gc_node_t *container) {
+    DEBUG_ASSERT(gc_held());
+    if (n->ops->candidate(n) && container->ops->candidate(container))
+        gc_suspect(n);
+}
+
 /* One collection's lists. */
 struct gc_walk {
     struct list_node seen; /* every node visited (seen_node) */

@@ -9,7 +9,8 @@
  * before it.
  *
  * Growth adds one chunk (and, every time the directory is full, a directory twice as
- * large): the allocations happen with the lock dropped, and installing them copies at
+ * large): the allocations happen with the lock dropped (and never with interrupts off: a
+ * large directory is a run of pages the PMM scans for), and installing them copies at
  * most the directory's pointers, never the slots, so the work done under the lock (with
  * interrupts off) stays small however many handles user space makes. Walks
  * (handle_table_for_each) take the lock one chunk at a time for the same reason.
@@ -201,6 +202,13 @@ static zx_status_t ht_insert(handle_table_t *ht, kobject_t *obj, zx_rights_t rig
 
         if (dead || nchunks >= HT_MAX_CHUNKS)
             return ZX_ERR_NO_MEMORY;
+#ifndef BERYL_HOST
+        /* A directory past the heap's slab sizes is a run of pages, found by a scan of
+         * the PMM's frames: growth must never run with interrupts off (under a caller's
+         * spinlock), or that scan would too. */
+        DEBUG_ASSERT_MSG(!arch_irqs_disabled(), "handle table %p grown with interrupts off",
+                         (void *)ht);
+#endif
         struct ht_slot *chunk = kzalloc(HT_CHUNK_SLOTS * sizeof(*chunk));
         struct ht_slot **dir = NULL;
         if (chunk && nchunks == dir_cap)

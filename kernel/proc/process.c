@@ -271,6 +271,33 @@ void process_finish(process_t *p) {
 }
 
 /*
+ * p's handle table with a reference (handle_table_unref when done), for changing or
+ * walking it without the process lock; NULL once p has begun to finish (the table is
+ * being emptied, or is gone), or with initial_only, once p has left PROCESS_INITIAL. A
+ * table emptied while referenced stays valid and empty: adds and removals fail.
+ */
+static handle_table_t *process_handles_get(process_t *p, bool initial_only) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&p->obj.lock, &s);
+    bool usable = !p->finishing && p->state != PROCESS_DEAD &&
+                  (!initial_only || p->state == PROCESS_INITIAL);
+    handle_table_t *ht = usable ? p->handles : NULL;
+    if (ht)
+        handle_table_ref(ht);
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    return ht;
+}
+
+/* Whether p has not been started, killed or finished (a snapshot). */
+static bool process_is_initial(process_t *p) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&p->obj.lock, &s);
+    bool initial = p->state == PROCESS_INITIAL;
+    spin_unlock_irqrestore(&p->obj.lock, s);
+    return initial;
+}
+
+/*
  * The first thread of p starts (see proc_priv.h). A family member's start holds the gc
  * lock from the state check to the thread's start, so the family is never a container
  * (and so never collected) while a member is being started, and a collected family
@@ -280,11 +307,7 @@ zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_
                           handle_ref_t *arg1, uintptr_t arg2) {
     bool entered = false;
     zx_status_t st = ZX_OK;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&p->obj.lock, &s);
-    bool initial = p->state == PROCESS_INITIAL;
-    spin_unlock_irqrestore(&p->obj.lock, s);
-    if (!initial)
+    if (!process_is_initial(p))
         return ZX_ERR_BAD_STATE; /* before the family's table is rescanned for nothing */
     if (p->shared) {
         entered = gc_enter();
@@ -296,24 +319,30 @@ zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_
     }
     zx_handle_t child_value = ZX_HANDLE_INVALID;
     if (arg1->obj != NULL) {
-        /* Under the process lock, so a concurrent kill cannot free the table. */
-        spin_lock_irqsave(&p->obj.lock, &s);
-        if (p->state != PROCESS_INITIAL)
-            st = ZX_ERR_BAD_STATE;
-        else
-            st = handle_table_add_ref(p->handles, arg1, &child_value);
-        spin_unlock_irqrestore(&p->obj.lock, s);
+        /* Added without the process lock: the add may grow the table, which allocates
+         * (never with interrupts off). A kill meanwhile either empties the table first
+         * (the add fails) or releases the handle with it (the start below fails);
+         * either way the start is BAD_STATE. */
+        handle_table_t *ht = process_handles_get(p, true);
+        st = ht ? handle_table_add_ref(ht, arg1, &child_value) : ZX_ERR_BAD_STATE;
+        if (ht)
+            handle_table_unref(ht);
+        if (st == ZX_ERR_NO_MEMORY && !process_is_initial(p))
+            st = ZX_ERR_BAD_STATE; /* the table was emptied under the add */
     }
     if (st == ZX_OK) {
         st = uthread_start(ut, entry, stack, child_value, arg2, true);
         if (st != ZX_OK && child_value != ZX_HANDLE_INVALID) {
-            /* Only a concurrent kill fails the start here; the table, if it still
-             * exists, gives the handle back (else its teardown released it). */
-            spin_lock_irqsave(&p->obj.lock, &s);
-            if (!p->handles || p->finishing ||
-                handle_table_remove(p->handles, child_value, arg1) != ZX_OK)
+            /* A thread killed before or during the start, or a racing start or kill of
+             * the process, fails it here; the table, if it still exists, gives the
+             * handle back (else its teardown released it). The removal runs without
+             * the process lock too: it pokes the waiters of the handle's object, which
+             * may be p itself. */
+            handle_table_t *ht = process_handles_get(p, false);
+            if (!ht || handle_table_remove(ht, child_value, arg1) != ZX_OK)
                 arg1->obj = NULL;
-            spin_unlock_irqrestore(&p->obj.lock, s);
+            if (ht)
+                handle_table_unref(ht);
         }
     }
     if (p->shared) {
@@ -510,12 +539,7 @@ zx_status_t process_for_each_handle(process_t *p,
                                     void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
                                                zx_rights_t rights),
                                     void *ctx) {
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&p->obj.lock, &s);
-    handle_table_t *ht = p->finishing || p->state == PROCESS_DEAD ? NULL : p->handles;
-    if (ht)
-        handle_table_ref(ht);
-    spin_unlock_irqrestore(&p->obj.lock, s);
+    handle_table_t *ht = process_handles_get(p, false);
     if (!ht)
         return ZX_ERR_BAD_STATE;
     handle_table_for_each(ht, fn, ctx);

@@ -48,6 +48,8 @@ void syscall_init(void) {
 
 /* The FS / GS base values in the MSRs (the kernel itself uses neither). */
 static uint64_t loaded_fs_base, loaded_gs_base;
+/* Never a user base (those are user-half addresses): forces the next load to write. */
+#define USER_BASE_UNKNOWN UINT64_MAX
 
 void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base) {
     if (fs_base != loaded_fs_base) {
@@ -80,6 +82,10 @@ void arch_thread_switch_hook(thread_t *from, thread_t *to) {
         x86_fpu_forget(((uthread_t *)from->user_ctx)->fpu);
     const uthread_t *ut = to->user_ctx;
     if (ut) {
+        /* Selectors another thread loaded must not show through, and loading FS or GS
+         * may have replaced a base behind loaded_*'s back. */
+        if (x86_clear_user_selectors())
+            loaded_fs_base = loaded_gs_base = USER_BASE_UNKNOWN;
         x86_load_user_bases(ut->fs_base, ut->gs_base);
         x86_fpu_switch(ut->fpu);
     }

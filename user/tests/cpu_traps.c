@@ -7,6 +7,7 @@
  */
 #include <beryl/test.h>
 #include <beryl/test_util.h>
+#include <zircon/syscall_numbers.h>
 #include <zircon/vmo_vmar.h>
 
 #define KILLED ZX_TASK_RETCODE_EXCEPTION_KILL
@@ -102,6 +103,19 @@ TEST(CpuTraps, SingleStepAndBadJumps) {
     /* pushf; orl $0x100,(%rsp); popf; nop: TF set, the next instruction traps (#DB). */
     static const uint8_t tf[] = {0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90};
     EXPECT_DEATH(run_code(tf, sizeof(tf)), KILLED);
+    /* mov $SYSCALL_TEST_0,%eax; pushf; orl $0x100,(%rsp); popf; syscall; nop: the syscall
+     * starts with TF set. FMASK clears it on entry, so the kernel is never single-stepped
+     * (a #DB in kernel mode would be a panic); sysret gives TF back, and the trap comes
+     * in user mode, after the syscall returns. The same across a zx_nanosleep whose
+     * deadline (1, in rdi) is long past, so it yields to other threads first. */
+    static const uint8_t tf_syscall[] = {0xb8, ZX_SYS_SYSCALL_TEST_0, 0, 0, 0, 0x9c, 0x81,
+                                         0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x0f,
+                                         0x05, 0x90};
+    EXPECT_DEATH(run_code(tf_syscall, sizeof(tf_syscall)), KILLED);
+    static const uint8_t tf_sleep[] = {0xbf, 1, 0, 0, 0, 0xb8, ZX_SYS_NANOSLEEP, 0, 0, 0,
+                                       0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d,
+                                       0x0f, 0x05, 0x90};
+    EXPECT_DEATH(run_code(tf_sleep, sizeof(tf_sleep)), KILLED);
     /* movabs $addr, %rax; jmp *%rax: non-canonical, kernel half, the excluded top page. */
     uint8_t jmp[] = {0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe0};
     static const uint64_t targets[] = {0x0000800000000000ull, 0xffffffff80100000ull,

@@ -135,6 +135,7 @@ static void run_program(const program_t *p, tally_t *t) {
         .num_handles = nextra,
     };
     zx_handle_t proc;
+    zx_time_t start = zx_clock_get_monotonic();
     st = beryl_launch(&a, &proc);
     if (st != ZX_OK) {
         zx_handle_close(results_rx);
@@ -150,6 +151,7 @@ static void run_program(const program_t *p, tally_t *t) {
         zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ZX_TIME_INFINITE, NULL);
     }
     zx_handle_close(proc);
+    long long ms = (long long)((zx_clock_get_monotonic() - start) / 1000000);
 
     beryl_test_report_t r;
     uint32_t nb = 0, nh = 0;
@@ -168,8 +170,8 @@ static void run_program(const program_t *p, tally_t *t) {
             t->passed++;
         else
             t->failed++;
-        printf("%s %s: exit code %lld, no report\n", rc == 0 ? "PASS" : "FAIL", p->name,
-               (long long)rc);
+        printf("%s %s: exit code %lld, no report (%lld ms)\n", rc == 0 ? "PASS" : "FAIL",
+               p->name, (long long)rc, ms);
         return;
     }
     t->passed += r.passed;
@@ -177,9 +179,9 @@ static void run_program(const program_t *p, tally_t *t) {
     bool bad_exit = rc != 0 && r.failed == 0; /* died after reporting success */
     if (bad_exit)
         t->failed++;
-    printf("%s %s: %u passed, %u failed, exit code %lld\n",
+    printf("%s %s: %u passed, %u failed, exit code %lld (%lld ms)\n",
            r.failed == 0 && !bad_exit ? "PASS" : "FAIL", p->name, r.passed, r.failed,
-           (long long)rc);
+           (long long)rc, ms);
 }
 
 /* Program names sort with a plain insertion sort: there are few of them. */

@@ -118,6 +118,19 @@ void gc_suspect(gc_node_t *n);
 void gc_contain(gc_node_t *n, int32_t delta);
 
 /*
+ * The same increment in two steps, for a message whose handles all move into the
+ * container of one node at once: gc_contain_count counts each, then gc_moved_into
+ * queues each as a suspect only if the container's node is itself a candidate (every
+ * handle to it contained). When it is not, it has a handle in a root, so n is reachable
+ * through it and so is everything n leads to: the move made nothing garbage (there was
+ * none before: every event that can make garbage is collected), and the collection
+ * from n, which would visit all of that, is skipped. This keeps building a chain of
+ * nested endpoints linear instead of quadratic. Gc lock held.
+ */
+void gc_contain_count(gc_node_t *n);
+void gc_moved_into(gc_node_t *n, gc_node_t *container);
+
+/*
  * A reference to n went away (a handle closed) and n may now be a candidate: if so,
  * runs a collection from n before returning. No lock held (takes the gc lock only when
  * n is a candidate, so an ordinary close costs two atomic loads).

@@ -120,6 +120,10 @@ static inline zx_handle_t read_handle(uintptr_t p) { return *(volatile zx_handle
 /* ops_shared.c */
 void op_process_create_shared(fuzz_thread_t *t);
 void op_restricted(fuzz_thread_t *t);
+void op_process_start(fuzz_thread_t *t);
+void op_member_run(fuzz_thread_t *t);
+/* op_member_run: extra startup handles passed to a member at most. */
+#define FUZZ_MEMBER_EXTRA 3
 
 /* ops_shapes.c: deep or cyclic shapes built and torn down in one operation. */
 void op_shape_channels(fuzz_thread_t *t);

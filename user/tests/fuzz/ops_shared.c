@@ -68,3 +68,83 @@ void op_restricted(fuzz_thread_t *t) {
     }
 }
 
+
+/*
+ * zx_process_start of pool processes (ordinary ones, shared prototypes and members) with
+ * pool threads, passing as the argument any pool handle: often the process being started
+ * itself, which ends up in its own table before the start can fail. A start that
+ * succeeded would run a process with nothing mapped at its entry (it dies of a page fault
+ * at once, with a console line each time), so the thread is killed first and every start
+ * here must fail: its thread is dead (BAD_STATE), belongs to another process
+ * (ACCESS_DENIED) or the handles are bad. The argument is consumed in every case.
+ */
+void op_process_start(fuzz_thread_t *t) {
+    rng_t *r = &t->rng;
+    zx_handle_t p = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_PROCESS, false) : any_handle(r, false);
+    zx_handle_t th = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_THREAD, false) : any_handle(r, false);
+    zx_info_handle_basic_t tb = tu_basic(th);
+    if (tb.type == ZX_OBJ_TYPE_THREAD) {
+        CALL(t, "process_start: task_kill the thread", th);
+        if (zx_task_kill(th) != ZX_OK)
+            return; /* a thread we cannot kill could start */
+    }
+    zx_handle_t arg = chance(r, 30) ? p : chance(r, 60) ? pool_take(r) : any_handle(r, false);
+    uintptr_t entry = chance(r, 80) ? LOW_UNMAPPED + TU_PAGE * rnd_below(r, 1024) : (uintptr_t)rnd(r);
+    uintptr_t stack = chance(r, 80) ? entry + TU_PAGE : (uintptr_t)rnd(r);
+    CALL(t, "process_start", p, th, entry, stack, arg);
+    check(t, zx_process_start(p, th, entry, stack, arg, rnd(r)),
+          S_H | S_ARGS | S(ZX_ERR_BAD_STATE));
+}
+
+/*
+ * A member that really runs: a new member of a pool process's family (create_shared) is
+ * started with this program (`--member-exit`, which returns at once) and up to three pool
+ * handles, sometimes a handle to the member itself or to its restricted VMAR, as extra
+ * startup handles: its runtime takes them into the family's table and it exits. The
+ * table then holds whatever the pool gave it while no member runs, a container of the
+ * kernel's handle-cycle collector, so the run builds cycles through family tables too
+ * (the member's handle in its own table, endpoints whose queues hold members, families
+ * holding each other); the leak check after the run covers them.
+ */
+void op_member_run(fuzz_thread_t *t) {
+    rng_t *r = &t->rng;
+    zx_handle_t proto = typed_handle(r, ZX_OBJ_TYPE_PROCESS, false);
+    zx_handle_t member, rvmar;
+    CALL(t, "member_run: process_create_shared", proto);
+    if (check(t, zx_process_create_shared(proto, 0, "fuzz-member", 11, &member, &rvmar),
+              S_OK | S_H | S_ARGS | S(ZX_ERR_BAD_STATE) | S_MEM) != ZX_OK)
+        return;
+    zx_handle_t extra[FUZZ_MEMBER_EXTRA];
+    uint32_t info[FUZZ_MEMBER_EXTRA];
+    uint32_t n = (uint32_t)rnd_below(r, FUZZ_MEMBER_EXTRA + 1);
+    for (uint32_t i = 0; i < n; i++) {
+        info[i] = PA_HND(PA_USER0, i);
+        extra[i] = chance(r, 15)   ? tu_dup(member, ZX_RIGHT_SAME_RIGHTS)
+                   : chance(r, 10) ? tu_dup(rvmar, ZX_RIGHT_SAME_RIGHTS)
+                                   : pool_take(r);
+    }
+    const char *argv[] = {"fuzz", "--member-exit"};
+    beryl_launch_args_t a = {
+        .job = zx_job_default(),
+        .name = "fuzz-member",
+        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
+        .argc = 2,
+        .argv = argv,
+        .handles = extra,
+        .handle_infos = info,
+        .num_handles = n,
+        .into_proc = member,
+        .into_vmar = rvmar,
+    };
+    zx_handle_t p = ZX_HANDLE_INVALID;
+    CALL(t, "member_run: launch into the member", member, n);
+    /* Any extra handle may be stale or lack TRANSFER (the bootstrap write fails); a
+     * concurrent kill of the family's other members does not stop this one. */
+    if (check(t, beryl_launch(&a, &p), S_OK | S_H | S_MEM | S(ZX_ERR_BAD_STATE)) == ZX_OK)
+        zx_handle_close(p); /* a duplicate of member */
+    zx_handle_close(rvmar);
+    if (chance(r, 50))
+        pool_add(r, member);
+    else
+        zx_handle_close(member);
+}

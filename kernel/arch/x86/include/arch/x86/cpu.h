@@ -38,6 +38,24 @@ static inline void x86_cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void x86_sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void x86_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 
+/*
+ * The data segment selectors DS, ES, FS and GS: user code may load them (64-bit mode
+ * ignores DS and ES, and FS/GS bases come from MSRs), and the kernel never uses them, so
+ * whatever one thread loaded would stay for the next. Sets every nonzero one back to the
+ * null selector. Returns true if any was not null: loading FS or GS (by the user, or
+ * here) may have changed its base register, which the caller must then write again.
+ */
+static inline bool x86_clear_user_selectors(void) {
+    uint16_t ds, es, fs, gs;
+    __asm__ volatile("mov %%ds, %0; mov %%es, %1; mov %%fs, %2; mov %%gs, %3"
+                     : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
+    if ((ds | es | fs | gs) == 0)
+        return false;
+    __asm__ volatile("mov %0, %%ds; mov %0, %%es; mov %0, %%fs; mov %0, %%gs"
+                     ::"r"((uint32_t)0) : "memory");
+    return true;
+}
+
 static inline uint64_t x86_get_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline uint64_t x86_get_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline uint64_t x86_get_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
