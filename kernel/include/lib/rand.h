@@ -40,6 +40,7 @@ static inline uint64_t splitmix64_next(uint64_t *state) {
  * the parent seed. */
 #define RAND_DERIVE_KEY1 0x61736c7273656564ull
 
+/* x rotated left by b bits, 0 < b < 64. */
 static inline uint64_t rand_rotl64(uint64_t x, unsigned b) { return (x << b) | (x >> (64 - b)); }
 
 /* One SipRound over the state v[4]. */
