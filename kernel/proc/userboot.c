@@ -38,6 +38,13 @@
 #define ROUNDDOWN_PAGE(x) ((x) & ~(uint64_t)PAGE_MASK)
 /* Fixed handles in the bootstrap message before the module VMOs. */
 #define USERBOOT_FIXED_HANDLES 5u
+/* Module VMOs the first bootstrap message carries after the fixed handles; the rest
+ * follow in continuation messages of up to ZX_CHANNEL_MAX_MSG_HANDLES each
+ * (docs/architecture.md, userboot). Fewer than a message could take, so that every boot
+ * of the test suite goes through the continuation path. */
+#define USERBOOT_FIRST_MODULES 32u
+_Static_assert(USERBOOT_FIXED_HANDLES + USERBOOT_FIRST_MODULES <= ZX_CHANNEL_MAX_MSG_HANDLES,
+               "the first bootstrap message takes at most ZX_CHANNEL_MAX_MSG_HANDLES");
 /* A boot module's VMO handle: enough to read it, map it executable and make private
  * copy-on-write children of it (DUPLICATE | READ), never to change it (no WRITE, no
  * SET_PROPERTY): every program started from it shares its pages. */
@@ -149,9 +156,12 @@ static zx_status_t load_elf(vm_vmar_t *vmar, vaddr_t base, const uint8_t *img, s
     return ZX_OK;
 }
 
-/* Builds the bootstrap message bytes: header, handle info, args, names. */
+/* Builds the first bootstrap message's bytes: header, the info of its handles (the
+ * fixed ones and the first USERBOOT_FIRST_MODULES module VMOs), args, and the names of
+ * every module. */
 static void *build_message(const struct boot_info *bi, uint32_t *size_out) {
-    size_t nh = USERBOOT_FIXED_HANDLES + bi->module_count;
+    size_t first = MIN(bi->module_count, (size_t)USERBOOT_FIRST_MODULES);
+    size_t nh = USERBOOT_FIXED_HANDLES + first;
     size_t names = 0;
     for (size_t i = 0; i < bi->module_count; i++)
         names += strlen(bi->modules[i].name) + 1;
@@ -180,7 +190,7 @@ static void *build_message(const struct boot_info *bi, uint32_t *size_out) {
     info[2] = PA_HND(PA_THREAD_SELF, 0);
     info[3] = PA_HND(PA_JOB_DEFAULT, 0);
     info[4] = PA_HND(PA_RESOURCE, 0);
-    for (size_t i = 0; i < bi->module_count; i++)
+    for (size_t i = 0; i < first; i++)
         info[USERBOOT_FIXED_HANDLES + i] = PA_HND(PA_VMO_BOOTFS, i);
     memcpy(msg + args_off, USERBOOT_MODULE_NAME, sizeof(USERBOOT_MODULE_NAME));
     if (prefix)
@@ -191,6 +201,29 @@ static void *build_message(const struct boot_info *bi, uint32_t *size_out) {
         memcpy(np, bi->modules[i].name, n);
         np += n;
     }
+    *size_out = (uint32_t)total;
+    return msg;
+}
+
+/*
+ * Builds a continuation message: a processargs header and the info of `count` module
+ * VMOs from module index `from` on (no args, no names).
+ */
+static void *build_continuation(size_t from, size_t count, uint32_t *size_out) {
+    size_t info_off = sizeof(zx_proc_args_t);
+    size_t total = info_off + count * sizeof(uint32_t);
+    uint8_t *msg = kzalloc(total);
+    if (!msg)
+        return NULL;
+    zx_proc_args_t *pa = (zx_proc_args_t *)msg;
+    pa->protocol = ZX_PROCARGS_PROTOCOL;
+    pa->version = ZX_PROCARGS_VERSION;
+    pa->handle_info_off = (uint32_t)info_off;
+    pa->args_off = (uint32_t)total;
+    pa->names_off = (uint32_t)total;
+    uint32_t *info = (uint32_t *)(msg + info_off);
+    for (size_t i = 0; i < count; i++)
+        info[i] = PA_HND(PA_VMO_BOOTFS, from + i);
     *size_out = (uint32_t)total;
     return msg;
 }
@@ -274,9 +307,20 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     ASSERT(msg);
     channel_t *kernel_end, *user_end;
     ASSERT(channel_create(&kernel_end, &user_end) == ZX_OK);
-    st = channel_write_kernel(kernel_end, msg, msg_size, hs, (uint32_t)nh);
+    size_t sent = USERBOOT_FIXED_HANDLES + MIN(bi->module_count, (size_t)USERBOOT_FIRST_MODULES);
+    st = channel_write_kernel(kernel_end, msg, msg_size, hs, (uint32_t)sent);
     ASSERT_MSG(st == ZX_OK, "userboot: bootstrap message: %d", st);
     kfree(msg);
+    while (sent < nh) {
+        size_t from = sent - USERBOOT_FIXED_HANDLES;
+        size_t count = MIN(nh - sent, (size_t)ZX_CHANNEL_MAX_MSG_HANDLES);
+        msg = build_continuation(from, count, &msg_size);
+        ASSERT(msg);
+        st = channel_write_kernel(kernel_end, msg, msg_size, &hs[sent], (uint32_t)count);
+        ASSERT_MSG(st == ZX_OK, "userboot: bootstrap continuation message: %d", st);
+        kfree(msg);
+        sent += count;
+    }
     kfree(hs);
     /* Drop the kernel's end as a handle would be dropped, so userboot sees PEER_CLOSED
      * once it has read the message. */

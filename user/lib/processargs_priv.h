@@ -10,7 +10,10 @@
 
 #define BERYL_PA_MAX_HANDLES 64u /* ZX_CHANNEL_MAX_MSG_HANDLES */
 #define BERYL_PA_MAX_ARGS 32u
-#define BERYL_PA_MAX_NAMES 64u
+#define BERYL_PA_MAX_NAMES 256u
+/* Handles a process can receive at startup, over the first message and its continuation
+ * messages (start.c). */
+#define BERYL_STARTUP_MAX_HANDLES 320u
 
 typedef struct beryl_pa_msg {
     uint32_t num_handles;

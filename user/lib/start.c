@@ -1,4 +1,11 @@
-/* Startup: read the processargs message, keep its handles, run main(), exit. */
+/*
+ * Startup: read the processargs message, keep its handles, run main(), exit.
+ *
+ * A sender with more handles than one message can carry (the kernel starting userboot
+ * with one VMO per boot module) queues continuation messages behind the first: each is a
+ * processargs message with handle info only (no args, no names). They are read at once,
+ * and their handles join the first message's in one table.
+ */
 #include <beryl/startup.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +20,11 @@ __attribute__((noreturn)) void __beryl_start(zx_handle_t bootstrap, uintptr_t ar
 
 /* The message stays here for the whole run: argv and the names point into it. */
 static char msg_bytes[16384] __attribute__((aligned(8)));
-static zx_handle_t msg_handles[BERYL_PA_MAX_HANDLES];
 static beryl_pa_msg_t msg;
+/* Every startup handle with its info value: the first message's, then continuations'. */
+static zx_handle_t startup_handles[BERYL_STARTUP_MAX_HANDLES];
+static uint32_t startup_info[BERYL_STARTUP_MAX_HANDLES];
+static uint32_t startup_count;
 static volatile int handles_lock;
 
 static void lock(void) {
@@ -29,11 +39,11 @@ static void unlock(void) {
 static zx_handle_t find(uint32_t pa_info, bool take) {
     zx_handle_t h = ZX_HANDLE_INVALID;
     lock();
-    for (uint32_t i = 0; i < msg.num_handles; i++) {
-        if (msg.handle_info[i] == pa_info && msg_handles[i] != ZX_HANDLE_INVALID) {
-            h = msg_handles[i];
+    for (uint32_t i = 0; i < startup_count; i++) {
+        if (startup_info[i] == pa_info && startup_handles[i] != ZX_HANDLE_INVALID) {
+            h = startup_handles[i];
             if (take)
-                msg_handles[i] = ZX_HANDLE_INVALID;
+                startup_handles[i] = ZX_HANDLE_INVALID;
             break;
         }
     }
@@ -66,17 +76,52 @@ static __attribute__((noreturn)) void start_failed(const char *what, zx_status_t
     zx_process_exit(st < 0 ? st : -1);
 }
 
+/* Reads the continuation messages queued behind the first (see the file comment). */
+static void read_continuations(zx_handle_t bootstrap) {
+    static char cont_bytes[sizeof(zx_proc_args_t) + BERYL_PA_MAX_HANDLES * 4u]
+        __attribute__((aligned(8)));
+    static beryl_pa_msg_t cont;
+    zx_handle_t hs[BERYL_PA_MAX_HANDLES];
+    for (;;) {
+        uint32_t nbytes = 0, nhandles = 0;
+        zx_status_t st = zx_channel_read(bootstrap, 0, cont_bytes, hs, sizeof(cont_bytes),
+                                         BERYL_PA_MAX_HANDLES, &nbytes, &nhandles);
+        if (st == ZX_ERR_SHOULD_WAIT || st == ZX_ERR_PEER_CLOSED)
+            return;
+        if (st != ZX_OK)
+            start_failed("zx_channel_read of a continuation failed", st);
+        st = beryl_pa_parse(cont_bytes, nbytes, nhandles, &cont);
+        if (st == ZX_OK && (cont.argc != 0 || cont.num_names != 0))
+            st = ZX_ERR_INVALID_ARGS;
+        if (st == ZX_OK && nhandles > BERYL_STARTUP_MAX_HANDLES - startup_count)
+            st = ZX_ERR_OUT_OF_RANGE;
+        if (st != ZX_OK) {
+            zx_handle_close_many(hs, nhandles);
+            start_failed("malformed processargs continuation", st);
+        }
+        for (uint32_t i = 0; i < nhandles; i++) {
+            startup_handles[startup_count] = hs[i];
+            startup_info[startup_count++] = cont.handle_info[i];
+        }
+    }
+}
+
 void __beryl_start(zx_handle_t bootstrap, uintptr_t arg2) {
     uint32_t nbytes = 0, nhandles = 0;
-    zx_status_t st = zx_channel_read(bootstrap, 0, msg_bytes, msg_handles, sizeof(msg_bytes),
-                                     BERYL_PA_MAX_HANDLES, &nbytes, &nhandles);
+    zx_status_t st = zx_channel_read(bootstrap, 0, msg_bytes, startup_handles,
+                                     sizeof(msg_bytes), BERYL_PA_MAX_HANDLES, &nbytes,
+                                     &nhandles);
     if (st != ZX_OK)
         start_failed("zx_channel_read failed", st);
-    zx_handle_close(bootstrap);
     st = beryl_pa_parse(msg_bytes, nbytes, nhandles, &msg);
     if (st != ZX_OK) {
-        zx_handle_close_many(msg_handles, nhandles);
+        zx_handle_close_many(startup_handles, nhandles);
         start_failed("malformed processargs", st);
     }
+    for (uint32_t i = 0; i < nhandles; i++)
+        startup_info[i] = msg.handle_info[i];
+    startup_count = nhandles;
+    read_continuations(bootstrap);
+    zx_handle_close(bootstrap);
     exit(main((int)msg.argc, (char **)msg.argv));
 }

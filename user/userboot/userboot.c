@@ -15,7 +15,7 @@
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
 
-#define MAX_PROGRAMS 64
+#define MAX_PROGRAMS 256
 #define PROGRAM_TIMEOUT_NS ((zx_time_t)120 * 1000 * 1000 * 1000)
 /* Pages the kernel may legitimately still hold after a program (none so far). */
 #define LEAK_TOLERANCE_PAGES 0
