@@ -35,47 +35,83 @@ static zx_status_t map_at(load_state_t *ls, zx_vaddr_t addr, zx_handle_t vmo, ui
 }
 
 /*
- * The private VMO a file-backed segment is mapped from: a copy-on-write child of the
- * executable VMO over the segment's file pages (ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, as
- * Zircon's loader does), with the bss part of its last page cleared, and turned
- * executable for a code segment (a snapshot child drops EXECUTE). Pages are shared with
- * the executable until written, so a process (or a debugger's zx_process_write_memory)
- * that changes its code or data changes only its own copy, never the executable VMO nor
- * another process started from it. The caller owns *out.
+ * The private VMO the file-backed segments are mapped from: one copy-on-write child of
+ * the whole executable VMO (ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, as Zircon's loader
+ * does), so a process (or a debugger's zx_process_write_memory) that changes its code or
+ * data changes only its own copy, never the executable VMO nor another process started
+ * from it. One child per load, not one per segment: every live snapshot of a VMO adds a
+ * level to its copy-on-write chain (at most VMO_COW_DEPTH_MAX), so a program's running
+ * instances each cost that VMO one level.
  */
-static zx_status_t segment_vmo(zx_handle_t exe_vmo, const beryl_elf_segment_t *s,
-                               zx_handle_t *out) {
-    zx_handle_t vmo;
-    zx_status_t st = zx_vmo_create_child(exe_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
-                                         s->file_off, s->file_len, &vmo);
-    if (st != ZX_OK)
-        return st;
-    if (s->zero_tail)
-        st = zx_vmo_write(vmo, zero_page, s->file_bytes, s->file_len - s->file_bytes);
-    if (st == ZX_OK && (s->perms & ZX_VM_PERM_EXECUTE)) {
-        /* Consumes vmo whatever happens. */
-        st = zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &vmo);
-        if (st != ZX_OK)
-            return st;
+typedef struct {
+    zx_handle_t rw;   /* the child (its pages private to the new process) */
+    zx_handle_t exec; /* a duplicate made executable, for code segments (lazily) */
+} private_image_t;
+
+/* True if the file pages of segment i overlap another segment's whose bss tail gets
+ * cleared (or the other way round): then the two cannot share one child's pages. */
+static bool shares_cleared_page(const beryl_elf_plan_t *plan, uint32_t i) {
+    const beryl_elf_segment_t *s = &plan->segments[i];
+    for (uint32_t j = 0; j < plan->num_segments; j++) {
+        const beryl_elf_segment_t *o = &plan->segments[j];
+        if (j == i || o->file_len == 0 || !(s->zero_tail || o->zero_tail))
+            continue;
+        if (s->file_off < o->file_off + o->file_len && o->file_off < s->file_off + s->file_len)
+            return true;
     }
-    if (st != ZX_OK) {
-        zx_handle_close(vmo);
-        return st;
-    }
-    *out = vmo;
-    return ZX_OK;
+    return false;
 }
 
-static zx_status_t map_segment(load_state_t *ls, zx_handle_t exe_vmo,
-                               const beryl_elf_segment_t *s) {
+/* Makes a segment-sized private child of the executable VMO (the fallback for a segment
+ * that shares a cleared page). The caller owns *out. */
+static zx_status_t segment_child(zx_handle_t exe_vmo, const beryl_elf_segment_t *s,
+                                 zx_handle_t *out) {
+    zx_status_t st = zx_vmo_create_child(exe_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+                                         s->file_off, s->file_len, out);
+    if (st == ZX_OK && s->zero_tail) {
+        st = zx_vmo_write(*out, zero_page, s->file_bytes, s->file_len - s->file_bytes);
+        if (st != ZX_OK)
+            zx_handle_close(*out);
+    }
+    return st;
+}
+
+static zx_status_t map_segment(load_state_t *ls, zx_handle_t exe_vmo, private_image_t *img,
+                               const beryl_elf_plan_t *plan, uint32_t i) {
+    const beryl_elf_segment_t *s = &plan->segments[i];
     zx_status_t st;
     if (s->file_len > 0) {
-        zx_handle_t vmo;
-        st = segment_vmo(exe_vmo, s, &vmo);
-        if (st != ZX_OK)
-            return st;
-        st = map_at(ls, s->vaddr, vmo, 0, s->file_len, s->perms);
-        zx_handle_close(vmo); /* the mapping keeps the VMO alive */
+        bool exec = s->perms & ZX_VM_PERM_EXECUTE;
+        zx_handle_t vmo = ZX_HANDLE_INVALID, own = ZX_HANDLE_INVALID;
+        uint64_t off = s->file_off;
+        if (shares_cleared_page(plan, i)) {
+            st = segment_child(exe_vmo, s, &own);
+            /* Consumes own whatever happens. */
+            if (st == ZX_OK && exec)
+                st = zx_vmo_replace_as_executable(own, ZX_HANDLE_INVALID, &own);
+            if (st != ZX_OK)
+                return st;
+            vmo = own;
+            off = 0;
+        } else {
+            if (s->zero_tail &&
+                (st = zx_vmo_write(img->rw, zero_page, s->file_off + s->file_bytes,
+                                   s->file_len - s->file_bytes)) != ZX_OK)
+                return st;
+            if (exec && img->exec == ZX_HANDLE_INVALID) {
+                zx_handle_t dup;
+                if ((st = zx_handle_duplicate(img->rw, ZX_RIGHT_SAME_RIGHTS, &dup)) != ZX_OK)
+                    return st;
+                /* Consumes dup whatever happens. */
+                if ((st = zx_vmo_replace_as_executable(dup, ZX_HANDLE_INVALID, &img->exec)) !=
+                    ZX_OK)
+                    return st;
+            }
+            vmo = exec ? img->exec : img->rw;
+        }
+        st = map_at(ls, s->vaddr, vmo, off, s->file_len, s->perms);
+        if (own != ZX_HANDLE_INVALID)
+            zx_handle_close(own); /* the mapping keeps the VMO alive */
         if (st != ZX_OK)
             return st;
     }
@@ -118,8 +154,12 @@ zx_status_t beryl_elf_load(zx_handle_t vmar, zx_handle_t exe_vmo, zx_vaddr_t *en
 
     load_state_t ls = {.vmar = vmar};
     zx_info_vmar_t info;
+    private_image_t img = {ZX_HANDLE_INVALID, ZX_HANDLE_INVALID};
     if (st == ZX_OK)
         st = zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
+    if (st == ZX_OK)
+        st = zx_vmo_create_child(exe_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0,
+                                 file_size, &img.rw);
     if (st == ZX_OK) {
         ls.base = info.base;
         for (uint32_t i = 0; i < plan.num_segments && st == ZX_OK; i++) {
@@ -127,9 +167,14 @@ zx_status_t beryl_elf_load(zx_handle_t vmar, zx_handle_t exe_vmo, zx_vaddr_t *en
             if (s->vaddr < info.base || s->vaddr + s->mem_len - info.base > info.len)
                 st = ZX_ERR_INVALID_ARGS;
             else
-                st = map_segment(&ls, exe_vmo, s);
+                st = map_segment(&ls, exe_vmo, &img, &plan, i);
         }
     }
+    /* The mappings keep the child alive. */
+    if (img.rw != ZX_HANDLE_INVALID)
+        zx_handle_close(img.rw);
+    if (img.exec != ZX_HANDLE_INVALID)
+        zx_handle_close(img.exec);
     if (st != ZX_OK) {
         for (uint32_t i = 0; i < ls.num; i++)
             zx_vmar_unmap(vmar, ls.done[i].addr, ls.done[i].len);
