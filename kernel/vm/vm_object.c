@@ -378,8 +378,12 @@ static void unmap_own_links_locked(vm_object_t *vmo, uint64_t start, uint64_t en
  * slice's offsets, since the mapping code owns and rewrites link->vmo_offset). */
 void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
     unmap_own_links_locked(vmo, start, end);
+    /* A link visited is work too: a program may map one VMO many times over, and the
+     * operation's next lock break should come the sooner for it. */
+    vmo_work(vmo, vmo->mapping_count);
     vm_object_t *slice;
     list_for_every_entry(&vmo->slices, slice, vm_object_t, slice_node) {
+        vmo_work(vmo, 1 + slice->mapping_count);
         uint64_t lo = MAX(start, slice->parent_offset);
         uint64_t hi = MIN(end, slice->parent_offset + slice->size);
         if (lo < hi)
