@@ -3,13 +3,20 @@
  * (docs/benchmarks.md, "Handle-cycle collector"), in guest instructions under -icount:
  *   member transfer, table N   zx_channel_write of the only handle to a member of a
  *                              family that has no running member and N handles in its
- *                              table, then zx_channel_read of it back. The write makes
- *                              the member a suspect, and the collection walks its family's
- *                              table (twice: counting, then marking it reachable).
+ *                              table, then zx_channel_read of it back. The receiving
+ *                              endpoint has a handle in this process's table, so the
+ *                              member stays reachable through it: no collection runs.
+ *   forced collection, table N the same, but the receiving endpoint's only handle sits
+ *                              in another channel's queue (it is taken out to read the
+ *                              member and put back: four syscalls). Then the write makes
+ *                              the member a suspect, and the collection walks its
+ *                              family's table (twice: counting, then marking it
+ *                              reachable): the worst a program can make every transfer
+ *                              cost.
  *   endpoint transfer, alone   zx_channel_write + zx_channel_read of a fresh channel
  *                              endpoint (a counted message: it takes the gc lock).
  *   endpoint transfer, busy    the same while ATTACKERS other threads of this process
- *                              loop member transfers (table BUSY_TABLE): each waits on the
+ *                              loop forced collections (table BUSY_TABLE): each waits on the
  *                              gc lock (FIFO) for the collections queued before it,
  *                              and the instructions counted are everyone's meanwhile
  *                              (the latency). The worst of BUSY_SAMPLES transfers, each
@@ -108,7 +115,35 @@ static zx_status_t transfer(zx_handle_t a, zx_handle_t b, zx_handle_t *h) {
     return st;
 }
 
-static int measure_member_transfer(uint32_t n) {
+/*
+ * The forced pattern: b's only handle sits in the queue of hb (written through ha), so
+ * b is a candidate and writing *h into it through a suspects *h. Then b comes out, *h is
+ * read back from it and b goes back in.
+ */
+static zx_status_t forced_transfer(zx_handle_t a, zx_handle_t ha, zx_handle_t hb,
+                                   zx_handle_t *h) {
+    zx_handle_t b;
+    uint32_t nb, nh;
+    zx_status_t st = zx_channel_write(a, 0, NULL, 0, h, 1);
+    if (st == ZX_OK)
+        st = zx_channel_read(hb, 0, NULL, &b, 0, 1, &nb, &nh);
+    if (st == ZX_OK)
+        st = zx_channel_read(b, 0, NULL, h, 0, 1, &nb, &nh);
+    if (st == ZX_OK)
+        st = zx_channel_write(ha, 0, NULL, 0, &b, 1);
+    return st;
+}
+
+/* A channel a -> b with b hidden in the queue of a second channel (*ha -> *hb). */
+static zx_status_t hidden_receiver(zx_handle_t *a, zx_handle_t *ha, zx_handle_t *hb) {
+    zx_handle_t b;
+    zx_status_t st = zx_channel_create(0, a, &b);
+    if (st == ZX_OK && (st = zx_channel_create(0, ha, hb)) == ZX_OK)
+        st = zx_channel_write(*ha, 0, NULL, 0, &b, 1);
+    return st;
+}
+
+static int measure_member_transfer(uint32_t n, bool forced) {
     family_t f;
     zx_status_t st = family_with_table(n, &f);
     zx_handle_t member = ZX_HANDLE_INVALID, v, a, b;
@@ -117,23 +152,26 @@ static int measure_member_transfer(uint32_t n) {
     if (st != ZX_OK)
         return fail("family", st);
     zx_handle_close(v);
-    if ((st = zx_channel_create(0, &a, &b)) != ZX_OK)
+    zx_handle_t ha = ZX_HANDLE_INVALID, hb = ZX_HANDLE_INVALID;
+    st = forced ? hidden_receiver(&a, &ha, &hb) : zx_channel_create(0, &a, &b);
+    if (st != ZX_OK)
         return fail("channel", st);
     uint64_t runs[RUNS];
     for (unsigned r = 0; r <= RUNS; r++) {
         uint64_t t0 = rdtsc();
         for (unsigned i = 0; i < ITERS && st == ZX_OK; i++)
-            st = transfer(a, b, &member);
+            st = forced ? forced_transfer(a, ha, hb, &member) : transfer(a, b, &member);
         if (r > 0)
             runs[r - 1] = rdtsc() - t0;
     }
     if (st != ZX_OK)
         return fail("member transfer", st);
     char name[48];
-    snprintf(name, sizeof(name), "member transfer, table %u", n);
+    snprintf(name, sizeof(name), "%s, table %u", forced ? "forced collection" : "member transfer",
+             n);
     bench_report("gc ", name, "op", ITERS, runs, RUNS);
-    zx_handle_t h[] = {a, b, member};
-    zx_handle_close_many(h, 3);
+    zx_handle_t h[] = {a, forced ? hb : b, member, ha};
+    zx_handle_close_many(h, forced ? 4 : 3);
     family_close(&f);
     return 0;
 }
@@ -156,19 +194,19 @@ static volatile uint32_t attackers_failed;
 
 static void attacker(uintptr_t member, uintptr_t unused) {
     (void)unused;
-    zx_handle_t a, b, m = (zx_handle_t)member;
-    if (zx_channel_create(0, &a, &b) != ZX_OK) {
+    zx_handle_t a, ha, hb, m = (zx_handle_t)member;
+    if (hidden_receiver(&a, &ha, &hb) != ZX_OK) {
         attackers_failed++;
         zx_thread_exit();
     }
     while (!attackers_stop) {
-        if (transfer(a, b, &m) != ZX_OK) {
+        if (forced_transfer(a, ha, hb, &m) != ZX_OK) {
             attackers_failed++;
             break;
         }
     }
-    zx_handle_t h[] = {a, b, m};
-    zx_handle_close_many(h, 3);
+    zx_handle_t h[] = {a, ha, hb, m};
+    zx_handle_close_many(h, 4);
     zx_thread_exit();
 }
 
@@ -210,7 +248,7 @@ static int measure_contention(void) {
     if (attackers_failed)
         return fail("attackers", ZX_ERR_INTERNAL);
     median(busy, BUSY_SAMPLES);
-    printf("bench: user gc endpoint transfer, busy: %u threads looping member transfers "
+    printf("bench: user gc endpoint transfer, busy: %u threads looping forced collections "
            "(table %u): worst of %u, %lu instructions\n",
            ATTACKERS, BUSY_TABLE, BUSY_SAMPLES, (unsigned long)busy[BUSY_SAMPLES - 1]);
     zx_handle_close(a);
@@ -224,7 +262,9 @@ int main(int argc, char **argv) {
         return fill_main(strtoul(argv[2], NULL, 10));
     int fails = 0;
     for (size_t i = 0; i < sizeof(table_sizes) / sizeof(table_sizes[0]); i++)
-        fails += measure_member_transfer(table_sizes[i]);
+        fails += measure_member_transfer(table_sizes[i], false);
+    for (size_t i = 0; i < sizeof(table_sizes) / sizeof(table_sizes[0]); i++)
+        fails += measure_member_transfer(table_sizes[i], true);
     fails += measure_contention();
     printf("bench: user gc done\n");
     return fails ? 1 : 0;
