@@ -156,6 +156,27 @@ static zx_status_t load_elf(vm_vmar_t *vmar, vaddr_t base, const uint8_t *img, s
     return ZX_OK;
 }
 
+/*
+ * Allocates a zeroed message of `total` bytes whose processargs header puts the handle
+ * info right after it and the args and names at the offsets given (each with its count).
+ * NULL when out of memory.
+ */
+static uint8_t *pa_message(size_t total, size_t args_off, uint32_t args_num, size_t names_off,
+                           uint32_t names_num) {
+    uint8_t *msg = kzalloc(total);
+    if (!msg)
+        return NULL;
+    zx_proc_args_t *pa = (zx_proc_args_t *)msg;
+    pa->protocol = ZX_PROCARGS_PROTOCOL;
+    pa->version = ZX_PROCARGS_VERSION;
+    pa->handle_info_off = sizeof(zx_proc_args_t);
+    pa->args_off = (uint32_t)args_off;
+    pa->args_num = args_num;
+    pa->names_off = (uint32_t)names_off;
+    pa->names_num = names_num;
+    return msg;
+}
+
 /* Builds the first bootstrap message's bytes: header, the info of its handles (the
  * fixed ones and the first USERBOOT_FIRST_MODULES module VMOs), args, and the names of
  * every module. */
@@ -173,17 +194,10 @@ static void *build_message(const struct boot_info *bi, uint32_t *size_out) {
     size_t args_off = info_off + nh * sizeof(uint32_t);
     size_t names_off = args_off + arg_len;
     size_t total = names_off + names;
-    uint8_t *msg = kzalloc(total);
+    uint8_t *msg = pa_message(total, args_off, prefix ? 2 : 1, names_off,
+                              (uint32_t)bi->module_count);
     if (!msg)
         return NULL;
-    zx_proc_args_t *pa = (zx_proc_args_t *)msg;
-    pa->protocol = ZX_PROCARGS_PROTOCOL;
-    pa->version = ZX_PROCARGS_VERSION;
-    pa->handle_info_off = (uint32_t)info_off;
-    pa->args_off = (uint32_t)args_off;
-    pa->args_num = prefix ? 2 : 1;
-    pa->names_off = (uint32_t)names_off;
-    pa->names_num = (uint32_t)bi->module_count;
     uint32_t *info = (uint32_t *)(msg + info_off);
     info[0] = PA_HND(PA_PROC_SELF, 0);
     info[1] = PA_HND(PA_VMAR_ROOT, 0);
@@ -212,15 +226,9 @@ static void *build_message(const struct boot_info *bi, uint32_t *size_out) {
 static void *build_continuation(size_t from, size_t count, uint32_t *size_out) {
     size_t info_off = sizeof(zx_proc_args_t);
     size_t total = info_off + count * sizeof(uint32_t);
-    uint8_t *msg = kzalloc(total);
+    uint8_t *msg = pa_message(total, total, 0, total, 0);
     if (!msg)
         return NULL;
-    zx_proc_args_t *pa = (zx_proc_args_t *)msg;
-    pa->protocol = ZX_PROCARGS_PROTOCOL;
-    pa->version = ZX_PROCARGS_VERSION;
-    pa->handle_info_off = (uint32_t)info_off;
-    pa->args_off = (uint32_t)total;
-    pa->names_off = (uint32_t)total;
     uint32_t *info = (uint32_t *)(msg + info_off);
     for (size_t i = 0; i < count; i++)
         info[i] = PA_HND(PA_VMO_BOOTFS, from + i);

@@ -6,35 +6,10 @@
 #include <kernel/ktest.h>
 #include <kernel/mutex.h>
 #include <kernel/thread.h>
-#include <lib/string.h>
+#include "ktest_thread.h"
 
-#define MT_MS 1000000ll
 #define MT_THREADS 6
 #define MT_ROUNDS 200
-
-struct mt_thread {
-    thread_t t;
-    volatile bool reaped;
-};
-
-static void mt_reaped(thread_t *t) { ((struct mt_thread *)t)->reaped = true; }
-
-/* Returns false only when out of memory (pmm.fail_* runs). */
-static bool mt_spawn(struct mt_thread *s, thread_entry_t fn, void *arg) {
-    memset(s, 0, sizeof(*s));
-    if (thread_init(&s->t, "mutex-test", fn, arg) != ZX_OK) {
-        s->reaped = true;
-        return false;
-    }
-    s->t.on_reaped = mt_reaped;
-    thread_start(&s->t);
-    return true;
-}
-
-static void mt_join(struct mt_thread *s) {
-    while (!s->reaped)
-        thread_sleep_until(current_time() + MT_MS);
-}
 
 static mutex_t mt_lock = MUTEX_INITIAL_VALUE(mt_lock);
 static volatile int mt_inside;       /* threads inside the critical section */
@@ -62,12 +37,12 @@ static int mt_worker(void *arg) {
 KTEST(mutex, excludes_under_contention) {
     mt_counter = 0;
     mt_overlaps = 0;
-    struct mt_thread ts[MT_THREADS];
+    struct kt_thread ts[MT_THREADS];
     int started = 0;
     for (int i = 0; i < MT_THREADS; i++)
-        started += mt_spawn(&ts[i], mt_worker, NULL);
+        started += kt_spawn(&ts[i], "mutex-test", mt_worker, NULL);
     for (int i = 0; i < MT_THREADS; i++)
-        mt_join(&ts[i]);
+        kt_join(&ts[i]);
     EXPECT_EQ(mt_overlaps, 0);
     EXPECT_EQ(mt_counter, (uint64_t)started * MT_ROUNDS);
     EXPECT_EQ(mt_lock.state, 0u); /* free, no waiters bit left behind */
@@ -86,10 +61,10 @@ static int mt_queued(void *arg) {
 KTEST(mutex, waiters_get_it_in_arrival_order) {
     mt_order_n = 0;
     mutex_acquire(&mt_lock);
-    struct mt_thread ts[MT_THREADS];
+    struct kt_thread ts[MT_THREADS];
     int started = 0;
     for (int i = 0; i < MT_THREADS; i++) {
-        if (!mt_spawn(&ts[i], mt_queued, (void *)(uintptr_t)i))
+        if (!kt_spawn(&ts[i], "mutex-test", mt_queued, (void *)(uintptr_t)i))
             break;
         started++;
         /* Let it reach the mutex and queue before the next one starts. */
@@ -99,7 +74,7 @@ KTEST(mutex, waiters_get_it_in_arrival_order) {
     EXPECT_TRUE(mt_lock.state & MUTEX_STATE_WAITERS || started == 0);
     mutex_release(&mt_lock);
     for (int i = 0; i < MT_THREADS; i++)
-        mt_join(&ts[i]);
+        kt_join(&ts[i]);
     EXPECT_EQ(mt_order_n, started);
     for (int i = 0; i < started; i++)
         EXPECT_EQ(mt_order[i], i);
@@ -119,16 +94,16 @@ static int mt_killed_waiter(void *arg) {
 KTEST(mutex, kill_does_not_end_the_wait) {
     mt_got_it = false;
     mutex_acquire(&mt_lock);
-    struct mt_thread t;
-    bool started = mt_spawn(&t, mt_killed_waiter, NULL);
+    struct kt_thread t;
+    bool started = kt_spawn(&t, "mutex-test", mt_killed_waiter, NULL);
     while (started && mt_lock.waiters.count == 0)
         thread_yield();
     if (started)
         thread_kill(&t.t);
-    thread_sleep_until(current_time() + 5 * MT_MS);
+    thread_sleep_until(current_time() + 5 * KT_MS);
     EXPECT_FALSE(mt_got_it); /* still waiting: the kill is acted on later */
     mutex_release(&mt_lock);
-    mt_join(&t);
+    kt_join(&t);
     EXPECT_EQ(mt_got_it, started);
     EXPECT_TRUE(!mutex_held(&mt_lock));
 }

@@ -8,32 +8,7 @@
 #include <kernel/wait.h>
 #include <lib/string.h>
 #include <vm/heap.h>
-
-#define ST_MS 1000000ll
-
-struct st_thread {
-    thread_t t;
-    volatile bool reaped;
-};
-
-static void st_reaped(thread_t *t) { ((struct st_thread *)t)->reaped = true; }
-
-/* Returns false only when out of memory (pmm.fail_* runs): the test then ends quietly. */
-static bool st_spawn(struct st_thread *s, const char *name, thread_entry_t fn, void *arg) {
-    memset(s, 0, sizeof(*s));
-    if (thread_init(&s->t, name, fn, arg) != ZX_OK) {
-        s->reaped = true;
-        return false;
-    }
-    s->t.on_reaped = st_reaped;
-    thread_start(&s->t);
-    return true;
-}
-
-static void st_join(struct st_thread *s) {
-    while (!s->reaped)
-        thread_sleep_until(current_time() + ST_MS);
-}
+#include "ktest_thread.h"
 
 #define SLEEPERS 16
 static volatile int wake_order[SLEEPERS];
@@ -44,22 +19,22 @@ static int sleeper(void *arg) {
     int i = (int)(uintptr_t)arg;
     /* Reverse order of creation: the last created wakes first. Deadlines are relative to
      * one base, so slow thread creation (Bochs) cannot reorder them. */
-    thread_sleep_until(sleep_base + (SLEEPERS - i) * 2 * ST_MS);
+    thread_sleep_until(sleep_base + (SLEEPERS - i) * 2 * KT_MS);
     wake_order[__atomic_fetch_add(&wake_count, 1, __ATOMIC_RELAXED)] = i;
     return 0;
 }
 
 KTEST(sched, sleepers_wake_in_deadline_order) {
-    struct st_thread *ts = kzalloc(sizeof(*ts) * SLEEPERS);
+    struct kt_thread *ts = kzalloc(sizeof(*ts) * SLEEPERS);
     if (!ts)
         return; /* out of memory under fault injection */
     wake_count = 0;
-    sleep_base = current_time() + 100 * ST_MS;
+    sleep_base = current_time() + 100 * KT_MS;
     int started = 0;
     for (int i = 0; i < SLEEPERS; i++)
-        started += st_spawn(&ts[i], "sleeper", sleeper, (void *)(uintptr_t)i);
+        started += kt_spawn(&ts[i], "sleeper", sleeper, (void *)(uintptr_t)i);
     for (int i = 0; i < SLEEPERS; i++)
-        st_join(&ts[i]); /* a thread that could not be created counts as reaped */
+        kt_join(&ts[i]); /* a thread that could not be created counts as reaped */
     EXPECT_EQ(wake_count, started);
     for (int i = 0; i < started && started == SLEEPERS; i++)
         EXPECT_EQ(wake_order[i], SLEEPERS - 1 - i);
@@ -77,22 +52,22 @@ static int spinner(void *arg) {
 }
 
 KTEST(sched, spinning_thread_is_preempted) {
-    struct st_thread s;
+    struct kt_thread s;
     spin_stop = false;
     spin_count = 0;
-    if (!st_spawn(&s, "spinner", spinner, NULL))
+    if (!kt_spawn(&s, "spinner", spinner, NULL))
         return;
     /* Busy-wait (never yielding) until the spinner has run: only preemption lets it. */
-    zx_time_t deadline = current_time() + 2000 * ST_MS;
+    zx_time_t deadline = current_time() + 2000 * KT_MS;
     while (spin_count == 0 && current_time() < deadline)
         ;
     EXPECT_GT(spin_count, 0u);
     uint64_t seen = spin_count;
     /* And the spinner, which never yields, must let us run too. */
-    thread_sleep_until(current_time() + 30 * ST_MS);
+    thread_sleep_until(current_time() + 30 * KT_MS);
     EXPECT_GT(spin_count, seen);
     spin_stop = true;
-    st_join(&s);
+    kt_join(&s);
 }
 
 struct wq_ctx {
@@ -131,24 +106,24 @@ KTEST(sched, wait_queue_fifo_wake_and_timeout) {
     spin_lock_init(&c.lock);
     wait_queue_init(&c.wq);
     struct wq_arg a[3];
-    struct st_thread t[3];
+    struct kt_thread t[3];
     for (int i = 0; i < 2; i++) {
         a[i] = (struct wq_arg){&c, i, ZX_TIME_INFINITE};
-        if (!st_spawn(&t[i], "waiter", wq_waiter, &a[i])) {
+        if (!kt_spawn(&t[i], "waiter", wq_waiter, &a[i])) {
             if (i == 1) { /* release the first waiter before giving up */
                 spin_lock_saved_state_t s;
                 spin_lock_irqsave(&c.lock, &s);
                 wait_queue_wake_all(&c.wq, ZX_OK);
                 spin_unlock_irqrestore(&c.lock, s);
-                st_join(&t[0]);
+                kt_join(&t[0]);
             }
             return;
         }
         wq_wait_blocked(&c, (uint32_t)i + 1);
     }
-    a[2] = (struct wq_arg){&c, 2, current_time() + 20 * ST_MS};
-    bool have_timeout = st_spawn(&t[2], "timeout", wq_waiter, &a[2]);
-    st_join(&t[2]);
+    a[2] = (struct wq_arg){&c, 2, current_time() + 20 * KT_MS};
+    bool have_timeout = kt_spawn(&t[2], "timeout", wq_waiter, &a[2]);
+    kt_join(&t[2]);
     if (have_timeout)
         EXPECT_EQ(c.st[2], ZX_ERR_TIMED_OUT);
     spin_lock_saved_state_t s;
@@ -157,8 +132,8 @@ KTEST(sched, wait_queue_fifo_wake_and_timeout) {
     EXPECT_EQ(wait_queue_wake_all(&c.wq, ZX_ERR_CANCELED), 1);
     EXPECT_EQ(wait_queue_wake_all(&c.wq, ZX_OK), 0);
     spin_unlock_irqrestore(&c.lock, s);
-    st_join(&t[0]);
-    st_join(&t[1]);
+    kt_join(&t[0]);
+    kt_join(&t[1]);
     int o = have_timeout ? 1 : 0;
     if (have_timeout)
         EXPECT_EQ(c.order[0], 2);
@@ -177,22 +152,22 @@ static int kill_target(void *arg) {
 }
 
 KTEST(sched, kill_wakes_a_blocked_thread) {
-    struct st_thread s;
+    struct kt_thread s;
     killed_status = ZX_OK;
-    if (!st_spawn(&s, "victim", kill_target, NULL))
+    if (!kt_spawn(&s, "victim", kill_target, NULL))
         return;
     while (s.t.state != THREAD_BLOCKED)
         thread_yield();
     thread_kill(&s.t);
-    st_join(&s);
+    kt_join(&s);
     EXPECT_EQ(killed_status, ZX_ERR_INTERNAL_INTR_KILLED);
 }
 
 KTEST(sched, clock_is_monotonic_and_sleep_waits) {
     zx_time_t t0 = current_time();
-    EXPECT_OK(thread_sleep_until(t0 + 5 * ST_MS));
+    EXPECT_OK(thread_sleep_until(t0 + 5 * KT_MS));
     zx_time_t t1 = current_time();
-    EXPECT_GE(t1 - t0, 5 * ST_MS);
+    EXPECT_GE(t1 - t0, 5 * KT_MS);
     EXPECT_OK(thread_sleep_until(t0)); /* a past deadline returns at once */
     EXPECT_GE(current_time(), t1);
 }
