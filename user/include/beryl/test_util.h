@@ -1,9 +1,9 @@
 /*
  * Small helpers shared by the user test programs (every user/tests program): deadlines,
  * handle and object queries, killing a task, worker threads in the calling process, and
- * one-VMO mappings. Header-only (static inline) so a test program needs nothing but this
- * include; a helper that fails returns a status, 0 ("no address"), ZX_HANDLE_INVALID or an
- * all-zero struct, and leaves nothing behind.
+ * one-VMO mappings and code pages. Header-only (static inline) so a test program needs
+ * nothing but this include; a helper that fails returns a status, 0 ("no address"),
+ * ZX_HANDLE_INVALID or an all-zero struct, and leaves nothing behind.
  */
 #ifndef BERYL_TEST_UTIL_H
 #define BERYL_TEST_UTIL_H
@@ -135,6 +135,36 @@ static inline zx_vaddr_t tu_map_new(size_t size, zx_vm_option_t perms, zx_handle
     else
         zx_handle_close(vmo);
     return addr;
+}
+
+/* A one-page executable VMO holding code[0..len) (len <= TU_PAGE; the rest of the page is
+ * zero); ZX_HANDLE_INVALID on failure. */
+static inline zx_handle_t tu_code_vmo(const void *code, size_t len) {
+    zx_handle_t vmo, xvmo;
+    if (len > TU_PAGE || zx_vmo_create(TU_PAGE, 0, &vmo) != ZX_OK)
+        return ZX_HANDLE_INVALID;
+    if (zx_vmo_write(vmo, code, 0, len) != ZX_OK) {
+        zx_handle_close(vmo);
+        return ZX_HANDLE_INVALID;
+    }
+    /* Consumes vmo whatever it returns. */
+    if (zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &xvmo) != ZX_OK)
+        return ZX_HANDLE_INVALID;
+    return xvmo;
+}
+
+/* tu_code_vmo(code, len) mapped read + execute anywhere in the root VMAR (the mapping keeps
+ * the VMO); its address, or 0 on failure. */
+static inline zx_vaddr_t tu_map_code(const void *code, size_t len) {
+    zx_handle_t xvmo = tu_code_vmo(code, len);
+    zx_vaddr_t a = 0;
+    if (xvmo == ZX_HANDLE_INVALID)
+        return 0;
+    if (zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE, 0, xvmo, 0,
+                    TU_PAGE, &a) != ZX_OK)
+        a = 0;
+    zx_handle_close(xvmo);
+    return a;
 }
 
 /* A worker thread of the calling process with its own mapped stack. */
