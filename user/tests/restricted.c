@@ -368,16 +368,6 @@ static void fpu_kicker(uintptr_t ok, uintptr_t tsc_per_ms) {
     zx_thread_exit();
 }
 
-/* TSC ticks per millisecond, measured across a 10 ms sleep. */
-static uint64_t tsc_per_ms(void) {
-    uint64_t t0 = __builtin_ia32_rdtsc();
-    zx_time_t c0 = zx_clock_get_monotonic();
-    zx_nanosleep(c0 + 10 * TU_MS);
-    uint64_t dt = __builtin_ia32_rdtsc() - t0;
-    zx_duration_t dc = zx_clock_get_monotonic() - c0;
-    return dc > 0 ? dt * (uint64_t)TU_MS / (uint64_t)dc : 1;
-}
-
 /* A thread spinning in restricted mode is preempted by another thread of the process
  * with other register contents; both keep their own. */
 static int scenario_fpu_preempt(void) {
@@ -390,7 +380,7 @@ static int scenario_fpu_preempt(void) {
     kicker_ok = false;
     tu_thread_t t;
     SCHECK(tu_thread_create(&t) == ZX_OK);
-    SCHECK(tu_thread_start(&t, fpu_kicker, (uintptr_t)&kicker_ok, tsc_per_ms()) == ZX_OK);
+    SCHECK(tu_thread_start(&t, fpu_kicker, (uintptr_t)&kicker_ok, tu_tsc_per_ms()) == ZX_OK);
     fpu_image_t in, out;
     fpu_pattern(&in, 13, g_avx);
     SCHECK(enter_holding(&in, &out) == ZX_RESTRICTED_REASON_KICK);
@@ -437,7 +427,7 @@ static int scenario_flags_ac_df(void) {
     SCHECK(code != 0 && stack != 0);
     zx_restricted_state_t st = state_at(code);
     st.rsp = stack + TU_PAGE;
-    st.rdi = __builtin_ia32_rdtsc() + 25 * tsc_per_ms();
+    st.rdi = __builtin_ia32_rdtsc() + 25 * tu_tsc_per_ms();
     SCHECK(enter(&st) == ZX_RESTRICTED_REASON_SYSCALL);
     SCHECK((st.flags & 0x40400) == 0x40400);
     SCHECK(st.ip == code + sizeof(code_ac_df_spin) - 2);

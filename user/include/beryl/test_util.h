@@ -1,9 +1,9 @@
 /*
  * Small helpers shared by the user test programs (every user/tests program): deadlines,
- * handle and object queries, killing a task, worker threads in the calling process, and
- * one-VMO mappings and code pages. Header-only (static inline) so a test program needs
- * nothing but this include; a helper that fails returns a status, 0 ("no address"),
- * ZX_HANDLE_INVALID or an all-zero struct, and leaves nothing behind.
+ * handle and object queries, killing a task, worker threads in the calling process,
+ * one-VMO mappings and code pages, and the TSC rate. Header-only (static inline) so a
+ * test program needs nothing but this include; a helper that fails returns a status, 0
+ * ("no address"), ZX_HANDLE_INVALID or an all-zero struct, and leaves nothing behind.
  */
 #ifndef BERYL_TEST_UTIL_H
 #define BERYL_TEST_UTIL_H
@@ -116,6 +116,17 @@ static inline zx_status_t tu_launch_self(const char *name, int argc, const char 
         .num_handles = extra != ZX_HANDLE_INVALID ? 1 : 0,
     };
     return beryl_launch(&a, proc);
+}
+
+/* TSC ticks per millisecond, measured across a 10 ms sleep; 0 if the monotonic clock did
+ * not advance (then nothing can be timed by the TSC). */
+static inline uint64_t tu_tsc_per_ms(void) {
+    uint64_t t0 = __builtin_ia32_rdtsc();
+    zx_time_t c0 = zx_clock_get_monotonic();
+    zx_nanosleep(c0 + 10 * TU_MS);
+    uint64_t dt = __builtin_ia32_rdtsc() - t0;
+    zx_duration_t dc = zx_clock_get_monotonic() - c0;
+    return dc > 0 ? dt * (uint64_t)TU_MS / (uint64_t)dc : 0;
 }
 
 /*
