@@ -373,21 +373,10 @@ TEST(FamilyCycles, ClosedByAnotherProcessExiting) {
     EXPECT_EQ(fam_wait(&f, 0), 0);
     fam_close(&f.proc[0]);
     const char *argv[] = {PROG, "--hold"};
-    uint32_t info = PA_HND(PA_USER0, 0);
     zx_handle_t proto = f.proto;
     f.proto = ZX_HANDLE_INVALID;
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "holder",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 2,
-        .argv = argv,
-        .handles = &proto,
-        .handle_infos = &info,
-        .num_handles = 1,
-    };
     zx_handle_t child;
-    ASSERT_OK(beryl_launch(&a, &child));
+    ASSERT_OK(tu_launch_self("holder", 2, argv, proto, &child));
     int64_t rc = -1;
     EXPECT_OK(beryl_wait_exit(child, tu_deadline_after(20 * TU_SEC), &rc));
     EXPECT_EQ(rc, 0);

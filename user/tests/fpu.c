@@ -230,19 +230,8 @@ TEST(Fpu, ProcessesKeepTheirRegisters) {
     zx_handle_t ch[2];
     ASSERT_OK(zx_channel_create(0, &ch[0], &ch[1]));
     const char *argv[] = {"fpu", CHILD_ARG, "7"};
-    uint32_t info = PA_HND(PA_USER0, 0);
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "fpu-child",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 3,
-        .argv = argv,
-        .handles = &ch[1],
-        .handle_infos = &info,
-        .num_handles = 1,
-    };
     zx_handle_t child;
-    ASSERT_OK(beryl_launch(&a, &child));
+    ASSERT_OK(tu_launch_self("fpu-child", 3, argv, ch[1], &child));
     churn_t churn;
     ASSERT_OK(churn_start(&churn, 0xbad2));
     worker_t w = {.seed = 3, .channel = ch[0]};

@@ -517,20 +517,7 @@ static zx_status_t sharer_start(sharer_t *s, const char *scenario) {
     char hex[24];
     snprintf(hex, sizeof(hex), "%lx", (unsigned long)s->shared_page);
     const char *argv[] = {"restricted", "--sharer", scenario, hex};
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "rsharer",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 4,
-        .argv = argv,
-        .into_proc = s->proc,
-        .into_vmar = s->rvmar,
-    };
-    zx_handle_t p;
-    zx_status_t st = beryl_launch(&a, &p);
-    if (st == ZX_OK)
-        zx_handle_close(p);
-    return st;
+    return tu_launch_self_into(s->proc, s->rvmar, "rsharer", 4, argv, NULL, 0);
 }
 
 /* Runs one sharer scenario to its end; its return code (0 = every check passed). */
