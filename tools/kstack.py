@@ -237,13 +237,17 @@ class Parser:
                 if w == "cc":
                     self.word_or_number()
             elif w in PARAM_ATTRS_WITH_ARG:
-                self.i += len(w)
-                if self.peek("("):
-                    self.skip_balanced()
-                else:
-                    self.word_or_number()
+                self.skip_attr_with_arg(w)
             else:
                 return
+
+    def skip_attr_with_arg(self, w):
+        """Skips the attribute word w (at the cursor) and its argument: `(...)` or a word."""
+        self.i += len(w)
+        if self.peek("("):
+            self.skip_balanced()
+        else:
+            self.word_or_number()
 
     def word_or_number(self):
         self.ws()
@@ -308,11 +312,7 @@ def parse_function_header(line, where):
         if w is None or w in SIMPLE_TYPES or re.match(r"i[0-9]+$", w or ""):
             break
         if w in PARAM_ATTRS_WITH_ARG:
-            p.i += len(w)
-            if p.peek("("):
-                p.skip_balanced()
-            else:
-                p.word_or_number()
+            p.skip_attr_with_arg(w)
             continue
         p.i += len(w)
     ret = p.type()

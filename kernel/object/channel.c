@@ -223,8 +223,7 @@ static uint32_t channel_gc_refs(gc_node_t *n) {
 
 /* Every handle sits in a container. Safe without the gc lock (gc_reference_dropped). */
 static bool channel_gc_candidate(gc_node_t *n) {
-    uint32_t handles = channel_gc_refs(n);
-    return handles > 0 && handles == __atomic_load_n(&n->contained, __ATOMIC_SEQ_CST);
+    return gc_handles_all_contained(n, channel_gc_refs(n));
 }
 
 /* Counted messages change only under the gc lock, which the collector holds: the walk

@@ -453,8 +453,7 @@ static uint32_t member_gc_refs(gc_node_t *n) {
 
 /* Every handle sits in a container. Safe without the gc lock (gc_reference_dropped). */
 static bool member_gc_candidate(gc_node_t *n) {
-    uint32_t handles = member_gc_refs(n);
-    return handles > 0 && handles == __atomic_load_n(&n->contained, __ATOMIC_SEQ_CST);
+    return gc_handles_all_contained(n, member_gc_refs(n));
 }
 
 /* With a handle to a member, its family can be started or joined. */

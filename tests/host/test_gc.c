@@ -351,10 +351,7 @@ static box_t *gc_to_box(gc_node_t *n) { return containerof(n, box_t, gc); }
 static uint32_t box_refs(gc_node_t *n) {
     return __atomic_load_n(&gc_to_box(n)->obj.handle_count, __ATOMIC_SEQ_CST);
 }
-static bool box_candidate(gc_node_t *n) {
-    uint32_t h = box_refs(n);
-    return h > 0 && h == __atomic_load_n(&n->contained, __ATOMIC_SEQ_CST);
-}
+static bool box_candidate(gc_node_t *n) { return gc_handles_all_contained(n, box_refs(n)); }
 static void box_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx) {
     box_t *b = gc_to_box(n);
     if (!b->closed_box)

@@ -83,19 +83,8 @@ static zx_status_t family_with_table(uint32_t n, family_t *f) {
     char arg[24];
     snprintf(arg, sizeof(arg), "%u", n);
     const char *av[] = {"bench/gc", "--fill", arg};
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "fill",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 3,
-        .argv = av,
-        .into_proc = f->filler,
-        .into_vmar = f->filler_vmar,
-    };
-    zx_handle_t p;
-    if ((st = beryl_launch(&a, &p)) != ZX_OK)
+    if ((st = tu_launch_self_into(f->filler, f->filler_vmar, "fill", 3, av, NULL, 0)) != ZX_OK)
         return st;
-    zx_handle_close(p);
     int64_t rc = -1;
     st = beryl_wait_exit(f->filler, tu_deadline_after(WAIT_NS), &rc);
     return st == ZX_OK && rc != 0 ? ZX_ERR_INTERNAL : st;

@@ -19,6 +19,7 @@
  */
 #include <beryl/launch.h>
 #include <beryl/startup.h>
+#include <beryl/test_util.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,15 +129,8 @@ static zx_status_t ordinary_teardown(void *ctx) {
 static zx_status_t launch_teardown(void *ctx) {
     (void)ctx;
     const char *av[] = {"bench/shared", "--exit"};
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "blaunch",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 2,
-        .argv = av,
-    };
     zx_handle_t p;
-    zx_status_t st = beryl_launch(&a, &p);
+    zx_status_t st = tu_launch_self("blaunch", 2, av, ZX_HANDLE_INVALID, &p);
     if (st != ZX_OK)
         return st;
     int64_t rc = -1;
@@ -164,23 +158,11 @@ int main(int argc, char **argv) {
     /* The round trips run inside a sharer: this program again, with --sharer. */
     st = zx_process_create_shared(proto, 0, "bsharer", 7, &proc, &rvmar);
     const char *av[] = {"bench/shared", "--sharer"};
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "bsharer",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 2,
-        .argv = av,
-        .into_proc = proc,
-        .into_vmar = rvmar,
-    };
-    zx_handle_t p2;
     if (st == ZX_OK)
-        st = beryl_launch(&a, &p2);
+        st = tu_launch_self_into(proc, rvmar, "bsharer", 2, av, NULL, 0);
     int64_t rc = -1;
-    if (st == ZX_OK) {
+    if (st == ZX_OK)
         st = beryl_wait_exit(proc, ZX_TIME_INFINITE, &rc);
-        zx_handle_close(p2);
-    }
     if (st != ZX_OK || rc != 0)
         fails += fail("sharer", st != ZX_OK ? st : (zx_status_t)rc);
     zx_handle_t all[] = {proc, rvmar, proto, shared_vmar};

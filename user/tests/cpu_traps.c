@@ -17,20 +17,7 @@ static zx_vaddr_t code_page(const uint8_t *code, size_t len) {
     uint8_t page[TU_PAGE];
     memset(page, 0xc3, sizeof(page)); /* ret */
     memcpy(page, code, len);
-    zx_handle_t vmo, xvmo;
-    zx_vaddr_t a = 0;
-    if (zx_vmo_create(TU_PAGE, 0, &vmo) != ZX_OK)
-        return 0;
-    if (zx_vmo_write(vmo, page, 0, TU_PAGE) != ZX_OK ||
-        zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &xvmo) != ZX_OK) {
-        zx_handle_close(vmo);
-        return 0;
-    }
-    if (zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE, 0, xvmo, 0,
-                    TU_PAGE, &a) != ZX_OK)
-        a = 0;
-    zx_handle_close(xvmo);
-    return a;
+    return tu_map_code(page, sizeof(page));
 }
 
 /* Runs `code` (followed by ret) in the calling process. */

@@ -32,6 +32,7 @@ static const uint8_t probe_patch[] = {0xb8, PROBE_PATCHED & 0xff, PROBE_PATCHED 
 #define RODATA_ORIG 0x0dd0bead5eed0001ull
 #define RODATA_PATCHED 0xbad0bad0bad0bad0ull
 
+#define CHILD_NAME "debug-memory-child"
 /* Child exit codes. */
 #define CHILD_OK 0
 #define CHILD_PATCH_FAILED 10  /* its zx_process_write_memory on itself failed */
@@ -98,30 +99,14 @@ static zx_handle_t exe_vmo(void) { return beryl_get_startup_handle(PA_HND(PA_VMO
 /* Launches this program with `mode`; go (may be ZX_HANDLE_INVALID) goes as PA_USER0. */
 static zx_status_t launch(const char *mode, zx_handle_t go, zx_handle_t *proc) {
     const char *argv[] = {beryl_program_name(), mode};
-    uint32_t info = PA_HND(PA_USER0, 0);
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "debug-memory-child",
-        .exe_vmo = exe_vmo(),
-        .argc = 2,
-        .argv = argv,
-        .handles = &go,
-        .handle_infos = &info,
-        .num_handles = go != ZX_HANDLE_INVALID ? 1 : 0,
-    };
-    return beryl_launch(&a, proc);
+    return tu_launch_self(CHILD_NAME, 2, argv, go, proc);
 }
 
-/* Launches `mode`, waits for it and returns its exit code (-1 if it never ran). */
+/* Launches `mode`, waits for it and returns its exit code (a TU_RUN_* value if it did not
+ * run to its end). */
 static int64_t run_child(const char *mode) {
-    zx_handle_t proc;
-    if (launch(mode, ZX_HANDLE_INVALID, &proc) != ZX_OK)
-        return -1;
-    int64_t rc = -1;
-    if (beryl_wait_exit(proc, tu_deadline_after(10 * TU_SEC), &rc) != ZX_OK)
-        tu_task_kill_wait(proc);
-    zx_handle_close(proc);
-    return rc;
+    const char *argv[] = {beryl_program_name(), mode};
+    return tu_run_self(CHILD_NAME, 2, argv, 10 * TU_SEC);
 }
 
 /* Minimal ELF64 views, for finding a link address's bytes in the executable VMO. */

@@ -125,19 +125,9 @@ __asm__(".text\n"
         "    int3\n"
         "    ud2\n");
 
-/* TSC ticks per millisecond, measured across a 10 ms sleep (0 if the clock is broken). */
-static uint64_t tsc_per_ms(void) {
-    uint64_t t0 = __builtin_ia32_rdtsc();
-    zx_time_t c0 = zx_clock_get_monotonic();
-    zx_nanosleep(c0 + 10 * TU_MS);
-    uint64_t dt = __builtin_ia32_rdtsc() - t0;
-    zx_duration_t dc = zx_clock_get_monotonic() - c0;
-    return dc > 0 ? dt * (uint64_t)TU_MS / (uint64_t)dc : 0;
-}
-
 /* Spins for ms milliseconds with AC and DF set; the number of failed checks. */
 static uint64_t spin_ms(uint64_t ms, uint64_t *iterations) {
-    uint64_t per_ms = tsc_per_ms();
+    uint64_t per_ms = tu_tsc_per_ms();
     if (per_ms == 0)
         return ~0ull;
     return ef_spin(__builtin_ia32_rdtsc() + ms * per_ms, iterations);

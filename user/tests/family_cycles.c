@@ -103,20 +103,44 @@ static zx_status_t start(family_t *f, int i, const char *scenario, uint64_t arg,
     return fam_start(f, i, PROG, scenario, arg, extra, n);
 }
 
+/*
+ * The setup of the issue's leak: f gets a prototype and two unstarted members, and member
+ * 0 is started with `scenario arg` and given member 1's only handle and one end of a new
+ * channel (both sit in the family table from then on). *o0 is the channel's other end:
+ * it sees PEER_CLOSED when the table is freed. If t1 is not NULL, *t1 is an unstarted
+ * thread made in member 1 before its handle is given away (watch_member). Returns the
+ * status of the first step that fails; what was made is in *f, *o0 and *t1 (invalid
+ * otherwise) for the caller to clean up.
+ */
+static zx_status_t start_member0_holding_member1(family_t *f, const char *scenario,
+                                                 uint64_t arg, zx_handle_t *o0,
+                                                 zx_handle_t *t1) {
+    zx_handle_t o1;
+    *o0 = ZX_HANDLE_INVALID;
+    if (t1 != NULL)
+        *t1 = ZX_HANDLE_INVALID;
+    zx_status_t st = family_create(f, 2);
+    if (st == ZX_OK)
+        st = zx_channel_create(0, o0, &o1);
+    if (st != ZX_OK)
+        return st;
+    if (t1 != NULL && (st = zx_thread_create(f->proc[1], "watch", 5, 0, t1)) != ZX_OK) {
+        zx_handle_close(o1);
+        return st;
+    }
+    zx_handle_t give[] = {f->proc[1], o1};
+    f->proc[1] = ZX_HANDLE_INVALID;
+    return start(f, 0, scenario, arg, give, 2);
+}
+
 /* The issue's leak: member 1's only handle goes into the family table through the
  * start of member 0, which exits. The family stays while a handle to any member is kept
  * (the prototype, or dead member 0, could still start or prototype a member that uses
  * the table) and goes with the last one. */
 TEST(FamilyCycles, StarterDiesMemberOnlyInFamilyTable) {
     family_t f;
-    ASSERT_OK(family_create(&f, 2));
-    zx_handle_t o0, o1;
-    ASSERT_OK(zx_channel_create(0, &o0, &o1));
-    zx_handle_t t1 = watch_member(&f, 1);
-    ASSERT_NE(t1, ZX_HANDLE_INVALID);
-    zx_handle_t give[] = {f.proc[1], o1};
-    f.proc[1] = ZX_HANDLE_INVALID;
-    ASSERT_OK(start(&f, 0, "exit", 0, give, 2));
+    zx_handle_t o0, t1;
+    ASSERT_OK(start_member0_holding_member1(&f, "exit", 0, &o0, &t1));
     EXPECT_EQ(fam_wait(&f, 0), 0);
     EXPECT_FALSE(peer_closed(o0));
     /* The prototype goes (never started: it dies); dead member 0 still reaches it. */
@@ -141,12 +165,8 @@ TEST(FamilyCycles, StarterDiesMemberOnlyInFamilyTable) {
  * test's handle to it is the close of its last handle, which lets the family go. */
 TEST(FamilyCycles, DeadMembersLastHandleClosed) {
     family_t f;
-    ASSERT_OK(family_create(&f, 2));
-    zx_handle_t o0, o1;
-    ASSERT_OK(zx_channel_create(0, &o0, &o1));
-    zx_handle_t give[] = {f.proc[1], o1};
-    f.proc[1] = ZX_HANDLE_INVALID;
-    ASSERT_OK(start(&f, 0, "drop-self", 0, give, 2));
+    zx_handle_t o0;
+    ASSERT_OK(start_member0_holding_member1(&f, "drop-self", 0, &o0, NULL));
     EXPECT_EQ(fam_wait(&f, 0), 0);
     fam_close(&f.proto);
     EXPECT_FALSE(peer_closed(o0)); /* dead member 0 can still prototype a new member */
@@ -344,12 +364,8 @@ TEST(FamilyCycles, UnstartedFamilyThroughAChannel) {
  * qemu.user_tests_irqoff bound the interrupts-off stretches this makes). */
 TEST(FamilyCycles, LargeTableCollected) {
     family_t f;
-    ASSERT_OK(family_create(&f, 2));
-    zx_handle_t o0, o1;
-    ASSERT_OK(zx_channel_create(0, &o0, &o1));
-    zx_handle_t give[] = {f.proc[1], o1};
-    f.proc[1] = ZX_HANDLE_INVALID;
-    ASSERT_OK(start(&f, 0, "fill", 20000, give, 2));
+    zx_handle_t o0;
+    ASSERT_OK(start_member0_holding_member1(&f, "fill", 20000, &o0, NULL));
     EXPECT_EQ(fam_wait(&f, 0), 0);
     fam_close(&f.proc[0]);
     EXPECT_FALSE(peer_closed(o0));
@@ -364,30 +380,15 @@ TEST(FamilyCycles, LargeTableCollected) {
  * ZX_TASK_TERMINATED. */
 TEST(FamilyCycles, ClosedByAnotherProcessExiting) {
     family_t f;
-    ASSERT_OK(family_create(&f, 2));
-    zx_handle_t o0, o1;
-    ASSERT_OK(zx_channel_create(0, &o0, &o1));
-    zx_handle_t give[] = {f.proc[1], o1};
-    f.proc[1] = ZX_HANDLE_INVALID;
-    ASSERT_OK(start(&f, 0, "exit", 0, give, 2));
+    zx_handle_t o0;
+    ASSERT_OK(start_member0_holding_member1(&f, "exit", 0, &o0, NULL));
     EXPECT_EQ(fam_wait(&f, 0), 0);
     fam_close(&f.proc[0]);
     const char *argv[] = {PROG, "--hold"};
-    uint32_t info = PA_HND(PA_USER0, 0);
     zx_handle_t proto = f.proto;
     f.proto = ZX_HANDLE_INVALID;
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "holder",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 2,
-        .argv = argv,
-        .handles = &proto,
-        .handle_infos = &info,
-        .num_handles = 1,
-    };
     zx_handle_t child;
-    ASSERT_OK(beryl_launch(&a, &child));
+    ASSERT_OK(tu_launch_self("holder", 2, argv, proto, &child));
     int64_t rc = -1;
     EXPECT_OK(beryl_wait_exit(child, tu_deadline_after(20 * TU_SEC), &rc));
     EXPECT_EQ(rc, 0);

@@ -68,35 +68,16 @@ static inline void family_destroy(family_t *f) {
 
 /*
  * Starts this program (argv[0] = prog) in member i of f with `--member scenario arg`.
- * extra[0..n) go as PA_USER0, PA_USER0+1, ... (PA_HND(PA_USER0, k)); they are consumed
- * in every case and, once the member has read its bootstrap message, sit in the
- * family's handle table.
+ * extra[0..n) (n <= TU_LAUNCH_MAX_HANDLES) go as PA_USER0, PA_USER0+1, ...
+ * (PA_HND(PA_USER0, k)); they are consumed in every case and, once the member has read
+ * its bootstrap message, sit in the family's handle table.
  */
 static inline zx_status_t fam_start(family_t *f, int i, const char *prog, const char *scenario,
                                     uint64_t arg, const zx_handle_t *extra, uint32_t n) {
     char hex[24];
     snprintf(hex, sizeof(hex), "%lx", (unsigned long)arg);
     const char *argv[] = {prog, "--member", scenario, hex};
-    uint32_t info[8];
-    for (uint32_t k = 0; k < n && k < 8; k++)
-        info[k] = PA_HND(PA_USER0, k);
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "member",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 4,
-        .argv = argv,
-        .handles = extra,
-        .handle_infos = info,
-        .num_handles = n <= 8 ? n : 0,
-        .into_proc = f->proc[i],
-        .into_vmar = f->rvmar[i],
-    };
-    zx_handle_t p;
-    zx_status_t st = beryl_launch(&a, &p);
-    if (st == ZX_OK)
-        zx_handle_close(p); /* a duplicate of f->proc[i] */
-    return st;
+    return tu_launch_self_into(f->proc[i], f->rvmar[i], "member", 4, argv, extra, n);
 }
 
 /* Waits up to 20 s for member i to end; its return code (-9998 on timeout). */

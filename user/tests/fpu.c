@@ -31,16 +31,6 @@
 
 static bool g_avx;
 
-/* TSC ticks per millisecond, measured across a 10 ms sleep. */
-static uint64_t tsc_per_ms(void) {
-    uint64_t t0 = __builtin_ia32_rdtsc();
-    zx_time_t c0 = zx_clock_get_monotonic();
-    zx_nanosleep(c0 + 10 * TU_MS);
-    uint64_t dt = __builtin_ia32_rdtsc() - t0;
-    zx_duration_t dc = zx_clock_get_monotonic() - c0;
-    return dc > 0 ? dt * (uint64_t)TU_MS / (uint64_t)dc : 1;
-}
-
 static uint64_t g_tsc_per_ms;
 
 /* ---- workers ---------------------------------------------------------------------- */
@@ -240,19 +230,8 @@ TEST(Fpu, ProcessesKeepTheirRegisters) {
     zx_handle_t ch[2];
     ASSERT_OK(zx_channel_create(0, &ch[0], &ch[1]));
     const char *argv[] = {"fpu", CHILD_ARG, "7"};
-    uint32_t info = PA_HND(PA_USER0, 0);
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "fpu-child",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 3,
-        .argv = argv,
-        .handles = &ch[1],
-        .handle_infos = &info,
-        .num_handles = 1,
-    };
     zx_handle_t child;
-    ASSERT_OK(beryl_launch(&a, &child));
+    ASSERT_OK(tu_launch_self("fpu-child", 3, argv, ch[1], &child));
     churn_t churn;
     ASSERT_OK(churn_start(&churn, 0xbad2));
     worker_t w = {.seed = 3, .channel = ch[0]};
@@ -326,7 +305,7 @@ TEST(Fpu, MaskedExceptionsOnlySetFlags) {
 }
 
 static int child_main(uint32_t seed) {
-    g_tsc_per_ms = tsc_per_ms();
+    g_tsc_per_ms = tu_tsc_per_ms();
     churn_t churn;
     if (churn_start(&churn, seed * 977) != ZX_OK)
         return 100;
@@ -342,6 +321,6 @@ int main(int argc, char **argv) {
     g_avx = fpu_has_avx();
     if (argc >= 3 && strcmp(argv[1], CHILD_ARG) == 0)
         return child_main((uint32_t)strtoul(argv[2], NULL, 10));
-    g_tsc_per_ms = tsc_per_ms();
+    g_tsc_per_ms = tu_tsc_per_ms();
     return beryl_test_run_all(argc, argv);
 }

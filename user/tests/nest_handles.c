@@ -150,12 +150,7 @@ TEST(NestedChannels, SingleEndpointChainClosed) {
 
 TEST(NestedChannels, ProcessExitReleasesEveryChain) {
     const char *argv[] = {"nest_handles", "--child", "channels"};
-    zx_handle_t proc;
-    ASSERT_OK(tu_launch_self("nest-child", 3, argv, ZX_HANDLE_INVALID, &proc));
-    int64_t rc = -9999;
-    EXPECT_OK(beryl_wait_exit(proc, tu_deadline_after(60 * TU_SEC), &rc));
-    EXPECT_EQ(rc, 0);
-    zx_handle_close(proc);
+    EXPECT_EQ(tu_run_self("nest-child", 3, argv, 60 * TU_SEC), 0);
 }
 
 /* ---- shared-process families --------------------------------------------------------- */
@@ -163,20 +158,6 @@ TEST(NestedChannels, ProcessExitReleasesEveryChain) {
 /* mov $ZX_SYS_PROCESS_EXIT, %eax; xor %edi, %edi; syscall; jmp . */
 static const uint8_t exit_code[] = {0xb8, ZX_SYS_PROCESS_EXIT, 0, 0, 0, 0x31, 0xff,
                                     0x0f, 0x05, 0xeb, 0xfe};
-
-/* An executable one-page VMO holding exit_code (ZX_HANDLE_INVALID on failure). */
-static zx_handle_t exit_code_vmo(void) {
-    zx_handle_t vmo, xvmo;
-    if (zx_vmo_create(TU_PAGE, 0, &vmo) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    if (zx_vmo_write(vmo, exit_code, 0, sizeof(exit_code)) != ZX_OK) {
-        zx_handle_close(vmo);
-        return ZX_HANDLE_INVALID;
-    }
-    if (zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &xvmo) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    return xvmo;
-}
 
 /*
  * Puts `h` (consumed) into the handle table of the shared family of `proto`: a new member
@@ -216,7 +197,7 @@ static zx_status_t hand_to_family(zx_handle_t proto, zx_handle_t code, zx_handle
  * whose table's teardown ends family 1, and so on.
  */
 static zx_handle_t family_chain(bool through_channel) {
-    zx_handle_t code = exit_code_vmo();
+    zx_handle_t code = tu_code_vmo(exit_code, sizeof(exit_code));
     if (code == ZX_HANDLE_INVALID)
         return ZX_HANDLE_INVALID;
     zx_handle_t next = ZX_HANDLE_INVALID;

@@ -161,17 +161,10 @@ int main(int argc, char **argv) {
     return beryl_test_run_all(argc, argv);
 }
 
-/* Runs `--child scenario` to its end; its return code (negative: it did not end). */
+/* Runs `--child scenario` to its end; its return code (a TU_RUN_* value if it did not). */
 static int64_t run_child(const char *scenario) {
     const char *argv[] = {"nest_vm", "--child", scenario};
-    zx_handle_t proc;
-    if (tu_launch_self("nest-child", 3, argv, ZX_HANDLE_INVALID, &proc) != ZX_OK)
-        return -9997;
-    int64_t rc = -9998;
-    if (beryl_wait_exit(proc, tu_deadline_after(60 * TU_SEC), &rc) != ZX_OK)
-        tu_task_kill_wait(proc);
-    zx_handle_close(proc);
-    return rc;
+    return tu_run_self("nest-child", 3, argv, 60 * TU_SEC);
 }
 
 /* ---- VMAR chains --------------------------------------------------------------------- */

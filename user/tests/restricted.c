@@ -110,22 +110,6 @@ static const uint8_t code_syscall[] = {0x0f, 0x05, 0xeb, 0xfe};
 
 static zx_handle_t g_state;
 
-/* A page of restricted-region code (R+X) holding code; 0 on failure. */
-static zx_vaddr_t map_code(const uint8_t *code, size_t len) {
-    zx_handle_t vmo, xvmo;
-    zx_vaddr_t a = 0;
-    if (zx_vmo_create(TU_PAGE, 0, &vmo) != ZX_OK)
-        return 0;
-    if (zx_vmo_write(vmo, code, 0, len) != ZX_OK ||
-        zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &xvmo) != ZX_OK)
-        return 0;
-    if (zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE, 0, xvmo, 0,
-                    TU_PAGE, &a) != ZX_OK)
-        a = 0;
-    zx_handle_close(xvmo);
-    return a;
-}
-
 /* The exception report of the last enter() (after an EXCEPTION exit; else stale). */
 static zx_exception_report_t g_report;
 
@@ -154,7 +138,7 @@ static zx_restricted_state_t state_at(zx_vaddr_t ip) {
 }
 
 static int scenario_syscall(void) {
-    zx_vaddr_t code = map_code(code_compute, sizeof(code_compute));
+    zx_vaddr_t code = tu_map_code(code_compute, sizeof(code_compute));
     SCHECK(code != 0);
     zx_restricted_state_t st = state_at(code);
     st.rsp = 0x123450;
@@ -181,7 +165,7 @@ static int scenario_syscall(void) {
 
 /* Only user-settable flags survive; IF is forced on. */
 static int scenario_flags(void) {
-    zx_vaddr_t code = map_code(code_syscall, sizeof(code_syscall));
+    zx_vaddr_t code = tu_map_code(code_syscall, sizeof(code_syscall));
     SCHECK(code != 0);
     zx_restricted_state_t st = state_at(code);
     st.flags = 0x3000 | 0x40000 | 0x4000 | 0x1 | 0x80; /* IOPL 3, AC, NT, CF, SF; no IF */
@@ -195,7 +179,7 @@ static int scenario_flags(void) {
 static int scenario_regions(uint64_t shared_addr) {
     volatile uint64_t *shared = (volatile uint64_t *)(uintptr_t)shared_addr;
     SCHECK(*shared == 0x5a5a); /* normal mode sees the shared page */
-    zx_vaddr_t code = map_code(code_load_rdi, sizeof(code_load_rdi));
+    zx_vaddr_t code = tu_map_code(code_load_rdi, sizeof(code_load_rdi));
     zx_vaddr_t data = tu_map_new(TU_PAGE, RW, NULL);
     SCHECK(code != 0 && data != 0);
     *(volatile uint64_t *)data = 0x55;
@@ -224,7 +208,7 @@ static int scenario_regions(uint64_t shared_addr) {
 }
 
 static int scenario_ud2(void) {
-    zx_vaddr_t code = map_code(code_ud2, sizeof(code_ud2));
+    zx_vaddr_t code = tu_map_code(code_ud2, sizeof(code_ud2));
     SCHECK(code != 0);
     zx_restricted_state_t st = state_at(code);
     SCHECK(enter(&st) == ZX_RESTRICTED_REASON_EXCEPTION);
@@ -239,7 +223,7 @@ static int scenario_ud2(void) {
 }
 
 static int scenario_fs_base(void) {
-    zx_vaddr_t code = map_code(code_load_fs, sizeof(code_load_fs));
+    zx_vaddr_t code = tu_map_code(code_load_fs, sizeof(code_load_fs));
     zx_vaddr_t data = tu_map_new(TU_PAGE, RW, NULL);
     SCHECK(code != 0 && data != 0);
     *(volatile uint64_t *)data = 0x77;
@@ -262,7 +246,7 @@ static void kicker(uintptr_t delay_ms, uintptr_t unused) {
 }
 
 static int scenario_kick(void) {
-    zx_vaddr_t code = map_code(code_spin, sizeof(code_spin));
+    zx_vaddr_t code = tu_map_code(code_spin, sizeof(code_spin));
     SCHECK(code != 0);
     g_main_thread = zx_thread_self();
     tu_thread_t t;
@@ -280,7 +264,7 @@ static int scenario_kick(void) {
 
 /* A kick before enter makes it return at once; several merge into one. */
 static int scenario_pending_kick(void) {
-    zx_vaddr_t code = map_code(code_compute, sizeof(code_compute));
+    zx_vaddr_t code = tu_map_code(code_compute, sizeof(code_compute));
     SCHECK(code != 0);
     SCHECK(zx_restricted_kick(zx_thread_self(), 0) == ZX_OK);
     SCHECK(zx_restricted_kick(zx_thread_self(), 0) == ZX_OK);
@@ -294,7 +278,7 @@ static int scenario_pending_kick(void) {
 }
 
 static int scenario_errors(uint64_t shared_addr) {
-    zx_vaddr_t code = map_code(code_syscall, sizeof(code_syscall));
+    zx_vaddr_t code = tu_map_code(code_syscall, sizeof(code_syscall));
     SCHECK(code != 0);
     zx_restricted_state_t st = state_at(code);
     SCHECK(zx_vmo_write(g_state, &st, 0, sizeof(st)) == ZX_OK);
@@ -355,7 +339,7 @@ static int64_t enter_holding(const fpu_image_t *in, fpu_image_t *out) {
 /* Restricted code sees normal mode's registers, and what it changes is what normal mode
  * gets back. */
 static int scenario_fpu_shared(void) {
-    zx_vaddr_t code = map_code(code_fpu_touch, sizeof(code_fpu_touch));
+    zx_vaddr_t code = tu_map_code(code_fpu_touch, sizeof(code_fpu_touch));
     SCHECK(code != 0);
     zx_restricted_state_t st = state_at(code);
     SCHECK(zx_vmo_write(g_state, &st, 0, sizeof(st)) == ZX_OK);
@@ -384,20 +368,10 @@ static void fpu_kicker(uintptr_t ok, uintptr_t tsc_per_ms) {
     zx_thread_exit();
 }
 
-/* TSC ticks per millisecond, measured across a 10 ms sleep. */
-static uint64_t tsc_per_ms(void) {
-    uint64_t t0 = __builtin_ia32_rdtsc();
-    zx_time_t c0 = zx_clock_get_monotonic();
-    zx_nanosleep(c0 + 10 * TU_MS);
-    uint64_t dt = __builtin_ia32_rdtsc() - t0;
-    zx_duration_t dc = zx_clock_get_monotonic() - c0;
-    return dc > 0 ? dt * (uint64_t)TU_MS / (uint64_t)dc : 1;
-}
-
 /* A thread spinning in restricted mode is preempted by another thread of the process
  * with other register contents; both keep their own. */
 static int scenario_fpu_preempt(void) {
-    zx_vaddr_t code = map_code(code_spin, sizeof(code_spin));
+    zx_vaddr_t code = tu_map_code(code_spin, sizeof(code_spin));
     SCHECK(code != 0);
     zx_restricted_state_t st = state_at(code);
     SCHECK(zx_vmo_write(g_state, &st, 0, sizeof(st)) == ZX_OK);
@@ -406,7 +380,7 @@ static int scenario_fpu_preempt(void) {
     kicker_ok = false;
     tu_thread_t t;
     SCHECK(tu_thread_create(&t) == ZX_OK);
-    SCHECK(tu_thread_start(&t, fpu_kicker, (uintptr_t)&kicker_ok, tsc_per_ms()) == ZX_OK);
+    SCHECK(tu_thread_start(&t, fpu_kicker, (uintptr_t)&kicker_ok, tu_tsc_per_ms()) == ZX_OK);
     fpu_image_t in, out;
     fpu_pattern(&in, 13, g_avx);
     SCHECK(enter_holding(&in, &out) == ZX_RESTRICTED_REASON_KICK);
@@ -420,7 +394,7 @@ static int scenario_fpu_preempt(void) {
 /* An unmasked SSE exception in restricted mode is reported like any other exception
  * (QEMU's TCG raises none: there the division completes and sets the flag). */
 static int scenario_fpu_exception(void) {
-    zx_vaddr_t code = map_code(code_sse_divide_by_zero, sizeof(code_sse_divide_by_zero));
+    zx_vaddr_t code = tu_map_code(code_sse_divide_by_zero, sizeof(code_sse_divide_by_zero));
     SCHECK(code != 0);
     zx_restricted_state_t st = state_at(code);
     SCHECK(zx_vmo_write(g_state, &st, 0, sizeof(st)) == ZX_OK);
@@ -448,12 +422,12 @@ static int scenario_fpu_exception(void) {
 /* Restricted code that sets AC and DF keeps them across timer interrupts, up to its
  * syscall, which saves them in the state. */
 static int scenario_flags_ac_df(void) {
-    zx_vaddr_t code = map_code(code_ac_df_spin, sizeof(code_ac_df_spin));
+    zx_vaddr_t code = tu_map_code(code_ac_df_spin, sizeof(code_ac_df_spin));
     zx_vaddr_t stack = tu_map_new(TU_PAGE, RW, NULL);
     SCHECK(code != 0 && stack != 0);
     zx_restricted_state_t st = state_at(code);
     st.rsp = stack + TU_PAGE;
-    st.rdi = __builtin_ia32_rdtsc() + 25 * tsc_per_ms();
+    st.rdi = __builtin_ia32_rdtsc() + 25 * tu_tsc_per_ms();
     SCHECK(enter(&st) == ZX_RESTRICTED_REASON_SYSCALL);
     SCHECK((st.flags & 0x40400) == 0x40400);
     SCHECK(st.ip == code + sizeof(code_ac_df_spin) - 2);
@@ -462,7 +436,7 @@ static int scenario_flags_ac_df(void) {
 
 /* Spins in restricted mode until the process is killed. */
 static int scenario_spin_forever(void) {
-    zx_vaddr_t code = map_code(code_spin, sizeof(code_spin));
+    zx_vaddr_t code = tu_map_code(code_spin, sizeof(code_spin));
     SCHECK(code != 0);
     zx_restricted_state_t st = state_at(code);
     enter(&st);
@@ -543,20 +517,7 @@ static zx_status_t sharer_start(sharer_t *s, const char *scenario) {
     char hex[24];
     snprintf(hex, sizeof(hex), "%lx", (unsigned long)s->shared_page);
     const char *argv[] = {"restricted", "--sharer", scenario, hex};
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "rsharer",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 4,
-        .argv = argv,
-        .into_proc = s->proc,
-        .into_vmar = s->rvmar,
-    };
-    zx_handle_t p;
-    zx_status_t st = beryl_launch(&a, &p);
-    if (st == ZX_OK)
-        zx_handle_close(p);
-    return st;
+    return tu_launch_self_into(s->proc, s->rvmar, "rsharer", 4, argv, NULL, 0);
 }
 
 /* Runs one sharer scenario to its end; its return code (0 = every check passed). */

@@ -222,19 +222,35 @@ static void op_slice(void) {
                        .size = size, .slice = true};
 }
 
-/* A random byte range inside v: [*off, *off + *len), len >= 1. */
-static void random_range(const mvmo_t *v, uint64_t *off, uint64_t *len) {
-    *off = below(v->size);
-    *len = 1 + below(MODEL_MIN(v->size - *off, (uint64_t)3 * P));
+/* A random live VMO (its index; -1 if there is none) and a random byte range inside it:
+ * [*off, *off + *len), len >= 1 (set only when the index is not -1). */
+static int random_live_range(uint64_t *off, uint64_t *len) {
+    int i = random_live();
+    if (i < 0)
+        return -1;
+    uint64_t size = vmos[i].size;
+    *off = below(size);
+    *len = 1 + below(MODEL_MIN(size - *off, (uint64_t)3 * P));
+    return i;
+}
+
+/* The same in whole pages: pages [*first, *first + *n), n >= 1. */
+static int random_live_pages(uint64_t *first, uint64_t *n) {
+    int i = random_live();
+    if (i < 0)
+        return -1;
+    uint64_t pages = vmos[i].size / P;
+    *first = below(pages);
+    *n = 1 + below(pages - *first);
+    return i;
 }
 
 static void op_write(void) {
-    int i = random_live();
+    uint64_t off, len;
+    int i = random_live_range(&off, &len);
     if (i < 0)
         return;
     mvmo_t *v = &vmos[i];
-    uint64_t off, len;
-    random_range(v, &off, &len);
     uint8_t b = (uint8_t)(1 + below(255));
     memset(scratch, b, len);
     scratch[0] = (uint8_t)step; /* so that two writes of one byte value still differ */
@@ -251,21 +267,18 @@ static void op_write(void) {
 }
 
 static void op_read(void) {
-    int i = random_live();
-    if (i < 0)
-        return;
     uint64_t off, len;
-    random_range(&vmos[i], &off, &len);
-    check_range(i, off, len, "read");
+    int i = random_live_range(&off, &len);
+    if (i >= 0)
+        check_range(i, off, len, "read");
 }
 
 static void op_zero(void) {
-    int i = random_live();
+    uint64_t off, len;
+    int i = random_live_range(&off, &len);
     if (i < 0)
         return;
     mvmo_t *v = &vmos[i];
-    uint64_t off, len;
-    random_range(v, &off, &len);
     zx_status_t st = zx_vmo_op_range(v->h, ZX_VMO_OP_ZERO, off, len, NULL, 0);
     MODEL_CHECK(st == ZX_OK, "step %u: zero of %d [%#lx, +%#lx) = %d", step, i,
                 (unsigned long)off, (unsigned long)len, st);
@@ -274,11 +287,11 @@ static void op_zero(void) {
 }
 
 static void op_decommit(void) {
-    int i = random_live();
+    uint64_t first, n;
+    int i = random_live_pages(&first, &n);
     if (i < 0)
         return;
     mvmo_t *v = &vmos[i];
-    uint64_t first = below(v->size / P), n = 1 + below(v->size / P - first);
     zx_status_t st = zx_vmo_op_range(v->h, ZX_VMO_OP_DECOMMIT, first * P, n * P, NULL, 0);
     bool cow = buf_cow[v->buf] || churning; /* the churn thread snapshots them too */
     MODEL_CHECK(st == ZX_OK || (cow && st == ZX_ERR_NOT_SUPPORTED),
@@ -290,11 +303,11 @@ static void op_decommit(void) {
 }
 
 static void op_commit(void) {
-    int i = random_live();
+    uint64_t first, n;
+    int i = random_live_pages(&first, &n);
     if (i < 0)
         return;
     mvmo_t *v = &vmos[i];
-    uint64_t first = below(v->size / P), n = 1 + below(v->size / P - first);
     zx_status_t st = zx_vmo_op_range(v->h, ZX_VMO_OP_COMMIT, first * P, n * P, NULL, 0);
     MODEL_CHECK(st == ZX_OK, "step %u: commit of %d = %d", step, i, st);
 }

@@ -85,6 +85,15 @@ struct gc_node {
 /* Makes n a node of type ops (no references contained, not queued). */
 void gc_node_init(gc_node_t *n, const struct gc_node_ops *ops);
 
+/*
+ * The `candidate` test of a node whose references are its object's handles (`handles`,
+ * read atomically by the caller): true if there is one and every one sits in a
+ * container. Reads only atomics, so it is safe without the gc lock.
+ */
+static inline bool gc_handles_all_contained(const gc_node_t *n, uint32_t handles) {
+    return handles > 0 && handles == __atomic_load_n(&n->contained, __ATOMIC_SEQ_CST);
+}
+
 /* The node of a kobject (NULL for objects the collector does not track). */
 static inline gc_node_t *gc_node_of(kobject_t *obj) {
     return obj->ops->gc_node != NULL ? obj->ops->gc_node(obj) : NULL;

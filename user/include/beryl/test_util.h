@@ -1,9 +1,10 @@
 /*
  * Small helpers shared by the user test programs (every user/tests program): deadlines,
- * handle and object queries, killing a task, worker threads in the calling process, and
- * one-VMO mappings. Header-only (static inline) so a test program needs nothing but this
- * include; a helper that fails returns a status, 0 ("no address"), ZX_HANDLE_INVALID or an
- * all-zero struct, and leaves nothing behind.
+ * handle and object queries, killing a task, running this program again, worker threads
+ * in the calling process, one-VMO mappings and code pages, and the TSC rate. Header-only
+ * (static inline) so a test program needs nothing but this include; a helper that fails
+ * returns a status, 0 ("no address"), ZX_HANDLE_INVALID, a sentinel or an all-zero
+ * struct, and leaves nothing behind.
  */
 #ifndef BERYL_TEST_UTIL_H
 #define BERYL_TEST_UTIL_H
@@ -96,26 +97,103 @@ static inline void tu_task_kill_wait(zx_handle_t task) {
     zx_object_wait_one(task, ZX_TASK_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
 }
 
+/* The most handles one launch of this program (below) passes. */
+#define TU_LAUNCH_MAX_HANDLES 8u
+
 /*
- * Starts this program again as a new process named `name` with the arguments argv[0..argc)
- * (argv[0] is the program name; a program's own main() tells such a run by them) and
- * `extra` (ZX_HANDLE_INVALID for none; always consumed) as its PA_USER0 handle. On ZX_OK
- * *proc is the running process (the caller waits for it and closes it).
+ * The launch of this program that the helpers below make: named `name`, with the
+ * arguments argv[0..argc) (argv[0] is the program name; a program's own main() tells such
+ * a run by them) and handles[0..n) as PA_USER0, PA_USER0 + 1, ... (consumed in every
+ * case; n above TU_LAUNCH_MAX_HANDLES is ZX_ERR_OUT_OF_RANGE). into_proc / into_vmar as
+ * in beryl_launch_args_t (ZX_HANDLE_INVALID: a new process in the default job). On ZX_OK
+ * *proc is the launched process. Returns beryl_launch's status.
  */
-static inline zx_status_t tu_launch_self(const char *name, int argc, const char *const *argv,
-                                         zx_handle_t extra, zx_handle_t *proc) {
-    uint32_t info = PA_HND(PA_USER0, 0);
+static inline zx_status_t tu_launch_self_handles(const char *name, int argc,
+                                                 const char *const *argv,
+                                                 const zx_handle_t *handles, uint32_t n,
+                                                 zx_handle_t into_proc, zx_handle_t into_vmar,
+                                                 zx_handle_t *proc) {
+    if (n > TU_LAUNCH_MAX_HANDLES) {
+        zx_handle_close_many(handles, n);
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    uint32_t info[TU_LAUNCH_MAX_HANDLES];
+    for (uint32_t k = 0; k < n; k++)
+        info[k] = PA_HND(PA_USER0, k);
     beryl_launch_args_t a = {
         .job = zx_job_default(),
         .name = name,
         .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
         .argc = argc,
         .argv = argv,
-        .handles = &extra,
-        .handle_infos = &info,
-        .num_handles = extra != ZX_HANDLE_INVALID ? 1 : 0,
+        .handles = handles,
+        .handle_infos = info,
+        .num_handles = n,
+        .into_proc = into_proc,
+        .into_vmar = into_vmar,
     };
     return beryl_launch(&a, proc);
+}
+
+/*
+ * Starts this program again as a new process named `name` with the arguments
+ * argv[0..argc) and `extra` (ZX_HANDLE_INVALID for none; always consumed) as its PA_USER0
+ * handle. On ZX_OK *proc is the running process (the caller waits for it and closes it).
+ */
+static inline zx_status_t tu_launch_self(const char *name, int argc, const char *const *argv,
+                                         zx_handle_t extra, zx_handle_t *proc) {
+    return tu_launch_self_handles(name, argc, argv, &extra, extra != ZX_HANDLE_INVALID ? 1 : 0,
+                                  ZX_HANDLE_INVALID, ZX_HANDLE_INVALID, proc);
+}
+
+/* What tu_run_self returns when the program did not run to its end. */
+#define TU_RUN_NOT_LAUNCHED (-9997)
+#define TU_RUN_TIMED_OUT (-9998)
+
+/*
+ * Runs this program again (tu_launch_self with no handle) and waits up to `timeout` ns
+ * for it to end. Returns its return code, TU_RUN_NOT_LAUNCHED if the launch failed, or
+ * TU_RUN_TIMED_OUT if it did not end in time (it is killed then). Nothing is left behind.
+ */
+static inline int64_t tu_run_self(const char *name, int argc, const char *const *argv,
+                                  zx_duration_t timeout) {
+    zx_handle_t proc;
+    if (tu_launch_self(name, argc, argv, ZX_HANDLE_INVALID, &proc) != ZX_OK)
+        return TU_RUN_NOT_LAUNCHED;
+    int64_t rc = TU_RUN_TIMED_OUT;
+    if (beryl_wait_exit(proc, tu_deadline_after(timeout), &rc) != ZX_OK) {
+        rc = TU_RUN_TIMED_OUT;
+        tu_task_kill_wait(proc);
+    }
+    zx_handle_close(proc);
+    return rc;
+}
+
+/*
+ * Starts this program again (tu_launch_self_handles) in `proc`: an unstarted process made
+ * by zx_process_create_shared, whose root VMAR is `vmar` (both borrowed). The launch's own
+ * handle to the process (a duplicate of proc) is closed: the caller waits on proc.
+ */
+static inline zx_status_t tu_launch_self_into(zx_handle_t proc, zx_handle_t vmar,
+                                              const char *name, int argc,
+                                              const char *const *argv,
+                                              const zx_handle_t *handles, uint32_t n) {
+    zx_handle_t dup;
+    zx_status_t st = tu_launch_self_handles(name, argc, argv, handles, n, proc, vmar, &dup);
+    if (st == ZX_OK)
+        zx_handle_close(dup);
+    return st;
+}
+
+/* TSC ticks per millisecond, measured across a 10 ms sleep; 0 if the monotonic clock did
+ * not advance (then nothing can be timed by the TSC). */
+static inline uint64_t tu_tsc_per_ms(void) {
+    uint64_t t0 = __builtin_ia32_rdtsc();
+    zx_time_t c0 = zx_clock_get_monotonic();
+    zx_nanosleep(c0 + 10 * TU_MS);
+    uint64_t dt = __builtin_ia32_rdtsc() - t0;
+    zx_duration_t dc = zx_clock_get_monotonic() - c0;
+    return dc > 0 ? dt * (uint64_t)TU_MS / (uint64_t)dc : 0;
 }
 
 /*
@@ -135,6 +213,36 @@ static inline zx_vaddr_t tu_map_new(size_t size, zx_vm_option_t perms, zx_handle
     else
         zx_handle_close(vmo);
     return addr;
+}
+
+/* A one-page executable VMO holding code[0..len) (len <= TU_PAGE; the rest of the page is
+ * zero); ZX_HANDLE_INVALID on failure. */
+static inline zx_handle_t tu_code_vmo(const void *code, size_t len) {
+    zx_handle_t vmo, xvmo;
+    if (len > TU_PAGE || zx_vmo_create(TU_PAGE, 0, &vmo) != ZX_OK)
+        return ZX_HANDLE_INVALID;
+    if (zx_vmo_write(vmo, code, 0, len) != ZX_OK) {
+        zx_handle_close(vmo);
+        return ZX_HANDLE_INVALID;
+    }
+    /* Consumes vmo whatever it returns. */
+    if (zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &xvmo) != ZX_OK)
+        return ZX_HANDLE_INVALID;
+    return xvmo;
+}
+
+/* tu_code_vmo(code, len) mapped read + execute anywhere in the root VMAR (the mapping keeps
+ * the VMO); its address, or 0 on failure. */
+static inline zx_vaddr_t tu_map_code(const void *code, size_t len) {
+    zx_handle_t xvmo = tu_code_vmo(code, len);
+    zx_vaddr_t a = 0;
+    if (xvmo == ZX_HANDLE_INVALID)
+        return 0;
+    if (zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE, 0, xvmo, 0,
+                    TU_PAGE, &a) != ZX_OK)
+        a = 0;
+    zx_handle_close(xvmo);
+    return a;
 }
 
 /* A worker thread of the calling process with its own mapped stack. */

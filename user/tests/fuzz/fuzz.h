@@ -124,6 +124,7 @@ void op_process_start(fuzz_thread_t *t);
 void op_member_run(fuzz_thread_t *t);
 /* op_member_run: extra startup handles passed to a member at most. */
 #define FUZZ_MEMBER_EXTRA 3
+_Static_assert(FUZZ_MEMBER_EXTRA <= TU_LAUNCH_MAX_HANDLES, "tu_launch_self_into passes them");
 
 /* ops_shapes.c: deep or cyclic shapes built and torn down in one operation. */
 void op_shape_channels(fuzz_thread_t *t);

@@ -115,33 +115,18 @@ void op_member_run(fuzz_thread_t *t) {
               S_OK | S_H | S_ARGS | S(ZX_ERR_BAD_STATE) | S_MEM) != ZX_OK)
         return;
     zx_handle_t extra[FUZZ_MEMBER_EXTRA];
-    uint32_t info[FUZZ_MEMBER_EXTRA];
     uint32_t n = (uint32_t)rnd_below(r, FUZZ_MEMBER_EXTRA + 1);
     for (uint32_t i = 0; i < n; i++) {
-        info[i] = PA_HND(PA_USER0, i);
         extra[i] = chance(r, 15)   ? tu_dup(member, ZX_RIGHT_SAME_RIGHTS)
                    : chance(r, 10) ? tu_dup(rvmar, ZX_RIGHT_SAME_RIGHTS)
                                    : pool_take(r);
     }
     const char *argv[] = {"fuzz", "--member-exit"};
-    beryl_launch_args_t a = {
-        .job = zx_job_default(),
-        .name = "fuzz-member",
-        .exe_vmo = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0)),
-        .argc = 2,
-        .argv = argv,
-        .handles = extra,
-        .handle_infos = info,
-        .num_handles = n,
-        .into_proc = member,
-        .into_vmar = rvmar,
-    };
-    zx_handle_t p = ZX_HANDLE_INVALID;
     CALL(t, "member_run: launch into the member", member, n);
     /* Any extra handle may be stale or lack TRANSFER (the bootstrap write fails); a
      * concurrent kill of the family's other members does not stop this one. */
-    if (check(t, beryl_launch(&a, &p), S_OK | S_H | S_MEM | S(ZX_ERR_BAD_STATE)) == ZX_OK)
-        zx_handle_close(p); /* a duplicate of member */
+    check(t, tu_launch_self_into(member, rvmar, "fuzz-member", 2, argv, extra, n),
+          S_OK | S_H | S_MEM | S(ZX_ERR_BAD_STATE));
     zx_handle_close(rvmar);
     if (chance(r, 50))
         pool_add(r, member);
