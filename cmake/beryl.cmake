@@ -20,7 +20,13 @@ set(BERYL_SYSCALL_TABLE_C ${BERYL_GEN_DIR}/kernel/syscall_table.c) # syscall_dis
 set(BERYL_SYSCALL_PLACEHOLDERS_C ${BERYL_GEN_DIR}/host/sys_placeholders.c) # weak sys_*
 set(BERYL_SYSCALL_STUBS_S ${BERYL_GEN_DIR}/user/syscall_stubs.S)   # zx_* user stubs
 
+# Freestanding code shared by the kernel, the user runtime and the host tests, outside both
+# trees: lib/fmt, the printf engine (<fmt/fmt.h>). It includes no kernel or user header.
+set(BERYL_SHARED_INCLUDE_DIR ${CMAKE_SOURCE_DIR}/lib)
+set(BERYL_FMT_SOURCES ${CMAKE_SOURCE_DIR}/lib/fmt/fmt.c)
+
 set(BERYL_KERNEL_INCLUDES
+    ${BERYL_SHARED_INCLUDE_DIR}
     ${CMAKE_SOURCE_DIR}/kernel/include
     ${CMAKE_SOURCE_DIR}/kernel/vm/include
     ${CMAKE_SOURCE_DIR}/kernel/arch/x86/include
