@@ -20,7 +20,14 @@ set(BERYL_SYSCALL_TABLE_C ${BERYL_GEN_DIR}/kernel/syscall_table.c) # syscall_dis
 set(BERYL_SYSCALL_PLACEHOLDERS_C ${BERYL_GEN_DIR}/host/sys_placeholders.c) # weak sys_*
 set(BERYL_SYSCALL_STUBS_S ${BERYL_GEN_DIR}/user/syscall_stubs.S)   # zx_* user stubs
 
+# Freestanding code shared by the kernel, the user programs and the host tests, outside
+# both trees: lib/fmt, the printf engine (<fmt/fmt.h>), and lib/bench/median.h. It
+# includes no kernel or user header.
+set(BERYL_SHARED_INCLUDE_DIR ${CMAKE_SOURCE_DIR}/lib)
+set(BERYL_FMT_SOURCES ${CMAKE_SOURCE_DIR}/lib/fmt/fmt.c)
+
 set(BERYL_KERNEL_INCLUDES
+    ${BERYL_SHARED_INCLUDE_DIR}
     ${CMAKE_SOURCE_DIR}/kernel/include
     ${CMAKE_SOURCE_DIR}/kernel/vm/include
     ${CMAKE_SOURCE_DIR}/kernel/arch/x86/include
@@ -59,7 +66,7 @@ function(beryl_user_program)
   add_executable(${U_TARGET} ${U_SOURCES})
   set_target_properties(${U_TARGET} PROPERTIES SUFFIX ".elf" LINKER_LANGUAGE C)
   target_include_directories(${U_TARGET} PRIVATE ${CMAKE_SOURCE_DIR}/syscall-abi/include
-      ${BERYL_GEN_INCLUDE_DIR} ${CMAKE_SOURCE_DIR}/user/include)
+      ${BERYL_GEN_INCLUDE_DIR} ${CMAKE_SOURCE_DIR}/user/include ${BERYL_SHARED_INCLUDE_DIR})
   target_link_libraries(${U_TARGET} PRIVATE beryl_syscalls)
   add_dependencies(${U_TARGET} syscall_gen)
   target_compile_options(${U_TARGET} PRIVATE ${BERYL_CROSS_CFLAGS} ${BERYL_WARNINGS})

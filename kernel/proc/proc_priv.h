@@ -31,9 +31,9 @@
 typedef struct uthread uthread_t;
 typedef struct proc_shared proc_shared_t;
 
-/* Address layout of shared processes (ZIRCON_ABI.md §6): a create_shared process owns the
- * restricted region; the shared region is the family's; one page apart, so the two never
- * share a PML4 entry. */
+/* Address layout of shared processes (docs/syscalls.md, zx_process_create and
+ * zx_process_create_shared): a create_shared process owns the restricted region; the
+ * shared region is the family's; one page apart, so the two never share a PML4 entry. */
 #define USER_RESTRICTED_BASE ((uintptr_t)0x200000u)
 #define USER_RESTRICTED_TOP ((uintptr_t)0x400000000000ull)
 #define USER_RESTRICTED_SIZE (USER_RESTRICTED_TOP - USER_RESTRICTED_BASE)

@@ -1,8 +1,8 @@
 /*
- * Restricted mode (ZIRCON_ABI.md §4 "Restricted mode"): a thread of a create_shared
- * process runs, with the registers of its bound state VMO, on its process's restricted
- * aspace alone, and comes back to normal mode at a vector when it executes `syscall`,
- * takes an exception nobody resolves, or is kicked.
+ * Restricted mode (docs/syscalls.md: zx_restricted_* and the decisions at its end): a
+ * thread of a create_shared process runs, with the registers of its bound state VMO, on
+ * its process's restricted aspace alone, and comes back to normal mode at a vector when
+ * it executes `syscall`, takes an exception nobody resolves, or is kicked.
  *
  * Mechanics. Every user frame of a thread sits at the top of its kernel stack (syscall
  * entry and the CPU's interrupt push both start at the TSS / syscall stack top), so

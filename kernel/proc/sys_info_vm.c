@@ -4,7 +4,7 @@
  * through handles, then through mappings). Both take a snapshot into a kernel buffer
  * sized for what fits in the caller's buffer, with the VM or handle-table locks held, and
  * copy it out with no lock held. `actual` is the number of records written and `avail`
- * the number there were (ZIRCON_ABI.md §4).
+ * the number there were (docs/syscalls.md, zx_object_get_info).
  */
 #include <kernel/user_copy.h>
 #include <lib/string.h>

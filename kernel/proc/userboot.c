@@ -1,5 +1,5 @@
 /*
- * Starting userboot, the first user process (DESIGN §8).
+ * Starting userboot, the first user process (what it then runs: docs/user-tests.md).
  *
  * The kernel loads the boot module named "userboot" (a static ELF) into a new process
  * in the root job: each PT_LOAD segment's file pages are mapped, with exactly the

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include <arch/mmu.h>
+#include <bench/median.h>
 #include <kernel/console.h>
 #include <vm/heap.h>
 #include <vm/memrange.h>
@@ -109,20 +110,10 @@ static void check(zx_status_t st, const char *what) {
     }
 }
 
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, size_t n) {
-    qsort(v, n, sizeof(*v), cmp_u64);
-    return v[n / 2];
-}
-
 /* Prints "bench: host mmu <label>: N <units>, T ns, X ns per <unit> (median of R)". */
 static void report(const char *label, size_t count, const char *units, const char *unit,
                    uint64_t *samples) {
-    uint64_t med = median(samples, BENCH_ROUNDS);
+    uint64_t med = bench_median(samples, BENCH_ROUNDS);
     printf("bench: host mmu %s: %zu %s, %llu ns, %.3f ns per %s (median of %d)\n", label,
            count, units, (unsigned long long)med, (double)med / (double)count, unit,
            BENCH_ROUNDS);

@@ -43,7 +43,7 @@ HTEST(vmsys_rules, child_options) {
     EXPECT_EQ(vmsys_vmo_child_check(ZX_VMO_CHILD_SNAPSHOT | (1u << 9), r), ZX_ERR_INVALID_ARGS);
 }
 
-/* ZIRCON_ABI.md §2 "Rights on child VMOs", steps 1-6. */
+/* The child's rights, steps 1-6 of zx_vmo_create_child in docs/syscalls.md. */
 HTEST(vmsys_rules, child_rights) {
     zx_rights_t base = 0xD0EFu;
     zx_rights_t x = base | ZX_RIGHT_EXECUTE;

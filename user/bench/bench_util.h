@@ -1,7 +1,8 @@
 /*
  * What every user benchmark program shares (docs/benchmarks.md): the instruction counter
  * (rdtsc: under QEMU's -icount shift=0 the TSC advances one per guest instruction), the
- * median of a few runs, and the report line.
+ * median of a few runs (the tree's one bench_median, lib/bench/median.h), and the report
+ * line.
  */
 #ifndef USER_BENCH_BENCH_UTIL_H
 #define USER_BENCH_BENCH_UTIL_H
@@ -9,28 +10,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <bench/median.h>
+
 static inline uint64_t rdtsc(void) {
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
     return ((uint64_t)hi << 32) | lo;
 }
 
-/* Sorts v[0..n) in place and returns its middle element. */
-static inline uint64_t median(uint64_t *v, unsigned n) {
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v[n / 2];
-}
-
 /* "bench: user <group><name>: <units> <unit>s, <median> instructions, X.Y per <unit>
  * (median of N, min A, max B)". Sorts runs. */
 static inline void bench_report(const char *group, const char *name, const char *unit,
                                 uint64_t units, uint64_t *runs, unsigned nruns) {
-    uint64_t m = median(runs, nruns);
+    uint64_t m = bench_median(runs, nruns);
     uint64_t lo = runs[0], hi = runs[nruns - 1];
     uint64_t per10 = (m * 10 + units / 2) / units;
     printf("bench: user %s%s: %lu %ss, %lu instructions, %lu.%lu per %s (median of %u, "

@@ -236,7 +236,7 @@ static int measure_contention(void) {
     }
     if (attackers_failed)
         return fail("attackers", ZX_ERR_INTERNAL);
-    median(busy, BUSY_SAMPLES);
+    bench_median(busy, BUSY_SAMPLES);
     printf("bench: user gc endpoint transfer, busy: %u threads looping forced collections "
            "(table %u): worst of %u, %lu instructions\n",
            ATTACKERS, BUSY_TABLE, BUSY_SAMPLES, (unsigned long)busy[BUSY_SAMPLES - 1]);

@@ -27,7 +27,7 @@ static int bench(const char *name, bench_fn fn, void *ctx) {
             }
         runs[r] = rdtsc() - t0;
     }
-    uint64_t m = median(runs, BENCH_RUNS);
+    uint64_t m = bench_median(runs, BENCH_RUNS);
     uint64_t per10 = m * 10 / BENCH_ITERS;
     printf("bench: user %s: %u ops, %lu instructions, %lu.%lu per op (median of %u)\n", name,
            BENCH_ITERS, (unsigned long)m, (unsigned long)(per10 / 10),

@@ -1,8 +1,10 @@
 /*
  * Formatted output of the Beryl user runtime. printf/puts/putchar write through
  * zx_debug_write, one call per line (or per 256 bytes of a longer line), so lines from
- * different threads do not interleave mid-line. Conversions: %d %i %u %x %X %o %p %s %c %%
- * with flags '-' '0' ' ' '+' '#', width and precision (also '*'), lengths hh h l ll z t j.
+ * different threads do not interleave mid-line. Formatting is the tree's one printf engine
+ * (lib/fmt/fmt.h): %d %i %u %x %X %o %b %p %s %c %% with flags '-' '0' ' ' '+' '#', width
+ * and precision (also '*'), lengths hh h l ll z t j; %p prints "0x" and the digits the
+ * value needs ("0x0" for NULL).
  */
 #ifndef BERYL_STDIO_H
 #define BERYL_STDIO_H

@@ -1,18 +1,23 @@
-/* The printf engine (format.c), shared by vsnprintf and the zx_debug_write printf. */
+/*
+ * The user runtime's formatting: the tree's one printf engine (lib/fmt/fmt.h, which lists
+ * the conversions, flags and edge cases) with the runtime's choice of %p,
+ * FMT_POINTER_COMPACT ("0x" and the digits the value needs, "0x0" for NULL). vsnprintf and
+ * snprintf are format.c; printf and vprintf are stdio.c.
+ */
 #ifndef BERYL_FORMAT_PRIV_H
 #define BERYL_FORMAT_PRIV_H
 
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <fmt/fmt.h>
+
 #include "libc_names.h"
 
-/* Receives n bytes of output (n > 0) in order. */
-typedef void (*beryl_format_sink_t)(void *ctx, const char *s, size_t n);
-
-/* Formats fmt/ap into sink; returns the number of bytes produced. Unknown conversions are
- * copied through literally. */
-int beryl_format(beryl_format_sink_t sink, void *ctx, const char *fmt, va_list ap);
+/* Formats fmt/ap into sink; returns the number of bytes produced. */
+static inline int beryl_format(fmt_sink_t sink, void *ctx, const char *fmt, va_list ap) {
+    return fmt_vformat(sink, ctx, FMT_POINTER_COMPACT, fmt, ap);
+}
 
 int BERYL_LIBC(vsnprintf)(char *restrict buf, size_t size, const char *restrict fmt, va_list ap);
 int BERYL_LIBC(snprintf)(char *restrict buf, size_t size, const char *restrict fmt, ...)

@@ -1,5 +1,5 @@
 /*
- * zx_vmar_allocate (rights, option checks in ZIRCON_ABI.md §4 order, placement, upper
+ * zx_vmar_allocate (rights, option checks in the order docs/syscalls.md gives, placement, upper
  * limits, every alignment for allocate and map, bad out-pointers) and ZX_INFO_VMAR.
  * zx_vmar_destroy is in vmar_destroy.c.
  */
@@ -206,7 +206,8 @@ TEST(VmarAllocate, CanMapSpecificIsNotInherited) {
 }
 
 TEST(VmarAllocate, OffsetChecksBeforeCanMapSpecific) {
-    /* §4 steps 9 and 10 (INVALID_ARGS) come before step 11 (ACCESS_DENIED). */
+    /* SPECIFIC with OFFSET_IS_UPPER_LIMIT and the offset checks (INVALID_ARGS) come before
+     * the parent's CAN_MAP_SPECIFIC (ACCESS_DENIED); docs/syscalls.md has the order. */
     zx_handle_t parent, h;
     zx_vaddr_t base, addr;
     ASSERT_OK(vu_sub(VU_CAN_RW, 8 * PG, &parent, &base));

@@ -1,6 +1,6 @@
 /*
  * zx_vmar_destroy: the OP_CHILDREN right, the root VMAR, BAD_STATE for every later
- * operation on the handle (after the argument checks that come first in ZIRCON_ABI.md §4),
+ * operation on the handle (after the argument checks that come first, docs/syscalls.md),
  * recursive destruction of sub-VMARs, the mappings inside, and reuse of the range.
  */
 #include "vmar_util.h"
@@ -68,7 +68,7 @@ TEST(VmarDestroy, EveryLaterOpIsBadState) {
     EXPECT_STATUS(zx_vmar_op_range(a, ZX_VMAR_OP_MAP_RANGE, abase, PG, NULL, 0),
                   ZX_ERR_BAD_STATE);
     EXPECT_STATUS(zx_vmar_destroy(a), ZX_ERR_BAD_STATE);
-    /* Earlier argument checks still win over BAD_STATE (§4 check order). */
+    /* Earlier argument checks still win over BAD_STATE (docs/syscalls.md's order). */
     EXPECT_STATUS(zx_vmar_allocate(a, 0, 0, PG + 1, &c, &cbase), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_allocate(a, ZX_VM_SPECIFIC_OVERWRITE, 0, PG, &c, &cbase),
                   ZX_ERR_INVALID_ARGS);

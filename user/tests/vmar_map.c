@@ -1,5 +1,5 @@
 /*
- * zx_vmar_map: handle and permission checks, option checks in ZIRCON_ABI.md §4 order,
+ * zx_vmar_map: handle and permission checks, option checks in docs/syscalls.md's order,
  * length rounding and overflow, placement (SPECIFIC, upper limit, full VMARs),
  * SPECIFIC_OVERWRITE, MAP_RANGE, mappings past a VMO's end, the VMO reference a mapping
  * holds, and bad out-pointers (decisions.md).
@@ -117,8 +117,8 @@ TEST(VmarMap, PermsBeyondVmoRights) {
     EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RX, 0, rw, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
     zx_handle_t wo = vmo_without(PG, ZX_RIGHT_READ);
     EXPECT_STATUS(zx_vmar_map(vu_root(), VU_R, 0, wo, 0, PG, &addr), ZX_ERR_ACCESS_DENIED);
-    /* §4 order: CAN_MAP bits (6) before permissions (7) before option bits (9), the
-     * VMO offset (13) and the length (16). */
+    /* docs/syscalls.md's order: CAN_MAP bits before permissions before unknown option
+     * bits, the VMO offset and the length. */
     EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RW | ZX_VM_CAN_MAP_READ, 0, ro, 0, PG, &addr),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmar_map(vu_root(), VU_RW | (1u << 16), 0, ro, 0, PG, &addr),
@@ -486,7 +486,8 @@ TEST(VmarMap, PastTheEndOfAPagedVmo) {
     EXPECT_FALSE(vu_can_read(addr + PG));
     EXPECT_FALSE(vu_can_read(addr + 3 * PG));
     EXPECT_STATUS(vu_map_at(vmar, VU_R, 3 * PG, vmo, PG, &addr), ZX_ERR_ALREADY_EXISTS);
-    /* Growing a resizable VMO makes them usable (§4 zx_vmo_set_size). */
+    /* Growing a resizable VMO makes them usable (mappings are not trimmed when a VMO
+     * shrinks: docs/syscalls.md, zx_vmo_set_size). */
     zx_handle_t rs;
     ASSERT_OK(zx_vmo_create(PG, ZX_VMO_RESIZABLE, &rs));
     ASSERT_OK(zx_vmar_map(vmar, VU_RW | ZX_VM_SPECIFIC_OVERWRITE, 0, rs, 0, 4 * PG, &addr));

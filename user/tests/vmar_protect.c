@@ -1,5 +1,5 @@
 /*
- * zx_vmar_protect: rights, argument checks in ZIRCON_ABI.md §4 order, gaps and empty
+ * zx_vmar_protect: rights, argument checks in the order docs/syscalls.md gives, gaps and empty
  * sub-VMARs, maximum permissions fixed at map time, CAN_MAP ceilings through nested
  * VMARs, OP_CHILDREN and "only reduce through a parent", splitting by protect (and
  * unmapping or re-merging the pieces), all-or-nothing failures. Effective permissions

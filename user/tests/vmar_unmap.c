@@ -1,12 +1,12 @@
 /*
- * zx_vmar_unmap: argument checks in ZIRCON_ABI.md §4 order, ranges outside the VMAR,
+ * zx_vmar_unmap: argument checks in docs/syscalls.md's order, ranges outside the VMAR,
  * holes, splitting a mapping from the left, the right and the middle (the remaining
  * pages keep their data, the removed ones read as unmapped), sub-VMARs wholly or partly
  * covered, and the OP_CHILDREN right.
  *
  * "Unmapped" is checked with zx_process_read_memory, which Zircon's kernel and tests
- * answer with ZX_ERR_NO_MEMORY for an address with no mapping (ZIRCON_ABI.md §4 says
- * NOT_FOUND; Beryl follows the kernel, see decisions.md).
+ * answer with ZX_ERR_NO_MEMORY for an address with no mapping (Beryl follows the kernel
+ * rather than the NOT_FOUND its documentation suggests; decisions.md).
  */
 #include "vmar_util.h"
 

@@ -1,5 +1,5 @@
 /*
- * Mappings seeing changes made to their VMOs by other means (ZIRCON_ABI.md §4): two
+ * Mappings seeing changes made to their VMOs by other means (docs/syscalls.md): two
  * mappings of one VMO, zx_vmo_set_size shrinking and growing under a mapping (the
  * mapping is not trimmed), DECOMMIT through zx_vmo_op_range and through a slice, and a
  * copy-on-write snapshot taken while the parent is mapped writable.

@@ -1,5 +1,5 @@
 /*
- * VMO syscalls on one VMO, part 1 (ZIRCON_ABI.md §2-4, §7; Beryl's choices from
+ * VMO syscalls on one VMO, part 1 (docs/syscalls.md; Beryl's choices from
  * syscall-abi/decisions.md): zx_vmo_create, zx_vmo_read / zx_vmo_write,
  * zx_vmo_get_size / zx_vmo_set_size and ZX_PROP_VMO_CONTENT_SIZE. The other VMO calls are
  * in vmo_ops.c, children in vmo_child.c.

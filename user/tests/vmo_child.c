@@ -1,6 +1,6 @@
 /*
- * zx_vmo_create_child (ZIRCON_ABI.md §2 "Rights on child VMOs", §3, §4; decisions.md for
- * SNAPSHOT_MODIFIED, REFERENCE and ZX_VMO_ZERO_CHILDREN): option and range checks, rights
+ * zx_vmo_create_child (docs/syscalls.md: the child's rights and the checks; its decisions
+ * for SNAPSHOT_MODIFIED, REFERENCE and ZX_VMO_ZERO_CHILDREN): option and range checks, rights
  * derivation, snapshot isolation, slices, grandchildren, the ZERO_CHILDREN signal and the
  * child fields of ZX_INFO_VMO.
  */
@@ -180,7 +180,8 @@ TEST(VmoSnapshot, DecommitRefusedInCowRelatives) {
     zx_handle_t parent, child;
     ASSERT_OK(make_filled(2, 0x80, 0, &parent));
     ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * P, &child));
-    /* Not on a copy-on-write child, nor on a parent with one (§4 DECOMMIT). */
+    /* Not on a copy-on-write child, nor on a parent with one (docs/syscalls.md,
+     * zx_vmo_op_range). */
     EXPECT_STATUS(zx_vmo_op_range(child, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0),
                   ZX_ERR_NOT_SUPPORTED);
     EXPECT_STATUS(zx_vmo_op_range(parent, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0),
@@ -307,7 +308,8 @@ TEST(VmoChild, UnalignedOffsetAndOverflow) {
     EXPECT_STATUS(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, P / 2, P, &out),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SLICE, 8, P, &out), ZX_ERR_INVALID_ARGS);
-    /* An overflowing size or offset + size: §4 allows OUT_OF_RANGE or INVALID_ARGS. */
+    /* An overflowing size or offset + size: Beryl answers OUT_OF_RANGE (docs/syscalls.md);
+     * INVALID_ARGS, which Zircon's documentation also allows, passes too. */
     zx_status_t st = zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, UINT64_MAX, &out);
     EXPECT_TRUE(st == ZX_ERR_OUT_OF_RANGE || st == ZX_ERR_INVALID_ARGS);
     st = zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, UINT64_MAX - P + 1, 2 * P, &out);

@@ -1,5 +1,5 @@
 /*
- * VMO syscalls beyond create/read/write/size (ZIRCON_ABI.md §2-4; decisions.md):
+ * VMO syscalls beyond create/read/write/size (docs/syscalls.md, with its decisions):
  * zx_vmo_op_range, ZX_INFO_VMO, ZX_PROP_NAME, rights on reduced duplicates,
  * zx_vmo_replace_as_executable and zx_vmo_set_cache_policy.
  */

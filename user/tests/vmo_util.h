@@ -1,7 +1,8 @@
 /*
- * Helpers shared by the VMO test programs (vmo.c, vmo_ops.c, vmo_child.c): constants of
- * ZIRCON_ABI.md §2 and small queries that return a value (a failed query returns a value
- * no check expects, so the calling case fails).
+ * Helpers shared by the VMO test programs (vmo.c, vmo_ops.c, vmo_child.c): the VMO rights
+ * and size limit as numbers (so a wrong constant in a header cannot hide a wrong answer)
+ * and small queries that return a value (a failed query returns a value no check
+ * expects, so the calling case fails).
  */
 #ifndef BERYL_TESTS_VMO_UTIL_H
 #define BERYL_TESTS_VMO_UTIL_H

@@ -1,5 +1,5 @@
 /*
- * Handles and handle tables (DESIGN §6).
+ * Handles and handle tables.
  *
  * A handle is {object reference, rights}. A process's handle table maps handle values to
  * handles. Value encoding: bits 0-1 are always 1 (ZX_HANDLE_FIXED_BITS_MASK); the slot

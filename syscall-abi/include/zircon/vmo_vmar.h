@@ -1,5 +1,5 @@
 /*
- * VMO and VMAR ABI constants (values from ZIRCON_ABI.md §2-3). In Zircon these live in
+ * VMO and VMAR ABI constants, with Zircon's values. In Zircon these live in
  * zircon/types.h and zircon/rights.h; each is guarded so that whichever copy is included
  * first wins and the lead can move them there without breaking anything.
  */
