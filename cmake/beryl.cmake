@@ -22,6 +22,7 @@ set(BERYL_SYSCALL_STUBS_S ${BERYL_GEN_DIR}/user/syscall_stubs.S)   # zx_* user s
 
 set(BERYL_KERNEL_INCLUDES
     ${CMAKE_SOURCE_DIR}/kernel/include
+    ${CMAKE_SOURCE_DIR}/kernel/phys/include
     ${CMAKE_SOURCE_DIR}/kernel/vm/include
     ${CMAKE_SOURCE_DIR}/kernel/arch/x86/include
     ${CMAKE_SOURCE_DIR}/syscall-abi/include

@@ -5,8 +5,8 @@
  */
 #include <kernel/compiler.h>
 #include <lib/string.h>
-#include <vm/heap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/pmm.h>
 
 #include "mmu_priv.h"
 

@@ -14,7 +14,7 @@
  * map_contiguous is one pass: under its ERROR-only policy the prefix written before a
  * failure is exactly the new mappings, so the same rollback applies.
  */
-#include <vm/pmm.h>
+#include <phys/pmm.h>
 
 #include "mmu_priv.h"
 

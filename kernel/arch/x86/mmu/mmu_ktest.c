@@ -23,9 +23,9 @@
 #include <kernel/ktest.h>
 #include <kernel/types.h>
 #include <lib/string.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
-#include <vm/vm_page.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 
 /* The user ranges of DESIGN.md §3. */
 #define USER_BASE 0x200000ull

@@ -27,8 +27,8 @@
 #include <kernel/assert.h>
 #include <kernel/spinlock.h>
 #include <lib/list.h>
-#include <vm/physmap.h>
-#include <vm/vm_page.h>
+#include <phys/physmap.h>
+#include <phys/vm_page.h>
 
 #include "mmu_hw.h"
 

@@ -24,14 +24,14 @@
  * Panics from bad frees are raised after the lock is released, so a host test that
  * catches the panic can keep using the PMM.
  */
-#include <vm/pmm.h>
+#include <phys/pmm.h>
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
 #include <kernel/spinlock.h>
 #include <lib/list.h>
 #include <lib/string.h>
-#include <vm/physmap.h>
+#include <phys/physmap.h>
 
 #define MAX_ALIGN_LOG2 40
 /* Pages of a contiguous run claimed, checked or freed per hold of pmm_lock. */

@@ -26,7 +26,7 @@
  * lock nests inside it); pages are given back after heap_lock is dropped, since by then
  * nothing in the heap refers to them. Panics for bad frees are raised after unlocking.
  */
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 #include <stdint.h>
 #include <kernel/assert.h>
@@ -35,9 +35,9 @@
 #include <kernel/types.h>
 #include <lib/list.h>
 #include <lib/string.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
-#include <vm/vm_page.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 
 #define HEAP_MIN_SHIFT 4                                  /* smallest class: 16 bytes */
 #define HEAP_MAX_SHIFT 11                                 /* largest class: 2 KiB */
