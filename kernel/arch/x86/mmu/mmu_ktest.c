@@ -27,7 +27,8 @@
 #include <phys/pmm.h>
 #include <phys/vm_page.h>
 
-/* The user ranges of DESIGN.md §3. */
+/* The user ranges (docs/architecture.md: "Memory map" and "Shared processes and the
+ * unified aspace"). */
 #define USER_BASE 0x200000ull
 #define USER_END ((1ull << 47) - PAGE_SIZE) /* 0x7fff_ffff_f000 */
 #define RESTRICTED_END 0x400000000000ull    /* the restricted part: [USER_BASE, here) */
