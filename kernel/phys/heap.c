@@ -314,12 +314,14 @@ void kfree(void *ptr) {
         pmm_free_contiguous(rel.pa, rel.npages);
 }
 
-/* A snapshot; an aligned word is read atomically, so the lock is not needed. */
+/* A snapshot; an aligned word is read atomically, so the lock is not needed (clang has
+ * no annotation for a deliberate unlocked read of a guarded variable). */
 size_t heap_bytes_in_use(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&bytes_in_use, __ATOMIC_RELAXED);
 }
 
-/* A snapshot; an aligned word is read atomically, so the lock is not needed. */
+/* A snapshot; an aligned word is read atomically, so the lock is not needed (clang has
+ * no annotation for a deliberate unlocked read of a guarded variable). */
 size_t heap_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&pages_held, __ATOMIC_RELAXED);
 }
