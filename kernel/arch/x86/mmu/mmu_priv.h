@@ -54,6 +54,11 @@
 #define USER_HALF_END (1ull << 47)
 #define KERNEL_HALF_BASE 0xffff800000000000ull
 
+/* The MMIO window (arch_mmio_map, mmio.c): the first GiB of PML4 slot 511, far below the
+ * kernel image at its top 2 GiB (docs/architecture.md, "Memory map"). */
+#define MMIO_WINDOW_BASE 0xffffff8000000000ull
+#define MMIO_WINDOW_END (MMIO_WINDOW_BASE + (1ull << 30))
+
 struct arch_aspace {
     /* Guards the tables reachable from root (a unified aspace's are its parts'), the
      * fields marked "lock" and a SHARED aspace's unified_users. Everything else is fixed
