@@ -29,6 +29,7 @@ set(BERYL_FMT_SOURCES ${CMAKE_SOURCE_DIR}/lib/fmt/fmt.c)
 set(BERYL_KERNEL_INCLUDES
     ${BERYL_SHARED_INCLUDE_DIR}
     ${CMAKE_SOURCE_DIR}/kernel/include
+    ${CMAKE_SOURCE_DIR}/kernel/phys/include
     ${CMAKE_SOURCE_DIR}/kernel/vm/include
     ${CMAKE_SOURCE_DIR}/kernel/arch/x86/include
     ${CMAKE_SOURCE_DIR}/syscall-abi/include

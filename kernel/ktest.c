@@ -8,8 +8,8 @@
 #include <kernel/ktest.h>
 #include <lib/printf.h>
 #include <lib/string.h>
-#include <vm/heap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/pmm.h>
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 

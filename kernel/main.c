@@ -19,9 +19,9 @@
 #include <kernel/multiboot2.h>
 #include <kernel/panic.h>
 #include <lib/string.h>
-#include <vm/heap.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_bench.h>
 #include <vm/vm_kernel.h>

@@ -26,7 +26,7 @@
 #include <kernel/assert.h>
 #include <lib/string.h>
 #include <object/gc.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 struct channel {
     kobject_t obj;         /* first: channel_kobj() casts */

@@ -28,7 +28,7 @@
 
 #include <kernel/assert.h>
 #include <lib/string.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 #define HT_INDEX_BITS 18u
 #define HT_GEN_BITS (30u - HT_INDEX_BITS)

@@ -6,7 +6,7 @@
  * information (ZX_INFO_KMEM_STATS).
  */
 #include <kernel/assert.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include "proc_priv.h"
 
 static void plain_destroy(kobject_t *o) { kfree(o); }

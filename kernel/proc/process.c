@@ -9,7 +9,7 @@
 #include <lib/rand.h>
 #include <lib/string.h>
 #include <object/vm_objects.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
 #include <zircon/rights.h>

@@ -21,7 +21,7 @@
  */
 #include <kernel/assert.h>
 #include <object/gc.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include <vm/vm_aspace.h>
 #include "proc_priv.h"
 

@@ -35,7 +35,7 @@
 #include <lib/string.h>
 #include <object/handle_user.h>
 #include <object/vm_objects.h>
-#include <vm/physmap.h>
+#include <phys/physmap.h>
 #include <vm/vm_aspace.h>
 #include <zircon/rights.h>
 #include <zircon/vmo_vmar.h>

@@ -12,8 +12,8 @@
 #include <kernel/user_copy.h>
 #include <lib/string.h>
 #include <object/vm_objects.h>
-#include <vm/heap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/pmm.h>
 #include <zircon/rights.h>
 #include <zircon/syscalls/object.h>
 #include "proc_priv.h"

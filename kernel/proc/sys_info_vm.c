@@ -9,7 +9,7 @@
 #include <kernel/user_copy.h>
 #include <lib/string.h>
 #include <object/vm_objects.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include <vm/vm_vmar.h>
 #include <zircon/syscalls/object.h>
 #include "proc_priv.h"

@@ -19,8 +19,8 @@
 #include <lib/string.h>
 #include <object/channel.h>
 #include <object/vm_objects.h>
-#include <vm/heap.h>
-#include <vm/physmap.h>
+#include <phys/heap.h>
+#include <phys/physmap.h>
 #include <vm/vm_aspace.h>
 #include <vm/vm_object.h>
 #include <vm/vm_vmar.h>

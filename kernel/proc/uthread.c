@@ -9,7 +9,7 @@
 #include <kernel/assert.h>
 #include <kernel/console.h>
 #include <lib/string.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include <vm/vm_aspace.h>
 #include <zircon/syscalls/object.h>
 #include "proc_priv.h"

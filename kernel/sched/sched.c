@@ -19,7 +19,7 @@
 #include <kernel/thread.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 #define SCHED_SLICE_TICKS 10u
 #define KERNEL_STACK_SIZE ((size_t)16 << 10)

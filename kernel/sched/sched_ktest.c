@@ -7,7 +7,7 @@
 #include <kernel/thread.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include "ktest_thread.h"
 
 #define SLEEPERS 16

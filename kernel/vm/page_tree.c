@@ -16,7 +16,7 @@
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 #define PT_BITS 6                       /* index bits resolved per level */
 #define PT_SLOTS (1u << PT_BITS)        /* 64 slots per node */

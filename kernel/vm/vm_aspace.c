@@ -5,7 +5,7 @@
 #include <kernel/assert.h>
 #include <lib/string.h>
 #include <kernel/panic.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_kernel.h>
 #include "vm_vmar_priv.h"

@@ -12,8 +12,8 @@
  */
 #include <kernel/console.h>
 #include <kernel/types.h>
-#include <vm/heap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/pmm.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
 #include <vm/vm_bench.h>

@@ -7,8 +7,8 @@
 #include <arch/mmu.h>
 #include <arch/x86/probe.h>
 #include <kernel/ktest.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
 #include <vm/vm_kernel.h>
 
 #define STACK_PAGES 4u

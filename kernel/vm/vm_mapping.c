@@ -5,7 +5,7 @@
  */
 #include <kernel/assert.h>
 #include <lib/string.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include "vm_vmar_priv.h"
 
 /* A runs buffer big enough for any rebuild: VM_PROT_RUNS_MAX runs cut at two points,

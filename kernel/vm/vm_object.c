@@ -37,9 +37,9 @@
 #include <kernel/thread.h>
 #include <lib/list.h>
 #include <lib/string.h>
-#include <vm/heap.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
 
 #include "vm_object_priv.h"
 

@@ -65,8 +65,8 @@
 #include <kernel/mutex.h>
 #include <lib/list.h>
 #include <lib/string.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
 
 #include "vm_object_priv.h"
 

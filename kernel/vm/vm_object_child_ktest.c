@@ -10,7 +10,7 @@
 #include <kernel/ktest.h>
 #include <kernel/types.h>
 #include <lib/string.h>
-#include <vm/pmm.h>
+#include <phys/pmm.h>
 #include <vm/vm_object.h>
 
 #include "vm_object_ktest_util.h"

@@ -11,10 +11,10 @@
 #include <kernel/ktest.h>
 #include <kernel/types.h>
 #include <lib/string.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 #include <vm/vm_object.h>
-#include <vm/vm_page.h>
 
 #include "vm_object_ktest_util.h"
 

@@ -31,8 +31,8 @@
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
 #include <kernel/mutex.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
 
 #include "vm_object_priv.h"
 

@@ -67,7 +67,7 @@
 #include <lib/list.h>
 #include <vm/page_tree.h>
 #include <vm/vm_object.h>
-#include <vm/vm_page.h>
+#include <phys/vm_page.h>
 
 /*
  * The state a family shares (see the lock rules above). members counts the live struct

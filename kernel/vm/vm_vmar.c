@@ -4,7 +4,7 @@
  * vm_vmar_place.c. Lock rules: vm_vmar_priv.h.
  */
 #include <kernel/assert.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include "vm_vmar_priv.h"
 
 /* ---- references and accessors ---- */

@@ -13,7 +13,7 @@
 #include <arch/x86/probe.h>
 #include <kernel/ktest.h>
 #include <vm/vm_aspace.h>
-#include <vm/pmm.h>
+#include <phys/pmm.h>
 #include <vm/vm_object.h>
 #include <vm/vm_vmar.h>
 

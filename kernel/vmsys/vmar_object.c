@@ -1,6 +1,6 @@
 /* VMAR objects: a kobject around a vm_vmar_t reference and its CAN_MAP_* flags. */
 #include <kernel/assert.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include "vmsys_priv.h"
 #include "vmsys_rules.h"
 

@@ -9,7 +9,7 @@
  */
 #include <kernel/assert.h>
 #include <lib/string.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 #include <zircon/vmo_vmar.h>
 #include "vmsys_priv.h"
 

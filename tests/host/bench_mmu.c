@@ -25,11 +25,11 @@
 #include <arch/mmu.h>
 #include <bench/median.h>
 #include <kernel/console.h>
-#include <vm/heap.h>
-#include <vm/memrange.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
-#include <vm/vm_page.h>
+#include <phys/heap.h>
+#include <phys/memrange.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)

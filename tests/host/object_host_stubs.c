@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include <kernel/wait.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 static size_t live;
 static size_t fail_countdown;

@@ -1,5 +1,5 @@
 /*
- * Host tests for the kernel heap (kernel/vm/heap.c) on top of the real PMM over
+ * Host tests for the kernel heap (kernel/phys/heap.c) on top of the real PMM over
  * simulated physical memory (16 MiB at SIM_BASE, reached through host_physmap_offset).
  * Every test re-initialises the PMM and then the heap, so each starts from scratch.
  */
@@ -7,11 +7,11 @@
 
 #include <stdlib.h>
 
-#include <vm/heap.h>
-#include <vm/memrange.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
-#include <vm/vm_page.h>
+#include <phys/heap.h>
+#include <phys/memrange.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 
 #define KIB (1024ull)
 #define MIB (1024ull * KIB)

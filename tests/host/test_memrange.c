@@ -1,5 +1,5 @@
 /*
- * Host tests for kernel/vm/memrange.c: directed cases for each operation, the overflow
+ * Host tests for kernel/phys/memrange.c: directed cases for each operation, the overflow
  * corners near 2^64, and a randomized comparison against a bitmap model.
  */
 #include <lib/rand.h>
@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#include <vm/memrange.h>
+#include <phys/memrange.h>
 
 #define PAGE 0x1000ull
 

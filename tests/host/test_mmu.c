@@ -11,7 +11,7 @@
 #include "htest.h"
 #include "mmu_host_env.h"
 
-#include <vm/pmm.h>
+#include <phys/pmm.h>
 
 #define R ARCH_MMU_FLAG_PERM_READ
 #define W ARCH_MMU_FLAG_PERM_WRITE

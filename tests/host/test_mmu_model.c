@@ -29,7 +29,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-#include <vm/pmm.h>
+#include <phys/pmm.h>
 
 #define R ARCH_MMU_FLAG_PERM_READ
 

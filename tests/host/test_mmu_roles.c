@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <vm/pmm.h>
+#include <phys/pmm.h>
 
 #define R ARCH_MMU_FLAG_PERM_READ
 #define W ARCH_MMU_FLAG_PERM_WRITE

@@ -9,9 +9,9 @@
 
 #include <stdlib.h>
 
-#include <vm/heap.h>
+#include <phys/heap.h>
+#include <phys/pmm.h>
 #include <vm/page_tree.h>
-#include <vm/pmm.h>
 
 #include "mmu_host_env.h"
 

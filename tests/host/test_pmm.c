@@ -1,5 +1,5 @@
 /*
- * Host tests for the PMM (kernel/vm/pmm.c) over simulated physical memory.
+ * Host tests for the PMM (kernel/phys/pmm.c) over simulated physical memory.
  *
  * A 64 MiB host buffer stands for physical [SIM_BASE, SIM_END); the physmap helpers reach
  * it through host_physmap_offset. The vm_page array covers frames [0, SIM_END >> 12), so
@@ -10,10 +10,10 @@
 
 #include <stdlib.h>
 
-#include <vm/memrange.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
-#include <vm/vm_page.h>
+#include <phys/memrange.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 
 #define KIB (1024ull)
 #define MIB (1024ull * KIB)

@@ -16,9 +16,9 @@
 
 #include <stdlib.h>
 
-#include <vm/heap.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
 #include <vm/vm_object.h>
 
 #include "mmu_host_env.h"

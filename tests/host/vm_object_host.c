@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include <kernel/thread.h>
-#include <vm/heap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/pmm.h>
 
 #include "htest.h"
 #include "mmu_host_env.h"

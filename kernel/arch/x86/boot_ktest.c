@@ -4,8 +4,8 @@
 #include <arch/x86/cpu.h>
 #include <arch/x86/mmu_defs.h>
 #include <kernel/ktest.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
 
 extern char __text_start[], __rodata_start[], __data_start[];
 static volatile uint64_t fault_target_sink;

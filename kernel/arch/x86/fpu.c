@@ -15,7 +15,7 @@
 #include <kernel/console.h>
 #include <kernel/spinlock.h>
 #include <lib/string.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 #define CPUID_FEATURES 0x1u
 #define CPUID1_EDX_FXSR (1u << 24)

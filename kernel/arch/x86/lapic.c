@@ -1,22 +1,20 @@
 /*
  * The local APIC timer: Beryl's only interrupt source so far.
  *
- * At boot the legacy 8259 PICs are masked, the xAPIC is mapped uncached into the kernel
- * VMAR and software-enabled, and both the TSC and the APIC timer are calibrated against
+ * At boot the legacy 8259 PICs are masked, the xAPIC is mapped uncached (arch_mmio_map)
+ * and software-enabled, and both the TSC and the APIC timer are calibrated against
  * PIT channel 2 (gated through port 0x61, counted down in mode 0 and polled, so no PIT
  * interrupt is needed). The timer then runs periodically at LAPIC_TIMER_HZ and every
  * tick goes to sched_timer_tick. current_time() is derived from the TSC.
  */
+#include <arch/mmio.h>
+#include <arch/mmu.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/iframe.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
 #include <kernel/thread.h>
-#include <vm/vm_aspace.h>
-#include <vm/vm_kernel.h>
-#include <vm/vm_object.h>
-#include <vm/vm_vmar.h>
 
 #define LAPIC_TIMER_HZ 1000u
 #define X86_MSR_APIC_BASE 0x1bu
@@ -72,16 +70,10 @@ zx_time_t current_time(void) {
 
 /* Maps the xAPIC page uncached into the kernel aspace. */
 static void lapic_map(paddr_t pa) {
-    vm_object_t *vmo;
-    ASSERT(vmo_create_physical(pa, PAGE_SIZE, &vmo) == ZX_OK);
-    ASSERT(vmo_set_cache_policy(vmo, VMO_CACHE_UNCACHED_DEVICE) == ZX_OK);
-    vaddr_t va;
-    zx_vm_option_t rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
-    zx_status_t st = vm_vmar_map(vm_aspace_root_vmar(vm_aspace_kernel()), 0, vmo, 0, PAGE_SIZE,
-                                 rw | ZX_VM_MAP_RANGE, rw, &va);
-    vmo_unref(vmo);
+    void *regs;
+    zx_status_t st = arch_mmio_map(pa, PAGE_SIZE, ARCH_MMU_FLAG_UNCACHED_DEVICE, &regs);
     ASSERT_MSG(st == ZX_OK, "lapic: map: %d", st);
-    lapic = (volatile uint32_t *)va;
+    lapic = regs;
 }
 
 /* Runs PIT channel 2 for CALIBRATION_MS and returns the TSC ticks and the APIC timer

@@ -25,7 +25,8 @@
  * Locking: each aspace has a lock taken by every call; calls on different aspaces run
  * in parallel. Calls may be made with interrupts enabled or disabled; they never block.
  * TLB invalidation is complete when a call returns, and page-table pages are returned
- * to the PMM only after it.
+ * to the PMM only after it. (arch_aspace_t is opaque here, so the calls' clang lock
+ * annotations are on their redeclarations in kernel/arch/x86/mmu/mmu_priv.h.)
  */
 #ifndef ARCH_MMU_H
 #define ARCH_MMU_H
@@ -186,7 +187,7 @@ zx_status_t arch_mmu_harvest_accessed(arch_aspace_t *as, vaddr_t vaddr, size_t c
                                       void *ctx, size_t *freed_tables);
 
 /* Page-table pages this aspace owns, root included (a unified aspace owns only its root). */
-size_t arch_mmu_table_pages(const arch_aspace_t *as);
+size_t arch_mmu_table_pages(arch_aspace_t *as);
 
 /*
  * Prints every present entry of the tables covering [vaddr, vaddr + size) (size 0 = the

@@ -1,12 +1,16 @@
 /*
- * Address-space lifecycle and the bookkeeping every operation shares: table allocation,
- * linking and unlinking (with top-level mirroring into unified aspaces), reference
- * counts, the consistency manager, range and flag checks.
+ * Address spaces: creation and destruction in each role, unified aspaces borrowing their
+ * parts' tables, the range checks every call starts with, context switch, and adopting
+ * the boot page tables as the kernel aspace (with the PAT).
+ *
+ * Creation and destruction work on an aspace no other CPU can reach (not yet returned to
+ * the caller, or past the caller's last use), so they do not take its lock. Clang cannot
+ * express "unreachable": the few helpers that touch such an aspace's tables carry
+ * TA_NO_THREAD_SAFETY_ANALYSIS, each with this reason.
  */
 #include <kernel/compiler.h>
 #include <lib/string.h>
-#include <vm/heap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
 
 #include "mmu_priv.h"
 
@@ -17,93 +21,6 @@ struct mmu_hw_host mmu_hw_host = {.page1g = true, .nx = true};
 #define PML4_SLOT_SIZE LEVEL_SIZE(MMU_ROOT_LEVEL)
 
 static struct arch_aspace *kernel_aspace;
-
-/* ---- consistency manager ---- */
-
-void mmu_cm_finish(struct mmu_cm *cm) {
-    struct arch_aspace *as = cm->as;
-    uint32_t active = __atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE);
-    if (as->is_kernel || (active & mmu_hw_cpu_bit())) {
-        if (cm->full_flush) {
-            mmu_hw_flush_all(as->is_kernel);
-        } else {
-            for (uint32_t i = 0; i < cm->npending; i++)
-                mmu_hw_invlpg(cm->pending[i]);
-        }
-    }
-    /*
-     * SMP shootdown plugs in here: send the same invalidation to every other CPU in
-     * `active` (all CPUs for the kernel aspace) and wait for them before returning, so
-     * that mmu_cm_free_pages() runs only once no CPU can still use a freed table.
-     */
-    cm->npending = 0;
-    cm->full_flush = false;
-}
-
-void mmu_cm_free_pages(struct mmu_cm *cm) {
-    struct list_node *n;
-    while ((n = list_remove_head(&cm->to_free)) != NULL) {
-        vm_page_t *p = containerof(n, vm_page_t, node);
-        DEBUG_ASSERT(p->state == VM_PAGE_STATE_MMU && p->mmu.refcount == 0);
-        pmm_free_page(p);
-    }
-}
-
-/* ---- tables ---- */
-
-zx_status_t mmu_table_alloc(struct arch_aspace *as, unsigned level, paddr_t *pa) {
-    vm_page_t *page;
-    zx_status_t st = pmm_alloc_page(PMM_ALLOC_FLAG_ZERO, &page, pa);
-    if (st != ZX_OK)
-        return st;
-    page->state = VM_PAGE_STATE_MMU;
-    page->mmu.level = (uint8_t)level;
-    page->mmu.pinned = 0;
-    page->mmu.nr_children = 0;
-    page->mmu.refcount = 1;
-    spin_lock_init(&page->mmu.lock);
-    as->table_pages++;
-    return ZX_OK;
-}
-
-void mmu_table_release(struct arch_aspace *as, struct mmu_cm *cm, vm_page_t *page) {
-    DEBUG_ASSERT(page->state == VM_PAGE_STATE_MMU && page->mmu.refcount > 0);
-    if (--page->mmu.refcount != 0)
-        return;
-    DEBUG_ASSERT(page->mmu.nr_children == 0);
-    as->table_pages--;
-    if (cm)
-        list_add_tail(&cm->to_free, &page->node);
-    else
-        pmm_free_page(page);
-}
-
-/* A root entry changed: keep the unified aspace built on this one in step. */
-static void mirror_root_entry(struct arch_aspace *as, unsigned idx, uint64_t value) {
-    if (as->unified)
-        as->unified->root[idx] = value;
-}
-
-void mmu_link_child(struct arch_aspace *as, uint64_t *table, vm_page_t *tpage, unsigned level,
-                    unsigned idx, paddr_t child_pa) {
-    DEBUG_ASSERT(!pte_present(table[idx]));
-    table[idx] = child_pa | as->table_flags;
-    tpage->mmu.nr_children++;
-    if (level == MMU_ROOT_LEVEL)
-        mirror_root_entry(as, idx, table[idx]);
-}
-
-void mmu_unlink_child(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table,
-                      vm_page_t *tpage, unsigned level, unsigned idx, vm_page_t *child) {
-    DEBUG_ASSERT(!child->mmu.pinned && child->mmu.nr_children == 0);
-    table[idx] = 0;
-    tpage->mmu.nr_children--;
-    if (level == MMU_ROOT_LEVEL) {
-        mirror_root_entry(as, idx, 0);
-        mmu_cm_flush_all(cm);
-    }
-    mmu_table_release(as, cm, child);
-}
 
 /* ---- checks ---- */
 
@@ -129,60 +46,6 @@ zx_status_t mmu_check_modify(const struct arch_aspace *as, vaddr_t vaddr, size_t
     return mmu_check_range(as, vaddr, count, last_out);
 }
 
-zx_status_t mmu_flags_to_pte(const struct arch_aspace *as, uint32_t flags, uint64_t *bits) {
-    if ((flags & ~ARCH_MMU_FLAG_VALID_MASK) || !(flags & ARCH_MMU_FLAG_PERM_READ))
-        return ZX_ERR_INVALID_ARGS;
-    if (as->is_kernel && (flags & ARCH_MMU_FLAG_PERM_USER))
-        return ZX_ERR_INVALID_ARGS;
-    uint64_t e = as->leaf_global;
-    if (flags & ARCH_MMU_FLAG_PERM_WRITE)
-        e |= X86_PTE_W;
-    if (flags & ARCH_MMU_FLAG_PERM_USER)
-        e |= X86_PTE_U;
-    if (!(flags & ARCH_MMU_FLAG_PERM_EXECUTE) && mmu_hw_nx())
-        e |= X86_PTE_NX;
-    /* PAT layout programmed by arch_mmu_init: PWT/PCD select WB, WC, UC-, UC. */
-    switch (flags & ARCH_MMU_FLAG_CACHE_MASK) {
-    case ARCH_MMU_FLAG_WRITE_COMBINING:
-        e |= X86_PTE_PWT;
-        break;
-    case ARCH_MMU_FLAG_UNCACHED:
-        e |= X86_PTE_PCD;
-        break;
-    case ARCH_MMU_FLAG_UNCACHED_DEVICE:
-        e |= X86_PTE_PCD | X86_PTE_PWT;
-        break;
-    default:
-        break;
-    }
-    *bits = e;
-    return ZX_OK;
-}
-
-uint32_t mmu_pte_to_flags(uint64_t e) {
-    uint32_t f = ARCH_MMU_FLAG_PERM_READ;
-    if (e & X86_PTE_W)
-        f |= ARCH_MMU_FLAG_PERM_WRITE;
-    if (e & X86_PTE_U)
-        f |= ARCH_MMU_FLAG_PERM_USER;
-    if (!(e & X86_PTE_NX))
-        f |= ARCH_MMU_FLAG_PERM_EXECUTE;
-    switch (e & (X86_PTE_PCD | X86_PTE_PWT)) {
-    case X86_PTE_PWT:
-        f |= ARCH_MMU_FLAG_WRITE_COMBINING;
-        break;
-    case X86_PTE_PCD:
-        f |= ARCH_MMU_FLAG_UNCACHED;
-        break;
-    case X86_PTE_PCD | X86_PTE_PWT:
-        f |= ARCH_MMU_FLAG_UNCACHED_DEVICE;
-        break;
-    default:
-        break;
-    }
-    return f;
-}
-
 /* ---- lifecycle ---- */
 
 static struct arch_aspace *aspace_alloc(enum arch_aspace_role role, vaddr_t base, size_t size) {
@@ -201,7 +64,8 @@ static struct arch_aspace *aspace_alloc(enum arch_aspace_role role, vaddr_t base
     return as;
 }
 
-/* Allocates the root and copies the kernel's top-level entries into a user root. */
+/* Allocates the root and copies the kernel's top-level entries into a user root.
+ * `as` is unreachable (see the top of this file). */
 static zx_status_t aspace_init_root(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALYSIS {
     zx_status_t st = mmu_table_alloc(as, MMU_ROOT_LEVEL, &as->root_pa);
     if (st != ZX_OK)
@@ -215,11 +79,28 @@ static zx_status_t aspace_init_root(struct arch_aspace *as) TA_NO_THREAD_SAFETY_
     return ZX_OK;
 }
 
-/* Frees every pinned top-level table and the root of an aspace with nothing mapped. */
-static void aspace_free_tables(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALYSIS {
-    if (!as->root)
-        return; /* creation failed before the root existed */
+/* A SHARED aspace's pinned top-level tables, one per root slot of its range. NO_MEMORY
+ * leaves those allocated so far linked (aspace_free frees them). `as` is unreachable. */
+static zx_status_t aspace_init_pinned(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALYSIS {
     for (unsigned i = as->top_first; i <= as->top_last; i++) {
+        paddr_t pa;
+        zx_status_t st = mmu_table_alloc(as, MMU_ROOT_LEVEL - 1, &pa);
+        if (st != ZX_OK)
+            return st;
+        mmu_link_child(as, as->root, as->root_page, MMU_ROOT_LEVEL, i, pa);
+        paddr_to_vm_page(pa)->mmu.pinned = 1;
+    }
+    return ZX_OK;
+}
+
+/*
+ * Frees an aspace with nothing mapped: its pinned top-level tables (none for a unified
+ * aspace, whose entries are borrowed and already given back), its root if it got one,
+ * and the structure. `as` is unreachable.
+ */
+static void aspace_free(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALYSIS {
+    for (unsigned i = as->top_first;
+         as->root && as->role != ARCH_ASPACE_UNIFIED && i <= as->top_last; i++) {
         uint64_t e = as->root[i];
         if (!pte_present(e))
             continue;
@@ -230,11 +111,14 @@ static void aspace_free_tables(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALY
         as->root_page->mmu.nr_children--;
         mmu_table_release(as, NULL, child);
     }
-    mmu_table_release(as, NULL, as->root_page);
+    if (as->root)
+        mmu_table_release(as, NULL, as->root_page);
+    DEBUG_ASSERT(as->table_pages == 0);
+    kfree(as);
 }
 
 zx_status_t arch_mmu_create(vaddr_t base, size_t size, enum arch_aspace_role role,
-                            arch_aspace_t **out) TA_NO_THREAD_SAFETY_ANALYSIS {
+                            arch_aspace_t **out) {
     if (role == ARCH_ASPACE_UNIFIED || role > ARCH_ASPACE_UNIFIED || size == 0 ||
         !IS_ALIGNED(base, PAGE_SIZE) || !IS_ALIGNED(size, PAGE_SIZE) || !out)
         return ZX_ERR_INVALID_ARGS;
@@ -252,19 +136,10 @@ zx_status_t arch_mmu_create(vaddr_t base, size_t size, enum arch_aspace_role rol
     if (!as)
         return ZX_ERR_NO_MEMORY;
     zx_status_t st = aspace_init_root(as);
-    if (st == ZX_OK && role == ARCH_ASPACE_SHARED) {
-        for (unsigned i = as->top_first; i <= as->top_last && st == ZX_OK; i++) {
-            paddr_t pa;
-            st = mmu_table_alloc(as, MMU_ROOT_LEVEL - 1, &pa);
-            if (st != ZX_OK)
-                break;
-            mmu_link_child(as, as->root, as->root_page, MMU_ROOT_LEVEL, i, pa);
-            paddr_to_vm_page(pa)->mmu.pinned = 1;
-        }
-    }
+    if (st == ZX_OK && role == ARCH_ASPACE_SHARED)
+        st = aspace_init_pinned(as);
     if (st != ZX_OK) {
-        aspace_free_tables(as);
-        kfree(as);
+        aspace_free(as);
         return st;
     }
     *out = as;
@@ -272,7 +147,7 @@ zx_status_t arch_mmu_create(vaddr_t base, size_t size, enum arch_aspace_role rol
 }
 
 zx_status_t arch_mmu_create_unified(arch_aspace_t *shared, arch_aspace_t *restricted,
-                                    arch_aspace_t **out) TA_NO_THREAD_SAFETY_ANALYSIS {
+                                    arch_aspace_t **out) {
     if (!shared || !restricted || !out || shared->role != ARCH_ASPACE_SHARED ||
         restricted->role != ARCH_ASPACE_RESTRICTED)
         return ZX_ERR_INVALID_ARGS;
@@ -285,7 +160,7 @@ zx_status_t arch_mmu_create_unified(arch_aspace_t *shared, arch_aspace_t *restri
         return ZX_ERR_NO_MEMORY;
     zx_status_t st = aspace_init_root(as);
     if (st != ZX_OK) {
-        kfree(as);
+        aspace_free(as);
         return st;
     }
 
@@ -295,8 +170,7 @@ zx_status_t arch_mmu_create_unified(arch_aspace_t *shared, arch_aspace_t *restri
     if (restricted->unified) {
         spin_unlock_irqrestore(&restricted->lock, s2);
         spin_unlock_irqrestore(&shared->lock, s1);
-        mmu_table_release(as, NULL, as->root_page);
-        kfree(as);
+        aspace_free(as);
         return ZX_ERR_BAD_STATE;
     }
     /* Borrow the shared aspace's pinned tables: one more reference each. */
@@ -320,7 +194,7 @@ zx_status_t arch_mmu_create_unified(arch_aspace_t *shared, arch_aspace_t *restri
     return ZX_OK;
 }
 
-zx_status_t arch_mmu_destroy(arch_aspace_t *as) TA_NO_THREAD_SAFETY_ANALYSIS {
+zx_status_t arch_mmu_destroy(arch_aspace_t *as) {
     if (!as || as == kernel_aspace)
         return ZX_ERR_INVALID_ARGS;
     if (__atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE) != 0)
@@ -344,9 +218,7 @@ zx_status_t arch_mmu_destroy(arch_aspace_t *as) TA_NO_THREAD_SAFETY_ANALYSIS {
         spin_unlock_irqrestore(&restricted->lock, s2);
         spin_unlock_irqrestore(&shared->lock, s1);
         /* Borrowed entries are not ours: only the root goes back. */
-        mmu_table_release(as, NULL, as->root_page);
-        DEBUG_ASSERT(as->table_pages == 0);
-        kfree(as);
+        aspace_free(as);
         return ZX_OK;
     }
 
@@ -365,14 +237,16 @@ zx_status_t arch_mmu_destroy(arch_aspace_t *as) TA_NO_THREAD_SAFETY_ANALYSIS {
     spin_unlock_irqrestore(&as->lock, state);
     if (busy || mapped)
         return ZX_ERR_BAD_STATE;
-    aspace_free_tables(as);
-    DEBUG_ASSERT(as->table_pages == 0);
-    kfree(as);
+    aspace_free(as);
     return ZX_OK;
 }
 
-size_t arch_mmu_table_pages(const arch_aspace_t *as) TA_NO_THREAD_SAFETY_ANALYSIS {
-    return as->table_pages;
+size_t arch_mmu_table_pages(arch_aspace_t *as) {
+    spin_lock_saved_state_t state;
+    spin_lock_irqsave(&as->lock, &state);
+    size_t n = as->table_pages;
+    spin_unlock_irqrestore(&as->lock, state);
+    return n;
 }
 
 arch_aspace_t *arch_mmu_kernel_aspace(void) { return kernel_aspace; }
@@ -442,7 +316,7 @@ static size_t adopt_table(paddr_t pa, unsigned level) {
     return tables;
 }
 
-void arch_mmu_init(void) TA_NO_THREAD_SAFETY_ANALYSIS {
+void arch_mmu_init(void) {
     if (x86_features.pat)
         x86_wrmsr(X86_MSR_PAT, PAT_VALUE);
     struct arch_aspace *as = aspace_alloc(ARCH_ASPACE_INDEPENDENT, KERNEL_HALF_BASE,

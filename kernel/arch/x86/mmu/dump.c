@@ -54,7 +54,7 @@ static vaddr_t canonical_va(uint64_t va) {
 }
 
 static void dump_table(const struct arch_aspace *as, const uint64_t *table, unsigned level,
-                       vaddr_t va, vaddr_t last, int depth, size_t *hidden) {
+                       vaddr_t va, vaddr_t last, int depth, size_t *hidden) TA_REQ(as->lock) {
     for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
         vaddr_t elast = entry_last(va, level, last);
         uint64_t e = table[idx];
@@ -91,7 +91,7 @@ static void dump_table(const struct arch_aspace *as, const uint64_t *table, unsi
     }
 }
 
-void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size) TA_NO_THREAD_SAFETY_ANALYSIS {
+void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size) {
     vaddr_t first = as->base, last = as->last;
     if (size != 0) {
         first = MAX(vaddr, as->base);

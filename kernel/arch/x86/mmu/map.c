@@ -14,12 +14,9 @@
  * map_contiguous is one pass: under its ERROR-only policy the prefix written before a
  * failure is exactly the new mappings, so the same rollback applies.
  */
-#include <vm/pmm.h>
-
 #include "mmu_priv.h"
 
 struct map_op {
-    struct arch_aspace *as;
     struct mmu_cm *cm;
     vaddr_t vaddr;           /* start of the whole request */
     const paddr_t *phys;     /* map: page list; NULL for map_contiguous */
@@ -35,17 +32,17 @@ struct map_op {
  * created; a large page is an error under ERROR, left alone under SKIP (*skip = true) and
  * split under UPGRADE. On ZX_OK (and !*skip) *entry is the table entry to descend into.
  */
-static zx_status_t prepare_descent(struct map_op *op, uint64_t *table, vm_page_t *tpage,
-                                   unsigned level, unsigned idx, vaddr_t va, uint64_t *entry,
-                                   bool *skip) TA_REQ(op->as->lock) {
+static zx_status_t prepare_descent(struct arch_aspace *as, struct map_op *op, uint64_t *table,
+                                   vm_page_t *tpage, unsigned level, unsigned idx, vaddr_t va,
+                                   uint64_t *entry, bool *skip) TA_REQ(as->lock) {
     uint64_t e = table[idx];
     *skip = false;
     if (!pte_present(e)) {
         paddr_t pa;
-        zx_status_t st = mmu_table_alloc(op->as, level - 1, &pa);
+        zx_status_t st = mmu_table_alloc(as, level - 1, &pa);
         if (st != ZX_OK)
             return st;
-        mmu_link_child(op->as, table, tpage, level, idx, pa);
+        mmu_link_child(as, table, tpage, level, idx, pa);
     } else if (pte_large(e)) {
         if (op->existing == ARCH_EXISTING_ERROR)
             return ZX_ERR_ALREADY_EXISTS;
@@ -53,7 +50,7 @@ static zx_status_t prepare_descent(struct map_op *op, uint64_t *table, vm_page_t
             *skip = true;
             return ZX_OK;
         }
-        zx_status_t st = mmu_split_large(op->as, op->cm, table, level, idx, va);
+        zx_status_t st = mmu_split_large(as, op->cm, table, level, idx, va);
         if (st != ZX_OK)
             return st;
     }
@@ -62,21 +59,21 @@ static zx_status_t prepare_descent(struct map_op *op, uint64_t *table, vm_page_t
 }
 
 /* Pass 1: every table needed for 4 KiB entries in [va, last] under a level >= 1 table. */
-static zx_status_t ensure_tables(struct map_op *op, uint64_t *table, vm_page_t *tpage,
-                                 unsigned level, vaddr_t va, vaddr_t last)
-    TA_REQ(op->as->lock) {
+static zx_status_t ensure_tables(struct arch_aspace *as, struct map_op *op, uint64_t *table,
+                                 vm_page_t *tpage, unsigned level, vaddr_t va, vaddr_t last)
+    TA_REQ(as->lock) {
     for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
         vaddr_t elast = entry_last(va, level, last);
         uint64_t e;
         bool skip;
-        zx_status_t pst = prepare_descent(op, table, tpage, level, idx, va, &e, &skip);
+        zx_status_t pst = prepare_descent(as, op, table, tpage, level, idx, va, &e, &skip);
         if (pst != ZX_OK)
             return pst;
         if (skip)
             goto next;
         if (level > 1) {
-            zx_status_t st = ensure_tables(op, pte_table(e), pte_table_page(e), level - 1, va,
-                                           elast);
+            zx_status_t st = ensure_tables(as, op, pte_table(e), pte_table_page(e), level - 1,
+                                           va, elast);
             if (st != ZX_OK)
                 return st;
         }
@@ -88,8 +85,8 @@ static zx_status_t ensure_tables(struct map_op *op, uint64_t *table, vm_page_t *
 }
 
 /* Pass 2 at the last level: the hot loop, a few instructions per page. */
-static zx_status_t write_pt(struct map_op *op, uint64_t *pt, vm_page_t *tpage, vaddr_t va,
-                            vaddr_t last) TA_REQ(op->as->lock) {
+static zx_status_t write_pt(struct arch_aspace *as, struct map_op *op, uint64_t *pt,
+                            vm_page_t *tpage, vaddr_t va, vaddr_t last) TA_REQ(as->lock) {
     unsigned idx = (unsigned)VIDX(va, 0);
     size_t n = ((last - va) >> PAGE_SHIFT) + 1;
     const paddr_t *ph = op->phys + ((va - op->vaddr) >> PAGE_SHIFT);
@@ -125,16 +122,16 @@ static zx_status_t write_pt(struct map_op *op, uint64_t *pt, vm_page_t *tpage, v
     return st;
 }
 
-static zx_status_t write_leaves(struct map_op *op, uint64_t *table, unsigned level, vaddr_t va,
-                                vaddr_t last) TA_REQ(op->as->lock) {
+static zx_status_t write_leaves(struct arch_aspace *as, struct map_op *op, uint64_t *table,
+                                unsigned level, vaddr_t va, vaddr_t last) TA_REQ(as->lock) {
     for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
         vaddr_t elast = entry_last(va, level, last);
         uint64_t e = table[idx];
         DEBUG_ASSERT(pte_present(e));
         if (!pte_large(e)) { /* a large page here was left alone by SKIP */
             zx_status_t st = level == 1
-                ? write_pt(op, pte_table(e), pte_table_page(e), va, elast)
-                : write_leaves(op, pte_table(e), level - 1, va, elast);
+                ? write_pt(as, op, pte_table(e), pte_table_page(e), va, elast)
+                : write_leaves(as, op, pte_table(e), level - 1, va, elast);
             if (st != ZX_OK)
                 return st;
         }
@@ -144,37 +141,20 @@ static zx_status_t write_leaves(struct map_op *op, uint64_t *table, unsigned lev
     }
 }
 
-void mmu_prune(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table, vm_page_t *tpage,
-               unsigned level, vaddr_t va, vaddr_t last) {
-    for (unsigned idx = (unsigned)VIDX(va, level);; idx++) {
-        vaddr_t elast = entry_last(va, level, last);
-        uint64_t e = table[idx];
-        if (pte_present(e) && !pte_large(e)) {
-            vm_page_t *child = pte_table_page(e);
-            if (level > 1)
-                mmu_prune(as, cm, pte_table(e), child, level - 1, va, elast);
-            if (child->mmu.nr_children == 0 && !child->mmu.pinned)
-                mmu_unlink_child(as, cm, table, tpage, level, idx, child);
-        }
-        if (elast == last)
-            return;
-        va = elast + 1;
-    }
-}
-
 /*
  * map of exactly one page (every page fault): one descent that creates missing tables,
  * then the leaf. Same policies and failure rules as the two-pass path; nothing is written
  * before the last step, so a failure only has empty new tables to prune.
  */
-static zx_status_t map_one(struct map_op *op, vaddr_t va) TA_REQ(op->as->lock) {
-    uint64_t *table = op->as->root;
-    vm_page_t *tpage = op->as->root_page;
+static zx_status_t map_one(struct arch_aspace *as, struct map_op *op, vaddr_t va)
+    TA_REQ(as->lock) {
+    uint64_t *table = as->root;
+    vm_page_t *tpage = as->root_page;
     for (unsigned level = MMU_ROOT_LEVEL; level > 0; level--) {
         uint64_t e;
         bool skip;
-        zx_status_t st = prepare_descent(op, table, tpage, level, (unsigned)VIDX(va, level), va,
-                                         &e, &skip);
+        zx_status_t st = prepare_descent(as, op, table, tpage, level, (unsigned)VIDX(va, level),
+                                         va, &e, &skip);
         if (st != ZX_OK || skip)
             return st;
         tpage = pte_table_page(e);
@@ -201,47 +181,47 @@ static zx_status_t map_one(struct map_op *op, vaddr_t va) TA_REQ(op->as->lock) {
 }
 
 /* Undoes a failed map: unmap what was written in [start, op->fail_va), prune the rest. */
-static void map_rollback(struct map_op *op, vaddr_t start, vaddr_t last) TA_REQ(op->as->lock) {
+static void map_rollback(struct arch_aspace *as, struct map_op *op, vaddr_t start, vaddr_t last)
+    TA_REQ(as->lock) {
     if (op->fail_va > start) {
-        zx_status_t st = mmu_unmap_locked(op->as, op->cm, start, op->fail_va - 1,
+        zx_status_t st = mmu_unmap_locked(as, op->cm, start, op->fail_va - 1,
                                           ARCH_UNMAP_ENLARGE_YES, NULL);
         ASSERT(st == ZX_OK); /* only whole new entries: nothing to split */
     }
-    mmu_prune(op->as, op->cm, op->as->root, op->as->root_page, MMU_ROOT_LEVEL, start, last);
+    mmu_prune(as, op->cm, as->root, as->root_page, MMU_ROOT_LEVEL, start, last);
     op->mapped = 0;
 }
 
-static zx_status_t map_contig_level(struct map_op *op, uint64_t *table, vm_page_t *tpage,
-                                    unsigned level, vaddr_t va, vaddr_t last)
-    TA_REQ(op->as->lock);
+static zx_status_t map_contig_level(struct arch_aspace *as, struct map_op *op, uint64_t *table,
+                                    vm_page_t *tpage, unsigned level, vaddr_t va, vaddr_t last)
+    TA_REQ(as->lock);
 
 /*
  * Runs a checked map op (map: op->phys set; map_contiguous: op->phys NULL) under the
  * aspace lock: the walk, the rollback if it failed, the TLB work; then, unlocked, the
  * frees. *mapped (if non-NULL) gets the pages mapped (0 after a rollback).
  */
-static __always_inline zx_status_t map_run(struct map_op *op, vaddr_t last, size_t *mapped)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
-    struct arch_aspace *as = op->as;
+static __always_inline zx_status_t map_run(struct arch_aspace *as, struct map_op *op,
+                                           vaddr_t last, size_t *mapped) TA_EXCL(as->lock) {
     struct mmu_cm cm;
-    mmu_cm_init(&cm, as);
+    mmu_cm_init(&cm);
     op->cm = &cm;
     vaddr_t va = op->vaddr;
     zx_status_t st;
     spin_lock_saved_state_t state;
     spin_lock_irqsave(&as->lock, &state);
     if (!op->phys) {
-        st = map_contig_level(op, as->root, as->root_page, MMU_ROOT_LEVEL, va, last);
+        st = map_contig_level(as, op, as->root, as->root_page, MMU_ROOT_LEVEL, va, last);
     } else if (last - va == PAGE_SIZE - 1) {
-        st = map_one(op, va); /* every page fault */
+        st = map_one(as, op, va); /* every page fault */
     } else {
-        st = ensure_tables(op, as->root, as->root_page, MMU_ROOT_LEVEL, va, last);
+        st = ensure_tables(as, op, as->root, as->root_page, MMU_ROOT_LEVEL, va, last);
         if (st == ZX_OK)
-            st = write_leaves(op, as->root, MMU_ROOT_LEVEL, va, last);
+            st = write_leaves(as, op, as->root, MMU_ROOT_LEVEL, va, last);
     }
     if (st != ZX_OK)
-        map_rollback(op, va, last);
-    mmu_cm_finish(&cm);
+        map_rollback(as, op, va, last);
+    mmu_cm_finish(as, &cm);
     spin_unlock_irqrestore(&as->lock, state);
     mmu_cm_free_pages(&cm);
     if (mapped)
@@ -257,8 +237,7 @@ static zx_status_t check_map_args(const struct arch_aspace *as, vaddr_t vaddr, s
 }
 
 zx_status_t arch_mmu_map(arch_aspace_t *as, vaddr_t vaddr, const paddr_t *phys, size_t count,
-                         uint32_t flags, enum arch_existing_action existing, size_t *mapped)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
+                         uint32_t flags, enum arch_existing_action existing, size_t *mapped) {
     if (mapped)
         *mapped = 0;
     vaddr_t last;
@@ -276,15 +255,15 @@ zx_status_t arch_mmu_map(arch_aspace_t *as, vaddr_t vaddr, const paddr_t *phys, 
     if (any_bad & ~X86_PTE_ADDR_MASK)
         return ZX_ERR_INVALID_ARGS;
 
-    struct map_op op = {.as = as, .vaddr = vaddr, .phys = phys, .leaf = leaf,
-                        .existing = existing, .fail_va = vaddr};
-    return map_run(&op, last, mapped);
+    struct map_op op = {.vaddr = vaddr, .phys = phys, .leaf = leaf, .existing = existing,
+                        .fail_va = vaddr};
+    return map_run(as, &op, last, mapped);
 }
 
 /* map_contiguous at one level: large entries where possible, else descend. */
-static zx_status_t map_contig_level(struct map_op *op, uint64_t *table, vm_page_t *tpage,
-                                    unsigned level, vaddr_t va, vaddr_t last)
-    TA_REQ(op->as->lock) {
+static zx_status_t map_contig_level(struct arch_aspace *as, struct map_op *op, uint64_t *table,
+                                    vm_page_t *tpage, unsigned level, vaddr_t va, vaddr_t last)
+    TA_REQ(as->lock) {
     if (level == 0) {
         unsigned idx = (unsigned)VIDX(va, 0);
         size_t n = ((last - va) >> PAGE_SHIFT) + 1;
@@ -319,19 +298,19 @@ static zx_status_t map_contig_level(struct map_op *op, uint64_t *table, vm_page_
         } else {
             if (!pte_present(e)) {
                 paddr_t tpa;
-                zx_status_t st = mmu_table_alloc(op->as, level - 1, &tpa);
+                zx_status_t st = mmu_table_alloc(as, level - 1, &tpa);
                 if (st != ZX_OK) {
                     op->fail_va = va;
                     return st;
                 }
-                mmu_link_child(op->as, table, tpage, level, idx, tpa);
+                mmu_link_child(as, table, tpage, level, idx, tpa);
                 e = table[idx];
             } else if (pte_large(e)) {
                 op->fail_va = va;
                 return ZX_ERR_ALREADY_EXISTS;
             }
-            zx_status_t st = map_contig_level(op, pte_table(e), pte_table_page(e), level - 1, va,
-                                              elast);
+            zx_status_t st = map_contig_level(as, op, pte_table(e), pte_table_page(e), level - 1,
+                                              va, elast);
             if (st != ZX_OK)
                 return st;
         }
@@ -342,8 +321,7 @@ static zx_status_t map_contig_level(struct map_op *op, uint64_t *table, vm_page_
 }
 
 zx_status_t arch_mmu_map_contiguous(arch_aspace_t *as, vaddr_t vaddr, paddr_t paddr,
-                                    size_t count, uint32_t flags, size_t *mapped)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
+                                    size_t count, uint32_t flags, size_t *mapped) {
     if (mapped)
         *mapped = 0;
     vaddr_t last;
@@ -356,7 +334,7 @@ zx_status_t arch_mmu_map_contiguous(arch_aspace_t *as, vaddr_t vaddr, paddr_t pa
         (plast & ~(X86_PTE_ADDR_MASK | PAGE_MASK)))
         return ZX_ERR_INVALID_ARGS;
 
-    struct map_op op = {.as = as, .vaddr = vaddr, .paddr = paddr, .leaf = leaf,
+    struct map_op op = {.vaddr = vaddr, .paddr = paddr, .leaf = leaf,
                         .existing = ARCH_EXISTING_ERROR, .fail_va = vaddr};
-    return map_run(&op, last, mapped);
+    return map_run(as, &op, last, mapped);
 }

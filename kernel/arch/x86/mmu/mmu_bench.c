@@ -15,8 +15,8 @@
 #include <arch/x86/mmu_bench.h>
 #include <kernel/console.h>
 #include <kernel/types.h>
-#include <vm/heap.h>
-#include <vm/pmm.h>
+#include <phys/heap.h>
+#include <phys/pmm.h>
 
 #define USER_BASE 0x200000ull
 #define USER_END ((1ull << 47) - PAGE_SIZE)

@@ -18,6 +18,12 @@
  *
  * Ranges inside the engine are inclusive [va, last] so the top page of the address space
  * (last = 2^64 - 1) needs no special case.
+ *
+ * Lock annotations: every helper that walks or changes an aspace's tables takes that
+ * aspace as a parameter and requires its lock (TA_REQ(as->lock)); the public calls take the
+ * lock themselves and are declared below as excluding it (<arch/mmu.h> cannot say so:
+ * arch_aspace_t is opaque there). Clang cannot annotate a structure member as guarded by
+ * a sibling member in C, so what the lock guards is written next to each field instead.
  */
 #ifndef ARCH_X86_MMU_PRIV_H
 #define ARCH_X86_MMU_PRIV_H
@@ -27,8 +33,8 @@
 #include <kernel/assert.h>
 #include <kernel/spinlock.h>
 #include <lib/list.h>
-#include <vm/physmap.h>
-#include <vm/vm_page.h>
+#include <phys/physmap.h>
+#include <phys/vm_page.h>
 
 #include "mmu_hw.h"
 
@@ -48,7 +54,15 @@
 #define USER_HALF_END (1ull << 47)
 #define KERNEL_HALF_BASE 0xffff800000000000ull
 
+/* The MMIO window (arch_mmio_map, mmio.c): the first GiB of PML4 slot 511, far below the
+ * kernel image at its top 2 GiB (docs/architecture.md, "Memory map"). */
+#define MMIO_WINDOW_BASE 0xffffff8000000000ull
+#define MMIO_WINDOW_END (MMIO_WINDOW_BASE + (1ull << 30))
+
 struct arch_aspace {
+    /* Guards the tables reachable from root (a unified aspace's are its parts'), the
+     * fields marked "lock" and a SHARED aspace's unified_users. Everything else is fixed
+     * once the aspace is created. */
     spinlock_t lock;
     enum arch_aspace_role role;
     bool is_kernel;
@@ -60,15 +74,44 @@ struct arch_aspace {
     vm_page_t *root_page;
     uint64_t table_flags; /* bits of a non-leaf entry: P | W (| U for user aspaces) */
     uint64_t leaf_global; /* G for the kernel aspace, else 0 */
-    size_t table_pages; /* guarded by lock */
+    size_t table_pages; /* lock */
     uint32_t active_cpus;  /* CPUs on which this aspace's tables are live (atomic) */
-    /* Role links: a RESTRICTED aspace's unified aspace; a UNIFIED aspace's parts; the
-     * number of unified aspaces borrowing a SHARED aspace. */
+    /* Role links: a RESTRICTED aspace's unified aspace (lock); a UNIFIED aspace's parts
+     * (fixed); the number of unified aspaces borrowing a SHARED aspace (lock). */
     struct arch_aspace *unified;
     struct arch_aspace *shared;
     struct arch_aspace *restricted;
     uint32_t unified_users;
 };
+
+/*
+ * The public calls of <arch/mmu.h> that take an aspace lock, with the annotation the
+ * opaque type there cannot carry: the caller must not hold it (they take it themselves).
+ * A call on a unified aspace takes the lock of the part it works on (query) or of both
+ * parts (destroy), named here too.
+ */
+zx_status_t arch_mmu_create_unified(arch_aspace_t *shared, arch_aspace_t *restricted,
+                                    arch_aspace_t **out) TA_EXCL(shared->lock, restricted->lock);
+zx_status_t arch_mmu_destroy(arch_aspace_t *as)
+    TA_EXCL(as->lock, as->shared->lock, as->restricted->lock);
+zx_status_t arch_mmu_map(arch_aspace_t *as, vaddr_t vaddr, const paddr_t *phys, size_t count,
+                         uint32_t flags, enum arch_existing_action existing, size_t *mapped)
+    TA_EXCL(as->lock);
+zx_status_t arch_mmu_map_contiguous(arch_aspace_t *as, vaddr_t vaddr, paddr_t paddr,
+                                    size_t count, uint32_t flags, size_t *mapped)
+    TA_EXCL(as->lock);
+zx_status_t arch_mmu_unmap(arch_aspace_t *as, vaddr_t vaddr, size_t count,
+                           enum arch_unmap_enlarge enlarge, size_t *unmapped) TA_EXCL(as->lock);
+zx_status_t arch_mmu_protect(arch_aspace_t *as, vaddr_t vaddr, size_t count, uint32_t flags)
+    TA_EXCL(as->lock);
+zx_status_t arch_mmu_query(arch_aspace_t *as, vaddr_t vaddr, paddr_t *paddr, uint32_t *flags,
+                           size_t *page_size)
+    TA_EXCL(as->lock, as->shared->lock, as->restricted->lock);
+zx_status_t arch_mmu_harvest_accessed(arch_aspace_t *as, vaddr_t vaddr, size_t count,
+                                      enum arch_harvest_action action, arch_harvest_cb cb,
+                                      void *ctx, size_t *freed_tables) TA_EXCL(as->lock);
+size_t arch_mmu_table_pages(arch_aspace_t *as) TA_EXCL(as->lock);
+void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size) TA_EXCL(as->lock);
 
 /*
  * Consistency manager: collects what one operation must do to the TLBs and which table
@@ -81,15 +124,13 @@ struct arch_aspace {
 #define MMU_CM_MAX_PENDING 32
 
 struct mmu_cm {
-    struct arch_aspace *as;
     uint32_t npending;
     bool full_flush;
     vaddr_t pending[MMU_CM_MAX_PENDING];
     struct list_node to_free;
 };
 
-static inline void mmu_cm_init(struct mmu_cm *cm, struct arch_aspace *as) {
-    cm->as = as;
+static inline void mmu_cm_init(struct mmu_cm *cm) {
     cm->npending = 0;
     cm->full_flush = false;
     list_init(&cm->to_free);
@@ -130,7 +171,9 @@ static inline void mmu_cm_sync(struct mmu_cm *cm, const struct mmu_cm_local *l) 
 /* Many translations changed at once (a whole table went away, or a top-level entry). */
 static inline void mmu_cm_flush_all(struct mmu_cm *cm) { cm->full_flush = true; }
 
-void mmu_cm_finish(struct mmu_cm *cm) TA_REQ(cm->as->lock);
+/* Performs the invalidations cm collected for as (whose lock the caller holds). */
+void mmu_cm_finish(struct arch_aspace *as, struct mmu_cm *cm) TA_REQ(as->lock);
+/* Returns the table pages cm collected to the PMM; called after the lock is dropped. */
 void mmu_cm_free_pages(struct mmu_cm *cm);
 
 /* ---- entries and tables ---- */
@@ -180,7 +223,7 @@ void mmu_table_release(struct arch_aspace *as, struct mmu_cm *cm, vm_page_t *pag
 zx_status_t mmu_split_large(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table,
                             unsigned level, unsigned idx, vaddr_t va) TA_REQ(as->lock);
 
-/* Frees empty, unpinned tables under table for [va, last]. */
+/* Frees empty, unpinned tables under table for [va, last] (a failed map's cleanup). */
 void mmu_prune(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table, vm_page_t *tpage,
                unsigned level, vaddr_t va, vaddr_t last) TA_REQ(as->lock);
 
@@ -188,6 +231,17 @@ void mmu_prune(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table, vm_pa
 zx_status_t mmu_unmap_locked(struct arch_aspace *as, struct mmu_cm *cm, vaddr_t va,
                              vaddr_t last, enum arch_unmap_enlarge enlarge, size_t *unmapped)
     TA_REQ(as->lock);
+
+/*
+ * Unmap and protect take a range of the caller's choice while the aspace lock keeps
+ * interrupts off, so they work in batches: each hold of the lock handles at most
+ * MMU_BATCH_UNITS last-level tables or large pages (a table is up to 512 entries: a batch
+ * stays within some 40,000 instructions), then the walk stops where it got to and reports
+ * MMU_BATCH_PAUSED (never returned to callers), the lock is dropped, and the next batch
+ * starts from there.
+ */
+#define MMU_BATCH_UNITS 4u
+#define MMU_BATCH_PAUSED ZX_ERR_SHOULD_WAIT
 
 /*
  * Validates (vaddr, count) against the aspace: INVALID_ARGS for unaligned, zero or

@@ -8,10 +8,10 @@
 #ifndef VM_PAGE_TREE_H
 #define VM_PAGE_TREE_H
 
+#include <phys/vm_page.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <vm/vm_page.h>
 #include <zircon/types.h>
 
 struct page_tree_node;

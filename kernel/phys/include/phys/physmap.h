@@ -3,8 +3,8 @@
  * 2 MiB pages). Kernel code reaches physical memory only through these two helpers.
  * Host builds point the physmap at a simulated buffer via host_physmap_offset.
  */
-#ifndef VM_PHYSMAP_H
-#define VM_PHYSMAP_H
+#ifndef PHYS_PHYSMAP_H
+#define PHYS_PHYSMAP_H
 
 #include <kernel/types.h>
 

@@ -26,7 +26,7 @@
  * lock nests inside it); pages are given back after heap_lock is dropped, since by then
  * nothing in the heap refers to them. Panics for bad frees are raised after unlocking.
  */
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 #include <stdint.h>
 #include <kernel/assert.h>
@@ -35,9 +35,9 @@
 #include <kernel/types.h>
 #include <lib/list.h>
 #include <lib/string.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
-#include <vm/vm_page.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 
 #define HEAP_MIN_SHIFT 4                                  /* smallest class: 16 bytes */
 #define HEAP_MAX_SHIFT 11                                 /* largest class: 2 KiB */
@@ -314,12 +314,14 @@ void kfree(void *ptr) {
         pmm_free_contiguous(rel.pa, rel.npages);
 }
 
-/* A snapshot; an aligned word is read atomically, so the lock is not needed. */
+/* A snapshot; an aligned word is read atomically, so the lock is not needed (clang has
+ * no annotation for a deliberate unlocked read of a guarded variable). */
 size_t heap_bytes_in_use(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&bytes_in_use, __ATOMIC_RELAXED);
 }
 
-/* A snapshot; an aligned word is read atomically, so the lock is not needed. */
+/* A snapshot; an aligned word is read atomically, so the lock is not needed (clang has
+ * no annotation for a deliberate unlocked read of a guarded variable). */
 size_t heap_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&pages_held, __ATOMIC_RELAXED);
 }

@@ -6,8 +6,8 @@
  *
  * Locking: one spinlock (irqsave); the PMM is called with it held (PMM lock nests inside).
  */
-#ifndef VM_HEAP_H
-#define VM_HEAP_H
+#ifndef PHYS_HEAP_H
+#define PHYS_HEAP_H
 
 #include <stddef.h>
 

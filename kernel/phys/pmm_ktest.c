@@ -11,9 +11,9 @@
 #include <kernel/ktest.h>
 #include <kernel/types.h>
 #include <lib/string.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
-#include <vm/vm_page.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 
 #define TWO_MIB_LOG2 21
 #define FILL_BYTE 0xa5

@@ -20,10 +20,10 @@
 #include <kernel/console.h>
 #include <kernel/panic.h>
 #include <lib/string.h>
-#include <vm/memrange.h>
-#include <vm/physmap.h>
-#include <vm/pmm.h>
-#include <vm/vm_page.h>
+#include <phys/memrange.h>
+#include <phys/physmap.h>
+#include <phys/pmm.h>
+#include <phys/vm_page.h>
 
 #define BOOT_RANGES_MAX 256
 #define BOOT_IDENTITY_LIMIT ((uint64_t)BOOT_IDENTITY_GIB << 30)

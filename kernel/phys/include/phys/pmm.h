@@ -9,14 +9,14 @@
  * fails each call with probability p/1000 from a deterministic generator. Calls made with
  * PMM_ALLOC_FLAG_NO_INJECT are never failed on purpose (for boot-critical allocations).
  */
-#ifndef VM_PMM_H
-#define VM_PMM_H
+#ifndef PHYS_PMM_H
+#define PHYS_PMM_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/types.h>
-#include <vm/memrange.h>
-#include <vm/vm_page.h>
+#include <phys/memrange.h>
+#include <phys/vm_page.h>
 
 #define PMM_ALLOC_FLAG_ZERO (1u << 0)      /* zero the page(s) before returning */
 #define PMM_ALLOC_FLAG_NO_INJECT (1u << 1) /* exempt from fault injection */

@@ -3,7 +3,7 @@
  * pmm_init() points vm_page_array at storage the boot code carved out of RAM and sets
  * vm_page_array_count; both are written once at boot and only read afterwards.
  */
-#include <vm/vm_page.h>
+#include <phys/vm_page.h>
 
 vm_page_t *vm_page_array;
 size_t vm_page_array_count;

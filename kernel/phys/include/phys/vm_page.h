@@ -15,8 +15,8 @@
  *           and `object.object` is NULL once the page has left its VMO (an orphan that
  *           the last copy frees). See kernel/vm/vm_object_priv.h, "Pins".
  */
-#ifndef VM_VM_PAGE_H
-#define VM_VM_PAGE_H
+#ifndef PHYS_VM_PAGE_H
+#define PHYS_VM_PAGE_H
 
 #include <stddef.h>
 #include <stdint.h>

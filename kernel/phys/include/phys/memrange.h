@@ -8,8 +8,8 @@
  * Ranges are half-open [base, base + size); a region whose end would overflow 2^64 is
  * clamped to end at 2^64 - 1 (exclusive end UINT64_MAX).
  */
-#ifndef VM_MEMRANGE_H
-#define VM_MEMRANGE_H
+#ifndef PHYS_MEMRANGE_H
+#define PHYS_MEMRANGE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -24,14 +24,14 @@
  * Panics from bad frees are raised after the lock is released, so a host test that
  * catches the panic can keep using the PMM.
  */
-#include <vm/pmm.h>
+#include <phys/pmm.h>
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
 #include <kernel/spinlock.h>
 #include <lib/list.h>
 #include <lib/string.h>
-#include <vm/physmap.h>
+#include <phys/physmap.h>
 
 #define MAX_ALIGN_LOG2 40
 /* Pages of a contiguous run claimed, checked or freed per hold of pmm_lock. */
@@ -235,7 +235,7 @@ zx_status_t pmm_alloc_page(uint32_t flags, vm_page_t **out_page, paddr_t *out_pa
 }
 
 /* A frame's state read without the lock (a snapshot: it may change at once). */
-static bool frame_looks_free(size_t pfn) TA_NO_THREAD_SAFETY_ANALYSIS {
+static bool frame_looks_free(size_t pfn) {
     return __atomic_load_n(&vm_page_array[pfn].state, __ATOMIC_RELAXED) == VM_PAGE_STATE_FREE;
 }
 
@@ -437,7 +437,8 @@ static void put_free_run(size_t first, size_t count) {
     }
 }
 
-/* A snapshot; an aligned word is read atomically, so the lock is not needed. */
+/* A snapshot; an aligned word is read atomically, so the lock is not needed (clang has
+ * no annotation for a deliberate unlocked read of a guarded variable). */
 size_t pmm_count_free_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&free_count, __ATOMIC_RELAXED);
 }
@@ -445,7 +446,7 @@ size_t pmm_count_free_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
 /* Reads every record without the PMM lock: the walk is proportional to RAM and must not
  * keep interrupts off; a state byte is read atomically, so each record is counted in
  * some state it was in during the walk (the counts are a statistic, not a snapshot). */
-void pmm_count_by_state(size_t counts[VM_PAGE_STATE_COUNT]) TA_NO_THREAD_SAFETY_ANALYSIS {
+void pmm_count_by_state(size_t counts[VM_PAGE_STATE_COUNT]) {
     for (size_t s = 0; s < VM_PAGE_STATE_COUNT; s++)
         counts[s] = 0;
     for (size_t i = 0; i < vm_page_array_count; i++) {
@@ -455,7 +456,8 @@ void pmm_count_by_state(size_t counts[VM_PAGE_STATE_COUNT]) TA_NO_THREAD_SAFETY_
     }
 }
 
-/* A snapshot; an aligned word is read atomically, so the lock is not needed. */
+/* A snapshot; an aligned word is read atomically, so the lock is not needed (clang has
+ * no annotation for a deliberate unlocked read of a guarded variable). */
 size_t pmm_count_total_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&total_count, __ATOMIC_RELAXED);
 }

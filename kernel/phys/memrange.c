@@ -19,7 +19,7 @@
  * block out of the middle of a range would need a slot the set does not have.
  * trim_to_alignment() asserts (debug builds) that align is a power of two.
  */
-#include <vm/memrange.h>
+#include <phys/memrange.h>
 
 #include <kernel/assert.h>
 #include <lib/string.h>

@@ -8,7 +8,7 @@
 #include <kernel/ktest.h>
 #include <kernel/types.h>
 #include <lib/string.h>
-#include <vm/heap.h>
+#include <phys/heap.h>
 
 #define MIN_ALIGN 16
 #define SLAB_MAX 2048
