@@ -29,7 +29,7 @@ struct proc_shared {
     uint32_t refcount; /* atomic: member processes pointing here, collector holds */
     uint32_t members TA_GUARDED(gc_lock);  /* members not yet finished */
     uint32_t running TA_GUARDED(gc_lock);  /* members started and not yet finished */
-    uint32_t holders TA_GUARDED(gc_lock);  /* members that have (or are about to get) a handle */
+    uint32_t holders TA_GUARDED(gc_lock);  /* members with a handle (or about to get one) */
     bool counted TA_GUARDED(gc_lock);      /* the table's handles count as contained */
     bool collected TA_GUARDED(gc_lock);    /* found unreachable: no more joins or starts */
     /* The family's table and shared region; NULL after the last leave. Written under the

@@ -80,11 +80,13 @@ struct gc_node {
     /* The rest is the collector's, under the gc lock. */
     uint8_t mark TA_GUARDED(gc_lock);      /* GC_MARK_* of the collection `epoch` */
     uint8_t queue TA_GUARDED(gc_lock);     /* GC_QUEUE_*: suspect state, across collections */
-    uint32_t internal TA_GUARDED(gc_lock); /* references found in this collection's containers */
+    uint32_t internal TA_GUARDED(gc_lock); /* references found in this collection */
     uint64_t epoch TA_GUARDED(gc_lock);    /* the collection that last visited the node */
-    struct list_node seen_node TA_GUARDED(gc_lock);    /* the collection's visited list */
-    struct list_node work_node TA_GUARDED(gc_lock);    /* its work lists, then its garbage list */
-    struct list_node suspect_node TA_GUARDED(gc_lock); /* the suspect list, then the round list */
+    /* The collection's visited list; its work lists, then its garbage list; the suspect
+     * list, then the round list. */
+    struct list_node seen_node TA_GUARDED(gc_lock);
+    struct list_node work_node TA_GUARDED(gc_lock);
+    struct list_node suspect_node TA_GUARDED(gc_lock);
 };
 
 /* Makes n a node of type ops (no references contained, not queued). n is not yet
