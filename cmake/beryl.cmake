@@ -1,6 +1,9 @@
 # Helpers shared by the kernel, user programs and tests.
 
-set(BERYL_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter -Wthread-safety
+# -Wthread-safety and -Wthread-safety-beta (errors, with -Werror) check the lock
+# annotations of <kernel/compiler.h> in every file that uses them.
+set(BERYL_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter
+    -Wthread-safety -Wthread-safety-beta
     -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers)
 
 # Freestanding flags common to kernel and user code. User code may use SSE (each user

@@ -13,7 +13,7 @@ void console_set_level(int level) { current_level = level; }
 void console_break_lock(void) { __atomic_store_n(&console_lock.value, 0, __ATOMIC_RELEASE); }
 int console_level(void) { return current_level; }
 
-static void console_write_locked(const char *s, size_t len) {
+static void console_write_locked(const char *s, size_t len) TA_REQ(console_lock) {
     for (size_t i = 0; i < len; i++)
         x86_uart_putc(s[i]);
 }
@@ -25,7 +25,8 @@ void console_write(const char *s, size_t len) {
     spin_unlock_irqrestore(&console_lock, state);
 }
 
-static void console_sink(void *ctx, const char *s, size_t len) {
+/* kvprintf_sink's output function, called while vprintf holds the lock. */
+static void console_sink(void *ctx, const char *s, size_t len) TA_REQ(console_lock) {
     (void)ctx;
     console_write_locked(s, len);
 }

@@ -38,9 +38,9 @@ struct channel {
      * obj.lock held, so either one keeps it still. */
     struct list_node gc_msgs;
     gc_node_t gc;
-    /* What the collector's detach took, until its close (gc lock). */
-    struct list_node collected;
-    channel_t *collected_peer;
+    /* What the collector's detach took, until its close. */
+    struct list_node collected TA_GUARDED(gc_lock);
+    channel_t *collected_peer TA_GUARDED(gc_lock);
 };
 
 static inline channel_t *to_channel(kobject_t *obj) {
@@ -93,7 +93,7 @@ static uint32_t channel_msg_counted(const channel_msg_t *m) {
 
 /* Counts m's tracked handles as no longer contained (the message left its queue). Gc
  * lock held, no spinlock (a message has up to 64 handles). */
-static void channel_msg_uncontain(channel_msg_t *m) {
+static void channel_msg_uncontain(channel_msg_t *m) TA_REQ(gc_lock) {
     for (uint32_t i = 0; i < m->num_handles; i++) {
         gc_node_t *n = m->handles[i].obj != NULL ? gc_node_of(m->handles[i].obj) : NULL;
         if (n != NULL)
@@ -105,7 +105,7 @@ static void channel_msg_uncontain(channel_msg_t *m) {
  * the move may have made garbage (gc_moved_into: only if into itself may be). All
  * handles are counted first, so an endpoint written into its own queue is seen as the
  * candidate it has become. Gc lock held, no spinlock. */
-static void channel_msg_contain(channel_msg_t *m, channel_t *into) {
+static void channel_msg_contain(channel_msg_t *m, channel_t *into) TA_REQ(gc_lock) {
     for (uint32_t i = 0; i < m->num_handles; i++) {
         gc_node_t *n = m->handles[i].obj != NULL ? gc_node_of(m->handles[i].obj) : NULL;
         if (n != NULL)
@@ -118,11 +118,15 @@ static void channel_msg_contain(channel_msg_t *m, channel_t *into) {
     }
 }
 
-/* Uncounts every message of a list linked through gc_link (taken off a queue). */
+/* Uncounts every message of a list linked through gc_link (taken off a queue). The list
+ * is empty unless the caller holds the gc lock: counted messages leave a queue only
+ * under it (channel_lock_for_take). */
 static void channel_uncount_list(struct list_node *gc_list) {
     struct list_node *l;
-    while ((l = list_remove_head(gc_list)) != NULL)
+    while ((l = list_remove_head(gc_list)) != NULL) {
+        gc_lock_assume_held(); /* a counted message: see above */
         channel_msg_uncontain(containerof(l, channel_msg_t, gc_link));
+    }
 }
 
 /*
@@ -132,7 +136,7 @@ static void channel_uncount_list(struct list_node *gc_list) {
  * can arrive). *entered is gc_enter's result, for gc_exit after the unlock.
  */
 static void channel_lock_for_take(channel_t *c, spin_lock_saved_state_t *st, bool *entered)
-    TA_ACQ(&c->obj.lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    TA_ACQ(c->obj.lock) {
     *entered = false;
     spin_lock_irqsave(&c->obj.lock, st);
     if (!list_is_empty(&c->gc_msgs) && !gc_held()) {
@@ -145,7 +149,7 @@ static void channel_lock_for_take(channel_t *c, spin_lock_saved_state_t *st, boo
 /* Moves c's whole queue to *out and its counted messages to *out_gc (both O(1)); the
  * caller uncounts *out_gc once c's lock is dropped. Lock as in channel_lock_for_take. */
 static void channel_take_queue_locked(channel_t *c, struct list_node *out,
-                                      struct list_node *out_gc) {
+                                      struct list_node *out_gc) TA_REQ(c->obj.lock) {
     list_move_all(&c->queue, out);
     list_move_all(&c->gc_msgs, out_gc);
     kobject_signal_locked(&c->obj, ZX_CHANNEL_READABLE, 0);
@@ -154,7 +158,8 @@ static void channel_take_queue_locked(channel_t *c, struct list_node *out,
 /* The peer half of closing c: clears peer's pointer to c (if it still points here),
  * tells it PEER_CLOSED, and drops the references the two pointers held. peer is what
  * c->peer held (its reference comes with it); NULL is ignored. No lock held. */
-static void channel_unlink_peer(channel_t *c, channel_t *peer) {
+static void channel_unlink_peer(channel_t *c, channel_t *peer)
+    TA_EXCL(c->obj.lock, peer->obj.lock) {
     if (peer == NULL)
         return;
     bool took_back = false;
@@ -195,12 +200,22 @@ static void channel_on_zero_handles(kobject_t *obj) {
     channel_free_list(&dead);
 }
 
+/*
+ * For channel_destroy's assertions: nothing of the collector's is left on c (a queued
+ * suspect, or what a detach took until its close: both hold a reference to c). Not
+ * checked by the analysis: it reads without the gc lock, which is safe once no reference
+ * to c is left.
+ */
+static inline bool channel_gc_idle(channel_t *c) TA_NO_THREAD_SAFETY_ANALYSIS {
+    return list_is_empty(&c->collected) && c->collected_peer == NULL &&
+           !gc_node_queued(&c->gc);
+}
+
 static void channel_destroy(kobject_t *obj) {
     channel_t *c = to_channel(obj);
     /* A linked peer would still hold a reference to c. */
     ASSERT(c->peer == NULL);
-    DEBUG_ASSERT(list_is_empty(&c->collected) && c->collected_peer == NULL);
-    DEBUG_ASSERT(c->gc.queue == 0); /* a queued suspect holds a reference */
+    DEBUG_ASSERT(channel_gc_idle(c));
     spin_lock_saved_state_t st;
     bool entered;
     struct list_node dead, dead_gc;
@@ -228,7 +243,8 @@ static bool channel_gc_candidate(gc_node_t *n) {
 
 /* Counted messages change only under the gc lock, which the collector holds: the walk
  * needs no spinlock. */
-static void channel_gc_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx) {
+static void channel_gc_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx)
+    TA_REQ(gc_lock) {
     channel_msg_t *m;
     list_for_every_entry(&gc_to_channel(n)->gc_msgs, m, channel_msg_t, gc_link) {
         for (uint32_t i = 0; i < m->num_handles; i++) {
@@ -240,7 +256,7 @@ static void channel_gc_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx) {
 }
 
 /* Unreachable: closed as on_zero_handles would, in two steps. */
-static void channel_gc_detach(gc_node_t *n) {
+static void channel_gc_detach(gc_node_t *n) TA_REQ(gc_lock) {
     channel_t *c = gc_to_channel(n);
     struct list_node taken, taken_gc;
     spin_lock_saved_state_t st;
@@ -255,7 +271,7 @@ static void channel_gc_detach(gc_node_t *n) {
     channel_uncount_list(&taken_gc);
 }
 
-static void channel_gc_close(gc_node_t *n) {
+static void channel_gc_close(gc_node_t *n) TA_REQ(gc_lock) {
     channel_t *c = gc_to_channel(n);
     channel_t *peer = c->collected_peer;
     c->collected_peer = NULL;
@@ -294,7 +310,9 @@ static const struct kobject_ops channel_ops = {
     .gc_node = channel_gc_node,
 };
 
-static void channel_init(channel_t *c) {
+/* Not checked by the analysis: c is new, so nobody else can see the fields that the gc
+ * lock guards once c is published. */
+static void channel_init(channel_t *c) TA_NO_THREAD_SAFETY_ANALYSIS {
     kobject_init(&c->obj, &channel_ops);
     c->peer = NULL;
     c->closed = false;
@@ -356,8 +374,10 @@ zx_status_t channel_write_msg(channel_t *c, channel_msg_t *m) {
             status = ZX_OK;
         }
         spin_unlock_irqrestore(&peer->obj.lock, st);
-        if (status == ZX_OK && m->counted > 0)
+        if (status == ZX_OK && m->counted > 0) {
+            gc_lock_assume_held(); /* counted: the gc_enter above */
             channel_msg_contain(m, peer); /* m stays queued: a reader needs the gc lock */
+        }
     }
     gc_exit(entered);
     if (peer != NULL)
@@ -427,8 +447,10 @@ zx_status_t channel_dequeue(channel_t *c, uint32_t byte_cap, uint32_t handle_cap
             status = ZX_ERR_BUFFER_TOO_SMALL;
     }
     spin_unlock_irqrestore(&c->obj.lock, st);
-    if (taken && m->counted > 0)
+    if (taken && m->counted > 0) {
+        gc_lock_assume_held(); /* a counted message is taken only under it (above) */
         channel_msg_uncontain(m); /* in flight in the kernel now: a root */
+    }
     gc_exit(entered);
 
     if (status == ZX_OK)
@@ -453,8 +475,10 @@ void channel_requeue_front(channel_t *c, channel_msg_t *m) {
         kobject_signal_locked(&c->obj, 0, ZX_CHANNEL_READABLE);
     }
     spin_unlock_irqrestore(&c->obj.lock, st);
-    if (!closed && m->counted > 0)
+    if (!closed && m->counted > 0) {
+        gc_lock_assume_held(); /* counted: the gc_enter above */
         channel_msg_contain(m, c);
+    }
     gc_exit(entered);
     if (closed)
         channel_msg_free(m);

@@ -51,7 +51,7 @@ struct ht_slot {
 _Static_assert(HT_MAX_SLOTS <= HT_FREE_END, "next_free cannot hold every slot index");
 
 struct handle_table {
-    spinlock_t lock;
+    spinlock_t lock;          /* guards the rest, refcount excepted, and the slots */
     uint32_t refcount;        /* atomic: the owner's, plus walkers' */
     struct ht_slot **chunks;  /* directory: chunks[i] holds slots [i*64, i*64+64) */
     uint32_t dir_cap;         /* entries in chunks[] */
@@ -65,12 +65,13 @@ static inline zx_handle_t ht_encode(uint32_t index, uint32_t gen) {
     return (gen << (2u + HT_INDEX_BITS)) | (index << 2) | ZX_HANDLE_FIXED_BITS_MASK;
 }
 
-static inline struct ht_slot *ht_slot(handle_table_t *ht, uint32_t index) {
+static inline struct ht_slot *ht_slot(handle_table_t *ht, uint32_t index) TA_REQ(ht->lock) {
     return &ht->chunks[index >> HT_CHUNK_SHIFT][index & (HT_CHUNK_SLOTS - 1)];
 }
 
 /* Returns the slot named by value, or NULL if value names no live handle. Lock held. */
-static struct ht_slot *ht_lookup_locked(handle_table_t *ht, zx_handle_t value) {
+static struct ht_slot *ht_lookup_locked(handle_table_t *ht, zx_handle_t value)
+    TA_REQ(ht->lock) {
     if ((value & ZX_HANDLE_FIXED_BITS_MASK) != ZX_HANDLE_FIXED_BITS_MASK)
         return NULL;
     uint32_t index = (value >> 2) & HT_INDEX_MASK;
@@ -83,7 +84,7 @@ static struct ht_slot *ht_lookup_locked(handle_table_t *ht, zx_handle_t value) {
     return s;
 }
 
-static void ht_push_free_locked(handle_table_t *ht, uint32_t index) {
+static void ht_push_free_locked(handle_table_t *ht, uint32_t index) TA_REQ(ht->lock) {
     ht_slot(ht, index)->next_free = HT_FREE_END;
     if (ht->free_tail == HT_NO_SLOT)
         ht->free_head = index;
@@ -92,7 +93,7 @@ static void ht_push_free_locked(handle_table_t *ht, uint32_t index) {
     ht->free_tail = index;
 }
 
-static uint32_t ht_pop_free_locked(handle_table_t *ht) {
+static uint32_t ht_pop_free_locked(handle_table_t *ht) TA_REQ(ht->lock) {
     uint32_t index = ht->free_head;
     if (index != HT_NO_SLOT) {
         uint32_t next = ht_slot(ht, index)->next_free;
@@ -105,7 +106,7 @@ static uint32_t ht_pop_free_locked(handle_table_t *ht) {
 
 /* Appends a zeroed chunk (the directory has room) and frees its slots. Lock held or the
  * table not yet shared. */
-static void ht_add_chunk_locked(handle_table_t *ht, struct ht_slot *chunk) {
+static void ht_add_chunk_locked(handle_table_t *ht, struct ht_slot *chunk) TA_REQ(ht->lock) {
     DEBUG_ASSERT(ht->nchunks < ht->dir_cap);
     uint32_t first = ht->nchunks * HT_CHUNK_SLOTS;
     ht->chunks[ht->nchunks++] = chunk;
@@ -113,7 +114,9 @@ static void ht_add_chunk_locked(handle_table_t *ht, struct ht_slot *chunk) {
         ht_push_free_locked(ht, first + i);
 }
 
-handle_table_t *handle_table_create(void) {
+/* Not checked by the analysis: it fills a table nobody else can see yet without its lock
+ * (ht_add_chunk_locked). */
+handle_table_t *handle_table_create(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     handle_table_t *ht = kmalloc(sizeof(*ht));
     struct ht_slot **dir = kzalloc(HT_INITIAL_DIR * sizeof(*dir));
     struct ht_slot *chunk = kzalloc(HT_CHUNK_SLOTS * sizeof(*chunk));

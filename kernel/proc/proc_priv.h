@@ -10,9 +10,14 @@
  *    process's thread list (until the thread exits or is torn down unstarted) and the
  *    scheduler (from start until the stack is reaped, on_reaped).
  *
- * Locking: process->obj.lock guards the process state, the thread list and the
- * handles/aspace pointers; uthread->obj.lock guards the thread's state. Order: process
- * before uthread. Neither is held across handle_table_destroy / vm_aspace_destroy.
+ * Locking (docs/architecture.md, "Locks"): the process lock, process->obj.lock, guards
+ * the fields of struct process marked "process lock" below and, in each of its threads,
+ * the uthread's state, kill_sent and proc_node. A thread's own lock, uthread->obj.lock,
+ * guards its name and its restricted-mode binding. Fields under the gc lock carry
+ * TA_GUARDED(gc_lock); clang cannot attach a per-object lock to a field in C
+ * (<kernel/compiler.h>), so the others say it in comments. Order: process before uthread
+ * (no path holds both today). Neither is held across handle_table_destroy /
+ * vm_aspace_destroy.
  */
 #ifndef PROC_PRIV_H
 #define PROC_PRIV_H
@@ -53,7 +58,11 @@ enum process_state {
 };
 
 struct process {
-    kobject_t obj;
+    kobject_t obj; /* obj.lock is the process lock */
+    /* Process lock: name, state, retcode, start_time, handles, aspace, restricted,
+     * aslr_names, aslr_next_slot, threads, live_threads, finishing. The process's own
+     * threads read handles, aspace and restricted without it: those change only in
+     * process_finish, once no thread of the process runs. */
     char name[ZX_MAX_NAME_LEN];
     enum process_state state;
     int64_t retcode;
@@ -70,11 +79,11 @@ struct process {
      * (its own, a prototype's shared one, or a create_shared member's restricted one) and
      * its children's seeds (process_child_aslr_seed). */
     uint64_t aslr_seed;       /* immutable */
-    struct proc_aslr_name {   /* guarded by obj.lock: children made per name */
+    struct proc_aslr_name {   /* process lock: children made per name */
         uint64_t hash;
         uint64_t made;        /* 0: free slot */
     } aslr_names[PROC_ASLR_NAME_SLOTS];
-    uint32_t aslr_next_slot;  /* guarded by obj.lock: slot the next new name takes */
+    uint32_t aslr_next_slot;  /* process lock: slot the next new name takes */
     kobject_t *job;           /* a reference */
     struct list_node threads; /* uthreads not yet exited */
     uint32_t live_threads;    /* started and not yet exited */
@@ -84,8 +93,8 @@ struct process {
      * family's holders (until its last handle goes) and among its running members (from
      * a successful start until it finishes). */
     gc_node_t gc;
-    bool gc_holder;
-    bool gc_started;
+    bool gc_holder TA_GUARDED(gc_lock);
+    bool gc_started TA_GUARDED(gc_lock);
 };
 
 enum uthread_state { UTHREAD_INITIAL, UTHREAD_RUNNING, UTHREAD_DEAD };
@@ -94,9 +103,9 @@ struct uthread {
     kobject_t obj;
     thread_t thread;
     process_t *proc;          /* a reference */
-    enum uthread_state state;
-    char name[ZX_MAX_NAME_LEN];
-    struct list_node proc_node;
+    enum uthread_state state; /* proc's process lock */
+    char name[ZX_MAX_NAME_LEN]; /* obj.lock */
+    struct list_node proc_node; /* in proc->threads (process lock) */
     uintptr_t entry, stack, arg1, arg2;
     uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
     bool kill_sent;           /* process_kill has asked it to die (process lock) */
@@ -168,36 +177,36 @@ void proc_shared_leave(proc_shared_t *sh, bool *started);
 /* zx_process_start of a member, gc lock held: the table becomes a root (begin;
  * ZX_ERR_BAD_STATE if the family is gone or collected) or, if the start failed, may
  * become a container again (undo). */
-zx_status_t proc_shared_start_begin(proc_shared_t *sh);
-void proc_shared_start_undo(proc_shared_t *sh);
+zx_status_t proc_shared_start_begin(proc_shared_t *sh) TA_REQ(gc_lock);
+void proc_shared_start_undo(proc_shared_t *sh) TA_REQ(gc_lock);
 void proc_shared_unref(proc_shared_t *sh);
 handle_table_t *proc_shared_handles(proc_shared_t *sh); /* valid while a member is in */
 vm_aspace_t *proc_shared_aspace(proc_shared_t *sh);
 gc_node_t *proc_shared_gc_node(proc_shared_t *sh);
 
-int64_t process_retcode(process_t *p);
+int64_t process_retcode(process_t *p) TA_EXCL(p->obj.lock);
 
 /* p's aspace with a new reference (vm_aspace_unref when done), or NULL once p has begun
  * to finish. The aspace may still be destroyed while the caller holds it: its calls then
  * return ZX_ERR_BAD_STATE (for a unified aspace its parts stay reachable, destroyed). */
-vm_aspace_t *process_aspace_get(process_t *p);
+vm_aspace_t *process_aspace_get(process_t *p) TA_EXCL(p->obj.lock);
 
 /* handle_table_for_each over p's handles (same rules for fn); ZX_ERR_BAD_STATE once p
  * is finishing or dead. */
 zx_status_t process_for_each_handle(process_t *p,
                                     void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
                                                zx_rights_t rights),
-                                    void *ctx);
+                                    void *ctx) TA_EXCL(p->obj.lock);
 
 /* uthread_exit_current's half of process bookkeeping (process.c): returns true if the
  * caller was the last live thread; that caller then calls process_finish once it has
  * left the aspace. */
-bool process_thread_exited(process_t *p);
+bool process_thread_exited(process_t *p) TA_EXCL(p->obj.lock);
 
 /* Tears down what a dead process owns (threads never started, handle table, aspace) and
  * asserts ZX_TASK_TERMINATED. Runs once, on the thread that saw the last thread go (or
  * on the killer when none was running), never with the aspace loaded. */
-void process_finish(process_t *p);
+void process_finish(process_t *p) TA_EXCL(p->obj.lock);
 void x86_syscall_handler(struct x86_iframe *f);
 
 /*
@@ -208,14 +217,15 @@ void x86_syscall_handler(struct x86_iframe *f);
  * on failure *arg1 is still the caller's to release.
  */
 zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_t stack,
-                          handle_ref_t *arg1, uintptr_t arg2);
+                          handle_ref_t *arg1, uintptr_t arg2) TA_EXCL(p->obj.lock);
 
 /* Kills p with retcode (the first kill or exit decides the code). Threads are asked to
  * die; once none runs, the process finishes. Idempotent. */
-void process_kill(process_t *p, int64_t retcode);
+void process_kill(process_t *p, int64_t retcode) TA_EXCL(p->obj.lock);
 
 /* Creates an unstarted user thread in p (ZX_ERR_BAD_STATE if p is dying or dead). */
-zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthread_t **out);
+zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthread_t **out)
+    TA_EXCL(p->obj.lock);
 
 /*
  * Starts ut in user mode at entry with stack, rdi = arg1, rsi = arg2. If first is set,
@@ -223,10 +233,10 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
  * ZX_ERR_BAD_STATE (thread not INITIAL, or process state wrong).
  */
 zx_status_t uthread_start(uthread_t *ut, uintptr_t entry, uintptr_t stack, uintptr_t arg1,
-                          uintptr_t arg2, bool first);
+                          uintptr_t arg2, bool first) TA_EXCL(ut->proc->obj.lock);
 
 /* zx_task_kill on a thread. */
-void uthread_kill(uthread_t *ut);
+void uthread_kill(uthread_t *ut) TA_EXCL(ut->proc->obj.lock);
 
 uthread_t *uthread_current(void);
 

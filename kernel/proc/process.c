@@ -135,6 +135,13 @@ static process_t *process_alloc(kobject_t *job, const char *name, size_t name_le
     return p;
 }
 
+/* Records, before p is published, whether it counts among its family's holders. Not
+ * checked by the analysis: nobody else can see p yet, so the gc lock that guards the
+ * flag afterwards is not needed. */
+static void process_init_gc_holder(process_t *p, bool holder) TA_NO_THREAD_SAFETY_ANALYSIS {
+    p->gc_holder = holder;
+}
+
 /* Makes the half-built p a live object whose root VMAR (the handle-visible one) is
  * vmar; on failure releases everything and frees p. */
 static zx_status_t process_publish(process_t *p, zx_status_t st, vm_vmar_t *vmar,
@@ -167,7 +174,8 @@ zx_status_t process_create(kobject_t *job, const char *name, size_t name_len, bo
     zx_status_t st;
     if (shared) {
         st = proc_shared_create(p->name, p->aslr_seed, &p->shared);
-        p->gc_holder = st == ZX_OK; /* the family counts its prototype's handle to come */
+        /* The family counts its prototype's handle to come. */
+        process_init_gc_holder(p, st == ZX_OK);
         if (st == ZX_OK) {
             p->handles = proc_shared_handles(p->shared);
             p->aspace = proc_shared_aspace(p->shared);
@@ -201,7 +209,7 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
         return ZX_ERR_NO_MEMORY;
     }
     p->shared = sh;
-    p->gc_holder = true; /* join counted it */
+    process_init_gc_holder(p, true); /* join counted it */
     p->restricted_owner = true;
     p->handles = proc_shared_handles(sh);
     zx_status_t st = vm_aspace_create(ARCH_ASPACE_RESTRICTED, USER_RESTRICTED_BASE,
@@ -346,6 +354,7 @@ zx_status_t process_start(process_t *p, uthread_t *ut, uintptr_t entry, uintptr_
         }
     }
     if (p->shared) {
+        gc_lock_assume_held(); /* the gc_enter of the first p->shared test */
         if (st == ZX_OK)
             p->gc_started = true; /* read by its leave, under the gc lock */
         else
@@ -496,7 +505,7 @@ static void process_destroy(kobject_t *o) {
             proc_shared_drop_holder(p->shared, &p->gc_holder);
         process_release(p, p->handles, p->aspace, p->restricted);
     }
-    DEBUG_ASSERT(p->gc.queue == 0); /* a queued suspect holds a reference */
+    DEBUG_ASSERT(!gc_node_queued(&p->gc)); /* a queued suspect holds a reference */
     if (p->shared)
         proc_shared_unref(p->shared);
     kobject_unref(p->job);

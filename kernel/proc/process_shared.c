@@ -26,29 +26,32 @@
 #include "proc_priv.h"
 
 struct proc_shared {
-    uint32_t refcount;       /* atomic: member processes pointing here, collector holds */
-    /* Guarded by the gc lock: */
-    uint32_t members;        /* members not yet finished */
-    uint32_t running;        /* members started and not yet finished */
-    uint32_t holders;        /* members that have (or are about to get) a handle */
-    bool counted;            /* the table's handles count as contained (no member runs) */
-    bool collected;          /* found unreachable: no more joins or starts */
-    handle_table_t *handles; /* the family's; NULL after the last leave */
-    vm_aspace_t *aspace;     /* the shared region; NULL after the last leave */
+    uint32_t refcount; /* atomic: member processes pointing here, collector holds */
+    uint32_t members TA_GUARDED(gc_lock);  /* members not yet finished */
+    uint32_t running TA_GUARDED(gc_lock);  /* members started and not yet finished */
+    uint32_t holders TA_GUARDED(gc_lock);  /* members with a handle (or about to get one) */
+    bool counted TA_GUARDED(gc_lock);      /* the table's handles count as contained */
+    bool collected TA_GUARDED(gc_lock);    /* found unreachable: no more joins or starts */
+    /* The family's table and shared region; NULL after the last leave. Written under the
+     * gc lock; a member reads them without it (proc_shared_handles / _aspace): they
+     * change only at the last leave, and a member that reads them has not left. */
+    handle_table_t *handles TA_GUARDED(gc_lock);
+    vm_aspace_t *aspace TA_GUARDED(gc_lock);
     gc_node_t gc;
 };
 
 static const struct gc_node_ops family_gc_ops;
 
 /* Adds delta to `contained` of every tracked object with a handle in the table. */
-static void family_contain_one(void *ctx, zx_handle_t value, kobject_t *obj, zx_rights_t rights) {
+static void family_contain_one(void *ctx, zx_handle_t value, kobject_t *obj, zx_rights_t rights)
+    TA_REQ(gc_lock) {
     gc_node_t *n = gc_node_of(obj);
     if (n != NULL)
         gc_contain(n, *(int32_t *)ctx);
 }
 
 /* The table becomes a container (counted) or a root again. Gc lock held. */
-static void family_set_counted(proc_shared_t *sh, bool counted) {
+static void family_set_counted(proc_shared_t *sh, bool counted) TA_REQ(gc_lock) {
     if (sh->counted == counted)
         return;
     sh->counted = counted;
@@ -57,7 +60,10 @@ static void family_set_counted(proc_shared_t *sh, bool counted) {
         handle_table_for_each(sh->handles, family_contain_one, &delta);
 }
 
-zx_status_t proc_shared_create(const char *name, uint64_t aslr_seed, proc_shared_t **out) {
+/* Not checked by the analysis: the family is new, so nobody else can see the fields that
+ * the gc lock guards once it is published. */
+zx_status_t proc_shared_create(const char *name, uint64_t aslr_seed, proc_shared_t **out)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
     proc_shared_t *sh = kzalloc(sizeof(*sh));
     if (!sh)
         return ZX_ERR_NO_MEMORY;
@@ -116,7 +122,7 @@ zx_status_t proc_shared_start_begin(proc_shared_t *sh) {
 
 /* The last running member is gone (or a start failed): if members remain, the table is
  * a container again and may hold the last references to them. Gc lock held. */
-static void family_stopped(proc_shared_t *sh) {
+static void family_stopped(proc_shared_t *sh) TA_REQ(gc_lock) {
     if (sh->running > 0 || sh->members == 0 || sh->collected)
         return;
     family_set_counted(sh, true);
@@ -157,16 +163,23 @@ void proc_shared_leave(proc_shared_t *sh, bool *started) {
     }
 }
 
-void proc_shared_unref(proc_shared_t *sh) {
+/* Not checked by the analysis: the assertion reads `members` without the gc lock, when
+ * the last reference is gone and nobody can change it. */
+void proc_shared_unref(proc_shared_t *sh) TA_NO_THREAD_SAFETY_ANALYSIS {
     if (__atomic_sub_fetch(&sh->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
         DEBUG_ASSERT(sh->members == 0);
-        DEBUG_ASSERT(sh->gc.queue == 0); /* a queued suspect holds a reference */
+        DEBUG_ASSERT(!gc_node_queued(&sh->gc)); /* a queued suspect holds a reference */
         kfree(sh);
     }
 }
 
-handle_table_t *proc_shared_handles(proc_shared_t *sh) { return sh->handles; }
-vm_aspace_t *proc_shared_aspace(proc_shared_t *sh) { return sh->aspace; }
+/* Not checked by the analysis: members read these without the gc lock (see the struct). */
+handle_table_t *proc_shared_handles(proc_shared_t *sh) TA_NO_THREAD_SAFETY_ANALYSIS {
+    return sh->handles;
+}
+vm_aspace_t *proc_shared_aspace(proc_shared_t *sh) TA_NO_THREAD_SAFETY_ANALYSIS {
+    return sh->aspace;
+}
 gc_node_t *proc_shared_gc_node(proc_shared_t *sh) { return &sh->gc; }
 
 /* ---- The collector's view of a family (object/gc.h) ---- */
@@ -175,9 +188,13 @@ static inline proc_shared_t *gc_to_family(gc_node_t *n) {
     return containerof(n, proc_shared_t, gc);
 }
 
-static uint32_t family_gc_refs(gc_node_t *n) { return gc_to_family(n)->holders; }
+static uint32_t family_gc_refs(gc_node_t *n) TA_REQ(gc_lock) {
+    return gc_to_family(n)->holders;
+}
 
-static bool family_gc_candidate(gc_node_t *n) {
+/* Unlike the other node types' test, this one needs the gc lock: a family is never
+ * handed to gc_reference_dropped, the one caller without it. */
+static bool family_gc_candidate(gc_node_t *n) TA_REQ(gc_lock) {
     proc_shared_t *sh = gc_to_family(n);
     return sh->counted && !sh->collected && sh->members > 0;
 }
@@ -195,7 +212,8 @@ static void family_visit_one(void *ctx, zx_handle_t value, kobject_t *obj, zx_ri
 }
 
 /* A counted table changes only under the gc lock (nobody runs to change it). */
-static void family_gc_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx) {
+static void family_gc_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx)
+    TA_REQ(gc_lock) {
     proc_shared_t *sh = gc_to_family(n);
     struct family_visit v = {fn, ctx};
     handle_table_for_each(sh->handles, family_visit_one, &v);
@@ -203,7 +221,7 @@ static void family_gc_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx) {
 
 /* Unreachable: no member may join or start any more. Its members (all unreachable too)
  * are killed by their own close; the last to leave frees the table. */
-static void family_gc_detach(gc_node_t *n) {
+static void family_gc_detach(gc_node_t *n) TA_REQ(gc_lock) {
     proc_shared_t *sh = gc_to_family(n);
     family_set_counted(sh, false);
     sh->collected = true;

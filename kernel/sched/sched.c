@@ -308,8 +308,7 @@ void wait_queue_init(wait_queue_t *wq) {
     wq->pending_status = ZX_OK;
 }
 
-zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
+zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline) {
     DEBUG_ASSERT(arch_irqs_disabled());
     spin_unlock(lock);
     zx_status_t st = block_current(wq, deadline, true);
@@ -318,8 +317,7 @@ zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadl
     return st;
 }
 
-void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock) {
     DEBUG_ASSERT(arch_irqs_disabled());
     spin_unlock(lock);
     block_current(wq, ZX_TIME_INFINITE, false);

@@ -363,14 +363,14 @@ static void box_for_each_child(gc_node_t *n, gc_visit_fn fn, void *ctx) {
     }
 }
 /* Counts or uncounts the contents (gc lock held). */
-static void box_contain(box_t *b, int32_t delta) {
+static void box_contain(box_t *b, int32_t delta) TA_REQ(gc_lock) {
     for (int i = 0; i < 8; i++) {
         gc_node_t *c = b->items[i].obj ? gc_node_of(b->items[i].obj) : NULL;
         if (c)
             gc_contain(c, delta);
     }
 }
-static void box_detach(gc_node_t *n) {
+static void box_detach(gc_node_t *n) TA_REQ(gc_lock) {
     box_t *b = gc_to_box(n);
     if (b->closed_box)
         box_contain(b, -1);

@@ -42,12 +42,32 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* Clang thread-safety analysis (-Wthread-safety); no-ops elsewhere. */
+/*
+ * Clang thread-safety analysis (-Wthread-safety, -Wthread-safety-beta; errors under
+ * -Werror); no-ops elsewhere. The lock rules these express are in docs/architecture.md
+ * ("Locks").
+ *
+ *  TA_CAP(name)        a lock type (spinlock_t, mutex_t)
+ *  TA_ACQ / TA_REL     the function takes / releases the lock (lock and unlock helpers)
+ *  TA_TRY_ACQ(ok, l)   takes l when it returns ok
+ *  TA_ASSERT(l)        after the call the caller holds l (taken now or further up)
+ *  TA_REQ(l)           the caller must hold l
+ *  TA_EXCL(l)          the caller must not hold l (the function takes it)
+ *  TA_GUARDED(l)       reading or writing this variable needs l
+ *  TA_NO_THREAD_SAFETY_ANALYSIS  the function is not checked; every use says why
+ *
+ * In C, clang resolves a lock named in TA_GUARDED only at file scope: a field can be
+ * guarded by a global lock, not by a lock in the same object (clang 14 rejects the
+ * member name; later versions accept it but check it against the wrong object). So a
+ * field guarded by its object's own lock says so in a comment, and the functions that
+ * touch it with the lock held carry TA_REQ(obj->lock), which clang does check.
+ */
 #if defined(__clang__)
 #define TA_CAP(x) __attribute__((capability(x)))
 #define TA_ACQ(...) __attribute__((acquire_capability(__VA_ARGS__)))
 #define TA_REL(...) __attribute__((release_capability(__VA_ARGS__)))
 #define TA_TRY_ACQ(...) __attribute__((try_acquire_capability(__VA_ARGS__)))
+#define TA_ASSERT(...) __attribute__((assert_capability(__VA_ARGS__)))
 #define TA_REQ(...) __attribute__((requires_capability(__VA_ARGS__)))
 #define TA_EXCL(...) __attribute__((locks_excluded(__VA_ARGS__)))
 #define TA_GUARDED(x) __attribute__((guarded_by(x)))
@@ -57,6 +77,7 @@
 #define TA_ACQ(...)
 #define TA_REL(...)
 #define TA_TRY_ACQ(...)
+#define TA_ASSERT(...)
 #define TA_REQ(...)
 #define TA_EXCL(...)
 #define TA_GUARDED(x)

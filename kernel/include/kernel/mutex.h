@@ -10,6 +10,8 @@
  *  - Not recursive; only the owner releases. Ownership passes straight to the oldest
  *    waiter on release (FIFO, no barging), so no waiter starves.
  *  - A spinlock may be taken while a mutex is held; never the other way round.
+ *  - mutex_t is a capability of clang's thread-safety analysis (<kernel/compiler.h>);
+ *    acquire and release are not analysed themselves (they implement it).
  *
  * Host builds of kernel code (BERYL_HOST) have no scheduler: there a mutex is a flag that
  * catches recursion and unbalanced releases.

@@ -9,6 +9,9 @@
  *  - A spinlock is never held across anything that may block or sleep.
  *  - The lock records the holder CPU (+1) so DEBUG_ASSERTs can catch recursion and
  *    unlocks by a non-holder.
+ *  - spinlock_t is a capability of clang's thread-safety analysis (<kernel/compiler.h>):
+ *    the lock and unlock functions say what they take and release; their bodies are
+ *    not analysed, since they implement what the analysis tracks.
  */
 #ifndef KERNEL_SPINLOCK_H
 #define KERNEL_SPINLOCK_H

@@ -33,13 +33,14 @@ void wait_queue_init(wait_queue_t *wq);
  * plain wake), ZX_ERR_TIMED_OUT once deadline (absolute; ZX_TIME_INFINITE = none) has
  * passed, or ZX_ERR_INTERNAL_INTR_KILLED if the thread is or gets killed.
  */
-zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline);
+zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline)
+    TA_REQ(lock);
 
 /*
  * As wait_queue_block without a deadline, but thread_kill does not end the wait: only a
  * wake does (mutexes use it; the killed thread acts on the kill later).
  */
-void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock);
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock) TA_REQ(lock);
 
 /*
  * Wake the oldest / every waiter, handing them `status`. Caller holds the guarding lock.

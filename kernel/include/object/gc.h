@@ -39,11 +39,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <kernel/compiler.h>
+#include <kernel/mutex.h>
 #include <lib/list.h>
 #include <object/kobject.h>
 
 typedef struct gc_node gc_node_t;
 typedef void (*gc_visit_fn)(gc_node_t *child, void *ctx);
+
+/* The gc lock (gc.c). Named here for the thread-safety annotations of what it guards;
+ * code takes it only through gc_enter / gc_exit. */
+extern mutex_t gc_lock;
 
 /* What the collector needs from a node type. Every op runs with the gc lock held, except
  * that gc_reference_dropped calls `candidate` without it (so it must then read only
@@ -73,17 +78,28 @@ struct gc_node {
     const struct gc_node_ops *ops;
     uint32_t contained; /* handles in containers: changed under the gc lock, read atomically */
     /* The rest is the collector's, under the gc lock. */
-    uint8_t mark;       /* GC_MARK_* of the collection `epoch` */
-    uint8_t queue;      /* GC_QUEUE_*: suspect state, across collections */
-    uint32_t internal;  /* references found in the containers of this collection */
-    uint64_t epoch;     /* the collection that last visited the node */
-    struct list_node seen_node;    /* the collection's visited list */
-    struct list_node work_node;    /* its work lists, then its garbage list */
-    struct list_node suspect_node; /* the suspect list, then the round list */
+    uint8_t mark TA_GUARDED(gc_lock);      /* GC_MARK_* of the collection `epoch` */
+    uint8_t queue TA_GUARDED(gc_lock);     /* GC_QUEUE_*: suspect state, across collections */
+    uint32_t internal TA_GUARDED(gc_lock); /* references found in this collection */
+    uint64_t epoch TA_GUARDED(gc_lock);    /* the collection that last visited the node */
+    /* The collection's visited list; its work lists, then its garbage list; the suspect
+     * list, then the round list. */
+    struct list_node seen_node TA_GUARDED(gc_lock);
+    struct list_node work_node TA_GUARDED(gc_lock);
+    struct list_node suspect_node TA_GUARDED(gc_lock);
 };
 
-/* Makes n a node of type ops (no references contained, not queued). */
+/* Makes n a node of type ops (no references contained, not queued). n is not yet
+ * reachable by anyone else. */
 void gc_node_init(gc_node_t *n, const struct gc_node_ops *ops);
+
+/* For assertions when n's object is destroyed: true if n is still queued as a suspect
+ * (it must not be: a queued suspect holds a reference to its object). Not checked by the
+ * analysis: it reads without the gc lock, which is safe once no reference is left, since
+ * queueing takes one. */
+static inline bool gc_node_queued(const gc_node_t *n) TA_NO_THREAD_SAFETY_ANALYSIS {
+    return n->queue != 0;
+}
 
 /*
  * The `candidate` test of a node whose references are its object's handles (`handles`,
@@ -105,12 +121,23 @@ static inline gc_node_t *gc_node_of(kobject_t *obj) {
  * suspect queued meanwhile (with the lock held; see gc_suspect) and then releases it.
  * Call with interrupts on and no spinlock held.
  */
-bool gc_enter(void);
+bool gc_enter(void) TA_ASSERT(gc_lock);
 void gc_exit_locked(void);
 static inline void gc_exit(bool entered) {
     if (entered) /* inline: the common path (nothing taken) costs one test */
         gc_exit_locked();
 }
+/*
+ * The analysis cannot express a lock that nests, so it reads gc_enter as "the gc lock is
+ * held from here on" (true whether it was taken now or further up) and gc_exit as
+ * leaving it so.
+ *
+ * gc_lock_assume_held tells the analysis (no code) that the calling thread holds the
+ * gc lock where clang cannot follow it: after a gc_enter made under a condition that the
+ * code tests again. Each use says which gc_enter it relies on; the gc functions called
+ * next check it at run time (DEBUG_ASSERT(gc_held())).
+ */
+static inline void gc_lock_assume_held(void) TA_ASSERT(gc_lock) {}
 
 /* True if the calling thread holds the gc lock. */
 bool gc_held(void);
@@ -120,11 +147,11 @@ bool gc_held(void);
  * container): queue it for the collection that runs when the outermost gc_exit
  * releases the lock. Takes a reference (hold) while queued. Gc lock held.
  */
-void gc_suspect(gc_node_t *n);
+void gc_suspect(gc_node_t *n) TA_REQ(gc_lock);
 
 /* Adds delta to n->contained (gc lock held). After an increment, queues n as a suspect
  * if it has become a candidate. */
-void gc_contain(gc_node_t *n, int32_t delta);
+void gc_contain(gc_node_t *n, int32_t delta) TA_REQ(gc_lock);
 
 /*
  * The same increment in two steps, for a message whose handles all move into the
@@ -136,8 +163,8 @@ void gc_contain(gc_node_t *n, int32_t delta);
  * from n, which would visit all of that, is skipped. This keeps building a chain of
  * nested endpoints linear instead of quadratic. Gc lock held.
  */
-void gc_contain_count(gc_node_t *n);
-void gc_moved_into(gc_node_t *n, gc_node_t *container);
+void gc_contain_count(gc_node_t *n) TA_REQ(gc_lock);
+void gc_moved_into(gc_node_t *n, gc_node_t *container) TA_REQ(gc_lock);
 
 /*
  * A reference to n went away (a handle closed) and n may now be a candidate: if so,

@@ -84,7 +84,7 @@ void kobject_ref(kobject_t *obj);
 /* Drops one reference; the last one calls ops->destroy (at once, or from the calling
  * thread's release queue before the outermost release returns). Never call with
  * obj->lock or any lock a destroy may take held. */
-void kobject_unref(kobject_t *obj);
+void kobject_unref(kobject_t *obj) TA_EXCL(obj->lock);
 
 /*
  * For handle_ref_release: runs `action` (KOBJECT_ACTION_HANDLE_DROPPED or _ZERO_HANDLES;
@@ -92,14 +92,15 @@ void kobject_unref(kobject_t *obj);
  * kobject_unref, the op is deferred to the release queue when the calling thread is
  * already releasing something. No lock may be held.
  */
-void kobject_handle_action(kobject_t *obj, uint32_t action);
+void kobject_handle_action(kobject_t *obj, uint32_t action) TA_EXCL(obj->lock);
 
 /* Atomically: signals = (signals & ~clear) | set; wakes waiters if anything changed. */
-void kobject_signal(kobject_t *obj, zx_signals_t clear, zx_signals_t set);
+void kobject_signal(kobject_t *obj, zx_signals_t clear, zx_signals_t set) TA_EXCL(obj->lock);
 /* Same, caller already holds obj->lock. */
-void kobject_signal_locked(kobject_t *obj, zx_signals_t clear, zx_signals_t set);
+void kobject_signal_locked(kobject_t *obj, zx_signals_t clear, zx_signals_t set)
+    TA_REQ(obj->lock);
 
-zx_signals_t kobject_signals(kobject_t *obj);
+zx_signals_t kobject_signals(kobject_t *obj) TA_EXCL(obj->lock);
 
 /*
  * still_valid is called WITHOUT obj->lock held (it typically takes a handle-table
@@ -111,9 +112,10 @@ zx_signals_t kobject_signals(kobject_t *obj);
  * or ZX_ERR_INTERNAL_INTR_KILLED.
  */
 zx_status_t kobject_wait(kobject_t *obj, zx_signals_t mask, zx_time_t deadline,
-                         bool (*still_valid)(void *ctx), void *ctx, zx_signals_t *observed);
+                         bool (*still_valid)(void *ctx), void *ctx, zx_signals_t *observed)
+    TA_EXCL(obj->lock);
 
 /* Wakes all waiters on obj without changing signals (e.g. a handle to it was closed). */
-void kobject_poke_waiters(kobject_t *obj);
+void kobject_poke_waiters(kobject_t *obj) TA_EXCL(obj->lock);
 
 #endif
