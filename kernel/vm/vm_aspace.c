@@ -1,6 +1,6 @@
 /*
  * Address spaces: creation/destruction around an arch aspace and a root VMAR, and page
- * fault resolution. Lock rules: vm_vmar_priv.h.
+ * fault resolution. Lock rules: vmar_priv.h.
  */
 #include <kernel/assert.h>
 #include <lib/string.h>
@@ -8,7 +8,7 @@
 #include <vm/heap.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_kernel.h>
-#include "vm_vmar_priv.h"
+#include "vmar_priv.h"
 
 /* Addresses below this are in the user half (PML4 slots 0..255). */
 #define VM_USER_HALF_TOP (1ull << 47)
@@ -96,7 +96,7 @@ static zx_status_t aspace_init(vm_aspace_t *as, arch_aspace_t *arch, vaddr_t bas
     as->prng = aslr_seed;
     if (name)
         kstrlcpy(as->name, name, sizeof(as->name));
-    as->root = vm_vmar_create_root(as);
+    as->root = vmar_create_root(as);
     return as->root ? ZX_OK : ZX_ERR_NO_MEMORY;
 }
 
@@ -208,12 +208,12 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     if (current_aspace == as)
         current_aspace = NULL;
     zx_status_t st = arch_mmu_destroy(as->arch);
-    vm_vmar_unref(as->root); /* the aspace's reference on its root */
+    vmar_unref(as->root); /* the aspace's reference on its root */
     vm_aspace_unref(as);     /* the creator's */
     return st;
 }
 
-vm_vmar_t *vm_aspace_root_vmar(vm_aspace_t *as) { return as->root; }
+vmar_t *vm_aspace_root_vmar(vm_aspace_t *as) { return as->root; }
 arch_aspace_t *vm_aspace_arch(vm_aspace_t *as) { return as->arch; }
 const char *vm_aspace_name(const vm_aspace_t *as) { return as->name; }
 
@@ -241,7 +241,7 @@ static zx_status_t find_mapping_locked(vm_aspace_t *as, vaddr_t va, vm_mapping_t
     return *m ? ZX_OK : ZX_ERR_NOT_FOUND;
 }
 
-zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm_object_t **vmo,
+zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vmo_t **vmo,
                                  uint64_t *vmo_offset, size_t *len_left) {
     as = vm_aspace_for_addr(as, va);
     mutex_acquire(&as->lock);
@@ -252,8 +252,8 @@ zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm
     if (st == ZX_OK) {
         vmo_ref(m->vmo);
         *vmo = m->vmo;
-        *vmo_offset = m->vmo_offset + (va - region_base(&m->r));
-        *len_left = region_end(&m->r) - va;
+        *vmo_offset = m->vmo_offset + (va - vm_region_base(&m->r));
+        *len_left = vm_region_end(&m->r) - va;
     }
     mutex_release(&as->lock);
     return st;
@@ -286,7 +286,7 @@ zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags)
     }
     if (st == ZX_OK) {
         vaddr_t page = ROUNDDOWN(va, PAGE_SIZE);
-        uint64_t off = m->vmo_offset + (page - region_base(&m->r));
+        uint64_t off = m->vmo_offset + (page - vm_region_base(&m->r));
         struct fault_map_ctx f = {as, page, vm_mapping_arch_flags(m, perms)};
         /* Mapped under the VMO lock: a decommit cannot free the page in between. */
         st = vmo_fault_page(m->vmo, off, pf_flags & VM_PF_WRITE, fault_map, &f);

@@ -1,12 +1,12 @@
 /*
- * Mappings: a VMO range placed in a VMAR, with protection runs (see vm_vmar_priv.h).
+ * Mappings: a VMO range placed in a VMAR, with protection runs (see vmar_priv.h).
  * Every function here runs with the aspace lock held (except the VMO's unmap_range op,
- * which runs with the VMO lock held; see the lock rules in vm_vmar_priv.h).
+ * which runs with the VMO lock held; see the lock rules in vmar_priv.h).
  */
 #include <kernel/assert.h>
 #include <lib/string.h>
 #include <vm/heap.h>
-#include "vm_vmar_priv.h"
+#include "vmar_priv.h"
 
 /* A runs buffer big enough for any rebuild: VM_PROT_RUNS_MAX runs cut at two points,
  * or two full mappings' runs concatenated. */
@@ -48,7 +48,7 @@ static void mapping_bury(vm_mapping_t *m) {
 /* ---- protection runs ---- */
 
 static uint64_t run_end(const vm_mapping_t *m, uint32_t i) {
-    return i + 1 < m->nruns ? m->runs[i + 1].offset : region_size(&m->r);
+    return i + 1 < m->nruns ? m->runs[i + 1].offset : vm_region_size(&m->r);
 }
 
 /* The run containing offset off (< size). At most VM_PROT_RUNS_MAX runs: linear. */
@@ -102,11 +102,11 @@ static void runs_store(vm_mapping_t *m, const struct vm_prot_run *runs, uint32_t
 }
 
 zx_vm_option_t vm_mapping_perms_at(const vm_mapping_t *m, vaddr_t va) {
-    return m->runs[run_index(m, va - region_base(&m->r))].perms;
+    return m->runs[run_index(m, va - vm_region_base(&m->r))].perms;
 }
 
 bool vm_mapping_perms_cover(const vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_option_t perms) {
-    uint64_t lo = a - region_base(&m->r), hi = b - region_base(&m->r);
+    uint64_t lo = a - vm_region_base(&m->r), hi = b - vm_region_base(&m->r);
     for (uint32_t i = run_index(m, lo); i < m->nruns && m->runs[i].offset < hi; i++)
         if (perms & ~m->runs[i].perms)
             return false;
@@ -156,7 +156,7 @@ static void mapping_unmap_range(struct vmo_mapping_link *link, uint64_t offset, 
         return;
     lo = ROUNDDOWN(lo, PAGE_SIZE);
     hi = ROUNDUP(hi, PAGE_SIZE);
-    vaddr_t va = region_base(&m->r) + (lo - link->vmo_offset);
+    vaddr_t va = vm_region_base(&m->r) + (lo - link->vmo_offset);
     unmap_va(m, va, va + (hi - lo));
 }
 
@@ -166,8 +166,8 @@ static const struct vmo_mapping_ops mapping_ops = {
 
 /* ---- creation, destruction, splitting ---- */
 
-void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t size,
-                        vm_object_t *vmo, uint64_t vmo_offset, zx_vm_option_t perms,
+void vm_mapping_install(vm_mapping_t *m, vmar_t *parent, vaddr_t base, size_t size,
+                        vmo_t *vmo, uint64_t vmo_offset, zx_vm_option_t perms,
                         zx_vm_option_t max_perms) {
     m->r.ext.node.key = base;
     m->r.ext.size = size;
@@ -191,7 +191,7 @@ void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t
 
 void vm_mapping_destroy(vm_mapping_t *m) {
     DEBUG_ASSERT(!m->dead);
-    unmap_va(m, region_base(&m->r), region_end(&m->r));
+    unmap_va(m, vm_region_base(&m->r), vm_region_end(&m->r));
     vmo_remove_mapping(m->vmo, &m->link);
     avl_remove(&m->r.parent->children, &m->r.ext.node);
     vmo_unref(m->vmo);
@@ -214,21 +214,21 @@ static void mapping_trim_right(vm_mapping_t *m, size_t new_size) {
  * window and the base unmap_range computes addresses from change under the VMO's lock. */
 static void mapping_trim_left(vm_mapping_t *m, size_t cut) {
     struct vm_prot_run tmp[RUNS_BUF];
-    size_t size = region_size(&m->r);
+    size_t size = vm_region_size(&m->r);
     uint32_t n = runs_build(m, cut, size, false, 0, 0, 0, tmp);
     runs_store(m, tmp, n);
     vmo_lock_mappings(m->vmo);
     m->vmo_offset += cut;
     m->link.vmo_offset = m->vmo_offset;
     m->link.len = size - cut;
-    region_reinsert(&m->r, region_base(&m->r) + cut, size - cut);
+    vm_region_reinsert(&m->r, vm_region_base(&m->r) + cut, size - cut);
     vmo_unlock_mappings(m->vmo);
 }
 
 /* Splits m at `at` (strictly inside): m keeps [base, at), spare becomes [at, end) with
  * the same VMO, max perms and runs. Translations untouched. */
 static void mapping_split(vm_mapping_t *m, vaddr_t at, vm_mapping_t *spare) {
-    size_t cut = at - region_base(&m->r), size = region_size(&m->r);
+    size_t cut = at - vm_region_base(&m->r), size = vm_region_size(&m->r);
     struct vm_prot_run tmp[RUNS_BUF];
     uint32_t n = runs_build(m, cut, size, false, 0, 0, 0, tmp);
     vm_mapping_install(spare, m->r.parent, at, size - cut, m->vmo, m->vmo_offset + cut, 0,
@@ -238,11 +238,11 @@ static void mapping_split(vm_mapping_t *m, vaddr_t at, vm_mapping_t *spare) {
 }
 
 bool vm_mapping_unmap_needs_spare(const vm_mapping_t *m, vaddr_t a, vaddr_t b) {
-    return a > region_base(&m->r) && b < region_end(&m->r);
+    return a > vm_region_base(&m->r) && b < vm_region_end(&m->r);
 }
 
 void vm_mapping_unmap_part(vm_mapping_t *m, vaddr_t a, vaddr_t b, vm_mapping_t *spare) {
-    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+    vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
     a = MAX(a, base);
     b = MIN(b, end);
     if (a == base && b == end) {
@@ -265,7 +265,7 @@ void vm_mapping_unmap_part(vm_mapping_t *m, vaddr_t a, vaddr_t b, vm_mapping_t *
 
 unsigned vm_mapping_protect_spares(const vm_mapping_t *m, vaddr_t a, vaddr_t b,
                                    zx_vm_option_t perms) {
-    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+    vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
     a = MAX(a, base);
     b = MIN(b, end);
     struct vm_prot_run tmp[RUNS_BUF];
@@ -277,7 +277,7 @@ unsigned vm_mapping_protect_spares(const vm_mapping_t *m, vaddr_t a, vaddr_t b,
 
 zx_status_t vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_option_t perms,
                                vm_mapping_t ***spares) {
-    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+    vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
     a = MAX(a, base);
     b = MIN(b, end);
     struct vm_prot_run tmp[RUNS_BUF];
@@ -318,14 +318,14 @@ struct populate_ctx {
 /* vmo_for_each_committed_run callback: one engine call per run of committed pages. */
 static zx_status_t populate_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
     const struct populate_ctx *p = ctx;
-    vaddr_t va = region_base(&p->m->r) + (offset - p->m->vmo_offset);
+    vaddr_t va = vm_region_base(&p->m->r) + (offset - p->m->vmo_offset);
     return arch_mmu_map(p->m->r.aspace->arch, va, pa, n, p->flags, ARCH_EXISTING_SKIP, NULL);
 }
 
 zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
-    vaddr_t base = region_base(&m->r);
+    vaddr_t base = vm_region_base(&m->r);
     a = MAX(a, base);
-    b = MIN(b, region_end(&m->r));
+    b = MIN(b, vm_region_end(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
     struct populate_ctx pc = {.m = m};
     for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
@@ -350,8 +350,8 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
 /* ---- merging ---- */
 
 static bool mergeable(const vm_mapping_t *l, const vm_mapping_t *r) {
-    return l->vmo == r->vmo && region_end(&l->r) == region_base(&r->r) &&
-           l->vmo_offset + region_size(&l->r) == r->vmo_offset &&
+    return l->vmo == r->vmo && vm_region_end(&l->r) == vm_region_base(&r->r) &&
+           l->vmo_offset + vm_region_size(&l->r) == r->vmo_offset &&
            l->max_perms == r->max_perms && l->r.parent == r->r.parent;
 }
 
@@ -364,14 +364,14 @@ static bool mergeable(const vm_mapping_t *l, const vm_mapping_t *r) {
 static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
     struct vm_prot_run tmp[RUNS_BUF];
     uint32_t n = 0;
-    size_t lsize = region_size(&l->r);
+    size_t lsize = vm_region_size(&l->r);
     for (uint32_t i = 0; i < l->nruns; i++)
         runs_append(tmp, &n, l->runs[i].offset, l->runs[i].perms);
     for (uint32_t i = 0; i < r->nruns; i++)
         runs_append(tmp, &n, lsize + r->runs[i].offset, r->runs[i].perms);
     if (n > VM_PROT_RUNS_MAX)
         return false;
-    size_t rsize = region_size(&r->r);
+    size_t rsize = vm_region_size(&r->r);
     avl_remove(&r->r.parent->children, &r->r.ext.node);
     runs_store(l, tmp, n);
     vmo_lock_mappings(l->vmo);
@@ -386,8 +386,8 @@ static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
 
 static vm_mapping_t *mapping_neighbour(vm_mapping_t *m, bool next) {
     struct avl_node *n = next ? avl_next(&m->r.ext.node) : avl_prev(&m->r.ext.node);
-    struct vm_region *r = region_of(vm_extent_of(n));
-    return r && r->type == VM_REGION_MAPPING ? region_mapping(r) : NULL;
+    struct vm_region *r = vm_region_of(vm_extent_of(n));
+    return r && r->type == VM_REGION_MAPPING ? vm_region_to_mapping(r) : NULL;
 }
 
 vm_mapping_t *vm_mapping_try_merge(vm_mapping_t *m) {

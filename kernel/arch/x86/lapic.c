@@ -15,8 +15,8 @@
 #include <kernel/thread.h>
 #include <vm/vm_aspace.h>
 #include <vm/vm_kernel.h>
-#include <vm/vm_object.h>
-#include <vm/vm_vmar.h>
+#include <vm/vmo.h>
+#include <vm/vmar.h>
 
 #define LAPIC_TIMER_HZ 1000u
 #define X86_MSR_APIC_BASE 0x1bu
@@ -72,13 +72,13 @@ zx_time_t current_time(void) {
 
 /* Maps the xAPIC page uncached into the kernel aspace. */
 static void lapic_map(paddr_t pa) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     ASSERT(vmo_create_physical(pa, PAGE_SIZE, &vmo) == ZX_OK);
     ASSERT(vmo_set_cache_policy(vmo, VMO_CACHE_UNCACHED_DEVICE) == ZX_OK);
     vaddr_t va;
     zx_vm_option_t rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
-    zx_status_t st = vm_vmar_map(vm_aspace_root_vmar(vm_aspace_kernel()), 0, vmo, 0, PAGE_SIZE,
-                                 rw | ZX_VM_MAP_RANGE, rw, &va);
+    zx_status_t st = vmar_map(vm_aspace_root_vmar(vm_aspace_kernel()), 0, vmo, 0, PAGE_SIZE,
+                              rw | ZX_VM_MAP_RANGE, rw, &va);
     vmo_unref(vmo);
     ASSERT_MSG(st == ZX_OK, "lapic: map: %d", st);
     lapic = (volatile uint32_t *)va;

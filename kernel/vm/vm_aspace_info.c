@@ -4,7 +4,7 @@
  * caller-owned memory, so the syscall layer copies to user space without any VM lock.
  */
 #include <kernel/assert.h>
-#include "vm_vmar_priv.h"
+#include "vmar_priv.h"
 
 struct maps_walk {
     vm_map_entry_t *out;
@@ -22,13 +22,13 @@ static vm_map_entry_t *maps_next(struct maps_walk *w) {
 static void maps_add_mapping(struct maps_walk *w, vm_mapping_t *m, uint32_t depth) {
     for (uint32_t i = 0; i < m->nruns; i++) {
         uint64_t start = m->runs[i].offset;
-        uint64_t end = i + 1 < m->nruns ? m->runs[i + 1].offset : region_size(&m->r);
+        uint64_t end = i + 1 < m->nruns ? m->runs[i + 1].offset : vm_region_size(&m->r);
         vm_map_entry_t *e = maps_next(w);
         if (!e)
             continue;
         e->type = VM_MAP_ENTRY_MAPPING;
         e->depth = depth;
-        e->base = region_base(&m->r) + start;
+        e->base = vm_region_base(&m->r) + start;
         e->size = end - start;
         e->vmo = m->vmo;
         vmo_ref(m->vmo);
@@ -38,24 +38,24 @@ static void maps_add_mapping(struct maps_walk *w, vm_mapping_t *m, uint32_t dept
     }
 }
 
-static void maps_add_vmar_entry(struct maps_walk *w, vm_vmar_t *v, uint32_t depth) {
+static void maps_add_vmar_entry(struct maps_walk *w, vmar_t *v, uint32_t depth) {
     vm_map_entry_t *e = maps_next(w);
     if (e) {
         *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_VMAR, .depth = depth,
-                              .base = region_base(&v->r), .size = region_size(&v->r)};
+                              .base = vm_region_base(&v->r), .size = vm_region_size(&v->r)};
     }
 }
 
 /* root at `depth`, then its whole tree in pre-order (vmar_walk_next: no recursion). */
-static void maps_add_tree(struct maps_walk *w, vm_vmar_t *root, uint32_t depth) {
+static void maps_add_tree(struct maps_walk *w, vmar_t *root, uint32_t depth) {
     maps_add_vmar_entry(w, root, depth);
     unsigned d = depth + 1;
     for (struct vm_region *r = vmar_walk_next(root, NULL, &d); r;
          r = vmar_walk_next(root, r, &d)) {
         if (r->type == VM_REGION_MAPPING)
-            maps_add_mapping(w, region_mapping(r), d);
+            maps_add_mapping(w, vm_region_to_mapping(r), d);
         else
-            maps_add_vmar_entry(w, region_vmar(r), d);
+            maps_add_vmar_entry(w, vm_region_to_vmar(r), d);
     }
 }
 
@@ -96,7 +96,7 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
 }
 
 /* fn for every mapping of one aspace (not unified), in address order. */
-static zx_status_t each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
+static zx_status_t each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vmo_t *vmo),
                                    void *ctx) {
     mutex_acquire(&as->lock);
     zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
@@ -104,13 +104,13 @@ static zx_status_t each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_obj
     for (struct vm_region *r = st == ZX_OK ? vmar_walk_next(as->root, NULL, &depth) : NULL; r;
          r = vmar_walk_next(as->root, r, &depth)) {
         if (r->type == VM_REGION_MAPPING)
-            fn(ctx, region_mapping(r)->vmo);
+            fn(ctx, vm_region_to_mapping(r)->vmo);
     }
     mutex_release(&as->lock);
     return st;
 }
 
-zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
+zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vmo_t *vmo),
                                           void *ctx) {
     if (!as->shared)
         return each_mapped_vmo(as, fn, ctx);

@@ -1,11 +1,11 @@
 /*
- * Private to the VMAR layer (vm_aspace.c, vm_vmar.c, vm_mapping.c): the layouts of
+ * Private to the VMAR layer (vm_aspace.c, vmar.c, vm_mapping.c): the layouts of
  * aspaces, VMARs and mappings, and the helpers the three files share.
  *
  * Structure
  *   An aspace owns one arch aspace and a root VMAR. Every VMAR keeps its children
  *   (sub-VMARs and mappings, both `struct vm_region`) in an AVL tree keyed by base
- *   address (struct vm_extent, <vm/vm_place.h>); children never overlap and lie inside
+ *   address (struct vm_extent, <vm/vmar_place.h>); children never overlap and lie inside
  *   their parent. A mapping covers [base, base + size) of one VMO from vmo_offset and
  *   carries *protection runs*: a sorted array of {offset, perms}, runs[0].offset == 0,
  *   run i covering [runs[i].offset, runs[i+1].offset) (the last one up to size); equal
@@ -27,12 +27,12 @@
  *   - Reference counts are atomic. A VMAR holds a reference on its aspace; a parent's
  *     tree holds one reference on each child VMAR; the aspace holds one on its root.
  *     Mappings are owned by their parent's tree (one reference, plus any held through
- *     vm_vmar_map_held) and, while alive, hold a reference on their VMO. A unified
+ *     vmar_map_held) and, while alive, hold a reference on their VMO. A unified
  *     aspace holds one on each of its parts until its own struct is freed. The full
  *     table is in docs/architecture.md, "Ownership and teardown".
  */
-#ifndef VM_VM_VMAR_PRIV_H
-#define VM_VM_VMAR_PRIV_H
+#ifndef VM_VMAR_PRIV_H
+#define VM_VMAR_PRIV_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,9 +41,9 @@
 #include <kernel/mutex.h>
 #include <kernel/types.h>
 #include <vm/vm_aspace.h>
-#include <vm/vm_object.h>
-#include <vm/vm_place.h>
-#include <vm/vm_vmar.h>
+#include <vm/vmo.h>
+#include <vm/vmar_place.h>
+#include <vm/vmar.h>
 
 #define VM_PERM_RWX (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)
 #define VM_CAN_MAP_RWX (ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_EXECUTE)
@@ -89,7 +89,7 @@ struct vm_aspace {
     uint32_t refcount;      /* atomic */
     uint64_t serial;        /* immutable: unique per aspace ever created, never reused */
     arch_aspace_t *arch;    /* immutable */
-    vm_vmar_t *root;        /* immutable until vm_aspace_destroy */
+    vmar_t *root;        /* immutable until vm_aspace_destroy */
     vaddr_t base;           /* immutable */
     size_t size;            /* immutable */
     bool user;              /* immutable: mappings get ARCH_MMU_FLAG_PERM_USER */
@@ -117,11 +117,11 @@ enum vm_region_type {
 struct vm_region {
     struct vm_extent ext;     /* ext.node.key = base; ext.size */
     enum vm_region_type type;
-    vm_vmar_t *parent;        /* NULL for a root or after removal */
+    vmar_t *parent;        /* NULL for a root or after removal */
     vm_aspace_t *aspace;      /* immutable */
 };
 
-struct vm_vmar {
+struct vmar {
     struct vm_region r;
     uint32_t refcount;        /* atomic */
     zx_vm_option_t flags;     /* CAN_MAP_* and COMPACT; immutable */
@@ -136,7 +136,7 @@ struct vm_prot_run {
 
 /*
  * A mapping is owned by its parent's tree (one reference) and freed when that reference
- * and every held one (vm_vmar_map_held) are gone. Once it leaves the tree for good
+ * and every held one (vmar_map_held) are gone. Once it leaves the tree for good
  * (unmapped, merged into a neighbour, destroyed with its VMAR) it is `dead`: its
  * translations, link and VMO reference are gone and only its struct remains for holders,
  * who may read r.aspace and `dead` (under the aspace lock) and nothing else.
@@ -145,7 +145,7 @@ struct vm_mapping {
     struct vm_region r;
     uint32_t refcount;         /* atomic: the tree's (while alive) + held ones */
     bool dead;                 /* guarded by the aspace lock */
-    vm_object_t *vmo;          /* a reference while alive; immutable */
+    vmo_t *vmo;          /* a reference while alive; immutable */
     uint64_t vmo_offset;       /* VMO offset of base */
     zx_vm_option_t max_perms;  /* fixed at map time */
     struct vmo_mapping_link link;
@@ -153,23 +153,23 @@ struct vm_mapping {
     struct vm_prot_run runs[VM_PROT_RUNS_MAX];
 };
 
-static inline vaddr_t region_base(const struct vm_region *r) { return r->ext.node.key; }
-static inline size_t region_size(const struct vm_region *r) { return r->ext.size; }
-static inline vaddr_t region_end(const struct vm_region *r) { return r->ext.node.key + r->ext.size; }
-static inline struct vm_region *region_of(struct vm_extent *e) {
+static inline vaddr_t vm_region_base(const struct vm_region *r) { return r->ext.node.key; }
+static inline size_t vm_region_size(const struct vm_region *r) { return r->ext.size; }
+static inline vaddr_t vm_region_end(const struct vm_region *r) { return r->ext.node.key + r->ext.size; }
+static inline struct vm_region *vm_region_of(struct vm_extent *e) {
     return e ? containerof(e, struct vm_region, ext) : NULL;
 }
-static inline vm_vmar_t *region_vmar(struct vm_region *r) {
-    return containerof(r, vm_vmar_t, r);
+static inline vmar_t *vm_region_to_vmar(struct vm_region *r) {
+    return containerof(r, vmar_t, r);
 }
-static inline vm_mapping_t *region_mapping(struct vm_region *r) {
+static inline vm_mapping_t *vm_region_to_mapping(struct vm_region *r) {
     return containerof(r, vm_mapping_t, r);
 }
 
 /* True if [addr, addr + len) lies inside region r (len > 0). */
-static inline bool region_contains_range(const struct vm_region *r, vaddr_t addr, size_t len) {
-    return addr >= region_base(r) && len <= region_size(r) &&
-           addr - region_base(r) <= region_size(r) - len;
+static inline bool vm_region_contains_range(const struct vm_region *r, vaddr_t addr, size_t len) {
+    return addr >= vm_region_base(r) && len <= vm_region_size(r) &&
+           addr - vm_region_base(r) <= vm_region_size(r) - len;
 }
 
 /* vm_aspace.c */
@@ -179,11 +179,11 @@ void vm_aspace_unref(vm_aspace_t *as);
  * the part's struct lives; it may be destroyed). */
 vm_aspace_t *vm_aspace_unified_part(vm_aspace_t *as, bool shared);
 
-/* vm_vmar.c */
-vm_vmar_t *vm_vmar_create_root(vm_aspace_t *as);
-/* Destroys vmar's subtree and the vmar itself (see vm_vmar_destroy); lock held. Works
+/* vmar.c */
+vmar_t *vmar_create_root(vm_aspace_t *as);
+/* Destroys vmar's subtree and the vmar itself (see vmar_destroy); lock held. Works
  * without recursion, so any nesting depth is fine. */
-void vmar_destroy_locked(vm_vmar_t *vmar);
+void vmar_destroy_locked(vmar_t *vmar);
 /*
  * Pre-order walk of the regions below `top`, without recursion (VMARs nest as deep as
  * user space likes): returns the region after r (r NULL: the first child of top), going
@@ -191,11 +191,11 @@ void vmar_destroy_locked(vm_vmar_t *vmar);
  * *depth goes up by one for each level the walk goes down and down by one for each level
  * it comes back up. Aspace lock held, and the tree unchanged between calls.
  */
-struct vm_region *vmar_walk_next(vm_vmar_t *top, struct vm_region *r, unsigned *depth);
+struct vm_region *vmar_walk_next(vmar_t *top, struct vm_region *r, unsigned *depth);
 /* The mapping containing addr among vmar and its descendants, or NULL (a gap). *depth
  * (if non-NULL) = 0 for a direct child of vmar, 1 for a grandchild, ... */
-vm_mapping_t *vmar_find_mapping(vm_vmar_t *vmar, vaddr_t addr, unsigned *depth);
-void region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size);
+vm_mapping_t *vmar_find_mapping(vmar_t *vmar, vaddr_t addr, unsigned *depth);
+void vm_region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size);
 
 /* vm_mapping.c */
 /* A zeroed mapping holding the one reference its tree will own; NULL without memory. */
@@ -206,8 +206,8 @@ void vm_mapping_free_unused(vm_mapping_t *m);
 void vm_mapping_hold_locked(vm_mapping_t *m);
 /* Fills m and inserts it into parent (the range must be free); takes a VMO reference
  * and registers the link. Cannot fail. */
-void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t size,
-                        vm_object_t *vmo, uint64_t vmo_offset, zx_vm_option_t perms,
+void vm_mapping_install(vm_mapping_t *m, vmar_t *parent, vaddr_t base, size_t size,
+                        vmo_t *vmo, uint64_t vmo_offset, zx_vm_option_t perms,
                         zx_vm_option_t max_perms);
 /* Removes translations, the link, the VMO reference and the tree entry; m becomes dead
  * and the tree's reference goes (freeing m unless someone holds it). */

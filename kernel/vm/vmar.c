@@ -1,20 +1,20 @@
 /*
  * VMARs: the region tree, allocate / map / unmap / destroy, references and lookups.
- * Protect and op_range are in vm_vmar_ops.c, mappings in vm_mapping.c, placement in
- * vm_vmar_place.c. Lock rules: vm_vmar_priv.h.
+ * Protect and op_range are in vmar_ops.c, mappings in vm_mapping.c, placement in
+ * vmar_place.c. Lock rules: vmar_priv.h.
  */
 #include <kernel/assert.h>
 #include <vm/heap.h>
-#include "vm_vmar_priv.h"
+#include "vmar_priv.h"
 
 /* ---- references and accessors ---- */
 
-void vm_vmar_ref(vm_vmar_t *vmar) { __atomic_add_fetch(&vmar->refcount, 1, __ATOMIC_RELAXED); }
+void vmar_ref(vmar_t *vmar) { __atomic_add_fetch(&vmar->refcount, 1, __ATOMIC_RELAXED); }
 
 /* The last reference goes only after the VMAR left its parent's tree (or, for a root,
  * after vm_aspace_destroy); it must not be dropped with the aspace lock held unless
  * another reference keeps the aspace alive. */
-void vm_vmar_unref(vm_vmar_t *vmar) {
+void vmar_unref(vmar_t *vmar) {
     if (__atomic_sub_fetch(&vmar->refcount, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     ASSERT(vmar->dead && vmar->children.count == 0);
@@ -23,12 +23,12 @@ void vm_vmar_unref(vm_vmar_t *vmar) {
     vm_aspace_unref(as);
 }
 
-vaddr_t vm_vmar_base(const vm_vmar_t *vmar) { return region_base(&vmar->r); }
-size_t vm_vmar_size(const vm_vmar_t *vmar) { return region_size(&vmar->r); }
-zx_vm_option_t vm_vmar_flags(const vm_vmar_t *vmar) { return vmar->flags; }
-vm_aspace_t *vm_vmar_aspace(const vm_vmar_t *vmar) { return vmar->r.aspace; }
+vaddr_t vmar_base(const vmar_t *vmar) { return vm_region_base(&vmar->r); }
+size_t vmar_size(const vmar_t *vmar) { return vm_region_size(&vmar->r); }
+zx_vm_option_t vmar_flags(const vmar_t *vmar) { return vmar->flags; }
+vm_aspace_t *vmar_aspace(const vmar_t *vmar) { return vmar->r.aspace; }
 
-bool vm_vmar_is_dead(vm_vmar_t *vmar) {
+bool vmar_is_dead(vmar_t *vmar) {
     mutex_acquire(&vmar->r.aspace->lock);
     bool dead = vmar->dead;
     mutex_release(&vmar->r.aspace->lock);
@@ -36,8 +36,8 @@ bool vm_vmar_is_dead(vm_vmar_t *vmar) {
 }
 
 /* A new VMAR holding one reference (the caller's) and one on the aspace. */
-static vm_vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_option_t flags) {
-    vm_vmar_t *v = kzalloc(sizeof(*v));
+static vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_option_t flags) {
+    vmar_t *v = kzalloc(sizeof(*v));
     if (!v)
         return NULL;
     v->r.ext.node.key = base;
@@ -51,7 +51,7 @@ static vm_vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_o
     return v;
 }
 
-vm_vmar_t *vm_vmar_create_root(vm_aspace_t *as) {
+vmar_t *vmar_create_root(vm_aspace_t *as) {
     return vmar_alloc(as, as->base, as->size, VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC);
 }
 
@@ -60,7 +60,7 @@ vm_vmar_t *vm_vmar_create_root(vm_aspace_t *as) {
  * with the aspace lock held (clang's analysis cannot see that vmar->r.aspace->lock and
  * as->lock are one lock, so this is written down rather than annotated). */
 
-void region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size) {
+void vm_region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size) {
     struct avl_tree *t = &r->parent->children;
     avl_remove(t, &r->ext.node);
     r->ext.node.key = new_base;
@@ -69,17 +69,17 @@ void region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size) {
     ASSERT(st == ZX_OK);
 }
 
-vm_mapping_t *vmar_find_mapping(vm_vmar_t *vmar, vaddr_t addr, unsigned *depth) {
+vm_mapping_t *vmar_find_mapping(vmar_t *vmar, vaddr_t addr, unsigned *depth) {
     for (unsigned d = 0;; d++) {
-        struct vm_region *r = region_of(vm_extent_find(&vmar->children, addr));
+        struct vm_region *r = vm_region_of(vm_extent_find(&vmar->children, addr));
         if (!r)
             return NULL;
         if (r->type == VM_REGION_MAPPING) {
             if (depth)
                 *depth = d;
-            return region_mapping(r);
+            return vm_region_to_mapping(r);
         }
-        vmar = region_vmar(r);
+        vmar = vm_region_to_vmar(r);
     }
 }
 
@@ -99,13 +99,13 @@ struct place_args {
  * (ZIRCON_ABI.md §4 zx_vmar_allocate 6-14, also map 16). With SPECIFIC_OVERWRITE an
  * occupied range is not an error (the caller replaces what is there).
  */
-static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args *a,
+static zx_status_t vmar_place_locked(vmar_t *parent, const struct place_args *a,
                                      vaddr_t *out) {
     zx_vm_option_t o = a->options;
     bool specific = o & (ZX_VM_SPECIFIC | ZX_VM_SPECIFIC_OVERWRITE);
     bool upper = o & ZX_VM_OFFSET_IS_UPPER_LIMIT;
-    size_t psize = region_size(&parent->r);
-    vaddr_t pbase = region_base(&parent->r);
+    size_t psize = vm_region_size(&parent->r);
+    vaddr_t pbase = vm_region_base(&parent->r);
     if (parent->dead)
         return ZX_ERR_BAD_STATE;
     if (a->size == 0)
@@ -128,12 +128,12 @@ static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args 
         vaddr_t addr = pbase + a->offset;
         if (!IS_ALIGNED(addr, a->align))
             return ZX_ERR_INVALID_ARGS;
-        if (!(o & ZX_VM_SPECIFIC_OVERWRITE) && !vm_place_is_free(&parent->children, addr, a->size))
+        if (!(o & ZX_VM_SPECIFIC_OVERWRITE) && !vmar_place_is_free(&parent->children, addr, a->size))
             return ZX_ERR_ALREADY_EXISTS;
         *out = addr;
         return ZX_OK;
     }
-    struct vm_place_req req = {
+    struct vmar_place_req req = {
         .lo = pbase,
         .hi = pbase + (upper ? a->offset : psize),
         .size = a->size,
@@ -141,7 +141,7 @@ static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args 
         .compact = parent->flags & ZX_VM_COMPACT,
     };
     uint64_t addr;
-    zx_status_t st = vm_place_find(&parent->children, &req, &parent->r.aspace->prng, &addr);
+    zx_status_t st = vmar_place_find(&parent->children, &req, &parent->r.aspace->prng, &addr);
     if (st == ZX_OK)
         *out = (vaddr_t)addr;
     return st;
@@ -149,8 +149,8 @@ static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args 
 
 /* ---- allocate ---- */
 
-zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
-                             zx_vm_option_t options, vm_vmar_t **child, vaddr_t *addr) {
+zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size,
+                             zx_vm_option_t options, vmar_t **child, vaddr_t *addr) {
     uint64_t align;
     if ((options & ~(VM_OPT_KNOWN | ZX_VM_ALIGN_MASK)) || vm_opt_align(options, &align) != ZX_OK)
         return ZX_ERR_INVALID_ARGS;
@@ -164,8 +164,8 @@ zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
         return ZX_ERR_INVALID_ARGS;
 
     vm_aspace_t *as = parent->r.aspace;
-    vm_vmar_t *v = vmar_alloc(as, 0, size, options & (VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC |
-                                                      ZX_VM_COMPACT));
+    vmar_t *v = vmar_alloc(as, 0, size, options & (VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC |
+                                                   ZX_VM_COMPACT));
     mutex_acquire(&as->lock);
     struct place_args pa = {options, offset, size, align, options & VM_CAN_MAP_RWX};
     vaddr_t base = 0;
@@ -176,13 +176,13 @@ zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
         mutex_release(&as->lock);
         if (v) {
             v->dead = true;
-            vm_vmar_unref(v);
+            vmar_unref(v);
         }
         return st;
     }
     v->r.ext.node.key = base;
     v->r.parent = parent;
-    vm_vmar_ref(v); /* the parent's tree reference */
+    vmar_ref(v); /* the parent's tree reference */
     st = avl_insert(&parent->children, &v->r.ext.node);
     ASSERT(st == ZX_OK);
     mutex_release(&as->lock);
@@ -197,15 +197,15 @@ zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
  * Checks unmapping [a, b) (inside vmar) per zx_vmar_unmap step 7, and counts the spare
  * mappings needed (a mapping strictly containing the range).
  */
-static zx_status_t unmap_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b, bool op_children,
+static zx_status_t unmap_check_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, bool op_children,
                                       unsigned *spares) {
     *spares = 0;
-    for (struct vm_region *r = region_of(vm_extent_first_overlap(&vmar->children, a, b - a));
-         r && region_base(r) < b; r = region_of(vm_extent_of(avl_next(&r->ext.node)))) {
+    for (struct vm_region *r = vm_region_of(vm_extent_first_overlap(&vmar->children, a, b - a));
+         r && vm_region_base(r) < b; r = vm_region_of(vm_extent_of(avl_next(&r->ext.node)))) {
         if (r->type == VM_REGION_VMAR) {
-            if (region_base(r) < a || region_end(r) > b || !op_children)
+            if (vm_region_base(r) < a || vm_region_end(r) > b || !op_children)
                 return ZX_ERR_INVALID_ARGS;
-        } else if (vm_mapping_unmap_needs_spare(region_mapping(r), a, b)) {
+        } else if (vm_mapping_unmap_needs_spare(vm_region_to_mapping(r), a, b)) {
             (*spares)++;
         }
     }
@@ -213,17 +213,17 @@ static zx_status_t unmap_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b, boo
 }
 
 /* Unmaps [a, b) after unmap_check_locked passed; spare is used if one was needed. */
-static void unmap_apply_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b, vm_mapping_t *spare) {
+static void unmap_apply_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, vm_mapping_t *spare) {
     for (vaddr_t cursor = a; cursor < b;) {
-        struct vm_region *r = region_of(vm_extent_first_overlap(&vmar->children, cursor, b - cursor));
+        struct vm_region *r = vm_region_of(vm_extent_first_overlap(&vmar->children, cursor, b - cursor));
         if (!r)
             break;
-        vaddr_t next = MIN(region_end(r), b);
+        vaddr_t next = MIN(vm_region_end(r), b);
         if (r->type == VM_REGION_VMAR) {
-            vmar_destroy_locked(region_vmar(r));
+            vmar_destroy_locked(vm_region_to_vmar(r));
         } else {
-            bool needs = vm_mapping_unmap_needs_spare(region_mapping(r), a, b);
-            vm_mapping_unmap_part(region_mapping(r), cursor, b, needs ? spare : NULL);
+            bool needs = vm_mapping_unmap_needs_spare(vm_region_to_mapping(r), a, b);
+            vm_mapping_unmap_part(vm_region_to_mapping(r), cursor, b, needs ? spare : NULL);
         }
         cursor = next;
     }
@@ -245,7 +245,7 @@ static void free_spare_if_unused(vm_mapping_t *spare) {
         vm_mapping_free_unused(spare);
 }
 
-zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_children) {
+zx_status_t vmar_unmap(vmar_t *vmar, vaddr_t addr, size_t len, bool op_children) {
     if (!IS_ALIGNED(addr, PAGE_SIZE))
         return ZX_ERR_INVALID_ARGS;
     len = ROUNDUP(len, PAGE_SIZE);
@@ -258,7 +258,7 @@ zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_chi
     vm_mapping_t *spare = NULL;
     if (vmar->dead)
         st = ZX_ERR_BAD_STATE;
-    else if (!region_contains_range(&vmar->r, addr, len))
+    else if (!vm_region_contains_range(&vmar->r, addr, len))
         st = ZX_ERR_INVALID_ARGS;
     else if ((st = unmap_check_locked(vmar, addr, addr + len, op_children, &needed)) == ZX_OK &&
              (st = alloc_spare(needed, &spare)) == ZX_OK)
@@ -275,25 +275,25 @@ zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_chi
  * mappings, let it die, continue with its parent (found before the VMAR may be freed),
  * until vmar itself has died.
  */
-void vmar_destroy_locked(vm_vmar_t *vmar) {
-    vm_vmar_t *v = vmar;
+void vmar_destroy_locked(vmar_t *vmar) {
+    vmar_t *v = vmar;
     for (;;) {
-        struct vm_region *r = region_of(vm_extent_of(avl_first(&v->children)));
+        struct vm_region *r = vm_region_of(vm_extent_of(avl_first(&v->children)));
         if (r && r->type == VM_REGION_VMAR) {
-            v = region_vmar(r);
+            v = vm_region_to_vmar(r);
             continue;
         }
         if (r) {
-            vm_mapping_destroy(region_mapping(r));
+            vm_mapping_destroy(vm_region_to_mapping(r));
             continue;
         }
-        vm_vmar_t *parent = v->r.parent;
+        vmar_t *parent = v->r.parent;
         bool last = v == vmar;
         v->dead = true;
         if (parent) {
             avl_remove(&parent->children, &v->r.ext.node);
             v->r.parent = NULL;
-            vm_vmar_unref(v); /* the tree's reference; the aspace outlives this call */
+            vmar_unref(v); /* the tree's reference; the aspace outlives this call */
         }
         if (last)
             return;
@@ -301,18 +301,18 @@ void vmar_destroy_locked(vm_vmar_t *vmar) {
     }
 }
 
-struct vm_region *vmar_walk_next(vm_vmar_t *top, struct vm_region *r, unsigned *depth) {
+struct vm_region *vmar_walk_next(vmar_t *top, struct vm_region *r, unsigned *depth) {
     if (!r)
-        return region_of(vm_extent_of(avl_first(&top->children)));
+        return vm_region_of(vm_extent_of(avl_first(&top->children)));
     if (r->type == VM_REGION_VMAR) {
-        struct vm_region *child = region_of(vm_extent_of(avl_first(&region_vmar(r)->children)));
+        struct vm_region *child = vm_region_of(vm_extent_of(avl_first(&vm_region_to_vmar(r)->children)));
         if (child) {
             (*depth)++;
             return child;
         }
     }
     while (r != &top->r) {
-        struct vm_region *next = region_of(vm_extent_of(avl_next(&r->ext.node)));
+        struct vm_region *next = vm_region_of(vm_extent_of(avl_next(&r->ext.node)));
         if (next)
             return next;
         r = &r->parent->r;
@@ -321,7 +321,7 @@ struct vm_region *vmar_walk_next(vm_vmar_t *top, struct vm_region *r, unsigned *
     return NULL;
 }
 
-zx_status_t vm_vmar_destroy(vm_vmar_t *vmar) {
+zx_status_t vmar_destroy(vmar_t *vmar) {
     vm_aspace_t *as = vmar->r.aspace;
     if (as->root == vmar)
         return ZX_ERR_NOT_SUPPORTED;
@@ -338,7 +338,7 @@ zx_status_t vm_vmar_destroy(vm_vmar_t *vmar) {
 /* ---- map ---- */
 
 /* Checks of zx_vmar_map that need no lock (§4 steps 3-15). *perms gets the PERM_* bits. */
-static zx_status_t map_check_args(vm_object_t *vmo, uint64_t vmo_offset, size_t *len,
+static zx_status_t map_check_args(vmo_t *vmo, uint64_t vmo_offset, size_t *len,
                                   zx_vm_option_t *options, zx_vm_option_t max_perms,
                                   uint64_t *align) {
     zx_vm_option_t o = *options;
@@ -375,21 +375,21 @@ static zx_status_t map_check_args(vm_object_t *vmo, uint64_t vmo_offset, size_t 
 }
 
 /* With SPECIFIC_OVERWRITE: a sub-VMAR in [a, b) is INVALID_ARGS; counts spares. */
-static zx_status_t overwrite_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b,
+static zx_status_t overwrite_check_locked(vmar_t *vmar, vaddr_t a, vaddr_t b,
                                           unsigned *spares) {
     return unmap_check_locked(vmar, a, b, false, spares);
 }
 
-zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
-                        uint64_t vmo_offset, size_t len, zx_vm_option_t options,
-                        zx_vm_option_t max_perms, vaddr_t *addr) {
-    return vm_vmar_map_held(vmar, vmar_offset, vmo, vmo_offset, len, options, max_perms, addr,
-                            NULL);
+zx_status_t vmar_map(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo,
+                     uint64_t vmo_offset, size_t len, zx_vm_option_t options,
+                     zx_vm_option_t max_perms, vaddr_t *addr) {
+    return vmar_map_held(vmar, vmar_offset, vmo, vmo_offset, len, options, max_perms, addr,
+                         NULL);
 }
 
-zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
-                             uint64_t vmo_offset, size_t len, zx_vm_option_t options,
-                             zx_vm_option_t max_perms, vaddr_t *addr, vm_mapping_t **held) {
+zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo,
+                          uint64_t vmo_offset, size_t len, zx_vm_option_t options,
+                          zx_vm_option_t max_perms, vaddr_t *addr, vm_mapping_t **held) {
     uint64_t align;
     zx_status_t st = map_check_args(vmo, vmo_offset, &len, &options, max_perms, &align);
     if (st != ZX_OK)
@@ -445,7 +445,7 @@ void vm_mapping_destroy_held(vm_mapping_t *m) {
 
 /* ---- debug ---- */
 
-static size_t count_mappings_locked(vm_vmar_t *vmar) {
+static size_t count_mappings_locked(vmar_t *vmar) {
     size_t n = 0;
     unsigned depth = 0;
     for (struct vm_region *r = vmar_walk_next(vmar, NULL, &depth); r;
@@ -454,14 +454,14 @@ static size_t count_mappings_locked(vm_vmar_t *vmar) {
     return n;
 }
 
-size_t vm_vmar_debug_count_mappings(vm_vmar_t *vmar) {
+size_t vmar_debug_count_mappings(vmar_t *vmar) {
     mutex_acquire(&vmar->r.aspace->lock);
     size_t n = count_mappings_locked(vmar);
     mutex_release(&vmar->r.aspace->lock);
     return n;
 }
 
-size_t vm_vmar_debug_prot_runs(vm_vmar_t *vmar, vaddr_t addr) {
+size_t vmar_debug_prot_runs(vmar_t *vmar, vaddr_t addr) {
     mutex_acquire(&vmar->r.aspace->lock);
     vm_mapping_t *m = vmar_find_mapping(vmar, addr, NULL);
     size_t n = m ? m->nruns : 0;

@@ -3,16 +3,16 @@
  * check the whole range (so an error changes nothing), then apply. Walking the range is
  * "find the mapping containing va, handle [va, its end), continue there": O(k log n)
  * for k mappings, plus the VMO work (proportional to the pages that exist there, not to
- * the range). Lock rules: vm_vmar_priv.h.
+ * the range). Lock rules: vmar_priv.h.
  */
 #include <kernel/assert.h>
-#include "vm_vmar_priv.h"
+#include "vmar_priv.h"
 
 /* Most spare mappings one protect needs: a split of each partly covered end mapping. */
 #define PROTECT_SPARES_MAX 2
 
 /* Checks protect of [a, b) to perms (§4 zx_vmar_protect steps 8-11); counts spares. */
-static zx_status_t protect_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b,
+static zx_status_t protect_check_locked(vmar_t *vmar, vaddr_t a, vaddr_t b,
                                         zx_vm_option_t perms, bool op_children,
                                         unsigned *spares) {
     *spares = 0;
@@ -21,7 +21,7 @@ static zx_status_t protect_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b,
         vm_mapping_t *m = vmar_find_mapping(vmar, va, &depth);
         if (!m)
             return ZX_ERR_NOT_FOUND; /* a gap, or an empty part of a sub-VMAR */
-        vaddr_t pe = MIN(b, region_end(&m->r));
+        vaddr_t pe = MIN(b, vm_region_end(&m->r));
         if (perms & ~m->max_perms)
             return ZX_ERR_ACCESS_DENIED;
         if (depth > 0 && !op_children)
@@ -34,8 +34,8 @@ static zx_status_t protect_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b,
     return ZX_OK;
 }
 
-zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, size_t len,
-                            bool op_children) {
+zx_status_t vmar_protect(vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, size_t len,
+                         bool op_children) {
     zx_vm_option_t o = options;
     if (o & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) /* x86 has no execute-only pages */
         o = (o & ~ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) | ZX_VM_PERM_READ;
@@ -55,7 +55,7 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
     vaddr_t a = addr, b = addr + len;
     if (vmar->dead)
         st = ZX_ERR_BAD_STATE;
-    else if (!region_contains_range(&vmar->r, addr, len))
+    else if (!vm_region_contains_range(&vmar->r, addr, len))
         st = ZX_ERR_INVALID_ARGS;
     else
         st = protect_check_locked(vmar, a, b, o, op_children, &needed);
@@ -68,7 +68,7 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
         for (vaddr_t va = a; va < b && st == ZX_OK;) {
             vm_mapping_t *m = vmar_find_mapping(vmar, va, NULL);
             ASSERT(m != NULL);
-            vaddr_t pe = MIN(b, region_end(&m->r));
+            vaddr_t pe = MIN(b, vm_region_end(&m->r));
             st = vm_mapping_protect(m, va, pe, o, &next_spare);
             va = pe;
         }
@@ -78,7 +78,7 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
             if (!m)
                 break;
             m = vm_mapping_try_merge(m);
-            va = region_end(&m->r);
+            va = vm_region_end(&m->r);
         }
     }
     /* Under the lock: an installed spare may be unmapped and freed once it is dropped. */
@@ -94,21 +94,21 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
  * step at *pe). BAD_STATE for a gap, INVALID_ARGS for a mapping in a descendant unless
  * MAP_RANGE with op_children, ACCESS_DENIED for COMMIT/DECOMMIT without WRITE.
  */
-static zx_status_t op_range_check_one(vm_vmar_t *vmar, uint32_t op, vaddr_t va, vaddr_t b,
+static zx_status_t op_range_check_one(vmar_t *vmar, uint32_t op, vaddr_t va, vaddr_t b,
                                       bool op_children, vm_mapping_t **m, vaddr_t *pe) {
     unsigned depth;
     *m = vmar_find_mapping(vmar, va, &depth);
     if (!*m)
         return ZX_ERR_BAD_STATE; /* a gap */
-    if (depth > 0 && (op != VM_VMAR_OP_MAP_RANGE || !op_children))
+    if (depth > 0 && (op != VMAR_OP_MAP_RANGE || !op_children))
         return ZX_ERR_INVALID_ARGS;
-    if (op != VM_VMAR_OP_MAP_RANGE && !((*m)->max_perms & ZX_VM_PERM_WRITE))
+    if (op != VMAR_OP_MAP_RANGE && !((*m)->max_perms & ZX_VM_PERM_WRITE))
         return ZX_ERR_ACCESS_DENIED;
-    *pe = MIN(b, region_end(&(*m)->r));
+    *pe = MIN(b, vm_region_end(&(*m)->r));
     return ZX_OK;
 }
 
-static zx_status_t op_range_check_locked(vm_vmar_t *vmar, uint32_t op, vaddr_t a, vaddr_t b,
+static zx_status_t op_range_check_locked(vmar_t *vmar, uint32_t op, vaddr_t a, vaddr_t b,
                                          bool op_children) {
     for (vaddr_t va = a; va < b;) {
         vm_mapping_t *m;
@@ -129,16 +129,16 @@ static zx_status_t op_range_check_locked(vm_vmar_t *vmar, uint32_t op, vaddr_t a
  */
 static zx_status_t vmo_op_unlocked(vm_aspace_t *as, vm_mapping_t *m, uint32_t op, vaddr_t a,
                                    vaddr_t b) TA_REQ(as->lock) {
-    uint64_t off = m->vmo_offset + (a - region_base(&m->r));
+    uint64_t off = m->vmo_offset + (a - vm_region_base(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
     if (off >= vsize)
         return ZX_OK; /* the mapping extends past the VMO's end: nothing there */
     uint64_t n = MIN((uint64_t)(b - a), vsize - off);
-    vm_object_t *vmo = m->vmo;
+    vmo_t *vmo = m->vmo;
     vmo_ref(vmo);
     mutex_release(&as->lock);
     zx_status_t st =
-        op == VM_VMAR_OP_COMMIT ? vmo_commit(vmo, off, n) : vmo_decommit(vmo, off, n);
+        op == VMAR_OP_COMMIT ? vmo_commit(vmo, off, n) : vmo_decommit(vmo, off, n);
     vmo_unref(vmo);
     mutex_acquire(&as->lock);
     return st;
@@ -150,9 +150,9 @@ static zx_status_t vmo_op_unlocked(vm_aspace_t *as, vm_mapping_t *m, uint32_t op
  * work, so each later step is checked again (a concurrent unmap or destroy ends the
  * operation with the status the check gives: BAD_STATE for the gap or the dead VMAR).
  */
-zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
-                             bool op_children) {
-    if (op != VM_VMAR_OP_COMMIT && op != VM_VMAR_OP_DECOMMIT && op != VM_VMAR_OP_MAP_RANGE)
+zx_status_t vmar_op_range(vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
+                          bool op_children) {
+    if (op != VMAR_OP_COMMIT && op != VMAR_OP_DECOMMIT && op != VMAR_OP_MAP_RANGE)
         return ZX_ERR_INVALID_ARGS;
     if (!IS_ALIGNED(addr, PAGE_SIZE))
         return ZX_ERR_INVALID_ARGS;
@@ -163,7 +163,7 @@ zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t 
     mutex_acquire(&as->lock);
     zx_status_t st;
     vaddr_t a = addr, b = addr + len;
-    if (!region_contains_range(&vmar->r, addr, len))
+    if (!vm_region_contains_range(&vmar->r, addr, len))
         st = ZX_ERR_OUT_OF_RANGE;
     else if (vmar->dead)
         st = ZX_ERR_BAD_STATE;
@@ -176,7 +176,7 @@ zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t 
                         : op_range_check_one(vmar, op, va, b, op_children, &m, &pe);
         if (st != ZX_OK)
             break;
-        if (op == VM_VMAR_OP_MAP_RANGE)
+        if (op == VMAR_OP_MAP_RANGE)
             st = vm_mapping_populate(m, va, pe);
         else
             st = vmo_op_unlocked(as, m, op, va, pe);
