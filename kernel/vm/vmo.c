@@ -1,7 +1,9 @@
 /*
- * VMOs: creation, lifetime, attributes, size and cache policy, mapping links, the zero
- * page, and the page bookkeeping shared with vmo_ops.c (range operations, read and
- * write, page lookups). Layout and lock rules: vmo_priv.h.
+ * VMOs, the base layer: the object itself (creation of the three types, attributes,
+ * cache policy), its mapping links, the zero page, and the page bookkeeping the layers
+ * above share (pins, lock breaks, freeing, discarding and clearing ranges). Copy-on-write
+ * children and slices are built on this in vmo_child.c, the operations in vmo_ops.c;
+ * this file calls neither. Layout and lock rules: vmo_priv.h.
  *
  *   PAGED       committed pages live in a page_tree (index -> vm_page), each in state
  *               OBJECT with object = the VMO and page_offset = its byte offset. An index
@@ -19,13 +21,11 @@
  *     the PMM's limit (40) -> ZX_ERR_INVALID_ARGS. vmo_create_physical: base not
  *     page-aligned -> ZX_ERR_INVALID_ARGS; base + size past 2^64 -> ZX_ERR_OUT_OF_RANGE.
  *   - Every VMO starts with cache policy CACHED (Zircon's physical VMOs do too).
- *   - vmo_set_size to an unaligned size also zeroes the bytes from `size` up to the page
- *     boundary, as Zircon does (the size itself is stored rounded up).
  *   - vmo_committed_pages counts pages the VMO owns: the tree's pages (PAGED; for a
  *     copy-on-write VMO not the ancestors' pages it shows), every page (CONTIGUOUS),
  *     none (PHYSICAL, and any slice).
- *   - Slices and snapshots (vmo_child.c) share their parent's family lock
- *     (vmo->hier), allocated with the first VMO of the family and freed with its last.
+ *   - Slices and snapshots share their parent's family lock (vmo->hier), allocated with
+ *     the first VMO of the family and freed with its last.
  *   - Attribute getters take const pointers and so cannot lock: they return a snapshot
  *     read atomically.
  */
@@ -74,17 +74,6 @@ paddr_t vmo_zero_page_paddr(void) {
 
 /* ---- Creation and lifetime --------------------------------------------------------- */
 
-/*
- * Rounds a byte size up to pages. Returns false if the result would exceed VMO_SIZE_MAX
- * (which is page-aligned, so checking the unrounded size first rules out any overflow).
- */
-static bool round_size(uint64_t size, uint64_t *rounded) {
-    if (size > VMO_SIZE_MAX)
-        return false;
-    *rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
-    return true;
-}
-
 /* See vmo_priv.h. */
 vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t base,
                  struct vmo_hier *hier) {
@@ -129,7 +118,7 @@ zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vmo_t **out) {
     if (options & ~VMO_OPT_RESIZABLE)
         return ZX_ERR_INVALID_ARGS;
     uint64_t rounded;
-    if (!round_size(size, &rounded))
+    if (!vmo_round_size(size, &rounded))
         return ZX_ERR_OUT_OF_RANGE;
     vmo_t *vmo = vmo_alloc(VMO_TYPE_PAGED, options, rounded, 0, NULL);
     if (!vmo)
@@ -144,7 +133,7 @@ zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vmo_t **out) {
  */
 zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vmo_t **out) {
     uint64_t rounded;
-    if (!round_size(size, &rounded))
+    if (!vmo_round_size(size, &rounded))
         return ZX_ERR_OUT_OF_RANGE;
     if (rounded == 0 || align_log2 > VMO_CONTIG_MAX_ALIGN_LOG2)
         return ZX_ERR_INVALID_ARGS;
@@ -177,7 +166,7 @@ zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vmo_t **out) {
     if (!IS_ALIGNED(base, PAGE_SIZE) || size == 0)
         return ZX_ERR_INVALID_ARGS;
     uint64_t rounded;
-    if (!round_size(size, &rounded) || base > UINT64_MAX - (rounded - 1))
+    if (!vmo_round_size(size, &rounded) || base > UINT64_MAX - (rounded - 1))
         return ZX_ERR_OUT_OF_RANGE;
     vmo_t *vmo = vmo_alloc(VMO_TYPE_PHYSICAL, 0, rounded, base, NULL);
     if (!vmo)
@@ -186,75 +175,10 @@ zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vmo_t **out) {
     return ZX_OK;
 }
 
-/*
- * Releases every page a dying PAGED VMO owns, a VMO_DISCARD_SPAN of indices from the next
- * committed page at a time, with a lock break in between. Nobody can reach them any more
- * (no reference is left, other family members only read ancestors' pages, and no copy of
- * another VMO has one pinned: see Pins in vmo_priv.h), so the family may go on
- * meanwhile; a sibling dying then may even merge pages into vmo, which is why every
- * round looks for the next page from index 0 again. A kill does not stop a teardown.
- */
-static void free_own_pages_locked(vmo_t *vmo)
-    TA_REQ(vmo->hier->lock) {
-    uint64_t index;
-    vm_page_t *page;
-    while (page_tree_next(&vmo->pages, 0, UINT64_MAX, &index, &page)) {
-        uint64_t end = index > UINT64_MAX - VMO_DISCARD_SPAN ? UINT64_MAX
-                                                             : index + VMO_DISCARD_SPAN;
-        vmo_free_pages_locked(vmo, index, end);
-        vmo_work(vmo, 1);
-        (void)vmo_lock_break(vmo, NULL);
-    }
-    page_tree_destroy(&vmo->pages, NULL, NULL); /* empty: nothing left to free */
-}
-
-/*
- * Frees everything the VMO owns, then the struct. Only when the last reference is gone.
- * A slice leaves its parent's slice list and returns the parent, whose reference the
- * caller drops; a copy-on-write VMO leaves the family tree (vmo_cow_detach_locked) and
- * returns NULL.
- */
-static vmo_t *vmo_destroy(vmo_t *vmo) {
-    mutex_acquire(&vmo->hier->lock);
-    ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
-               (void *)vmo);
-    ASSERT(list_is_empty(&vmo->slices));
-    vmo_t *slice_parent = NULL;
-    if (vmo->flags & VMO_FLAG_SLICE) {
-        list_delete(&vmo->slice_node);
-        slice_parent = vmo->parent;
-    } else {
-        if (vmo->type == VMO_TYPE_PAGED)
-            free_own_pages_locked(vmo);
-        if (vmo->parent)
-            vmo_cow_detach_locked(vmo);
-    }
-    uint64_t size = vmo->size;
-    mutex_release(&vmo->hier->lock);
-
-    if (vmo->type == VMO_TYPE_CONTIGUOUS && !slice_parent)
-        pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
-    vmo_free_struct(vmo);
-    return slice_parent;
-}
-
 /* Takes a reference. The caller must already hold one. */
 void vmo_ref(vmo_t *vmo) {
     uint32_t old = __atomic_fetch_add(&vmo->refcount, 1, __ATOMIC_RELAXED);
     ASSERT_MSG(old > 0, "vmo_ref of dead vmo %p", (void *)vmo);
-}
-
-/* Drops a reference; the last one frees the VMO and every page it owns. */
-/* A dead slice's reference on its parent is dropped by the loop, not by a nested call,
- * so the call graph has no cycle here (kernel/kstack.conf). */
-void vmo_unref(vmo_t *vmo) {
-    while (vmo) {
-        uint32_t old = __atomic_fetch_sub(&vmo->refcount, 1, __ATOMIC_ACQ_REL);
-        ASSERT_MSG(old > 0, "vmo_unref of dead vmo %p", (void *)vmo);
-        if (old != 1)
-            return;
-        vmo = vmo_destroy(vmo);
-    }
 }
 
 /* ---- Attributes (snapshots: the const pointer rules out taking the lock) ----------- */
@@ -303,22 +227,6 @@ void vmo_set_name(vmo_t *vmo, const char *name, size_t len) {
     mutex_acquire(&vmo->hier->lock);
     memcpy(vmo->name, tmp, VMO_NAME_LEN);
     mutex_release(&vmo->hier->lock);
-}
-
-static zx_status_t count_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
-    (void)offset;
-    (void)pa;
-    *(size_t *)ctx += n;
-    return ZX_OK;
-}
-
-size_t vmo_committed_pages_in(vmo_t *vmo, uint64_t offset, uint64_t len) {
-    uint64_t size = vmo_size(vmo);
-    if (offset >= size)
-        return 0;
-    size_t n = 0;
-    vmo_for_each_committed_run(vmo, offset, MIN(len, size - offset), count_run, &n);
-    return n;
 }
 
 uint32_t vmo_cache_policy(const vmo_t *vmo) {
@@ -492,61 +400,6 @@ void vmo_clear_bytes_locked(vmo_t *vmo, uint64_t start, uint64_t end) {
 }
 
 /* ---- Size and cache policy --------------------------------------------------------- */
-
-/*
- * See vmo.h. Shrinking first lowers the size (so nothing past it can be looked up
- * or committed again) and tells every mapping to drop [new size, old size); then the
- * VMO's own pages there are freed (pinned ones when their copy ends), in the same lock
- * hold (a lock break would let a concurrent grow expose pages not freed yet), so that
- * part costs O(committed pages in the tail). A copy-on-write VMO never again sees its
- * parent past the new size (growing back reads zeros): its window is lowered too, and
- * the ancestor pages of the part it gives up that no leaf sees any more are released,
- * visiting only the ancestors' pages there, with lock breaks in between (a kill stops
- * that clean-up; what is left goes when its hidden node merges or dies). An unaligned
- * size also clears [size, rounded size) in the last page, as Zircon does.
- */
-zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
-    if (vmo->type != VMO_TYPE_PAGED || !(vmo->options & VMO_OPT_RESIZABLE))
-        return ZX_ERR_UNAVAILABLE;
-    uint64_t rounded;
-    if (!round_size(size, &rounded))
-        return ZX_ERR_OUT_OF_RANGE;
-
-    mutex_acquire(&vmo->hier->lock);
-    uint64_t old = vmo->size;
-    if (vmo_has_cow_parent(vmo) && size < rounded) {
-        /* The tail of the new last page must read as zeros: if it shows an ancestor's
-         * page, take a copy first (the only step that can fail, so it goes first). */
-        uint64_t last = vmo_page_index(size);
-        if (!page_tree_lookup(&vmo->pages, last) && vmo_cow_lookup_locked(vmo, last)) {
-            zx_status_t st = vmo_cow_own_page_locked(vmo, last, NULL);
-            if (st != ZX_OK) {
-                mutex_release(&vmo->hier->lock);
-                return st;
-            }
-        }
-    }
-    if (rounded < old)
-        vmo_unmap_links_locked(vmo, rounded, old);
-    __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
-    if (rounded < old)
-        vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
-    vmo_clear_bytes_locked(vmo, size, rounded);
-    zx_status_t st = ZX_OK;
-    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
-        uint64_t old_limit = vmo->parent_limit;
-        vmo->parent_limit = rounded;
-        uint64_t next = vmo_page_index(rounded), end = vmo_page_index(old_limit);
-        while (st == ZX_OK &&
-               (next = vmo_cow_next_present_locked(vmo, next, end, old_limit)) < end) {
-            vmo_cow_drop_unseen_locked(vmo, next, old_limit);
-            next++;
-            st = vmo_lock_break(vmo, NULL);
-        }
-    }
-    mutex_release(&vmo->hier->lock);
-    return st;
-}
 
 /* See vmo.h. Checks: policy (INVALID_ARGS), type (NOT_SUPPORTED; slices too),
  * mapped, directly or through a slice (BAD_STATE). */

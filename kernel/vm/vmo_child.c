@@ -1,5 +1,8 @@
 /*
- * VMO children (vmo_create_child): slices and copy-on-write snapshots. Layout and lock
+ * VMO families, built on the base layer (vmo.c) and calling nothing above it: children
+ * (vmo_create_child: slices and copy-on-write snapshots), the lookups and private copies
+ * copy-on-write needs (the interface of vmo_child_priv.h, used by vmo_ops.c), and how a
+ * member leaves its family when its last reference goes (vmo_unref). Layout and lock
  * rules: vmo_priv.h; the contracts: vmo.h.
  *
  * Slices. A slice is a window [parent_offset, + size) onto its parent, which it holds by
@@ -68,7 +71,7 @@
 #include <vm/physmap.h>
 #include <vm/pmm.h>
 
-#include "vmo_priv.h"
+#include "vmo_child_priv.h"
 
 #define CHILD_KIND_MASK \
     (VMO_CHILD_SNAPSHOT | VMO_CHILD_SLICE | VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE)
@@ -481,8 +484,12 @@ static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
     vmo_free_struct(h);
 }
 
-/* See vmo_priv.h. Walks up while hidden nodes are left with no child at all. */
-void vmo_cow_detach_locked(vmo_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+/*
+ * Called by the last unref of vmo (its own pages already freed): unlinks it from the
+ * family, merging or freeing the hidden nodes this leaves with fewer than two children.
+ * Walks up while hidden nodes are left with no child at all.
+ */
+static void cow_detach_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock) TA_NO_THREAD_SAFETY_ANALYSIS {
     vmo_t *node = vmo;
     while (node->parent) {
         vmo_t *h = node->parent;
@@ -500,6 +507,73 @@ void vmo_cow_detach_locked(vmo_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
     }
     if (node != vmo)
         vmo_free_struct(node);
+}
+
+/* ---- The end of a member: the last reference --------------------------------------- */
+
+/*
+ * Releases every page a dying PAGED VMO owns, a VMO_DISCARD_SPAN of indices from the next
+ * committed page at a time, with a lock break in between. Nobody can reach them any more
+ * (no reference is left, other family members only read ancestors' pages, and no copy of
+ * another VMO has one pinned: see Pins in vmo_priv.h), so the family may go on
+ * meanwhile; a sibling dying then may even merge pages into vmo, which is why every
+ * round looks for the next page from index 0 again. A kill does not stop a teardown.
+ */
+static void free_own_pages_locked(vmo_t *vmo)
+    TA_REQ(vmo->hier->lock) {
+    uint64_t index;
+    vm_page_t *page;
+    while (page_tree_next(&vmo->pages, 0, UINT64_MAX, &index, &page)) {
+        uint64_t end = index > UINT64_MAX - VMO_DISCARD_SPAN ? UINT64_MAX
+                                                             : index + VMO_DISCARD_SPAN;
+        vmo_free_pages_locked(vmo, index, end);
+        vmo_work(vmo, 1);
+        (void)vmo_lock_break(vmo, NULL);
+    }
+    page_tree_destroy(&vmo->pages, NULL, NULL); /* empty: nothing left to free */
+}
+
+/*
+ * Frees everything the VMO owns, then the struct. Only when the last reference is gone.
+ * A slice leaves its parent's slice list and returns the parent, whose reference the
+ * caller drops; a copy-on-write VMO leaves the family tree (cow_detach_locked) and
+ * returns NULL.
+ */
+static vmo_t *vmo_destroy(vmo_t *vmo) {
+    mutex_acquire(&vmo->hier->lock);
+    ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
+               (void *)vmo);
+    ASSERT(list_is_empty(&vmo->slices));
+    vmo_t *slice_parent = NULL;
+    if (vmo->flags & VMO_FLAG_SLICE) {
+        list_delete(&vmo->slice_node);
+        slice_parent = vmo->parent;
+    } else {
+        if (vmo->type == VMO_TYPE_PAGED)
+            free_own_pages_locked(vmo);
+        if (vmo->parent)
+            cow_detach_locked(vmo);
+    }
+    uint64_t size = vmo->size;
+    mutex_release(&vmo->hier->lock);
+
+    if (vmo->type == VMO_TYPE_CONTIGUOUS && !slice_parent)
+        pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
+    vmo_free_struct(vmo);
+    return slice_parent;
+}
+
+/* Drops a reference; the last one frees the VMO and every page it owns. A dead slice's
+ * reference on its parent is dropped by the loop, not by a nested call, so the call
+ * graph has no cycle here (kernel/kstack.conf). */
+void vmo_unref(vmo_t *vmo) {
+    while (vmo) {
+        uint32_t old = __atomic_fetch_sub(&vmo->refcount, 1, __ATOMIC_ACQ_REL);
+        ASSERT_MSG(old > 0, "vmo_unref of dead vmo %p", (void *)vmo);
+        if (old != 1)
+            return;
+        vmo = vmo_destroy(vmo);
+    }
 }
 
 /* ---- Creation ------------------------------------------------------------------------ */

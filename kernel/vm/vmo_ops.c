@@ -1,6 +1,8 @@
 /*
- * VMO range operations (commit, decommit, zero), read/write through a copy callback, and
- * the page lookups used by page faults and MAP_RANGE. Layout and lock rules:
+ * VMO operations, the top of the VMO layers: range operations (commit, decommit, zero),
+ * resizing, read/write through a copy callback, and the page lookups and walks used by
+ * page faults, MAP_RANGE and PROCESS_MAPS. They work on the base layer (vmo.c) and, for
+ * slices and copy-on-write VMOs, through vmo_child_priv.h. Layout and lock rules:
  * vmo_priv.h.
  *
  * "The covered pages" of [offset, offset + len) are the pages that overlap it, i.e.
@@ -34,7 +36,7 @@
 #include <vm/physmap.h>
 #include <vm/pmm.h>
 
-#include "vmo_priv.h"
+#include "vmo_child_priv.h"
 
 /*
  * Page indices [*first, *last) covered by a range that vmo_range_ok accepted. The end
@@ -258,6 +260,63 @@ zx_status_t vmo_zero(vmo_t *vmo, uint64_t offset, uint64_t len) {
             st = vmo_lock_break(vmo, &broke);
         if (st == ZX_OK && pos < end && broke)
             st = recheck_range_locked(vmo, offset, len);
+    }
+    mutex_release(&vmo->hier->lock);
+    return st;
+}
+
+/* ---- Size ------------------------------------------------------------------------- */
+
+/*
+ * See vmo.h. Shrinking first lowers the size (so nothing past it can be looked up
+ * or committed again) and tells every mapping to drop [new size, old size); then the
+ * VMO's own pages there are freed (pinned ones when their copy ends), in the same lock
+ * hold (a lock break would let a concurrent grow expose pages not freed yet), so that
+ * part costs O(committed pages in the tail). A copy-on-write VMO never again sees its
+ * parent past the new size (growing back reads zeros): its window is lowered too, and
+ * the ancestor pages of the part it gives up that no leaf sees any more are released,
+ * visiting only the ancestors' pages there, with lock breaks in between (a kill stops
+ * that clean-up; what is left goes when its hidden node merges or dies). An unaligned
+ * size also clears [size, rounded size) in the last page, as Zircon does.
+ */
+zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
+    if (vmo->type != VMO_TYPE_PAGED || !(vmo->options & VMO_OPT_RESIZABLE))
+        return ZX_ERR_UNAVAILABLE;
+    uint64_t rounded;
+    if (!vmo_round_size(size, &rounded))
+        return ZX_ERR_OUT_OF_RANGE;
+
+    mutex_acquire(&vmo->hier->lock);
+    uint64_t old = vmo->size;
+    if (vmo_has_cow_parent(vmo) && size < rounded) {
+        /* The tail of the new last page must read as zeros: if it shows an ancestor's
+         * page, take a copy first (the only step that can fail, so it goes first). */
+        uint64_t last = vmo_page_index(size);
+        if (!page_tree_lookup(&vmo->pages, last) && vmo_cow_lookup_locked(vmo, last)) {
+            zx_status_t st = vmo_cow_own_page_locked(vmo, last, NULL);
+            if (st != ZX_OK) {
+                mutex_release(&vmo->hier->lock);
+                return st;
+            }
+        }
+    }
+    if (rounded < old)
+        vmo_unmap_links_locked(vmo, rounded, old);
+    __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
+    if (rounded < old)
+        vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
+    vmo_clear_bytes_locked(vmo, size, rounded);
+    zx_status_t st = ZX_OK;
+    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
+        uint64_t old_limit = vmo->parent_limit;
+        vmo->parent_limit = rounded;
+        uint64_t next = vmo_page_index(rounded), end = vmo_page_index(old_limit);
+        while (st == ZX_OK &&
+               (next = vmo_cow_next_present_locked(vmo, next, end, old_limit)) < end) {
+            vmo_cow_drop_unseen_locked(vmo, next, old_limit);
+            next++;
+            st = vmo_lock_break(vmo, NULL);
+        }
     }
     mutex_release(&vmo->hier->lock);
     return st;
@@ -526,4 +585,21 @@ zx_status_t vmo_for_each_committed(vmo_t *vmo, uint64_t offset, uint64_t len,
                                    vmo_page_fn fn, void *ctx) {
     struct page_walk w = {fn, ctx};
     return vmo_for_each_committed_run(vmo, offset, len, page_of_run_fn, &w);
+}
+
+/* run walk callback of vmo_committed_pages_in: counts the pages. */
+static zx_status_t count_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
+    (void)offset;
+    (void)pa;
+    *(size_t *)ctx += n;
+    return ZX_OK;
+}
+
+size_t vmo_committed_pages_in(vmo_t *vmo, uint64_t offset, uint64_t len) {
+    uint64_t size = vmo_size(vmo);
+    if (offset >= size)
+        return 0;
+    size_t n = 0;
+    vmo_for_each_committed_run(vmo, offset, MIN(len, size - offset), count_run, &n);
+    return n;
 }
