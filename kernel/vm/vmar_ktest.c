@@ -299,6 +299,68 @@ out:
     env_fini(&e);
 }
 
+/*
+ * protect across mappings in a VMAR and its sub-VMARs: the walk from one mapping to the
+ * next goes into sub-VMARs and out again, a gap anywhere (an empty sub-VMAR, a sub-VMAR
+ * whose first mapping starts late) is NOT_FOUND and leaves no trace, and mappings that
+ * become mergeable merge.
+ */
+KTEST(vmar, protect_walk) {
+    struct env e;
+    vmar_t *c = NULL, *s = NULL, *g = NULL;
+    vaddr_t ca = 0, sa = 0, ga = 0, x = 0;
+    T_OK(env_init(&e, 32, 0));
+    const zx_vm_option_t can = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC;
+    const zx_vm_option_t here = RW | ZX_VM_SPECIFIC;
+    T_OK(vmar_allocate(e.root, 0, 32 * P, can, &c, &ca));
+    /* c: A [0, 4) | s [4, 12): B [4, 8), D [8, 12) | E [12, 16) | g [16, 20) empty | F [20, 24) */
+    T_OK(vmar_map(c, 0, e.vmo, 0, 4 * P, here, RW, &x));
+    T_OK(vmar_allocate(c, 4 * P, 8 * P, can | ZX_VM_SPECIFIC, &s, &sa));
+    T_OK(vmar_map(s, 0, e.vmo, 4 * P, 4 * P, here, RW, &x));
+    T_OK(vmar_map(s, 4 * P, e.vmo, 8 * P, 4 * P, here, RW, &x));
+    T_OK(vmar_map(c, 12 * P, e.vmo, 12 * P, 4 * P, here, RW, &x));
+    T_OK(vmar_allocate(c, 16 * P, 4 * P, can | ZX_VM_SPECIFIC, &g, &ga));
+    T_OK(vmar_map(c, 20 * P, e.vmo, 20 * P, 4 * P, here, RW, &x));
+    EXPECT_EQ(vmar_debug_count_mappings(c), 5u);
+    /* through s without OP_CHILDREN: refused, nothing changed */
+    EXPECT_STATUS(vmar_protect(c, ZX_VM_PERM_READ, ca + 2 * P, 12 * P, false), ZX_ERR_INVALID_ARGS);
+    EXPECT_EQ(vmar_debug_prot_runs(c, ca), 1u);
+    T_OK(vm_aspace_page_fault(e.as, ca + 2 * P, VM_PF_WRITE));
+    /* from the middle of A, through B and D in s, to the middle of E */
+    T_OK(vmar_protect(c, ZX_VM_PERM_READ, ca + 2 * P, 12 * P, true));
+    T_OK(vm_aspace_page_fault(e.as, ca + P, VM_PF_WRITE));
+    EXPECT_STATUS(vm_aspace_page_fault(e.as, ca + 2 * P, VM_PF_WRITE), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(vm_aspace_page_fault(e.as, ca + 5 * P, VM_PF_WRITE), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(vm_aspace_page_fault(e.as, ca + 11 * P, VM_PF_WRITE), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(vm_aspace_page_fault(e.as, ca + 13 * P, VM_PF_WRITE), ZX_ERR_ACCESS_DENIED);
+    T_OK(vm_aspace_page_fault(e.as, ca + 14 * P, VM_PF_WRITE));
+    EXPECT_EQ(vmar_debug_prot_runs(c, ca), 2u);
+    EXPECT_EQ(vmar_debug_prot_runs(c, ca + 12 * P), 2u);
+    EXPECT_EQ(vmar_debug_count_mappings(c), 4u); /* B and D merged */
+    EXPECT_EQ(vmar_debug_prot_runs(s, sa), 1u);
+    /* an empty sub-VMAR in the range is a gap: E keeps its runs, F stays writable */
+    EXPECT_STATUS(vmar_protect(c, RW, ca + 12 * P, 12 * P, true), ZX_ERR_NOT_FOUND);
+    EXPECT_EQ(vmar_debug_prot_runs(c, ca + 12 * P), 2u);
+    EXPECT_STATUS(vm_aspace_page_fault(e.as, ca + 13 * P, VM_PF_WRITE), ZX_ERR_ACCESS_DENIED);
+    T_OK(vm_aspace_page_fault(e.as, ca + 20 * P, VM_PF_WRITE));
+    /* a sub-VMAR whose first mapping starts past the walk's position is a gap too */
+    T_OK(vmar_unmap(s, sa, P, false));
+    EXPECT_STATUS(vmar_protect(c, RW, ca, 8 * P, true), ZX_ERR_NOT_FOUND);
+    EXPECT_EQ(vmar_debug_prot_runs(c, ca), 2u);
+    /* A whole again: its runs merge back */
+    T_OK(vmar_protect(c, RW, ca, 4 * P, false));
+    EXPECT_EQ(vmar_debug_prot_runs(c, ca), 1u);
+    EXPECT_EQ(vmar_debug_count_mappings(c), 4u);
+out:
+    if (g)
+        vmar_unref(g);
+    if (s)
+        vmar_unref(s);
+    if (c)
+        vmar_unref(c);
+    env_fini(&e);
+}
+
 KTEST(vmar, destroy_nested) {
     struct env e;
     vmar_t *c = NULL, *g = NULL, *x = NULL;
