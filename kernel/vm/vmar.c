@@ -105,7 +105,7 @@ struct place_args {
 
 /*
  * Finds the place of a new child of parent: the checks of zx_vmar_allocate from "parent
- * dead" on, which zx_vmar_map shares (docs/syscalls.md gives their order). With
+ * destroyed" on, which zx_vmar_map shares, in the order docs/syscalls.md lists. With
  * SPECIFIC_OVERWRITE an occupied range is not an error (the caller replaces what is
  * there).
  */

@@ -2,7 +2,7 @@
  * In-kernel tests of the VMAR layer (test=vmar): an independent user aspace with the
  * Zircon user range, paged VMOs mapped into it, faults resolved by calling
  * vm_aspace_page_fault directly (and, in `access`, by real accesses through the #PF
- * hook), and the error codes of ZIRCON_ABI.md §4.
+ * hook), and the statuses docs/syscalls.md gives for the zx_vmar_* syscalls.
  *
  * The PMM may fail allocations on purpose (pmm.fail_every=N): any ZX_ERR_NO_MEMORY ends
  * the test early without a failure, after cleaning up (the runner checks for leaks).

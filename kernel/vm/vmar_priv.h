@@ -25,10 +25,11 @@
 STATIC_ASSERT(ZX_VM_CAN_MAP_READ == ZX_VM_PERM_READ << VM_CAN_MAP_SHIFT);
 STATIC_ASSERT(ZX_VM_CAN_MAP_EXECUTE == ZX_VM_PERM_EXECUTE << VM_CAN_MAP_SHIFT);
 
-/* zx_vm_option_t bits 0..15 are defined options, 16..23 unused, 24..31 the alignment
- * exponent (docs/syscalls.md, "VM options"). */
+/* zx_vm_option_t: bits 0..15 are the ZX_VM_* options, 16..23 are unused (INVALID_ARGS),
+ * 24..31 hold the alignment exponent (ZX_VM_ALIGN_BASE; 0 asks for none). */
 #define VM_OPT_KNOWN ((zx_vm_option_t)0xffffu)
-/* Defined bits that zx_vmar_allocate rejects early (step 2) and those it accepts. */
+/* Defined bits that zx_vmar_allocate rejects with its first option checks, and those it
+ * accepts. */
 #define VM_OPT_ALLOCATE_FORBIDDEN \
     (ZX_VM_MAP_RANGE | ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_ALLOW_FAULTS)
 #define VM_OPT_ALLOCATE_ALLOWED                                                        \

@@ -84,7 +84,7 @@ bool vmo_child_no_write(const vmo_t *vmo) {
     return (vmo->flags & VMO_FLAG_NO_WRITE) != 0;
 }
 
-/* See vmo_priv.h. A slice's size and parent never change, so no lock is needed. */
+/* See vmo_child_priv.h. A slice's size and parent never change, so no lock is needed. */
 bool vmo_slice_resolve(vmo_t **vmo, uint64_t *offset, uint64_t len, zx_status_t *st) {
     vmo_t *slice = *vmo;
     if (!(slice->flags & VMO_FLAG_SLICE))
@@ -295,7 +295,7 @@ static bool hidden_page_unseen(vmo_t *h, uint64_t index) TA_NO_THREAD_SAFETY_ANA
 }
 
 /*
- * See vmo_priv.h. The walk up from vmo: at each ancestor, vmo's page indices
+ * See vmo_child_priv.h. The walk up from vmo: at each ancestor, vmo's page indices
  * [from, lim) read it, at the ancestor's index + shift; lim shrinks with every window
  * (it stays below 2^51 pages, so index + shift cannot overflow while lim > from).
  */
@@ -325,7 +325,7 @@ uint64_t vmo_cow_next_present_locked(vmo_t *vmo, uint64_t from, uint64_t to,
 }
 
 /*
- * See vmo_priv.h. At vmo's page index `index` (which vmo no longer reads through
+ * See vmo_child_priv.h. At vmo's page index `index` (which vmo no longer reads through
  * its parent: its parent_limit is already lowered), every ancestor page that no leaf can
  * see any more is released. old_limit is the parent_limit vmo had.
  */
@@ -376,7 +376,7 @@ zx_status_t vmo_cow_own_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
 }
 
 /*
- * See vmo_priv.h. Where an ancestor shows through, the leaf takes its own copy and
+ * See vmo_child_priv.h. Where an ancestor shows through, the leaf takes its own copy and
  * clears the bytes in it; elsewhere a whole page is decommitted (mappings told first)
  * and a partial one cleared in place if committed.
  */

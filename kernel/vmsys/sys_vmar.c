@@ -1,7 +1,7 @@
 /*
- * zx_vmar_* syscalls (ZIRCON_ABI.md §4): handle lookups, rights and user copies; the
- * checks and work are vmar_* (kernel/vm/vmar.h), which follow §4's order from the
- * first check that needs no handle.
+ * zx_vmar_* syscalls (docs/syscalls.md): handle lookups, rights and user copies; the
+ * checks and work are vmar_* (<vm/vmar.h>), which keep the order docs/syscalls.md
+ * lists from the first check that needs no handle.
  */
 #include <object/handle_user.h>
 #include <kernel/assert.h>
@@ -18,7 +18,8 @@ static zx_status_t get_vmar(zx_handle_t handle, zx_rights_t required, kobject_t 
 
 /*
  * A failed out-pointer copy after zx_vmar_allocate succeeded destroys the new VMAR again
- * (decisions.md), so a failing call leaves no reserved range behind.
+ * (docs/syscalls.md, "A bad out-pointer leaves no trace"), so a failing call leaves no
+ * reserved range behind.
  */
 zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, size_t offset,
                               size_t size, user_addr_t child_vmar, user_addr_t child_addr) {
@@ -119,7 +120,7 @@ zx_status_t sys_vmar_protect(zx_handle_t handle, zx_vm_option_t options, zx_vadd
  * The VM implements COMMIT, DECOMMIT and MAP_RANGE. DONT_NEED and ALWAYS_NEED are hints:
  * they get MAP_RANGE's range, gap and child-VMAR checks (populating translations of
  * committed pages is invisible to user space). ZERO and PREFETCH are NOT_SUPPORTED
- * after the generic checks (decisions.md).
+ * after the generic checks (docs/syscalls.md, "zx_vmar_op_range").
  */
 zx_status_t sys_vmar_op_range(zx_handle_t handle, uint32_t op, zx_vaddr_t address, size_t size,
                               user_addr_t buffer, size_t buffer_size) {

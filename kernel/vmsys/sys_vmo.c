@@ -1,5 +1,5 @@
 /*
- * zx_vmo_* syscalls (ZIRCON_ABI.md §4): handle lookups and rights here, the memory work
+ * zx_vmo_* syscalls (docs/syscalls.md): handle lookups and rights here, the memory work
  * in kernel/vm. Every check that can fail runs before anything changes; the one
  * exception is a bad `out` pointer, detected only after the object exists: the new
  * handle is then removed again (handle_table_publish), so nothing outlives the call.
@@ -46,7 +46,8 @@ zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
 }
 
 /* vmo_read / vmo_write copy callbacks: the user buffer starts at *(user_addr_t *)ctx. A
- * fault on it is ZX_ERR_NOT_FOUND, what Zircon's tests expect (§7 item 2). */
+ * fault on it is ZX_ERR_NOT_FOUND, what Zircon's tests expect (docs/syscalls.md,
+ * "Bad buffer in zx_vmo_read / zx_vmo_write"). */
 static zx_status_t copy_to_user_buf(void *ctx, size_t done, void *kptr, size_t n) {
     user_addr_t base = *(const user_addr_t *)ctx;
     return user_copy_to(base + done, kptr, n) == ZX_OK ? ZX_OK : ZX_ERR_NOT_FOUND;
@@ -57,8 +58,9 @@ static zx_status_t copy_from_user_buf(void *ctx, size_t done, void *kptr, size_t
     return user_copy_from(kptr, base + done, n) == ZX_OK ? ZX_OK : ZX_ERR_NOT_FOUND;
 }
 
-/* The whole user buffer must be a user range; checked after the VMO range check (§4:
- * the range check comes first), so the copy callbacks see no wrapping addresses. */
+/* The whole user buffer must be a user range; checked after the VMO range check (an
+ * out-of-range request with a bad buffer is OUT_OF_RANGE), so the copy callbacks see no
+ * wrapping addresses. */
 static zx_status_t vmo_rw(zx_handle_t handle, user_addr_t buffer, uint64_t offset, size_t len,
                           bool write) {
     kobject_t *obj;

@@ -3,7 +3,7 @@
  * root VMAR covering [base, base + size) with CAN_MAP_READ|WRITE|EXECUTE|SPECIFIC.
  * Faults in the aspace are resolved here against the VMAR tree and the VMOs.
  *
- * Locking: see kernel/vm/vmar_priv.h (aspace lock -> vmo lock -> heap/pmm/MMU).
+ * Locking: see kernel/vm/vm_aspace_priv.h (aspace lock -> vmo lock -> heap/pmm/MMU).
  */
 #ifndef VM_VM_ASPACE_H
 #define VM_VM_ASPACE_H

@@ -3,13 +3,14 @@
  * zx_vmar_* syscall is meant to be a thin wrapper over one function here that only
  * translates handles and rights: `options` are the syscall's zx_vm_option_t as given,
  * `max_perms` (map) is the ZX_VM_PERM_* set the VMO and VMAR handle rights allow, and
- * `op_children` is whether the VMAR handle has ZX_RIGHT_OP_CHILDREN. Checks and their
- * order follow ZIRCON_ABI.md §4 from the first check that does not need a handle.
+ * `op_children` is whether the VMAR handle has ZX_RIGHT_OP_CHILDREN. The checks come in
+ * the order docs/syscalls.md lists for each syscall, from the first one that needs no
+ * handle, so that a call with several faults gets the status Zircon gives.
  *
  * Addresses are absolute. A destroyed ("dead") VMAR stays allocated while referenced,
  * and every operation on it returns ZX_ERR_BAD_STATE.
  *
- * Locking: every call takes the aspace lock (see kernel/vm/vmar_priv.h).
+ * Locking: every call takes the aspace lock (kernel/vm/vm_aspace_priv.h).
  */
 #ifndef VM_VMAR_H
 #define VM_VMAR_H
@@ -43,7 +44,7 @@ zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size,
 /*
  * zx_vmar_map: maps [vmo_offset, vmo_offset + roundup(len)) of vmo with the PERM_* in
  * options. SPECIFIC_OVERWRITE atomically replaces the mappings in the range (a sub-VMAR
- * in it: INVALID_ARGS); MAP_RANGE pre-populates committed pages. Errors as in §4:
+ * in it: INVALID_ARGS); MAP_RANGE pre-populates committed pages. Errors:
  * INVALID_ARGS, ACCESS_DENIED (perms beyond max_perms or the VMAR's CAN_MAP_*),
  * NOT_SUPPORTED (REQUIRE_NON_RESIZABLE on a resizable VMO), OUT_OF_RANGE (len rounding
  * or offset overflow, physical VMO overrun), BAD_STATE, ALREADY_EXISTS, NO_RESOURCES,

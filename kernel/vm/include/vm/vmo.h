@@ -52,7 +52,7 @@ enum vmo_type {
 /*
  * Deepest copy-on-write chain: the hidden nodes a snapshot or its parent may read
  * through. Every lookup walks them, so vmo_create_child refuses (ZX_ERR_OUT_OF_RANGE) a
- * snapshot that would go deeper (syscall-abi/decisions.md).
+ * snapshot that would go deeper (docs/syscalls.md, "Copy-on-write depth").
  */
 #define VMO_COW_DEPTH_MAX 1024u
 
