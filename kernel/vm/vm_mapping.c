@@ -43,6 +43,15 @@ void vm_mapping_unref(vm_mapping_t *m) {
     }
 }
 
+/* The mapping's aspace is immutable and the caller's VMAR reference keeps it alive. */
+void vm_mapping_destroy_held(vm_mapping_t *m) {
+    mutex_acquire(&m->r.aspace->lock);
+    if (!m->dead)
+        vm_mapping_destroy(m); /* drops the tree's reference; ours keeps the struct */
+    mutex_release(&m->r.aspace->lock);
+    vm_mapping_unref(m);
+}
+
 /* m has left its tree for good (its translations, link and VMO reference are already
  * gone): it is dead and the tree's reference goes. */
 static void mapping_bury(vm_mapping_t *m) TA_REQ(m->r.aspace->lock) {

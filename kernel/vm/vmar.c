@@ -418,15 +418,6 @@ zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t
     return st;
 }
 
-/* The mapping's aspace is immutable and the caller's VMAR reference keeps it alive. */
-void vm_mapping_destroy_held(vm_mapping_t *m) {
-    mutex_acquire(&m->r.aspace->lock);
-    if (!m->dead)
-        vm_mapping_destroy(m); /* drops the tree's reference; ours keeps the struct */
-    mutex_release(&m->r.aspace->lock);
-    vm_mapping_unref(m);
-}
-
 /* ---- debug ---- */
 
 size_t vmar_debug_count_mappings(vmar_t *vmar) {
