@@ -1,4 +1,5 @@
-# Sources of kernel/vmsys: VMO/VMAR kernel objects and syscalls 25-39 (relative to kernel/).
+# Sources of kernel/vmsys: the VMO and VMAR dispatchers (their kernel objects) and syscalls
+# 25-39 (relative to kernel/).
 list(APPEND KERNEL_SOURCES
   vmsys/vmsys_rules.c
   vmsys/vmo_dispatcher.c

@@ -1,4 +1,5 @@
-/* VMAR objects: a kobject around a vmar_t reference and its CAN_MAP_* flags. */
+/* VMAR dispatchers: the kernel object handles point at, a kobject around a vmar_t
+ * reference and its CAN_MAP_* flags. */
 #include <kernel/assert.h>
 #include <vm/heap.h>
 #include "vmsys_priv.h"

@@ -1,8 +1,8 @@
 /*
- * VMO objects: a kobject around a vmo_t reference, with the per-handle-visible
- * state the VM does not keep (content size, child bookkeeping for ZX_VMO_ZERO_CHILDREN
- * and ZX_INFO_VMO). The koid and name are the VM object's (vmo_set_koid / vmo_set_name),
- * so that mappings can report them.
+ * VMO dispatchers: the kernel object handles point at, a kobject around a vmo_t
+ * reference, with the per-handle-visible state the VM does not keep (content size, child
+ * bookkeeping for ZX_VMO_ZERO_CHILDREN and ZX_INFO_VMO). The koid and name are the VMO's
+ * (vmo_set_koid / vmo_set_name), so that mappings can report them.
  *
  * Locking: base.lock guards content_size and num_children. It is taken without any
  * VM lock held and no VM lock is taken under it (kobject.h's rule).
@@ -142,7 +142,7 @@ zx_status_t vmo_dispatcher_set_content_size(kobject_t *obj, uint64_t size) {
     return ZX_OK;
 }
 
-/* The part of ZX_INFO_VMO the VM object alone knows (no wrapper, no handle). */
+/* The part of ZX_INFO_VMO the VMO alone knows (no dispatcher, no handle). */
 static void vmo_info_common(vmo_t *vmo, zx_info_vmo_t *out) {
     memset(out, 0, sizeof(*out));
     out->koid = vmo_koid(vmo);

@@ -1,5 +1,5 @@
 /*
- * In-kernel tests of the VMO/VMAR object layer (test=vmsys): object creation and
+ * In-kernel tests of the VMO/VMAR dispatchers (test=vmsys): object creation and
  * destruction, names, content size, child bookkeeping (ZX_VMO_ZERO_CHILDREN), the
  * ZX_INFO_VMO / ZX_INFO_VMAR fillers and the rights rules. The syscalls themselves need
  * a user process and are tested from user space.

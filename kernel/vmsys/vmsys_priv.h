@@ -8,7 +8,7 @@
 #include <object/vmo_dispatcher.h>
 
 /*
- * A child VMO object for child_vmo (taking a new reference on it, like
+ * A child VMO dispatcher for child_vmo (taking a new reference on it, like
  * vmo_dispatcher_create), created from parent_obj with ZX_VMO_CHILD_* child_options. The
  * child holds a reference on parent_obj until it dies, so the parent's num_children and
  * ZX_VMO_ZERO_CHILDREN track live children (and, through them, grandchildren).

@@ -1,7 +1,8 @@
 /*
  * Address spaces (Zircon's VmAspace): one arch aspace (page tables in a role) plus the
  * root VMAR covering [base, base + size) with CAN_MAP_READ|WRITE|EXECUTE|SPECIFIC.
- * Faults in the aspace are resolved here against the VMAR tree and the VMOs.
+ * A fault in the aspace is resolved by the mapping at its address, which the aspace finds
+ * in its VMAR tree.
  *
  * Locking: see kernel/vm/vm_aspace_priv.h (aspace lock -> vmo lock -> heap/pmm/MMU).
  */
@@ -63,7 +64,7 @@ const char *vm_aspace_name(const vm_aspace_t *as);
 
 /*
  * Resolves a fault at va: finds the mapping containing it (down the VMAR tree,
- * O(depth * log n)), checks the mapping's protection at va, gets the page from the VMO
+ * O(depth * log n)), which checks its protection at va, gets the page from the VMO
  * (committing it on a write) and maps it (ARCH_EXISTING_UPGRADE; read-only when the VMO
  * returns a non-writable page such as the zero page).
  * Returns ZX_OK when the access can be retried; ZX_ERR_NOT_FOUND (no mapping),
