@@ -245,12 +245,12 @@ zx_status_t vmo_lock_break(vmo_t *vmo, bool *broke)
 
 /* True if the next vmo_lock_break will let go of the lock (for steps that must tidy up
  * before: see vmo_commit). */
-static inline bool vmo_lock_break_due(const vmo_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+static inline bool vmo_lock_break_due(const vmo_t *vmo) TA_REQ(vmo->hier->lock) {
     return vmo->hier->work >= VMO_LOCK_BREAK_WORK;
 }
 
 /* Charges `units` of work to vmo's family (see VMO_LOCK_BREAK_WORK). */
-static inline void vmo_work(vmo_t *vmo, uint64_t units) TA_NO_THREAD_SAFETY_ANALYSIS {
+static inline void vmo_work(vmo_t *vmo, uint64_t units) TA_REQ(vmo->hier->lock) {
     vmo->hier->work += units;
 }
 
