@@ -2,9 +2,9 @@
  * Mappings: a VMO range placed in a VMAR, with protection runs (vm_mapping_priv.h). A
  * mapping resolves its own faults, populates its own translations, splits, trims and
  * merges itself with its neighbours; it calls down into the VMO and the MMU and never
- * up into the tree or the aspace. Every function here runs with the aspace lock held
- * (except the VMO's unmap_range op, which runs with the VMO lock held; see
- * vm_aspace_priv.h).
+ * up into the tree or the aspace. Everything that reads or changes a mapping in a tree
+ * runs with the aspace lock held (except the VMO's unmap_range op, which runs with the
+ * VMO lock held; see vm_aspace_priv.h).
  */
 #include <kernel/assert.h>
 #include <lib/string.h>

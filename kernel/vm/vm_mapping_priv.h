@@ -8,8 +8,9 @@
  * covering [runs[i].offset, runs[i+1].offset) (the last one up to size); equal neighbours
  * are always merged.
  *
- * Every function here runs with the aspace lock held (TA_REQ), except the VMO's
- * unmap_range op, which runs with the VMO lock held (vm_aspace_priv.h).
+ * Every function that reads or changes a mapping in a tree requires the aspace lock
+ * (TA_REQ); the VMO's unmap_range op runs with the VMO lock held instead
+ * (vm_aspace_priv.h).
  */
 #ifndef VM_VM_MAPPING_PRIV_H
 #define VM_VM_MAPPING_PRIV_H
