@@ -25,7 +25,7 @@
 #include <vm/vm_aslr.h>
 #include <vm/vm_bench.h>
 #include <vm/vm_kernel.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 #define MBI_COPY_MAX (64 * 1024)
 #define KSYMS_MODULE_NAME "kernel.syms"
@@ -199,7 +199,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     x86_mmu_boot_init(&boot_info);
     heap_init();
     arch_mmu_init();
-    vm_zero_page_init();
+    vmo_zero_page_init();
     vm_aspace_kernel_init();
     scan_modules(&boot_info);
     dump_requested_aspaces();

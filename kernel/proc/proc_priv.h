@@ -29,7 +29,7 @@
 #include <object/gc.h>
 #include <object/handle.h>
 #include <object/process.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 #include <zircon/syscalls-next.h>
 #include <zircon/types.h>
 
@@ -118,7 +118,7 @@ struct uthread {
         /* The bound state: a one-page contiguous VMO (a reference), so its page never
          * moves and the kernel reads and writes it through the physmap at `state`.
          * Changed only by the thread itself (bind / unbind), under obj.lock. */
-        vm_object_t *state_vmo;
+        vmo_t *state_vmo;
         zx_restricted_state_t *state;
         bool active;              /* in restricted mode; changed only by the thread */
         uintptr_t vector, context; /* normal-mode resume point (while active) */

@@ -8,7 +8,7 @@
 #include <kernel/user_copy.h>
 #include <lib/rand.h>
 #include <lib/string.h>
-#include <object/vm_objects.h>
+#include <object/vmar_dispatcher.h>
 #include <phys/heap.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
@@ -144,12 +144,12 @@ static void process_init_gc_holder(process_t *p, bool holder) TA_NO_THREAD_SAFET
 
 /* Makes the half-built p a live object whose root VMAR (the handle-visible one) is
  * vmar; on failure releases everything and frees p. */
-static zx_status_t process_publish(process_t *p, zx_status_t st, vm_vmar_t *vmar,
+static zx_status_t process_publish(process_t *p, zx_status_t st, vmar_t *vmar,
                                    process_t **proc, kobject_t **root_vmar,
                                    zx_rights_t *vmar_rights) {
     kobject_t *vmar_obj = NULL;
     if (st == ZX_OK)
-        st = vmar_object_create(vmar, ROOT_VMAR_CAN_MAP, &vmar_obj, vmar_rights);
+        st = vmar_dispatcher_create(vmar, ROOT_VMAR_CAN_MAP, &vmar_obj, vmar_rights);
     if (st != ZX_OK) {
         if (p->shared)
             proc_shared_drop_holder(p->shared, &p->gc_holder);

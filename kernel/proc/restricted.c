@@ -34,7 +34,7 @@
 #include <kernel/user_copy.h>
 #include <lib/string.h>
 #include <object/handle_user.h>
-#include <object/vm_objects.h>
+#include <object/vmo_dispatcher.h>
 #include <phys/physmap.h>
 #include <vm/vm_aspace.h>
 #include <zircon/rights.h>
@@ -111,10 +111,10 @@ bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status) {
 
 /* Swaps the binding of ut (new_vmo may be NULL, else a contiguous VMO at state_pa);
  * drops the old one. */
-static void rebind(uthread_t *ut, vm_object_t *new_vmo, paddr_t state_pa) {
+static void rebind(uthread_t *ut, vmo_t *new_vmo, paddr_t state_pa) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&ut->obj.lock, &s);
-    vm_object_t *old = ut->restricted.state_vmo;
+    vmo_t *old = ut->restricted.state_vmo;
     ut->restricted.state_vmo = new_vmo;
     ut->restricted.state = new_vmo ? paddr_to_physmap(state_pa) : NULL;
     spin_unlock_irqrestore(&ut->obj.lock, s);
@@ -127,7 +127,7 @@ void restricted_thread_destroy(uthread_t *ut) { rebind(ut, NULL, 0); }
 zx_status_t sys_restricted_bind_state(uint32_t options, user_addr_t out_vmo) {
     if (options != 0)
         return ZX_ERR_INVALID_ARGS;
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_contiguous(PAGE_SIZE, PAGE_SHIFT, &vmo);
     if (st != ZX_OK)
         return st;
@@ -136,7 +136,7 @@ zx_status_t sys_restricted_bind_state(uint32_t options, user_addr_t out_vmo) {
     st = vmo_get_page(vmo, 0, false, &pa, &writable); /* committed at creation */
     ASSERT(st == ZX_OK);
     kobject_t *obj;
-    st = vmo_object_create(vmo, &obj);
+    st = vmo_dispatcher_create(vmo, &obj);
     if (st == ZX_OK) {
         st = handle_table_publish(process_current_handles(), obj, ZX_DEFAULT_VMO_RIGHTS,
                                   out_vmo, NULL);

@@ -11,7 +11,8 @@
 #include <kernel/syscall_impl.h>
 #include <kernel/user_copy.h>
 #include <lib/string.h>
-#include <object/vm_objects.h>
+#include <object/vmar_dispatcher.h>
+#include <object/vmo_dispatcher.h>
 #include <phys/heap.h>
 #include <phys/pmm.h>
 #include <zircon/rights.h>
@@ -138,13 +139,13 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
     }
     case ZX_INFO_VMO: {
         zx_info_vmo_t info;
-        vmo_object_info(o, rights, &info);
+        vmo_dispatcher_info(o, rights, &info);
         st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
         break;
     }
     case ZX_INFO_VMAR: {
         zx_info_vmar_t info;
-        vmar_object_info(o, &info);
+        vmar_dispatcher_info(o, &info);
         st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
         break;
     }
@@ -203,7 +204,7 @@ static char *task_name(kobject_t *o) {
 static zx_status_t name_of(kobject_t *o, char out[ZX_MAX_NAME_LEN]) {
     memset(out, 0, ZX_MAX_NAME_LEN);
     if (kobject_type(o) == ZX_OBJ_TYPE_VMO)
-        return vmo_object_get_name(o, out);
+        return vmo_dispatcher_get_name(o, out);
     char *name = task_name(o);
     if (!name)
         return ZX_ERR_WRONG_TYPE;
@@ -219,7 +220,7 @@ static zx_status_t set_name_of(kobject_t *o, const char *name, size_t len) {
         len = ZX_MAX_NAME_LEN - 1;
     len = strnlen(name, len);
     if (kobject_type(o) == ZX_OBJ_TYPE_VMO)
-        return vmo_object_set_name(o, name, len);
+        return vmo_dispatcher_set_name(o, name, len);
     char *dst = task_name(o);
     if (!dst)
         return ZX_ERR_WRONG_TYPE;
@@ -237,7 +238,7 @@ static zx_status_t get_content_size(kobject_t *o, user_addr_t value, size_t valu
         return ZX_ERR_WRONG_TYPE;
     if (value_size < sizeof(uint64_t))
         return ZX_ERR_BUFFER_TOO_SMALL;
-    return user_put_u64(value, vmo_object_get_content_size(o)) == ZX_OK ? ZX_OK
+    return user_put_u64(value, vmo_dispatcher_get_content_size(o)) == ZX_OK ? ZX_OK
                                                                          : ZX_ERR_INVALID_ARGS;
 }
 
@@ -249,7 +250,7 @@ static zx_status_t set_content_size(kobject_t *o, user_addr_t value, size_t valu
     uint64_t size;
     if (user_copy_from(&size, value, sizeof(size)) != ZX_OK)
         return ZX_ERR_INVALID_ARGS;
-    return vmo_object_set_content_size(o, size); /* OUT_OF_RANGE past the VMO's size */
+    return vmo_dispatcher_set_content_size(o, size); /* OUT_OF_RANGE past the VMO's size */
 }
 
 /*

@@ -8,9 +8,9 @@
  */
 #include <kernel/user_copy.h>
 #include <lib/string.h>
-#include <object/vm_objects.h>
+#include <object/vmo_dispatcher.h>
 #include <phys/heap.h>
-#include <vm/vm_vmar.h>
+#include <vm/vmar.h>
 #include <zircon/syscalls/object.h>
 #include "proc_priv.h"
 #include "sys_info_priv.h"
@@ -76,7 +76,7 @@ zx_status_t info_process_maps(process_t *p, user_addr_t buffer, size_t buffer_si
 struct vmo_snap {
     struct vmo_snap_entry {
         kobject_t *obj;       /* via a handle: a reference; NULL for a mapping */
-        vm_object_t *vmo;     /* via a mapping: a reference */
+        vmo_t *vmo;     /* via a mapping: a reference */
         zx_rights_t rights;
     } *e;
     size_t cap;
@@ -95,7 +95,7 @@ static void snap_handle(void *ctx, zx_handle_t value, kobject_t *obj, zx_rights_
     s->n++;
 }
 
-static void snap_mapping(void *ctx, vm_object_t *vmo) {
+static void snap_mapping(void *ctx, vmo_t *vmo) {
     struct vmo_snap *s = ctx;
     if (s->n < s->cap) {
         vmo_ref(vmo);
@@ -131,11 +131,11 @@ zx_status_t info_process_vmos(process_t *p, user_addr_t buffer, size_t buffer_si
         zx_info_vmo_t rec;
         if (s.e[i].obj) {
             if (i < n)
-                vmo_object_info(s.e[i].obj, s.e[i].rights, &rec);
+                vmo_dispatcher_info(s.e[i].obj, s.e[i].rights, &rec);
             kobject_unref(s.e[i].obj);
         } else {
             if (i < n)
-                vmo_mapping_info(s.e[i].vmo, &rec);
+                vmo_dispatcher_mapping_info(s.e[i].vmo, &rec);
             vmo_unref(s.e[i].vmo);
         }
         if (i < n && st == ZX_OK &&

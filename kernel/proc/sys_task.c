@@ -9,9 +9,9 @@
 #include <kernel/syscall_impl.h>
 #include <kernel/user_copy.h>
 #include <lib/string.h>
-#include <object/vm_objects.h>
+#include <object/vmo_dispatcher.h>
 #include <vm/vm_aspace.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 #include <zircon/rights.h>
 #include "proc_priv.h"
 
@@ -281,7 +281,7 @@ static zx_status_t process_memory(zx_handle_t h, zx_rights_t rights, zx_vaddr_t 
         return ZX_ERR_BAD_STATE;
     size_t done = 0;
     while (done < len && vaddr + done >= vaddr) {
-        vm_object_t *vmo;
+        vmo_t *vmo;
         uint64_t off;
         size_t left;
         zx_status_t lst = vm_aspace_lookup_vmo(as, vaddr + done, !read, &vmo, &off, &left);

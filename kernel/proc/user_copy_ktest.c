@@ -9,8 +9,8 @@
 #include <lib/string.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
-#include <vm/vm_object.h>
-#include <vm/vm_vmar.h>
+#include <vm/vmo.h>
+#include <vm/vmar.h>
 
 #define UC_PAGES 4u
 
@@ -21,14 +21,14 @@ struct uc_env {
 };
 
 static bool uc_setup(struct ktest_ctx *ktx, struct uc_env *e) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_ASPACE_BASE,
                                       USER_ASPACE_TOP - USER_ASPACE_BASE, "uc",
                                       vm_aslr_kernel_seed(), &e->as);
     if (st == ZX_ERR_NO_MEMORY)
         return false; /* fault injection: skip */
     KT_CHECK_(st == ZX_OK, return false, "aspace: %d", st);
-    vm_vmar_t *root = vm_aspace_root_vmar(e->as);
+    vmar_t *root = vm_aspace_root_vmar(e->as);
     /* Everything committed and pre-mapped, so that no copy needs memory (the tests also
      * run under PMM fault injection; a setup that runs out of memory skips the test). */
     st = vmo_create_paged((UC_PAGES + 1) * PAGE_SIZE, 0, &vmo);
@@ -36,11 +36,11 @@ static bool uc_setup(struct ktest_ctx *ktx, struct uc_env *e) {
         st = vmo_commit(vmo, 0, (UC_PAGES + 1) * PAGE_SIZE);
         zx_vm_option_t rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
         if (st == ZX_OK)
-            st = vm_vmar_map(root, 0, vmo, 0, UC_PAGES * PAGE_SIZE, rw | ZX_VM_MAP_RANGE, rw,
-                             &e->rw);
+            st = vmar_map(root, 0, vmo, 0, UC_PAGES * PAGE_SIZE, rw | ZX_VM_MAP_RANGE, rw,
+                          &e->rw);
         if (st == ZX_OK)
-            st = vm_vmar_map(root, 0, vmo, UC_PAGES * PAGE_SIZE, PAGE_SIZE,
-                             ZX_VM_PERM_READ | ZX_VM_MAP_RANGE, ZX_VM_PERM_READ, &e->ro);
+            st = vmar_map(root, 0, vmo, UC_PAGES * PAGE_SIZE, PAGE_SIZE,
+                          ZX_VM_PERM_READ | ZX_VM_MAP_RANGE, ZX_VM_PERM_READ, &e->ro);
         vmo_unref(vmo);
     }
     if (st != ZX_OK)

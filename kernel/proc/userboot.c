@@ -18,12 +18,13 @@
 #include <lib/elf64.h>
 #include <lib/string.h>
 #include <object/channel.h>
-#include <object/vm_objects.h>
+#include <object/vmar_dispatcher.h>
+#include <object/vmo_dispatcher.h>
 #include <phys/heap.h>
 #include <phys/physmap.h>
 #include <vm/vm_aspace.h>
-#include <vm/vm_object.h>
-#include <vm/vm_vmar.h>
+#include <vm/vmo.h>
+#include <vm/vmar.h>
 #include <zircon/processargs.h>
 #include <zircon/rights.h>
 #include <zircon/vmo_vmar.h>
@@ -58,8 +59,8 @@ static zx_status_t copy_from_kernel(void *ctx, size_t done, void *kptr, size_t n
 
 /* A paged VMO holding a copy of [data, data + len) at offset `at`. */
 static zx_status_t vmo_from_bytes(const void *data, size_t len, uint64_t at, uint64_t size,
-                                  vm_object_t **out) {
-    vm_object_t *vmo;
+                                  vmo_t **out) {
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(ROUNDUP_PAGE(size), 0, &vmo);
     if (st != ZX_OK)
         return st;
@@ -96,7 +97,7 @@ static zx_status_t copy_zeroes(void *ctx, size_t done, void *kptr, size_t n) {
  * and those as the mappings' maximum (so a debugger write into them is allowed and lands
  * in userboot's private pages, never in the image VMO that userboot hands on).
  */
-static zx_status_t load_segment(vm_vmar_t *vmar, vaddr_t base, vm_object_t *image,
+static zx_status_t load_segment(vmar_t *vmar, vaddr_t base, vmo_t *image,
                                 const elf64_phdr_t *ph) {
     uint64_t start = ROUNDDOWN_PAGE(ph->vaddr);
     uint64_t lead = ph->vaddr - start;
@@ -106,7 +107,7 @@ static zx_status_t load_segment(vm_vmar_t *vmar, vaddr_t base, vm_object_t *imag
     vaddr_t at;
     zx_status_t st = ZX_OK;
     if (file_len > 0) {
-        vm_object_t *vmo;
+        vmo_t *vmo;
         st = vmo_create_child(image, VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, ph->offset - lead,
                               file_len, &vmo);
         if (st != ZX_OK)
@@ -114,17 +115,17 @@ static zx_status_t load_segment(vm_vmar_t *vmar, vaddr_t base, vm_object_t *imag
         if (ph->memsz > ph->filesz && file_bytes < file_len)
             st = vmo_write(vmo, file_bytes, file_len - file_bytes, copy_zeroes, NULL);
         if (st == ZX_OK)
-            st = vm_vmar_map(vmar, start - base, vmo, 0, file_len, perms | ZX_VM_SPECIFIC,
-                             perms, &at);
+            st = vmar_map(vmar, start - base, vmo, 0, file_len, perms | ZX_VM_SPECIFIC,
+                          perms, &at);
         vmo_unref(vmo); /* the mapping holds it */
     }
     if (st == ZX_OK && mem_len > file_len) {
-        vm_object_t *bss;
+        vmo_t *bss;
         st = vmo_create_paged(mem_len - file_len, 0, &bss);
         if (st != ZX_OK)
             return st;
-        st = vm_vmar_map(vmar, start + file_len - base, bss, 0, mem_len - file_len,
-                         perms | ZX_VM_SPECIFIC, perms, &at);
+        st = vmar_map(vmar, start + file_len - base, bss, 0, mem_len - file_len,
+                      perms | ZX_VM_SPECIFIC, perms, &at);
         vmo_unref(bss);
     }
     return st;
@@ -132,8 +133,8 @@ static zx_status_t load_segment(vm_vmar_t *vmar, vaddr_t base, vm_object_t *imag
 
 /* Loads the ELF image at [img, img + len), whose bytes are also in the VMO `image`, into
  * vmar (the root VMAR at base). Any malformation: ZX_ERR_NOT_SUPPORTED. */
-static zx_status_t load_elf(vm_vmar_t *vmar, vaddr_t base, const uint8_t *img, size_t len,
-                            vm_object_t *image, uintptr_t *entry) {
+static zx_status_t load_elf(vmar_t *vmar, vaddr_t base, const uint8_t *img, size_t len,
+                            vmo_t *image, uintptr_t *entry) {
     const elf64_ehdr_t *eh = (const elf64_ehdr_t *)img;
     if (len < sizeof(*eh) || memcmp(eh->ident, ELF_MAGIC, 4) != 0 ||
         eh->ident[ELF_IDENT_CLASS] != ELF_CLASS_64 || eh->type != ELF_TYPE_EXEC ||
@@ -238,15 +239,15 @@ static void *build_continuation(size_t from, size_t count, uint32_t *size_out) {
 
 /* A VMO object holding a copy of boot module m, named after it. */
 static zx_status_t module_vmo(const struct boot_module *m, kobject_t **out) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     size_t len = m->end - m->start;
     zx_status_t st = vmo_from_bytes(paddr_to_physmap(m->start), len, 0, len ? len : 1, &vmo);
     if (st != ZX_OK)
         return st;
-    st = vmo_object_create(vmo, out);
+    st = vmo_dispatcher_create(vmo, out);
     vmo_unref(vmo);
     if (st == ZX_OK)
-        vmo_object_set_name(*out, m->name, strlen(m->name));
+        vmo_dispatcher_set_name(*out, m->name, strlen(m->name));
     return st;
 }
 
@@ -268,29 +269,29 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     zx_status_t st = process_create(job_root(), USERBOOT_MODULE_NAME,
                                     strlen(USERBOOT_MODULE_NAME), false, &p, &vmar_obj, &vmar_rights);
     ASSERT_MSG(st == ZX_OK, "userboot: process_create: %d", st);
-    vm_vmar_t *root = vmar_object_vmar(vmar_obj);
+    vmar_t *root = vmar_dispatcher_vmar(vmar_obj);
     vaddr_t base = USER_ASPACE_BASE;
 
     /* One VMO per boot module (userboot's own among them): userboot is loaded from its
      * module's VMO, the way userboot loads the programs from theirs. */
     kobject_t **mods = kzalloc(bi->module_count * sizeof(*mods));
     ASSERT(mods);
-    vm_object_t *image = NULL;
+    vmo_t *image = NULL;
     for (size_t i = 0; i < bi->module_count; i++) {
         ASSERT(module_vmo(&bi->modules[i], &mods[i]) == ZX_OK);
         if (&bi->modules[i] == ub)
-            image = vmo_object_vmo(mods[i]);
+            image = vmo_dispatcher_vmo(mods[i]);
     }
     uintptr_t entry = 0;
     st = load_elf(root, base, paddr_to_physmap(ub->start), ub->end - ub->start, image, &entry);
     ASSERT_MSG(st == ZX_OK, "userboot: cannot load the ELF image: %d", st);
 
-    vm_object_t *stack_vmo;
+    vmo_t *stack_vmo;
     vaddr_t stack_base;
     ASSERT(vmo_create_paged(USERBOOT_STACK_SIZE, 0, &stack_vmo) == ZX_OK);
-    st = vm_vmar_map(root, 0, stack_vmo, 0, USERBOOT_STACK_SIZE,
-                     ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
-                     &stack_base);
+    st = vmar_map(root, 0, stack_vmo, 0, USERBOOT_STACK_SIZE,
+                  ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
+                  &stack_base);
     vmo_unref(stack_vmo);
     ASSERT_MSG(st == ZX_OK, "userboot: stack map: %d", st);
 

@@ -6,7 +6,7 @@
 #include <kernel/ktest.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
-#include <vm/vm_vmar.h>
+#include <vm/vmar.h>
 
 #define ASLR_TEST_BASE 0x200000ull
 #define ASLR_TEST_SIZE ((1ull << 47) - PAGE_SIZE - ASLR_TEST_BASE)
@@ -25,14 +25,14 @@ static zx_status_t place_regions(uint64_t seed, vaddr_t out[ASLR_TEST_REGIONS]) 
                                       "aslr-test", seed, &as);
     if (st != ZX_OK)
         return st;
-    vm_vmar_t *child[ASLR_TEST_REGIONS] = {0};
+    vmar_t *child[ASLR_TEST_REGIONS] = {0};
     for (int i = 0; i < ASLR_TEST_REGIONS && st == ZX_OK; i++)
-        st = vm_vmar_allocate(vm_aspace_root_vmar(as), 0, ASLR_TEST_REGION_SIZE,
-                              ZX_VM_CAN_MAP_READ, &child[i], &out[i]);
+        st = vmar_allocate(vm_aspace_root_vmar(as), 0, ASLR_TEST_REGION_SIZE,
+                           ZX_VM_CAN_MAP_READ, &child[i], &out[i]);
     for (int i = 0; i < ASLR_TEST_REGIONS; i++) {
         if (child[i]) {
-            vm_vmar_destroy(child[i]);
-            vm_vmar_unref(child[i]);
+            vmar_destroy(child[i]);
+            vmar_unref(child[i]);
         }
     }
     vm_aspace_destroy(as);

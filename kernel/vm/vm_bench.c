@@ -17,8 +17,8 @@
 #include <vm/vm_aslr.h>
 #include <vm/vm_aspace.h>
 #include <vm/vm_bench.h>
-#include <vm/vm_object.h>
-#include <vm/vm_vmar.h>
+#include <vm/vmo.h>
+#include <vm/vmar.h>
 
 #define USER_BASE 0x200000ull
 #define USER_END ((1ull << 47) - PAGE_SIZE)
@@ -62,7 +62,7 @@ static const struct {
 
 struct bench_env {
     vm_aspace_t *as;
-    vm_object_t *big;    /* RANGE_PAGES, committed afresh each round */
+    vmo_t *big;    /* RANGE_PAGES, committed afresh each round */
     vm_page_t **pages;   /* ALLOC_PAGES slots for the allocation runs */
 };
 
@@ -81,35 +81,35 @@ static bool failed(const char *what, zx_status_t st) {
 /* Write faults over a fresh mapping of a fresh VMO: each one commits (allocates and
  * zeroes) a page and maps it. */
 static bool round_fault(struct bench_env *e, uint64_t *ticks) {
-    vm_object_t *vmo = NULL;
+    vmo_t *vmo = NULL;
     vaddr_t va = 0;
     zx_status_t st = vmo_create_paged(FAULT_PAGES * PAGE_SIZE, 0, &vmo);
     if (st != ZX_OK)
         return failed("vmo_create_paged", st);
-    st = vm_vmar_map(vm_aspace_root_vmar(e->as), 0, vmo, 0, FAULT_PAGES * PAGE_SIZE, RW, RW,
-                     &va);
+    st = vmar_map(vm_aspace_root_vmar(e->as), 0, vmo, 0, FAULT_PAGES * PAGE_SIZE, RW, RW,
+                  &va);
     if (st != ZX_OK) {
         vmo_unref(vmo);
-        return failed("vm_vmar_map", st);
+        return failed("vmar_map", st);
     }
     uint64_t t0 = tsc();
     for (size_t i = 0; i < FAULT_PAGES && st == ZX_OK; i++)
         st = vm_aspace_page_fault(e->as, va + i * PAGE_SIZE, FAULT_FLAGS);
     *ticks = tsc() - t0;
-    zx_status_t ust = vm_vmar_unmap(vm_aspace_root_vmar(e->as), va, FAULT_PAGES * PAGE_SIZE,
-                                    false);
+    zx_status_t ust = vmar_unmap(vm_aspace_root_vmar(e->as), va, FAULT_PAGES * PAGE_SIZE,
+                                 false);
     vmo_unref(vmo);
     if (st != ZX_OK)
         return failed("vm_aspace_page_fault", st);
     if (ust != ZX_OK)
-        return failed("vm_vmar_unmap", ust);
+        return failed("vmar_unmap", ust);
     return true;
 }
 
 /* Write faults on a mapping of a snapshot of a committed VMO: each one copies a page. */
 static bool round_cow(struct bench_env *e, uint64_t *ticks) {
     const size_t len = FAULT_PAGES * PAGE_SIZE;
-    vm_object_t *parent = NULL, *child = NULL;
+    vmo_t *parent = NULL, *child = NULL;
     vaddr_t va = 0;
     bool mapped = false;
     zx_status_t st = vmo_create_paged(len, 0, &parent);
@@ -118,14 +118,14 @@ static bool round_cow(struct bench_env *e, uint64_t *ticks) {
     if (st == ZX_OK)
         st = vmo_create_child(parent, VMO_CHILD_SNAPSHOT, 0, len, &child);
     if (st == ZX_OK)
-        st = vm_vmar_map(vm_aspace_root_vmar(e->as), 0, child, 0, len, RW, RW, &va);
+        st = vmar_map(vm_aspace_root_vmar(e->as), 0, child, 0, len, RW, RW, &va);
     mapped = st == ZX_OK;
     uint64_t t0 = tsc();
     for (size_t i = 0; i < FAULT_PAGES && st == ZX_OK; i++)
         st = vm_aspace_page_fault(e->as, va + i * PAGE_SIZE, FAULT_FLAGS);
     *ticks = tsc() - t0;
     if (mapped)
-        vm_vmar_unmap(vm_aspace_root_vmar(e->as), va, len, false);
+        vmar_unmap(vm_aspace_root_vmar(e->as), va, len, false);
     if (child)
         vmo_unref(child);
     if (parent)
@@ -151,7 +151,7 @@ static bool round_alloc(struct bench_env *e, uint32_t flags, uint64_t *ticks) {
 
 /* Breakdown of a write fault: the VMO's part alone (commit = allocate, zero, insert). */
 static bool round_get_page(struct bench_env *e, uint64_t *ticks) {
-    vm_object_t *vmo = NULL;
+    vmo_t *vmo = NULL;
     zx_status_t st = vmo_create_paged(FAULT_PAGES * PAGE_SIZE, 0, &vmo);
     if (st != ZX_OK)
         return failed("vmo_create_paged", st);
@@ -180,11 +180,11 @@ static bool round_range(struct bench_env *e, uint64_t *map_ticks, uint64_t *walk
         return failed("vmo_commit", st);
     vaddr_t va = 0;
     uint64_t t0 = tsc();
-    st = vm_vmar_map(vm_aspace_root_vmar(e->as), 0, e->big, 0, len, RW | ZX_VM_MAP_RANGE, RW,
-                     &va);
+    st = vmar_map(vm_aspace_root_vmar(e->as), 0, e->big, 0, len, RW | ZX_VM_MAP_RANGE, RW,
+                  &va);
     *map_ticks = tsc() - t0;
     if (st != ZX_OK)
-        return failed("vm_vmar_map MAP_RANGE", st);
+        return failed("vmar_map MAP_RANGE", st);
     /* Breakdown of MAP_RANGE: the VMO's walk over its committed pages alone. */
     size_t n = 0;
     t0 = tsc();
@@ -195,11 +195,11 @@ static bool round_range(struct bench_env *e, uint64_t *map_ticks, uint64_t *walk
     t0 = tsc();
     st = vmo_decommit(e->big, 0, len);
     *decommit_ticks = tsc() - t0;
-    zx_status_t ust = vm_vmar_unmap(vm_aspace_root_vmar(e->as), va, len, false);
+    zx_status_t ust = vmar_unmap(vm_aspace_root_vmar(e->as), va, len, false);
     if (st != ZX_OK)
         return failed("vmo_decommit", st);
     if (ust != ZX_OK)
-        return failed("vm_vmar_unmap", ust);
+        return failed("vmar_unmap", ust);
     return true;
 }
 

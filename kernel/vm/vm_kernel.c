@@ -24,22 +24,22 @@ zx_status_t vm_kernel_stack_alloc(size_t size, vaddr_t *top, struct vm_kernel_st
         return ZX_ERR_INVALID_ARGS;
     size = ROUNDUP(size, PAGE_SIZE);
 
-    vm_object_t *vmo = NULL;
-    vm_vmar_t *vmar = NULL;
+    vmo_t *vmo = NULL;
+    vmar_t *vmar = NULL;
     vaddr_t vmar_base = 0, base = 0;
     zx_status_t st = vmo_create_paged(size, 0, &vmo);
     if (st == ZX_OK)
         st = vmo_commit(vmo, 0, size);
     if (st == ZX_OK)
-        st = vm_vmar_allocate(vm_aspace_root_vmar(kas), 0, size + KERNEL_STACK_GUARD_SIZE,
-                              STACK_VMAR_FLAGS, &vmar, &vmar_base);
+        st = vmar_allocate(vm_aspace_root_vmar(kas), 0, size + KERNEL_STACK_GUARD_SIZE,
+                           STACK_VMAR_FLAGS, &vmar, &vmar_base);
     if (st == ZX_OK)
-        st = vm_vmar_map(vmar, KERNEL_STACK_GUARD_SIZE, vmo, 0, size,
-                         ZX_VM_SPECIFIC | ZX_VM_MAP_RANGE | STACK_PERMS, STACK_PERMS, &base);
+        st = vmar_map(vmar, KERNEL_STACK_GUARD_SIZE, vmo, 0, size,
+                      ZX_VM_SPECIFIC | ZX_VM_MAP_RANGE | STACK_PERMS, STACK_PERMS, &base);
     if (st != ZX_OK) {
         if (vmar) {
-            vm_vmar_destroy(vmar);
-            vm_vmar_unref(vmar);
+            vmar_destroy(vmar);
+            vmar_unref(vmar);
         }
         if (vmo)
             vmo_unref(vmo);
@@ -55,9 +55,9 @@ zx_status_t vm_kernel_stack_alloc(size_t size, vaddr_t *top, struct vm_kernel_st
 }
 
 void vm_kernel_stack_free(struct vm_kernel_stack *stack) {
-    zx_status_t st = vm_vmar_destroy(stack->vmar); /* unmaps; drops the mapping's VMO ref */
+    zx_status_t st = vmar_destroy(stack->vmar); /* unmaps; drops the mapping's VMO ref */
     ASSERT(st == ZX_OK);
-    vm_vmar_unref(stack->vmar);
+    vmar_unref(stack->vmar);
     vmo_unref(stack->vmo); /* the last reference: the pages go back to the PMM */
     memset(stack, 0, sizeof(*stack));
 }

@@ -20,9 +20,9 @@ KTEST(vm_kernel, aspace) {
     vm_aspace_t *kas = vm_aspace_kernel();
     ASSERT_TRUE(kas != NULL);
     EXPECT_TRUE(vm_aspace_arch(kas) == arch_mmu_kernel_aspace());
-    vm_vmar_t *root = vm_aspace_root_vmar(kas);
-    EXPECT_EQ(vm_vmar_base(root), KERNEL_DYNAMIC_BASE);
-    EXPECT_EQ(vm_vmar_size(root), KERNEL_DYNAMIC_SIZE);
+    vmar_t *root = vm_aspace_root_vmar(kas);
+    EXPECT_EQ(vmar_base(root), KERNEL_DYNAMIC_BASE);
+    EXPECT_EQ(vmar_size(root), KERNEL_DYNAMIC_SIZE);
     /* Clear of the physmap and of the image (top 2 GiB). */
     EXPECT_GE(KERNEL_DYNAMIC_BASE, PHYSMAP_BASE + PHYSMAP_SIZE);
     EXPECT_LE(KERNEL_DYNAMIC_BASE + KERNEL_DYNAMIC_SIZE, 0ull - (2ull << 30));

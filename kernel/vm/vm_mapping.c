@@ -1,17 +1,21 @@
 /*
- * Mappings: a VMO range placed in a VMAR, with protection runs (see vm_vmar_priv.h).
- * Every function here runs with the aspace lock held (except the VMO's unmap_range op,
- * which runs with the VMO lock held; see the lock rules in vm_vmar_priv.h).
+ * Mappings: a VMO range placed in a VMAR, with protection runs (vm_mapping_priv.h). A
+ * mapping resolves its own faults, populates its own translations, splits, trims and
+ * merges itself with its neighbours; it calls down into the VMO and the MMU and never
+ * up into the tree or the aspace. Everything that reads or changes a mapping in a tree
+ * runs with the aspace lock held (except the VMO's unmap_range op, which runs with the
+ * VMO lock held; see vm_aspace_priv.h).
  */
 #include <kernel/assert.h>
 #include <lib/string.h>
 #include <phys/heap.h>
-#include "vm_vmar_priv.h"
+#include "vm_mapping_priv.h"
 
 /* A runs buffer big enough for any rebuild: VM_PROT_RUNS_MAX runs cut at two points,
  * or two full mappings' runs concatenated. */
 #define RUNS_BUF (2 * VM_PROT_RUNS_MAX + 2)
 
+/* ---- lifetime ---- */
 
 vm_mapping_t *vm_mapping_alloc(void) {
     vm_mapping_t *m = kzalloc(sizeof(vm_mapping_t));
@@ -20,8 +24,10 @@ vm_mapping_t *vm_mapping_alloc(void) {
     return m;
 }
 
-void vm_mapping_free_unused(vm_mapping_t *m) {
-    DEBUG_ASSERT(!m || m->refcount == 1);
+void vm_mapping_free_if_unused(vm_mapping_t *m) {
+    if (!m || m->vmo) /* installed (vmo is set from vm_mapping_install on) */
+        return;
+    DEBUG_ASSERT(m->refcount == 1);
     kfree(m);
 }
 
@@ -37,9 +43,18 @@ void vm_mapping_unref(vm_mapping_t *m) {
     }
 }
 
+/* The mapping's aspace is immutable and the caller's VMAR reference keeps it alive. */
+void vm_mapping_destroy_held(vm_mapping_t *m) {
+    mutex_acquire(&m->r.aspace->lock);
+    if (!m->dead)
+        vm_mapping_destroy(m); /* drops the tree's reference; ours keeps the struct */
+    mutex_release(&m->r.aspace->lock);
+    vm_mapping_unref(m);
+}
+
 /* m has left its tree for good (its translations, link and VMO reference are already
  * gone): it is dead and the tree's reference goes. */
-static void mapping_bury(vm_mapping_t *m) {
+static void mapping_bury(vm_mapping_t *m) TA_REQ(m->r.aspace->lock) {
     m->dead = true;
     m->r.parent = NULL;
     vm_mapping_unref(m);
@@ -47,18 +62,19 @@ static void mapping_bury(vm_mapping_t *m) {
 
 /* ---- protection runs ---- */
 
-static uint64_t run_end(const vm_mapping_t *m, uint32_t i) {
-    return i + 1 < m->nruns ? m->runs[i + 1].offset : region_size(&m->r);
+static uint64_t run_end(const vm_mapping_t *m, uint32_t i) TA_REQ(m->r.aspace->lock) {
+    return i + 1 < m->nruns ? m->runs[i + 1].offset : vm_region_size(&m->r);
 }
 
 /* The run containing offset off (< size). At most VM_PROT_RUNS_MAX runs: linear. */
-static uint32_t run_index(const vm_mapping_t *m, uint64_t off) {
+static uint32_t run_index(const vm_mapping_t *m, uint64_t off) TA_REQ(m->r.aspace->lock) {
     uint32_t i = 0;
     while (i + 1 < m->nruns && m->runs[i + 1].offset <= off)
         i++;
     return i;
 }
 
+/* Appends a run to out[0 .. *n), merged into the last one if the perms are equal. */
 static void runs_append(struct vm_prot_run *out, uint32_t *n, uint64_t off, zx_vm_option_t perms) {
     if (*n > 0 && out[*n - 1].perms == perms)
         return; /* merge equal neighbours */
@@ -74,7 +90,7 @@ static void runs_append(struct vm_prot_run *out, uint32_t *n, uint64_t off, zx_v
  */
 static uint32_t runs_build(const vm_mapping_t *m, uint64_t from, uint64_t to, bool set,
                            uint64_t sa, uint64_t sb, zx_vm_option_t perms,
-                           struct vm_prot_run *out) {
+                           struct vm_prot_run *out) TA_REQ(m->r.aspace->lock) {
     uint32_t n = 0;
     for (uint64_t off = from; off < to;) {
         uint64_t next;
@@ -95,18 +111,22 @@ static uint32_t runs_build(const vm_mapping_t *m, uint64_t from, uint64_t to, bo
     return n;
 }
 
-static void runs_store(vm_mapping_t *m, const struct vm_prot_run *runs, uint32_t n) {
+/* Replaces m's runs by runs[0 .. n), which must fit. */
+static void runs_store(vm_mapping_t *m, const struct vm_prot_run *runs, uint32_t n)
+    TA_REQ(m->r.aspace->lock) {
     ASSERT(n >= 1 && n <= VM_PROT_RUNS_MAX);
     memcpy(m->runs, runs, n * sizeof(runs[0]));
     m->nruns = n;
 }
 
-zx_vm_option_t vm_mapping_perms_at(const vm_mapping_t *m, vaddr_t va) {
-    return m->runs[run_index(m, va - region_base(&m->r))].perms;
+/* The perms at va (inside m). */
+static inline zx_vm_option_t perms_at(const vm_mapping_t *m, vaddr_t va)
+    TA_REQ(m->r.aspace->lock) {
+    return m->runs[run_index(m, va - vm_region_base(&m->r))].perms;
 }
 
 bool vm_mapping_perms_cover(const vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_option_t perms) {
-    uint64_t lo = a - region_base(&m->r), hi = b - region_base(&m->r);
+    uint64_t lo = a - vm_region_base(&m->r), hi = b - vm_region_base(&m->r);
     for (uint32_t i = run_index(m, lo); i < m->nruns && m->runs[i].offset < hi; i++)
         if (perms & ~m->runs[i].perms)
             return false;
@@ -115,7 +135,10 @@ bool vm_mapping_perms_cover(const vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_o
 
 /* ---- arch flags and translations ---- */
 
-uint32_t vm_mapping_arch_flags(const vm_mapping_t *m, zx_vm_option_t perms) {
+/* The engine's flags for perms (which include READ) in m: the permissions, USER in a
+ * user aspace, and the VMO's cache policy. */
+static uint32_t arch_flags(const vm_mapping_t *m, zx_vm_option_t perms)
+    TA_REQ(m->r.aspace->lock) {
     uint32_t f = 0;
     if (perms & ZX_VM_PERM_READ)
         f |= ARCH_MMU_FLAG_PERM_READ;
@@ -135,7 +158,8 @@ uint32_t vm_mapping_arch_flags(const vm_mapping_t *m, zx_vm_option_t perms) {
 }
 
 /* Removes the translations of [a, b) (page-aligned). Only 4 KiB pages are ever mapped
- * by this layer, so no large page needs splitting and this cannot fail. */
+ * by this layer, so no large page needs splitting and this cannot fail. Runs under the
+ * aspace lock or, from unmap_range, under the VMO lock only. */
 static void unmap_va(const vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     if (a >= b)
         return;
@@ -156,7 +180,7 @@ static void mapping_unmap_range(struct vmo_mapping_link *link, uint64_t offset, 
         return;
     lo = ROUNDDOWN(lo, PAGE_SIZE);
     hi = ROUNDUP(hi, PAGE_SIZE);
-    vaddr_t va = region_base(&m->r) + (lo - link->vmo_offset);
+    vaddr_t va = vm_region_base(&m->r) + (lo - link->vmo_offset);
     unmap_va(m, va, va + (hi - lo));
 }
 
@@ -166,9 +190,8 @@ static const struct vmo_mapping_ops mapping_ops = {
 
 /* ---- creation, destruction, splitting ---- */
 
-void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t size,
-                        vm_object_t *vmo, uint64_t vmo_offset, zx_vm_option_t perms,
-                        zx_vm_option_t max_perms) {
+void vm_mapping_install(vm_mapping_t *m, vmar_t *parent, vaddr_t base, size_t size, vmo_t *vmo,
+                        uint64_t vmo_offset, zx_vm_option_t perms, zx_vm_option_t max_perms) {
     m->r.ext.node.key = base;
     m->r.ext.size = size;
     m->r.type = VM_REGION_MAPPING;
@@ -191,7 +214,7 @@ void vm_mapping_install(vm_mapping_t *m, vm_vmar_t *parent, vaddr_t base, size_t
 
 void vm_mapping_destroy(vm_mapping_t *m) {
     DEBUG_ASSERT(!m->dead);
-    unmap_va(m, region_base(&m->r), region_end(&m->r));
+    unmap_va(m, vm_region_base(&m->r), vm_region_end(&m->r));
     vmo_remove_mapping(m->vmo, &m->link);
     avl_remove(&m->r.parent->children, &m->r.ext.node);
     vmo_unref(m->vmo);
@@ -200,7 +223,7 @@ void vm_mapping_destroy(vm_mapping_t *m) {
 
 /* Shrinks m to [base, base + new_size), keeping its runs there. Translations untouched.
  * The link's window changes under the VMO's lock (vmo_lock_mappings). */
-static void mapping_trim_right(vm_mapping_t *m, size_t new_size) {
+static void mapping_trim_right(vm_mapping_t *m, size_t new_size) TA_REQ(m->r.aspace->lock) {
     struct vm_prot_run tmp[RUNS_BUF];
     uint32_t n = runs_build(m, 0, new_size, false, 0, 0, 0, tmp);
     runs_store(m, tmp, n);
@@ -210,39 +233,44 @@ static void mapping_trim_right(vm_mapping_t *m, size_t new_size) {
     vmo_unlock_mappings(m->vmo);
 }
 
-/* Drops m's first `cut` bytes (its base moves up). Translations untouched. The link's
- * window and the base unmap_range computes addresses from change under the VMO's lock. */
-static void mapping_trim_left(vm_mapping_t *m, size_t cut) {
+/* Drops m's first `cut` bytes (its base moves up, so it is re-keyed in the parent's
+ * tree). Translations untouched. The link's window and the base unmap_range computes
+ * addresses from change under the VMO's lock. */
+static void mapping_trim_left(vm_mapping_t *m, size_t cut) TA_REQ(m->r.aspace->lock) {
     struct vm_prot_run tmp[RUNS_BUF];
-    size_t size = region_size(&m->r);
+    size_t size = vm_region_size(&m->r);
     uint32_t n = runs_build(m, cut, size, false, 0, 0, 0, tmp);
     runs_store(m, tmp, n);
+    struct avl_tree *siblings = &m->r.parent->children;
     vmo_lock_mappings(m->vmo);
     m->vmo_offset += cut;
     m->link.vmo_offset = m->vmo_offset;
     m->link.len = size - cut;
-    region_reinsert(&m->r, region_base(&m->r) + cut, size - cut);
+    avl_remove(siblings, &m->r.ext.node);
+    m->r.ext.node.key += cut;
+    m->r.ext.size = size - cut;
+    zx_status_t st = avl_insert(siblings, &m->r.ext.node);
+    ASSERT(st == ZX_OK);
     vmo_unlock_mappings(m->vmo);
 }
 
 /* Splits m at `at` (strictly inside): m keeps [base, at), spare becomes [at, end) with
  * the same VMO, max perms and runs. Translations untouched. */
-static void mapping_split(vm_mapping_t *m, vaddr_t at, vm_mapping_t *spare) {
-    size_t cut = at - region_base(&m->r), size = region_size(&m->r);
+static void mapping_split(vm_mapping_t *m, vaddr_t at, vm_mapping_t *spare)
+    TA_REQ(m->r.aspace->lock) {
+    size_t cut = at - vm_region_base(&m->r), size = vm_region_size(&m->r);
     struct vm_prot_run tmp[RUNS_BUF];
     uint32_t n = runs_build(m, cut, size, false, 0, 0, 0, tmp);
+    vm_region_same_lock(&m->r.parent->r, &m->r);
     vm_mapping_install(spare, m->r.parent, at, size - cut, m->vmo, m->vmo_offset + cut, 0,
                        m->max_perms);
+    vm_region_same_lock(&spare->r, &m->r);
     runs_store(spare, tmp, n);
     mapping_trim_right(m, cut);
 }
 
-bool vm_mapping_unmap_needs_spare(const vm_mapping_t *m, vaddr_t a, vaddr_t b) {
-    return a > region_base(&m->r) && b < region_end(&m->r);
-}
-
 void vm_mapping_unmap_part(vm_mapping_t *m, vaddr_t a, vaddr_t b, vm_mapping_t *spare) {
-    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+    vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
     a = MAX(a, base);
     b = MIN(b, end);
     if (a == base && b == end) {
@@ -265,9 +293,11 @@ void vm_mapping_unmap_part(vm_mapping_t *m, vaddr_t a, vaddr_t b, vm_mapping_t *
 
 unsigned vm_mapping_protect_spares(const vm_mapping_t *m, vaddr_t a, vaddr_t b,
                                    zx_vm_option_t perms) {
-    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+    vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
     a = MAX(a, base);
     b = MIN(b, end);
+    if (a == base && b == end)
+        return 0; /* the whole mapping: one run */
     struct vm_prot_run tmp[RUNS_BUF];
     uint32_t n = runs_build(m, 0, end - base, true, a - base, b - base, perms, tmp);
     if (n <= VM_PROT_RUNS_MAX)
@@ -275,9 +305,9 @@ unsigned vm_mapping_protect_spares(const vm_mapping_t *m, vaddr_t a, vaddr_t b,
     return (a > base) + (b < end);
 }
 
-zx_status_t vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_option_t perms,
-                               vm_mapping_t ***spares) {
-    vaddr_t base = region_base(&m->r), end = region_end(&m->r);
+vm_mapping_t *vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_option_t perms,
+                                 vm_mapping_t ***spares) {
+    vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
     a = MAX(a, base);
     b = MIN(b, end);
     struct vm_prot_run tmp[RUNS_BUF];
@@ -289,6 +319,7 @@ zx_status_t vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_opti
         if (a > base) {
             vm_mapping_t *mid = *(*spares)++;
             mapping_split(m, a, mid);
+            vm_region_same_lock(&mid->r, &m->r);
             m = mid;
         }
         n = runs_build(m, 0, b - a, true, 0, b - a, perms, tmp);
@@ -299,33 +330,75 @@ zx_status_t vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_opti
      * because it is the shared zero page, and only a write fault may make it writable
      * (by committing a page). So the first write after a protect that adds or keeps
      * WRITE faults once per page. No READ: x86 cannot express it, so unmap. */
-    zx_status_t st = ZX_OK;
-    if (!(perms & ZX_VM_PERM_READ))
+    if (!(perms & ZX_VM_PERM_READ)) {
         unmap_va(m, a, b);
-    else
-        st = arch_mmu_protect(m->r.aspace->arch, a, (b - a) / PAGE_SIZE,
-                              vm_mapping_arch_flags(m, perms) & ~ARCH_MMU_FLAG_PERM_WRITE);
-    return st;
+    } else {
+        zx_status_t st = arch_mmu_protect(m->r.aspace->arch, a, (b - a) / PAGE_SIZE,
+                                          arch_flags(m, perms) & ~ARCH_MMU_FLAG_PERM_WRITE);
+        ASSERT(st == ZX_OK); /* 4 KiB pages only: the engine never has a page to split */
+    }
+    return m;
+}
+
+/* ---- faults ---- */
+
+/* Checks an access with VM_PF_* flags against the protection perms. */
+static inline zx_status_t fault_check_perms(zx_vm_option_t perms, uint32_t pf_flags) {
+    if (!(perms & ZX_VM_PERM_READ))
+        return ZX_ERR_ACCESS_DENIED; /* no access at all */
+    if ((pf_flags & VM_PF_WRITE) && !(perms & ZX_VM_PERM_WRITE))
+        return ZX_ERR_ACCESS_DENIED;
+    if ((pf_flags & VM_PF_EXECUTE) && !(perms & ZX_VM_PERM_EXECUTE))
+        return ZX_ERR_ACCESS_DENIED;
+    return ZX_OK;
+}
+
+/* vmo_fault_page's map callback: installs the page for a fault (VMO lock held). */
+struct fault_map_ctx {
+    arch_aspace_t *arch;
+    vaddr_t page;
+    uint32_t flags;
+};
+
+static zx_status_t fault_map(void *ctx, paddr_t pa, bool writable) {
+    const struct fault_map_ctx *f = ctx;
+    uint32_t flags = f->flags;
+    if (!writable)
+        flags &= ~ARCH_MMU_FLAG_PERM_WRITE;
+    return arch_mmu_map(f->arch, f->page, &pa, 1, flags, ARCH_EXISTING_UPGRADE, NULL);
+}
+
+zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags) {
+    zx_vm_option_t perms = perms_at(m, va);
+    zx_status_t st = fault_check_perms(perms, pf_flags);
+    if (st != ZX_OK)
+        return st;
+    vaddr_t page = ROUNDDOWN(va, PAGE_SIZE);
+    uint64_t off = m->vmo_offset + (page - vm_region_base(&m->r));
+    struct fault_map_ctx f = {m->r.aspace->arch, page, arch_flags(m, perms)};
+    /* Mapped under the VMO lock: a decommit cannot free the page in between. */
+    return vmo_fault_page(m->vmo, off, pf_flags & VM_PF_WRITE, fault_map, &f);
 }
 
 /* ---- MAP_RANGE ---- */
 
 struct populate_ctx {
-    vm_mapping_t *m;
+    const vm_mapping_t *m;
     uint32_t flags;
 };
 
-/* vmo_for_each_committed_run callback: one engine call per run of committed pages. */
+/* vmo_for_each_committed_run callback: one engine call per run of committed pages. Runs
+ * under the VMO lock inside vm_mapping_populate, which holds the aspace lock. */
 static zx_status_t populate_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
     const struct populate_ctx *p = ctx;
-    vaddr_t va = region_base(&p->m->r) + (offset - p->m->vmo_offset);
+    vaddr_t va = vm_region_base(&p->m->r) + (offset - p->m->vmo_offset);
     return arch_mmu_map(p->m->r.aspace->arch, va, pa, n, p->flags, ARCH_EXISTING_SKIP, NULL);
 }
 
 zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
-    vaddr_t base = region_base(&m->r);
+    vaddr_t base = vm_region_base(&m->r);
     a = MAX(a, base);
-    b = MIN(b, region_end(&m->r));
+    b = MIN(b, vm_region_end(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
     struct populate_ctx pc = {.m = m};
     for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
@@ -337,7 +410,7 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
         if (off >= vsize)
             break; /* the rest of the mapping is past the VMO's end */
         uint64_t len = MIN((uint64_t)(rb - ra), vsize - off);
-        pc.flags = vm_mapping_arch_flags(m, perms);
+        pc.flags = arch_flags(m, perms);
         zx_status_t st = vmo_for_each_committed_run(m->vmo, off, len, populate_run, &pc);
         if (st == ZX_ERR_OUT_OF_RANGE)
             break; /* the VMO shrank since vsize was read: nothing past its end to map */
@@ -347,11 +420,44 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     return ZX_OK;
 }
 
+/* ---- lookups ---- */
+
+zx_status_t vm_mapping_vmo_at(vm_mapping_t *m, vaddr_t va, bool for_write, vmo_t **vmo,
+                              uint64_t *vmo_offset, size_t *len_left) {
+    if (for_write && !(m->max_perms & ZX_VM_PERM_WRITE))
+        return ZX_ERR_ACCESS_DENIED;
+    vmo_ref(m->vmo);
+    *vmo = m->vmo;
+    *vmo_offset = m->vmo_offset + (va - vm_region_base(&m->r));
+    *len_left = vm_region_end(&m->r) - va;
+    return ZX_OK;
+}
+
+size_t vm_mapping_info(const vm_mapping_t *m, uint32_t depth, vm_map_entry_t *out, size_t room) {
+    for (uint32_t i = 0; i < m->nruns && i < room; i++) {
+        uint64_t start = m->runs[i].offset, size = run_end(m, i) - start;
+        uint64_t vmo_offset = m->vmo_offset + start;
+        vmo_ref(m->vmo);
+        out[i] = (vm_map_entry_t){
+            .type = VM_MAP_ENTRY_MAPPING,
+            .depth = depth,
+            .base = vm_region_base(&m->r) + start,
+            .size = size,
+            .vmo = m->vmo,
+            .vmo_offset = vmo_offset,
+            .perms = m->runs[i].perms,
+            .committed_pages = vmo_committed_pages_in(m->vmo, vmo_offset, size),
+        };
+    }
+    return m->nruns;
+}
+
 /* ---- merging ---- */
 
-static bool mergeable(const vm_mapping_t *l, const vm_mapping_t *r) {
-    return l->vmo == r->vmo && region_end(&l->r) == region_base(&r->r) &&
-           l->vmo_offset + region_size(&l->r) == r->vmo_offset &&
+static bool mergeable(const vm_mapping_t *l, const vm_mapping_t *r)
+    TA_REQ(l->r.aspace->lock) TA_REQ(r->r.aspace->lock) {
+    return l->vmo == r->vmo && vm_region_end(&l->r) == vm_region_base(&r->r) &&
+           l->vmo_offset + vm_region_size(&l->r) == r->vmo_offset &&
            l->max_perms == r->max_perms && l->r.parent == r->r.parent;
 }
 
@@ -361,17 +467,18 @@ static bool mergeable(const vm_mapping_t *l, const vm_mapping_t *r) {
  * and a decommit or zero that gets it must find every translation of its pages through
  * some link (for a moment both cover r's range, which only unmaps twice).
  */
-static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
+static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r)
+    TA_REQ(l->r.aspace->lock) TA_REQ(r->r.aspace->lock) {
     struct vm_prot_run tmp[RUNS_BUF];
     uint32_t n = 0;
-    size_t lsize = region_size(&l->r);
+    size_t lsize = vm_region_size(&l->r);
     for (uint32_t i = 0; i < l->nruns; i++)
         runs_append(tmp, &n, l->runs[i].offset, l->runs[i].perms);
     for (uint32_t i = 0; i < r->nruns; i++)
         runs_append(tmp, &n, lsize + r->runs[i].offset, r->runs[i].perms);
     if (n > VM_PROT_RUNS_MAX)
         return false;
-    size_t rsize = region_size(&r->r);
+    size_t rsize = vm_region_size(&r->r);
     avl_remove(&r->r.parent->children, &r->r.ext.node);
     runs_store(l, tmp, n);
     vmo_lock_mappings(l->vmo);
@@ -384,18 +491,26 @@ static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r) {
     return true;
 }
 
-static vm_mapping_t *mapping_neighbour(vm_mapping_t *m, bool next) {
+/* The mapping right after (next) or before m in its parent's tree, if that region is a
+ * mapping; NULL otherwise. */
+static vm_mapping_t *mapping_neighbour(vm_mapping_t *m, bool next) TA_REQ(m->r.aspace->lock) {
     struct avl_node *n = next ? avl_next(&m->r.ext.node) : avl_prev(&m->r.ext.node);
-    struct vm_region *r = region_of(vm_extent_of(n));
-    return r && r->type == VM_REGION_MAPPING ? region_mapping(r) : NULL;
+    struct vm_region *r = vm_region_of(vm_extent_of(n));
+    return r && r->type == VM_REGION_MAPPING ? vm_region_to_mapping(r) : NULL;
 }
 
 vm_mapping_t *vm_mapping_try_merge(vm_mapping_t *m) {
     vm_mapping_t *next = mapping_neighbour(m, true);
-    if (next && mergeable(m, next))
-        merge_into_left(m, next);
+    if (next) {
+        vm_region_same_lock(&next->r, &m->r);
+        if (mergeable(m, next))
+            merge_into_left(m, next);
+    }
     vm_mapping_t *prev = mapping_neighbour(m, false);
-    if (prev && mergeable(prev, m) && merge_into_left(prev, m))
-        m = prev;
+    if (prev) {
+        vm_region_same_lock(&prev->r, &m->r);
+        if (mergeable(prev, m) && merge_into_left(prev, m))
+            m = prev;
+    }
     return m;
 }

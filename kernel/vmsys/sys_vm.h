@@ -1,5 +1,5 @@
 /*
- * Kernel entry points of syscalls 25-39 (/work/plan/syscalls.txt): every user pointer is
+ * Kernel entry points of syscalls 25-39 (syscall-abi/syscalls.def): every user pointer is
  * a user_addr_t. The syscall table's generated header declares the same prototypes.
  */
 #ifndef VMSYS_SYS_VM_H

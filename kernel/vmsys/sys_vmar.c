@@ -1,7 +1,7 @@
 /*
- * zx_vmar_* syscalls (ZIRCON_ABI.md §4): handle lookups, rights and user copies; the
- * checks and work are vm_vmar_* (kernel/vm/vm_vmar.h), which follow §4's order from the
- * first check that needs no handle.
+ * zx_vmar_* syscalls (docs/syscalls.md): handle lookups, rights and user copies; the
+ * checks and work are vmar_* (<vm/vmar.h>), which keep the order docs/syscalls.md
+ * lists from the first check that needs no handle.
  */
 #include <object/handle_user.h>
 #include <kernel/assert.h>
@@ -18,7 +18,8 @@ static zx_status_t get_vmar(zx_handle_t handle, zx_rights_t required, kobject_t 
 
 /*
  * A failed out-pointer copy after zx_vmar_allocate succeeded destroys the new VMAR again
- * (decisions.md), so a failing call leaves no reserved range behind.
+ * (docs/syscalls.md, "A bad out-pointer leaves no trace"), so a failing call leaves no
+ * reserved range behind.
  */
 zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, size_t offset,
                               size_t size, user_addr_t child_vmar, user_addr_t child_addr) {
@@ -28,32 +29,32 @@ zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, s
     if (st != ZX_OK)
         return st;
     st = vmsys_vmar_allocate_check_rights(options, rights);
-    vm_vmar_t *child = NULL;
+    vmar_t *child = NULL;
     vaddr_t base = 0;
     if (st == ZX_OK)
-        st = vm_vmar_allocate(vmar_object_vmar(parent), offset, size, options, &child, &base);
+        st = vmar_allocate(vmar_dispatcher_vmar(parent), offset, size, options, &child, &base);
     kobject_unref(parent);
     if (st != ZX_OK)
         return st;
 
     kobject_t *obj = NULL;
     zx_rights_t child_rights;
-    st = vmar_object_create(child, options, &obj, &child_rights);
+    st = vmar_dispatcher_create(child, options, &obj, &child_rights);
     if (st == ZX_OK && user_put_u64(child_addr, base) != ZX_OK)
         st = ZX_ERR_INVALID_ARGS;
     if (st == ZX_OK)
         st = handle_table_publish(process_current_handles(), obj, child_rights, child_vmar, NULL);
     if (st != ZX_OK)
-        vm_vmar_destroy(child);
+        vmar_destroy(child);
     if (obj)
         kobject_unref(obj);
-    vm_vmar_unref(child);
+    vmar_unref(child);
     return st;
 }
 
 /*
  * A failed mapped_addr copy destroys the new mapping (as Zircon does), found by the
- * reference vm_vmar_map_held returned, never by address: another thread of the process
+ * reference vmar_map_held returned, never by address: another thread of the process
  * may already have unmapped it and put something else at that address while the copy
  * faulted. What a SPECIFIC_OVERWRITE replaced stays gone.
  */
@@ -73,11 +74,11 @@ zx_status_t sys_vmar_map(zx_handle_t handle, zx_vm_option_t options, size_t vmar
         kobject_unref(vmar_obj);
         return st;
     }
-    vm_vmar_t *vmar = vmar_object_vmar(vmar_obj);
+    vmar_t *vmar = vmar_dispatcher_vmar(vmar_obj);
     vaddr_t addr = 0;
     vm_mapping_t *mapping = NULL;
-    st = vm_vmar_map_held(vmar, vmar_offset, vmo_object_vmo(vmo_obj), vmo_offset, len, options,
-                          vmsys_map_max_perms(vmar_rights, vmo_rights), &addr, &mapping);
+    st = vmar_map_held(vmar, vmar_offset, vmo_dispatcher_vmo(vmo_obj), vmo_offset, len, options,
+                       vmsys_map_max_perms(vmar_rights, vmo_rights), &addr, &mapping);
     if (st == ZX_OK) {
         if (user_put_u64(mapped_addr, addr) != ZX_OK) {
             vm_mapping_destroy_held(mapping);
@@ -97,7 +98,7 @@ zx_status_t sys_vmar_unmap(zx_handle_t handle, zx_vaddr_t addr, size_t len) {
     zx_status_t st = get_vmar(handle, ZX_RIGHT_NONE, &obj, &rights);
     if (st != ZX_OK)
         return st;
-    st = vm_vmar_unmap(vmar_object_vmar(obj), addr, len, rights & ZX_RIGHT_OP_CHILDREN);
+    st = vmar_unmap(vmar_dispatcher_vmar(obj), addr, len, rights & ZX_RIGHT_OP_CHILDREN);
     kobject_unref(obj);
     return st;
 }
@@ -109,8 +110,8 @@ zx_status_t sys_vmar_protect(zx_handle_t handle, zx_vm_option_t options, zx_vadd
     zx_status_t st = get_vmar(handle, vmsys_vmar_protect_rights(options), &obj, &rights);
     if (st != ZX_OK)
         return st;
-    st = vm_vmar_protect(vmar_object_vmar(obj), options, addr, len,
-                         rights & ZX_RIGHT_OP_CHILDREN);
+    st = vmar_protect(vmar_dispatcher_vmar(obj), options, addr, len,
+                      rights & ZX_RIGHT_OP_CHILDREN);
     kobject_unref(obj);
     return st;
 }
@@ -119,7 +120,7 @@ zx_status_t sys_vmar_protect(zx_handle_t handle, zx_vm_option_t options, zx_vadd
  * The VM implements COMMIT, DECOMMIT and MAP_RANGE. DONT_NEED and ALWAYS_NEED are hints:
  * they get MAP_RANGE's range, gap and child-VMAR checks (populating translations of
  * committed pages is invisible to user space). ZERO and PREFETCH are NOT_SUPPORTED
- * after the generic checks (decisions.md).
+ * after the generic checks (docs/syscalls.md, "zx_vmar_op_range").
  */
 zx_status_t sys_vmar_op_range(zx_handle_t handle, uint32_t op, zx_vaddr_t address, size_t size,
                               user_addr_t buffer, size_t buffer_size) {
@@ -131,16 +132,16 @@ zx_status_t sys_vmar_op_range(zx_handle_t handle, uint32_t op, zx_vaddr_t addres
     st = vmsys_vmar_op_check(op, rights, buffer, buffer_size);
     if (st == ZX_OK) {
         bool op_children = rights & ZX_RIGHT_OP_CHILDREN;
-        vm_vmar_t *vmar = vmar_object_vmar(obj);
+        vmar_t *vmar = vmar_dispatcher_vmar(obj);
         switch (op) {
         case ZX_VMAR_OP_COMMIT:
         case ZX_VMAR_OP_DECOMMIT:
         case ZX_VMAR_OP_MAP_RANGE:
-            st = vm_vmar_op_range(vmar, op, address, size, op_children);
+            st = vmar_op_range(vmar, op, address, size, op_children);
             break;
         case ZX_VMAR_OP_DONT_NEED:
         case ZX_VMAR_OP_ALWAYS_NEED:
-            st = vm_vmar_op_range(vmar, VM_VMAR_OP_MAP_RANGE, address, size, op_children);
+            st = vmar_op_range(vmar, VMAR_OP_MAP_RANGE, address, size, op_children);
             break;
         default:
             st = ZX_ERR_NOT_SUPPORTED;
@@ -156,7 +157,7 @@ zx_status_t sys_vmar_destroy(zx_handle_t handle) {
     zx_status_t st = get_vmar(handle, ZX_RIGHT_OP_CHILDREN, &obj, NULL);
     if (st != ZX_OK)
         return st;
-    st = vm_vmar_destroy(vmar_object_vmar(obj));
+    st = vmar_destroy(vmar_dispatcher_vmar(obj));
     kobject_unref(obj);
     return st;
 }

@@ -1,5 +1,5 @@
 /*
- * zx_vmo_* syscalls (ZIRCON_ABI.md §4): handle lookups and rights here, the memory work
+ * zx_vmo_* syscalls (docs/syscalls.md): handle lookups and rights here, the memory work
  * in kernel/vm. Every check that can fail runs before anything changes; the one
  * exception is a bad `out` pointer, detected only after the object exists: the new
  * handle is then removed again (handle_table_publish), so nothing outlives the call.
@@ -29,16 +29,16 @@ zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
             return ZX_ERR_OUT_OF_RANGE;
         vm_size = VMO_SIZE_MAX;
     }
-    vm_object_t *vmo;
+    vmo_t *vmo;
     st = vmo_create_paged(vm_size, (options & ZX_VMO_RESIZABLE) ? VMO_OPT_RESIZABLE : 0, &vmo);
     if (st != ZX_OK)
         return st;
     kobject_t *obj;
-    st = vmo_object_create(vmo, &obj);
+    st = vmo_dispatcher_create(vmo, &obj);
     vmo_unref(vmo);
     if (st != ZX_OK)
         return st;
-    vmo_object_set_content_size(obj, size);
+    vmo_dispatcher_set_content_size(obj, size);
     st = handle_table_publish(process_current_handles(), obj, vmsys_vmo_create_rights(options),
                               out, NULL);
     kobject_unref(obj);
@@ -46,7 +46,8 @@ zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
 }
 
 /* vmo_read / vmo_write copy callbacks: the user buffer starts at *(user_addr_t *)ctx. A
- * fault on it is ZX_ERR_NOT_FOUND, what Zircon's tests expect (§7 item 2). */
+ * fault on it is ZX_ERR_NOT_FOUND, what Zircon's tests expect (docs/syscalls.md,
+ * "Bad buffer in zx_vmo_read / zx_vmo_write"). */
 static zx_status_t copy_to_user_buf(void *ctx, size_t done, void *kptr, size_t n) {
     user_addr_t base = *(const user_addr_t *)ctx;
     return user_copy_to(base + done, kptr, n) == ZX_OK ? ZX_OK : ZX_ERR_NOT_FOUND;
@@ -57,15 +58,16 @@ static zx_status_t copy_from_user_buf(void *ctx, size_t done, void *kptr, size_t
     return user_copy_from(kptr, base + done, n) == ZX_OK ? ZX_OK : ZX_ERR_NOT_FOUND;
 }
 
-/* The whole user buffer must be a user range; checked after the VMO range check (§4:
- * the range check comes first), so the copy callbacks see no wrapping addresses. */
+/* The whole user buffer must be a user range; checked after the VMO range check (an
+ * out-of-range request with a bad buffer is OUT_OF_RANGE), so the copy callbacks see no
+ * wrapping addresses. */
 static zx_status_t vmo_rw(zx_handle_t handle, user_addr_t buffer, uint64_t offset, size_t len,
                           bool write) {
     kobject_t *obj;
     zx_status_t st = get_vmo(handle, write ? ZX_RIGHT_WRITE : ZX_RIGHT_READ, &obj, NULL);
     if (st != ZX_OK)
         return st;
-    vm_object_t *vmo = vmo_object_vmo(obj);
+    vmo_t *vmo = vmo_dispatcher_vmo(obj);
     if (!vmsys_range_ok(vmo_size(vmo), offset, len))
         st = ZX_ERR_OUT_OF_RANGE;
     else if (len != 0 && !user_range_ok(buffer, len))
@@ -93,7 +95,7 @@ zx_status_t sys_vmo_get_size(zx_handle_t handle, user_addr_t size) {
     zx_status_t st = get_vmo(handle, ZX_RIGHT_NONE, &obj, NULL);
     if (st != ZX_OK)
         return st;
-    uint64_t sz = vmo_size(vmo_object_vmo(obj));
+    uint64_t sz = vmo_size(vmo_dispatcher_vmo(obj));
     kobject_unref(obj);
     return user_put_u64(size, sz) == ZX_OK ? ZX_OK : ZX_ERR_INVALID_ARGS;
 }
@@ -104,19 +106,19 @@ zx_status_t sys_vmo_set_size(zx_handle_t handle, uint64_t size) {
     zx_status_t st = get_vmo(handle, ZX_RIGHT_WRITE, &obj, &rights);
     if (st != ZX_OK)
         return st;
-    vm_object_t *vmo = vmo_object_vmo(obj);
+    vmo_t *vmo = vmo_dispatcher_vmo(obj);
     if (vmo_is_resizable(vmo) && !(rights & ZX_RIGHT_RESIZE))
         st = ZX_ERR_ACCESS_DENIED;
     else
         st = vmo_set_size(vmo, size); /* UNAVAILABLE, OUT_OF_RANGE, NO_MEMORY */
     if (st == ZX_OK)
-        vmo_object_set_content_size(obj, size);
+        vmo_dispatcher_set_content_size(obj, size);
     kobject_unref(obj);
     return st;
 }
 
 /* The VMO part of zx_vmo_op_range once rights passed. */
-static zx_status_t vmo_op(vm_object_t *vmo, uint32_t op, uint64_t offset, uint64_t size,
+static zx_status_t vmo_op(vmo_t *vmo, uint32_t op, uint64_t offset, uint64_t size,
                           user_addr_t buffer, size_t buffer_size) {
     bool in_range = vmsys_range_ok(vmo_size(vmo), offset, size);
     switch (op) {
@@ -164,7 +166,7 @@ zx_status_t sys_vmo_op_range(zx_handle_t handle, uint32_t op, uint64_t offset, u
         return st;
     st = vmsys_vmo_op_check(op, rights);
     if (st == ZX_OK)
-        st = vmo_op(vmo_object_vmo(obj), op, offset, size, buffer, buffer_size);
+        st = vmo_op(vmo_dispatcher_vmo(obj), op, offset, size, buffer, buffer_size);
     kobject_unref(obj);
     return st;
 }
@@ -190,13 +192,13 @@ zx_status_t sys_vmo_create_child(zx_handle_t handle, uint32_t options, uint64_t 
     if (st != ZX_OK)
         return st;
     st = vmsys_vmo_child_check(options, rights);
-    vm_object_t *child_vmo = NULL;
+    vmo_t *child_vmo = NULL;
     if (st == ZX_OK)
-        st = vmo_create_child(vmo_object_vmo(parent), vm_child_options(options), offset, size,
+        st = vmo_create_child(vmo_dispatcher_vmo(parent), vm_child_options(options), offset, size,
                               &child_vmo);
     kobject_t *child = NULL;
     if (st == ZX_OK) {
-        st = vmo_object_create_child(parent, child_vmo, options, size, &child);
+        st = vmo_dispatcher_create_child(parent, child_vmo, options, size, &child);
         vmo_unref(child_vmo);
     }
     if (st == ZX_OK) {
@@ -245,7 +247,7 @@ zx_status_t sys_vmo_set_cache_policy(zx_handle_t handle, uint32_t cache_policy) 
     if (cache_policy & ~ZX_CACHE_POLICY_MASK)
         st = ZX_ERR_INVALID_ARGS;
     else
-        st = vmo_set_cache_policy(vmo_object_vmo(obj), cache_policy);
+        st = vmo_set_cache_policy(vmo_dispatcher_vmo(obj), cache_policy);
     kobject_unref(obj);
     return st;
 }

@@ -1,5 +1,5 @@
 /*
- * Host tests of VMAR placement (kernel/vm/vm_vmar_place.c) against a page-bitmap model.
+ * Host tests of VMAR placement (kernel/vm/vmar_place.c) against a page-bitmap model.
  *
  * The random test runs 100,000+ operations (insert by compact / randomized / specific
  * placement with random size, alignment and upper limit; remove) and checks after each:
@@ -12,7 +12,7 @@
 #include "htest.h"
 #include <kernel/types.h>
 #include <lib/rand.h>
-#include <vm/vm_place.h>
+#include <vm/vmar_place.h>
 
 #define MODEL_PAGES 1024u             /* the parent window, in pages */
 #define MODEL_BASE 0x40000000ull      /* its base address */
@@ -83,20 +83,20 @@ HTEST(vmar_place, empty_and_full) {
     struct model *m = &g_model;
     avl_init(&m->tree);
     uint64_t rng = 1, out = 0;
-    struct vm_place_req req = {page_addr(0), page_addr(MODEL_PAGES), PAGE_SIZE, PAGE_SIZE, true};
-    ASSERT_OK(vm_place_find(&m->tree, &req, &rng, &out));
+    struct vmar_place_req req = {page_addr(0), page_addr(MODEL_PAGES), PAGE_SIZE, PAGE_SIZE, true};
+    ASSERT_OK(vmar_place_find(&m->tree, &req, &rng, &out));
     EXPECT_EQ(out, page_addr(0));
     req.size = MODEL_PAGES * PAGE_SIZE;
-    ASSERT_OK(vm_place_find(&m->tree, &req, &rng, &out));
+    ASSERT_OK(vmar_place_find(&m->tree, &req, &rng, &out));
     EXPECT_EQ(out, page_addr(0));
     req.size += PAGE_SIZE;
-    EXPECT_STATUS(vm_place_find(&m->tree, &req, &rng, &out), ZX_ERR_NO_RESOURCES);
+    EXPECT_STATUS(vmar_place_find(&m->tree, &req, &rng, &out), ZX_ERR_NO_RESOURCES);
     model_insert(m, page_addr(0), MODEL_PAGES);
     req.size = PAGE_SIZE;
-    EXPECT_STATUS(vm_place_find(&m->tree, &req, &rng, &out), ZX_ERR_NO_RESOURCES);
+    EXPECT_STATUS(vmar_place_find(&m->tree, &req, &rng, &out), ZX_ERR_NO_RESOURCES);
     req.compact = false;
-    EXPECT_STATUS(vm_place_find(&m->tree, &req, &rng, &out), ZX_ERR_NO_RESOURCES);
-    EXPECT_FALSE(vm_place_is_free(&m->tree, page_addr(5), PAGE_SIZE));
+    EXPECT_STATUS(vmar_place_find(&m->tree, &req, &rng, &out), ZX_ERR_NO_RESOURCES);
+    EXPECT_FALSE(vmar_place_is_free(&m->tree, page_addr(5), PAGE_SIZE));
     EXPECT_NULL(vm_extent_find(&m->tree, page_addr(MODEL_PAGES)));
     model_clear(m);
 }
@@ -107,14 +107,14 @@ HTEST(vmar_place, top_of_address_space) {
     avl_init(&t);
     uint64_t rng = 7, out = 0;
     uint64_t lo = 0ull - 16 * PAGE_SIZE;
-    struct vm_place_req req = {lo, 0ull - PAGE_SIZE, 4 * PAGE_SIZE, 1ull << 32, true};
-    EXPECT_STATUS(vm_place_find(&t, &req, &rng, &out), ZX_ERR_NO_RESOURCES);
+    struct vmar_place_req req = {lo, 0ull - PAGE_SIZE, 4 * PAGE_SIZE, 1ull << 32, true};
+    EXPECT_STATUS(vmar_place_find(&t, &req, &rng, &out), ZX_ERR_NO_RESOURCES);
     req.align = 4 * PAGE_SIZE;
-    ASSERT_OK(vm_place_find(&t, &req, &rng, &out));
+    ASSERT_OK(vmar_place_find(&t, &req, &rng, &out));
     EXPECT_EQ(out, lo);
     req.compact = false;
     for (int i = 0; i < 100; i++) {
-        ASSERT_OK(vm_place_find(&t, &req, &rng, &out));
+        ASSERT_OK(vmar_place_find(&t, &req, &rng, &out));
         EXPECT_TRUE(out >= lo && out - lo <= 11 * PAGE_SIZE && out % (4 * PAGE_SIZE) == 0);
     }
 }
@@ -134,10 +134,10 @@ HTEST(vmar_place, random_covers_holes) {
     model_insert(m, page_addr(prev), MODEL_PAGES - prev);
     uint64_t rng = htest_seed(), out;
     unsigned hits[countof(holes)] = {0};
-    struct vm_place_req req = {page_addr(0), page_addr(MODEL_PAGES), PAGE_SIZE, PAGE_SIZE, false};
+    struct vmar_place_req req = {page_addr(0), page_addr(MODEL_PAGES), PAGE_SIZE, PAGE_SIZE, false};
     const unsigned tries = 5000;
     for (unsigned i = 0; i < tries; i++) {
-        ASSERT_OK(vm_place_find(&m->tree, &req, &rng, &out));
+        ASSERT_OK(vmar_place_find(&m->tree, &req, &rng, &out));
         size_t page = (out - MODEL_BASE) / PAGE_SIZE, h;
         for (h = 0; h < countof(holes) && holes[h] != page; h++)
             ;
@@ -173,14 +173,14 @@ HTEST(vmar_place, random_model) {
             if (addr + pages * PAGE_SIZE > hi)
                 continue;
             bool free_model = model_is_free(m, addr, pages);
-            ASSERT_EQ(vm_place_is_free(&m->tree, addr, pages * PAGE_SIZE), free_model);
+            ASSERT_EQ(vmar_place_is_free(&m->tree, addr, pages * PAGE_SIZE), free_model);
             if (free_model)
                 model_insert(m, addr, pages);
             continue;
         }
-        struct vm_place_req req = {lo, hi, pages * PAGE_SIZE, align, kind == 0};
+        struct vmar_place_req req = {lo, hi, pages * PAGE_SIZE, align, kind == 0};
         uint64_t lowest = hi >= lo ? model_lowest_fit(m, lo, hi, pages, align) : 0;
-        zx_status_t st = vm_place_find(&m->tree, &req, &prng, &out);
+        zx_status_t st = vmar_place_find(&m->tree, &req, &prng, &out);
         if (lowest == 0) {
             ASSERT_STATUS(st, ZX_ERR_NO_RESOURCES);
             no_resources++;

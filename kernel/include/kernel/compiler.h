@@ -70,6 +70,9 @@
 #define TA_ASSERT(...) __attribute__((assert_capability(__VA_ARGS__)))
 #define TA_REQ(...) __attribute__((requires_capability(__VA_ARGS__)))
 #define TA_EXCL(...) __attribute__((locks_excluded(__VA_ARGS__)))
+/* After a call to a function with this attribute the analysis takes the capability as
+ * held (for relations it cannot follow, e.g. two objects known to share one lock). */
+#define TA_ASSERT(...) __attribute__((assert_capability(__VA_ARGS__)))
 #define TA_GUARDED(x) __attribute__((guarded_by(x)))
 #define TA_NO_THREAD_SAFETY_ANALYSIS __attribute__((no_thread_safety_analysis))
 #else
@@ -80,6 +83,7 @@
 #define TA_ASSERT(...)
 #define TA_REQ(...)
 #define TA_EXCL(...)
+#define TA_ASSERT(...)
 #define TA_GUARDED(x)
 #define TA_NO_THREAD_SAFETY_ANALYSIS
 #endif

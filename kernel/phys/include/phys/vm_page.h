@@ -13,7 +13,7 @@
  *           (vmo_read/vmo_write) reading or writing the page right now with the VMO lock
  *           dropped; while it is non-zero the page is never freed (the PMM refuses it),
  *           and `object.object` is NULL once the page has left its VMO (an orphan that
- *           the last copy frees). See kernel/vm/vm_object_priv.h, "Pins".
+ *           the last copy frees). See kernel/vm/vmo_priv.h, "Pins".
  */
 #ifndef PHYS_VM_PAGE_H
 #define PHYS_VM_PAGE_H

@@ -1,9 +1,10 @@
 /*
  * Address spaces (Zircon's VmAspace): one arch aspace (page tables in a role) plus the
  * root VMAR covering [base, base + size) with CAN_MAP_READ|WRITE|EXECUTE|SPECIFIC.
- * Faults in the aspace are resolved here against the VMAR tree and the VMOs.
+ * A fault in the aspace is resolved by the mapping at its address, which the aspace finds
+ * in its VMAR tree.
  *
- * Locking: see kernel/vm/vm_vmar_priv.h (aspace lock -> vmo lock -> heap/pmm/MMU).
+ * Locking: see kernel/vm/vm_aspace_priv.h (aspace lock -> vmo lock -> heap/pmm/MMU).
  */
 #ifndef VM_VM_ASPACE_H
 #define VM_VM_ASPACE_H
@@ -13,7 +14,7 @@
 #include <kernel/types.h>
 
 typedef struct vm_aspace vm_aspace_t;
-typedef struct vm_vmar vm_vmar_t;
+typedef struct vmar vmar_t;
 
 /* Page-fault flags for vm_aspace_page_fault. */
 #define VM_PF_WRITE (1u << 0)       /* the access was a write */
@@ -57,13 +58,13 @@ vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va);
  */
 zx_status_t vm_aspace_destroy(vm_aspace_t *as);
 
-vm_vmar_t *vm_aspace_root_vmar(vm_aspace_t *as);
+vmar_t *vm_aspace_root_vmar(vm_aspace_t *as);
 arch_aspace_t *vm_aspace_arch(vm_aspace_t *as);
 const char *vm_aspace_name(const vm_aspace_t *as);
 
 /*
  * Resolves a fault at va: finds the mapping containing it (down the VMAR tree,
- * O(depth * log n)), checks the mapping's protection at va, gets the page from the VMO
+ * O(depth * log n)), which checks its protection at va, gets the page from the VMO
  * (committing it on a write) and maps it (ARCH_EXISTING_UPGRADE; read-only when the VMO
  * returns a non-writable page such as the zero page).
  * Returns ZX_OK when the access can be retried; ZX_ERR_NOT_FOUND (no mapping),
@@ -82,8 +83,8 @@ zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags)
  * (for_write on a mapping that can never be writable), ZX_ERR_BAD_STATE (aspace, or for
  * a unified aspace the part that owns va, destroyed).
  */
-typedef struct vm_object vm_object_t;
-zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm_object_t **vmo,
+typedef struct vmo vmo_t;
+zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vmo_t **vmo,
                                  uint64_t *vmo_offset, size_t *len_left);
 
 /* Extra references keep the struct (not the mappings) alive across vm_aspace_destroy.

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <kernel/types.h>
 #include <vm/vm_aspace.h>
-#include <vm/vm_object.h>
-#include <vm/vm_vmar.h>
+#include <vm/vmo.h>
+#include <vm/vmar.h>
 
 /* The dynamic kernel range: PML4 slots 510 (all of it), clear of the physmap
  * (slots 256..319) and of the kernel image (the top 2 GiB, in slot 511). */
@@ -28,15 +28,15 @@
 #define KERNEL_STACK_GUARD_SIZE ((size_t)PAGE_SIZE)
 
 /*
- * Creates the kernel aspace (once, after vm_zero_page_init; panics without memory).
+ * Creates the kernel aspace (once, after vmo_zero_page_init; panics without memory).
  * vm_aspace_kernel() returns it (NULL before). It is never destroyed.
  */
 void vm_aspace_kernel_init(void);
 vm_aspace_t *vm_aspace_kernel(void);
 
 struct vm_kernel_stack {
-    vm_vmar_t *vmar;     /* guard + stack; a reference */
-    vm_object_t *vmo;    /* the committed pages; a reference */
+    vmar_t *vmar;     /* guard + stack; a reference */
+    vmo_t *vmo;    /* the committed pages; a reference */
     vaddr_t base;        /* lowest byte of the stack (the guard is just below) */
     size_t size;         /* bytes, page-aligned */
 };

@@ -3,7 +3,7 @@
  * copy-on-write snapshots, their error codes, freeing in every order, and the unmap_range
  * calls mappings get.
  *
- * As in vm_object_ktest.c, NO_MEMORY (fault injection) ends a test early as a skip via
+ * As in vmo_ktest.c, NO_MEMORY (fault injection) ends a test early as a skip via
  * TRY/"goto out", and the cleanup after `out:` always runs: the runner checks that free
  * pages and heap bytes are unchanged after every test, which is the leak check here.
  */
@@ -11,10 +11,10 @@
 #include <kernel/types.h>
 #include <lib/string.h>
 #include <phys/pmm.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
-#include "vm_object_ktest_util.h"
-#include "vm_object_priv.h"
+#include "vmo_ktest_util.h"
+#include "vmo_priv.h"
 
 #define P ((uint64_t)PAGE_SIZE)
 #define BYTE_A 0x11
@@ -35,13 +35,13 @@ static uint8_t page_buf[PAGE_SIZE];
     } while (0)
 
 /* Fills the page at `off` with `byte`. */
-static zx_status_t fill(vm_object_t *vmo, uint64_t off, uint8_t byte) {
+static zx_status_t fill(vmo_t *vmo, uint64_t off, uint8_t byte) {
     memset(page_buf, byte, sizeof(page_buf));
     return vmo_write(vmo, off, PAGE_SIZE, copy_in, page_buf);
 }
 
 /* True if every byte of the page at `off` reads as `byte`. */
-static bool page_is(vm_object_t *vmo, uint64_t off, uint8_t byte) {
+static bool page_is(vmo_t *vmo, uint64_t off, uint8_t byte) {
     memset(page_buf, ~byte, sizeof(page_buf));
     if (vmo_read(vmo, off, PAGE_SIZE, copy_out, page_buf) != ZX_OK)
         return false;
@@ -52,7 +52,7 @@ static bool page_is(vm_object_t *vmo, uint64_t off, uint8_t byte) {
     return true;
 }
 
-static void unref_if(vm_object_t *vmo) {
+static void unref_if(vmo_t *vmo) {
     if (vmo)
         vmo_unref(vmo);
 }
@@ -61,9 +61,9 @@ static void unref_if(vm_object_t *vmo) {
 /* ---- Snapshots ------------------------------------------------------------------------ */
 
 /* Parent: pages 0..3 = A. Returns NO_MEMORY (parent NULL) or OK. */
-static zx_status_t make_filled(uint64_t pages, uint32_t options, vm_object_t **out) {
+static zx_status_t make_filled(uint64_t pages, uint32_t options, vmo_t **out) {
     *out = NULL;
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(pages * P, options, &vmo);
     if (st != ZX_OK)
         return st;
@@ -78,7 +78,7 @@ static zx_status_t make_filled(uint64_t pages, uint32_t options, vm_object_t **o
 }
 
 static void isolation_body(struct ktest_ctx *ktx, bool parent_dies_first) {
-    vm_object_t *parent = NULL, *child = NULL;
+    vmo_t *parent = NULL, *child = NULL;
     TRY(make_filled(4, 0, &parent));
     TRY(vmo_create_child(parent, VMO_CHILD_SNAPSHOT, 0, 4 * P, &child));
     EXPECT_EQ(vmo_committed_pages(child), 0u);
@@ -122,7 +122,7 @@ KTEST(vmo_child, snapshot_isolation_parent_dies_first) { isolation_body(ktx, tru
 
 /* Snapshot of a snapshot, at an offset; destroyed middle first, then the others. */
 KTEST(vmo_child, snapshot_chain) {
-    vm_object_t *p = NULL, *c1 = NULL, *c2 = NULL;
+    vmo_t *p = NULL, *c1 = NULL, *c2 = NULL;
     TRY(make_filled(4, 0, &p));
     TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, 4 * P, &c1));
     TRY(fill(c1, 2 * P, BYTE_B));
@@ -164,7 +164,7 @@ out:
  */
 KTEST(vmo_child, snapshot_death_returns_tree_whole) {
     enum { PAGES = 130 };
-    vm_object_t *p = NULL, *c = NULL;
+    vmo_t *p = NULL, *c = NULL;
     TRY(make_filled(PAGES, 0, &p));
     struct page_tree_node *root = p->pages.root;
     TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 19 * P, P, &c));
@@ -184,7 +184,7 @@ out:
 /* Many snapshots of one VMO, dropped in creation order: no chain or page is left. */
 KTEST(vmo_child, snapshot_repeated) {
     enum { ROUNDS = 8 };
-    vm_object_t *p = NULL, *c[ROUNDS] = {0};
+    vmo_t *p = NULL, *c[ROUNDS] = {0};
     TRY(make_filled(2, 0, &p));
     for (int i = 0; i < ROUNDS; i++) {
         TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, 2 * P, &c[i]));
@@ -207,7 +207,7 @@ out:
  * check saw that as a page gained by one program and lost by the next).
  */
 KTEST(vmo_child, snapshot_original_takes_its_tree_back) {
-    vm_object_t *p = NULL, *c = NULL;
+    vmo_t *p = NULL, *c = NULL;
     TRY(make_filled(4, 0, &p));
     const struct page_tree_node *root = p->pages.root;
     for (int round = 0; round < 3; round++) {
@@ -229,7 +229,7 @@ out:
 
 /* A child larger than what the parent has from offset reads zeros there. */
 KTEST(vmo_child, snapshot_beyond_parent_reads_zero) {
-    vm_object_t *p = NULL, *c = NULL;
+    vmo_t *p = NULL, *c = NULL;
     TRY(make_filled(2, VMO_OPT_RESIZABLE, &p));
     TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT | VMO_CHILD_RESIZABLE, P, 4 * P, &c));
     EXPECT_EQ(vmo_size(c), 4 * P);
@@ -254,7 +254,7 @@ out:
 
 /* zero and commit on a child: private pages, never the parent's. */
 KTEST(vmo_child, snapshot_zero_and_commit) {
-    vm_object_t *p = NULL, *c = NULL;
+    vmo_t *p = NULL, *c = NULL;
     TRY(make_filled(4, 0, &p));
     TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, 4 * P, &c));
     TRY(vmo_zero(c, 0, P + P / 2)); /* page 0 whole, page 1 half */
@@ -281,7 +281,7 @@ out:
 /* ---- Slices --------------------------------------------------------------------------- */
 
 KTEST(vmo_child, slice_shares_pages_both_ways) {
-    vm_object_t *p = NULL, *s = NULL, *ss = NULL;
+    vmo_t *p = NULL, *s = NULL, *ss = NULL;
     TRY(vmo_create_paged(4 * P, 0, &p));
     TRY(vmo_create_child(p, VMO_CHILD_SLICE, P, 2 * P, &s));
     EXPECT_EQ(vmo_size(s), 2 * P);
@@ -318,7 +318,7 @@ out:
 
 /* A slice's mappings hear about changes made through the parent, in slice offsets. */
 KTEST(vmo_child, slice_mappings_get_unmaps) {
-    vm_object_t *p = NULL, *s = NULL;
+    vmo_t *p = NULL, *s = NULL;
     struct rec_link r;
     bool added = false;
     TRY(vmo_create_paged(4 * P, 0, &p));
@@ -347,7 +347,7 @@ out:
 /* ---- Errors --------------------------------------------------------------------------- */
 
 KTEST(vmo_child, error_codes) {
-    vm_object_t *p = NULL, *rp = NULL, *ct = NULL, *c = NULL, *s = NULL;
+    vmo_t *p = NULL, *rp = NULL, *ct = NULL, *c = NULL, *s = NULL;
     TRY(vmo_create_paged(4 * P, 0, &p));
     TRY(vmo_create_paged(4 * P, VMO_OPT_RESIZABLE, &rp));
     EXPECT_STATUS(vmo_create_child(p, 0, 0, P, &c), ZX_ERR_INVALID_ARGS);
@@ -401,7 +401,7 @@ out:
 /* ---- Mappings and copy-on-write -------------------------------------------------------- */
 
 KTEST(vmo_child, snapshot_unmaps_parent_then_leaf_on_copy) {
-    vm_object_t *p = NULL, *c = NULL;
+    vmo_t *p = NULL, *c = NULL;
     struct rec_link rp, rc;
     bool p_added = false, c_added = false;
     TRY(make_filled(4, 0, &p));
@@ -454,7 +454,7 @@ out:
 /* A slice of a physical VMO: forwards get_page, follows (and pins) the cache policy. */
 #define PHYS_TEST_BASE 0xfd000000ull /* never touched: PHYSICAL VMOs own nothing */
 KTEST(vmo_child, slice_of_physical) {
-    vm_object_t *p = NULL, *s = NULL;
+    vmo_t *p = NULL, *s = NULL;
     struct rec_link r;
     bool added = false;
     TRY(vmo_create_physical(PHYS_TEST_BASE, 4 * P, &p));
@@ -482,7 +482,7 @@ out:
 
 /* A write needing a page only the writer can still see moves it instead of copying. */
 KTEST(vmo_child, snapshot_write_takes_unshared_page) {
-    vm_object_t *p = NULL, *c = NULL;
+    vmo_t *p = NULL, *c = NULL;
     TRY(make_filled(4, 0, &p));
     TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 2 * P, 2 * P, &c));
     paddr_t shared0, shared2, pa;
@@ -518,7 +518,7 @@ out:
 #define CHAIN_PAGES 3
 #define CHAIN_COPIES 2 /* three writers of one shared page: two copies and one move */
 KTEST(vmo_child, snapshot_chain_frees_unreachable_ancestor_page) {
-    vm_object_t *p = NULL, *c1 = NULL, *c2 = NULL;
+    vmo_t *p = NULL, *c1 = NULL, *c2 = NULL;
     TRY(make_filled(CHAIN_PAGES, 0, &p));
     TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, CHAIN_PAGES * P, &c1));
     TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, CHAIN_PAGES * P, &c2));

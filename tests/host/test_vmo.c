@@ -1,5 +1,5 @@
 /*
- * Host tests for VMOs (kernel/vm/vm_object.c, vm_object_ops.c, vm_object_child.c) over
+ * Host tests for VMOs (kernel/vm/vmo.c, vmo_ops.c, vmo_child.c) over
  * the real PMM, heap and page tree on simulated memory (mmu_host_env).
  *
  * The main test is model-based: random operations on a resizable paged VMO and on two
@@ -19,10 +19,10 @@
 #include <phys/heap.h>
 #include <phys/physmap.h>
 #include <phys/pmm.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 #include "mmu_host_env.h"
-#include "vm_object_host.h"
+#include "vmo_host.h"
 
 #define MODEL_PAGES 48
 #define MODEL_BYTES (MODEL_PAGES * PAGE_SIZE)
@@ -64,7 +64,7 @@ static void fake_init(struct fake_mapping *m, uint64_t off, uint64_t len) {
 /* ---- The model --------------------------------------------------------------------- */
 
 struct model {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     uint64_t size;
     uint8_t data[MODEL_BYTES];
     bool committed[MODEL_PAGES];
@@ -308,7 +308,7 @@ static void op_fault(struct model *m) {
     if (for_write)
         m->committed[i] = true;
     EXPECT_EQ(w, m->committed[i]);
-    EXPECT_EQ(pa == vm_zero_page_paddr(), !m->committed[i]);
+    EXPECT_EQ(pa == vmo_zero_page_paddr(), !m->committed[i]);
     fm->pa[i] = pa;
     fm->writable[i] = w;
 }
@@ -354,7 +354,7 @@ static void run_model(uint64_t seed) {
     vmo_unref(m.vmo);
 }
 
-HTEST(vm_object, model_random) {
+HTEST(vmo, model_random) {
     env_start();
     uint64_t seed = htest_seed();
     printf("    seed %#llx (HTEST_SEED=... to replay)\n", (unsigned long long)seed);
@@ -362,7 +362,7 @@ HTEST(vm_object, model_random) {
     ENV_END();
 }
 
-HTEST(vm_object, model_more_seeds) {
+HTEST(vmo, model_more_seeds) {
     for (uint64_t s = 1; s <= 4; s++) {
         env_start();
         run_model(htest_seed() * 31 + s);
@@ -373,12 +373,12 @@ HTEST(vm_object, model_more_seeds) {
 /* ---- Targeted tests ---------------------------------------------------------------- */
 
 /* Every way creation can run out of memory leaves nothing behind. */
-HTEST(vm_object, creation_out_of_memory_leaks_nothing) {
+HTEST(vmo, creation_out_of_memory_leaks_nothing) {
     for (uint32_t every = 1; every <= 3; every++) {
         env_start();
         pmm_fault_inject_every(every);
         for (int i = 0; i < 6; i++) {
-            vm_object_t *vmo;
+            vmo_t *vmo;
             zx_status_t st = vmo_create_contiguous(3 * P, 0, &vmo);
             if (st == ZX_OK)
                 vmo_unref(vmo);
@@ -399,13 +399,13 @@ HTEST(vm_object, creation_out_of_memory_leaks_nothing) {
 }
 
 /* The zero page is WIRED: freeing it panics. */
-HTEST(vm_object, zero_page_is_never_freed) {
+HTEST(vmo, zero_page_is_never_freed) {
     env_start();
-    vm_page_t *zp = paddr_to_vm_page(vm_zero_page_paddr());
+    vm_page_t *zp = paddr_to_vm_page(vmo_zero_page_paddr());
     ASSERT_NONNULL(zp);
     EXPECT_EQ(zp->state, VM_PAGE_STATE_WIRED);
     HTEST_EXPECT_PANIC(pmm_free_page(zp));
-    const uint8_t *z = paddr_to_physmap(vm_zero_page_paddr());
+    const uint8_t *z = paddr_to_physmap(vmo_zero_page_paddr());
     size_t nonzero = 0;
     for (size_t i = 0; i < PAGE_SIZE; i++)
         nonzero += z[i] != 0;
@@ -414,10 +414,10 @@ HTEST(vm_object, zero_page_is_never_freed) {
 }
 
 /* Contiguous VMOs give back their whole run; sparse huge ones only what they used. */
-HTEST(vm_object, destruction_frees_everything) {
+HTEST(vmo, destruction_frees_everything) {
     env_start();
     size_t free0 = pmm_count_free_pages();
-    vm_object_t *c, *p;
+    vmo_t *c, *p;
     ASSERT_OK(vmo_create_contiguous(16 * P, 20, &c));
     paddr_t base;
     bool w;
@@ -454,7 +454,7 @@ HTEST(vm_object, destruction_frees_everything) {
 #define FAM_CHECK_EVERY 8
 
 struct fam_vmo {
-    vm_object_t *vmo; /* NULL: slot free */
+    vmo_t *vmo; /* NULL: slot free */
     uint64_t size;
     bool resizable;
     uint8_t data[FAM_BYTES];
@@ -710,7 +710,7 @@ static void fam_read_interfered(struct fam *f, struct fam_vmo *v) {
     in.f = f;
     in.v = v;
     in.changed = false;
-    vm_object_t *vmo = v->vmo;
+    vmo_t *vmo = v->vmo;
     vmo_ref(vmo);
     zx_status_t st = vmo_read(vmo, i * P, P, interfere_cb, &in);
     vmo_unref(vmo);
@@ -743,7 +743,7 @@ static void run_family(uint64_t seed) {
         fam_destroy(v);
 }
 
-HTEST(vm_object, cow_family_model) {
+HTEST(vmo, cow_family_model) {
     for (uint64_t s = 1; s <= 3; s++) {
         env_start();
         uint64_t seed = htest_seed() * 31 + s;

@@ -1,5 +1,5 @@
-/* See vm_object_host.h. */
-#include "vm_object_host.h"
+/* See vmo_host.h. */
+#include "vmo_host.h"
 
 #include <string.h>
 
@@ -17,7 +17,7 @@ bool thread_kill_pending(void) { return host_killed; }
 
 void env_start(void) {
     mmu_env_init(MMU_ENV_DEFAULT_BYTES);
-    vm_zero_page_init();
+    vmo_zero_page_init();
     baseline_free = pmm_count_free_pages();
     host_killed = false;
 }

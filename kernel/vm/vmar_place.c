@@ -1,10 +1,10 @@
 /*
- * Placement of regions inside a VMAR (see <vm/vm_place.h>). Pure logic: it reads only
+ * Placement of regions inside a VMAR (see <vm/vmar_place.h>). Pure logic: it reads only
  * the AVL tree of child extents, so the host tests run it without an MMU.
  */
 #include <kernel/compiler.h>
 #include <lib/rand.h>
-#include <vm/vm_place.h>
+#include <vm/vmar_place.h>
 
 /* Uniform in [0, n), n > 0, without modulo bias (rejects the short last bucket). */
 static uint64_t prng_below(uint64_t *state, uint64_t n) {
@@ -34,7 +34,7 @@ struct vm_extent *vm_extent_first_overlap(const struct avl_tree *t, uint64_t bas
     return NULL;
 }
 
-bool vm_place_is_free(const struct avl_tree *t, uint64_t base, uint64_t size) {
+bool vmar_place_is_free(const struct avl_tree *t, uint64_t base, uint64_t size) {
     return vm_extent_first_overlap(t, base, size) == NULL;
 }
 
@@ -42,7 +42,7 @@ bool vm_place_is_free(const struct avl_tree *t, uint64_t base, uint64_t size) {
  * The aligned candidates of hole [start, end) for req: *first and the count of addresses
  * first, first + align, ... that fit. Returns the count (0 if none).
  */
-static uint64_t hole_candidates(const struct vm_place_req *req, uint64_t start, uint64_t end,
+static uint64_t hole_candidates(const struct vmar_place_req *req, uint64_t start, uint64_t end,
                                 uint64_t *first) {
     if (end <= start || end - start < req->size)
         return 0;
@@ -61,7 +61,7 @@ static uint64_t hole_candidates(const struct vm_place_req *req, uint64_t start, 
  * count) for each with candidates; stops when visit returns true. Returns that result.
  */
 typedef bool (*hole_visit_fn)(void *ctx, uint64_t first, uint64_t count);
-static bool for_each_hole(const struct avl_tree *t, const struct vm_place_req *req,
+static bool for_each_hole(const struct avl_tree *t, const struct vmar_place_req *req,
                           hole_visit_fn visit, void *ctx) {
     uint64_t cursor = req->lo; /* start of the current hole */
     struct vm_extent *e = vm_extent_find(t, req->lo);
@@ -112,8 +112,8 @@ static bool visit_pick(void *ctx, uint64_t first, uint64_t count) {
     return false;
 }
 
-zx_status_t vm_place_find(const struct avl_tree *t, const struct vm_place_req *req,
-                          uint64_t *rng, uint64_t *out) {
+zx_status_t vmar_place_find(const struct avl_tree *t, const struct vmar_place_req *req,
+                            uint64_t *rng, uint64_t *out) {
     if (req->size == 0 || req->hi <= req->lo || req->hi - req->lo < req->size)
         return ZX_ERR_NO_RESOURCES;
     struct pick_ctx p = {.align = req->align};

@@ -16,8 +16,8 @@
  *
  * Locking: none here; the caller holds the lock that protects the tree (the aspace lock).
  */
-#ifndef VM_VM_PLACE_H
-#define VM_VM_PLACE_H
+#ifndef VM_VMAR_PLACE_H
+#define VM_VMAR_PLACE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,11 +44,11 @@ struct vm_extent *vm_extent_first_overlap(const struct avl_tree *t, uint64_t bas
                                           uint64_t size);
 
 /* True if [base, base + size) overlaps no extent. */
-bool vm_place_is_free(const struct avl_tree *t, uint64_t base, uint64_t size);
+bool vmar_place_is_free(const struct avl_tree *t, uint64_t base, uint64_t size);
 
 /* A placement request: find addr with lo <= addr, addr + size <= hi, addr % align == 0,
  * and [addr, addr + size) free. align is a power of two; size > 0; lo <= hi. */
-struct vm_place_req {
+struct vmar_place_req {
     uint64_t lo, hi;
     uint64_t size;
     uint64_t align;
@@ -60,7 +60,7 @@ struct vm_place_req {
  * (<lib/rand.h>), advanced only by randomized placement. Returns ZX_OK and *out, or
  * ZX_ERR_NO_RESOURCES if no aligned place fits.
  */
-zx_status_t vm_place_find(const struct avl_tree *t, const struct vm_place_req *req,
-                          uint64_t *rng, uint64_t *out);
+zx_status_t vmar_place_find(const struct avl_tree *t, const struct vmar_place_req *req,
+                            uint64_t *rng, uint64_t *out);
 
 #endif

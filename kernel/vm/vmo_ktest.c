@@ -13,10 +13,10 @@
 #include <lib/string.h>
 #include <phys/physmap.h>
 #include <phys/pmm.h>
+#include <vm/vmo.h>
 #include <phys/vm_page.h>
-#include <vm/vm_object.h>
 
-#include "vm_object_ktest_util.h"
+#include "vmo_ktest_util.h"
 
 #define P ((uint64_t)PAGE_SIZE)
 #define BUF_PAGES 5
@@ -72,11 +72,11 @@ static zx_status_t copy_in_then_fail(void *ctx, size_t done, void *kptr, size_t 
     return copy_in(ctx, done, kptr, n);
 }
 
-static zx_status_t vmo_write_buf(vm_object_t *vmo, uint64_t off, const void *buf, size_t n) {
+static zx_status_t vmo_write_buf(vmo_t *vmo, uint64_t off, const void *buf, size_t n) {
     return vmo_write(vmo, off, n, copy_in, (void *)buf);
 }
 
-static zx_status_t vmo_read_buf(vm_object_t *vmo, uint64_t off, void *buf, size_t n) {
+static zx_status_t vmo_read_buf(vmo_t *vmo, uint64_t off, void *buf, size_t n) {
     return vmo_read(vmo, off, n, copy_out, buf);
 }
 
@@ -84,7 +84,7 @@ static zx_status_t vmo_read_buf(vm_object_t *vmo, uint64_t off, void *buf, size_
 /* ---- Creation ---------------------------------------------------------------------- */
 
 KTEST(vmo, create_paged_sizes) {
-    vm_object_t *vmo = NULL;
+    vmo_t *vmo = NULL;
     EXPECT_STATUS(vmo_create_paged(VMO_SIZE_MAX + 1, 0, &vmo), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(vmo_create_paged(UINT64_MAX, 0, &vmo), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(vmo_create_paged(P, 1u << 5, &vmo), ZX_ERR_INVALID_ARGS);
@@ -110,7 +110,7 @@ KTEST(vmo, create_paged_sizes) {
 }
 
 KTEST(vmo, create_contiguous_and_physical_errors) {
-    vm_object_t *vmo = NULL;
+    vmo_t *vmo = NULL;
     EXPECT_STATUS(vmo_create_contiguous(0, 0, &vmo), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmo_create_contiguous(VMO_SIZE_MAX + 1, 0, &vmo), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(vmo_create_contiguous(P, 41, &vmo), ZX_ERR_INVALID_ARGS);
@@ -132,7 +132,7 @@ KTEST(vmo, create_contiguous_and_physical_errors) {
 /* ---- commit / decommit / zero ------------------------------------------------------ */
 
 KTEST(vmo, commit_decommit_counts) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(8 * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -175,7 +175,7 @@ out:
 
 /* zero: whole pages decommitted, partial pages cleared in place, the rest untouched. */
 KTEST(vmo, zero_partial_and_whole_pages) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(4 * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -216,7 +216,7 @@ out:
 /* ---- read / write ------------------------------------------------------------------ */
 
 KTEST(vmo, read_write_round_trip_unaligned) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(BUF_PAGES * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -250,7 +250,7 @@ out:
 }
 
 KTEST(vmo, read_of_uncommitted_is_zero_and_commits_nothing) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(3 * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -266,7 +266,7 @@ KTEST(vmo, read_of_uncommitted_is_zero_and_commits_nothing) {
 }
 
 KTEST(vmo, read_write_range_errors) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(2 * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -291,7 +291,7 @@ KTEST(vmo, read_write_range_errors) {
 
 /* A callback error aborts the copy and is returned; what was written stays. */
 KTEST(vmo, copy_error_aborts) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(3 * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -311,7 +311,7 @@ out:
 /* ---- set_size ---------------------------------------------------------------------- */
 
 KTEST(vmo, set_size_grow_shrink) {
-    vm_object_t *fixed = NULL, *vmo = NULL;
+    vmo_t *fixed = NULL, *vmo = NULL;
     zx_status_t st = vmo_create_paged(P, 0, &fixed);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -358,7 +358,7 @@ out:
 /* ---- Mapping links ----------------------------------------------------------------- */
 
 KTEST(vmo, mapping_links_get_clipped_unmaps) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(16 * P, VMO_OPT_RESIZABLE, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -411,7 +411,7 @@ KTEST(vmo, mapping_links_get_clipped_unmaps) {
  * one (the common write-first fault skips an MMU call).
  */
 KTEST(vmo, committing_unmaps_zero_page_translations) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(8 * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -429,7 +429,7 @@ KTEST(vmo, committing_unmaps_zero_page_translations) {
     EXPECT_OK(vmo_decommit(vmo, 0, 8 * P));
     EXPECT_TRUE(rec_got_one(&a, 2 * P, 4 * P));
     EXPECT_OK(vmo_get_page(vmo, 7 * P, false, &pa, &writable)); /* a read fault */
-    EXPECT_EQ(pa, vm_zero_page_paddr());
+    EXPECT_EQ(pa, vmo_zero_page_paddr());
     EXPECT_EQ(a.ncalls, 0u);
 
     TRY(vmo_commit(vmo, 0, 8 * P)); /* one hole, clipped to the link */
@@ -466,7 +466,7 @@ out:
 /* ---- get_page and for_each_committed ----------------------------------------------- */
 
 KTEST(vmo, get_page_zero_page_then_commit) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(2 * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -479,13 +479,13 @@ KTEST(vmo, get_page_zero_page_then_commit) {
     EXPECT_STATUS(vmo_get_page(vmo, 2 * P, true, &pa, &writable), ZX_ERR_OUT_OF_RANGE);
 
     EXPECT_OK(vmo_get_page(vmo, P, false, &pa, &writable));
-    EXPECT_EQ(pa, vm_zero_page_paddr());
+    EXPECT_EQ(pa, vmo_zero_page_paddr());
     EXPECT_FALSE(writable);
     EXPECT_EQ(vmo_committed_pages(vmo), 0u);
     EXPECT_TRUE(all_bytes(paddr_to_physmap(pa), P, 0));
 
     TRY(vmo_get_page(vmo, P, true, &pa, &writable));
-    EXPECT_NE(pa, vm_zero_page_paddr());
+    EXPECT_NE(pa, vmo_zero_page_paddr());
     EXPECT_TRUE(writable);
     EXPECT_EQ(vmo_committed_pages(vmo), 1u);
     vm_page_t *page = paddr_to_vm_page(pa);
@@ -522,7 +522,7 @@ static zx_status_t record_page(void *ctx, uint64_t offset, paddr_t pa) {
 }
 
 KTEST(vmo, for_each_committed_skips_holes) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged((BIG_SPARSE_INDEX + 1) * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -566,7 +566,7 @@ out:
 
 /* A VMO of the largest size: sparse, so only what is touched costs memory. */
 KTEST(vmo, huge_sparse_vmo) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(VMO_SIZE_MAX, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -598,7 +598,7 @@ static zx_status_t check_consecutive(void *ctx, uint64_t offset, paddr_t pa) {
 
 KTEST(vmo, contiguous_is_contiguous) {
     enum { NPAGES = 5 };
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_contiguous(NPAGES * P - 10, CONTIG_ALIGN_LOG2, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -645,7 +645,7 @@ KTEST(vmo, contiguous_is_contiguous) {
 }
 
 KTEST(vmo, physical_vmo_and_cache_policy) {
-    vm_object_t *vmo, *paged = NULL;
+    vmo_t *vmo, *paged = NULL;
     zx_status_t st = vmo_create_physical(PHYS_TEST_BASE, 3 * P - 1, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -706,7 +706,7 @@ out:
  * done; the runner's leak check then proves it was freed, and the PMM would panic on a
  * second free. The callbacks have no test context, so they record statuses in statics.
  */
-static vm_object_t *pin_vmo;
+static vmo_t *pin_vmo;
 static zx_status_t pin_inner_status;
 static size_t pin_freed_early; /* callbacks that saw their page already freed */
 static uint8_t inner_buf[PAGE_SIZE];
@@ -740,7 +740,7 @@ static zx_status_t shrink_then_copy_in(void *ctx, size_t done, void *kptr, size_
 }
 
 KTEST(vmo, decommit_during_copy) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(2 * P, 0, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;
@@ -781,7 +781,7 @@ out:
 
 /* A shrink between two chunks of a write ends it with OUT_OF_RANGE, past the new end. */
 KTEST(vmo, shrink_during_write) {
-    vm_object_t *vmo;
+    vmo_t *vmo;
     zx_status_t st = vmo_create_paged(3 * P, VMO_OPT_RESIZABLE, &vmo);
     if (st == ZX_ERR_NO_MEMORY)
         return;

@@ -3,30 +3,31 @@
  * zx_vmar_* syscall is meant to be a thin wrapper over one function here that only
  * translates handles and rights: `options` are the syscall's zx_vm_option_t as given,
  * `max_perms` (map) is the ZX_VM_PERM_* set the VMO and VMAR handle rights allow, and
- * `op_children` is whether the VMAR handle has ZX_RIGHT_OP_CHILDREN. Checks and their
- * order follow ZIRCON_ABI.md §4 from the first check that does not need a handle.
+ * `op_children` is whether the VMAR handle has ZX_RIGHT_OP_CHILDREN. The checks come in
+ * the order docs/syscalls.md lists for each syscall, from the first one that needs no
+ * handle, so that a call with several faults gets the status Zircon gives.
  *
  * Addresses are absolute. A destroyed ("dead") VMAR stays allocated while referenced,
  * and every operation on it returns ZX_ERR_BAD_STATE.
  *
- * Locking: every call takes the aspace lock (see kernel/vm/vm_vmar_priv.h).
+ * Locking: every call takes the aspace lock (kernel/vm/vm_aspace_priv.h).
  */
-#ifndef VM_VM_VMAR_H
-#define VM_VM_VMAR_H
+#ifndef VM_VMAR_H
+#define VM_VMAR_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/types.h>
 #include <vm/vm_aspace.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 typedef struct vm_mapping vm_mapping_t;
 
 /* zx_vmar_op_range ops (values of ZX_VMAR_OP_*). */
-#define VM_VMAR_OP_COMMIT 1u
-#define VM_VMAR_OP_DECOMMIT 2u
-#define VM_VMAR_OP_MAP_RANGE 3u
+#define VMAR_OP_COMMIT 1u
+#define VMAR_OP_DECOMMIT 2u
+#define VMAR_OP_MAP_RANGE 3u
 
 /*
  * zx_vmar_allocate: a child VMAR of `size` bytes at `offset` (SPECIFIC), below
@@ -37,33 +38,33 @@ typedef struct vm_mapping vm_mapping_t;
  * SPECIFIC/UPPER_LIMIT without the parent's CAN_MAP_SPECIFIC), ALREADY_EXISTS (SPECIFIC
  * range in use), NO_RESOURCES (no hole), NO_MEMORY.
  */
-zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
-                             zx_vm_option_t options, vm_vmar_t **child, vaddr_t *addr);
+zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size,
+                             zx_vm_option_t options, vmar_t **child, vaddr_t *addr);
 
 /*
  * zx_vmar_map: maps [vmo_offset, vmo_offset + roundup(len)) of vmo with the PERM_* in
  * options. SPECIFIC_OVERWRITE atomically replaces the mappings in the range (a sub-VMAR
- * in it: INVALID_ARGS); MAP_RANGE pre-populates committed pages. Errors as in §4:
+ * in it: INVALID_ARGS); MAP_RANGE pre-populates committed pages. Errors:
  * INVALID_ARGS, ACCESS_DENIED (perms beyond max_perms or the VMAR's CAN_MAP_*),
  * NOT_SUPPORTED (REQUIRE_NON_RESIZABLE on a resizable VMO), OUT_OF_RANGE (len rounding
  * or offset overflow, physical VMO overrun), BAD_STATE, ALREADY_EXISTS, NO_RESOURCES,
  * NO_MEMORY.
  */
-zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
-                        uint64_t vmo_offset, size_t len, zx_vm_option_t options,
-                        zx_vm_option_t max_perms, vaddr_t *addr);
+zx_status_t vmar_map(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo,
+                     uint64_t vmo_offset, size_t len, zx_vm_option_t options,
+                     zx_vm_option_t max_perms, vaddr_t *addr);
 
 /*
- * vm_vmar_map that also hands back the mapping it created: on success *held is a
+ * vmar_map that also hands back the mapping it created: on success *held is a
  * reference to that mapping (not to whatever lies at *addr later; another thread may
  * unmap it, split it with a protect, or map something else there at any time). The
  * caller gives it back with vm_mapping_unref, or with vm_mapping_destroy_held, which
  * first destroys the mapping if it is still alive (whatever range it covers now) and
  * never touches another one. The caller keeps its reference on vmar until then.
  */
-zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
-                             uint64_t vmo_offset, size_t len, zx_vm_option_t options,
-                             zx_vm_option_t max_perms, vaddr_t *addr, vm_mapping_t **held);
+zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo,
+                          uint64_t vmo_offset, size_t len, zx_vm_option_t options,
+                          zx_vm_option_t max_perms, vaddr_t *addr, vm_mapping_t **held);
 void vm_mapping_destroy_held(vm_mapping_t *m);
 void vm_mapping_unref(vm_mapping_t *m);
 
@@ -74,7 +75,7 @@ void vm_mapping_unref(vm_mapping_t *m);
  * covered or any covered while !op_children (checked before anything changes);
  * BAD_STATE; NO_MEMORY (nothing changed).
  */
-zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_children);
+zx_status_t vmar_unmap(vmar_t *vmar, vaddr_t addr, size_t len, bool op_children);
 
 /*
  * zx_vmar_protect: sets the PERM_* of options on [addr, addr + roundup(len)), which must
@@ -83,8 +84,8 @@ zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_chi
  * raising a descendant's perms), INVALID_ARGS (descendant while !op_children), NO_MEMORY
  * (nothing changed). All or nothing.
  */
-zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, size_t len,
-                            bool op_children);
+zx_status_t vmar_protect(vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, size_t len,
+                         bool op_children);
 
 /*
  * zx_vmar_op_range: COMMIT / DECOMMIT / MAP_RANGE over [addr, addr + roundup(len)),
@@ -94,25 +95,25 @@ zx_status_t vm_vmar_protect(vm_vmar_t *vmar, zx_vm_option_t options, vaddr_t add
  * a mapping whose max perms lack WRITE), NO_MEMORY, and the VMO's errors. The parts of
  * the range past a VMO's end are skipped.
  */
-zx_status_t vm_vmar_op_range(vm_vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
-                             bool op_children);
+zx_status_t vmar_op_range(vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
+                          bool op_children);
 
 /*
  * zx_vmar_destroy: unmaps everything in vmar, destroys its sub-VMARs recursively, marks
  * them all dead and frees the range in the parent. NOT_SUPPORTED for a root VMAR,
  * BAD_STATE if already dead.
  */
-zx_status_t vm_vmar_destroy(vm_vmar_t *vmar);
+zx_status_t vmar_destroy(vmar_t *vmar);
 
-void vm_vmar_ref(vm_vmar_t *vmar);
-void vm_vmar_unref(vm_vmar_t *vmar);
+void vmar_ref(vmar_t *vmar);
+void vmar_unref(vmar_t *vmar);
 
 /* ZX_INFO_VMAR and friends. Base and size never change, even after destroy. */
-vaddr_t vm_vmar_base(const vm_vmar_t *vmar);
-size_t vm_vmar_size(const vm_vmar_t *vmar);
-zx_vm_option_t vm_vmar_flags(const vm_vmar_t *vmar); /* CAN_MAP_* | COMPACT */
-vm_aspace_t *vm_vmar_aspace(const vm_vmar_t *vmar);
-bool vm_vmar_is_dead(vm_vmar_t *vmar);
+vaddr_t vmar_base(const vmar_t *vmar);
+size_t vmar_size(const vmar_t *vmar);
+zx_vm_option_t vmar_flags(const vmar_t *vmar); /* CAN_MAP_* | COMPACT */
+vm_aspace_t *vmar_aspace(const vmar_t *vmar);
+bool vmar_is_dead(vmar_t *vmar);
 
 /*
  * One node of an aspace's region tree as ZX_INFO_PROCESS_MAPS reports it. Types match
@@ -127,7 +128,7 @@ typedef struct vm_map_entry {
     uint32_t depth;          /* 0 aspace, 1 root VMAR, 2 and more its descendants */
     vaddr_t base;
     size_t size;
-    vm_object_t *vmo;        /* MAPPING: a reference the caller drops with vmo_unref */
+    vmo_t *vmo;        /* MAPPING: a reference the caller drops with vmo_unref */
     uint64_t vmo_offset;     /* MAPPING: VMO offset of base */
     zx_vm_option_t perms;    /* MAPPING: ZX_VM_PERM_* */
     size_t committed_pages;  /* MAPPING: committed VMO pages under [base, base + size) */
@@ -149,12 +150,12 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
  * an aspace lock. A unified aspace: its restricted part, then its shared part.
  * ZX_ERR_BAD_STATE if the aspace is destroyed.
  */
-zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vm_object_t *vmo),
+zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vmo_t *vmo),
                                           void *ctx);
 
 /* Debug/test helpers. */
-size_t vm_vmar_debug_count_mappings(vm_vmar_t *vmar); /* recursive */
+size_t vmar_debug_count_mappings(vmar_t *vmar); /* recursive */
 /* Protection runs of the mapping containing addr (0 if none). */
-size_t vm_vmar_debug_prot_runs(vm_vmar_t *vmar, vaddr_t addr);
+size_t vmar_debug_prot_runs(vmar_t *vmar, vaddr_t addr);
 
 #endif

@@ -21,8 +21,8 @@
  * ops are called with it held (they take only the MMU's locks). A mapping of a slice is
  * told about changes made through the slice's parent too.
  */
-#ifndef VM_VM_OBJECT_H
-#define VM_VM_OBJECT_H
+#ifndef VM_VMO_H
+#define VM_VMO_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,7 +30,7 @@
 #include <kernel/types.h>
 #include <lib/list.h>
 
-typedef struct vm_object vm_object_t;
+typedef struct vmo vmo_t;
 
 enum vmo_type {
     VMO_TYPE_PAGED,
@@ -52,7 +52,7 @@ enum vmo_type {
 /*
  * Deepest copy-on-write chain: the hidden nodes a snapshot or its parent may read
  * through. Every lookup walks them, so vmo_create_child refuses (ZX_ERR_OUT_OF_RANGE) a
- * snapshot that would go deeper (syscall-abi/decisions.md).
+ * snapshot that would go deeper (docs/syscalls.md, "Copy-on-write depth").
  */
 #define VMO_COW_DEPTH_MAX 1024u
 
@@ -70,26 +70,26 @@ struct vmo_mapping_link {
 
 /* Creation. ZX_ERR_INVALID_ARGS for bad options, ZX_ERR_OUT_OF_RANGE for a size that
  * rounds past VMO_SIZE_MAX, ZX_ERR_NO_MEMORY. A paged VMO of size 0 is allowed. */
-zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vm_object_t **out);
-zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vm_object_t **out);
-zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vm_object_t **out);
+zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vmo_t **out);
+zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vmo_t **out);
+zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vmo_t **out);
 
-void vmo_ref(vm_object_t *vmo);
-void vmo_unref(vm_object_t *vmo);
+void vmo_ref(vmo_t *vmo);
+void vmo_unref(vmo_t *vmo);
 
-enum vmo_type vmo_type(const vm_object_t *vmo);
-uint64_t vmo_size(const vm_object_t *vmo);
-bool vmo_is_resizable(const vm_object_t *vmo);
+enum vmo_type vmo_type(const vmo_t *vmo);
+uint64_t vmo_size(const vmo_t *vmo);
+bool vmo_is_resizable(const vmo_t *vmo);
 /* Pages the VMO itself owns: not an ancestor's it shows, none for a slice. */
-size_t vmo_committed_pages(const vm_object_t *vmo);
-uint32_t vmo_cache_policy(const vm_object_t *vmo);
+size_t vmo_committed_pages(const vmo_t *vmo);
+uint32_t vmo_cache_policy(const vmo_t *vmo);
 
 /*
  * Changes the size (resizable paged VMOs only: ZX_ERR_UNAVAILABLE otherwise). Shrinking
  * removes the translations past the new end from every mapping, then frees those pages
  * (work ~ pages committed there, in the VMO and in ancestors only it could see).
  */
-zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size);
+zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size);
 
 /*
  * Range operations on [offset, offset + len): offset and len need not be page-aligned;
@@ -108,9 +108,9 @@ zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size);
  * stays; the thread dies before user space could see the status). A VMO that shrinks
  * meanwhile ends them with OUT_OF_RANGE.
  */
-zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len);
-zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len);
-zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len);
+zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len);
+zx_status_t vmo_decommit(vmo_t *vmo, uint64_t offset, uint64_t len);
+zx_status_t vmo_zero(vmo_t *vmo, uint64_t offset, uint64_t len);
 
 /*
  * read/write through a copy callback so the syscall layer can use user-copy routines:
@@ -120,13 +120,13 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len);
  * without committing it; a write commits. OUT_OF_RANGE as above; NO_MEMORY.
  */
 typedef zx_status_t (*vmo_copy_fn)(void *ctx, size_t done, void *kptr, size_t n);
-zx_status_t vmo_read(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy, void *ctx);
-zx_status_t vmo_write(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
+zx_status_t vmo_read(vmo_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy, void *ctx);
+zx_status_t vmo_write(vmo_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
                       void *ctx);
 
 /* Physical VMOs only, and only while unmapped (ZX_ERR_BAD_STATE); INVALID_ARGS for an
  * unknown policy; NOT_SUPPORTED for other types. */
-zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy);
+zx_status_t vmo_set_cache_policy(vmo_t *vmo, uint32_t policy);
 
 /*
  * For page faults: the physical page backing `offset` (page-aligned, < size).
@@ -136,7 +136,7 @@ zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy);
  * it shows from an ancestor is returned with *writable = false too, and for_write gives
  * it a private copy first. ZX_ERR_OUT_OF_RANGE past the size; ZX_ERR_NO_MEMORY.
  */
-zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+zx_status_t vmo_get_page(vmo_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
                          bool *writable);
 /* vmo_get_page drops the VMO lock before it returns, so the page may be decommitted and
  * freed at any moment after: only for VMOs whose pages cannot go away (contiguous ones,
@@ -150,7 +150,7 @@ zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, padd
  * family. Returns vmo_get_page's errors or map's.
  */
 typedef zx_status_t (*vmo_map_fn)(void *ctx, paddr_t pa, bool writable);
-zx_status_t vmo_fault_page(vm_object_t *vmo, uint64_t offset, bool for_write, vmo_map_fn map,
+zx_status_t vmo_fault_page(vmo_t *vmo, uint64_t offset, bool for_write, vmo_map_fn map,
                            void *ctx);
 
 /*
@@ -159,7 +159,7 @@ zx_status_t vmo_fault_page(vm_object_t *vmo, uint64_t offset, bool for_write, vm
  * copy-on-write VMO reports only its own pages (ancestors' must be mapped read-only).
  */
 typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa);
-zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
+zx_status_t vmo_for_each_committed(vmo_t *vmo, uint64_t offset, uint64_t len,
                                    vmo_page_fn fn, void *ctx);
 
 /*
@@ -169,12 +169,12 @@ zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t l
  */
 #define VMO_RUN_MAX 64u
 typedef zx_status_t (*vmo_run_fn)(void *ctx, uint64_t offset, const paddr_t *pa, size_t n);
-zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64_t len,
+zx_status_t vmo_for_each_committed_run(vmo_t *vmo, uint64_t offset, uint64_t len,
                                        vmo_run_fn fn, void *ctx);
 
 /* Mapping registration (the link's ops get called as described above). */
-void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
-void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
+void vmo_add_mapping(vmo_t *vmo, struct vmo_mapping_link *link);
+void vmo_remove_mapping(vmo_t *vmo, struct vmo_mapping_link *link);
 
 /*
  * The VMO calls unmap_range with its lock held and without the mapping's aspace lock, so
@@ -183,12 +183,12 @@ void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link);
  * vmo_lock_mappings and vmo_unlock_mappings (the VMO's lock; taken inside the aspace
  * lock, never around a call into the VMO).
  */
-void vmo_lock_mappings(vm_object_t *vmo);
-void vmo_unlock_mappings(vm_object_t *vmo);
-size_t vmo_mapping_count(const vm_object_t *vmo);
+void vmo_lock_mappings(vmo_t *vmo);
+void vmo_unlock_mappings(vmo_t *vmo);
+size_t vmo_mapping_count(const vmo_t *vmo);
 
 /*
- * Children (vm_object_child.c). Option values match ZX_VMO_CHILD_*. Exactly one of
+ * Children (vmo_child.c). Option values match ZX_VMO_CHILD_*. Exactly one of
  * SNAPSHOT, SNAPSHOT_AT_LEAST_ON_WRITE and SLICE (else ZX_ERR_INVALID_ARGS; unknown bits
  * too; so is NO_WRITE together with RESIZABLE). The child starts with one reference and is independent of the caller's reference
  * on the parent.
@@ -217,30 +217,30 @@ size_t vmo_mapping_count(const vm_object_t *vmo);
 #define VMO_CHILD_SLICE (1u << 3)
 #define VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE (1u << 4)
 #define VMO_CHILD_NO_WRITE (1u << 5)
-zx_status_t vmo_create_child(vm_object_t *parent, uint32_t options, uint64_t offset,
-                             uint64_t size, vm_object_t **out);
-bool vmo_child_no_write(const vm_object_t *vmo);
+zx_status_t vmo_create_child(vmo_t *parent, uint32_t options, uint64_t offset,
+                             uint64_t size, vmo_t **out);
+bool vmo_child_no_write(const vmo_t *vmo);
 
 /*
  * The identity user space knows the VMO by: the koid of the VMO object that first wrapped
  * it (kernel/vmsys; 0 for a VMO only the kernel uses) and its ZX_PROP_NAME, which live
- * here rather than in the wrapper so that mappings, which see only the vm_object_t, can
+ * here rather than in the wrapper so that mappings, which see only the vmo_t, can
  * report them (ZX_INFO_PROCESS_MAPS / PROCESS_VMOS). The koid is set once (later calls
  * are ignored); the name is NUL-padded to VMO_NAME_LEN bytes, guarded by the VMO lock.
  */
 #define VMO_NAME_LEN 32
-void vmo_set_koid(vm_object_t *vmo, uint64_t koid);
-uint64_t vmo_koid(const vm_object_t *vmo);
-void vmo_get_name(vm_object_t *vmo, char out[VMO_NAME_LEN]);
+void vmo_set_koid(vmo_t *vmo, uint64_t koid);
+uint64_t vmo_koid(const vmo_t *vmo);
+void vmo_get_name(vmo_t *vmo, char out[VMO_NAME_LEN]);
 /* Copies name[0 .. len), cut at the first NUL and at VMO_NAME_LEN - 1 bytes. */
-void vmo_set_name(vm_object_t *vmo, const char *name, size_t len);
+void vmo_set_name(vmo_t *vmo, const char *name, size_t len);
 
 /* Committed pages in [offset, offset + len) (clipped to the size) that this VMO's walk
  * reports (vmo_for_each_committed: its own pages; a slice's parent's). */
-size_t vmo_committed_pages_in(vm_object_t *vmo, uint64_t offset, uint64_t len);
+size_t vmo_committed_pages_in(vmo_t *vmo, uint64_t offset, uint64_t len);
 
 /* The shared zero page (read-only mappings of uncommitted memory point at it). */
-paddr_t vm_zero_page_paddr(void);
-void vm_zero_page_init(void);
+paddr_t vmo_zero_page_paddr(void);
+void vmo_zero_page_init(void);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * VMOs: creation, lifetime, attributes, size and cache policy, mapping links, the zero
- * page, and the page bookkeeping shared with vm_object_ops.c (range operations, read and
- * write, page lookups). Layout and lock rules: vm_object_priv.h.
+ * VMOs, the base layer: the object itself (creation of the three types, attributes,
+ * cache policy), its mapping links, the zero page, and the page bookkeeping the layers
+ * above share (pins, lock breaks, freeing, discarding and clearing ranges). Copy-on-write
+ * children and slices are built on this in vmo_child.c, the operations in vmo_ops.c;
+ * this file calls neither. Layout and lock rules: vmo_priv.h.
  *
  *   PAGED       committed pages live in a page_tree (index -> vm_page), each in state
  *               OBJECT with object = the VMO and page_offset = its byte offset. An index
@@ -19,17 +21,15 @@
  *     the PMM's limit (40) -> ZX_ERR_INVALID_ARGS. vmo_create_physical: base not
  *     page-aligned -> ZX_ERR_INVALID_ARGS; base + size past 2^64 -> ZX_ERR_OUT_OF_RANGE.
  *   - Every VMO starts with cache policy CACHED (Zircon's physical VMOs do too).
- *   - vmo_set_size to an unaligned size also zeroes the bytes from `size` up to the page
- *     boundary, as Zircon does (the size itself is stored rounded up).
  *   - vmo_committed_pages counts pages the VMO owns: the tree's pages (PAGED; for a
  *     copy-on-write VMO not the ancestors' pages it shows), every page (CONTIGUOUS),
  *     none (PHYSICAL, and any slice).
- *   - Slices and snapshots (vm_object_child.c) share their parent's family lock
- *     (vmo->hier), allocated with the first VMO of the family and freed with its last.
+ *   - Slices and snapshots share their parent's family lock (vmo->hier), allocated with
+ *     the first VMO of the family and freed with its last.
  *   - Attribute getters take const pointers and so cannot lock: they return a snapshot
  *     read atomically.
  */
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
@@ -41,7 +41,7 @@
 #include <phys/physmap.h>
 #include <phys/pmm.h>
 
-#include "vm_object_priv.h"
+#include "vmo_priv.h"
 
 /* The PMM's largest contiguous alignment (pmm_alloc_contiguous returns INVALID_ARGS above). */
 #define VMO_CONTIG_MAX_ALIGN_LOG2 40
@@ -56,39 +56,28 @@ static bool zero_page_ready;
  * refuses to free it. Called once at boot (after the PMM); host tests call it again after
  * every pmm_init, which forgets all pages. Panics if no page is available.
  */
-void vm_zero_page_init(void) {
+void vmo_zero_page_init(void) {
     vm_page_t *page;
     paddr_t pa;
     zx_status_t st = pmm_alloc_page(PMM_ALLOC_FLAG_ZERO | PMM_ALLOC_FLAG_NO_INJECT, &page, &pa);
-    ASSERT_MSG(st == ZX_OK, "vm_zero_page_init: no page (status %d)", st);
+    ASSERT_MSG(st == ZX_OK, "vmo_zero_page_init: no page (status %d)", st);
     page->state = VM_PAGE_STATE_WIRED;
     zero_page_pa = pa;
     zero_page_ready = true;
 }
 
-/* Returns the zero page's physical address; vm_zero_page_init() must have run. */
-paddr_t vm_zero_page_paddr(void) {
+/* Returns the zero page's physical address; vmo_zero_page_init() must have run. */
+paddr_t vmo_zero_page_paddr(void) {
     DEBUG_ASSERT(zero_page_ready);
     return zero_page_pa;
 }
 
 /* ---- Creation and lifetime --------------------------------------------------------- */
 
-/*
- * Rounds a byte size up to pages. Returns false if the result would exceed VMO_SIZE_MAX
- * (which is page-aligned, so checking the unrounded size first rules out any overflow).
- */
-static bool round_size(uint64_t size, uint64_t *rounded) {
-    if (size > VMO_SIZE_MAX)
-        return false;
-    *rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
-    return true;
-}
-
-/* See vm_object_priv.h. */
-vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t base,
-                       struct vmo_hier *hier) {
-    vm_object_t *vmo = kzalloc(sizeof(*vmo));
+/* See vmo_priv.h. */
+vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t base,
+                 struct vmo_hier *hier) {
+    vmo_t *vmo = kzalloc(sizeof(*vmo));
     if (!vmo)
         return NULL;
     if (!hier) {
@@ -116,22 +105,22 @@ vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, padd
     return vmo;
 }
 
-/* See vm_object_priv.h. */
-void vmo_free_struct(vm_object_t *vmo) {
+/* See vmo_priv.h. */
+void vmo_free_struct(vmo_t *vmo) {
     struct vmo_hier *hier = vmo->hier;
     kfree(vmo);
     if (__atomic_sub_fetch(&hier->members, 1, __ATOMIC_ACQ_REL) == 0)
         kfree(hier);
 }
 
-/* See vm_object.h. options: VMO_OPT_RESIZABLE only. */
-zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vm_object_t **out) {
+/* See vmo.h. options: VMO_OPT_RESIZABLE only. */
+zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vmo_t **out) {
     if (options & ~VMO_OPT_RESIZABLE)
         return ZX_ERR_INVALID_ARGS;
     uint64_t rounded;
-    if (!round_size(size, &rounded))
+    if (!vmo_round_size(size, &rounded))
         return ZX_ERR_OUT_OF_RANGE;
-    vm_object_t *vmo = vmo_alloc(VMO_TYPE_PAGED, options, rounded, 0, NULL);
+    vmo_t *vmo = vmo_alloc(VMO_TYPE_PAGED, options, rounded, 0, NULL);
     if (!vmo)
         return ZX_ERR_NO_MEMORY;
     *out = vmo;
@@ -139,12 +128,12 @@ zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vm_object_t **out)
 }
 
 /*
- * See vm_object.h. Allocates the whole run now (zeroed, aligned to 2^align_log2 bytes,
+ * See vmo.h. Allocates the whole run now (zeroed, aligned to 2^align_log2 bytes,
  * at least a page) and marks every page OBJECT. Size 0 -> INVALID_ARGS.
  */
-zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vm_object_t **out) {
+zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vmo_t **out) {
     uint64_t rounded;
-    if (!round_size(size, &rounded))
+    if (!vmo_round_size(size, &rounded))
         return ZX_ERR_OUT_OF_RANGE;
     if (rounded == 0 || align_log2 > VMO_CONTIG_MAX_ALIGN_LOG2)
         return ZX_ERR_INVALID_ARGS;
@@ -154,7 +143,7 @@ zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vm_object_t
     zx_status_t st = pmm_alloc_contiguous(npages, PMM_ALLOC_FLAG_ZERO, align_log2, &base);
     if (st != ZX_OK)
         return st;
-    vm_object_t *vmo = vmo_alloc(VMO_TYPE_CONTIGUOUS, 0, rounded, base, NULL);
+    vmo_t *vmo = vmo_alloc(VMO_TYPE_CONTIGUOUS, 0, rounded, base, NULL);
     if (!vmo) {
         pmm_free_contiguous(base, npages);
         return ZX_ERR_NO_MEMORY;
@@ -170,106 +159,41 @@ zx_status_t vmo_create_contiguous(uint64_t size, uint8_t align_log2, vm_object_t
 }
 
 /*
- * See vm_object.h. The VMO only describes [base, base + size); it allocates nothing but
+ * See vmo.h. The VMO only describes [base, base + size); it allocates nothing but
  * its struct. base must be page-aligned and size non-zero (INVALID_ARGS).
  */
-zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vm_object_t **out) {
+zx_status_t vmo_create_physical(paddr_t base, uint64_t size, vmo_t **out) {
     if (!IS_ALIGNED(base, PAGE_SIZE) || size == 0)
         return ZX_ERR_INVALID_ARGS;
     uint64_t rounded;
-    if (!round_size(size, &rounded) || base > UINT64_MAX - (rounded - 1))
+    if (!vmo_round_size(size, &rounded) || base > UINT64_MAX - (rounded - 1))
         return ZX_ERR_OUT_OF_RANGE;
-    vm_object_t *vmo = vmo_alloc(VMO_TYPE_PHYSICAL, 0, rounded, base, NULL);
+    vmo_t *vmo = vmo_alloc(VMO_TYPE_PHYSICAL, 0, rounded, base, NULL);
     if (!vmo)
         return ZX_ERR_NO_MEMORY;
     *out = vmo;
     return ZX_OK;
 }
 
-/*
- * Releases every page a dying PAGED VMO owns, a VMO_DISCARD_SPAN of indices from the next
- * committed page at a time, with a lock break in between. Nobody can reach them any more
- * (no reference is left, other family members only read ancestors' pages, and no copy of
- * another VMO has one pinned: see Pins in vm_object_priv.h), so the family may go on
- * meanwhile; a sibling dying then may even merge pages into vmo, which is why every
- * round looks for the next page from index 0 again. A kill does not stop a teardown.
- */
-static void free_own_pages_locked(vm_object_t *vmo)
-    TA_REQ(vmo->hier->lock) {
-    uint64_t index;
-    vm_page_t *page;
-    while (page_tree_next(&vmo->pages, 0, UINT64_MAX, &index, &page)) {
-        uint64_t end = index > UINT64_MAX - VMO_DISCARD_SPAN ? UINT64_MAX
-                                                             : index + VMO_DISCARD_SPAN;
-        vmo_free_pages_locked(vmo, index, end);
-        vmo_work(vmo, 1);
-        (void)vmo_lock_break(vmo, NULL);
-    }
-    page_tree_destroy(&vmo->pages, NULL, NULL); /* empty: nothing left to free */
-}
-
-/*
- * Frees everything the VMO owns, then the struct. Only when the last reference is gone.
- * A slice leaves its parent's slice list and returns the parent, whose reference the
- * caller drops; a copy-on-write VMO leaves the family tree (vmo_cow_detach_locked) and
- * returns NULL.
- */
-static vm_object_t *vmo_destroy(vm_object_t *vmo) {
-    mutex_acquire(&vmo->hier->lock);
-    ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
-               (void *)vmo);
-    ASSERT(list_is_empty(&vmo->slices));
-    vm_object_t *slice_parent = NULL;
-    if (vmo->flags & VMO_FLAG_SLICE) {
-        list_delete(&vmo->slice_node);
-        slice_parent = vmo->parent;
-    } else {
-        if (vmo->type == VMO_TYPE_PAGED)
-            free_own_pages_locked(vmo);
-        if (vmo->parent)
-            vmo_cow_detach_locked(vmo);
-    }
-    uint64_t size = vmo->size;
-    mutex_release(&vmo->hier->lock);
-
-    if (vmo->type == VMO_TYPE_CONTIGUOUS && !slice_parent)
-        pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
-    vmo_free_struct(vmo);
-    return slice_parent;
-}
-
 /* Takes a reference. The caller must already hold one. */
-void vmo_ref(vm_object_t *vmo) {
+void vmo_ref(vmo_t *vmo) {
     uint32_t old = __atomic_fetch_add(&vmo->refcount, 1, __ATOMIC_RELAXED);
     ASSERT_MSG(old > 0, "vmo_ref of dead vmo %p", (void *)vmo);
 }
 
-/* Drops a reference; the last one frees the VMO and every page it owns. */
-/* A dead slice's reference on its parent is dropped by the loop, not by a nested call,
- * so the call graph has no cycle here (kernel/kstack.conf). */
-void vmo_unref(vm_object_t *vmo) {
-    while (vmo) {
-        uint32_t old = __atomic_fetch_sub(&vmo->refcount, 1, __ATOMIC_ACQ_REL);
-        ASSERT_MSG(old > 0, "vmo_unref of dead vmo %p", (void *)vmo);
-        if (old != 1)
-            return;
-        vmo = vmo_destroy(vmo);
-    }
-}
-
 /* ---- Attributes (snapshots: the const pointer rules out taking the lock) ----------- */
 
-enum vmo_type vmo_type(const vm_object_t *vmo) { return vmo->type; }
+enum vmo_type vmo_type(const vmo_t *vmo) { return vmo->type; }
 
-uint64_t vmo_size(const vm_object_t *vmo) {
+uint64_t vmo_size(const vmo_t *vmo) {
     return __atomic_load_n(&vmo->size, __ATOMIC_RELAXED);
 }
 
-bool vmo_is_resizable(const vm_object_t *vmo) {
+bool vmo_is_resizable(const vmo_t *vmo) {
     return (vmo->options & VMO_OPT_RESIZABLE) != 0;
 }
 
-size_t vmo_committed_pages(const vm_object_t *vmo) {
+size_t vmo_committed_pages(const vmo_t *vmo) {
     if (vmo->flags & VMO_FLAG_SLICE)
         return 0; /* a slice owns nothing: its parent owns the pages it shows */
     switch (vmo->type) {
@@ -283,21 +207,21 @@ size_t vmo_committed_pages(const vm_object_t *vmo) {
     return 0;
 }
 
-void vmo_set_koid(vm_object_t *vmo, uint64_t koid) {
+void vmo_set_koid(vmo_t *vmo, uint64_t koid) {
     uint64_t none = 0;
     __atomic_compare_exchange_n(&vmo->koid, &none, koid, false, __ATOMIC_RELAXED,
                                 __ATOMIC_RELAXED);
 }
 
-uint64_t vmo_koid(const vm_object_t *vmo) { return __atomic_load_n(&vmo->koid, __ATOMIC_RELAXED); }
+uint64_t vmo_koid(const vmo_t *vmo) { return __atomic_load_n(&vmo->koid, __ATOMIC_RELAXED); }
 
-void vmo_get_name(vm_object_t *vmo, char out[VMO_NAME_LEN]) {
+void vmo_get_name(vmo_t *vmo, char out[VMO_NAME_LEN]) {
     mutex_acquire(&vmo->hier->lock);
     memcpy(out, vmo->name, VMO_NAME_LEN);
     mutex_release(&vmo->hier->lock);
 }
 
-void vmo_set_name(vm_object_t *vmo, const char *name, size_t len) {
+void vmo_set_name(vmo_t *vmo, const char *name, size_t len) {
     char tmp[VMO_NAME_LEN] = {0};
     memcpy(tmp, name, strnlen(name, MIN(len, (size_t)VMO_NAME_LEN - 1)));
     mutex_acquire(&vmo->hier->lock);
@@ -305,29 +229,13 @@ void vmo_set_name(vm_object_t *vmo, const char *name, size_t len) {
     mutex_release(&vmo->hier->lock);
 }
 
-static zx_status_t count_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
-    (void)offset;
-    (void)pa;
-    *(size_t *)ctx += n;
-    return ZX_OK;
-}
-
-size_t vmo_committed_pages_in(vm_object_t *vmo, uint64_t offset, uint64_t len) {
-    uint64_t size = vmo_size(vmo);
-    if (offset >= size)
-        return 0;
-    size_t n = 0;
-    vmo_for_each_committed_run(vmo, offset, MIN(len, size - offset), count_run, &n);
-    return n;
-}
-
-uint32_t vmo_cache_policy(const vm_object_t *vmo) {
+uint32_t vmo_cache_policy(const vmo_t *vmo) {
     if (vmo->flags & VMO_FLAG_SLICE)
         vmo = vmo->parent; /* a slice maps its parent's memory, so it has its policy */
     return __atomic_load_n(&vmo->cache_policy, __ATOMIC_RELAXED);
 }
 
-size_t vmo_mapping_count(const vm_object_t *vmo) {
+size_t vmo_mapping_count(const vmo_t *vmo) {
     return __atomic_load_n(&vmo->mapping_count, __ATOMIC_RELAXED);
 }
 
@@ -337,7 +245,7 @@ size_t vmo_mapping_count(const vm_object_t *vmo) {
  * Registers a mapping of [link->vmo_offset, + link->len). The link's ops must be set and
  * its node not on any list; the window must not wrap past 2^64.
  */
-void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
+void vmo_add_mapping(vmo_t *vmo, struct vmo_mapping_link *link) {
     ASSERT(link->ops && link->ops->unmap_range);
     ASSERT(link->len <= UINT64_MAX - link->vmo_offset);
     mutex_acquire(&vmo->hier->lock);
@@ -346,16 +254,18 @@ void vmo_add_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
     mutex_release(&vmo->hier->lock);
 }
 
-void vmo_lock_mappings(vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+/* The family's lock; vmo.h cannot name it for callers (the layout is private), so the
+ * definitions say what they do and the mapping code pairs the calls itself. */
+void vmo_lock_mappings(vmo_t *vmo) TA_ACQ(vmo->hier->lock) {
     mutex_acquire(&vmo->hier->lock);
 }
 
-void vmo_unlock_mappings(vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+void vmo_unlock_mappings(vmo_t *vmo) TA_REL(vmo->hier->lock) {
     mutex_release(&vmo->hier->lock);
 }
 
 /* Unregisters a link added by vmo_add_mapping; its ops are not called any more. */
-void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
+void vmo_remove_mapping(vmo_t *vmo, struct vmo_mapping_link *link) {
     mutex_acquire(&vmo->hier->lock);
     DEBUG_ASSERT(vmo->mapping_count > 0);
     list_delete(&link->node);
@@ -364,7 +274,7 @@ void vmo_remove_mapping(vm_object_t *vmo, struct vmo_mapping_link *link) {
 }
 
 /* unmap_range on vmo's own links for [start, end) of vmo's offsets. */
-static void unmap_own_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+static void unmap_own_links_locked(vmo_t *vmo, uint64_t start, uint64_t end) {
     struct vmo_mapping_link *link;
     list_for_every_entry(&vmo->mappings, link, struct vmo_mapping_link, node) {
         uint64_t lo = MAX(start, link->vmo_offset);
@@ -376,13 +286,13 @@ static void unmap_own_links_locked(vm_object_t *vmo, uint64_t start, uint64_t en
 
 /* Also reaches the mappings of vmo's slices (their links stay on the slice, in the
  * slice's offsets, since the mapping code owns and rewrites link->vmo_offset). */
-void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+void vmo_unmap_links_locked(vmo_t *vmo, uint64_t start, uint64_t end) {
     unmap_own_links_locked(vmo, start, end);
     /* A link visited is work too: a program may map one VMO many times over, and the
      * operation's next lock break should come the sooner for it. */
     vmo_work(vmo, vmo->mapping_count);
-    vm_object_t *slice;
-    list_for_every_entry(&vmo->slices, slice, vm_object_t, slice_node) {
+    vmo_t *slice;
+    list_for_every_entry(&vmo->slices, slice, vmo_t, slice_node) {
         vmo_work(vmo, 1 + slice->mapping_count);
         uint64_t lo = MAX(start, slice->parent_offset);
         uint64_t hi = MIN(end, slice->parent_offset + slice->size);
@@ -394,7 +304,7 @@ void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
 
 /* ---- Pages ------------------------------------------------------------------------- */
 
-void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page, bool write) {
+void vmo_pin_locked(vmo_t *vmo, struct vmo_pin *pin, vm_page_t *page, bool write) {
     DEBUG_ASSERT(page->state == VM_PAGE_STATE_OBJECT && page->object.object);
     pin->page = page;
     pin->write = write;
@@ -403,7 +313,7 @@ void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page, bool
         list_add_tail(&vmo->hier->write_pins, &pin->node);
 }
 
-void vmo_unpin_locked(vm_object_t *vmo, struct vmo_pin *pin) {
+void vmo_unpin_locked(vmo_t *vmo, struct vmo_pin *pin) {
     vm_page_t *page = pin->page;
     DEBUG_ASSERT(page->state == VM_PAGE_STATE_OBJECT && page->object.pins > 0);
     if (pin->write)
@@ -422,7 +332,7 @@ static void release_page_cb(void *ctx, uint64_t index, vm_page_t *page)
     vmo_work(ctx, VMO_WORK_PAGE);
 }
 
-void vmo_release_page_locked(vm_object_t *vmo, vm_page_t *page) {
+void vmo_release_page_locked(vmo_t *vmo, vm_page_t *page) {
     DEBUG_ASSERT(page->state == VM_PAGE_STATE_OBJECT);
     if (vmo_page_pinned(page))
         page->object.object = NULL; /* an orphan: the last unpin frees it */
@@ -430,7 +340,7 @@ void vmo_release_page_locked(vm_object_t *vmo, vm_page_t *page) {
         pmm_free_page(page);
 }
 
-zx_status_t vmo_lock_break(vm_object_t *vmo, bool *broke) {
+zx_status_t vmo_lock_break(vmo_t *vmo, bool *broke) {
     if (broke)
         *broke = false;
     if (vmo->hier->work < VMO_LOCK_BREAK_WORK)
@@ -445,19 +355,19 @@ zx_status_t vmo_lock_break(vm_object_t *vmo, bool *broke) {
     return thread_kill_pending() ? ZX_ERR_INTERNAL_INTR_KILLED : ZX_OK;
 }
 
-void vmo_free_pages_locked(vm_object_t *vmo, uint64_t first, uint64_t last) {
+void vmo_free_pages_locked(vmo_t *vmo, uint64_t first, uint64_t last) {
     if (vmo->type == VMO_TYPE_PAGED && first < last)
         page_tree_remove_range(&vmo->pages, first, last, release_page_cb, vmo);
 }
 
-void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+void vmo_discard_range_locked(vmo_t *vmo, uint64_t start, uint64_t end) {
     if (start >= end)
         return;
     vmo_unmap_links_locked(vmo, start, end);
     vmo_free_pages_locked(vmo, vmo_page_index(start), vmo_page_index(end));
 }
 
-uint64_t vmo_discard_batch_locked(vm_object_t *vmo, uint64_t first, uint64_t last) {
+uint64_t vmo_discard_batch_locked(vmo_t *vmo, uint64_t first, uint64_t last) {
     uint64_t index, end = last;
     vm_page_t *page;
     if (page_tree_next(&vmo->pages, first, last, &index, &page) &&
@@ -468,7 +378,7 @@ uint64_t vmo_discard_batch_locked(vm_object_t *vmo, uint64_t first, uint64_t las
     return end;
 }
 
-void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
+void vmo_clear_bytes_locked(vmo_t *vmo, uint64_t start, uint64_t end) {
     DEBUG_ASSERT(vmo->type != VMO_TYPE_PHYSICAL);
     if (start >= end)
         return;
@@ -493,64 +403,9 @@ void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end) {
 
 /* ---- Size and cache policy --------------------------------------------------------- */
 
-/*
- * See vm_object.h. Shrinking first lowers the size (so nothing past it can be looked up
- * or committed again) and tells every mapping to drop [new size, old size); then the
- * VMO's own pages there are freed (pinned ones when their copy ends), in the same lock
- * hold (a lock break would let a concurrent grow expose pages not freed yet), so that
- * part costs O(committed pages in the tail). A copy-on-write VMO never again sees its
- * parent past the new size (growing back reads zeros): its window is lowered too, and
- * the ancestor pages of the part it gives up that no leaf sees any more are released,
- * visiting only the ancestors' pages there, with lock breaks in between (a kill stops
- * that clean-up; what is left goes when its hidden node merges or dies). An unaligned
- * size also clears [size, rounded size) in the last page, as Zircon does.
- */
-zx_status_t vmo_set_size(vm_object_t *vmo, uint64_t size) {
-    if (vmo->type != VMO_TYPE_PAGED || !(vmo->options & VMO_OPT_RESIZABLE))
-        return ZX_ERR_UNAVAILABLE;
-    uint64_t rounded;
-    if (!round_size(size, &rounded))
-        return ZX_ERR_OUT_OF_RANGE;
-
-    mutex_acquire(&vmo->hier->lock);
-    uint64_t old = vmo->size;
-    if (vmo_has_cow_parent(vmo) && size < rounded) {
-        /* The tail of the new last page must read as zeros: if it shows an ancestor's
-         * page, take a copy first (the only step that can fail, so it goes first). */
-        uint64_t last = vmo_page_index(size);
-        if (!page_tree_lookup(&vmo->pages, last) && vmo_cow_lookup_locked(vmo, last)) {
-            zx_status_t st = vmo_cow_own_page_locked(vmo, last, NULL);
-            if (st != ZX_OK) {
-                mutex_release(&vmo->hier->lock);
-                return st;
-            }
-        }
-    }
-    if (rounded < old)
-        vmo_unmap_links_locked(vmo, rounded, old);
-    __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
-    if (rounded < old)
-        vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
-    vmo_clear_bytes_locked(vmo, size, rounded);
-    zx_status_t st = ZX_OK;
-    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
-        uint64_t old_limit = vmo->parent_limit;
-        vmo->parent_limit = rounded;
-        uint64_t next = vmo_page_index(rounded), end = vmo_page_index(old_limit);
-        while (st == ZX_OK &&
-               (next = vmo_cow_next_present_locked(vmo, next, end, old_limit)) < end) {
-            vmo_cow_drop_unseen_locked(vmo, next, old_limit);
-            next++;
-            st = vmo_lock_break(vmo, NULL);
-        }
-    }
-    mutex_release(&vmo->hier->lock);
-    return st;
-}
-
-/* See vm_object.h. Checks: policy (INVALID_ARGS), type (NOT_SUPPORTED; slices too),
+/* See vmo.h. Checks: policy (INVALID_ARGS), type (NOT_SUPPORTED; slices too),
  * mapped, directly or through a slice (BAD_STATE). */
-zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy) {
+zx_status_t vmo_set_cache_policy(vmo_t *vmo, uint32_t policy) {
     if (policy > VMO_CACHE_WRITE_COMBINING)
         return ZX_ERR_INVALID_ARGS;
     if (vmo->type != VMO_TYPE_PHYSICAL || (vmo->flags & VMO_FLAG_SLICE))
@@ -558,8 +413,8 @@ zx_status_t vmo_set_cache_policy(vm_object_t *vmo, uint32_t policy) {
     mutex_acquire(&vmo->hier->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
     size_t mapped = vmo->mapping_count;
-    vm_object_t *slice;
-    list_for_every_entry(&vmo->slices, slice, vm_object_t, slice_node)
+    vmo_t *slice;
+    list_for_every_entry(&vmo->slices, slice, vmo_t, slice_node)
         mapped += slice->mapping_count; /* a slice's mappings use this policy too */
     if (mapped == 0) {
         __atomic_store_n(&vmo->cache_policy, policy, __ATOMIC_RELAXED);

@@ -1,15 +1,15 @@
 /*
- * Helpers shared by the in-kernel VMO tests (vm_object_ktest.c, vm_object_child_ktest.c):
+ * Helpers shared by the in-kernel VMO tests (vmo_ktest.c, vmo_child_ktest.c):
  * memcpy-based copy callbacks for vmo_read/vmo_write, and a mapping link that records
  * the unmap_range calls a VMO makes, so tests can check exactly which ranges a mapping
  * was told to drop.
  */
-#ifndef VM_OBJECT_KTEST_UTIL_H
-#define VM_OBJECT_KTEST_UTIL_H
+#ifndef VM_VMO_KTEST_UTIL_H
+#define VM_VMO_KTEST_UTIL_H
 
 #include <kernel/compiler.h>
 #include <lib/string.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 #define MAX_REC_CALLS 8
 

@@ -1,5 +1,5 @@
 /*
- * Host tests of the VMO rules that hostile callers lean on (kernel/vm/vm_object_priv.h,
+ * Host tests of the VMO rules that hostile callers lean on (kernel/vm/vmo_priv.h,
  * "Pins" and "Costs"), deterministic: each copy callback changes the family in the
  * middle of a copy, the way another thread would while the copy runs without the lock.
  *
@@ -18,24 +18,24 @@
 #include <phys/heap.h>
 #include <phys/physmap.h>
 #include <phys/pmm.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 #include "mmu_host_env.h"
-#include "vm_object_host.h"
+#include "vmo_host.h"
 
 #define HUGE (1ull << 62)
 
 static uint8_t buf[4 * PAGE_SIZE];
 
 /* Writes byte c over [off, off + len) of vmo. */
-static zx_status_t fill(vm_object_t *vmo, uint64_t off, uint64_t len, uint8_t c) {
+static zx_status_t fill(vmo_t *vmo, uint64_t off, uint64_t len, uint8_t c) {
     memset(buf, c, len);
     struct copy_ctx ctx = {buf, 0};
     return vmo_write(vmo, off, len, copy_in, &ctx);
 }
 
 /* True if [off, off + len) of vmo reads as byte c. */
-static bool holds(vm_object_t *vmo, uint64_t off, uint64_t len, uint8_t c) {
+static bool holds(vmo_t *vmo, uint64_t off, uint64_t len, uint8_t c) {
     memset(buf, c ^ 0xFF, len);
     struct copy_ctx ctx = {buf, 0};
     if (vmo_read(vmo, off, len, copy_out, &ctx) != ZX_OK)
@@ -65,7 +65,7 @@ enum meddle {
 
 struct meddler {
     enum meddle how;
-    vm_object_t *p, *c; /* parent and snapshot (NULL once gone) */
+    vmo_t *p, *c; /* parent and snapshot (NULL once gone) */
     uint8_t old;        /* the content the copy must keep seeing */
     bool checked;
     bool intact;        /* the page under the copy still held `old` after meddling */
@@ -146,7 +146,7 @@ HTEST(vmo_pins, two_pins_last_unpin_frees) { own_vmo_drops_page(MEDDLE_NESTED_DE
 /* A page the snapshot's sibling would take while a read of the snapshot's parent side
  * pins it from a hidden node two levels up. */
 struct deep_take {
-    vm_object_t *p, *c1, *c2;
+    vmo_t *p, *c1, *c2;
     bool intact;
 };
 
@@ -184,7 +184,7 @@ HTEST(vmo_pins, reader_of_deep_snapshot_keeps_page_through_merges) {
 /* A write in flight when its VMO is snapshotted: the writer keeps its page (it goes on
  * writing there) and the snapshot gets the page as it was at that moment. */
 struct snap_mid_write {
-    vm_object_t *p, *c;
+    vmo_t *p, *c;
 };
 
 static zx_status_t snap_mid_write_cb(void *ctx, size_t done, void *kptr, size_t n) {
@@ -220,7 +220,7 @@ HTEST(vmo_pins, snapshot_mid_write_leaves_page_with_writer) {
 /* 2^62 bytes with pages at three far-apart indices; zero, decommit and shrink return. */
 HTEST(vmo_huge, plain_vmo_ops_follow_committed_pages) {
     env_start();
-    vm_object_t *v;
+    vmo_t *v;
     ASSERT_OK(vmo_create_paged(HUGE, VMO_OPT_RESIZABLE, &v));
     ASSERT_OK(fill(v, 0, P, 1));
     ASSERT_OK(fill(v, HUGE / 2, P, 2));
@@ -246,7 +246,7 @@ HTEST(vmo_huge, plain_vmo_ops_follow_committed_pages) {
 /* A 2^62-byte snapshot (and a chain of them) of a two-page VMO. */
 HTEST(vmo_huge, snapshot_ops_follow_ancestor_pages) {
     env_start();
-    vm_object_t *p, *c, *g;
+    vmo_t *p, *c, *g;
     ASSERT_OK(vmo_create_paged(2 * P, 0, &p));
     ASSERT_OK(fill(p, 0, 2 * P, 7));
     ASSERT_OK(vmo_create_child(p, VMO_CHILD_SNAPSHOT | VMO_CHILD_RESIZABLE, 0, HUGE, &c));
@@ -285,7 +285,7 @@ HTEST(vmo_huge, snapshot_ops_follow_ancestor_pages) {
 /* A killed thread's commit, zero and decommit stop at the next lock break. */
 HTEST(vmo_huge, killed_thread_stops_long_operations) {
     env_start();
-    vm_object_t *p, *c, *v;
+    vmo_t *p, *c, *v;
     ASSERT_OK(vmo_create_paged(P, 0, &p));
     ASSERT_OK(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, HUGE, &c));
     ASSERT_OK(vmo_create_paged(HUGE, 0, &v));
@@ -317,7 +317,7 @@ HTEST(vmo_huge, killed_thread_stops_long_operations) {
  * deepest first. */
 HTEST(vmo_depth, chain_stops_at_the_cap) {
     env_start();
-    static vm_object_t *v[VMO_COW_DEPTH_MAX + 2];
+    static vmo_t *v[VMO_COW_DEPTH_MAX + 2];
     ASSERT_OK(vmo_create_paged(P, 0, &v[0]));
     ASSERT_OK(fill(v[0], 0, P, 0x6B));
     uint32_t n = 1;
@@ -325,7 +325,7 @@ HTEST(vmo_depth, chain_stops_at_the_cap) {
            vmo_create_child(v[n - 1], VMO_CHILD_SNAPSHOT, 0, P, &v[n]) == ZX_OK)
         n++;
     EXPECT_EQ(n, VMO_COW_DEPTH_MAX + 1);
-    vm_object_t *extra = NULL;
+    vmo_t *extra = NULL;
     EXPECT_STATUS(vmo_create_child(v[n - 1], VMO_CHILD_SNAPSHOT, 0, P, &extra),
                   ZX_ERR_OUT_OF_RANGE);
     EXPECT_NULL(extra);
@@ -345,8 +345,8 @@ HTEST(vmo_depth, chain_stops_at_the_cap) {
  * dying lifts it again. */
 HTEST(vmo_depth, siblings_stop_at_the_cap) {
     env_start();
-    static vm_object_t *c[VMO_COW_DEPTH_MAX + 1];
-    vm_object_t *p;
+    static vmo_t *c[VMO_COW_DEPTH_MAX + 1];
+    vmo_t *p;
     ASSERT_OK(vmo_create_paged(P, 0, &p));
     ASSERT_OK(fill(p, 0, P, 0x3C));
     uint32_t n = 0;
@@ -359,7 +359,7 @@ HTEST(vmo_depth, siblings_stop_at_the_cap) {
     EXPECT_TRUE(holds(c[n - 1], 0, P, 0x3C));
     vmo_unref(c[n / 2]);
     c[n / 2] = NULL;
-    vm_object_t *again;
+    vmo_t *again;
     EXPECT_OK(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 0, P, &again));
     EXPECT_TRUE(holds(again, 0, P, 0x3D));
     vmo_unref(again);

@@ -1,20 +1,21 @@
 /*
- * VMARs: the region tree, allocate / map / unmap / destroy, references and lookups.
- * Protect and op_range are in vm_vmar_ops.c, mappings in vm_mapping.c, placement in
- * vm_vmar_place.c. Lock rules: vm_vmar_priv.h.
+ * The VMAR tree: references and accessors, lookups and walks, placement, and allocate /
+ * map / unmap / destroy. Protect and op_range are built on it (vmar_protect.c,
+ * vmar_op_range.c); what happens to one mapping is the mapping's (vm_mapping.c).
+ * Lock rules: vm_aspace_priv.h.
  */
 #include <kernel/assert.h>
 #include <phys/heap.h>
-#include "vm_vmar_priv.h"
+#include "vmar_priv.h"
 
 /* ---- references and accessors ---- */
 
-void vm_vmar_ref(vm_vmar_t *vmar) { __atomic_add_fetch(&vmar->refcount, 1, __ATOMIC_RELAXED); }
+void vmar_ref(vmar_t *vmar) { __atomic_add_fetch(&vmar->refcount, 1, __ATOMIC_RELAXED); }
 
 /* The last reference goes only after the VMAR left its parent's tree (or, for a root,
  * after vm_aspace_destroy); it must not be dropped with the aspace lock held unless
  * another reference keeps the aspace alive. */
-void vm_vmar_unref(vm_vmar_t *vmar) {
+void vmar_unref(vmar_t *vmar) {
     if (__atomic_sub_fetch(&vmar->refcount, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     ASSERT(vmar->dead && vmar->children.count == 0);
@@ -23,12 +24,12 @@ void vm_vmar_unref(vm_vmar_t *vmar) {
     vm_aspace_unref(as);
 }
 
-vaddr_t vm_vmar_base(const vm_vmar_t *vmar) { return region_base(&vmar->r); }
-size_t vm_vmar_size(const vm_vmar_t *vmar) { return region_size(&vmar->r); }
-zx_vm_option_t vm_vmar_flags(const vm_vmar_t *vmar) { return vmar->flags; }
-vm_aspace_t *vm_vmar_aspace(const vm_vmar_t *vmar) { return vmar->r.aspace; }
+vaddr_t vmar_base(const vmar_t *vmar) { return vm_region_base(&vmar->r); }
+size_t vmar_size(const vmar_t *vmar) { return vm_region_size(&vmar->r); }
+zx_vm_option_t vmar_flags(const vmar_t *vmar) { return vmar->flags; }
+vm_aspace_t *vmar_aspace(const vmar_t *vmar) { return vmar->r.aspace; }
 
-bool vm_vmar_is_dead(vm_vmar_t *vmar) {
+bool vmar_is_dead(vmar_t *vmar) {
     mutex_acquire(&vmar->r.aspace->lock);
     bool dead = vmar->dead;
     mutex_release(&vmar->r.aspace->lock);
@@ -36,8 +37,8 @@ bool vm_vmar_is_dead(vm_vmar_t *vmar) {
 }
 
 /* A new VMAR holding one reference (the caller's) and one on the aspace. */
-static vm_vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_option_t flags) {
-    vm_vmar_t *v = kzalloc(sizeof(*v));
+static vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_option_t flags) {
+    vmar_t *v = kzalloc(sizeof(*v));
     if (!v)
         return NULL;
     v->r.ext.node.key = base;
@@ -51,38 +52,46 @@ static vm_vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_o
     return v;
 }
 
-vm_vmar_t *vm_vmar_create_root(vm_aspace_t *as) {
+vmar_t *vmar_create_root(vm_aspace_t *as) {
     return vmar_alloc(as, as->base, as->size, VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC);
 }
 
-/* ---- tree helpers ----
- * Every *_locked function, and every helper below that walks or changes a tree, runs
- * with the aspace lock held (clang's analysis cannot see that vmar->r.aspace->lock and
- * as->lock are one lock, so this is written down rather than annotated). */
+/* ---- lookups and walks ---- */
 
-void region_reinsert(struct vm_region *r, vaddr_t new_base, size_t new_size) {
-    struct avl_tree *t = &r->parent->children;
-    avl_remove(t, &r->ext.node);
-    r->ext.node.key = new_base;
-    r->ext.size = new_size;
-    zx_status_t st = avl_insert(t, &r->ext.node);
-    ASSERT(st == ZX_OK);
-}
-
-vm_mapping_t *vmar_find_mapping(vm_vmar_t *vmar, vaddr_t addr, unsigned *depth) {
+vm_mapping_t *vmar_find_mapping(vmar_t *vmar, vaddr_t addr, unsigned *depth) {
     for (unsigned d = 0;; d++) {
-        struct vm_region *r = region_of(vm_extent_find(&vmar->children, addr));
+        struct vm_region *r = vm_region_of(vm_extent_find(&vmar->children, addr));
         if (!r)
             return NULL;
         if (r->type == VM_REGION_MAPPING) {
             if (depth)
                 *depth = d;
-            return region_mapping(r);
+            return vm_region_to_mapping(r);
         }
-        vmar = region_vmar(r);
+        vmar = vm_region_to_vmar(r);
     }
 }
 
+struct vm_region *vmar_walk_next(vmar_t *top, struct vm_region *r, unsigned *depth) {
+    if (!r)
+        return vm_region_of(vm_extent_of(avl_first(&top->children)));
+    if (r->type == VM_REGION_VMAR) {
+        struct vm_region *child =
+            vm_region_of(vm_extent_of(avl_first(&vm_region_to_vmar(r)->children)));
+        if (child) {
+            (*depth)++;
+            return child;
+        }
+    }
+    while (r != &top->r) {
+        struct vm_region *next = vm_region_next(r);
+        if (next)
+            return next;
+        r = &r->parent->r;
+        (*depth)--;
+    }
+    return NULL;
+}
 
 /* ---- placement (shared by allocate and map) ---- */
 
@@ -95,17 +104,18 @@ struct place_args {
 };
 
 /*
- * Finds the place of a new child of parent; the allocate checks from "parent dead" on
- * (ZIRCON_ABI.md §4 zx_vmar_allocate 6-14, also map 16). With SPECIFIC_OVERWRITE an
- * occupied range is not an error (the caller replaces what is there).
+ * Finds the place of a new child of parent: the checks of zx_vmar_allocate from "parent
+ * destroyed" on, which zx_vmar_map shares, in the order docs/syscalls.md lists. With
+ * SPECIFIC_OVERWRITE an occupied range is not an error (the caller replaces what is
+ * there).
  */
-static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args *a,
-                                     vaddr_t *out) {
+static zx_status_t place_locked(vmar_t *parent, const struct place_args *a, vaddr_t *out)
+    TA_REQ(parent->r.aspace->lock) {
     zx_vm_option_t o = a->options;
     bool specific = o & (ZX_VM_SPECIFIC | ZX_VM_SPECIFIC_OVERWRITE);
     bool upper = o & ZX_VM_OFFSET_IS_UPPER_LIMIT;
-    size_t psize = region_size(&parent->r);
-    vaddr_t pbase = region_base(&parent->r);
+    size_t psize = vm_region_size(&parent->r);
+    vaddr_t pbase = vm_region_base(&parent->r);
     if (parent->dead)
         return ZX_ERR_BAD_STATE;
     if (a->size == 0)
@@ -128,12 +138,13 @@ static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args 
         vaddr_t addr = pbase + a->offset;
         if (!IS_ALIGNED(addr, a->align))
             return ZX_ERR_INVALID_ARGS;
-        if (!(o & ZX_VM_SPECIFIC_OVERWRITE) && !vm_place_is_free(&parent->children, addr, a->size))
+        if (!(o & ZX_VM_SPECIFIC_OVERWRITE) &&
+            !vmar_place_is_free(&parent->children, addr, a->size))
             return ZX_ERR_ALREADY_EXISTS;
         *out = addr;
         return ZX_OK;
     }
-    struct vm_place_req req = {
+    struct vmar_place_req req = {
         .lo = pbase,
         .hi = pbase + (upper ? a->offset : psize),
         .size = a->size,
@@ -141,7 +152,7 @@ static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args 
         .compact = parent->flags & ZX_VM_COMPACT,
     };
     uint64_t addr;
-    zx_status_t st = vm_place_find(&parent->children, &req, &parent->r.aspace->prng, &addr);
+    zx_status_t st = vmar_place_find(&parent->children, &req, &parent->r.aspace->prng, &addr);
     if (st == ZX_OK)
         *out = (vaddr_t)addr;
     return st;
@@ -149,8 +160,8 @@ static zx_status_t vmar_place_locked(vm_vmar_t *parent, const struct place_args 
 
 /* ---- allocate ---- */
 
-zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
-                             zx_vm_option_t options, vm_vmar_t **child, vaddr_t *addr) {
+zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size, zx_vm_option_t options,
+                          vmar_t **child, vaddr_t *addr) {
     uint64_t align;
     if ((options & ~(VM_OPT_KNOWN | ZX_VM_ALIGN_MASK)) || vm_opt_align(options, &align) != ZX_OK)
         return ZX_ERR_INVALID_ARGS;
@@ -163,29 +174,28 @@ zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
     if (options & ~(VM_OPT_ALLOCATE_ALLOWED | ZX_VM_ALIGN_MASK))
         return ZX_ERR_INVALID_ARGS;
 
-    vm_aspace_t *as = parent->r.aspace;
-    vm_vmar_t *v = vmar_alloc(as, 0, size, options & (VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC |
-                                                      ZX_VM_COMPACT));
-    mutex_acquire(&as->lock);
+    vmar_t *v = vmar_alloc(parent->r.aspace, 0, size,
+                           options & (VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC | ZX_VM_COMPACT));
+    mutex_acquire(&parent->r.aspace->lock);
     struct place_args pa = {options, offset, size, align, options & VM_CAN_MAP_RWX};
     vaddr_t base = 0;
-    zx_status_t st = vmar_place_locked(parent, &pa, &base);
+    zx_status_t st = place_locked(parent, &pa, &base);
     if (st == ZX_OK && !v)
         st = ZX_ERR_NO_MEMORY;
     if (st != ZX_OK) {
-        mutex_release(&as->lock);
+        mutex_release(&parent->r.aspace->lock);
         if (v) {
             v->dead = true;
-            vm_vmar_unref(v);
+            vmar_unref(v);
         }
         return st;
     }
     v->r.ext.node.key = base;
     v->r.parent = parent;
-    vm_vmar_ref(v); /* the parent's tree reference */
+    vmar_ref(v); /* the parent's tree reference */
     st = avl_insert(&parent->children, &v->r.ext.node);
     ASSERT(st == ZX_OK);
-    mutex_release(&as->lock);
+    mutex_release(&parent->r.aspace->lock);
     *child = v;
     *addr = base;
     return ZX_OK;
@@ -194,18 +204,19 @@ zx_status_t vm_vmar_allocate(vm_vmar_t *parent, size_t offset, size_t size,
 /* ---- unmap ---- */
 
 /*
- * Checks unmapping [a, b) (inside vmar) per zx_vmar_unmap step 7, and counts the spare
- * mappings needed (a mapping strictly containing the range).
+ * Checks unmapping [a, b) (inside vmar): a sub-VMAR only partly inside, or any sub-VMAR
+ * while !op_children, is INVALID_ARGS (zx_vmar_unmap's rule). Counts the spare mappings
+ * needed (a mapping strictly containing the range).
  */
-static zx_status_t unmap_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b, bool op_children,
-                                      unsigned *spares) {
+static zx_status_t unmap_check_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, bool op_children,
+                                      unsigned *spares) TA_REQ(vmar->r.aspace->lock) {
     *spares = 0;
-    for (struct vm_region *r = region_of(vm_extent_first_overlap(&vmar->children, a, b - a));
-         r && region_base(r) < b; r = region_of(vm_extent_of(avl_next(&r->ext.node)))) {
+    for (struct vm_region *r = vm_region_of(vm_extent_first_overlap(&vmar->children, a, b - a));
+         r && vm_region_base(r) < b; r = vm_region_next(r)) {
         if (r->type == VM_REGION_VMAR) {
-            if (region_base(r) < a || region_end(r) > b || !op_children)
+            if (vm_region_base(r) < a || vm_region_end(r) > b || !op_children)
                 return ZX_ERR_INVALID_ARGS;
-        } else if (vm_mapping_unmap_needs_spare(region_mapping(r), a, b)) {
+        } else if (vm_mapping_unmap_needs_spare(vm_region_to_mapping(r), a, b)) {
             (*spares)++;
         }
     }
@@ -213,17 +224,23 @@ static zx_status_t unmap_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b, boo
 }
 
 /* Unmaps [a, b) after unmap_check_locked passed; spare is used if one was needed. */
-static void unmap_apply_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b, vm_mapping_t *spare) {
+static void unmap_apply_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, vm_mapping_t *spare)
+    TA_REQ(vmar->r.aspace->lock) {
     for (vaddr_t cursor = a; cursor < b;) {
-        struct vm_region *r = region_of(vm_extent_first_overlap(&vmar->children, cursor, b - cursor));
+        struct vm_region *r =
+            vm_region_of(vm_extent_first_overlap(&vmar->children, cursor, b - cursor));
         if (!r)
             break;
-        vaddr_t next = MIN(region_end(r), b);
+        vaddr_t next = MIN(vm_region_end(r), b);
         if (r->type == VM_REGION_VMAR) {
-            vmar_destroy_locked(region_vmar(r));
+            vmar_t *sub = vm_region_to_vmar(r);
+            vm_region_same_lock(&sub->r, &vmar->r);
+            vmar_destroy_locked(sub);
         } else {
-            bool needs = vm_mapping_unmap_needs_spare(region_mapping(r), a, b);
-            vm_mapping_unmap_part(region_mapping(r), cursor, b, needs ? spare : NULL);
+            vm_mapping_t *m = vm_region_to_mapping(r);
+            vm_region_same_lock(&m->r, &vmar->r);
+            vm_mapping_unmap_part(m, cursor, b, vm_mapping_unmap_needs_spare(m, a, b) ? spare
+                                                                                   : NULL);
         }
         cursor = next;
     }
@@ -238,33 +255,25 @@ static zx_status_t alloc_spare(unsigned needed, vm_mapping_t **spare) {
     return ZX_OK;
 }
 
-/* Frees a spare unless it was installed in a tree. With the aspace lock held: once the
- * lock is dropped, an installed spare may be unmapped and freed by another thread. */
-static void free_spare_if_unused(vm_mapping_t *spare) {
-    if (spare && spare->vmo == NULL)
-        vm_mapping_free_unused(spare);
-}
-
-zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_children) {
+zx_status_t vmar_unmap(vmar_t *vmar, vaddr_t addr, size_t len, bool op_children) {
     if (!IS_ALIGNED(addr, PAGE_SIZE))
         return ZX_ERR_INVALID_ARGS;
     len = ROUNDUP(len, PAGE_SIZE);
     if (len == 0)
         return ZX_ERR_INVALID_ARGS;
-    vm_aspace_t *as = vmar->r.aspace;
-    mutex_acquire(&as->lock);
+    mutex_acquire(&vmar->r.aspace->lock);
     zx_status_t st;
     unsigned needed = 0;
     vm_mapping_t *spare = NULL;
     if (vmar->dead)
         st = ZX_ERR_BAD_STATE;
-    else if (!region_contains_range(&vmar->r, addr, len))
+    else if (!vm_region_contains_range(&vmar->r, addr, len))
         st = ZX_ERR_INVALID_ARGS;
     else if ((st = unmap_check_locked(vmar, addr, addr + len, op_children, &needed)) == ZX_OK &&
              (st = alloc_spare(needed, &spare)) == ZX_OK)
         unmap_apply_locked(vmar, addr, addr + len, spare);
-    free_spare_if_unused(spare);
-    mutex_release(&as->lock);
+    vm_mapping_free_if_unused(spare);
+    mutex_release(&vmar->r.aspace->lock);
     return st;
 }
 
@@ -275,25 +284,27 @@ zx_status_t vm_vmar_unmap(vm_vmar_t *vmar, vaddr_t addr, size_t len, bool op_chi
  * mappings, let it die, continue with its parent (found before the VMAR may be freed),
  * until vmar itself has died.
  */
-void vmar_destroy_locked(vm_vmar_t *vmar) {
-    vm_vmar_t *v = vmar;
+void vmar_destroy_locked(vmar_t *vmar) {
+    vmar_t *v = vmar;
     for (;;) {
-        struct vm_region *r = region_of(vm_extent_of(avl_first(&v->children)));
+        struct vm_region *r = vm_region_of(vm_extent_of(avl_first(&v->children)));
         if (r && r->type == VM_REGION_VMAR) {
-            v = region_vmar(r);
+            v = vm_region_to_vmar(r);
             continue;
         }
         if (r) {
-            vm_mapping_destroy(region_mapping(r));
+            vm_mapping_t *m = vm_region_to_mapping(r);
+            vm_region_same_lock(&m->r, &vmar->r);
+            vm_mapping_destroy(m);
             continue;
         }
-        vm_vmar_t *parent = v->r.parent;
+        vmar_t *parent = v->r.parent;
         bool last = v == vmar;
         v->dead = true;
         if (parent) {
             avl_remove(&parent->children, &v->r.ext.node);
             v->r.parent = NULL;
-            vm_vmar_unref(v); /* the tree's reference; the aspace outlives this call */
+            vmar_unref(v); /* the tree's reference; the aspace outlives this call */
         }
         if (last)
             return;
@@ -301,49 +312,27 @@ void vmar_destroy_locked(vm_vmar_t *vmar) {
     }
 }
 
-struct vm_region *vmar_walk_next(vm_vmar_t *top, struct vm_region *r, unsigned *depth) {
-    if (!r)
-        return region_of(vm_extent_of(avl_first(&top->children)));
-    if (r->type == VM_REGION_VMAR) {
-        struct vm_region *child = region_of(vm_extent_of(avl_first(&region_vmar(r)->children)));
-        if (child) {
-            (*depth)++;
-            return child;
-        }
-    }
-    while (r != &top->r) {
-        struct vm_region *next = region_of(vm_extent_of(avl_next(&r->ext.node)));
-        if (next)
-            return next;
-        r = &r->parent->r;
-        (*depth)--;
-    }
-    return NULL;
-}
-
-zx_status_t vm_vmar_destroy(vm_vmar_t *vmar) {
-    vm_aspace_t *as = vmar->r.aspace;
-    if (as->root == vmar)
+zx_status_t vmar_destroy(vmar_t *vmar) {
+    if (vmar->r.aspace->root == vmar)
         return ZX_ERR_NOT_SUPPORTED;
-    mutex_acquire(&as->lock);
+    mutex_acquire(&vmar->r.aspace->lock);
     zx_status_t st = ZX_OK;
     if (vmar->dead)
         st = ZX_ERR_BAD_STATE;
     else
         vmar_destroy_locked(vmar);
-    mutex_release(&as->lock);
+    mutex_release(&vmar->r.aspace->lock);
     return st;
 }
 
 /* ---- map ---- */
 
-/* Checks of zx_vmar_map that need no lock (§4 steps 3-15). *perms gets the PERM_* bits. */
-static zx_status_t map_check_args(vm_object_t *vmo, uint64_t vmo_offset, size_t *len,
+/* The checks of zx_vmar_map that need no lock (docs/syscalls.md gives their order).
+ * *perms gets the PERM_* bits. */
+static zx_status_t map_check_args(vmo_t *vmo, uint64_t vmo_offset, size_t *len,
                                   zx_vm_option_t *options, zx_vm_option_t max_perms,
                                   uint64_t *align) {
-    zx_vm_option_t o = *options;
-    if (o & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) /* x86 has no execute-only pages */
-        o = (o & ~ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) | ZX_VM_PERM_READ;
+    zx_vm_option_t o = vm_opt_resolve_xom(*options);
     *options = o;
     if ((o & (ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)) && !(o & ZX_VM_PERM_READ))
         return ZX_ERR_INVALID_ARGS;
@@ -374,22 +363,16 @@ static zx_status_t map_check_args(vm_object_t *vmo, uint64_t vmo_offset, size_t 
     return ZX_OK;
 }
 
-/* With SPECIFIC_OVERWRITE: a sub-VMAR in [a, b) is INVALID_ARGS; counts spares. */
-static zx_status_t overwrite_check_locked(vm_vmar_t *vmar, vaddr_t a, vaddr_t b,
-                                          unsigned *spares) {
-    return unmap_check_locked(vmar, a, b, false, spares);
+zx_status_t vmar_map(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t vmo_offset,
+                     size_t len, zx_vm_option_t options, zx_vm_option_t max_perms,
+                     vaddr_t *addr) {
+    return vmar_map_held(vmar, vmar_offset, vmo, vmo_offset, len, options, max_perms, addr,
+                         NULL);
 }
 
-zx_status_t vm_vmar_map(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
-                        uint64_t vmo_offset, size_t len, zx_vm_option_t options,
-                        zx_vm_option_t max_perms, vaddr_t *addr) {
-    return vm_vmar_map_held(vmar, vmar_offset, vmo, vmo_offset, len, options, max_perms, addr,
-                            NULL);
-}
-
-zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *vmo,
-                             uint64_t vmo_offset, size_t len, zx_vm_option_t options,
-                             zx_vm_option_t max_perms, vaddr_t *addr, vm_mapping_t **held) {
+zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t vmo_offset,
+                          size_t len, zx_vm_option_t options, zx_vm_option_t max_perms,
+                          vaddr_t *addr, vm_mapping_t **held) {
     uint64_t align;
     zx_status_t st = map_check_args(vmo, vmo_offset, &len, &options, max_perms, &align);
     if (st != ZX_OK)
@@ -397,16 +380,16 @@ zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *v
     zx_vm_option_t perms = options & VM_PERM_RWX;
     vm_mapping_t *m = vm_mapping_alloc();
     vm_mapping_t *spare = NULL;
-    vm_aspace_t *as = vmar->r.aspace;
-    mutex_acquire(&as->lock);
+    mutex_acquire(&vmar->r.aspace->lock);
     struct place_args pa = {options, vmar_offset, len, align, perms << VM_CAN_MAP_SHIFT};
     vaddr_t base = 0;
-    st = vmar_place_locked(vmar, &pa, &base);
+    st = place_locked(vmar, &pa, &base);
     if (st == ZX_OK && !m)
         st = ZX_ERR_NO_MEMORY;
     unsigned needed = 0;
     if (st == ZX_OK && (options & ZX_VM_SPECIFIC_OVERWRITE)) {
-        st = overwrite_check_locked(vmar, base, base + len, &needed);
+        /* A sub-VMAR in the range is INVALID_ARGS, as for an unmap without OP_CHILDREN. */
+        st = unmap_check_locked(vmar, base, base + len, false, &needed);
         if (st == ZX_OK)
             st = alloc_spare(needed, &spare);
         if (st == ZX_OK)
@@ -415,6 +398,7 @@ zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *v
     if (st == ZX_OK) {
         zx_vm_option_t max = max_perms & VM_PERM_RWX & (vmar->flags >> VM_CAN_MAP_SHIFT);
         vm_mapping_install(m, vmar, base, len, vmo, vmo_offset, perms, max);
+        vm_region_same_lock(&m->r, &vmar->r);
         if (options & ZX_VM_MAP_RANGE) {
             st = vm_mapping_populate(m, base, base + len);
             if (st != ZX_OK)
@@ -424,44 +408,30 @@ zx_status_t vm_vmar_map_held(vm_vmar_t *vmar, size_t vmar_offset, vm_object_t *v
             vm_mapping_hold_locked(m);
             *held = m;
         }
-    } else if (m) {
-        vm_mapping_free_unused(m);
+    } else {
+        vm_mapping_free_if_unused(m);
     }
-    free_spare_if_unused(spare);
-    mutex_release(&as->lock);
+    vm_mapping_free_if_unused(spare);
+    mutex_release(&vmar->r.aspace->lock);
     if (st == ZX_OK)
         *addr = base;
     return st;
 }
 
-void vm_mapping_destroy_held(vm_mapping_t *m) {
-    vm_aspace_t *as = m->r.aspace; /* immutable; the caller's VMAR keeps it alive */
-    mutex_acquire(&as->lock);
-    if (!m->dead)
-        vm_mapping_destroy(m); /* drops the tree's reference; ours keeps the struct */
-    mutex_release(&as->lock);
-    vm_mapping_unref(m);
-}
-
 /* ---- debug ---- */
 
-static size_t count_mappings_locked(vm_vmar_t *vmar) {
+size_t vmar_debug_count_mappings(vmar_t *vmar) {
+    mutex_acquire(&vmar->r.aspace->lock);
     size_t n = 0;
     unsigned depth = 0;
     for (struct vm_region *r = vmar_walk_next(vmar, NULL, &depth); r;
          r = vmar_walk_next(vmar, r, &depth))
         n += r->type == VM_REGION_MAPPING;
-    return n;
-}
-
-size_t vm_vmar_debug_count_mappings(vm_vmar_t *vmar) {
-    mutex_acquire(&vmar->r.aspace->lock);
-    size_t n = count_mappings_locked(vmar);
     mutex_release(&vmar->r.aspace->lock);
     return n;
 }
 
-size_t vm_vmar_debug_prot_runs(vm_vmar_t *vmar, vaddr_t addr) {
+size_t vmar_debug_prot_runs(vmar_t *vmar, vaddr_t addr) {
     mutex_acquire(&vmar->r.aspace->lock);
     vm_mapping_t *m = vmar_find_mapping(vmar, addr, NULL);
     size_t n = m ? m->nruns : 0;

@@ -1,9 +1,12 @@
 /*
- * VMO children (vmo_create_child): slices and copy-on-write snapshots. Layout and lock
- * rules: vm_object_priv.h; the contracts: vm_object.h.
+ * VMO families, built on the base layer (vmo.c) and calling nothing above it: children
+ * (vmo_create_child: slices and copy-on-write snapshots), the lookups and private copies
+ * copy-on-write needs (the interface of vmo_child_priv.h, used by vmo_ops.c), and how a
+ * member leaves its family when its last reference goes (vmo_unref). Layout and lock
+ * rules: vmo_priv.h; the contracts: vmo.h.
  *
  * Slices. A slice is a window [parent_offset, + size) onto its parent, which it holds by
- * a reference. It owns no pages: vm_object_ops.c forwards each operation to the parent
+ * a reference. It owns no pages: vmo_ops.c forwards each operation to the parent
  * (vmo_slice_resolve). Its mapping links stay on the slice (the mapping code owns and
  * rewrites link->vmo_offset), and the parent reaches them through its `slices` list
  * whenever it tells its own mappings about a change (vmo_unmap_links_locked). A slice of
@@ -30,7 +33,7 @@
  * leaf instead of copied: nobody else could ever read it again. Mappings of other leaves
  * cannot map it (they do not see it, and a leaf's mappings drop an offset whenever the
  * leaf stops seeing an ancestor page there); the leaf's own keep the same frame. A page
- * a copy in flight has pinned is copied instead (the pin rules of vm_object_priv.h),
+ * a copy in flight has pinned is copied instead (the pin rules of vmo_priv.h),
  * and so is one whose visibility check ran out of its budget (VMO_COW_VISIT_MAX).
  *
  * Freeing. Hidden nodes are owned by the structure, not by references: when a child of H
@@ -58,7 +61,7 @@
  * (vmo_cow_next_present_locked: one page_tree_next per ancestor), never every index of
  * the range. Depth is capped (VMO_COW_DEPTH_MAX), so every walk up is bounded.
  */
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
@@ -68,7 +71,7 @@
 #include <phys/physmap.h>
 #include <phys/pmm.h>
 
-#include "vm_object_priv.h"
+#include "vmo_child_priv.h"
 
 #define CHILD_KIND_MASK \
     (VMO_CHILD_SNAPSHOT | VMO_CHILD_SLICE | VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE)
@@ -77,13 +80,13 @@
 /* A page-tree index past every real one ("to the end"). */
 #define INDEX_END UINT64_MAX
 
-bool vmo_child_no_write(const vm_object_t *vmo) {
+bool vmo_child_no_write(const vmo_t *vmo) {
     return (vmo->flags & VMO_FLAG_NO_WRITE) != 0;
 }
 
-/* See vm_object_priv.h. A slice's size and parent never change, so no lock is needed. */
-bool vmo_slice_resolve(vm_object_t **vmo, uint64_t *offset, uint64_t len, zx_status_t *st) {
-    vm_object_t *slice = *vmo;
+/* See vmo_child_priv.h. A slice's size and parent never change, so no lock is needed. */
+bool vmo_slice_resolve(vmo_t **vmo, uint64_t *offset, uint64_t len, zx_status_t *st) {
+    vmo_t *slice = *vmo;
     if (!(slice->flags & VMO_FLAG_SLICE))
         return true;
     if (!vmo_range_ok(slice->size, *offset, len)) {
@@ -102,7 +105,7 @@ bool vmo_slice_resolve(vm_object_t **vmo, uint64_t *offset, uint64_t len, zx_sta
  * NULL. The family lock is held (the analysis cannot tell that node shares the caller's
  * family, hence the opt-out here and below).
  */
-static vm_page_t *ancestor_page(vm_object_t *node, uint64_t offset)
+static vm_page_t *ancestor_page(vmo_t *node, uint64_t offset)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     while (node->parent && offset < node->parent_limit) {
         offset += node->parent_offset;
@@ -115,7 +118,7 @@ static vm_page_t *ancestor_page(vm_object_t *node, uint64_t offset)
     return NULL;
 }
 
-vm_page_t *vmo_cow_lookup_locked(vm_object_t *vmo, uint64_t index) {
+vm_page_t *vmo_cow_lookup_locked(vmo_t *vmo, uint64_t index) {
     vm_page_t *page = page_tree_lookup(&vmo->pages, index);
     return page ? page : ancestor_page(vmo, index << PAGE_SHIFT);
 }
@@ -124,7 +127,7 @@ vm_page_t *vmo_cow_lookup_locked(vm_object_t *vmo, uint64_t index) {
  * The child of hidden node h after `prev` (NULL: the first) whose window covers h's byte
  * offset `off`, or NULL.
  */
-static vm_object_t *next_child_covering(vm_object_t *h, vm_object_t *prev, uint64_t off)
+static vmo_t *next_child_covering(vmo_t *h, vmo_t *prev, uint64_t off)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     int i = 0;
     if (prev) {
@@ -133,7 +136,7 @@ static vm_object_t *next_child_covering(vm_object_t *h, vm_object_t *prev, uint6
         i++;
     }
     for (; i < VMO_HIDDEN_CHILDREN; i++) {
-        vm_object_t *c = h->child[i];
+        vmo_t *c = h->child[i];
         if (c && off >= c->parent_offset && off - c->parent_offset < c->parent_limit)
             return c;
     }
@@ -149,15 +152,15 @@ static vm_object_t *next_child_covering(vm_object_t *h, vm_object_t *prev, uint6
  * Each node visited costs one unit of *budget; when it runs out the answer is "seen",
  * which is always safe (a copy instead of a move, a page kept a while longer).
  */
-static bool subtree_sees(vm_object_t *top, uint64_t off, uint32_t *budget)
+static bool subtree_sees(vmo_t *top, uint64_t off, uint32_t *budget)
     TA_NO_THREAD_SAFETY_ANALYSIS {
-    vm_object_t *node = top;
+    vmo_t *node = top;
     for (;;) {
         if (*budget == 0)
             return true;
         (*budget)--;
         vmo_work(node, 1);
-        vm_object_t *next = NULL;
+        vmo_t *next = NULL;
         if (!page_tree_lookup(&node->pages, vmo_page_index(off))) {
             if (!(node->flags & VMO_FLAG_HIDDEN))
                 return true;
@@ -166,7 +169,7 @@ static bool subtree_sees(vm_object_t *top, uint64_t off, uint32_t *budget)
         while (!next) { /* node's subtree is done: on to its next sibling */
             if (node == top)
                 return false;
-            vm_object_t *up = node->parent;
+            vmo_t *up = node->parent;
             off += node->parent_offset;
             next = next_child_covering(up, node, off);
             node = up;
@@ -183,19 +186,19 @@ static bool subtree_sees(vm_object_t *top, uint64_t off, uint32_t *budget)
  * Returns the page, its owner in *owner and the owner's page index in *owner_index; NULL
  * if there is no such page or someone else still sees it.
  */
-static vm_page_t *lone_ancestor_page(vm_object_t *vmo, uint64_t off, vm_object_t **owner,
+static vm_page_t *lone_ancestor_page(vmo_t *vmo, uint64_t off, vmo_t **owner,
                                      uint64_t *owner_index) TA_NO_THREAD_SAFETY_ANALYSIS {
-    vm_object_t *node = vmo;
+    vmo_t *node = vmo;
     uint32_t budget = VMO_COW_VISIT_MAX; /* for the whole check, not per level */
     while (node->parent && off < node->parent_limit) {
-        vm_object_t *h = node->parent;
+        vmo_t *h = node->parent;
         off += node->parent_offset;
         if (budget == 0)
             return NULL;
         budget--;
         vmo_work(h, 1);
         for (int i = 0; i < VMO_HIDDEN_CHILDREN; i++) {
-            vm_object_t *other = h->child[i];
+            vmo_t *other = h->child[i];
             if (other && other != node && off >= other->parent_offset &&
                 off - other->parent_offset < other->parent_limit &&
                 subtree_sees(other, off - other->parent_offset, &budget))
@@ -217,7 +220,7 @@ static vm_page_t *lone_ancestor_page(vm_object_t *vmo, uint64_t off, vm_object_t
  * and inserts it in vmo's tree (which must have no page there). NO_MEMORY, with nothing
  * changed, if the page or a tree node is unavailable. Mappings are not told.
  */
-static zx_status_t insert_copy(vm_object_t *vmo, uint64_t index, const vm_page_t *src,
+static zx_status_t insert_copy(vmo_t *vmo, uint64_t index, const vm_page_t *src,
                                vm_page_t **out) TA_NO_THREAD_SAFETY_ANALYSIS {
     vm_page_t *page;
     zx_status_t st = pmm_alloc_page(src ? 0 : PMM_ALLOC_FLAG_ZERO, &page, NULL);
@@ -247,9 +250,9 @@ static zx_status_t insert_copy(vm_object_t *vmo, uint64_t index, const vm_page_t
  * nobody sees now, is released to its pins. NO_MEMORY, with nothing changed, if the page
  * or tree node needed is unavailable.
  */
-static zx_status_t take_from_ancestor(vm_object_t *vmo, uint64_t index, vm_page_t **out)
+static zx_status_t take_from_ancestor(vmo_t *vmo, uint64_t index, vm_page_t **out)
     TA_NO_THREAD_SAFETY_ANALYSIS {
-    vm_object_t *owner;
+    vmo_t *owner;
     uint64_t owner_index;
     uint64_t off = index << PAGE_SHIFT;
     *out = NULL;
@@ -279,11 +282,11 @@ static zx_status_t take_from_ancestor(vm_object_t *vmo, uint64_t index, vm_page_
  * child whose window covers it has a subtree that does not see it (subtree_sees, within
  * the visit budget: "seen" when in doubt).
  */
-static bool hidden_page_unseen(vm_object_t *h, uint64_t index) TA_NO_THREAD_SAFETY_ANALYSIS {
+static bool hidden_page_unseen(vmo_t *h, uint64_t index) TA_NO_THREAD_SAFETY_ANALYSIS {
     uint32_t budget = VMO_COW_VISIT_MAX;
     uint64_t off = index << PAGE_SHIFT;
     for (int i = 0; i < VMO_HIDDEN_CHILDREN; i++) {
-        vm_object_t *c = h->child[i];
+        vmo_t *c = h->child[i];
         if (c && off >= c->parent_offset && off - c->parent_offset < c->parent_limit &&
             subtree_sees(c, off - c->parent_offset, &budget))
             return false;
@@ -292,11 +295,11 @@ static bool hidden_page_unseen(vm_object_t *h, uint64_t index) TA_NO_THREAD_SAFE
 }
 
 /*
- * See vm_object_priv.h. The walk up from vmo: at each ancestor, vmo's page indices
+ * See vmo_child_priv.h. The walk up from vmo: at each ancestor, vmo's page indices
  * [from, lim) read it, at the ancestor's index + shift; lim shrinks with every window
  * (it stays below 2^51 pages, so index + shift cannot overflow while lim > from).
  */
-uint64_t vmo_cow_next_present_locked(vm_object_t *vmo, uint64_t from, uint64_t to,
+uint64_t vmo_cow_next_present_locked(vmo_t *vmo, uint64_t from, uint64_t to,
                                      uint64_t limit) TA_NO_THREAD_SAFETY_ANALYSIS {
     uint64_t best = to, index;
     vm_page_t *page;
@@ -304,7 +307,7 @@ uint64_t vmo_cow_next_present_locked(vm_object_t *vmo, uint64_t from, uint64_t t
         best = index;
     uint64_t shift = 0; /* ancestor byte offset = vmo byte offset + shift */
     uint64_t lim = ROUNDUP(limit, (uint64_t)PAGE_SIZE) >> PAGE_SHIFT; /* vmo page index */
-    vm_object_t *node = vmo;
+    vmo_t *node = vmo;
     while (node->parent && from < MIN(lim, best)) {
         shift += node->parent_offset;
         node = node->parent;
@@ -322,15 +325,15 @@ uint64_t vmo_cow_next_present_locked(vm_object_t *vmo, uint64_t from, uint64_t t
 }
 
 /*
- * See vm_object_priv.h. At vmo's page index `index` (which vmo no longer reads through
+ * See vmo_child_priv.h. At vmo's page index `index` (which vmo no longer reads through
  * its parent: its parent_limit is already lowered), every ancestor page that no leaf can
  * see any more is released. old_limit is the parent_limit vmo had.
  */
-void vmo_cow_drop_unseen_locked(vm_object_t *vmo, uint64_t index, uint64_t old_limit)
+void vmo_cow_drop_unseen_locked(vmo_t *vmo, uint64_t index, uint64_t old_limit)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     uint64_t off = index << PAGE_SHIFT; /* in node's offsets as the walk goes up */
     uint64_t lim = old_limit;           /* node's window into its parent */
-    vm_object_t *node = vmo;
+    vmo_t *node = vmo;
     while (node->parent && off < lim) {
         off += node->parent_offset;
         node = node->parent;
@@ -346,7 +349,7 @@ void vmo_cow_drop_unseen_locked(vm_object_t *vmo, uint64_t index, uint64_t old_l
     }
 }
 
-zx_status_t vmo_cow_own_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out) {
+zx_status_t vmo_cow_own_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out) {
     DEBUG_ASSERT(!page_tree_lookup(&vmo->pages, index));
     vm_page_t *taken = NULL;
     if (vmo_has_cow_parent(vmo)) {
@@ -373,11 +376,11 @@ zx_status_t vmo_cow_own_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t 
 }
 
 /*
- * See vm_object_priv.h. Where an ancestor shows through, the leaf takes its own copy and
+ * See vmo_child_priv.h. Where an ancestor shows through, the leaf takes its own copy and
  * clears the bytes in it; elsewhere a whole page is decommitted (mappings told first)
  * and a partial one cleared in place if committed.
  */
-zx_status_t vmo_cow_zero_page_locked(vm_object_t *vmo, uint64_t index, uint64_t lo,
+zx_status_t vmo_cow_zero_page_locked(vmo_t *vmo, uint64_t index, uint64_t lo,
                                      uint64_t hi) {
     uint64_t page_start = index << PAGE_SHIFT;
     DEBUG_ASSERT(lo >= page_start && lo < hi && hi <= page_start + PAGE_SIZE);
@@ -403,7 +406,7 @@ zx_status_t vmo_cow_zero_page_locked(vm_object_t *vmo, uint64_t index, uint64_t 
 /* ---- Hidden nodes: merging and freeing ----------------------------------------------- */
 
 /* Replaces `old` by `new` (either may be NULL) among the children of hidden node h. */
-static void replace_child(vm_object_t *h, vm_object_t *old, vm_object_t *new)
+static void replace_child(vmo_t *h, vmo_t *old, vmo_t *new)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     for (int i = 0; i < VMO_HIDDEN_CHILDREN; i++) {
         if (h->child[i] == old) {
@@ -425,7 +428,7 @@ static void release_hidden_page_cb(void *ctx, uint64_t index, vm_page_t *page)
  * file). Never allocates except page-tree nodes of rest; if one is unavailable h stays.
  * When rest sees h from offset 0 and holds no page itself it adopts h's tree instead.
  */
-static void merge_hidden(vm_object_t *h, vm_object_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
+static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
     uint64_t first = vmo_page_index(rest->parent_offset); /* rest sees [first, end) of h */
     uint64_t end = first + vmo_page_index(rest->parent_limit);
     bool stuck = false;
@@ -465,7 +468,7 @@ static void merge_hidden(vm_object_t *h, vm_object_t *rest) TA_NO_THREAD_SAFETY_
         return;
 
     /* h is empty: rest takes its place, its window composed with h's. */
-    vm_object_t *grand = h->parent;
+    vmo_t *grand = h->parent;
     rest->parent = grand;
     if (grand) {
         uint64_t limit =
@@ -481,16 +484,20 @@ static void merge_hidden(vm_object_t *h, vm_object_t *rest) TA_NO_THREAD_SAFETY_
     vmo_free_struct(h);
 }
 
-/* See vm_object_priv.h. Walks up while hidden nodes are left with no child at all. */
-void vmo_cow_detach_locked(vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
-    vm_object_t *node = vmo;
+/*
+ * Called by the last unref of vmo (its own pages already freed): unlinks it from the
+ * family, merging or freeing the hidden nodes this leaves with fewer than two children.
+ * Walks up while hidden nodes are left with no child at all.
+ */
+static void cow_detach_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vmo_t *node = vmo;
     while (node->parent) {
-        vm_object_t *h = node->parent;
+        vmo_t *h = node->parent;
         node->parent = NULL;
         replace_child(h, node, NULL);
         if (node != vmo)
             vmo_free_struct(node); /* an emptied hidden node */
-        vm_object_t *rest = h->child[0] ? h->child[0] : h->child[1];
+        vmo_t *rest = h->child[0] ? h->child[0] : h->child[1];
         if (rest) {
             merge_hidden(h, rest);
             return;
@@ -502,10 +509,77 @@ void vmo_cow_detach_locked(vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
         vmo_free_struct(node);
 }
 
+/* ---- The end of a member: the last reference --------------------------------------- */
+
+/*
+ * Releases every page a dying PAGED VMO owns, a VMO_DISCARD_SPAN of indices from the next
+ * committed page at a time, with a lock break in between. Nobody can reach them any more
+ * (no reference is left, other family members only read ancestors' pages, and no copy of
+ * another VMO has one pinned: see Pins in vmo_priv.h), so the family may go on
+ * meanwhile; a sibling dying then may even merge pages into vmo, which is why every
+ * round looks for the next page from index 0 again. A kill does not stop a teardown.
+ */
+static void free_own_pages_locked(vmo_t *vmo)
+    TA_REQ(vmo->hier->lock) {
+    uint64_t index;
+    vm_page_t *page;
+    while (page_tree_next(&vmo->pages, 0, UINT64_MAX, &index, &page)) {
+        uint64_t end = index > UINT64_MAX - VMO_DISCARD_SPAN ? UINT64_MAX
+                                                             : index + VMO_DISCARD_SPAN;
+        vmo_free_pages_locked(vmo, index, end);
+        vmo_work(vmo, 1);
+        (void)vmo_lock_break(vmo, NULL);
+    }
+    page_tree_destroy(&vmo->pages, NULL, NULL); /* empty: nothing left to free */
+}
+
+/*
+ * Frees everything the VMO owns, then the struct. Only when the last reference is gone.
+ * A slice leaves its parent's slice list and returns the parent, whose reference the
+ * caller drops; a copy-on-write VMO leaves the family tree (cow_detach_locked) and
+ * returns NULL.
+ */
+static vmo_t *vmo_destroy(vmo_t *vmo) {
+    mutex_acquire(&vmo->hier->lock);
+    ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
+               (void *)vmo);
+    ASSERT(list_is_empty(&vmo->slices));
+    vmo_t *slice_parent = NULL;
+    if (vmo->flags & VMO_FLAG_SLICE) {
+        list_delete(&vmo->slice_node);
+        slice_parent = vmo->parent;
+    } else {
+        if (vmo->type == VMO_TYPE_PAGED)
+            free_own_pages_locked(vmo);
+        if (vmo->parent)
+            cow_detach_locked(vmo);
+    }
+    uint64_t size = vmo->size;
+    mutex_release(&vmo->hier->lock);
+
+    if (vmo->type == VMO_TYPE_CONTIGUOUS && !slice_parent)
+        pmm_free_contiguous(vmo->base, (size_t)(size >> PAGE_SHIFT));
+    vmo_free_struct(vmo);
+    return slice_parent;
+}
+
+/* Drops a reference; the last one frees the VMO and every page it owns. A dead slice's
+ * reference on its parent is dropped by the loop, not by a nested call, so the call
+ * graph has no cycle here (kernel/kstack.conf). */
+void vmo_unref(vmo_t *vmo) {
+    while (vmo) {
+        uint32_t old = __atomic_fetch_sub(&vmo->refcount, 1, __ATOMIC_ACQ_REL);
+        ASSERT_MSG(old > 0, "vmo_unref of dead vmo %p", (void *)vmo);
+        if (old != 1)
+            return;
+        vmo = vmo_destroy(vmo);
+    }
+}
+
 /* ---- Creation ------------------------------------------------------------------------ */
 
-static zx_status_t create_slice(vm_object_t *parent, uint32_t options, uint64_t offset,
-                                uint64_t size, vm_object_t **out) {
+static zx_status_t create_slice(vmo_t *parent, uint32_t options, uint64_t offset,
+                                uint64_t size, vmo_t **out) {
     if ((options & VMO_CHILD_RESIZABLE) || !IS_ALIGNED(offset, PAGE_SIZE))
         return ZX_ERR_INVALID_ARGS;
     if (vmo_is_resizable(parent))
@@ -522,7 +596,7 @@ static zx_status_t create_slice(vm_object_t *parent, uint32_t options, uint64_t 
         offset += parent->parent_offset;
         parent = parent->parent;
     }
-    vm_object_t *slice = vmo_alloc(parent->type, 0, rounded, 0, parent->hier);
+    vmo_t *slice = vmo_alloc(parent->type, 0, rounded, 0, parent->hier);
     if (!slice)
         return ZX_ERR_NO_MEMORY;
     slice->flags = VMO_FLAG_SLICE | ((options & VMO_CHILD_NO_WRITE) ? VMO_FLAG_NO_WRITE : 0);
@@ -537,9 +611,9 @@ static zx_status_t create_slice(vm_object_t *parent, uint32_t options, uint64_t 
 }
 
 /* Hidden ancestors of vmo (0 for a root): what a lookup in vmo may have to walk. */
-static uint32_t cow_depth(const vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+static uint32_t cow_depth(const vmo_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
     uint32_t depth = 0;
-    for (const vm_object_t *p = vmo->parent; p; p = p->parent)
+    for (const vmo_t *p = vmo->parent; p; p = p->parent)
         depth++;
     return depth;
 }
@@ -557,7 +631,7 @@ static void free_copy_cb(void *ctx, uint64_t index, vm_page_t *page) { pmm_free_
  * writers pin is taken once. NO_MEMORY with both trees empty and nothing else changed.
  * Costs O(write pins in the family), i.e. O(threads in vmo_write).
  */
-static zx_status_t collect_written_pages(vm_object_t *parent, struct page_tree *kept,
+static zx_status_t collect_written_pages(vmo_t *parent, struct page_tree *kept,
                                          struct page_tree *copies)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     page_tree_init(kept);
@@ -599,8 +673,8 @@ static zx_status_t collect_written_pages(vm_object_t *parent, struct page_tree *
  * Refuses (OUT_OF_RANGE) a snapshot that would put parent and the child below
  * VMO_COW_DEPTH_MAX hidden nodes, so that every lookup stays bounded.
  */
-static zx_status_t create_snapshot(vm_object_t *parent, uint32_t options, uint64_t offset,
-                                   uint64_t size, vm_object_t **out) {
+static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t offset,
+                                   uint64_t size, vmo_t **out) {
     if (parent->type != VMO_TYPE_PAGED || (parent->flags & VMO_FLAG_SLICE))
         return ZX_ERR_NOT_SUPPORTED;
     if (!IS_ALIGNED(offset, PAGE_SIZE))
@@ -612,8 +686,8 @@ static zx_status_t create_snapshot(vm_object_t *parent, uint32_t options, uint64
         return ZX_ERR_OUT_OF_RANGE;
 
     uint32_t child_opts = (options & VMO_CHILD_RESIZABLE) ? VMO_OPT_RESIZABLE : 0;
-    vm_object_t *child = vmo_alloc(VMO_TYPE_PAGED, child_opts, rounded, 0, parent->hier);
-    vm_object_t *h = vmo_alloc(VMO_TYPE_PAGED, 0, 0, 0, parent->hier);
+    vmo_t *child = vmo_alloc(VMO_TYPE_PAGED, child_opts, rounded, 0, parent->hier);
+    vmo_t *h = vmo_alloc(VMO_TYPE_PAGED, 0, 0, 0, parent->hier);
     if (!child || !h) {
         if (child)
             vmo_free_struct(child);
@@ -672,9 +746,9 @@ static zx_status_t create_snapshot(vm_object_t *parent, uint32_t options, uint64
     return ZX_OK;
 }
 
-/* See vm_object.h. */
-zx_status_t vmo_create_child(vm_object_t *parent, uint32_t options, uint64_t offset,
-                             uint64_t size, vm_object_t **out) {
+/* See vmo.h. */
+zx_status_t vmo_create_child(vmo_t *parent, uint32_t options, uint64_t offset,
+                             uint64_t size, vmo_t **out) {
     if (options & ~CHILD_KNOWN_OPTIONS)
         return ZX_ERR_INVALID_ARGS;
     if ((options & VMO_CHILD_NO_WRITE) && (options & VMO_CHILD_RESIZABLE))

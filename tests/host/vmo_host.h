@@ -1,17 +1,17 @@
 /*
- * What the host tests of VMOs (test_vm_object.c, test_vm_object_pins.c) share: the
+ * What the host tests of VMOs (test_vmo.c, test_vmo_pins.c) share: the
  * environment (real PMM, heap and page tree over mmu_host_env's simulated memory, the
  * zero page), the end-of-test leak check, memcpy copy callbacks for vmo_read/vmo_write,
- * and the scheduler's kill check that the VMO's lock breaks consult (vm_object_host.c).
+ * and the scheduler's kill check that the VMO's lock breaks consult (vmo_host.c).
  */
-#ifndef TESTS_HOST_VM_OBJECT_HOST_H
-#define TESTS_HOST_VM_OBJECT_HOST_H
+#ifndef TESTS_HOST_VMO_HOST_H
+#define TESTS_HOST_VMO_HOST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 #define P ((uint64_t)PAGE_SIZE)
 

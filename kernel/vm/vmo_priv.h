@@ -1,9 +1,10 @@
 /*
- * Private to the VMO implementation (vm_object.c, vm_object_ops.c, vm_object_child.c):
- * the object's layout and the helpers these files share. Nothing outside
- * kernel/vm/vm_object*.c includes this.
+ * Private to the VMO implementation: the object's layout and the base layer's helpers
+ * (vmo.c) that the layers above it share: copy-on-write children (vmo_child.c, whose own
+ * interface is vmo_child_priv.h) and the operations (vmo_ops.c). Nothing outside
+ * kernel/vm/vmo*.c includes this.
  *
- * Lock rules (see also vm/vm_object.h):
+ * Lock rules (see also vm/vmo.h):
  *   - A VMO's lock is its *family's* lock, vmo->hier->lock (a mutex: work under it may
  *     be long, e.g. committing or freeing many pages, and runs with interrupts on). A
  *     family is a VMO together with every child created from it (slices,
@@ -56,8 +57,8 @@
  * the pages that exist (page_tree_next over the VMO and the ancestors it reads through),
  * never every index of the range, and count their work in hier->work for the lock breaks.
  */
-#ifndef VM_VM_OBJECT_PRIV_H
-#define VM_VM_OBJECT_PRIV_H
+#ifndef VM_VMO_PRIV_H
+#define VM_VMO_PRIV_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,12 +67,12 @@
 #include <kernel/types.h>
 #include <lib/list.h>
 #include <vm/page_tree.h>
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 #include <phys/vm_page.h>
 
 /*
  * The state a family shares (see the lock rules above). members counts the live struct
- * vm_objects using it (hidden nodes included; atomic); the last one to go frees it.
+ * vmos using it (hidden nodes included; atomic); the last one to go frees it.
  */
 struct vmo_hier {
     mutex_t lock;
@@ -94,7 +95,7 @@ struct vmo_hier {
 /* Most nodes one visibility check visits before it assumes the page is still seen. */
 #define VMO_COW_VISIT_MAX 1024u
 
-/* vm_object.flags; set at creation, immutable. */
+/* vmo.flags; set at creation, immutable. */
 #define VMO_FLAG_HIDDEN (1u << 0)   /* a copy-on-write hidden node: never seen outside */
 #define VMO_FLAG_SLICE (1u << 1)    /* a window onto `parent` at parent_offset */
 #define VMO_FLAG_NO_WRITE (1u << 2) /* created with VMO_CHILD_NO_WRITE (recorded only) */
@@ -102,7 +103,7 @@ struct vmo_hier {
 /* Children of a hidden node. */
 #define VMO_HIDDEN_CHILDREN 2
 
-struct vm_object {
+struct vmo {
     struct vmo_hier *hier;       /* immutable; hier->lock is this VMO's lock */
     uint32_t refcount;           /* atomic; the object dies when it reaches 0 */
     enum vmo_type type;          /* immutable */
@@ -125,18 +126,18 @@ struct vm_object {
      */
     bool zero_page_handed_out;
     /*
-     * Family links (vm_object_child.c). SLICE: parent is the (non-slice) VMO this one is
+     * Family links (vmo_child.c). SLICE: parent is the (non-slice) VMO this one is
      * a window of, held by a reference, at parent_offset; immutable. Copy-on-write: parent
      * is a hidden node or NULL (a root); offsets o < parent_limit of this VMO read the
      * parent's content at o + parent_offset when this VMO holds no page at o. Hidden
      * nodes are owned by the family structure, not by references: child[] are the VMOs
      * whose parent this node is (one slot may be empty).
      */
-    vm_object_t *parent;
+    vmo_t *parent;
     uint64_t parent_offset;
     uint64_t parent_limit;
-    vm_object_t *child[VMO_HIDDEN_CHILDREN];
-    struct list_node slices;     /* struct vm_object.slice_node: slices of this VMO */
+    vmo_t *child[VMO_HIDDEN_CHILDREN];
+    struct list_node slices;     /* struct vmo.slice_node: slices of this VMO */
     struct list_node slice_node;
 };
 
@@ -169,21 +170,21 @@ static inline bool vmo_range_ok(uint64_t size, uint64_t offset, uint64_t len) {
  * away (decommit, zero, shrink) and after pages are committed (a mapping may show the
  * zero page read-only there, which would hide the new page).
  */
-void vmo_unmap_links_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
+void vmo_unmap_links_locked(vmo_t *vmo, uint64_t start, uint64_t end)
     TA_REQ(vmo->hier->lock);
 
 /*
  * Removes every committed page with index in [first, last) (PAGED only) and frees it, or
  * hands it to the pins holding it. Mappings must already have been told (unmap_range).
  */
-void vmo_free_pages_locked(vm_object_t *vmo, uint64_t first, uint64_t last)
+void vmo_free_pages_locked(vmo_t *vmo, uint64_t first, uint64_t last)
     TA_REQ(vmo->hier->lock);
 
 /*
  * Discards the page-aligned byte range [start, end): every mapping drops its translations
  * first, then the pages are freed (decommit, zero and shrink all need exactly this order).
  */
-void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
+void vmo_discard_range_locked(vmo_t *vmo, uint64_t start, uint64_t end)
     TA_REQ(vmo->hier->lock);
 
 /* Page indices one discard batch spans from its first committed page (a page table's
@@ -199,7 +200,7 @@ void vmo_discard_range_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
  * least one page, so the batches follow the committed pages, not the range, and each
  * one is O(VMO_DISCARD_SPAN).
  */
-uint64_t vmo_discard_batch_locked(vm_object_t *vmo, uint64_t first, uint64_t last)
+uint64_t vmo_discard_batch_locked(vmo_t *vmo, uint64_t first, uint64_t last)
     TA_REQ(vmo->hier->lock);
 
 /*
@@ -207,7 +208,7 @@ uint64_t vmo_discard_batch_locked(vm_object_t *vmo, uint64_t first, uint64_t las
  * them in committed pages (PAGED; uncommitted pages already read as zeros) or in the
  * run (CONTIGUOUS). Not for PHYSICAL VMOs.
  */
-void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
+void vmo_clear_bytes_locked(vmo_t *vmo, uint64_t start, uint64_t end)
     TA_REQ(vmo->hier->lock);
 
 /*
@@ -215,15 +216,15 @@ void vmo_clear_bytes_locked(vm_object_t *vmo, uint64_t start, uint64_t end)
  * dropped for the copy, unpin after it is taken again. The unpin frees the page if it
  * was orphaned meanwhile and this was its last pin.
  */
-void vmo_pin_locked(vm_object_t *vmo, struct vmo_pin *pin, vm_page_t *page, bool write)
+void vmo_pin_locked(vmo_t *vmo, struct vmo_pin *pin, vm_page_t *page, bool write)
     TA_REQ(vmo->hier->lock);
-void vmo_unpin_locked(vm_object_t *vmo, struct vmo_pin *pin) TA_REQ(vmo->hier->lock);
+void vmo_unpin_locked(vmo_t *vmo, struct vmo_pin *pin) TA_REQ(vmo->hier->lock);
 
 /*
  * The one way a page that has left every page tree of a live family goes: freed at once,
  * or orphaned for its pins (rule 1 of Pins). vmo only names the family whose lock is held.
  */
-void vmo_release_page_locked(vm_object_t *vmo, vm_page_t *page) TA_REQ(vmo->hier->lock);
+void vmo_release_page_locked(vmo_t *vmo, vm_page_t *page) TA_REQ(vmo->hier->lock);
 
 /* True if a copy in flight has page pinned. */
 static inline bool vmo_page_pinned(const vm_page_t *page) { return page->object.pins != 0; }
@@ -239,17 +240,17 @@ static inline bool vmo_page_pinned(const vm_page_t *page) { return page->object.
  * says whether the lock was let go, i.e. whether everything read under it must be
  * looked up again.
  */
-zx_status_t vmo_lock_break(vm_object_t *vmo, bool *broke)
+zx_status_t vmo_lock_break(vmo_t *vmo, bool *broke)
     TA_REQ(vmo->hier->lock);
 
 /* True if the next vmo_lock_break will let go of the lock (for steps that must tidy up
  * before: see vmo_commit). */
-static inline bool vmo_lock_break_due(const vm_object_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+static inline bool vmo_lock_break_due(const vmo_t *vmo) TA_REQ(vmo->hier->lock) {
     return vmo->hier->work >= VMO_LOCK_BREAK_WORK;
 }
 
 /* Charges `units` of work to vmo's family (see VMO_LOCK_BREAK_WORK). */
-static inline void vmo_work(vm_object_t *vmo, uint64_t units) TA_NO_THREAD_SAFETY_ANALYSIS {
+static inline void vmo_work(vmo_t *vmo, uint64_t units) TA_REQ(vmo->hier->lock) {
     vmo->hier->work += units;
 }
 
@@ -257,72 +258,26 @@ static inline void vmo_work(vm_object_t *vmo, uint64_t units) TA_NO_THREAD_SAFET
  * Allocates a VMO struct with one reference. hier NULL: a new family of one (its lock
  * and pin list allocated too); otherwise joins that family. NULL if the heap is out.
  */
-vm_object_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t base,
-                       struct vmo_hier *hier);
+vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t base,
+                 struct vmo_hier *hier);
 
 /* Frees a VMO struct that owns nothing any more, and its family if it was the last. */
-void vmo_free_struct(vm_object_t *vmo);
-
-/* ---- Copy-on-write (vm_object_child.c); all with the family lock held ----------------- */
+void vmo_free_struct(vmo_t *vmo);
 
 /* True if vmo reads through a copy-on-write parent (it was snapshotted or is a snapshot). */
-static inline bool vmo_has_cow_parent(const vm_object_t *vmo) {
+static inline bool vmo_has_cow_parent(const vmo_t *vmo) {
     return vmo->parent != NULL && !(vmo->flags & VMO_FLAG_SLICE);
 }
 
 /*
- * The page a copy-on-write VMO shows at page index `index`: its own, else the nearest
- * ancestor's within the parent_limit windows, else NULL (reads as zeros).
+ * Rounds a byte size up to pages. Returns false if the result would exceed VMO_SIZE_MAX
+ * (which is page-aligned, so checking the unrounded size first rules out any overflow).
  */
-vm_page_t *vmo_cow_lookup_locked(vm_object_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock);
-
-/*
- * Gives vmo a page of its own at index (which it must not have yet): a copy of the
- * ancestor page it shows there, or a zeroed page. Then every mapping of vmo drops that
- * offset, since it may map the ancestor page (or the zero page) read-only. NO_MEMORY
- * with nothing changed.
- */
-zx_status_t vmo_cow_own_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
-    TA_REQ(vmo->hier->lock);
-
-/*
- * The smallest page index in [from, to) at which vmo holds a page or an ancestor it
- * reads through holds one (shadowed by a nearer node or not), or `to` if there is none:
- * how range operations skip what cannot matter. `limit` stands for vmo->parent_limit
- * (a shrink passes the limit vmo had). One page_tree_next per ancestor (at most
- * VMO_COW_DEPTH_MAX), charged as work.
- */
-uint64_t vmo_cow_next_present_locked(vm_object_t *vmo, uint64_t from, uint64_t to,
-                                     uint64_t limit) TA_REQ(vmo->hier->lock);
-
-/*
- * vmo_zero's step for page `index` of a copy-on-write VMO: makes its bytes [lo, hi)
- * (byte offsets of vmo, within that page, lo < hi) read as zeros. Where an ancestor's
- * page shows through, vmo first takes a private copy; an own page wholly covered with
- * nothing showing through is decommitted (mappings told first); otherwise the bytes are
- * cleared in place. NO_MEMORY with nothing changed.
- */
-zx_status_t vmo_cow_zero_page_locked(vm_object_t *vmo, uint64_t index, uint64_t lo,
-                                     uint64_t hi) TA_REQ(vmo->hier->lock);
-
-/*
- * A shrink's clean-up at vmo's page index `index`, after vmo->parent_limit was lowered
- * from old_limit to at most index's offset: releases every ancestor page there (seen
- * through the old window) that no leaf can see any more. O(depth) plus the visibility
- * checks, each within VMO_COW_VISIT_MAX.
- */
-void vmo_cow_drop_unseen_locked(vm_object_t *vmo, uint64_t index, uint64_t old_limit)
-    TA_REQ(vmo->hier->lock);
-
-/* Called by the last unref of vmo (its own pages already freed): unlinks it from the
- * family, merging or freeing the hidden nodes this leaves with fewer than two children. */
-void vmo_cow_detach_locked(vm_object_t *vmo) TA_REQ(vmo->hier->lock);
-
-/*
- * Slices: if vmo is a slice, checks [*offset, + len) against its size (false, with
- * *st = OUT_OF_RANGE, when outside) and rewrites *vmo and *offset to the parent's.
- * Returns true to go on with the operation.
- */
-bool vmo_slice_resolve(vm_object_t **vmo, uint64_t *offset, uint64_t len, zx_status_t *st);
+static inline bool vmo_round_size(uint64_t size, uint64_t *rounded) {
+    if (size > VMO_SIZE_MAX)
+        return false;
+    *rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
+    return true;
+}
 
 #endif

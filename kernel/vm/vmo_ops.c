@@ -1,7 +1,9 @@
 /*
- * VMO range operations (commit, decommit, zero), read/write through a copy callback, and
- * the page lookups used by page faults and MAP_RANGE. Layout and lock rules:
- * vm_object_priv.h.
+ * VMO operations, the top of the VMO layers: range operations (commit, decommit, zero),
+ * resizing, read/write through a copy callback, and the page lookups and walks used by
+ * page faults, MAP_RANGE and PROCESS_MAPS. They work on the base layer (vmo.c) and, for
+ * slices and copy-on-write VMOs, through vmo_child_priv.h. Layout and lock rules:
+ * vmo_priv.h.
  *
  * "The covered pages" of [offset, offset + len) are the pages that overlap it, i.e.
  * indices [offset >> 12, roundup(offset + len) >> 12); a zero-length range covers none.
@@ -19,14 +21,14 @@
  *
  * Slices forward every operation to their parent, at their offset, after checking the
  * range against their own size (vmo_slice_resolve). Copy-on-write VMOs (those with a
- * hidden parent) take the vmo_cow_* paths of vm_object_child.c under the family lock:
+ * hidden parent) take the vmo_cow_* paths of vmo_child.c under the family lock:
  * reads see the nearest ancestor's page, anything that writes takes a private copy first.
  *
  * Mappings (vmo_unmap_links_locked) are told about every change of the page behind an
  * offset: before pages are freed (decommit, zero, shrink) and after a page is committed
  * where a mapping may still show the zero page (commit, write, get_page for_write).
  */
-#include <vm/vm_object.h>
+#include <vm/vmo.h>
 
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
@@ -34,7 +36,7 @@
 #include <phys/physmap.h>
 #include <phys/pmm.h>
 
-#include "vm_object_priv.h"
+#include "vmo_child_priv.h"
 
 /*
  * Page indices [*first, *last) covered by a range that vmo_range_ok accepted. The end
@@ -52,7 +54,7 @@ static void covered_pages(uint64_t offset, uint64_t len, uint64_t *first, uint64
  * empty) and inserts it in the page tree. ZX_ERR_NO_MEMORY, with nothing changed, if the
  * page or a tree node is unavailable. Mappings are not told: see commit_page_locked.
  */
-static zx_status_t add_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
+static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
     TA_REQ(vmo->hier->lock) {
     DEBUG_ASSERT(vmo->type == VMO_TYPE_PAGED);
     vm_page_t *page;
@@ -78,7 +80,7 @@ static zx_status_t add_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t *
  * have been the zero page, mapped read-only by a read fault, and it would go on hiding
  * the new page. (Zircon likewise unmaps when a page replaces the zero page.)
  */
-static zx_status_t commit_page_locked(vm_object_t *vmo, uint64_t index, vm_page_t **out)
+static zx_status_t commit_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
     TA_REQ(vmo->hier->lock) {
     zx_status_t st = add_page_locked(vmo, index, out);
     if (st == ZX_OK && vmo->zero_page_handed_out)
@@ -93,7 +95,7 @@ static zx_status_t commit_page_locked(vm_object_t *vmo, uint64_t index, vm_page_
  * shrunk meanwhile, and the operation ends with OUT_OF_RANGE rather than work past the
  * end (as vmo_copy does).
  */
-static zx_status_t recheck_range_locked(vm_object_t *vmo, uint64_t offset, uint64_t len)
+static zx_status_t recheck_range_locked(vmo_t *vmo, uint64_t offset, uint64_t len)
     TA_REQ(vmo->hier->lock) {
     return vmo_range_ok(vmo->size, offset, len) ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
 }
@@ -102,7 +104,7 @@ static zx_status_t recheck_range_locked(vm_object_t *vmo, uint64_t offset, uint6
  * Tells the mappings about the pages added at [*run_start, next) (a read fault may have
  * mapped the zero page there: see commit_page_locked) and starts a new run at next.
  */
-static void flush_run_locked(vm_object_t *vmo, uint64_t *run_start, uint64_t next)
+static void flush_run_locked(vmo_t *vmo, uint64_t *run_start, uint64_t next)
     TA_REQ(vmo->hier->lock) {
     if (*run_start < next && vmo->zero_page_handed_out)
         vmo_unmap_links_locked(vmo, *run_start << PAGE_SHIFT, next << PAGE_SHIFT);
@@ -110,7 +112,7 @@ static void flush_run_locked(vm_object_t *vmo, uint64_t *run_start, uint64_t nex
 }
 
 /*
- * See vm_object.h. Visits the covered indices in order: an index with a page of its own
+ * See vmo.h. Visits the covered indices in order: an index with a page of its own
  * is skipped (one lookup), every other one gets a page: a zeroed one, or on a
  * copy-on-write VMO a private copy of what it shows. So the work is bounded by the pages
  * committed before plus the pages allocated now, and a range larger than memory ends with
@@ -118,7 +120,7 @@ static void flush_run_locked(vm_object_t *vmo, uint64_t *run_start, uint64_t nex
  * once per run of new pages, and always before the lock is let go between steps
  * (vmo_lock_break).
  */
-zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
+zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, len, &st))
         return st;
@@ -161,12 +163,12 @@ zx_status_t vmo_commit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
 }
 
 /*
- * See vm_object.h. A batch at a time (vmo_discard_batch_locked: the mappings drop the
+ * See vmo.h. A batch at a time (vmo_discard_batch_locked: the mappings drop the
  * batch's range, then its pages are freed), so the work follows the committed pages, not
  * the range, with lock breaks in between. An unaligned offset decommits the whole first
  * page (the syscall layer rejects unaligned offsets, as Zircon does).
  */
-zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
+zx_status_t vmo_decommit(vmo_t *vmo, uint64_t offset, uint64_t len) {
     if (vmo->type != VMO_TYPE_PAGED)
         return ZX_ERR_NOT_SUPPORTED;
     zx_status_t st = ZX_OK;
@@ -203,7 +205,7 @@ zx_status_t vmo_decommit(vm_object_t *vmo, uint64_t offset, uint64_t len) {
  * a partial page at either end is cleared in place and whole pages are decommitted a
  * batch at a time. *st is set on failure (NO_MEMORY on a copy-on-write VMO only).
  */
-static uint64_t zero_step_locked(vm_object_t *vmo, uint64_t pos, uint64_t end, zx_status_t *st)
+static uint64_t zero_step_locked(vmo_t *vmo, uint64_t pos, uint64_t end, zx_status_t *st)
     TA_REQ(vmo->hier->lock) {
     uint64_t index = vmo_page_index(pos);
     uint64_t page_end = (index + 1) << PAGE_SHIFT;
@@ -227,7 +229,7 @@ static uint64_t zero_step_locked(vm_object_t *vmo, uint64_t pos, uint64_t end, z
 }
 
 /*
- * See vm_object.h. Byte-granular, like writing zeros. PAGED: pages wholly inside the
+ * See vmo.h. Byte-granular, like writing zeros. PAGED: pages wholly inside the
  * range are decommitted (mappings told first); the partial pages at either end are
  * cleared in place if committed; on a copy-on-write VMO, pages showing an ancestor's
  * content get private zeroed copies instead. Only the pages that exist are visited,
@@ -235,7 +237,7 @@ static uint64_t zero_step_locked(vm_object_t *vmo, uint64_t pos, uint64_t end, z
  * CONTIGUOUS: the bytes are cleared. PHYSICAL: NOT_SUPPORTED. NO_MEMORY only on a
  * copy-on-write VMO (the part zeroed so far stays zeroed).
  */
-zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
+zx_status_t vmo_zero(vmo_t *vmo, uint64_t offset, uint64_t len) {
     if (vmo->type == VMO_TYPE_PHYSICAL)
         return ZX_ERR_NOT_SUPPORTED;
     zx_status_t st = ZX_OK;
@@ -263,6 +265,63 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
     return st;
 }
 
+/* ---- Size ------------------------------------------------------------------------- */
+
+/*
+ * See vmo.h. Shrinking first lowers the size (so nothing past it can be looked up
+ * or committed again) and tells every mapping to drop [new size, old size); then the
+ * VMO's own pages there are freed (pinned ones when their copy ends), in the same lock
+ * hold (a lock break would let a concurrent grow expose pages not freed yet), so that
+ * part costs O(committed pages in the tail). A copy-on-write VMO never again sees its
+ * parent past the new size (growing back reads zeros): its window is lowered too, and
+ * the ancestor pages of the part it gives up that no leaf sees any more are released,
+ * visiting only the ancestors' pages there, with lock breaks in between (a kill stops
+ * that clean-up; what is left goes when its hidden node merges or dies). An unaligned
+ * size also clears [size, rounded size) in the last page, as Zircon does.
+ */
+zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
+    if (vmo->type != VMO_TYPE_PAGED || !(vmo->options & VMO_OPT_RESIZABLE))
+        return ZX_ERR_UNAVAILABLE;
+    uint64_t rounded;
+    if (!vmo_round_size(size, &rounded))
+        return ZX_ERR_OUT_OF_RANGE;
+
+    mutex_acquire(&vmo->hier->lock);
+    uint64_t old = vmo->size;
+    if (vmo_has_cow_parent(vmo) && size < rounded) {
+        /* The tail of the new last page must read as zeros: if it shows an ancestor's
+         * page, take a copy first (the only step that can fail, so it goes first). */
+        uint64_t last = vmo_page_index(size);
+        if (!page_tree_lookup(&vmo->pages, last) && vmo_cow_lookup_locked(vmo, last)) {
+            zx_status_t st = vmo_cow_own_page_locked(vmo, last, NULL);
+            if (st != ZX_OK) {
+                mutex_release(&vmo->hier->lock);
+                return st;
+            }
+        }
+    }
+    if (rounded < old)
+        vmo_unmap_links_locked(vmo, rounded, old);
+    __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
+    if (rounded < old)
+        vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
+    vmo_clear_bytes_locked(vmo, size, rounded);
+    zx_status_t st = ZX_OK;
+    if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
+        uint64_t old_limit = vmo->parent_limit;
+        vmo->parent_limit = rounded;
+        uint64_t next = vmo_page_index(rounded), end = vmo_page_index(old_limit);
+        while (st == ZX_OK &&
+               (next = vmo_cow_next_present_locked(vmo, next, end, old_limit)) < end) {
+            vmo_cow_drop_unseen_locked(vmo, next, old_limit);
+            next++;
+            st = vmo_lock_break(vmo, NULL);
+        }
+    }
+    mutex_release(&vmo->hier->lock);
+    return st;
+}
+
 /* ---- read / write ------------------------------------------------------------------ */
 
 /*
@@ -270,7 +329,7 @@ zx_status_t vmo_zero(vm_object_t *vmo, uint64_t offset, uint64_t len) {
  * page is pinned (*pinned = true) so that it outlives a concurrent decommit; a missing
  * page is committed for a write and read from the zero page otherwise.
  */
-static zx_status_t copy_target_locked(vm_object_t *vmo, uint64_t offset, bool write,
+static zx_status_t copy_target_locked(vmo_t *vmo, uint64_t offset, bool write,
                                       void **kptr, struct vmo_pin *pin, bool *pinned)
     TA_REQ(vmo->hier->lock) {
     uint64_t in_page = offset & PAGE_MASK;
@@ -293,7 +352,7 @@ static zx_status_t copy_target_locked(vm_object_t *vmo, uint64_t offset, bool wr
     }
     if (!page) {
         if (!write) {
-            *kptr = (uint8_t *)paddr_to_physmap(vm_zero_page_paddr()) + in_page;
+            *kptr = (uint8_t *)paddr_to_physmap(vmo_zero_page_paddr()) + in_page;
             return ZX_OK;
         }
         zx_status_t st = commit_page_locked(vmo, index, &page);
@@ -312,7 +371,7 @@ static zx_status_t copy_target_locked(vm_object_t *vmo, uint64_t offset, bool wr
  * checked before the first copy and again for each chunk, so a concurrent shrink ends
  * the operation with OUT_OF_RANGE rather than touching pages past the new end.
  */
-static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
+static zx_status_t vmo_copy(vmo_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
                             void *ctx, bool write) {
     if (vmo->type == VMO_TYPE_PHYSICAL)
         return ZX_ERR_NOT_SUPPORTED;
@@ -347,14 +406,14 @@ static zx_status_t vmo_copy(vm_object_t *vmo, uint64_t offset, size_t len, vmo_c
     return st;
 }
 
-/* See vm_object.h. Uncommitted pages read as zeros and stay uncommitted. */
-zx_status_t vmo_read(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
+/* See vmo.h. Uncommitted pages read as zeros and stay uncommitted. */
+zx_status_t vmo_read(vmo_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
                      void *ctx) {
     return vmo_copy(vmo, offset, len, copy, ctx, false);
 }
 
-/* See vm_object.h. Commits each page it writes to; pages committed before a failure stay. */
-zx_status_t vmo_write(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
+/* See vmo.h. Commits each page it writes to; pages committed before a failure stay. */
+zx_status_t vmo_write(vmo_t *vmo, uint64_t offset, size_t len, vmo_copy_fn copy,
                       void *ctx) {
     return vmo_copy(vmo, offset, len, copy, ctx, true);
 }
@@ -362,16 +421,16 @@ zx_status_t vmo_write(vm_object_t *vmo, uint64_t offset, size_t len, vmo_copy_fn
 /* ---- Page lookups ------------------------------------------------------------------ */
 
 /*
- * See vm_object.h. O(tree height). An unaligned offset is ZX_ERR_INVALID_ARGS. CONTIGUOUS
+ * See vmo.h. O(tree height). An unaligned offset is ZX_ERR_INVALID_ARGS. CONTIGUOUS
  * and PHYSICAL VMOs always report base + offset, writable.
  *
  * Caution: the lock is dropped on return, so the page may be decommitted (its
  * unmap_range calls already made) before the caller maps it, leaving a translation to a
- * freed page. vm_object.h has no variant that maps under the VMO lock yet; until it has,
+ * freed page. vmo.h has no variant that maps under the VMO lock yet; until it has,
  * a fault handler must exclude decommit/zero/shrink some other way.
  */
 /* vmo_get_page's work on the resolved VMO (not a slice), lock held. */
-static zx_status_t get_page_locked(vm_object_t *vmo, uint64_t offset, bool for_write,
+static zx_status_t get_page_locked(vmo_t *vmo, uint64_t offset, bool for_write,
                                    paddr_t *pa, bool *writable) TA_REQ(vmo->hier->lock) {
     zx_status_t st = ZX_OK;
     if (offset >= vmo->size) {
@@ -395,7 +454,7 @@ static zx_status_t get_page_locked(vm_object_t *vmo, uint64_t offset, bool for_w
             own = true;
         }
         if (st == ZX_OK) {
-            *pa = page ? vm_page_to_paddr(page) : vm_zero_page_paddr();
+            *pa = page ? vm_page_to_paddr(page) : vmo_zero_page_paddr();
             *writable = page != NULL && own;
             if (!page)
                 vmo->zero_page_handed_out = true;
@@ -405,7 +464,7 @@ static zx_status_t get_page_locked(vm_object_t *vmo, uint64_t offset, bool for_w
 }
 
 /* Resolves a slice, then finds the page and (map != NULL) maps it under the lock. */
-static zx_status_t get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+static zx_status_t get_page(vmo_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
                             bool *writable, vmo_map_fn map, void *ctx) {
     if (!IS_ALIGNED(offset, PAGE_SIZE))
         return ZX_ERR_INVALID_ARGS;
@@ -420,12 +479,12 @@ static zx_status_t get_page(vm_object_t *vmo, uint64_t offset, bool for_write, p
     return st;
 }
 
-zx_status_t vmo_get_page(vm_object_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
+zx_status_t vmo_get_page(vmo_t *vmo, uint64_t offset, bool for_write, paddr_t *pa,
                          bool *writable) {
     return get_page(vmo, offset, for_write, pa, writable, NULL, NULL);
 }
 
-zx_status_t vmo_fault_page(vm_object_t *vmo, uint64_t offset, bool for_write, vmo_map_fn map,
+zx_status_t vmo_fault_page(vmo_t *vmo, uint64_t offset, bool for_write, vmo_map_fn map,
                            void *ctx) {
     paddr_t pa;
     bool writable;
@@ -433,7 +492,7 @@ zx_status_t vmo_fault_page(vm_object_t *vmo, uint64_t offset, bool for_write, vm
 }
 
 /*
- * See vm_object.h. fn is called with the VMO lock held, so the pages it is given cannot
+ * See vmo.h. fn is called with the VMO lock held, so the pages it is given cannot
  * be decommitted before it maps them; fn may take MMU locks (and allocate) but must not
  * call back into this VMO. Range past the size -> ZX_ERR_OUT_OF_RANGE. PAGED VMOs skip
  * holes (cost ~ committed pages in the range, not its length); CONTIGUOUS and PHYSICAL
@@ -467,7 +526,7 @@ static zx_status_t leaf_runs_fn(void *ctx, uint64_t first, vm_page_t *const *slo
 }
 
 /* Runs of a contiguous or physical VMO: every page is "committed" at base + offset. */
-static zx_status_t linear_runs(const vm_object_t *vmo, uint64_t next, uint64_t last,
+static zx_status_t linear_runs(const vmo_t *vmo, uint64_t next, uint64_t last,
                                const struct run_walk *w) {
     paddr_t pa[VMO_RUN_MAX];
     while (next < last) {
@@ -482,7 +541,7 @@ static zx_status_t linear_runs(const vm_object_t *vmo, uint64_t next, uint64_t l
     return ZX_OK;
 }
 
-zx_status_t vmo_for_each_committed_run(vm_object_t *vmo, uint64_t offset, uint64_t len,
+zx_status_t vmo_for_each_committed_run(vmo_t *vmo, uint64_t offset, uint64_t len,
                                        vmo_run_fn fn, void *ctx) {
     zx_status_t st = ZX_OK;
     struct run_walk w = {fn, ctx, 0};
@@ -522,8 +581,25 @@ static zx_status_t page_of_run_fn(void *ctx, uint64_t offset, const paddr_t *pa,
     return ZX_OK;
 }
 
-zx_status_t vmo_for_each_committed(vm_object_t *vmo, uint64_t offset, uint64_t len,
+zx_status_t vmo_for_each_committed(vmo_t *vmo, uint64_t offset, uint64_t len,
                                    vmo_page_fn fn, void *ctx) {
     struct page_walk w = {fn, ctx};
     return vmo_for_each_committed_run(vmo, offset, len, page_of_run_fn, &w);
+}
+
+/* run walk callback of vmo_committed_pages_in: counts the pages. */
+static zx_status_t count_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
+    (void)offset;
+    (void)pa;
+    *(size_t *)ctx += n;
+    return ZX_OK;
+}
+
+size_t vmo_committed_pages_in(vmo_t *vmo, uint64_t offset, uint64_t len) {
+    uint64_t size = vmo_size(vmo);
+    if (offset >= size)
+        return 0;
+    size_t n = 0;
+    vmo_for_each_committed_run(vmo, offset, MIN(len, size - offset), count_run, &n);
+    return n;
 }
