@@ -12,7 +12,7 @@
  * the 1 GiB run is physical [1 GiB, 2 GiB), which a 128 MiB guest does not even have.
  */
 #include <arch/mmu.h>
-#include <arch/x86/mmu_bench.h>
+#include <arch/mmu_bench.h>
 #include <kernel/console.h>
 #include <kernel/types.h>
 #include <vm/heap.h>
