@@ -2,7 +2,7 @@
  * Kernel memory probes: one access that may fault, turned into an error return. In-kernel
  * tests use them to check that an access faults (an unmapped page, a read-only page
  * written, a no-execute page executed). How a fault becomes a return:
- * <arch/x86/probe.h> on x86-64.
+ * the exception table of kernel/arch/x86 (probe.S) on x86-64.
  *
  * Probes are supervisor accesses: where the CPU prevents supervisor access to user pages
  * (SMAP on x86-64), a probe of a user page faults, and so reports ZX_ERR_NOT_FOUND,

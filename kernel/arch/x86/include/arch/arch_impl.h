@@ -14,6 +14,7 @@
 #define ARCH_ARCH_IMPL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <arch/x86/iframe.h>
 
@@ -51,6 +52,33 @@ struct arch_thread {
     void *fpu;                 /* extended-state area of a user thread, or NULL */
     bool syscall_restricted;   /* its syscalls go to the restricted-mode entry */
 };
+
+/* ---- bulk memory (<arch/string.h>): rep movsq / stosq for the words, movsb / stosb
+ * for the tail ---- */
+
+static __attribute__((always_inline)) inline void arch_copy_forward(void *dst, const void *src,
+                                                                    size_t n) {
+    size_t words = n / sizeof(uint64_t);
+    size_t tail = n % sizeof(uint64_t);
+    __asm__ volatile("rep movsq\n\t"
+                     "mov %[tail], %%rcx\n\t"
+                     "rep movsb"
+                     : "+D"(dst), "+S"(src), "+c"(words)
+                     : [tail] "r"(tail)
+                     : "memory");
+}
+
+static __attribute__((always_inline)) inline void arch_fill(void *dst, uint64_t pattern,
+                                                            size_t n) {
+    size_t words = n / sizeof(uint64_t);
+    size_t tail = n % sizeof(uint64_t);
+    __asm__ volatile("rep stosq\n\t"
+                     "mov %[tail], %%rcx\n\t"
+                     "rep stosb"
+                     : "+D"(dst), "+c"(words)
+                     : "a"(pattern), [tail] "r"(tail)
+                     : "memory");
+}
 
 #ifndef BERYL_HOST
 #include <arch/x86/cpu.h>
