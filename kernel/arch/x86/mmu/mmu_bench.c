@@ -1,6 +1,6 @@
 /*
  * Guest benchmarks of the page-table engine (kernel command line bench=mmu), see
- * <arch/x86/mmu_bench.h> and docs/benchmarks.md.
+ * <arch/mmu_bench.h> and docs/benchmarks.md.
  *
  * Each operation runs once to warm up (tables, heap and PMM free lists reach their steady
  * state, QEMU has translated the code), then BENCH_ROUNDS more times; the median is
