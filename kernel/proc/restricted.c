@@ -46,7 +46,9 @@
 #include <zircon/syscalls-next.h>
 #include "proc_priv.h"
 
-static arch_iframe_t *user_frame(uthread_t *ut) { return arch_user_frame(ut->thread.stack_top); }
+static arch_iframe_t *user_frame(uthread_t *ut) {
+    return arch_user_frame(ut->thread.stack_top);
+}
 
 /* Loads mode's aspace and syscall entry for the calling thread (interrupts off, so the
  * scheduler's switch hook sees either the old state or the new one). */
@@ -69,9 +71,7 @@ static void resume_normal(uthread_t *ut, arch_iframe_t *f, uint64_t reason) {
 
 void restricted_exit(uthread_t *ut, arch_iframe_t *f, uint64_t reason) {
     DEBUG_ASSERT(ut->restricted.active && ut->restricted.state);
-    zx_restricted_state_t *st = ut->restricted.state;
-    arch_restricted_state_save(st, f);
-    arch_get_user_bases(&ut->thread.arch, &st->fs_base, &st->gs_base);
+    arch_restricted_state_save(ut->restricted.state, f, &ut->thread.arch);
     switch_mode(ut, ut->proc->aspace, false);
     arch_set_user_bases(&ut->thread.arch, ut->restricted.normal_fs_base,
                         ut->restricted.normal_gs_base);
@@ -193,6 +193,7 @@ zx_status_t sys_restricted_kick(zx_handle_t thread, uint32_t options) {
     return st;
 }
 
-void trap_restricted_syscall(arch_iframe_t *f) {
-    restricted_exit(uthread_current(), f, ZX_RESTRICTED_REASON_SYSCALL);
+/* Only a thread in restricted mode reaches this entry, so t is a user thread. */
+void trap_restricted_syscall(thread_t *t, arch_iframe_t *f) {
+    restricted_exit(t->user_ctx, f, ZX_RESTRICTED_REASON_SYSCALL);
 }

@@ -44,7 +44,7 @@ static int uthread_kernel_entry(void *arg) {
     uthread_t *ut = arg;
     arch_iframe_t f;
     arch_iframe_init_user(&f, ut->entry, ut->stack, ut->arg1, ut->arg2);
-    if (trap_user_work_pending() || arch_iframe_pc(&f) >= USER_ASPACE_TOP)
+    if (trap_user_work_pending(&ut->thread) || arch_iframe_pc(&f) >= USER_ASPACE_TOP)
         trap_return_to_user_slow(&f);
     arch_enter_user(&f);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <arch/cpu.h>
 #include <arch/thread.h>
+#include <arch/user.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/fpu.h>
@@ -45,8 +46,8 @@ void arch_thread_switch(struct arch_thread *from, bool from_dead, struct arch_th
          * may have replaced a base behind the cache's back. */
         if (x86_clear_user_selectors())
             x86_user_bases_forget();
-        x86_load_user_bases(to->fs_base, to->gs_base);
+        arch_user_bases_load(to->fs_base, to->gs_base);
         x86_fpu_switch(to->fpu);
     }
-    x86_load_syscall_entry(to->syscall_restricted);
+    arch_syscall_entry_load(to->syscall_restricted);
 }

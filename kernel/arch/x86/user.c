@@ -1,6 +1,7 @@
 /*
- * User context (<arch/user.h>): the user frame as generic code sees it, the FS / GS base
- * registers, the choice of syscall entry point, and SMAP's user-access window.
+ * User context (<arch/user.h>): the out-of-line part (the rest is inline in
+ * <arch/arch_impl.h>): a first user frame, exception reports, the FS / GS base and LSTAR
+ * writes, and SMAP's user-access window.
  *
  * The MSR writes are cached per CPU (struct arch_percpu): a switch between threads with
  * equal bases, or between two normal-mode threads, writes nothing.
@@ -22,13 +23,6 @@
 #define X86_MSR_FS_BASE 0xc0000100u
 #define X86_MSR_GS_BASE 0xc0000101u
 
-/* Addresses below this are in the user half of the 48-bit canonical space. */
-#define X86_USER_HALF_TOP (1ull << 47)
-/* RFLAGS bits restricted code may set (CF PF AF ZF SF TF DF OF); IF and the reserved bit
- * 1 are always set; IOPL, NT, RF, VM, AC, VIF, VIP and ID never. */
-#define X86_FLAGS_USER_MASK 0xdd5ull
-#define X86_FLAGS_RESERVED1 (1ull << 1)
-#define X86_FLAGS_FIXED (X86_FLAGS_IF | X86_FLAGS_RESERVED1)
 
 #define X86_VECTOR_DB 1
 #define X86_VECTOR_BP 3
@@ -38,10 +32,6 @@
 #define USER_BASE_UNKNOWN UINT64_MAX
 
 /* ---- the user frame ---- */
-
-arch_iframe_t *arch_user_frame(uintptr_t kstack_top) {
-    return (arch_iframe_t *)(kstack_top - sizeof(arch_iframe_t));
-}
 
 void arch_iframe_init_user(arch_iframe_t *f, uintptr_t pc, uintptr_t sp, uintptr_t arg1,
                            uintptr_t arg2) {
@@ -53,38 +43,6 @@ void arch_iframe_init_user(arch_iframe_t *f, uintptr_t pc, uintptr_t sp, uintptr
     f->cs = X86_GDT_USER_CODE;
     f->ss = X86_GDT_USER_DATA;
     f->rflags = X86_FLAGS_FIXED;
-}
-
-uintptr_t arch_iframe_pc(const arch_iframe_t *f) { return f->rip; }
-
-void arch_iframe_set_vector_call(arch_iframe_t *f, uintptr_t pc, uint64_t context,
-                                 uint64_t reason) {
-    f->rip = pc;
-    f->rdi = context;
-    f->rsi = reason;
-    f->rax = reason;
-}
-
-void arch_restricted_state_save(zx_restricted_state_t *st, const arch_iframe_t *f) {
-    *st = (zx_restricted_state_t){
-        .rdi = f->rdi, .rsi = f->rsi, .rbp = f->rbp, .rbx = f->rbx, .rdx = f->rdx,
-        .rcx = f->rcx, .rax = f->rax, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
-        .r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
-        .r15 = f->r15, .ip = f->rip, .flags = f->rflags,
-    };
-}
-
-void arch_restricted_state_load(arch_iframe_t *f, const zx_restricted_state_t *st) {
-    f->rdi = st->rdi, f->rsi = st->rsi, f->rbp = st->rbp, f->rbx = st->rbx, f->rdx = st->rdx;
-    f->rcx = st->rcx, f->rax = st->rax, f->rsp = st->rsp, f->r8 = st->r8, f->r9 = st->r9;
-    f->r10 = st->r10, f->r11 = st->r11, f->r12 = st->r12, f->r13 = st->r13, f->r14 = st->r14;
-    f->r15 = st->r15;
-    f->rip = st->ip;
-    f->rflags = (st->flags & X86_FLAGS_USER_MASK) | X86_FLAGS_FIXED;
-}
-
-bool arch_restricted_state_bases_ok(const zx_restricted_state_t *st) {
-    return st->fs_base < X86_USER_HALF_TOP && st->gs_base < X86_USER_HALF_TOP;
 }
 
 void arch_exception_report(const arch_iframe_t *f, zx_status_t vm_status,
@@ -115,7 +73,7 @@ void arch_iframe_describe(const arch_iframe_t *f, char *buf, size_t len) {
 
 /* ---- FS / GS bases ---- */
 
-void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base) {
+void arch_user_bases_load(uint64_t fs_base, uint64_t gs_base) {
     struct arch_percpu *cpu = arch_get_percpu();
     if (fs_base != cpu->user_fs_base) {
         x86_wrmsr(X86_MSR_FS_BASE, fs_base);
@@ -132,17 +90,6 @@ void x86_user_bases_forget(void) {
     cpu->user_fs_base = cpu->user_gs_base = USER_BASE_UNKNOWN;
 }
 
-void arch_set_user_bases(struct arch_thread *a, uint64_t fs_base, uint64_t gs_base) {
-    a->fs_base = fs_base;
-    a->gs_base = gs_base;
-    x86_load_user_bases(fs_base, gs_base);
-}
-
-void arch_get_user_bases(const struct arch_thread *a, uint64_t *fs_base, uint64_t *gs_base) {
-    *fs_base = a->fs_base;
-    *gs_base = a->gs_base;
-}
-
 /* ---- syscall entry selection ---- */
 
 /* The entry points (entry/syscall_entry.S), registered by x86_syscall_init. */
@@ -153,18 +100,12 @@ void x86_set_syscall_entries(uintptr_t normal, uintptr_t restricted) {
     syscall_entry_restricted = restricted;
 }
 
-void x86_load_syscall_entry(bool restricted) {
+void arch_syscall_entry_load(bool restricted) {
     struct arch_percpu *cpu = arch_get_percpu();
     if (restricted == cpu->syscall_restricted)
         return;
     x86_wrmsr(X86_MSR_LSTAR, restricted ? syscall_entry_restricted : syscall_entry_normal);
     cpu->syscall_restricted = restricted;
-}
-
-void arch_set_syscall_entry(struct arch_thread *a, bool restricted) {
-    DEBUG_ASSERT(arch_irqs_disabled());
-    a->syscall_restricted = restricted;
-    x86_load_syscall_entry(restricted);
 }
 
 /* ---- SMAP ---- */

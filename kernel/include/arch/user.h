@@ -13,6 +13,9 @@
  * The syscall entry. A thread in restricted mode (kernel/proc/restricted.c) has its own
  * syscall entry point, selected per thread, so the normal syscall path never tests for
  * restricted mode.
+ *
+ * The functions restricted mode calls on every enter and exit are static inline (bodies
+ * in <arch/arch_impl.h>).
  */
 #ifndef ARCH_USER_H
 #define ARCH_USER_H
@@ -30,7 +33,7 @@ typedef struct zx_exception_report zx_exception_report_t;
 
 /* The user frame of the thread whose kernel stack ends at kstack_top (valid while that
  * thread is in the kernel on behalf of user mode). */
-arch_iframe_t *arch_user_frame(uintptr_t kstack_top);
+static inline arch_iframe_t *arch_user_frame(uintptr_t kstack_top);
 
 /* Fills *f for a thread's first entry to user mode: at pc with stack sp, arg1 and arg2
  * in the first two argument registers, interrupts on, every other register zero. */
@@ -38,26 +41,29 @@ void arch_iframe_init_user(arch_iframe_t *f, uintptr_t pc, uintptr_t sp, uintptr
                            uintptr_t arg2);
 
 /* The user address execution resumes at when *f is restored. */
-uintptr_t arch_iframe_pc(const arch_iframe_t *f);
+static inline uintptr_t arch_iframe_pc(const arch_iframe_t *f);
 
 /*
  * Turns *f into a call of pc as Beryl's restricted-mode vector convention has it:
  * context in the first argument register, reason in the second and in the return-value
  * register (so a vector that is a bare `ret` looks like a call that returned reason).
  */
-void arch_iframe_set_vector_call(arch_iframe_t *f, uintptr_t pc, uint64_t context,
-                                 uint64_t reason);
+static inline void arch_iframe_set_vector_call(arch_iframe_t *f, uintptr_t pc,
+                                               uint64_t context, uint64_t reason);
 
-/* Writes the general registers, pc and flags of *f into *st, every other field zero
- * (the caller then stores fs_base / gs_base). */
-void arch_restricted_state_save(zx_restricted_state_t *st, const arch_iframe_t *f);
+/* Writes the general registers, pc and flags of *f and the user bases of thread a into
+ * *st, every other field zero. */
+static inline void arch_restricted_state_save(zx_restricted_state_t *st,
+                                              const arch_iframe_t *f,
+                                              const struct arch_thread *a);
 
 /* Loads *f from *st (general registers, pc; flags masked to what user code may set).
  * fs_base / gs_base are left to the caller. */
-void arch_restricted_state_load(arch_iframe_t *f, const zx_restricted_state_t *st);
+static inline void arch_restricted_state_load(arch_iframe_t *f,
+                                              const zx_restricted_state_t *st);
 
 /* True if every user base register value in *st is one user mode may hold. */
-bool arch_restricted_state_bases_ok(const zx_restricted_state_t *st);
+static inline bool arch_restricted_state_bases_ok(const zx_restricted_state_t *st);
 
 /*
  * Fills *out, a Zircon exception report, for the user-mode exception in f: its type
@@ -80,11 +86,13 @@ __noreturn void arch_enter_user(const arch_iframe_t *f);
 
 /* The user FS / GS bases of thread a (the running thread, any interrupt state): stored
  * in a and loaded into the CPU at once. */
-void arch_set_user_bases(struct arch_thread *a, uint64_t fs_base, uint64_t gs_base);
-void arch_get_user_bases(const struct arch_thread *a, uint64_t *fs_base, uint64_t *gs_base);
+static inline void arch_set_user_bases(struct arch_thread *a, uint64_t fs_base,
+                                       uint64_t gs_base);
+static inline void arch_get_user_bases(const struct arch_thread *a, uint64_t *fs_base,
+                                       uint64_t *gs_base);
 
 /* Selects a's syscall entry: restricted mode's or the normal one (a is the running
  * thread, interrupts off; the choice follows a across switches). */
-void arch_set_syscall_entry(struct arch_thread *a, bool restricted);
+static inline void arch_set_syscall_entry(struct arch_thread *a, bool restricted);
 
 #endif

@@ -62,22 +62,27 @@ static inline int64_t trap_syscall(uint64_t num, const uint64_t args[8]) {
  * return register alone (never seen by user space). */
 #define ZX_ERR_INTERNAL_FRAME_REPLACED (-503)
 
+/* The thread the entry runs on behalf of (the calling thread). */
+static inline thread_t *trap_current_thread(void) { return thread_current(); }
+
 /* The syscall instruction executed in restricted mode (the per-thread restricted entry,
- * <arch/user.h>): the thread leaves restricted mode; *f becomes its normal-mode frame. */
-void trap_restricted_syscall(arch_iframe_t *f);
+ * <arch/user.h>) by t, the calling thread: it leaves restricted mode; *f becomes its
+ * normal-mode frame. */
+void trap_restricted_syscall(thread_t *t, arch_iframe_t *f);
 
 /*
  * The return to user mode. Every way back (syscall, exception, interrupt from ring 3, a
- * thread's first entry) tests, with the frame f about to be restored:
- *     trap_user_work_pending() || the pc of f >= USER_ASPACE_TOP
+ * thread's first entry) tests, with t the calling thread and f the frame about to be
+ * restored:
+ *     trap_user_work_pending(t) || the pc of f >= USER_ASPACE_TOP
  * and calls trap_return_to_user_slow(f) when that holds. It acts on a pending kill (the
  * thread exits there) and on a kick of a thread in restricted mode (it leaves
  * restricted mode, rewriting *f), and kills the process rather than return to an
  * address the return instruction could not reach. Any interrupt state; returns with
  * the state it was called with.
  */
-static inline bool trap_user_work_pending(void) {
-    return __atomic_load_n(&thread_current()->pending, __ATOMIC_RELAXED) != 0;
+static inline bool trap_user_work_pending(const thread_t *t) {
+    return __atomic_load_n(&t->pending, __ATOMIC_RELAXED) != 0;
 }
 void trap_return_to_user_slow(arch_iframe_t *f);
 

@@ -97,15 +97,15 @@ static bool fixup_probe_fault(struct x86_iframe *f) {
 }
 
 /*
- * VM page faults: a #PF in the user half is first offered to the VM of the current user
- * aspace (trap_page_fault); if it maps the page, the access is retried (ZX_OK). Anything it cannot resolve falls through to the
- * probe fixup and the panic report below, unchanged. A supervisor access to user memory
+ * VM page faults: a #PF in the user half (below X86_USER_HALF_TOP) is first offered to
+ * the VM of the current user aspace (trap_page_fault); if it maps the page, the access
+ * is retried (ZX_OK). Anything it cannot resolve falls through to the probe fixup and
+ * the panic report below, unchanged. A supervisor access to user memory
  * is legitimate only from user-copy code, which sets RFLAGS.AC (SMAP), and never a fetch
  * (SMEP); other supervisor faults are not resolved, or they would fault forever.
  * Returns ZX_OK, the VM's status, ZX_ERR_NOT_FOUND for a #PF the VM is not asked about
  * (or when no user aspace is current), or ZX_ERR_NOT_SUPPORTED for other vectors.
  */
-#define X86_USER_HALF_TOP (1ull << 47)
 static zx_status_t try_vm_page_fault(const struct x86_iframe *f) {
     if (f->vector != X86_VECTOR_PF)
         return ZX_ERR_NOT_SUPPORTED;
@@ -138,7 +138,7 @@ static bool is_hardware_trouble(uint64_t vec) {
 
 /* The return-to-user test of <kernel/trap.h>, with the frame about to be restored. */
 static inline void return_to_user(struct x86_iframe *f) {
-    if (trap_user_work_pending() || f->rip >= USER_ASPACE_TOP)
+    if (trap_user_work_pending(trap_current_thread()) || f->rip >= USER_ASPACE_TOP)
         trap_return_to_user_slow(f);
 }
 

@@ -14,8 +14,8 @@ void x86_syscall_handler(struct x86_iframe *f);
 void x86_restricted_syscall_handler(struct x86_iframe *f);
 
 /* The return-to-user test of <kernel/trap.h>, with the frame about to be restored. */
-static inline void return_to_user(struct x86_iframe *f) {
-    if (trap_user_work_pending() || f->rip >= USER_ASPACE_TOP)
+static inline void return_to_user(thread_t *t, struct x86_iframe *f) {
+    if (trap_user_work_pending(t) || f->rip >= USER_ASPACE_TOP)
         trap_return_to_user_slow(f);
 }
 
@@ -25,18 +25,20 @@ void x86_syscall_handler(struct x86_iframe *f) {
     ASSERT(x86_entry_flags_clear());
     uint64_t args[8] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9, f->r12, f->r13};
     int64_t ret = trap_syscall(f->rax, args);
+    thread_t *t = trap_current_thread();
     if (ret == ZX_ERR_INTERNAL_FRAME_REPLACED) {
-        return_to_user(f);
+        return_to_user(t, f);
         arch_enter_user(f);
     }
     f->rax = (uint64_t)ret;
-    return_to_user(f);
+    return_to_user(t, f);
 }
 
 /* A `syscall` instruction in restricted mode is not a Beryl syscall: it ends restricted
  * mode (LSTAR points here only while the running thread is in restricted mode). */
 void x86_restricted_syscall_handler(struct x86_iframe *f) {
     ASSERT(x86_entry_flags_clear());
-    trap_restricted_syscall(f);
-    return_to_user(f);
+    thread_t *t = trap_current_thread();
+    trap_restricted_syscall(t, f);
+    return_to_user(t, f);
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <arch/x86/iframe.h>
+#include <zircon/syscalls-next.h>
 
 /* The user frame of <arch/user.h>: what every entry from ring 3 saves. */
 typedef struct x86_iframe arch_iframe_t;
@@ -161,6 +162,81 @@ static inline bool arch_irqs_disabled(void) { return !(x86_save_flags() & X86_FL
 static inline void arch_idle(void) {
     arch_irqoff_end(ARCH_HERE());
     __asm__ volatile("sti; hlt" ::: "memory");
+}
+
+/* ---- user context (<arch/user.h>): the frame accessors restricted mode uses on every
+ * enter and exit, inline ---- */
+
+/* Addresses below this are in the user half of the 48-bit canonical space. */
+#define X86_USER_HALF_TOP (1ull << 47)
+/* RFLAGS bits restricted code may set (CF PF AF ZF SF TF DF OF); IF and the reserved bit
+ * 1 are always set; IOPL, NT, RF, VM, AC, VIF, VIP and ID never. */
+#define X86_FLAGS_USER_MASK 0xdd5ull
+#define X86_FLAGS_RESERVED1 (1ull << 1)
+#define X86_FLAGS_FIXED (X86_FLAGS_IF | X86_FLAGS_RESERVED1)
+
+/* Out-of-line halves (user.c), interrupts off: write the FS / GS base MSRs, each only if
+ * it differs from what the CPU holds; point LSTAR at the restricted-mode or the normal
+ * syscall entry, only if that changes. */
+void arch_user_bases_load(uint64_t fs_base, uint64_t gs_base);
+void arch_syscall_entry_load(bool restricted);
+
+static inline arch_iframe_t *arch_user_frame(uintptr_t kstack_top) {
+    return (arch_iframe_t *)(kstack_top - sizeof(arch_iframe_t));
+}
+
+static inline uintptr_t arch_iframe_pc(const arch_iframe_t *f) { return f->rip; }
+
+static inline void arch_iframe_set_vector_call(arch_iframe_t *f, uintptr_t pc,
+                                               uint64_t context, uint64_t reason) {
+    f->rip = pc;
+    f->rdi = context;
+    f->rsi = reason;
+    f->rax = reason;
+}
+
+static inline void arch_restricted_state_save(zx_restricted_state_t *st,
+                                              const arch_iframe_t *f,
+                                              const struct arch_thread *a) {
+    *st = (zx_restricted_state_t){
+        .rdi = f->rdi, .rsi = f->rsi, .rbp = f->rbp, .rbx = f->rbx, .rdx = f->rdx,
+        .rcx = f->rcx, .rax = f->rax, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
+        .r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
+        .r15 = f->r15, .ip = f->rip, .flags = f->rflags, .fs_base = a->fs_base,
+        .gs_base = a->gs_base,
+    };
+}
+
+static inline void arch_restricted_state_load(arch_iframe_t *f,
+                                              const zx_restricted_state_t *st) {
+    f->rdi = st->rdi, f->rsi = st->rsi, f->rbp = st->rbp, f->rbx = st->rbx, f->rdx = st->rdx;
+    f->rcx = st->rcx, f->rax = st->rax, f->rsp = st->rsp, f->r8 = st->r8, f->r9 = st->r9;
+    f->r10 = st->r10, f->r11 = st->r11, f->r12 = st->r12, f->r13 = st->r13, f->r14 = st->r14;
+    f->r15 = st->r15;
+    f->rip = st->ip;
+    f->rflags = (st->flags & X86_FLAGS_USER_MASK) | X86_FLAGS_FIXED;
+}
+
+static inline bool arch_restricted_state_bases_ok(const zx_restricted_state_t *st) {
+    return st->fs_base < X86_USER_HALF_TOP && st->gs_base < X86_USER_HALF_TOP;
+}
+
+static inline void arch_set_user_bases(struct arch_thread *a, uint64_t fs_base,
+                                       uint64_t gs_base) {
+    a->fs_base = fs_base;
+    a->gs_base = gs_base;
+    arch_user_bases_load(fs_base, gs_base);
+}
+
+static inline void arch_get_user_bases(const struct arch_thread *a, uint64_t *fs_base,
+                                       uint64_t *gs_base) {
+    *fs_base = a->fs_base;
+    *gs_base = a->gs_base;
+}
+
+static inline void arch_set_syscall_entry(struct arch_thread *a, bool restricted) {
+    a->syscall_restricted = restricted;
+    arch_syscall_entry_load(restricted);
 }
 #endif /* !BERYL_HOST */
 

@@ -30,13 +30,10 @@ void x86_syscall_init(void);
 /* The two syscall entry points LSTAR may hold (user.c writes LSTAR on a switch). */
 void x86_set_syscall_entries(uintptr_t normal, uintptr_t restricted);
 
-/* User context of the running CPU (user.c), interrupts off: */
-/* Loads the FS / GS base MSRs (each only if it differs from what the CPU holds). */
-void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base);
-/* The FS / GS selectors were reloaded: the bases the CPU holds are unknown. */
+/* The FS / GS selectors were reloaded: the bases the CPU holds are unknown (user.c;
+ * the loads themselves are arch_user_bases_load and arch_syscall_entry_load,
+ * <arch/arch_impl.h>). Interrupts off. */
 void x86_user_bases_forget(void);
-/* Points LSTAR at the restricted-mode entry or the normal one (only if it changes). */
-void x86_load_syscall_entry(bool restricted);
 /* The stack the CPU loads on an interrupt or exception from ring 3 (the running thread's
  * kernel stack top; set on every context switch). */
 void x86_tss_set_rsp0(uint64_t rsp0);
