@@ -1,15 +1,7 @@
-/*
- * CPUID feature detection and enabling of the protection features we rely on, and the
- * per-CPU data (<arch/cpu.h>). One CPU today: its struct arch_percpu is a global, which
- * the inline accessors and the syscall entry stub address directly. On SMP each CPU gets
- * its own struct and GS base points at it while the CPU runs kernel code.
- */
-#include <stddef.h>
-#include <arch/cpu.h>
+/* CPUID feature detection and enabling of the protection features we rely on. */
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/fpu.h>
-#include <arch/x86/percpu.h>
 #include <kernel/console.h>
 #include <lib/string.h>
 
@@ -34,13 +26,6 @@
 /* Leaf 0x80000001 */
 #define CPUIDX1_EDX_NX (1u << 20)
 #define CPUIDX1_EDX_PAGE1G (1u << 26)
-
-struct arch_percpu arch_boot_percpu;
-
-_Static_assert(offsetof(struct arch_percpu, syscall_user_rsp) == X86_PERCPU_SYSCALL_USER_RSP,
-               "percpu.h offsets follow struct arch_percpu");
-_Static_assert(offsetof(struct arch_percpu, kstack_top) == X86_PERCPU_KSTACK_TOP,
-               "percpu.h offsets follow struct arch_percpu");
 
 struct x86_features x86_features;
 /* Read by ENTRY_CLEAR_FLAGS in every exception / interrupt entry (<arch/x86/iframe_asm.h>):

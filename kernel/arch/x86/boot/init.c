@@ -7,6 +7,7 @@
 #include <arch/x86/arch.h>
 
 void arch_early_init(void) {
+    x86_percpu_init();
     x86_cpu_features_init();
     x86_gdt_init();
     x86_idt_init();

@@ -21,6 +21,8 @@ struct x86_features {
 };
 extern struct x86_features x86_features;
 
+/* Sets up the boot CPU's struct arch_percpu (percpu.c); first thing in arch_early_init. */
+void x86_percpu_init(void);
 /* cpuid + enable NX, SMEP, SMAP, PGE, WP, and the extended state (<arch/x86/fpu.h>) */
 void x86_cpu_features_init(void);
 void x86_gdt_init(void);            /* final GDT + TSS with IST stacks */

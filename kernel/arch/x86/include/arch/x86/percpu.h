@@ -1,7 +1,7 @@
 /*
  * Offsets into struct arch_percpu (<arch/arch_impl.h>) for assembly: the syscall entry
  * stub reaches these two words before it has a stack. Checked against the struct in
- * cpu_features.c.
+ * percpu.c.
  */
 #ifndef ARCH_X86_PERCPU_H
 #define ARCH_X86_PERCPU_H
