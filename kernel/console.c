@@ -1,5 +1,5 @@
 /* Kernel console: formatted output to COM1, serialised by a spinlock. */
-#include <arch/x86/uart.h>
+#include <arch/serial.h>
 #include <kernel/console.h>
 #include <kernel/spinlock.h>
 #include <lib/printf.h>
@@ -7,7 +7,7 @@
 static spinlock_t console_lock = SPIN_LOCK_INITIAL_VALUE;
 static int current_level = LOG_INFO;
 
-void console_init(void) { x86_uart_init(); }
+void console_init(void) { arch_serial_init(); }
 
 void console_set_level(int level) { current_level = level; }
 void console_break_lock(void) { __atomic_store_n(&console_lock.value, 0, __ATOMIC_RELEASE); }
@@ -15,7 +15,7 @@ int console_level(void) { return current_level; }
 
 static void console_write_locked(const char *s, size_t len) TA_REQ(console_lock) {
     for (size_t i = 0; i < len; i++)
-        x86_uart_putc(s[i]);
+        arch_serial_putc(s[i]);
 }
 
 void console_write(const char *s, size_t len) {

@@ -1,12 +1,14 @@
 /*
  * kmain: the first C code. Brings the machine up in dependency order:
- *   console -> boot information -> command line -> CPU (features, GDT/TSS, IDT)
- *   -> ASLR seed -> page tables + PMM -> heap -> kernel aspace -> symbols -> modules
- *   -> tests or user programs.
+ *   console -> boot information -> command line -> CPU (arch_early_init: features,
+ *   descriptor tables, exception entry) -> ASLR seed -> page tables + PMM -> heap ->
+ *   kernel aspace -> symbols -> modules -> scheduler -> syscall entry (arch_init) ->
+ *   tasks -> tests or user programs.
  */
+#include <arch/debug.h>
+#include <arch/init.h>
 #include <arch/mmu.h>
-#include <arch/x86/arch.h>
-#include <arch/x86/mmu_bench.h>
+#include <arch/mmu_bench.h>
 #include <kernel/boot_info.h>
 #include <kernel/thread.h>
 #include <object/kobject.h>
@@ -136,7 +138,7 @@ static void dump_requested_aspaces(void) {
         arch_mmu_dump(arch_mmu_kernel_aspace(), 0, 0);
         /* Stop here under Bochs (magic_break) so its debugger sees the same tables; a
          * no-op instruction everywhere else. */
-        bochs_magic_break();
+        arch_debug_break();
     } else if (len < 8 || memcmp(which, "process:", 8) != 0)
         printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel, process:NAME)\n",
                (int)len, which);
@@ -192,11 +194,9 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     apply_cmdline();
     print_boot_info(&boot_info);
 
-    x86_cpu_features_init();
-    x86_gdt_init();
-    x86_idt_init();
+    arch_early_init();
     vm_aslr_init();
-    x86_mmu_boot_init(&boot_info);
+    arch_mmu_boot_init(&boot_info);
     heap_init();
     arch_mmu_init();
     vmo_zero_page_init();
@@ -223,6 +223,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
 
     /* From here on the kernel is preemptive and user mode is available. */
     sched_init();
+    arch_init();
     proc_init();
 
     size_t sel_len;

@@ -1,6 +1,5 @@
 /* panic(), backtraces and power-off. */
-#include <arch/x86/arch.h>
-#include <arch/x86/cpu.h>
+#include <arch/debug.h>
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
@@ -27,7 +26,7 @@ void print_backtrace(uintptr_t pc, uintptr_t fp) {
     printf("backtrace:\n");
     print_frame(0, pc);
     for (int i = 1; i < BACKTRACE_MAX_FRAMES; i++) {
-        if (fp == 0 || (fp & 7) || !x86_is_kernel_stack(fp, 2 * sizeof(uintptr_t)))
+        if (fp == 0 || (fp & 7) || !arch_is_kernel_stack(fp, 2 * sizeof(uintptr_t)))
             break;
         const uintptr_t *frame = (const uintptr_t *)fp;
         uintptr_t next_fp = frame[0];
@@ -48,7 +47,7 @@ __noreturn void kernel_poweroff(bool success) {
 }
 
 __noreturn void panic(const char *fmt, ...) {
-    x86_cli();
+    arch_panic_irq_off();
     if (++panic_depth > 1) {
         /* A panic while panicking: print nothing more that could fault again. The
          * first panic may have died holding the console lock, and taking it again

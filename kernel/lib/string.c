@@ -3,16 +3,19 @@
  *
  * The compiler may itself emit calls to memcpy, memmove and memset (for struct copies,
  * or by recognising copy loops), so these bodies must never contain a loop the compiler
- * could turn back into a call to themselves. The bulk copies are inline assembly, and
- * every function is marked no_builtin so the optimiser leaves the remaining loops alone.
+ * could turn back into a call to themselves. The bulk copies are the CPU's own
+ * instructions (<arch/string.h>, inline), and every function is marked no_builtin so the
+ * optimiser leaves the remaining loops alone.
  *
  * The direction flag is assumed clear on entry, as the SysV ABI requires, and is never
- * set here: backward copies use an ordinary descending loop instead of std; rep movs, so
- * an interrupt can never observe DF=1 because of this file.
+ * set here: backward copies use an ordinary descending loop instead of a descending
+ * string instruction, so an interrupt can never observe DF=1 because of this file.
  */
 #include <lib/string.h>
 
 #include <stdint.h>
+
+#include <arch/string.h>
 
 #include <kernel/compiler.h>
 
@@ -22,16 +25,9 @@
 /* A 64-bit word that may sit at any address and alias any other type. */
 typedef uint64_t __attribute__((aligned(1), may_alias)) unaligned_u64;
 
-/* Copies n bytes forward: 8-byte rep movsq for the bulk, rep movsb for the tail. */
+/* Copies n bytes forward (the CPU's bulk copy, <arch/string.h>). */
 static __always_inline void copy_forward(void *dst, const void *src, size_t n) {
-    size_t words = n / WORD_SIZE;
-    size_t tail = n % WORD_SIZE;
-    __asm__ volatile("rep movsq\n\t"
-                     "mov %[tail], %%rcx\n\t"
-                     "rep movsb"
-                     : "+D"(dst), "+S"(src), "+c"(words)
-                     : [tail] "r"(tail)
-                     : "memory");
+    arch_copy_forward(dst, src, n);
 }
 
 NO_BUILTIN void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
@@ -62,18 +58,10 @@ NO_BUILTIN void *memmove(void *dst, const void *src, size_t n) {
     return dst;
 }
 
-/* Fills n bytes with (unsigned char)c: rep stosq with a replicated byte, then stosb. */
+/* Fills n bytes with (unsigned char)c: the CPU's bulk store of a replicated byte. */
 NO_BUILTIN void *memset(void *dst, int c, size_t n) {
-    void *p = dst;
     uint64_t pattern = (unsigned char)c * 0x0101010101010101ull; /* byte in every lane */
-    size_t words = n / WORD_SIZE;
-    size_t tail = n % WORD_SIZE;
-    __asm__ volatile("rep stosq\n\t"
-                     "mov %[tail], %%rcx\n\t"
-                     "rep stosb"
-                     : "+D"(p), "+c"(words)
-                     : "a"(pattern), [tail] "r"(tail)
-                     : "memory");
+    arch_fill(dst, pattern, n);
     return dst;
 }
 

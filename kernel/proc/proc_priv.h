@@ -22,9 +22,9 @@
 #ifndef PROC_PRIV_H
 #define PROC_PRIV_H
 
-#include <arch/x86/fpu.h>
-#include <arch/x86/iframe.h>
+#include <arch/user.h>
 #include <kernel/thread.h>
+#include <kernel/trap.h>
 #include <lib/list.h>
 #include <object/gc.h>
 #include <object/handle.h>
@@ -109,11 +109,13 @@ struct uthread {
     uintptr_t entry, stack, arg1, arg2;
     uint32_t block_reason;    /* ZX_THREAD_STATE_BLOCKED_* while in a blocking syscall */
     bool kill_sent;           /* process_kill has asked it to die (process lock) */
-    uint64_t fs_base, gs_base; /* the user FS / GS base of the mode it runs in */
-    /* x87/SSE/AVX registers (<arch/x86/fpu.h>), loaded on switch; one state for normal
-     * and restricted mode alike (Zircon's rule: restricted mode switches only the general
-     * registers and FS / GS). Owned; freed with the thread. */
-    x86_fpu_state_t *fpu;
+    /* The user FS / GS bases of the mode it runs in live in thread.arch (<arch/user.h>).
+     * Extended state (<arch/fpu.h>): the area named in thread.arch, inside the heap block
+     * fpu_block; one state for normal and restricted mode alike (Zircon's rule:
+     * restricted mode switches only the general registers and FS / GS). Owned; freed
+     * with the thread. */
+    void *fpu_area;
+    void *fpu_block;
     struct uthread_restricted {
         /* The bound state: a one-page contiguous VMO (a reference), so its page never
          * moves and the kernel reads and writes it through the physmap at `state`.
@@ -122,7 +124,7 @@ struct uthread {
         zx_restricted_state_t *state;
         bool active;              /* in restricted mode; changed only by the thread */
         uintptr_t vector, context; /* normal-mode resume point (while active) */
-        struct x86_iframe normal; /* normal-mode registers at zx_restricted_enter */
+        arch_iframe_t normal;     /* normal-mode registers at zx_restricted_enter */
         uint64_t normal_fs_base, normal_gs_base;
     } restricted;
 };
@@ -207,7 +209,6 @@ bool process_thread_exited(process_t *p) TA_EXCL(p->obj.lock);
  * asserts ZX_TASK_TERMINATED. Runs once, on the thread that saw the last thread go (or
  * on the killer when none was running), never with the aspace loaded. */
 void process_finish(process_t *p) TA_EXCL(p->obj.lock);
-void x86_syscall_handler(struct x86_iframe *f);
 
 /*
  * zx_process_start once the handles are checked: moves *arg1 (if its obj is set) into
@@ -238,14 +239,18 @@ zx_status_t uthread_start(uthread_t *ut, uintptr_t entry, uintptr_t stack, uintp
 /* zx_task_kill on a thread. */
 void uthread_kill(uthread_t *ut) TA_EXCL(ut->proc->obj.lock);
 
-uthread_t *uthread_current(void);
+/* The calling thread's user thread, or NULL for a kernel thread. */
+static inline uthread_t *uthread_current(void) {
+    thread_t *t = thread_current();
+    return t ? (uthread_t *)t->user_ctx : NULL;
+}
 
 /* Ends the calling user thread (and its process, if it was the last). */
 __noreturn void uthread_exit_current(void);
 
 /* A user-mode fault nobody could resolve: logs it, kills the process with
  * ZX_TASK_RETCODE_EXCEPTION_KILL and ends the calling thread. */
-__noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *what);
+__noreturn void uthread_exception_kill(const arch_iframe_t *f, const char *what);
 
 /*
  * Restricted mode (restricted.c). The frame is the thread's user frame, at the top of its
@@ -256,32 +261,22 @@ __noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *w
  * VM did not, for a #PF); true if the thread was in restricted mode and has left it (the
  * exception is then reported in the state VMO, a zx_restricted_exception_t, not fatal).
  */
-void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason);
-bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status);
+void restricted_exit(uthread_t *ut, arch_iframe_t *f, uint64_t reason);
+bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status);
 void restricted_thread_destroy(uthread_t *ut);
-/* The user FS / GS base registers of thread t (0 for a kernel thread), loaded on switch. */
-void x86_load_user_bases(uint64_t fs_base, uint64_t gs_base);
-/* Points LSTAR at the restricted-mode syscall entry (or back at the normal one). */
-void x86_set_syscall_entry(bool restricted);
-void x86_restricted_syscall_handler(struct x86_iframe *f);
 
-/* zx_restricted_enter's status when it has replaced the whole user frame: the syscall
- * path then returns with iret and leaves rax alone (never seen by user space). */
-#define ZX_ERR_INTERNAL_FRAME_REPLACED (-503)
+/* zx_restricted_enter's status when it has replaced the whole user frame:
+ * ZX_ERR_INTERNAL_FRAME_REPLACED (<kernel/trap.h>). */
 
 /*
  * Zircon's boot option that enables the debugging syscalls (zx_process_read_memory and
  * zx_process_write_memory here); without it they return ZX_ERR_NOT_SUPPORTED before any
- * other check. debugging_syscalls_init reads it once at boot (syscall_init).
+ * other check. debugging_syscalls_init reads it once at boot (proc_init).
  */
 #define DEBUGGING_SYSCALLS_OPTION "kernel.enable-debugging-syscalls"
 void debugging_syscalls_init(void);
 bool debugging_syscalls_enabled(void);
 
-/* Return-to-user checks (syscall.c); the thread may exit here. */
-void x86_return_to_user_check(struct x86_iframe *f);
-__noreturn void x86_enter_user(const struct x86_iframe *frame);
-void syscall_init(void);
 
 /* userboot: loads the "userboot" module as the first process and starts it; *out is a
  * reference to the process. ZX_ERR_NOT_FOUND when the module is missing. */

@@ -25,10 +25,14 @@
  * changed by the thread itself; kickers only set THREAD_PENDING_KICK, which the thread
  * consumes on its way back to user mode in restricted mode, or at its next enter (single
  * CPU: a thread running restricted code is never the kicker, so it is preempted in user
- * mode and passes x86_return_to_user_check before it runs again).
+ * mode and passes the return-to-user check of <kernel/trap.h> before it runs again).
+ *
+ * The registers themselves are the architecture's: the frame and the state VMO's
+ * layout are converted by the functions of <arch/user.h>.
  */
+#include <arch/irq.h>
 #include <arch/mmu.h>
-#include <arch/x86/cpu.h>
+#include <arch/user.h>
 #include <kernel/assert.h>
 #include <kernel/syscall_impl.h>
 #include <kernel/user_copy.h>
@@ -42,68 +46,48 @@
 #include <zircon/syscalls-next.h>
 #include "proc_priv.h"
 
-#define X86_USER_HALF_TOP (1ull << 47)
-/* RFLAGS bits restricted code may set (CF PF AF ZF SF TF DF OF); IF and the reserved bit
- * 1 are always set; IOPL, NT, RF, VM, AC, VIF, VIP and ID never. */
-#define X86_FLAGS_USER_MASK 0xdd5ull
-#define X86_FLAGS_FIXED (X86_FLAGS_IF | 0x2ull)
-
-static struct x86_iframe *user_frame(uthread_t *ut) {
-    return (struct x86_iframe *)(ut->thread.stack_top - sizeof(struct x86_iframe));
+static arch_iframe_t *user_frame(uthread_t *ut) {
+    return arch_user_frame(ut->thread.stack_top);
 }
 
 /* Loads mode's aspace and syscall entry for the calling thread (interrupts off, so the
  * scheduler's switch hook sees either the old state or the new one). */
 static void switch_mode(uthread_t *ut, vm_aspace_t *to, bool active) {
-    spin_lock_saved_state_t s = arch_irq_save();
+    arch_irq_state_t s = arch_irq_save();
     vm_aspace_t *from = ut->thread.aspace;
     ut->restricted.active = active;
     ut->thread.aspace = to;
     arch_mmu_context_switch(vm_aspace_arch(from), vm_aspace_arch(to));
     vm_aspace_set_current(to);
-    x86_set_syscall_entry(active);
+    arch_set_syscall_entry(&ut->thread.arch, active);
     arch_irq_restore(s);
 }
 
-static void set_bases(uthread_t *ut, uint64_t fs_base, uint64_t gs_base) {
-    ut->fs_base = fs_base;
-    ut->gs_base = gs_base;
-    x86_load_user_bases(fs_base, gs_base);
-}
-
 /* f as the normal-mode frame at the vector (see the file comment). */
-static void resume_normal(uthread_t *ut, struct x86_iframe *f, uint64_t reason) {
+static void resume_normal(uthread_t *ut, arch_iframe_t *f, uint64_t reason) {
     *f = ut->restricted.normal;
-    f->rip = ut->restricted.vector;
-    f->rdi = ut->restricted.context;
-    f->rsi = reason;
-    f->rax = reason;
+    arch_iframe_set_vector_call(f, ut->restricted.vector, ut->restricted.context, reason);
 }
 
-void restricted_exit(uthread_t *ut, struct x86_iframe *f, uint64_t reason) {
+void restricted_exit(uthread_t *ut, arch_iframe_t *f, uint64_t reason) {
     DEBUG_ASSERT(ut->restricted.active && ut->restricted.state);
-    *ut->restricted.state = (zx_restricted_state_t){
-        .rdi = f->rdi, .rsi = f->rsi, .rbp = f->rbp, .rbx = f->rbx, .rdx = f->rdx,
-        .rcx = f->rcx, .rax = f->rax, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
-        .r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
-        .r15 = f->r15, .ip = f->rip, .flags = f->rflags, .fs_base = ut->fs_base,
-        .gs_base = ut->gs_base,
-    };
+    arch_restricted_state_save(ut->restricted.state, f, &ut->thread.arch);
     switch_mode(ut, ut->proc->aspace, false);
-    set_bases(ut, ut->restricted.normal_fs_base, ut->restricted.normal_gs_base);
+    arch_set_user_bases(&ut->thread.arch, ut->restricted.normal_fs_base,
+                        ut->restricted.normal_gs_base);
     resume_normal(ut, f, reason);
 }
 
 _Static_assert(sizeof(zx_restricted_exception_t) <= PAGE_SIZE, "the state VMO is one page");
 
-bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status) {
+bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status) {
     uthread_t *ut = uthread_current();
     if (!ut || !ut->restricted.active)
         return false;
     /* The report follows the state that restricted_exit writes (zx_restricted_exception_t);
      * it is taken from f before restricted_exit turns f into the normal-mode frame. */
     zx_exception_report_t report;
-    x86_exception_report(f, vm_status, &report);
+    arch_exception_report(f, vm_status, &report);
     ((zx_restricted_exception_t *)ut->restricted.state)->exception = report;
     restricted_exit(ut, f, ZX_RESTRICTED_REASON_EXCEPTION);
     return true;
@@ -156,8 +140,6 @@ zx_status_t sys_restricted_unbind_state(uint32_t options) {
     return ZX_OK;
 }
 
-static bool user_half(uint64_t a) { return a < X86_USER_HALF_TOP; }
-
 zx_status_t sys_restricted_enter(uint32_t options, uintptr_t vector_table_ptr,
                                  uintptr_t context) {
     uthread_t *ut = uthread_current();
@@ -171,10 +153,10 @@ zx_status_t sys_restricted_enter(uint32_t options, uintptr_t vector_table_ptr,
         return ZX_ERR_BAD_STATE;
     zx_restricted_state_t st = *ut->restricted.state;
     if (st.ip < USER_RESTRICTED_BASE || st.ip >= USER_RESTRICTED_TOP ||
-        !user_half(st.fs_base) || !user_half(st.gs_base))
+        !arch_restricted_state_bases_ok(&st))
         return ZX_ERR_BAD_STATE;
 
-    struct x86_iframe *f = user_frame(ut);
+    arch_iframe_t *f = user_frame(ut);
     ut->restricted.normal = *f;
     ut->restricted.vector = vector_table_ptr;
     ut->restricted.context = context;
@@ -183,15 +165,10 @@ zx_status_t sys_restricted_enter(uint32_t options, uintptr_t vector_table_ptr,
         resume_normal(ut, f, ZX_RESTRICTED_REASON_KICK);
         return ZX_ERR_INTERNAL_FRAME_REPLACED;
     }
-    ut->restricted.normal_fs_base = ut->fs_base;
-    ut->restricted.normal_gs_base = ut->gs_base;
-    f->rdi = st.rdi, f->rsi = st.rsi, f->rbp = st.rbp, f->rbx = st.rbx, f->rdx = st.rdx;
-    f->rcx = st.rcx, f->rax = st.rax, f->rsp = st.rsp, f->r8 = st.r8, f->r9 = st.r9;
-    f->r10 = st.r10, f->r11 = st.r11, f->r12 = st.r12, f->r13 = st.r13, f->r14 = st.r14;
-    f->r15 = st.r15;
-    f->rip = st.ip;
-    f->rflags = (st.flags & X86_FLAGS_USER_MASK) | X86_FLAGS_FIXED;
-    set_bases(ut, st.fs_base, st.gs_base);
+    arch_get_user_bases(&ut->thread.arch, &ut->restricted.normal_fs_base,
+                        &ut->restricted.normal_gs_base);
+    arch_restricted_state_load(f, &st);
+    arch_set_user_bases(&ut->thread.arch, st.fs_base, st.gs_base);
     switch_mode(ut, p->restricted, true);
     return ZX_ERR_INTERNAL_FRAME_REPLACED;
 }
@@ -214,4 +191,9 @@ zx_status_t sys_restricted_kick(zx_handle_t thread, uint32_t options) {
     spin_unlock_irqrestore(&ut->proc->obj.lock, s);
     kobject_unref(o);
     return st;
+}
+
+/* Only a thread in restricted mode reaches this entry, so t is a user thread. */
+void trap_restricted_syscall(thread_t *t, arch_iframe_t *f) {
+    restricted_exit(t->user_ctx, f, ZX_RESTRICTED_REASON_SYSCALL);
 }

@@ -1,9 +1,6 @@
-# Sources of kernel/proc (relative to kernel/): tasks, user mode entry, userboot.
+# Sources of kernel/proc (relative to kernel/): tasks, their side of traps, userboot.
 list(APPEND KERNEL_SOURCES
-  proc/user_copy.S
-  proc/user_copy.c
-  proc/user_entry.S
-  proc/syscall.c
+  proc/trap.c
   proc/process.c
   proc/process_shared.c
   proc/restricted.c

@@ -1,11 +1,12 @@
 /*
- * User threads: a scheduler thread whose kernel entry drops to ring 3, and its exits
+ * User threads: a scheduler thread whose kernel entry drops to ring 3, the checks on
+ * every way back to ring 3 (trap_return_to_user_slow, <kernel/trap.h>), and its exits
  * (lifetimes and locking in proc_priv.h).
  */
+#include <arch/fpu.h>
+#include <arch/irq.h>
 #include <arch/mmu.h>
-#include <arch/x86/boot_defs.h>
-#include <arch/x86/cpu.h>
-#include <arch/x86/irqoff.h>
+#include <arch/user.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
 #include <lib/string.h>
@@ -14,8 +15,9 @@
 #include <zircon/syscalls/object.h>
 #include "proc_priv.h"
 
-
-#define USER_RFLAGS_INITIAL (X86_FLAGS_IF | (1ull << 1)) /* bit 1 is always set */
+/* A thread's extended-state area sits at an ARCH_FPU_STATE_ALIGN boundary inside a heap
+ * block (the heap promises 16-byte alignment only), one pointer's width up at least. */
+#define FPU_BLOCK_SLACK (ARCH_FPU_STATE_ALIGN + sizeof(void *))
 
 static void uthread_destroy(kobject_t *o);
 static void uthread_on_zero_handles(kobject_t *o);
@@ -29,11 +31,6 @@ static const struct kobject_ops uthread_ops = {
     .related_koid = uthread_related_koid,
 };
 
-uthread_t *uthread_current(void) {
-    thread_t *t = thread_current();
-    return t ? (uthread_t *)t->user_ctx : NULL;
-}
-
 void uthread_set_block_reason(uint32_t state) {
     uthread_t *ut = uthread_current();
     if (ut)
@@ -45,25 +42,54 @@ static void uthread_reaped(thread_t *t) { kobject_unref(&((uthread_t *)t->user_c
 
 static int uthread_kernel_entry(void *arg) {
     uthread_t *ut = arg;
-    struct x86_iframe f;
-    memset(&f, 0, sizeof(f));
-    f.rip = ut->entry;
-    f.rsp = ut->stack;
-    f.rdi = ut->arg1;
-    f.rsi = ut->arg2;
-    f.cs = X86_GDT_USER_CODE;
-    f.ss = X86_GDT_USER_DATA;
-    f.rflags = USER_RFLAGS_INITIAL;
-    x86_return_to_user_check(&f);
-    x86_enter_user(&f);
+    arch_iframe_t f;
+    arch_iframe_init_user(&f, ut->entry, ut->stack, ut->arg1, ut->arg2);
+    if (trap_user_work_pending(&ut->thread) || arch_iframe_pc(&f) >= USER_ASPACE_TOP)
+        trap_return_to_user_slow(&f);
+    arch_enter_user(&f);
+}
+
+/* The rare part of the return-to-user check: something is pending, or the return
+ * address is out of reach (contract in <kernel/trap.h>). */
+void trap_return_to_user_slow(arch_iframe_t *f) {
+    thread_t *t = thread_current();
+    uint8_t p = __atomic_load_n(&t->pending, __ATOMIC_ACQUIRE);
+    if (p & THREAD_PENDING_KILL)
+        uthread_exit_current();
+    uthread_t *ut = t->user_ctx;
+    /* A kick waits for restricted mode (zx_restricted_enter consumes it there). */
+    if ((p & THREAD_PENDING_KICK) && ut->restricted.active) {
+        __atomic_fetch_and(&t->pending, (uint8_t)~THREAD_PENDING_KICK, __ATOMIC_ACQ_REL);
+        restricted_exit(ut, f, ZX_RESTRICTED_REASON_KICK);
+    }
+    if (arch_iframe_pc(f) >= USER_ASPACE_TOP)
+        uthread_exception_kill(f, "return address outside the user aspace");
+}
+
+/* A new extended-state area in the clean initial state, for ut (false: no memory). */
+static bool uthread_fpu_alloc(uthread_t *ut) {
+    uint8_t *block = kmalloc(arch_fpu_state_size() + FPU_BLOCK_SLACK);
+    if (!block)
+        return false;
+    uintptr_t a = ((uintptr_t)block + sizeof(void *) + ARCH_FPU_STATE_ALIGN - 1) &
+                  ~(uintptr_t)(ARCH_FPU_STATE_ALIGN - 1);
+    ut->fpu_block = block;
+    ut->fpu_area = (void *)a;
+    arch_fpu_state_init(ut->fpu_area);
+    return true;
+}
+
+/* Frees ut's extended-state area (forgotten first if it is the loaded one). */
+static void uthread_fpu_free(uthread_t *ut) {
+    arch_fpu_state_release(ut->fpu_area);
+    kfree(ut->fpu_block);
 }
 
 zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthread_t **out) {
     uthread_t *ut = kzalloc(sizeof(*ut));
     if (!ut)
         return ZX_ERR_NO_MEMORY;
-    ut->fpu = x86_fpu_state_create(); /* the clean initial state */
-    if (!ut->fpu) {
+    if (!uthread_fpu_alloc(ut)) {
         kfree(ut);
         return ZX_ERR_NO_MEMORY;
     }
@@ -73,10 +99,11 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
     ut->name[name_len] = '\0';
     zx_status_t st = thread_init(&ut->thread, ut->name, uthread_kernel_entry, ut);
     if (st != ZX_OK) {
-        x86_fpu_state_destroy(ut->fpu);
+        uthread_fpu_free(ut);
         kfree(ut);
         return st;
     }
+    arch_thread_set_fpu(&ut->thread.arch, ut->fpu_area);
     kobject_init(&ut->obj, &uthread_ops);
     ut->thread.user_ctx = ut;
     ut->thread.on_reaped = uthread_reaped;
@@ -88,7 +115,7 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
     if (p->state == PROCESS_DYING || p->state == PROCESS_DEAD) {
         spin_unlock_irqrestore(&p->obj.lock, s);
         thread_destroy_unstarted(&ut->thread);
-        x86_fpu_state_destroy(ut->fpu);
+        uthread_fpu_free(ut);
         kfree(ut);
         return ZX_ERR_BAD_STATE;
     }
@@ -164,7 +191,7 @@ void uthread_exit_current(void) {
     /* Some paths get here with interrupts off (a kill acted on at the return to user
      * mode from an interrupt); the teardown below blocks and may run long. This thread
      * never returns to user mode, so nothing else depends on them staying off. */
-    x86_irq_enable();
+    arch_irq_enable();
     process_t *p = ut->proc;
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);
@@ -187,12 +214,16 @@ void uthread_exit_current(void) {
     thread_exit(0);
 }
 
-void uthread_exception_kill(const struct x86_iframe *f, const char *what) {
+/* Room for arch_iframe_describe's line. */
+#define FAULT_DESCRIPTION_MAX 128
+
+void uthread_exception_kill(const arch_iframe_t *f, const char *what) {
     uthread_t *ut = uthread_current();
     ASSERT(ut);
-    printf("user fault: process \"%s\" thread \"%s\": %s at rip 0x%lx (vector %lu, error "
-           "0x%lx, cr2 0x%lx); killing the process\n",
-           ut->proc->name, ut->name, what, f->rip, f->vector, f->err_code, x86_fault_address(f));
+    char where[FAULT_DESCRIPTION_MAX];
+    arch_iframe_describe(f, where, sizeof(where));
+    printf("user fault: process \"%s\" thread \"%s\": %s at %s; killing the process\n",
+           ut->proc->name, ut->name, what, where);
     process_kill(ut->proc, ZX_TASK_RETCODE_EXCEPTION_KILL);
     uthread_exit_current();
 }
@@ -203,7 +234,7 @@ static void uthread_destroy(kobject_t *o) {
      * uthread_kill or process_finish tears it down and marks it dead. */
     DEBUG_ASSERT(ut->state == UTHREAD_DEAD);
     restricted_thread_destroy(ut);
-    x86_fpu_state_destroy(ut->fpu);
+    uthread_fpu_free(ut);
     kobject_unref(&ut->proc->obj);
     kfree(ut);
 }

@@ -11,21 +11,22 @@
  * thread frees its stack and calls its owner's on_reaped, with interrupts on: both may
  * take the kernel aspace mutex and release objects whose teardown runs long.
  */
-#include <arch/x86/arch.h>
-#include <arch/x86/cpu.h>
-#include <arch/x86/irqoff.h>
+#include <arch/cpu.h>
+#include <arch/irq.h>
+#include <arch/mmu.h>
+#include <arch/thread.h>
+#include <arch/timer.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
 #include <kernel/thread.h>
+#include <kernel/trap.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
 #include <phys/heap.h>
+#include <vm/vm_aspace.h>
 
 #define SCHED_SLICE_TICKS 10u
 #define KERNEL_STACK_SIZE ((size_t)16 << 10)
-
-_Static_assert(__builtin_offsetof(struct thread, saved_sp) == 40,
-               "context_switch.S hard-codes THREAD_SAVED_SP_OFFSET");
 
 
 static struct list_node run_queue = LIST_INITIAL_VALUE(run_queue);
@@ -92,6 +93,17 @@ static void reaper_run_next(void) {
     list_add_head(&run_queue, &r->queue_node);
 }
 
+/* Loads next's user aspace (page tables, and the fault handler's current aspace) if it
+ * differs from prev's. Interrupts off. */
+static void switch_aspace(thread_t *prev, thread_t *next) {
+    vm_aspace_t *old_as = prev->aspace;
+    if (old_as == next->aspace)
+        return;
+    arch_mmu_context_switch(old_as ? vm_aspace_arch(old_as) : NULL,
+                            next->aspace ? vm_aspace_arch(next->aspace) : NULL);
+    vm_aspace_set_current(next->aspace);
+}
+
 /*
  * Picks the next thread and switches to it. A RUNNING current goes to the back of the run
  * queue; the caller has already made a BLOCKED or DEAD current leave it. Interrupts off.
@@ -115,35 +127,19 @@ static void sched_reschedule(void) {
         dead_thread = prev;
     }
     current = next;
-    arch_thread_switch_hook(prev, next);
-    arch_context_switch(prev, next);
+    switch_aspace(prev, next);
+    arch_thread_switch(&prev->arch, prev->state == THREAD_DEAD, &next->arch);
+    arch_context_switch(&prev->arch, &next->arch);
     sched_finish_switch();
 }
 
-/* First code of every new thread (arch_thread_prepare makes the switch return here). */
+/* First code of every new thread (arch_thread_init makes the switch return here). */
 __noreturn void thread_trampoline(void);
 __noreturn void thread_trampoline(void) {
     sched_finish_switch();
     thread_t *t = current;
-    x86_irq_enable();
+    arch_irq_enable();
     thread_exit(t->entry(t->arg));
-}
-
-__attribute__((weak)) void arch_thread_switch_hook(thread_t *from, thread_t *to) {
-    (void)from;
-    (void)to;
-}
-
-/* Frame layout popped by arch_context_switch: r15 r14 r13 r12 rbx rbp, then the return
- * address (thread_trampoline). One extra slot keeps the trampoline's stack aligned like
- * a normal function entry. */
-void arch_thread_prepare(thread_t *t) {
-    uint64_t *sp = (uint64_t *)t->stack_top;
-    *--sp = 0;                                   /* alignment / fake return address */
-    *--sp = (uint64_t)(uintptr_t)thread_trampoline;
-    for (int i = 0; i < 6; i++)
-        *--sp = 0;
-    t->saved_sp = (uintptr_t)sp;
 }
 
 zx_status_t thread_init(thread_t *t, const char *name, thread_entry_t entry, void *arg) {
@@ -161,7 +157,7 @@ zx_status_t thread_init(thread_t *t, const char *name, thread_entry_t entry, voi
     t->wake_deadline = ZX_TIME_INFINITE;
     list_init(&t->queue_node);
     list_init(&t->timer_chain);
-    arch_thread_prepare(t);
+    arch_thread_init(&t->arch, t->stack_top, thread_trampoline);
     return ZX_OK;
 }
 
@@ -179,7 +175,7 @@ void thread_destroy_unstarted(thread_t *t) {
 }
 
 void thread_exit(int retcode) {
-    x86_irq_disable();
+    arch_irq_disable();
     thread_t *t = current;
     DEBUG_ASSERT(t != idle_thread && t != &bootstrap_thread && t != &reaper_storage);
     /* An object release in progress would be cut short (object/kobject.c). */
@@ -383,7 +379,7 @@ static void sleepers_expire(void) {
 }
 
 /* Timer interrupt: expire sleepers, charge the slice, maybe switch. Interrupts off. */
-void sched_timer_tick(void) {
+void trap_timer_tick(void) {
     if (!initialized)
         return;
     sleepers_expire();
@@ -398,10 +394,8 @@ void sched_timer_tick(void) {
 
 static int idle_loop(void *arg) {
     (void)arg;
-    for (;;) {
-        x86_irqoff_end(X86_HERE());
-        __asm__ volatile("sti; hlt" ::: "memory"); /* no interrupt between the two */
-    }
+    for (;;)
+        arch_idle();
 }
 
 /* Frees the stacks of dead threads and calls their owners' on_reaped, with interrupts
@@ -454,7 +448,7 @@ void sched_init(void) {
     thread_start(&reaper_storage);
     /* The bootstrap thread's kernel stack top is where interrupts from user mode would
      * land if it ever ran user code; it never does, but the hook wants a value. */
-    x86_timer_init();
+    arch_timer_init();
     initialized = true;
-    x86_irq_enable();
+    arch_irq_enable();
 }

@@ -10,6 +10,7 @@
  * directly, which is the whole of the VM's share of a fault (the #PF entry/exit and the
  * access retry are not included).
  */
+#include <arch/cpu.h>
 #include <kernel/console.h>
 #include <kernel/types.h>
 #include <phys/heap.h>
@@ -66,12 +67,8 @@ struct bench_env {
     vm_page_t **pages;   /* ALLOC_PAGES slots for the allocation runs */
 };
 
-/* rdtsc that the compiler keeps in place relative to the code it brackets. */
-static inline uint64_t tsc(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-    return ((uint64_t)hi << 32) | lo;
-}
+/* The TSC (<arch/cpu.h>), kept in place relative to the code it brackets. */
+static inline uint64_t tsc(void) { return arch_cycle_count(); }
 
 static bool failed(const char *what, zx_status_t st) {
     printf("bench: FAILED: %s returned %d\n", what, st);

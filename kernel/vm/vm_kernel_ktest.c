@@ -5,7 +5,7 @@
  * without a failure (the runner still checks that nothing leaked).
  */
 #include <arch/mmu.h>
-#include <arch/x86/probe.h>
+#include <arch/probe.h>
 #include <kernel/ktest.h>
 #include <phys/physmap.h>
 #include <phys/pmm.h>

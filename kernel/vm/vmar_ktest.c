@@ -8,9 +8,7 @@
  * the test early without a failure, after cleaning up (the runner checks for leaks).
  */
 #include <arch/mmu.h>
-#include <arch/x86/arch.h>
-#include <arch/x86/cpu.h>
-#include <arch/x86/probe.h>
+#include <arch/probe.h>
 #include <kernel/ktest.h>
 #include <vm/vm_aspace.h>
 #include <phys/pmm.h>
@@ -462,16 +460,10 @@ out:
 
 /* Real accesses: the aspace is loaded and user pages are touched with RFLAGS.AC set
  * (SMAP), so the #PF hook resolves the faults. */
-/* stac/clac exist only on CPUs with SMAP (qemu64 and Bochs' model have none: #UD). */
-static void user_access_begin(void) {
-    if (x86_features.smap)
-        x86_stac();
-}
+/* The window exists only on CPUs with SMAP (qemu64 and Bochs' model have none). */
+static void user_access_begin(void) { arch_user_access_begin(); }
 
-static void user_access_end(void) {
-    if (x86_features.smap)
-        x86_clac();
-}
+static void user_access_end(void) { arch_user_access_end(); }
 
 static zx_status_t user_write(uintptr_t va, uint64_t v) {
     user_access_begin();
@@ -526,7 +518,7 @@ KTEST(vmar, access) {
     EXPECT_EQ(vmo_committed_pages(e.vmo), 0u);
     T_ACCESS_OK(user_read(a + 8, &v));
     EXPECT_EQ(v, 0u);
-    if (x86_features.smap) /* AC clear: an SMAP violation, never resolved */
+    if (arch_user_access_guarded()) /* AC clear: an SMAP violation, never resolved */
         EXPECT_STATUS(arch_probe_read64(a + P, &v), ZX_ERR_NOT_FOUND);
     EXPECT_STATUS(user_read(a + 4 * P, &v), ZX_ERR_NOT_FOUND);    /* unmapped */
 out:

@@ -1,10 +1,11 @@
 /*
- * void arch_context_switch(thread_t *from = %rdi, thread_t *to = %rsi)
- * Saves the callee-saved registers on from's stack and its rsp in from->saved_sp, then
+ * void arch_context_switch(struct arch_thread *from = %rdi, struct arch_thread *to = %rsi)
+ * Saves the callee-saved registers on from's stack and its rsp in from->sp, then
  * resumes `to` the same way. Interrupts are off throughout (the scheduler's rule).
- * THREAD_SAVED_SP_OFFSET is checked against struct thread by a static assert (sched.c).
+ * ARCH_THREAD_SP_OFFSET is checked against struct arch_thread by a static assert
+ * (thread.c).
  */
-#define THREAD_SAVED_SP_OFFSET 40
+#define ARCH_THREAD_SP_OFFSET 0
 
 .text
 .balign 16
@@ -17,8 +18,8 @@ arch_context_switch:
     pushq %r13
     pushq %r14
     pushq %r15
-    movq %rsp, THREAD_SAVED_SP_OFFSET(%rdi)
-    movq THREAD_SAVED_SP_OFFSET(%rsi), %rsp
+    movq %rsp, ARCH_THREAD_SP_OFFSET(%rdi)
+    movq ARCH_THREAD_SP_OFFSET(%rsi), %rsp
     popq %r15
     popq %r14
     popq %r13

@@ -1,21 +1,23 @@
 /*
- * Extended CPU state of user threads: detection and enabling at boot, per-thread state
- * areas, and the save / load done on context switch (policy and rules in
- * <arch/x86/fpu.h>).
+ * Extended CPU state of user threads: detection and enabling at boot, the state areas'
+ * initial contents, and the save / load done on context switch (policy and rules in
+ * <arch/fpu.h> and <arch/x86/fpu.h>). The areas belong to the threads' owners
+ * (kernel/proc allocates and frees them); nothing here allocates.
  *
  * Formats (Intel SDM Vol. 1, 10.5 and 13.4): the first 512 bytes are the legacy FXSAVE
  * region (FCW at 0, MXCSR at 24, ST0-7 from 32, XMM0-15 from 160); with XSAVE the
  * 64-byte XSAVE header follows (XSTATE_BV at 512), then the components enabled in XCR0 at
  * the offsets CPUID leaf 0xD gives. Only the standard (non-compacted) format is used.
  */
+#include <arch/cpu.h>
+#include <arch/fpu.h>
+#include <arch/irq.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/fpu.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
-#include <kernel/spinlock.h>
 #include <lib/string.h>
-#include <phys/heap.h>
 
 #define CPUID_FEATURES 0x1u
 #define CPUID1_EDX_FXSR (1u << 24)
@@ -37,7 +39,7 @@
 
 #define FXSAVE_AREA_SIZE 512u
 #define XSAVE_HEADER_SIZE 64u
-#define FPU_AREA_ALIGN 64u   /* XSAVE's requirement (FXSAVE needs 16) */
+_Static_assert(ARCH_FPU_STATE_ALIGN == 64u, "XSAVE's requirement (FXSAVE needs 16)");
 #define FXSAVE_FCW_OFFSET 0u
 #define FXSAVE_MXCSR_OFFSET 24u
 /* Largest area accepted: x87 + SSE + AVX + AVX-512 take 2,696 bytes (2,688 rounded). */
@@ -45,8 +47,6 @@
 
 struct x86_fpu_info x86_fpu_info;
 
-/* The state the registers hold, or NULL (nobody's: stale values at most). */
-static x86_fpu_state_t *loaded;
 
 static void xsetbv(uint32_t reg, uint64_t v) {
     __asm__ volatile("xsetbv" ::"c"(reg), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
@@ -104,21 +104,11 @@ void x86_fpu_init(void) {
            fi->size);
 }
 
-/*
- * An area is fi->size bytes at a 64-byte boundary inside a heap block; the block's own
- * address sits in the 8 bytes just below the area (the heap promises 16-byte alignment
- * only, so the block has room to slide the area up).
- */
-#define FPU_BLOCK_SLACK (FPU_AREA_ALIGN + sizeof(void *))
+size_t arch_fpu_state_size(void) { return x86_fpu_info.size; }
 
-x86_fpu_state_t *x86_fpu_state_create(void) {
-    uint8_t *block = kmalloc(x86_fpu_info.size + FPU_BLOCK_SLACK);
-    if (!block)
-        return NULL;
-    uintptr_t a = ((uintptr_t)block + sizeof(void *) + FPU_AREA_ALIGN - 1) &
-                  ~(uintptr_t)(FPU_AREA_ALIGN - 1);
-    uint8_t *area = (uint8_t *)a;
-    ((void **)area)[-1] = block;
+void arch_fpu_state_init(void *state) {
+    uint8_t *area = state;
+    DEBUG_ASSERT(((uintptr_t)area & (ARCH_FPU_STATE_ALIGN - 1)) == 0);
     /* All zero: with XSAVE, XSTATE_BV = 0 puts every component in its initial state on
      * XRSTOR, which still loads MXCSR from the legacy region; with FXRSTOR the legacy
      * region is loaded as it is (abridged tag word 0: the x87 stack is empty). */
@@ -127,16 +117,16 @@ x86_fpu_state_t *x86_fpu_state_create(void) {
     uint32_t mxcsr = X86_FPU_INITIAL_MXCSR;
     memcpy(area + FXSAVE_FCW_OFFSET, &fcw, sizeof(fcw));
     memcpy(area + FXSAVE_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
-    return (x86_fpu_state_t *)area;
 }
 
-void x86_fpu_state_destroy(x86_fpu_state_t *st) {
-    if (!st)
+void arch_thread_set_fpu(struct arch_thread *a, void *area) { a->fpu = area; }
+
+void arch_fpu_state_release(void *area) {
+    if (!area)
         return;
-    spin_lock_saved_state_t s = arch_irq_save();
-    x86_fpu_forget(st);
+    arch_irq_state_t s = arch_irq_save();
+    x86_fpu_forget(area);
     arch_irq_restore(s);
-    kfree(((void **)st)[-1]);
 }
 
 /* Every enabled component (the mask is ANDed with XCR0). */
@@ -164,27 +154,32 @@ static void load(const x86_fpu_state_t *st) {
         __asm__ volatile("fxrstor64 (%0)" ::"r"(st) : "memory");
 }
 
+/* The registers hold the state in the CPU's fpu_loaded (struct arch_percpu), or nobody's
+ * (NULL: stale values at most). */
 void x86_fpu_switch(x86_fpu_state_t *to) {
     DEBUG_ASSERT(arch_irqs_disabled());
-    if (to == loaded)
+    struct arch_percpu *cpu = arch_get_percpu();
+    if (to == cpu->fpu_loaded)
         return;
     /* XSAVEOPT may skip components unmodified since the last XRSTOR, which is safe here:
      * that XRSTOR was of this same area (only the loaded state is ever saved). */
-    if (loaded)
-        save(loaded);
+    if (cpu->fpu_loaded)
+        save(cpu->fpu_loaded);
     load(to);
-    loaded = to;
+    cpu->fpu_loaded = to;
 }
 
 void x86_fpu_forget(x86_fpu_state_t *st) {
     DEBUG_ASSERT(arch_irqs_disabled());
-    if (loaded == st)
-        loaded = NULL;
+    struct arch_percpu *cpu = arch_get_percpu();
+    if (cpu->fpu_loaded == st)
+        cpu->fpu_loaded = NULL;
 }
 
 void x86_fpu_flush(void) {
     DEBUG_ASSERT(arch_irqs_disabled());
-    if (loaded)
-        save(loaded);
-    loaded = NULL;
+    struct arch_percpu *cpu = arch_get_percpu();
+    if (cpu->fpu_loaded)
+        save(cpu->fpu_loaded);
+    cpu->fpu_loaded = NULL;
 }

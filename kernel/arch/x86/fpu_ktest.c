@@ -7,11 +7,13 @@
  * assembly (the kernel is compiled -mgeneral-regs-only). The boots of the suite cover the
  * three save paths: XSAVEOPT (QEMU -cpu max), XSAVE (Bochs) and FXSAVE (QEMU -cpu qemu64).
  */
+#include <arch/fpu.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/fpu.h>
 #include <kernel/ktest.h>
 #include <kernel/spinlock.h>
 #include <lib/string.h>
+#include <phys/heap.h>
 
 #define NREGS 16
 #define NX87 8
@@ -27,6 +29,27 @@ struct fpu_regs {
 
 #define FOR_EACH_REG(X) \
     X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+
+/* A state area as a user thread's owner makes one (kernel/proc/uthread.c): a heap block
+ * with room to align the area; the block's address sits just below the area. NULL when
+ * out of memory. */
+static x86_fpu_state_t *state_create(void) {
+    uint8_t *block = kmalloc(arch_fpu_state_size() + ARCH_FPU_STATE_ALIGN + sizeof(void *));
+    if (!block)
+        return NULL;
+    uintptr_t a = ((uintptr_t)block + sizeof(void *) + ARCH_FPU_STATE_ALIGN - 1) &
+                  ~(uintptr_t)(ARCH_FPU_STATE_ALIGN - 1);
+    ((void **)a)[-1] = block;
+    arch_fpu_state_init((void *)a);
+    return (x86_fpu_state_t *)a;
+}
+
+static void state_destroy(x86_fpu_state_t *st) {
+    if (!st)
+        return;
+    arch_fpu_state_release(st);
+    kfree(((void **)st)[-1]);
+}
 
 static bool has_avx(void) { return x86_fpu_info.xcr0 & X86_XSTATE_AVX; }
 
@@ -138,7 +161,7 @@ KTEST(fpu, extended_state_enabled) {
 }
 
 KTEST(fpu, new_state_is_clean) {
-    x86_fpu_state_t *st = x86_fpu_state_create();
+    x86_fpu_state_t *st = state_create();
     if (!st)
         return; /* PMM fault injection */
     spin_lock_saved_state_t s = arch_irq_save();
@@ -149,15 +172,15 @@ KTEST(fpu, new_state_is_clean) {
     x86_fpu_switch(st);
     EXPECT_TRUE(regs_clean());
     arch_irq_restore(s);
-    x86_fpu_state_destroy(st);
+    state_destroy(st);
 }
 
 /* Two states through x86_fpu_switch with the save instruction in use. */
 static void switch_round_trip(struct ktest_ctx *ktx) {
-    x86_fpu_state_t *a = x86_fpu_state_create(), *b = x86_fpu_state_create();
+    x86_fpu_state_t *a = state_create(), *b = state_create();
     if (!a || !b) {
-        x86_fpu_state_destroy(a);
-        x86_fpu_state_destroy(b);
+        state_destroy(a);
+        state_destroy(b);
         return; /* PMM fault injection */
     }
     struct fpu_regs pa, pb, got;
@@ -180,8 +203,8 @@ static void switch_round_trip(struct ktest_ctx *ktx) {
     regs_read(&got);
     EXPECT_TRUE(regs_equal(&got, &pb));
     arch_irq_restore(s);
-    x86_fpu_state_destroy(a);
-    x86_fpu_state_destroy(b);
+    state_destroy(a);
+    state_destroy(b);
 }
 
 /* On a CPU with XSAVEOPT the round trip also runs with plain XSAVE, the path of CPUs
@@ -196,10 +219,10 @@ KTEST(fpu, switch_keeps_each_states_registers) {
 }
 
 KTEST(fpu, forgotten_state_is_not_saved) {
-    x86_fpu_state_t *a = x86_fpu_state_create(), *b = x86_fpu_state_create();
+    x86_fpu_state_t *a = state_create(), *b = state_create();
     if (!a || !b) {
-        x86_fpu_state_destroy(a);
-        x86_fpu_state_destroy(b);
+        state_destroy(a);
+        state_destroy(b);
         return;
     }
     struct fpu_regs pa;
@@ -214,6 +237,6 @@ KTEST(fpu, forgotten_state_is_not_saved) {
     x86_fpu_switch(a);
     EXPECT_TRUE(regs_clean());
     arch_irq_restore(s);
-    x86_fpu_state_destroy(a);
-    x86_fpu_state_destroy(b);
+    state_destroy(a);
+    state_destroy(b);
 }

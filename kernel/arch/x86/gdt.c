@@ -6,6 +6,7 @@
  * The TSS supplies separate IST stacks for #DF, NMI and #MC so that these are handled
  * even when the current stack is corrupt.
  */
+#include <arch/debug.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/tss.h>
@@ -35,7 +36,7 @@ struct __packed gdt_ptr {
     uint64_t base;
 };
 
-bool x86_is_kernel_stack(uintptr_t addr, uintptr_t len) {
+bool arch_is_kernel_stack(uintptr_t addr, uintptr_t len) {
     extern uint8_t boot_stack_bottom[], boot_stack_top[];
     if (addr + len < addr)
         return false;

@@ -1,28 +1,29 @@
 /*
- * Interrupts-off accounting (<arch/x86/irqoff.h>, <kernel/irqoff.h>).
+ * Interrupts-off accounting: the out-of-line half of <arch/irqoff.h> and the reporting of
+ * <kernel/irqoff.h>. The stretch in progress is per CPU (struct arch_percpu); the
+ * longest one is kept here.
  */
+#include <arch/cpu.h>
+#include <arch/irq.h>
 #include <arch/x86/arch.h>
-#include <arch/x86/irqoff.h>
 #include <kernel/console.h>
 #include <kernel/irqoff.h>
 #include <kernel/ksyms.h>
 
-uint64_t x86_irqoff_start;
-uintptr_t x86_irqoff_start_pc;
-uint64_t x86_irqoff_max;
+uint64_t arch_irqoff_max;
 static uintptr_t irqoff_max_start_pc, irqoff_max_end_pc;
 
 /* Interrupts are off here (every caller runs just before turning them on). */
-void x86_irqoff_record(uint64_t ticks, uintptr_t end_pc) {
-    x86_irqoff_max = ticks;
-    irqoff_max_start_pc = x86_irqoff_start_pc;
+void arch_irqoff_record(uint64_t ticks, uintptr_t end_pc) {
+    arch_irqoff_max = ticks;
+    irqoff_max_start_pc = arch_boot_percpu.irqoff_start_pc;
     irqoff_max_end_pc = end_pc;
 }
 
 void irqoff_get(struct irqoff_stats *out) {
     uint64_t flags = x86_save_flags();
     x86_cli();
-    out->max_ticks = x86_irqoff_max;
+    out->max_ticks = arch_irqoff_max;
     out->start_pc = irqoff_max_start_pc;
     out->end_pc = irqoff_max_end_pc;
     if (flags & X86_FLAGS_IF)
@@ -33,7 +34,7 @@ void irqoff_get(struct irqoff_stats *out) {
 void irqoff_reset(void) {
     uint64_t flags = x86_save_flags();
     x86_cli();
-    x86_irqoff_max = 0;
+    arch_irqoff_max = 0;
     irqoff_max_start_pc = irqoff_max_end_pc = 0;
     if (flags & X86_FLAGS_IF)
         x86_sti();

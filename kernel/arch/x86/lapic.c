@@ -4,17 +4,18 @@
  * At boot the legacy 8259 PICs are masked, the xAPIC is mapped uncached (arch_mmio_map)
  * and software-enabled, and both the TSC and the APIC timer are calibrated against
  * PIT channel 2 (gated through port 0x61, counted down in mode 0 and polled, so no PIT
- * interrupt is needed). The timer then runs periodically at LAPIC_TIMER_HZ and every
- * tick goes to sched_timer_tick. current_time() is derived from the TSC.
+ * interrupt is needed). The timer then runs periodically at LAPIC_TIMER_HZ; its interrupt
+ * goes through the entry layer (entry/irq.c), which acknowledges it here
+ * (x86_lapic_eoi) and passes the tick up. current_time() is derived from the TSC.
  */
 #include <arch/mmio.h>
 #include <arch/mmu.h>
+#include <arch/timer.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/iframe.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
-#include <kernel/thread.h>
 
 #define LAPIC_TIMER_HZ 1000u
 #define X86_MSR_APIC_BASE 0x1bu
@@ -51,7 +52,6 @@ static volatile uint32_t *lapic;
 static uint64_t tsc_hz;
 static uint64_t tsc_at_boot;
 static uint64_t ns_per_tsc_q32; /* nanoseconds per TSC tick, 32.32 fixed point */
-static uint64_t timer_ticks;
 
 static inline uint32_t lapic_read(uint32_t reg) { return lapic[reg / 4]; }
 static inline void lapic_write(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
@@ -97,7 +97,7 @@ static void calibrate(uint64_t *tsc_delta, uint32_t *apic_delta) {
     outb(PIT_GATE_PORT, gate);
 }
 
-void x86_timer_init(void) {
+void arch_timer_init(void) {
     ASSERT_MSG(x86_features.apic, "no local APIC");
     outb(PIC1_DATA, 0xff);
     outb(PIC2_DATA, 0xff);
@@ -120,18 +120,8 @@ void x86_timer_init(void) {
     lapic_write(LAPIC_TIMER_INITIAL, apic_hz / LAPIC_TIMER_HZ);
 }
 
-uint64_t x86_timer_ticks(void) { return timer_ticks; }
-
 uint64_t x86_tsc_to_ns(uint64_t ticks) {
     return (uint64_t)(((unsigned __int128)ticks * ns_per_tsc_q32) >> 32);
 }
 
-void x86_irq_handler(struct x86_iframe *f) {
-    if (f->vector == X86_VECTOR_SPURIOUS)
-        return; /* no EOI for a spurious interrupt */
-    lapic_write(LAPIC_EOI, 0);
-    if (f->vector == X86_VECTOR_TIMER) {
-        timer_ticks++;
-        sched_timer_tick();
-    }
-}
+void x86_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }

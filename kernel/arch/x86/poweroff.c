@@ -1,10 +1,12 @@
 /*
- * Ending the machine so the host can read the result.
+ * Ending the machine so the host can read the result, and the other debugging helpers
+ * of <arch/debug.h>.
  *  - QEMU: `-device isa-debug-exit,iobase=0xf4,iosize=0x04`; writing V exits QEMU with
  *    status (V << 1) | 1, so V = 0x10 -> 33 (success) and V = 0x11 -> 35 (failure).
  *  - Bochs: writing the bytes of "Shutdown" to port 0x8900 ends the simulation.
  * Whatever machine we are on, if neither worked we halt forever with interrupts off.
  */
+#include <arch/debug.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/uart.h>
@@ -13,6 +15,11 @@
 #define QEMU_EXIT_SUCCESS_VALUE 0x10
 #define QEMU_EXIT_FAILURE_VALUE 0x11
 #define BOCHS_SHUTDOWN_PORT 0x8900
+
+void arch_panic_irq_off(void) { x86_cli(); }
+
+/* Bochs' magic breakpoint (`magic_break: enabled=1`): xchg bx, bx. */
+void arch_debug_break(void) { __asm__ volatile("xchg %%bx, %%bx" ::: "memory"); }
 
 __noreturn void arch_poweroff(bool success) {
     x86_cli();

@@ -1,4 +1,5 @@
 /* COM1 16550 UART, 115200 8N1, polled transmit (no interrupts needed for output). */
+#include <arch/serial.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/uart.h>
 
@@ -23,7 +24,7 @@
 /* Bound the wait for a transmitter that never becomes ready (no UART present). */
 #define UART_TX_SPIN_LIMIT 100000
 
-void x86_uart_init(void) {
+void arch_serial_init(void) {
     uint16_t divisor = UART_BASE_CLOCK / UART_BAUD;
     outb(COM1_BASE + UART_IER, 0);
     outb(COM1_BASE + UART_LCR, UART_LCR_DLAB);
@@ -34,7 +35,7 @@ void x86_uart_init(void) {
     outb(COM1_BASE + UART_MCR, UART_MCR_DTR_RTS_OUT2);
 }
 
-void x86_uart_putc(char c) {
+void arch_serial_putc(char c) {
     for (int i = 0; i < UART_TX_SPIN_LIMIT; i++) {
         if (inb(COM1_BASE + UART_LSR) & UART_LSR_THRE)
             break;

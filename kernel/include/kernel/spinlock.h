@@ -3,7 +3,8 @@
  *
  * Lock rules:
  *  - spin_lock_irqsave() disables interrupts on this CPU before taking the lock and
- *    spin_unlock_irqrestore() puts the saved interrupt state back, so a lock taken with
+ *    spin_unlock_irqrestore() puts the saved interrupt state back (<arch/irq.h>, counted
+ *    by the interrupts-off accounting, <kernel/irqoff.h>), so a lock taken with
  *    irqsave may also be taken from an interrupt handler.
  *  - Plain spin_lock()/spin_unlock() require interrupts to be disabled already.
  *  - A spinlock is never held across anything that may block or sleep.
@@ -18,6 +19,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <arch/cpu.h>
+#include <arch/irq.h>
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
 
@@ -25,37 +28,9 @@ typedef struct TA_CAP("spinlock") spinlock {
     volatile uint32_t value; /* 0 = free, otherwise holder cpu number + 1 */
 } spinlock_t;
 
-typedef uint64_t spin_lock_saved_state_t;
+typedef arch_irq_state_t spin_lock_saved_state_t;
 
 #define SPIN_LOCK_INITIAL_VALUE { 0 }
-
-#ifdef BERYL_HOST
-static inline spin_lock_saved_state_t arch_irq_save(void) { return 0; }
-static inline void arch_irq_restore(spin_lock_saved_state_t s) { (void)s; }
-static inline uint32_t arch_curr_cpu_num(void) { return 0; }
-static inline void arch_spin_pause(void) {}
-static inline bool arch_irqs_disabled(void) { return true; }
-#else
-#include <arch/x86/cpu.h>
-#include <arch/x86/irqoff.h>
-/* Interrupts off / back on, counted by the interrupts-off accounting (<kernel/irqoff.h>). */
-static inline spin_lock_saved_state_t arch_irq_save(void) {
-    uint64_t flags = x86_save_flags();
-    x86_cli();
-    if (flags & X86_FLAGS_IF)
-        x86_irqoff_begin(X86_HERE());
-    return flags;
-}
-static inline void arch_irq_restore(spin_lock_saved_state_t s) {
-    if (s & X86_FLAGS_IF) {
-        x86_irqoff_end(X86_HERE());
-        x86_sti();
-    }
-}
-static inline uint32_t arch_curr_cpu_num(void) { return 0; } /* single CPU for now */
-static inline void arch_spin_pause(void) { __asm__ volatile("pause"); }
-static inline bool arch_irqs_disabled(void) { return !(x86_save_flags() & X86_FLAGS_IF); }
-#endif
 
 static inline void spin_lock_init(spinlock_t *lock) { lock->value = 0; }
 

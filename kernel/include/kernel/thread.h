@@ -21,6 +21,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <arch/thread.h>
+#include <arch/timer.h>
 #include <kernel/compiler.h>
 #include <kernel/types.h>
 #include <lib/avl.h>
@@ -57,7 +59,6 @@ struct thread {
     /* --- owned by the scheduler --- */
     char name[32];
     enum thread_state state;
-    uintptr_t saved_sp;          /* kernel rsp while switched out (arch context) */
     vaddr_t stack_base;          /* usable kernel stack [stack_base, stack_top) */
     vaddr_t stack_top;
     struct vm_kernel_stack kstack; /* the allocation behind [stack_base, stack_top) */
@@ -83,14 +84,13 @@ struct thread {
      * interrupt code running on its behalf touch it, with interrupts off. */
     struct kobject_release_queue release_queue;
 
+    struct arch_thread arch;     /* saved context, user registers (<arch/thread.h>) */
+
     /* --- owned by whoever created the thread --- */
     vm_aspace_t *aspace;         /* user aspace loaded while this thread runs (NULL: none) */
     void *user_ctx;              /* the user-thread object (kernel/proc), or NULL */
     void (*on_reaped)(thread_t *t); /* called after the stack is freed; may free t */
 };
-
-/* Time since boot in nanoseconds (TSC calibrated against the PIT at boot). */
-zx_time_t current_time(void);
 
 /* Brings up the scheduler on the boot thread (which becomes a normal thread named
  * "bootstrap"), the idle thread, and the LAPIC timer. Interrupts are enabled on return. */
@@ -153,24 +153,9 @@ void sched_reap_wait(void);
 void thread_preempt_disable(void);
 void thread_preempt_enable(void);
 
-/* Called by the timer interrupt handler on every tick (interrupts disabled). Wakes
- * expired sleepers and, at the end of a time slice, reschedules if preemption is
- * enabled and the interrupt came from a preemptible context. */
-void sched_timer_tick(void);
-
-/*
- * arch hooks implemented in kernel/arch/x86 (used only by the scheduler):
- * arch_thread_prepare sets up the initial stack so that the first switch enters
- * thread_trampoline -> entry(arg) -> thread_exit; arch_context_switch saves callee-saved
- * registers and rsp of `from`, loads `to`'s, and returns on `to`'s stack.
- */
-void arch_thread_prepare(thread_t *t);
-void arch_context_switch(thread_t *from, thread_t *to);
-
-/* Called by the scheduler right before switching to `to` (interrupts disabled): loads
- * to->aspace's page tables if different, points the TSS rsp0 / syscall stack at
- * to->stack_top and, for a user thread, loads its FS / GS bases and extended (x87 / SSE /
- * AVX) state. Implemented in kernel/proc (user-mode support). */
-void arch_thread_switch_hook(thread_t *from, thread_t *to);
+/* The timer tick (trap_timer_tick, <kernel/trap.h>) wakes expired sleepers and, at the
+ * end of a time slice, reschedules if preemption is enabled. A switch loads the next
+ * thread's aspace (if different) and its arch state (arch_thread_switch,
+ * <arch/thread.h>). current_time() is declared in <arch/timer.h>. */
 
 #endif

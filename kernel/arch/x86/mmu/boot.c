@@ -13,6 +13,7 @@
  *   3. load CR3 (the identity map is gone from here on) and allocate the vm_page array;
  *   4. hand every remaining free page to the PMM. Everything taken here stays WIRED.
  */
+#include <arch/init.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/cpu.h>
@@ -143,7 +144,7 @@ static void map_kernel_image(void) {
     }
 }
 
-void x86_mmu_boot_init(const struct boot_info *bi) {
+void arch_mmu_boot_init(const struct boot_info *bi) {
     build_free_ranges(bi);
 
     /* PML4 and one PDPT per kernel slot. */

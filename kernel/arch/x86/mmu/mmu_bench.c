@@ -1,6 +1,6 @@
 /*
  * Guest benchmarks of the page-table engine (kernel command line bench=mmu), see
- * <arch/x86/mmu_bench.h> and docs/benchmarks.md.
+ * <arch/mmu_bench.h> and docs/benchmarks.md.
  *
  * Each operation runs once to warm up (tables, heap and PMM free lists reach their steady
  * state, QEMU has translated the code), then BENCH_ROUNDS more times; the median is
@@ -12,7 +12,7 @@
  * the 1 GiB run is physical [1 GiB, 2 GiB), which a 128 MiB guest does not even have.
  */
 #include <arch/mmu.h>
-#include <arch/x86/mmu_bench.h>
+#include <arch/mmu_bench.h>
 #include <kernel/console.h>
 #include <kernel/types.h>
 #include <phys/heap.h>

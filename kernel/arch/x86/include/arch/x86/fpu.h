@@ -1,5 +1,7 @@
 /*
- * Extended CPU state (x87, MMX, SSE, AVX, AVX-512) of user threads (kernel/arch/x86/fpu.c).
+ * Extended CPU state (x87, MMX, SSE, AVX, AVX-512) of user threads (kernel/arch/x86/fpu.c):
+ * the x86-64 side of <arch/fpu.h>. A state area (x86_fpu_state_t) is a buffer of
+ * arch_fpu_state_size() bytes owned by the thread's creator.
  *
  * The kernel itself is compiled -mgeneral-regs-only and never touches these registers, so
  * only user threads own a state area. Policy: eager restore, deferred save. The registers
@@ -10,7 +12,8 @@
  * so there is no #NM trap and no window where one thread's registers are live while
  * another runs user code.
  *
- * Locking: single CPU; x86_fpu_switch and x86_fpu_forget run with interrupts off.
+ * Locking: per CPU (struct arch_percpu's fpu_loaded); x86_fpu_switch and x86_fpu_forget
+ * run with interrupts off.
  */
 #ifndef ARCH_X86_FPU_H
 #define ARCH_X86_FPU_H
@@ -45,23 +48,13 @@ struct x86_fpu_info {
 extern struct x86_fpu_info x86_fpu_info;
 
 /*
- * Boot, from x86_cpu_features_init: detects FXSR, XSAVE, XSAVEOPT and the XCR0
- * components with CPUID; sets CR0.MP|NE (x87 errors as #MF), clears CR0.EM|TS, sets
+ * Boot, from x86_cpu_features_init (arch_early_init): detects FXSR, XSAVE, XSAVEOPT and
+ * the XCR0 components with CPUID; sets CR0.MP|NE (x87 errors as #MF), clears CR0.EM|TS, sets
  * CR4.OSFXSR|OSXMMEXCPT (SSE on, SIMD errors as #XM), and with XSAVE CR4.OSXSAVE and
  * XCR0 = x87 | SSE [| AVX [| AVX-512]]; prints one "cpu: extended state" line. Panics on a
  * CPU without FXSR and SSE2 (every x86-64 has them).
  */
 void x86_fpu_init(void);
-
-/*
- * A new state area holding the clean initial state, aligned as XSAVE/FXSAVE require;
- * NULL when out of memory. Owned by the caller; free with x86_fpu_state_destroy.
- */
-x86_fpu_state_t *x86_fpu_state_create(void);
-
-/* Frees st (NULL is ignored). If st is the loaded state it is forgotten first: its
- * thread must never run user code again. */
-void x86_fpu_state_destroy(x86_fpu_state_t *st);
 
 /* Makes `to` the loaded state: if another state is loaded, saves the registers into it,
  * then loads `to`. Does nothing when `to` is already loaded. Interrupts off. */

@@ -1,6 +1,8 @@
 /*
  * Register frame built by every kernel entry: the exception and interrupt stubs
- * (kernel/arch/x86/exceptions.S) and the syscall entries (kernel/proc/user_entry.S).
+ * (kernel/arch/x86/entry/exceptions.S) and the syscall entries
+ * (kernel/arch/x86/entry/syscall_entry.S). Generic code knows it as arch_iframe_t
+ * (<arch/user.h>) and never reads its fields.
  *
  * cr2 is CR2 as the entry stub read it, before anything could enable interrupts: on a
  * #PF it is the fault address of this fault, whereas CR2 itself may since have been
@@ -40,16 +42,7 @@ static inline uint64_t x86_fault_address(const struct x86_iframe *f) {
     return f->vector == X86_VECTOR_PF ? f->cr2 : 0;
 }
 
-/*
- * Fills *out, a Zircon exception report, for the user-mode exception in f: its type
- * (ZX_EXCP_*), vector, error code and fault address; for a fatal page fault synth_code
- * is vm_status, the VM's reason for not resolving it (ignored for other vectors).
- */
-typedef struct zx_exception_report zx_exception_report_t;
-void x86_exception_report(const struct x86_iframe *f, zx_status_t vm_status,
-                          zx_exception_report_t *out);
-
-/* Interrupts (vectors >= 32), called from the common stub path (lapic.c). */
+/* Interrupts (vectors >= 32), called from the common stub path (entry/irq.c). */
 void x86_irq_handler(struct x86_iframe *frame);
 
 void x86_exception_handler(struct x86_iframe *frame);

@@ -1,29 +1,24 @@
 /*
- * Exception handling.
- *  - From user mode: a page fault the VM resolves is retried; anything else kills the
- *    process with ZX_TASK_RETCODE_EXCEPTION_KILL (kernel/proc). NMI, #DF and #MC are
+ * Exception handling (the C side of exceptions.S).
+ *  - From user mode: a page fault the VM resolves is retried; anything else goes up as
+ *    trap_user_exception (restricted mode reports it to normal mode, otherwise the
+ *    process is killed with ZX_TASK_RETCODE_EXCEPTION_KILL). NMI, #DF and #MC are
  *    hardware trouble and handled as kernel faults wherever they come from.
  *  - From kernel mode every exception is a kernel bug (print the vector, error code,
  *    CR2, every register and a symbolised backtrace, then power off with a failure
  *    status), except a fault on an instruction listed in the exception table (probes
  *    and user copies), which resumes at its fixup (<arch/x86/probe.h>).
  */
+#include <arch/irq.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/iframe.h>
-#include <arch/x86/irqoff.h>
 #include <arch/x86/probe.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
-#include <vm/vm_aspace.h>
-#include <zircon/syscalls/exception.h>
-
-/* kernel/proc (user tasks). */
-__noreturn void uthread_exception_kill(const struct x86_iframe *f, const char *what);
-void x86_return_to_user_check(struct x86_iframe *f);
-bool restricted_exception(struct x86_iframe *f, zx_status_t vm_status);
+#include <kernel/trap.h>
 
 /* #PF error-code bits (Intel SDM Vol. 3A, 4.7). */
 #define PF_ERR_PRESENT (1u << 0)
@@ -102,23 +97,21 @@ static bool fixup_probe_fault(struct x86_iframe *f) {
 }
 
 /*
- * VM page faults (hook for the VMAR layer, <vm/vm_aspace.h>): a #PF in the user half
- * while a vm_aspace is current is first offered to vm_aspace_page_fault; if it maps the
- * page, the access is retried (ZX_OK). Anything it cannot resolve falls through to the
- * probe fixup and the panic report below, unchanged. A supervisor access to user memory
+ * VM page faults: a #PF in the user half (below X86_USER_HALF_TOP) is first offered to
+ * the VM of the current user aspace (trap_page_fault); if it maps the page, the access
+ * is retried (ZX_OK). Anything it cannot resolve falls through to the probe fixup and
+ * the panic report below, unchanged. A supervisor access to user memory
  * is legitimate only from user-copy code, which sets RFLAGS.AC (SMAP), and never a fetch
  * (SMEP); other supervisor faults are not resolved, or they would fault forever.
- * Returns ZX_OK, the VM's status, ZX_ERR_NOT_FOUND for a #PF the VM is not asked about,
- * or ZX_ERR_NOT_SUPPORTED for other vectors.
+ * Returns ZX_OK, the VM's status, ZX_ERR_NOT_FOUND for a #PF the VM is not asked about
+ * (or when no user aspace is current), or ZX_ERR_NOT_SUPPORTED for other vectors.
  */
-#define X86_USER_HALF_TOP (1ull << 47)
 static zx_status_t try_vm_page_fault(const struct x86_iframe *f) {
     if (f->vector != X86_VECTOR_PF)
         return ZX_ERR_NOT_SUPPORTED;
-    vm_aspace_t *as = vm_aspace_current();
     uint64_t va = f->cr2; /* CR2 itself may belong to a later fault by now */
     uint32_t e = (uint32_t)f->err_code;
-    if (!as || va >= X86_USER_HALF_TOP || (e & PF_ERR_RSVD))
+    if (va >= X86_USER_HALF_TOP || (e & PF_ERR_RSVD))
         return ZX_ERR_NOT_FOUND;
     /* A supervisor access to user memory is resolved only when it was deliberate: with
      * SMAP on, that means RFLAGS.AC was set (else the fault is an SMAP violation and
@@ -129,57 +122,38 @@ static zx_status_t try_vm_page_fault(const struct x86_iframe *f) {
         return ZX_ERR_NOT_FOUND;
     uint32_t flags = 0;
     if (e & PF_ERR_WRITE)
-        flags |= VM_PF_WRITE;
+        flags |= TRAP_PF_WRITE;
     if (e & PF_ERR_FETCH)
-        flags |= VM_PF_EXECUTE;
+        flags |= TRAP_PF_EXECUTE;
     if (e & PF_ERR_USER)
-        flags |= VM_PF_USER;
+        flags |= TRAP_PF_USER;
     if (!(e & PF_ERR_PRESENT))
-        flags |= VM_PF_NOT_PRESENT;
-    return vm_aspace_page_fault(as, va, flags);
-}
-
-#define X86_VECTOR_DB 1
-#define X86_VECTOR_BP 3
-#define X86_VECTOR_UD 6
-
-void x86_exception_report(const struct x86_iframe *f, zx_status_t vm_status,
-                          zx_exception_report_t *out) {
-    zx_excp_type_t type = ZX_EXCP_GENERAL;
-    uint32_t synth_code = 0;
-    switch (f->vector) {
-    case X86_VECTOR_PF:
-        type = ZX_EXCP_FATAL_PAGE_FAULT;
-        synth_code = (uint32_t)vm_status;
-        break;
-    case X86_VECTOR_UD: type = ZX_EXCP_UNDEFINED_INSTRUCTION; break;
-    case X86_VECTOR_BP: type = ZX_EXCP_SW_BREAKPOINT; break;
-    case X86_VECTOR_DB: type = ZX_EXCP_HW_BREAKPOINT; break;
-    }
-    *out = (zx_exception_report_t){
-        .header = {.size = sizeof(*out), .type = type},
-        .context = {.arch.u.x86_64 = {.vector = f->vector, .err_code = f->err_code,
-                                      .cr2 = x86_fault_address(f)},
-                    .synth_code = synth_code},
-    };
+        flags |= TRAP_PF_NOT_PRESENT;
+    return trap_page_fault(va, flags);
 }
 
 static bool is_hardware_trouble(uint64_t vec) {
     return vec == X86_VECTOR_NMI || vec == X86_VECTOR_DF || vec == X86_VECTOR_MC;
 }
 
+/* The return-to-user test of <kernel/trap.h>, with the frame about to be restored. */
+static inline void return_to_user(struct x86_iframe *f) {
+    if (trap_user_work_pending(trap_current_thread()) || f->rip >= USER_ASPACE_TOP)
+        trap_return_to_user_slow(f);
+}
+
 /* A user-mode exception: resolve it (page fault), report it to normal mode (a thread in
  * restricted mode), or kill the process. Interrupts are on while the VM works, as for a
  * syscall; the fault address is the frame's copy of CR2, taken before that. */
 static void user_exception(struct x86_iframe *f) {
-    x86_irq_enable();
+    arch_irq_enable();
     zx_status_t st = try_vm_page_fault(f);
-    if (st != ZX_OK && !restricted_exception(f, st)) {
+    if (st != ZX_OK) {
         uint64_t vec = f->vector;
-        uthread_exception_kill(f, vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "fault");
+        trap_user_exception(f, st, vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "fault");
     }
-    x86_irq_disable();
-    x86_return_to_user_check(f);
+    arch_irq_disable();
+    return_to_user(f);
 }
 
 /*
@@ -190,9 +164,9 @@ static void user_exception(struct x86_iframe *f) {
 static bool kernel_vm_page_fault(const struct x86_iframe *f) {
     if (f->vector != X86_VECTOR_PF || !(f->rflags & X86_FLAGS_IF))
         return false;
-    x86_irq_enable();
+    arch_irq_enable();
     bool resolved = try_vm_page_fault(f) == ZX_OK;
-    x86_irq_disable();
+    arch_irq_disable();
     return resolved;
 }
 
@@ -200,7 +174,7 @@ static void exception_dispatch(struct x86_iframe *f) {
     if (f->vector >= X86_NUM_EXCEPTIONS) {
         x86_irq_handler(f);
         if ((f->cs & X86_CS_RPL_MASK) != 0)
-            x86_return_to_user_check(f);
+            return_to_user(f);
         return;
     }
     if ((f->cs & X86_CS_RPL_MASK) != 0 && !is_hardware_trouble(f->vector)) {
@@ -243,8 +217,8 @@ void x86_exception_handler(struct x86_iframe *f) {
     ASSERT(x86_entry_flags_clear());
     bool irqs_were_on = f->rflags & X86_FLAGS_IF;
     if (irqs_were_on)
-        x86_irqoff_begin(X86_HERE());
+        arch_irqoff_begin(ARCH_HERE());
     exception_dispatch(f);
     if (irqs_were_on)
-        x86_irqoff_end(X86_HERE());
+        arch_irqoff_end(ARCH_HERE());
 }

@@ -4,6 +4,7 @@
  * error return; SMAP is lifted (stac/clac) for exactly the duration of the copy.
  */
 #include <arch/x86/arch.h>
+#include <arch/x86/cpu.h>
 #include <kernel/user_copy.h>
 
 size_t x86_user_copy_raw(void *dst, const void *src, size_t len);
@@ -19,12 +20,12 @@ bool user_range_ok(user_addr_t addr, size_t len) {
 
 static inline void user_access_begin(void) {
     if (x86_features.smap)
-        __asm__ volatile("stac" ::: "memory", "cc");
+        x86_stac();
 }
 
 static inline void user_access_end(void) {
     if (x86_features.smap)
-        __asm__ volatile("clac" ::: "memory", "cc");
+        x86_clac();
 }
 
 zx_status_t user_copy_from(void *dst, user_addr_t src, size_t len) {

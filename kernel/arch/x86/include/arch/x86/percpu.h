@@ -1,0 +1,12 @@
+/*
+ * Offsets into struct arch_percpu (<arch/arch_impl.h>) for assembly: the syscall entry
+ * stub reaches these two words before it has a stack. Checked against the struct in
+ * percpu.c.
+ */
+#ifndef ARCH_X86_PERCPU_H
+#define ARCH_X86_PERCPU_H
+
+#define X86_PERCPU_SYSCALL_USER_RSP 0
+#define X86_PERCPU_KSTACK_TOP 8
+
+#endif

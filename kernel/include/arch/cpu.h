@@ -1,0 +1,48 @@
+/*
+ * The running CPU: its number, its per-CPU data, and the few instructions generic code
+ * needs from it (a spin-wait hint, waiting for an interrupt, a cycle counter).
+ *
+ * Per-CPU data. Each CPU has one struct arch_percpu, defined by the architecture
+ * (<arch/arch_impl.h>): its number, the entry paths' scratch words, the interrupts-off
+ * stretch in progress, what the CPU's user-context registers hold. Generic code reads
+ * only cpu_num; per-CPU state of generic subsystems (run queues, ...) joins the struct
+ * when SMP needs it. With one CPU there is one struct, a global; on SMP the
+ * architecture keeps a pointer to the running CPU's struct where one instruction reaches
+ * it (GS base on x86-64) and arch_get_percpu() reads it. The contract stays: a caller
+ * may use the struct only while it cannot migrate (interrupts or preemption off).
+ */
+#ifndef ARCH_CPU_H
+#define ARCH_CPU_H
+
+#include <stdint.h>
+#include <arch/arch_impl.h>
+
+/* Host builds (unit tests) have one pretend CPU. */
+#ifdef BERYL_HOST
+static inline uint32_t arch_curr_cpu_num(void) { return 0; }
+static inline void arch_spin_pause(void) {}
+#else
+/* The number of the CPU running the caller (0 today). */
+static inline uint32_t arch_curr_cpu_num(void);
+
+/* The running CPU's struct arch_percpu (see above for when it may be used). */
+static inline struct arch_percpu *arch_get_percpu(void);
+
+/* Hint inside a spin-wait loop (saves power, yields to a sibling thread). */
+static inline void arch_spin_pause(void);
+
+/* A free-running per-CPU cycle counter (the TSC on x86-64), read with a compiler
+ * barrier on both sides so the code it brackets stays between two readings. Under QEMU's
+ * -icount shift=0 it counts guest instructions (docs/benchmarks.md). */
+static inline uint64_t arch_cycle_count(void);
+
+/*
+ * The idle loop's body: turns interrupts on and waits for the next one in a single step
+ * (no interrupt can slip in between, or the CPU could sleep through its own wake-up),
+ * ending the interrupts-off stretch. Returns after the interrupt has been handled, with
+ * interrupts on.
+ */
+static inline void arch_idle(void);
+#endif
+
+#endif

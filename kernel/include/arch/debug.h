@@ -1,0 +1,28 @@
+/*
+ * What panics, backtraces and the debugging workflows need from the CPU.
+ */
+#ifndef ARCH_DEBUG_H
+#define ARCH_DEBUG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <kernel/compiler.h>
+
+/* True if [addr, addr + len) lies inside a stack the backtrace may walk without
+ * faulting: the boot stack or an exception stack of the architecture. Thread stacks
+ * are not included (their guard pages make them unsafe to walk blindly). */
+bool arch_is_kernel_stack(uintptr_t addr, uintptr_t len);
+
+/* Turns interrupts off for good, without the interrupts-off accounting (a panic never
+ * turns them back on). */
+void arch_panic_irq_off(void);
+
+/* Ends the machine: tells the emulator (QEMU's isa-debug-exit, Bochs' shutdown port)
+ * the result, flushing the serial console first; halts forever if neither listened. */
+__noreturn void arch_poweroff(bool success);
+
+/* A breakpoint for the Bochs debugger (magic_break, docs/debugging.md); a no-op
+ * instruction everywhere else. */
+void arch_debug_break(void);
+
+#endif

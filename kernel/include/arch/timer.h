@@ -1,0 +1,25 @@
+/*
+ * The clock and the periodic tick.
+ *
+ * The tick is the scheduler's only interrupt: each one reaches generic code as
+ * trap_timer_tick (<kernel/trap.h>) through the entry layer, with interrupts off. On SMP
+ * every CPU runs its own tick; arch_timer_init then becomes per CPU.
+ */
+#ifndef ARCH_TIMER_H
+#define ARCH_TIMER_H
+
+#include <stdint.h>
+#include <zircon/types.h>
+
+/*
+ * Boot, once, from sched_init with interrupts off: quiets the legacy interrupt
+ * controllers, calibrates the clock and starts the periodic tick (its first tick
+ * arrives once interrupts are enabled). Prints one "timer:" line. Panics if the machine
+ * has no usable timer.
+ */
+void arch_timer_init(void);
+
+/* Time since boot in nanoseconds; 0 before arch_timer_init. Monotonic. */
+zx_time_t current_time(void);
+
+#endif
