@@ -6,4 +6,5 @@ list(APPEND KERNEL_SOURCES
   sched/sched_ktest.c
   arch/x86/context_switch.S
   arch/x86/lapic.c
+  arch/x86/tsc.c
 )

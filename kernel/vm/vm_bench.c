@@ -11,6 +11,7 @@
  * access retry are not included).
  */
 #include <arch/cpu.h>
+#include <bench/median.h>
 #include <kernel/console.h>
 #include <kernel/types.h>
 #include <phys/heap.h>
@@ -68,7 +69,6 @@ struct bench_env {
 };
 
 /* The TSC (<arch/cpu.h>), kept in place relative to the code it brackets. */
-static inline uint64_t tsc(void) { return arch_cycle_count(); }
 
 static bool failed(const char *what, zx_status_t st) {
     printf("bench: FAILED: %s returned %d\n", what, st);
@@ -89,10 +89,10 @@ static bool round_fault(struct bench_env *e, uint64_t *ticks) {
         vmo_unref(vmo);
         return failed("vmar_map", st);
     }
-    uint64_t t0 = tsc();
+    uint64_t t0 = arch_cycle_count();
     for (size_t i = 0; i < FAULT_PAGES && st == ZX_OK; i++)
         st = vm_aspace_page_fault(e->as, va + i * PAGE_SIZE, FAULT_FLAGS);
-    *ticks = tsc() - t0;
+    *ticks = arch_cycle_count() - t0;
     zx_status_t ust = vmar_unmap(vm_aspace_root_vmar(e->as), va, FAULT_PAGES * PAGE_SIZE,
                                  false);
     vmo_unref(vmo);
@@ -117,10 +117,10 @@ static bool round_cow(struct bench_env *e, uint64_t *ticks) {
     if (st == ZX_OK)
         st = vmar_map(vm_aspace_root_vmar(e->as), 0, child, 0, len, RW, RW, &va);
     mapped = st == ZX_OK;
-    uint64_t t0 = tsc();
+    uint64_t t0 = arch_cycle_count();
     for (size_t i = 0; i < FAULT_PAGES && st == ZX_OK; i++)
         st = vm_aspace_page_fault(e->as, va + i * PAGE_SIZE, FAULT_FLAGS);
-    *ticks = tsc() - t0;
+    *ticks = arch_cycle_count() - t0;
     if (mapped)
         vmar_unmap(vm_aspace_root_vmar(e->as), va, len, false);
     if (child)
@@ -134,13 +134,13 @@ static bool round_cow(struct bench_env *e, uint64_t *ticks) {
 static bool round_alloc(struct bench_env *e, uint32_t flags, uint64_t *ticks) {
     zx_status_t st = ZX_OK;
     size_t n = 0;
-    uint64_t t0 = tsc();
+    uint64_t t0 = arch_cycle_count();
     for (; n < ALLOC_PAGES; n++) {
         st = pmm_alloc_page(flags, &e->pages[n], NULL);
         if (st != ZX_OK)
             break;
     }
-    *ticks = tsc() - t0;
+    *ticks = arch_cycle_count() - t0;
     while (n > 0)
         pmm_free_page(e->pages[--n]);
     return st == ZX_OK ? true : failed("pmm_alloc_page", st);
@@ -152,13 +152,13 @@ static bool round_get_page(struct bench_env *e, uint64_t *ticks) {
     zx_status_t st = vmo_create_paged(FAULT_PAGES * PAGE_SIZE, 0, &vmo);
     if (st != ZX_OK)
         return failed("vmo_create_paged", st);
-    uint64_t t0 = tsc();
+    uint64_t t0 = arch_cycle_count();
     for (size_t i = 0; i < FAULT_PAGES && st == ZX_OK; i++) {
         paddr_t pa;
         bool writable;
         st = vmo_get_page(vmo, i * PAGE_SIZE, true, &pa, &writable);
     }
-    *ticks = tsc() - t0;
+    *ticks = arch_cycle_count() - t0;
     vmo_unref(vmo);
     return st == ZX_OK ? true : failed("vmo_get_page", st);
 }
@@ -176,22 +176,22 @@ static bool round_range(struct bench_env *e, uint64_t *map_ticks, uint64_t *walk
     if (st != ZX_OK)
         return failed("vmo_commit", st);
     vaddr_t va = 0;
-    uint64_t t0 = tsc();
+    uint64_t t0 = arch_cycle_count();
     st = vmar_map(vm_aspace_root_vmar(e->as), 0, e->big, 0, len, RW | ZX_VM_MAP_RANGE, RW,
                   &va);
-    *map_ticks = tsc() - t0;
+    *map_ticks = arch_cycle_count() - t0;
     if (st != ZX_OK)
         return failed("vmar_map MAP_RANGE", st);
     /* Breakdown of MAP_RANGE: the VMO's walk over its committed pages alone. */
     size_t n = 0;
-    t0 = tsc();
+    t0 = arch_cycle_count();
     st = vmo_for_each_committed(e->big, 0, len, count_page, &n);
-    *walk_ticks = tsc() - t0;
+    *walk_ticks = arch_cycle_count() - t0;
     if (st != ZX_OK || n != RANGE_PAGES)
         return failed("vmo_for_each_committed", st);
-    t0 = tsc();
+    t0 = arch_cycle_count();
     st = vmo_decommit(e->big, 0, len);
-    *decommit_ticks = tsc() - t0;
+    *decommit_ticks = arch_cycle_count() - t0;
     zx_status_t ust = vmar_unmap(vm_aspace_root_vmar(e->as), va, len, false);
     if (st != ZX_OK)
         return failed("vmo_decommit", st);
@@ -208,17 +208,6 @@ static bool bench_round(struct bench_env *e, uint64_t ticks[OP_COUNT]) {
            round_range(e, &ticks[OP_MAP_RANGE], &ticks[OP_WALK], &ticks[OP_DECOMMIT]);
 }
 
-/* Median of BENCH_ROUNDS samples (sorts them in place). */
-static uint64_t median(uint64_t s[BENCH_ROUNDS]) {
-    for (int i = 1; i < BENCH_ROUNDS; i++)
-        for (int j = i; j > 0 && s[j - 1] > s[j]; j--) {
-            uint64_t t = s[j];
-            s[j] = s[j - 1];
-            s[j - 1] = t;
-        }
-    return s[BENCH_ROUNDS / 2];
-}
-
 /* Tenths per page, rounded: the kernel has no floating point. */
 static uint64_t tenths_per_page(uint64_t total, size_t pages) {
     return (total * 10 + pages / 2) / pages;
@@ -226,7 +215,7 @@ static uint64_t tenths_per_page(uint64_t total, size_t pages) {
 
 /* Prints "bench: vm <op>: N pages, T <unit>, X.Y per page (...)"; returns the median. */
 static uint64_t report(enum bench_op op, uint64_t s[BENCH_ROUNDS], const char *unit) {
-    uint64_t med = median(s);
+    uint64_t med = bench_median(s, BENCH_ROUNDS);
     size_t pages = bench_ops[op].pages;
     uint64_t tenths = tenths_per_page(med, pages);
     printf("bench: vm %s: %zu pages, %lu %s, %lu.%lu per page (median of %d; min %lu, "
@@ -241,8 +230,8 @@ void vm_bench_run(void) {
     uint64_t samples[OP_COUNT][BENCH_ROUNDS];
     uint64_t ticks[OP_COUNT];
 
-    uint64_t t0 = tsc();
-    uint64_t overhead = tsc() - t0;
+    uint64_t t0 = arch_cycle_count();
+    uint64_t overhead = arch_cycle_count() - t0;
     const char *unit = overhead < ICOUNT_MAX_BACK_TO_BACK ? "instructions" : "TSC ticks";
     printf("bench: rdtsc back-to-back: %lu (single digits under -icount shift=0, where counts "
            "are instructions)\n", overhead);

@@ -49,24 +49,9 @@
 #define CALIBRATION_MS 10u
 
 static volatile uint32_t *lapic;
-static uint64_t tsc_hz;
-static uint64_t tsc_at_boot;
-static uint64_t ns_per_tsc_q32; /* nanoseconds per TSC tick, 32.32 fixed point */
 
 static inline uint32_t lapic_read(uint32_t reg) { return lapic[reg / 4]; }
 static inline void lapic_write(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
-
-static inline uint64_t rdtsc(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-zx_time_t current_time(void) {
-    if (!tsc_hz)
-        return 0;
-    return (zx_time_t)(((unsigned __int128)(rdtsc() - tsc_at_boot) * ns_per_tsc_q32) >> 32);
-}
 
 /* Maps the xAPIC page uncached into the kernel aspace. */
 static void lapic_map(paddr_t pa) {
@@ -88,11 +73,11 @@ static void calibrate(uint64_t *tsc_delta, uint32_t *apic_delta) {
     lapic_write(LAPIC_TIMER_DIVIDE, LAPIC_DIVIDE_BY_16);
     lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED);
     lapic_write(LAPIC_TIMER_INITIAL, 0xffffffffu);
-    uint64_t t0 = rdtsc();
+    uint64_t t0 = x86_rdtsc();
     outb(PIT_GATE_PORT, (uint8_t)((gate & ~PIT_SPEAKER) | PIT_GATE_ENABLE));
     while (!(inb(PIT_GATE_PORT) & PIT_OUT2))
         ;
-    *tsc_delta = rdtsc() - t0;
+    *tsc_delta = x86_rdtsc() - t0;
     *apic_delta = 0xffffffffu - lapic_read(LAPIC_TIMER_CURRENT);
     outb(PIT_GATE_PORT, gate);
 }
@@ -109,19 +94,14 @@ void arch_timer_init(void) {
     uint64_t tsc_delta;
     uint32_t apic_delta;
     calibrate(&tsc_delta, &apic_delta);
-    tsc_at_boot = rdtsc();
-    tsc_hz = tsc_delta * (1000u / CALIBRATION_MS);
-    ns_per_tsc_q32 = (1000000000ull << 32) / tsc_hz;
+    uint64_t tsc_hz = tsc_delta * (1000u / CALIBRATION_MS);
     uint32_t apic_hz = apic_delta * (1000u / CALIBRATION_MS);
     ASSERT_MSG(tsc_hz && apic_hz >= LAPIC_TIMER_HZ, "timer calibration failed");
+    x86_tsc_start(tsc_hz);
     printf("timer: TSC %lu kHz, APIC timer %u kHz (/16), tick %u Hz\n", tsc_hz / 1000,
            apic_hz / 1000, LAPIC_TIMER_HZ);
     lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_PERIODIC | X86_VECTOR_TIMER);
     lapic_write(LAPIC_TIMER_INITIAL, apic_hz / LAPIC_TIMER_HZ);
-}
-
-uint64_t x86_tsc_to_ns(uint64_t ticks) {
-    return (uint64_t)(((unsigned __int128)ticks * ns_per_tsc_q32) >> 32);
 }
 
 void x86_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }

@@ -12,7 +12,9 @@
  * the 1 GiB run is physical [1 GiB, 2 GiB), which a 128 MiB guest does not even have.
  */
 #include <arch/mmu.h>
+#include <arch/cpu.h>
 #include <arch/mmu_bench.h>
+#include <bench/median.h>
 #include <kernel/console.h>
 #include <kernel/types.h>
 #include <phys/heap.h>
@@ -61,19 +63,12 @@ static const struct {
     [OP_UNMAP_1G] = {"unmap 1g", BENCH_1G_PAGES},
 };
 
-/* rdtsc that the compiler keeps in place relative to the calls it brackets. */
-static inline uint64_t bench_tsc(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-    return ((uint64_t)hi << 32) | lo;
-}
-
 /* Times one engine call: `call` is evaluated between two rdtsc, its status kept. */
 #define TIME_CALL(st, ticks, call)         \
     do {                                   \
-        uint64_t t0_ = bench_tsc();        \
+        uint64_t t0_ = arch_cycle_count();        \
         (st) = (call);                     \
-        (ticks) = bench_tsc() - t0_;       \
+        (ticks) = arch_cycle_count() - t0_;       \
     } while (0)
 
 /* One round of every operation; ticks[op] receives the counts. False on an engine error. */
@@ -106,13 +101,13 @@ static bool bench_round(arch_aspace_t *as, const paddr_t *list, uint64_t ticks[O
         return false;
     }
     size_t total = 0;
-    uint64_t t0 = bench_tsc();
+    uint64_t t0 = arch_cycle_count();
     for (size_t off = 0; off < BENCH_4K_PAGES && st == ZX_OK; off += BENCH_CHUNK_PAGES) {
         st = arch_mmu_unmap(as, BENCH_VA_4K + off * PAGE_SIZE, BENCH_CHUNK_PAGES,
                             ARCH_UNMAP_ENLARGE_NO, &done);
         total += done;
     }
-    ticks[OP_UNMAP_4K_CHUNKS] = bench_tsc() - t0;
+    ticks[OP_UNMAP_4K_CHUNKS] = arch_cycle_count() - t0;
     if (st != ZX_OK || total != BENCH_4K_PAGES) {
         printf("bench: FAILED: unmap 4k in pieces returned %d, unmapped %zu\n", st, total);
         return false;
@@ -133,27 +128,10 @@ static bool bench_round(arch_aspace_t *as, const paddr_t *list, uint64_t ticks[O
     return true;
 }
 
-static uint64_t median3(uint64_t a, uint64_t b, uint64_t c) {
-    if (a > b) {
-        uint64_t t = a;
-        a = b;
-        b = t;
-    }
-    /* a <= b */
-    if (c <= a)
-        return a;
-    return c < b ? c : b;
-}
-
 /* Prints "bench: mmu <op>: N pages, T <unit>, X.Y per page (...)". */
-static void report(enum bench_op op, const uint64_t samples[BENCH_ROUNDS], const char *unit) {
-    STATIC_ASSERT(BENCH_ROUNDS == 3);
-    uint64_t med = median3(samples[0], samples[1], samples[2]);
-    uint64_t lo = samples[0], hi = samples[0];
-    for (int i = 1; i < BENCH_ROUNDS; i++) {
-        lo = samples[i] < lo ? samples[i] : lo;
-        hi = samples[i] > hi ? samples[i] : hi;
-    }
+static void report(enum bench_op op, uint64_t samples[BENCH_ROUNDS], const char *unit) {
+    uint64_t med = bench_median(samples, BENCH_ROUNDS); /* sorts: min first, max last */
+    uint64_t lo = samples[0], hi = samples[BENCH_ROUNDS - 1];
     size_t pages = bench_ops[op].pages;
     /* Tenths per page, rounded: the kernel has no floating point. */
     uint64_t tenths = (med * 10 + pages / 2) / pages;
@@ -174,8 +152,8 @@ void mmu_bench_run(void) {
     /* What one measurement costs by itself: under -icount shift=0 the handful of
      * instructions from one rdtsc to the next; on plain TCG host TSC ticks, and then the
      * counts are labelled as ticks, not instructions. */
-    uint64_t t0 = bench_tsc();
-    uint64_t overhead = bench_tsc() - t0;
+    uint64_t t0 = arch_cycle_count();
+    uint64_t overhead = arch_cycle_count() - t0;
     const char *unit = overhead < ICOUNT_MAX_BACK_TO_BACK ? "instructions" : "TSC ticks";
     printf("bench: rdtsc back-to-back: %lu (single digits under -icount shift=0, where counts "
            "are instructions)\n", overhead);

@@ -43,8 +43,10 @@ void x86_tss_set_rsp0(uint64_t rsp0);
 void x86_lapic_eoi(void);
 /* Timer interrupts taken since boot (entry/irq.c). */
 uint64_t x86_timer_ticks(void);
-/* TSC ticks as nanoseconds (0 before the timer is calibrated). */
+/* TSC ticks as nanoseconds (0 before the timer is calibrated; tsc.c). */
 uint64_t x86_tsc_to_ns(uint64_t ticks);
+/* Starts the clock at the calibrated TSC rate: current_time() counts from now. */
+void x86_tsc_start(uint64_t hz);
 
 /*
  * Finds the entry that maps va in the current tables. Returns the entry value (0 if not
