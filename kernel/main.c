@@ -225,6 +225,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     sched_init();
     arch_init();
     proc_init();
+    debugging_syscalls_init();
 
     size_t sel_len;
     const char *selector = cmdline_get("test", &sel_len);

@@ -248,8 +248,10 @@ def check_file_references(root, findings):
 # ----------------------------------------------------------------------------------
 
 def read_conf(path):
-    """kernel/layers.conf: 'layer RANK PREFIX...' lines and 'allow-cycle FILE FILE...'."""
-    layers, cycles = [], []
+    """kernel/layers.conf: 'layer RANK PREFIX...', 'allow-cycle FILE FILE...' and
+    'not-an-import SYMBOL...' (symbols whose callers do not depend on their file: the
+    boot code's jump to kmain, every assertion's call to panic)."""
+    layers, cycles, entries = [], [], set()
     with open(path, encoding="utf-8") as f:
         for raw in f:
             line = raw.split("#", 1)[0].split()
@@ -261,11 +263,13 @@ def read_conf(path):
                     layers.append((prefix, rank))
             elif line[0] == "allow-cycle":
                 cycles.append(frozenset(line[1:]))
+            elif line[0] == "not-an-import":
+                entries.update(line[1:])
             else:
                 raise SystemExit(f"{path}: unknown line: {raw.strip()}")
     # The longest matching prefix decides a file's layer.
     layers.sort(key=lambda x: -len(x[0]))
-    return layers, cycles
+    return layers, cycles, entries
 
 
 def layer_of(layers, path):
@@ -285,11 +289,14 @@ def object_source(obj):
     if src.endswith(".o"):
         src = src[:-2]
     src = os.path.normpath("kernel/" + src.replace("__/", "../")).replace(os.sep, "/")
-    # Generated sources (the syscall table) live in the build tree, not under kernel/.
-    return src if src.startswith("kernel/") else "generated/" + os.path.basename(src)
+    # Sources shared with user space (lib/) sit beside kernel/; generated ones (the
+    # syscall table) live in the build tree.
+    if src.startswith(("kernel/", "lib/")):
+        return src
+    return "generated/" + os.path.basename(src)
 
 
-def import_graph(objects):
+def import_graph(objects, ignored):
     defs, undef = {}, collections.defaultdict(set)
     for obj in objects:
         src = object_source(obj)
@@ -306,7 +313,7 @@ def import_graph(objects):
     for src, names in undef.items():
         for name in sorted(names):
             dst = defs.get(name)
-            if dst and dst != src:
+            if dst and dst != src and name not in ignored:
                 graph[src].setdefault(dst, name)
     return graph
 
@@ -362,8 +369,8 @@ def is_test_only(path):
 
 
 def check_imports(objects, conf, findings, print_graph):
-    layers, allowed = read_conf(conf)
-    graph = import_graph(objects)
+    layers, allowed, entries = read_conf(conf)
+    graph = import_graph(objects, entries)
     # In-kernel tests and benchmarks sit above everything they exercise.
     graph = {s: {d: n for d, n in ds.items() if not is_test_only(d)}
              for s, ds in graph.items() if not is_test_only(s)}

@@ -40,7 +40,6 @@ void proc_init(void) {
     root_resource = kzalloc(sizeof(*root_resource));
     ASSERT(root_resource);
     kobject_init(root_resource, &resource_ops);
-    debugging_syscalls_init();
 }
 
 kobject_t *job_root(void) { return root_job; }

@@ -271,7 +271,7 @@ void restricted_thread_destroy(uthread_t *ut);
 /*
  * Zircon's boot option that enables the debugging syscalls (zx_process_read_memory and
  * zx_process_write_memory here); without it they return ZX_ERR_NOT_SUPPORTED before any
- * other check. debugging_syscalls_init reads it once at boot (proc_init).
+ * other check. debugging_syscalls_init reads it once at boot (kmain, after proc_init).
  */
 #define DEBUGGING_SYSCALLS_OPTION "kernel.enable-debugging-syscalls"
 void debugging_syscalls_init(void);

@@ -15,11 +15,12 @@ TOOL = os.path.join(SOURCE, "tools", "layering.py")
 CC = shutil.which("clang") or shutil.which("cc")
 
 CONF = """
-layer 0 kernel/lib/
+layer 0 lib/ kernel/lib/
 layer 1 kernel/arch/x86/
 layer 2 kernel/vm/
 layer 3 kernel/proc/
 allow-cycle kernel/proc/process.c kernel/proc/thread.c
+not-an-import panic
 """
 
 
@@ -142,6 +143,22 @@ class LayeringTest(unittest.TestCase):
     def test_call_up_a_layer(self):
         self.t.source("kernel/arch/x86/up.c", "int vm_x(void);\nint up(void) { return vm_x(); }\n")
         self.assert_finding("kernel/arch/x86/up.c (layer 1) calls up into kernel/vm/vm.c (layer 2): vm_x")
+
+    def test_not_an_import(self):
+        self.t.source("kernel/arch/x86/panic.c", "void panic(void) {}\n")
+        self.t.source("kernel/lib/b.c", "void panic(void);\nvoid lib_b(void) { panic(); }\n")
+        rc, out = self.t.run()
+        self.assertEqual(rc, 0, out)
+
+    def test_shared_library_outside_kernel(self):
+        obj_dir = os.path.join(self.t.root, "build/kernel/CMakeFiles/kernel.dir/__/lib/fmt")
+        os.makedirs(obj_dir)
+        self.t.write("lib/fmt/fmt.c", "int vm_x(void);\nint fmt(void) { return vm_x(); }\n")
+        obj = os.path.join(obj_dir, "fmt.c.o")
+        subprocess.run([CC, "-c", "-w", "-o", obj, os.path.join(self.t.root, "lib/fmt/fmt.c")],
+                       check=True)
+        self.t.objects.append(obj)
+        self.assert_finding("lib/fmt/fmt.c (layer 0) calls up into kernel/vm/vm.c (layer 2): vm_x")
 
     def test_file_without_layer(self):
         self.t.source("kernel/new/n.c", "int lib_a(void);\nint n(void) { return lib_a(); }\n")

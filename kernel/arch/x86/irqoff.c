@@ -1,14 +1,12 @@
 /*
- * Interrupts-off accounting: the out-of-line half of <arch/irqoff.h> and the reporting of
- * <kernel/irqoff.h>. The stretch in progress is per CPU (struct arch_percpu); the
+ * Interrupts-off accounting: the out-of-line half of <arch/irqoff.h> and the readout of
+ * <kernel/irqoff.h> (kernel/irqoff.c prints it). The stretch in progress is per CPU (struct arch_percpu); the
  * longest one is kept here.
  */
 #include <arch/cpu.h>
 #include <arch/irq.h>
 #include <arch/x86/arch.h>
-#include <kernel/console.h>
 #include <kernel/irqoff.h>
-#include <kernel/ksyms.h>
 
 uint64_t arch_irqoff_max;
 static uintptr_t irqoff_max_start_pc, irqoff_max_end_pc;
@@ -38,22 +36,4 @@ void irqoff_reset(void) {
     irqoff_max_start_pc = irqoff_max_end_pc = 0;
     if (flags & X86_FLAGS_IF)
         x86_sti();
-}
-
-static void print_pc(const char *label, uintptr_t pc) {
-    const char *name;
-    uint64_t off;
-    if (ksyms_lookup(pc, &name, &off))
-        printf(" %s %s+0x%lx", label, name, off);
-    else
-        printf(" %s 0x%lx", label, pc);
-}
-
-void irqoff_print(const char *tag) {
-    struct irqoff_stats st;
-    irqoff_get(&st);
-    printf("irqoff: longest stretch %lu ticks (%lu ns)", st.max_ticks, st.max_ns);
-    print_pc("from", st.start_pc);
-    print_pc("to", st.end_pc);
-    printf(" (%s)\n", tag);
 }
