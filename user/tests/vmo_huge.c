@@ -157,9 +157,15 @@ TEST(VmoHuge, CommitSnapshotRunsOutOfMemoryLettingOthersIn) {
     tu_thread_destroy(&t);
     EXPECT_LT(took, 10 * OP_LIMIT); /* fills all of memory */
     /* Sharing the CPU in 10 ms slices gives the reader a turn every ~20 ms of the
-     * commit; asking for one per RESUME_EVERY holds on slow and loaded hosts alike (and
-     * asks for nothing when the commit is too quick to tell). */
-    EXPECT_GE(turns, (uint64_t)(took / RESUME_EVERY));
+     * commit, but under TCG the guest clock also runs while the host has descheduled
+     * QEMU, and a slice spans a host pause however long (the timer fires once after it):
+     * the number of turns per guest millisecond depends on the host's load. What does not
+     * is that a commit running for many slices lets the reader in at all (a commit that
+     * held the lock and the CPU from start to end gave it 0 turns); filling memory takes
+     * well over RESUME_EVERY of guest execution, and a commit too quick to tell asks
+     * for nothing. */
+    if (took >= RESUME_EVERY)
+        EXPECT_GE(turns, 1u);
     EXPECT_EQ(reader.bad, 0u);
     EXPECT_GT(committed(c), 1000u);
     EXPECT_TRUE(page_is(c, 0, 0x77));
