@@ -18,8 +18,9 @@
  * registers in and out through the physmap (user threads may change the page meanwhile:
  * enter validates its own copy).
  *
- * The aspace switch (thread->aspace, CR3, the fault handler's current aspace) happens
- * with interrupts off so that the scheduler's switch hook always sees a consistent pair.
+ * The aspace switch (thread_set_aspace: the thread's aspace and page tables, which the
+ * fault handler and the scheduler's switch read) happens with interrupts off so that the
+ * scheduler's switch hook always sees a consistent pair.
  * While a thread is in restricted mode, LSTAR points at a separate syscall entry, so the
  * normal syscall path never tests for restricted mode. `restricted.active` is only
  * changed by the thread itself; kickers only set THREAD_PENDING_KICK, which the thread
@@ -31,7 +32,6 @@
  * layout are converted by the functions of <arch/user.h>.
  */
 #include <arch/irq.h>
-#include <arch/mmu.h>
 #include <arch/user.h>
 #include <kernel/assert.h>
 #include <kernel/syscall_impl.h>
@@ -40,7 +40,6 @@
 #include <object/handle_user.h>
 #include <object/vmo_dispatcher.h>
 #include <phys/physmap.h>
-#include <vm/vm_aspace.h>
 #include <zircon/rights.h>
 #include <zircon/vmo_vmar.h>
 #include <zircon/syscalls-next.h>
@@ -54,11 +53,8 @@ static arch_iframe_t *user_frame(uthread_t *ut) {
  * scheduler's switch hook sees either the old state or the new one). */
 static void switch_mode(uthread_t *ut, vm_aspace_t *to, bool active) {
     arch_irq_state_t s = arch_irq_save();
-    vm_aspace_t *from = ut->thread.aspace;
     ut->restricted.active = active;
-    ut->thread.aspace = to;
-    arch_mmu_context_switch(vm_aspace_arch(from), vm_aspace_arch(to));
-    vm_aspace_set_current(to);
+    thread_set_aspace(&ut->thread, to);
     arch_set_syscall_entry(&ut->thread.arch, active);
     arch_irq_restore(s);
 }
