@@ -253,17 +253,32 @@ __noreturn void uthread_exit_current(void);
 __noreturn void uthread_exception_kill(const arch_iframe_t *f, const char *what);
 
 /*
- * Restricted mode (restricted.c). The frame is the thread's user frame, at the top of its
- * kernel stack. restricted_exit saves the restricted registers of f to the state VMO,
- * switches back to the normal-mode aspace and points f at the vector (reason in rsi and
- * rax, context in rdi, every other register as it was at zx_restricted_enter).
- * restricted_exception: called for a user exception nobody resolved (vm_status: why the
- * VM did not, for a #PF); true if the thread was in restricted mode and has left it (the
- * exception is then reported in the state VMO, a zx_restricted_exception_t, not fatal).
+ * Restricted mode's mechanism (restricted_mode.c; the syscalls are restricted.c's). The
+ * frame is the thread's user frame, at the top of its kernel stack, and ut the calling
+ * thread unless stated.
+ *
+ * restricted_switch_mode: loads the aspace `to` and the syscall entry of the mode
+ * (active: restricted), and records the mode, all with interrupts off.
+ * restricted_resume_normal: rewrites f as the normal-mode frame at the vector (reason
+ * in rsi and rax, context in rdi, every other register as it was at zx_restricted_enter).
+ * restricted_exit: saves the restricted registers of f to the state VMO, switches back
+ * to the normal-mode aspace and FS / GS bases, and resumes normal mode at the vector.
+ * restricted_rebind: swaps ut's state VMO binding for new_vmo (NULL: none; else a
+ * contiguous VMO whose page is at state_pa, a reference the binding takes over) and
+ * drops the old one; takes ut's lock.
+ * restricted_thread_destroy: drops the binding of ut, a thread being destroyed (any
+ * caller).
  */
+void restricted_switch_mode(uthread_t *ut, vm_aspace_t *to, bool active);
+void restricted_resume_normal(uthread_t *ut, arch_iframe_t *f, uint64_t reason);
 void restricted_exit(uthread_t *ut, arch_iframe_t *f, uint64_t reason);
-bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status);
+void restricted_rebind(uthread_t *ut, vmo_t *new_vmo, paddr_t state_pa);
 void restricted_thread_destroy(uthread_t *ut);
+
+/* restricted.c: called for a user exception nobody resolved (vm_status: why the VM did
+ * not, for a #PF); true if the thread was in restricted mode and has left it (the
+ * exception is then reported in the state VMO, a zx_restricted_exception_t, not fatal). */
+bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status);
 
 /* zx_restricted_enter's status when it has replaced the whole user frame:
  * ZX_ERR_INTERNAL_FRAME_REPLACED (<kernel/trap.h>). */

@@ -1,7 +1,7 @@
 /*
  * The generic side of exceptions from user mode and of user-copy faults
- * (<kernel/trap.h>): page faults go to the VM of the current user aspace; what nothing
- * resolves goes to restricted mode or kills the process.
+ * (<kernel/trap.h>): page faults go to the VM of the calling thread's user aspace; what
+ * nothing resolves goes to restricted mode or kills the process.
  */
 #include <kernel/trap.h>
 #include <vm/vm_aspace.h>
@@ -13,7 +13,8 @@ _Static_assert(TRAP_PF_WRITE == VM_PF_WRITE && TRAP_PF_EXECUTE == VM_PF_EXECUTE 
                "TRAP_PF_* and VM_PF_* agree");
 
 zx_status_t trap_page_fault(uintptr_t va, uint32_t flags) {
-    vm_aspace_t *as = vm_aspace_current();
+    thread_t *t = thread_current(); /* NULL before the scheduler starts */
+    vm_aspace_t *as = t ? t->aspace : NULL;
     if (!as)
         return ZX_ERR_NOT_FOUND;
     return vm_aspace_page_fault(as, va, flags);

@@ -2,6 +2,7 @@
  * In-kernel tests of user copies: a user aspace is loaded on the test thread and the
  * copies are aimed at mapped, read-only, unmapped, kernel and straddling addresses.
  */
+#include <arch/irq.h>
 #include <arch/mmu.h>
 #include <kernel/ktest.h>
 #include <kernel/thread.h>
@@ -19,6 +20,14 @@ struct uc_env {
     vaddr_t rw;   /* UC_PAGES read-write pages, then one read-only page */
     vaddr_t ro;
 };
+
+/* Runs the calling thread on as (NULL: none), as a user thread would: the fault handler
+ * resolves its faults there and every switch back to it loads the tables again. */
+static void load_aspace(vm_aspace_t *as) {
+    arch_irq_state_t s = arch_irq_save();
+    thread_set_aspace(thread_current(), as);
+    arch_irq_restore(s);
+}
 
 static bool uc_setup(struct ktest_ctx *ktx, struct uc_env *e) {
     vmo_t *vmo;
@@ -48,16 +57,12 @@ static bool uc_setup(struct ktest_ctx *ktx, struct uc_env *e) {
     if (st == ZX_ERR_NO_MEMORY)
         return false;
     KT_CHECK_(st == ZX_OK, return false, "map: %d", st);
-    thread_current()->aspace = e->as;
-    arch_mmu_context_switch(NULL, vm_aspace_arch(e->as));
-    vm_aspace_set_current(e->as);
+    load_aspace(e->as);
     return true;
 }
 
 static void uc_teardown(struct uc_env *e) {
-    thread_current()->aspace = NULL;
-    arch_mmu_context_switch(vm_aspace_arch(e->as), NULL);
-    vm_aspace_set_current(NULL);
+    load_aspace(NULL);
     vm_aspace_destroy(e->as);
 }
 

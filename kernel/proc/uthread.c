@@ -5,13 +5,11 @@
  */
 #include <arch/fpu.h>
 #include <arch/irq.h>
-#include <arch/mmu.h>
 #include <arch/user.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
 #include <lib/string.h>
 #include <phys/heap.h>
-#include <vm/vm_aspace.h>
 #include <zircon/syscalls/object.h>
 #include "proc_priv.h"
 
@@ -121,7 +119,7 @@ zx_status_t uthread_create(process_t *p, const char *name, size_t name_len, uthr
     }
     kobject_ref(&p->obj);
     ut->proc = p;
-    ut->thread.aspace = p->aspace;
+    thread_set_aspace(&ut->thread, p->aspace);
     kobject_ref(&ut->obj); /* the thread list's reference */
     list_add_tail(&p->threads, &ut->proc_node);
     spin_unlock_irqrestore(&p->obj.lock, s);
@@ -204,9 +202,7 @@ void uthread_exit_current(void) {
      * another thread may find itself the last, finish the process and destroy the aspace
      * while this one, preempted before thread_exit, still has to be switched back in. */
     spin_lock_irqsave(&p->obj.lock, &s);
-    arch_mmu_context_switch(vm_aspace_arch(ut->thread.aspace), NULL);
-    vm_aspace_set_current(NULL);
-    ut->thread.aspace = NULL;
+    thread_set_aspace(&ut->thread, NULL); /* interrupts are off under the lock */
     spin_unlock_irqrestore(&p->obj.lock, s);
     if (process_thread_exited(p))
         process_finish(p);

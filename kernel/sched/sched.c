@@ -1,15 +1,21 @@
 /*
- * Threads and the scheduler (contracts in <kernel/thread.h> and <kernel/wait.h>).
+ * The scheduler core (contracts in <kernel/thread.h> and <kernel/wait.h>): run queue,
+ * context switch, blocking and waking, wait queues, the timer tick. It never calls the
+ * VM: kernel stacks, thread creation and the reaper's work live above it, in thread.c
+ * (the interface between the two is sched_priv.h).
  *
  * Single CPU, round robin: one FIFO run queue, a time slice of SCHED_SLICE_TICKS timer
  * ticks, an idle thread that halts. Everything here runs with interrupts disabled (that
- * is the scheduler lock on one CPU). A switch happens only from sched_reschedule.
+ * is the scheduler lock on one CPU). A switch happens only from sched_reschedule; it
+ * loads the next thread's page tables (thread.mmu) when they differ from the previous
+ * thread's.
  *
  * A thread cannot free the stack it is running on, and the switch path runs with
  * interrupts off, where nothing may block or run long. So the next thread to run only
  * moves a dead predecessor onto the reap list (sched_finish_switch), and the reaper
- * thread frees its stack and calls its owner's on_reaped, with interrupts on: both may
- * take the kernel aspace mutex and release objects whose teardown runs long.
+ * thread takes it from there (sched_reap_next) to free its stack and call its owner's
+ * on_reaped with interrupts on: both may take the kernel aspace mutex and release
+ * objects whose teardown runs long.
  */
 #include <arch/cpu.h>
 #include <arch/irq.h>
@@ -22,11 +28,9 @@
 #include <kernel/trap.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
-#include <phys/heap.h>
-#include <vm/vm_aspace.h>
+#include "sched_priv.h"
 
 #define SCHED_SLICE_TICKS 10u
-#define KERNEL_STACK_SIZE ((size_t)16 << 10)
 
 
 static struct list_node run_queue = LIST_INITIAL_VALUE(run_queue);
@@ -41,9 +45,8 @@ static struct list_node reap_list = LIST_INITIAL_VALUE(reap_list); /* dead, stac
 static wait_queue_t reaper_wq;  /* the reaper sleeps here while reap_list is empty */
 static wait_queue_t reaped_wq;  /* sched_reap_wait callers */
 static bool reaper_busy;        /* the reaper is freeing a thread it took off reap_list */
+static thread_t *reaper;        /* thread.c's reaper thread (sched_start) */
 static thread_t bootstrap_thread;
-static thread_t idle_storage;
-static thread_t reaper_storage;
 static bool initialized;
 
 bool sched_initialized(void) { return initialized; }
@@ -78,7 +81,7 @@ static void make_ready(thread_t *t) {
 /* A thread is dying: let the reaper run next (the dying thread's switch hands it over),
  * unless it is blocked on something other than its own queue. Interrupts off. */
 static void reaper_run_next(void) {
-    thread_t *r = &reaper_storage;
+    thread_t *r = reaper;
     if (r->state == THREAD_BLOCKED && r->blocked_on == &reaper_wq) {
         list_delete(&r->queue_node);
         r->blocked_on->count--;
@@ -93,15 +96,11 @@ static void reaper_run_next(void) {
     list_add_head(&run_queue, &r->queue_node);
 }
 
-/* Loads next's user aspace (page tables, and the fault handler's current aspace) if it
- * differs from prev's. Interrupts off. */
-static void switch_aspace(thread_t *prev, thread_t *next) {
-    vm_aspace_t *old_as = prev->aspace;
-    if (old_as == next->aspace)
-        return;
-    arch_mmu_context_switch(old_as ? vm_aspace_arch(old_as) : NULL,
-                            next->aspace ? vm_aspace_arch(next->aspace) : NULL);
-    vm_aspace_set_current(next->aspace);
+/* Loads next's page tables if they differ from prev's (the fault handler reads the
+ * aspace from the running thread, so nothing else changes). Interrupts off. */
+static inline void switch_aspace(thread_t *prev, thread_t *next) {
+    if (prev->mmu != next->mmu)
+        arch_mmu_context_switch(prev->mmu, next->mmu);
 }
 
 /*
@@ -142,15 +141,12 @@ __noreturn void thread_trampoline(void) {
     thread_exit(t->entry(t->arg));
 }
 
-zx_status_t thread_init(thread_t *t, const char *name, thread_entry_t entry, void *arg) {
+void sched_thread_init(thread_t *t, const char *name, thread_entry_t entry, void *arg,
+                       vaddr_t stack_base, vaddr_t stack_top) {
     memset(t, 0, sizeof(*t));
     copy_name(t, name);
-    vaddr_t top;
-    zx_status_t st = vm_kernel_stack_alloc(KERNEL_STACK_SIZE, &top, &t->kstack);
-    if (st != ZX_OK)
-        return st == ZX_ERR_NO_RESOURCES ? ZX_ERR_NO_MEMORY : st;
-    t->stack_base = t->kstack.base;
-    t->stack_top = top;
+    t->stack_base = stack_base;
+    t->stack_top = stack_top;
     t->entry = entry;
     t->arg = arg;
     t->state = THREAD_INITIAL;
@@ -158,7 +154,6 @@ zx_status_t thread_init(thread_t *t, const char *name, thread_entry_t entry, voi
     list_init(&t->queue_node);
     list_init(&t->timer_chain);
     arch_thread_init(&t->arch, t->stack_top, thread_trampoline);
-    return ZX_OK;
 }
 
 void thread_start(thread_t *t) {
@@ -168,16 +163,10 @@ void thread_start(thread_t *t) {
     arch_irq_restore(s);
 }
 
-void thread_destroy_unstarted(thread_t *t) {
-    DEBUG_ASSERT(t->state == THREAD_INITIAL);
-    vm_kernel_stack_free(&t->kstack);
-    t->state = THREAD_DEAD;
-}
-
 void thread_exit(int retcode) {
     arch_irq_disable();
     thread_t *t = current;
-    DEBUG_ASSERT(t != idle_thread && t != &bootstrap_thread && t != &reaper_storage);
+    DEBUG_ASSERT(t != idle_thread && t != &bootstrap_thread && t != reaper);
     /* An object release in progress would be cut short (object/kobject.c). */
     DEBUG_ASSERT(!t->release_queue.draining && t->release_queue.head == NULL);
     t->retcode = retcode;
@@ -392,30 +381,17 @@ void trap_timer_tick(void) {
         sched_reschedule();
 }
 
-static int idle_loop(void *arg) {
-    (void)arg;
-    for (;;)
-        arch_idle();
-}
-
-/* Frees the stacks of dead threads and calls their owners' on_reaped, with interrupts
- * on, one thread at a time in the order they died. It runs right after each death
- * (reaper_run_next), so a thread's memory comes back about as soon as it has exited. */
-static int reaper_loop(void *arg) {
-    (void)arg;
-    for (;;) {
-        spin_lock_saved_state_t s = arch_irq_save();
-        reaper_busy = false;
-        wait_queue_wake_all(&reaped_wq, ZX_OK);
-        while (list_is_empty(&reap_list))
-            block_current(&reaper_wq, ZX_TIME_INFINITE, false);
-        thread_t *d = containerof(list_remove_head(&reap_list), thread_t, queue_node);
-        reaper_busy = true;
-        arch_irq_restore(s);
-        vm_kernel_stack_free(&d->kstack);
-        if (d->on_reaped)
-            d->on_reaped(d); /* may free d */
-    }
+thread_t *sched_reap_next(void) {
+    DEBUG_ASSERT(current == reaper);
+    spin_lock_saved_state_t s = arch_irq_save();
+    reaper_busy = false;
+    wait_queue_wake_all(&reaped_wq, ZX_OK);
+    while (list_is_empty(&reap_list))
+        block_current(&reaper_wq, ZX_TIME_INFINITE, false);
+    thread_t *d = containerof(list_remove_head(&reap_list), thread_t, queue_node);
+    reaper_busy = true;
+    arch_irq_restore(s);
+    return d;
 }
 
 void sched_reap_wait(void) {
@@ -427,9 +403,11 @@ void sched_reap_wait(void) {
     arch_irq_restore(s);
 }
 
-void sched_init(void) {
-    ASSERT(!initialized);
+void sched_bootstrap(void) {
+    ASSERT(!initialized && !current);
     avl_init(&sleepers);
+    wait_queue_init(&reaper_wq);
+    wait_queue_init(&reaped_wq);
     thread_t *b = &bootstrap_thread;
     memset(b, 0, sizeof(*b));
     copy_name(b, "bootstrap");
@@ -439,15 +417,14 @@ void sched_init(void) {
     list_init(&b->queue_node);
     list_init(&b->timer_chain);
     current = b;
-    ASSERT(thread_init(&idle_storage, "idle", idle_loop, NULL) == ZX_OK);
-    idle_thread = &idle_storage;
+}
+
+void sched_start(thread_t *idle, thread_t *reaper_thread) {
+    ASSERT(!initialized && current == &bootstrap_thread);
+    idle_thread = idle;
     idle_thread->state = THREAD_READY; /* never on the run queue; picked when it is empty */
-    wait_queue_init(&reaper_wq);
-    wait_queue_init(&reaped_wq);
-    ASSERT(thread_init(&reaper_storage, "reaper", reaper_loop, NULL) == ZX_OK);
-    thread_start(&reaper_storage);
-    /* The bootstrap thread's kernel stack top is where interrupts from user mode would
-     * land if it ever ran user code; it never does, but the hook wants a value. */
+    reaper = reaper_thread;
+    thread_start(reaper);
     arch_timer_init();
     initialized = true;
     arch_irq_enable();

@@ -1,6 +1,9 @@
-# Sources of kernel/sched (relative to kernel/): threads, scheduler, timer.
+# Sources of kernel/sched (relative to kernel/): threads, scheduler, timer. The core
+# (sched.c, and mutex.c on it) sits below kernel/vm; thread.c, which owns kernel stacks,
+# above it.
 list(APPEND KERNEL_SOURCES
   sched/sched.c
+  sched/thread.c
   sched/mutex.c
   sched/mutex_ktest.c
   sched/sched_ktest.c

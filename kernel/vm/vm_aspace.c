@@ -8,6 +8,7 @@
 #include <kernel/assert.h>
 #include <lib/string.h>
 #include <kernel/panic.h>
+#include <kernel/thread.h>
 #include <phys/heap.h>
 #include <vm/vm_aslr.h>
 #include <vm/vm_kernel.h>
@@ -15,9 +16,6 @@
 
 /* Addresses below this are in the user half (PML4 slots 0..255). */
 #define VM_USER_HALF_TOP (1ull << 47)
-
-/* The aspace loaded on this CPU (one CPU today), for the page-fault handler. */
-static vm_aspace_t *current_aspace;
 
 /* The kernel aspace (vm_aspace_kernel_init); never destroyed. */
 static vm_aspace_t *kernel_vm_aspace;
@@ -128,8 +126,10 @@ vm_aspace_t *vm_aspace_kernel(void) { return kernel_vm_aspace; }
 zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     ASSERT(as != kernel_vm_aspace); /* the arch kernel aspace is not ours to destroy */
     vm_aspace_check(as);
+    /* A thread's aspace is where its faults are resolved (thread_set_aspace); the caller
+     * must have left this one. */
+    ASSERT(!thread_current() || thread_current()->aspace != as);
     if (as->shared) {
-        ASSERT(current_aspace != as);
         mutex_acquire(&as->lock);
         ASSERT(!as->destroyed);
         as->destroyed = true;
@@ -144,8 +144,6 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     vmar_destroy_locked(as->root); /* unmaps everything; the root becomes dead */
     as->destroyed = true;
     mutex_release(&as->lock);
-    if (current_aspace == as)
-        current_aspace = NULL;
     zx_status_t st = arch_mmu_destroy(as->arch);
     vmar_unref(as->root); /* the aspace's reference on its root */
     vm_aspace_unref(as);  /* the creator's */
@@ -155,9 +153,6 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
 vmar_t *vm_aspace_root_vmar(vm_aspace_t *as) { return as->root; }
 arch_aspace_t *vm_aspace_arch(vm_aspace_t *as) { return as->arch; }
 const char *vm_aspace_name(const vm_aspace_t *as) { return as->name; }
-
-void vm_aspace_set_current(vm_aspace_t *as) { current_aspace = as; }
-vm_aspace_t *vm_aspace_current(void) { return current_aspace; }
 
 /* The mapping covering va, with the aspace lock held: NOT_FOUND, or BAD_STATE once the
  * aspace is destroyed. */

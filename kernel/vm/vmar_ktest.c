@@ -7,9 +7,11 @@
  * The PMM may fail allocations on purpose (pmm.fail_every=N): any ZX_ERR_NO_MEMORY ends
  * the test early without a failure, after cleaning up (the runner checks for leaks).
  */
+#include <arch/irq.h>
 #include <arch/mmu.h>
 #include <arch/probe.h>
 #include <kernel/ktest.h>
+#include <kernel/thread.h>
 #include <vm/vm_aspace.h>
 #include <phys/pmm.h>
 #include <vm/vmo.h>
@@ -479,6 +481,14 @@ static zx_status_t user_read(uintptr_t va, uint64_t *v) {
     return st;
 }
 
+/* Runs the calling thread on as (NULL: none), as a user thread would: the fault handler
+ * resolves its faults there and every switch back to it loads the tables again. */
+static void load_aspace(vm_aspace_t *as) {
+    arch_irq_state_t s = arch_irq_save();
+    thread_set_aspace(thread_current(), as);
+    arch_irq_restore(s);
+}
+
 /* An access expected to succeed. If it faulted while the PMM injected a failure (the
  * fault handler ran out of memory), the test ends as skipped rather than failed. */
 #define T_ACCESS_OK(expr)                                                             \
@@ -498,8 +508,7 @@ KTEST(vmar, access) {
     bool loaded = false;
     T_OK(env_init(&e, 4, 0));
     T_OK(vmar_map(e.root, 0, e.vmo, 0, 4 * P, RW, RW, &a));
-    arch_mmu_context_switch(NULL, vm_aspace_arch(e.as));
-    vm_aspace_set_current(e.as);
+    load_aspace(e.as);
     loaded = true;
     T_ACCESS_OK(user_read(a + 8, &v)); /* zero page */
     EXPECT_EQ(v, 0u);
@@ -522,10 +531,8 @@ KTEST(vmar, access) {
         EXPECT_STATUS(arch_probe_read64(a + P, &v), ZX_ERR_NOT_FOUND);
     EXPECT_STATUS(user_read(a + 4 * P, &v), ZX_ERR_NOT_FOUND);    /* unmapped */
 out:
-    if (loaded) {
-        vm_aspace_set_current(NULL);
-        arch_mmu_context_switch(vm_aspace_arch(e.as), NULL);
-    }
+    if (loaded)
+        load_aspace(NULL);
     env_fini(&e);
 }
 
@@ -541,8 +548,7 @@ KTEST(vmar, cow_isolation_through_mappings) {
     bool loaded = false;
     T_OK(env_init(&e, 4, 0));
     T_OK(vmar_map(e.root, 0, e.vmo, 0, 4 * P, RW, RW, &a));
-    arch_mmu_context_switch(NULL, vm_aspace_arch(e.as));
-    vm_aspace_set_current(e.as);
+    load_aspace(e.as);
     loaded = true;
     T_ACCESS_OK(user_write(a, 0x1111));
     T_OK(vmo_create_child(e.vmo, VMO_CHILD_SNAPSHOT, 0, 4 * P, &child));
@@ -558,10 +564,8 @@ KTEST(vmar, cow_isolation_through_mappings) {
     T_ACCESS_OK(user_read(c, &v));
     EXPECT_EQ(v, 0x3333u);
 out:
-    if (loaded) {
-        vm_aspace_set_current(NULL);
-        arch_mmu_context_switch(vm_aspace_arch(e.as), NULL);
-    }
+    if (loaded)
+        load_aspace(NULL);
     env_fini(&e); /* unmaps both mappings, dropping their VMO references */
     if (child)
         vmo_unref(child);

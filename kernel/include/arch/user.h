@@ -10,9 +10,9 @@
  * The user bases. FS and GS base are the user's thread-pointer registers; a thread's
  * values live in its struct arch_thread and are loaded on every switch to it.
  *
- * The syscall entry. A thread in restricted mode (kernel/proc/restricted.c) has its own
- * syscall entry point, selected per thread, so the normal syscall path never tests for
- * restricted mode.
+ * The syscall entry. A thread in restricted mode (kernel/proc/restricted_mode.c) has its
+ * own syscall entry point, selected per thread, so the normal syscall path never tests
+ * for restricted mode.
  *
  * The functions restricted mode calls on every enter and exit are static inline (bodies
  * in <arch/arch_impl.h>).

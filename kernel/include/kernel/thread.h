@@ -3,7 +3,13 @@
  *
  * Every thread, kernel or user, is a thread_t with its own guarded kernel stack (from the
  * kernel VMAR). User threads are kernel threads whose entry function drops to ring 3
- * (kernel/proc); the scheduler knows them only through `aspace` and `user_ctx`.
+ * (kernel/proc); the scheduler knows them only through the page tables they run on
+ * (`mmu`) and their arch state.
+ *
+ * Two files implement this header: kernel/sched/sched.c, the scheduler core (run queue,
+ * switch, blocking, kills, the tick), which never calls the VM, and kernel/sched/thread.c
+ * above the VM, which owns kernel stacks (thread_init, thread_destroy_unstarted, the
+ * reaper) and brings the scheduler up (sched_init).
  *
  * Lock rules (single CPU): scheduler state, run queue and every wait queue are touched
  * only with interrupts disabled. A caller that blocks holds exactly one spinlock, taken
@@ -21,13 +27,17 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <arch/irq.h>
+#include <arch/mmu.h>
 #include <arch/thread.h>
 #include <arch/timer.h>
+#include <kernel/assert.h>
 #include <kernel/compiler.h>
 #include <kernel/types.h>
 #include <lib/avl.h>
 #include <lib/list.h>
 #include <object/kobject_release.h>
+#include <vm/vm_aspace.h>
 #include <vm/vm_kernel.h>
 
 typedef struct thread thread_t;
@@ -61,7 +71,7 @@ struct thread {
     enum thread_state state;
     vaddr_t stack_base;          /* usable kernel stack [stack_base, stack_top) */
     vaddr_t stack_top;
-    struct vm_kernel_stack kstack; /* the allocation behind [stack_base, stack_top) */
+    struct vm_kernel_stack kstack; /* the allocation behind it (kernel/sched/thread.c) */
     thread_entry_t entry;
     void *arg;
     int retcode;                 /* thread_exit's argument */
@@ -87,13 +97,18 @@ struct thread {
     struct arch_thread arch;     /* saved context, user registers (<arch/thread.h>) */
 
     /* --- owned by whoever created the thread --- */
-    vm_aspace_t *aspace;         /* user aspace loaded while this thread runs (NULL: none) */
+    /* The user aspace loaded while this thread runs (NULL: none), which the page-fault
+     * handler resolves faults in, and its page tables, which the switch loads. Set
+     * together, only by thread_set_aspace, so the two always agree. */
+    vm_aspace_t *aspace;
+    arch_aspace_t *mmu;
     void *user_ctx;              /* the user-thread object (kernel/proc), or NULL */
     void (*on_reaped)(thread_t *t); /* called after the stack is freed; may free t */
 };
 
 /* Brings up the scheduler on the boot thread (which becomes a normal thread named
- * "bootstrap"), the idle thread, and the LAPIC timer. Interrupts are enabled on return. */
+ * "bootstrap"), the idle and reaper threads, and the LAPIC timer. Interrupts are enabled
+ * on return. */
 void sched_init(void);
 bool sched_initialized(void);
 
@@ -148,6 +163,23 @@ bool thread_kill_pending(void);
  */
 void sched_reap_wait(void);
 
+/*
+ * Makes as (NULL: none) the user aspace of t: sets t->aspace and t->mmu. t is either the
+ * calling thread, whose page tables are then loaded at once (interrupts off, so that a
+ * switch never sees the fields and the loaded tables disagree), or a thread that is not
+ * running (it loads them when it next runs). The caller keeps as alive while t has it.
+ * Inline: restricted mode calls it on every mode switch.
+ */
+static inline void thread_set_aspace(thread_t *t, vm_aspace_t *as) {
+    arch_aspace_t *mmu = as ? vm_aspace_arch(as) : NULL;
+    if (t->state == THREAD_RUNNING) { /* one CPU: the calling thread */
+        DEBUG_ASSERT(arch_irqs_disabled());
+        arch_mmu_context_switch(t->mmu, mmu);
+    }
+    t->aspace = as;
+    t->mmu = mmu;
+}
+
 /* Preemption control for short critical sections that may not be interrupted by a
  * reschedule but can take interrupts. Nests. */
 void thread_preempt_disable(void);
@@ -155,7 +187,7 @@ void thread_preempt_enable(void);
 
 /* The timer tick (trap_timer_tick, <kernel/trap.h>) wakes expired sleepers and, at the
  * end of a time slice, reschedules if preemption is enabled. A switch loads the next
- * thread's aspace (if different) and its arch state (arch_thread_switch,
+ * thread's page tables (`mmu`, if different) and its arch state (arch_thread_switch,
  * <arch/thread.h>). current_time() is declared in <arch/timer.h>. */
 
 #endif

@@ -49,12 +49,13 @@ vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va);
 
 /*
  * Destroys the root VMAR's tree (every mapping is unmapped, every VMAR becomes dead),
- * then the arch aspace (which must not be loaded on any CPU), and drops the creator's
- * reference; VMAR objects and other references keep the struct alive (their operations
- * return ZX_ERR_BAD_STATE). Returns arch_mmu_destroy's status. A unified aspace only
- * gives back its root table: its two parts are destroyed separately (after every unified
- * aspace built on them), and its references on them go when its own struct is freed, so
- * whoever still holds the unified aspace reaches destroyed parts, never freed ones.
+ * then the arch aspace (which must not be loaded on any CPU, nor be the calling thread's
+ * aspace: thread_set_aspace), and drops the creator's reference; VMAR objects and other
+ * references keep the struct alive (their operations return ZX_ERR_BAD_STATE). Returns
+ * arch_mmu_destroy's status. A unified aspace only gives back its root table: its two
+ * parts are destroyed separately (after every unified aspace built on them), and its
+ * references on them go when its own struct is freed, so whoever still holds the unified
+ * aspace reaches destroyed parts, never freed ones.
  */
 zx_status_t vm_aspace_destroy(vm_aspace_t *as);
 
@@ -92,13 +93,5 @@ zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm
  * reference went); debug builds check both against freed or reused memory. */
 void vm_aspace_ref(vm_aspace_t *as);
 void vm_aspace_unref(vm_aspace_t *as);
-
-/*
- * The aspace whose user half is loaded on this CPU, for the page-fault handler (NULL:
- * none). Setting it does not switch page tables; the caller does both. The caller keeps
- * the aspace alive while it is current.
- */
-void vm_aspace_set_current(vm_aspace_t *as);
-vm_aspace_t *vm_aspace_current(void);
 
 #endif
