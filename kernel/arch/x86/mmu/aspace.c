@@ -79,38 +79,17 @@ static zx_status_t aspace_init_root(struct arch_aspace *as) TA_NO_THREAD_SAFETY_
     return ZX_OK;
 }
 
-/* A SHARED aspace's pinned top-level tables, one per root slot of its range. NO_MEMORY
- * leaves those allocated so far linked (aspace_free frees them). `as` is unreachable. */
-static zx_status_t aspace_init_pinned(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALYSIS {
-    for (unsigned i = as->top_first; i <= as->top_last; i++) {
-        paddr_t pa;
-        zx_status_t st = mmu_table_alloc(as, MMU_ROOT_LEVEL - 1, &pa);
-        if (st != ZX_OK)
-            return st;
-        mmu_link_child(as, as->root, as->root_page, MMU_ROOT_LEVEL, i, pa);
-        paddr_to_vm_page(pa)->mmu.pinned = 1;
-    }
-    return ZX_OK;
-}
-
 /*
- * Frees an aspace with nothing mapped: its pinned top-level tables (none for a unified
- * aspace, whose entries are borrowed and already given back), its root if it got one,
- * and the structure. `as` is unreachable.
+ * Frees an aspace with nothing mapped: its pinned top-level tables (only a SHARED aspace
+ * has them; a unified aspace's entries are borrowed and already given back, and any other
+ * aspace with nothing mapped has no top-level entry at all), its root if it got one, and
+ * the structure. `as` is unreachable.
  */
 static void aspace_free(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALYSIS {
-    for (unsigned i = as->top_first;
-         as->root && as->role != ARCH_ASPACE_UNIFIED && i <= as->top_last; i++) {
-        uint64_t e = as->root[i];
-        if (!pte_present(e))
-            continue;
-        vm_page_t *child = pte_table_page(e);
-        ASSERT(child->mmu.pinned && child->mmu.nr_children == 0);
-        child->mmu.pinned = 0;
-        as->root[i] = 0;
-        as->root_page->mmu.nr_children--;
-        mmu_table_release(as, NULL, child);
-    }
+    DEBUG_ASSERT(!as->root || as->role == ARCH_ASPACE_SHARED ||
+                 as->role == ARCH_ASPACE_UNIFIED || as->root_page->mmu.nr_children == 0);
+    if (as->root && as->role == ARCH_ASPACE_SHARED)
+        mmu_unpin_top_tables(as);
     if (as->root)
         mmu_table_release(as, NULL, as->root_page);
     DEBUG_ASSERT(as->table_pages == 0);
@@ -137,7 +116,7 @@ zx_status_t arch_mmu_create(vaddr_t base, size_t size, enum arch_aspace_role rol
         return ZX_ERR_NO_MEMORY;
     zx_status_t st = aspace_init_root(as);
     if (st == ZX_OK && role == ARCH_ASPACE_SHARED)
-        st = aspace_init_pinned(as);
+        st = mmu_pin_top_tables(as);
     if (st != ZX_OK) {
         aspace_free(as);
         return st;

@@ -217,6 +217,17 @@ void mmu_table_release(struct arch_aspace *as, struct mmu_cm *cm, vm_page_t *pag
     TA_REQ(as->lock);
 
 /*
+ * A SHARED aspace's pinned top-level tables: mmu_pin_top_tables allocates and links one
+ * per root slot of the aspace's range (NO_MEMORY leaves those allocated so far linked),
+ * mmu_unpin_top_tables unlinks and frees every one present (each must be empty). `as` is
+ * unreachable (being created or freed), so no lock is taken. They live beside the table
+ * helpers so that the per-slot allocation, link and release are inlined: a family's
+ * creation and teardown pin and unpin 128 slots.
+ */
+zx_status_t mmu_pin_top_tables(struct arch_aspace *as);
+void mmu_unpin_top_tables(struct arch_aspace *as);
+
+/*
  * Replaces the large page at table[idx] (level 1 or 2) by a table of 512 entries that map
  * the same memory with the same attributes. NO_MEMORY leaves it unchanged.
  */

@@ -96,6 +96,34 @@ void mmu_unlink_child(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table
     mmu_table_release(as, cm, child);
 }
 
+/* `as` is unreachable: no other thread can take its lock (mmu_priv.h). */
+zx_status_t mmu_pin_top_tables(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALYSIS {
+    for (unsigned i = as->top_first; i <= as->top_last; i++) {
+        paddr_t pa;
+        zx_status_t st = mmu_table_alloc(as, MMU_ROOT_LEVEL - 1, &pa);
+        if (st != ZX_OK)
+            return st;
+        mmu_link_child(as, as->root, as->root_page, MMU_ROOT_LEVEL, i, pa);
+        paddr_to_vm_page(pa)->mmu.pinned = 1;
+    }
+    return ZX_OK;
+}
+
+/* `as` is unreachable: no other thread can take its lock (mmu_priv.h). */
+void mmu_unpin_top_tables(struct arch_aspace *as) TA_NO_THREAD_SAFETY_ANALYSIS {
+    for (unsigned i = as->top_first; i <= as->top_last; i++) {
+        uint64_t e = as->root[i];
+        if (!pte_present(e))
+            continue;
+        vm_page_t *child = pte_table_page(e);
+        ASSERT(child->mmu.pinned && child->mmu.nr_children == 0);
+        child->mmu.pinned = 0;
+        as->root[i] = 0;
+        as->root_page->mmu.nr_children--;
+        mmu_table_release(as, NULL, child);
+    }
+}
+
 zx_status_t mmu_split_large(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table,
                             unsigned level, unsigned idx, vaddr_t va) {
     DEBUG_ASSERT(level == 1 || level == 2);
