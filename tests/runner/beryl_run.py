@@ -4,7 +4,8 @@
   beryl_run.py --iso-root build/isoroot [--cmdline "test=all"] [--emulator qemu|bochs]
                [--memory 128M] [--cpu MODEL] [--expect REGEX]... [--reject REGEX]...
                [--expect-exit success|failure] [--timeout SECONDS] [--log FILE]
-               [--qemu-arg ARG]...
+               [--qemu-arg ARG]... [--bochs-command CMD]... [--expect-bochs REGEX]...
+               [--show-emulator-output] [--emulator-output-lines N] [--emulator-binary PATH]
 
 The ISO tree staged by the build is re-packed with the requested kernel command line
 (tools/mkiso.py --repack), booted, and the serial log is checked:
@@ -15,6 +16,14 @@ The ISO tree staged by the build is re-packed with the requested kernel command 
 Every --expect regex must match the log and no --reject regex may. Exit status 0 when
 all checks pass; the log is printed on failure. The summary line names the boot's ASLR
 seed (the kernel prints it), and a failure says how to replay the run with it.
+
+The emulator's own output (QEMU's messages on stdout/stderr; Bochs' log, its debugger's
+prompts and answers to --bochs-command, its terminal display) is printed after the
+failure lines whenever a check fails, and on a passing run with --show-emulator-output;
+only its last --emulator-output-lines lines (0: all of it). Bochs is always started with
+TERM=dumb: its headless "term" display stops with "Error opening terminal: unknown"
+without a terminal type it knows. --emulator-binary runs another program in the
+emulator's place (the runner's own tests use a stand-in).
 """
 import argparse
 import os
@@ -33,6 +42,13 @@ QEMU_SUCCESS = 33
 QEMU_FAILURE = 35
 EXIT_LINE = re.compile(r"BERYL: exit status=(\d+)")
 ASLR_SEED_LINE = re.compile(r"^aslr: seed (0x[0-9a-f]+) \(([^)]*)\)", re.MULTILINE)
+# How much of the emulator's output a failure shows, by default: the end of it, where a
+# crash, a hang or a debugger answer is.
+EMULATOR_OUTPUT_LINES = 200
+EMULATOR_NAMES = {"qemu": "QEMU's", "bochs": "Bochs'"}
+# Terminal control sequences (Bochs' "term" display draws the VGA screen with them),
+# removed when the output is shown; --expect-bochs sees the output as it came.
+TERMINAL_CONTROL = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def make_iso(iso_root, cmdline, workdir):
@@ -42,25 +58,38 @@ def make_iso(iso_root, cmdline, workdir):
     return iso
 
 
+def run_emulator(cmd, timeout, **kwargs):
+    """Runs the emulator command to its end or for at most `timeout` seconds.
+
+    Returns (exit status, or None when it was killed at the timeout; everything it wrote
+    to stdout and stderr, as text, also when it timed out)."""
+    try:
+        proc = subprocess.run(cmd, timeout=timeout, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, **kwargs)
+    except subprocess.TimeoutExpired as e:
+        return None, (e.output or b"").decode(errors="replace")
+    return proc.returncode, proc.stdout.decode(errors="replace")
+
+
 def run_qemu(iso, log, args):
-    cmd = ["qemu-system-x86_64", "-M", "pc", "-cpu", args.cpu, "-m", args.memory,
+    """Boots the ISO in QEMU; returns (outcome or None, why not, QEMU's own output)."""
+    cmd = [args.emulator_binary or "qemu-system-x86_64", "-M", "pc", "-cpu", args.cpu, "-m", args.memory,
            "-display", "none", "-monitor", "none", "-no-reboot",
            "-serial", "file:" + log,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-cdrom", iso, "-boot", "d"] + args.qemu_arg
-    try:
-        proc = subprocess.run(cmd, timeout=args.timeout, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    except subprocess.TimeoutExpired:
-        return None, "timed out after %ss" % args.timeout
-    if proc.returncode == QEMU_SUCCESS:
-        return "success", ""
-    if proc.returncode == QEMU_FAILURE:
-        return "failure", ""
-    return None, "qemu exited with status %d: %s" % (proc.returncode, proc.stdout.strip())
+    status, output = run_emulator(cmd, args.timeout)
+    if status is None:
+        return None, "timed out after %ss" % args.timeout, output
+    if status == QEMU_SUCCESS:
+        return "success", "", output
+    if status == QEMU_FAILURE:
+        return "failure", "", output
+    return None, "qemu exited with status %d (its output is below)" % status, output
 
 
 def run_bochs(iso, log, args, workdir):
+    """Boots the ISO in Bochs; returns (outcome or None, why not, Bochs' own output)."""
     rc = os.path.join(workdir, "bochsrc")
     with open(BOCHSRC) as f:
         text = f.read()
@@ -78,23 +107,37 @@ def run_bochs(iso, log, args, workdir):
         if args.bochs_command:
             f.write("c\n")
     # The "term" display needs a terminal type it knows, even with nobody watching; CI
-    # may have no TERM at all.
+    # may have no TERM at all ("Error opening terminal: unknown").
     env = dict(os.environ, TERM="dumb")
-    try:
-        with open(os.devnull) as devnull:
-            proc = subprocess.run(["bochs", "-q", "-f", rc, "-rc", cmds], stdin=devnull,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  timeout=args.timeout, cwd=workdir, env=env)
-    except subprocess.TimeoutExpired:
-        return None, "timed out after %ss" % args.timeout
+    with open(os.devnull) as devnull:
+        status, output = run_emulator([args.emulator_binary or "bochs", "-q", "-f", rc,
+                                       "-rc", cmds], args.timeout, stdin=devnull,
+                                      cwd=workdir, env=env)
+    args.bochs_output = output
+    if status is None:
+        return None, "timed out after %ss" % args.timeout, output
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
-    args.bochs_output = proc.stdout.decode(errors="replace")
     m = EXIT_LINE.search(text)
     if not m:
-        tail = proc.stdout.decode(errors="replace")[-2000:]
-        return None, "bochs ended (status %d) without an exit line; bochs said:\n%s" % (
-            proc.returncode, tail)
-    return ("success" if m.group(1) == "0" else "failure"), ""
+        return None, "bochs ended (status %d) without an exit line (its output is below)" % (
+            status), output
+    return ("success" if m.group(1) == "0" else "failure"), "", output
+
+
+def print_emulator_output(name, output, max_lines):
+    """Prints the emulator's output between delimiter lines: the last `max_lines` lines
+    (all when 0), without terminal control sequences."""
+    lines = TERMINAL_CONTROL.sub("", output.replace("\r\n", "\n")).splitlines()
+    shown = lines[-max_lines:] if max_lines > 0 else lines
+    if len(shown) < len(lines):
+        what = "last %d of %d lines" % (len(shown), len(lines))
+    else:
+        what = "%d lines" % len(lines)
+    owner = EMULATOR_NAMES[name]
+    print("---- %s own output (%s) ----" % (owner, what))
+    for line in shown:
+        print(line)
+    print("---- end of %s own output ----" % owner)
 
 
 def main():
@@ -114,6 +157,13 @@ def main():
                    help="Bochs debugger command to run at the first magic breakpoint")
     p.add_argument("--expect-bochs", action="append", default=[],
                    help="regex that Bochs' own output (debugger) must match")
+    p.add_argument("--show-emulator-output", action="store_true",
+                   help="print the emulator's own output also when every check passes")
+    p.add_argument("--emulator-output-lines", type=int, default=EMULATOR_OUTPUT_LINES,
+                   metavar="N", help="print at most the last N lines of the emulator's "
+                   "output (0: all; default %(default)s)")
+    p.add_argument("--emulator-binary", metavar="PATH",
+                   help="run PATH instead of qemu-system-x86_64 or bochs")
     args = p.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="beryl-run-")
@@ -124,9 +174,9 @@ def main():
             os.remove(log)
         start = time.monotonic()
         if args.emulator == "qemu":
-            outcome, why = run_qemu(iso, log, args)
+            outcome, why, emulator_output = run_qemu(iso, log, args)
         else:
-            outcome, why = run_bochs(iso, log, args, workdir)
+            outcome, why, emulator_output = run_bochs(iso, log, args, workdir)
         elapsed = time.monotonic() - start
         text = open(log, errors="replace").read() if os.path.exists(log) else ""
 
@@ -162,10 +212,13 @@ def main():
                                   if not t.startswith("aslr.seed="))
                 print("FAIL: replay with --cmdline %r" %
                       ("%s aslr.seed=%s" % (replay, seed.group(1))).strip())
+            print_emulator_output(args.emulator, emulator_output, args.emulator_output_lines)
             return 1
         for line in text.splitlines():
             if re.match(r"^\d+ passed, \d+ failed$", line):
                 print("kernel: " + line)
+        if args.show_emulator_output:
+            print_emulator_output(args.emulator, emulator_output, args.emulator_output_lines)
         print("PASS")
         return 0
     finally:
