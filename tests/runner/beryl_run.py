@@ -5,7 +5,8 @@
                [--memory 128M] [--cpu MODEL] [--expect REGEX]... [--reject REGEX]...
                [--expect-exit success|failure] [--timeout SECONDS] [--log FILE]
                [--qemu-arg ARG]... [--bochs-command CMD]... [--expect-bochs REGEX]...
-               [--show-emulator-output] [--emulator-output-lines N] [--emulator-binary PATH]
+               [--show-log] [--show-emulator-output] [--emulator-output-lines N]
+               [--emulator-binary PATH]
 
 The ISO tree staged by the build is re-packed with the requested kernel command line
 (tools/mkiso.py --repack), booted, and the serial log is checked:
@@ -14,7 +15,7 @@ The ISO tree staged by the build is re-packed with the requested kernel command 
   * Bochs ends through port 0x8900 and always exits 1, so the kernel's closing line
     "BERYL: exit status=N" in the serial log is the result.
 Every --expect regex must match the log and no --reject regex may. Exit status 0 when
-all checks pass; the log is printed on failure. The summary line names the boot's ASLR
+all checks pass; the log is printed on failure (and with --show-log). The summary line names the boot's ASLR
 seed (the kernel prints it), and a failure says how to replay the run with it.
 
 The emulator's own output (QEMU's messages on stdout/stderr; Bochs' log, its debugger's
@@ -157,6 +158,8 @@ def main():
                    help="Bochs debugger command to run at the first magic breakpoint")
     p.add_argument("--expect-bochs", action="append", default=[],
                    help="regex that Bochs' own output (debugger) must match")
+    p.add_argument("--show-log", action="store_true",
+                   help="print the serial log also when every check passes")
     p.add_argument("--show-emulator-output", action="store_true",
                    help="print the emulator's own output also when every check passes")
     p.add_argument("--emulator-output-lines", type=int, default=EMULATOR_OUTPUT_LINES,
@@ -200,10 +203,11 @@ def main():
             args.emulator, args.cmdline, args.memory,
             "aslr seed %s (%s)" % seed.groups() if seed else "no aslr seed printed",
             outcome or "no result", elapsed))
-        if problems:
+        if problems or args.show_log:
             print("---- serial log ----")
             print(text)
             print("---- end of serial log ----")
+        if problems:
             for pr in problems:
                 print("FAIL: " + pr)
             if seed:

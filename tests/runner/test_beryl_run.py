@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """beryl_run.py's own tests: it shows the emulator's output when a check fails and on
-request, and starts Bochs with a terminal type.
+request, the serial log on request, and starts Bochs with a terminal type.
 
 Each test runs the runner with --emulator-binary fake_emulator.py (see there), so nothing
 is booted; the ISO is packed from an almost empty tree (tools/mkiso.py needs only
@@ -71,6 +71,14 @@ class RunnerTest(unittest.TestCase):
         self.assertIn("fake emulator line 1", section)
         self.assertIn("fake emulator line 10", section)
         self.assertEqual(out.splitlines()[-1], "PASS")
+
+    def test_show_log_prints_the_serial_log_of_a_passing_run(self):
+        status, out = self.run_runner("--expect", "kernel booting")
+        self.assertNotIn("---- serial log ----", out)
+        status, out = self.run_runner("--expect", "kernel booting", "--show-log")
+        self.assertEqual(status, 0, out)
+        self.assertIn("---- serial log ----\nBeryl kernel booting (fake)\n", out)
+        self.assert_no_emulator_output(out)
 
     def test_failing_check_shows_last_lines_after_the_failure(self):
         status, out = self.run_runner("--expect", "no such line")
