@@ -15,8 +15,9 @@ The ISO tree staged by the build is re-packed with the requested kernel command 
   * Bochs ends through port 0x8900 and always exits 1, so the kernel's closing line
     "BERYL: exit status=N" in the serial log is the result.
 Every --expect regex must match the log and no --reject regex may. Exit status 0 when
-all checks pass; the log is printed on failure (and with --show-log). The summary line names the boot's ASLR
-seed (the kernel prints it), and a failure says how to replay the run with it.
+all checks pass; the log is printed on failure (and with --show-log). The summary line
+names the boot's ASLR seed (the kernel prints it), and a failure says how to replay the
+run with it.
 
 The emulator's own output (QEMU's messages on stdout/stderr; Bochs' log, its debugger's
 prompts and answers to --bochs-command, its terminal display) is printed after the
@@ -47,8 +48,8 @@ ASLR_SEED_LINE = re.compile(r"^aslr: seed (0x[0-9a-f]+) \(([^)]*)\)", re.MULTILI
 # crash, a hang or a debugger answer is.
 EMULATOR_OUTPUT_LINES = 200
 EMULATOR_NAMES = {"qemu": "QEMU's", "bochs": "Bochs'"}
-# Terminal control sequences (Bochs' "term" display draws the VGA screen with them),
-# removed when the output is shown; --expect-bochs sees the output as it came.
+# Terminal control sequences and other control characters (curses drawing, if any reaches
+# the output), removed when the output is shown; --expect-bochs sees it as it came.
 TERMINAL_CONTROL = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -74,8 +75,8 @@ def run_emulator(cmd, timeout, **kwargs):
 
 def run_qemu(iso, log, args):
     """Boots the ISO in QEMU; returns (outcome or None, why not, QEMU's own output)."""
-    cmd = [args.emulator_binary or "qemu-system-x86_64", "-M", "pc", "-cpu", args.cpu, "-m", args.memory,
-           "-display", "none", "-monitor", "none", "-no-reboot",
+    cmd = [args.emulator_binary or "qemu-system-x86_64", "-M", "pc", "-cpu", args.cpu,
+           "-m", args.memory, "-display", "none", "-monitor", "none", "-no-reboot",
            "-serial", "file:" + log,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-cdrom", iso, "-boot", "d"] + args.qemu_arg
