@@ -47,18 +47,29 @@ static void perms_string(zx_vm_option_t perms, char out[4]) {
     out[3] = '\0';
 }
 
-/* What kind of mapping perms make, as an adjective ("read-only", "non-executable"...),
- * chosen to say why the access pf describes was or was not allowed. */
+/* Why perms refuse the access pf describes, as a noun phrase for the mapping ("a
+ * read-only", "a non-executable"...), or "a" when they allow it (the VM refused for
+ * another reason, which the caller adds). */
 static const char *mapping_kind(const arch_page_fault_info_t *pf, zx_vm_option_t perms) {
     if (!(perms & (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)))
-        return "inaccessible";
+        return "an inaccessible";
     if (pf->fetch && !(perms & ZX_VM_PERM_EXECUTE))
-        return "non-executable";
+        return "a non-executable";
     if (pf->write && !(perms & ZX_VM_PERM_WRITE))
-        return (perms & ZX_VM_PERM_EXECUTE) ? "read-execute" : "read-only";
+        return (perms & ZX_VM_PERM_EXECUTE) ? "a read-execute" : "a read-only";
     if (!pf->write && !pf->fetch && !(perms & ZX_VM_PERM_READ))
-        return "non-readable";
-    return "permitted";
+        return "a non-readable";
+    return "a";
+}
+
+/* The VM's refusal of an access the permissions allow, as a clause for the mapping line
+ * ("" for the statuses a permission refusal gives). */
+static const char *vm_refusal(zx_status_t st) {
+    switch (st) {
+    case ZX_ERR_OUT_OF_RANGE: return ": the offset is beyond the VMO's end";
+    case ZX_ERR_NO_MEMORY: return ": no memory to populate it";
+    default: return "";
+    }
 }
 
 /* The access pf describes and its preposition: "write to", "read of", ... */
@@ -91,10 +102,11 @@ static void report_page_fault(vm_aspace_t *as, const arch_page_fault_info_t *pf,
     uint64_t koid = vmo_koid(e.vmo);
     uint64_t offset = e.vmo_offset + (pf->addr - e.base);
     vmo_unref(e.vmo);
-    printf("user fault: %s a %s mapping [0x%lx, 0x%lx) %s of VMO '%s' koid %lu at offset "
-           "0x%lx, %s\n",
+    printf("user fault: %s %s mapping [0x%lx, 0x%lx) %s of VMO '%s' koid %lu at offset "
+           "0x%lx, %s%s\n",
            access_phrase(pf), mapping_kind(pf, e.perms), e.base, e.base + e.size, perms, name,
-           koid, offset, e.committed_pages ? "populated" : "not yet populated");
+           koid, offset, e.committed_pages ? "populated" : "not yet populated",
+           vm_refusal(vm_status));
 }
 
 /* The frame-pointer backtrace of the user stack, starting at the pc and frame pointer
