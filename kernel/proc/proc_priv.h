@@ -248,9 +248,21 @@ static inline uthread_t *uthread_current(void) {
 /* Ends the calling user thread (and its process, if it was the last). */
 __noreturn void uthread_exit_current(void);
 
-/* A user-mode fault nobody could resolve: logs it, kills the process with
- * ZX_TASK_RETCODE_EXCEPTION_KILL and ends the calling thread. */
-__noreturn void uthread_exception_kill(const arch_iframe_t *f, const char *what);
+/* A user-mode fault nobody could resolve (vm_status: the VM's reason for a page fault,
+ * ZX_OK when the VM was not asked): logs it with the full report, kills the process
+ * with ZX_TASK_RETCODE_EXCEPTION_KILL and ends the calling thread. Any interrupt state;
+ * they are on from the report on. */
+__noreturn void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_status,
+                                       const char *what);
+
+/*
+ * The lines of the user fault report after its first one (kernel/proc/fault_report.c):
+ * for a page fault the decoded error, the mapping at the fault address and the
+ * page-table walk (only when the VM was asked: vm_status != ZX_OK); for every exception
+ * the registers and the user backtrace. ut is the calling thread, f its user frame.
+ * Takes the VM's locks and may block: interrupts on, no lock held.
+ */
+void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status);
 
 /*
  * Restricted mode's mechanism (restricted_mode.c; the syscalls are restricted.c's). The

@@ -6,6 +6,7 @@ list(APPEND KERNEL_SOURCES
   proc/restricted_mode.c
   proc/restricted.c
   proc/uthread.c
+  proc/fault_report.c
   proc/job.c
   proc/sys_task.c
   proc/sys_info.c

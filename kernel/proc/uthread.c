@@ -61,7 +61,7 @@ void trap_return_to_user_slow(arch_iframe_t *f) {
         restricted_exit(ut, f, ZX_RESTRICTED_REASON_KICK);
     }
     if (arch_iframe_pc(f) >= USER_ASPACE_TOP)
-        uthread_exception_kill(f, "return address outside the user aspace");
+        uthread_exception_kill(f, ZX_OK, "return address outside the user aspace");
 }
 
 /* A new extended-state area in the clean initial state, for ut (false: no memory). */
@@ -213,13 +213,18 @@ void uthread_exit_current(void) {
 /* Room for arch_iframe_describe's line. */
 #define FAULT_DESCRIPTION_MAX 128
 
-void uthread_exception_kill(const arch_iframe_t *f, const char *what) {
+void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_status, const char *what) {
     uthread_t *ut = uthread_current();
     ASSERT(ut);
     char where[FAULT_DESCRIPTION_MAX];
     arch_iframe_describe(f, where, sizeof(where));
     printf("user fault: process \"%s\" thread \"%s\": %s at %s; killing the process\n",
            ut->proc->name, ut->name, what, where);
+    /* The report blocks on VM locks and reads the user stack; the return-to-user path
+     * may get here with interrupts off, and this thread never returns to user mode, so
+     * nothing depends on them staying off (as in uthread_exit_current). */
+    arch_irq_enable();
+    uthread_fault_report(ut, f, vm_status);
     process_kill(ut->proc, ZX_TASK_RETCODE_EXCEPTION_KILL);
     uthread_exit_current();
 }

@@ -179,6 +179,19 @@ zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vm
     return st;
 }
 
+zx_status_t vm_aspace_mapping_at(vm_aspace_t *as, vaddr_t va, vm_map_entry_t *out) {
+    as = vm_aspace_for_addr(as, va);
+    mutex_acquire(&as->lock);
+    vm_mapping_t *m = NULL;
+    zx_status_t st = find_mapping_locked(as, va, &m);
+    if (st == ZX_OK) {
+        vm_aspace_same_lock(&m->r, as);
+        vm_mapping_info_at(m, va, out);
+    }
+    mutex_release(&as->lock);
+    return st;
+}
+
 zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags) {
     as = vm_aspace_for_addr(as, va);
     mutex_acquire(&as->lock);

@@ -433,6 +433,26 @@ zx_status_t vm_mapping_vmo_at(vm_mapping_t *m, vaddr_t va, bool for_write, vmo_t
     return ZX_OK;
 }
 
+void vm_mapping_info_at(const vm_mapping_t *m, vaddr_t va, vm_map_entry_t *out) {
+    uint64_t off = va - vm_region_base(&m->r);
+    uint32_t i = 0;
+    while (i + 1 < m->nruns && m->runs[i + 1].offset <= off)
+        i++;
+    uint64_t start = m->runs[i].offset;
+    vmo_ref(m->vmo);
+    *out = (vm_map_entry_t){
+        .type = VM_MAP_ENTRY_MAPPING,
+        .base = vm_region_base(&m->r) + start,
+        .size = run_end(m, i) - start,
+        .vmo = m->vmo,
+        .vmo_offset = m->vmo_offset + start,
+        .perms = m->runs[i].perms,
+        /* One page, so the work is bounded whatever the run's size. */
+        .committed_pages =
+            vmo_committed_pages_in(m->vmo, m->vmo_offset + ROUNDDOWN(off, PAGE_SIZE), PAGE_SIZE),
+    };
+}
+
 size_t vm_mapping_info(const vm_mapping_t *m, uint32_t depth, vm_map_entry_t *out, size_t room) {
     for (uint32_t i = 0; i < m->nruns && i < room; i++) {
         uint64_t start = m->runs[i].offset, size = run_end(m, i) - start;

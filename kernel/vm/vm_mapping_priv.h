@@ -132,5 +132,12 @@ zx_status_t vm_mapping_vmo_at(vm_mapping_t *m, vaddr_t va, bool for_write, vmo_t
  */
 size_t vm_mapping_info(const vm_mapping_t *m, uint32_t depth, vm_map_entry_t *out, size_t room)
     TA_REQ(m->r.aspace->lock);
+/*
+ * The one ZX_INFO_PROCESS_MAPS record (depth 0) of the protection run of m that holds va
+ * (inside m), holding a VMO reference; committed_pages is that of the page under va
+ * alone (0 or 1). Takes the VMO lock (the aspace lock -> VMO lock order).
+ */
+void vm_mapping_info_at(const vm_mapping_t *m, vaddr_t va, vm_map_entry_t *out)
+    TA_REQ(m->r.aspace->lock);
 
 #endif

@@ -71,6 +71,53 @@ void arch_iframe_describe(const arch_iframe_t *f, char *buf, size_t len) {
               f->err_code, x86_fault_address(f));
 }
 
+bool arch_iframe_page_fault(const arch_iframe_t *f, arch_page_fault_info_t *out) {
+    if (f->vector != X86_VECTOR_PF)
+        return false;
+    uint32_t e = (uint32_t)f->err_code;
+    *out = (arch_page_fault_info_t){
+        .addr = f->cr2,
+        .present = e & PF_ERR_PRESENT,
+        .write = e & PF_ERR_WRITE,
+        .fetch = e & PF_ERR_FETCH,
+        .user = e & PF_ERR_USER,
+        .reserved = e & PF_ERR_RSVD,
+    };
+    return true;
+}
+
+bool arch_iframe_register_line(const arch_iframe_t *f, unsigned i, char *buf, size_t len) {
+    switch (i) {
+    case 0:
+        ksnprintf(buf, len, "rip 0x%016lx rsp 0x%016lx rbp 0x%016lx", f->rip, f->rsp, f->rbp);
+        return true;
+    case 1:
+        ksnprintf(buf, len, "rax 0x%016lx rbx 0x%016lx rcx 0x%016lx", f->rax, f->rbx, f->rcx);
+        return true;
+    case 2:
+        ksnprintf(buf, len, "rdx 0x%016lx rsi 0x%016lx rdi 0x%016lx", f->rdx, f->rsi, f->rdi);
+        return true;
+    case 3:
+        ksnprintf(buf, len, "r8  0x%016lx r9  0x%016lx r10 0x%016lx", f->r8, f->r9, f->r10);
+        return true;
+    case 4:
+        ksnprintf(buf, len, "r11 0x%016lx r12 0x%016lx r13 0x%016lx", f->r11, f->r12, f->r13);
+        return true;
+    case 5:
+        ksnprintf(buf, len, "r14 0x%016lx r15 0x%016lx rflags 0x%08lx", f->r14, f->r15,
+                  f->rflags);
+        return true;
+    case 6:
+        ksnprintf(buf, len, "cs 0x%04lx ss 0x%04lx cr2 0x%016lx error 0x%lx", f->cs, f->ss,
+                  x86_fault_address(f), f->err_code);
+        return true;
+    default:
+        return false;
+    }
+}
+
+uintptr_t arch_iframe_frame_pointer(const arch_iframe_t *f) { return f->rbp; }
+
 /* ---- FS / GS bases ---- */
 
 void arch_user_bases_load(uint64_t fs_base, uint64_t gs_base) {

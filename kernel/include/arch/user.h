@@ -78,6 +78,37 @@ void arch_exception_report(const arch_iframe_t *f, zx_status_t vm_status,
  * truncated to len). */
 void arch_iframe_describe(const arch_iframe_t *f, char *buf, size_t len);
 
+/* A user page fault as the architecture's error code tells it (arch_iframe_page_fault). */
+typedef struct arch_page_fault_info {
+    uintptr_t addr; /* the faulting address */
+    bool present;   /* a translation existed: a protection fault (else not present) */
+    bool write;     /* a write (else a read or an instruction fetch) */
+    bool fetch;     /* an instruction fetch */
+    bool user;      /* from user mode (else supervisor) */
+    bool reserved;  /* a paging entry had a reserved bit set */
+} arch_page_fault_info_t;
+
+/* True if f is a page fault; then *out is its decoded error and address. */
+bool arch_iframe_page_fault(const arch_iframe_t *f, arch_page_fault_info_t *out);
+
+/*
+ * The user fault report's register block, one line at a time: writes line i of the
+ * registers of *f (pc, stack and frame pointers, flags, every general register,
+ * segment selectors, fault address and error code) into buf (NUL-terminated, truncated
+ * to len; ARCH_IFRAME_REG_LINE_MAX bytes always suffice) and returns true, or returns
+ * false when there is no line i. One line at a time keeps the caller's buffer small.
+ */
+#define ARCH_IFRAME_REG_LINE_MAX 96
+bool arch_iframe_register_line(const arch_iframe_t *f, unsigned i, char *buf, size_t len);
+
+/*
+ * The user frame pointer of *f, where a frame-pointer walk of the user stack starts.
+ * Each frame record at a frame pointer fp is two words: the caller's frame pointer at
+ * fp, the return address at fp + sizeof(uintptr_t) (the layout frame-pointer builds of
+ * Beryl's user programs have).
+ */
+uintptr_t arch_iframe_frame_pointer(const arch_iframe_t *f);
+
 /*
  * Enters user mode with every register from *f (cs / ss must be user selectors); the
  * kernel stack is reset to f. Interrupts any; never returns.

@@ -20,13 +20,6 @@
 #include <kernel/panic.h>
 #include <kernel/trap.h>
 
-/* #PF error-code bits (Intel SDM Vol. 3A, 4.7). */
-#define PF_ERR_PRESENT (1u << 0)
-#define PF_ERR_WRITE (1u << 1)
-#define PF_ERR_USER (1u << 2)
-#define PF_ERR_RSVD (1u << 3)
-#define PF_ERR_FETCH (1u << 4)
-
 static const char *const exception_names[X86_NUM_EXCEPTIONS] = {
     "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
     "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",

@@ -145,6 +145,17 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
                                 size_t *total);
 
 /*
+ * What covers user address va in as (for a unified aspace, in the part that owns va), for
+ * a fault report: the protection run of the mapping there as one MAPPING record (depth
+ * 0; out->vmo holds a reference the caller drops with vmo_unref); committed_pages is 1
+ * if the VMO page under va is committed, else 0. Takes the aspace lock, then the VMO
+ * lock, so the caller holds neither and may block; the work is bounded (one tree
+ * descent, one page looked up). ZX_ERR_NOT_FOUND (no mapping at va), ZX_ERR_BAD_STATE
+ * (destroyed); then *out is untouched.
+ */
+zx_status_t vm_aspace_mapping_at(vm_aspace_t *as, vaddr_t va, vm_map_entry_t *out);
+
+/*
  * Calls fn(ctx, vmo) once for each mapping in as (in address order, so a VMO mapped
  * twice is reported twice), with the aspace lock held: fn must not block, fault or take
  * an aspace lock. A unified aspace: its restricted part, then its shared part.

@@ -33,6 +33,14 @@ _Static_assert(sizeof(struct x86_iframe) % 16 == 0, "x86_iframe keeps the stack 
 #define X86_VECTOR_MC 18
 #define X86_VECTOR_PF 14
 #define X86_NUM_EXCEPTIONS 32
+
+/* #PF error-code bits (Intel SDM Vol. 3A, 4.7). */
+#define PF_ERR_PRESENT (1u << 0)
+#define PF_ERR_WRITE (1u << 1)
+#define PF_ERR_USER (1u << 2)
+#define PF_ERR_RSVD (1u << 3)
+#define PF_ERR_FETCH (1u << 4)
+
 #define X86_VECTOR_TIMER 0x20    /* LAPIC timer */
 #define X86_VECTOR_SPURIOUS 0xff /* LAPIC spurious interrupt */
 

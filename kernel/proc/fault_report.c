@@ -1,0 +1,151 @@
+/*
+ * The user fault report: what the console shows, after the one-line summary, when a
+ * user exception kills a process (docs/debugging.md, "When a user program crashes").
+ *
+ * Every line starts with "user fault: " so a log stays greppable. For a page fault: the
+ * decoded error, the faulting access against the mapping at the fault address (from the
+ * VM, under its locks) and the page-table walk; for every exception: the registers and
+ * a frame-pointer backtrace of the user stack, read with the user-copy functions so a
+ * bad stack ends the walk instead of faulting the kernel.
+ *
+ * It runs on the faulting thread, interrupts on, before the thread exits: the thread
+ * still holds its aspace (an aspace is destroyed only after its last thread has left
+ * it), so the VM and the walk see live structures. All work is bounded: one tree
+ * descent, one VMO page lookup, one walk, at most FAULT_BACKTRACE_MAX stack reads.
+ */
+#include <arch/mmu.h>
+#include <arch/user.h>
+#include <kernel/console.h>
+#include <kernel/user_copy.h>
+#include <vm/vm_aspace.h>
+#include <vm/vmar.h>
+#include <vm/vmo.h>
+#include "proc_priv.h"
+
+/* Frames the user backtrace prints at most (the faulting pc is frame #0). */
+#define FAULT_BACKTRACE_MAX 16
+/* Return addresses printed per backtrace line. */
+#define FAULT_BACKTRACE_PER_LINE 4
+
+/* The VM's reasons for not resolving a page fault (vm_aspace_page_fault), by name. */
+static const char *vm_status_name(zx_status_t st) {
+    switch (st) {
+    case ZX_ERR_NOT_FOUND: return "ZX_ERR_NOT_FOUND";
+    case ZX_ERR_ACCESS_DENIED: return "ZX_ERR_ACCESS_DENIED";
+    case ZX_ERR_OUT_OF_RANGE: return "ZX_ERR_OUT_OF_RANGE";
+    case ZX_ERR_NO_MEMORY: return "ZX_ERR_NO_MEMORY";
+    case ZX_ERR_BAD_STATE: return "ZX_ERR_BAD_STATE";
+    default: return "status";
+    }
+}
+
+/* The permissions perms in the form "rwx" with '-' for each missing one. */
+static void perms_string(zx_vm_option_t perms, char out[4]) {
+    out[0] = (perms & ZX_VM_PERM_READ) ? 'r' : '-';
+    out[1] = (perms & ZX_VM_PERM_WRITE) ? 'w' : '-';
+    out[2] = (perms & ZX_VM_PERM_EXECUTE) ? 'x' : '-';
+    out[3] = '\0';
+}
+
+/* Why perms refuse the access pf describes, as a noun phrase for the mapping ("a
+ * read-only", "a non-executable"...), or "a" when they allow it (the VM refused for
+ * another reason, which the caller adds). */
+static const char *mapping_kind(const arch_page_fault_info_t *pf, zx_vm_option_t perms) {
+    if (!(perms & (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)))
+        return "an inaccessible";
+    if (pf->fetch && !(perms & ZX_VM_PERM_EXECUTE))
+        return "a non-executable";
+    if (pf->write && !(perms & ZX_VM_PERM_WRITE))
+        return (perms & ZX_VM_PERM_EXECUTE) ? "a read-execute" : "a read-only";
+    if (!pf->write && !pf->fetch && !(perms & ZX_VM_PERM_READ))
+        return "a non-readable";
+    return "a";
+}
+
+/* The VM's refusal of an access the permissions allow, as a clause for the mapping line
+ * ("" for the statuses a permission refusal gives). */
+static const char *vm_refusal(zx_status_t st) {
+    switch (st) {
+    case ZX_ERR_OUT_OF_RANGE: return ": the offset is beyond the VMO's end";
+    case ZX_ERR_NO_MEMORY: return ": no memory to populate it";
+    default: return "";
+    }
+}
+
+/* The access pf describes and its preposition: "write to", "read of", ... */
+static const char *access_phrase(const arch_page_fault_info_t *pf) {
+    return pf->fetch ? "instruction fetch from" : pf->write ? "write to" : "read of";
+}
+
+/* The decoded error line and the mapping line of a page fault in aspace as. */
+static void report_page_fault(vm_aspace_t *as, const arch_page_fault_info_t *pf,
+                              zx_status_t vm_status) {
+    printf("user fault: page fault at 0x%016lx: %s %s, %s mode%s; vm: %s (%d)\n", pf->addr,
+           pf->fetch ? "instruction fetch" : pf->write ? "write" : "read",
+           pf->present ? "on a present page (protection)" : "of a not-present page",
+           pf->user ? "user" : "supervisor", pf->reserved ? ", reserved bit set" : "",
+           vm_status_name(vm_status), vm_status);
+    vm_map_entry_t e;
+    zx_status_t st = as ? vm_aspace_mapping_at(as, pf->addr, &e) : ZX_ERR_NOT_FOUND;
+    if (st == ZX_ERR_NOT_FOUND) {
+        printf("user fault: %s an unmapped address 0x%lx (no mapping)\n", access_phrase(pf),
+               pf->addr);
+        return;
+    }
+    if (st != ZX_OK) {
+        printf("user fault: no mapping information (%s)\n", vm_status_name(st));
+        return;
+    }
+    char perms[4], name[VMO_NAME_LEN];
+    perms_string(e.perms, perms);
+    vmo_get_name(e.vmo, name);
+    uint64_t koid = vmo_koid(e.vmo);
+    uint64_t offset = e.vmo_offset + (pf->addr - e.base);
+    vmo_unref(e.vmo);
+    printf("user fault: %s %s mapping [0x%lx, 0x%lx) %s of VMO '%s' koid %lu at offset "
+           "0x%lx, %s%s\n",
+           access_phrase(pf), mapping_kind(pf, e.perms), e.base, e.base + e.size, perms, name,
+           koid, offset, e.committed_pages ? "populated" : "not yet populated",
+           vm_refusal(vm_status));
+}
+
+/* The frame-pointer backtrace of the user stack, starting at the pc and frame pointer
+ * of f: stops at a null, misaligned or non-increasing frame pointer, at a record it
+ * cannot read, at a zero return address, or after FAULT_BACKTRACE_MAX frames. */
+static void report_backtrace(const arch_iframe_t *f) {
+    uintptr_t frames[FAULT_BACKTRACE_MAX];
+    unsigned n = 0;
+    frames[n++] = arch_iframe_pc(f);
+    uintptr_t fp = arch_iframe_frame_pointer(f);
+    while (n < FAULT_BACKTRACE_MAX && fp != 0 && fp % sizeof(uintptr_t) == 0) {
+        uintptr_t record[2]; /* the caller's frame pointer, the return address */
+        if (user_copy_from(record, fp, sizeof(record)) != ZX_OK || record[1] == 0)
+            break;
+        frames[n++] = record[1];
+        if (record[0] <= fp)
+            break;
+        fp = record[0];
+    }
+    for (unsigned i = 0; i < n; i += FAULT_BACKTRACE_PER_LINE) {
+        printf("user backtrace:");
+        for (unsigned j = i; j < n && j < i + FAULT_BACKTRACE_PER_LINE; j++)
+            printf(" #%u 0x%lx", j, frames[j]);
+        printf("\n");
+    }
+}
+
+void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status) {
+    vm_aspace_t *as = ut->thread.aspace;
+    arch_page_fault_info_t pf;
+    /* The VM is asked about every page fault, and only about those: a frame it was not
+     * asked about (vm_status ZX_OK) may carry a stale vector. */
+    bool is_pf = vm_status != ZX_OK && arch_iframe_page_fault(f, &pf);
+    if (is_pf)
+        report_page_fault(as, &pf, vm_status);
+    char line[ARCH_IFRAME_REG_LINE_MAX];
+    for (unsigned i = 0; arch_iframe_register_line(f, i, line, sizeof(line)); i++)
+        printf("user fault:  %s\n", line);
+    report_backtrace(f);
+    if (is_pf && as)
+        arch_mmu_dump_walk(vm_aspace_arch(as), pf.addr);
+}
