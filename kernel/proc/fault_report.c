@@ -6,17 +6,25 @@
  * decoded error, the faulting access against the mapping at the fault address (from the
  * VM, under its locks) and the page-table walk; for every exception: the registers and
  * a frame-pointer backtrace of the user stack, read with the user-copy functions so a
- * bad stack ends the walk instead of faulting the kernel.
+ * bad stack ends the walk instead of faulting the kernel, each frame named
+ * function+offset from the .symtab of the boot module the process is named after (user
+ * programs are static executables linked at a fixed address, so a module's symbol
+ * values are the running addresses; lib/elf_syms.c reads the module as untrusted).
  *
  * It runs on the faulting thread, interrupts on, before the thread exits: the thread
  * still holds its aspace (an aspace is destroyed only after its last thread has left
  * it), so the VM and the walk see live structures. All work is bounded: one tree
- * descent, one VMO page lookup, one walk, at most FAULT_BACKTRACE_MAX stack reads.
+ * descent, one VMO page lookup, one walk, at most FAULT_BACKTRACE_MAX stack reads and
+ * as many linear passes over one module's symbol table.
  */
 #include <arch/mmu.h>
 #include <arch/user.h>
+#include <kernel/boot_info.h>
 #include <kernel/console.h>
 #include <kernel/user_copy.h>
+#include <lib/elf_syms.h>
+#include <lib/string.h>
+#include <phys/physmap.h>
 #include <vm/vm_aspace.h>
 #include <vm/vmar.h>
 #include <vm/vmo.h>
@@ -24,8 +32,24 @@
 
 /* Frames the user backtrace prints at most (the faulting pc is frame #0). */
 #define FAULT_BACKTRACE_MAX 16
-/* Return addresses printed per backtrace line. */
-#define FAULT_BACKTRACE_PER_LINE 4
+/* Room for a symbol name in a backtrace line (longer names are cut). */
+#define FAULT_SYMBOL_MAX 64
+
+/* The boot modules, set once by userboot before any user thread runs; NULL until then. */
+static const struct boot_info *fault_modules;
+
+void fault_report_set_modules(const struct boot_info *bi) {
+    fault_modules = bi;
+}
+
+/* The boot module named name (a process named after the program it runs), or NULL. */
+static const struct boot_module *module_named(const char *name) {
+    const struct boot_info *bi = fault_modules;
+    for (size_t i = 0; bi && i < bi->module_count; i++)
+        if (strcmp(bi->modules[i].name, name) == 0)
+            return &bi->modules[i];
+    return NULL;
+}
 
 /* The VM's reasons for not resolving a page fault (vm_aspace_page_fault), by name. */
 static const char *vm_status_name(zx_status_t st) {
@@ -111,8 +135,11 @@ static void report_page_fault(vm_aspace_t *as, const arch_page_fault_info_t *pf,
 
 /* The frame-pointer backtrace of the user stack, starting at the pc and frame pointer
  * of f: stops at a null, misaligned or non-increasing frame pointer, at a record it
- * cannot read, at a zero return address, or after FAULT_BACKTRACE_MAX frames. */
-static void report_backtrace(const arch_iframe_t *f) {
+ * cannot read, at a zero return address, or after FAULT_BACKTRACE_MAX frames. One line
+ * per frame, named from the symbols of module m when it is not NULL. A return address
+ * (#1 on) is looked up one byte back, inside its call instruction, so a call that ends a
+ * function is not named after the next one; its offset is still the address's own. */
+static void report_backtrace(const arch_iframe_t *f, const struct boot_module *m) {
     uintptr_t frames[FAULT_BACKTRACE_MAX];
     unsigned n = 0;
     frames[n++] = arch_iframe_pc(f);
@@ -126,11 +153,16 @@ static void report_backtrace(const arch_iframe_t *f) {
             break;
         fp = record[0];
     }
-    for (unsigned i = 0; i < n; i += FAULT_BACKTRACE_PER_LINE) {
-        printf("user backtrace:");
-        for (unsigned j = i; j < n && j < i + FAULT_BACKTRACE_PER_LINE; j++)
-            printf(" #%u 0x%lx", j, frames[j]);
-        printf("\n");
+    const void *image = m ? paddr_to_physmap(m->start) : NULL;
+    size_t len = m ? m->end - m->start : 0;
+    for (unsigned i = 0; i < n; i++) {
+        char sym[FAULT_SYMBOL_MAX];
+        uint64_t off;
+        unsigned back = i > 0 ? 1 : 0;
+        if (image && elf_syms_lookup(image, len, frames[i] - back, sym, sizeof(sym), &off))
+            printf("user backtrace: #%u 0x%lx %s+0x%lx\n", i, frames[i], sym, off + back);
+        else
+            printf("user backtrace: #%u 0x%lx\n", i, frames[i]);
     }
 }
 
@@ -145,7 +177,15 @@ void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_
     char line[ARCH_IFRAME_REG_LINE_MAX];
     for (unsigned i = 0; arch_iframe_register_line(f, i, line, sizeof(line)); i++)
         printf("user fault:  %s\n", line);
-    report_backtrace(f);
+    char pname[ZX_MAX_NAME_LEN];
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&ut->proc->obj.lock, &s); /* the name is the process lock's */
+    memcpy(pname, ut->proc->name, sizeof(pname));
+    spin_unlock_irqrestore(&ut->proc->obj.lock, s);
+    const struct boot_module *m = module_named(pname);
+    if (!m)
+        printf("user backtrace: no symbols: no boot module is named \"%s\"\n", pname);
+    report_backtrace(f, m);
     if (is_pf && as)
         arch_mmu_dump_walk(vm_aspace_arch(as), pf.addr);
 }

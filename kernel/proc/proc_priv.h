@@ -264,6 +264,12 @@ __noreturn void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_st
  */
 void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status);
 
+struct boot_info;
+/* Gives the fault report the boot modules whose symbols name user backtrace frames. bi
+ * lives as long as the kernel (the modules' memory is never freed); set once, before the
+ * first user thread runs. */
+void fault_report_set_modules(const struct boot_info *bi);
+
 /*
  * Restricted mode's mechanism (restricted_mode.c; the syscalls are restricted.c's). The
  * frame is the thread's user frame, at the top of its kernel stack, and ut the calling

@@ -45,4 +45,33 @@ typedef struct elf64_phdr {
 #define ELF_IDENT_CLASS 4
 #define ELF_IDENT_DATA 5
 
+/* Section types and symbol fields the symbolizer (lib/elf_syms.h) reads. */
+#define ELF_SHT_SYMTAB 2u
+#define ELF_SHT_STRTAB 3u
+#define ELF_SHN_UNDEF 0u
+#define ELF_STT_FUNC 2u
+#define ELF_SYM_TYPE(info) ((info) & 0xfu)
+
+typedef struct elf64_shdr {
+    uint32_t name;
+    uint32_t type;
+    uint64_t flags;
+    uint64_t addr;
+    uint64_t offset;
+    uint64_t size;
+    uint32_t link; /* for a symbol table: the index of its string table */
+    uint32_t info;
+    uint64_t addralign;
+    uint64_t entsize;
+} elf64_shdr_t;
+
+typedef struct elf64_sym {
+    uint32_t name; /* offset into the linked string table */
+    uint8_t info;  /* binding << 4 | type */
+    uint8_t other;
+    uint16_t shndx;
+    uint64_t value;
+    uint64_t size;
+} elf64_sym_t;
+
 #endif
