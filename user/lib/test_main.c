@@ -1,4 +1,11 @@
-/* The test runner behind <beryl/test.h>: registration walk, failures, death tests, report. */
+/*
+ * The test runner behind <beryl/test.h>: registration walk, failures, death tests, report.
+ *
+ * While a case runs, the thread running it is named after it ("Suite.Case", cut to
+ * ZX_MAX_NAME_LEN - 1 characters) and a death-test child process is named
+ * BERYL_DEATH_NAME_PREFIX "Suite.Case", so the kernel's user fault report (which names
+ * the process and thread) tells which case crashed and whether the crash was expected.
+ */
 #include <beryl/launch.h>
 #include <beryl/startup.h>
 #include <beryl/test.h>
@@ -8,6 +15,7 @@
 #include <zircon/process.h>
 #include <zircon/processargs.h>
 #include <zircon/syscalls.h>
+#include <zircon/syscalls/object.h>
 
 extern const beryl_test_case_t *const __start_beryl_tests[] __attribute__((weak));
 extern const beryl_test_case_t *const __stop_beryl_tests[] __attribute__((weak));
@@ -54,6 +62,13 @@ static void full_name(const beryl_test_case_t *t, char *buf, size_t size) {
     snprintf(buf, size, "%s.%s", t->suite, t->name);
 }
 
+/* Gives the calling thread the name `name`, cut to ZX_MAX_NAME_LEN - 1 characters. The name only
+ * serves diagnostics (the fault report), so a failure is ignored: the case still runs. */
+static void name_current_thread(const char *name) {
+    zx_object_set_property(zx_thread_self(), ZX_PROP_NAME, name,
+                           strnlen(name, ZX_MAX_NAME_LEN - 1));
+}
+
 bool beryl_test_run_death(int id, int64_t expected, const char *what, const char *file,
                           int line) {
     zx_handle_t exe = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0));
@@ -61,13 +76,15 @@ bool beryl_test_run_death(int id, int64_t expected, const char *what, const char
         beryl_test_fail(file, line, "death test needs PA_VMO_EXECUTABLE and a running TEST");
         return false;
     }
-    char name[96], idbuf[16];
+    char name[96], idbuf[16], process_name[ZX_MAX_NAME_LEN];
     full_name(current, name, sizeof(name));
     snprintf(idbuf, sizeof(idbuf), "%d", id);
+    /* snprintf cuts the name to ZX_MAX_NAME_LEN - 1 characters, as the kernel would. */
+    snprintf(process_name, sizeof(process_name), "%s%s", BERYL_DEATH_NAME_PREFIX, name);
     const char *argv[] = {prog_name, "--death", name, idbuf};
     beryl_launch_args_t a = {
         .job = zx_job_default(),
-        .name = "death-test",
+        .name = process_name,
         .exe_vmo = exe,
         .argc = 4,
         .argv = argv,
@@ -119,6 +136,7 @@ static int run_death_child(const char *name, const char *id) {
         full_name(__start_beryl_tests[i], full, sizeof(full));
         if (strcmp(full, name) == 0) {
             current = __start_beryl_tests[i];
+            name_current_thread(full);
             current->fn();
             break;
         }
@@ -133,6 +151,14 @@ int beryl_test_run_all(int argc, char **argv) {
         return run_death_child(argv[2], argv[3]);
     const char *filter = argc >= 2 ? argv[1] : NULL;
 
+    /* The thread gets its own name back after each case ("main" from the launcher, unless
+     * the program renamed it before calling this). */
+    char own_name[ZX_MAX_NAME_LEN] = "main";
+    if (zx_object_get_property(zx_thread_self(), ZX_PROP_NAME, own_name, sizeof(own_name)) !=
+        ZX_OK)
+        snprintf(own_name, sizeof(own_name), "main");
+    own_name[ZX_MAX_NAME_LEN - 1] = 0;
+
     uint32_t passed = 0, failed = 0;
     size_t n = (size_t)(__stop_beryl_tests - __start_beryl_tests);
     for (size_t i = 0; i < n; i++) {
@@ -143,7 +169,9 @@ int beryl_test_run_all(int argc, char **argv) {
             continue;
         current = t;
         __atomic_store_n(&current_failures, 0, __ATOMIC_RELAXED);
+        name_current_thread(full);
         t->fn();
+        name_current_thread(own_name);
         current = NULL;
         if (__atomic_load_n(&current_failures, __ATOMIC_RELAXED) == 0) {
             passed++;

@@ -135,6 +135,36 @@ TEST(ObjectProperty, ProcessName) {
     EXPECT_STR_EQ(name, old);
 }
 
+/* A thread's name: set and read back through a handle with the property rights, cut to
+ * ZX_MAX_NAME_LEN - 1 characters; a handle lacking one of the rights is refused. (The
+ * thread is this one: the test framework names it after the case, so the old name is
+ * put back for the framework to restore.) */
+TEST(ObjectProperty, ThreadName) {
+    char old[ZX_MAX_NAME_LEN], name[ZX_MAX_NAME_LEN];
+    zx_handle_t self = zx_thread_self();
+    ASSERT_OK(zx_object_get_property(self, ZX_PROP_NAME, old, sizeof(old)));
+    ASSERT_OK(zx_object_set_property(self, ZX_PROP_NAME, "renamed-thread", 14));
+    ASSERT_OK(zx_object_get_property(self, ZX_PROP_NAME, name, sizeof(name)));
+    EXPECT_STR_EQ(name, "renamed-thread");
+    const char *longname = "0123456789abcdefghijklmnopqrstuvwxyzABCDEF"; /* 42 chars */
+    ASSERT_OK(zx_object_set_property(self, ZX_PROP_NAME, longname, strlen(longname)));
+    memset(name, 'x', sizeof(name));
+    ASSERT_OK(zx_object_get_property(self, ZX_PROP_NAME, name, sizeof(name)));
+    EXPECT_EQ(name[ZX_MAX_NAME_LEN - 1], 0);
+    EXPECT_STR_EQ(name, "0123456789abcdefghijklmnopqrstu");
+    zx_handle_t get_only, set_only;
+    ASSERT_OK(zx_handle_duplicate(self, ZX_RIGHT_GET_PROPERTY, &get_only));
+    ASSERT_OK(zx_handle_duplicate(self, ZX_RIGHT_SET_PROPERTY, &set_only));
+    EXPECT_STATUS(zx_object_set_property(get_only, ZX_PROP_NAME, "a", 1), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_object_get_property(set_only, ZX_PROP_NAME, name, sizeof(name)),
+                  ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_object_set_property(set_only, ZX_PROP_NAME, old, strlen(old)));
+    ASSERT_OK(zx_object_get_property(get_only, ZX_PROP_NAME, name, sizeof(name)));
+    EXPECT_STR_EQ(name, old);
+    EXPECT_OK(zx_handle_close(get_only));
+    EXPECT_OK(zx_handle_close(set_only));
+}
+
 TEST(ObjectProperty, VmoNameTruncated) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(4096, 0, &vmo));

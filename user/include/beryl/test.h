@@ -12,6 +12,10 @@
  * "FAIL suite.name (file:line: message)") and "prog: N passed, N failed", sends a
  * beryl_test_report_t on the PA_USER0 channel when there is one, and returns the number
  * of failed cases. Argument 1, if given, runs only the cases whose "suite.name" contains it.
+ * While a case runs, its thread is named "suite.name" (ZX_PROP_NAME, cut to
+ * ZX_MAX_NAME_LEN - 1 characters) and gets its previous name back afterwards; a death-test
+ * child process is named BERYL_DEATH_NAME_PREFIX "suite.name", cut the same way, and its
+ * thread "suite.name". The kernel's user fault report names both.
  *
  * Comparisons take integer (or pointer) operands; both values are printed on failure.
  * Macro arguments are evaluated exactly once. A death-test block must not contain a comma
@@ -38,6 +42,8 @@ typedef struct beryl_test_case {
 #define BERYL_DEATH_SURVIVED 0x2D
 /* Exit code of a death-test child that never reached the death block. */
 #define BERYL_DEATH_NOT_REACHED 0x2E
+/* What a death-test child's process name starts with, before "suite.name". */
+#define BERYL_DEATH_NAME_PREFIX "death:"
 /* How long a death-test parent waits for its child. */
 #define BERYL_DEATH_TIMEOUT_NS ((zx_time_t)10 * 1000 * 1000 * 1000)
 
