@@ -34,6 +34,8 @@ import os
 import re
 import sys
 
+import graphs
+
 # ---------------------------------------------------------------------------------------
 # LLVM IR (clang 14 text, typed pointers) reading
 # ---------------------------------------------------------------------------------------
@@ -1022,54 +1024,11 @@ def check_asm_sources(asm_paths, conf, g):
 
 
 def sccs(g, skip):
-    """Strongly connected components (iterative Tarjan) of the graph without `skip`."""
-    index = {}
-    low = {}
-    on = set()
-    stack = []
-    out = []
-    counter = [0]
-    for start in sorted(g.funcs):
-        if start in index or start in skip:
-            continue
-        work = [(start, iter(sorted(g.funcs[start].callees)))]
-        index[start] = low[start] = counter[0]
-        counter[0] += 1
-        stack.append(start)
-        on.add(start)
-        while work:
-            v, it = work[-1]
-            advanced = False
-            for w in it:
-                if w in skip:
-                    continue
-                if w not in index:
-                    index[w] = low[w] = counter[0]
-                    counter[0] += 1
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter(sorted(g.funcs[w].callees))))
-                    advanced = True
-                    break
-                if w in on:
-                    low[v] = min(low[v], index[w])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                u = work[-1][0]
-                low[u] = min(low[u], low[v])
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on.discard(w)
-                    comp.append(w)
-                    if w == v:
-                        break
-                if len(comp) > 1 or v in g.funcs[v].callees:
-                    out.append(sorted(comp))
-    return out
+    """Strongly connected components of the graph without `skip` that hold a cycle (more
+    than one function, or one that calls itself)."""
+    nodes = [f for f in sorted(g.funcs) if f not in skip]
+    comps = graphs.strongly_connected(nodes, lambda f: g.funcs[f].callees)
+    return [c for c in comps if len(c) > 1 or c[0] in g.funcs[c[0]].callees]
 
 
 def cycle_in(g, comp):

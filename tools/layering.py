@@ -29,6 +29,8 @@ import re
 import subprocess
 import sys
 
+import graphs
+
 ARCH_DIRS = ("kernel/arch/",)
 ARCH_INTERFACE_DIRS = ("kernel/include/arch/",)
 SOURCE_EXTS = (".c", ".h", ".S")
@@ -318,49 +320,11 @@ def import_graph(objects, ignored):
     return graph
 
 
-def strongly_connected(graph):
-    """Tarjan's algorithm, iterative. Returns the components with more than one file."""
-    index, low, on, stack, comps = {}, {}, set(), [], []
-    counter = 0
+def import_cycles(graph):
+    """The strongly connected components of the import graph with more than one file."""
     nodes = sorted(set(graph) | {d for s in graph for d in graph[s]})
-    for start in nodes:
-        if start in index:
-            continue
-        work = [(start, iter(sorted(graph.get(start, ()))))]
-        index[start] = low[start] = counter
-        counter += 1
-        stack.append(start)
-        on.add(start)
-        while work:
-            node, it = work[-1]
-            advanced = False
-            for nxt in it:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = counter
-                    counter += 1
-                    stack.append(nxt)
-                    on.add(nxt)
-                    work.append((nxt, iter(sorted(graph.get(nxt, ())))))
-                    advanced = True
-                    break
-                if nxt in on:
-                    low[node] = min(low[node], index[nxt])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                comp = []
-                while True:
-                    n = stack.pop()
-                    on.discard(n)
-                    comp.append(n)
-                    if n == node:
-                        break
-                if len(comp) > 1:
-                    comps.append(sorted(comp))
-    return comps
+    comps = graphs.strongly_connected(nodes, lambda n: graph.get(n, ()))
+    return [c for c in comps if len(c) > 1]
 
 
 def is_test_only(path):
@@ -378,7 +342,7 @@ def check_imports(objects, conf, findings, print_graph):
         for s in sorted(graph):
             for d, name in sorted(graph[s].items()):
                 print(f"{s} -> {d} ({name})")
-    for comp in strongly_connected(graph):
+    for comp in import_cycles(graph):
         if frozenset(comp) in allowed:
             continue
         edges = [f"{s} -> {d} ({graph[s][d]})" for s in comp for d in sorted(graph.get(s, {}))
