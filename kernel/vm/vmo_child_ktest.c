@@ -24,16 +24,6 @@
 
 static uint8_t page_buf[PAGE_SIZE];
 
-#define TRY(expr)                                                                    \
-    do {                                                                             \
-        zx_status_t try_st_ = (expr);                                                \
-        if (try_st_ == ZX_ERR_NO_MEMORY)                                             \
-            goto out;                                                                \
-        EXPECT_OK(try_st_);                                                          \
-        if (try_st_ != ZX_OK)                                                        \
-            goto out;                                                                \
-    } while (0)
-
 /* Fills the page at `off` with `byte`. */
 static zx_status_t fill(vmo_t *vmo, uint64_t off, uint8_t byte) {
     memset(page_buf, byte, sizeof(page_buf));

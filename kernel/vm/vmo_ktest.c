@@ -31,17 +31,6 @@
 static uint8_t src_buf[BUF_BYTES];
 static uint8_t dst_buf[BUF_BYTES];
 
-/* Ends the test as a skip on NO_MEMORY; any other non-OK status is a failure. */
-#define TRY(expr)                                                                    \
-    do {                                                                             \
-        zx_status_t try_st_ = (expr);                                                \
-        if (try_st_ == ZX_ERR_NO_MEMORY)                                             \
-            goto out;                                                                \
-        EXPECT_OK(try_st_);                                                          \
-        if (try_st_ != ZX_OK)                                                        \
-            goto out;                                                                \
-    } while (0)
-
 static uint8_t pattern_byte(size_t i) { return (uint8_t)(i * 13 + 7); }
 
 static void fill_pattern(uint8_t *p, size_t n) {

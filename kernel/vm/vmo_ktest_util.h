@@ -1,5 +1,5 @@
 /*
- * Helpers shared by the in-kernel VMO tests (vmo_ktest.c, vmo_child_ktest.c):
+ * Helpers shared by the in-kernel VMO tests (vmo_ktest.c, vmo_child_ktest.c): TRY,
  * memcpy-based copy callbacks for vmo_read/vmo_write, and a mapping link that records
  * the unmap_range calls a VMO makes, so tests can check exactly which ranges a mapping
  * was told to drop.
@@ -8,8 +8,20 @@
 #define VM_VMO_KTEST_UTIL_H
 
 #include <kernel/compiler.h>
+#include <kernel/ktest.h>
 #include <lib/string.h>
 #include <vm/vmo.h>
+
+/* Ends the test as a skip on NO_MEMORY; any other non-OK status is a failure. */
+#define TRY(expr)                                                                    \
+    do {                                                                             \
+        zx_status_t try_st_ = (expr);                                                \
+        if (try_st_ == ZX_ERR_NO_MEMORY)                                             \
+            goto out;                                                                \
+        EXPECT_OK(try_st_);                                                          \
+        if (try_st_ != ZX_OK)                                                        \
+            goto out;                                                                \
+    } while (0)
 
 #define MAX_REC_CALLS 8
 
