@@ -166,7 +166,8 @@ static void report_backtrace(const arch_iframe_t *f, const struct boot_module *m
     }
 }
 
-void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status) {
+void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status,
+                          const char *process_name) {
     vm_aspace_t *as = ut->thread.aspace;
     arch_page_fault_info_t pf;
     /* The VM is asked about every page fault, and only about those: a frame it was not
@@ -177,14 +178,9 @@ void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_
     char line[ARCH_IFRAME_REG_LINE_MAX];
     for (unsigned i = 0; arch_iframe_register_line(f, i, line, sizeof(line)); i++)
         printf("user fault:  %s\n", line);
-    char pname[ZX_MAX_NAME_LEN];
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&ut->proc->obj.lock, &s); /* the name is the process lock's */
-    memcpy(pname, ut->proc->name, sizeof(pname));
-    spin_unlock_irqrestore(&ut->proc->obj.lock, s);
-    const struct boot_module *m = module_named(pname);
+    const struct boot_module *m = module_named(process_name);
     if (!m)
-        printf("user backtrace: no symbols: no boot module is named \"%s\"\n", pname);
+        printf("user backtrace: no symbols: no boot module is named \"%s\"\n", process_name);
     report_backtrace(f, m);
     if (is_pf && as)
         arch_mmu_dump_walk(vm_aspace_arch(as), pf.addr);

@@ -26,6 +26,7 @@
 #include <kernel/thread.h>
 #include <kernel/trap.h>
 #include <lib/list.h>
+#include <lib/string.h>
 #include <object/gc.h>
 #include <object/handle.h>
 #include <object/process.h>
@@ -259,10 +260,22 @@ __noreturn void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_st
  * The lines of the user fault report after its first one (kernel/proc/fault_report.c):
  * for a page fault the decoded error, the mapping at the fault address and the
  * page-table walk (only when the VM was asked: vm_status != ZX_OK); for every exception
- * the registers and the user backtrace. ut is the calling thread, f its user frame.
+ * the registers and the user backtrace, named from the boot module called process_name.
+ * ut is the calling thread, f its user frame.
  * Takes the VM's locks and may block: interrupts on, no lock held.
  */
-void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status);
+void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status,
+                          const char *process_name);
+
+/* Copies the name of a process or thread (its `name` field, which obj's lock guards:
+ * ZX_PROP_NAME may change it at any time) into out. */
+static inline void task_copy_name(kobject_t *obj, const char name[ZX_MAX_NAME_LEN],
+                                  char out[ZX_MAX_NAME_LEN]) TA_EXCL(obj->lock) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&obj->lock, &s);
+    memcpy(out, name, ZX_MAX_NAME_LEN);
+    spin_unlock_irqrestore(&obj->lock, s);
+}
 
 struct boot_info;
 /* Gives the fault report the boot modules whose symbols name user backtrace frames. bi

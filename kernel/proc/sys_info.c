@@ -208,10 +208,7 @@ static zx_status_t name_of(kobject_t *o, char out[ZX_MAX_NAME_LEN]) {
     char *name = task_name(o);
     if (!name)
         return ZX_ERR_WRONG_TYPE;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&o->lock, &s);
-    memcpy(out, name, ZX_MAX_NAME_LEN);
-    spin_unlock_irqrestore(&o->lock, s);
+    task_copy_name(o, name, out);
     return ZX_OK;
 }
 

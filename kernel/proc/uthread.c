@@ -216,15 +216,17 @@ void uthread_exit_current(void) {
 void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_status, const char *what) {
     uthread_t *ut = uthread_current();
     ASSERT(ut);
-    char where[FAULT_DESCRIPTION_MAX];
+    char where[FAULT_DESCRIPTION_MAX], pname[ZX_MAX_NAME_LEN], tname[ZX_MAX_NAME_LEN];
     arch_iframe_describe(f, where, sizeof(where));
+    task_copy_name(&ut->proc->obj, ut->proc->name, pname);
+    task_copy_name(&ut->obj, ut->name, tname);
     printf("user fault: process \"%s\" thread \"%s\": %s at %s; killing the process\n",
-           ut->proc->name, ut->name, what, where);
+           pname, tname, what, where);
     /* The report blocks on VM locks and reads the user stack; the return-to-user path
      * may get here with interrupts off, and this thread never returns to user mode, so
      * nothing depends on them staying off (as in uthread_exit_current). */
     arch_irq_enable();
-    uthread_fault_report(ut, f, vm_status);
+    uthread_fault_report(ut, f, vm_status, pname);
     process_kill(ut->proc, ZX_TASK_RETCODE_EXCEPTION_KILL);
     uthread_exit_current();
 }
