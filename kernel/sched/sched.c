@@ -135,6 +135,7 @@ static void sched_reschedule(void) {
 /* First code of every new thread (arch_thread_init makes the switch return here). */
 __noreturn void thread_trampoline(void);
 __noreturn void thread_trampoline(void) {
+    ARCH_THREAD_OUTERMOST_FRAME(); /* debuggers' backtraces end here */
     sched_finish_switch();
     thread_t *t = current;
     arch_irq_enable();

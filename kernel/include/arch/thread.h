@@ -23,6 +23,14 @@
 void arch_thread_init(struct arch_thread *a, uintptr_t stack_top, void (*trampoline)(void));
 
 /*
+ * ARCH_THREAD_OUTERMOST_FRAME(), a statement (defined by <arch/arch_impl.h>): the first
+ * statement of the trampoline, the bottom of every new thread's stack. It marks that
+ * frame as the outermost one for debuggers, so a backtrace ends there cleanly instead of
+ * going on through the fake return address arch_thread_init leaves below it. Makes no
+ * code.
+ */
+
+/*
  * Called by the scheduler right before arch_context_switch(from, to): points the
  * CPU's ring-3 entries (TSS rsp0, the syscall stack) at to's kernel stack and, for a
  * user thread, loads its FS / GS bases, its extended state (eager load, deferred save:

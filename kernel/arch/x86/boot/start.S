@@ -150,7 +150,14 @@ long_mode_entry:
     jmp *%rax
 
 .section .text.boot64, "ax"
+/* CFI (into .debug_frame, which the kernel keeps): the bottom of the boot thread's stack,
+ * whose return address is undefined, so a debugger's backtrace from kmain and everything
+ * it calls ends here. The directives make no code. */
+.cfi_sections .debug_frame
 higher_half_entry:
+    .cfi_startproc simple
+    .cfi_def_cfa rsp, 0
+    .cfi_undefined rip
     /* Clear .bss before anything uses it (the boot stack lives there, still unused). */
     movabs $__bss_start, %rdi
     movabs $__bss_end, %rcx
@@ -166,6 +173,7 @@ higher_half_entry:
 3:  cli
     hlt
     jmp 3b
+    .cfi_endproc
 
 .section .bss
 .balign 16

@@ -5,14 +5,32 @@
  * and AC (ENTRY_CLEAR_FLAGS), saves every general register and CR2 into a struct
  * x86_iframe and calls x86_exception_handler(frame). Every gate is an interrupt gate, so
  * all of this runs with interrupts off: the CR2 saved is that of this very fault.
+ *
+ * CFI: the stubs and the common path are the outermost frame of whatever the CPU
+ * interrupted. Their return-address column is undefined (.cfi_undefined rip), so a
+ * debugger's backtrace from a handler stops here, at the entry, rather than reading the
+ * interrupted code's stack as kernel frames (for a fault in user mode, that stack is the
+ * user's). The frame the CPU pushed (rip, cs, rsp...) says what was interrupted: in gdb,
+ * `frame function x86_exception_handler` then `p/x *f`. The CFA is the end of that
+ * frame; within ENTRY_CLEAR_FLAGS and IFRAME_PUSH_GPRS it lags by what they push. The
+ * directives make no code.
  */
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/iframe_asm.h>
 
+/* The kernel keeps .debug_frame (kernel.ld discards .eh_frame): CFI goes there. */
+.cfi_sections .debug_frame
+
 
 /* Vectors that push an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX. */
-#define STUB_NOERR(v) .balign 16; x86_exc_stub_##v: pushq $0; pushq $v; jmp x86_exception_common
-#define STUB_ERR(v) .balign 16; x86_exc_stub_##v: pushq $v; jmp x86_exception_common
+/* The CPU pushed five words (rip cs rflags rsp ss), and an error code for STUB_ERR. */
+#define STUB_NOERR(v) .balign 16; x86_exc_stub_##v: .cfi_startproc simple; \
+    .cfi_def_cfa rsp, 40; .cfi_undefined rip; \
+    pushq $0; .cfi_adjust_cfa_offset 8; pushq $v; .cfi_adjust_cfa_offset 8; \
+    jmp x86_exception_common; .cfi_endproc
+#define STUB_ERR(v) .balign 16; x86_exc_stub_##v: .cfi_startproc simple; \
+    .cfi_def_cfa rsp, 48; .cfi_undefined rip; \
+    pushq $v; .cfi_adjust_cfa_offset 8; jmp x86_exception_common; .cfi_endproc
 
 .text
 STUB_NOERR(0)
@@ -56,16 +74,23 @@ STUB_NOERR(255)
 .set x86_irq_stub_spurious, x86_exc_stub_255
 
 x86_exception_common:
+    .cfi_startproc simple
+    .cfi_def_cfa rsp, IFRAME_HW_BYTES
+    .cfi_undefined rip      /* outermost frame: see above */
     ENTRY_CLEAR_FLAGS
     IFRAME_PUSH_GPRS
     IFRAME_PUSH_CR2
+    .cfi_adjust_cfa_offset IFRAME_SAVED_BYTES
     mov %rsp, %rdi
     /* The saved rbp chain continues through the interrupted frame for backtraces. */
     call x86_exception_handler
     IFRAME_DROP_CR2
     IFRAME_POP_GPRS
+    .cfi_adjust_cfa_offset -IFRAME_SAVED_BYTES
     addq $16, %rsp          /* vector + error code */
+    .cfi_adjust_cfa_offset -16
     iretq
+    .cfi_endproc
 
 /* Table of stub addresses, read by idt.c. */
 .section .rodata

@@ -11,9 +11,19 @@
  * (syscall.c), for this entry and the restricted-mode one alike, so unlike the exception
  * stubs these need no ENTRY_CLEAR_FLAGS. Return is sysretq; the C side guarantees the
  * saved rip is a canonical user address before we get here.
+ *
+ * CFI: an entry is the outermost frame of the kernel's stack. Its return-address column
+ * is undefined (.cfi_undefined rip), so a debugger's backtrace from any syscall ends here
+ * at the user/kernel boundary rather than unwinding into the user stack as if it were
+ * kernel frames. The CFA is the top of the kernel stack (the end of the frame) once the
+ * stack is switched; within IFRAME_PUSH_GPRS it lags by the registers pushed so far.
+ * The directives make no code.
  */
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/iframe_asm.h>
+
+/* The kernel keeps .debug_frame (kernel.ld discards .eh_frame): CFI goes there. */
+.cfi_sections .debug_frame
 #include <arch/x86/percpu.h>
 
 #define X86_VECTOR_SYSCALL 0x100
@@ -29,17 +39,28 @@
 .global \name
 .type \name, @function
 \name:
+    .cfi_startproc simple
+    .cfi_def_cfa rsp, 0                 /* the user's stack until the switch */
+    .cfi_undefined rip                  /* outermost kernel frame */
     movq %rsp, arch_boot_percpu+X86_PERCPU_SYSCALL_USER_RSP(%rip)
     movq arch_boot_percpu+X86_PERCPU_KSTACK_TOP(%rip), %rsp
     pushq $X86_GDT_USER_DATA            /* ss */
+    .cfi_adjust_cfa_offset 8
     pushq arch_boot_percpu+X86_PERCPU_SYSCALL_USER_RSP(%rip) /* rsp */
+    .cfi_adjust_cfa_offset 8
     pushq %r11                          /* rflags */
+    .cfi_adjust_cfa_offset 8
     pushq $X86_GDT_USER_CODE            /* cs */
+    .cfi_adjust_cfa_offset 8
     pushq %rcx                          /* rip */
+    .cfi_adjust_cfa_offset 8
     pushq $0                            /* error code */
+    .cfi_adjust_cfa_offset 8
     pushq $X86_VECTOR_SYSCALL           /* vector */
+    .cfi_adjust_cfa_offset 8
     IFRAME_PUSH_GPRS
     IFRAME_PUSH_NO_CR2
+    .cfi_adjust_cfa_offset IFRAME_SAVED_BYTES
     xorl %ebp, %ebp                     /* backtraces stop here */
     movq %rsp, %rdi
     sti
@@ -47,12 +68,19 @@
     cli
     IFRAME_DROP_CR2
     IFRAME_POP_GPRS
+    .cfi_adjust_cfa_offset -IFRAME_SAVED_BYTES
     addq $16, %rsp                      /* vector + error code */
+    .cfi_adjust_cfa_offset -16
     popq %rcx                           /* rip */
+    .cfi_adjust_cfa_offset -8
     addq $8, %rsp                       /* cs */
+    .cfi_adjust_cfa_offset -8
     popq %r11                           /* rflags */
+    .cfi_adjust_cfa_offset -8
     popq %rsp                           /* user rsp: last access to the kernel stack */
+    .cfi_def_cfa rsp, 0
     sysretq
+    .cfi_endproc
 .size \name, . - \name
 .endm
 

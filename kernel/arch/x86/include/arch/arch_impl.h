@@ -54,6 +54,14 @@ struct arch_thread {
     bool syscall_restricted;   /* its syscalls go to the restricted-mode entry */
 };
 
+/*
+ * ARCH_THREAD_OUTERMOST_FRAME() (<arch/thread.h>): from this point of the calling
+ * function on, its return-address column in the unwind tables (.debug_frame) is
+ * undefined, which tells a debugger the frame is the outermost one of its stack. Makes
+ * no code.
+ */
+#define ARCH_THREAD_OUTERMOST_FRAME() __asm__ volatile(".cfi_undefined rip")
+
 /* ---- bulk memory (<arch/string.h>): rep movsq / stosq for the words, movsb / stosb
  * for the tail ---- */
 

@@ -8,6 +8,12 @@
 #define ARCH_X86_IFRAME_ASM_H
 
 #ifdef __ASSEMBLER__
+/* Bytes IFRAME_PUSH_GPRS and IFRAME_PUSH_CR2 / IFRAME_PUSH_NO_CR2 add to the stack (the
+ * fifteen registers and the cr2 / pad pair), for the entries' CFI. */
+#define IFRAME_SAVED_BYTES ((15 + 2) * 8)
+/* Bytes of the frame above them: vector, error code, and rip, cs, rflags, rsp, ss. */
+#define IFRAME_HW_BYTES (7 * 8)
+
 .macro IFRAME_PUSH_GPRS
     pushq %rax
     pushq %rbx
