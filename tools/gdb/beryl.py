@@ -338,10 +338,10 @@ def _print_mapping(m, depth):
 def _print_aspace(label, aspace):
     a = _addr(aspace)
     if not a:
-        gdb.write("%s: no aspace (the process has finished)\n" % label)
+        gdb.write("%sno aspace (the process has finished)\n" % label)
         return
     arch = aspace["arch"]
-    gdb.write("%s: aspace '%s' [0x%016x, 0x%016x), page tables root 0x%x%s\n" % (
+    gdb.write("%saspace '%s' [0x%016x, 0x%016x), page tables root 0x%x%s\n" % (
         label, _name(aspace["name"]), int(aspace["base"]),
         int(aspace["base"]) + int(aspace["size"]), int(arch["root_pa"]) if _addr(arch) else 0,
         " destroyed" if bool(aspace["destroyed"]) else ""))
@@ -350,7 +350,7 @@ def _print_aspace(label, aspace):
         return
     for part in ("restricted", "shared"):
         if _addr(aspace[part]):
-            _print_aspace("  unified, %s part" % part, aspace[part])
+            _print_aspace("  unified aspace, %s part: " % part, aspace[part])
 
 
 class BerylVmar(gdb.Command):
@@ -370,7 +370,7 @@ shared parts."""
             raise gdb.GdbError("usage: beryl-vmar KOID|NAME")
         p = Tasks().find_process(arg.strip())
         gdb.write("process %d '%s'\n" % (int(p["obj"]["koid"]), _name(p["name"])))
-        _print_aspace("aspace", p["aspace"])
+        _print_aspace("", p["aspace"])
 
 
 def _cr3():

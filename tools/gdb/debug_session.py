@@ -19,6 +19,7 @@ mode only). The exit status is gdb's (124 at the timeout).
 """
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -140,6 +141,8 @@ def main():
         stop(qemu)
         if args.cmdline:
             os.remove(iso)
+        if args.serial:
+            shutil.rmtree(workdir, ignore_errors=True)  # nothing of ours is left in it
         print("beryl debug: QEMU stopped; serial log %s" % serial, flush=True)
     return status
 

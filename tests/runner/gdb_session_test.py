@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""The ctest qemu.gdb_debug_session: `./beryl debug`'s batch mode, checked.
+
+  gdb_session_test.py --build-dir BUILD [--timeout SECONDS]
+
+Runs tools/gdb/debug_session.py (what `./beryl debug` runs) with a free port, the
+command file tests/runner/gdb_session.gdb (the commands of docs/debugging.md's "QEMU +
+gdb" walkthrough) and a boot of crash/write_ro, then checks gdb's output step by step
+(the command file prints `==== STEP` before each): the backtraces end at the kernel
+entry with no frame beyond it, values print in hex, every helper prints what the kernel
+holds, beryl-walk agrees with QEMU's own walk, and user symbols resolve. Exit status 0
+when every check passes; otherwise the failures and gdb's whole output are printed.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+SESSION = os.path.join(SRC, "tools", "gdb", "debug_session.py")
+COMMANDS = os.path.join(HERE, "gdb_session.gdb")
+CMDLINE = ["userboot.prefix=crash/write_ro"]
+# Prefixed to a regex, it must match the last frame line of a backtrace (checked on the
+# frame lines alone: the bottom frame is the kernel entry, with nothing after it).
+LAST_FRAME = "LAST FRAME:"
+
+# (step, regexes that must match the step's output, regexes that must not)
+CHECKS = [
+    ("bt syscall",
+     [r"^#0 .*sys_vmo_create \(size=0x[0-9a-f]+", r"x86_syscall_handler \(f=0x",
+      LAST_FRAME + r"x86_syscall_entry \(\)$"],
+     [r"\?\? \(\)", r"Backtrace stopped"]),
+    ("bt fault",
+     [r"^#0 .*trap_user_exception \(f=", r"x86_exception_handler \(f=0x",
+      LAST_FRAME + r"x86_exception_common \(\)$"],
+     [r"\?\? \(\)", r"Backtrace stopped"]),
+    # output-radix 16: a plain `print` shows the vector (#PF) as 0xe.
+    ("frame", [r"^\$\d+ = 0xe$", r"err_code = 0x6, rip = 0x1000[0-9a-f]{3}, cs = 0x23"], []),
+    ("ps", [r"^\*\s*\d+\s+RUNNING\s+1\s+crash/write_ro$", r"^\s+\d+\s+\w+\s+\d+\s+userboot$"],
+     [r"Python Exception"]),
+    ("threads",
+     [r"^\*\s*\d+\s+RUNNING\s+0x[0-9a-f]{16}\s+crash/write_ro \(\d+\)\s+main$",
+      r"^\s+-\s+\w+\s+0x[0-9a-f]{16}\s+kernel\s+idle$",
+      r"^\s+-\s+\w+\s+0x[0-9a-f]{16}\s+kernel\s+reaper$",
+      r"^\s+-\s+\w+\s+0x[0-9a-f]{16}\s+kernel\s+bootstrap$"],
+     [r"Python Exception"]),
+    ("vmar",
+     [r"^process \d+ 'crash/write_ro'$",
+      r"^aspace 'crash/write_ro' \[0x0000000000200000, 0x00007ffffffff000\), page tables root 0x[0-9a-f]+$",
+      r"^    mapping \[0x0000000001000000, 0x[0-9a-f]{16}\) r-x VMO '' koid \d+ offset 0x[0-9a-f]+",
+      r"^    mapping \[0x[0-9a-f]{16}, 0x[0-9a-f]{16}\) VMO 'crash-write-ro' koid \d+ offset 0x0 \(max rw-\), 2 protection runs:$",
+      r"^      \[0x[0-9a-f]{16}, 0x[0-9a-f]{16}\) r--$"],
+     [r"Python Exception"]),
+    # The page at CR2 was never touched: the walk ends at an entry that is not present.
+    ("walk cr2", [r"^walk 0x[0-9a-f]{16} from root 0x[0-9a-f]+ \(CR3\)$",
+                  r"^  L3 PML4\[ *\d+\] @0x[0-9a-f]+ = 0x[0-9a-f]{16}",
+                  r"^  not present: no translation$"], [r"Python Exception"]),
+    ("walk rip", [r"^walk 0x0000000001000[0-9a-f]{3} from root 0x[0-9a-f]+ \(process \d+ 'crash/write_ro'\)$",
+                  r"^  L0 PT\[ *\d+\] @0x[0-9a-f]+ = 0x[0-9a-f]{16} P U A",
+                  r"-> physical 0x[0-9a-f]+ \(4K page\)$"], [r"Python Exception"]),
+    ("qemu walk rip", [r"^gpa: 0x[0-9a-f]+$"], []),
+    ("load user", [r"^loaded symbols of crash/write_ro from .*/user/user_crash_write_ro\.elf$"],
+     [r"Python Exception"]),
+    ("user symbol", [r"^crash_inner \+ 4 in section \.text of .*user_crash_write_ro\.elf$",
+                     r"^Line 6 of \".*user/crash/write_ro\.c\" starts at address 0x1000[0-9a-f]{3} <crash_inner\+4>"],
+     []),
+]
+
+
+def split_steps(out):
+    """gdb's output cut at the `==== STEP` lines: {step: text up to the next marker}."""
+    steps = {}
+    parts = re.split(r"^==== (.+)$", out, flags=re.MULTILINE)
+    for i in range(1, len(parts) - 1, 2):
+        steps[parts[i].strip()] = parts[i + 1].strip("\n") + "\n"
+    return steps
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--build-dir", required=True)
+    p.add_argument("--timeout", type=float, default=120)
+    args = p.parse_args()
+    workdir = tempfile.mkdtemp(prefix="beryl-gdb-test-")
+    serial = os.path.join(workdir, "serial.log")
+    cmd = [sys.executable, SESSION, "--port", "0", "--batch", COMMANDS, "--timeout",
+           str(args.timeout), "--build-dir", os.path.abspath(args.build_dir),
+           "--serial", serial] + CMDLINE
+    print("running: " + " ".join(cmd), flush=True)
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=args.timeout + 30, cwd=SRC)
+        out, status = proc.stdout.decode(errors="replace"), proc.returncode
+        out = out.replace("\r", "")  # QEMU's monitor answers end lines with CR LF
+    except subprocess.TimeoutExpired as e:
+        out, status = (e.output or b"").decode(errors="replace"), None
+    problems = []
+    if status != 0:
+        problems.append("debug session ended with status %s" % status)
+    steps = split_steps(out)
+    for step, want, reject in CHECKS:
+        text = steps.get(step)
+        if text is None:
+            problems.append("step %r: no output (gdb stopped before it?)" % step)
+            continue
+        frames = [l for l in text.splitlines() if l.startswith("#")]
+        for rx in want:
+            if rx.startswith(LAST_FRAME):
+                last = frames[-1] if frames else ""
+                if not re.search(rx[len(LAST_FRAME):], last):
+                    problems.append("step %r: the last frame %r does not match %r" % (
+                        step, last, rx[len(LAST_FRAME):]))
+                continue
+            if not re.search(rx, text, re.MULTILINE):
+                problems.append("step %r: missing %r" % (step, rx))
+        for rx in reject:
+            if re.search(rx, text, re.MULTILINE):
+                problems.append("step %r: unexpected %r" % (step, rx))
+    # beryl-walk's physical address for rip is the one QEMU's own walk gives.
+    m = re.search(r"-> physical (0x[0-9a-f]+)", steps.get("walk rip", ""))
+    q = re.search(r"^gpa: (0x[0-9a-f]+)$", steps.get("qemu walk rip", ""), re.MULTILINE)
+    if not (m and q and int(m.group(1), 16) == int(q.group(1), 16)):
+        problems.append("beryl-walk and `monitor gva2gpa` disagree on rip's physical address "
+                        "(%s vs %s)" % (m and m.group(1), q and q.group(1)))
+    if "==== end" not in out:
+        problems.append("the command file did not run to its end")
+    log = open(serial, errors="replace").read() if os.path.exists(serial) else ""
+    shutil.rmtree(workdir, ignore_errors=True)
+    if problems:
+        print("---- gdb session output ----")
+        print(out)
+        print("---- end of gdb session output ----")
+        print("---- serial log ----")
+        print(log)
+        print("---- end of serial log ----")
+        for pr in problems:
+            print("FAIL: " + pr)
+        return 1
+    print("PASS: %d steps checked" % len(CHECKS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
