@@ -28,10 +28,16 @@ echo ==== walk rip\n
 beryl-walk f->rip crash/write_ro
 echo ==== qemu walk rip\n
 eval "monitor gva2gpa 0x%lx", f->rip
+echo ==== qemu info mem\n
+monitor info mem
+echo ==== qemu info tlb\n
+monitor info tlb
 echo ==== load user\n
 beryl-load-user crash/write_ro
 echo ==== user symbol\n
 info symbol f->rip
 info line *f->rip
+echo ==== help\n
+help beryl-walk
 echo ==== end\n
 kill

@@ -63,11 +63,15 @@ CHECKS = [
                   r"^  L0 PT\[ *\d+\] @0x[0-9a-f]+ = 0x[0-9a-f]{16} P U A",
                   r"-> physical 0x[0-9a-f]+ \(4K page\)$"], [r"Python Exception"]),
     ("qemu walk rip", [r"^gpa: 0x[0-9a-f]+$"], []),
+    # QEMU's views of the loaded tables: the code pages, read-only and user.
+    ("qemu info mem", [r"^0000000001000000-[0-9a-f]{16} [0-9a-f]{16} ur-$"], []),
+    ("qemu info tlb", [r"^0000000001000000: [0-9a-f]{16} [-X]--[-D][-A]--U-$"], []),
     ("load user", [r"^loaded symbols of crash/write_ro from .*/user/user_crash_write_ro\.elf$"],
      [r"Python Exception"]),
     ("user symbol", [r"^crash_inner \+ 4 in section \.text of .*user_crash_write_ro\.elf$",
                      r"^Line 6 of \".*user/crash/write_ro\.c\" starts at address 0x1000[0-9a-f]{3} <crash_inner\+4>"],
      []),
+    ("help", [r"^Walk the page tables for a virtual address", r"monitor gva2gpa VA"], []),
 ]
 
 
@@ -126,6 +130,19 @@ def main():
     if not (m and q and int(m.group(1), 16) == int(q.group(1), 16)):
         problems.append("beryl-walk and `monitor gva2gpa` disagree on rip's physical address "
                         "(%s vs %s)" % (m and m.group(1), q and q.group(1)))
+    # ... and for rip's page, `monitor info tlb` says the same; CR2's page is not there.
+    walk_rip = re.search(r"^walk (0x[0-9a-f]+) ", steps.get("walk rip", ""), re.MULTILINE)
+    tlb = steps.get("qemu info tlb", "")
+    if m and walk_rip:
+        page = int(walk_rip.group(1), 16) & ~0xfff
+        t = re.search(r"^%016x: ([0-9a-f]{16}) " % page, tlb, re.MULTILINE)
+        if not t or int(t.group(1), 16) != int(m.group(1), 16) & ~0xfff:
+            problems.append("`monitor info tlb` does not map page 0x%x to beryl-walk's 0x%x" %
+                            (page, int(m.group(1), 16) & ~0xfff))
+    walk_cr2 = re.search(r"^walk (0x[0-9a-f]+) ", steps.get("walk cr2", ""), re.MULTILINE)
+    if walk_cr2 and re.search(r"^%016x: " % (int(walk_cr2.group(1), 16) & ~0xfff), tlb,
+                              re.MULTILINE):
+        problems.append("`monitor info tlb` maps CR2's page, which beryl-walk found absent")
     if "==== end" not in out:
         problems.append("the command file did not run to its end")
     log = open(serial, errors="replace").read() if os.path.exists(serial) else ""
