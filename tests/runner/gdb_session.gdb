@@ -9,6 +9,11 @@ continue
 echo ==== bt syscall\n
 bt
 delete
+break trap_page_fault if (flags & 4) == 0
+continue
+echo ==== bt copy fault\n
+bt
+delete
 break trap_user_exception
 continue
 echo ==== bt fault\n

@@ -34,6 +34,13 @@ CHECKS = [
      [r"^#0 .*sys_vmo_create \(size=0x[0-9a-f]+", r"x86_syscall_handler \(f=0x",
       LAST_FRAME + r"x86_syscall_entry \(\)$"],
      [r"\?\? \(\)", r"Backtrace stopped"]),
+    # A page fault in a user copy: through the interrupted kernel code (beryl.py's
+    # unwinder) down to the syscall entry.
+    ("bt copy fault",
+     [r"^#0 .*trap_page_fault \(va=0x[0-9a-f]+, flags=0x[0-9a-f]*[0-389ab]\)",
+      r"^#\d+ +0x[0-9a-f]+ in x86_exception_common \(\)\n#\d+ +0x[0-9a-f]+ in x86_user_copy_raw \(\)\n#\d+ +0x[0-9a-f]+ in user_copy_(to|from) ",
+      r"^#\d+ .* in sys_\w+ \(", LAST_FRAME + r"x86_syscall_entry \(\)$"],
+     [r"\?\? \(\)", r"Backtrace stopped", r"Python Exception"]),
     ("bt fault",
      [r"^#0 .*trap_user_exception \(f=", r"x86_exception_handler \(f=0x",
       LAST_FRAME + r"x86_exception_common \(\)$"],

@@ -25,6 +25,7 @@ import os
 import re
 
 import gdb
+from gdb.unwinder import Unwinder, register_unwinder
 
 PHYSMAP_BASE = 0xffff800000000000  # kernel/phys/include/phys/physmap.h
 USER_HALF_TOP = 0x0000800000000000
@@ -105,6 +106,20 @@ def _avl(root):
         out.append(node)
         node = _addr(_ptr(node, node_t)["right"])
     return out
+
+
+def _kernel_memory(invoke):
+    """Wraps a command's invoke: a read of kernel memory that fails (before the kernel has
+    set up its page tables and scheduler, e.g. at the reset vector) becomes a plain error
+    message."""
+    def wrapped(self, arg, from_tty):
+        try:
+            return invoke(self, arg, from_tty)
+        except gdb.MemoryError as e:
+            raise gdb.GdbError("%s: cannot read kernel memory (%s); stop the guest where "
+                               "the kernel runs threads first (e.g. `break sys_vmo_create`, "
+                               "`continue`)" % (self._command, e))
+    return wrapped
 
 
 class Tasks:
@@ -245,7 +260,9 @@ tools/gdb/beryl.py); the running one is marked with *."""
 
     def __init__(self):
         super().__init__("beryl-ps", gdb.COMMAND_DATA)
+        self._command = "beryl-ps"
 
+    @_kernel_memory
     def invoke(self, arg, from_tty):
         tasks = Tasks()
         cur = _addr(_static("sched.c", "current"))
@@ -267,7 +284,9 @@ kernel object."""
 
     def __init__(self):
         super().__init__("beryl-threads", gdb.COMMAND_DATA)
+        self._command = "beryl-threads"
 
+    @_kernel_memory
     def invoke(self, arg, from_tty):
         tasks = Tasks()
         cur = _addr(_static("sched.c", "current"))
@@ -364,7 +383,9 @@ shared parts."""
 
     def __init__(self):
         super().__init__("beryl-vmar", gdb.COMMAND_DATA)
+        self._command = "beryl-vmar"
 
+    @_kernel_memory
     def invoke(self, arg, from_tty):
         if not arg.strip():
             raise gdb.GdbError("usage: beryl-vmar KOID|NAME")
@@ -410,7 +431,9 @@ with QEMU's own walk of the loaded tables: `monitor gva2gpa VA`, `monitor info m
 
     def __init__(self):
         super().__init__("beryl-walk", gdb.COMMAND_DATA)
+        self._command = "beryl-walk"
 
+    @_kernel_memory
     def invoke(self, arg, from_tty):
         words = arg.split()
         if not words or len(words) > 2:
@@ -481,6 +504,71 @@ is running there: check with beryl-ps."""
         gdb.write("loaded symbols of %s from %s\n" % (name, path))
 
 
+# ---- backtraces through interrupts of kernel code ----
+#
+# The entry assembly marks x86_exception_common as the outermost frame (CFI
+# `.cfi_undefined rip`), so gdb's backtrace from a handler stops there. That is right for
+# an exception or interrupt from user mode. For one that interrupted kernel code (a
+# timer tick, a page fault in a user copy), this unwinder continues into the interrupted
+# code with the registers the entry saved in its frame (struct x86_iframe).
+
+IFRAME_SIZE = 192  # sizeof(struct x86_iframe): checked against DWARF when first used
+X86_CS_RPL_MASK = 3
+# struct x86_iframe fields the unwound frame gets its registers from: all of them, since
+# an interrupted function may have live values in any register.
+IFRAME_REGS = ("r15", "r14", "r13", "r12", "r11", "r10", "r9", "r8", "rbp", "rdi", "rsi",
+               "rdx", "rcx", "rbx", "rax", "rip", "rsp")
+
+
+class _FrameId:
+    """A frame's identity for gdb: its CFA and function start (gdb wants gdb.Values)."""
+
+    def __init__(self, sp, pc):
+        self.sp = gdb.Value(sp).cast(_type("unsigned long"))
+        self.pc = gdb.Value(pc).cast(_type("unsigned long"))
+
+
+class KernelInterruptUnwinder(Unwinder):
+    """Unwinds x86_exception_common, at its call of x86_exception_handler, into the
+    kernel code it interrupted (user-mode entries are left to the CFI: outermost)."""
+
+    def __init__(self):
+        super().__init__("beryl-kernel-interrupt")
+        self._ret = None  # the return address of that call, found on first use
+
+    def _return_address(self, arch):
+        if self._ret is None:
+            start = int(gdb.parse_and_eval("(unsigned long)&x86_exception_common"))
+            handler = int(gdb.parse_and_eval("(unsigned long)&x86_exception_handler"))
+            self._ret = 0
+            for insn in arch.disassemble(start, count=64):
+                if insn["asm"].startswith("call") and ("%x" % handler) in insn["asm"]:
+                    self._ret = insn["addr"] + insn["length"]
+                    break
+            t = _type("struct x86_iframe")
+            if t.sizeof != IFRAME_SIZE:
+                self._ret = 0
+        return self._ret
+
+    def __call__(self, pending_frame):
+        try:
+            pc = int(pending_frame.read_register("rip"))
+            if pc < PHYSMAP_BASE or pc != self._return_address(pending_frame.architecture()):
+                return None
+            frame = int(pending_frame.read_register("rsp"))  # the frame the entry built
+            f = _ptr(frame, "struct x86_iframe").dereference()
+            if int(f["cs"]) & X86_CS_RPL_MASK:
+                return None  # from user mode: the CFI makes this the outermost frame
+            start = int(gdb.parse_and_eval("(unsigned long)&x86_exception_common"))
+            info = pending_frame.create_unwind_info(_FrameId(frame + IFRAME_SIZE, start))
+            for reg in IFRAME_REGS:
+                info.add_saved_register(reg, f[reg])
+            return info
+        except (gdb.error, gdb.MemoryError):
+            return None
+
+
+register_unwinder(None, KernelInterruptUnwinder(), replace=True)
 BerylPs()
 BerylThreads()
 BerylVmar()

@@ -10,8 +10,8 @@
  * interrupted. Their return-address column is undefined (.cfi_undefined rip), so a
  * debugger's backtrace from a handler stops here, at the entry, rather than reading the
  * interrupted code's stack as kernel frames (for a fault in user mode, that stack is the
- * user's). The frame the CPU pushed (rip, cs, rsp...) says what was interrupted: in gdb,
- * `frame function x86_exception_handler` then `p/x *f`. The CFA is the end of that
+ * user's). The frame the CPU pushed (rip, cs, rsp...) says what was interrupted; for
+ * kernel code, tools/gdb/beryl.py's unwinder continues the backtrace from it. The CFA is the end of that
  * frame; within ENTRY_CLEAR_FLAGS and IFRAME_PUSH_GPRS it lags by what they push. The
  * directives make no code.
  */
