@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The ctest qemu.gdb_debug_session: `./beryl debug`'s batch mode, checked.
 
-  gdb_session_test.py --build-dir BUILD [--timeout SECONDS]
+  gdb_session_test.py --build-dir BUILD [--timeout SECONDS] [--cmdline-extra WORD]...
 
 Runs tools/gdb/debug_session.py (what `./beryl debug` runs) with a free port, the
 command file tests/runner/gdb_session.gdb (the commands of docs/debugging.md's "QEMU +
@@ -82,6 +82,27 @@ CHECKS = [
 ]
 
 
+# --scenario shared: tests/runner/gdb_shared.gdb on test/restricted, stopped in the
+# restricted-mode sharer, whose unified aspace has a restricted and a shared part.
+SHARED_COMMANDS = os.path.join(HERE, "gdb_shared.gdb")
+SHARED_CMDLINE = ["userboot.prefix=test/restricted", "kernel.enable-debugging-syscalls=true"]
+SHARED_CHECKS = [
+    ("ps", [r"^\*\s*\d+\s+RUNNING\s+1\s+rsharer$", r"^\s+\d+\s+\w+\s+\d+\s+test/restricted$"],
+     [r"Python Exception"]),
+    ("threads", [r"^\*\s*\d+\s+RUNNING\s+0x[0-9a-f]{16}\s+rsharer \(\d+\)\s+main$",
+                 r"^\s+\d+\s+BLOCKED\s+0x[0-9a-f]{16}\s+test/restricted \(\d+\)\s+Restricted\."],
+     [r"Python Exception"]),
+    ("vmar", [r"^aspace 'rsharer' \[0x0000000000200000, 0x00007ffffffff000\)",
+              r"^  unified aspace, restricted part: aspace 'rsharer' \[0x0000000000200000, 0x0000400000000000\)",
+              r"^      mapping \[0x0000000001000000, 0x[0-9a-f]{16}\) r-x ",
+              r"^  unified aspace, shared part: aspace '\w+' \[0x0000400000001000, 0x00007ffffffff000\)",
+              r"^      mapping \[0x0000[4-7][0-9a-f]{11}, 0x[0-9a-f]{16}\) rw- "],
+     [r"Python Exception"]),
+    ("walk", [r"-> physical 0x[0-9a-f]+ \(4K page\)$"], [r"Python Exception"]),
+    ("qemu walk", [r"^gpa: 0x[0-9a-f]+$"], []),
+]
+
+
 def split_steps(out):
     """gdb's output cut at the `==== STEP` lines: {step: text up to the next marker}."""
     steps = {}
@@ -95,12 +116,19 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build-dir", required=True)
     p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--scenario", choices=["walkthrough", "shared"], default="walkthrough")
+    p.add_argument("--cmdline-extra", action="append", default=[], metavar="WORD",
+                   help="another kernel command line word (e.g. aslr.seed=N to replay a run)")
     args = p.parse_args()
     workdir = tempfile.mkdtemp(prefix="beryl-gdb-test-")
     serial = os.path.join(workdir, "serial.log")
-    cmd = [sys.executable, SESSION, "--port", "0", "--batch", COMMANDS, "--timeout",
+    if args.scenario == "shared":
+        commands, cmdline, checks = SHARED_COMMANDS, SHARED_CMDLINE, SHARED_CHECKS
+    else:
+        commands, cmdline, checks = COMMANDS, CMDLINE, CHECKS
+    cmd = [sys.executable, SESSION, "--port", "0", "--batch", commands, "--timeout",
            str(args.timeout), "--build-dir", os.path.abspath(args.build_dir),
-           "--serial", serial] + CMDLINE
+           "--serial", serial] + cmdline + args.cmdline_extra
     print("running: " + " ".join(cmd), flush=True)
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -113,7 +141,7 @@ def main():
     if status != 0:
         problems.append("debug session ended with status %s" % status)
     steps = split_steps(out)
-    for step, want, reject in CHECKS:
+    for step, want, reject in checks:
         text = steps.get(step)
         if text is None:
             problems.append("step %r: no output (gdb stopped before it?)" % step)
@@ -131,11 +159,13 @@ def main():
         for rx in reject:
             if re.search(rx, text, re.MULTILINE):
                 problems.append("step %r: unexpected %r" % (step, rx))
-    # beryl-walk's physical address for rip is the one QEMU's own walk gives.
-    m = re.search(r"-> physical (0x[0-9a-f]+)", steps.get("walk rip", ""))
-    q = re.search(r"^gpa: (0x[0-9a-f]+)$", steps.get("qemu walk rip", ""), re.MULTILINE)
+    # beryl-walk's physical address is the one QEMU's own walk gives.
+    walk, qemu_walk = (("walk", "qemu walk") if args.scenario == "shared" else
+                       ("walk rip", "qemu walk rip"))
+    m = re.search(r"-> physical (0x[0-9a-f]+)", steps.get(walk, ""))
+    q = re.search(r"^gpa: (0x[0-9a-f]+)$", steps.get(qemu_walk, ""), re.MULTILINE)
     if not (m and q and int(m.group(1), 16) == int(q.group(1), 16)):
-        problems.append("beryl-walk and `monitor gva2gpa` disagree on rip's physical address "
+        problems.append("beryl-walk and `monitor gva2gpa` disagree on the physical address "
                         "(%s vs %s)" % (m and m.group(1), q and q.group(1)))
     # ... and for rip's page, `monitor info tlb` says the same; CR2's page is not there.
     walk_rip = re.search(r"^walk (0x[0-9a-f]+) ", steps.get("walk rip", ""), re.MULTILINE)
@@ -164,7 +194,7 @@ def main():
         for pr in problems:
             print("FAIL: " + pr)
         return 1
-    print("PASS: %d steps checked" % len(CHECKS))
+    print("PASS: %d steps checked" % len(checks))
     return 0
 
 

@@ -354,7 +354,9 @@ def _print_mapping(m, depth):
                                                   _perms(perms)))
 
 
-def _print_aspace(label, aspace):
+def _print_aspace(label, aspace, depth=0):
+    """Writes an aspace (vm_aspace_t *) and its VMAR tree, or a unified aspace's two
+    parts, indented by depth."""
     a = _addr(aspace)
     if not a:
         gdb.write("%sno aspace (the process has finished)\n" % label)
@@ -365,11 +367,12 @@ def _print_aspace(label, aspace):
         int(aspace["base"]) + int(aspace["size"]), int(arch["root_pa"]) if _addr(arch) else 0,
         " destroyed" if bool(aspace["destroyed"]) else ""))
     if _addr(aspace["root"]):
-        _print_vmar(aspace["root"], 1)
+        _print_vmar(aspace["root"], depth + 1)
         return
     for part in ("restricted", "shared"):
         if _addr(aspace[part]):
-            _print_aspace("  unified aspace, %s part: " % part, aspace[part])
+            _print_aspace("  " * (depth + 1) + "unified aspace, %s part: " % part,
+                          aspace[part], depth + 1)
 
 
 class BerylVmar(gdb.Command):
