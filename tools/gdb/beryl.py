@@ -34,13 +34,34 @@ ZX_OBJ_TYPE_PROCESS = 1  # zircon/types.h
 ZX_OBJ_TYPE_THREAD = 2
 ZX_VM_PERM_READ, ZX_VM_PERM_WRITE, ZX_VM_PERM_EXECUTE = 1, 2, 4
 PAGE_SIZE = 4096
+X86_CR4_LA57 = 1 << 12
 PTE_ADDR_MASK = 0x000ffffffffff000
+# The kernel's kobject_ops tables (file-static), by which the walk recognizes an object.
+KOBJECT_OPS = (("process_ops", "process.c"), ("uthread_ops", "uthread.c"),
+               ("job_ops", "job.c"), ("resource_ops", "job.c"),
+               ("channel_ops", "channel.c"), ("vmo_dispatcher_ops", "vmo_dispatcher.c"),
+               ("vmar_dispatcher_ops", "vmar_dispatcher.c"))
 # Bounds on every walk: a corrupt list or tree ends the walk instead of looping.
 MAX_ITEMS = 100000
 MAX_VMAR_DEPTH = 64
 
 
+_kernel_block = []
+
+
 def _type(name):
+    """A type of the kernel's DWARF: looked up from a kernel block first, so that a user
+    program's symbols (beryl-load-user) never shadow a kernel struct of the same name."""
+    if not _kernel_block:
+        try:
+            _kernel_block.append(gdb.lookup_global_symbol("kmain").symtab.global_block())
+        except (AttributeError, gdb.error):
+            _kernel_block.append(None)
+    if _kernel_block[0] is not None:
+        try:
+            return gdb.lookup_type(name, _kernel_block[0])
+        except gdb.error:
+            pass
     return gdb.lookup_type(name)
 
 
@@ -129,7 +150,7 @@ class Tasks:
         self.threads = {}    # thread_t address -> gdb.Value (thread_t *)
         self.processes = {}  # process address -> gdb.Value (struct process *)
         self.ops = {}
-        for name, f in (("process_ops", "process.c"), ("uthread_ops", "uthread.c")):
+        for name, f in KOBJECT_OPS:
             try:
                 self.ops[name] = _addr(_static(f, name).address)
             except gdb.error:
@@ -279,8 +300,8 @@ class BerylThreads(gdb.Command):
 
 Usage: beryl-threads
 The state is the scheduler's (INITIAL READY RUNNING BLOCKED DEAD); the running thread is
-marked with *, and a blocked thread shows the object it waits on when that is a
-kernel object."""
+marked with *, and a thread blocked waiting on a kernel object (zx_object_wait_one, a
+channel read...) shows it: "(waits on process 1027)"."""
 
     def __init__(self):
         super().__init__("beryl-threads", gdb.COMMAND_DATA)
@@ -300,6 +321,13 @@ kernel object."""
                 name = _name(ut["name"]) or _name(t["name"])
             else:
                 koid, pname, name = None, "kernel", _name(t["name"])
+            wq = _addr(t["blocked_on"])
+            if wq and str(t["state"]) == "THREAD_BLOCKED":
+                obj = wq - tasks.off_kobject_waiters
+                if tasks._object_type(obj):
+                    k = _ptr(obj, "struct kobject")
+                    name += "  (waits on %s %d)" % (k["ops"]["type_name"].string(),
+                                                    int(k["koid"]))
             rows.append((koid if koid is not None else -1, a, t, koid, pname, name))
         gdb.write("  koid  state     thread_t            process                    name\n")
         for _, a, t, koid, pname, name in sorted(rows, key=lambda r: (r[0], r[1])):
@@ -441,7 +469,10 @@ with QEMU's own walk of the loaded tables: `monitor gva2gpa VA`, `monitor info m
         words = arg.split()
         if not words or len(words) > 2:
             raise gdb.GdbError("usage: beryl-walk VA [KOID|NAME]")
-        va = int(gdb.parse_and_eval(words[0])) & 0xffffffffffffffff
+        v = gdb.parse_and_eval(words[0])
+        if v.type.strip_typedefs().code in (gdb.TYPE_CODE_FUNC, gdb.TYPE_CODE_ARRAY):
+            v = v.address  # a function or array names its address, as in C
+        va = int(v) & 0xffffffffffffffff
         if len(words) == 2:
             p = Tasks().find_process(words[1])
             aspace = p["aspace"]
@@ -451,6 +482,12 @@ with QEMU's own walk of the loaded tables: `monitor gva2gpa VA`, `monitor info m
             src = "process %d '%s'" % (int(p["obj"]["koid"]), _name(p["name"]))
         else:
             root, src = _cr3(), "CR3"
+        try:
+            if int(gdb.parse_and_eval("$cr4")) & X86_CR4_LA57:
+                raise gdb.GdbError("CR4.LA57 is set: 5-level paging, which beryl-walk does "
+                                   "not read (the kernel uses 4 levels)")
+        except gdb.error:
+            pass  # no $cr4 from this stub: the kernel's 4 levels
         gdb.write("walk 0x%016x from root 0x%x (%s)\n" % (va, root, src))
         table = root
         names = ("PML4", "PDPT", "PD", "PT")
