@@ -53,8 +53,10 @@ CHECKS = [
      [r"^\*\s*\d+\s+RUNNING\s+0x[0-9a-f]{16}\s+crash/write_ro \(\d+\)\s+main$",
       r"^\s+-\s+\w+\s+0x[0-9a-f]{16}\s+kernel\s+idle$",
       r"^\s+-\s+\w+\s+0x[0-9a-f]{16}\s+kernel\s+reaper$",
-      r"^\s+-\s+\w+\s+0x[0-9a-f]{16}\s+kernel\s+bootstrap  \(waits on process \d+\)$",
-      r"^\s+\d+\s+BLOCKED\s+0x[0-9a-f]{16}\s+userboot \(\d+\)\s+userboot  \(waits on process \d+\)$"],
+      # the boot thread blocks waiting for userboot right after starting it
+      r"^\s+-\s+BLOCKED\s+0x[0-9a-f]{16}\s+kernel\s+bootstrap  \(waits on process \d+\)$",
+      # userboot may still be READY (preempted before it blocked): its state varies
+      r"^\s+\d+\s+[A-Z]+\s+0x[0-9a-f]{16}\s+userboot \(\d+\)\s+userboot"],
      [r"Python Exception"]),
     ("vmar",
      [r"^process \d+ 'crash/write_ro'$",
@@ -91,7 +93,7 @@ SHARED_CHECKS = [
     ("ps", [r"^\*\s*\d+\s+RUNNING\s+1\s+rsharer$", r"^\s+\d+\s+\w+\s+\d+\s+test/restricted$"],
      [r"Python Exception"]),
     ("threads", [r"^\*\s*\d+\s+RUNNING\s+0x[0-9a-f]{16}\s+rsharer \(\d+\)\s+main$",
-                 r"^\s+\d+\s+BLOCKED\s+0x[0-9a-f]{16}\s+test/restricted \(\d+\)\s+Restricted\."],
+                 r"^\s+\d+\s+[A-Z]+\s+0x[0-9a-f]{16}\s+test/restricted \(\d+\)\s+Restricted\."],
      [r"Python Exception"]),
     ("vmar", [r"^aspace 'rsharer' \[0x0000000000200000, 0x00007ffffffff000\)",
               r"^  unified aspace, restricted part: aspace 'rsharer' \[0x0000000000200000, 0x0000400000000000\)",
