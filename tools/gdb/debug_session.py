@@ -2,7 +2,7 @@
 """Boot Beryl in QEMU stopped at reset and debug it with gdb (`./beryl debug`).
 
   debug_session.py [--port N] [--batch FILE] [--timeout SECONDS] [--serial FILE]
-                   [--build-dir DIR] [kernel command line words...]
+                   [--build-dir DIR] [--memory SIZE] [kernel command line words...]
 
 The built ISO tree (BUILD/isoroot) is repacked with the given command line
 (tools/mkiso.py --repack, as tests/runner/beryl_run.py does; with no words the built
@@ -15,7 +15,8 @@ connected to the stub. QEMU is killed when gdb exits.
 --port 0 picks a free port (printed). --batch FILE runs gdb non-interactively
 (gdb -batch) with FILE's commands after the connection, the way the ctest
 qemu.gdb_debug_session does; gdb and QEMU are killed after --timeout seconds (batch
-mode only). The exit status is gdb's (124 at the timeout).
+mode only). --memory is QEMU's -m (default 256M, as `./beryl run`). The exit status is
+gdb's (124 at the timeout).
 """
 import argparse
 import os
@@ -73,7 +74,8 @@ def stop(proc):
 
 
 def main():
-    p = argparse.ArgumentParser(usage=__doc__)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--batch", metavar="FILE")
     p.add_argument("--timeout", type=float, default=300)
