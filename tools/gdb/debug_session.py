@@ -107,7 +107,10 @@ def main():
     print("beryl debug: serial console in %s (tail -f it in another terminal)" % serial,
           flush=True)
     # Its own session: a Ctrl-C typed to gdb (which interrupts the guest) must not
-    # reach QEMU.
+    # reach QEMU. So that QEMU never outlives this script, a hang-up or termination of
+    # the script unwinds through the `finally` below, which stops it.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     qemu = subprocess.Popen(qemu_cmd, start_new_session=True)
     status = 1
     try:
