@@ -46,3 +46,4 @@ echo ==== help\n
 help beryl-walk
 echo ==== end\n
 kill
+quit
