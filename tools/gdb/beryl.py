@@ -20,6 +20,9 @@ object in its handle table (processes, threads, and the threads blocked on any o
 objects); a blocked thread leads to the object it waits on. That reaches every process
 that has a thread or is held by a handle of a process reached; a process with no thread
 that only a channel message holds is missed.
+
+It also adds an unwinder (KernelInterruptUnwinder, at the end) so that `bt` from a handler
+of an exception or interrupt taken in kernel mode continues into the interrupted code.
 """
 import os
 import re
@@ -28,12 +31,10 @@ import gdb
 from gdb.unwinder import Unwinder, register_unwinder
 
 PHYSMAP_BASE = 0xffff800000000000  # kernel/phys/include/phys/physmap.h
-USER_HALF_TOP = 0x0000800000000000
 HT_CHUNK_SLOTS = 64  # kernel/object/handle_table.c: chunks[i] holds slots [i*64, i*64+64)
 ZX_OBJ_TYPE_PROCESS = 1  # zircon/types.h
 ZX_OBJ_TYPE_THREAD = 2
 ZX_VM_PERM_READ, ZX_VM_PERM_WRITE, ZX_VM_PERM_EXECUTE = 1, 2, 4
-PAGE_SIZE = 4096
 X86_CR4_LA57 = 1 << 12
 PTE_ADDR_MASK = 0x000ffffffffff000
 # The kernel's kobject_ops tables (file-static), by which the walk recognizes an object.
