@@ -283,6 +283,11 @@ struct boot_info;
  * first user thread runs. */
 void fault_report_set_modules(const struct boot_info *bi);
 
+struct boot_module;
+/* The origin tag (vm/vmo.h) userboot gives the VMO of boot module m of bi, by which the
+ * fault report finds m from a mapping of that VMO or of any child of it. */
+uint32_t fault_report_module_tag(const struct boot_info *bi, const struct boot_module *m);
+
 /*
  * Restricted mode's mechanism (restricted_mode.c; the syscalls are restricted.c's). The
  * frame is the thread's user frame, at the top of its kernel stack, and ut the calling
