@@ -20,6 +20,7 @@
 #include <arch/mmu.h>
 #include <arch/user.h>
 #include <kernel/boot_info.h>
+#include <kernel/cmdline.h>
 #include <kernel/console.h>
 #include <kernel/user_copy.h>
 #include <lib/elf_lines.h>
@@ -41,10 +42,18 @@
 
 /* The boot modules, set once by userboot before any user thread runs; NULL until then. */
 static const struct boot_info *fault_modules;
+/* FAULT_REPORT_RESTRICTED_OPTION, read with the modules. */
+static bool fault_restricted;
 
-void fault_report_set_modules(const struct boot_info *bi) {
+void fault_report_init(const struct boot_info *bi) {
     fault_modules = bi;
+    fault_restricted = cmdline_get_bool(FAULT_REPORT_RESTRICTED_OPTION, false);
+    if (fault_restricted)
+        printf("fault: restricted-mode exceptions are reported (%s)\n",
+               FAULT_REPORT_RESTRICTED_OPTION);
 }
+
+bool fault_report_restricted_enabled(void) { return fault_restricted; }
 
 /* The boot module named name (a process named after the program it runs), or NULL. */
 static const struct boot_module *module_named(const char *name) {
@@ -221,10 +230,12 @@ static void report_backtrace(vm_aspace_t *as, const arch_iframe_t *f,
     if (program && (!named || program != named))
         printf("user backtrace: program \"%s\" (the boot module mapped at the frames)\n",
                program->name);
-    else if (!program && !named)
+    else if (!program && !named && process_name)
         printf("user backtrace: no symbols: no boot module is mapped at the frames or named "
                "\"%s\"\n",
                process_name);
+    else if (!program && !named)
+        printf("user backtrace: no symbols: no boot module is mapped at the frames\n");
     for (unsigned i = 0; i < n; i++)
         report_frame(i, frames[i], i > 0 ? 1 : 0, mods[i]);
 }
@@ -241,7 +252,7 @@ void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_
     char line[ARCH_IFRAME_REG_LINE_MAX];
     for (unsigned i = 0; arch_iframe_register_line(f, i, line, sizeof(line)); i++)
         printf("user fault:  %s\n", line);
-    report_backtrace(as, f, module_named(process_name), process_name);
+    report_backtrace(as, f, process_name ? module_named(process_name) : NULL, process_name);
     if (is_pf && as)
         arch_mmu_dump_walk(vm_aspace_arch(as), pf.addr);
 }

@@ -266,7 +266,7 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
             ub = &bi->modules[i];
     if (!ub)
         return ZX_ERR_NOT_FOUND;
-    fault_report_set_modules(bi);
+    fault_report_init(bi);
 
     process_t *p;
     kobject_t *vmar_obj;
