@@ -25,7 +25,6 @@
 #include <kernel/user_copy.h>
 #include <lib/elf_lines.h>
 #include <lib/elf_syms.h>
-#include <lib/printf.h>
 #include <lib/string.h>
 #include <phys/physmap.h>
 #include <vm/vm_aspace.h>
@@ -178,21 +177,22 @@ uint32_t fault_report_module_tag(const struct boot_info *bi, const struct boot_m
 /* Prints backtrace line i for address pc, named function+offset (offset `back` added
  * back: see report_backtrace) and (file:line) from module m's symbols when it has them. */
 static void report_frame(unsigned i, uintptr_t pc, unsigned back, const struct boot_module *m) {
-    char sym[FAULT_SYMBOL_MAX], file[FAULT_FILE_MAX], where[FAULT_FILE_MAX + 16];
+    char sym[FAULT_SYMBOL_MAX], file[FAULT_FILE_MAX];
     const void *image = m ? paddr_to_physmap(m->start) : NULL;
     size_t len = m ? m->end - m->start : 0;
-    uint64_t off;
-    uint32_t line;
-    char name[FAULT_SYMBOL_MAX + 24];
-    if (image && elf_syms_lookup(image, len, pc - back, sym, sizeof(sym), &off))
-        ksnprintf(name, sizeof(name), " %s+0x%lx", sym, off + back);
+    uint64_t off = 0;
+    uint32_t line = 0;
+    bool named = image && elf_syms_lookup(image, len, pc - back, sym, sizeof(sym), &off);
+    bool lined = image && elf_lines_lookup(image, len, pc - back, file, sizeof(file), &line);
+    if (named && lined)
+        printf("user backtrace: #%u 0x%lx %s+0x%lx (%s:%u)\n", i, pc, sym, off + back, file,
+               line);
+    else if (named)
+        printf("user backtrace: #%u 0x%lx %s+0x%lx\n", i, pc, sym, off + back);
+    else if (lined)
+        printf("user backtrace: #%u 0x%lx (%s:%u)\n", i, pc, file, line);
     else
-        name[0] = '\0';
-    if (image && elf_lines_lookup(image, len, pc - back, file, sizeof(file), &line))
-        ksnprintf(where, sizeof(where), " (%s:%u)", file, line);
-    else
-        where[0] = '\0';
-    printf("user backtrace: #%u 0x%lx%s%s\n", i, pc, name, where);
+        printf("user backtrace: #%u 0x%lx\n", i, pc);
 }
 
 /* The frame-pointer backtrace of the user stack, starting at the pc and frame pointer
