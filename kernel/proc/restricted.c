@@ -14,7 +14,6 @@
  * thread running restricted code is never the kicker, so it is preempted in user mode
  * and passes the return-to-user check of <kernel/trap.h> before it runs again).
  */
-#include <arch/irq.h>
 #include <arch/user.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
@@ -40,8 +39,8 @@ _Static_assert(sizeof(zx_restricted_exception_t) <= PAGE_SIZE, "the state VMO is
 /* The user fault report of an exception in restricted mode, before it goes back to normal
  * mode (FAULT_REPORT_RESTRICTED_OPTION): the kill report's first line with "in restricted
  * mode" instead of the kill, then the same body, on the restricted registers and aspace.
- * The report blocks on VM locks, so interrupts are on meanwhile (the frame is this
- * thread's own; nothing else depends on them staying off) and as they were afterwards. */
+ * The report blocks on VM locks: user exceptions come here with interrupts on, as for a
+ * syscall (<kernel/trap.h>), and no lock held. */
 static void report_restricted(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status,
                               const char *what) {
     char where[RESTRICTED_DESCRIPTION_MAX], pname[ZX_MAX_NAME_LEN], tname[ZX_MAX_NAME_LEN];
@@ -51,10 +50,7 @@ static void report_restricted(uthread_t *ut, const arch_iframe_t *f, zx_status_t
     printf("user fault: process \"%s\" thread \"%s\": %s at %s in restricted mode; "
            "returning to normal mode\n",
            pname, tname, what, where);
-    arch_irq_state_t s = arch_irq_save();
-    arch_irq_enable();
     uthread_fault_report(ut, f, vm_status, NULL);
-    arch_irq_restore(s);
 }
 
 bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status, const char *what) {
