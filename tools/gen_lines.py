@@ -4,7 +4,7 @@ user fault report (docs/debugging.md, "When a user program crashes").
 
     gen_lines.py --source-root DIR PROGRAM.elf
 
-reads the program's DWARF line programs (.debug_line, DWARF 4 or 5, with .debug_line_str
+reads the program's DWARF line programs (.debug_line, DWARF 2 to 5, with .debug_line_str
 and .debug_str for DWARF 5 names), turns them into a sorted address -> (file, line) table
 and appends it to the ELF in place as a non-allocated section, so it travels inside the
 boot module and is never loaded into the process. Paths under DIR are written relative to
@@ -151,10 +151,9 @@ def line_programs(line, line_str, strs):
         min_inst = r.u(1)
         if version >= 4:
             r.u(1)  # maximum operations per instruction (1 on x86)
-        default_is_stmt = r.u(1)
+        r.u(1)  # default_is_stmt: every row counts, statement or not
         line_base, line_range, opcode_base = r.s8(), r.u(1), r.u(1)
         std_lengths = [r.u(1) for _ in range(opcode_base - 1)]
-        del default_is_stmt
         if version >= 5:
             fmt = [(r.uleb(), r.uleb()) for _ in range(r.u(1))]
             dirs = [e.get(DW_LNCT_path, "") for e in

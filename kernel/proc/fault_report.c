@@ -1,21 +1,25 @@
 /*
  * The user fault report: what the console shows, after the one-line summary, when a
- * user exception kills a process (docs/debugging.md, "When a user program crashes").
+ * user exception kills a process, or (with FAULT_REPORT_RESTRICTED_OPTION) goes back
+ * from restricted mode to normal mode (docs/debugging.md, "When a user program crashes").
  *
- * Every line starts with "user fault: " so a log stays greppable. For a page fault: the
- * decoded error, the faulting access against the mapping at the fault address (from the
- * VM, under its locks) and the page-table walk; for every exception: the registers and
- * a frame-pointer backtrace of the user stack, read with the user-copy functions so a
- * bad stack ends the walk instead of faulting the kernel, each frame named
- * function+offset from the .symtab of the boot module the process is named after (user
- * programs are static executables linked at a fixed address, so a module's symbol
- * values are the running addresses; lib/elf_syms.c reads the module as untrusted).
+ * Every line starts with "user fault: " or "user backtrace: " so a log stays greppable.
+ * For a page fault: the decoded error, the faulting access against the mapping at the
+ * fault address (from the VM, under its locks) and the page-table walk; for every
+ * exception: the registers and a frame-pointer backtrace of the user stack, read with
+ * the user-copy functions so a bad stack ends the walk instead of faulting the kernel,
+ * each frame named function+offset (file:line) from the boot module whose program is
+ * mapped there (found through the mapping's VMO: module_at), else from the module the
+ * process is named after. User programs are static executables linked at a fixed
+ * address, so a module's symbol values and line-table addresses are the running ones;
+ * lib/elf_syms.c and lib/elf_lines.c read the module as untrusted input.
  *
- * It runs on the faulting thread, interrupts on, before the thread exits: the thread
- * still holds its aspace (an aspace is destroyed only after its last thread has left
- * it), so the VM and the walk see live structures. All work is bounded: one tree
- * descent, one VMO page lookup, one walk, at most FAULT_BACKTRACE_MAX stack reads and
- * as many linear passes over one module's symbol table.
+ * It runs on the faulting thread, interrupts on, before the thread exits (or goes back
+ * to normal mode): the thread still holds its aspace (an aspace is destroyed only after
+ * its last thread has left it), so the VM and the walk see live structures. All work is
+ * bounded: one tree descent, one VMO page lookup, one walk, at most FAULT_BACKTRACE_MAX
+ * stack reads, and per frame one more tree descent, one pass over a module's program
+ * headers, one over its symbols and one binary search in its line table.
  */
 #include <arch/mmu.h>
 #include <arch/user.h>
@@ -227,7 +231,7 @@ static void report_backtrace(vm_aspace_t *as, const arch_iframe_t *f,
         if (!mods[i])
             mods[i] = named;
     }
-    if (program && (!named || program != named))
+    if (program && program != named)
         printf("user backtrace: program \"%s\" (the boot module mapped at the frames)\n",
                program->name);
     else if (!program && !named && process_name)
