@@ -16,6 +16,8 @@
 #define CRASH_PF_VECTOR 14
 #define CRASH_SETUP_FAILED 10
 #define CRASH_WRONG_EXIT 11
+/* Where in the read-only page the restricted code writes (the report's VMO offset). */
+#define CRASH_WRITE_OFFSET 0x20
 
 /* Normal mode's vector: a bare `ret` makes zx_restricted_enter return the reason. */
 extern char crash_vector[];
@@ -56,7 +58,7 @@ static int sharer_main(void) {
     memset(&st, 0, sizeof(st));
     st.ip = (uintptr_t)crash_outer;
     st.rsp = top;
-    st.rdi = ro + 0x20;
+    st.rdi = ro + CRASH_WRITE_OFFSET;
     st.flags = CRASH_RFLAGS_IF;
     if (zx_vmo_write(state, &st, 0, sizeof(st)) != ZX_OK)
         return CRASH_SETUP_FAILED;
@@ -70,7 +72,7 @@ static int sharer_main(void) {
     printf("crash: back in normal mode: reason %lld, vector %lu, cr2 0x%lx\n",
            (long long)reason, (unsigned long)x->vector, (unsigned long)x->cr2);
     return reason == ZX_RESTRICTED_REASON_EXCEPTION && x->vector == CRASH_PF_VECTOR &&
-                   x->cr2 == ro + 0x20
+                   x->cr2 == ro + CRASH_WRITE_OFFSET
                ? 0
                : CRASH_WRONG_EXIT;
 }
