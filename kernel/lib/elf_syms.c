@@ -1,6 +1,7 @@
 /*
  * The symbol lookup behind the user fault report's function+offset (docs/debugging.md,
- * "When a user program crashes"). Pure: no allocation, no locks, no kernel services, so
+ * "When a user program crashes"), and the section lookup its file:line (elf_lines.c)
+ * starts from. Pure: no allocation, no locks, no kernel services, so
  * the host tests (tests/host/test_elf_syms.c) run it under ASan/UBSan on hostile input.
  */
 #include <lib/elf64.h>
@@ -38,16 +39,66 @@ static void copy_name(const uint8_t *img, const elf64_shdr_t *st, uint32_t at, c
     name[n] = '\0';
 }
 
+/* Copies the ELF header of the image into *eh; false unless the image is a
+ * little-endian ELF-64 whose section headers have the ELF-64 size. */
+static bool read_ehdr(const uint8_t *img, size_t len, elf64_ehdr_t *eh) {
+    if (!img || len < sizeof(*eh))
+        return false;
+    memcpy(eh, img, sizeof(*eh));
+    return memcmp(eh->ident, ELF_MAGIC, 4) == 0 && eh->ident[ELF_IDENT_CLASS] == ELF_CLASS_64 &&
+           eh->ident[ELF_IDENT_DATA] == ELF_DATA_LSB && eh->shentsize == sizeof(elf64_shdr_t);
+}
+
+bool elf_find_section(const void *image, size_t len, const char *name, uint64_t *offset,
+                      uint64_t *size) {
+    const uint8_t *img = image;
+    elf64_ehdr_t eh;
+    elf64_shdr_t names, sh;
+    if (!read_ehdr(img, len, &eh) || !read_shdr(img, len, &eh, eh.shstrndx, &names) ||
+        !in_image(names.offset, names.size, len))
+        return false;
+    size_t want = strlen(name) + 1; /* the NUL too: ".a" is not ".ab" */
+    for (uint32_t i = 0; i < eh.shnum; i++) {
+        if (!read_shdr(img, len, &eh, i, &sh) || sh.name > names.size ||
+            want > names.size - sh.name ||
+            memcmp(img + names.offset + sh.name, name, want) != 0)
+            continue;
+        if (!in_image(sh.offset, sh.size, len))
+            return false;
+        *offset = sh.offset;
+        *size = sh.size;
+        return true;
+    }
+    return false;
+}
+
+bool elf_vaddr_of_offset(const void *image, size_t len, uint64_t file_offset,
+                         uint64_t *vaddr) {
+    const uint8_t *img = image;
+    elf64_ehdr_t eh;
+    if (!read_ehdr(img, len, &eh) || eh.phentsize != sizeof(elf64_phdr_t))
+        return false;
+    for (uint32_t i = 0; i < eh.phnum; i++) {
+        uint64_t off = eh.phoff + (uint64_t)i * sizeof(elf64_phdr_t);
+        elf64_phdr_t ph;
+        if (off < eh.phoff || !in_image(off, sizeof(ph), len))
+            return false;
+        memcpy(&ph, img + off, sizeof(ph));
+        if (ph.type != ELF_PT_LOAD || file_offset < ph.offset ||
+            file_offset - ph.offset >= ph.filesz)
+            continue;
+        *vaddr = ph.vaddr + (file_offset - ph.offset); /* may wrap: the caller compares */
+        return true;
+    }
+    return false;
+}
+
 bool elf_syms_lookup(const void *image, size_t len, uint64_t addr, char *name,
                      size_t name_size, uint64_t *offset) {
     const uint8_t *img = image;
     name[0] = '\0';
     elf64_ehdr_t eh;
-    if (!img || len < sizeof(eh))
-        return false;
-    memcpy(&eh, img, sizeof(eh));
-    if (memcmp(eh.ident, ELF_MAGIC, 4) != 0 || eh.ident[ELF_IDENT_CLASS] != ELF_CLASS_64 ||
-        eh.ident[ELF_IDENT_DATA] != ELF_DATA_LSB || eh.shentsize != sizeof(elf64_shdr_t))
+    if (!read_ehdr(img, len, &eh))
         return false;
 
     elf64_shdr_t symtab, strtab;

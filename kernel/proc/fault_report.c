@@ -1,27 +1,33 @@
 /*
  * The user fault report: what the console shows, after the one-line summary, when a
- * user exception kills a process (docs/debugging.md, "When a user program crashes").
+ * user exception kills a process, or (with FAULT_REPORT_RESTRICTED_OPTION) goes back
+ * from restricted mode to normal mode (docs/debugging.md, "When a user program crashes").
  *
- * Every line starts with "user fault: " so a log stays greppable. For a page fault: the
- * decoded error, the faulting access against the mapping at the fault address (from the
- * VM, under its locks) and the page-table walk; for every exception: the registers and
- * a frame-pointer backtrace of the user stack, read with the user-copy functions so a
- * bad stack ends the walk instead of faulting the kernel, each frame named
- * function+offset from the .symtab of the boot module the process is named after (user
- * programs are static executables linked at a fixed address, so a module's symbol
- * values are the running addresses; lib/elf_syms.c reads the module as untrusted).
+ * Every line starts with "user fault: " or "user backtrace: " so a log stays greppable.
+ * For a page fault: the decoded error, the faulting access against the mapping at the
+ * fault address (from the VM, under its locks) and the page-table walk; for every
+ * exception: the registers and a frame-pointer backtrace of the user stack, read with
+ * the user-copy functions so a bad stack ends the walk instead of faulting the kernel,
+ * each frame named function+offset (file:line) from the boot module whose program is
+ * mapped there (found through the mapping's VMO: module_at), else from the module the
+ * process is named after. User programs are static executables linked at a fixed
+ * address, so a module's symbol values and line-table addresses are the running ones;
+ * lib/elf_syms.c and lib/elf_lines.c read the module as untrusted input.
  *
- * It runs on the faulting thread, interrupts on, before the thread exits: the thread
- * still holds its aspace (an aspace is destroyed only after its last thread has left
- * it), so the VM and the walk see live structures. All work is bounded: one tree
- * descent, one VMO page lookup, one walk, at most FAULT_BACKTRACE_MAX stack reads and
- * as many linear passes over one module's symbol table.
+ * It runs on the faulting thread, interrupts on, before the thread exits (or goes back
+ * to normal mode): the thread still holds its aspace (an aspace is destroyed only after
+ * its last thread has left it), so the VM and the walk see live structures. All work is
+ * bounded: one tree descent, one VMO page lookup, one walk, at most FAULT_BACKTRACE_MAX
+ * stack reads, and per frame one more tree descent, one pass over a module's program
+ * headers, one over its symbols and one binary search in its line table.
  */
 #include <arch/mmu.h>
 #include <arch/user.h>
 #include <kernel/boot_info.h>
+#include <kernel/cmdline.h>
 #include <kernel/console.h>
 #include <kernel/user_copy.h>
+#include <lib/elf_lines.h>
 #include <lib/elf_syms.h>
 #include <lib/string.h>
 #include <phys/physmap.h>
@@ -34,13 +40,23 @@
 #define FAULT_BACKTRACE_MAX 16
 /* Room for a symbol name in a backtrace line (longer names are cut). */
 #define FAULT_SYMBOL_MAX 64
+/* Room for a source path in a backtrace line (longer paths are cut). */
+#define FAULT_FILE_MAX 96
 
 /* The boot modules, set once by userboot before any user thread runs; NULL until then. */
 static const struct boot_info *fault_modules;
+/* FAULT_REPORT_RESTRICTED_OPTION, read with the modules. */
+static bool fault_restricted;
 
-void fault_report_set_modules(const struct boot_info *bi) {
+void fault_report_init(const struct boot_info *bi) {
     fault_modules = bi;
+    fault_restricted = cmdline_get_bool(FAULT_REPORT_RESTRICTED_OPTION, false);
+    if (fault_restricted)
+        printf("fault: restricted-mode exceptions are reported (%s)\n",
+               FAULT_REPORT_RESTRICTED_OPTION);
 }
+
+bool fault_report_restricted_enabled(void) { return fault_restricted; }
 
 /* The boot module named name (a process named after the program it runs), or NULL. */
 static const struct boot_module *module_named(const char *name) {
@@ -133,14 +149,68 @@ static void report_page_fault(vm_aspace_t *as, const arch_page_fault_info_t *pf,
            vm_refusal(vm_status));
 }
 
+/* The boot module whose program is mapped at user address pc of aspace as: the mapping
+ * there is of the module's VMO or of a child of it (its origin tag, vm/vmo.h), and the
+ * module's ELF loads the mapped file byte at exactly pc (a program loaded by its ELF, not
+ * a module mapped somewhere else). NULL otherwise. One tree descent and one pass over the
+ * module's program headers. */
+static const struct boot_module *module_at(vm_aspace_t *as, uintptr_t pc) {
+    const struct boot_info *bi = fault_modules;
+    vm_map_entry_t e;
+    if (!bi || !as || vm_aspace_mapping_at(as, pc, &e) != ZX_OK)
+        return NULL;
+    uint64_t origin_offset = 0;
+    uint32_t tag = vmo_origin(e.vmo, &origin_offset);
+    vmo_unref(e.vmo);
+    if (tag == 0 || tag > bi->module_count)
+        return NULL;
+    const struct boot_module *m = &bi->modules[tag - 1];
+    uint64_t vaddr;
+    uint64_t file_offset = origin_offset + e.vmo_offset + (pc - e.base);
+    if (!elf_vaddr_of_offset(paddr_to_physmap(m->start), m->end - m->start, file_offset,
+                             &vaddr) ||
+        vaddr != pc)
+        return NULL;
+    return m;
+}
+
+uint32_t fault_report_module_tag(const struct boot_info *bi, const struct boot_module *m) {
+    return (uint32_t)(m - bi->modules) + 1;
+}
+
+/* Prints backtrace line i for address pc, named function+offset (offset `back` added
+ * back: see report_backtrace) and (file:line) from module m's symbols when it has them. */
+static void report_frame(unsigned i, uintptr_t pc, unsigned back, const struct boot_module *m) {
+    char sym[FAULT_SYMBOL_MAX], file[FAULT_FILE_MAX];
+    const void *image = m ? paddr_to_physmap(m->start) : NULL;
+    size_t len = m ? m->end - m->start : 0;
+    uint64_t off = 0;
+    uint32_t line = 0;
+    bool named = image && elf_syms_lookup(image, len, pc - back, sym, sizeof(sym), &off);
+    bool lined = image && elf_lines_lookup(image, len, pc - back, file, sizeof(file), &line);
+    if (named && lined)
+        printf("user backtrace: #%u 0x%lx %s+0x%lx (%s:%u)\n", i, pc, sym, off + back, file,
+               line);
+    else if (named)
+        printf("user backtrace: #%u 0x%lx %s+0x%lx\n", i, pc, sym, off + back);
+    else if (lined)
+        printf("user backtrace: #%u 0x%lx (%s:%u)\n", i, pc, file, line);
+    else
+        printf("user backtrace: #%u 0x%lx\n", i, pc);
+}
+
 /* The frame-pointer backtrace of the user stack, starting at the pc and frame pointer
  * of f: stops at a null, misaligned or non-increasing frame pointer, at a record it
  * cannot read, at a zero return address, or after FAULT_BACKTRACE_MAX frames. One line
- * per frame, named from the symbols of module m when it is not NULL. A return address
- * (#1 on) is looked up one byte back, inside its call instruction, so a call that ends a
- * function is not named after the next one; its offset is still the address's own. */
-static void report_backtrace(const arch_iframe_t *f, const struct boot_module *m) {
+ * per frame, named from the boot module mapped at the frame's address in aspace as
+ * (module_at), else from `named` (the module named like the process) when not NULL. A
+ * return address (#1 on) is looked up one byte back, inside its call instruction, so a
+ * call that ends a function is not named after the next one; its offset is still the
+ * address's own. */
+static void report_backtrace(vm_aspace_t *as, const arch_iframe_t *f,
+                             const struct boot_module *named, const char *process_name) {
     uintptr_t frames[FAULT_BACKTRACE_MAX];
+    const struct boot_module *mods[FAULT_BACKTRACE_MAX];
     unsigned n = 0;
     frames[n++] = arch_iframe_pc(f);
     uintptr_t fp = arch_iframe_frame_pointer(f);
@@ -153,17 +223,25 @@ static void report_backtrace(const arch_iframe_t *f, const struct boot_module *m
             break;
         fp = record[0];
     }
-    const void *image = m ? paddr_to_physmap(m->start) : NULL;
-    size_t len = m ? m->end - m->start : 0;
+    const struct boot_module *program = NULL; /* the first module found by mapping */
     for (unsigned i = 0; i < n; i++) {
-        char sym[FAULT_SYMBOL_MAX];
-        uint64_t off;
-        unsigned back = i > 0 ? 1 : 0;
-        if (image && elf_syms_lookup(image, len, frames[i] - back, sym, sizeof(sym), &off))
-            printf("user backtrace: #%u 0x%lx %s+0x%lx\n", i, frames[i], sym, off + back);
-        else
-            printf("user backtrace: #%u 0x%lx\n", i, frames[i]);
+        mods[i] = module_at(as, frames[i] - (i > 0 ? 1 : 0));
+        if (!program)
+            program = mods[i];
+        if (!mods[i])
+            mods[i] = named;
     }
+    if (program && program != named)
+        printf("user backtrace: program \"%s\" (the boot module mapped at the frames)\n",
+               program->name);
+    else if (!program && !named && process_name)
+        printf("user backtrace: no symbols: no boot module is mapped at the frames or named "
+               "\"%s\"\n",
+               process_name);
+    else if (!program && !named)
+        printf("user backtrace: no symbols: no boot module is mapped at the frames\n");
+    for (unsigned i = 0; i < n; i++)
+        report_frame(i, frames[i], i > 0 ? 1 : 0, mods[i]);
 }
 
 void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status,
@@ -178,10 +256,7 @@ void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_
     char line[ARCH_IFRAME_REG_LINE_MAX];
     for (unsigned i = 0; arch_iframe_register_line(f, i, line, sizeof(line)); i++)
         printf("user fault:  %s\n", line);
-    const struct boot_module *m = module_named(process_name);
-    if (!m)
-        printf("user backtrace: no symbols: no boot module is named \"%s\"\n", process_name);
-    report_backtrace(f, m);
+    report_backtrace(as, f, process_name ? module_named(process_name) : NULL, process_name);
     if (is_pf && as)
         arch_mmu_dump_walk(vm_aspace_arch(as), pf.addr);
 }

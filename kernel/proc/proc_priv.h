@@ -260,8 +260,10 @@ __noreturn void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_st
  * The lines of the user fault report after its first one (kernel/proc/fault_report.c):
  * for a page fault the decoded error, the mapping at the fault address and the
  * page-table walk (only when the VM was asked: vm_status != ZX_OK); for every exception
- * the registers and the user backtrace, named from the boot module called process_name.
- * ut is the calling thread, f its user frame.
+ * the registers and the user backtrace, each frame named from the boot module mapped
+ * there, else from the one called process_name (NULL: none, for restricted mode, whose
+ * code is not the process's program). ut is the calling thread, f its user frame; the
+ * thread's current aspace (the restricted one in restricted mode) is the one looked at.
  * Takes the VM's locks and may block: interrupts on, no lock held.
  */
 void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status,
@@ -278,10 +280,20 @@ static inline void task_copy_name(kobject_t *obj, const char name[ZX_MAX_NAME_LE
 }
 
 struct boot_info;
-/* Gives the fault report the boot modules whose symbols name user backtrace frames. bi
- * lives as long as the kernel (the modules' memory is never freed); set once, before the
- * first user thread runs. */
-void fault_report_set_modules(const struct boot_info *bi);
+/* Sets the fault report up, once, before the first user thread runs: the boot modules
+ * whose symbols name user backtrace frames (bi lives as long as the kernel: the modules'
+ * memory is never freed), and FAULT_REPORT_RESTRICTED_OPTION from the command line. */
+void fault_report_init(const struct boot_info *bi);
+
+/* Kernel command-line switch (default off): print the full user fault report for every
+ * exception in restricted mode too, as it goes back to normal mode (restricted.c). */
+#define FAULT_REPORT_RESTRICTED_OPTION "fault.report_restricted"
+bool fault_report_restricted_enabled(void);
+
+struct boot_module;
+/* The origin tag (vm/vmo.h) userboot gives the VMO of boot module m of bi, by which the
+ * fault report finds m from a mapping of that VMO or of any child of it. */
+uint32_t fault_report_module_tag(const struct boot_info *bi, const struct boot_module *m);
 
 /*
  * Restricted mode's mechanism (restricted_mode.c; the syscalls are restricted.c's). The
@@ -307,9 +319,11 @@ void restricted_rebind(uthread_t *ut, vmo_t *new_vmo, paddr_t state_pa);
 void restricted_thread_destroy(uthread_t *ut);
 
 /* restricted.c: called for a user exception nobody resolved (vm_status: why the VM did
- * not, for a #PF); true if the thread was in restricted mode and has left it (the
- * exception is then reported in the state VMO, a zx_restricted_exception_t, not fatal). */
-bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status);
+ * not, for a #PF; what: the exception's name); true if the thread was in restricted mode
+ * and has left it (the exception is then reported in the state VMO, a
+ * zx_restricted_exception_t, not fatal; and on the console first when
+ * FAULT_REPORT_RESTRICTED_OPTION is on). */
+bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status, const char *what);
 
 /* zx_restricted_enter's status when it has replaced the whole user frame:
  * ZX_ERR_INTERNAL_FRAME_REPLACED (<kernel/trap.h>). */

@@ -16,6 +16,7 @@
  */
 #include <arch/user.h>
 #include <kernel/assert.h>
+#include <kernel/console.h>
 #include <kernel/syscall_impl.h>
 #include <kernel/user_copy.h>
 #include <lib/string.h>
@@ -32,10 +33,32 @@ static arch_iframe_t *user_frame(uthread_t *ut) {
 
 _Static_assert(sizeof(zx_restricted_exception_t) <= PAGE_SIZE, "the state VMO is one page");
 
-bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status) {
+/* Room for arch_iframe_describe's line. */
+#define RESTRICTED_DESCRIPTION_MAX 128
+
+/* The user fault report of an exception in restricted mode, before it goes back to normal
+ * mode (FAULT_REPORT_RESTRICTED_OPTION): the kill report's first line with "in restricted
+ * mode" instead of the kill, then the same body, on the restricted registers and aspace.
+ * The report blocks on VM locks: user exceptions come here with interrupts on, as for a
+ * syscall (<kernel/trap.h>), and no lock held. */
+static void report_restricted(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_status,
+                              const char *what) {
+    char where[RESTRICTED_DESCRIPTION_MAX], pname[ZX_MAX_NAME_LEN], tname[ZX_MAX_NAME_LEN];
+    arch_iframe_describe(f, where, sizeof(where));
+    task_copy_name(&ut->proc->obj, ut->proc->name, pname);
+    task_copy_name(&ut->obj, ut->name, tname);
+    printf("user fault: process \"%s\" thread \"%s\": %s at %s in restricted mode; "
+           "returning to normal mode\n",
+           pname, tname, what, where);
+    uthread_fault_report(ut, f, vm_status, NULL);
+}
+
+bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status, const char *what) {
     uthread_t *ut = uthread_current();
     if (!ut || !ut->restricted.active)
         return false;
+    if (fault_report_restricted_enabled())
+        report_restricted(ut, f, vm_status, what);
     /* The report follows the state that restricted_exit writes (zx_restricted_exception_t);
      * it is taken from f before restricted_exit turns f into the normal-mode frame. */
     zx_exception_report_t report;

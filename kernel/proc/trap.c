@@ -21,6 +21,6 @@ zx_status_t trap_page_fault(uintptr_t va, uint32_t flags) {
 }
 
 void trap_user_exception(arch_iframe_t *f, zx_status_t vm_status, const char *what) {
-    if (!restricted_exception(f, vm_status))
+    if (!restricted_exception(f, vm_status, what))
         uthread_exception_kill(f, vm_status, what);
 }

@@ -237,13 +237,17 @@ static void *build_continuation(size_t from, size_t count, uint32_t *size_out) {
     return msg;
 }
 
-/* A VMO object holding a copy of boot module m, named after it. */
-static zx_status_t module_vmo(const struct boot_module *m, kobject_t **out) {
+/* A VMO object holding a copy of boot module m, named after it, with m's origin tag
+ * (fault_report_module_tag) so that the fault report finds m from a mapping of it or of
+ * a child of it. */
+static zx_status_t module_vmo(const struct boot_info *bi, const struct boot_module *m,
+                              kobject_t **out) {
     vmo_t *vmo;
     size_t len = m->end - m->start;
     zx_status_t st = vmo_from_bytes(paddr_to_physmap(m->start), len, 0, len ? len : 1, &vmo);
     if (st != ZX_OK)
         return st;
+    vmo_set_origin(vmo, fault_report_module_tag(bi, m));
     st = vmo_dispatcher_create(vmo, out);
     vmo_unref(vmo);
     if (st == ZX_OK)
@@ -262,7 +266,7 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
             ub = &bi->modules[i];
     if (!ub)
         return ZX_ERR_NOT_FOUND;
-    fault_report_set_modules(bi);
+    fault_report_init(bi);
 
     process_t *p;
     kobject_t *vmar_obj;
@@ -279,7 +283,7 @@ zx_status_t userboot_start_from(const struct boot_info *bi, process_t **out) {
     ASSERT(mods);
     vmo_t *image = NULL;
     for (size_t i = 0; i < bi->module_count; i++) {
-        ASSERT(module_vmo(&bi->modules[i], &mods[i]) == ZX_OK);
+        ASSERT(module_vmo(bi, &bi->modules[i], &mods[i]) == ZX_OK);
         if (&bi->modules[i] == ub)
             image = vmo_dispatcher_vmo(mods[i]);
     }

@@ -215,6 +215,17 @@ void vmo_set_koid(vmo_t *vmo, uint64_t koid) {
 
 uint64_t vmo_koid(const vmo_t *vmo) { return __atomic_load_n(&vmo->koid, __ATOMIC_RELAXED); }
 
+void vmo_set_origin(vmo_t *vmo, uint32_t tag) {
+    vmo->origin = tag;
+    vmo->origin_offset = 0;
+}
+
+uint32_t vmo_origin(const vmo_t *vmo, uint64_t *offset) {
+    if (vmo->origin)
+        *offset = vmo->origin_offset;
+    return vmo->origin;
+}
+
 void vmo_get_name(vmo_t *vmo, char out[VMO_NAME_LEN]) {
     mutex_acquire(&vmo->hier->lock);
     memcpy(out, vmo->name, VMO_NAME_LEN);

@@ -754,9 +754,14 @@ zx_status_t vmo_create_child(vmo_t *parent, uint32_t options, uint64_t offset,
     if ((options & VMO_CHILD_NO_WRITE) && (options & VMO_CHILD_RESIZABLE))
         return ZX_ERR_INVALID_ARGS;
     uint32_t kind = options & CHILD_KIND_MASK;
+    zx_status_t st = ZX_ERR_INVALID_ARGS;
     if (kind == VMO_CHILD_SLICE)
-        return create_slice(parent, options, offset, size, out);
-    if (kind == VMO_CHILD_SNAPSHOT || kind == VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE)
-        return create_snapshot(parent, options, offset, size, out);
-    return ZX_ERR_INVALID_ARGS;
+        st = create_slice(parent, options, offset, size, out);
+    else if (kind == VMO_CHILD_SNAPSHOT || kind == VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE)
+        st = create_snapshot(parent, options, offset, size, out);
+    if (st == ZX_OK && parent->origin) { /* no one else sees the child yet */
+        (*out)->origin = parent->origin;
+        (*out)->origin_offset = parent->origin_offset + offset; /* may wrap: diagnostics */
+    }
+    return st;
 }

@@ -145,6 +145,42 @@ out:
     unref_if(p);
 }
 
+/* Origin tags (vm/vmo.h): snapshots and slices inherit the parent's tag, their offset 0
+ * standing at the parent's origin offset plus their own offset; untagged VMOs stay so. */
+#define ORIGIN_TAG 7u
+KTEST(vmo_child, origin_tag_follows_children) {
+    vmo_t *p = NULL, *c1 = NULL, *c2 = NULL, *s = NULL, *plain = NULL, *pc = NULL;
+    uint64_t off = 99;
+    TRY(make_filled(4, 0, &p));
+    TRY(make_filled(1, 0, &plain));
+    EXPECT_EQ(vmo_origin(p, &off), 0u);
+    EXPECT_EQ(off, 99u); /* untouched without a tag */
+    vmo_set_origin(p, ORIGIN_TAG);
+    EXPECT_EQ(vmo_origin(p, &off), ORIGIN_TAG);
+    EXPECT_EQ(off, 0u);
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, P, 3 * P, &c1));
+    TRY(vmo_create_child(c1, VMO_CHILD_SNAPSHOT, P, 2 * P, &c2));
+    TRY(vmo_create_child(c1, VMO_CHILD_SLICE, 2 * P, P, &s));
+    TRY(vmo_create_child(plain, VMO_CHILD_SNAPSHOT, 0, P, &pc));
+    EXPECT_EQ(vmo_origin(c1, &off), ORIGIN_TAG);
+    EXPECT_EQ(off, P);
+    EXPECT_EQ(vmo_origin(c2, &off), ORIGIN_TAG);
+    EXPECT_EQ(off, 2 * P);
+    EXPECT_EQ(vmo_origin(s, &off), ORIGIN_TAG);
+    EXPECT_EQ(off, 3 * P);
+    EXPECT_EQ(vmo_origin(pc, &off), 0u);
+    /* A write into a child (its own page now) keeps the tag. */
+    TRY(fill(c2, 0, BYTE_B));
+    EXPECT_EQ(vmo_origin(c2, &off), ORIGIN_TAG);
+out:
+    unref_if(pc);
+    unref_if(s);
+    unref_if(c2);
+    unref_if(c1);
+    unref_if(plain);
+    unref_if(p);
+}
+
 /*
  * The original takes its page tree back whole when its only snapshot dies: same nodes,
  * no allocation. (Rebuilding it page by page used to allocate new nodes while the hidden

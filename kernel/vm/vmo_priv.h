@@ -118,6 +118,8 @@ struct vmo {
     size_t mapping_count;
     uint32_t flags;              /* VMO_FLAG_*; immutable */
     uint64_t koid;               /* atomic; set once (vmo_set_koid) */
+    uint32_t origin;             /* origin tag (vm/vmo.h); immutable after creation */
+    uint64_t origin_offset;      /* origin offset of offset 0; immutable after creation */
     char name[VMO_NAME_LEN];     /* guarded by lock */
     /*
      * Set (never cleared) once vmo_get_page has handed out the shared zero page for this

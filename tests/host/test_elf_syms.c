@@ -207,3 +207,50 @@ HTEST(elf_syms, random_corruption_is_safe) {
                      &off);
     }
 }
+
+/* elf_vaddr_of_offset: an image of a header and two PT_LOAD program headers (file
+ * [0x1000, 0x1400) at 0x1000000, file [0x2000, 0x2100) at 0x1004000), the second one's
+ * memory larger than its file bytes. */
+static size_t build_loads(uint8_t *img, size_t cap) {
+    memset(img, 0, cap);
+    elf64_ehdr_t eh = {0};
+    memcpy(eh.ident, ELF_MAGIC, 4);
+    eh.ident[ELF_IDENT_CLASS] = ELF_CLASS_64;
+    eh.ident[ELF_IDENT_DATA] = ELF_DATA_LSB;
+    eh.shentsize = sizeof(elf64_shdr_t);
+    eh.phentsize = sizeof(elf64_phdr_t);
+    eh.phnum = 2;
+    eh.phoff = sizeof(eh);
+    elf64_phdr_t ph[2] = {
+        {ELF_PT_LOAD, ELF_PF_R | ELF_PF_X, 0x1000, 0x1000000, 0x1000000, 0x400, 0x400, 0x1000},
+        {ELF_PT_LOAD, ELF_PF_R | ELF_PF_W, 0x2000, 0x1004000, 0x1004000, 0x100, 0x3000, 0x1000},
+    };
+    memcpy(img, &eh, sizeof(eh));
+    memcpy(img + sizeof(eh), ph, sizeof(ph));
+    return sizeof(eh) + sizeof(ph);
+}
+
+HTEST(elf_syms, vaddr_of_offset_follows_the_load_segments) {
+    uint8_t img[256];
+    size_t len = build_loads(img, sizeof(img));
+    uint64_t va = 0;
+    EXPECT_TRUE(elf_vaddr_of_offset(img, len, 0x1000, &va));
+    EXPECT_EQ(va, 0x1000000u);
+    EXPECT_TRUE(elf_vaddr_of_offset(img, len, 0x13ff, &va));
+    EXPECT_EQ(va, 0x10003ffu);
+    EXPECT_TRUE(elf_vaddr_of_offset(img, len, 0x2010, &va));
+    EXPECT_EQ(va, 0x1004010u);
+    EXPECT_FALSE(elf_vaddr_of_offset(img, len, 0x1400, &va)); /* between segments */
+    EXPECT_FALSE(elf_vaddr_of_offset(img, len, 0x2100, &va)); /* bss: no file bytes */
+    EXPECT_FALSE(elf_vaddr_of_offset(img, len, 0xfff, &va));
+    EXPECT_FALSE(elf_vaddr_of_offset(img, len, UINT64_MAX, &va));
+    for (size_t cut = 0; cut < len; cut++) { /* every cut loses a program header */
+        uint8_t *copy = malloc(cut ? cut : 1);
+        memcpy(copy, img, cut);
+        EXPECT_FALSE(elf_vaddr_of_offset(copy, cut, 0x2010, &va));
+        free(copy);
+    }
+    uint64_t huge = UINT64_MAX - 8; /* a program header table offset that wraps */
+    memcpy(img + offsetof(elf64_ehdr_t, phoff), &huge, sizeof(huge));
+    EXPECT_FALSE(elf_vaddr_of_offset(img, len, 0x1000, &va));
+}

@@ -11,7 +11,7 @@
 #include <zircon/types.h>
 
 #define BOOT_MAX_MEM_REGIONS 128
-#define BOOT_MAX_MODULES 64
+#define BOOT_MAX_MODULES 128
 
 /* Memory region types; values match the multiboot2 memory map. */
 enum boot_mem_type {

@@ -47,7 +47,8 @@ void trap_timer_tick(void);
  * A user-mode exception nothing resolved (vm_status: why the VM did not, for a page
  * fault; what: the exception's name, for the log). A thread in restricted mode leaves
  * it and *f becomes its normal-mode frame (the exception is reported to normal mode);
- * otherwise the process is killed and the call does not return.
+ * otherwise the process is killed and the call does not return. Called with interrupts
+ * on and no lock held (the VM has just been asked about a page fault).
  */
 void trap_user_exception(arch_iframe_t *f, zx_status_t vm_status, const char *what);
 

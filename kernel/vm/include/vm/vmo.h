@@ -232,6 +232,20 @@ bool vmo_child_no_write(const vmo_t *vmo);
 void vmo_set_koid(vmo_t *vmo, uint64_t koid);
 uint64_t vmo_koid(const vmo_t *vmo);
 void vmo_get_name(vmo_t *vmo, char out[VMO_NAME_LEN]);
+
+/*
+ * Origin tags, for diagnostics: where a VMO's bytes came from, so the user fault report
+ * can tell which boot module's program is mapped at a user pc (kernel/proc/
+ * fault_report.c). vmo_set_origin marks vmo, just created and not yet shared with anyone,
+ * as holding the bytes of origin `tag` (nonzero, the caller's numbering) from its offset
+ * 0. Every child vmo_create_child makes (slice or copy-on-write) inherits its parent's
+ * tag, its offset 0 standing at the parent's origin offset plus the child's offset.
+ * Set once at creation and never changed, so read without a lock. vmo_origin returns the
+ * tag (0: none) and, when nonzero, writes the origin offset of vmo's offset 0 to *offset.
+ * A child's own writes do not clear the tag: the bytes may since differ from the origin.
+ */
+void vmo_set_origin(vmo_t *vmo, uint32_t tag);
+uint32_t vmo_origin(const vmo_t *vmo, uint64_t *offset);
 /* Copies name[0 .. len), cut at the first NUL and at VMO_NAME_LEN - 1 bytes. */
 void vmo_set_name(vmo_t *vmo, const char *name, size_t len);
 
