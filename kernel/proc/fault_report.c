@@ -184,4 +184,5 @@ void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_
     report_backtrace(f, m);
     if (is_pf && as)
         arch_mmu_dump_walk(vm_aspace_arch(as), pf.addr);
+    process_dump_on_fault(ut->proc);
 }

@@ -1,0 +1,103 @@
+/*
+ * The VM dump of an aspace (format in docs/architecture.md, "Dump format"; the switches
+ * that print it in docs/debugging.md, "Page-table and VM dumps"): its VMAR tree in
+ * pre-order, each VMAR with its range and CAN_MAP_* flags, each mapping (one line per
+ * protection run) with its range, permissions, VMO name, koid and offset and how many of
+ * its pages the VMO has committed, and under each mapping the hardware entries it
+ * produced (arch_mmu_dump_leaves: merged runs, "not populated" stretches). A page that is
+ * committed but not populated is thus told apart from one never committed, and both from
+ * an address no mapping covers.
+ *
+ * The walk holds the aspace lock (a mutex: interrupts stay on, and the engine holds its
+ * own lock only in short batches), so the tree cannot change under it; the process's
+ * faults wait until the dump is printed.
+ */
+#include <kernel/console.h>
+
+#include "vm_aspace_priv.h"
+#include "vm_mapping_priv.h"
+#include "vmar_priv.h"
+
+/* Spaces per level of the VMAR tree. */
+#define DUMP_INDENT 2u
+
+static void perms_word(zx_vm_option_t perms, char out[4]) {
+    out[0] = (perms & ZX_VM_PERM_READ) ? 'r' : '-';
+    out[1] = (perms & ZX_VM_PERM_WRITE) ? 'w' : '-';
+    out[2] = (perms & ZX_VM_PERM_EXECUTE) ? 'x' : '-';
+    out[3] = 0;
+}
+
+static const char *plural(uint64_t n) { return n == 1 ? "page" : "pages"; }
+
+/* One VMAR line at tree depth `depth`. */
+static void print_vmar(const vmar_t *v, unsigned depth) {
+    zx_vm_option_t f = vmar_flags(v);
+    char can[4];
+    perms_word((f & ZX_VM_CAN_MAP_READ ? ZX_VM_PERM_READ : 0) |
+                   (f & ZX_VM_CAN_MAP_WRITE ? ZX_VM_PERM_WRITE : 0) |
+                   (f & ZX_VM_CAN_MAP_EXECUTE ? ZX_VM_PERM_EXECUTE : 0),
+               can);
+    vaddr_t base = vmar_base(v);
+    printf("%*svmar 0x%016lx-0x%016lx can-map %s%s%s\n", (int)(depth * DUMP_INDENT), "", base,
+           base + vmar_size(v) - 1, can, (f & ZX_VM_CAN_MAP_SPECIFIC) ? " specific" : "",
+           (f & ZX_VM_COMPACT) ? " compact" : "");
+}
+
+/* The lines of mapping m (one per protection run), each followed by its hardware view. */
+static void print_mapping(vm_aspace_t *as, const vm_mapping_t *m, unsigned depth)
+    TA_REQ(m->r.aspace->lock) {
+    vm_map_entry_t runs[VM_PROT_RUNS_MAX];
+    size_t n = vm_mapping_info(m, 0, runs, VM_PROT_RUNS_MAX);
+    char name[VMO_NAME_LEN];
+    vmo_get_name(m->vmo, name);
+    int pad = (int)(depth * DUMP_INDENT);
+    for (size_t i = 0; i < n && i < VM_PROT_RUNS_MAX; i++) {
+        const vm_map_entry_t *e = &runs[i];
+        char perms[4];
+        perms_word(e->perms, perms);
+        uint64_t pages = e->size / PAGE_SIZE;
+        printf("%*smapping 0x%016lx-0x%016lx %s vmo \"%s\" koid %lu offset 0x%lx, "
+               "%zu of %lu %s committed\n",
+               pad, "", e->base, e->base + e->size - 1, perms, name, vmo_koid(e->vmo),
+               e->vmo_offset, e->committed_pages, pages, plural(pages));
+        arch_mmu_dump_leaves(as->arch, e->base, e->size, (unsigned)pad + DUMP_INDENT);
+        vmo_unref(e->vmo); /* m keeps its own reference: never the last one */
+    }
+}
+
+/* One aspace with a VMAR tree (not unified), introduced as `what`. */
+static void dump_tree(vm_aspace_t *as, const char *what) {
+    mutex_acquire(&as->lock);
+    printf("vm aspace \"%s\" (%s) 0x%016lx-0x%016lx\n", as->name, what, as->base,
+           as->base + as->size - 1);
+    if (as->destroyed) {
+        printf("%*sdestroyed\n", (int)DUMP_INDENT, "");
+        mutex_release(&as->lock);
+        return;
+    }
+    vm_aspace_same_lock(&as->root->r, as);
+    print_vmar(as->root, 1);
+    unsigned depth = 2;
+    for (struct vm_region *r = vmar_walk_next(as->root, NULL, &depth); r;
+         r = vmar_walk_next(as->root, r, &depth)) {
+        if (r->type == VM_REGION_MAPPING) {
+            const vm_mapping_t *m = vm_region_to_mapping(r);
+            vm_region_same_lock(&m->r, &as->root->r);
+            print_mapping(as, m, depth);
+        } else {
+            print_vmar(vm_region_to_vmar(r), depth);
+        }
+    }
+    mutex_release(&as->lock);
+}
+
+void vm_aspace_dump(vm_aspace_t *as) {
+    vm_aspace_check(as);
+    if (as->shared) {
+        dump_tree(vm_aspace_unified_part(as, false), "restricted part");
+        dump_tree(vm_aspace_unified_part(as, true), "shared part");
+    } else {
+        dump_tree(as, as->user ? "user" : "kernel");
+    }
+}
