@@ -44,25 +44,28 @@ static void print_vmar(const vmar_t *v, unsigned depth) {
            (f & ZX_VM_COMPACT) ? " compact" : "");
 }
 
-/* The lines of mapping m (one per protection run), each followed by its hardware view. */
+/* The lines of mapping m (one per protection run), each followed by its hardware view.
+ * Reads the runs in place (no array of records on the stack: the dump runs at the end of
+ * deep call chains, such as a process's last handle going away). */
 static void print_mapping(vm_aspace_t *as, const vm_mapping_t *m, unsigned depth)
     TA_REQ(m->r.aspace->lock) {
-    vm_map_entry_t runs[VM_PROT_RUNS_MAX];
-    size_t n = vm_mapping_info(m, 0, runs, VM_PROT_RUNS_MAX);
     char name[VMO_NAME_LEN];
     vmo_get_name(m->vmo, name);
     int pad = (int)(depth * DUMP_INDENT);
-    for (size_t i = 0; i < n && i < VM_PROT_RUNS_MAX; i++) {
-        const vm_map_entry_t *e = &runs[i];
+    vaddr_t base = vm_region_base(&m->r);
+    for (uint32_t i = 0; i < m->nruns; i++) {
+        uint64_t start = m->runs[i].offset;
+        uint64_t end = i + 1 < m->nruns ? m->runs[i + 1].offset : vm_region_size(&m->r);
+        uint64_t pages = (end - start) / PAGE_SIZE;
         char perms[4];
-        perms_word(e->perms, perms);
-        uint64_t pages = e->size / PAGE_SIZE;
+        perms_word(m->runs[i].perms, perms);
         printf("%*smapping 0x%016lx-0x%016lx %s vmo \"%s\" koid %lu offset 0x%lx, "
                "%zu of %lu %s committed\n",
-               pad, "", e->base, e->base + e->size - 1, perms, name, vmo_koid(e->vmo),
-               e->vmo_offset, e->committed_pages, pages, plural(pages));
-        arch_mmu_dump_leaves(as->arch, e->base, e->size, (unsigned)pad + DUMP_INDENT);
-        vmo_unref(e->vmo); /* m keeps its own reference: never the last one */
+               pad, "", base + start, base + end - 1, perms, name, vmo_koid(m->vmo),
+               m->vmo_offset + start,
+               vmo_committed_pages_in(m->vmo, m->vmo_offset + start, end - start), pages,
+               plural(pages));
+        arch_mmu_dump_leaves(as->arch, base + start, end - start, (unsigned)pad + DUMP_INDENT);
     }
 }
 

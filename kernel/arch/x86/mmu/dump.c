@@ -21,7 +21,7 @@
 #include "mmu_priv.h"
 
 /* Lines one batch collects, and entries it looks at, before dropping the lock. */
-#define DUMP_BATCH_LINES 12u
+#define DUMP_BATCH_LINES 8u
 #define DUMP_BATCH_ENTRIES 1024u
 
 static const char *const level_names[MMU_LEVELS] = {"PT", "PD", "PDPT", "PML4"};
