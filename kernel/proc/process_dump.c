@@ -57,7 +57,8 @@ static void dump_aspace(process_t *p, const char *name, const char *when) {
 
 /* Contract in proc_priv.h. */
 void process_dump_at_exit(process_t *p) {
-    if (!p->aspace || switch_is("dump.at", "fault"))
+    /* Every process exit comes here: without dump.aspace, one command-line lookup. */
+    if (!p->aspace || !cmdline_get("dump.aspace", NULL) || switch_is("dump.at", "fault"))
         return;
     char name[ZX_MAX_NAME_LEN];
     task_copy_name(&p->obj, p->name, name);
