@@ -93,4 +93,7 @@ void process_dump_check_cmdline(void) {
     v = cmdline_get("dump.on_fault", &len);
     if (v && len == 0)
         printf("dump.on_fault: empty value (known: a process name, a koid, all)\n");
+    v = cmdline_get("dump.aspace", &len);
+    if (v && len == PROCESS_PREFIX_LEN && memcmp(v, PROCESS_PREFIX, PROCESS_PREFIX_LEN) == 0)
+        printf("dump.aspace: empty process selector (known: process:NAME, process:KOID)\n");
 }
