@@ -44,6 +44,24 @@ static void print_vmar(const vmar_t *v, unsigned depth) {
            (f & ZX_VM_COMPACT) ? " compact" : "");
 }
 
+/* What a "not populated" line of a mapping adds: how many of its pages the VMO has
+ * committed (committed, but not mapped yet). */
+struct gap_note {
+    vmo_t *vmo;
+    vaddr_t base;         /* the mapping's base */
+    uint64_t vmo_offset;  /* VMO offset of base */
+};
+
+/* arch_mmu_gap_note_fn of print_mapping (called with the aspace lock held, as the whole
+ * dump; no MMU lock). */
+static void note_committed(void *ctx, vaddr_t first, vaddr_t last) {
+    const struct gap_note *g = ctx;
+    size_t n = vmo_committed_pages_in(g->vmo, g->vmo_offset + (first - g->base),
+                                      last - first + 1);
+    if (n != 0)
+        printf(", %zu committed", n);
+}
+
 /* The lines of mapping m (one per protection run), each followed by its hardware view.
  * Reads the runs in place (no array of records on the stack: the dump runs at the end of
  * deep call chains, such as a process's last handle going away). */
@@ -65,7 +83,9 @@ static void print_mapping(vm_aspace_t *as, const vm_mapping_t *m, unsigned depth
                m->vmo_offset + start,
                vmo_committed_pages_in(m->vmo, m->vmo_offset + start, end - start), pages,
                plural(pages));
-        arch_mmu_dump_leaves(as->arch, base + start, end - start, (unsigned)pad + DUMP_INDENT);
+        struct gap_note note = {m->vmo, base, m->vmo_offset};
+        arch_mmu_dump_leaves(as->arch, base + start, end - start, (unsigned)pad + DUMP_INDENT,
+                             note_committed, &note);
     }
 }
 

@@ -204,9 +204,14 @@ void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size);
  * Prints the leaf entries in [vaddr, vaddr + size) (size 0 = the whole aspace) as merged
  * runs, one line each, and a "not populated" line for each stretch without translations,
  * every line indented by `indent` spaces (the VM dump's per-mapping view; format in
- * docs/architecture.md). Locking as arch_mmu_dump.
+ * docs/architecture.md). Locking as arch_mmu_dump. If note is not NULL, each "not
+ * populated" line calls note(ctx, first, last) for its stretch just before closing its
+ * parenthesis, with no MMU lock held, so the caller can print more about it (the VM dump
+ * adds how many of those pages are committed).
  */
-void arch_mmu_dump_leaves(arch_aspace_t *as, vaddr_t vaddr, size_t size, unsigned indent);
+typedef void (*arch_mmu_gap_note_fn)(void *ctx, vaddr_t first, vaddr_t last);
+void arch_mmu_dump_leaves(arch_aspace_t *as, vaddr_t vaddr, size_t size, unsigned indent,
+                          arch_mmu_gap_note_fn note, void *ctx);
 
 /* Prints the walk for one address, one line per level. */
 void arch_mmu_dump_walk(arch_aspace_t *as, vaddr_t vaddr);

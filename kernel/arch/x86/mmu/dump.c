@@ -21,7 +21,7 @@
 #include "mmu_priv.h"
 
 /* Lines one batch collects, and entries it looks at, before dropping the lock. */
-#define DUMP_BATCH_LINES 8u
+#define DUMP_BATCH_LINES 4u
 #define DUMP_BATCH_ENTRIES 1024u
 
 static const char *const level_names[MMU_LEVELS] = {"PT", "PD", "PDPT", "PML4"};
@@ -257,12 +257,18 @@ struct dump_totals {
     size_t hidden;              /* empty pinned tables not listed */
     vaddr_t next;               /* flat: first address not yet printed */
     bool next_past_end;         /* flat: a run ended at the top of the address space */
+    arch_mmu_gap_note_fn note;  /* flat: the caller's addition to a "not populated" line */
+    void *note_ctx;
 };
 
-static void print_gap(unsigned indent, vaddr_t first, vaddr_t last) {
+static void print_gap(unsigned indent, vaddr_t first, vaddr_t last,
+                      const struct dump_totals *t) {
     uint64_t pages = (last - first) / PAGE_SIZE + 1;
-    printf("%*snot populated 0x%016lx-0x%016lx (%lu %s)\n", (int)indent, "", first, last, pages,
+    printf("%*snot populated 0x%016lx-0x%016lx (%lu %s", (int)indent, "", first, last, pages,
            pages == 1 ? "page" : "pages");
+    if (t->note)
+        t->note(t->note_ctx, first, last);
+    printf(")\n");
 }
 
 /* Prints one collected line (indent: spaces before a root-level line, or before every
@@ -272,7 +278,7 @@ static void print_line(const struct dump_line *l, bool flat, unsigned indent,
     unsigned level = l->level;
     if (flat) {
         if (!t->next_past_end && l->start > t->next)
-            print_gap(indent, t->next, l->start - 1);
+            print_gap(indent, t->next, l->start - 1, t);
         if (l->end >= t->next || t->next_past_end) {
             t->next = l->end + 1;
             t->next_past_end = l->end == (vaddr_t)-1;
@@ -390,14 +396,15 @@ void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size) {
                "%zu empty pinned tables not listed\n", as->root_pa, listed, t.hidden);
 }
 
-void arch_mmu_dump_leaves(arch_aspace_t *as, vaddr_t vaddr, size_t size, unsigned indent) {
+void arch_mmu_dump_leaves(arch_aspace_t *as, vaddr_t vaddr, size_t size, unsigned indent,
+                          arch_mmu_gap_note_fn note, void *ctx) {
     vaddr_t first, last;
     if (!clip_range(as, vaddr, size, &first, &last))
         return;
-    struct dump_totals t = {.next = first};
+    struct dump_totals t = {.next = first, .note = note, .note_ctx = ctx};
     dump_range(as, first, last, true, indent, &t);
     if (!t.next_past_end && t.next <= last)
-        print_gap(indent, t.next, last);
+        print_gap(indent, t.next, last, &t);
 }
 
 /* Walk without locks or aspace: safe on any root, for fault reports. */

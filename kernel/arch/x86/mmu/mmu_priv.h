@@ -113,7 +113,8 @@ zx_status_t arch_mmu_harvest_accessed(arch_aspace_t *as, vaddr_t vaddr, size_t c
 size_t arch_mmu_table_pages(arch_aspace_t *as) TA_EXCL(as->lock);
 void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size)
     TA_EXCL(as->lock, as->shared->lock, as->restricted->lock);
-void arch_mmu_dump_leaves(arch_aspace_t *as, vaddr_t vaddr, size_t size, unsigned indent)
+void arch_mmu_dump_leaves(arch_aspace_t *as, vaddr_t vaddr, size_t size, unsigned indent,
+                          arch_mmu_gap_note_fn note, void *ctx)
     TA_EXCL(as->lock, as->shared->lock, as->restricted->lock);
 
 /*
