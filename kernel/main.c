@@ -128,8 +128,10 @@ static void apply_fault_injection(void) {
 }
 
 /* dump.aspace=kernel prints the kernel page tables at boot (for the Bochs workflow);
- * dump.aspace=process:NAME is kernel/proc's (each process named NAME, as it ends). */
+ * dump.aspace=process:SEL and the other dump.* switches are kernel/proc's
+ * (process_dump.c), checked here once. */
 static void dump_requested_aspaces(void) {
+    process_dump_check_cmdline();
     size_t len;
     const char *which = cmdline_get("dump.aspace", &len);
     if (!which)
@@ -140,7 +142,7 @@ static void dump_requested_aspaces(void) {
          * no-op instruction everywhere else. */
         arch_debug_break();
     } else if (len < 8 || memcmp(which, "process:", 8) != 0)
-        printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel, process:NAME)\n",
+        printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel, process:NAME, process:KOID)\n",
                (int)len, which);
 }
 

@@ -259,4 +259,5 @@ void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_
     report_backtrace(as, f, process_name ? module_named(process_name) : NULL, process_name);
     if (is_pf && as)
         arch_mmu_dump_walk(vm_aspace_arch(as), pf.addr);
+    process_dump_on_fault(ut->proc);
 }

@@ -212,6 +212,20 @@ bool process_thread_exited(process_t *p) TA_EXCL(p->obj.lock);
 void process_finish(process_t *p) TA_EXCL(p->obj.lock);
 
 /*
+ * The process dumps the kernel command line asks for (process_dump.c; docs/debugging.md,
+ * "Page-table and VM dumps"). process_dump_at_exit: dump.aspace=process:SEL with
+ * dump.at=exit (the default), called by process_finish before anything is torn down.
+ * process_dump_on_fault: dump.on_fault=SEL|all, and dump.aspace=process:SEL with
+ * dump.at=fault, called at the end of the user fault report of a fault that kills p.
+ * Both print nothing unless a switch selects p; they take the VM's locks and may block
+ * (interrupts on, no lock held). process_dump_check_cmdline reports unknown values at
+ * boot.
+ */
+void process_dump_at_exit(process_t *p) TA_EXCL(p->obj.lock);
+void process_dump_on_fault(process_t *p) TA_EXCL(p->obj.lock);
+void process_dump_check_cmdline(void);
+
+/*
  * zx_process_start once the handles are checked: moves *arg1 (if its obj is set) into
  * p's table and starts ut as p's first thread with rdi = that handle's value, rsi =
  * arg2. A family member starts under the gc lock (its table stops being a container).

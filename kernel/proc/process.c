@@ -222,25 +222,9 @@ zx_status_t process_create_shared(process_t *proto, const char *name, size_t nam
                            restricted_vmar, vmar_rights);
 }
 
-/*
- * dump.aspace=process:NAME: the page tables a process named NAME ran on, printed as it
- * ends (before anything is torn down). For a create_shared process that is its unified
- * aspace, whose shared entries the dump marks borrowed-from-shared.
- */
-static void process_dump_if_requested(process_t *p) {
-    size_t len;
-    const char *which = cmdline_get("dump.aspace", &len);
-    if (!which || len < 8 || memcmp(which, "process:", 8) != 0 || !p->aspace)
-        return;
-    if (len - 8 != strnlen(p->name, sizeof(p->name)) || memcmp(which + 8, p->name, len - 8) != 0)
-        return;
-    printf("dump.aspace: process \"%s\" (koid %lu) at exit\n", p->name, p->obj.koid);
-    arch_mmu_dump(vm_aspace_arch(p->aspace), 0, 0);
-}
-
 /* Contract in proc_priv.h. */
 void process_finish(process_t *p) {
-    process_dump_if_requested(p);
+    process_dump_at_exit(p);
     kobject_ref(&p->obj);
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&p->obj.lock, &s);

@@ -2,6 +2,7 @@
 list(APPEND KERNEL_SOURCES
   proc/trap.c
   proc/process.c
+  proc/process_dump.c
   proc/process_shared.c
   proc/restricted_mode.c
   proc/restricted.c

@@ -12,6 +12,7 @@ list(APPEND KERNEL_SOURCES
   vm/vmar_protect.c
   vm/vmar_op_range.c
   vm/vm_aspace_info.c
+  vm/vm_aspace_dump.c
   vm/vm_mapping.c
   vm/vm_aspace_ref.c
   vm/vm_aspace.c

@@ -191,9 +191,27 @@ size_t arch_mmu_table_pages(arch_aspace_t *as);
 
 /*
  * Prints every present entry of the tables covering [vaddr, vaddr + size) (size 0 = the
- * whole aspace) in the stable format documented in docs/architecture.md.
+ * whole aspace) in the stable format documented in docs/architecture.md ("Dump format"):
+ * runs of leaves that map physically contiguous memory with the same attributes share
+ * one line, and each table line names the aspace owning the table (a unified aspace's
+ * are its parts'). The aspace lock is held only in short batches, never while printing,
+ * so the caller may hold any lock that may be held while printing; the tables may change
+ * between batches.
  */
 void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size);
+
+/*
+ * Prints the leaf entries in [vaddr, vaddr + size) (size 0 = the whole aspace) as merged
+ * runs, one line each, and a "not populated" line for each stretch without translations,
+ * every line indented by `indent` spaces (the VM dump's per-mapping view; format in
+ * docs/architecture.md). Locking as arch_mmu_dump. If note is not NULL, each "not
+ * populated" line calls note(ctx, first, last) for its stretch just before closing its
+ * parenthesis, with no MMU lock held, so the caller can print more about it (the VM dump
+ * adds how many of those pages are committed).
+ */
+typedef void (*arch_mmu_gap_note_fn)(void *ctx, vaddr_t first, vaddr_t last);
+void arch_mmu_dump_leaves(arch_aspace_t *as, vaddr_t vaddr, size_t size, unsigned indent,
+                          arch_mmu_gap_note_fn note, void *ctx);
 
 /* Prints the walk for one address, one line per level. */
 void arch_mmu_dump_walk(arch_aspace_t *as, vaddr_t vaddr);

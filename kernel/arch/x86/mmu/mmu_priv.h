@@ -111,7 +111,11 @@ zx_status_t arch_mmu_harvest_accessed(arch_aspace_t *as, vaddr_t vaddr, size_t c
                                       enum arch_harvest_action action, arch_harvest_cb cb,
                                       void *ctx, size_t *freed_tables) TA_EXCL(as->lock);
 size_t arch_mmu_table_pages(arch_aspace_t *as) TA_EXCL(as->lock);
-void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size) TA_EXCL(as->lock);
+void arch_mmu_dump(arch_aspace_t *as, vaddr_t vaddr, size_t size)
+    TA_EXCL(as->lock, as->shared->lock, as->restricted->lock);
+void arch_mmu_dump_leaves(arch_aspace_t *as, vaddr_t vaddr, size_t size, unsigned indent,
+                          arch_mmu_gap_note_fn note, void *ctx)
+    TA_EXCL(as->lock, as->shared->lock, as->restricted->lock);
 
 /*
  * Consistency manager: collects what one operation must do to the TLBs and which table
@@ -265,6 +269,15 @@ zx_status_t mmu_check_range(const struct arch_aspace *as, vaddr_t vaddr, size_t 
  * never maps directly), then mmu_check_range. */
 zx_status_t mmu_check_modify(const struct arch_aspace *as, vaddr_t vaddr, size_t count,
                              vaddr_t *last_out);
+
+/*
+ * The dump's merge rule (dump.c): whether leaf entry e of `level`, mapping virtual
+ * address va, continues the run of leaves that starts at run_start with entry `first`
+ * and ends at run_end: it follows the run directly, its physical address is the run's
+ * advanced by va - run_start, and every other bit but accessed and dirty is the same.
+ */
+bool mmu_leaf_run_continues(uint64_t first, vaddr_t run_start, vaddr_t run_end,
+                            unsigned level, uint64_t e, vaddr_t va);
 
 /* ARCH_MMU flags -> leaf entry bits (without P, PS or address), and back. */
 zx_status_t mmu_flags_to_pte(const struct arch_aspace *as, uint32_t flags, uint64_t *bits);

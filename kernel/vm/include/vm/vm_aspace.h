@@ -60,6 +60,15 @@ vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va);
 zx_status_t vm_aspace_destroy(vm_aspace_t *as);
 
 vmar_t *vm_aspace_root_vmar(vm_aspace_t *as);
+
+/*
+ * Prints the VM dump of as (docs/architecture.md, "Dump format"): its VMAR tree and
+ * mappings, each mapping with the page-table entries it produced and its unpopulated
+ * stretches; a unified aspace prints its restricted part, then its shared part. Takes
+ * the aspace lock (a mutex) for the whole dump, so the caller holds no VM lock and may
+ * block; interrupts on.
+ */
+void vm_aspace_dump(vm_aspace_t *as);
 arch_aspace_t *vm_aspace_arch(vm_aspace_t *as);
 const char *vm_aspace_name(const vm_aspace_t *as);
 
