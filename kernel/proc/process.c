@@ -5,6 +5,7 @@
 #include <kernel/assert.h>
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
+#include <kernel/debug_break.h>
 #include <kernel/user_copy.h>
 #include <lib/rand.h>
 #include <lib/string.h>
@@ -236,6 +237,7 @@ static void process_dump_if_requested(process_t *p) {
         return;
     printf("dump.aspace: process \"%s\" (koid %lu) at exit\n", p->name, p->obj.koid);
     arch_mmu_dump(vm_aspace_arch(p->aspace), 0, 0);
+    debug_break_dump("a process's page tables (dump.aspace=process:NAME)");
 }
 
 /* Contract in proc_priv.h. */
