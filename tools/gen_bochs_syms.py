@@ -9,10 +9,12 @@ the functions (STT_FUNC) and the named assembly labels (STT_NOTYPE, not starting
 user programs are linked where they run (the kernel in the higher half, user programs as
 static non-PIE executables at 0x1000000), so these are the running addresses. Where
 several names share an address the sized function comes first: Bochs keeps the first
-name it reads for an address. A last line "[end of functions]" marks the end of the
-highest function, because Bochs names an address after the nearest symbol below it
-however far away that is: a stack or heap address above the last function then reads
-"[end of functions]+..." instead of borrowing that function's name.
+name it reads for an address. Bochs names an address after the nearest symbol below it
+however far away that is, so two markers bound the functions: a last line
+"[end of functions]" at the end of the highest one (a stack or heap address above it
+reads "[end of functions]+..." instead of borrowing that function's name), and a first
+line "[no symbol]" at address 0 (an address below every function reads
+"[no symbol]+ADDRESS"; without it Bochs 2.7 prints a made-up name there).
 
 --min-address drops symbols below ADDR: the kernel's 32-bit boot code runs at physical
 addresses, and with its labels loaded Bochs would name every low physical address after
@@ -31,6 +33,7 @@ SHN_LORESERVE = 0xFF00
 STT_NOTYPE = 0
 STT_FUNC = 2
 END_MARKER = "[end of functions]"
+LOW_MARKER = "[no symbol]"
 
 
 def read_code_symbols(path):
@@ -69,13 +72,15 @@ def read_code_symbols(path):
 
 
 def format_symbols(syms, min_address):
-    """The symbol file's text: kept symbols by address (sized ones first at one address,
-    then by name), then the end marker."""
+    """The symbol file's text: the low marker, the kept symbols by address (sized ones
+    first at one address, then by name), then the end marker; empty without symbols."""
     kept = sorted((s for s in syms if s[0] >= min_address), key=lambda s: (s[0], -s[1], s[2]))
-    lines = ["%016x %s" % (addr, name) for addr, _, name in kept]
-    if kept:
-        end = max(addr + size for addr, size, _ in kept)
-        lines.append("%016x %s" % (end, END_MARKER))
+    if not kept:
+        return ""
+    lines = ["%016x %s" % (0, LOW_MARKER)]
+    lines += ["%016x %s" % (addr, name) for addr, _, name in kept]
+    end = max(addr + size for addr, size, _ in kept)
+    lines.append("%016x %s" % (end, END_MARKER))
     return "".join(line + "\n" for line in lines)
 
 
