@@ -34,7 +34,6 @@ import argparse
 import os
 import re
 import shlex
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -187,7 +186,10 @@ def main():
         env = dict(os.environ)
         if not env.get("TERM"):
             env["TERM"] = "dumb"
-        return subprocess.call(bochs, cwd=work, env=env)
+        # Bochs takes this process's place: Ctrl-C, which the terminal sends to the whole
+        # foreground group, then reaches only Bochs (its debugger stops at a prompt).
+        os.chdir(work)
+        os.execvpe(bochs[0], bochs, env)
 
     env = dict(os.environ, TERM="dumb")
     with open(os.devnull) as devnull:
