@@ -34,3 +34,10 @@ foreach(entry ${bochs_sym_programs})
   list(APPEND bochs_sym_files ${BERYL_BOCHS_SYMS_DIR}/${sym_name}.sym)
 endforeach()
 add_custom_target(bochs_syms ALL DEPENDS ${bochs_sym_files})
+
+# The generator's format, and the files this build wrote.
+add_test(NAME bochs_syms_files
+  COMMAND ${Python3_EXECUTABLE} -m unittest -v test_gen_bochs_syms
+  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/bochs_syms)
+set_tests_properties(bochs_syms_files PROPERTIES LABELS host TIMEOUT 60
+  ENVIRONMENT "BERYL_SOURCE_DIR=${CMAKE_SOURCE_DIR};BERYL_BUILD_DIR=${CMAKE_BINARY_DIR}")

@@ -13,9 +13,9 @@
 #define SYSCALL_PREFIX "syscall:"
 #define SYSCALL_PREFIX_LEN (sizeof(SYSCALL_PREFIX) - 1)
 
-static uint32_t armed;                /* DEBUG_BREAK_* bits */
-static uint64_t armed_syscalls;       /* bit n: syscall number n */
-static const char *const *syscall_table; /* debug_break_init's names */
+static uint32_t armed;                    /* DEBUG_BREAK_* bits */
+static uint64_t armed_syscalls;           /* bit n: syscall number n */
+static const char *const *syscall_table;  /* debug_break_init's names */
 
 /* The stops without an argument, by their command-line names. */
 static const struct {

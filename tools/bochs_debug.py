@@ -18,17 +18,17 @@ while that program runs. The command file then continues (`c`) to the first stop
 debug.break= stop, or dump.aspace=kernel's; --stop-at-reset leaves the prompt at the
 first instruction instead.
 
-Interactive (no --batch): Bochs gets this terminal and shows its <bochs:N> prompt; the
-kernel's serial console goes to WORK_DIR/serial.log. TERM is set to "dumb" when unset
-(Bochs' headless "term" display stops with "Error opening terminal: unknown" without
-one).
+Interactive (no --batch): Bochs replaces this process, on this terminal, with its
+<bochs:N> prompt; the kernel's serial console goes to WORK_DIR/serial.log. TERM is set
+to "dumb" when unset (Bochs' headless "term" display stops with "Error opening
+terminal: unknown" without one).
 
 --batch FILE: for scripts and CI, the same boot with FILE's debugger commands run at the
 first stop, stdin closed (Bochs quits when the commands run out) and TERM=dumb. Bochs'
 own output is saved (--output, default WORK_DIR/bochs.out) and printed; every --expect
 regex must match it and no --reject regex may; every --expect-serial regex must match
-the serial log. A failed ldsym or a command Bochs cannot parse fails the run too. Exit status 0 when all hold; on a
-failure the serial log is printed as well.
+the serial log. A failed ldsym or a command Bochs cannot parse fails the run too.
+Exit status 0 when all hold; on a failure the serial log is printed as well.
 """
 import argparse
 import os
@@ -44,8 +44,8 @@ import beryl_run  # noqa: E402  (make_iso, write_bochsrc, run_emulator, TERMINAL
 ISO_CMDLINE = re.compile(r'^set beryl_cmdline="(.*)"$', re.MULTILINE)
 PREFIX_WORD = re.compile(r"^userboot\.prefix=(.+)$")
 # What Bochs prints when an ldsym fails (cannot open, bad line).
-LDSYM_FAILURE = re.compile(r"^(Could not open symbol file|.*: (missing symbol name|syntax error near))",
-                           re.MULTILINE)
+LDSYM_FAILURE = re.compile(
+    r"^(Could not open symbol file|.*: (missing symbol name|syntax error near))", re.MULTILINE)
 # What Bochs prints when a command of the -rc file fails to parse (it then quits).
 COMMAND_FILE_ERROR = "ERROR in source file causes exit"
 DEFAULT_TIMEOUT = 170

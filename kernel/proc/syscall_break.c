@@ -17,6 +17,7 @@ void trap_syscall_break(uint64_t num, uintptr_t user_pc) {
         task_copy_name(&ut->proc->obj, ut->proc->name, pname);
         task_copy_name(&ut->obj, ut->name, tname);
     }
-    debug_break_stop(user_pc, "syscall %s from process \"%s\" thread \"%s\", returning to pc 0x%lx",
+    debug_break_stop(user_pc,
+                     "syscall %s from process \"%s\" thread \"%s\", returning to pc 0x%lx",
                      debug_break_syscall_name(num), pname, tname, user_pc);
 }

@@ -4,8 +4,9 @@
  * first prints a "debug.break: ..." line saying where it is. The stops
  * (docs/debugging.md, "Bochs"):
  *   boot          in kmain, once the command line is read
- *   fault         at a user fault, before its report, on the faulting thread; and at a
- *                 kernel panic (fault report, failed assertion), after the report
+ *   fault         at a user fault, on the faulting thread, after the report's first
+ *                 line and before the rest; and at a kernel panic (fault report,
+ *                 failed assertion), after the report
  *   dump          after each page-table dump of dump.aspace=process:NAME
  *                 (dump.aspace=kernel always stops after its dump)
  *   syscall:NAME  on entry to syscall NAME (vmo_create...), each time it is called
@@ -55,8 +56,8 @@ const char *debug_break_syscall_name(uint64_t num);
  */
 void debug_break_stop(uintptr_t pc, const char *fmt, ...) __printflike(2, 3);
 
-/* The fault stop for a user fault: the process, thread, exception and user pc, before
- * the fault report. Does nothing unless `fault` is armed. */
+/* The fault stop for a user fault: the process, thread, exception and user pc, between
+ * the report's first line and the rest. Does nothing unless `fault` is armed. */
 void debug_break_user_fault(const char *process, const char *thread, const char *what,
                             uintptr_t pc);
 
