@@ -16,10 +16,12 @@
 #include <kernel/cmdline.h>
 #include <kernel/irqoff.h>
 #include <kernel/console.h>
+#include <kernel/debug_break.h>
 #include <kernel/ksyms.h>
 #include <kernel/ktest.h>
 #include <kernel/multiboot2.h>
 #include <kernel/panic.h>
+#include <kernel/syscall.h>
 #include <lib/string.h>
 #include <phys/heap.h>
 #include <phys/physmap.h>
@@ -32,6 +34,9 @@
 #define MBI_COPY_MAX (64 * 1024)
 #define KSYMS_MODULE_NAME "kernel.syms"
 #define PERMILLE_MAX 1000
+
+_Static_assert(ZX_SYS_COUNT <= DEBUG_BREAK_SYSCALLS_MAX,
+               "debug.break=syscall:NAME has a bit for every syscall");
 
 /* The boot information is copied here so it outlives the identity map and its pages. */
 static uint8_t mbi_copy[MBI_COPY_MAX] __aligned(8);
@@ -138,9 +143,9 @@ static void dump_requested_aspaces(void) {
         return;
     if (len == 6 && memcmp(which, "kernel", 6) == 0) {
         arch_mmu_dump(arch_mmu_kernel_aspace(), 0, 0);
-        /* Stop here under Bochs (magic_break) so its debugger sees the same tables; a
-         * no-op instruction everywhere else. */
-        arch_debug_break();
+        /* Stop here under Bochs (magic_break) so its debugger sees the same tables,
+         * whatever debug.break= says; a no-op instruction everywhere else. */
+        debug_break_stop(0, "after the dump of the kernel page tables (dump.aspace=kernel)");
     } else if (len < 8 || memcmp(which, "process:", 8) != 0)
         printf("dump.aspace: unknown aspace \"%.*s\" (known: kernel, process:NAME, process:KOID)\n",
                (int)len, which);
@@ -194,6 +199,9 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     load_boot_info(magic, mbi_phys);
     cmdline_init(boot_info.cmdline);
     apply_cmdline();
+    debug_break_init(syscall_names, ZX_SYS_COUNT);
+    if (debug_break_armed(DEBUG_BREAK_BOOT))
+        debug_break_stop(0, "boot: in kmain, the command line read");
     print_boot_info(&boot_info);
 
     arch_early_init();
@@ -226,6 +234,8 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     /* From here on the kernel is preemptive and user mode is available. */
     sched_init();
     arch_init();
+    if (debug_break_armed(DEBUG_BREAK_SYSCALL))
+        arch_syscall_break_enable();
     proc_init();
     debugging_syscalls_init();
 

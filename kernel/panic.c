@@ -1,6 +1,7 @@
 /* panic(), backtraces and power-off. */
 #include <arch/debug.h>
 #include <kernel/console.h>
+#include <kernel/debug_break.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
 
@@ -68,5 +69,6 @@ __noreturn void panic(const char *fmt, ...) {
      * the end of the caller). */
     uintptr_t caller_fp = *(const uintptr_t *)__builtin_frame_address(0);
     print_backtrace((uintptr_t)__builtin_return_address(0) - 1, caller_fp);
+    debug_break_panic((uintptr_t)__builtin_return_address(0) - 1);
     kernel_poweroff(false);
 }

@@ -14,6 +14,7 @@
 #include <arch/mmu.h>
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
+#include <kernel/debug_break.h>
 #include <lib/string.h>
 #include <vm/vm_aspace.h>
 #include "proc_priv.h"
@@ -47,12 +48,14 @@ static bool aspace_switch_selects(process_t *p, const char *name) {
                             p->obj.koid);
 }
 
-/* The dump.aspace dump of p: its VM dump, then its page tables. */
+/* The dump.aspace dump of p: its VM dump, then its page tables; then the debug.break=dump
+ * stop, if armed. */
 static void dump_aspace(process_t *p, const char *name, const char *when) {
     printf("dump.aspace: process \"%s\" (koid %lu) at %s\n", name, p->obj.koid, when);
     vm_aspace_dump(p->aspace);
     arch_mmu_dump(vm_aspace_arch(p->aspace), 0, 0);
     printf("dump.aspace: end of process koid %lu\n", p->obj.koid);
+    debug_break_dump("a process's page tables (dump.aspace=process:NAME|KOID)");
 }
 
 /* Contract in proc_priv.h. */

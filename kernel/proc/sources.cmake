@@ -8,6 +8,7 @@ list(APPEND KERNEL_SOURCES
   proc/restricted.c
   proc/uthread.c
   proc/fault_report.c
+  proc/syscall_break.c
   proc/job.c
   proc/sys_task.c
   proc/sys_info.c

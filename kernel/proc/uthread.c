@@ -8,6 +8,7 @@
 #include <arch/user.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
+#include <kernel/debug_break.h>
 #include <lib/string.h>
 #include <phys/heap.h>
 #include <zircon/syscalls/object.h>
@@ -222,6 +223,7 @@ void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_status, const
     task_copy_name(&ut->obj, ut->name, tname);
     printf("user fault: process \"%s\" thread \"%s\": %s at %s; killing the process\n",
            pname, tname, what, where);
+    debug_break_user_fault(pname, tname, what, arch_iframe_pc(f));
     /* The report blocks on VM locks and reads the user stack; the return-to-user path
      * may get here with interrupts off, and this thread never returns to user mode, so
      * nothing depends on them staying off (as in uthread_exit_current). */

@@ -90,15 +90,22 @@ def run_qemu(iso, log, args):
     return None, "qemu exited with status %d (its output is below)" % status, output
 
 
+def write_bochsrc(path, iso, log, memory):
+    """Writes a Bochs configuration from tools/bochsrc.in to path: boot iso, serial
+    console to the file log, memory like "128M" or "1G". (tools/bochs_debug.py, behind
+    `./beryl bochs`, uses it too.)"""
+    with open(BOCHSRC) as f:
+        text = f.read()
+    mem_mb = int(memory.rstrip("MmGg")) * (1024 if memory[-1] in "Gg" else 1)
+    text = text.replace("@ISO@", iso).replace("@SERIAL_LOG@", log).replace("@MEGS@", str(mem_mb))
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def run_bochs(iso, log, args, workdir):
     """Boots the ISO in Bochs; returns (outcome or None, why not, Bochs' own output)."""
     rc = os.path.join(workdir, "bochsrc")
-    with open(BOCHSRC) as f:
-        text = f.read()
-    mem_mb = int(args.memory.rstrip("MmGg")) * (1024 if args.memory[-1] in "Gg" else 1)
-    text = text.replace("@ISO@", iso).replace("@SERIAL_LOG@", log).replace("@MEGS@", str(mem_mb))
-    with open(rc, "w") as f:
-        f.write(text)
+    write_bochsrc(rc, iso, log, args.memory)
     cmds = os.path.join(workdir, "bochs.cmds")
     with open(cmds, "w") as f:
         # Continue to the first magic breakpoint (or the end), run the requested debugger

@@ -18,8 +18,19 @@
 
 void arch_panic_irq_off(void) { x86_cli(); }
 
-/* Bochs' magic breakpoint (`magic_break: enabled=1`): xchg bx, bx. */
-void arch_debug_break(void) { __asm__ volatile("xchg %%bx, %%bx" ::: "memory"); }
+/* Bochs' magic breakpoint (`magic_break: enabled=1`): xchg bx, bx. The serial console is
+ * flushed first, so the log read at the stop ends with the kernel's last line. */
+void arch_debug_break(void) {
+    x86_uart_flush();
+    __asm__ volatile("xchg %%bx, %%bx" ::: "memory");
+}
+
+/* The same with value in rax, which Bochs' `r` shows and its expressions (`u /4 rax`,
+ * `page rax`) read. */
+void arch_debug_break_at(uintptr_t value) {
+    x86_uart_flush();
+    __asm__ volatile("xchg %%bx, %%bx" ::"a"(value) : "memory");
+}
 
 __noreturn void arch_poweroff(bool success) {
     x86_cli();

@@ -25,4 +25,17 @@ __noreturn void arch_poweroff(bool success);
  * instruction everywhere else. */
 void arch_debug_break(void);
 
+/* The same breakpoint with value (an address the stop is about) in a register the
+ * debugger shows: rax on x86 (docs/debugging.md, "Bochs"). */
+void arch_debug_break_at(uintptr_t value);
+
+/*
+ * debug.break=syscall:NAME (<kernel/debug_break.h>): from now on every syscall goes
+ * through trap_syscall_break (<kernel/trap.h>) before its dispatch, for the rest of the
+ * boot. The normal entry point is swapped for one that makes the call, so without this
+ * the syscall path is unchanged. Call once at boot, after arch_init and before any user
+ * thread runs.
+ */
+void arch_syscall_break_enable(void);
+
 #endif

@@ -7,8 +7,9 @@
  * back (its user-mode needs go to the CPU services of <arch/user.h>). Who implements
  * what: trap_timer_tick kernel/sched/sched.c; trap_page_fault and trap_user_exception
  * kernel/proc/trap.c; trap_restricted_syscall kernel/proc/restricted.c;
- * trap_return_to_user_slow kernel/proc/uthread.c; trap_syscall is the generated
- * dispatcher (<kernel/syscall.h>).
+ * trap_return_to_user_slow kernel/proc/uthread.c; trap_syscall_break
+ * kernel/proc/syscall_break.c; trap_syscall is the generated dispatcher
+ * (<kernel/syscall.h>).
  *
  * Interrupt state: trap_timer_tick runs with interrupts off; everything else with
  * interrupts on unless stated. On SMP each CPU enters on its own; nothing here assumes
@@ -57,6 +58,11 @@ void trap_user_exception(arch_iframe_t *f, zx_status_t vm_status, const char *wh
 static inline int64_t trap_syscall(uint64_t num, const uint64_t args[8]) {
     return syscall_dispatch(num, args);
 }
+
+/* debug.break=syscall:NAME (<kernel/debug_break.h>): syscall num is about to run for the
+ * calling thread, called from user pc user_pc. Stops in the debugger when num's stop is
+ * armed. Only the entry that arch_syscall_break_enable installs calls this. */
+void trap_syscall_break(uint64_t num, uintptr_t user_pc);
 
 /* A syscall's status when it has replaced the whole user frame (zx_restricted_enter):
  * the entry layer then returns with every register from the frame and leaves the

@@ -16,6 +16,7 @@
 #include <arch/x86/probe.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
+#include <kernel/debug_break.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
 #include <kernel/trap.h>
@@ -195,6 +196,7 @@ static void exception_dispatch(struct x86_iframe *f) {
     }
     dump_frame(f);
     print_backtrace(f->rip, f->rbp);
+    debug_break_panic(f->rip);
     kernel_poweroff(false);
 }
 

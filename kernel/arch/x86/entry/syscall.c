@@ -12,6 +12,7 @@
 
 void x86_syscall_handler(struct x86_iframe *f);
 void x86_restricted_syscall_handler(struct x86_iframe *f);
+void x86_syscall_break_handler(struct x86_iframe *f);
 
 /* The return-to-user test of <kernel/trap.h>, with the frame about to be restored. */
 static inline void return_to_user(thread_t *t, struct x86_iframe *f) {
@@ -41,4 +42,11 @@ void x86_restricted_syscall_handler(struct x86_iframe *f) {
     thread_t *t = trap_current_thread();
     trap_restricted_syscall(t, f);
     return_to_user(t, f);
+}
+
+/* The entry debug.break=syscall:NAME installs in the normal one's place
+ * (arch_syscall_break_enable): the debugger stop's hook sees the syscall first. */
+void x86_syscall_break_handler(struct x86_iframe *f) {
+    trap_syscall_break(f->rax, f->rip);
+    x86_syscall_handler(f);
 }

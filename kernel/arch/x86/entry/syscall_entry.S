@@ -29,10 +29,11 @@
 #define X86_VECTOR_SYSCALL 0x100
 
 /*
- * SYSCALL_ENTRY name, handler: one `syscall` entry point calling handler(frame). Two
- * exist: the normal one, and the one LSTAR points at while the running thread is in
+ * SYSCALL_ENTRY name, handler: one `syscall` entry point calling handler(frame). Three
+ * exist: the normal one, the one LSTAR points at while the running thread is in
  * restricted mode (arch_set_syscall_entry, <arch/user.h>), so that the normal path never
- * tests for restricted mode.
+ * tests for restricted mode, and the normal one's stand-in for debug.break=syscall:NAME,
+ * so that the normal path never tests for that either.
  */
 .macro SYSCALL_ENTRY name, handler
 .balign 16
@@ -87,3 +88,6 @@
 .text
 SYSCALL_ENTRY x86_syscall_entry, x86_syscall_handler
 SYSCALL_ENTRY x86_syscall_entry_restricted, x86_restricted_syscall_handler
+/* The normal entry's stand-in while debug.break=syscall:NAME is armed
+ * (arch_syscall_break_enable, syscall_init.c). */
+SYSCALL_ENTRY x86_syscall_entry_break, x86_syscall_break_handler

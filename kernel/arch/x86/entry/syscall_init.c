@@ -1,8 +1,10 @@
 /*
  * The MSRs behind the `syscall` / `sysret` pair: EFER.SCE, the selectors (STAR), the
  * RFLAGS bits cleared on entry (FMASK) and the entry point (LSTAR, which user.c switches
- * between the two entries of syscall_entry.S for restricted mode).
+ * between the normal and the restricted-mode entries of syscall_entry.S; with
+ * debug.break=syscall:NAME a third entry stands in for the normal one).
  */
+#include <arch/debug.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/cpu.h>
@@ -18,6 +20,7 @@
 
 void x86_syscall_entry(void);
 void x86_syscall_entry_restricted(void);
+void x86_syscall_entry_break(void);
 
 void x86_syscall_init(void) {
     x86_set_syscall_entries((uintptr_t)x86_syscall_entry,
@@ -29,4 +32,12 @@ void x86_syscall_init(void) {
      * ops upward and SMAP's AC clear whatever user space left in RFLAGS. */
     x86_wrmsr(X86_MSR_FMASK, X86_FLAGS_IF | X86_FLAGS_TF | X86_FLAGS_DF | X86_FLAGS_AC |
                                  X86_FLAGS_NT);
+}
+
+/* Contract in <arch/debug.h>. At boot no thread is in restricted mode, so LSTAR holds
+ * the normal entry, which becomes the stand-in. */
+void arch_syscall_break_enable(void) {
+    x86_set_syscall_entries((uintptr_t)x86_syscall_entry_break,
+                            (uintptr_t)x86_syscall_entry_restricted);
+    x86_wrmsr(X86_MSR_LSTAR, (uint64_t)(uintptr_t)x86_syscall_entry_break);
 }
