@@ -13,5 +13,9 @@ list(APPEND KERNEL_SOURCES
   proc/sys_info_vm.c
   proc/sys_misc.c
   proc/userboot.c
+  proc/proc_registry.c
+  proc/debug_console.c
+  proc/debug_console_session.c
+  proc/debug_console_cmds.c
   proc/user_copy_ktest.c
 )
