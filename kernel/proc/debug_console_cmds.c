@@ -260,7 +260,8 @@ void debug_console_cmd_aspace(int argc, char **args) {
     kobject_unref(&p->obj);
 }
 
-/* The mapping at va, as the fault report words it, for `walk`. */
+/* The mapping at va for `walk`, and whether the VMO itself holds a page there (a
+ * copy-on-write child that holds none shows its parent's page, or zeroes). */
 static void print_mapping_at(vm_aspace_t *as, vaddr_t va) {
     vm_map_entry_t e;
     zx_status_t st = vm_aspace_mapping_at(as, va, &e);
@@ -278,7 +279,7 @@ static void print_mapping_at(vm_aspace_t *as, vaddr_t va) {
            e.base, e.base + e.size - 1, (e.perms & ZX_VM_PERM_READ) ? 'r' : '-',
            (e.perms & ZX_VM_PERM_WRITE) ? 'w' : '-', (e.perms & ZX_VM_PERM_EXECUTE) ? 'x' : '-',
            name, vmo_koid(e.vmo), e.vmo_offset + (va - e.base), va,
-           e.committed_pages ? "populated" : "not yet populated");
+           e.committed_pages ? "committed" : "not committed");
     vmo_unref(e.vmo);
 }
 
