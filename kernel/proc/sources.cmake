@@ -17,5 +17,6 @@ list(APPEND KERNEL_SOURCES
   proc/debug_console.c
   proc/debug_console_session.c
   proc/debug_console_cmds.c
+  proc/proc_registry_ktest.c
   proc/user_copy_ktest.c
 )
