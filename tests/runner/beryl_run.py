@@ -39,6 +39,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,8 +58,6 @@ ASLR_SEED_LINE = re.compile(r"^aslr: seed (0x[0-9a-f]+) \(([^)]*)\)", re.MULTILI
 # crash, a hang or a debugger answer is.
 EMULATOR_OUTPUT_LINES = 200
 EMULATOR_NAMES = {"qemu": "QEMU's", "bochs": "Bochs'"}
-# Terminal control sequences and other control characters (curses drawing, if any reaches
-# the output), removed when the output is shown; --expect-bochs sees it as it came.
 # --send REGEX=>TEXT: the separator, and a reference to a capture ({name}).
 SEND_SEPARATOR = "=>"
 CAPTURE_REF = re.compile(r"\{(\w+)\}")
@@ -66,6 +65,8 @@ CAPTURE_REF = re.compile(r"\{(\w+)\}")
 SEND_POLL_SECONDS = 0.5
 # How long the threads that copy the emulator's output get to finish after it ended.
 PUMP_JOIN_SECONDS = 5
+# Terminal control sequences and other control characters (curses drawing, if any reaches
+# the output), removed when the output is shown; --expect-bochs sees it as it came.
 TERMINAL_CONTROL = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -137,8 +138,8 @@ class SerialPump:
             self.cond.notify_all()
 
     def wait_for(self, pattern, start, deadline):
-        """The first match of pattern in the serial text from offset start on; None when
-        the emulator's output ended or the deadline passed first (then `why` says which)."""
+        """(the first match of pattern in the serial text from offset start on, "") or,
+        when the emulator's output ended or the deadline passed first, (None, which)."""
         with self.cond:
             while True:
                 # latin-1: one character per byte, so offsets stay put as data grows.
@@ -168,8 +169,10 @@ def run_interactive(cmd, log, args):
     Returns (exit status or None, why not (a --send that never matched, a timeout),
     the emulator's own output (stderr)). The captures go to args.captures."""
     deadline = time.monotonic() + args.timeout
+    # A session of its own, so that a timeout also kills what it started (./beryl run
+    # starts QEMU as a child).
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, start_new_session=True)
     serial = SerialPump(proc.stdout, log)
     own = bytearray()
     own_thread = threading.Thread(target=read_all, args=(proc.stderr, own), daemon=True)
@@ -197,7 +200,10 @@ def run_interactive(cmd, log, args):
         except subprocess.TimeoutExpired:
             why = "timed out after %ss" % args.timeout
     if status is None:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait()
     try:
         proc.stdin.close()
