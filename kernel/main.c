@@ -12,6 +12,7 @@
 #include <kernel/boot_info.h>
 #include <kernel/thread.h>
 #include <object/kobject.h>
+#include "proc/debug_console.h"
 #include "proc/proc_priv.h"
 #include <kernel/cmdline.h>
 #include <kernel/irqoff.h>
@@ -188,6 +189,7 @@ static __noreturn void run_userboot(void) {
     int64_t rc = process_retcode(ub);
     kobject_unref(obj);
     printf("BERYL: userboot exited with status %ld\n", (long)rc);
+    debug_console_after_suite(rc);
     bool latency_ok = irqoff_within_limit();
     kernel_poweroff(rc == 0 && latency_ok);
 }
@@ -238,6 +240,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
         arch_syscall_break_enable();
     proc_init();
     debugging_syscalls_init();
+    debug_console_init();
 
     size_t sel_len;
     const char *selector = cmdline_get("test", &sel_len);

@@ -32,6 +32,16 @@ void kobject_ref(kobject_t *obj) {
     (void)old;
 }
 
+bool kobject_try_ref(kobject_t *obj) {
+    uint32_t old = __atomic_load_n(&obj->refs, __ATOMIC_RELAXED);
+    do {
+        if (old == 0)
+            return false;
+    } while (!__atomic_compare_exchange_n(&obj->refs, &old, old + 1, true, __ATOMIC_ACQUIRE,
+                                          __ATOMIC_RELAXED));
+    return true;
+}
+
 /* ---- Deferred release --------------------------------------------------------------
  *
  * A thread's release queue (struct kobject_release_queue in its thread_t) is touched only

@@ -96,6 +96,9 @@ struct process {
     gc_node_t gc;
     bool gc_holder TA_GUARDED(gc_lock);
     bool gc_started TA_GUARDED(gc_lock);
+    /* proc_registry.c: the process's node in the registry (its lock); self-linked when
+     * not registered. */
+    struct list_node registry_node;
 };
 
 enum uthread_state { UTHREAD_INITIAL, UTHREAD_RUNNING, UTHREAD_DEAD };
@@ -351,6 +354,26 @@ bool restricted_exception(arch_iframe_t *f, zx_status_t vm_status, const char *w
 void debugging_syscalls_init(void);
 bool debugging_syscalls_enabled(void);
 
+/*
+ * The process registry (proc_registry.c), which the kernel debug console lists processes
+ * from and finds them in by koid. Only while it is enabled (proc_registry_enable, once at
+ * boot before the first process, when the console is switched on: ordinary boots pay
+ * nothing) does every process join it as it is published and leave it as its destroy
+ * begins. The list holds no reference: a reader takes one under the registry lock with
+ * kobject_try_ref, which fails for a process whose last reference has gone.
+ */
+void proc_registry_enable(void);
+void proc_registry_add(process_t *p);
+void proc_registry_remove(process_t *p);
+/* Up to cap registered processes in the order they joined, each with a new reference (the caller
+ * drops them with kobject_unref); *total gets how many there were. Returns how many were
+ * stored. */
+size_t proc_registry_snapshot(process_t **out, size_t cap, size_t *total);
+/* The registered process with this koid, with a new reference; NULL when there is none. */
+process_t *proc_registry_find(zx_koid_t koid);
+
+/* Handles in p's table (a shared family's: the family's); 0 once p has begun to finish. */
+size_t process_handle_count(process_t *p) TA_EXCL(p->obj.lock);
 
 /* userboot: loads the "userboot" module as the first process and starts it; *out is a
  * reference to the process. ZX_ERR_NOT_FOUND when the module is missing. */

@@ -128,6 +128,7 @@ static process_t *process_alloc(kobject_t *job, const char *name, size_t name_le
     copy_name(p->name, name, name_len);
     p->aslr_seed = new_process_aslr_seed(p->name);
     list_init(&p->threads);
+    list_init(&p->registry_node);
     p->state = PROCESS_INITIAL;
     kobject_ref(job);
     p->job = job;
@@ -161,6 +162,7 @@ static zx_status_t process_publish(process_t *p, zx_status_t st, vmar_t *vmar,
         return st;
     }
     kobject_init(&p->obj, &process_ops);
+    proc_registry_add(p);
     *proc = p;
     *root_vmar = vmar_obj;
     return ZX_OK;
@@ -278,6 +280,16 @@ static handle_table_t *process_handles_get(process_t *p, bool initial_only) {
         handle_table_ref(ht);
     spin_unlock_irqrestore(&p->obj.lock, s);
     return ht;
+}
+
+/* Contract in proc_priv.h. */
+size_t process_handle_count(process_t *p) {
+    handle_table_t *ht = process_handles_get(p, false);
+    if (!ht)
+        return 0;
+    size_t n = handle_table_count(ht);
+    handle_table_unref(ht);
+    return n;
 }
 
 /* Whether p has not been started, killed or finished (a snapshot). */
@@ -479,6 +491,7 @@ static const struct gc_node_ops member_gc_ops = {
 
 static void process_destroy(kobject_t *o) {
     process_t *p = to_process(o);
+    proc_registry_remove(p); /* before anything goes: the registry holds no reference */
     ASSERT(p->state == PROCESS_DEAD || p->state == PROCESS_INITIAL);
     if (p->state == PROCESS_INITIAL) {
         /* Never started and its last reference is gone without a handle ever closing

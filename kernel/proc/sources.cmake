@@ -15,5 +15,10 @@ list(APPEND KERNEL_SOURCES
   proc/sys_info_vm.c
   proc/sys_misc.c
   proc/userboot.c
+  proc/proc_registry.c
+  proc/debug_console.c
+  proc/debug_console_session.c
+  proc/debug_console_cmds.c
+  proc/proc_registry_ktest.c
   proc/user_copy_ktest.c
 )

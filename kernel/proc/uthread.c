@@ -12,6 +12,7 @@
 #include <lib/string.h>
 #include <phys/heap.h>
 #include <zircon/syscalls/object.h>
+#include "debug_console.h"
 #include "proc_priv.h"
 
 /* A thread's extended-state area sits at an ARCH_FPU_STATE_ALIGN boundary inside a heap
@@ -229,6 +230,7 @@ void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_status, const
      * nothing depends on them staying off (as in uthread_exit_current). */
     arch_irq_enable();
     uthread_fault_report(ut, f, vm_status, pname);
+    debug_console_at_fault(); /* kernel.debug-console=fault: look before the kill */
     process_kill(ut->proc, ZX_TASK_RETCODE_EXCEPTION_KILL);
     uthread_exit_current();
 }

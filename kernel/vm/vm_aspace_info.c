@@ -1,6 +1,6 @@
 /*
  * Read-only walks of an aspace's VMAR tree for zx_object_get_info (PROCESS_MAPS,
- * PROCESS_VMOS). Both run with the aspace lock held and copy what they need into
+ * PROCESS_VMOS), and the page-table dumps of a live aspace for the kernel debug console. Both run with the aspace lock held and copy what they need into
  * caller-owned memory, so the syscall layer copies to user space without any VM lock.
  * Each mapping describes itself (vm_mapping_info); this file only walks the tree.
  */
@@ -113,4 +113,26 @@ zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx,
         return each_mapped_vmo(as, fn, ctx);
     zx_status_t st = each_mapped_vmo(vm_aspace_unified_part(as, false), fn, ctx);
     return st == ZX_OK ? each_mapped_vmo(vm_aspace_unified_part(as, true), fn, ctx) : st;
+}
+
+/* The page-table dumps hold the aspace lock: vm_aspace_destroy marks the aspace
+ * destroyed under it before the arch aspace goes, so the tables stay while they print. */
+zx_status_t vm_aspace_dump_mmu(vm_aspace_t *as) {
+    vm_aspace_check(as);
+    mutex_acquire(&as->lock);
+    zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
+    if (st == ZX_OK)
+        arch_mmu_dump(as->arch, 0, 0);
+    mutex_release(&as->lock);
+    return st;
+}
+
+zx_status_t vm_aspace_dump_walk(vm_aspace_t *as, vaddr_t va) {
+    vm_aspace_check(as);
+    mutex_acquire(&as->lock);
+    zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
+    if (st == ZX_OK)
+        arch_mmu_dump_walk(as->arch, va);
+    mutex_release(&as->lock);
+    return st;
 }

@@ -6,7 +6,7 @@
                [--expect-exit success|failure] [--timeout SECONDS] [--log FILE]
                [--qemu-arg ARG]... [--bochs-command CMD]... [--expect-bochs REGEX]...
                [--show-log] [--show-emulator-output] [--emulator-output-lines N]
-               [--emulator-binary PATH]
+               [--emulator-binary PATH] [--send 'REGEX=>TEXT']...
 
 The ISO tree staged by the build is re-packed with the requested kernel command line
 (tools/mkiso.py --repack), booted, and the serial log is checked:
@@ -26,14 +26,24 @@ only its last --emulator-output-lines lines (0: all of it). Bochs is always star
 TERM=dumb: its headless "term" display stops with "Error opening terminal: unknown"
 without a terminal type it knows. --emulator-binary runs another program in the
 emulator's place (the runner's own tests use a stand-in).
+
+--send 'REGEX=>TEXT' (QEMU only; repeatable, in order) types into the serial line: the
+runner waits until REGEX matches the serial log after the end of the previous --send's
+match, then writes TEXT and a carriage return to the serial input. Named groups of a
+match, (?P<name>...), are captured: a later {name} in a --send's TEXT or REGEX, or in an
+--expect or --reject, is replaced by the captured text (escaped in a regex). With --send
+QEMU's serial port is its stdio (the runner copies its output to the log as it comes),
+so QEMU's own output is its stderr. The --timeout covers the whole run, waits included.
 """
 import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,6 +58,13 @@ ASLR_SEED_LINE = re.compile(r"^aslr: seed (0x[0-9a-f]+) \(([^)]*)\)", re.MULTILI
 # crash, a hang or a debugger answer is.
 EMULATOR_OUTPUT_LINES = 200
 EMULATOR_NAMES = {"qemu": "QEMU's", "bochs": "Bochs'"}
+# --send REGEX=>TEXT: the separator, and a reference to a capture ({name}).
+SEND_SEPARATOR = "=>"
+CAPTURE_REF = re.compile(r"\{(\w+)\}")
+# How often a --send wait looks at the log when nothing new has arrived.
+SEND_POLL_SECONDS = 0.5
+# How long the threads that copy the emulator's output get to finish after it ended.
+PUMP_JOIN_SECONDS = 5
 # Terminal control sequences and other control characters (curses drawing, if any reaches
 # the output), removed when the output is shown; --expect-bochs sees it as it came.
 TERMINAL_CONTROL = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
@@ -73,14 +90,143 @@ def run_emulator(cmd, timeout, **kwargs):
     return proc.returncode, proc.stdout.decode(errors="replace")
 
 
+def substitute(template, captures, in_regex):
+    """template with each {name} of a captured group replaced by its text (escaped when
+    the template is a regex); other braces, such as a regex's {16}, stay."""
+    def replace(m):
+        if m.group(1) not in captures:
+            return m.group(0)
+        value = captures[m.group(1)]
+        return re.escape(value) if in_regex else value
+    return CAPTURE_REF.sub(replace, template)
+
+
+def parse_send(spec):
+    """(REGEX, TEXT) of a --send 'REGEX=>TEXT' (split at the first separator)."""
+    rx, sep, text = spec.partition(SEND_SEPARATOR)
+    if not sep:
+        raise argparse.ArgumentTypeError("--send wants REGEX%sTEXT, got %r" %
+                                         (SEND_SEPARATOR, spec))
+    re.compile(rx)
+    return rx, text
+
+
+class SerialPump:
+    """Copies what the emulator writes to its serial port (its stdout) into the log file
+    as it arrives and keeps it in memory for the --send waits."""
+
+    def __init__(self, stream, log):
+        self.cond = threading.Condition()
+        self.data = bytearray()
+        self.ended = False
+        self.thread = threading.Thread(target=self._run, args=(stream, log), daemon=True)
+        self.thread.start()
+
+    def _run(self, stream, log):
+        with open(log, "wb") as f:
+            while True:
+                chunk = os.read(stream.fileno(), 4096)
+                if not chunk:
+                    break
+                f.write(chunk)
+                f.flush()
+                with self.cond:
+                    self.data.extend(chunk)
+                    self.cond.notify_all()
+        with self.cond:
+            self.ended = True
+            self.cond.notify_all()
+
+    def wait_for(self, pattern, start, deadline):
+        """(the first match of pattern in the serial text from offset start on, "") or,
+        when the emulator's output ended or the deadline passed first, (None, which)."""
+        with self.cond:
+            while True:
+                # latin-1: one character per byte, so offsets stay put as data grows.
+                m = pattern.search(self.data.decode("latin-1"), start)
+                if m:
+                    return m, ""
+                if self.ended:
+                    return None, "the serial output ended"
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, "timed out"
+                self.cond.wait(min(left, SEND_POLL_SECONDS))
+
+
+def read_all(stream, into):
+    """Appends everything stream gives to the bytearray `into` (a pump thread)."""
+    while True:
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            return
+        into.extend(chunk)
+
+
+def run_interactive(cmd, log, args):
+    """Runs the emulator with its serial port on stdio and plays the --send pairs.
+
+    Returns (exit status or None, why not (a --send that never matched, a timeout),
+    the emulator's own output (stderr)). The captures go to args.captures."""
+    deadline = time.monotonic() + args.timeout
+    # A session of its own, so that a timeout also kills what it started (./beryl run
+    # starts QEMU as a child).
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    serial = SerialPump(proc.stdout, log)
+    own = bytearray()
+    own_thread = threading.Thread(target=read_all, args=(proc.stderr, own), daemon=True)
+    own_thread.start()
+    why = ""
+    start = 0
+    for n, (rx, text) in enumerate(args.send, start=1):
+        pattern = re.compile(substitute(rx, args.captures, True), re.MULTILINE)
+        m, failure = serial.wait_for(pattern, start, deadline)
+        if not m:
+            why = "%s before --send #%d matched: %r" % (failure, n, pattern.pattern)
+            break
+        start = m.end()
+        args.captures.update({k: v for k, v in m.groupdict().items() if v is not None})
+        try:
+            proc.stdin.write((substitute(text, args.captures, False) + "\r").encode())
+            proc.stdin.flush()
+        except BrokenPipeError:
+            why = "the emulator stopped reading its input at --send #%d" % n
+            break
+    status = None
+    if not why:
+        try:
+            status = proc.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            why = "timed out after %ss" % args.timeout
+    if status is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    try:
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    serial.thread.join(PUMP_JOIN_SECONDS)
+    own_thread.join(PUMP_JOIN_SECONDS)
+    return status, why, bytes(own).decode(errors="replace")
+
+
 def run_qemu(iso, log, args):
     """Boots the ISO in QEMU; returns (outcome or None, why not, QEMU's own output)."""
+    serial = ["-serial", "stdio"] if args.send else ["-serial", "file:" + log]
     cmd = [args.emulator_binary or "qemu-system-x86_64", "-M", "pc", "-cpu", args.cpu,
-           "-m", args.memory, "-display", "none", "-monitor", "none", "-no-reboot",
-           "-serial", "file:" + log,
+           "-m", args.memory, "-display", "none", "-monitor", "none", "-no-reboot"] + serial + [
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-cdrom", iso, "-boot", "d"] + args.qemu_arg
-    status, output = run_emulator(cmd, args.timeout)
+    if args.send:
+        status, why, output = run_interactive(cmd, log, args)
+        if why:
+            return None, why + " (the serial log and QEMU's output are below)", output
+    else:
+        status, output = run_emulator(cmd, args.timeout)
     if status is None:
         return None, "timed out after %ss" % args.timeout, output
     if status == QEMU_SUCCESS:
@@ -175,7 +321,15 @@ def main():
                    "output (0: all; default %(default)s)")
     p.add_argument("--emulator-binary", metavar="PATH",
                    help="run PATH instead of qemu-system-x86_64 or bochs")
+    p.add_argument("--send", action="append", default=[], type=parse_send,
+                   metavar="'REGEX=>TEXT'",
+                   help="QEMU: once REGEX matches the serial log (after the previous "
+                   "--send's match), type TEXT and a carriage return on the serial line; "
+                   "{name} in later arguments is the text of a group (?P<name>...)")
     args = p.parse_args()
+    if args.send and args.emulator != "qemu":
+        p.error("--send works with QEMU only")
+    args.captures = {}
 
     workdir = tempfile.mkdtemp(prefix="beryl-run-")
     try:
@@ -196,6 +350,8 @@ def main():
             problems.append(why)
         elif outcome != args.expect_exit:
             problems.append("kernel reported %s, expected %s" % (outcome, args.expect_exit))
+        args.expect = [substitute(rx, args.captures, True) for rx in args.expect]
+        args.reject = [substitute(rx, args.captures, True) for rx in args.reject]
         for rx in args.expect:
             if not re.search(rx, text, re.MULTILINE):
                 problems.append("missing expected output: %r" % rx)

@@ -14,6 +14,11 @@ FAKE_EMULATOR_END says how the run ends:
 As Bochs it also answers each debugger command of the `-rc` file with
 "<bochs:N> COMMAND" and "fake answer to COMMAND", and, like the real term display,
 refuses to start without TERM.
+As QEMU with `-serial stdio` (the runner's --send) it is a small serial console instead:
+it writes "Beryl kernel booting (fake)", "fake koid 42" and a "fake> " prompt to stdout,
+and for each line it reads from stdin (ended by a carriage return) echoes it, answers
+"fake got: LINE" and prompts again; the line "exit" ends the run as FAKE_EMULATOR_END
+says. Its own numbered lines then all go to stderr.
 """
 import os
 import sys
@@ -38,6 +43,34 @@ def serial_log_path(bochs):
     return None
 
 
+def serial_console(end):
+    """The -serial stdio mode (see the module's comment); returns the exit status."""
+    out = sys.stdout
+    out.write("Beryl kernel booting (fake)\nfake koid 42\nfake> ")
+    out.flush()
+    line = b""
+    while True:
+        c = os.read(0, 1)
+        if not c:
+            return 3  # the input closed before "exit"
+        if c != b"\r":
+            line += c
+            continue
+        text = line.decode()
+        line = b""
+        out.write("%s\nfake got: %s\n" % (text, text))
+        if text == "exit":
+            break
+        out.write("fake> ")
+        out.flush()
+    if end in ("success", "failure"):
+        out.write("BERYL: exit status=%d\n" % (0 if end == "success" else 1))
+    out.flush()
+    if end == "hang":
+        time.sleep(3600)
+    return QEMU_SUCCESS if end == "success" else QEMU_FAILURE if end == "failure" else 3
+
+
 def main():
     bochs = "-f" in sys.argv
     end = os.environ.get("FAKE_EMULATOR_END", "success")
@@ -45,9 +78,12 @@ def main():
         print("Error opening terminal: unknown.", flush=True)
         return 1
     lines = int(os.environ.get("FAKE_EMULATOR_LINES", "250"))
+    stdio = not bochs and argument_after("-serial") == "stdio"
     for i in range(1, lines + 1):
-        stream = sys.stderr if i % 2 else sys.stdout
+        stream = sys.stderr if i % 2 or stdio else sys.stdout
         print("fake emulator line %d" % i, file=stream, flush=True)
+    if stdio:
+        return serial_console(end)
     if bochs:
         with open(argument_after("-rc")) as f:
             for n, command in enumerate(f.read().splitlines(), start=1):

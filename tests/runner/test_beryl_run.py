@@ -115,6 +115,44 @@ class RunnerTest(unittest.TestCase):
         self.assertIn("fake emulator line 4", section)
         self.assertIn("fake emulator: hanging", section)
 
+    # --send: typing into the serial line (the fake is then a small console)
+
+    def test_send_types_after_each_match_and_reuses_captures(self):
+        status, out = self.run_runner(
+            "--send", r"fake koid (?P<k>[0-9]+)\n[\s\S]*?fake> =>show {k}",
+            "--send", "fake> =>exit", "--expect", "^fake got: show {k}$",
+            "--reject", "^fake got: show 4$", "--show-log", lines=4)
+        self.assertEqual(status, 0, out)
+        self.assertIn("fake> show 42\nfake got: show 42\nfake> exit\nfake got: exit\n", out)
+        self.assertIn("PASS", out)
+        self.assert_no_emulator_output(out)
+
+    def test_send_waits_for_a_match_after_the_previous_one(self):
+        # "fake koid" is printed before the first prompt only: once the first --send has
+        # matched that prompt, the second can never match.
+        status, out = self.run_runner("--timeout", "4", "--send", "fake> =>one",
+                                      "--send", "fake koid=>two", lines=4)
+        self.assertEqual(status, 1, out)
+        self.assertIn("FAIL: timed out before --send #2 matched: 'fake koid' (the serial log "
+                      "and QEMU's output are below)", out)
+        self.assertIn("fake got: one\n", out)
+        self.assertNotIn("fake got: two", out)
+        self.assertIn("fake emulator line 4", self.emulator_section(out))
+
+    def test_send_notices_the_end_of_the_output(self):
+        status, out = self.run_runner("--send", "fake> =>exit", "--send", "never=>x",
+                                      lines=1)
+        self.assertEqual(status, 1, out)
+        self.assertIn("FAIL: the serial output ended before --send #2 matched: 'never'", out)
+
+    def test_send_needs_a_separator_and_qemu(self):
+        status, out = self.run_runner("--send", "no separator")
+        self.assertEqual(status, 2, out)
+        self.assertIn("--send wants REGEX=>TEXT", out)
+        status, out = self.run_runner("--emulator", "bochs", "--send", "a=>b")
+        self.assertEqual(status, 2, out)
+        self.assertIn("--send works with QEMU only", out)
+
     # Bochs
 
     def test_bochs_gets_a_terminal_type(self):

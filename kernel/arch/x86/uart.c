@@ -1,10 +1,11 @@
-/* COM1 16550 UART, 115200 8N1, polled transmit (no interrupts needed for output). */
+/* COM1 16550 UART, 115200 8N1, polled transmit and receive (no interrupts). */
 #include <arch/serial.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/uart.h>
 
 #define COM1_BASE 0x3f8
 #define UART_THR 0 /* transmit holding (DLAB=0) */
+#define UART_RBR 0 /* receive buffer (DLAB=0, read) */
 #define UART_DLL 0 /* divisor low (DLAB=1) */
 #define UART_IER 1
 #define UART_DLH 1
@@ -17,6 +18,7 @@
 #define UART_LCR_DLAB 0x80
 #define UART_FCR_ENABLE_CLEAR 0x07
 #define UART_MCR_DTR_RTS_OUT2 0x0b
+#define UART_LSR_DR 0x01   /* a received byte is waiting */
 #define UART_LSR_THRE 0x20
 #define UART_LSR_TEMT 0x40 /* transmitter completely empty */
 #define UART_BASE_CLOCK 115200
@@ -41,6 +43,13 @@ void arch_serial_putc(char c) {
             break;
     }
     outb(COM1_BASE + UART_THR, (uint8_t)c);
+}
+
+bool arch_serial_try_getc(char *out) {
+    if (!(inb(COM1_BASE + UART_LSR) & UART_LSR_DR))
+        return false;
+    *out = (char)inb(COM1_BASE + UART_RBR);
+    return true;
 }
 
 void x86_uart_flush(void) {

@@ -1,8 +1,8 @@
 /*
  * Kernel command line: whitespace-separated "key=value" or bare "flag" tokens.
  * Recognised keys: test=all|SUITE|SUITE.NAME, loglevel=N, pmm.fail_every=N,
- * pmm.fail_random=SEED[:PERMILLE], aslr.seed=N, kernel.enable-debugging-syscalls=BOOL (see
- * docs/running.md).
+ * pmm.fail_random=SEED[:PERMILLE], aslr.seed=N, kernel.enable-debugging-syscalls=BOOL,
+ * kernel.debug-console=true|fault (see docs/running.md).
  */
 #ifndef KERNEL_CMDLINE_H
 #define KERNEL_CMDLINE_H

@@ -81,6 +81,13 @@ void kobject_init(kobject_t *obj, const struct kobject_ops *ops);
 static inline zx_obj_type_t kobject_type(const kobject_t *obj) { return obj->ops->type; }
 
 void kobject_ref(kobject_t *obj);
+/*
+ * Takes a reference only if obj still has one (refs > 0); false once its last reference
+ * has gone (its destroy is running or owed). For lists that hold objects without a
+ * reference (kernel/proc/proc_registry.c): the list's lock keeps the memory valid, and
+ * this decides whether the object may still be used.
+ */
+bool kobject_try_ref(kobject_t *obj);
 /* Drops one reference; the last one calls ops->destroy (at once, or from the calling
  * thread's release queue before the outermost release returns). Never call with
  * obj->lock or any lock a destroy may take held. */

@@ -48,6 +48,16 @@ zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricte
 vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va);
 
 /*
+ * For the kernel debug console: prints as's page tables (arch_mmu_dump, the whole
+ * range) or the walk for va (arch_mmu_dump_walk), holding the aspace lock so that the
+ * tables cannot be destroyed meanwhile (a unified aspace: its own root, and the parts'
+ * tables it borrows, which outlive it). The caller holds a reference on as and no VM
+ * lock. ZX_ERR_BAD_STATE (nothing printed) once as is destroyed.
+ */
+zx_status_t vm_aspace_dump_mmu(vm_aspace_t *as);
+zx_status_t vm_aspace_dump_walk(vm_aspace_t *as, vaddr_t va);
+
+/*
  * Destroys the root VMAR's tree (every mapping is unmapped, every VMAR becomes dead),
  * then the arch aspace (which must not be loaded on any CPU, nor be the calling thread's
  * aspace: thread_set_aspace), and drops the creator's reference; VMAR objects and other
