@@ -80,7 +80,7 @@ function(beryl_user_program)
   # The user runtime (user/CMakeLists.txt): _start, libc, launcher, test framework.
   target_link_libraries(${U_TARGET} PRIVATE beryl_runtime)
   set_property(TARGET ${U_TARGET} APPEND PROPERTY LINK_DEPENDS ${CMAKE_SOURCE_DIR}/user/user.ld
-      ${CMAKE_SOURCE_DIR}/tools/gen_lines.py)
+      ${CMAKE_SOURCE_DIR}/tools/gen_lines.py ${CMAKE_SOURCE_DIR}/tools/elf64.py)
   # The line table the kernel's user fault report prints file:line from: a .beryl_lines
   # section appended to the linked ELF (tools/gen_lines.py, docs/debugging.md).
   add_custom_command(TARGET ${U_TARGET} POST_BUILD

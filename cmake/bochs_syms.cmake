@@ -7,6 +7,7 @@
 # bochs` (tools/bochs_debug.py) loads the kernel's and at most one program's.
 set(BERYL_BOCHS_SYMS_DIR ${CMAKE_BINARY_DIR}/bochs-syms)
 set(BERYL_GEN_BOCHS_SYMS ${CMAKE_SOURCE_DIR}/tools/gen_bochs_syms.py)
+set(BERYL_ELF64_PY ${CMAKE_SOURCE_DIR}/tools/elf64.py)
 # The kernel's 32-bit boot code runs below this, at physical addresses.
 set(BERYL_KERNEL_VMA_BASE 0xffffffff80000000)
 
@@ -14,7 +15,7 @@ add_custom_command(
   OUTPUT ${BERYL_BOCHS_SYMS_DIR}/kernel.sym
   COMMAND ${Python3_EXECUTABLE} ${BERYL_GEN_BOCHS_SYMS} --min-address ${BERYL_KERNEL_VMA_BASE}
           $<TARGET_FILE:kernel> ${BERYL_BOCHS_SYMS_DIR}/kernel.sym
-  DEPENDS kernel ${BERYL_GEN_BOCHS_SYMS}
+  DEPENDS kernel ${BERYL_GEN_BOCHS_SYMS} ${BERYL_ELF64_PY}
   COMMENT "Bochs symbol file for the kernel"
   VERBATIM)
 set(bochs_sym_files ${BERYL_BOCHS_SYMS_DIR}/kernel.sym)
@@ -28,7 +29,7 @@ foreach(entry ${bochs_sym_programs})
     OUTPUT ${BERYL_BOCHS_SYMS_DIR}/${sym_name}.sym
     COMMAND ${Python3_EXECUTABLE} ${BERYL_GEN_BOCHS_SYMS}
             $<TARGET_FILE:${sym_target}> ${BERYL_BOCHS_SYMS_DIR}/${sym_name}.sym
-    DEPENDS ${sym_target} ${BERYL_GEN_BOCHS_SYMS}
+    DEPENDS ${sym_target} ${BERYL_GEN_BOCHS_SYMS} ${BERYL_ELF64_PY}
     COMMENT "Bochs symbol file for ${sym_name}"
     VERBATIM)
   list(APPEND bochs_sym_files ${BERYL_BOCHS_SYMS_DIR}/${sym_name}.sym)

@@ -18,56 +18,33 @@ line "[no symbol]" at address 0 (an address below every function reads
 
 --min-address drops symbols below ADDR: the kernel's 32-bit boot code runs at physical
 addresses, and with its labels loaded Bochs would name every low physical address after
-them. Only the standard library is used; docs/debugging.md ("Bochs") shows the files in
+them. Only the standard library is used (the ELF through tools/elf64.py); docs/debugging.md ("Bochs") shows the files in
 use.
 """
 import argparse
 import os
-import struct
 import sys
 
-SHT_SYMTAB = 2
-SHF_EXECINSTR = 0x4
-SHN_UNDEF = 0
-SHN_LORESERVE = 0xFF00
-STT_NOTYPE = 0
-STT_FUNC = 2
+import elf64
+
 END_MARKER = "[end of functions]"
 LOW_MARKER = "[no symbol]"
 
 
 def read_code_symbols(path):
     """Returns [(address, size, name)] of the code symbols of the ELF64 file at path."""
-    data = open(path, "rb").read()
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        raise SystemExit("%s: not a little-endian ELF64 file" % path)
-    (e_shoff,) = struct.unpack_from("<Q", data, 0x28)
-    e_shentsize, e_shnum = struct.unpack_from("<HH", data, 0x3A)
-    # (sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info,
-    #  sh_addralign, sh_entsize)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, e_shoff + i * e_shentsize)
-                for i in range(e_shnum)]
+    elf = elf64.read(path)
     syms = []
-    for sh in sections:
-        if sh[1] != SHT_SYMTAB:
+    for sym in elf.symbols():
+        if sym.type not in (elf64.STT_FUNC, elf64.STT_NOTYPE) or sym.value == 0:
             continue
-        off, size, link, entsize = sh[4], sh[5], sh[6], sh[9]
-        stroff = sections[link][4]
-        for j in range(size // entsize):
-            st_name, st_info, _, st_shndx, st_value, st_size = struct.unpack_from(
-                "<IBBHQQ", data, off + j * entsize)
-            typ = st_info & 0xF
-            if typ not in (STT_FUNC, STT_NOTYPE) or st_value == 0:
-                continue
-            if st_shndx == SHN_UNDEF or st_shndx >= SHN_LORESERVE:
-                continue
-            if not sections[st_shndx][2] & SHF_EXECINSTR:
-                continue
-            end = data.index(b"\0", stroff + st_name)
-            name = data[stroff + st_name:end].decode("ascii", "replace")
-            if not name or (typ == STT_NOTYPE and name.startswith((".", "__"))):
-                continue
-            syms.append((st_value, st_size, name))
+        if sym.shndx == elf64.SHN_UNDEF or sym.shndx >= elf64.SHN_LORESERVE:
+            continue
+        if not elf.sections[sym.shndx].flags & elf64.SHF_EXECINSTR:
+            continue
+        if not sym.name or (sym.type == elf64.STT_NOTYPE and sym.name.startswith((".", "__"))):
+            continue
+        syms.append((sym.value, sym.size, sym.name))
     return syms
 
 

@@ -2,46 +2,29 @@
 """Extract function symbols from an ELF64 file into Beryl's kernel.syms blob.
 
 The format is documented in kernel/include/kernel/ksyms.h. Only the standard library is
-used: the ELF section headers and .symtab are parsed with struct.
+used: the symbol tables are read with tools/elf64.py.
 """
 import struct
 import sys
 
-SHT_SYMTAB = 2
-STT_FUNC = 2
-STT_NOTYPE = 0
+import elf64
+
 MAGIC = b"BERYLSYM"
 VERSION = 1
 
 
 def read_symbols(path):
-    data = open(path, "rb").read()
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        raise SystemExit(f"{path}: not a little-endian ELF64 file")
-    (e_shoff,) = struct.unpack_from("<Q", data, 0x28)
-    e_shentsize, e_shnum = struct.unpack_from("<HH", data, 0x3A)
-    sections = []
-    for i in range(e_shnum):
-        sh = struct.unpack_from("<IIQQQQIIQQ", data, e_shoff + i * e_shentsize)
-        sections.append(sh)
+    """[(address, size, name)] of the function symbols and code-like assembly labels of
+    the ELF64 file at path, sorted."""
     syms = []
-    for sh in sections:
-        if sh[1] != SHT_SYMTAB:
+    for sym in elf64.read(path).symbols():
+        if sym.type not in (elf64.STT_FUNC, elf64.STT_NOTYPE) or sym.shndx == elf64.SHN_UNDEF \
+                or sym.value == 0:
             continue
-        off, size, link, entsize = sh[4], sh[5], sh[6], sh[9]
-        stroff = sections[link][4]
-        for j in range(size // entsize):
-            st_name, st_info, _, st_shndx, st_value, st_size = struct.unpack_from(
-                "<IBBHQQ", data, off + j * entsize)
-            typ = st_info & 0xF
-            if typ not in (STT_FUNC, STT_NOTYPE) or st_shndx == 0 or st_value == 0:
-                continue
-            end = data.index(b"\0", stroff + st_name)
-            name = data[stroff + st_name:end].decode("ascii", "replace")
-            # Assembly labels are NOTYPE; keep the ones that look like code entry points.
-            if typ == STT_NOTYPE and (not name or name.startswith(".") or name.startswith("__")):
-                continue
-            syms.append((st_value, st_size, name))
+        # Assembly labels are NOTYPE; keep the ones that look like code entry points.
+        if sym.type == elf64.STT_NOTYPE and (not sym.name or sym.name.startswith((".", "__"))):
+            continue
+        syms.append((sym.value, sym.size, sym.name))
     syms.sort()
     return syms
 

@@ -9,12 +9,15 @@ and .debug_str for DWARF 5 names), turns them into a sorted address -> (file, li
 and appends it to the ELF in place as a non-allocated section, so it travels inside the
 boot module and is never loaded into the process. Paths under DIR are written relative to
 it (`user/crash/write_ro.c`). The format is kernel/include/lib/elf_lines.h's; the kernel
-reads it as untrusted input (kernel/lib/elf_lines.c). Only the standard library is used.
+reads it as untrusted input (kernel/lib/elf_lines.c). Only the standard library is used
+(the ELF through tools/elf64.py).
 """
 import argparse
 import os
 import struct
 import sys
+
+import elf64
 
 SECTION = b".beryl_lines"
 MAGIC = b"BRYLINES"
@@ -23,10 +26,6 @@ HEADER = struct.Struct("<8sIIIIQ")  # magic, version, rows, files, strings size,
 ROW = struct.Struct("<IHH")          # address - base, file index, line (0: no line)
 LINE_MAX = 0xFFFF
 FILES_MAX = 0xFFFF
-
-SHT_PROGBITS = 1
-PT_LOAD = 1
-PF_X = 1
 
 # DWARF constants (DWARF 5, section 7).
 DW_LNS_copy, DW_LNS_advance_pc, DW_LNS_advance_line, DW_LNS_set_file = 1, 2, 3, 4
@@ -55,23 +54,22 @@ class Reader:
         v = self.u(1)
         return v - 256 if v >= 128 else v
 
-    def uleb(self):
+    def _leb128(self):
+        """(value, bits read, last byte) of an LEB128 number, before any sign extension."""
         v = shift = 0
         while True:
             b = self.u(1)
             v |= (b & 0x7F) << shift
             shift += 7
             if b < 0x80:
-                return v
+                return v, shift, b
+
+    def uleb(self):
+        return self._leb128()[0]
 
     def sleb(self):
-        v = shift = 0
-        while True:
-            b = self.u(1)
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                return v - (1 << shift) if b & 0x40 else v
+        v, shift, last = self._leb128()
+        return v - (1 << shift) if last & 0x40 else v
 
     def cstr(self):
         end = self.data.index(b"\0", self.pos)
@@ -83,20 +81,6 @@ class Reader:
 def cstr_at(data, off):
     end = data.index(b"\0", off)
     return data[off:end].decode("utf-8", "replace")
-
-
-def elf_sections(data):
-    """(name -> (offset, size)), the section headers as tuples, and the ELF header fields."""
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        raise SystemExit("not a little-endian ELF64 file")
-    (phoff, shoff) = struct.unpack_from("<QQ", data, 0x20)
-    phentsize, phnum, shentsize, shnum, shstrndx = struct.unpack_from("<HHHHH", data, 0x36)
-    shdrs = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
-             for i in range(shnum)]
-    stroff = shdrs[shstrndx][4]
-    byname = {cstr_at(data, stroff + sh[0]): (sh[4], sh[5]) for sh in shdrs}
-    phdrs = [struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize) for i in range(phnum)]
-    return byname, shdrs, shstrndx, phdrs
 
 
 def read_entries(r, formats, count, line_str, strs, offset_size):
@@ -269,13 +253,13 @@ def build_table(rows, segments, source_root):
     return bytes(blob)
 
 
-def add_section(data, shdrs, shstrndx, payload):
-    """data with a new non-allocated section SECTION holding payload: the section name
-    table and the section header table are rewritten at the end of the file (the old
-    copies stay as unused bytes); nothing that is loaded moves."""
-    out = bytearray(data)
-    _, _, _, _, str_off, str_size, _, _, _, _ = shdrs[shstrndx]
-    names = bytes(data[str_off:str_off + str_size])
+def add_section(elf, payload):
+    """The bytes of elf (an elf64.Elf64) with a new non-allocated section SECTION holding
+    payload: the section name table and the section header table are rewritten at the
+    end of the file (the old copies stay as unused bytes); nothing that is loaded moves."""
+    out = bytearray(elf.data)
+    names_sh = elf.sections[elf.shstrndx]
+    names = bytes(elf.data[names_sh.offset:names_sh.offset + names_sh.size])
     name_off = len(names)
     names += SECTION + b"\0"
 
@@ -290,14 +274,14 @@ def add_section(data, shdrs, shstrndx, payload):
     out += payload
     align(8)
     new_shoff = len(out)
-    for i, sh in enumerate(shdrs):
-        if i == shstrndx:
-            sh = sh[:4] + (new_str_off, len(names)) + sh[6:]
-        out += struct.pack("<IIQQQQIIQQ", *sh)
-    out += struct.pack("<IIQQQQIIQQ", name_off, SHT_PROGBITS, 0, 0, payload_off,
-                       len(payload), 0, 0, 8, 0)
-    struct.pack_into("<Q", out, 0x28, new_shoff)
-    struct.pack_into("<H", out, 0x3C, len(shdrs) + 1)
+    for i, sh in enumerate(elf.sections):
+        if i == elf.shstrndx:
+            sh = sh._replace(offset=new_str_off, size=len(names))
+        out += elf64.SHDR.pack(*sh)
+    out += elf64.SHDR.pack(name_off, elf64.SHT_PROGBITS, 0, 0, payload_off, len(payload), 0,
+                           0, 8, 0)
+    struct.pack_into("<Q", out, elf64.EHDR_SHOFF, new_shoff)
+    struct.pack_into("<H", out, elf64.EHDR_SHNUM, len(elf.sections) + 1)
     return bytes(out)
 
 
@@ -306,16 +290,12 @@ def main():
     ap.add_argument("--source-root", default="")
     ap.add_argument("elf")
     args = ap.parse_args()
-    data = open(args.elf, "rb").read()
-    byname, shdrs, shstrndx, phdrs = elf_sections(data)
-    if SECTION.decode() in byname:
+    elf = elf64.read(args.elf)
+    if elf.has_section(SECTION.decode()):
         raise SystemExit(f"{args.elf}: already has {SECTION.decode()}")
-
-    def section(name):
-        off, size = byname.get(name, (0, 0))
-        return data[off:off + size]
-
-    segments = [(p[3], p[3] + p[6]) for p in phdrs if p[0] == PT_LOAD and p[1] & PF_X]
+    section = elf.section_bytes
+    segments = [(p.vaddr, p.vaddr + p.memsz) for p in elf.segments
+                if p.type == elf64.PT_LOAD and p.flags & elf64.PF_X]
     try:
         rows = list(line_programs(section(".debug_line"), section(".debug_line_str"),
                                   section(".debug_str")))
@@ -325,7 +305,7 @@ def main():
     payload = build_table(rows, segments, root)
     tmp = args.elf + ".lines.tmp"
     with open(tmp, "wb") as f:
-        f.write(add_section(data, shdrs, shstrndx, payload))
+        f.write(add_section(elf, payload))
     os.chmod(tmp, os.stat(args.elf).st_mode)
     os.replace(tmp, args.elf)
 
