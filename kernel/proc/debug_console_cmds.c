@@ -7,8 +7,10 @@
  * Every process a command looks at is held by a reference (from the registry) while it
  * prints, and its aspace by another (process_aspace_get), so a process that ends
  * meanwhile stays valid memory; its aspace may be destroyed, and the VM's calls then
- * answer ZX_ERR_BAD_STATE. Locks are held only to copy a few fields, never while
- * printing, except the VM's own (the aspace lock in list/dump calls, a mutex).
+ * answer ZX_ERR_BAD_STATE (the VM dump says "destroyed"). Locks are held only to copy a
+ * few fields, never while printing, except the VM's own: the aspace lock (a mutex) for
+ * the whole of `vmar` (the VM dump: the process's faults wait meanwhile) and of `walk`;
+ * `aspace` takes the page-table lock in short batches (arch_mmu_dump).
  */
 #include <kernel/console.h>
 #include <kernel/irqoff.h>
@@ -26,11 +28,9 @@
 /* Bounds of one listing (the rest is counted, not shown). */
 #define DEBUG_CONSOLE_MAX_PROCESSES 128
 #define DEBUG_CONSOLE_MAX_THREADS 64 /* per process */
-#define DEBUG_CONSOLE_MAX_MAP_ENTRIES 256
 #define BYTES_PER_KIB 1024
 
 static process_t *procs[DEBUG_CONSOLE_MAX_PROCESSES];
-static vm_map_entry_t map_entries[DEBUG_CONSOLE_MAX_MAP_ENTRIES];
 
 struct thread_row {
     uthread_t *ut; /* a reference */
@@ -195,28 +195,6 @@ void debug_console_cmd_threads(const thread_t *stopped) {
     printf("\n");
 }
 
-/* One record of vm_aspace_list_maps, indented by its depth. */
-static void print_map_entry(const vm_map_entry_t *e) {
-    int indent = (int)e->depth * 2;
-    vaddr_t last = e->base + e->size - 1;
-    if (e->type == VM_MAP_ENTRY_ASPACE) {
-        printf("%*saspace 0x%016lx-0x%016lx\n", indent, "", e->base, last);
-        return;
-    }
-    if (e->type == VM_MAP_ENTRY_VMAR) {
-        printf("%*svmar 0x%016lx-0x%016lx\n", indent, "", e->base, last);
-        return;
-    }
-    char name[VMO_NAME_LEN];
-    vmo_get_name(e->vmo, name);
-    printf("%*smap  0x%016lx-0x%016lx %c%c%c vmo '%s' koid %lu offset 0x%lx, %zu of %zu "
-           "pages committed\n",
-           indent, "", e->base, last, (e->perms & ZX_VM_PERM_READ) ? 'r' : '-',
-           (e->perms & ZX_VM_PERM_WRITE) ? 'w' : '-',
-           (e->perms & ZX_VM_PERM_EXECUTE) ? 'x' : '-', name, vmo_koid(e->vmo),
-           e->vmo_offset, e->committed_pages, e->size / PAGE_SIZE);
-}
-
 void debug_console_cmd_vmar(int argc, char **args) {
     (void)argc;
     process_t *p = process_arg(args[0]);
@@ -224,22 +202,10 @@ void debug_console_cmd_vmar(int argc, char **args) {
         return;
     vm_aspace_t *as = aspace_arg(p);
     if (as) {
-        size_t total;
-        zx_status_t st =
-            vm_aspace_list_maps(as, map_entries, DEBUG_CONSOLE_MAX_MAP_ENTRIES, &total);
-        if (st != ZX_OK) {
-            printf("process %lu: its address space is destroyed\n", p->obj.koid);
-        } else {
-            size_t n = MIN(total, (size_t)DEBUG_CONSOLE_MAX_MAP_ENTRIES);
-            printf("process %lu: VMAR tree (%zu entries)\n", p->obj.koid, total);
-            for (size_t i = 0; i < n; i++) {
-                print_map_entry(&map_entries[i]);
-                if (map_entries[i].vmo)
-                    vmo_unref(map_entries[i].vmo);
-            }
-            if (total > n)
-                printf("(%zu more entries not shown)\n", total - n);
-        }
+        /* The VM dump of dump.aspace= and dump.on_fault= (it says "destroyed" for an
+         * aspace that went meanwhile). */
+        printf("process %lu: VM dump\n", p->obj.koid);
+        vm_aspace_dump(as);
         vm_aspace_unref(as);
     }
     kobject_unref(&p->obj);
@@ -273,13 +239,12 @@ static void print_mapping_at(vm_aspace_t *as, vaddr_t va) {
         printf("mapping: the address space is destroyed\n");
         return;
     }
-    char name[VMO_NAME_LEN];
+    char name[VMO_NAME_LEN], perms[VM_PERMS_STRING_LEN];
     vmo_get_name(e.vmo, name);
-    printf("mapping: 0x%016lx-0x%016lx %c%c%c vmo '%s' koid %lu offset 0x%lx at 0x%lx, %s\n",
-           e.base, e.base + e.size - 1, (e.perms & ZX_VM_PERM_READ) ? 'r' : '-',
-           (e.perms & ZX_VM_PERM_WRITE) ? 'w' : '-', (e.perms & ZX_VM_PERM_EXECUTE) ? 'x' : '-',
-           name, vmo_koid(e.vmo), e.vmo_offset + (va - e.base), va,
-           e.committed_pages ? "committed" : "not committed");
+    vm_perms_string(e.perms, perms);
+    printf("mapping: 0x%016lx-0x%016lx %s vmo '%s' koid %lu offset 0x%lx at 0x%lx, %s\n",
+           e.base, e.base + e.size - 1, perms, name, vmo_koid(e.vmo),
+           e.vmo_offset + (va - e.base), va, e.committed_pages ? "committed" : "not committed");
     vmo_unref(e.vmo);
 }
 

@@ -46,7 +46,7 @@ static const struct command commands[] = {
     {"help", 0, "help", "this list"},
     {"ps", 0, "ps", "processes: koid, state, live threads, handles, name"},
     {"threads", 0, "threads", "user threads: koid, state, process koid and name, name"},
-    {"vmar", 1, "vmar KOID", "the VMAR tree and mappings of process KOID"},
+    {"vmar", 1, "vmar KOID", "the VM dump of process KOID: VMARs, mappings, entries"},
     {"aspace", 1, "aspace KOID", "the page tables of process KOID"},
     {"walk", 2, "walk KOID VA", "the mapping at VA in process KOID and its page-table walk"},
     {"pmm", 0, "pmm", "physical pages: free, total, by use"},

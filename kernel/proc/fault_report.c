@@ -79,14 +79,6 @@ static const char *vm_status_name(zx_status_t st) {
     }
 }
 
-/* The permissions perms in the form "rwx" with '-' for each missing one. */
-static void perms_string(zx_vm_option_t perms, char out[4]) {
-    out[0] = (perms & ZX_VM_PERM_READ) ? 'r' : '-';
-    out[1] = (perms & ZX_VM_PERM_WRITE) ? 'w' : '-';
-    out[2] = (perms & ZX_VM_PERM_EXECUTE) ? 'x' : '-';
-    out[3] = '\0';
-}
-
 /* Why perms refuse the access pf describes, as a noun phrase for the mapping ("a
  * read-only", "a non-executable"...), or "a" when they allow it (the VM refused for
  * another reason, which the caller adds). */
@@ -136,8 +128,8 @@ static void report_page_fault(vm_aspace_t *as, const arch_page_fault_info_t *pf,
         printf("user fault: no mapping information (%s)\n", vm_status_name(st));
         return;
     }
-    char perms[4], name[VMO_NAME_LEN];
-    perms_string(e.perms, perms);
+    char perms[VM_PERMS_STRING_LEN], name[VMO_NAME_LEN];
+    vm_perms_string(e.perms, perms);
     vmo_get_name(e.vmo, name);
     uint64_t koid = vmo_koid(e.vmo);
     uint64_t offset = e.vmo_offset + (pf->addr - e.base);

@@ -21,11 +21,12 @@
 /* Spaces per level of the VMAR tree. */
 #define DUMP_INDENT 2u
 
-static void perms_word(zx_vm_option_t perms, char out[4]) {
+/* Contract in vm/vmar.h. */
+void vm_perms_string(zx_vm_option_t perms, char out[VM_PERMS_STRING_LEN]) {
     out[0] = (perms & ZX_VM_PERM_READ) ? 'r' : '-';
     out[1] = (perms & ZX_VM_PERM_WRITE) ? 'w' : '-';
     out[2] = (perms & ZX_VM_PERM_EXECUTE) ? 'x' : '-';
-    out[3] = 0;
+    out[3] = '\0';
 }
 
 static const char *plural(uint64_t n) { return n == 1 ? "page" : "pages"; }
@@ -33,8 +34,8 @@ static const char *plural(uint64_t n) { return n == 1 ? "page" : "pages"; }
 /* One VMAR line at tree depth `depth`. */
 static void print_vmar(const vmar_t *v, unsigned depth) {
     zx_vm_option_t f = vmar_flags(v);
-    char can[4];
-    perms_word((f & ZX_VM_CAN_MAP_READ ? ZX_VM_PERM_READ : 0) |
+    char can[VM_PERMS_STRING_LEN];
+    vm_perms_string((f & ZX_VM_CAN_MAP_READ ? ZX_VM_PERM_READ : 0) |
                    (f & ZX_VM_CAN_MAP_WRITE ? ZX_VM_PERM_WRITE : 0) |
                    (f & ZX_VM_CAN_MAP_EXECUTE ? ZX_VM_PERM_EXECUTE : 0),
                can);
@@ -75,8 +76,8 @@ static void print_mapping(vm_aspace_t *as, const vm_mapping_t *m, unsigned depth
         uint64_t start = m->runs[i].offset;
         uint64_t end = i + 1 < m->nruns ? m->runs[i + 1].offset : vm_region_size(&m->r);
         uint64_t pages = (end - start) / PAGE_SIZE;
-        char perms[4];
-        perms_word(m->runs[i].perms, perms);
+        char perms[VM_PERMS_STRING_LEN];
+        vm_perms_string(m->runs[i].perms, perms);
         printf("%*smapping 0x%016lx-0x%016lx %s vmo \"%s\" koid %lu offset 0x%lx, "
                "%zu of %lu %s committed\n",
                pad, "", base + start, base + end - 1, perms, name, vmo_koid(m->vmo),

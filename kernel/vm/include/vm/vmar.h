@@ -115,6 +115,11 @@ zx_vm_option_t vmar_flags(const vmar_t *vmar); /* CAN_MAP_* | COMPACT */
 vm_aspace_t *vmar_aspace(const vmar_t *vmar);
 bool vmar_is_dead(vmar_t *vmar);
 
+/* The permissions perms (ZX_VM_PERM_*) as the three letters "rwx", '-' for each one
+ * missing: the form every dump and report of the VM prints them in. */
+#define VM_PERMS_STRING_LEN 4
+void vm_perms_string(zx_vm_option_t perms, char out[VM_PERMS_STRING_LEN]);
+
 /*
  * One node of an aspace's region tree as ZX_INFO_PROCESS_MAPS reports it. Types match
  * ZX_INFO_MAPS_TYPE_*. A mapping with several protection runs is reported once per run
