@@ -16,7 +16,8 @@
  *
  * It runs on the faulting thread, interrupts on, before the thread exits (or goes back
  * to normal mode): the thread still holds its aspace (an aspace is destroyed only after
- * its last thread has left it), so the VM and the walk see live structures. All work is
+ * its last thread has left it), so the VM and the walk see live structures; the walk
+ * holds the aspace lock (vm_aspace_dump_walk) against a sibling thread's unmap. All work is
  * bounded: one tree descent, one VMO page lookup, one walk, at most FAULT_BACKTRACE_MAX
  * stack reads, and per frame one more tree descent, one pass over a module's program
  * headers, one over its symbols and one binary search in its line table.
@@ -249,7 +250,9 @@ void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_
     for (unsigned i = 0; arch_iframe_register_line(f, i, line, sizeof(line)); i++)
         printf("user fault:  %s\n", line);
     report_backtrace(as, f, process_name ? module_named(process_name) : NULL, process_name);
+    /* Under the VM's lock: another thread of the process may be unmapping meanwhile, and
+     * an unmap frees page tables the walk reads. */
     if (is_pf && as)
-        arch_mmu_dump_walk(vm_aspace_arch(as), pf.addr);
+        vm_aspace_dump_walk(as, pf.addr);
     process_dump_on_fault(ut->proc);
 }

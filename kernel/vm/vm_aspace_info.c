@@ -1,7 +1,9 @@
 /*
  * Read-only walks of an aspace's VMAR tree for zx_object_get_info (PROCESS_MAPS,
- * PROCESS_VMOS), and the page-table dumps of a live aspace for the kernel debug console. Both run with the aspace lock held and copy what they need into
- * caller-owned memory, so the syscall layer copies to user space without any VM lock.
+ * PROCESS_VMOS), and the page-table dumps of a live aspace for the kernel debug console
+ * and the user fault report. The walks for get_info run with the aspace lock held and
+ * copy what they need into caller-owned memory, so the syscall layer copies to user
+ * space without any VM lock.
  * Each mapping describes itself (vm_mapping_info); this file only walks the tree.
  */
 #include <kernel/assert.h>
@@ -127,12 +129,26 @@ zx_status_t vm_aspace_dump_mmu(vm_aspace_t *as) {
     return st;
 }
 
+/* The walk reads the tables below the root without the engine's lock, so it holds the
+ * aspace lock of whoever may free them: as itself, and for a unified aspace also the part
+ * owning va (whose unmaps free the tables there). A unified aspace's lock is taken before
+ * its part's; nothing takes them the other way round. */
 zx_status_t vm_aspace_dump_walk(vm_aspace_t *as, vaddr_t va) {
     vm_aspace_check(as);
+    vm_aspace_t *part = vm_aspace_for_addr(as, va);
+    zx_status_t st;
     mutex_acquire(&as->lock);
-    zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
-    if (st == ZX_OK)
-        arch_mmu_dump_walk(as->arch, va);
+    if (part == as) {
+        st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
+        if (st == ZX_OK)
+            arch_mmu_dump_walk(as->arch, va);
+    } else {
+        mutex_acquire(&part->lock);
+        st = as->destroyed || part->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
+        if (st == ZX_OK)
+            arch_mmu_dump_walk(as->arch, va);
+        mutex_release(&part->lock);
+    }
     mutex_release(&as->lock);
     return st;
 }

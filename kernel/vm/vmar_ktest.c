@@ -570,3 +570,49 @@ out:
     if (child)
         vmo_unref(child);
 }
+
+/* The user ranges of a shared process's two parts (docs/architecture.md, "Shared
+ * processes and the unified aspace"). */
+#define RESTRICTED_END 0x400000000000ull
+#define SHARED_BASE (RESTRICTED_END + P)
+
+/*
+ * vm_aspace_dump_walk on a unified aspace (the console's `walk`, a shared process's
+ * fault report): it holds the unified aspace's lock and the owning part's, in that
+ * order, for an address in either part, and answers BAD_STATE (printing nothing) once
+ * the unified aspace is destroyed.
+ */
+KTEST(vmar, unified_dump_walk) {
+    vm_aspace_t *shared = NULL, *restricted = NULL, *unified = NULL;
+    vmo_t *vmo = NULL;
+    bool held = false;
+    vaddr_t sa = 0, ra = 0;
+    T_OK(vm_aspace_create(ARCH_ASPACE_SHARED, SHARED_BASE, USER_BASE + USER_SIZE - SHARED_BASE,
+                          "walk-shared", TEST_SEED, &shared));
+    T_OK(vm_aspace_create(ARCH_ASPACE_RESTRICTED, USER_BASE, RESTRICTED_END - USER_BASE,
+                          "walk-restricted", TEST_SEED, &restricted));
+    T_OK(vm_aspace_create_unified(shared, restricted, "walk-unified", &unified));
+    T_OK(vmo_create_paged(P, 0, &vmo));
+    T_OK(vmar_map(vm_aspace_root_vmar(shared), 0, vmo, 0, P, RW, RW, &sa));
+    T_OK(vmar_map(vm_aspace_root_vmar(restricted), 0, vmo, 0, P, RW, RW, &ra));
+    T_OK(vm_aspace_page_fault(unified, sa, VM_PF_WRITE | VM_PF_USER | VM_PF_NOT_PRESENT));
+    EXPECT_OK(vm_aspace_dump_walk(unified, sa));
+    EXPECT_OK(vm_aspace_dump_walk(unified, ra));
+    EXPECT_OK(vm_aspace_dump_walk(shared, sa));
+    vm_aspace_ref(unified);
+    held = true;
+    T_OK(vm_aspace_destroy(unified));
+    EXPECT_STATUS(vm_aspace_dump_walk(unified, sa), ZX_ERR_BAD_STATE);
+    EXPECT_STATUS(vm_aspace_dump_walk(unified, ra), ZX_ERR_BAD_STATE);
+out:
+    if (unified && held)
+        vm_aspace_unref(unified);
+    else if (unified)
+        vm_aspace_destroy(unified);
+    if (restricted)
+        vm_aspace_destroy(restricted);
+    if (shared)
+        vm_aspace_destroy(shared);
+    if (vmo)
+        vmo_unref(vmo);
+}

@@ -48,11 +48,13 @@ zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricte
 vm_aspace_t *vm_aspace_for_addr(vm_aspace_t *as, vaddr_t va);
 
 /*
- * For the kernel debug console: prints as's page tables (arch_mmu_dump, the whole
- * range) or the walk for va (arch_mmu_dump_walk), holding the aspace lock so that the
- * tables cannot be destroyed meanwhile (a unified aspace: its own root, and the parts'
- * tables it borrows, which outlive it). The caller holds a reference on as and no VM
- * lock. ZX_ERR_BAD_STATE (nothing printed) once as is destroyed.
+ * For the kernel debug console and the user fault report: prints as's page tables
+ * (arch_mmu_dump, the whole range) or the walk for va (arch_mmu_dump_walk), holding the
+ * aspace lock so that the tables cannot be destroyed meanwhile, and for the walk also
+ * the lock of the part owning va in a unified aspace, so that no unmap frees a table the
+ * walk reads (arch_mmu_dump reads each batch under the owning part's page-table lock).
+ * The caller holds a reference on as and no VM lock. ZX_ERR_BAD_STATE (nothing printed)
+ * once as (or the part) is destroyed.
  */
 zx_status_t vm_aspace_dump_mmu(vm_aspace_t *as);
 zx_status_t vm_aspace_dump_walk(vm_aspace_t *as, vaddr_t va);
