@@ -194,6 +194,10 @@ static __noreturn void run_userboot(void) {
     kernel_poweroff(rc == 0 && latency_ok);
 }
 
+/* debug.break=syscall:NAME keeps one bit per syscall number. */
+_Static_assert(ZX_SYS_COUNT <= DEBUG_BREAK_SYSCALLS_MAX,
+               "debug.break=syscall:NAME cannot name every syscall: widen its bit set");
+
 void kmain(uint32_t magic, uint32_t mbi_phys) {
     console_init();
     printf("\nBeryl kernel booting\n");
