@@ -254,5 +254,4 @@ void uthread_fault_report(uthread_t *ut, const arch_iframe_t *f, zx_status_t vm_
      * an unmap frees page tables the walk reads. */
     if (is_pf && as)
         vm_aspace_dump_walk(as, pf.addr);
-    process_dump_on_fault(ut->proc);
 }

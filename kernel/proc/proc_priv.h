@@ -219,7 +219,8 @@ void process_finish(process_t *p) TA_EXCL(p->obj.lock);
  * "Page-table and VM dumps"). process_dump_at_exit: dump.aspace=process:SEL with
  * dump.at=exit (the default), called by process_finish before anything is torn down.
  * process_dump_on_fault: dump.on_fault=SEL|all, and dump.aspace=process:SEL with
- * dump.at=fault, called at the end of the user fault report of a fault that kills p.
+ * dump.at=fault, called by uthread_exception_kill after the user fault report of a
+ * fault that kills p (not for restricted mode's reports, which kill nothing).
  * Both print nothing unless a switch selects p; they take the VM's locks and may block
  * (interrupts on, no lock held). process_dump_check_cmdline reports unknown values at
  * boot.

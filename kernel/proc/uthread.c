@@ -230,6 +230,7 @@ void uthread_exception_kill(const arch_iframe_t *f, zx_status_t vm_status, const
      * nothing depends on them staying off (as in uthread_exit_current). */
     arch_irq_enable();
     uthread_fault_report(ut, f, vm_status, pname);
+    process_dump_on_fault(ut->proc); /* only for a fault that kills: not restricted mode's */
     debug_console_at_fault(); /* kernel.debug-console=fault: look before the kill */
     process_kill(ut->proc, ZX_TASK_RETCODE_EXCEPTION_KILL);
     uthread_exit_current();
