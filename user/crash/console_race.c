@@ -7,8 +7,6 @@
 #include <beryl/test_util.h>
 #include "crash.h"
 
-#define RACE_POLL_NS (1000 * 1000) /* between looks at the main thread's state */
-
 static zx_handle_t main_thread;
 static uintptr_t region;
 static volatile int faulting; /* set by main just before the faulting write */
@@ -23,21 +21,10 @@ __attribute__((noinline)) static void crash_outer(volatile uint8_t *p) {
     __asm__ volatile("" ::: "memory");
 }
 
-/* Whether the main thread is blocked: after `faulting` it blocks only in the kernel's
- * fault path, waiting for the debug console's session to end. */
-static bool main_stopped(void) {
-    zx_info_thread_t info;
-    if (zx_object_get_info(main_thread, ZX_INFO_THREAD, &info, sizeof(info), NULL, NULL) !=
-        ZX_OK)
-        return false;
-    return info.state == ZX_THREAD_STATE_BLOCKED;
-}
-
 static void racer(uintptr_t arg1, uintptr_t arg2) {
     (void)arg1;
     (void)arg2;
-    while (!faulting || !main_stopped())
-        zx_nanosleep(tu_deadline_after(RACE_POLL_NS));
+    crash_wait_stopped(&faulting, main_thread);
     zx_status_t st = zx_vmar_unmap(zx_vmar_root_self(), region, 2 * CRASH_PAGE);
     printf("crash: racer: unmapped the faulting region (status %d); killing the process\n",
            st);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
+#include <zircon/syscalls/object.h>
 
 #define CRASH_PAGE 4096u
 
@@ -29,6 +30,25 @@ static inline uintptr_t crash_map_named(const char *name, size_t pages) {
     }
     zx_handle_close(vmo);
     return a;
+}
+
+/* Between two looks of crash_wait_stopped at the faulting thread. */
+#define CRASH_POLL_NS (1000 * 1000)
+
+/* For the debug console's programs (crash/console_*): returns once *faulting is set and
+ * `thread` is blocked. The faulting thread sets *faulting just before its fault and
+ * blocks nowhere after it but in the kernel's fault path, where it waits for the debug
+ * console's session to end. */
+static inline void crash_wait_stopped(volatile int *faulting, zx_handle_t thread) {
+    for (;;) {
+        zx_info_thread_t info;
+        if (*faulting &&
+            zx_object_get_info(thread, ZX_INFO_THREAD, &info, sizeof(info), NULL, NULL) ==
+                ZX_OK &&
+            info.state == ZX_THREAD_STATE_BLOCKED)
+            return;
+        zx_nanosleep(zx_clock_get_monotonic() + CRASH_POLL_NS);
+    }
 }
 
 #endif
