@@ -112,12 +112,24 @@ static process_t *process_arg(const char *s) {
     return p;
 }
 
-/* p's aspace with a reference; NULL (after saying so) once p has begun to finish. */
-static vm_aspace_t *aspace_arg(process_t *p) {
-    vm_aspace_t *as = process_aspace_get(p);
-    if (!as)
-        printf("process %lu has ended: its address space is gone\n", p->obj.koid);
-    return as;
+/* The process whose koid is the text s, and its aspace, each with a reference (the caller
+ * drops both with put_process_aspace); false, after saying why, when there is no such
+ * process or it has begun to finish (its aspace is gone). */
+static bool process_aspace_arg(const char *s, process_t **p, vm_aspace_t **as) {
+    *p = process_arg(s);
+    if (!*p)
+        return false;
+    *as = process_aspace_get(*p);
+    if (*as)
+        return true;
+    printf("process %lu has ended: its address space is gone\n", (*p)->obj.koid);
+    kobject_unref(&(*p)->obj);
+    return false;
+}
+
+static void put_process_aspace(process_t *p, vm_aspace_t *as) {
+    vm_aspace_unref(as);
+    kobject_unref(&p->obj);
 }
 
 void debug_console_cmd_ps(void) {
@@ -197,33 +209,27 @@ void debug_console_cmd_threads(const thread_t *stopped) {
 
 void debug_console_cmd_vmar(int argc, char **args) {
     (void)argc;
-    process_t *p = process_arg(args[0]);
-    if (!p)
+    process_t *p;
+    vm_aspace_t *as;
+    if (!process_aspace_arg(args[0], &p, &as))
         return;
-    vm_aspace_t *as = aspace_arg(p);
-    if (as) {
-        /* The VM dump of dump.aspace= and dump.on_fault= (it says "destroyed" for an
-         * aspace that went meanwhile). */
-        printf("process %lu: VM dump\n", p->obj.koid);
-        vm_aspace_dump(as);
-        vm_aspace_unref(as);
-    }
-    kobject_unref(&p->obj);
+    /* The VM dump of dump.aspace= and dump.on_fault= (it says "destroyed" for an aspace
+     * that went meanwhile). */
+    printf("process %lu: VM dump\n", p->obj.koid);
+    vm_aspace_dump(as);
+    put_process_aspace(p, as);
 }
 
 void debug_console_cmd_aspace(int argc, char **args) {
     (void)argc;
-    process_t *p = process_arg(args[0]);
-    if (!p)
+    process_t *p;
+    vm_aspace_t *as;
+    if (!process_aspace_arg(args[0], &p, &as))
         return;
-    vm_aspace_t *as = aspace_arg(p);
-    if (as) {
-        printf("process %lu: page tables\n", p->obj.koid);
-        if (vm_aspace_dump_mmu(as) != ZX_OK)
-            printf("process %lu: its address space is destroyed\n", p->obj.koid);
-        vm_aspace_unref(as);
-    }
-    kobject_unref(&p->obj);
+    printf("process %lu: page tables\n", p->obj.koid);
+    if (vm_aspace_dump_mmu(as) != ZX_OK)
+        printf("process %lu: its address space is destroyed\n", p->obj.koid);
+    put_process_aspace(p, as);
 }
 
 /* The mapping at va for `walk`, and whether the VMO itself holds a page there (a
@@ -255,17 +261,14 @@ void debug_console_cmd_walk(int argc, char **args) {
         printf("bad address \"%s\": want a number (0x... for hex)\n", args[1]);
         return;
     }
-    process_t *p = process_arg(args[0]);
-    if (!p)
+    process_t *p;
+    vm_aspace_t *as;
+    if (!process_aspace_arg(args[0], &p, &as))
         return;
-    vm_aspace_t *as = aspace_arg(p);
-    if (as) {
-        print_mapping_at(as, (vaddr_t)va);
-        if (vm_aspace_dump_walk(as, (vaddr_t)va) != ZX_OK)
-            printf("process %lu: its address space is destroyed\n", p->obj.koid);
-        vm_aspace_unref(as);
-    }
-    kobject_unref(&p->obj);
+    print_mapping_at(as, (vaddr_t)va);
+    if (vm_aspace_dump_walk(as, (vaddr_t)va) != ZX_OK)
+        printf("process %lu: its address space is destroyed\n", p->obj.koid);
+    put_process_aspace(p, as);
 }
 
 void debug_console_cmd_pmm(void) {
