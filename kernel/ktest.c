@@ -45,9 +45,11 @@ int ktest_run(const char *selector, size_t selector_len) {
             continue;
         struct ktest_ctx ktx = {.current = t->name, .failures = 0};
         printf("[ RUN  ] %s.%s\n", t->suite, t->name);
+        heap_trim(); /* the heap's spare slabs are not the test's */
         size_t free_before = pmm_count_free_pages();
         size_t heap_before = heap_bytes_in_use();
         t->fn(&ktx);
+        heap_trim();
         size_t free_after = pmm_count_free_pages();
         size_t heap_after = heap_bytes_in_use();
         if (free_after != free_before) {

@@ -8,8 +8,13 @@
  *   heap.in_use      objects handed out from this page
  *   heap.free_list   first free object; free objects are chained through their first word
  * Slabs with at least one free object are kept on their class's partial list (linked
- * through vm_page.node). A slab whose last object is freed goes straight back to the PMM,
- * so the heap holds a page exactly while something on it is in use.
+ * through vm_page.node). A slab whose last object is freed becomes its class's spare if
+ * the class has none, and otherwise goes back to the PMM: so the heap holds at most one
+ * empty page per class (HEAP_NUM_CLASSES pages in all), and an object created and
+ * destroyed over and over costs no PMM round trip (page allocation, object threading and
+ * the free) when it happens to be the only one on its slab. heap_trim gives the spares
+ * back, for whoever counts free pages exactly (the in-kernel tests' leak check, the
+ * kernel memory statistics).
  *
  * Large requests take a contiguous PMM run. The first page records the run length
  * (size_class HEAP_CLASS_LARGE, npages); the others are marked HEAP_CLASS_LARGE_TAIL so
@@ -63,6 +68,8 @@ static spinlock_t heap_lock = SPIN_LOCK_INITIAL_VALUE;
 static struct list_node partial[HEAP_NUM_CLASSES] TA_GUARDED(heap_lock);
 static size_t bytes_in_use TA_GUARDED(heap_lock);
 static size_t pages_held TA_GUARDED(heap_lock);
+/* The empty slab kept for each class (NULL: none); on no list, its free list whole. */
+static vm_page_t *spare[HEAP_NUM_CLASSES] TA_GUARDED(heap_lock);
 
 static size_t class_size(unsigned cls) { return (size_t)1 << (cls + HEAP_MIN_SHIFT); }
 
@@ -87,8 +94,10 @@ void heap_init(void) {
     spin_lock_init(&heap_lock);
     spin_lock_saved_state_t irq;
     spin_lock_irqsave(&heap_lock, &irq);
-    for (unsigned i = 0; i < HEAP_NUM_CLASSES; i++)
+    for (unsigned i = 0; i < HEAP_NUM_CLASSES; i++) {
         list_init(&partial[i]);
+        spare[i] = NULL;
+    }
     bytes_in_use = 0;
     pages_held = 0;
     spin_unlock_irqrestore(&heap_lock, irq);
@@ -118,16 +127,47 @@ static void slab_setup(vm_page_t *page, unsigned cls) TA_REQ(heap_lock) {
     pages_held++;
 }
 
+/* Resets the heap fields of a page we are about to give back to the PMM. */
+static void unmark_page(vm_page_t *page) {
+    page->state = VM_PAGE_STATE_ALLOC;
+    page->heap.size_class = 0;
+    page->heap.in_use = 0;
+    page->heap.npages = 0;
+    page->heap.free_list = NULL;
+}
+
+/*
+ * For a PMM that is out of pages: another class's spare, unmarked, to be set up again
+ * (so the spares never make an allocation fail); NULL if there is none.
+ */
+static vm_page_t *take_any_spare(void) TA_REQ(heap_lock) {
+    for (unsigned cls = 0; cls < HEAP_NUM_CLASSES; cls++) {
+        vm_page_t *page = spare[cls];
+        if (page) {
+            spare[cls] = NULL;
+            unmark_page(page);
+            pages_held--;
+            return page;
+        }
+    }
+    return NULL;
+}
+
 /*
  * Takes one object of class `cls`, adding a slab page from the PMM if no slab of the
  * class has room. Returns NULL (with nothing changed) if the PMM has no page.
  */
 static void *slab_alloc(unsigned cls) TA_REQ(heap_lock) {
     if (list_is_empty(&partial[cls])) {
-        vm_page_t *page;
-        if (pmm_alloc_page(0, &page, NULL) != ZX_OK)
-            return NULL;
-        slab_setup(page, cls);
+        vm_page_t *page = spare[cls];
+        if (page) {
+            spare[cls] = NULL;
+            list_add_head(&partial[cls], &page->node);
+        } else {
+            if (pmm_alloc_page(0, &page, NULL) != ZX_OK && !(page = take_any_spare()))
+                return NULL;
+            slab_setup(page, cls);
+        }
     }
     vm_page_t *page = containerof(partial[cls].next, vm_page_t, node);
     struct free_obj *obj = page->heap.free_list;
@@ -158,7 +198,8 @@ static void *large_alloc(size_t size) {
     if (npages > UINT32_MAX)
         return NULL;
     paddr_t pa;
-    if (pmm_alloc_contiguous(npages, 0, PAGE_SHIFT, &pa) != ZX_OK)
+    if (pmm_alloc_contiguous(npages, 0, PAGE_SHIFT, &pa) != ZX_OK &&
+        (heap_trim() == 0 || pmm_alloc_contiguous(npages, 0, PAGE_SHIFT, &pa) != ZX_OK))
         return NULL;
 
     vm_page_t *first = paddr_to_vm_page(pa);
@@ -218,15 +259,6 @@ struct pmm_release {
     size_t npages; /* 0: nothing */
 };
 
-/* Resets the heap fields of a page we are about to give back to the PMM. */
-static void unmark_page(vm_page_t *page) {
-    page->state = VM_PAGE_STATE_ALLOC;
-    page->heap.size_class = 0;
-    page->heap.in_use = 0;
-    page->heap.npages = 0;
-    page->heap.free_list = NULL;
-}
-
 /* Frees the first page of a large run: the whole run goes back to the PMM. */
 static const char *large_free(vm_page_t *page, paddr_t pa, struct pmm_release *rel)
     TA_REQ(heap_lock) {
@@ -245,7 +277,8 @@ static const char *large_free(vm_page_t *page, paddr_t pa, struct pmm_release *r
     return NULL;
 }
 
-/* Frees a slab object; an emptied slab leaves its partial list and goes to the PMM. */
+/* Frees a slab object; an emptied slab leaves its partial list and becomes the class's
+ * spare, or goes to the PMM if the class has one. */
 static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_release *rel)
     TA_REQ(heap_lock) {
     unsigned cls = page->heap.size_class;
@@ -270,6 +303,10 @@ static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_
     if (page->heap.in_use == 0) {
         if (!was_full)
             list_delete(&page->node);
+        if (!spare[cls]) {
+            spare[cls] = page;
+            return NULL;
+        }
         unmark_page(page);
         pages_held--;
         rel->pa = vm_page_to_paddr(page);
@@ -312,6 +349,27 @@ void kfree(void *ptr) {
 
     if (rel.npages)
         pmm_free_contiguous(rel.pa, rel.npages);
+}
+
+/* Contract in phys/heap.h. The pages go back after the lock is dropped, as kfree's. */
+size_t heap_trim(void) {
+    vm_page_t *give[HEAP_NUM_CLASSES];
+    size_t n = 0;
+    spin_lock_saved_state_t irq;
+    spin_lock_irqsave(&heap_lock, &irq);
+    for (unsigned cls = 0; cls < HEAP_NUM_CLASSES; cls++) {
+        vm_page_t *page = spare[cls];
+        if (!page)
+            continue;
+        spare[cls] = NULL;
+        unmark_page(page);
+        pages_held--;
+        give[n++] = page;
+    }
+    spin_unlock_irqrestore(&heap_lock, irq);
+    for (size_t i = 0; i < n; i++)
+        pmm_free_contiguous(vm_page_to_paddr(give[i]), 1);
+    return n;
 }
 
 /* A snapshot; an aligned word is read atomically, so the lock is not needed (clang has

@@ -162,6 +162,7 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
     case ZX_INFO_KMEM_STATS: {
         zx_info_kmem_stats_t info;
         memset(&info, 0, sizeof(info));
+        heap_trim(); /* free_bytes counts the heap's spare empty slabs as free */
         info.total_bytes = (uint64_t)pmm_count_total_pages() * PAGE_SIZE;
         info.free_bytes = (uint64_t)pmm_count_free_pages() * PAGE_SIZE;
         info.total_heap_bytes = (uint64_t)heap_pages() * PAGE_SIZE;

@@ -98,6 +98,8 @@ HTEST(heap, every_size_aligned_and_accounted) {
         memset(p, 0xcd, size);
         kfree(p);
         ASSERT_EQ(heap_bytes_in_use(), 0u);
+        ASSERT_EQ(heap_pages(), size > SLAB_MAX ? 0u : 1u); /* the class's spare */
+        heap_trim();
         ASSERT_EQ(heap_pages(), 0u);
     }
     EXPECT_EQ(pmm_count_free_pages(), baseline);
@@ -126,18 +128,81 @@ HTEST(heap, slab_pages_come_and_go) {
     ASSERT_NONNULL(other);
     EXPECT_EQ(heap_pages(), 3u);
     kfree(other);
+    EXPECT_EQ(heap_pages(), 3u); /* its empty page stays as its class's spare */
+    EXPECT_EQ(heap_trim(), 1u);
     EXPECT_EQ(heap_pages(), 2u);
-    /* Free the full page from the middle out: it returns to the PMM on the last free. */
+    /* Free the full page from the middle out: on the last free it becomes the spare. */
     for (int i = PER_PAGE / 2; i < PER_PAGE; i++)
         kfree(objs[i]);
     for (int i = PER_PAGE / 2; i-- > 0;) {
         EXPECT_EQ(heap_pages(), 2u);
         kfree(objs[i]);
     }
-    EXPECT_EQ(heap_pages(), 1u);
-    EXPECT_EQ(page_of(objs[0])->state, VM_PAGE_STATE_FREE);
+    EXPECT_EQ(heap_pages(), 2u);
+    EXPECT_EQ(page_of(objs[0])->state, VM_PAGE_STATE_HEAP);
+    /* The class has its spare: the next emptied page goes back to the PMM. */
     kfree(objs[PER_PAGE]);
+    EXPECT_EQ(page_of(objs[PER_PAGE])->state, VM_PAGE_STATE_FREE);
+    EXPECT_EQ(heap_pages(), 1u);
+    EXPECT_EQ(heap_trim(), 1u);
+    EXPECT_EQ(page_of(objs[0])->state, VM_PAGE_STATE_FREE);
     EXPECT_EQ(heap_pages(), 0u);
+    EXPECT_EQ(heap_trim(), 0u);
+    EXPECT_EQ(heap_bytes_in_use(), 0u);
+    EXPECT_EQ(pmm_count_free_pages(), baseline);
+}
+
+/* Spares never make an allocation fail: with the PMM empty, a slab of one class is
+ * made from another class's spare, and a large run gets the spares back first. */
+HTEST(heap, spares_yield_to_exhaustion) {
+    enum { PAGES = 8 };
+    size_t baseline = setup_with(PAGES * PAGE_SIZE);
+    ASSERT_EQ(baseline, (size_t)PAGES);
+    kfree(kmalloc(16)); /* a spare of the smallest class */
+    EXPECT_EQ(pmm_count_free_pages(), (size_t)PAGES - 1);
+    void *objs[PAGES * 2 + 1];
+    size_t n = 0;
+    while (n < countof(objs) && (objs[n] = kmalloc(SLAB_MAX)) != NULL)
+        n++;
+    EXPECT_EQ(n, (size_t)PAGES * (PAGE_SIZE / SLAB_MAX)); /* every page, the spare's too */
+    EXPECT_EQ(heap_pages(), (size_t)PAGES);
+    for (size_t i = 0; i < n; i++)
+        kfree(objs[i]);
+    EXPECT_EQ(heap_pages(), 1u); /* SLAB_MAX's spare */
+    void *all = kmalloc(PAGES * PAGE_SIZE);
+    EXPECT_NONNULL(all);
+    kfree(all);
+    EXPECT_EQ(heap_pages(), 0u);
+    EXPECT_EQ(pmm_count_free_pages(), baseline);
+}
+
+/* An object created and destroyed over and over, alone on its slab, reuses the spare:
+ * no PMM traffic after the first allocation, and every object still comes out of the
+ * spare's free list intact. */
+HTEST(heap, spare_slab_reused_without_pmm) {
+    size_t baseline = setup();
+    void *first = kmalloc(600);
+    ASSERT_NONNULL(first);
+    vm_page_t *page = page_of(first);
+    kfree(first);
+    EXPECT_EQ(pmm_count_free_pages(), baseline - 1);
+    for (int i = 0; i < 100; i++) {
+        void *p = kmalloc(600);
+        ASSERT_NONNULL(p);
+        ASSERT_EQ(page_of(p), page);
+        ASSERT_EQ(pmm_count_free_pages(), baseline - 1);
+        memset(p, 0x5a, 600);
+        kfree(p);
+    }
+    /* Two objects on the spare, then both freed: still one page, the spare. */
+    void *a = kmalloc(600), *b = kmalloc(600);
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(a, b);
+    EXPECT_EQ(page_of(b), page);
+    kfree(a);
+    kfree(b);
+    EXPECT_EQ(heap_pages(), 1u);
+    EXPECT_EQ(heap_trim(), 1u);
     EXPECT_EQ(heap_bytes_in_use(), 0u);
     EXPECT_EQ(pmm_count_free_pages(), baseline);
 }
@@ -191,6 +256,7 @@ HTEST(heap, kzalloc_zeroes) {
         kfree(z);
     }
     EXPECT_EQ(heap_bytes_in_use(), 0u);
+    heap_trim();
     EXPECT_EQ(pmm_count_free_pages(), baseline);
 }
 
@@ -219,6 +285,7 @@ HTEST(heap, bad_frees_panic) {
     kfree(small);
     kfree(big);
     EXPECT_EQ(heap_bytes_in_use(), 0u);
+    heap_trim();
     EXPECT_EQ(heap_pages(), 0u);
     EXPECT_EQ(pmm_count_free_pages(), baseline);
 }
@@ -241,6 +308,7 @@ HTEST(heap, double_frees_panic) {
     kfree(keep);
     HTEST_EXPECT_PANIC(kfree(keep));
     EXPECT_EQ(heap_bytes_in_use(), 0u);
+    heap_trim();
     EXPECT_EQ(heap_pages(), 0u);
     EXPECT_EQ(pmm_count_free_pages(), baseline);
 }
@@ -259,6 +327,7 @@ HTEST(heap, poison_value_in_live_object_is_not_a_double_free) {
     kfree(b);                /* must not be mistaken for a double free */
     kfree(a);
     EXPECT_EQ(heap_bytes_in_use(), 0u);
+    heap_trim();
     EXPECT_EQ(pmm_count_free_pages(), baseline);
 }
 
@@ -292,11 +361,13 @@ HTEST(heap, exhaustion_returns_null_cleanly) {
     EXPECT_EQ(heap_bytes_in_use(), n * SLAB_MAX);
     for (size_t i = 0; i < n; i++)
         kfree(objs[i]);
+    heap_trim();
     EXPECT_EQ(heap_pages(), 0u);
     EXPECT_EQ(pmm_count_free_pages(), baseline);
     void *all = kmalloc(PAGES * PAGE_SIZE);
     EXPECT_NONNULL(all);
     kfree(all);
+    heap_trim();
     EXPECT_EQ(pmm_count_free_pages(), baseline);
 }
 
@@ -428,6 +499,7 @@ out:
     pmm_fault_inject_every(0);
     pmm_fault_inject_random(0, 0);
     EXPECT_EQ(heap_bytes_in_use(), 0u);
+    heap_trim();
     EXPECT_EQ(heap_pages(), 0u);
     EXPECT_EQ(pmm_count_free_pages(), baseline);
 }

@@ -2,7 +2,7 @@
  * Kernel heap: power-of-two size classes (16 B .. 2 KiB) carved from single PMM pages
  * (one class per page, recorded in the page's vm_page), larger requests served by
  * contiguous page runs. Every pointer is at least 16-byte aligned (page-aligned above
- * 2 KiB). Empty slab pages go back to the PMM.
+ * 2 KiB). Empty slab pages go back to the PMM, but for one spare per class.
  *
  * Locking: one spinlock (irqsave); the PMM is called with it held (PMM lock nests inside).
  */
@@ -21,6 +21,11 @@ void *kzalloc(size_t size);
 void kfree(void *ptr);
 
 size_t heap_bytes_in_use(void); /* sum of the class sizes / run sizes of live allocations */
-size_t heap_pages(void);        /* PMM pages currently held by the heap */
+size_t heap_pages(void);        /* PMM pages currently held by the heap, spares included */
+
+/* Gives every class's spare empty slab back to the PMM; returns how many pages. For
+ * exact free-page counts (ktest leak checks, ZX_INFO_KMEM_STATS); interrupts on or off,
+ * no heap or PMM lock held. */
+size_t heap_trim(void);
 
 #endif
