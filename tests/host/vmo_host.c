@@ -18,6 +18,7 @@ bool thread_kill_pending(void) { return host_killed; }
 void env_start(void) {
     mmu_env_init(MMU_ENV_DEFAULT_BYTES);
     vmo_zero_page_init();
+    heap_trim(); /* the heap's spare empty slabs are not in use (phys/heap.h) */
     baseline_free = pmm_count_free_pages();
     host_killed = false;
 }
@@ -26,6 +27,7 @@ void env_end_at(const char *file, int line) {
     pmm_fault_inject_every(0);
     pmm_fault_inject_random(0, 0);
     host_killed = false;
+    heap_trim();
     if (pmm_count_free_pages() != baseline_free)
         htest_fail(file, line, "leak: %zu PMM pages still allocated",
                    baseline_free - pmm_count_free_pages());
