@@ -64,6 +64,8 @@ static uint32_t cpus_found;
 static uint32_t cpus_started = 1;
 static uint64_t boot_pat;
 static unsigned acpi_mmio_maps;
+/* Where the CPU count comes from, for the summary line. */
+static const char *cpus_source = "no ACPI";
 
 /*
  * acpi_map_fn for the kernel: tables inside the physmap are read there; others are
@@ -100,6 +102,7 @@ static uint32_t discover(const struct boot_info *bi, uint32_t boot_apic) {
                                     &why);
     if (st != ZX_OK) {
         printf("smp: %s (%d); running on the boot CPU only\n", why ? why : "acpi: ?", st);
+        cpus_source = "ACPI tables unusable";
         return 1;
     }
     bool boot_listed = false;
@@ -108,8 +111,10 @@ static uint32_t discover(const struct boot_info *bi, uint32_t boot_apic) {
     if (!boot_listed) {
         printf("smp: the boot CPU's APIC ID %u is not in the MADT; running on the boot CPU "
                "only\n", boot_apic);
+        cpus_source = "ACPI tables unusable";
         return 1;
     }
+    cpus_source = "ACPI MADT";
     uint32_t n = 1;
     for (size_t i = 0; i < found.count; i++) {
         if (found.cpus[i].apic_id != boot_apic)
@@ -289,7 +294,7 @@ void arch_smp_init(const struct boot_info *bi) {
     }
     x86_percpu_set_running(cpus_started);
     printf("smp: %u CPU%s found (%s), %u started\n", cpus_found, cpus_found == 1 ? "" : "s",
-           bi->acpi_rsdp ? "ACPI MADT" : "no ACPI", cpus_started);
+           cpus_source, cpus_started);
 }
 
 /*
