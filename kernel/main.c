@@ -3,7 +3,7 @@
  *   console -> boot information -> command line -> CPU (arch_early_init: features,
  *   descriptor tables, exception entry) -> ASLR seed -> page tables + PMM -> heap ->
  *   kernel aspace -> symbols -> modules -> scheduler -> syscall entry (arch_init) ->
- *   tasks -> tests or user programs.
+ *   the other CPUs (arch_smp_init) -> tasks -> tests or user programs.
  */
 #include <arch/debug.h>
 #include <arch/init.h>
@@ -240,6 +240,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     /* From here on the kernel is preemptive and user mode is available. */
     sched_init();
     arch_init();
+    arch_smp_init(&boot_info);
     if (debug_break_armed(DEBUG_BREAK_SYSCALL))
         arch_syscall_break_enable();
     proc_init();

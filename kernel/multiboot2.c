@@ -61,6 +61,9 @@
 #define MB2_MMAP_ENTRY_TYPE_OFF 16
 #define MB2_MMAP_ENTRY_MIN_SIZE 24
 
+/* ACPI tags: the RSDP copy follows the tag header. */
+#define MB2_ACPI_RSDP_OFF 8
+
 /* Returned for absent string tags so callers never see NULL. */
 static const char empty_string[] = "";
 
@@ -73,6 +76,8 @@ struct mb2_parser {
     bool seen_bootloader_name;
     bool seen_meminfo;
     bool seen_mmap;
+    bool seen_acpi_old;
+    bool seen_acpi_new;
 };
 
 /* Reads a little-endian field at any alignment; p must already be bounds-checked. */
@@ -230,6 +235,27 @@ static zx_status_t parse_mmap(struct mb2_parser *p, const uint8_t *tag, uint32_t
 }
 
 /*
+ * ACPI old (type 14) or new (type 15) RSDP tag: records where the RSDP copy lies in the
+ * tag. The new tag's copy wins whatever the order; a duplicate of either kind is
+ * rejected, since we could not know which one the bootloader meant.
+ */
+static zx_status_t parse_acpi(struct mb2_parser *p, uint32_t type, const uint8_t *tag,
+                              uint32_t size) {
+    bool is_new = type == MB2_TAG_ACPI_NEW;
+    bool *seen = is_new ? &p->seen_acpi_new : &p->seen_acpi_old;
+    if (*seen)
+        return fail(p, ZX_ERR_INVALID_ARGS,
+                    is_new ? "multiboot2: duplicate new ACPI tag"
+                           : "multiboot2: duplicate old ACPI tag");
+    *seen = true;
+    if (!is_new && p->seen_acpi_new)
+        return ZX_OK;
+    p->out->acpi_rsdp = tag + MB2_ACPI_RSDP_OFF;
+    p->out->acpi_rsdp_len = size - MB2_ACPI_RSDP_OFF;
+    return ZX_OK;
+}
+
+/*
  * Dispatches one tag whose header and body, [tag, tag + size), are known to lie inside
  * total_size and whose size is at least the tag header. Unknown types are skipped: the
  * format is designed so new tags can be ignored by old kernels.
@@ -246,6 +272,9 @@ static zx_status_t parse_tag(struct mb2_parser *p, uint32_t type, const uint8_t 
         return parse_meminfo(p, tag, size);
     case MB2_TAG_MMAP:
         return parse_mmap(p, tag, size);
+    case MB2_TAG_ACPI_OLD:
+    case MB2_TAG_ACPI_NEW:
+        return parse_acpi(p, type, tag, size);
     default:
         return ZX_OK;
     }
@@ -279,6 +308,8 @@ static zx_status_t parse_all(struct mb2_parser *p, size_t avail) {
     out->mem_upper_kb = 0;
     out->mem_count = 0;
     out->module_count = 0;
+    out->acpi_rsdp = NULL;
+    out->acpi_rsdp_len = 0;
 
     /* 64-bit offsets: off + padded size can never wrap, since both are below 2^33. */
     uint64_t off = MB2_INFO_HEADER_SIZE;

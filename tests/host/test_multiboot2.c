@@ -14,7 +14,6 @@
 
 /* Tag types from the multiboot2 specification that the parser ignores. */
 #define MB2_TAG_FRAMEBUFFER 8
-#define MB2_TAG_ACPI_OLD 14
 #define MB2_TAG_LOAD_BASE_ADDR 21
 
 struct mb_builder {
@@ -237,6 +236,10 @@ HTEST(multiboot2, parses_grub_like_structure) {
     ASSERT_OK(parse_live(&b, b.len, &bi, &why));
     EXPECT_NULL(why);
     expect_grub_like(&bi, b.len);
+    /* The old ACPI tag's RSDP copy: right after its tag header, 20 bytes. */
+    ASSERT_NONNULL(bi.acpi_rsdp);
+    EXPECT_EQ(bi.acpi_rsdp_len, (size_t)20);
+    EXPECT_EQ(memcmp(bi.acpi_rsdp, "RSD PTR ", 8), 0);
     /* Strings point into the structure itself, not into copies. */
     EXPECT_TRUE((const uint8_t *)bi.cmdline > live_copy &&
                 (const uint8_t *)bi.cmdline < live_copy + b.len);
@@ -623,6 +626,73 @@ static uint64_t fuzz_next(void) { /* xorshift64* */
  * Corrupts a valid structure at random and checks the parser never reads outside the
  * exact-size buffer (ASan) and, when it accepts, hands back consistent results.
  */
+/* Builds a structure holding the given ACPI tags (type, body) in order. */
+static void build_acpi(struct mb_builder *b, const uint32_t *types, const char *const *bodies,
+                       size_t n) {
+    mb_begin(b);
+    mb_mmap(b, qemu_map, QEMU_MAP_COUNT);
+    for (size_t i = 0; i < n; i++) {
+        mb_open(b, types[i]);
+        mb_put(b, bodies[i], strlen(bodies[i]));
+        mb_close(b);
+    }
+    mb_end(b);
+}
+
+HTEST(multiboot2, acpi_tags_new_preferred) {
+    static const char old_rsdp[] = "RSD PTR old-rsdp-20b";
+    static const char new_rsdp[] = "RSD PTR new-rsdp-36-bytes-long-copy.";
+    struct mb_builder b;
+    struct boot_info bi;
+    /* No tag: no RSDP. */
+    build_acpi(&b, NULL, NULL, 0);
+    ASSERT_OK(parse_live(&b, b.len, &bi, NULL));
+    EXPECT_NULL(bi.acpi_rsdp);
+    EXPECT_EQ(bi.acpi_rsdp_len, (size_t)0);
+    /* Old only, new only, and both in either order: the new one wins. */
+    const uint32_t old_t = MB2_TAG_ACPI_OLD, new_t = MB2_TAG_ACPI_NEW;
+    const struct {
+        uint32_t types[2];
+        const char *bodies[2];
+        size_t n;
+        const char *want;
+    } cases[] = {
+        {{old_t}, {old_rsdp}, 1, old_rsdp},
+        {{new_t}, {new_rsdp}, 1, new_rsdp},
+        {{old_t, new_t}, {old_rsdp, new_rsdp}, 2, new_rsdp},
+        {{new_t, old_t}, {new_rsdp, old_rsdp}, 2, new_rsdp},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        build_acpi(&b, cases[i].types, cases[i].bodies, cases[i].n);
+        ASSERT_OK(parse_live(&b, b.len, &bi, NULL));
+        ASSERT_NONNULL(bi.acpi_rsdp);
+        EXPECT_EQ(bi.acpi_rsdp_len, strlen(cases[i].want));
+        EXPECT_EQ(memcmp(bi.acpi_rsdp, cases[i].want, bi.acpi_rsdp_len), 0);
+        /* The copy lies inside the structure. */
+        EXPECT_TRUE(bi.acpi_rsdp > live_copy && bi.acpi_rsdp + bi.acpi_rsdp_len <= live_copy + b.len);
+    }
+    /* An empty tag is passed on with length 0 (the ACPI reader rejects it). */
+    const char *empty[] = {""};
+    build_acpi(&b, &new_t, empty, 1);
+    ASSERT_OK(parse_live(&b, b.len, &bi, NULL));
+    EXPECT_EQ(bi.acpi_rsdp_len, (size_t)0);
+}
+
+HTEST(multiboot2, acpi_tag_duplicates_rejected) {
+    static const char rsdp[] = "RSD PTR 0123456789ab";
+    struct mb_builder b;
+    const char *bodies[] = {rsdp, rsdp};
+    const uint32_t olds[] = {MB2_TAG_ACPI_OLD, MB2_TAG_ACPI_OLD};
+    build_acpi(&b, olds, bodies, 2);
+    const char *why = NULL;
+    EXPECT_STATUS(parse_built(&b, &why), ZX_ERR_INVALID_ARGS);
+    EXPECT_STREQ(why, "multiboot2: duplicate old ACPI tag");
+    const uint32_t news[] = {MB2_TAG_ACPI_NEW, MB2_TAG_ACPI_NEW};
+    build_acpi(&b, news, bodies, 2);
+    EXPECT_STATUS(parse_built(&b, &why), ZX_ERR_INVALID_ARGS);
+    EXPECT_STREQ(why, "multiboot2: duplicate new ACPI tag");
+}
+
 HTEST(multiboot2, random_corruption_fuzz) {
     struct mb_builder b;
     build_grub_like(&b);

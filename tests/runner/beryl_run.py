@@ -2,7 +2,8 @@
 """Boot Beryl in QEMU or Bochs and check what it prints.
 
   beryl_run.py --iso-root build/isoroot [--cmdline "test=all"] [--emulator qemu|bochs]
-               [--memory 128M] [--cpu MODEL] [--expect REGEX]... [--reject REGEX]...
+               [--memory 128M] [--cpu MODEL] [--bochs-cpus N] [--expect REGEX]...
+               [--reject REGEX]...
                [--expect-exit success|failure] [--timeout SECONDS] [--log FILE]
                [--qemu-arg ARG]... [--bochs-command CMD]... [--expect-bochs REGEX]...
                [--show-log] [--show-emulator-output] [--emulator-output-lines N]
@@ -236,12 +237,13 @@ def run_qemu(iso, log, args):
     return None, "qemu exited with status %d (its output is below)" % status, output
 
 
-def write_bochsrc(path, iso, log, memory):
+def write_bochsrc(path, iso, log, memory, cpus=1):
     """Writes a Bochs configuration from tools/bochsrc.in to path: boot iso, serial
-    console to the file log, memory like "128M" or "1G". (tools/bochs_debug.py, behind
-    `./beryl bochs`, uses it too.)"""
+    console to the file log, memory like "128M" or "1G", `cpus` CPUs (its `cpu: count=`).
+    (tools/bochs_debug.py, behind `./beryl bochs`, uses it too.)"""
     with open(BOCHSRC) as f:
         text = f.read()
+    text = re.sub(r"\bcount=\d+", "count=%d" % cpus, text, count=1)
     mem_mb = int(memory.rstrip("MmGg")) * (1024 if memory[-1] in "Gg" else 1)
     text = text.replace("@ISO@", iso).replace("@SERIAL_LOG@", log).replace("@MEGS@", str(mem_mb))
     with open(path, "w") as f:
@@ -251,7 +253,7 @@ def write_bochsrc(path, iso, log, memory):
 def run_bochs(iso, log, args, workdir):
     """Boots the ISO in Bochs; returns (outcome or None, why not, Bochs' own output)."""
     rc = os.path.join(workdir, "bochsrc")
-    write_bochsrc(rc, iso, log, args.memory)
+    write_bochsrc(rc, iso, log, args.memory, args.bochs_cpus)
     cmds = os.path.join(workdir, "bochs.cmds")
     with open(cmds, "w") as f:
         # Continue to the first magic breakpoint (or the end), run the requested debugger
@@ -302,6 +304,8 @@ def main():
     p.add_argument("--emulator", choices=["qemu", "bochs"], default="qemu")
     p.add_argument("--memory", default="128M")
     p.add_argument("--cpu", default="max", help="QEMU CPU model")
+    p.add_argument("--bochs-cpus", type=int, default=1, metavar="N",
+                   help="Bochs CPU count (its cpu: count=); QEMU takes --qemu-arg=-smp --qemu-arg=N")
     p.add_argument("--expect", action="append", default=[])
     p.add_argument("--reject", action="append", default=[])
     p.add_argument("--expect-exit", choices=["success", "failure"], default="success")

@@ -33,6 +33,27 @@ struct x86_features x86_features;
  * path that works everywhere. */
 uint8_t x86_entry_has_clac;
 
+/* Turns on, on the calling CPU, the protections the kernel relies on that f says the
+ * CPU has. WP makes read-only pages read-only for the kernel too. */
+static void enable_protections(const struct x86_features *f) {
+    if (f->nx)
+        x86_wrmsr(X86_MSR_EFER, x86_rdmsr(X86_MSR_EFER) | X86_EFER_NXE);
+    x86_set_cr0(x86_get_cr0() | X86_CR0_WP);
+    uint64_t cr4 = x86_get_cr4();
+    if (f->pge)
+        cr4 |= X86_CR4_PGE;
+    if (f->smep)
+        cr4 |= X86_CR4_SMEP;
+    if (f->smap)
+        cr4 |= X86_CR4_SMAP;
+    x86_set_cr4(cr4);
+}
+
+void x86_cpu_features_init_other_cpu(void) {
+    enable_protections(&x86_features);
+    x86_fpu_init_other_cpu();
+}
+
 void x86_cpu_features_init(void) {
     struct x86_features *f = &x86_features;
     uint32_t a, b, c, d;
@@ -74,18 +95,7 @@ void x86_cpu_features_init(void) {
         f->virt_addr_bits = (a >> 8) & 0xff;
     }
 
-    /* Enable what we have. WP makes read-only pages read-only for the kernel too. */
-    if (f->nx)
-        x86_wrmsr(X86_MSR_EFER, x86_rdmsr(X86_MSR_EFER) | X86_EFER_NXE);
-    x86_set_cr0(x86_get_cr0() | X86_CR0_WP);
-    uint64_t cr4 = x86_get_cr4();
-    if (f->pge)
-        cr4 |= X86_CR4_PGE;
-    if (f->smep)
-        cr4 |= X86_CR4_SMEP;
-    if (f->smap)
-        cr4 |= X86_CR4_SMAP;
-    x86_set_cr4(cr4);
+    enable_protections(f);
     x86_entry_has_clac = f->smap;
 
     printf("cpu: %s, %u-bit physical / %u-bit virtual addresses\n", f->vendor,

@@ -55,6 +55,22 @@ static void xsetbv(uint32_t reg, uint64_t v) {
 
 static const char *const component_names[] = {"x87", "sse", "avx"};
 
+/* CR0 / CR4 for the extended state, on the calling CPU: x87 errors as #MF (NE), WAIT
+ * honours TS (MP); no emulation, no lazy switching; SSE on, XSAVE when in use. */
+static void fpu_control_bits(bool xsave) {
+    x86_set_cr0((x86_get_cr0() | X86_CR0_MP | X86_CR0_NE) & ~(X86_CR0_EM | X86_CR0_TS));
+    uint64_t cr4 = x86_get_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+    if (xsave)
+        cr4 |= X86_CR4_OSXSAVE;
+    x86_set_cr4(cr4);
+}
+
+void x86_fpu_init_other_cpu(void) {
+    fpu_control_bits(x86_fpu_info.xsave);
+    if (x86_fpu_info.xsave)
+        xsetbv(0, x86_fpu_info.xcr0);
+}
+
 void x86_fpu_init(void) {
     struct x86_fpu_info *fi = &x86_fpu_info;
     uint32_t a, b, c, d;
@@ -64,12 +80,7 @@ void x86_fpu_init(void) {
     bool has_xsave = c & CPUID1_ECX_XSAVE;
     bool has_avx = c & CPUID1_ECX_AVX;
 
-    /* x87 errors as #MF (NE), WAIT honours TS (MP); no emulation, no lazy switching. */
-    x86_set_cr0((x86_get_cr0() | X86_CR0_MP | X86_CR0_NE) & ~(X86_CR0_EM | X86_CR0_TS));
-    uint64_t cr4 = x86_get_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
-    if (has_xsave)
-        cr4 |= X86_CR4_OSXSAVE;
-    x86_set_cr4(cr4);
+    fpu_control_bits(has_xsave);
 
     fi->xcr0 = X86_XSTATE_X87 | X86_XSTATE_SSE;
     fi->size = FXSAVE_AREA_SIZE;

@@ -1,5 +1,6 @@
 /*
- * The boot CPU's GDT and TSS. Layout (selectors in boot_defs.h):
+ * Each CPU's GDT and TSS (struct x86_cpu_tables: the boot CPU's is static here, the
+ * others' come from kernel/arch/x86/boot/smp.c). Layout (selectors in boot_defs.h):
  *   0x00 null, 0x08 kernel code, 0x10 kernel data, 0x18 user data, 0x20 user code,
  *   0x28 TSS (a 16-byte system descriptor).
  * User data precedes user code because sysret derives both selectors from one MSR field.
@@ -13,8 +14,6 @@
 #include <kernel/compiler.h>
 #include <lib/string.h>
 
-#define GDT_ENTRIES 7 /* 5 segment descriptors + 2 slots for the TSS */
-
 /* Access/flag bits of a code/data descriptor. */
 #define SEG_PRESENT (1ull << 47)
 #define SEG_DPL3 (3ull << 45)
@@ -27,8 +26,7 @@
 #define SEG_LIMIT_MAX (0xffffull | (0xfull << 48))
 #define TSS_TYPE_AVAILABLE (0x9ull << 40)
 
-static uint64_t gdt[GDT_ENTRIES] __aligned(16);
-static struct x86_tss tss __aligned(16);
+static struct x86_cpu_tables boot_tables;
 static uint8_t ist_stacks[X86_IST_COUNT][X86_IST_STACK_SIZE] __aligned(16);
 
 struct __packed gdt_ptr {
@@ -50,7 +48,9 @@ bool arch_is_kernel_stack(uintptr_t addr, uintptr_t len) {
     return false;
 }
 
-void x86_gdt_init(void) {
+void x86_gdt_load(struct x86_cpu_tables *t, const uintptr_t ist_tops[X86_IST_COUNT]) {
+    uint64_t *gdt = t->gdt;
+    struct x86_tss *tss = &t->tss;
     uint64_t code = SEG_PRESENT | SEG_CODE_DATA | SEG_EXEC | SEG_RW | SEG_LONG | SEG_4K_GRAN |
                     SEG_LIMIT_MAX;
     uint64_t data = SEG_PRESENT | SEG_CODE_DATA | SEG_RW | SEG_32BIT | SEG_4K_GRAN |
@@ -61,19 +61,19 @@ void x86_gdt_init(void) {
     gdt[X86_GDT_USER_DATA >> 3] = data | SEG_DPL3;
     gdt[X86_GDT_USER_CODE >> 3] = code | SEG_DPL3;
 
-    memset(&tss, 0, sizeof(tss));
+    memset(tss, 0, sizeof(*tss));
     for (int i = 0; i < X86_IST_COUNT; i++)
-        tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][X86_IST_STACK_SIZE];
-    tss.iomap_base = sizeof(tss); /* no I/O permission bitmap */
+        tss->ist[i] = (uint64_t)ist_tops[i];
+    tss->iomap_base = sizeof(*tss); /* no I/O permission bitmap */
 
-    uint64_t base = (uint64_t)(uintptr_t)&tss;
-    uint64_t limit = sizeof(tss) - 1;
+    uint64_t base = (uint64_t)(uintptr_t)tss;
+    uint64_t limit = sizeof(*tss) - 1;
     gdt[X86_GDT_TSS >> 3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | TSS_TYPE_AVAILABLE |
                             SEG_PRESENT | (((limit >> 16) & 0xf) << 48) |
                             (((base >> 24) & 0xff) << 56);
     gdt[(X86_GDT_TSS >> 3) + 1] = base >> 32;
 
-    struct gdt_ptr ptr = {sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt};
+    struct gdt_ptr ptr = {sizeof(t->gdt) - 1, (uint64_t)(uintptr_t)gdt};
     __asm__ volatile(
         "lgdt %0\n"
         "mov %1, %%ds\n"
@@ -90,4 +90,12 @@ void x86_gdt_init(void) {
     __asm__ volatile("ltr %w0" ::"r"(X86_GDT_TSS));
 }
 
-void x86_tss_set_rsp0(uint64_t rsp0) { tss.rsp[0] = rsp0; }
+void x86_gdt_init(void) {
+    uintptr_t tops[X86_IST_COUNT];
+    for (int i = 0; i < X86_IST_COUNT; i++)
+        tops[i] = (uintptr_t)&ist_stacks[i][X86_IST_STACK_SIZE];
+    x86_gdt_load(&boot_tables, tops);
+}
+
+/* Only the boot CPU runs threads: the TSS whose rsp0 follows them is its. */
+void x86_tss_set_rsp0(uint64_t rsp0) { boot_tables.tss.rsp[0] = rsp0; }

@@ -7,6 +7,8 @@
  * interrupt is needed). The timer then runs periodically at LAPIC_TIMER_HZ; its interrupt
  * goes through the entry layer (entry/irq.c), which acknowledges it here
  * (x86_lapic_eoi) and passes the tick up. current_time() is derived from the TSC.
+ * The other CPUs are started through the interrupt command register (x86_lapic_send_init,
+ * x86_lapic_send_startup; kernel/arch/x86/boot/smp.c).
  */
 #include <arch/mmio.h>
 #include <arch/mmu.h>
@@ -23,7 +25,20 @@
 #define APIC_BASE_ENABLE (1ull << 11)
 
 /* xAPIC register offsets (Intel SDM Vol. 3A, 11.4.1). */
+#define LAPIC_ID 0x020u
+#define LAPIC_ID_SHIFT 24
 #define LAPIC_EOI 0x0b0u
+#define LAPIC_ICR_LOW 0x300u
+#define LAPIC_ICR_HIGH 0x310u
+#define LAPIC_ICR_DEST_SHIFT 24
+/* ICR low: delivery mode, level, delivery status (Intel SDM Vol. 3A, 11.6.1). */
+#define LAPIC_ICR_MODE_INIT (5u << 8)
+#define LAPIC_ICR_MODE_STARTUP (6u << 8)
+#define LAPIC_ICR_LEVEL_ASSERT (1u << 14)
+#define LAPIC_ICR_BUSY (1u << 12)
+/* How long an IPI may stay undelivered before x86_lapic_send_* gives up (the SDM gives
+ * no bound; real hardware and the emulators clear the bit within microseconds). */
+#define LAPIC_ICR_TIMEOUT_NS 10000000ull
 #define LAPIC_SVR 0x0f0u
 #define LAPIC_LVT_TIMER 0x320u
 #define LAPIC_TIMER_INITIAL 0x380u
@@ -105,3 +120,30 @@ void arch_timer_init(void) {
 }
 
 void x86_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
+
+uint32_t x86_lapic_id(void) { return lapic_read(LAPIC_ID) >> LAPIC_ID_SHIFT; }
+
+/*
+ * Writes the ICR (destination first: writing the low word sends) and waits, with
+ * `pause`, until the local APIC reports the IPI delivered. Returns false when it is
+ * still pending after LAPIC_ICR_TIMEOUT_NS.
+ */
+static bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low) {
+    lapic_write(LAPIC_ICR_HIGH, apic_id << LAPIC_ICR_DEST_SHIFT);
+    lapic_write(LAPIC_ICR_LOW, icr_low);
+    zx_time_t deadline = current_time() + (zx_time_t)LAPIC_ICR_TIMEOUT_NS;
+    while (lapic_read(LAPIC_ICR_LOW) & LAPIC_ICR_BUSY) {
+        if (current_time() > deadline)
+            return false;
+        __asm__ volatile("pause");
+    }
+    return true;
+}
+
+bool x86_lapic_send_init(uint32_t apic_id) {
+    return lapic_send_ipi(apic_id, LAPIC_ICR_MODE_INIT | LAPIC_ICR_LEVEL_ASSERT);
+}
+
+bool x86_lapic_send_startup(uint32_t apic_id, uint8_t vector) {
+    return lapic_send_ipi(apic_id, LAPIC_ICR_MODE_STARTUP | LAPIC_ICR_LEVEL_ASSERT | vector);
+}

@@ -6,9 +6,9 @@
  * (<arch/arch_impl.h>): its number, the entry paths' scratch words, the interrupts-off
  * stretch in progress, what the CPU's user-context registers hold. Generic code reads
  * only cpu_num; per-CPU state of generic subsystems (run queues, ...) joins the struct
- * when SMP needs it. With one CPU there is one struct, a global; on SMP the
- * architecture keeps a pointer to the running CPU's struct where one instruction reaches
- * it (GS base on x86-64) and arch_get_percpu() reads it. The contract stays: a caller
+ * when it is needed. Only the boot CPU runs generic code today (the others are started
+ * and parked at boot: docs/architecture.md, "CPUs"), so arch_get_percpu() returns the
+ * boot CPU's struct; each other CPU reaches its own through GS base on x86-64. A caller
  * may use the struct only while it cannot migrate (interrupts or preemption off).
  */
 #ifndef ARCH_CPU_H
@@ -21,9 +21,15 @@
 #ifdef BERYL_HOST
 static inline uint32_t arch_curr_cpu_num(void) { return 0; }
 static inline void arch_spin_pause(void) {}
+static inline uint32_t arch_cpu_count(void) { return 1; }
 #else
-/* The number of the CPU running the caller (0 today). */
+/* The number of the CPU running the caller (0 .. arch_cpu_count() - 1; the boot CPU
+ * is 0, and only the boot CPU runs generic code today). */
 static inline uint32_t arch_curr_cpu_num(void);
+
+/* How many CPUs are running: the boot CPU and every other CPU started at boot
+ * (docs/architecture.md, "CPUs"). 1 until they are started. */
+uint32_t arch_cpu_count(void);
 
 /* The running CPU's struct arch_percpu (see above for when it may be used). */
 static inline struct arch_percpu *arch_get_percpu(void);

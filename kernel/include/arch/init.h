@@ -25,4 +25,12 @@ void arch_mmu_boot_init(const struct boot_info *bi);
  * the syscall instruction's entry. */
 void arch_init(void);
 
+/*
+ * Once the timer runs (sched_init): finds the CPUs from the ACPI tables in bi, starts
+ * the others (up to smp.max_cpus=N) and parks them; prints what it found and started.
+ * Falls back to the boot CPU alone, with a message, when the tables are missing or bad.
+ * arch_cpu_count() (<arch/cpu.h>) says how many run afterwards.
+ */
+void arch_smp_init(const struct boot_info *bi);
+
 #endif

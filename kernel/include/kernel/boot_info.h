@@ -44,6 +44,11 @@ struct boot_info {
     struct boot_mem_region mem[BOOT_MAX_MEM_REGIONS];
     size_t module_count;
     struct boot_module modules[BOOT_MAX_MODULES];
+    /* The ACPI RSDP the loader copied into its ACPI tag (kernel/acpi.c checks it): the new
+     * (ACPI 2.0+) tag's copy when both tags are present, else the old one's; NULL and 0
+     * when neither is. */
+    const uint8_t *acpi_rsdp;
+    size_t acpi_rsdp_len;
 };
 
 #endif

@@ -19,6 +19,8 @@
 #define MB2_TAG_BASIC_MEMINFO 4
 #define MB2_TAG_BOOTDEV 5
 #define MB2_TAG_MMAP 6
+#define MB2_TAG_ACPI_OLD 14 /* a copy of the ACPI 1.0 RSDP */
+#define MB2_TAG_ACPI_NEW 15 /* a copy of the ACPI 2.0+ RSDP */
 #define MB2_TAG_ALIGN 8
 
 /*
@@ -26,7 +28,9 @@
  * Checks everything before trusting it: total_size within avail and >= 16, every tag
  * 8-byte aligned, tag sizes >= 8 and inside total_size, an END tag present, strings
  * NUL-terminated inside their tag, memory-map entry_size >= 24 and entries inside the tag,
- * module start <= end, at most BOOT_MAX_* regions/modules, exactly one memory map.
+ * module start <= end, at most BOOT_MAX_* regions/modules, exactly one memory map, at
+ * most one ACPI tag of each kind. The ACPI tags' contents are not checked here (the
+ * RSDP is kernel/acpi.c's to validate); the new tag wins over the old one.
  *
  * On success fills *out and returns ZX_OK. On failure returns ZX_ERR_INVALID_ARGS (malformed),
  * ZX_ERR_NOT_FOUND (no memory map) or ZX_ERR_NO_RESOURCES (too many entries), stores a

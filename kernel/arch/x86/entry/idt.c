@@ -58,6 +58,11 @@ void x86_idt_init(void) {
     }
     idt_set_gate(X86_VECTOR_TIMER, (uint64_t)(uintptr_t)x86_irq_stub_timer, 0);
     idt_set_gate(X86_VECTOR_SPURIOUS, (uint64_t)(uintptr_t)x86_irq_stub_spurious, 0);
+    x86_idt_load();
+}
+
+/* Every CPU shares the one IDT, filled once by the boot CPU. */
+void x86_idt_load(void) {
     struct idt_ptr ptr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
     __asm__ volatile("lidt %0" ::"m"(ptr));
 }

@@ -42,8 +42,10 @@ static bool on_final_tables;
 static paddr_t kernel_pml4;
 static paddr_t kernel_pdpt[X86_PT_ENTRIES]; /* indexed by PML4 slot; 0 below 256 */
 static size_t boot_pages_taken;
+static uint64_t physmap_end;
 
 uint64_t x86_kernel_pml4_phys(void) { return kernel_pml4; }
+uint64_t x86_physmap_end(void) { return physmap_end; }
 
 /* Physical -> usable pointer: identity map before the switch, physmap after. */
 static void *boot_phys_ptr(paddr_t pa) {
@@ -156,7 +158,7 @@ void arch_mmu_boot_init(const struct boot_info *bi) {
     }
 
     uint64_t ram_end = range_set_end(&usable_set);
-    uint64_t physmap_end = ROUNDUP(ram_end, X86_PAGE_SIZE_1G);
+    physmap_end = ROUNDUP(ram_end, X86_PAGE_SIZE_1G);
     if (physmap_end > PHYSMAP_SIZE)
         panic("boot: RAM ends at 0x%lx, beyond the %llu GiB physmap", ram_end,
               PHYSMAP_SIZE >> 30);

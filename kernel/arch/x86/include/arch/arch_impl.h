@@ -39,6 +39,7 @@ struct arch_percpu {
     uint64_t user_fs_base;     /* what the FS / GS base MSRs hold */
     uint64_t user_gs_base;
     void *fpu_loaded;          /* the extended-state area the registers hold, or NULL */
+    struct arch_percpu *self;  /* this struct: what a %gs-relative read of it returns */
 };
 
 /*
@@ -92,9 +93,13 @@ static __attribute__((always_inline)) inline void arch_fill(void *dst, uint64_t 
 #ifndef BERYL_HOST
 #include <arch/x86/cpu.h>
 
-/* The boot CPU's (today the only) per-CPU data. */
+/* The boot CPU's per-CPU data. */
 extern struct arch_percpu arch_boot_percpu;
 
+/* Generic code runs on the boot CPU only (the other CPUs are parked in
+ * kernel/arch/x86/boot/smp.c), and the boot CPU's GS base holds the running user
+ * thread's value (the entry paths do not swapgs), so its number and struct are the
+ * boot CPU's. The other CPUs reach theirs through GS base (x86_percpu_gs_self). */
 static inline uint32_t arch_curr_cpu_num(void) { return 0; }
 static inline struct arch_percpu *arch_get_percpu(void) { return &arch_boot_percpu; }
 static inline void arch_spin_pause(void) { __asm__ volatile("pause"); }

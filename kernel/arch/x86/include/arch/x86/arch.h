@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <kernel/compiler.h>
 #include <kernel/boot_info.h>
+#include <arch/x86/percpu.h>
 
 /* CPU features detected once at boot (x86_cpu_features_init). */
 struct x86_features {
@@ -23,10 +24,27 @@ extern struct x86_features x86_features;
 
 /* Sets up the boot CPU's struct arch_percpu (percpu.c); first thing in arch_early_init. */
 void x86_percpu_init(void);
+/* CPU cpu_num's struct arch_percpu (its cpu_num and self set), or NULL when cpu_num is
+ * not below SMP_MAX_CPUS (percpu.c). */
+struct arch_percpu *x86_percpu_of(uint32_t cpu_num);
+/* Records how many CPUs run (arch_cpu_count), after the others were started. */
+void x86_percpu_set_running(uint32_t count);
+
+/* On a CPU whose GS base points at its struct arch_percpu (the CPUs other than the boot
+ * CPU; kernel/arch/x86/boot/smp.c): that struct, read through GS. */
+static inline struct arch_percpu *x86_percpu_gs_self(void) {
+    struct arch_percpu *self;
+    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(self) : "i"(X86_PERCPU_SELF));
+    return self;
+}
 /* cpuid + enable NX, SMEP, SMAP, PGE, WP, and the extended state (<arch/x86/fpu.h>) */
 void x86_cpu_features_init(void);
-void x86_gdt_init(void);            /* final GDT + TSS with IST stacks */
+/* The same protections and extended state on another CPU, from what the boot CPU found
+ * (the CPUs of one machine are alike; kernel/arch/x86/boot/smp.c). */
+void x86_cpu_features_init_other_cpu(void);
+void x86_gdt_init(void);            /* final GDT + TSS with IST stacks (boot CPU) */
 void x86_idt_init(void);            /* IDT for all exception vectors (entry) */
+void x86_idt_load(void);            /* loads that IDT on another CPU (entry) */
 /* EFER.SCE, STAR, FMASK and the syscall entry points (entry); see syscall.c there. */
 void x86_syscall_init(void);
 /* The two syscall entry points LSTAR may hold (user.c writes LSTAR on a switch). */
@@ -41,6 +59,13 @@ void x86_user_bases_forget(void);
 void x86_tss_set_rsp0(uint64_t rsp0);
 /* Acknowledges the interrupt being handled at the local APIC (lapic.c). */
 void x86_lapic_eoi(void);
+/* The running CPU's local APIC ID (xAPIC: 8 bits; lapic.c, after arch_timer_init). */
+uint32_t x86_lapic_id(void);
+/* INIT and STARTUP IPIs to the CPU with local APIC ID apic_id (xAPIC: below 255), for
+ * bringing it up; vector is the start page's number (address >> 12). Each returns false
+ * when the local APIC did not deliver the IPI in time. Interrupts on or off. */
+bool x86_lapic_send_init(uint32_t apic_id);
+bool x86_lapic_send_startup(uint32_t apic_id, uint8_t vector);
 /* Timer interrupts taken since boot (entry/irq.c). */
 uint64_t x86_timer_ticks(void);
 /* TSC ticks as nanoseconds (0 before the timer is calibrated; tsc.c). */
@@ -60,5 +85,8 @@ void x86_mmu_dump_walk_current(uintptr_t vaddr);
 
 /* Physical address of the kernel PML4 (valid after arch_mmu_boot_init). */
 uint64_t x86_kernel_pml4_phys(void);
+/* The end of the physmap: physical [0, end) is mapped at PHYSMAP_BASE (valid after
+ * arch_mmu_boot_init; mmu/boot.c). */
+uint64_t x86_physmap_end(void);
 
 #endif

@@ -55,6 +55,9 @@ extern struct x86_fpu_info x86_fpu_info;
  * CPU without FXSR and SSE2 (every x86-64 has them).
  */
 void x86_fpu_init(void);
+/* The same control register and XCR0 settings on another CPU, from what x86_fpu_init
+ * found (x86_fpu_info). */
+void x86_fpu_init_other_cpu(void);
 
 /* Makes `to` the loaded state: if another state is loaded, saves the registers into it,
  * then loads `to`. Does nothing when `to` is already loaded. Interrupts off. */
