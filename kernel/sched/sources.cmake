@@ -5,6 +5,7 @@ list(APPEND KERNEL_SOURCES
   sched/sched.c
   sched/thread.c
   sched/mutex.c
+  sched/lockdep.c
   sched/mutex_ktest.c
   sched/sched_ktest.c
   arch/x86/context_switch.S
