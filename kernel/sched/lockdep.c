@@ -184,7 +184,7 @@ static void check_order(struct lockdep_held *h, lock_class_t cls, const void *lo
             printf("lockdep: taking %s (lock %p)\n", class_name(cls), lock);
             print_site("taking", pc);
             printf("lockdep: while holding %s (lock %p)\n", class_name(a), held->lock);
-            print_site("held since", held->pc);
+            print_site("taken", held->pc);
             print_path(cls, a, parent);
             print_held(h);
             cpu_busy[cpu] = false;

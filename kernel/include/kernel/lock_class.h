@@ -21,7 +21,7 @@
     X(NONE, "unclassified", "-")                                                       \
     X(KTEST_A, "ktest.a", "mutex")                                                     \
     X(KTEST_B, "ktest.b", "mutex")                                                     \
-    X(KTEST_C, "ktest.c", "spinlock")                                                  \
+    X(KTEST_C, "ktest.c", "mutex")                                                  \
     X(KTEST_MUTEX, "ktest.mutex", "mutex")                                             \
     X(GC, "gc", "mutex")                                                               \
     X(PROC_REGISTRY, "proc.registry", "mutex")                                         \
