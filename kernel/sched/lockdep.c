@@ -259,7 +259,7 @@ void lockdep_release(const void *lock) {
 }
 
 void lockdep_init(void) {
-    if (cmdline_get_bool(LOCKDEP_OPTION, false)) {
+    if (cmdline_get_bool(LOCKDEP_OPTION, true)) {
         lockdep_on = true;
         printf("lockdep: lock-order validator on (%d lock classes)\n", LOCK_CLASS_COUNT - 1);
     }

@@ -1,9 +1,12 @@
 /*
- * The lock-order validator (debug builds; kernel/sched/lockdep.c).
+ * The lock-order validator (kernel/sched/lockdep.c), built into kernel-lockdep.elf: the
+ * kernel compiled with BERYL_LOCKDEP=1 next to kernel.elf in debug builds, booted from
+ * the ISO tree isoroot-lockdep (docs/architecture.md, "Locks").
  *
  * Every spinlock and mutex carries a lock class (<kernel/lock_class.h>). With the
- * validator on (`kernel.lockdep=true` on the command line, or lockdep_set_enabled), each
- * acquisition is checked against the order seen so far:
+ * validator on (from boot unless `kernel.lockdep=false` is on the command line; tests
+ * switch it with lockdep_set_enabled), each acquisition is checked against the order
+ * seen so far:
  *  - each thread (and, before the scheduler runs, each CPU) keeps a short stack of the
  *    locks it holds, with the code address that took each;
  *  - taking a lock of class B while holding one of class A records the edge A -> B in a
@@ -15,12 +18,13 @@
  * A trylock cannot wait, so it records no edge; the lock it takes is still pushed, and
  * locks taken under it are checked.
  *
- * Cost: in release builds (BERYL_DEBUG=0) none of this exists: the hooks are empty
- * macros and only the 16-bit class field in each lock remains (it fills padding). In
- * debug builds with the validator off, each lock and unlock tests one global flag.
+ * Cost: outside kernel-lockdep.elf (kernel.elf, release builds, host builds) none of
+ * this exists: the hooks are empty macros and only the 16-bit class field in each lock
+ * remains (it fills padding). In kernel-lockdep.elf each lock and unlock tests one global
+ * flag and, when on, calls the validator with interrupts off.
  *
- * Not reachable from user space except through the locks themselves; what it prints,
- * it prints only when enabled on the command line.
+ * Not reachable from user space except through the locks themselves; it prints only in
+ * the validator's kernel.
  */
 #ifndef KERNEL_LOCKDEP_H
 #define KERNEL_LOCKDEP_H
@@ -41,7 +45,7 @@
 /* The command-line switch (a boolean, cmdline_get_bool). */
 #define LOCKDEP_OPTION "kernel.lockdep"
 
-#if BERYL_DEBUG && !defined(BERYL_HOST)
+#if BERYL_DEBUG && defined(BERYL_LOCKDEP) && BERYL_LOCKDEP && !defined(BERYL_HOST)
 #define LOCKDEP_BUILD 1
 #else
 #define LOCKDEP_BUILD 0
@@ -73,7 +77,7 @@ struct lockdep_report {
 extern bool lockdep_on;
 
 /* Reads kernel.lockdep from the command line (cmdline_init first) and turns the
- * validator on if it is set. */
+ * validator on unless it is false. */
 void lockdep_init(void);
 
 /* Turns the validator on or off (tests). Locks held when it is turned on are unknown to
