@@ -11,6 +11,9 @@
  *    are only ever added, under graph_lock; the fast path reads them without it, and an
  *    edge it misses is checked again under the lock.
  *
+ * A new edge is refused (reported) when it closes a cycle, and also when it goes against
+ * the order of <kernel/lock_class.h>'s list, the documented order.
+ *
  * The search for a path B -> ... -> A is a breadth-first walk over the class masks:
  * each class enters the frontier once, so it ends within LOCK_CLASS_COUNT steps, with no
  * recursion and no allocation.
@@ -107,7 +110,12 @@ static void report_end(lock_class_t held, lock_class_t taken, const char *what) 
         captured++;
         captured_last.held = held;
         captured_last.taken = taken;
+        uint32_t cpu = arch_curr_cpu_num();
+        if (cpu < LOCKDEP_MAX_CPUS)
+            cpu_busy[cpu] = true;
         printf("lockdep: (captured by a test: not fatal)\n");
+        if (cpu < LOCKDEP_MAX_CPUS)
+            cpu_busy[cpu] = false;
         return;
     }
     lockdep_on = false;
@@ -168,10 +176,11 @@ static void check_order(struct lockdep_held *h, lock_class_t cls, const void *lo
             continue;
         uint8_t parent[LOCK_CLASS_COUNT];
         graph_acquire();
-        bool cycle = false;
+        bool cycle = false, against_list = false;
         if (!(__atomic_load_n(&succ[a], __ATOMIC_RELAXED) & class_bit(cls))) {
             cycle = reaches(cls, a, parent);
-            if (!cycle) {
+            against_list = !cycle && a > cls;
+            if (!cycle && !against_list) {
                 edge_site[a][cls].held_pc = held->pc;
                 edge_site[a][cls].taken_pc = pc;
                 __atomic_fetch_or(&succ[a], class_bit(cls), __ATOMIC_RELAXED);
@@ -189,6 +198,17 @@ static void check_order(struct lockdep_held *h, lock_class_t cls, const void *lo
             print_held(h);
             cpu_busy[cpu] = false;
             report_end(a, cls, "lock order inversion");
+        } else if (against_list) {
+            cpu_busy[cpu] = true;
+            printf("\nlockdep: nesting against the documented order (<kernel/lock_class.h>)\n");
+            printf("lockdep: taking %s (lock %p)\n", class_name(cls), lock);
+            print_site("taking", pc);
+            printf("lockdep: while holding %s (lock %p), listed after it\n", class_name(a),
+                   held->lock);
+            print_site("taken", held->pc);
+            print_held(h);
+            cpu_busy[cpu] = false;
+            report_end(a, cls, "nesting against the documented order");
         }
     }
 }

@@ -1,8 +1,9 @@
 /*
  * Lock tests: the ticket spinlock (FIFO tickets, trylock, exclusion under contention
  * from several threads) and the lock-order validator (<kernel/lockdep.h>), which must
- * report a direct inversion, one through a third class and two nested locks of one
- * class, and stay quiet about a trylock. The validator tests use their own classes
+ * report a direct inversion, one through a third class, two nested locks of one class
+ * and a nesting against the documented order of <kernel/lock_class.h>, and stay quiet
+ * about a trylock. The validator tests use their own classes
  * (ktest.a/b/c) and capture mode, so they run whether or not the boot turned the
  * validator on, and leave it as they found it.
  *
@@ -193,6 +194,26 @@ KTEST(lockdep, trylock_records_no_edge) {
     EXPECT_TRUE(lockdep_has_edge(LOCK_CLASS_KTEST_C, LOCK_CLASS_KTEST_SPIN));
     lt_spin_under(&lb, true);
     EXPECT_FALSE(lockdep_has_edge(LOCK_CLASS_KTEST_B, LOCK_CLASS_KTEST_SPIN));
+}
+
+static spinlock_t ld = SPIN_LOCK_INIT_CLASS(KTEST_D);
+
+static void lt_spin_then_d(void) {
+    spin_lock_saved_state_t s;
+    spin_lock_irqsave(&lt_lock, &s);
+    spin_lock(&ld);
+    spin_unlock(&ld);
+    spin_unlock_irqrestore(&lt_lock, s);
+}
+
+KTEST(lockdep, reports_nesting_against_the_documented_order) {
+    struct lockdep_report r;
+    /* ktest.d is listed before ktest.spin and nothing else takes it: no cycle, but
+     * taking it under ktest.spin goes against the list. */
+    EXPECT_EQ(lt_captured(lt_spin_then_d, &r), 1u);
+    EXPECT_EQ(r.held, LOCK_CLASS_KTEST_SPIN);
+    EXPECT_EQ(r.taken, LOCK_CLASS_KTEST_D);
+    EXPECT_FALSE(lockdep_has_edge(LOCK_CLASS_KTEST_SPIN, LOCK_CLASS_KTEST_D));
 }
 
 /* Manual: the real (uncaptured) path ends the boot in a panic naming both classes. */

@@ -5,10 +5,10 @@
  * (a process's, a channel endpoint's) belongs to the class of its object kind.
  *
  * The list is in the documented nesting order, outermost first (docs/architecture.md,
- * "Locks"): a lock may be taken while holding one of a class listed above it. The
- * validator does not rely on this order; it learns the order from the acquisitions it
- * sees and reports the first one that closes a cycle. The list is here so the order
- * has one place in the code, next to the names the validator prints.
+ * "Locks"): a lock may be taken only while holding locks of classes listed above it.
+ * The validator learns the order from the acquisitions it sees and reports the first
+ * one that closes a cycle; it also reports a new nesting that goes against this list,
+ * so a new lock nesting cannot appear without the list (and the document) saying so.
  *
  * A class id is 16 bits, stored in every spinlock_t and mutex_t (a static initializer
  * or an init call sets it); 0 is "unclassified", which the validator refuses when on.
@@ -19,6 +19,7 @@
 /* X(ID, "name", kind) for each class, outermost first. */
 #define LOCK_CLASS_LIST(X)                                                             \
     X(NONE, "unclassified", "-")                                                       \
+    X(KTEST_D, "ktest.d", "spinlock")                                                  \
     X(KTEST_A, "ktest.a", "mutex")                                                     \
     X(KTEST_B, "ktest.b", "mutex")                                                     \
     X(KTEST_C, "ktest.c", "mutex")                                                  \
@@ -35,11 +36,11 @@
     X(KTEST_SPIN, "ktest.spin", "spinlock")                                            \
     X(HANDLE_TABLE, "handle_table", "spinlock")                                        \
     X(MUTEX_WAIT, "mutex.wait", "spinlock")                                            \
+    X(MMIO, "mmu.mmio", "spinlock")                                                    \
     X(MMU_SHARED, "mmu.shared", "spinlock")                                            \
     X(MMU_RESTRICTED, "mmu.restricted", "spinlock")                                    \
     X(MMU_UNIFIED, "mmu.unified", "spinlock")                                          \
     X(MMU, "mmu.aspace", "spinlock")                                                   \
-    X(MMIO, "mmu.mmio", "spinlock")                                                    \
     X(HEAP, "heap", "spinlock")                                                        \
     X(PMM, "pmm", "spinlock")                                                          \
     X(CONSOLE, "console", "spinlock")

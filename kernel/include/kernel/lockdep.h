@@ -14,7 +14,8 @@
  *  - if B already reaches A in that graph (directly or through other classes), the two
  *    orders can deadlock: the validator prints both acquisitions and the recorded path
  *    and panics. Taking a second lock of a class already held is reported the same way
- *    (no class in this kernel nests with itself).
+ *    (no class in this kernel nests with itself), and so is a new edge A -> B where
+ *    <kernel/lock_class.h> lists A after B: the list is the documented order.
  * A trylock cannot wait, so it records no edge; the lock it takes is still pushed, and
  * locks taken under it are checked.
  *
