@@ -86,10 +86,11 @@ static inline bool spin_lock_held(const spinlock_t *lock) {
     return __atomic_load_n(&lock->holder, __ATOMIC_RELAXED) == spin_lock_me_();
 }
 
-static __always_inline void spin_lock(spinlock_t *lock) TA_ACQ(lock)
+/* spin_lock without its check that interrupts are off, for spin_lock_irqsave, which has
+ * just turned them off. */
+static __always_inline void spin_lock_irqs_off_(spinlock_t *lock) TA_ACQ(lock)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     uint16_t me = spin_lock_me_();
-    DEBUG_ASSERT(arch_irqs_disabled());
     DEBUG_ASSERT_MSG(__atomic_load_n(&lock->holder, __ATOMIC_RELAXED) != me,
                      "recursive spinlock %p", (void *)lock);
     LOCKDEP_ACQUIRE(lock->lock_class, lock);
@@ -97,6 +98,12 @@ static __always_inline void spin_lock(spinlock_t *lock) TA_ACQ(lock)
     while (__atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != ticket)
         arch_spin_pause();
     __atomic_store_n(&lock->holder, me, __ATOMIC_RELAXED);
+}
+
+static __always_inline void spin_lock(spinlock_t *lock) TA_ACQ(lock)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    spin_lock_irqs_off_(lock);
 }
 
 /* Takes the lock only if it is free right now (nobody holds or waits); true if taken.
@@ -128,7 +135,7 @@ static __always_inline void spin_unlock(spinlock_t *lock) TA_REL(lock)
 static __always_inline void spin_lock_irqsave(spinlock_t *lock, spin_lock_saved_state_t *state)
     TA_ACQ(lock) TA_NO_THREAD_SAFETY_ANALYSIS {
     *state = arch_irq_save();
-    spin_lock(lock);
+    spin_lock_irqs_off_(lock);
 }
 
 static __always_inline void spin_unlock_irqrestore(spinlock_t *lock,
