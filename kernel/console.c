@@ -4,13 +4,23 @@
 #include <kernel/spinlock.h>
 #include <lib/printf.h>
 
-static spinlock_t console_lock = SPIN_LOCK_INITIAL_VALUE;
+static spinlock_t console_lock = SPIN_LOCK_INIT_CLASS(CONSOLE);
 static int current_level = LOG_INFO;
 
 void console_init(void) { arch_serial_init(); }
 
 void console_set_level(int level) { current_level = level; }
-void console_break_lock(void) { __atomic_store_n(&console_lock.value, 0, __ATOMIC_RELEASE); }
+/* The panic paths: whoever held the lock (or waited for it) will not run again, so serve
+ * the last ticket drawn and forget the holder. The validator goes off too: the panic
+ * prints from wherever it stopped, whatever locks that holds. */
+void console_break_lock(void) {
+#if LOCKDEP_BUILD
+    lockdep_on = false;
+#endif
+    __atomic_store_n(&console_lock.holder, 0, __ATOMIC_RELAXED);
+    uint16_t next = __atomic_load_n(&console_lock.next, __ATOMIC_RELAXED);
+    __atomic_store_n(&console_lock.owner, next, __ATOMIC_RELEASE);
+}
 int console_level(void) { return current_level; }
 
 static void console_write_locked(const char *s, size_t len) TA_REQ(console_lock) {

@@ -20,6 +20,7 @@
 #include <kernel/debug_break.h>
 #include <kernel/ksyms.h>
 #include <kernel/ktest.h>
+#include <kernel/lockdep.h>
 #include <kernel/multiboot2.h>
 #include <kernel/panic.h>
 #include <kernel/syscall.h>
@@ -191,6 +192,7 @@ static __noreturn void run_userboot(void) {
     printf("BERYL: userboot exited with status %ld\n", (long)rc);
     debug_console_after_suite(rc);
     bool latency_ok = irqoff_within_limit();
+    lockdep_print_order();
     kernel_poweroff(rc == 0 && latency_ok);
 }
 
@@ -205,6 +207,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     load_boot_info(magic, mbi_phys);
     cmdline_init(boot_info.cmdline);
     apply_cmdline();
+    lockdep_init();
     debug_break_init(syscall_names, ZX_SYS_COUNT);
     if (debug_break_armed(DEBUG_BREAK_BOOT))
         debug_break_stop(0, "boot: in kmain, the command line read");
@@ -252,6 +255,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     if (selector) {
         apply_fault_injection();
         int failures = ktest_run(selector, sel_len);
+        lockdep_print_order();
         if (pmm_fault_injected_count() > 0)
             printf("pmm: %lu allocation failures injected\n", pmm_fault_injected_count());
         kernel_poweroff(failures == 0);

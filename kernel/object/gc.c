@@ -63,7 +63,7 @@
 #define GC_QUEUE_ROUND (1u << 1)   /* on the round list of the running collection */
 #define GC_QUEUE_AGAIN (1u << 2)   /* suspected again while on the round list */
 
-mutex_t gc_lock = MUTEX_INITIAL_VALUE(gc_lock);
+mutex_t gc_lock = MUTEX_INITIAL_VALUE_CLASS(gc_lock, GC);
 static struct list_node gc_suspects TA_GUARDED(gc_lock) = LIST_INITIAL_VALUE(gc_suspects);
 static uint64_t gc_epoch TA_GUARDED(gc_lock);
 static struct gc_stats gc_stat TA_GUARDED(gc_lock);

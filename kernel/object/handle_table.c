@@ -126,7 +126,7 @@ handle_table_t *handle_table_create(void) TA_NO_THREAD_SAFETY_ANALYSIS {
         kfree(chunk);
         return NULL;
     }
-    spin_lock_init(&ht->lock);
+    spin_lock_init_class(&ht->lock, LOCK_CLASS_HANDLE_TABLE);
     ht->refcount = 1;
     ht->chunks = dir;
     ht->dir_cap = HT_INITIAL_DIR;

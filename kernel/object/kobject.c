@@ -12,13 +12,29 @@ static zx_koid_t kobject_next_koid = ZX_KOID_FIRST;
 /* The release queue of code that runs before the scheduler has a current thread. */
 static struct kobject_release_queue boot_release_queue;
 
+/* The lock class of an object's lock: processes, threads and channel endpoints have
+ * their own places in the lock order; every other kind shares one (docs/architecture.md,
+ * "Locks"). */
+static lock_class_t kobject_lock_class(zx_obj_type_t type) {
+    switch (type) {
+    case ZX_OBJ_TYPE_PROCESS:
+        return LOCK_CLASS_PROCESS;
+    case ZX_OBJ_TYPE_THREAD:
+        return LOCK_CLASS_THREAD;
+    case ZX_OBJ_TYPE_CHANNEL:
+        return LOCK_CLASS_CHANNEL;
+    default:
+        return LOCK_CLASS_OBJECT;
+    }
+}
+
 void kobject_init(kobject_t *obj, const struct kobject_ops *ops) {
     DEBUG_ASSERT(ops != NULL && ops->destroy != NULL);
     obj->ops = ops;
     obj->koid = __atomic_fetch_add(&kobject_next_koid, 1, __ATOMIC_RELAXED);
     obj->refs = 1;
     obj->handle_count = 0;
-    spin_lock_init(&obj->lock);
+    spin_lock_init_class(&obj->lock, kobject_lock_class(ops->type));
     obj->signals = 0;
     wait_queue_init(&obj->waiters);
     obj->poke_gen = 0;

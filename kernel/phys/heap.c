@@ -64,7 +64,7 @@ struct free_obj {
 };
 STATIC_ASSERT(sizeof(struct free_obj) <= ((size_t)1 << HEAP_MIN_SHIFT));
 
-static spinlock_t heap_lock = SPIN_LOCK_INITIAL_VALUE;
+static spinlock_t heap_lock = SPIN_LOCK_INIT_CLASS(HEAP);
 static struct list_node partial[HEAP_NUM_CLASSES] TA_GUARDED(heap_lock);
 static size_t bytes_in_use TA_GUARDED(heap_lock);
 static size_t pages_held TA_GUARDED(heap_lock);
@@ -91,7 +91,7 @@ static void *page_address(const vm_page_t *page) {
  * pmm_init has reset the PMM.
  */
 void heap_init(void) {
-    spin_lock_init(&heap_lock);
+    spin_lock_init_class(&heap_lock, LOCK_CLASS_HEAP);
     spin_lock_saved_state_t irq;
     spin_lock_irqsave(&heap_lock, &irq);
     for (unsigned i = 0; i < HEAP_NUM_CLASSES; i++) {

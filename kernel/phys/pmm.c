@@ -40,7 +40,7 @@
 /* xorshift64 gets stuck at 0, so a zero seed is replaced by this constant. */
 #define XORSHIFT_ZERO_SEED_REPLACEMENT 0x9e3779b97f4a7c15ull
 
-static spinlock_t pmm_lock = SPIN_LOCK_INITIAL_VALUE;
+static spinlock_t pmm_lock = SPIN_LOCK_INIT_CLASS(PMM);
 
 static struct list_node free_list TA_GUARDED(pmm_lock) = LIST_INITIAL_VALUE(free_list);
 static size_t free_count TA_GUARDED(pmm_lock);
@@ -117,7 +117,7 @@ zx_status_t pmm_init(vm_page_t *array, size_t count, const struct range_set *fre
     if (!set_is_page_aligned(free_ranges) || !set_is_page_aligned(wired_ranges))
         return ZX_ERR_INVALID_ARGS;
 
-    spin_lock_init(&pmm_lock);
+    spin_lock_init_class(&pmm_lock, LOCK_CLASS_PMM);
     spin_lock_saved_state_t irq;
     spin_lock_irqsave(&pmm_lock, &irq);
 

@@ -23,7 +23,7 @@
 /* The values of kernel.debug-console besides the booleans (cmdline_get_bool's). */
 #define DEBUG_CONSOLE_VALUE_FAULT "fault"
 
-static spinlock_t gate_lock = SPIN_LOCK_INITIAL_VALUE;
+static spinlock_t gate_lock = SPIN_LOCK_INIT_CLASS(DEBUG_CONSOLE_GATE);
 static wait_queue_t gate_requests; /* the console's thread, while nothing is pending */
 static wait_queue_t gate_done;     /* requesters: for their turn, then for their end */
 /* The request being served or about to be; NULL when the console is idle. */

@@ -14,7 +14,7 @@
 #include "proc_priv.h"
 #include <kernel/mutex.h>
 
-static mutex_t registry_lock = MUTEX_INITIAL_VALUE(registry_lock);
+static mutex_t registry_lock = MUTEX_INITIAL_VALUE_CLASS(registry_lock, PROC_REGISTRY);
 static struct list_node registry TA_GUARDED(registry_lock) = LIST_INITIAL_VALUE(registry);
 static size_t registry_count TA_GUARDED(registry_lock);
 /* Set once at boot, before the first process exists; read without the lock after. */

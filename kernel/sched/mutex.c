@@ -27,9 +27,10 @@ static uintptr_t mutex_me(void) {
 
 static inline uintptr_t state_owner(uintptr_t state) { return state & ~MUTEX_STATE_WAITERS; }
 
-void mutex_init(mutex_t *m) {
+void mutex_init_class(mutex_t *m, lock_class_t cls) {
     m->state = 0;
-    spin_lock_init(&m->lock);
+    spin_lock_init_class(&m->lock, LOCK_CLASS_MUTEX_WAIT);
+    m->lock_class = cls;
     wait_queue_init(&m->waiters);
 }
 
@@ -63,6 +64,10 @@ static __noinline void mutex_acquire_slow(mutex_t *m, uintptr_t me) TA_EXCL(m->l
 void mutex_acquire(mutex_t *m) TA_NO_THREAD_SAFETY_ANALYSIS {
     DEBUG_ASSERT_MSG(!arch_irqs_disabled() || !sched_initialized(),
                      "mutex %p acquired with interrupts off", (void *)m);
+#if LOCKDEP_BUILD
+    if (unlikely(lockdep_on))
+        lockdep_acquire_at(m->lock_class, m, (uintptr_t)__builtin_return_address(0));
+#endif
     uintptr_t me = mutex_me();
     uintptr_t expected = 0;
     if (likely(__atomic_compare_exchange_n(&m->state, &expected, me, false, __ATOMIC_ACQUIRE,
@@ -88,6 +93,7 @@ static __noinline void mutex_release_slow(mutex_t *m, uintptr_t me) TA_EXCL(m->l
 }
 
 void mutex_release(mutex_t *m) TA_NO_THREAD_SAFETY_ANALYSIS {
+    LOCKDEP_RELEASE(m);
     uintptr_t me = mutex_me();
     uintptr_t expected = me;
     if (likely(__atomic_compare_exchange_n(&m->state, &expected, 0, false, __ATOMIC_RELEASE,

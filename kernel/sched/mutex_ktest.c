@@ -11,7 +11,7 @@
 #define MT_THREADS 6
 #define MT_ROUNDS 200
 
-static mutex_t mt_lock = MUTEX_INITIAL_VALUE(mt_lock);
+static mutex_t mt_lock = MUTEX_INITIAL_VALUE_CLASS(mt_lock, KTEST_MUTEX);
 static volatile int mt_inside;       /* threads inside the critical section */
 static volatile int mt_overlaps;
 static volatile uint64_t mt_counter;

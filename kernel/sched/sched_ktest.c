@@ -103,7 +103,7 @@ static void wq_wait_blocked(struct wq_ctx *c, uint32_t n) {
 KTEST(sched, wait_queue_fifo_wake_and_timeout) {
     struct wq_ctx c;
     memset(&c, 0, sizeof(c));
-    spin_lock_init(&c.lock);
+    spin_lock_init_class(&c.lock, LOCK_CLASS_KTEST_SPIN);
     wait_queue_init(&c.wq);
     struct wq_arg a[3];
     struct kt_thread t[3];

@@ -5,8 +5,10 @@ list(APPEND KERNEL_SOURCES
   sched/sched.c
   sched/thread.c
   sched/mutex.c
+  sched/lockdep.c
   sched/mutex_ktest.c
   sched/sched_ktest.c
+  sched/lockdep_ktest.c
   arch/x86/context_switch.S
   arch/x86/lapic.c
   arch/x86/tsc.c

@@ -86,7 +86,7 @@ vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t ba
             kfree(vmo);
             return NULL;
         }
-        mutex_init(&hier->lock);
+        mutex_init_class(&hier->lock, LOCK_CLASS_VMO);
         list_init(&hier->write_pins);
     }
     __atomic_fetch_add(&hier->members, 1, __ATOMIC_RELAXED);

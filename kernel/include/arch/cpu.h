@@ -17,10 +17,19 @@
 #include <stdint.h>
 #include <arch/arch_impl.h>
 
-/* Host builds (unit tests) have one pretend CPU. */
+/* Host builds (unit tests) have one pretend CPU, unless the test defines
+ * BERYL_HOST_CPU_HOOKS and plays several CPUs with threads (tests/host/test_spinlock.c):
+ * then it provides the CPU number and the spin-wait hint. */
 #ifdef BERYL_HOST
+#ifdef BERYL_HOST_CPU_HOOKS
+uint32_t host_cpu_num(void);
+void host_spin_pause(void);
+static inline uint32_t arch_curr_cpu_num(void) { return host_cpu_num(); }
+static inline void arch_spin_pause(void) { host_spin_pause(); }
+#else
 static inline uint32_t arch_curr_cpu_num(void) { return 0; }
 static inline void arch_spin_pause(void) {}
+#endif
 static inline uint32_t arch_cpu_count(void) { return 1; }
 #else
 /* The number of the CPU running the caller (0 .. arch_cpu_count() - 1; the boot CPU

@@ -10,6 +10,8 @@
  *  - Not recursive; only the owner releases. Ownership passes straight to the oldest
  *    waiter on release (FIFO, no barging), so no waiter starves.
  *  - A spinlock may be taken while a mutex is held; never the other way round.
+ *  - Each mutex has a lock class (<kernel/lock_class.h>) for the lock-order validator
+ *    (<kernel/lockdep.h>, debug builds): MUTEX_INITIAL_VALUE_CLASS / mutex_init_class.
  *  - mutex_t is a capability of clang's thread-safety analysis (<kernel/compiler.h>);
  *    acquire and release are not analysed themselves (they implement it).
  *
@@ -31,8 +33,13 @@ typedef struct TA_CAP("mutex") mutex {
 } mutex_t;
 
 #define MUTEX_INITIAL_VALUE(name) { false }
+#define MUTEX_INITIAL_VALUE_CLASS(name, cls) { false }
 
 static inline void mutex_init(mutex_t *m) { m->held = false; }
+static inline void mutex_init_class(mutex_t *m, unsigned short cls) {
+    (void)cls;
+    m->held = false;
+}
 static inline void mutex_acquire(mutex_t *m) TA_ACQ(m) TA_NO_THREAD_SAFETY_ANALYSIS {
     ASSERT_MSG(!m->held, "recursive mutex %p", (void *)m);
     m->held = true;
@@ -58,19 +65,24 @@ typedef struct thread thread_t;
  */
 typedef struct TA_CAP("mutex") mutex {
     uintptr_t state;
-    spinlock_t lock;   /* a leaf spinlock */
+    spinlock_t lock;   /* a leaf spinlock, of class LOCK_CLASS_MUTEX_WAIT */
+    lock_class_t lock_class; /* the mutex's own class (enum lock_class_id) */
     wait_queue_t waiters;
 } mutex_t;
 
 #define MUTEX_STATE_WAITERS ((uintptr_t)1)
 
-#define MUTEX_INITIAL_VALUE(name)                                              \
+/* A free mutex named `name` of class LOCK_CLASS_<cls>; MUTEX_INITIAL_VALUE(name) is one of
+ * no class (the validator refuses to see it taken). */
+#define MUTEX_INITIAL_VALUE_CLASS(name, cls)                                   \
     {                                                                          \
-        0, SPIN_LOCK_INITIAL_VALUE,                                            \
+        0, SPIN_LOCK_INIT_CLASS(MUTEX_WAIT), LOCK_CLASS_##cls,                 \
             {LIST_INITIAL_VALUE((name).waiters.threads), 0, 0, 0},             \
     }
+#define MUTEX_INITIAL_VALUE(name) MUTEX_INITIAL_VALUE_CLASS(name, NONE)
 
-void mutex_init(mutex_t *m);
+void mutex_init_class(mutex_t *m, lock_class_t cls);
+static inline void mutex_init(mutex_t *m) { mutex_init_class(m, LOCK_CLASS_NONE); }
 void mutex_acquire(mutex_t *m) TA_ACQ(m);
 void mutex_release(mutex_t *m) TA_REL(m);
 /* True if the calling thread owns m (for assertions). */

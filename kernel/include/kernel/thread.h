@@ -33,6 +33,7 @@
 #include <arch/timer.h>
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
+#include <kernel/lockdep.h>
 #include <kernel/types.h>
 #include <lib/avl.h>
 #include <lib/list.h>
@@ -93,6 +94,12 @@ struct thread {
     /* Object teardowns this thread still owes (object/kobject.c); the thread itself and
      * interrupt code running on its behalf touch it, with interrupts off. */
     struct kobject_release_queue release_queue;
+#if LOCKDEP_BUILD
+    /* The locks this thread holds, for the lock-order validator (<kernel/lockdep.h>);
+     * the thread itself and interrupt code running on its behalf touch it, with
+     * interrupts off. */
+    struct lockdep_held lockdep;
+#endif
 
     struct arch_thread arch;     /* saved context, user registers (<arch/thread.h>) */
 

@@ -48,11 +48,26 @@ zx_status_t mmu_check_modify(const struct arch_aspace *as, vaddr_t vaddr, size_t
 
 /* ---- lifecycle ---- */
 
+/* The lock class of an aspace's lock: a unified aspace takes its shared part's lock and
+ * then its restricted part's, so each role has its own place in the lock order. */
+static lock_class_t aspace_lock_class(enum arch_aspace_role role) {
+    switch (role) {
+    case ARCH_ASPACE_SHARED:
+        return LOCK_CLASS_MMU_SHARED;
+    case ARCH_ASPACE_RESTRICTED:
+        return LOCK_CLASS_MMU_RESTRICTED;
+    case ARCH_ASPACE_UNIFIED:
+        return LOCK_CLASS_MMU_UNIFIED;
+    default:
+        return LOCK_CLASS_MMU;
+    }
+}
+
 static struct arch_aspace *aspace_alloc(enum arch_aspace_role role, vaddr_t base, size_t size) {
     struct arch_aspace *as = kzalloc(sizeof(*as));
     if (!as)
         return NULL;
-    spin_lock_init(&as->lock);
+    spin_lock_init_class(&as->lock, aspace_lock_class(role));
     as->role = role;
     as->base = base;
     as->last = base + size - 1;

@@ -8,7 +8,7 @@
 
 /* The window's cursor, and the lock that makes reserving and mapping one step (so a
  * failed map can give its range back). Nests outside the kernel aspace's lock. */
-static spinlock_t mmio_lock = SPIN_LOCK_INITIAL_VALUE;
+static spinlock_t mmio_lock = SPIN_LOCK_INIT_CLASS(MMIO);
 static vaddr_t mmio_next TA_GUARDED(mmio_lock) = MMIO_WINDOW_BASE;
 
 zx_status_t arch_mmio_map(paddr_t pa, size_t size, uint32_t cache, void **out) {
