@@ -71,6 +71,8 @@ zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricte
         return st;
     }
     vm_aspace_struct_init(as);
+    /* Taken before a part's lock where both are held (vm_aspace_dump_walk). */
+    mutex_init_class(&as->lock, LOCK_CLASS_VM_ASPACE_UNIFIED);
     as->base = restricted->base;
     as->size = shared->base + shared->size - restricted->base;
     as->user = true;

@@ -26,6 +26,7 @@
     X(KTEST_MUTEX, "ktest.mutex", "mutex")                                             \
     X(GC, "gc", "mutex")                                                               \
     X(PROC_REGISTRY, "proc.registry", "mutex")                                         \
+    X(VM_ASPACE_UNIFIED, "vm.aspace.unified", "mutex")                                 \
     X(VM_ASPACE, "vm.aspace", "mutex")                                                 \
     X(VMO, "vm.vmo", "mutex")                                                          \
     X(DEBUG_CONSOLE_GATE, "debug_console.gate", "spinlock")                            \
