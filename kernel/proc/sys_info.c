@@ -147,7 +147,8 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         thread_stats_t ts;
         thread_get_stats(&to_uthread(o)->thread, &ts);
         info.total_runtime = (zx_duration_t)ts.runtime_ns;
-        info.last_scheduled_cpu = ts.last_cpu == THREAD_CPU_NONE ? ZX_INFO_INVALID_CPU : ts.last_cpu;
+        info.last_scheduled_cpu =
+            ts.last_cpu == THREAD_CPU_NONE ? ZX_INFO_INVALID_CPU : ts.last_cpu;
         st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
         break;
     }

@@ -125,7 +125,7 @@ static inline void switch_aspace(thread_t *prev, thread_t *next) {
 static thread_t *pick_next(uint32_t cpu) {
     cpu_mask_t me = CPU_MASK_BIT(cpu);
     thread_t *t;
-    list_for_every_entry (&run_queue, t, thread_t, queue_node) {
+    list_for_every_entry(&run_queue, t, thread_t, queue_node) {
         if (t->affinity & me) {
             list_delete(&t->queue_node);
             return t;
