@@ -20,10 +20,10 @@
  *
  * Placement. Each thread carries an affinity mask (thread_set_affinity refuses one
  * without an online CPU) and the run queue hands a CPU the first thread whose mask
- * holds it; with one CPU online that is always the head. Per switch, two stores record
- * where and how long threads run: next->last_cpu, and prev's run time as the cycles
- * since the previous switch (arch_cycle_count, converted to nanoseconds only when
- * asked). switch_stamp, the cycle count of this CPU's last switch, and the run queue
+ * holds it; with one CPU online that is always the head. Each switch records where and
+ * how long threads run with one TSC read and three stores: next->last_cpu, prev's run
+ * time grown by the cycles since the previous switch (arch_cycle_count, converted to
+ * nanoseconds only when asked), and the new switch_stamp. switch_stamp, the cycle count of this CPU's last switch, and the run queue
  * become per CPU with the SMP scheduler.
  */
 #include <arch/cpu.h>
