@@ -30,11 +30,11 @@ SCALAR_TYPES = {
     "zx_vm_option_t": False, "zx_koid_t": False, "zx_obj_type_t": False,
     "zx_handle_t": False,
 }
-POINTEE_TYPES = set(SCALAR_TYPES) | {"void", "char", "uint8_t"}
-RETURN_TYPES = {"zx_status_t", "zx_time_t", "void"}
+POINTEE_TYPES = set(SCALAR_TYPES) | {"void", "char", "uint8_t", "zx_profile_info_t"}
+RETURN_TYPES = {"zx_status_t", "zx_time_t", "uint32_t", "void"}
 
 OBJECT_TYPES = {"PROCESS", "THREAD", "VMO", "CHANNEL", "EVENT", "PORT", "RESOURCE", "JOB",
-                "VMAR"}
+                "VMAR", "PROFILE"}
 RIGHTS = {
     "DUPLICATE", "TRANSFER", "READ", "WRITE", "EXECUTE", "MAP", "GET_PROPERTY",
     "SET_PROPERTY", "ENUMERATE", "DESTROY", "SET_POLICY", "GET_POLICY", "SIGNAL",
@@ -280,7 +280,8 @@ def emit_user_h(syscalls):
            "/* Beryl system calls: see docs/syscalls.md for what each does and returns. */",
            "#ifndef ZIRCON_SYSCALLS_H", "#define ZIRCON_SYSCALLS_H", "",
            "#include <zircon/types.h>", "#include <zircon/rights.h>",
-           "#include <zircon/syscall_numbers.h>", "#include <zircon/syscalls/object.h>", ""]
+           "#include <zircon/syscall_numbers.h>", "#include <zircon/syscalls/object.h>",
+           "#include <zircon/syscalls/profile.h>", ""]
     for sc in syscalls:
         attr = "__attribute__((noreturn)) " if sc.noreturn else ""
         out.append("%s%s;" % (attr, sc.user_proto()))
@@ -408,7 +409,7 @@ def emit_docs_md(syscalls, decisions):
            "ctest `syscalls_doc_fresh` fails when this file is stale.", "",
            "Calling convention: the syscall number goes in `eax`, arguments 1-8 in `rdi`, "
            "`rsi`, `rdx`, `r10`, `r8`, `r9`, `r12`, `r13`; the result comes back in `rax` "
-           "(`zx_status_t` sign-extended, `zx_time_t` as is) and only `rcx` and `r11` are "
+           "(`zx_status_t` sign-extended, `zx_time_t` as is, `uint32_t` zero-extended) and only `rcx` and `r11` are "
            "clobbered. Numbers at or above `ZX_SYS_COUNT` return `ZX_ERR_BAD_SYSCALL`. The "
            "kernel implements `zx_NAME` as `sys_NAME` with every pointer turned into "
            "`user_addr_t`.", "",

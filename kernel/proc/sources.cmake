@@ -14,6 +14,7 @@ list(APPEND KERNEL_SOURCES
   proc/sys_info.c
   proc/sys_info_vm.c
   proc/sys_misc.c
+  proc/sys_profile.c
   proc/userboot.c
   proc/proc_registry.c
   proc/debug_console.c

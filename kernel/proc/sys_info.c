@@ -70,6 +70,7 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         want = ZX_OBJ_TYPE_PROCESS, need = ZX_RIGHT_INSPECT;
         break;
     case ZX_INFO_THREAD:
+    case ZX_INFO_THREAD_STATS:
         want = ZX_OBJ_TYPE_THREAD, need = ZX_RIGHT_INSPECT;
         break;
     case ZX_INFO_PROCESS_MAPS:
@@ -133,7 +134,21 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         zx_info_thread_t info;
         memset(&info, 0, sizeof(info));
         info.state = thread_info_state(to_uthread(o));
-        info.cpu_affinity_mask.mask[0] = 1;
+        thread_stats_t ts;
+        thread_get_stats(&to_uthread(o)->thread, &ts);
+        /* The CPUs it may run on now (a new thread: every CPU that runs threads). */
+        info.cpu_affinity_mask.mask[0] = ts.affinity & sched_online_cpus();
+        st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
+        break;
+    }
+    case ZX_INFO_THREAD_STATS: {
+        zx_info_thread_stats_t info;
+        memset(&info, 0, sizeof(info));
+        thread_stats_t ts;
+        thread_get_stats(&to_uthread(o)->thread, &ts);
+        info.total_runtime = (zx_duration_t)ts.runtime_ns;
+        info.last_scheduled_cpu =
+            ts.last_cpu == THREAD_CPU_NONE ? ZX_INFO_INVALID_CPU : ts.last_cpu;
         st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
         break;
     }

@@ -4,8 +4,9 @@
  * VM: kernel stacks, thread creation and the reaper's work live above it, in thread.c
  * (the interface between the two is sched_priv.h).
  *
- * Single CPU, round robin: one FIFO run queue, a time slice of SCHED_SLICE_TICKS timer
- * ticks, an idle thread that halts. Everything here runs with interrupts disabled (that
+ * Round robin: one FIFO run queue, a time slice of SCHED_SLICE_TICKS timer ticks, an idle
+ * thread that halts. Threads run on the boot CPU; placement data is kept for several
+ * (below). Everything here runs with interrupts disabled (that
  * is the scheduler lock on one CPU). A switch happens only from sched_reschedule; it
  * loads the next thread's page tables (thread.mmu) when they differ from the previous
  * thread's.
@@ -16,6 +17,14 @@
  * thread takes it from there (sched_reap_next) to free its stack and call its owner's
  * on_reaped with interrupts on: both may take the kernel aspace mutex and release
  * objects whose teardown runs long.
+ *
+ * Placement. Each thread carries an affinity mask (thread_set_affinity refuses one
+ * without an online CPU) and the run queue hands a CPU the first thread whose mask
+ * holds it; with one CPU online that is always the head. Each switch records where and
+ * how long threads run with one TSC read and three stores: next->last_cpu, prev's run
+ * time grown by the cycles since the previous switch (arch_cycle_count, converted to
+ * nanoseconds only when asked), and the new switch_stamp. switch_stamp, the cycle count of this CPU's last switch, and the run queue
+ * become per CPU with the SMP scheduler.
  */
 #include <arch/cpu.h>
 #include <arch/irq.h>
@@ -28,6 +37,7 @@
 #include <kernel/trap.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
+#include <zircon/syscalls/profile.h>
 #include "sched_priv.h"
 
 #define SCHED_SLICE_TICKS 10u
@@ -48,6 +58,11 @@ static bool reaper_busy;        /* the reaper is freeing a thread it took off re
 static thread_t *reaper;        /* thread.c's reaper thread (sched_start) */
 static thread_t bootstrap_thread;
 static bool initialized;
+/* CPUs that run threads (sched_cpu_online): a mask and its count, written by one CPU at
+ * a time, read without a lock. */
+static cpu_mask_t online_mask;
+static uint32_t online_count;
+static uint64_t switch_stamp; /* arch_cycle_count() at this CPU's last switch */
 
 bool sched_initialized(void) { return initialized; }
 
@@ -103,6 +118,22 @@ static inline void switch_aspace(thread_t *prev, thread_t *next) {
         arch_mmu_context_switch(prev->mmu, next->mmu);
 }
 
+/* Takes the first ready thread allowed on cpu off the run queue; idle if none is.
+ * Interrupts off. With one CPU online every queued thread is allowed (thread_set_affinity
+ * keeps an online CPU in every mask), so this takes the head; a scan past threads
+ * pinned elsewhere happens only with several CPUs on the one queue. */
+static thread_t *pick_next(uint32_t cpu) {
+    cpu_mask_t me = CPU_MASK_BIT(cpu);
+    thread_t *t;
+    list_for_every_entry(&run_queue, t, thread_t, queue_node) {
+        if (t->affinity & me) {
+            list_delete(&t->queue_node);
+            return t;
+        }
+    }
+    return idle_thread;
+}
+
 /*
  * Picks the next thread and switches to it. A RUNNING current goes to the back of the run
  * queue; the caller has already made a BLOCKED or DEAD current leave it. Interrupts off.
@@ -114,13 +145,16 @@ static void sched_reschedule(void) {
         prev->state = THREAD_READY; /* never queued: it runs when nothing else can */
     else if (prev->state == THREAD_RUNNING)
         make_ready(prev);
-    thread_t *next = idle_thread;
-    if (!list_is_empty(&run_queue))
-        next = containerof(list_remove_head(&run_queue), thread_t, queue_node);
+    uint32_t cpu = arch_curr_cpu_num();
+    thread_t *next = pick_next(cpu);
     next->state = THREAD_RUNNING;
     next->ticks_left = SCHED_SLICE_TICKS;
     if (next == prev)
         return;
+    uint64_t now = arch_cycle_count();
+    prev->runtime_cycles += now - switch_stamp;
+    switch_stamp = now;
+    next->last_cpu = cpu;
     if (prev->state == THREAD_DEAD) {
         DEBUG_ASSERT(!dead_thread);
         dead_thread = prev;
@@ -152,6 +186,9 @@ void sched_thread_init(thread_t *t, const char *name, thread_entry_t entry, void
     t->arg = arg;
     t->state = THREAD_INITIAL;
     t->wake_deadline = ZX_TIME_INFINITE;
+    t->affinity = CPU_MASK_ALL;
+    t->last_cpu = THREAD_CPU_NONE;
+    t->priority = ZX_PRIORITY_DEFAULT;
     list_init(&t->queue_node);
     list_init(&t->timer_chain);
     arch_thread_init(&t->arch, t->stack_top, thread_trampoline);
@@ -181,6 +218,52 @@ void thread_yield(void) {
     spin_lock_saved_state_t s = arch_irq_save();
     sched_reschedule(); /* current is RUNNING: it goes to the back of the queue */
     arch_irq_restore(s);
+}
+
+/* --- placement --- */
+
+uint32_t sched_num_cpus(void) { return __atomic_load_n(&online_count, __ATOMIC_ACQUIRE); }
+
+cpu_mask_t sched_online_cpus(void) { return __atomic_load_n(&online_mask, __ATOMIC_ACQUIRE); }
+
+zx_status_t sched_cpu_online(uint32_t cpu) {
+    if (cpu >= SCHED_MAX_CPUS || cpu != sched_num_cpus())
+        return ZX_ERR_INVALID_ARGS;
+    /* The mask first: a reader that sees the new count finds the CPU in the mask. */
+    __atomic_fetch_or(&online_mask, CPU_MASK_BIT(cpu), __ATOMIC_RELEASE);
+    __atomic_store_n(&online_count, cpu + 1, __ATOMIC_RELEASE);
+    return ZX_OK;
+}
+
+zx_status_t thread_set_affinity(thread_t *t, cpu_mask_t mask) {
+    if ((mask & sched_online_cpus()) == 0)
+        return ZX_ERR_INVALID_ARGS;
+    spin_lock_saved_state_t s = arch_irq_save();
+    t->affinity = mask;
+    /* The caller pinned itself away from this CPU: go where the mask allows (another
+     * CPU takes it from the queue; pick_next here skips it). A thread running on
+     * another CPU moves at its next switch. */
+    if (t == current && !(mask & CPU_MASK_BIT(arch_curr_cpu_num())))
+        sched_reschedule();
+    arch_irq_restore(s);
+    return ZX_OK;
+}
+
+void thread_set_priority(thread_t *t, int32_t priority) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    t->priority = priority;
+    arch_irq_restore(s);
+}
+
+void thread_get_stats(thread_t *t, thread_stats_t *out) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    uint64_t cycles = t->runtime_cycles;
+    if (t == current) /* the run in progress counts too */
+        cycles += arch_cycle_count() - switch_stamp;
+    out->affinity = t->affinity;
+    out->last_cpu = t->last_cpu;
+    arch_irq_restore(s);
+    out->runtime_ns = arch_cycles_to_ns(cycles);
 }
 
 void thread_preempt_disable(void) { current->preempt_disable++; }
@@ -414,10 +497,14 @@ void sched_bootstrap(void) {
     copy_name(b, "bootstrap");
     b->state = THREAD_RUNNING;
     b->wake_deadline = ZX_TIME_INFINITE;
+    b->affinity = CPU_MASK_ALL;
+    b->last_cpu = arch_curr_cpu_num();
+    b->priority = ZX_PRIORITY_DEFAULT;
     b->ticks_left = SCHED_SLICE_TICKS;
     list_init(&b->queue_node);
     list_init(&b->timer_chain);
     current = b;
+    sched_cpu_online(arch_curr_cpu_num()); /* the boot CPU runs threads from here on */
 }
 
 void sched_start(thread_t *idle, thread_t *reaper_thread) {
@@ -427,6 +514,8 @@ void sched_start(thread_t *idle, thread_t *reaper_thread) {
     reaper = reaper_thread;
     thread_start(reaper);
     arch_timer_init();
+    switch_stamp = arch_cycle_count(); /* bootstrap's run time starts here */
+    printf("sched: threads run on %u CPU%s\n", sched_num_cpus(), sched_num_cpus() == 1 ? "" : "s");
     initialized = true;
     arch_irq_enable();
 }

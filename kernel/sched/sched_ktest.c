@@ -171,3 +171,57 @@ KTEST(sched, clock_is_monotonic_and_sleep_waits) {
     EXPECT_OK(thread_sleep_until(t0)); /* a past deadline returns at once */
     EXPECT_GE(current_time(), t1);
 }
+
+/* CPUs join in order, once each, below SCHED_MAX_CPUS; refused numbers change nothing. */
+KTEST(sched, cpu_online_keeps_numbering_dense) {
+    uint32_t n = sched_num_cpus();
+    cpu_mask_t online = sched_online_cpus();
+    EXPECT_GE(n, 1u);
+    EXPECT_EQ(online, n >= SCHED_MAX_CPUS ? CPU_MASK_ALL : CPU_MASK_BIT(n) - 1);
+    EXPECT_EQ(sched_cpu_online(0), ZX_ERR_INVALID_ARGS);        /* already online */
+    EXPECT_EQ(sched_cpu_online(n + 1), ZX_ERR_INVALID_ARGS);    /* leaves a gap */
+    EXPECT_EQ(sched_cpu_online(SCHED_MAX_CPUS), ZX_ERR_INVALID_ARGS);
+    EXPECT_EQ(sched_num_cpus(), n);
+    EXPECT_EQ(sched_online_cpus(), online);
+}
+
+static volatile uint32_t pinned_saw_cpu;
+
+static int report_cpu(void *arg) {
+    (void)arg;
+    thread_yield(); /* away and back: it must come back where its mask allows */
+    thread_stats_t s;
+    thread_get_stats(thread_current(), &s);
+    pinned_saw_cpu = s.last_cpu;
+    return 0;
+}
+
+/* A mask without a CPU that runs threads is refused; a thread pinned to each CPU in turn
+ * runs there, and its stats say so. */
+KTEST(sched, affinity_places_threads) {
+    for (uint32_t cpu = 0; cpu < sched_num_cpus(); cpu++) {
+        struct kt_thread s;
+        memset(&s, 0, sizeof(s));
+        if (thread_init(&s.t, "pinned", report_cpu, NULL) != ZX_OK)
+            return; /* out of memory under fault injection */
+        s.t.on_reaped = kt_reaped;
+        thread_stats_t st;
+        thread_get_stats(&s.t, &st);
+        EXPECT_EQ(st.last_cpu, THREAD_CPU_NONE);
+        EXPECT_EQ(st.runtime_ns, 0u);
+        EXPECT_EQ(st.affinity, CPU_MASK_ALL);
+        EXPECT_EQ(thread_set_affinity(&s.t, 0), ZX_ERR_INVALID_ARGS);
+        if (sched_online_cpus() != CPU_MASK_ALL)
+            EXPECT_EQ(thread_set_affinity(&s.t, ~sched_online_cpus()), ZX_ERR_INVALID_ARGS);
+        thread_get_stats(&s.t, &st);
+        EXPECT_EQ(st.affinity, CPU_MASK_ALL);
+        EXPECT_OK(thread_set_affinity(&s.t, CPU_MASK_BIT(cpu)));
+        pinned_saw_cpu = THREAD_CPU_NONE;
+        thread_start(&s.t);
+        kt_join(&s);
+        EXPECT_EQ(pinned_saw_cpu, cpu);
+        thread_get_stats(&s.t, &st);
+        EXPECT_EQ(st.last_cpu, cpu);
+        EXPECT_EQ(st.affinity, CPU_MASK_BIT(cpu));
+    }
+}

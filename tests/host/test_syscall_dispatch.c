@@ -1,7 +1,8 @@
 /*
  * Host tests for the generated dispatcher (gen/kernel/syscall_table.c): range check,
- * argument narrowing, result sign extension, registers 7 and 8, and the weak
- * placeholders (generated at build time, BERYL_SYSCALL_PLACEHOLDERS_C) standing in for missing syscalls.
+ * argument narrowing, result sign extension (zero extension of a uint32_t result),
+ * registers 7 and 8, and the weak placeholders (generated at build time,
+ * BERYL_SYSCALL_PLACEHOLDERS_C) standing in for missing syscalls.
  */
 #include "htest.h"
 
@@ -16,6 +17,10 @@ zx_status_t sys_syscall_test_0(void) {
 
 zx_time_t sys_clock_get_monotonic(void) {
     return INT64_MIN + 5;
+}
+
+uint32_t sys_system_get_num_cpus(void) {
+    return 0xfffffffeu;
 }
 
 zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
@@ -51,6 +56,11 @@ HTEST(syscall_dispatch, time_is_returned_whole) {
     EXPECT_EQ(syscall_dispatch(ZX_SYS_CLOCK_GET_MONOTONIC, args), INT64_MIN + 5);
 }
 
+HTEST(syscall_dispatch, uint32_result_is_zero_extended) {
+    const uint64_t args[8] = {0};
+    EXPECT_EQ(syscall_dispatch(ZX_SYS_SYSTEM_GET_NUM_CPUS, args), (int64_t)0xfffffffeu);
+}
+
 HTEST(syscall_dispatch, narrow_args_drop_upper_bits) {
     const uint64_t args[8] = {0xfedcba9876543210ull, 0xffffffff00000005ull, 0x7fff1000, 1, 2,
                               3, 4, 5};
@@ -83,5 +93,5 @@ HTEST(syscall_dispatch, placeholders_are_not_supported) {
 
 HTEST(syscall_dispatch, names) {
     EXPECT_TRUE(strcmp(syscall_names[ZX_SYS_VMO_CREATE], "vmo_create") == 0);
-    EXPECT_TRUE(strcmp(syscall_names[ZX_SYS_COUNT - 1], "restricted_kick") == 0);
+    EXPECT_TRUE(strcmp(syscall_names[ZX_SYS_COUNT - 1], "object_set_profile") == 0);
 }

@@ -104,11 +104,12 @@ class RealDefinition(unittest.TestCase):
         cls.out = gen.build_outputs(cls.syscalls)
 
     def test_numbering(self):
-        self.assertEqual(len(self.syscalls), 45)
+        self.assertEqual(len(self.syscalls), 48)
         for name, num in [("syscall_test_0", 0), ("clock_get_monotonic", 2),
                           ("thread_exit", 15), ("channel_read", 24), ("vmo_create", 25),
                           ("vmar_map", 35), ("vmar_destroy", 39),
-                          ("process_create_shared", 40), ("restricted_kick", 44)]:
+                          ("process_create_shared", 40), ("restricted_kick", 44),
+                          ("system_get_num_cpus", 45), ("object_set_profile", 47)]:
             self.assertEqual(self.by_name[name].number, num, name)
 
     def test_prototypes(self):

@@ -27,3 +27,5 @@ zx_time_t current_time(void) {
 uint64_t x86_tsc_to_ns(uint64_t ticks) {
     return (uint64_t)(((unsigned __int128)ticks * ns_per_tsc_q32) >> 32);
 }
+
+uint64_t arch_cycles_to_ns(uint64_t cycles) { return x86_tsc_to_ns(cycles); }

@@ -22,4 +22,9 @@ void arch_timer_init(void);
 /* Time since boot in nanoseconds; 0 before arch_timer_init. Monotonic. */
 zx_time_t current_time(void);
 
+/* Nanoseconds for a difference of two arch_cycle_count() readings (<arch/cpu.h>) taken
+ * on one CPU; 0 before arch_timer_init. For run-time accounting, which counts cycles at
+ * each switch and converts only when asked. */
+uint64_t arch_cycles_to_ns(uint64_t cycles);
+
 #endif

@@ -1,5 +1,6 @@
 /*
- * Kernel threads and the scheduler (single CPU, preemptive round robin).
+ * Kernel threads and the scheduler (preemptive round robin; threads run on the boot CPU
+ * today, and carry the placement data of several, see "CPU placement" below).
  *
  * Every thread, kernel or user, is a thread_t with its own guarded kernel stack (from the
  * kernel VMAR). User threads are kernel threads whose entry function drops to ring 3
@@ -25,6 +26,7 @@
 #ifndef KERNEL_THREAD_H
 #define KERNEL_THREAD_H
 
+#include <kernel/smp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <arch/irq.h>
@@ -52,6 +54,21 @@ enum thread_state {
     THREAD_BLOCKED,  /* on a wait queue or sleeping */
     THREAD_DEAD,     /* exited, waiting to be reaped */
 };
+
+/*
+ * CPU placement. CPUs are numbered 0 .. n-1 densely; a thread's affinity is one word,
+ * so the scheduler places threads on at most SCHED_MAX_CPUS of them. A CPU counts as
+ * online here once it runs threads (the boot CPU from sched_start; an application
+ * processor when its bring-up calls sched_cpu_online), not when it merely runs.
+ */
+typedef uint64_t cpu_mask_t;
+#define SCHED_MAX_CPUS 64u
+/* Every CPU the kernel starts (<kernel/smp.h>) fits a mask. */
+_Static_assert(SMP_MAX_CPUS <= SCHED_MAX_CPUS, "an affinity mask covers every CPU");
+#define CPU_MASK_ALL (~(cpu_mask_t)0)
+#define CPU_MASK_BIT(cpu) ((cpu_mask_t)1 << (cpu))
+/* thread.last_cpu of a thread that has never run. */
+#define THREAD_CPU_NONE UINT32_MAX
 
 /* thread.pending: what a thread must act on before it next runs user code (one byte, so
  * the return-to-user path tests everything with one load). */
@@ -90,6 +107,15 @@ struct thread {
     bool block_interruptible;    /* while BLOCKED: thread_kill wakes it */
     uint32_t preempt_disable;    /* >0: timer interrupts do not reschedule */
     uint64_t ticks_left;         /* time slice */
+    /* Placement (scheduler lock): the CPUs it may run on (every CPU for a new thread:
+     * affinity is not inherited), the CPU it last ran on (THREAD_CPU_NONE until its
+     * first switch in), and the cycles (arch_cycle_count) it ran up to its last switch
+     * away. priority is what a profile set (ZX_PRIORITY_DEFAULT for a new thread); the
+     * round-robin scheduler records it and does not use it yet. */
+    cpu_mask_t affinity;
+    uint32_t last_cpu;
+    int32_t priority;
+    uint64_t runtime_cycles;
     struct list_node all_node;   /* every live thread (for dumps) */
     /* Object teardowns this thread still owes (object/kobject.c); the thread itself and
      * interrupt code running on its behalf touch it, with interrupts off. */
@@ -186,6 +212,42 @@ static inline void thread_set_aspace(thread_t *t, vm_aspace_t *as) {
     t->aspace = as;
     t->mmu = mmu;
 }
+
+/*
+ * The number of CPUs that run threads (numbered 0 .. n-1): 1 until application
+ * processors join with sched_cpu_online. This, not the number of CPUs the machine has,
+ * is what zx_system_get_num_cpus reports. sched_online_cpus() is the same set as a mask.
+ */
+uint32_t sched_num_cpus(void);
+cpu_mask_t sched_online_cpus(void);
+
+/*
+ * Called by a CPU's bring-up once that CPU takes threads from the scheduler (never
+ * before: a thread pinned to a CPU that never schedules would never run). cpu must be
+ * sched_num_cpus(), so the numbering stays dense, and below SCHED_MAX_CPUS; returns
+ * ZX_ERR_INVALID_ARGS otherwise (nothing changes).
+ */
+zx_status_t sched_cpu_online(uint32_t cpu);
+
+/*
+ * Restricts t to the CPUs in mask (only bits of online CPUs count). Refuses, with
+ * ZX_ERR_INVALID_ARGS and nothing changed, a mask that holds no online CPU, so every
+ * thread can always run somewhere. t may be in any state; a dead thread takes the mask
+ * and never uses it. Placement: the scheduler runs t only on CPUs of its mask (with one
+ * CPU online every accepted mask holds CPU 0, so t keeps running where it runs).
+ */
+zx_status_t thread_set_affinity(thread_t *t, cpu_mask_t mask);
+
+/* Records priority (ZX_PRIORITY_LOWEST .. HIGHEST, checked by the caller) for t. */
+void thread_set_priority(thread_t *t, int32_t priority);
+
+/* What ZX_INFO_THREAD and ZX_INFO_THREAD_STATS report about t. */
+typedef struct thread_stats {
+    cpu_mask_t affinity;
+    uint64_t runtime_ns;  /* run time so far, including the current run if t is running */
+    uint32_t last_cpu;    /* THREAD_CPU_NONE if it has never run */
+} thread_stats_t;
+void thread_get_stats(thread_t *t, thread_stats_t *out);
 
 /* Preemption control for short critical sections that may not be interrupted by a
  * reschedule but can take interrupts. Nests. */

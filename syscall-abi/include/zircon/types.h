@@ -40,6 +40,7 @@ typedef uint32_t zx_signals_t;
 #define ZX_OBJ_TYPE_RESOURCE ((zx_obj_type_t)15u)
 #define ZX_OBJ_TYPE_JOB ((zx_obj_type_t)17u)
 #define ZX_OBJ_TYPE_VMAR ((zx_obj_type_t)18u)
+#define ZX_OBJ_TYPE_PROFILE ((zx_obj_type_t)25u)
 #define ZX_OBJ_TYPE_UPPER_BOUND ((zx_obj_type_t)64u)
 
 /* Signals. */

@@ -94,7 +94,8 @@ static const uint32_t topics[] = {
     ZX_INFO_NONE, ZX_INFO_HANDLE_VALID, ZX_INFO_HANDLE_BASIC, ZX_INFO_PROCESS,
     ZX_INFO_PROCESS_THREADS, ZX_INFO_VMAR, ZX_INFO_THREAD, ZX_INFO_TASK_STATS,
     ZX_INFO_PROCESS_MAPS, ZX_INFO_PROCESS_VMOS, ZX_INFO_KMEM_STATS, ZX_INFO_HANDLE_COUNT,
-    ZX_INFO_VMO, ZX_INFO_VMO_V1, ZX_INFO_JOB, ZX_INFO_VMAR_MAPS, 37, 41, 0x7fffffff,
+    ZX_INFO_VMO, ZX_INFO_VMO_V1, ZX_INFO_JOB, ZX_INFO_VMAR_MAPS, ZX_INFO_THREAD_STATS, 37, 41,
+    0x7fffffff,
 };
 
 static void op_get_info(fuzz_thread_t *t) {
@@ -116,7 +117,7 @@ static void op_get_info(fuzz_thread_t *t) {
             topic = ZX_INFO_PROCESS;
             break;
         case ZX_OBJ_TYPE_THREAD:
-            topic = ZX_INFO_THREAD;
+            topic = chance(r, 50) ? ZX_INFO_THREAD : ZX_INFO_THREAD_STATS;
             break;
         case ZX_OBJ_TYPE_RESOURCE:
             topic = ZX_INFO_KMEM_STATS;
@@ -716,6 +717,66 @@ static void op_misc(fuzz_thread_t *t) {
     }
 }
 
+/*
+ * Placement: zx_system_get_num_cpus, zx_profile_create with random or plausible info
+ * (often a CPU mask, the pool keeps the profiles made) and zx_object_set_profile of pool
+ * profiles on pool threads or on this thread. A thread may end up pinned to any CPU
+ * that runs threads, which changes nothing it may do.
+ */
+static void op_profile(fuzz_thread_t *t) {
+    rng_t *r = &t->rng;
+    switch (rnd_below(r, 3)) {
+    case 0: {
+        CALL(t, "system_get_num_cpus", 0);
+        t->nargs = 0;
+        uint32_t n = zx_system_get_num_cpus();
+        check(t, ZX_OK, S_OK);
+        if (n < 1 || n > 64)
+            report(t, (zx_status_t)n, "system_get_num_cpus out of range");
+        break;
+    }
+    case 1: {
+        zx_handle_t rsrc = SANE(t) ? beryl_resource() : any_handle(r, true);
+        uint32_t opt = SANE(t) ? 0 : any_bits32(r);
+        uintptr_t info = SANE(t) ? scratch_at(t, sizeof(zx_profile_info_t)) : in_ptr(t);
+        if (info >= (uintptr_t)t->scratch && info < GUARD(t)) {
+            /* Inside the scratch pages: fill in something near valid. */
+            zx_profile_info_t pi;
+            memset(&pi, 0, sizeof(pi));
+            pi.flags = chance(r, 70) ? (uint32_t)rnd_below(r, 16) : any_bits32(r);
+            pi.priority = chance(r, 70) ? (int32_t)rnd_below(r, 34) - 1 : (int32_t)rnd(r);
+            pi.cpu_affinity_mask.mask[0] = chance(r, 50) ? 1ull << rnd_below(r, 64) : rnd(r);
+            pi.deadline_params.capacity = (zx_duration_t)rnd_below(r, 4);
+            pi.deadline_params.relative_deadline = (zx_duration_t)rnd_below(r, 4);
+            pi.deadline_params.period = (zx_duration_t)rnd_below(r, 4);
+            if (GUARD(t) - info >= sizeof(pi))
+                memcpy((void *)info, &pi, sizeof(pi));
+        }
+        bool valid;
+        uintptr_t out = scalar_out(t, &valid);
+        CALL(t, "profile_create", rsrc, opt, info, out);
+        zx_status_t st = check(t, zx_profile_create(rsrc, opt, (const zx_profile_info_t *)info,
+                                                    (zx_handle_t *)out),
+                               S_OK | S_H | S_ARGS | S(ZX_ERR_NOT_SUPPORTED) | S_MEM);
+        check_not_ok(t, st, valid);
+        if (st == ZX_OK && valid)
+            pool_add(r, read_handle(out));
+        break;
+    }
+    default: {
+        zx_handle_t th = SANE(t) ? (chance(r, 30) ? zx_thread_self()
+                                                  : typed_handle(r, ZX_OBJ_TYPE_THREAD, true))
+                                 : any_handle(r, true);
+        zx_handle_t p = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_PROFILE, true) : any_handle(r, true);
+        uint32_t opt = chance(r, 80) ? 0 : any_bits32(r);
+        CALL(t, "object_set_profile", th, p, opt);
+        check(t, zx_object_set_profile(th, p, opt),
+              S_OK | S_H | S_ARGS | S(ZX_ERR_BAD_STATE));
+        break;
+    }
+    }
+}
+
 static void op_read_memory(fuzz_thread_t *t) { op_process_memory(t, false); }
 static void op_write_memory(fuzz_thread_t *t) { op_process_memory(t, true); }
 static void op_vmo_read(fuzz_thread_t *t) { op_vmo_rw(t, false); }
@@ -737,6 +798,7 @@ const fuzz_op_t fuzz_ops[] = {
     {op_process_create_shared, 1},                     {op_restricted, 2},
     {op_misc, 5},            {op_shape_channels, 1},   {op_shape_vmars, 1},
     {op_shape_vmo_chain, 1}, {op_process_start, 2},    {op_member_run, 1},
+    {op_profile, 3},
 };
 const size_t fuzz_num_ops = sizeof(fuzz_ops) / sizeof(fuzz_ops[0]);
 

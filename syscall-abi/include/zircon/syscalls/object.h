@@ -31,7 +31,7 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_INFO_PROCESS_MAPS_V2 ZX_INFO_TOPIC_VERSIONED(13u, 1u)
 #define ZX_INFO_PROCESS_MAPS ZX_INFO_TOPIC_VERSIONED(13u, 2u)           /* zx_info_maps_t[n] */
 #define ZX_INFO_PROCESS_VMOS ZX_INFO_TOPIC_VERSIONED(14u, 3u)           /* zx_info_vmo_t[n] */
-#define ZX_INFO_THREAD_STATS ((zx_object_info_topic_t)15u)
+#define ZX_INFO_THREAD_STATS ((zx_object_info_topic_t)15u)              /* zx_info_thread_stats_t[1] */
 #define ZX_INFO_CPU_STATS ((zx_object_info_topic_t)16u)
 #define ZX_INFO_KMEM_STATS ZX_INFO_TOPIC_VERSIONED(17u, 1u)             /* zx_info_kmem_stats_t[1] */
 #define ZX_INFO_RESOURCE ((zx_object_info_topic_t)18u)
@@ -128,6 +128,16 @@ typedef struct zx_info_thread {
 #define ZX_THREAD_STATE_BLOCKED_PAGER ((zx_thread_state_t)0x0903u)
 /* The basic state (NEW .. DEAD) of a possibly more precise one. */
 #define ZX_THREAD_STATE_BASIC(n) ((n) & 0xffu)
+
+/* ZX_INFO_THREAD_STATS */
+typedef struct zx_info_thread_stats {
+    zx_duration_t total_runtime;  /* nanoseconds the thread has run on any CPU */
+    uint32_t last_scheduled_cpu;  /* the CPU it last ran on, or ZX_INFO_INVALID_CPU */
+    uint8_t padding1[4];
+} zx_info_thread_stats_t;
+
+/* last_scheduled_cpu of a thread that has never run. */
+#define ZX_INFO_INVALID_CPU ((uint32_t)0xFFFFFFFFu)
 
 #ifndef ZX_EXCEPTION_CHANNEL_TYPE_NONE
 #define ZX_EXCEPTION_CHANNEL_TYPE_NONE ((uint32_t)0u)
@@ -248,6 +258,7 @@ typedef struct zx_info_kmem_stats {
 _Static_assert(sizeof(zx_info_handle_basic_t) == 32, "zx_info_handle_basic_t layout");
 _Static_assert(sizeof(zx_info_process_t) == 24, "zx_info_process_t layout");
 _Static_assert(sizeof(zx_info_thread_t) == 72, "zx_info_thread_t layout");
+_Static_assert(sizeof(zx_info_thread_stats_t) == 16, "zx_info_thread_stats_t layout");
 _Static_assert(sizeof(zx_info_vmar_t) == 16, "zx_info_vmar_t layout");
 _Static_assert(sizeof(zx_info_vmo_t) == 176, "zx_info_vmo_t layout");
 _Static_assert(sizeof(zx_info_maps_mapping_t) == 88, "zx_info_maps_mapping_t layout");
