@@ -8,6 +8,7 @@
  */
 #include <kernel/acpi.h>
 #include <lib/string.h>
+#include <lib/unaligned.h>
 
 /* RSDP: "RSD PTR ", checksum, OEM ID, revision, RSDT address (20 bytes, ACPI 1.0); then
  * length, XSDT address, extended checksum, reserved (36 bytes, ACPI 2.0+). */
@@ -54,18 +55,6 @@ struct acpi_reader {
     const char *why;
 };
 
-static uint32_t read_u32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t read_u64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
 /* True when the n bytes at p sum to 0 modulo 256 (every ACPI checksum's rule). */
 static bool checksum_ok(const uint8_t *p, size_t n) {
     uint8_t sum = 0;
@@ -96,7 +85,7 @@ static const uint8_t *map_table(struct acpi_reader *r, uint64_t pa, const char *
         r->why = "acpi: a table has an unexpected signature";
         return NULL;
     }
-    uint32_t len = read_u32(hdr + SDT_LENGTH_OFF);
+    uint32_t len = load_le32(hdr + SDT_LENGTH_OFF);
     if (len < SDT_HEADER_LEN || len > ACPI_TABLE_MAX_LEN) {
         r->why = "acpi: a table's length is out of range";
         return NULL;
@@ -141,7 +130,7 @@ static zx_status_t parse_madt(struct acpi_reader *r, const uint8_t *t, uint32_t 
                               struct acpi_cpus *out) {
     if (len < MADT_ENTRIES_OFF)
         return fail(r, ZX_ERR_NOT_FOUND, "acpi: the MADT is too short for its fixed fields");
-    out->lapic_phys = read_u32(t + MADT_LAPIC_ADDR_OFF);
+    out->lapic_phys = load_le32(t + MADT_LAPIC_ADDR_OFF);
     uint32_t off = MADT_ENTRIES_OFF;
     while (off < len) {
         if (len - off < MADT_ENTRY_HEADER_LEN)
@@ -155,10 +144,10 @@ static zx_status_t parse_madt(struct acpi_reader *r, const uint8_t *t, uint32_t 
                         "acpi: a MADT entry runs past the end of the table");
         if (type == MADT_TYPE_LAPIC && elen >= MADT_LAPIC_LEN)
             add_cpu(out, e[MADT_LAPIC_ID_OFF], e[MADT_LAPIC_UID_OFF],
-                    read_u32(e + MADT_LAPIC_FLAGS_OFF));
+                    load_le32(e + MADT_LAPIC_FLAGS_OFF));
         else if (type == MADT_TYPE_X2APIC && elen >= MADT_X2APIC_LEN)
-            add_cpu(out, read_u32(e + MADT_X2APIC_ID_OFF), read_u32(e + MADT_X2APIC_UID_OFF),
-                    read_u32(e + MADT_X2APIC_FLAGS_OFF));
+            add_cpu(out, load_le32(e + MADT_X2APIC_ID_OFF), load_le32(e + MADT_X2APIC_UID_OFF),
+                    load_le32(e + MADT_X2APIC_FLAGS_OFF));
         off += elen;
     }
     return ZX_OK;
@@ -178,12 +167,12 @@ static zx_status_t check_rsdp(struct acpi_reader *r, const uint8_t *rsdp, size_t
         if (rsdp_len < RSDP_V2_LEN)
             return fail(r, ZX_ERR_INVALID_ARGS,
                         "acpi: an ACPI 2.0 RSDP is shorter than 36 bytes");
-        uint32_t len = read_u32(rsdp + RSDP_LENGTH_OFF);
+        uint32_t len = load_le32(rsdp + RSDP_LENGTH_OFF);
         if (len < RSDP_V2_LEN || len > rsdp_len)
             return fail(r, ZX_ERR_INVALID_ARGS, "acpi: the RSDP length is out of range");
         if (!checksum_ok(rsdp, len))
             return fail(r, ZX_ERR_INVALID_ARGS, "acpi: the RSDP extended checksum is bad");
-        uint64_t xsdt = read_u64(rsdp + RSDP_XSDT_OFF);
+        uint64_t xsdt = load_le64(rsdp + RSDP_XSDT_OFF);
         if (xsdt != 0) {
             out->used_xsdt = true;
             *root = xsdt;
@@ -191,7 +180,7 @@ static zx_status_t check_rsdp(struct acpi_reader *r, const uint8_t *rsdp, size_t
             return ZX_OK;
         }
     }
-    *root = read_u32(rsdp + RSDP_RSDT_OFF);
+    *root = load_le32(rsdp + RSDP_RSDT_OFF);
     *entry_len = RSDT_ENTRY_LEN;
     return ZX_OK;
 }
@@ -215,7 +204,7 @@ static zx_status_t find_cpus(struct acpi_reader *r, const uint8_t *rsdp, size_t 
     const char *madt_problem = NULL;
     for (size_t i = 0; i < entries; i++) {
         const uint8_t *e = root + SDT_HEADER_LEN + i * entry_len;
-        uint64_t pa = entry_len == XSDT_ENTRY_LEN ? read_u64(e) : read_u32(e);
+        uint64_t pa = entry_len == XSDT_ENTRY_LEN ? load_le64(e) : load_le32(e);
         /* Only the signature decides whether a table is the MADT; tables of other kinds
          * are not looked at further. */
         const uint8_t *hdr = r->map(r->ctx, pa, SDT_HEADER_LEN);

@@ -24,6 +24,7 @@
  */
 #include <kernel/multiboot2.h>
 #include <lib/string.h>
+#include <lib/unaligned.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,19 +80,6 @@ struct mb2_parser {
     bool seen_acpi_old;
     bool seen_acpi_new;
 };
-
-/* Reads a little-endian field at any alignment; p must already be bounds-checked. */
-static uint32_t read_u32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t read_u64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 /* Records the first problem found and passes its status through. */
 static zx_status_t fail(struct mb2_parser *p, zx_status_t status, const char *why) {
@@ -161,8 +149,8 @@ static zx_status_t parse_module(struct mb2_parser *p, const uint8_t *tag, uint32
     if (size < MB2_MODULE_STRING_OFF)
         return fail(p, ZX_ERR_INVALID_ARGS,
                     "multiboot2: module tag too short for mod_start and mod_end");
-    uint32_t start = read_u32(tag + MB2_MODULE_START_OFF);
-    uint32_t end = read_u32(tag + MB2_MODULE_END_OFF);
+    uint32_t start = load_le32(tag + MB2_MODULE_START_OFF);
+    uint32_t end = load_le32(tag + MB2_MODULE_END_OFF);
     if (start > end)
         return fail(p, ZX_ERR_INVALID_ARGS, "multiboot2: module has mod_start > mod_end");
 
@@ -188,8 +176,8 @@ static zx_status_t parse_meminfo(struct mb2_parser *p, const uint8_t *tag, uint3
     p->seen_meminfo = true;
     if (size < MB2_MEMINFO_SIZE)
         return fail(p, ZX_ERR_INVALID_ARGS, "multiboot2: basic meminfo tag too short");
-    p->out->mem_lower_kb = read_u32(tag + MB2_MEMINFO_LOWER_OFF);
-    p->out->mem_upper_kb = read_u32(tag + MB2_MEMINFO_UPPER_OFF);
+    p->out->mem_lower_kb = load_le32(tag + MB2_MEMINFO_LOWER_OFF);
+    p->out->mem_upper_kb = load_le32(tag + MB2_MEMINFO_UPPER_OFF);
     return ZX_OK;
 }
 
@@ -206,7 +194,7 @@ static zx_status_t parse_mmap(struct mb2_parser *p, const uint8_t *tag, uint32_t
         return fail(p, ZX_ERR_INVALID_ARGS,
                     "multiboot2: memory map tag too short for entry_size and entry_version");
 
-    uint32_t entry_size = read_u32(tag + MB2_MMAP_ENTRY_SIZE_OFF);
+    uint32_t entry_size = load_le32(tag + MB2_MMAP_ENTRY_SIZE_OFF);
     if (entry_size < MB2_MMAP_ENTRY_MIN_SIZE)
         return fail(p, ZX_ERR_INVALID_ARGS, "multiboot2: memory map entry_size is below 24");
     if (entry_size % MB2_TAG_ALIGN != 0)
@@ -226,9 +214,9 @@ static zx_status_t parse_mmap(struct mb2_parser *p, const uint8_t *tag, uint32_t
     const uint8_t *e = tag + MB2_MMAP_ENTRIES_OFF;
     for (uint32_t i = 0; i < n; i++, e += entry_size) {
         struct boot_mem_region *r = &p->out->mem[i];
-        r->base = read_u64(e + MB2_MMAP_ENTRY_BASE_OFF);
-        r->length = read_u64(e + MB2_MMAP_ENTRY_LENGTH_OFF);
-        r->type = read_u32(e + MB2_MMAP_ENTRY_TYPE_OFF);
+        r->base = load_le64(e + MB2_MMAP_ENTRY_BASE_OFF);
+        r->length = load_le64(e + MB2_MMAP_ENTRY_LENGTH_OFF);
+        r->type = load_le32(e + MB2_MMAP_ENTRY_TYPE_OFF);
     }
     p->out->mem_count = n;
     return ZX_OK;
@@ -292,7 +280,7 @@ static zx_status_t parse_all(struct mb2_parser *p, size_t avail) {
         return fail(p, ZX_ERR_INVALID_ARGS,
                     "multiboot2: fewer readable bytes than the 8-byte header");
 
-    uint32_t total = read_u32(mbi + MB2_INFO_TOTAL_SIZE_OFF);
+    uint32_t total = load_le32(mbi + MB2_INFO_TOTAL_SIZE_OFF);
     if (total < MB2_INFO_MIN_SIZE)
         return fail(p, ZX_ERR_INVALID_ARGS,
                     "multiboot2: total_size is below 16 (header plus END tag)");
@@ -318,8 +306,8 @@ static zx_status_t parse_all(struct mb2_parser *p, size_t avail) {
             return fail(p, ZX_ERR_INVALID_ARGS,
                         "multiboot2: tag list reaches total_size without an END tag");
         const uint8_t *tag = mbi + off;
-        uint32_t type = read_u32(tag + MB2_TAG_TYPE_OFF);
-        uint32_t size = read_u32(tag + MB2_TAG_SIZE_OFF);
+        uint32_t type = load_le32(tag + MB2_TAG_TYPE_OFF);
+        uint32_t size = load_le32(tag + MB2_TAG_SIZE_OFF);
         if (size < MB2_TAG_HEADER_SIZE)
             return fail(p, ZX_ERR_INVALID_ARGS,
                         "multiboot2: tag size is smaller than the 8-byte tag header");

@@ -94,6 +94,7 @@ typedef struct zx_info_process {
 } zx_info_process_t;
 
 /* ZX_INFO_THREAD */
+/* A set of CPUs: bit (n % 64) of mask[n / 64] is CPU n. */
 #ifndef ZX_CPU_SET_MAX_CPUS
 #define ZX_CPU_SET_MAX_CPUS 512
 #define ZX_CPU_SET_BITS_PER_WORD 64

@@ -9,6 +9,7 @@
 #ifndef ZIRCON_SYSCALLS_PROFILE_H
 #define ZIRCON_SYSCALLS_PROFILE_H
 
+#include <zircon/syscalls/object.h>
 #include <zircon/types.h>
 
 /* Fair-scheduling priorities (ZX_PROFILE_INFO_FLAG_PRIORITY): LOWEST .. HIGHEST. */
@@ -24,14 +25,7 @@
 #define ZX_PROFILE_INFO_FLAG_DEADLINE (1 << 2)
 #define ZX_PROFILE_INFO_FLAG_NO_INHERIT (1 << 3)
 
-/* A set of CPUs: bit (n % 64) of mask[n / 64] is CPU n. */
-#ifndef ZX_CPU_SET_MAX_CPUS
-#define ZX_CPU_SET_MAX_CPUS 512
-#define ZX_CPU_SET_BITS_PER_WORD 64
-typedef struct zx_cpu_set {
-    uint64_t mask[ZX_CPU_SET_MAX_CPUS / ZX_CPU_SET_BITS_PER_WORD];
-} zx_cpu_set_t;
-#endif
+/* zx_cpu_set_t (a set of CPUs) is <zircon/syscalls/object.h>'s, as in Zircon. */
 
 /* Deadline scheduling parameters (ZX_PROFILE_INFO_FLAG_DEADLINE), in nanoseconds. */
 typedef struct zx_sched_deadline_params {
