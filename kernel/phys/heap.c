@@ -137,8 +137,9 @@ static void unmark_page(vm_page_t *page) {
 }
 
 /*
- * For a PMM that is out of pages: another class's spare, unmarked, to be set up again
- * (so the spares never make an allocation fail); NULL if there is none.
+ * Takes any class's spare off the heap's books (unmarked, no longer held), for a slab of
+ * another class when the PMM is out of pages (so the spares never make an allocation
+ * fail) or for heap_trim; NULL if there is none.
  */
 static vm_page_t *take_any_spare(void) TA_REQ(heap_lock) {
     for (unsigned cls = 0; cls < HEAP_NUM_CLASSES; cls++) {
@@ -353,19 +354,12 @@ void kfree(void *ptr) {
 
 /* Contract in phys/heap.h. The pages go back after the lock is dropped, as kfree's. */
 size_t heap_trim(void) {
-    vm_page_t *give[HEAP_NUM_CLASSES];
+    vm_page_t *give[HEAP_NUM_CLASSES + 1]; /* the spares and the NULL that ends them */
     size_t n = 0;
     spin_lock_saved_state_t irq;
     spin_lock_irqsave(&heap_lock, &irq);
-    for (unsigned cls = 0; cls < HEAP_NUM_CLASSES; cls++) {
-        vm_page_t *page = spare[cls];
-        if (!page)
-            continue;
-        spare[cls] = NULL;
-        unmark_page(page);
-        pages_held--;
-        give[n++] = page;
-    }
+    while ((give[n] = take_any_spare()) != NULL)
+        n++;
     spin_unlock_irqrestore(&heap_lock, irq);
     for (size_t i = 0; i < n; i++)
         pmm_free_contiguous(vm_page_to_paddr(give[i]), 1);
