@@ -222,8 +222,8 @@ void process_finish(process_t *p) TA_EXCL(p->obj.lock);
  * dump.at=fault, called by uthread_exception_kill after the user fault report of a
  * fault that kills p (not for restricted mode's reports, which kill nothing).
  * Both print nothing unless a switch selects p; they take the VM's locks and may block
- * (interrupts on, no lock held). process_dump_check_cmdline reports unknown values at
- * boot.
+ * (interrupts on, no lock held). process_dump_check_cmdline reads the switches and
+ * reports unknown values; call it once at boot, before any process ends.
  */
 void process_dump_at_exit(process_t *p) TA_EXCL(p->obj.lock);
 void process_dump_on_fault(process_t *p) TA_EXCL(p->obj.lock);

@@ -31,20 +31,26 @@ static bool selector_matches(const char *sel, size_t len, const char *name, uint
     return len == strnlen(name, ZX_MAX_NAME_LEN) && memcmp(sel, name, len) == 0;
 }
 
-/* The value of switch key if it equals word. */
-static bool switch_is(const char *key, const char *word) {
-    size_t len;
-    const char *v = cmdline_get(key, &len);
+/* The dump switches, read once at boot (process_dump_check_cmdline): every process exit
+ * and fatal fault asks them, and the command line does not change. A selector points
+ * into the kernel's copy of the command line; NULL: the switch is absent. */
+static struct {
+    const char *aspace_sel; /* dump.aspace=process:SEL */
+    size_t aspace_len;
+    bool at_fault;          /* dump.at=fault (else the dump.aspace dump is at exit) */
+    const char *fault_sel;  /* dump.on_fault=SEL|all */
+    size_t fault_len;
+} dump_switches;
+
+/* Whether the value v[0 .. len) is word. */
+static bool value_is(const char *v, size_t len, const char *word) {
     return v && len == strlen(word) && memcmp(v, word, len) == 0;
 }
 
 /* Whether dump.aspace=process:SEL selects p (named name). */
 static bool aspace_switch_selects(process_t *p, const char *name) {
-    size_t len;
-    const char *v = cmdline_get("dump.aspace", &len);
-    if (!v || len < PROCESS_PREFIX_LEN || memcmp(v, PROCESS_PREFIX, PROCESS_PREFIX_LEN) != 0)
-        return false;
-    return selector_matches(v + PROCESS_PREFIX_LEN, len - PROCESS_PREFIX_LEN, name,
+    return dump_switches.aspace_sel &&
+           selector_matches(dump_switches.aspace_sel, dump_switches.aspace_len, name,
                             p->obj.koid);
 }
 
@@ -60,8 +66,8 @@ static void dump_aspace(process_t *p, const char *name, const char *when) {
 
 /* Contract in proc_priv.h. */
 void process_dump_at_exit(process_t *p) {
-    /* Every process exit comes here: without dump.aspace, one command-line lookup. */
-    if (!p->aspace || !cmdline_get("dump.aspace", NULL) || switch_is("dump.at", "fault"))
+    /* Every process exit comes here: without dump.aspace=process:, one load. */
+    if (!dump_switches.aspace_sel || dump_switches.at_fault || !p->aspace)
         return;
     char name[ZX_MAX_NAME_LEN];
     task_copy_name(&p->obj, p->name, name);
@@ -75,15 +81,14 @@ void process_dump_on_fault(process_t *p) {
         return;
     char name[ZX_MAX_NAME_LEN];
     task_copy_name(&p->obj, p->name, name);
-    size_t len;
-    const char *v = cmdline_get("dump.on_fault", &len);
-    if (v && ((len == 3 && memcmp(v, "all", 3) == 0) ||
-              selector_matches(v, len, name, p->obj.koid))) {
+    const char *v = dump_switches.fault_sel;
+    size_t len = dump_switches.fault_len;
+    if (v && (value_is(v, len, "all") || selector_matches(v, len, name, p->obj.koid))) {
         printf("dump.on_fault: process \"%s\" (koid %lu)\n", name, p->obj.koid);
         vm_aspace_dump(p->aspace);
         printf("dump.on_fault: end of process koid %lu\n", p->obj.koid);
     }
-    if (switch_is("dump.at", "fault") && aspace_switch_selects(p, name))
+    if (dump_switches.at_fault && aspace_switch_selects(p, name))
         dump_aspace(p, name, "fault");
 }
 
@@ -91,12 +96,19 @@ void process_dump_on_fault(process_t *p) {
 void process_dump_check_cmdline(void) {
     size_t len;
     const char *v = cmdline_get("dump.at", &len);
-    if (v && !switch_is("dump.at", "exit") && !switch_is("dump.at", "fault"))
+    dump_switches.at_fault = value_is(v, len, "fault");
+    if (v && !value_is(v, len, "exit") && !dump_switches.at_fault)
         printf("dump.at: unknown value \"%.*s\" (known: exit, fault)\n", (int)len, v);
     v = cmdline_get("dump.on_fault", &len);
     if (v && len == 0)
         printf("dump.on_fault: empty value (known: a process name, a koid, all)\n");
+    dump_switches.fault_sel = v;
+    dump_switches.fault_len = len;
     v = cmdline_get("dump.aspace", &len);
-    if (v && len == PROCESS_PREFIX_LEN && memcmp(v, PROCESS_PREFIX, PROCESS_PREFIX_LEN) == 0)
-        printf("dump.aspace: empty process selector (known: process:NAME, process:KOID)\n");
+    if (v && len >= PROCESS_PREFIX_LEN && memcmp(v, PROCESS_PREFIX, PROCESS_PREFIX_LEN) == 0) {
+        if (len == PROCESS_PREFIX_LEN)
+            printf("dump.aspace: empty process selector (known: process:NAME, process:KOID)\n");
+        dump_switches.aspace_sel = v + PROCESS_PREFIX_LEN;
+        dump_switches.aspace_len = len - PROCESS_PREFIX_LEN;
+    }
 }
