@@ -244,6 +244,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     sched_init();
     arch_init();
     arch_smp_init(&boot_info);
+    printf("sched: threads run on %u CPU%s\n", sched_num_cpus(), sched_num_cpus() == 1 ? "" : "s");
     if (debug_break_armed(DEBUG_BREAK_SYSCALL))
         arch_syscall_break_enable();
     proc_init();

@@ -9,10 +9,10 @@
  * the two ways into restricted_exit from the entry layer (a `syscall` in restricted
  * mode, an exception nobody resolved).
  *
- * Kicks. Kickers only set THREAD_PENDING_KICK, which the thread consumes on its way
- * back to user mode in restricted mode (uthread.c), or at its next enter (single CPU: a
- * thread running restricted code is never the kicker, so it is preempted in user mode
- * and passes the return-to-user check of <kernel/trap.h> before it runs again).
+ * Kicks. A kicker sets THREAD_PENDING_KICK, which the thread consumes on its way back
+ * to user mode in restricted mode (uthread.c), or at its next enter, and pokes it
+ * (thread_poke): a thread running restricted code on another CPU takes an IPI there and
+ * passes the return-to-user check of <kernel/trap.h> at once.
  */
 #include <arch/user.h>
 #include <kernel/assert.h>
@@ -146,8 +146,10 @@ zx_status_t sys_restricted_kick(zx_handle_t thread, uint32_t options) {
     spin_lock_irqsave(&ut->proc->obj.lock, &s);
     if (ut->state == UTHREAD_DEAD)
         st = ZX_ERR_BAD_STATE;
-    else
+    else {
         __atomic_fetch_or(&ut->thread.pending, THREAD_PENDING_KICK, __ATOMIC_RELEASE);
+        thread_poke(&ut->thread);
+    }
     spin_unlock_irqrestore(&ut->proc->obj.lock, s);
     kobject_unref(o);
     return st;

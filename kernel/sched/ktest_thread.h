@@ -17,18 +17,25 @@ struct kt_thread {
 
 static inline void kt_reaped(thread_t *t) { ((struct kt_thread *)t)->reaped = true; }
 
-/* Starts fn(arg) on s. Returns false only when out of memory (pmm.fail_* runs): the
- * thread then counts as reaped, and the test ends quietly. */
-static inline bool kt_spawn(struct kt_thread *s, const char *name, thread_entry_t fn,
-                            void *arg) {
+/* Starts fn(arg) on s, on the CPUs of `cpus` (online ones; CPU_MASK_ALL: anywhere).
+ * Returns false only when out of memory (pmm.fail_* runs): the thread then counts as
+ * reaped, and the test ends quietly. */
+static inline bool kt_spawn_on(struct kt_thread *s, const char *name, thread_entry_t fn,
+                               void *arg, cpu_mask_t cpus) {
     memset(s, 0, sizeof(*s));
     if (thread_init(&s->t, name, fn, arg) != ZX_OK) {
         s->reaped = true;
         return false;
     }
     s->t.on_reaped = kt_reaped;
+    ASSERT(thread_set_affinity(&s->t, cpus) == ZX_OK);
     thread_start(&s->t);
     return true;
+}
+
+static inline bool kt_spawn(struct kt_thread *s, const char *name, thread_entry_t fn,
+                            void *arg) {
+    return kt_spawn_on(s, name, fn, arg, CPU_MASK_ALL);
 }
 
 /* Waits (sleeping a millisecond at a time) until s has exited and been reaped. */

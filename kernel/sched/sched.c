@@ -1,30 +1,32 @@
 /*
- * The scheduler core (contracts in <kernel/thread.h> and <kernel/wait.h>): run queue,
- * context switch, blocking and waking, wait queues, the timer tick. It never calls the
- * VM: kernel stacks, thread creation and the reaper's work live above it, in thread.c
- * (the interface between the two is sched_priv.h).
+ * The scheduler core (contracts in <kernel/thread.h> and <kernel/wait.h>): run queues,
+ * context switch, blocking and waking, wait queues, the timer tick, on every CPU. It
+ * never calls the VM: kernel stacks, thread creation and the reaper's work live above
+ * it, in thread.c (the interface between the two is sched_priv.h).
  *
- * Round robin: one FIFO run queue, a time slice of SCHED_SLICE_TICKS timer ticks, an idle
- * thread that halts. Threads run on the boot CPU; placement data is kept for several
- * (below). Everything here runs with interrupts disabled (that
- * is the scheduler lock on one CPU). A switch happens only from sched_reschedule; it
- * loads the next thread's page tables (thread.mmu) when they differ from the previous
- * thread's.
+ * One lock. sched_lock guards every field below, every thread's scheduler fields and
+ * every wait queue's thread list; it is taken with interrupts off and is the innermost
+ * lock of the kernel (nothing is taken under it; <kernel/spinlock.h>,
+ * spin_lock_untracked). A switch happens only in sched_reschedule, with the lock held:
+ * the thread switched to releases it (sched_finish_switch's caller), so no other CPU
+ * can pick a thread before its context is saved, or wake one before it is on its wait
+ * queue.
+ *
+ * Placement. Each CPU has a FIFO run queue and an idle thread; a time slice is
+ * SCHED_SLICE_TICKS ticks. A thread made ready goes to the CPU it last ran on if its
+ * affinity allows and that CPU is idle, else to an idle CPU it may use, else to the
+ * allowed CPU with the shortest queue (the last one on a tie); another CPU that is idle
+ * gets a reschedule IPI. A CPU whose queue is empty takes work from another CPU's queue
+ * (work stealing: the first thread among the first STEAL_SCAN of each queue that may run
+ * here), when it would otherwise idle and at the end of a slice; an idle CPU looks at
+ * every tick. Each switch records where and how long threads run with one TSC read:
+ * next->last_cpu, prev's run time grown by the cycles since this CPU's previous switch.
  *
  * A thread cannot free the stack it is running on, and the switch path runs with
- * interrupts off, where nothing may block or run long. So the next thread to run only
- * moves a dead predecessor onto the reap list (sched_finish_switch), and the reaper
- * thread takes it from there (sched_reap_next) to free its stack and call its owner's
- * on_reaped with interrupts on: both may take the kernel aspace mutex and release
- * objects whose teardown runs long.
- *
- * Placement. Each thread carries an affinity mask (thread_set_affinity refuses one
- * without an online CPU) and the run queue hands a CPU the first thread whose mask
- * holds it; with one CPU online that is always the head. Each switch records where and
- * how long threads run with one TSC read and three stores: next->last_cpu, prev's run
- * time grown by the cycles since the previous switch (arch_cycle_count, converted to
- * nanoseconds only when asked), and the new switch_stamp. switch_stamp, the cycle count of this CPU's last switch, and the run queue
- * become per CPU with the SMP scheduler.
+ * interrupts off, where nothing may block or run long. So the next thread to run on the
+ * CPU only moves a dead predecessor onto the reap list (sched_finish_switch), and the
+ * reaper thread takes it from there (sched_reap_next) to free its stack and call its
+ * owner's on_reaped with interrupts on.
  */
 #include <arch/cpu.h>
 #include <arch/irq.h>
@@ -33,40 +35,60 @@
 #include <arch/timer.h>
 #include <kernel/assert.h>
 #include <kernel/console.h>
+#include <kernel/spinlock.h>
 #include <kernel/thread.h>
 #include <kernel/trap.h>
 #include <kernel/wait.h>
+#include <lib/printf.h>
 #include <lib/string.h>
 #include <zircon/syscalls/profile.h>
 #include "sched_priv.h"
 
 #define SCHED_SLICE_TICKS 10u
+/* How far into another CPU's queue a steal looks for a thread allowed here: bounded, as
+ * everything under the lock is, whatever user space pins where. */
+#define STEAL_SCAN 8u
 
+static spinlock_t sched_lock = SPIN_LOCK_INIT_CLASS(SCHED);
 
-static struct list_node run_queue = LIST_INITIAL_VALUE(run_queue);
+/* One per CPU, indexed by CPU number. */
+struct sched_cpu {
+    struct list_node run_queue; /* READY threads that run here next, FIFO */
+    uint32_t queued;
+    thread_t *current;
+    thread_t *idle;             /* runs when nothing else can; never queued */
+    thread_t *dead;             /* exited here, waiting for the next thread to run */
+    uint64_t switch_stamp;      /* arch_cycle_count() at this CPU's last switch */
+};
+static struct sched_cpu cpus[SCHED_MAX_CPUS];
+
 /* Threads blocked with a deadline: an AVL tree keyed by deadline with one node per
  * distinct deadline, so inserting and expiring cost O(log n) with interrupts off however
- * many threads sleep; threads sharing a deadline chain behind the node's owner. */
+ * many threads sleep; threads sharing a deadline chain behind the node's owner. The boot
+ * CPU's tick expires them. */
 static struct avl_tree sleepers;
-static thread_t *current;
-static thread_t *idle_thread;
-static thread_t *dead_thread; /* exited, waiting for the next thread to run */
+/* The earliest deadline in `sleepers` (ZX_TIME_INFINITE: none), written under the lock,
+ * read without it by the tick to decide whether to take the lock at all. */
+static zx_time_t sleepers_next = ZX_TIME_INFINITE;
 static struct list_node reap_list = LIST_INITIAL_VALUE(reap_list); /* dead, stacks in use */
 static wait_queue_t reaper_wq;  /* the reaper sleeps here while reap_list is empty */
 static wait_queue_t reaped_wq;  /* sched_reap_wait callers */
 static bool reaper_busy;        /* the reaper is freeing a thread it took off reap_list */
 static thread_t *reaper;        /* thread.c's reaper thread (sched_start) */
 static thread_t bootstrap_thread;
+static thread_t secondary_idle[SCHED_MAX_CPUS]; /* the other CPUs' boot contexts */
 static bool initialized;
-/* CPUs that run threads (sched_cpu_online): a mask and its count, written by one CPU at
- * a time, read without a lock. */
+/* CPUs that run threads (sched_cpu_online): a mask and its count, changed under the
+ * lock, read without it. */
 static cpu_mask_t online_mask;
 static uint32_t online_count;
-static uint64_t switch_stamp; /* arch_cycle_count() at this CPU's last switch */
+
+static inline void lock_sched(void) TA_ACQ(sched_lock) { spin_lock_untracked(&sched_lock); }
+static inline void unlock_sched(void) TA_REL(sched_lock) { spin_unlock_untracked(&sched_lock); }
 
 bool sched_initialized(void) { return initialized; }
 
-thread_t *thread_current(void) { return current; }
+thread_t *thread_current(void) { return arch_curr_thread(); }
 
 static void copy_name(thread_t *t, const char *name) {
     size_t n = name ? strnlen(name, sizeof(t->name) - 1) : 0;
@@ -74,104 +96,184 @@ static void copy_name(thread_t *t, const char *name) {
     t->name[n] = '\0';
 }
 
-/* Hands a dead predecessor to the reaper; runs first thing on the new thread after
- * every switch (interrupts off). */
-static void sched_finish_switch(void) {
-    thread_t *d = dead_thread;
-    if (!d)
-        return;
-    dead_thread = NULL;
-    list_add_tail(&reap_list, &d->queue_node);
-    wait_queue_wake_one(&reaper_wq, ZX_OK);
+static inline cpu_mask_t online(void) { return __atomic_load_n(&online_mask, __ATOMIC_RELAXED); }
+
+static inline bool cpu_is_idle(const struct sched_cpu *c) {
+    return c->current == c->idle && c->queued == 0;
 }
+
+/* Hands this CPU's dead predecessor to the reaper; runs first thing on the new thread
+ * after every switch (lock held). */
+static void sched_finish_switch(void) TA_REQ(sched_lock);
 
 static void wait_queue_pass_on(wait_queue_t *wq);
-static void sleepers_expire(void);
+static void sleepers_expire(void) TA_REQ(sched_lock);
+static void wake_blocked(thread_t *t, zx_status_t status) TA_REQ(sched_lock);
 
-static void make_ready(thread_t *t) {
+static void enqueue(thread_t *t, uint32_t cpu, bool at_head) TA_REQ(sched_lock) {
+    struct sched_cpu *c = &cpus[cpu];
     t->state = THREAD_READY;
-    list_add_tail(&run_queue, &t->queue_node);
+    t->queue_cpu = cpu;
+    if (at_head)
+        list_add_head(&c->run_queue, &t->queue_node);
+    else
+        list_add_tail(&c->run_queue, &t->queue_node);
+    __atomic_store_n(&c->queued, c->queued + 1, __ATOMIC_RELAXED);
 }
 
-/* A thread is dying: let the reaper run next (the dying thread's switch hands it over),
- * unless it is blocked on something other than its own queue. Interrupts off. */
-static void reaper_run_next(void) {
-    thread_t *r = reaper;
-    if (r->state == THREAD_BLOCKED && r->blocked_on == &reaper_wq) {
-        list_delete(&r->queue_node);
-        r->blocked_on->count--;
-        r->blocked_on = NULL;
-        r->wake_status = ZX_OK;
-    } else if (r->state == THREAD_READY) {
-        list_delete(&r->queue_node);
-    } else {
-        return;
+static void dequeue(thread_t *t) TA_REQ(sched_lock) {
+    DEBUG_ASSERT(t->state == THREAD_READY && t->queue_cpu < SCHED_MAX_CPUS);
+    list_delete(&t->queue_node);
+    __atomic_store_n(&cpus[t->queue_cpu].queued, cpus[t->queue_cpu].queued - 1, __ATOMIC_RELAXED);
+}
+
+/* Where a thread made ready should run (see the file comment). */
+static uint32_t choose_cpu(const thread_t *t) TA_REQ(sched_lock) {
+    cpu_mask_t allowed = t->affinity & online();
+    DEBUG_ASSERT(allowed != 0);
+    uint32_t best = t->last_cpu < SCHED_MAX_CPUS && (allowed & CPU_MASK_BIT(t->last_cpu))
+                        ? t->last_cpu
+                        : (uint32_t)__builtin_ctzll(allowed);
+    if (cpu_is_idle(&cpus[best]))
+        return best;
+    uint32_t shortest = best;
+    for (cpu_mask_t m = allowed; m != 0; m &= m - 1) {
+        uint32_t c = (uint32_t)__builtin_ctzll(m);
+        if (cpu_is_idle(&cpus[c]))
+            return c;
+        if (cpus[c].queued < cpus[shortest].queued)
+            shortest = c;
     }
-    r->state = THREAD_READY;
-    list_add_head(&run_queue, &r->queue_node);
+    return shortest;
+}
+
+/* Makes t READY on the CPU choose_cpu picks; wakes that CPU if it idles elsewhere. */
+static void make_ready(thread_t *t) TA_REQ(sched_lock) {
+    uint32_t cpu = choose_cpu(t);
+    enqueue(t, cpu, false);
+    if (cpu != arch_curr_cpu_num() && cpus[cpu].current == cpus[cpu].idle)
+        arch_ipi_reschedule(cpu);
+}
+
+/* A thread is dying: let the reaper run next on this CPU (the dying thread's switch
+ * hands it over), if it sleeps on its queue and may run here. */
+static void reaper_run_next(uint32_t cpu) TA_REQ(sched_lock) {
+    thread_t *r = reaper;
+    if (r->state != THREAD_BLOCKED || r->blocked_on != &reaper_wq ||
+        !(r->affinity & CPU_MASK_BIT(cpu)))
+        return;
+    list_delete(&r->queue_node);
+    r->blocked_on->count--;
+    r->blocked_on = NULL;
+    r->wake_status = ZX_OK;
+    enqueue(r, cpu, true);
 }
 
 /* Loads next's page tables if they differ from prev's (the fault handler reads the
- * aspace from the running thread, so nothing else changes). Interrupts off. */
+ * aspace from the running thread, so nothing else changes). */
 static inline void switch_aspace(thread_t *prev, thread_t *next) {
     if (prev->mmu != next->mmu)
         arch_mmu_context_switch(prev->mmu, next->mmu);
 }
 
-/* Takes the first ready thread allowed on cpu off the run queue; idle if none is.
- * Interrupts off. With one CPU online every queued thread is allowed (thread_set_affinity
- * keeps an online CPU in every mask), so this takes the head; a scan past threads
- * pinned elsewhere happens only with several CPUs on the one queue. */
-static thread_t *pick_next(uint32_t cpu) {
+/* The first thread among the first STEAL_SCAN of other CPUs' queues that may run on
+ * cpu, taken off its queue; NULL if none. Looks at the other CPUs from cpu + 1 round. */
+static thread_t *steal(uint32_t cpu, bool take) TA_REQ(sched_lock) {
+    uint32_t n = __atomic_load_n(&online_count, __ATOMIC_RELAXED);
     cpu_mask_t me = CPU_MASK_BIT(cpu);
-    thread_t *t;
-    list_for_every_entry(&run_queue, t, thread_t, queue_node) {
-        if (t->affinity & me) {
-            list_delete(&t->queue_node);
-            return t;
+    for (uint32_t i = 1; i < n; i++) {
+        struct sched_cpu *c = &cpus[(cpu + i) % n];
+        if (c->queued == 0)
+            continue;
+        uint32_t looked = 0;
+        thread_t *t;
+        list_for_every_entry(&c->run_queue, t, thread_t, queue_node) {
+            if (looked++ == STEAL_SCAN)
+                break;
+            if (t->affinity & me) {
+                if (take)
+                    dequeue(t);
+                return t;
+            }
         }
     }
-    return idle_thread;
+    return NULL;
+}
+
+/* The next thread for cpu from its own queue, else stolen; NULL if there is none. */
+static thread_t *take_next(uint32_t cpu) TA_REQ(sched_lock) {
+    struct sched_cpu *c = &cpus[cpu];
+    if (c->queued > 0) {
+        thread_t *t = containerof(c->run_queue.next, thread_t, queue_node);
+        dequeue(t);
+        return t;
+    }
+    return steal(cpu, true);
 }
 
 /*
- * Picks the next thread and switches to it. A RUNNING current goes to the back of the run
- * queue; the caller has already made a BLOCKED or DEAD current leave it. Interrupts off.
+ * Picks the next thread for this CPU and switches to it. A RUNNING current that may stay
+ * here keeps the CPU if nothing else is ready, else goes to the back of the queue (or,
+ * if its affinity no longer allows this CPU, to one it allows); the caller has already
+ * made a BLOCKED or DEAD current leave. Lock held, interrupts off; returns (on whichever
+ * CPU the current thread runs next) with the lock held.
  */
-static void sched_reschedule(void) {
+static void sched_reschedule(void) TA_REQ(sched_lock) {
     DEBUG_ASSERT(arch_irqs_disabled());
-    thread_t *prev = current;
-    if (prev == idle_thread)
-        prev->state = THREAD_READY; /* never queued: it runs when nothing else can */
-    else if (prev->state == THREAD_RUNNING)
-        make_ready(prev);
     uint32_t cpu = arch_curr_cpu_num();
-    thread_t *next = pick_next(cpu);
+    struct sched_cpu *c = &cpus[cpu];
+    thread_t *prev = c->current;
+    thread_t *next = take_next(cpu);
+    if (prev == c->idle) {
+        prev->state = THREAD_READY; /* never queued */
+    } else if (prev->state == THREAD_RUNNING) {
+        if (!(prev->affinity & CPU_MASK_BIT(cpu)))
+            make_ready(prev);
+        else if (next)
+            enqueue(prev, cpu, false);
+        else
+            next = prev;
+    }
+    if (!next)
+        next = c->idle;
     next->state = THREAD_RUNNING;
     next->ticks_left = SCHED_SLICE_TICKS;
     if (next == prev)
         return;
     uint64_t now = arch_cycle_count();
-    prev->runtime_cycles += now - switch_stamp;
-    switch_stamp = now;
+    prev->runtime_cycles += now - c->switch_stamp;
+    c->switch_stamp = now;
     next->last_cpu = cpu;
     if (prev->state == THREAD_DEAD) {
-        DEBUG_ASSERT(!dead_thread);
-        dead_thread = prev;
+        DEBUG_ASSERT(!c->dead);
+        c->dead = prev;
     }
-    current = next;
+    c->current = next;
+    arch_set_curr_thread(next);
     switch_aspace(prev, next);
     arch_thread_switch(&prev->arch, prev->state == THREAD_DEAD, &next->arch);
     arch_context_switch(&prev->arch, &next->arch);
     sched_finish_switch();
 }
 
+static void sched_finish_switch(void) TA_REQ(sched_lock) {
+    struct sched_cpu *c = &cpus[arch_curr_cpu_num()];
+    thread_t *d = c->dead;
+    if (!d)
+        return;
+    c->dead = NULL;
+    list_add_tail(&reap_list, &d->queue_node);
+    if (!list_is_empty(&reaper_wq.threads))
+        wake_blocked(containerof(reaper_wq.threads.next, thread_t, queue_node), ZX_OK);
+}
+
 /* First code of every new thread (arch_thread_init makes the switch return here). */
 __noreturn void thread_trampoline(void);
-__noreturn void thread_trampoline(void) {
+__noreturn void thread_trampoline(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     ARCH_THREAD_OUTERMOST_FRAME(); /* debuggers' backtraces end here */
-    sched_finish_switch();
-    thread_t *t = current;
+    sched_finish_switch();         /* the lock was handed over by the switch */
+    unlock_sched();
+    thread_t *t = thread_current();
     arch_irq_enable();
     thread_exit(t->entry(t->arg));
 }
@@ -188,6 +290,7 @@ void sched_thread_init(thread_t *t, const char *name, thread_entry_t entry, void
     t->wake_deadline = ZX_TIME_INFINITE;
     t->affinity = CPU_MASK_ALL;
     t->last_cpu = THREAD_CPU_NONE;
+    t->queue_cpu = THREAD_CPU_NONE;
     t->priority = ZX_PRIORITY_DEFAULT;
     list_init(&t->queue_node);
     list_init(&t->timer_chain);
@@ -196,27 +299,33 @@ void sched_thread_init(thread_t *t, const char *name, thread_entry_t entry, void
 
 void thread_start(thread_t *t) {
     spin_lock_saved_state_t s = arch_irq_save();
+    lock_sched();
     DEBUG_ASSERT(t->state == THREAD_INITIAL);
     make_ready(t);
+    unlock_sched();
     arch_irq_restore(s);
 }
 
-void thread_exit(int retcode) {
+void thread_exit(int retcode) TA_NO_THREAD_SAFETY_ANALYSIS {
     arch_irq_disable();
-    thread_t *t = current;
-    DEBUG_ASSERT(t != idle_thread && t != &bootstrap_thread && t != reaper);
+    thread_t *t = thread_current();
+    DEBUG_ASSERT(t != &bootstrap_thread && t != reaper);
     /* An object release in progress would be cut short (object/kobject.c). */
     DEBUG_ASSERT(!t->release_queue.draining && t->release_queue.head == NULL);
+    lock_sched();
+    DEBUG_ASSERT(t != cpus[arch_curr_cpu_num()].idle);
     t->retcode = retcode;
     t->state = THREAD_DEAD;
-    reaper_run_next();
+    reaper_run_next(arch_curr_cpu_num());
     sched_reschedule();
     panic("thread_exit: a dead thread was resumed");
 }
 
 void thread_yield(void) {
     spin_lock_saved_state_t s = arch_irq_save();
+    lock_sched();
     sched_reschedule(); /* current is RUNNING: it goes to the back of the queue */
+    unlock_sched();
     arch_irq_restore(s);
 }
 
@@ -227,55 +336,119 @@ uint32_t sched_num_cpus(void) { return __atomic_load_n(&online_count, __ATOMIC_A
 cpu_mask_t sched_online_cpus(void) { return __atomic_load_n(&online_mask, __ATOMIC_ACQUIRE); }
 
 zx_status_t sched_cpu_online(uint32_t cpu) {
-    if (cpu >= SCHED_MAX_CPUS || cpu != sched_num_cpus())
-        return ZX_ERR_INVALID_ARGS;
-    /* The mask first: a reader that sees the new count finds the CPU in the mask. */
-    __atomic_fetch_or(&online_mask, CPU_MASK_BIT(cpu), __ATOMIC_RELEASE);
-    __atomic_store_n(&online_count, cpu + 1, __ATOMIC_RELEASE);
-    return ZX_OK;
+    spin_lock_saved_state_t s = arch_irq_save();
+    lock_sched();
+    zx_status_t st = ZX_ERR_INVALID_ARGS;
+    if (cpu < SCHED_MAX_CPUS && cpu == online_count && cpus[cpu].idle != NULL) {
+        /* The mask first: a reader that sees the new count finds the CPU in the mask. */
+        __atomic_fetch_or(&online_mask, CPU_MASK_BIT(cpu), __ATOMIC_RELEASE);
+        __atomic_store_n(&online_count, cpu + 1, __ATOMIC_RELEASE);
+        st = ZX_OK;
+    }
+    unlock_sched();
+    arch_irq_restore(s);
+    return st;
+}
+
+/* Sets up cpus[cpu] around idle, which is already running there; lock held. */
+static void cpu_init_locked(uint32_t cpu, thread_t *idle) TA_REQ(sched_lock) {
+    struct sched_cpu *c = &cpus[cpu];
+    c->idle = idle;
+    c->current = idle;
+    c->switch_stamp = arch_cycle_count();
+    idle->state = THREAD_RUNNING;
+    idle->affinity = CPU_MASK_BIT(cpu);
+    idle->last_cpu = cpu;
+    idle->ticks_left = SCHED_SLICE_TICKS;
+    arch_set_curr_thread(idle);
+}
+
+__noreturn void sched_secondary_cpu_main(uint32_t cpu, vaddr_t stack_base, vaddr_t stack_top) {
+    ASSERT(cpu > 0 && cpu < SCHED_MAX_CPUS && initialized);
+    DEBUG_ASSERT(arch_irqs_disabled());
+    thread_t *idle = &secondary_idle[cpu];
+    memset(idle, 0, sizeof(*idle));
+    ksnprintf(idle->name, sizeof(idle->name), "idle %u", cpu);
+    idle->stack_base = stack_base;
+    idle->stack_top = stack_top;
+    idle->wake_deadline = ZX_TIME_INFINITE;
+    idle->queue_cpu = THREAD_CPU_NONE;
+    idle->priority = ZX_PRIORITY_DEFAULT;
+    list_init(&idle->queue_node);
+    list_init(&idle->timer_chain);
+    /* CPUs join in order (the numbering stays dense): wait for the ones before. The
+     * boot code starts them one at a time, so this is short. */
+    while (sched_num_cpus() != cpu)
+        arch_spin_pause();
+    lock_sched();
+    cpu_init_locked(cpu, idle);
+    unlock_sched();
+    ASSERT(sched_cpu_online(cpu) == ZX_OK);
+    for (;;)
+        arch_idle(); /* interrupts on: the tick and IPIs switch to work */
 }
 
 zx_status_t thread_set_affinity(thread_t *t, cpu_mask_t mask) {
     if ((mask & sched_online_cpus()) == 0)
         return ZX_ERR_INVALID_ARGS;
     spin_lock_saved_state_t s = arch_irq_save();
+    lock_sched();
     t->affinity = mask;
-    /* The caller pinned itself away from this CPU: go where the mask allows (another
-     * CPU takes it from the queue; pick_next here skips it). A thread running on
-     * another CPU moves at its next switch. */
-    if (t == current && !(mask & CPU_MASK_BIT(arch_curr_cpu_num())))
-        sched_reschedule();
+    uint32_t me = arch_curr_cpu_num();
+    if (t->state == THREAD_READY && !(mask & CPU_MASK_BIT(t->queue_cpu))) {
+        dequeue(t);
+        make_ready(t);
+    } else if (t->state == THREAD_RUNNING && !(mask & CPU_MASK_BIT(t->last_cpu))) {
+        /* Running where it may no longer run: it moves at its CPU's next switch, which
+         * this one starts (the caller itself moves before returning). */
+        if (t->last_cpu == me)
+            sched_reschedule();
+        else
+            arch_ipi_reschedule(t->last_cpu);
+    }
+    unlock_sched();
     arch_irq_restore(s);
     return ZX_OK;
 }
 
 void thread_set_priority(thread_t *t, int32_t priority) {
     spin_lock_saved_state_t s = arch_irq_save();
+    lock_sched();
     t->priority = priority;
+    unlock_sched();
     arch_irq_restore(s);
 }
 
 void thread_get_stats(thread_t *t, thread_stats_t *out) {
     spin_lock_saved_state_t s = arch_irq_save();
+    lock_sched();
     uint64_t cycles = t->runtime_cycles;
-    if (t == current) /* the run in progress counts too */
-        cycles += arch_cycle_count() - switch_stamp;
+    if (t->state == THREAD_RUNNING && t->last_cpu < SCHED_MAX_CPUS) /* the run in progress */
+        cycles += arch_cycle_count() - cpus[t->last_cpu].switch_stamp;
     out->affinity = t->affinity;
     out->last_cpu = t->last_cpu;
+    unlock_sched();
     arch_irq_restore(s);
     out->runtime_ns = arch_cycles_to_ns(cycles);
 }
 
-void thread_preempt_disable(void) { current->preempt_disable++; }
+void thread_preempt_disable(void) { thread_current()->preempt_disable++; }
 
 void thread_preempt_enable(void) {
-    DEBUG_ASSERT(current->preempt_disable > 0);
-    current->preempt_disable--;
+    thread_t *t = thread_current();
+    DEBUG_ASSERT(t->preempt_disable > 0);
+    t->preempt_disable--;
 }
 
 /* --- blocking, timeouts, kills --- */
 
-static void sleepers_insert(thread_t *t) {
+static void sleepers_note_next(void) TA_REQ(sched_lock) {
+    struct avl_node *first = avl_first(&sleepers);
+    zx_time_t next = first ? (zx_time_t)first->key : ZX_TIME_INFINITE;
+    __atomic_store_n(&sleepers_next, next, __ATOMIC_RELAXED);
+}
+
+static void sleepers_insert(thread_t *t) TA_REQ(sched_lock) {
     DEBUG_ASSERT(t->wake_deadline >= 0 && t->timer_state == THREAD_TIMER_NONE);
     uint64_t key = (uint64_t)t->wake_deadline;
     struct avl_node *n = avl_find(&sleepers, key);
@@ -289,10 +462,11 @@ static void sleepers_insert(thread_t *t) {
     ASSERT(avl_insert(&sleepers, &t->timer_node) == ZX_OK);
     list_init(&t->timer_chain);
     t->timer_state = THREAD_TIMER_TREE;
+    sleepers_note_next();
 }
 
 /* Takes t off the sleepers; the next thread of its chain takes over its tree node. */
-static void sleepers_remove(thread_t *t) {
+static void sleepers_remove(thread_t *t) TA_REQ(sched_lock) {
     if (t->timer_state == THREAD_TIMER_CHAINED) {
         list_delete(&t->timer_chain);
     } else if (t->timer_state == THREAD_TIMER_TREE) {
@@ -305,12 +479,13 @@ static void sleepers_remove(thread_t *t) {
             ASSERT(avl_insert(&sleepers, &heir->timer_node) == ZX_OK);
             heir->timer_state = THREAD_TIMER_TREE;
         }
+        sleepers_note_next();
     }
     t->timer_state = THREAD_TIMER_NONE;
 }
 
 /* Makes a BLOCKED thread ready with status, off any wait queue and the sleeper list. */
-static void wake_blocked(thread_t *t, zx_status_t status) {
+static void wake_blocked(thread_t *t, zx_status_t status) TA_REQ(sched_lock) {
     DEBUG_ASSERT(t->state == THREAD_BLOCKED);
     if (t->blocked_on) {
         list_delete(&t->queue_node);
@@ -322,15 +497,28 @@ static void wake_blocked(thread_t *t, zx_status_t status) {
     make_ready(t);
 }
 
-/* Blocks current (on wq if not NULL) until woken or deadline. An interruptible block
- * ends early when the thread is killed. Interrupts off. */
-static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool interruptible) {
-    thread_t *t = current;
+/*
+ * Blocks the current thread (on wq if not NULL) until woken or deadline. An
+ * interruptible block ends early when the thread is killed. Lock held. `guard`, if not
+ * NULL, is the wait queue's guarding lock, held by the caller: it is released once the
+ * thread is on the queue (or at once if it does not block), so a waker, who needs it,
+ * always finds the thread there.
+ */
+static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool interruptible,
+                                 spinlock_t *guard) TA_REQ(sched_lock)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    thread_t *t = thread_current();
+    zx_status_t early = ZX_OK;
     if (interruptible &&
         (__atomic_load_n(&t->pending, __ATOMIC_RELAXED) & THREAD_PENDING_KILL))
-        return ZX_ERR_INTERNAL_INTR_KILLED;
-    if (deadline != ZX_TIME_INFINITE && deadline <= current_time())
-        return ZX_ERR_TIMED_OUT;
+        early = ZX_ERR_INTERNAL_INTR_KILLED;
+    else if (deadline != ZX_TIME_INFINITE && deadline <= current_time())
+        early = ZX_ERR_TIMED_OUT;
+    if (early != ZX_OK) {
+        if (guard)
+            spin_unlock(guard);
+        return early;
+    }
     t->state = THREAD_BLOCKED;
     t->block_interruptible = interruptible;
     t->wake_status = ZX_OK;
@@ -342,6 +530,8 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool inte
     }
     if (deadline != ZX_TIME_INFINITE)
         sleepers_insert(t);
+    if (guard)
+        spin_unlock(guard);
     sched_reschedule();
     if (t->wake_status == ZX_ERR_TIMED_OUT)
         sleepers_expire(); /* pass the tick's expiry on (see sleepers_expire) */
@@ -350,7 +540,9 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool inte
 
 zx_status_t thread_sleep_until(zx_time_t deadline) {
     spin_lock_saved_state_t s = arch_irq_save();
-    zx_status_t st = block_current(NULL, deadline, true);
+    lock_sched();
+    zx_status_t st = block_current(NULL, deadline, true, NULL);
+    unlock_sched();
     arch_irq_restore(s);
     if (st == ZX_ERR_TIMED_OUT)
         st = ZX_OK;
@@ -358,15 +550,34 @@ zx_status_t thread_sleep_until(zx_time_t deadline) {
 }
 
 bool thread_kill_pending(void) {
-    return current && /* NULL before sched_init: boot code is never killed */
-           (__atomic_load_n(&current->pending, __ATOMIC_RELAXED) & THREAD_PENDING_KILL) != 0;
+    thread_t *t = thread_current(); /* NULL before sched_init: boot code is never killed */
+    return t && (__atomic_load_n(&t->pending, __ATOMIC_RELAXED) & THREAD_PENDING_KILL) != 0;
+}
+
+/* t has something pending: if it runs on another CPU, interrupt it there, so that it
+ * acts on it at its return to user mode now rather than at its next kernel entry. */
+static void poke_locked(thread_t *t) TA_REQ(sched_lock) {
+    if (t->state == THREAD_RUNNING && t->last_cpu != arch_curr_cpu_num())
+        arch_ipi_reschedule(t->last_cpu);
 }
 
 void thread_kill(thread_t *t) {
     spin_lock_saved_state_t s = arch_irq_save();
-    __atomic_fetch_or(&t->pending, THREAD_PENDING_KILL, __ATOMIC_RELAXED);
+    lock_sched();
+    __atomic_fetch_or(&t->pending, THREAD_PENDING_KILL, __ATOMIC_RELEASE);
     if (t->state == THREAD_BLOCKED && t->block_interruptible)
         wake_blocked(t, ZX_ERR_INTERNAL_INTR_KILLED);
+    else
+        poke_locked(t);
+    unlock_sched();
+    arch_irq_restore(s);
+}
+
+void thread_poke(thread_t *t) {
+    spin_lock_saved_state_t s = arch_irq_save();
+    lock_sched();
+    poke_locked(t);
+    unlock_sched();
     arch_irq_restore(s);
 }
 
@@ -377,29 +588,43 @@ void wait_queue_init(wait_queue_t *wq) {
     wq->pending_status = ZX_OK;
 }
 
-zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline) {
+/* Not analysed: block_current releases `lock` for it, which the analysis cannot follow
+ * through the NULL-able parameter. */
+zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadline)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
     DEBUG_ASSERT(arch_irqs_disabled());
-    spin_unlock(lock);
-    zx_status_t st = block_current(wq, deadline, true);
+    lock_sched();
+    zx_status_t st = block_current(wq, deadline, true, lock);
+    unlock_sched();
     spin_lock(lock);
     wait_queue_pass_on(wq);
     return st;
 }
 
-void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock) {
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
     DEBUG_ASSERT(arch_irqs_disabled());
-    spin_unlock(lock);
-    block_current(wq, ZX_TIME_INFINITE, false);
+    lock_sched();
+    block_current(wq, ZX_TIME_INFINITE, false, lock);
+    unlock_sched();
     spin_lock(lock);
     wait_queue_pass_on(wq);
 }
 
-int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
-    DEBUG_ASSERT(arch_irqs_disabled());
+/* wake_one with the lock held. */
+static int wake_one_locked(wait_queue_t *wq, zx_status_t status) TA_REQ(sched_lock) {
     if (list_is_empty(&wq->threads))
         return 0;
     wake_blocked(containerof(wq->threads.next, thread_t, queue_node), status);
     return 1;
+}
+
+int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    lock_sched();
+    int n = wake_one_locked(wq, status);
+    unlock_sched();
+    return n;
 }
 
 /*
@@ -411,24 +636,39 @@ int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
  * kill), a few later arrivals may be woken too: a spurious wake, which every caller's
  * re-check loop absorbs.
  */
-int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status) {
+static int wake_all_locked(wait_queue_t *wq, zx_status_t status) TA_REQ(sched_lock) {
     int n = 0;
-    while (n < WAIT_QUEUE_WAKE_BATCH && wait_queue_wake_one(wq, status))
+    while (n < WAIT_QUEUE_WAKE_BATCH && wake_one_locked(wq, status))
         n++;
     wq->pending_wakes = wq->count;
     wq->pending_status = status;
     return n;
 }
 
-/* A woken waiter passes a pending wake_all on to the next batch. Guarding lock held. */
+int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status) {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    lock_sched();
+    int n = wake_all_locked(wq, status);
+    unlock_sched();
+    return n;
+}
+
+/* A woken waiter passes a pending wake_all on to the next batch. */
+static void pass_on_locked(wait_queue_t *wq) TA_REQ(sched_lock) {
+    uint32_t n = MIN(wq->pending_wakes, (uint32_t)WAIT_QUEUE_WAKE_BATCH);
+    uint32_t woken = 0;
+    while (woken < n && wake_one_locked(wq, wq->pending_status))
+        woken++;
+    wq->pending_wakes = woken < n ? 0 : MIN(wq->pending_wakes - n, wq->count);
+}
+
+/* wait_queue_block's pass-on, guarding lock held. */
 static void wait_queue_pass_on(wait_queue_t *wq) {
     if (wq->pending_wakes == 0)
         return;
-    uint32_t n = MIN(wq->pending_wakes, (uint32_t)WAIT_QUEUE_WAKE_BATCH);
-    uint32_t woken = 0;
-    while (woken < n && wait_queue_wake_one(wq, wq->pending_status))
-        woken++;
-    wq->pending_wakes = woken < n ? 0 : MIN(wq->pending_wakes - n, wq->count);
+    lock_sched();
+    pass_on_locked(wq);
+    unlock_sched();
 }
 
 /*
@@ -436,9 +676,8 @@ static void wait_queue_pass_on(wait_queue_t *wq) {
  * threads may share a tick (user space chooses how many), and waking them all at once
  * would keep interrupts off for all of them. Every thread woken by its deadline expires
  * the next batch when it runs (block_current), so expiry cascades batch by batch.
- * Interrupts off.
  */
-static void sleepers_expire(void) {
+static void sleepers_expire(void) TA_REQ(sched_lock) {
     if (sleepers.count == 0)
         return;
     zx_time_t now = current_time();
@@ -451,47 +690,120 @@ static void sleepers_expire(void) {
     }
 }
 
-/* Timer interrupt: expire sleepers, charge the slice, maybe switch. Interrupts off. */
-void trap_timer_tick(void) {
+/* Whether this CPU should switch now: its idle thread runs and there is work for it,
+ * or its thread may no longer run here, or (slice_over) the slice ended with work
+ * waiting. */
+static bool want_switch(uint32_t cpu, bool slice_over) TA_REQ(sched_lock) {
+    struct sched_cpu *c = &cpus[cpu];
+    thread_t *t = c->current;
+    if (t->preempt_disable != 0)
+        return false;
+    if (t == c->idle)
+        return c->queued > 0 || steal(cpu, false) != NULL;
+    if (!(t->affinity & CPU_MASK_BIT(cpu)))
+        return true;
+    return slice_over && (c->queued > 0 || steal(cpu, false) != NULL);
+}
+
+/* Whether want_switch might say yes, from a look without the lock at this CPU's own
+ * state (only it changes its current thread) and the queue lengths (a stale count only
+ * delays the switch to a later tick). */
+static bool maybe_want_switch(uint32_t cpu, bool slice_over) {
+    const struct sched_cpu *c = &cpus[cpu];
+    const thread_t *t = c->current;
+    if (t->preempt_disable != 0)
+        return false;
+    if (t != c->idle && !(t->affinity & CPU_MASK_BIT(cpu)))
+        return true;
+    if (t != c->idle && !slice_over)
+        return false;
+    uint32_t n = __atomic_load_n(&online_count, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < n; i++)
+        if (__atomic_load_n(&cpus[i].queued, __ATOMIC_RELAXED) != 0)
+            return true;
+    return false;
+}
+
+/*
+ * Timer interrupt: expire sleepers (boot CPU), charge the slice, maybe switch. Every CPU
+ * ticks, so the lock is taken only when there may be something to do: a sleeper due, or
+ * a switch to make.
+ */
+void trap_timer_tick(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     if (!initialized)
         return;
-    sleepers_expire();
-    thread_t *t = current;
+    uint32_t cpu = arch_curr_cpu_num();
+    struct sched_cpu *c = &cpus[cpu];
+    if (c->idle == NULL)
+        return; /* a CPU that is not yet in the scheduler */
+    thread_t *t = c->current;
     if (t->ticks_left > 0)
         t->ticks_left--;
-    bool want = t == idle_thread ? !list_is_empty(&run_queue)
-                                 : t->ticks_left == 0 && !list_is_empty(&run_queue);
-    if (want && t->preempt_disable == 0)
+    bool sleepers_due =
+        cpu == 0 && __atomic_load_n(&sleepers_next, __ATOMIC_RELAXED) <= current_time();
+    if (!sleepers_due && !maybe_want_switch(cpu, t->ticks_left == 0))
+        return;
+    lock_sched();
+    if (cpu == 0)
+        sleepers_expire();
+    if (want_switch(cpu, c->current->ticks_left == 0))
         sched_reschedule();
+    unlock_sched();
+}
+
+void trap_ipi_reschedule(void) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint32_t cpu = arch_curr_cpu_num();
+    if (!initialized || cpus[cpu].idle == NULL)
+        return;
+    lock_sched();
+    if (want_switch(cpu, false))
+        sched_reschedule();
+    unlock_sched();
 }
 
 thread_t *sched_reap_next(void) {
-    DEBUG_ASSERT(current == reaper);
+    DEBUG_ASSERT(thread_current() == reaper);
     spin_lock_saved_state_t s = arch_irq_save();
+    lock_sched();
     reaper_busy = false;
-    wait_queue_wake_all(&reaped_wq, ZX_OK);
+    wake_all_locked(&reaped_wq, ZX_OK);
     while (list_is_empty(&reap_list))
-        block_current(&reaper_wq, ZX_TIME_INFINITE, false);
+        block_current(&reaper_wq, ZX_TIME_INFINITE, false, NULL);
     thread_t *d = containerof(list_remove_head(&reap_list), thread_t, queue_node);
     reaper_busy = true;
+    unlock_sched();
     arch_irq_restore(s);
     return d;
 }
 
+/* Some thread has died and is not yet fully reaped. Lock held. */
+static bool reaping_pending(void) TA_REQ(sched_lock) {
+    if (!list_is_empty(&reap_list) || reaper_busy)
+        return true;
+    for (uint32_t c = 0; c < SCHED_MAX_CPUS; c++)
+        if (cpus[c].dead)
+            return true;
+    return false;
+}
+
 void sched_reap_wait(void) {
     spin_lock_saved_state_t s = arch_irq_save();
-    while (dead_thread || !list_is_empty(&reap_list) || reaper_busy) {
-        block_current(&reaped_wq, ZX_TIME_INFINITE, false);
-        wait_queue_pass_on(&reaped_wq);
+    lock_sched();
+    while (reaping_pending()) {
+        block_current(&reaped_wq, ZX_TIME_INFINITE, false, NULL);
+        pass_on_locked(&reaped_wq);
     }
+    unlock_sched();
     arch_irq_restore(s);
 }
 
 void sched_bootstrap(void) {
-    ASSERT(!initialized && !current);
+    ASSERT(!initialized && !thread_current());
     avl_init(&sleepers);
     wait_queue_init(&reaper_wq);
     wait_queue_init(&reaped_wq);
+    for (uint32_t c = 0; c < SCHED_MAX_CPUS; c++)
+        list_init(&cpus[c].run_queue);
     thread_t *b = &bootstrap_thread;
     memset(b, 0, sizeof(*b));
     copy_name(b, "bootstrap");
@@ -499,23 +811,28 @@ void sched_bootstrap(void) {
     b->wake_deadline = ZX_TIME_INFINITE;
     b->affinity = CPU_MASK_ALL;
     b->last_cpu = arch_curr_cpu_num();
+    b->queue_cpu = THREAD_CPU_NONE;
     b->priority = ZX_PRIORITY_DEFAULT;
     b->ticks_left = SCHED_SLICE_TICKS;
     list_init(&b->queue_node);
     list_init(&b->timer_chain);
-    current = b;
-    sched_cpu_online(arch_curr_cpu_num()); /* the boot CPU runs threads from here on */
+    cpus[0].current = b;
+    arch_set_curr_thread(b);
 }
 
-void sched_start(thread_t *idle, thread_t *reaper_thread) {
-    ASSERT(!initialized && current == &bootstrap_thread);
-    idle_thread = idle;
-    idle_thread->state = THREAD_READY; /* never on the run queue; picked when it is empty */
+void sched_start(thread_t *idle, thread_t *reaper_thread) TA_NO_THREAD_SAFETY_ANALYSIS {
+    ASSERT(!initialized && thread_current() == &bootstrap_thread);
+    lock_sched();
+    struct sched_cpu *c = &cpus[0];
+    c->idle = idle;
+    idle->state = THREAD_READY; /* never on a run queue; picked when nothing else is */
+    idle->affinity = CPU_MASK_BIT(0);
     reaper = reaper_thread;
+    unlock_sched();
+    ASSERT(sched_cpu_online(0) == ZX_OK); /* the boot CPU runs threads from here on */
     thread_start(reaper);
     arch_timer_init();
-    switch_stamp = arch_cycle_count(); /* bootstrap's run time starts here */
-    printf("sched: threads run on %u CPU%s\n", sched_num_cpus(), sched_num_cpus() == 1 ? "" : "s");
+    c->switch_stamp = arch_cycle_count(); /* bootstrap's run time starts here */
     initialized = true;
     arch_irq_enable();
 }

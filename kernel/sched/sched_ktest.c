@@ -31,8 +31,11 @@ KTEST(sched, sleepers_wake_in_deadline_order) {
     wake_count = 0;
     sleep_base = current_time() + 100 * KT_MS;
     int started = 0;
+    /* On one CPU, so that the order they run in is the order they expire in (threads
+     * woken onto different CPUs run when those CPUs get to them). */
     for (int i = 0; i < SLEEPERS; i++)
-        started += kt_spawn(&ts[i], "sleeper", sleeper, (void *)(uintptr_t)i);
+        started += kt_spawn_on(&ts[i], "sleeper", sleeper, (void *)(uintptr_t)i,
+                               CPU_MASK_BIT(0));
     for (int i = 0; i < SLEEPERS; i++)
         kt_join(&ts[i]); /* a thread that could not be created counts as reaped */
     EXPECT_EQ(wake_count, started);
@@ -55,8 +58,14 @@ KTEST(sched, spinning_thread_is_preempted) {
     struct kt_thread s;
     spin_stop = false;
     spin_count = 0;
-    if (!kt_spawn(&s, "spinner", spinner, NULL))
+    /* Both on CPU 0: on different CPUs they would run side by side without preemption. */
+    thread_stats_t mine;
+    thread_get_stats(thread_current(), &mine);
+    ASSERT(thread_set_affinity(thread_current(), CPU_MASK_BIT(0)) == ZX_OK);
+    if (!kt_spawn_on(&s, "spinner", spinner, NULL, CPU_MASK_BIT(0))) {
+        thread_set_affinity(thread_current(), mine.affinity);
         return;
+    }
     /* Busy-wait (never yielding) until the spinner has run: only preemption lets it. */
     zx_time_t deadline = current_time() + 2000 * KT_MS;
     while (spin_count == 0 && current_time() < deadline)
@@ -68,6 +77,7 @@ KTEST(sched, spinning_thread_is_preempted) {
     EXPECT_GT(spin_count, seen);
     spin_stop = true;
     kt_join(&s);
+    thread_set_affinity(thread_current(), mine.affinity);
 }
 
 struct wq_ctx {

@@ -9,6 +9,7 @@ list(APPEND KERNEL_SOURCES
   sched/mutex_ktest.c
   sched/sched_ktest.c
   sched/lockdep_ktest.c
+  sched/smp_ktest.c
   arch/x86/context_switch.S
   arch/x86/lapic.c
   arch/x86/tsc.c

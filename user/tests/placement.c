@@ -287,8 +287,10 @@ TEST(Profile, SetOnDeadThreadIsBadState) {
     EXPECT_OK(zx_handle_close(p));
 }
 
-/* What a pinned worker saw of itself while it ran. */
+/* What a pinned worker saw of itself while it ran. zx_thread_self() names the process's
+ * first thread in this libc, so the worker is handed its own handle. */
 typedef struct {
+    zx_handle_t self;
     volatile uint32_t cpu_seen;
     volatile uint64_t affinity_seen;
 } worker_report_t;
@@ -298,8 +300,8 @@ static void report_self(uintptr_t arg1, uintptr_t arg2) {
     worker_report_t *r = (worker_report_t *)arg1;
     for (int i = 0; i < 3; i++)
         zx_nanosleep(0); /* switch away and back: it must come back on its CPU */
-    r->cpu_seen = thread_stats(zx_thread_self()).last_scheduled_cpu;
-    r->affinity_seen = thread_affinity(zx_thread_self());
+    r->cpu_seen = thread_stats(r->self).last_scheduled_cpu;
+    r->affinity_seen = thread_affinity(r->self);
     zx_thread_exit();
 }
 
@@ -316,7 +318,7 @@ TEST(Placement, WorkerPinnedToEachCpu) {
         EXPECT_EQ(s.total_runtime, 0);
         ASSERT_OK(zx_object_set_profile(t.thread, p, 0));
         EXPECT_EQ(thread_affinity(t.thread), 1ull << cpu);
-        worker_report_t r = {.cpu_seen = 0xdead, .affinity_seen = 0};
+        worker_report_t r = {.self = t.thread, .cpu_seen = 0xdead, .affinity_seen = 0};
         ASSERT_OK(tu_thread_start(&t, report_self, (uintptr_t)&r, 0));
         ASSERT_OK(tu_thread_join(&t, 10 * TU_SEC));
         EXPECT_EQ(r.cpu_seen, cpu);

@@ -75,11 +75,37 @@ TEST(Segments, AnotherThreadsSelectorsNeverShowThrough) {
     EXPECT_EQ(seen, 0u);
 }
 
+/* Waits until the thread (arg1) is blocked in a wait, then writes to the channel (arg2)
+ * it waits on: so the thread surely switched away (a sleep whose deadline has passed by
+ * the time it reaches the kernel would not block). */
+static void wake_when_blocked(uintptr_t thread, uintptr_t channel) {
+    zx_info_thread_t ti;
+    do {
+        zx_nanosleep(tu_deadline_after(TU_MS));
+        memset(&ti, 0, sizeof(ti));
+        zx_object_get_info((zx_handle_t)thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL);
+    } while (ti.state != ZX_THREAD_STATE_BLOCKED_WAIT_ONE);
+    zx_channel_write((zx_handle_t)channel, 0, "x", 1, NULL, 0);
+    zx_thread_exit();
+}
+
 TEST(Segments, OwnSelectorsAreNullAfterASwitch) {
+    zx_handle_t mine, theirs;
+    ASSERT_OK(zx_channel_create(0, &mine, &theirs));
+    tu_thread_t t;
+    ASSERT_OK(tu_thread_create(&t));
     load_selectors(USER_DATA_SELECTOR);
     EXPECT_EQ(selectors(), USER_DATA_SELECTOR); /* loading them works */
-    zx_nanosleep(tu_deadline_after(TU_MS));     /* blocks: another thread runs */
+    /* The test runs in the process's first thread, which zx_thread_self() names. */
+    ASSERT_OK(tu_thread_start(&t, wake_when_blocked, zx_thread_self(), theirs));
+    /* Blocks until the other thread sees it blocked: it switches away and back. */
+    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, tu_deadline_after(10 * TU_SEC),
+                                 NULL));
     EXPECT_EQ(selectors(), 0u);
+    EXPECT_OK(tu_thread_join(&t, 10 * TU_SEC));
+    tu_thread_destroy(&t);
+    zx_handle_close(mine);
+    zx_handle_close(theirs);
     /* Code keeps working with null selectors (64-bit mode ignores DS and ES). */
     volatile int x = 41;
     x++;

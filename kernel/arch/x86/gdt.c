@@ -7,6 +7,7 @@
  * The TSS supplies separate IST stacks for #DF, NMI and #MC so that these are handled
  * even when the current stack is corrupt.
  */
+#include <arch/cpu.h>
 #include <arch/debug.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/boot_defs.h>
@@ -88,6 +89,7 @@ void x86_gdt_load(struct x86_cpu_tables *t, const uintptr_t ist_tops[X86_IST_COU
         : "m"(ptr), "r"((uint64_t)X86_GDT_KERNEL_DATA), "i"(X86_GDT_KERNEL_CODE)
         : "rax", "memory");
     __asm__ volatile("ltr %w0" ::"r"(X86_GDT_TSS));
+    arch_get_percpu()->tss = tss;
 }
 
 void x86_gdt_init(void) {
@@ -97,5 +99,7 @@ void x86_gdt_init(void) {
     x86_gdt_load(&boot_tables, tops);
 }
 
-/* Only the boot CPU runs threads: the TSS whose rsp0 follows them is its. */
-void x86_tss_set_rsp0(uint64_t rsp0) { boot_tables.tss.rsp[0] = rsp0; }
+/* The running CPU's TSS (x86_gdt_load recorded it in the CPU's struct arch_percpu). */
+void x86_tss_set_rsp0(uint64_t rsp0) {
+    ((struct x86_tss *)arch_get_percpu()->tss)->rsp[0] = rsp0;
+}

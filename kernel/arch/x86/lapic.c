@@ -8,8 +8,11 @@
  * goes through the entry layer (entry/irq.c), which acknowledges it here
  * (x86_lapic_eoi) and passes the tick up. current_time() is derived from the TSC.
  * The other CPUs are started through the interrupt command register (x86_lapic_send_init,
- * x86_lapic_send_startup; kernel/arch/x86/boot/smp.c).
+ * x86_lapic_send_startup; kernel/arch/x86/boot/smp.c), and each then runs the same
+ * periodic timer (x86_lapic_init_other_cpu). IPIs between running CPUs go through the
+ * same register (x86_lapic_send_fixed; ipi.c).
  */
+#include <arch/cpu.h>
 #include <arch/mmio.h>
 #include <arch/mmu.h>
 #include <arch/timer.h>
@@ -32,6 +35,7 @@
 #define LAPIC_ICR_HIGH 0x310u
 #define LAPIC_ICR_DEST_SHIFT 24
 /* ICR low: delivery mode, level, delivery status (Intel SDM Vol. 3A, 11.6.1). */
+#define LAPIC_ICR_MODE_FIXED (0u << 8)
 #define LAPIC_ICR_MODE_INIT (5u << 8)
 #define LAPIC_ICR_MODE_STARTUP (6u << 8)
 #define LAPIC_ICR_LEVEL_ASSERT (1u << 14)
@@ -64,6 +68,11 @@
 #define CALIBRATION_MS 10u
 
 static volatile uint32_t *lapic;
+/* The timer's initial count for one tick, as calibrated on the boot CPU (all CPUs' APIC
+ * timers run from the same bus clock). */
+static uint32_t tick_count;
+/* The mapped registers, for the panic stop (panic_stop.c), which sits below this file. */
+volatile uint32_t *x86_lapic_regs;
 
 static inline uint32_t lapic_read(uint32_t reg) { return lapic[reg / 4]; }
 static inline void lapic_write(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
@@ -74,6 +83,7 @@ static void lapic_map(paddr_t pa) {
     zx_status_t st = arch_mmio_map(pa, PAGE_SIZE, ARCH_MMU_FLAG_UNCACHED_DEVICE, &regs);
     ASSERT_MSG(st == ZX_OK, "lapic: map: %d", st);
     lapic = regs;
+    x86_lapic_regs = regs;
 }
 
 /* Runs PIT channel 2 for CALIBRATION_MS and returns the TSC ticks and the APIC timer
@@ -115,8 +125,19 @@ void arch_timer_init(void) {
     x86_tsc_start(tsc_hz);
     printf("timer: TSC %lu kHz, APIC timer %u kHz (/16), tick %u Hz\n", tsc_hz / 1000,
            apic_hz / 1000, LAPIC_TIMER_HZ);
+    arch_get_percpu()->apic_id = x86_lapic_id();
+    tick_count = apic_hz / LAPIC_TIMER_HZ;
     lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_PERIODIC | X86_VECTOR_TIMER);
-    lapic_write(LAPIC_TIMER_INITIAL, apic_hz / LAPIC_TIMER_HZ);
+    lapic_write(LAPIC_TIMER_INITIAL, tick_count);
+}
+
+void x86_lapic_init_other_cpu(void) {
+    x86_wrmsr(X86_MSR_APIC_BASE, x86_rdmsr(X86_MSR_APIC_BASE) | APIC_BASE_ENABLE);
+    lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | X86_VECTOR_SPURIOUS);
+    arch_get_percpu()->apic_id = x86_lapic_id();
+    lapic_write(LAPIC_TIMER_DIVIDE, LAPIC_DIVIDE_BY_16);
+    lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_PERIODIC | X86_VECTOR_TIMER);
+    lapic_write(LAPIC_TIMER_INITIAL, tick_count);
 }
 
 void x86_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
@@ -138,6 +159,10 @@ static bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low) {
         __asm__ volatile("pause");
     }
     return true;
+}
+
+bool x86_lapic_send_fixed(uint32_t apic_id, uint8_t vector) {
+    return lapic_send_ipi(apic_id, LAPIC_ICR_MODE_FIXED | LAPIC_ICR_LEVEL_ASSERT | vector);
 }
 
 bool x86_lapic_send_init(uint32_t apic_id) {

@@ -1,17 +1,20 @@
 /*
  * Per-CPU data (<arch/cpu.h>). The boot CPU's struct arch_percpu is the global
- * arch_boot_percpu, which the inline accessors and the syscall entry stub address
- * directly (only the boot CPU runs threads). The other CPUs' structs are
- * x86_other_percpu[]; each of those CPUs points GS base at its own
- * (kernel/arch/x86/boot/smp.c) and reaches it with x86_percpu_gs_self().
+ * arch_boot_percpu (boot/start.S points GS base at it before kmain); the other CPUs'
+ * structs are x86_other_percpu[], and each of those CPUs points GS base at its own
+ * (boot/smp.c). Kernel code reaches the running CPU's through GS (arch_get_percpu).
  */
 #include <stddef.h>
 #include <arch/cpu.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/percpu.h>
+#include <arch/x86/cpu.h>
+#include <kernel/assert.h>
 #include <kernel/smp.h>
 
-struct arch_percpu arch_boot_percpu;
+#define X86_MSR_KERNEL_GS_BASE 0xc0000102u
+
+struct arch_percpu arch_boot_percpu = {.cpu_num = 0, .self = &arch_boot_percpu};
 static struct arch_percpu x86_other_percpu[SMP_MAX_CPUS - 1];
 static uint32_t cpus_running = 1;
 
@@ -22,11 +25,13 @@ _Static_assert(offsetof(struct arch_percpu, kstack_top) == X86_PERCPU_KSTACK_TOP
 _Static_assert(offsetof(struct arch_percpu, self) == X86_PERCPU_SELF,
                "percpu.h offsets follow struct arch_percpu");
 
-/* Everything else starts zero (.bss): no stretch open, no state loaded, the normal
- * syscall entry, bases 0 as the CPU resets them. */
+/* Everything but the number and self pointer starts zero: no stretch open, no state
+ * loaded, the normal syscall entry, bases 0 as the CPU resets them. The user GS base
+ * (KERNEL_GS_BASE while in the kernel) starts 0 too. */
 void x86_percpu_init(void) {
-    arch_boot_percpu.cpu_num = 0;
-    arch_boot_percpu.self = &arch_boot_percpu;
+    ASSERT(arch_get_percpu() == &arch_boot_percpu);
+    arch_boot_percpu.apic_id = UINT32_MAX; /* set when the local APIC is mapped */
+    x86_wrmsr(X86_MSR_KERNEL_GS_BASE, 0);
 }
 
 struct arch_percpu *x86_percpu_of(uint32_t cpu_num) {

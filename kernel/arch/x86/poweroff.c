@@ -18,6 +18,11 @@
 
 void arch_panic_irq_off(void) { x86_cli(); }
 
+void arch_halt_forever(void) {
+    for (;;)
+        __asm__ volatile("cli; hlt" ::: "memory");
+}
+
 /* Bochs' magic breakpoint (`magic_break: enabled=1`): xchg bx, bx. The serial console is
  * flushed first, so the log read at the stop ends with the kernel's last line. */
 void arch_debug_break(void) {

@@ -4,6 +4,7 @@
 #include <arch/x86/smp.h>
 #include <kernel/cmdline.h>
 #include <kernel/ktest.h>
+#include <kernel/thread.h>
 
 /*
  * Every CPU the MADT lists (up to smp.max_cpus) came up, each with a distinct CPU number
@@ -20,6 +21,10 @@ KTEST(smp, bringup) {
     if (cmdline_get_u64("smp.test_silent_cpu", &max) && max >= 1 && max < want)
         want = (uint32_t)max;
     EXPECT_EQ(running, want);
+    /* On the boot CPU for the comparisons below (the test thread may run anywhere). */
+    thread_stats_t mine;
+    thread_get_stats(thread_current(), &mine);
+    ASSERT(thread_set_affinity(thread_current(), CPU_MASK_BIT(0)) == ZX_OK);
     EXPECT_EQ(arch_curr_cpu_num(), 0u);
     const struct x86_smp_cpu *boot = x86_smp_cpu(0);
     ASSERT_TRUE(boot != NULL);
@@ -45,4 +50,7 @@ KTEST(smp, bringup) {
     /* CPUs past the running ones never reported in. */
     for (uint32_t n = running; n < SMP_MAX_CPUS; n++)
         EXPECT_FALSE(x86_smp_cpu(n)->online);
+    /* Every running CPU schedules threads. */
+    EXPECT_EQ(sched_num_cpus(), running);
+    thread_set_affinity(thread_current(), mine.affinity);
 }

@@ -38,9 +38,14 @@ void arch_thread_switch(struct arch_thread *from, bool from_dead, struct arch_th
     struct arch_percpu *cpu = arch_get_percpu();
     x86_tss_set_rsp0(to->kstack_top);
     cpu->kstack_top = to->kstack_top;
-    /* A user thread that has exited never runs again: its registers need no save. */
-    if (from && from_dead && from->fpu)
-        x86_fpu_forget(from->fpu);
+    /* A user thread that has exited never runs again: its registers need no save. One
+     * that lives on may run next on another CPU, which reads its state from its area. */
+    if (from && from->fpu) {
+        if (from_dead)
+            x86_fpu_forget(from->fpu);
+        else
+            x86_fpu_flush();
+    }
     if (to->fpu) {
         /* Selectors another thread loaded must not show through, and loading FS or GS
          * may have replaced a base behind the cache's back. */

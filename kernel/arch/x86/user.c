@@ -21,7 +21,8 @@
 
 #define X86_MSR_LSTAR 0xc0000082u
 #define X86_MSR_FS_BASE 0xc0000100u
-#define X86_MSR_GS_BASE 0xc0000101u
+/* In kernel mode the user's GS base waits here (swapgs, <arch/arch_impl.h>). */
+#define X86_MSR_KERNEL_GS_BASE 0xc0000102u
 
 
 #define X86_VECTOR_DB 1
@@ -127,7 +128,7 @@ void arch_user_bases_load(uint64_t fs_base, uint64_t gs_base) {
         cpu->user_fs_base = fs_base;
     }
     if (gs_base != cpu->user_gs_base) {
-        x86_wrmsr(X86_MSR_GS_BASE, gs_base);
+        x86_wrmsr(X86_MSR_KERNEL_GS_BASE, gs_base);
         cpu->user_gs_base = gs_base;
     }
 }
@@ -146,6 +147,8 @@ void x86_set_syscall_entries(uintptr_t normal, uintptr_t restricted) {
     syscall_entry_normal = normal;
     syscall_entry_restricted = restricted;
 }
+
+uintptr_t x86_syscall_entry_normal(void) { return syscall_entry_normal; }
 
 void arch_syscall_entry_load(bool restricted) {
     struct arch_percpu *cpu = arch_get_percpu();

@@ -5,11 +5,10 @@
  * Per-CPU data. Each CPU has one struct arch_percpu, defined by the architecture
  * (<arch/arch_impl.h>): its number, the entry paths' scratch words, the interrupts-off
  * stretch in progress, what the CPU's user-context registers hold. Generic code reads
- * only cpu_num; per-CPU state of generic subsystems (run queues, ...) joins the struct
- * when it is needed. Only the boot CPU runs generic code today (the others are started
- * and parked at boot: docs/architecture.md, "CPUs"), so arch_get_percpu() returns the
- * boot CPU's struct; each other CPU reaches its own through GS base on x86-64. A caller
- * may use the struct only while it cannot migrate (interrupts or preemption off).
+ * only cpu_num and the running thread (arch_curr_thread); generic subsystems keep their
+ * own per-CPU state in arrays indexed by CPU number. Each CPU reaches its own struct in
+ * one instruction (through GS base on x86-64). A caller may use the struct only while it
+ * cannot migrate (interrupts or preemption off).
  */
 #ifndef ARCH_CPU_H
 #define ARCH_CPU_H
@@ -33,8 +32,14 @@ static inline void arch_spin_pause(void) {}
 static inline uint32_t arch_cpu_count(void) { return 1; }
 #else
 /* The number of the CPU running the caller (0 .. arch_cpu_count() - 1; the boot CPU
- * is 0, and only the boot CPU runs generic code today). */
+ * is 0). Stable only while the caller cannot migrate. */
 static inline uint32_t arch_curr_cpu_num(void);
+
+struct thread;
+/* The thread the scheduler runs on this CPU (NULL before it starts), and its setter (the
+ * scheduler's, with interrupts off). */
+static inline struct thread *arch_curr_thread(void);
+static inline void arch_set_curr_thread(struct thread *t);
 
 /* How many CPUs are running: the boot CPU and every other CPU started at boot
  * (docs/architecture.md, "CPUs"). 1 until they are started. */

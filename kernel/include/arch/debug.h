@@ -17,6 +17,18 @@ bool arch_is_kernel_stack(uintptr_t addr, uintptr_t len);
  * turns them back on). */
 void arch_panic_irq_off(void);
 
+/* Interrupts off and halt, for good (a CPU that waits to be stopped). */
+__noreturn void arch_halt_forever(void);
+
+struct thread;
+/* Stops every other running CPU for good (on x86 an NMI, which interrupts-off code
+ * takes too) and waits a bounded time for each to record where it stopped. Interrupts
+ * off. */
+void arch_panic_stop_other_cpus(void);
+/* After arch_panic_stop_other_cpus: true if CPU `cpu` stopped, with the pc it was at and
+ * the thread it was running (NULL before the scheduler ran there). */
+bool arch_panic_cpu_state(uint32_t cpu, uintptr_t *pc, struct thread **thread);
+
 /* Ends the machine: tells the emulator (QEMU's isa-debug-exit, Bochs' shutdown port)
  * the result, flushing the serial console first; halts forever if neither listened. */
 __noreturn void arch_poweroff(bool success);

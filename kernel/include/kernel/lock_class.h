@@ -44,7 +44,8 @@
     X(MMU, "mmu.aspace", "spinlock")                                                   \
     X(HEAP, "heap", "spinlock")                                                        \
     X(PMM, "pmm", "spinlock")                                                          \
-    X(CONSOLE, "console", "spinlock")
+    X(CONSOLE, "console", "spinlock")                                                  \
+    X(SCHED, "sched", "spinlock, untracked")
 
 #define LOCK_CLASS_ENUM_(id, name, kind) LOCK_CLASS_##id,
 enum lock_class_id { LOCK_CLASS_LIST(LOCK_CLASS_ENUM_) LOCK_CLASS_COUNT };

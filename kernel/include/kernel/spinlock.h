@@ -86,18 +86,31 @@ static inline bool spin_lock_held(const spinlock_t *lock) {
     return __atomic_load_n(&lock->holder, __ATOMIC_RELAXED) == spin_lock_me_();
 }
 
-/* spin_lock without its check that interrupts are off, for spin_lock_irqsave, which has
- * just turned them off. */
-static __always_inline void spin_lock_irqs_off_(spinlock_t *lock) TA_ACQ(lock)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
+/* Draws a ticket and waits for it; records the holder. No validator hook. */
+static __always_inline void spin_lock_tickets_(spinlock_t *lock) {
     uint16_t me = spin_lock_me_();
     DEBUG_ASSERT_MSG(__atomic_load_n(&lock->holder, __ATOMIC_RELAXED) != me,
                      "recursive spinlock %p", (void *)lock);
-    LOCKDEP_ACQUIRE(lock->lock_class, lock);
     uint16_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
     while (__atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != ticket)
         arch_spin_pause();
     __atomic_store_n(&lock->holder, me, __ATOMIC_RELAXED);
+}
+
+/* Clears the holder and serves the next ticket. No validator hook. */
+static __always_inline void spin_unlock_tickets_(spinlock_t *lock) {
+    DEBUG_ASSERT_MSG(spin_lock_held(lock), "unlock of spinlock %p not held", (void *)lock);
+    __atomic_store_n(&lock->holder, 0, __ATOMIC_RELAXED);
+    uint16_t served = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
+    __atomic_store_n(&lock->owner, (uint16_t)(served + 1), __ATOMIC_RELEASE);
+}
+
+/* spin_lock without its check that interrupts are off, for spin_lock_irqsave, which has
+ * just turned them off. */
+static __always_inline void spin_lock_irqs_off_(spinlock_t *lock) TA_ACQ(lock)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    LOCKDEP_ACQUIRE(lock->lock_class, lock);
+    spin_lock_tickets_(lock);
 }
 
 static __always_inline void spin_lock(spinlock_t *lock) TA_ACQ(lock)
@@ -125,11 +138,26 @@ static __always_inline bool spin_trylock(spinlock_t *lock) TA_TRY_ACQ(true, lock
 
 static __always_inline void spin_unlock(spinlock_t *lock) TA_REL(lock)
     TA_NO_THREAD_SAFETY_ANALYSIS {
-    DEBUG_ASSERT_MSG(spin_lock_held(lock), "unlock of spinlock %p not held", (void *)lock);
     LOCKDEP_RELEASE(lock);
-    __atomic_store_n(&lock->holder, 0, __ATOMIC_RELAXED);
-    uint16_t served = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
-    __atomic_store_n(&lock->owner, (uint16_t)(served + 1), __ATOMIC_RELEASE);
+    spin_unlock_tickets_(lock);
+}
+
+/*
+ * The scheduler's lock (kernel/sched/sched.c) is taken by one thread and released by the
+ * next one the CPU switches to, which the validator's per-thread record of held locks
+ * cannot follow. It is the innermost lock of all (nothing is taken under it), so it
+ * cannot close a cycle, and it is taken with these, which the validator does not see.
+ * Interrupts must be off.
+ */
+static __always_inline void spin_lock_untracked(spinlock_t *lock) TA_ACQ(lock)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    spin_lock_tickets_(lock);
+}
+
+static __always_inline void spin_unlock_untracked(spinlock_t *lock) TA_REL(lock)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    spin_unlock_tickets_(lock);
 }
 
 static __always_inline void spin_lock_irqsave(spinlock_t *lock, spin_lock_saved_state_t *state)

@@ -1,6 +1,6 @@
 /*
- * Kernel threads and the scheduler (preemptive round robin; threads run on the boot CPU
- * today, and carry the placement data of several, see "CPU placement" below).
+ * Kernel threads and the scheduler (preemptive round robin on every CPU, with per-CPU
+ * run queues and work stealing; see "CPU placement" below).
  *
  * Every thread, kernel or user, is a thread_t with its own guarded kernel stack (from the
  * kernel VMAR). User threads are kernel threads whose entry function drops to ring 3
@@ -12,10 +12,10 @@
  * above the VM, which owns kernel stacks (thread_init, thread_destroy_unstarted, the
  * reaper) and brings the scheduler up (sched_init).
  *
- * Lock rules (single CPU): scheduler state, run queue and every wait queue are touched
- * only with interrupts disabled. A caller that blocks holds exactly one spinlock, taken
- * with irqsave, which wait_queue_block releases while the thread sleeps (see wait.h).
- * On SMP a global thread lock replaces "interrupts disabled" (docs/architecture.md).
+ * Lock rules: scheduler state, run queues and every wait queue's threads are guarded by
+ * the scheduler's lock (kernel/sched/sched.c), the innermost lock, taken with interrupts
+ * off. A caller that blocks holds exactly one spinlock, taken with irqsave, which
+ * wait_queue_block releases while the thread sleeps (see wait.h).
  *
  * Lifetime: thread_init fills a caller-owned thread_t. After the thread exits and the
  * CPU has switched away from it, the reaper thread frees its kernel stack and then calls
@@ -49,8 +49,8 @@ typedef int (*thread_entry_t)(void *arg);
 
 enum thread_state {
     THREAD_INITIAL,  /* thread_init done, not started */
-    THREAD_READY,    /* on the run queue */
-    THREAD_RUNNING,  /* on the CPU */
+    THREAD_READY,    /* on a CPU's run queue (or an idle thread not running) */
+    THREAD_RUNNING,  /* on a CPU (last_cpu) */
     THREAD_BLOCKED,  /* on a wait queue or sleeping */
     THREAD_DEAD,     /* exited, waiting to be reaped */
 };
@@ -94,6 +94,7 @@ struct thread {
     void *arg;
     int retcode;                 /* thread_exit's argument */
     struct list_node queue_node; /* run queue or wait queue membership */
+    uint32_t queue_cpu;          /* whose run queue, while READY */
     struct wait_queue *blocked_on; /* NULL unless blocked on a wait queue */
     zx_time_t wake_deadline;     /* ZX_TIME_INFINITE when none */
     /* Sleeper membership (a deadline set while blocked): the node in the scheduler's
@@ -184,6 +185,22 @@ zx_status_t thread_sleep_until(zx_time_t deadline);
 void thread_kill(thread_t *t);
 
 /*
+ * t has something pending for its return to user mode (a kick, <kernel/thread.h>'s
+ * THREAD_PENDING_*, set by the caller first): if t is running on another CPU, that CPU
+ * is interrupted so t acts on it now instead of at its next kernel entry. thread_kill
+ * does this itself.
+ */
+void thread_poke(thread_t *t);
+
+/*
+ * A CPU other than the boot CPU joins the scheduler (its bring-up code calls this once,
+ * with interrupts off, its local timer running): its boot context becomes its idle
+ * thread, running on [stack_base, stack_top), once every lower-numbered CPU has joined;
+ * then it takes threads like any CPU. Never returns.
+ */
+__noreturn void sched_secondary_cpu_main(uint32_t cpu, vaddr_t stack_base, vaddr_t stack_top);
+
+/*
  * True if thread_kill was called on the calling thread: a long kernel operation checks
  * this at its preemption points and gives up early (the thread dies on its way back to
  * user mode, so nobody sees the partial result's status).
@@ -205,7 +222,7 @@ void sched_reap_wait(void);
  */
 static inline void thread_set_aspace(thread_t *t, vm_aspace_t *as) {
     arch_aspace_t *mmu = as ? vm_aspace_arch(as) : NULL;
-    if (t->state == THREAD_RUNNING) { /* one CPU: the calling thread */
+    if (t == thread_current()) {
         DEBUG_ASSERT(arch_irqs_disabled());
         arch_mmu_context_switch(t->mmu, mmu);
     }

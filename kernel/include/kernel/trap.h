@@ -5,13 +5,14 @@
  * The entry layer decodes the hardware's view (vectors, error codes, the saved frame)
  * and calls exactly these; generic code implements them and never calls the entry layer
  * back (its user-mode needs go to the CPU services of <arch/user.h>). Who implements
- * what: trap_timer_tick kernel/sched/sched.c; trap_page_fault and trap_user_exception
+ * what: trap_timer_tick and trap_ipi_reschedule kernel/sched/sched.c; trap_page_fault and trap_user_exception
  * kernel/proc/trap.c; trap_restricted_syscall kernel/proc/restricted.c;
  * trap_return_to_user_slow kernel/proc/uthread.c; trap_syscall_break
  * kernel/proc/syscall_break.c; trap_syscall is the generated dispatcher
  * (<kernel/syscall.h>).
  *
- * Interrupt state: trap_timer_tick runs with interrupts off; everything else with
+ * Interrupt state: trap_timer_tick and trap_ipi_reschedule run with interrupts off;
+ * everything else with
  * interrupts on unless stated. On SMP each CPU enters on its own; nothing here assumes
  * one CPU beyond what its implementer documents.
  */
@@ -43,6 +44,12 @@ zx_status_t trap_page_fault(uintptr_t va, uint32_t flags);
 /* One tick of the periodic timer (<arch/timer.h>), interrupts off: wakes sleepers and
  * may switch threads. */
 void trap_timer_tick(void);
+
+/* Another CPU asked this one to look at its run queue (arch_ipi_reschedule), or an IPI
+ * call ran here: switches threads if the running one is idle and work is queued here or
+ * can be taken, or may no longer run here. Interrupts off. The interrupted thread acts
+ * on what it has pending (a kill, a kick) on its way back to user mode. */
+void trap_ipi_reschedule(void);
 
 /*
  * A user-mode exception nothing resolved (vm_status: why the VM did not, for a page

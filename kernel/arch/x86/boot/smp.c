@@ -16,9 +16,11 @@
  *
  * Each started CPU gets its own kernel stack, GDT and TSS with three IST stacks, and
  * struct arch_percpu (GS base points at it), loads the shared IDT, turns on the same
- * protections and extended state as the boot CPU (x86_cpu_features_init_other_cpu),
- * runs on the kernel PML4, and parks: interrupts off, `hlt` in a loop. Nothing sends
- * it interrupts and it runs no threads: the scheduler runs on the boot CPU.
+ * protections and extended state as the boot CPU (x86_cpu_features_init_other_cpu) and
+ * the same syscall MSRs, runs on the kernel PML4, starts its local APIC timer at the
+ * boot CPU's rate, reports in, and joins the scheduler (sched_secondary_cpu_main): its
+ * boot stack becomes its idle thread's. It counts as running (arch_cpu_count, IPI
+ * calls reach it) from its report on.
  */
 #include <arch/init.h>
 #include <arch/mmio.h>
@@ -36,6 +38,7 @@
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
 #include <kernel/panic.h>
+#include <kernel/thread.h>
 #include <lib/string.h>
 #include <phys/heap.h>
 #include <phys/physmap.h>
@@ -296,9 +299,9 @@ void arch_smp_init(const struct boot_info *bi) {
             break;
         }
         cpus_started++;
+        x86_percpu_set_running(cpus_started);
         printf("smp: cpu %u apic %u up\n", n, c->apic_id);
     }
-    x86_percpu_set_running(cpus_started);
     printf("smp: %u CPU%s found (%s), %u started\n", cpus_found, cpus_found == 1 ? "" : "s",
            cpus_source, cpus_started);
 }
@@ -310,10 +313,11 @@ void arch_smp_init(const struct boot_info *bi) {
  */
 __noreturn void x86_ap_main(struct arch_percpu *cpu) {
     struct x86_smp_cpu *c = &smp_cpus[cpu->cpu_num];
-    x86_gdt_load(c->tables, c->ist_tops);
-    x86_idt_load();
+    /* GS first: everything after it may ask which CPU it runs on. */
     x86_wrmsr(X86_MSR_GS_BASE, (uint64_t)(uintptr_t)cpu);
     x86_wrmsr(X86_MSR_KERNEL_GS_BASE, 0);
+    x86_gdt_load(c->tables, c->ist_tops);
+    x86_idt_load();
     x86_cpu_features_init_other_cpu();
     if (x86_features.pat)
         x86_wrmsr(X86_MSR_PAT, boot_pat);
@@ -324,10 +328,10 @@ __noreturn void x86_ap_main(struct arch_percpu *cpu) {
     c->seen_cpu_num = self->cpu_num;
     c->seen_sp = (uintptr_t)__builtin_frame_address(0);
     c->seen_apic_id = x86_lapic_id();
+    x86_syscall_init_other_cpu();
+    x86_lapic_init_other_cpu();
     __atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
-
-    for (;;)
-        __asm__ volatile("cli; hlt" ::: "memory");
+    sched_secondary_cpu_main(cpu->cpu_num, c->stack_base, c->stack_top);
 }
 
 uint32_t x86_smp_cpus_found(void) { return cpus_found; }

@@ -7,6 +7,7 @@
  * and call kmain(magic, mbi_phys). kmain replaces these tables with the real ones.
  */
 #include <arch/x86/boot_defs.h>
+#define X86_MSR_GS_BASE 0xc0000101
 
 #define MB2_ARCH_I386 0
 #define PTE_P 0x1
@@ -167,6 +168,14 @@ higher_half_entry:
 
     movabs $boot_stack_top, %rsp
     xor %ebp, %ebp                 /* terminates frame-pointer backtraces */
+    /* GS base: the boot CPU's struct arch_percpu (<arch/arch_impl.h>), before any C code
+     * asks which CPU it runs on. Its initializer lives in .data, which the clear above
+     * leaves alone. */
+    movl $X86_MSR_GS_BASE, %ecx
+    movabs $arch_boot_percpu, %rax
+    movq %rax, %rdx
+    shrq $32, %rdx
+    wrmsr
     mov boot_mb_magic, %edi
     mov boot_mb_info, %esi
     call kmain

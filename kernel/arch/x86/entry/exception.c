@@ -130,6 +130,20 @@ static bool is_hardware_trouble(uint64_t vec) {
     return vec == X86_VECTOR_NMI || vec == X86_VECTOR_DF || vec == X86_VECTOR_MC;
 }
 
+#define X86_MSR_GS_BASE 0xc0000101u
+
+/*
+ * NMI, #DF and #MC may interrupt the kernel between an entry from ring 3 and its swapgs
+ * (or a return's swapgs and its sysretq / iretq), where GS base still holds the user's
+ * value although the saved CS is the kernel's. The user's base is always a user-half
+ * address and the kernel's a kernel-half one, so the MSR tells which is loaded. These
+ * vectors never return to the code they interrupted, so nothing swaps back.
+ */
+static void hardware_trouble_fix_gs(void) {
+    if ((int64_t)x86_rdmsr(X86_MSR_GS_BASE) >= 0)
+        __asm__ volatile("swapgs" ::: "memory");
+}
+
 /* The return-to-user test of <kernel/trap.h>, with the frame about to be restored. */
 static inline void return_to_user(struct x86_iframe *f) {
     if (trap_user_work_pending(trap_current_thread()) || f->rip >= USER_ASPACE_TOP)
@@ -180,8 +194,9 @@ static void exception_dispatch(struct x86_iframe *f) {
     if (fixup_probe_fault(f))
         return;
     uint64_t vec = f->vector;
-    x86_cli();
-    console_break_lock();
+    if (vec == X86_VECTOR_NMI && x86_panic_stopping())
+        x86_panic_stop_this_cpu(f); /* another CPU panicked */
+    panic_begin();
     const char *name = vec < X86_NUM_EXCEPTIONS ? exception_names[vec] : "unknown";
     printf("\nKERNEL PANIC: unhandled exception %lu (%s), error code 0x%lx\n", vec, name,
            f->err_code);
@@ -196,6 +211,7 @@ static void exception_dispatch(struct x86_iframe *f) {
     }
     dump_frame(f);
     print_backtrace(f->rip, f->rbp);
+    panic_print_other_cpus();
     debug_break_panic(f->rip);
     kernel_poweroff(false);
 }
@@ -208,6 +224,8 @@ static void exception_dispatch(struct x86_iframe *f) {
  * <kernel/irqoff.h>.
  */
 void x86_exception_handler(struct x86_iframe *f) {
+    if (is_hardware_trouble(f->vector))
+        hardware_trouble_fix_gs();
     /* An entry that left AC set would run C with SMAP lifted. */
     ASSERT(x86_entry_flags_clear());
     bool irqs_were_on = f->rflags & X86_FLAGS_IF;

@@ -14,6 +14,11 @@
  * kernel code, tools/gdb/beryl.py's unwinder continues the backtrace from it. The CFA is the end of that
  * frame; within ENTRY_CLEAR_FLAGS and IFRAME_PUSH_GPRS it lags by what they push. The
  * directives make no code.
+ *
+ * GS: an entry from ring 3 (the saved CS has RPL 3) executes swapgs, so that GS base is
+ * the CPU's struct arch_percpu, and the return to ring 3 swaps back. NMI, #DF and #MC can
+ * also land in kernel mode in the few instructions between a syscall or an iretq and
+ * its swapgs; their C handler checks the GS base MSR itself (exception.c).
  */
 #include <arch/x86/boot_defs.h>
 #include <arch/x86/iframe_asm.h>
@@ -21,6 +26,11 @@
 /* The kernel keeps .debug_frame (kernel.ld discards .eh_frame): CFI goes there. */
 .cfi_sections .debug_frame
 
+
+/* Where the saved CS lies: above the vector, the error code and rip at the common
+ * entry; above rip once those two are dropped. */
+#define IFRAME_HW_CS_FROM_VECTOR 24
+#define IFRAME_HW_CS 8
 
 /* Vectors that push an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX. */
 /* The CPU pushed five words (rip cs rflags rsp ss), and an error code for STUB_ERR. */
@@ -65,18 +75,29 @@ STUB_NOERR(28)
 STUB_ERR(29)
 STUB_ERR(30)
 STUB_NOERR(31)
-/* Interrupt vectors in use (kernel/arch/x86/lapic.c): the LAPIC timer and spurious. */
+/* Interrupt vectors in use (kernel/arch/x86/lapic.c, ipi.c): the LAPIC timer, the two
+ * IPIs (0xf0 reschedule, 0xf1 call) and spurious. */
 STUB_NOERR(32)
+STUB_NOERR(240)
+STUB_NOERR(241)
 STUB_NOERR(255)
 .global x86_irq_stub_timer
 .set x86_irq_stub_timer, x86_exc_stub_32
 .global x86_irq_stub_spurious
 .set x86_irq_stub_spurious, x86_exc_stub_255
+.global x86_irq_stub_ipi_reschedule
+.set x86_irq_stub_ipi_reschedule, x86_exc_stub_240
+.global x86_irq_stub_ipi_call
+.set x86_irq_stub_ipi_call, x86_exc_stub_241
 
 x86_exception_common:
     .cfi_startproc simple
     .cfi_def_cfa rsp, IFRAME_HW_BYTES
     .cfi_undefined rip      /* outermost frame: see above */
+    testb $3, IFRAME_HW_CS_FROM_VECTOR(%rsp)
+    jz 1f
+    swapgs
+1:
     ENTRY_CLEAR_FLAGS
     IFRAME_PUSH_GPRS
     IFRAME_PUSH_CR2
@@ -89,6 +110,10 @@ x86_exception_common:
     .cfi_adjust_cfa_offset -IFRAME_SAVED_BYTES
     addq $16, %rsp          /* vector + error code */
     .cfi_adjust_cfa_offset -16
+    testb $3, IFRAME_HW_CS(%rsp)
+    jz 2f
+    swapgs
+2:
     iretq
     .cfi_endproc
 

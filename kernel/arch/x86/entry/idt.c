@@ -44,6 +44,7 @@ static void idt_set_gate(unsigned vec, uint64_t handler, uint8_t ist) {
 }
 
 extern const char x86_irq_stub_timer[], x86_irq_stub_spurious[];
+extern const char x86_irq_stub_ipi_reschedule[], x86_irq_stub_ipi_call[];
 
 void x86_idt_init(void) {
     for (unsigned v = 0; v < X86_NUM_EXCEPTIONS; v++) {
@@ -58,6 +59,8 @@ void x86_idt_init(void) {
     }
     idt_set_gate(X86_VECTOR_TIMER, (uint64_t)(uintptr_t)x86_irq_stub_timer, 0);
     idt_set_gate(X86_VECTOR_SPURIOUS, (uint64_t)(uintptr_t)x86_irq_stub_spurious, 0);
+    idt_set_gate(X86_VECTOR_IPI_RESCHEDULE, (uint64_t)(uintptr_t)x86_irq_stub_ipi_reschedule, 0);
+    idt_set_gate(X86_VECTOR_IPI_CALL, (uint64_t)(uintptr_t)x86_irq_stub_ipi_call, 0);
     x86_idt_load();
 }
 

@@ -6,8 +6,9 @@
  * Syscall entry builds a struct x86_iframe on the thread's kernel stack (the same layout
  * as the exception stubs, vector X86_VECTOR_SYSCALL), so kill and restricted-mode code
  * see one frame format. The user rsp is parked in the CPU's struct arch_percpu while the
- * kernel stack (also from there) is loaded (FMASK clears IF, so nothing can interleave;
- * on SMP these become GS-relative after swapgs). FMASK also clears DF and AC
+ * kernel stack (also from there) is loaded: swapgs first makes GS base the CPU's
+ * struct (FMASK clears IF, so nothing can interleave), and the return swaps the user's
+ * GS base back in just before sysretq. FMASK also clears DF and AC
  * (syscall.c), for this entry and the restricted-mode one alike, so unlike the exception
  * stubs these need no ENTRY_CLEAR_FLAGS. Return is sysretq; the C side guarantees the
  * saved rip is a canonical user address before we get here.
@@ -43,11 +44,12 @@
     .cfi_startproc simple
     .cfi_def_cfa rsp, 0                 /* the user's stack until the switch */
     .cfi_undefined rip                  /* outermost kernel frame */
-    movq %rsp, arch_boot_percpu+X86_PERCPU_SYSCALL_USER_RSP(%rip)
-    movq arch_boot_percpu+X86_PERCPU_KSTACK_TOP(%rip), %rsp
+    swapgs
+    movq %rsp, %gs:X86_PERCPU_SYSCALL_USER_RSP
+    movq %gs:X86_PERCPU_KSTACK_TOP, %rsp
     pushq $X86_GDT_USER_DATA            /* ss */
     .cfi_adjust_cfa_offset 8
-    pushq arch_boot_percpu+X86_PERCPU_SYSCALL_USER_RSP(%rip) /* rsp */
+    pushq %gs:X86_PERCPU_SYSCALL_USER_RSP /* rsp */
     .cfi_adjust_cfa_offset 8
     pushq %r11                          /* rflags */
     .cfi_adjust_cfa_offset 8
@@ -80,6 +82,7 @@
     .cfi_adjust_cfa_offset -8
     popq %rsp                           /* user rsp: last access to the kernel stack */
     .cfi_def_cfa rsp, 0
+    swapgs
     sysretq
     .cfi_endproc
 .size \name, . - \name

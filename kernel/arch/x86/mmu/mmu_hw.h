@@ -37,6 +37,7 @@ static inline void mmu_hw_load_root(paddr_t root) {
     mmu_hw_host.current_root = root;
 }
 static inline uint32_t mmu_hw_cpu_bit(void) { return 1u; }
+static inline uint64_t mmu_hw_cpus_running(void) { return 1u; }
 
 #else
 
@@ -58,6 +59,8 @@ static inline void mmu_hw_flush_all(bool include_global) {
 }
 static inline void mmu_hw_load_root(paddr_t root) { x86_set_cr3(root); }
 static inline uint32_t mmu_hw_cpu_bit(void) { return 1u << arch_curr_cpu_num(); }
+/* Every CPU that may hold kernel translations. */
+static inline uint64_t mmu_hw_cpus_running(void) { return arch_cpus_running(); }
 
 #endif
 

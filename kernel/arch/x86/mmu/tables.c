@@ -5,27 +5,49 @@
  * ARCH_MMU flags and entry bits, and the consistency manager that collects an operation's
  * TLB invalidations and freed tables.
  */
+#include <arch/irq.h>
 #include <phys/pmm.h>
 
 #include "mmu_priv.h"
 
 /* ---- consistency manager ---- */
 
+/* What one batch invalidates, on whichever CPU runs it (an arch_ipi_call body too). */
+struct mmu_cm_flush {
+    const struct mmu_cm *cm;
+    bool global;
+};
+
+static void cm_flush_here(void *arg) {
+    const struct mmu_cm_flush *f = arg;
+    if (f->cm->full_flush) {
+        mmu_hw_flush_all(f->global);
+    } else {
+        for (uint32_t i = 0; i < f->cm->npending; i++)
+            mmu_hw_invlpg(f->cm->pending[i]);
+    }
+}
+
+/*
+ * Invalidates the batch on every CPU that may hold the aspace's translations: all of
+ * them for the kernel aspace, else those in its active mask, and waits for them, so
+ * that mmu_cm_free_pages() runs only once no CPU can still use a freed table or page.
+ * (A CPU that loads the aspace after the mask was read loads a fresh root and sees the
+ * new entries.)
+ */
 void mmu_cm_finish(struct arch_aspace *as, struct mmu_cm *cm) {
-    uint32_t active = __atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE);
-    if (as->is_kernel || (active & mmu_hw_cpu_bit())) {
-        if (cm->full_flush) {
-            mmu_hw_flush_all(as->is_kernel);
+    if (cm->full_flush || cm->npending > 0) {
+        arch_cpu_set_t targets = as->is_kernel
+                                     ? mmu_hw_cpus_running()
+                                     : __atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE);
+        struct mmu_cm_flush f = {.cm = cm, .global = as->is_kernel};
+        if ((targets & ~(arch_cpu_set_t)mmu_hw_cpu_bit()) == 0) {
+            if (targets != 0)
+                cm_flush_here(&f);
         } else {
-            for (uint32_t i = 0; i < cm->npending; i++)
-                mmu_hw_invlpg(cm->pending[i]);
+            arch_ipi_call(targets, cm_flush_here, &f);
         }
     }
-    /*
-     * SMP shootdown plugs in here: send the same invalidation to every other CPU in
-     * `active` (all CPUs for the kernel aspace) and wait for them before returning, so
-     * that mmu_cm_free_pages() runs only once no CPU can still use a freed table.
-     */
     cm->npending = 0;
     cm->full_flush = false;
 }

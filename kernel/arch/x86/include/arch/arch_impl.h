@@ -26,8 +26,11 @@ typedef struct x86_iframe arch_iframe_t;
 typedef uint64_t arch_irq_state_t;
 
 /*
- * Per-CPU data (<arch/cpu.h>). The syscall entry stub addresses the first two words
- * directly (X86_PERCPU_* offsets, <arch/x86/percpu.h>); the rest is C only.
+ * Per-CPU data (<arch/cpu.h>). In kernel mode GS base points at the running CPU's struct
+ * (user GS base waits in the KERNEL_GS_BASE MSR: every entry from ring 3 and every return
+ * to it executes swapgs), so a field is one %gs-relative access. The syscall entry stub
+ * addresses the first two words (X86_PERCPU_* offsets, <arch/x86/percpu.h>); the rest is
+ * C only.
  */
 struct arch_percpu {
     uint64_t syscall_user_rsp; /* the user rsp while the syscall stub switches stacks */
@@ -40,6 +43,10 @@ struct arch_percpu {
     uint64_t user_gs_base;
     void *fpu_loaded;          /* the extended-state area the registers hold, or NULL */
     struct arch_percpu *self;  /* this struct: what a %gs-relative read of it returns */
+    struct thread *curr_thread; /* the scheduler's running thread (arch_curr_thread) */
+    void *tss;                 /* this CPU's struct x86_tss (rsp0 follows the thread) */
+    uint32_t apic_id;          /* its local APIC ID (IPI destination) */
+    uint64_t ipi_calls_from;   /* CPUs with an arch_ipi_call for this one (atomic) */
 };
 
 /*
@@ -96,13 +103,49 @@ static __attribute__((always_inline)) inline void arch_fill(void *dst, uint64_t 
 /* The boot CPU's per-CPU data. */
 extern struct arch_percpu arch_boot_percpu;
 
-/* Generic code runs on the boot CPU only (the other CPUs are parked in
- * kernel/arch/x86/boot/smp.c), and the boot CPU's GS base holds the running user
- * thread's value (the entry paths do not swapgs), so its number and struct are the
- * boot CPU's. The other CPUs reach theirs through GS base (x86_percpu_gs_self). */
-static inline uint32_t arch_curr_cpu_num(void) { return 0; }
-static inline struct arch_percpu *arch_get_percpu(void) { return &arch_boot_percpu; }
-static inline void arch_spin_pause(void) { __asm__ volatile("pause"); }
+/* Kernel GS base points at the running CPU's struct arch_percpu (see above), from the
+ * first instruction of the boot CPU's 64-bit code (boot/start.S) and of every other
+ * CPU's C code (boot/smp.c). The reads are volatile so that the compiler does not reuse
+ * a value read before a migration. */
+#define X86_PERCPU_LOAD(field, out)                                                    \
+    __asm__ volatile("mov %%gs:%c1, %0"                                                \
+                     : "=r"(out)                                                       \
+                     : "i"(offsetof(struct arch_percpu, field)))
+
+static inline uint32_t arch_curr_cpu_num(void) {
+    uint32_t n;
+    X86_PERCPU_LOAD(cpu_num, n);
+    return n;
+}
+
+static inline struct arch_percpu *arch_get_percpu(void) {
+    struct arch_percpu *self;
+    X86_PERCPU_LOAD(self, self);
+    return self;
+}
+
+static inline struct thread *arch_curr_thread(void) {
+    struct thread *t;
+    X86_PERCPU_LOAD(curr_thread, t);
+    return t;
+}
+
+static inline void arch_set_curr_thread(struct thread *t) {
+    __asm__ volatile("mov %0, %%gs:%c1" ::"r"(t), "i"(offsetof(struct arch_percpu, curr_thread))
+                     : "memory");
+}
+/* Runs the arch_ipi_calls sent to this CPU (ipi_calls.c). Interrupts off. */
+void x86_ipi_serve_calls(void);
+
+/* A spin-wait also serves the calls other CPUs send this one (<arch/irq.h>,
+ * arch_ipi_call): the CPU it waits for may be waiting for it. */
+static inline void arch_spin_pause(void) {
+    __asm__ volatile("pause");
+    uint64_t from;
+    X86_PERCPU_LOAD(ipi_calls_from, from);
+    if (__builtin_expect(from != 0, 0))
+        x86_ipi_serve_calls();
+}
 
 static inline uint64_t arch_cycle_count(void) {
     uint32_t lo, hi;
@@ -125,17 +168,19 @@ extern uint64_t arch_irqoff_max; /* longest stretch so far, in TSC ticks */
 void arch_irqoff_record(uint64_t ticks, uintptr_t end_pc);
 
 static inline void arch_irqoff_begin(uintptr_t pc) {
-    arch_boot_percpu.irqoff_start = x86_rdtsc();
-    arch_boot_percpu.irqoff_start_pc = pc;
+    struct arch_percpu *cpu = arch_get_percpu();
+    cpu->irqoff_start = x86_rdtsc();
+    cpu->irqoff_start_pc = pc;
 }
 
 static inline void arch_irqoff_end(uintptr_t pc) {
-    uint64_t start = arch_boot_percpu.irqoff_start;
+    struct arch_percpu *cpu = arch_get_percpu();
+    uint64_t start = cpu->irqoff_start;
     if (start == 0)
         return;
-    arch_boot_percpu.irqoff_start = 0;
+    cpu->irqoff_start = 0;
     uint64_t ticks = x86_rdtsc() - start;
-    if (ticks > arch_irqoff_max)
+    if (ticks > __atomic_load_n(&arch_irqoff_max, __ATOMIC_RELAXED))
         arch_irqoff_record(ticks, pc);
 }
 

@@ -27,7 +27,8 @@ void x86_percpu_init(void);
 /* CPU cpu_num's struct arch_percpu (its cpu_num and self set), or NULL when cpu_num is
  * not below SMP_MAX_CPUS (percpu.c). */
 struct arch_percpu *x86_percpu_of(uint32_t cpu_num);
-/* Records how many CPUs run (arch_cpu_count), after the others were started. */
+/* Records how many CPUs run (arch_cpu_count): one more each time a CPU has started and
+ * can serve IPIs. */
 void x86_percpu_set_running(uint32_t count);
 
 /* On a CPU whose GS base points at its struct arch_percpu (the CPUs other than the boot
@@ -47,6 +48,10 @@ void x86_idt_init(void);            /* IDT for all exception vectors (entry) */
 void x86_idt_load(void);            /* loads that IDT on another CPU (entry) */
 /* EFER.SCE, STAR, FMASK and the syscall entry points (entry); see syscall.c there. */
 void x86_syscall_init(void);
+/* The same MSRs on another CPU, with LSTAR at the normal entry registered now (entry). */
+void x86_syscall_init_other_cpu(void);
+/* The normal syscall entry point registered with x86_set_syscall_entries (user.c). */
+uintptr_t x86_syscall_entry_normal(void);
 /* The two syscall entry points LSTAR may hold (user.c writes LSTAR on a switch). */
 void x86_set_syscall_entries(uintptr_t normal, uintptr_t restricted);
 
@@ -66,6 +71,19 @@ uint32_t x86_lapic_id(void);
  * when the local APIC did not deliver the IPI in time. Interrupts on or off. */
 bool x86_lapic_send_init(uint32_t apic_id);
 bool x86_lapic_send_startup(uint32_t apic_id, uint8_t vector);
+/* A fixed-vector IPI to a running CPU (false when not delivered in time). Interrupts off,
+ * so no other send on this CPU interleaves with the two register writes. */
+bool x86_lapic_send_fixed(uint32_t apic_id, uint8_t vector);
+/* Turns on the calling (non-boot) CPU's local APIC and starts its timer at the boot
+ * CPU's calibrated tick (after arch_timer_init ran there). */
+void x86_lapic_init_other_cpu(void);
+/* The mapped xAPIC registers (NULL before arch_timer_init), for the panic stop. */
+extern volatile uint32_t *x86_lapic_regs;
+/* The panic stop (panic_stop.c): true once a CPU has started stopping the others; the
+ * NMI handler of a stopped CPU records its frame and halts for good. */
+bool x86_panic_stopping(void);
+struct x86_iframe;
+__noreturn void x86_panic_stop_this_cpu(const struct x86_iframe *f);
 /* Timer interrupts taken since boot (entry/irq.c). */
 uint64_t x86_timer_ticks(void);
 /* TSC ticks as nanoseconds (0 before the timer is calibrated; tsc.c). */

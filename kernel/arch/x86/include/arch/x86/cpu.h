@@ -44,6 +44,9 @@ static inline void x86_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
  * whatever one thread loaded would stay for the next. Sets every nonzero one back to the
  * null selector. Returns true if any was not null: loading FS or GS (by the user, or
  * here) may have changed its base register, which the caller must then write again.
+ * GS is loaded between two swapgs, so the user's GS base register takes whatever the
+ * load does and the kernel's stays. Interrupts off (an interrupt between the two swapgs
+ * would run with the user's base).
  */
 static inline bool x86_clear_user_selectors(void) {
     uint16_t ds, es, fs, gs;
@@ -51,7 +54,7 @@ static inline bool x86_clear_user_selectors(void) {
                      : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
     if ((ds | es | fs | gs) == 0)
         return false;
-    __asm__ volatile("mov %0, %%ds; mov %0, %%es; mov %0, %%fs; mov %0, %%gs"
+    __asm__ volatile("mov %0, %%ds; mov %0, %%es; mov %0, %%fs; swapgs; mov %0, %%gs; swapgs"
                      ::"r"((uint32_t)0) : "memory");
     return true;
 }

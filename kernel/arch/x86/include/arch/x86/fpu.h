@@ -4,13 +4,13 @@
  * arch_fpu_state_size() bytes owned by the thread's creator.
  *
  * The kernel itself is compiled -mgeneral-regs-only and never touches these registers, so
- * only user threads own a state area. Policy: eager restore, deferred save. The registers
- * always hold the state of one user thread, the last one that ran (the "loaded" state);
- * switching to a different user thread saves the loaded state into its area (XSAVEOPT,
- * XSAVE, or FXSAVE) and loads the next thread's (XRSTOR or FXRSTOR). Switching to a kernel
- * thread, or back to the thread whose state is loaded, costs nothing. CR0.TS is never set,
- * so there is no #NM trap and no window where one thread's registers are live while
- * another runs user code.
+ * only user threads own a state area. Policy: eager save, eager restore. A switch away
+ * from a user thread saves its registers into its area (XSAVEOPT, XSAVE, or FXSAVE) and
+ * leaves nothing loaded, because the thread may run next on another CPU, which can only
+ * read the area; a switch to a user thread loads its area (XRSTOR or FXRSTOR). So a
+ * CPU's "loaded" state is always the running thread's, and no CPU ever holds a pointer
+ * to the area of a thread it does not run. CR0.TS is never set, so there is no #NM trap
+ * and no window where one thread's registers are live while another runs user code.
  *
  * Locking: per CPU (struct arch_percpu's fpu_loaded); x86_fpu_switch and x86_fpu_forget
  * run with interrupts off.
@@ -68,9 +68,9 @@ void x86_fpu_switch(x86_fpu_state_t *to);
  * whole state over them. Interrupts off. */
 void x86_fpu_forget(x86_fpu_state_t *st);
 
-/* Saves the loaded state (if any) into its area and leaves nothing loaded, so the
- * registers may be used freely until the next x86_fpu_switch (in-kernel tests).
- * Interrupts off. */
+/* Saves the loaded state (if any) into its area and leaves nothing loaded: at every
+ * switch away from a user thread, and in in-kernel tests that use the registers freely
+ * until the next x86_fpu_switch. Interrupts off. */
 void x86_fpu_flush(void);
 
 #endif

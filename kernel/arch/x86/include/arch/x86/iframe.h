@@ -43,6 +43,8 @@ _Static_assert(sizeof(struct x86_iframe) % 16 == 0, "x86_iframe keeps the stack 
 
 #define X86_VECTOR_TIMER 0x20    /* LAPIC timer */
 #define X86_VECTOR_SPURIOUS 0xff /* LAPIC spurious interrupt */
+#define X86_VECTOR_IPI_RESCHEDULE 0xf0 /* arch_ipi_reschedule */
+#define X86_VECTOR_IPI_CALL 0xf1       /* arch_ipi_call */
 
 /* The fault address of the exception in f: the saved CR2 for a #PF, 0 for any other
  * vector (CR2 then holds a stale value). */
