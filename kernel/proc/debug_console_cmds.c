@@ -74,8 +74,9 @@ static const char *blocked_name(uint32_t reason) {
     }
 }
 
-/* ut's state in words; the caller holds ut's process lock (ut->state and, with
- * interrupts off on this one CPU, the scheduler's view of it hold still). */
+/* ut's state in words; the caller holds ut's process lock (ut->state holds still). The
+ * scheduler's state is read without its lock: a snapshot, which a thread running on
+ * another CPU may have left by the time it is printed. */
 static const char *uthread_state_name(const uthread_t *ut, const thread_t *stopped) {
     if (&ut->thread == stopped)
         return "stopped (debug console)";

@@ -250,3 +250,33 @@ KTEST(mutex, contention_across_cpus) {
     smpt_contend(ktx, smpt_mutex_worker, SMPT_LOCK_ROUNDS / 4);
     EXPECT_EQ(smpt_mutex.state, 0u);
 }
+
+static volatile uint32_t smpt_spinning;
+
+/* Spins with interrupts off until the machine stops: only an NMI reaches it. */
+static int smpt_spin_irqs_off(void *arg) {
+    (void)arg;
+    arch_irq_disable();
+    __atomic_fetch_add(&smpt_spinning, 1, __ATOMIC_RELAXED);
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+    return 0;
+}
+
+/*
+ * test=smp.panic_stops_every_cpu (manual: it ends the boot): a thread on every other
+ * CPU spins with interrupts off, then this CPU panics. The report must still name every
+ * other CPU where it stopped (ctest qemu.panic_stops_every_cpu).
+ */
+KTEST_MANUAL(smp, panic_stops_every_cpu) {
+    uint32_t n = sched_num_cpus();
+    static struct kt_thread ts[SMPT_MAX_CPUS];
+    ASSERT(thread_set_affinity(thread_current(), CPU_MASK_BIT(0)) == ZX_OK);
+    uint32_t started = 0;
+    for (uint32_t c = 1; c < n; c++)
+        started += kt_spawn_on(&ts[c], "irqs-off-spinner", smpt_spin_irqs_off, NULL,
+                               CPU_MASK_BIT(c));
+    while (__atomic_load_n(&smpt_spinning, __ATOMIC_RELAXED) < started)
+        thread_sleep_until(current_time() + KT_MS);
+    panic("deliberate panic from test smp.panic_stops_every_cpu with %u CPUs spinning", started);
+}

@@ -91,6 +91,21 @@ def _static(filename, name):
     return gdb.parse_and_eval("'%s'::%s" % (filename, name))
 
 
+def _sched_cpus():
+    """The scheduler's per-CPU records (`cpus[]` in sched.c) of the CPUs that run threads."""
+    cpus = _static("sched.c", "cpus")
+    n = int(_static("sched.c", "online_count"))
+    return [cpus[i] for i in range(n)]
+
+
+def _current_thread():
+    """The thread running on the CPU gdb has selected (QEMU shows CPU n as thread n + 1)."""
+    cpus = _sched_cpus()
+    sel = gdb.selected_thread()
+    i = sel.num - 1 if sel is not None else 0
+    return _addr(cpus[i]["current"]) if 0 <= i < len(cpus) else 0
+
+
 def _name(v):
     """A char array field as text (up to its first NUL)."""
     raw = bytes(int(v[i]) & 0xff for i in range(v.type.sizeof))
@@ -160,12 +175,15 @@ class Tasks:
         self.off_kobject_waiters = _offset("struct kobject", "waiters")
         self._todo_threads, self._todo_objects = [], []
         self._seen_objects = set()
-        for ptr in ("current", "idle_thread", "reaper", "dead_thread"):
-            self._add_thread(_addr(_static("sched.c", ptr)))
+        self._add_thread(_addr(_static("sched.c", "reaper")))
         self._add_thread(_addr(_static("sched.c", "bootstrap_thread").address))
-        for q in ("run_queue", "reap_list"):
-            for t in _list(_addr(_static("sched.c", q).address), "struct thread",
-                           "queue_node"):
+        queues = [_addr(_static("sched.c", "reap_list").address)]
+        for c in _sched_cpus():
+            for ptr in ("current", "idle", "dead"):
+                self._add_thread(_addr(c[ptr]))
+            queues.append(_addr(c["run_queue"].address))
+        for q in queues:
+            for t in _list(q, "struct thread", "queue_node"):
                 self._add_thread(_addr(t))
         off_timer = _offset("struct thread", "timer_node")
         for n in _avl(_static("sched.c", "sleepers")["root"]):
@@ -287,7 +305,7 @@ tools/gdb/beryl.py); the running one is marked with *."""
     @_kernel_memory
     def invoke(self, arg, from_tty):
         tasks = Tasks()
-        cur = _addr(_static("sched.c", "current"))
+        cur = _current_thread()
         running = None
         if cur and cur in tasks.threads and tasks.uthread(tasks.threads[cur]) is not None:
             running = _addr(tasks.uthread(tasks.threads[cur])["proc"])
@@ -311,7 +329,7 @@ channel read...) shows it: "(waits on process 1027)"."""
     @_kernel_memory
     def invoke(self, arg, from_tty):
         tasks = Tasks()
-        cur = _addr(_static("sched.c", "current"))
+        cur = _current_thread()
         rows = []
         for a, t in tasks.threads.items():
             ut = tasks.uthread(t)

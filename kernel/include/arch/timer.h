@@ -23,8 +23,9 @@ void arch_timer_init(void);
 zx_time_t current_time(void);
 
 /* Nanoseconds for a difference of two arch_cycle_count() readings (<arch/cpu.h>) taken
- * on one CPU; 0 before arch_timer_init. For run-time accounting, which counts cycles at
- * each switch and converts only when asked. */
+ * on the same CPU or on CPUs whose counters run in step (the TSC of one machine does);
+ * 0 before arch_timer_init. For run-time accounting, which counts cycles at each switch
+ * and converts only when asked. */
 uint64_t arch_cycles_to_ns(uint64_t cycles);
 
 #endif

@@ -12,9 +12,8 @@
  * (<kernel/syscall.h>).
  *
  * Interrupt state: trap_timer_tick and trap_ipi_reschedule run with interrupts off;
- * everything else with
- * interrupts on unless stated. On SMP each CPU enters on its own; nothing here assumes
- * one CPU beyond what its implementer documents.
+ * everything else with interrupts on unless stated. Every CPU enters on its own, in
+ * parallel with the others.
  */
 #ifndef KERNEL_TRAP_H
 #define KERNEL_TRAP_H

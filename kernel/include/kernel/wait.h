@@ -3,9 +3,11 @@
  *
  * A wait queue has no lock of its own. Its "guarding lock" is the spinlock of the object
  * that owns it (taken with spin_lock_irqsave, so interrupts are off while it is held);
- * every block / wake on the queue happens with that lock held. On this single-CPU kernel
- * interrupts-off is what makes the queue safe; timer timeouts and thread_kill touch the
- * queue from the interrupt/killer side with interrupts off too.
+ * every block / wake on the queue happens with that lock held. The queue's list of threads
+ * is the scheduler's: it changes only under the scheduler's lock (kernel/sched/sched.c),
+ * which the block, wake, timeout and kill paths take inside the guarding lock, and a
+ * blocking thread is on the queue before the guarding lock is released, so a waker that
+ * takes the guarding lock next always finds it.
  */
 #ifndef KERNEL_WAIT_H
 #define KERNEL_WAIT_H
