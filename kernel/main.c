@@ -23,6 +23,7 @@
 #include <kernel/lockdep.h>
 #include <kernel/multiboot2.h>
 #include <kernel/panic.h>
+#include <kernel/smp_bench.h>
 #include <kernel/syscall.h>
 #include <lib/string.h>
 #include <phys/heap.h>
@@ -224,10 +225,11 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     dump_requested_aspaces();
 
     /* bench=mmu / bench=vm: page-table engine or VM benchmarks (docs/benchmarks.md),
-     * then power off. */
+     * then power off; bench=smp runs once every CPU has joined the scheduler. */
     size_t bench_len;
     const char *bench = cmdline_get("bench", &bench_len);
-    if (bench) {
+    bool bench_smp = bench && bench_len == 3 && memcmp(bench, "smp", 3) == 0;
+    if (bench && !bench_smp) {
         bool mmu = bench_len == 3 && memcmp(bench, "mmu", 3) == 0;
         bool vm = bench_len == 2 && memcmp(bench, "vm", 2) == 0;
         if (mmu)
@@ -235,7 +237,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
         else if (vm)
             vm_bench_run();
         else
-            printf("bench: unknown benchmark \"%.*s\" (known: mmu, vm)\n", (int)bench_len,
+            printf("bench: unknown benchmark \"%.*s\" (known: mmu, vm, smp)\n", (int)bench_len,
                    bench);
         kernel_poweroff(mmu || vm);
     }
@@ -245,6 +247,10 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     arch_init();
     arch_smp_init(&boot_info);
     printf("sched: threads run on %u CPU%s\n", sched_num_cpus(), sched_num_cpus() == 1 ? "" : "s");
+    if (bench_smp) {
+        smp_bench_run();
+        kernel_poweroff(true);
+    }
     if (debug_break_armed(DEBUG_BREAK_SYSCALL))
         arch_syscall_break_enable();
     proc_init();

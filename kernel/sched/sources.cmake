@@ -10,6 +10,7 @@ list(APPEND KERNEL_SOURCES
   sched/sched_ktest.c
   sched/lockdep_ktest.c
   sched/smp_ktest.c
+  sched/smp_bench.c
   arch/x86/context_switch.S
   arch/x86/lapic.c
   arch/x86/tsc.c
