@@ -76,6 +76,21 @@ static inline uint64_t tu_kmem_free(zx_handle_t resource) {
     return k.free_bytes;
 }
 
+/* tu_kmem_free once it holds still: the teardown of a process that just exited (its
+ * threads' stacks, its objects) may still run on another CPU, so this reads until two
+ * readings 10 ms apart agree (at most 100 times) and returns the last one. */
+static inline uint64_t tu_kmem_free_settled(zx_handle_t resource) {
+    uint64_t prev = tu_kmem_free(resource);
+    for (int i = 0; i < 100; i++) {
+        zx_nanosleep(tu_deadline_after(10 * TU_MS));
+        uint64_t now = tu_kmem_free(resource);
+        if (now == prev)
+            break;
+        prev = now;
+    }
+    return prev;
+}
+
 /* Bytes of the kernel heap in use (total minus free heap bytes; needs the root
  * resource). Objects and messages are heap blocks, so this moves byte for byte. */
 static inline uint64_t tu_kmem_heap_used(zx_handle_t resource) {
