@@ -7,10 +7,10 @@
  * interrupt is needed). The timer then runs periodically at LAPIC_TIMER_HZ; its interrupt
  * goes through the entry layer (entry/irq.c), which acknowledges it here
  * (x86_lapic_eoi) and passes the tick up. current_time() is derived from the TSC.
- * The other CPUs are started through the interrupt command register (x86_lapic_send_init,
- * x86_lapic_send_startup; kernel/arch/x86/boot/smp.c), and each then runs the same
- * periodic timer (x86_lapic_init_other_cpu). IPIs between running CPUs go through the
- * same register (x86_lapic_send_fixed; ipi.c).
+ * The other CPUs, once started, run the same periodic timer (x86_lapic_init_other_cpu).
+ * Every IPI, from the start-up ones to the panic stop, goes through the interrupt command
+ * register in lapic_icr.c, which sits below the page-table engine (whose TLB shootdowns
+ * send IPIs) and is handed the mapped registers from here.
  */
 #include <arch/cpu.h>
 #include <arch/mmio.h>
@@ -31,18 +31,6 @@
 #define LAPIC_ID 0x020u
 #define LAPIC_ID_SHIFT 24
 #define LAPIC_EOI 0x0b0u
-#define LAPIC_ICR_LOW 0x300u
-#define LAPIC_ICR_HIGH 0x310u
-#define LAPIC_ICR_DEST_SHIFT 24
-/* ICR low: delivery mode, level, delivery status (Intel SDM Vol. 3A, 11.6.1). */
-#define LAPIC_ICR_MODE_FIXED (0u << 8)
-#define LAPIC_ICR_MODE_INIT (5u << 8)
-#define LAPIC_ICR_MODE_STARTUP (6u << 8)
-#define LAPIC_ICR_LEVEL_ASSERT (1u << 14)
-#define LAPIC_ICR_BUSY (1u << 12)
-/* How long an IPI may stay undelivered before x86_lapic_send_* gives up (the SDM gives
- * no bound; real hardware and the emulators clear the bit within microseconds). */
-#define LAPIC_ICR_TIMEOUT_NS 10000000ull
 #define LAPIC_SVR 0x0f0u
 #define LAPIC_LVT_TIMER 0x320u
 #define LAPIC_TIMER_INITIAL 0x380u
@@ -71,8 +59,6 @@ static volatile uint32_t *lapic;
 /* The timer's initial count for one tick, as calibrated on the boot CPU (all CPUs' APIC
  * timers run from the same bus clock). */
 static uint32_t tick_count;
-/* The mapped registers, for the panic stop (panic_stop.c), which sits below this file. */
-volatile uint32_t *x86_lapic_regs;
 
 static inline uint32_t lapic_read(uint32_t reg) { return lapic[reg / 4]; }
 static inline void lapic_write(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
@@ -83,7 +69,7 @@ static void lapic_map(paddr_t pa) {
     zx_status_t st = arch_mmio_map(pa, PAGE_SIZE, ARCH_MMU_FLAG_UNCACHED_DEVICE, &regs);
     ASSERT_MSG(st == ZX_OK, "lapic: map: %d", st);
     lapic = regs;
-    x86_lapic_regs = regs;
+    x86_lapic_icr_attach(regs);
 }
 
 /* Runs PIT channel 2 for CALIBRATION_MS and returns the TSC ticks and the APIC timer
@@ -143,32 +129,3 @@ void x86_lapic_init_other_cpu(void) {
 void x86_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 
 uint32_t x86_lapic_id(void) { return lapic_read(LAPIC_ID) >> LAPIC_ID_SHIFT; }
-
-/*
- * Writes the ICR (destination first: writing the low word sends) and waits, with
- * `pause`, until the local APIC reports the IPI delivered. Returns false when it is
- * still pending after LAPIC_ICR_TIMEOUT_NS.
- */
-static bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low) {
-    lapic_write(LAPIC_ICR_HIGH, apic_id << LAPIC_ICR_DEST_SHIFT);
-    lapic_write(LAPIC_ICR_LOW, icr_low);
-    zx_time_t deadline = current_time() + (zx_time_t)LAPIC_ICR_TIMEOUT_NS;
-    while (lapic_read(LAPIC_ICR_LOW) & LAPIC_ICR_BUSY) {
-        if (current_time() > deadline)
-            return false;
-        __asm__ volatile("pause");
-    }
-    return true;
-}
-
-bool x86_lapic_send_fixed(uint32_t apic_id, uint8_t vector) {
-    return lapic_send_ipi(apic_id, LAPIC_ICR_MODE_FIXED | LAPIC_ICR_LEVEL_ASSERT | vector);
-}
-
-bool x86_lapic_send_init(uint32_t apic_id) {
-    return lapic_send_ipi(apic_id, LAPIC_ICR_MODE_INIT | LAPIC_ICR_LEVEL_ASSERT);
-}
-
-bool x86_lapic_send_startup(uint32_t apic_id, uint8_t vector) {
-    return lapic_send_ipi(apic_id, LAPIC_ICR_MODE_STARTUP | LAPIC_ICR_LEVEL_ASSERT | vector);
-}

@@ -5,8 +5,7 @@
  * good; it prints nothing itself (it may have been stopped holding the console lock),
  * the panicking CPU prints for it.
  *
- * This sits below the local APIC driver (lapic.c maps the registers and publishes them
- * in x86_lapic_regs) because panic() does: it writes the ICR itself.
+ * The NMI goes out through lapic_icr.c, which sits as low as panic() does.
  */
 #include <arch/cpu.h>
 #include <arch/debug.h>
@@ -15,12 +14,6 @@
 #include <arch/x86/iframe.h>
 #include <kernel/smp.h>
 
-#define LAPIC_ICR_LOW 0x300u
-#define LAPIC_ICR_HIGH 0x310u
-#define LAPIC_ICR_MODE_NMI (4u << 8)
-#define LAPIC_ICR_LEVEL_ASSERT (1u << 14)
-#define LAPIC_ICR_ALL_BUT_SELF (3u << 18)
-#define LAPIC_ICR_BUSY (1u << 12)
 /* How long the panicking CPU waits for the others to report (TSC ticks are not yet
  * known early in boot, so the bound is a count of pause loops: about 100 ms under TCG). */
 #define STOP_WAIT_SPINS 20000000u
@@ -48,14 +41,11 @@ __noreturn void x86_panic_stop_this_cpu(const struct x86_iframe *f) {
 
 void arch_panic_stop_other_cpus(void) {
     uint32_t n = arch_cpu_count();
-    volatile uint32_t *regs = x86_lapic_regs;
-    if (n <= 1 || regs == NULL)
+    if (n <= 1)
         return;
     __atomic_store_n(&stopping, true, __ATOMIC_RELEASE);
-    while (regs[LAPIC_ICR_LOW / 4] & LAPIC_ICR_BUSY)
-        __asm__ volatile("pause");
-    regs[LAPIC_ICR_HIGH / 4] = 0;
-    regs[LAPIC_ICR_LOW / 4] = LAPIC_ICR_MODE_NMI | LAPIC_ICR_LEVEL_ASSERT | LAPIC_ICR_ALL_BUT_SELF;
+    if (!x86_lapic_send_nmi_all_but_self())
+        return;
     uint32_t me = arch_curr_cpu_num();
     for (uint32_t spins = 0; spins < STOP_WAIT_SPINS; spins++) {
         uint32_t missing = 0;

@@ -66,6 +66,9 @@ void x86_tss_set_rsp0(uint64_t rsp0);
 void x86_lapic_eoi(void);
 /* The running CPU's local APIC ID (xAPIC: 8 bits; lapic.c, after arch_timer_init). */
 uint32_t x86_lapic_id(void);
+/* The interrupt command register (lapic_icr.c): lapic.c hands over the mapped registers;
+ * until then every send returns false. */
+void x86_lapic_icr_attach(volatile uint32_t *regs);
 /* INIT and STARTUP IPIs to the CPU with local APIC ID apic_id (xAPIC: below 255), for
  * bringing it up; vector is the start page's number (address >> 12). Each returns false
  * when the local APIC did not deliver the IPI in time. Interrupts on or off. */
@@ -74,11 +77,13 @@ bool x86_lapic_send_startup(uint32_t apic_id, uint8_t vector);
 /* A fixed-vector IPI to a running CPU (false when not delivered in time). Interrupts off,
  * so no other send on this CPU interleaves with the two register writes. */
 bool x86_lapic_send_fixed(uint32_t apic_id, uint8_t vector);
+/* An NMI to every other CPU (the panic stop); false if the ICR did not come free. Works
+ * before the clock runs. */
+bool x86_lapic_send_nmi_all_but_self(void);
 /* Turns on the calling (non-boot) CPU's local APIC and starts its timer at the boot
  * CPU's calibrated tick (after arch_timer_init ran there). */
 void x86_lapic_init_other_cpu(void);
-/* The mapped xAPIC registers (NULL before arch_timer_init), for the panic stop. */
-extern volatile uint32_t *x86_lapic_regs;
+
 /* The panic stop (panic_stop.c): true once a CPU has started stopping the others; the
  * NMI handler of a stopped CPU records its frame and halts for good. */
 bool x86_panic_stopping(void);
