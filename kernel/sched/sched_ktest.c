@@ -119,7 +119,9 @@ KTEST(sched, wait_queue_fifo_wake_and_timeout) {
     struct kt_thread t[3];
     for (int i = 0; i < 2; i++) {
         a[i] = (struct wq_arg){&c, i, ZX_TIME_INFINITE};
-        if (!kt_spawn(&t[i], "waiter", wq_waiter, &a[i])) {
+        /* The waiters share CPU 0, so they run (and record) in the order they were woken;
+         * on different CPUs either could get there first. */
+        if (!kt_spawn_on(&t[i], "waiter", wq_waiter, &a[i], CPU_MASK_BIT(0))) {
             if (i == 1) { /* release the first waiter before giving up */
                 spin_lock_saved_state_t s;
                 spin_lock_irqsave(&c.lock, &s);
@@ -132,7 +134,7 @@ KTEST(sched, wait_queue_fifo_wake_and_timeout) {
         wq_wait_blocked(&c, (uint32_t)i + 1);
     }
     a[2] = (struct wq_arg){&c, 2, current_time() + 20 * KT_MS};
-    bool have_timeout = kt_spawn(&t[2], "timeout", wq_waiter, &a[2]);
+    bool have_timeout = kt_spawn_on(&t[2], "timeout", wq_waiter, &a[2], CPU_MASK_BIT(0));
     kt_join(&t[2]);
     if (have_timeout)
         EXPECT_EQ(c.st[2], ZX_ERR_TIMED_OUT);
