@@ -76,6 +76,8 @@ static void remove_user_handles(handle_table_t *ht, user_addr_t handles, uint32_
  */
 static zx_status_t take_handles(handle_table_t *ht, const zx_handle_t *values, uint32_t n,
                                 kobject_t *self, channel_msg_t *m) {
+    if (n == 0)
+        return ZX_OK; /* the common case: no call at all */
     handle_table_remove_many(ht, values, n, m->handles);
     for (uint32_t i = 0; i < n; i++) {
         const handle_ref_t *h = &m->handles[i];
@@ -146,6 +148,8 @@ zx_status_t sys_channel_write(zx_handle_t handle, uint32_t options, user_addr_t 
  */
 static zx_status_t publish_handles(handle_table_t *ht, channel_msg_t *m, user_addr_t handles) {
     zx_handle_t values[ZX_CHANNEL_MAX_MSG_HANDLES];
+    if (m->num_handles == 0)
+        return ZX_OK; /* the common case: no call at all */
     zx_status_t status = handle_table_add_many(ht, m->handles, m->num_handles, values);
     if (status != ZX_OK)
         return status;
