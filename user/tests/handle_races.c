@@ -71,11 +71,13 @@ TEST(HandleRaces, CloseWhileAnotherThreadTransfers) {
         __atomic_store_n(&g_xfer_round, r + 1, __ATOMIC_RELEASE);
         /* Close a varying subset (none in some rounds), from a varying start, while the
          * writer sends them all: a close either wins (the write then fails, consuming
-         * the rest) or finds the handle gone. */
+         * the rest) or finds the handle gone. Every third round closes only after the
+         * write is done, so the write's side of the race is seen on one CPU too. */
         uint32_t closes_ok = 0;
         uint32_t first = r % XFER_HANDLES, count = r % 5 == 0 ? 0 : 1 + r % 4;
-        if (r % 2)
-            yield_cpu(); /* let the writer go first in some rounds */
+        bool after_write = r % 3 == 1;
+        while (after_write && __atomic_load_n(&g_xfer_done, __ATOMIC_ACQUIRE) <= r)
+            yield_cpu();
         for (uint32_t k = 0; k < count; k++) {
             zx_status_t st = zx_handle_close(g_xfer_ends[(first + k * 5) % XFER_HANDLES]);
             EXPECT_TRUE(st == ZX_OK || st == ZX_ERR_BAD_HANDLE);
@@ -84,8 +86,8 @@ TEST(HandleRaces, CloseWhileAnotherThreadTransfers) {
         while (__atomic_load_n(&g_xfer_done, __ATOMIC_ACQUIRE) <= r)
             yield_cpu();
         zx_status_t wst = g_xfer_status[r];
-        if (count == 0)
-            EXPECT_OK(wst); /* nobody closed anything */
+        if (count == 0 || after_write)
+            EXPECT_OK(wst); /* nobody closed anything first */
         if (wst == ZX_OK) {
             writes_ok++;
             EXPECT_EQ(closes_ok, 0u); /* the write took every handle */
