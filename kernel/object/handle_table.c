@@ -47,6 +47,7 @@
 _Static_assert(HANDLE_TABLE_BATCH_MAX <= HT_CHUNK_SLOTS,
                "a batch's growth adds more than one chunk");
 _Static_assert(HANDLE_TABLE_CHUNK_SLOTS == HT_CHUNK_SLOTS, "the header's chunk size is stale");
+_Static_assert(HANDLE_TABLE_CLOSE_BATCH <= HANDLE_TABLE_BATCH_MAX, "a close batch is a batch");
 
 struct ht_slot {
     kobject_t *obj;     /* NULL while free */
