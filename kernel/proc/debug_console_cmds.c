@@ -74,9 +74,8 @@ static const char *blocked_name(uint32_t reason) {
     }
 }
 
-/* ut's state in words; the caller holds ut's process lock, so ut->state holds still.
- * The scheduler's view (thread.state, block_reason) may change meanwhile on another CPU:
- * each is read once, a snapshot that may be stale by the time it prints. */
+/* ut's state in words; the caller holds ut's process lock (ut->state and, with
+ * interrupts off on this one CPU, the scheduler's view of it hold still). */
 static const char *uthread_state_name(const uthread_t *ut, const thread_t *stopped) {
     if (&ut->thread == stopped)
         return "stopped (debug console)";
@@ -84,13 +83,13 @@ static const char *uthread_state_name(const uthread_t *ut, const thread_t *stopp
         return "new";
     if (ut->state == UTHREAD_DEAD)
         return "dead";
-    switch (__atomic_load_n(&ut->thread.state, __ATOMIC_RELAXED)) {
+    switch (ut->thread.state) {
     case THREAD_READY:
         return "ready";
     case THREAD_RUNNING:
         return "running";
     case THREAD_BLOCKED:
-        return blocked_name(__atomic_load_n(&ut->block_reason, __ATOMIC_RELAXED));
+        return blocked_name(ut->block_reason);
     case THREAD_DEAD:
         return "exiting";
     case THREAD_INITIAL:
