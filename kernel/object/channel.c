@@ -5,7 +5,10 @@
  * one reference to the other endpoint. Both are guarded by the endpoint's kobject lock;
  * no code path holds two endpoint locks at once (a writer reads its peer pointer under
  * its own lock, takes a reference, drops the lock, then locks the peer and re-checks
- * that the peer still points back at it).
+ * that the peer still points back at it). That lock is a spinlock (it guards the
+ * endpoint's wait queue) held only for O(1) work: message bytes are copied into a new
+ * message before it is queued and out of it after it is dequeued, handles move between
+ * tables under the tables' mutexes, and a closed endpoint's queue is freed after it.
  *
  * Unlinking happens when the last handle of either endpoint goes away (on_zero_handles):
  * it clears both peer pointers, each under its own lock. Whoever clears a pointer drops

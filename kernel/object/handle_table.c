@@ -8,17 +8,20 @@
  * its slot has been reused 2^HT_GEN_BITS times, and every other free slot is reused
  * before it.
  *
- * Growth adds one chunk (and, every time the directory is full, a directory twice as
- * large): the allocations happen with the lock dropped (and never with interrupts off: a
- * large directory is a run of pages the PMM scans for), and installing them copies at
- * most the directory's pointers, never the slots, so the work done under the lock (with
- * interrupts off) stays small however many handles user space makes. Walks
- * (handle_table_for_each) take the lock one chunk at a time for the same reason.
+ * The lock is a blocking mutex (<kernel/mutex.h>): everything done under it runs with
+ * interrupts on, so a thread that finds it held sleeps instead of spinning with
+ * interrupts off, and the table may allocate while holding it. Growth adds one chunk
+ * (and, every time the directory is full, a directory twice as large, which copies the
+ * directory's pointers, never the slots). Operations on several handles (add_many,
+ * remove_many) take it once for the whole batch, so another thread sees all of the
+ * batch or none of it; a batch is at most HANDLE_TABLE_BATCH_MAX handles. Walks take it
+ * one chunk at a time (handle_table_visit_chunk), so one walk of a large table never
+ * keeps the table's other users waiting for long.
  *
- * The table lock is held only for slot bookkeeping. References are taken while the lock
- * is held (the slot's own reference keeps the object alive meanwhile) but dropped
- * only after it is released, because the last unref may run a destructor that closes
- * other handles.
+ * The table lock is held only for slot bookkeeping. References are taken while it is
+ * held (the slot's own reference keeps the object alive meanwhile) but dropped only after
+ * it is released, because the last unref may run a destructor that closes other handles
+ * (and takes the gc lock, which comes before this one).
  *
  * The struct itself is refcounted (handle_table_ref): a walker that found the table
  * through its owner keeps it while handle_table_destroy empties it; the walk then sees
@@ -27,6 +30,7 @@
 #include <object/handle.h>
 
 #include <kernel/assert.h>
+#include <kernel/mutex.h>
 #include <lib/string.h>
 #include <phys/heap.h>
 
@@ -40,6 +44,10 @@
 #define HT_MAX_CHUNKS (HT_MAX_SLOTS / HT_CHUNK_SLOTS)
 #define HT_INITIAL_DIR 4u                    /* directory entries of a new table */
 #define HT_NO_SLOT UINT32_MAX
+_Static_assert(HANDLE_TABLE_BATCH_MAX <= HT_CHUNK_SLOTS,
+               "a batch's growth adds more than one chunk");
+_Static_assert(HANDLE_TABLE_CHUNK_SLOTS == HT_CHUNK_SLOTS, "the header's chunk size is stale");
+_Static_assert(HANDLE_TABLE_CLOSE_BATCH <= HANDLE_TABLE_BATCH_MAX, "a close batch is a batch");
 
 struct ht_slot {
     kobject_t *obj;     /* NULL while free */
@@ -51,7 +59,7 @@ struct ht_slot {
 _Static_assert(HT_MAX_SLOTS <= HT_FREE_END, "next_free cannot hold every slot index");
 
 struct handle_table {
-    spinlock_t lock;          /* guards the rest, refcount excepted, and the slots */
+    mutex_t lock;             /* guards the rest, refcount excepted, and the slots */
     uint32_t refcount;        /* atomic: the owner's, plus walkers' */
     struct ht_slot **chunks;  /* directory: chunks[i] holds slots [i*64, i*64+64) */
     uint32_t dir_cap;         /* entries in chunks[] */
@@ -65,6 +73,8 @@ static inline zx_handle_t ht_encode(uint32_t index, uint32_t gen) {
     return (gen << (2u + HT_INDEX_BITS)) | (index << 2) | ZX_HANDLE_FIXED_BITS_MASK;
 }
 
+static inline uint32_t ht_index(zx_handle_t value) { return (value >> 2) & HT_INDEX_MASK; }
+
 static inline struct ht_slot *ht_slot(handle_table_t *ht, uint32_t index) TA_REQ(ht->lock) {
     return &ht->chunks[index >> HT_CHUNK_SHIFT][index & (HT_CHUNK_SLOTS - 1)];
 }
@@ -74,7 +84,7 @@ static struct ht_slot *ht_lookup_locked(handle_table_t *ht, zx_handle_t value)
     TA_REQ(ht->lock) {
     if ((value & ZX_HANDLE_FIXED_BITS_MASK) != ZX_HANDLE_FIXED_BITS_MASK)
         return NULL;
-    uint32_t index = (value >> 2) & HT_INDEX_MASK;
+    uint32_t index = ht_index(value);
     uint32_t gen = value >> (2u + HT_INDEX_BITS);
     if (index >= ht->nchunks * HT_CHUNK_SLOTS)
         return NULL;
@@ -114,6 +124,63 @@ static void ht_add_chunk_locked(handle_table_t *ht, struct ht_slot *chunk) TA_RE
         ht_push_free_locked(ht, first + i);
 }
 
+/* Free slots (none in a destroyed table). */
+static inline uint32_t ht_free_slots_locked(handle_table_t *ht) TA_REQ(ht->lock) {
+    return ht->nchunks * HT_CHUNK_SLOTS - ht->count;
+}
+
+/*
+ * Adds one chunk (and a directory twice as large when the directory is full), allocated
+ * with the lock held: interrupts are on (a directory past the heap's slab sizes is a run
+ * of pages found by a scan of the PMM's frames). ZX_ERR_NO_MEMORY, nothing changed, when
+ * the table is dead (destroyed), holds HT_MAX_SLOTS slots already, or memory is out.
+ */
+static zx_status_t ht_grow_locked(handle_table_t *ht) TA_REQ(ht->lock) {
+    if (ht->chunks == NULL || ht->nchunks >= HT_MAX_CHUNKS)
+        return ZX_ERR_NO_MEMORY;
+    struct ht_slot *chunk = kzalloc(HT_CHUNK_SLOTS * sizeof(*chunk));
+    if (chunk == NULL)
+        return ZX_ERR_NO_MEMORY;
+    if (ht->nchunks == ht->dir_cap) {
+        struct ht_slot **dir = kzalloc((size_t)ht->dir_cap * 2 * sizeof(*dir));
+        if (dir == NULL) {
+            kfree(chunk);
+            return ZX_ERR_NO_MEMORY;
+        }
+        memcpy(dir, ht->chunks, (size_t)ht->nchunks * sizeof(*dir));
+        kfree(ht->chunks);
+        ht->chunks = dir;
+        ht->dir_cap *= 2;
+    }
+    ht_add_chunk_locked(ht, chunk);
+    return ZX_OK;
+}
+
+/* Puts obj (whose reference and handle_count the caller provides) into the oldest free
+ * slot; there must be one. Returns the new value. */
+static zx_handle_t ht_insert_locked(handle_table_t *ht, kobject_t *obj, zx_rights_t rights)
+    TA_REQ(ht->lock) {
+    uint32_t index = ht_pop_free_locked(ht);
+    DEBUG_ASSERT(index != HT_NO_SLOT);
+    struct ht_slot *s = ht_slot(ht, index);
+    s->obj = obj;
+    s->rights = rights;
+    ht->count++;
+    return ht_encode(index, s->gen);
+}
+
+/* Empties the slot of a live value into *out and frees it (generation bumped). */
+static void ht_remove_locked(handle_table_t *ht, struct ht_slot *s, zx_handle_t value,
+                             handle_ref_t *out) TA_REQ(ht->lock) {
+    out->obj = s->obj;
+    out->rights = s->rights;
+    s->obj = NULL;
+    s->rights = 0;
+    s->gen = (s->gen + 1) & HT_GEN_MASK;
+    ht->count--;
+    ht_push_free_locked(ht, ht_index(value));
+}
+
 /* Not checked by the analysis: it fills a table nobody else can see yet without its lock
  * (ht_add_chunk_locked). */
 handle_table_t *handle_table_create(void) TA_NO_THREAD_SAFETY_ANALYSIS {
@@ -126,7 +193,7 @@ handle_table_t *handle_table_create(void) TA_NO_THREAD_SAFETY_ANALYSIS {
         kfree(chunk);
         return NULL;
     }
-    spin_lock_init_class(&ht->lock, LOCK_CLASS_HANDLE_TABLE);
+    mutex_init_class(&ht->lock, LOCK_CLASS_HANDLE_TABLE);
     ht->refcount = 1;
     ht->chunks = dir;
     ht->dir_cap = HT_INITIAL_DIR;
@@ -151,8 +218,7 @@ void handle_table_unref(handle_table_t *ht) {
 void handle_table_destroy(handle_table_t *ht) {
     if (ht == NULL)
         return;
-    spin_lock_saved_state_t st;
-    spin_lock_irqsave(&ht->lock, &st);
+    mutex_acquire(&ht->lock);
     struct ht_slot **chunks = ht->chunks;
     uint32_t nchunks = ht->nchunks;
     ht->chunks = NULL;
@@ -160,7 +226,7 @@ void handle_table_destroy(handle_table_t *ht) {
     ht->nchunks = 0;
     ht->count = 0;
     ht->free_head = ht->free_tail = HT_NO_SLOT;
-    spin_unlock_irqrestore(&ht->lock, st);
+    mutex_release(&ht->lock);
 
     for (uint32_t c = 0; c < nchunks; c++) {
         for (uint32_t i = 0; i < HT_CHUNK_SLOTS; i++) {
@@ -179,64 +245,19 @@ void handle_table_destroy(handle_table_t *ht) {
 
 /*
  * Puts obj (whose reference and handle_count the caller has already provided) into a
- * free slot, adding a chunk when none is free. The chunk (and a larger directory when
- * the directory is full) is allocated with the lock dropped; if another thread grew the
- * table meanwhile, they are discarded and the search starts again. On failure
- * (ZX_ERR_NO_MEMORY, also when the table holds HT_MAX_SLOTS handles) nothing changed.
+ * free slot, adding a chunk when none is free. On failure (ZX_ERR_NO_MEMORY, also when
+ * the table holds HT_MAX_SLOTS handles or is destroyed) nothing changed.
  */
 static zx_status_t ht_insert(handle_table_t *ht, kobject_t *obj, zx_rights_t rights,
                              zx_handle_t *out) {
-    spin_lock_saved_state_t st;
-    for (;;) {
-        spin_lock_irqsave(&ht->lock, &st);
-        uint32_t index = ht_pop_free_locked(ht);
-        if (index != HT_NO_SLOT) {
-            struct ht_slot *s = ht_slot(ht, index);
-            s->obj = obj;
-            s->rights = rights;
-            ht->count++;
-            *out = ht_encode(index, s->gen);
-            spin_unlock_irqrestore(&ht->lock, st);
-            return ZX_OK;
-        }
-        uint32_t nchunks = ht->nchunks, dir_cap = ht->dir_cap;
-        bool dead = ht->chunks == NULL;
-        spin_unlock_irqrestore(&ht->lock, st);
-
-        if (dead || nchunks >= HT_MAX_CHUNKS)
-            return ZX_ERR_NO_MEMORY;
-#ifndef BERYL_HOST
-        /* A directory past the heap's slab sizes is a run of pages, found by a scan of
-         * the PMM's frames: growth must never run with interrupts off (under a caller's
-         * spinlock), or that scan would too. */
-        DEBUG_ASSERT_MSG(!arch_irqs_disabled(), "handle table %p grown with interrupts off",
-                         (void *)ht);
-#endif
-        struct ht_slot *chunk = kzalloc(HT_CHUNK_SLOTS * sizeof(*chunk));
-        struct ht_slot **dir = NULL;
-        if (chunk && nchunks == dir_cap)
-            dir = kzalloc((size_t)dir_cap * 2 * sizeof(*dir));
-        if (chunk == NULL || (nchunks == dir_cap && dir == NULL)) {
-            kfree(chunk);
-            return ZX_ERR_NO_MEMORY;
-        }
-
-        struct ht_slot **unused_dir = dir;
-        spin_lock_irqsave(&ht->lock, &st);
-        if (ht->chunks != NULL && ht->nchunks == nchunks && ht->free_head == HT_NO_SLOT) {
-            if (dir) {
-                memcpy(dir, ht->chunks, (size_t)nchunks * sizeof(*dir));
-                unused_dir = ht->chunks;
-                ht->chunks = dir;
-                ht->dir_cap = dir_cap * 2;
-            }
-            ht_add_chunk_locked(ht, chunk);
-            chunk = NULL;
-        }
-        spin_unlock_irqrestore(&ht->lock, st);
-        kfree(unused_dir);
-        kfree(chunk);
-    }
+    zx_status_t status = ZX_OK;
+    mutex_acquire(&ht->lock);
+    if (ht->free_head == HT_NO_SLOT)
+        status = ht_grow_locked(ht);
+    if (status == ZX_OK)
+        *out = ht_insert_locked(ht, obj, rights);
+    mutex_release(&ht->lock);
+    return status;
 }
 
 zx_status_t handle_table_add(handle_table_t *ht, kobject_t *obj, zx_rights_t rights,
@@ -260,10 +281,31 @@ zx_status_t handle_table_add_ref(handle_table_t *ht, handle_ref_t *h, zx_handle_
     return status;
 }
 
+zx_status_t handle_table_add_many(handle_table_t *ht, handle_ref_t *h, uint32_t n,
+                                  zx_handle_t *values) {
+    DEBUG_ASSERT(n <= HANDLE_TABLE_BATCH_MAX);
+    if (n == 0)
+        return ZX_OK;
+    zx_status_t status = ZX_OK;
+    mutex_acquire(&ht->lock);
+    /* One chunk is enough: a batch is no larger than a chunk. (A destroyed table has no
+     * slots and cannot grow.) */
+    if (ht_free_slots_locked(ht) < n)
+        status = ht_grow_locked(ht);
+    if (status == ZX_OK) {
+        for (uint32_t i = 0; i < n; i++) {
+            DEBUG_ASSERT(h[i].obj != NULL);
+            values[i] = ht_insert_locked(ht, h[i].obj, h[i].rights);
+            h[i].obj = NULL;
+        }
+    }
+    mutex_release(&ht->lock);
+    return status;
+}
+
 zx_status_t handle_table_get(handle_table_t *ht, zx_handle_t value, zx_obj_type_t type,
                              zx_rights_t required, kobject_t **obj, zx_rights_t *rights) {
-    spin_lock_saved_state_t st;
-    spin_lock_irqsave(&ht->lock, &st);
+    mutex_acquire(&ht->lock);
     struct ht_slot *s = ht_lookup_locked(ht, value);
     zx_status_t status = ZX_OK;
     if (s == NULL)
@@ -278,29 +320,46 @@ zx_status_t handle_table_get(handle_table_t *ht, zx_handle_t value, zx_obj_type_
         if (rights != NULL)
             *rights = s->rights;
     }
-    spin_unlock_irqrestore(&ht->lock, st);
+    mutex_release(&ht->lock);
     return status;
 }
 
 /* Removing a handle cancels waits through it: waiters re-check still_valid. */
 zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_ref_t *out) {
-    spin_lock_saved_state_t st;
-    spin_lock_irqsave(&ht->lock, &st);
+    mutex_acquire(&ht->lock);
     struct ht_slot *s = ht_lookup_locked(ht, value);
-    if (s == NULL) {
-        spin_unlock_irqrestore(&ht->lock, st);
+    if (s != NULL)
+        ht_remove_locked(ht, s, value, out);
+    mutex_release(&ht->lock);
+    if (s == NULL)
         return ZX_ERR_BAD_HANDLE;
-    }
-    out->obj = s->obj;
-    out->rights = s->rights;
-    s->obj = NULL;
-    s->rights = 0;
-    s->gen = (s->gen + 1) & HT_GEN_MASK;
-    ht->count--;
-    ht_push_free_locked(ht, (value >> 2) & HT_INDEX_MASK);
-    spin_unlock_irqrestore(&ht->lock, st);
     kobject_poke_waiters(out->obj);
     return ZX_OK;
+}
+
+uint32_t handle_table_remove_many(handle_table_t *ht, const zx_handle_t *values, uint32_t n,
+                                  handle_ref_t *out) {
+    DEBUG_ASSERT(n <= HANDLE_TABLE_BATCH_MAX);
+    if (n == 0)
+        return 0;
+    uint32_t removed = 0;
+    mutex_acquire(&ht->lock);
+    for (uint32_t i = 0; i < n; i++) {
+        /* A repeated value finds its slot already freed: it is not in the table. */
+        struct ht_slot *s = ht_lookup_locked(ht, values[i]);
+        out[i].obj = NULL;
+        out[i].rights = 0;
+        if (s != NULL) {
+            ht_remove_locked(ht, s, values[i], &out[i]);
+            removed++;
+        }
+    }
+    mutex_release(&ht->lock);
+    for (uint32_t i = 0; i < n; i++) {
+        if (out[i].obj != NULL)
+            kobject_poke_waiters(out[i].obj);
+    }
+    return removed;
 }
 
 void handle_ref_init(handle_ref_t *out, kobject_t *obj, zx_rights_t rights) {
@@ -332,38 +391,35 @@ void handle_ref_dup(const handle_ref_t *h, zx_rights_t rights, handle_ref_t *out
 }
 
 bool handle_table_valid(handle_table_t *ht, zx_handle_t value) {
-    spin_lock_saved_state_t st;
-    spin_lock_irqsave(&ht->lock, &st);
+    mutex_acquire(&ht->lock);
     bool valid = ht_lookup_locked(ht, value) != NULL;
-    spin_unlock_irqrestore(&ht->lock, st);
+    mutex_release(&ht->lock);
     return valid;
 }
 
 size_t handle_table_count(handle_table_t *ht) {
-    spin_lock_saved_state_t st;
-    spin_lock_irqsave(&ht->lock, &st);
+    mutex_acquire(&ht->lock);
     size_t n = ht->count;
-    spin_unlock_irqrestore(&ht->lock, st);
+    mutex_release(&ht->lock);
     return n;
 }
 
-/* Visits the slots one chunk per hold of the lock (see the file comment). */
-void handle_table_for_each(handle_table_t *ht,
-                           void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
-                                      zx_rights_t rights),
-                           void *ctx) {
-    spin_lock_saved_state_t st;
-    for (uint32_t c = 0;; c++) {
-        spin_lock_irqsave(&ht->lock, &st);
-        if (c >= ht->nchunks) {
-            spin_unlock_irqrestore(&ht->lock, st);
-            return;
-        }
+bool handle_table_visit_chunk(handle_table_t *ht, uint32_t chunk, handle_table_visit_fn fn,
+                              void *ctx) {
+    mutex_acquire(&ht->lock);
+    bool exists = chunk < ht->nchunks;
+    if (exists) {
         for (uint32_t i = 0; i < HT_CHUNK_SLOTS; i++) {
-            struct ht_slot *s = &ht->chunks[c][i];
+            struct ht_slot *s = &ht->chunks[chunk][i];
             if (s->obj != NULL)
-                fn(ctx, ht_encode(c * HT_CHUNK_SLOTS + i, s->gen), s->obj, s->rights);
+                fn(ctx, ht_encode(chunk * HT_CHUNK_SLOTS + i, s->gen), s->obj, s->rights);
         }
-        spin_unlock_irqrestore(&ht->lock, st);
+    }
+    mutex_release(&ht->lock);
+    return exists;
+}
+
+void handle_table_for_each(handle_table_t *ht, handle_table_visit_fn fn, void *ctx) {
+    for (uint32_t c = 0; handle_table_visit_chunk(ht, c, fn, ctx); c++) {
     }
 }

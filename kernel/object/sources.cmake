@@ -8,4 +8,5 @@ list(APPEND KERNEL_SOURCES
   object/sys_channel.c
   object/sys_object.c
   object/object_ktest.c
+  object/handle_table_ktest.c
 )

@@ -9,6 +9,10 @@
 
 #include "channel_priv.h"
 
+/* A message's handles move in and out of a table in one batch. */
+_Static_assert(ZX_CHANNEL_MAX_MSG_HANDLES <= HANDLE_TABLE_BATCH_MAX,
+               "a message carries more handles than one table batch");
+
 zx_status_t sys_channel_create(uint32_t options, user_addr_t out0, user_addr_t out1) {
     if (options != 0)
         return ZX_ERR_INVALID_ARGS;
@@ -23,21 +27,18 @@ zx_status_t sys_channel_create(uint32_t options, user_addr_t out0, user_addr_t o
     /* Held as in-flight handles from here on, so any failure unlinks the pair through
      * on_zero_handles when they are released. */
     handle_ref_t h[2];
-    zx_handle_t value[2] = {ZX_HANDLE_INVALID, ZX_HANDLE_INVALID};
+    zx_handle_t value[2];
     for (int i = 0; i < 2; i++) {
         handle_ref_init(&h[i], channel_kobj(c[i]), ZX_DEFAULT_CHANNEL_RIGHTS);
         kobject_unref(channel_kobj(c[i]));
     }
-    for (int i = 0; i < 2 && status == ZX_OK; i++)
-        status = handle_table_add_ref(ht, &h[i], &value[i]);
+    status = handle_table_add_many(ht, h, 2, value);
     if (status == ZX_OK && (user_copy_to(out0, &value[0], sizeof(zx_handle_t)) != ZX_OK ||
-                            user_copy_to(out1, &value[1], sizeof(zx_handle_t)) != ZX_OK))
+                            user_copy_to(out1, &value[1], sizeof(zx_handle_t)) != ZX_OK)) {
         status = ZX_ERR_INVALID_ARGS;
+        handle_table_remove_many(ht, value, 2, h); /* those closed meanwhile are gone */
+    }
     if (status != ZX_OK) {
-        for (int i = 0; i < 2; i++) {
-            if (value[i] != ZX_HANDLE_INVALID)
-                handle_table_remove(ht, value[i], &h[i]);
-        }
         for (int i = 0; i < 2; i++)
             handle_ref_release(&h[i]);
     }
@@ -45,46 +46,49 @@ zx_status_t sys_channel_create(uint32_t options, user_addr_t out0, user_addr_t o
 }
 
 /* Removes (and closes) the handles named by the user array, as far as it can be read:
- * Zircon consumes the handles of a failed write. */
+ * Zircon consumes the handles of a failed write. A chunk of the array at a time, each in
+ * one hold of the table lock. */
 static void remove_user_handles(handle_table_t *ht, user_addr_t handles, uint32_t num_handles) {
-    zx_handle_t chunk[ZX_CHANNEL_MAX_MSG_HANDLES];
+    zx_handle_t chunk[HANDLE_TABLE_CLOSE_BATCH];
+    handle_ref_t refs[HANDLE_TABLE_CLOSE_BATCH];
     for (uint32_t done = 0; done < num_handles;) {
         uint32_t n = num_handles - done;
-        if (n > ZX_CHANNEL_MAX_MSG_HANDLES)
-            n = ZX_CHANNEL_MAX_MSG_HANDLES;
+        if (n > HANDLE_TABLE_CLOSE_BATCH)
+            n = HANDLE_TABLE_CLOSE_BATCH;
         if (user_copy_from(chunk, handles + (size_t)done * sizeof(zx_handle_t),
                            n * sizeof(zx_handle_t)) != ZX_OK)
             return;
+        handle_table_remove_many(ht, chunk, n, refs);
         for (uint32_t i = 0; i < n; i++)
-            handle_table_close(ht, chunk[i]);
+            handle_ref_release(&refs[i]);
         done += n;
     }
 }
 
 /*
- * Moves the caller's handles named in values[] into m->handles. Every value is removed
- * from the table whatever happens; the first problem found, in array order, is the
- * result: BAD_HANDLE (not in the table, which includes a value repeated in the list),
- * ACCESS_DENIED (no TRANSFER), NOT_SUPPORTED (a handle to the channel being written).
- * On failure m's handles are left for channel_msg_free to release.
+ * Moves the caller's handles named in values[] into m->handles, all in one hold of the
+ * table lock (another thread closing or transferring the same values gets each one
+ * either before the whole write or not at all). Every value is removed from the table
+ * whatever happens; the first problem found, in array order, is the result: BAD_HANDLE
+ * (not in the table, which includes a value repeated in the list), ACCESS_DENIED (no
+ * TRANSFER), NOT_SUPPORTED (a handle to the channel being written). On failure m's
+ * handles are left for channel_msg_free to release.
  */
 static zx_status_t take_handles(handle_table_t *ht, const zx_handle_t *values, uint32_t n,
                                 kobject_t *self, channel_msg_t *m) {
-    zx_status_t result = ZX_OK;
+    if (n == 0)
+        return ZX_OK; /* the common case: no call at all */
+    handle_table_remove_many(ht, values, n, m->handles);
     for (uint32_t i = 0; i < n; i++) {
-        handle_ref_t h;
-        zx_status_t status = handle_table_remove(ht, values[i], &h);
-        if (status == ZX_OK && !(h.rights & ZX_RIGHT_TRANSFER))
-            status = ZX_ERR_ACCESS_DENIED;
-        else if (status == ZX_OK && h.obj == self)
-            status = ZX_ERR_NOT_SUPPORTED;
-        if (status == ZX_ERR_BAD_HANDLE)
-            h.obj = NULL;
-        m->handles[i] = h;
-        if (status != ZX_OK && result == ZX_OK)
-            result = status;
+        const handle_ref_t *h = &m->handles[i];
+        if (h->obj == NULL)
+            return ZX_ERR_BAD_HANDLE;
+        if (!(h->rights & ZX_RIGHT_TRANSFER))
+            return ZX_ERR_ACCESS_DENIED;
+        if (h->obj == self)
+            return ZX_ERR_NOT_SUPPORTED;
     }
-    return result;
+    return ZX_OK;
 }
 
 /*
@@ -135,41 +139,31 @@ zx_status_t sys_channel_write(zx_handle_t handle, uint32_t options, user_addr_t 
 }
 
 /*
- * Gives the caller the handles of m: adds each to the table (slot i of m emptied) and
- * copies the values to user `handles`. On failure every handle added is taken back out
- * of the table into m (a handle the caller closed in the meantime is simply gone and
- * m is compacted), so m can be requeued whole.
+ * Gives the caller the handles of m: adds them all to the table in one hold of its lock
+ * (m's slots emptied) and copies the values to user `handles`. On failure m is whole
+ * again: an add that cannot grow the table added nothing, and after a faulting copy
+ * every handle is taken back out of the table into m in one hold of the lock (a handle
+ * the caller closed in the meantime is simply gone and m is compacted), so m can be
+ * requeued.
  */
 static zx_status_t publish_handles(handle_table_t *ht, channel_msg_t *m, user_addr_t handles) {
     zx_handle_t values[ZX_CHANNEL_MAX_MSG_HANDLES];
-    zx_rights_t rights[ZX_CHANNEL_MAX_MSG_HANDLES];
-    uint32_t added = 0;
-    zx_status_t status = ZX_OK;
-    for (; added < m->num_handles; added++) {
-        rights[added] = m->handles[added].rights;
-        status = handle_table_add_ref(ht, &m->handles[added], &values[added]);
-        if (status != ZX_OK)
-            break;
-    }
-    if (status == ZX_OK &&
-        user_copy_to(handles, values, (size_t)m->num_handles * sizeof(zx_handle_t)) != ZX_OK)
-        status = ZX_ERR_INVALID_ARGS;
-    if (status == ZX_OK)
+    if (m->num_handles == 0)
+        return ZX_OK; /* the common case: no call at all */
+    zx_status_t status = handle_table_add_many(ht, m->handles, m->num_handles, values);
+    if (status != ZX_OK)
+        return status;
+    if (user_copy_to(handles, values, (size_t)m->num_handles * sizeof(zx_handle_t)) == ZX_OK)
         return ZX_OK;
 
-    for (uint32_t i = 0; i < added; i++) {
-        if (handle_table_remove(ht, values[i], &m->handles[i]) != ZX_OK)
-            m->handles[i].obj = NULL;
-        else
-            m->handles[i].rights = rights[i];
-    }
+    handle_table_remove_many(ht, values, m->num_handles, m->handles);
     uint32_t kept = 0;
     for (uint32_t i = 0; i < m->num_handles; i++) {
         if (m->handles[i].obj != NULL)
             m->handles[kept++] = m->handles[i];
     }
     m->num_handles = kept;
-    return status;
+    return ZX_ERR_INVALID_ARGS;
 }
 
 /*

@@ -7,7 +7,8 @@
 #include <object/handle.h>
 #include <object/process.h>
 
-#define CLOSE_MANY_CHUNK 64u
+/* Values read, and removed in one hold of the table lock, at a time. */
+#define CLOSE_MANY_CHUNK HANDLE_TABLE_CLOSE_BATCH
 
 zx_status_t sys_handle_close(zx_handle_t handle) {
     if (handle == ZX_HANDLE_INVALID)
@@ -17,10 +18,12 @@ zx_status_t sys_handle_close(zx_handle_t handle) {
 
 /* Closes every valid value (ZX_HANDLE_INVALID entries are skipped); BAD_HANDLE if any
  * value (including a repeat of an earlier one) was not valid. The array is read in
- * chunks; a faulting read returns INVALID_ARGS with the earlier chunks closed. */
+ * chunks, each removed from the table in one hold of its lock and released after; a
+ * faulting read returns INVALID_ARGS with the earlier chunks closed. */
 zx_status_t sys_handle_close_many(user_addr_t handles, size_t num_handles) {
     handle_table_t *ht = process_current_handles();
     zx_handle_t chunk[CLOSE_MANY_CHUNK];
+    handle_ref_t refs[CLOSE_MANY_CHUNK];
     zx_status_t result = ZX_OK;
 
     if (num_handles > SIZE_MAX / sizeof(zx_handle_t) ||
@@ -33,12 +36,13 @@ zx_status_t sys_handle_close_many(user_addr_t handles, size_t num_handles) {
         if (user_copy_from(chunk, handles + done * sizeof(zx_handle_t),
                            n * sizeof(zx_handle_t)) != ZX_OK)
             return ZX_ERR_INVALID_ARGS;
-        for (size_t i = 0; i < n; i++) {
-            if (chunk[i] == ZX_HANDLE_INVALID)
-                continue;
-            if (handle_table_close(ht, chunk[i]) != ZX_OK)
-                result = ZX_ERR_BAD_HANDLE;
-        }
+        size_t skipped = 0;
+        for (size_t i = 0; i < n; i++)
+            skipped += chunk[i] == ZX_HANDLE_INVALID;
+        if (handle_table_remove_many(ht, chunk, (uint32_t)n, refs) != n - skipped)
+            result = ZX_ERR_BAD_HANDLE;
+        for (size_t i = 0; i < n; i++)
+            handle_ref_release(&refs[i]);
         done += n;
     }
     return result;

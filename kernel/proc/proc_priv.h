@@ -197,12 +197,10 @@ int64_t process_retcode(process_t *p) TA_EXCL(p->obj.lock);
  * return ZX_ERR_BAD_STATE (for a unified aspace its parts stay reachable, destroyed). */
 vm_aspace_t *process_aspace_get(process_t *p) TA_EXCL(p->obj.lock);
 
-/* handle_table_for_each over p's handles (same rules for fn); ZX_ERR_BAD_STATE once p
- * is finishing or dead. */
-zx_status_t process_for_each_handle(process_t *p,
-                                    void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
-                                               zx_rights_t rights),
-                                    void *ctx) TA_EXCL(p->obj.lock);
+/* p's handle table with a reference on the struct (handle_table_unref when done), for
+ * walking it (handle_table_visit_chunk) without the process lock; NULL once p has begun
+ * to finish. If p finishes during the walk, the walk sees the table emptied. */
+handle_table_t *process_handles_ref(process_t *p) TA_EXCL(p->obj.lock);
 
 /* uthread_exit_current's half of process bookkeeping (process.c): returns true if the
  * caller was the last live thread; that caller then calls process_finish once it has

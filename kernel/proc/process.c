@@ -535,19 +535,8 @@ vm_aspace_t *process_aspace_get(process_t *p) {
 
 /*
  * The handle table is emptied in process_finish, which another thread may run at any
- * time: the walk holds a reference on the table struct, taken while the process lock
- * shows the table still in use, so it walks the live table or, once teardown has
- * emptied it, an empty one. The walk itself runs with interrupts on (a chunk of slots per
- * hold of the table lock) and may be preempted.
+ * time: the reference on the table struct is taken while the process lock shows the
+ * table still in use, so a walk covers the live table or, once teardown has emptied it,
+ * an empty one.
  */
-zx_status_t process_for_each_handle(process_t *p,
-                                    void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
-                                               zx_rights_t rights),
-                                    void *ctx) {
-    handle_table_t *ht = process_handles_get(p, false);
-    if (!ht)
-        return ZX_ERR_BAD_STATE;
-    handle_table_for_each(ht, fn, ctx);
-    handle_table_unref(ht);
-    return ZX_OK;
-}
+handle_table_t *process_handles_ref(process_t *p) { return process_handles_get(p, false); }

@@ -1,8 +1,9 @@
 /*
  * Blocking mutexes (<kernel/mutex.h>).
  *
- * Fast paths: an acquire of a free mutex swaps state from 0 to the caller; a release
- * with nobody waiting swaps it from the caller back to 0. Neither turns interrupts off.
+ * Fast paths (inline, in <kernel/mutex.h>): an acquire of a free mutex swaps state from 0
+ * to the caller; a release with nobody waiting swaps it from the caller back to 0.
+ * Neither turns interrupts off.
  *
  * Slow paths run under the mutex's spinlock. A thread that finds the mutex owned sets the
  * waiters bit (so the owner's release cannot take the fast path) and blocks; a release
@@ -14,16 +15,7 @@
 
 #include <kernel/thread.h>
 
-/* Stands for the caller before the scheduler has a current thread (an address, so its
- * bit 0 is clear like a thread's). */
-static uint64_t boot_owner_token;
-
-static uintptr_t mutex_me(void) {
-    thread_t *t = thread_current();
-    uintptr_t me = t ? (uintptr_t)t : (uintptr_t)&boot_owner_token;
-    DEBUG_ASSERT(!(me & MUTEX_STATE_WAITERS));
-    return me;
-}
+uint64_t mutex_boot_owner_token;
 
 static inline uintptr_t state_owner(uintptr_t state) { return state & ~MUTEX_STATE_WAITERS; }
 
@@ -59,21 +51,9 @@ static __noinline void mutex_acquire_slow(mutex_t *m, uintptr_t me) TA_EXCL(m->l
     spin_unlock_irqrestore(&m->lock, s);
 }
 
-/* Not checked by the analysis (nor is mutex_release): they implement the capability that
- * it tracks, with atomics it cannot see; the slow paths, which use m->lock, are checked. */
-void mutex_acquire(mutex_t *m) TA_NO_THREAD_SAFETY_ANALYSIS {
-    DEBUG_ASSERT_MSG(!arch_irqs_disabled() || !sched_initialized(),
-                     "mutex %p acquired with interrupts off", (void *)m);
-#if LOCKDEP_BUILD
-    if (unlikely(lockdep_on))
-        lockdep_acquire_at(m->lock_class, m, (uintptr_t)__builtin_return_address(0));
-#endif
-    uintptr_t me = mutex_me();
-    uintptr_t expected = 0;
-    if (likely(__atomic_compare_exchange_n(&m->state, &expected, me, false, __ATOMIC_ACQUIRE,
-                                           __ATOMIC_RELAXED)))
-        return;
-    DEBUG_ASSERT_MSG(state_owner(expected) != me, "recursive mutex %p", (void *)m);
+/* The fast path (mutex.h) found m owned (`seen`, the state then). */
+void mutex_acquire_contended(mutex_t *m, uintptr_t me, uintptr_t seen) {
+    DEBUG_ASSERT_MSG(state_owner(seen) != me, "recursive mutex %p", (void *)m);
     mutex_acquire_slow(m, me);
 }
 
@@ -92,17 +72,12 @@ static __noinline void mutex_release_slow(mutex_t *m, uintptr_t me) TA_EXCL(m->l
     spin_unlock_irqrestore(&m->lock, s);
 }
 
-void mutex_release(mutex_t *m) TA_NO_THREAD_SAFETY_ANALYSIS {
-    LOCKDEP_RELEASE(m);
-    uintptr_t me = mutex_me();
-    uintptr_t expected = me;
-    if (likely(__atomic_compare_exchange_n(&m->state, &expected, 0, false, __ATOMIC_RELEASE,
-                                           __ATOMIC_RELAXED)))
-        return;
-    ASSERT_MSG(state_owner(expected) == me, "release of mutex %p not held", (void *)m);
+/* The fast path (mutex.h) found waiters queued, or m not owned by the caller. */
+void mutex_release_contended(mutex_t *m, uintptr_t me, uintptr_t seen) {
+    ASSERT_MSG(state_owner(seen) == me, "release of mutex %p not held", (void *)m);
     mutex_release_slow(m, me);
 }
 
 bool mutex_held(const mutex_t *m) {
-    return state_owner(__atomic_load_n(&m->state, __ATOMIC_RELAXED)) == mutex_me();
+    return state_owner(__atomic_load_n(&m->state, __ATOMIC_RELAXED)) == mutex_owner_me();
 }

@@ -29,13 +29,13 @@
     X(VM_ASPACE_UNIFIED, "vm.aspace.unified", "mutex")                                 \
     X(VM_ASPACE, "vm.aspace", "mutex")                                                 \
     X(VMO, "vm.vmo", "mutex")                                                          \
+    X(HANDLE_TABLE, "handle_table", "mutex")                                           \
     X(DEBUG_CONSOLE_GATE, "debug_console.gate", "spinlock")                            \
     X(PROCESS, "object.process", "spinlock")                                           \
     X(THREAD, "object.thread", "spinlock")                                             \
     X(CHANNEL, "object.channel", "spinlock")                                           \
     X(OBJECT, "object", "spinlock")                                                    \
     X(KTEST_SPIN, "ktest.spin", "spinlock")                                            \
-    X(HANDLE_TABLE, "handle_table", "spinlock")                                        \
     X(MUTEX_WAIT, "mutex.wait", "spinlock")                                            \
     X(MMIO, "mmu.mmio", "spinlock")                                                    \
     X(MMU_SHARED, "mmu.shared", "spinlock")                                            \

@@ -10,8 +10,9 @@
  * Lookup order, everywhere: value not in the table -> ZX_ERR_BAD_HANDLE; object of
  * another type -> ZX_ERR_WRONG_TYPE; a required right missing -> ZX_ERR_ACCESS_DENIED.
  *
- * Locking: one spinlock per table (irqsave). Objects are referenced/unreferenced
- * outside it (an unref can run a destructor).
+ * Locking: one blocking mutex per table (<kernel/mutex.h>, lock class handle_table), so
+ * every call below that takes it must be made from thread context with interrupts on and
+ * no spinlock held. Objects are unreferenced outside it (an unref can run a destructor).
  */
 #ifndef OBJECT_HANDLE_H
 #define OBJECT_HANDLE_H
@@ -29,6 +30,17 @@ typedef struct handle_ref {
 } handle_ref_t;
 
 typedef struct handle_table handle_table_t;
+
+/* The most handles one add_many / remove_many moves under one hold of the table lock
+ * (a channel message's handles, a chunk of zx_handle_close_many's array). */
+#define HANDLE_TABLE_BATCH_MAX 64u
+
+/* The batch that code closing a user array of handles removes at a time: each batch's
+ * handle_ref_t array sits on the kernel stack until released. */
+#define HANDLE_TABLE_CLOSE_BATCH 16u
+
+/* Slots per chunk of a table: the unit of handle_table_visit_chunk. */
+#define HANDLE_TABLE_CHUNK_SLOTS 64u
 
 /* Creates an empty table. Returns NULL when out of memory. */
 handle_table_t *handle_table_create(void);
@@ -64,6 +76,24 @@ zx_status_t handle_table_get(handle_table_t *ht, zx_handle_t value, zx_obj_type_
 /* Removes value from the table, returning its handle in *out (BAD_HANDLE if absent). */
 zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_ref_t *out);
 
+/*
+ * Adds n (at most HANDLE_TABLE_BATCH_MAX) in-flight handles in one hold of the table
+ * lock, so no other thread sees some of them without the others. On ZX_OK each h[i] is
+ * consumed (h[i].obj set to NULL) and values[i] is its value; on ZX_ERR_NO_MEMORY (the
+ * table cannot grow, or is destroyed) nothing changed and the handles stay with h[].
+ */
+zx_status_t handle_table_add_many(handle_table_t *ht, handle_ref_t *h, uint32_t n,
+                                  zx_handle_t *values);
+
+/*
+ * Removes the n (at most HANDLE_TABLE_BATCH_MAX) values in one hold of the table lock,
+ * in array order: out[i] receives the handle of values[i], or obj == NULL if values[i]
+ * was not in the table (ZX_HANDLE_INVALID, a stale value, or a repeat of an earlier
+ * entry). Returns how many were removed; the caller owns (and releases) them.
+ */
+uint32_t handle_table_remove_many(handle_table_t *ht, const zx_handle_t *values, uint32_t n,
+                                  handle_ref_t *out);
+
 /* Makes an in-flight handle to obj with `rights`: takes one new reference and one
  * handle_count (the caller keeps its own reference). Kernel code that holds an object
  * "as a handle" (e.g. a channel endpoint it reads from, or handles it sends with
@@ -84,13 +114,23 @@ bool handle_table_valid(handle_table_t *ht, zx_handle_t value);
 
 size_t handle_table_count(handle_table_t *ht);
 
-/* Calls fn(ctx, value, obj, rights) for every handle, in slot order, with the table
- * locked (a chunk of slots at a time, so the walk is not one atomic snapshot: handles
- * added or closed meanwhile may or may not be seen): fn must not block, allocate from the
- * handle table or unref objects. */
-void handle_table_for_each(handle_table_t *ht,
-                           void (*fn)(void *ctx, zx_handle_t value, kobject_t *obj,
-                                      zx_rights_t rights),
-                           void *ctx);
+/* What a walk calls for each handle, with the table locked: fn may take a reference on
+ * obj (the slot keeps it alive meanwhile) and take spinlocks; it must not use the table,
+ * release a handle or drop a reference, block, or copy to or from user memory. */
+typedef void (*handle_table_visit_fn)(void *ctx, zx_handle_t value, kobject_t *obj,
+                                      zx_rights_t rights);
+
+/* Calls fn(ctx, value, obj, rights) for every handle of chunk number `chunk` (slots
+ * [chunk * HANDLE_TABLE_CHUNK_SLOTS, +HANDLE_TABLE_CHUNK_SLOTS)), in slot order, in one
+ * hold of the table lock. Returns false (calling nothing) when the table has no such
+ * chunk: chunks are numbered from 0 and never go away while the table lives, so a walk
+ * that stops at the first false has seen every chunk (a destroyed table has none). */
+bool handle_table_visit_chunk(handle_table_t *ht, uint32_t chunk, handle_table_visit_fn fn,
+                              void *ctx);
+
+/* Calls fn for every handle, in slot order, one chunk per hold of the table lock (so the
+ * walk is not one atomic snapshot: handles added or closed meanwhile may or may not be
+ * seen). */
+void handle_table_for_each(handle_table_t *ht, handle_table_visit_fn fn, void *ctx);
 
 #endif
