@@ -107,6 +107,13 @@ static inline bool cpu_is_idle(const struct sched_cpu *c) {
 static void sched_finish_switch(void) TA_REQ(sched_lock);
 
 static void wait_queue_pass_on(wait_queue_t *wq);
+
+/* Changes wq->count (lock held). The store is atomic because the wake functions read the
+ * count without the lock (see wait_queue_idle). */
+static inline void wait_queue_count_add(wait_queue_t *wq, int32_t delta) TA_REQ(sched_lock) {
+    __atomic_store_n(&wq->count, wq->count + (uint32_t)delta, __ATOMIC_RELAXED);
+}
+
 static void sleepers_expire(void) TA_REQ(sched_lock);
 static void wake_blocked(thread_t *t, zx_status_t status) TA_REQ(sched_lock);
 
@@ -163,7 +170,7 @@ static void reaper_run_next(uint32_t cpu) TA_REQ(sched_lock) {
         !(r->affinity & CPU_MASK_BIT(cpu)))
         return;
     list_delete(&r->queue_node);
-    r->blocked_on->count--;
+    wait_queue_count_add(r->blocked_on, -1);
     r->blocked_on = NULL;
     r->wake_status = ZX_OK;
     enqueue(r, cpu, true);
@@ -489,7 +496,7 @@ static void wake_blocked(thread_t *t, zx_status_t status) TA_REQ(sched_lock) {
     DEBUG_ASSERT(t->state == THREAD_BLOCKED);
     if (t->blocked_on) {
         list_delete(&t->queue_node);
-        t->blocked_on->count--;
+        wait_queue_count_add(t->blocked_on, -1);
         t->blocked_on = NULL;
     }
     sleepers_remove(t);
@@ -526,7 +533,7 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool inte
     if (wq) {
         t->blocked_on = wq;
         list_add_tail(&wq->threads, &t->queue_node);
-        wq->count++;
+        wait_queue_count_add(wq, 1);
     }
     if (deadline != ZX_TIME_INFINITE)
         sleepers_insert(t);
@@ -619,8 +626,24 @@ static int wake_one_locked(wait_queue_t *wq, zx_status_t status) TA_REQ(sched_lo
     return 1;
 }
 
+/*
+ * Whether a wake of wq has nothing to do, decided without the scheduler lock: no thread
+ * waits and no wake_all is being passed on. The caller holds wq's guarding lock, and a
+ * thread joins wq only while holding it too (block_current adds the thread before it
+ * releases the guard), so with the guard held the count cannot grow; it can only shrink,
+ * when a timeout or a kill takes a waiter off, and such a waiter needs no wake. Most
+ * wakes find nobody waiting (every signal change, every handle close pokes its object),
+ * and taking the one scheduler lock for each of them would make every CPU's syscalls
+ * queue on it.
+ */
+static inline bool wait_queue_idle(const wait_queue_t *wq) {
+    return __atomic_load_n(&wq->count, __ATOMIC_RELAXED) == 0 && wq->pending_wakes == 0;
+}
+
 int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
     DEBUG_ASSERT(arch_irqs_disabled());
+    if (wait_queue_idle(wq))
+        return 0;
     lock_sched();
     int n = wake_one_locked(wq, status);
     unlock_sched();
@@ -647,6 +670,8 @@ static int wake_all_locked(wait_queue_t *wq, zx_status_t status) TA_REQ(sched_lo
 
 int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status) {
     DEBUG_ASSERT(arch_irqs_disabled());
+    if (wait_queue_idle(wq))
+        return 0;
     lock_sched();
     int n = wake_all_locked(wq, status);
     unlock_sched();
