@@ -505,14 +505,14 @@ static void wake_blocked(thread_t *t, zx_status_t status) TA_REQ(sched_lock) {
 }
 
 /*
- * Blocks the current thread (on wq if not NULL) until woken or deadline. An
- * interruptible block ends early when the thread is killed. Lock held. `guard`, if not
- * NULL, is the wait queue's guarding lock, held by the caller: it is released once the
- * thread is on the queue (or at once if it does not block), so a waker, who needs it,
- * always finds the thread there.
+ * Blocks the current thread (on wq if not NULL; at its head if `first`, else at its
+ * tail) until woken or deadline. An interruptible block ends early when the thread is
+ * killed. Lock held. `guard`, if not NULL, is the wait queue's guarding lock, held by the
+ * caller: it is released once the thread is on the queue (or at once if it does not
+ * block), so a waker, who needs it, always finds the thread there.
  */
 static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool interruptible,
-                                 spinlock_t *guard) TA_REQ(sched_lock)
+                                 spinlock_t *guard, bool first) TA_REQ(sched_lock)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     thread_t *t = thread_current();
     zx_status_t early = ZX_OK;
@@ -532,7 +532,10 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool inte
     t->wake_deadline = deadline;
     if (wq) {
         t->blocked_on = wq;
-        list_add_tail(&wq->threads, &t->queue_node);
+        if (first)
+            list_add_head(&wq->threads, &t->queue_node);
+        else
+            list_add_tail(&wq->threads, &t->queue_node);
         wait_queue_count_add(wq, 1);
     }
     if (deadline != ZX_TIME_INFINITE)
@@ -548,7 +551,7 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool inte
 zx_status_t thread_sleep_until(zx_time_t deadline) {
     spin_lock_saved_state_t s = arch_irq_save();
     lock_sched();
-    zx_status_t st = block_current(NULL, deadline, true, NULL);
+    zx_status_t st = block_current(NULL, deadline, true, NULL, false);
     unlock_sched();
     arch_irq_restore(s);
     if (st == ZX_ERR_TIMED_OUT)
@@ -601,18 +604,18 @@ zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadl
     TA_NO_THREAD_SAFETY_ANALYSIS {
     DEBUG_ASSERT(arch_irqs_disabled());
     lock_sched();
-    zx_status_t st = block_current(wq, deadline, true, lock);
+    zx_status_t st = block_current(wq, deadline, true, lock, false);
     unlock_sched();
     spin_lock(lock);
     wait_queue_pass_on(wq);
     return st;
 }
 
-void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock)
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock, bool first)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     DEBUG_ASSERT(arch_irqs_disabled());
     lock_sched();
-    block_current(wq, ZX_TIME_INFINITE, false, lock);
+    block_current(wq, ZX_TIME_INFINITE, false, lock, first);
     unlock_sched();
     spin_lock(lock);
     wait_queue_pass_on(wq);
@@ -793,7 +796,7 @@ thread_t *sched_reap_next(void) {
     reaper_busy = false;
     wake_all_locked(&reaped_wq, ZX_OK);
     while (list_is_empty(&reap_list))
-        block_current(&reaper_wq, ZX_TIME_INFINITE, false, NULL);
+        block_current(&reaper_wq, ZX_TIME_INFINITE, false, NULL, false);
     thread_t *d = containerof(list_remove_head(&reap_list), thread_t, queue_node);
     reaper_busy = true;
     unlock_sched();
@@ -815,7 +818,7 @@ void sched_reap_wait(void) {
     spin_lock_saved_state_t s = arch_irq_save();
     lock_sched();
     while (reaping_pending()) {
-        block_current(&reaped_wq, ZX_TIME_INFINITE, false, NULL);
+        block_current(&reaped_wq, ZX_TIME_INFINITE, false, NULL, false);
         pass_on_locked(&reaped_wq);
     }
     unlock_sched();
