@@ -20,6 +20,9 @@
  * one compare-exchange (the way spin_trylock does): whichever CPU runs gets it, and only
  * a stopped holder delays the others. The order among waiters is then not kept.
  *
+ * Everywhere, a free lock (nobody holds or waits) is taken with that compare-exchange;
+ * only a contended acquisition draws a ticket or waits (spin_lock_wait_, out of line).
+ *
  * Memory order: the wait's acquire load of `owner` pairs with the release store that
  * advanced it, so everything the previous holder wrote inside the lock is visible to the
  * next one. Drawing a ticket needs no ordering of its own (all draws are one atomic
@@ -99,33 +102,38 @@ static inline bool spin_lock_held(const spinlock_t *lock) {
     return __atomic_load_n(&lock->holder, __ATOMIC_RELAXED) == spin_lock_me_();
 }
 
-/* Waits until the lock is free and takes it, in no particular order among waiters (the
- * virtual-CPU wait, see above): the compare-exchange draws the one ticket there is and
- * fails if another CPU took the lock in between. */
-static __always_inline void spin_lock_when_free_(spinlock_t *lock) {
-    for (;;) {
-        uint32_t old = __atomic_load_n(&lock->tickets, __ATOMIC_RELAXED);
-        if ((uint16_t)old == (uint16_t)(old >> 16) &&
-            __atomic_compare_exchange_n(&lock->tickets, &old, old + SPIN_TICKET_NEXT_ONE,
-                                        false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-            return;
-        arch_spin_pause();
-    }
+/* Takes the lock if it is free (nobody holds or waits): draws the one ticket there is
+ * with a compare-exchange, which fails if another CPU drew one in between. */
+static __always_inline bool spin_lock_take_free_(spinlock_t *lock) {
+    uint32_t old = __atomic_load_n(&lock->tickets, __ATOMIC_RELAXED);
+    return (uint16_t)old == (uint16_t)(old >> 16) &&
+           __atomic_compare_exchange_n(&lock->tickets, &old, old + SPIN_TICKET_NEXT_ONE, false,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-/* Draws a ticket and waits for it (on virtual CPUs: waits for the lock to be free);
- * records the holder. No validator hook. */
+/* The lock was not free: draws a ticket and waits for it, or on virtual CPUs waits for
+ * the lock to be free and takes it, in no particular order among waiters (see above).
+ * Out of line: only contended acquisitions get here. */
+static inline __noinline void spin_lock_wait_(spinlock_t *lock) {
+    if (arch_cpus_virtual()) {
+        do
+            arch_spin_pause();
+        while (!spin_lock_take_free_(lock));
+        return;
+    }
+    uint16_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != ticket)
+        arch_spin_pause();
+}
+
+/* Takes the lock: at once if it is free, else as spin_lock_wait_ says; records the
+ * holder. No validator hook. */
 static __always_inline void spin_lock_tickets_(spinlock_t *lock) {
     uint16_t me = spin_lock_me_();
     DEBUG_ASSERT_MSG(__atomic_load_n(&lock->holder, __ATOMIC_RELAXED) != me,
                      "recursive spinlock %p", (void *)lock);
-    if (arch_cpus_virtual()) {
-        spin_lock_when_free_(lock);
-    } else {
-        uint16_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
-        while (__atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != ticket)
-            arch_spin_pause();
-    }
+    if (!spin_lock_take_free_(lock))
+        spin_lock_wait_(lock);
     __atomic_store_n(&lock->holder, me, __ATOMIC_RELAXED);
 }
 
