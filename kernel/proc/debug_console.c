@@ -67,12 +67,12 @@ static void gate_serve(struct debug_console_request *r) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&gate_lock, &s);
     while (gate_pending)
-        wait_queue_block_uninterruptible(&gate_done, &gate_lock);
+        wait_queue_block_uninterruptible(&gate_done, &gate_lock, false);
     r->done = false;
     gate_pending = r;
     wait_queue_wake_one(&gate_requests, ZX_OK);
     while (!r->done)
-        wait_queue_block_uninterruptible(&gate_done, &gate_lock);
+        wait_queue_block_uninterruptible(&gate_done, &gate_lock, false);
     spin_unlock_irqrestore(&gate_lock, s);
 }
 
@@ -80,7 +80,7 @@ struct debug_console_request *debug_console_next_request(void) {
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&gate_lock, &s);
     while (!gate_pending)
-        wait_queue_block_uninterruptible(&gate_requests, &gate_lock);
+        wait_queue_block_uninterruptible(&gate_requests, &gate_lock, false);
     struct debug_console_request *r = gate_pending;
     spin_unlock_irqrestore(&gate_lock, s);
     return r;

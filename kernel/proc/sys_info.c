@@ -9,6 +9,7 @@
 #include <beryl/kernel_info.h>
 #include <kernel/irqoff.h>
 #include <kernel/syscall_impl.h>
+#include <kernel/thread.h>
 #include <kernel/user_copy.h>
 #include <lib/string.h>
 #include <object/vmar_dispatcher.h>
@@ -177,6 +178,11 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
     case ZX_INFO_KMEM_STATS: {
         zx_info_kmem_stats_t info;
         memset(&info, 0, sizeof(info));
+        /* Threads that have exited still hold their stacks (and, through on_reaped,
+         * maybe their process) until the reaper is done with them; on several CPUs the
+         * caller can get here first, right after seeing a process terminate. Counting
+         * only once they are reaped keeps the numbers of a quiet system exact. */
+        sched_reap_wait();
         heap_trim(); /* free_bytes counts the heap's spare empty slabs as free */
         info.total_bytes = (uint64_t)pmm_count_total_pages() * PAGE_SIZE;
         info.free_bytes = (uint64_t)pmm_count_free_pages() * PAGE_SIZE;

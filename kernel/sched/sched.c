@@ -107,6 +107,13 @@ static inline bool cpu_is_idle(const struct sched_cpu *c) {
 static void sched_finish_switch(void) TA_REQ(sched_lock);
 
 static void wait_queue_pass_on(wait_queue_t *wq);
+
+/* Changes wq->count (lock held). The store is atomic because the wake functions read the
+ * count without the lock (see wait_queue_idle). */
+static inline void wait_queue_count_add(wait_queue_t *wq, int32_t delta) TA_REQ(sched_lock) {
+    __atomic_store_n(&wq->count, wq->count + (uint32_t)delta, __ATOMIC_RELAXED);
+}
+
 static void sleepers_expire(void) TA_REQ(sched_lock);
 static void wake_blocked(thread_t *t, zx_status_t status) TA_REQ(sched_lock);
 
@@ -163,7 +170,7 @@ static void reaper_run_next(uint32_t cpu) TA_REQ(sched_lock) {
         !(r->affinity & CPU_MASK_BIT(cpu)))
         return;
     list_delete(&r->queue_node);
-    r->blocked_on->count--;
+    wait_queue_count_add(r->blocked_on, -1);
     r->blocked_on = NULL;
     r->wake_status = ZX_OK;
     enqueue(r, cpu, true);
@@ -489,7 +496,7 @@ static void wake_blocked(thread_t *t, zx_status_t status) TA_REQ(sched_lock) {
     DEBUG_ASSERT(t->state == THREAD_BLOCKED);
     if (t->blocked_on) {
         list_delete(&t->queue_node);
-        t->blocked_on->count--;
+        wait_queue_count_add(t->blocked_on, -1);
         t->blocked_on = NULL;
     }
     sleepers_remove(t);
@@ -498,14 +505,14 @@ static void wake_blocked(thread_t *t, zx_status_t status) TA_REQ(sched_lock) {
 }
 
 /*
- * Blocks the current thread (on wq if not NULL) until woken or deadline. An
- * interruptible block ends early when the thread is killed. Lock held. `guard`, if not
- * NULL, is the wait queue's guarding lock, held by the caller: it is released once the
- * thread is on the queue (or at once if it does not block), so a waker, who needs it,
- * always finds the thread there.
+ * Blocks the current thread (on wq if not NULL; at its head if `first`, else at its
+ * tail) until woken or deadline. An interruptible block ends early when the thread is
+ * killed. Lock held. `guard`, if not NULL, is the wait queue's guarding lock, held by the
+ * caller: it is released once the thread is on the queue (or at once if it does not
+ * block), so a waker, who needs it, always finds the thread there.
  */
 static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool interruptible,
-                                 spinlock_t *guard) TA_REQ(sched_lock)
+                                 spinlock_t *guard, bool first) TA_REQ(sched_lock)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     thread_t *t = thread_current();
     zx_status_t early = ZX_OK;
@@ -525,8 +532,11 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool inte
     t->wake_deadline = deadline;
     if (wq) {
         t->blocked_on = wq;
-        list_add_tail(&wq->threads, &t->queue_node);
-        wq->count++;
+        if (first)
+            list_add_head(&wq->threads, &t->queue_node);
+        else
+            list_add_tail(&wq->threads, &t->queue_node);
+        wait_queue_count_add(wq, 1);
     }
     if (deadline != ZX_TIME_INFINITE)
         sleepers_insert(t);
@@ -541,7 +551,7 @@ static zx_status_t block_current(wait_queue_t *wq, zx_time_t deadline, bool inte
 zx_status_t thread_sleep_until(zx_time_t deadline) {
     spin_lock_saved_state_t s = arch_irq_save();
     lock_sched();
-    zx_status_t st = block_current(NULL, deadline, true, NULL);
+    zx_status_t st = block_current(NULL, deadline, true, NULL, false);
     unlock_sched();
     arch_irq_restore(s);
     if (st == ZX_ERR_TIMED_OUT)
@@ -594,18 +604,18 @@ zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadl
     TA_NO_THREAD_SAFETY_ANALYSIS {
     DEBUG_ASSERT(arch_irqs_disabled());
     lock_sched();
-    zx_status_t st = block_current(wq, deadline, true, lock);
+    zx_status_t st = block_current(wq, deadline, true, lock, false);
     unlock_sched();
     spin_lock(lock);
     wait_queue_pass_on(wq);
     return st;
 }
 
-void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock)
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock, bool first)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     DEBUG_ASSERT(arch_irqs_disabled());
     lock_sched();
-    block_current(wq, ZX_TIME_INFINITE, false, lock);
+    block_current(wq, ZX_TIME_INFINITE, false, lock, first);
     unlock_sched();
     spin_lock(lock);
     wait_queue_pass_on(wq);
@@ -619,8 +629,24 @@ static int wake_one_locked(wait_queue_t *wq, zx_status_t status) TA_REQ(sched_lo
     return 1;
 }
 
+/*
+ * Whether a wake of wq has nothing to do, decided without the scheduler lock: no thread
+ * waits and no wake_all is being passed on. The caller holds wq's guarding lock, and a
+ * thread joins wq only while holding it too (block_current adds the thread before it
+ * releases the guard), so with the guard held the count cannot grow; it can only shrink,
+ * when a timeout or a kill takes a waiter off, and such a waiter needs no wake. Most
+ * wakes find nobody waiting (every signal change, every handle close pokes its object),
+ * and taking the one scheduler lock for each of them would make every CPU's syscalls
+ * queue on it.
+ */
+static inline bool wait_queue_idle(const wait_queue_t *wq) {
+    return __atomic_load_n(&wq->count, __ATOMIC_RELAXED) == 0 && wq->pending_wakes == 0;
+}
+
 int wait_queue_wake_one(wait_queue_t *wq, zx_status_t status) {
     DEBUG_ASSERT(arch_irqs_disabled());
+    if (wait_queue_idle(wq))
+        return 0;
     lock_sched();
     int n = wake_one_locked(wq, status);
     unlock_sched();
@@ -647,6 +673,8 @@ static int wake_all_locked(wait_queue_t *wq, zx_status_t status) TA_REQ(sched_lo
 
 int wait_queue_wake_all(wait_queue_t *wq, zx_status_t status) {
     DEBUG_ASSERT(arch_irqs_disabled());
+    if (wait_queue_idle(wq))
+        return 0;
     lock_sched();
     int n = wake_all_locked(wq, status);
     unlock_sched();
@@ -768,7 +796,7 @@ thread_t *sched_reap_next(void) {
     reaper_busy = false;
     wake_all_locked(&reaped_wq, ZX_OK);
     while (list_is_empty(&reap_list))
-        block_current(&reaper_wq, ZX_TIME_INFINITE, false, NULL);
+        block_current(&reaper_wq, ZX_TIME_INFINITE, false, NULL, false);
     thread_t *d = containerof(list_remove_head(&reap_list), thread_t, queue_node);
     reaper_busy = true;
     unlock_sched();
@@ -790,7 +818,7 @@ void sched_reap_wait(void) {
     spin_lock_saved_state_t s = arch_irq_save();
     lock_sched();
     while (reaping_pending()) {
-        block_current(&reaped_wq, ZX_TIME_INFINITE, false, NULL);
+        block_current(&reaped_wq, ZX_TIME_INFINITE, false, NULL, false);
         pass_on_locked(&reaped_wq);
     }
     unlock_sched();

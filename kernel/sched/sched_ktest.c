@@ -138,15 +138,22 @@ KTEST(sched, wait_queue_fifo_wake_and_timeout) {
     kt_join(&t[2]);
     if (have_timeout)
         EXPECT_EQ(c.st[2], ZX_ERR_TIMED_OUT);
+    int o = have_timeout ? 1 : 0;
+    /* The thread wake_one wakes records itself before the second wake: on several CPUs
+     * two woken threads race for the lock, so the order they record in after waking
+     * together would say nothing about the order they were woken in. */
     spin_lock_saved_state_t s;
     spin_lock_irqsave(&c.lock, &s);
     EXPECT_EQ(wait_queue_wake_one(&c.wq, ZX_OK), 1);
+    spin_unlock_irqrestore(&c.lock, s);
+    while (__atomic_load_n(&c.n, __ATOMIC_ACQUIRE) < o + 1)
+        thread_yield();
+    spin_lock_irqsave(&c.lock, &s);
     EXPECT_EQ(wait_queue_wake_all(&c.wq, ZX_ERR_CANCELED), 1);
     EXPECT_EQ(wait_queue_wake_all(&c.wq, ZX_OK), 0);
     spin_unlock_irqrestore(&c.lock, s);
     kt_join(&t[0]);
     kt_join(&t[1]);
-    int o = have_timeout ? 1 : 0;
     if (have_timeout)
         EXPECT_EQ(c.order[0], 2);
     EXPECT_EQ(c.order[o], 0); /* FIFO: the first to block is woken first */

@@ -18,6 +18,7 @@
 #define CPUID1_EDX_APIC (1u << 9)
 #define CPUID1_ECX_PCID (1u << 17)
 #define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
 /* Leaf 7, subleaf 0 */
 #define CPUID7_EBX_SMEP (1u << 7)
 #define CPUID7_EBX_INVPCID (1u << 10)
@@ -32,6 +33,7 @@ struct x86_features x86_features;
  * 1 when the CPU has clac (SMAP). Zero until features are known, so early entries take the
  * path that works everywhere. */
 uint8_t x86_entry_has_clac;
+bool x86_cpus_virtual;
 
 /* Turns on, on the calling CPU, the protections the kernel relies on that f says the
  * CPU has. WP makes read-only pages read-only for the kernel too. */
@@ -71,6 +73,7 @@ void x86_cpu_features_init(void) {
     f->apic = d & CPUID1_EDX_APIC;
     f->pcid = c & CPUID1_ECX_PCID;
     f->x2apic = c & CPUID1_ECX_X2APIC;
+    x86_cpus_virtual = c & CPUID1_ECX_HYPERVISOR;
 
     if (f->max_leaf >= CPUID_EXT_FEATURES) {
         x86_cpuid(CPUID_EXT_FEATURES, 0, &a, &b, &c, &d);
@@ -100,8 +103,9 @@ void x86_cpu_features_init(void) {
 
     printf("cpu: %s, %u-bit physical / %u-bit virtual addresses\n", f->vendor,
            f->phys_addr_bits, f->virt_addr_bits);
-    printf("cpu: features:%s%s%s%s%s%s%s%s\n", f->nx ? " nx" : "", f->smep ? " smep" : "",
+    printf("cpu: features:%s%s%s%s%s%s%s%s%s\n", f->nx ? " nx" : "", f->smep ? " smep" : "",
            f->smap ? " smap" : "", f->page1g ? " page1g" : "", f->pge ? " pge" : "",
-           f->pat ? " pat" : "", f->pcid ? " pcid" : "", f->la57 ? " la57" : "");
+           f->pat ? " pat" : "", f->pcid ? " pcid" : "", f->la57 ? " la57" : "",
+           x86_cpus_virtual ? " hypervisor" : "");
     x86_fpu_init();
 }

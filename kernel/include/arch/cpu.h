@@ -13,6 +13,7 @@
 #ifndef ARCH_CPU_H
 #define ARCH_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <arch/arch_impl.h>
 
@@ -30,6 +31,7 @@ static inline uint32_t arch_curr_cpu_num(void) { return 0; }
 static inline void arch_spin_pause(void) {}
 #endif
 static inline uint32_t arch_cpu_count(void) { return 1; }
+static inline bool arch_cpus_virtual(void) { return false; }
 #else
 /* The number of the CPU running the caller (0 .. arch_cpu_count() - 1; the boot CPU
  * is 0). Stable only while the caller cannot migrate. */
@@ -50,6 +52,11 @@ static inline struct arch_percpu *arch_get_percpu(void);
 
 /* Hint inside a spin-wait loop (saves power, yields to a sibling thread). */
 static inline void arch_spin_pause(void);
+
+/* Whether the CPUs are virtual ones that a host runs as its threads, so that any CPU may
+ * stop for a while at any instruction, between two of its steps, while the others run
+ * on (x86: CPUID's hypervisor bit). Known before a second CPU starts; never changes. */
+static inline bool arch_cpus_virtual(void);
 
 /* A free-running per-CPU cycle counter (the TSC on x86-64), read with a compiler
  * barrier on both sides so the code it brackets stays between two readings. Under QEMU's

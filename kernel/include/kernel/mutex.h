@@ -7,8 +7,10 @@
  *    no spinlock held (before the scheduler runs, at boot, an uncontended acquire with
  *    interrupts off is allowed). It is not interrupted by thread_kill: a killed thread
  *    still gets the mutex and acts on the kill later, at its return to user mode.
- *  - Not recursive; only the owner releases. Ownership passes straight to the oldest
- *    waiter on release (FIFO, no barging), so no waiter starves.
+ *  - Not recursive; only the owner releases. A release wakes the oldest waiter; a running
+ *    thread may take the mutex before the woken one runs, but only once: an overtaken
+ *    waiter waits at the head of the queue and a release hands the mutex straight to it,
+ *    so no waiter starves and waiters get the mutex in their arrival order.
  *  - A spinlock may be taken while a mutex is held; never the other way round.
  *  - Each mutex has a lock class (<kernel/lock_class.h>) for the lock-order validator
  *    (<kernel/lockdep.h>, debug builds): MUTEX_INITIAL_VALUE_CLASS / mutex_init_class.
@@ -58,8 +60,8 @@ static inline bool mutex_held(const mutex_t *m) { return m->held; }
 typedef struct thread thread_t;
 
 /*
- * state is 0 when the mutex is free, else the owner's thread_t address, with bit 0
- * (MUTEX_STATE_WAITERS) set while threads wait. An uncontended acquire or release is
+ * state is the owner's thread_t address (0 when the mutex is free), with bit 0
+ * (MUTEX_STATE_WAITERS) set while threads wait, even while it is free. An uncontended acquire or release is
  * one compare-exchange of state; the slow paths take `lock`, which guards the wait
  * queue and every change of the waiters bit.
  */
@@ -68,6 +70,9 @@ typedef struct TA_CAP("mutex") mutex {
     spinlock_t lock;   /* a leaf spinlock, of class LOCK_CLASS_MUTEX_WAIT */
     lock_class_t lock_class; /* the mutex's own class (enum lock_class_id) */
     wait_queue_t waiters;
+    /* Waiters that were woken and overtaken, the first ones of the queue: releases hand
+     * the mutex over to them (lock). */
+    uint32_t overtaken;
 } mutex_t;
 
 #define MUTEX_STATE_WAITERS ((uintptr_t)1)
@@ -77,7 +82,7 @@ typedef struct TA_CAP("mutex") mutex {
 #define MUTEX_INITIAL_VALUE_CLASS(name, cls)                                   \
     {                                                                          \
         0, SPIN_LOCK_INIT_CLASS(MUTEX_WAIT), LOCK_CLASS_##cls,                 \
-            {LIST_INITIAL_VALUE((name).waiters.threads), 0, 0, 0},             \
+            {LIST_INITIAL_VALUE((name).waiters.threads), 0, 0, 0}, 0,          \
     }
 #define MUTEX_INITIAL_VALUE(name) MUTEX_INITIAL_VALUE_CLASS(name, NONE)
 

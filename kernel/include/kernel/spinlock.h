@@ -8,6 +8,21 @@
  * with several CPUs a vCPU runs until it pauses or halts, so a wait without it would
  * never let the holder run.
  *
+ * Except on virtual CPUs (arch_cpus_virtual: QEMU, any hypervisor). There a CPU is a
+ * host thread, which the host stops whenever it runs something else, for as long as a
+ * host time slice (milliseconds). A ticket lock hands the lock to the next ticket, and if
+ * that waiter's CPU is stopped, the lock stays unused, every CPU behind it spins, and
+ * the spinning takes the host time the stopped CPU needs: with more virtual CPUs than
+ * host CPUs free, a contended lock passes a few times per host time slice, and the
+ * kernel slows to a crawl (the syscall fuzzer on 4 CPUs: under QEMU on a loaded 2-core
+ * host, tens of milliseconds per contended acquisition, more than 20 times slower than on
+ * one CPU). So on virtual CPUs a waiter waits for the lock to be free and takes it with
+ * one compare-exchange (the way spin_trylock does): whichever CPU runs gets it, and only
+ * a stopped holder delays the others. The order among waiters is then not kept.
+ *
+ * Everywhere, a free lock (nobody holds or waits) is taken with that compare-exchange;
+ * only a contended acquisition draws a ticket or waits (spin_lock_wait_, out of line).
+ *
  * Memory order: the wait's acquire load of `owner` pairs with the release store that
  * advanced it, so everything the previous holder wrote inside the lock is visible to the
  * next one. Drawing a ticket needs no ordering of its own (all draws are one atomic
@@ -64,6 +79,7 @@ typedef struct TA_CAP("spinlock") spinlock {
 
 #define SPIN_TICKET_NEXT_ONE ((uint32_t)1 << 16) /* one ticket drawn, in `tickets` */
 
+
 typedef arch_irq_state_t spin_lock_saved_state_t;
 
 /* A free lock of no class (the validator refuses to see one taken), and one of class
@@ -86,14 +102,38 @@ static inline bool spin_lock_held(const spinlock_t *lock) {
     return __atomic_load_n(&lock->holder, __ATOMIC_RELAXED) == spin_lock_me_();
 }
 
-/* Draws a ticket and waits for it; records the holder. No validator hook. */
+/* Takes the lock if it is free (nobody holds or waits): draws the one ticket there is
+ * with a compare-exchange, which fails if another CPU drew one in between. */
+static __always_inline bool spin_lock_take_free_(spinlock_t *lock) {
+    uint32_t old = __atomic_load_n(&lock->tickets, __ATOMIC_RELAXED);
+    return (uint16_t)old == (uint16_t)(old >> 16) &&
+           __atomic_compare_exchange_n(&lock->tickets, &old, old + SPIN_TICKET_NEXT_ONE, false,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* The lock was not free: draws a ticket and waits for it, or on virtual CPUs waits for
+ * the lock to be free and takes it, in no particular order among waiters (see above).
+ * Out of line: only contended acquisitions get here. */
+static inline __noinline void spin_lock_wait_(spinlock_t *lock) {
+    if (arch_cpus_virtual()) {
+        do
+            arch_spin_pause();
+        while (!spin_lock_take_free_(lock));
+        return;
+    }
+    uint16_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != ticket)
+        arch_spin_pause();
+}
+
+/* Takes the lock: at once if it is free, else as spin_lock_wait_ says; records the
+ * holder. No validator hook. */
 static __always_inline void spin_lock_tickets_(spinlock_t *lock) {
     uint16_t me = spin_lock_me_();
     DEBUG_ASSERT_MSG(__atomic_load_n(&lock->holder, __ATOMIC_RELAXED) != me,
                      "recursive spinlock %p", (void *)lock);
-    uint16_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
-    while (__atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != ticket)
-        arch_spin_pause();
+    if (!spin_lock_take_free_(lock))
+        spin_lock_wait_(lock);
     __atomic_store_n(&lock->holder, me, __ATOMIC_RELAXED);
 }
 

@@ -40,9 +40,12 @@ zx_status_t wait_queue_block(wait_queue_t *wq, spinlock_t *lock, zx_time_t deadl
 
 /*
  * As wait_queue_block without a deadline, but thread_kill does not end the wait: only a
- * wake does (mutexes use it; the killed thread acts on the kill later).
+ * wake does (mutexes use it; the killed thread acts on the kill later). With `first` the
+ * thread waits at the head of the queue, ahead of those already there (a woken mutex
+ * waiter that another thread overtook keeps its turn), else at the tail.
  */
-void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock) TA_REQ(lock);
+void wait_queue_block_uninterruptible(wait_queue_t *wq, spinlock_t *lock, bool first)
+    TA_REQ(lock);
 
 /*
  * Wake the oldest / every waiter, handing them `status`. Caller holds the guarding lock.

@@ -147,6 +147,12 @@ static inline void arch_spin_pause(void) {
         x86_ipi_serve_calls();
 }
 
+/* CPUID's hypervisor bit, read by the boot CPU before any other CPU starts
+ * (cpu_features.c). */
+extern bool x86_cpus_virtual;
+
+static inline bool arch_cpus_virtual(void) { return x86_cpus_virtual; }
+
 static inline uint64_t arch_cycle_count(void) {
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
