@@ -36,6 +36,8 @@
 /* ---- ping-pong ----------------------------------------------------------------------- */
 
 typedef struct {
+    zx_handle_t self;         /* the partner's own thread (zx_thread_self() is the main
+                               * thread's handle in every thread of a process) */
     zx_handle_t ch;           /* the partner's end */
     uint32_t cpu;             /* where it is pinned */
     uint32_t round_trips;     /* how many to answer */
@@ -64,7 +66,7 @@ static void partner_main(uintptr_t arg, uintptr_t unused) {
     for (uint32_t i = 0; i < p->round_trips; i++) {
         uint32_t v;
         zx_status_t st = recv_u32(p->ch, &v);
-        if (smp_last_cpu(zx_thread_self()) != p->cpu)
+        if (smp_last_cpu(p->self) != p->cpu)
             p->wrong_cpu++;
         v++;
         if (st == ZX_OK)
@@ -88,6 +90,7 @@ static void ping_pong(uint32_t a, uint32_t b) {
     tu_thread_t t;
     ASSERT_OK(tu_thread_create(&t));
     ASSERT_OK(smp_pin(beryl_resource(), t.thread, b));
+    p.self = t.thread;
     ASSERT_OK(tu_thread_start(&t, partner_main, (uintptr_t)&p, 0));
     uint32_t wrong_cpu = 0, done = 0;
     for (uint32_t i = 0; i < PING_PONG_ROUND_TRIPS; i++) {

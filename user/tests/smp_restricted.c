@@ -54,11 +54,14 @@ static const uint8_t code_count[] = {
 /* Shared between the spinner (the child's main thread) and its kicker. */
 static struct {
     zx_handle_t spinner;           /* the main thread */
+    zx_handle_t kicker;            /* the kicker's own thread (zx_thread_self() is the
+                                    * main thread's handle in every thread) */
     uint32_t spinner_cpu, kicker_cpu;
     volatile uint64_t *counter;    /* what the restricted code increments */
     uint32_t armed;                /* round the spinner is about to enter (atomic) */
     uint32_t returned;             /* round whose enter returned (atomic) */
     volatile int kicker_line;      /* 0, or the line of the kicker's failed check */
+    uint32_t abort;                /* set (atomic) when the kicker gave up */
 } g;
 
 /* The kicker's rounds; returns 0 or the line of the first failed check. */
@@ -71,7 +74,7 @@ static int kicker_rounds(void) {
         SCHECK(__atomic_load_n(&g.armed, __ATOMIC_ACQUIRE) == r);
         /* The spinner counts in restricted mode on its CPU: kick it from ours. */
         SCHECK(smp_wait_running_on(g.spinner, g.spinner_cpu, g.counter));
-        SCHECK(smp_last_cpu(zx_thread_self()) == g.kicker_cpu);
+        SCHECK(smp_last_cpu(g.kicker) == g.kicker_cpu);
         zx_time_t t0 = zx_clock_get_monotonic();
         SCHECK(zx_restricted_kick(g.spinner, 0) == ZX_OK);
         deadline = tu_deadline_after(SMP_DEADLINE_NS);
@@ -87,9 +90,15 @@ static int kicker_rounds(void) {
     return 0;
 }
 
+/* Runs the rounds; if one fails, lets the spinner go (a kick with abort set: it stops
+ * after the enter that kick ends, or before the next one) so the child ends at once. */
 static void kicker_main(uintptr_t unused1, uintptr_t unused2) {
     (void)unused1, (void)unused2;
     g.kicker_line = kicker_rounds();
+    if (g.kicker_line != 0) {
+        __atomic_store_n(&g.abort, 1, __ATOMIC_RELEASE);
+        zx_restricted_kick(g.spinner, 0);
+    }
     zx_thread_exit();
 }
 
@@ -113,9 +122,10 @@ static int kick_child(uint32_t spinner_cpu) {
     tu_thread_t t;
     SCHECK(tu_thread_create(&t) == ZX_OK);
     SCHECK(smp_pin(resource, t.thread, g.kicker_cpu) == ZX_OK);
+    g.kicker = t.thread;
     SCHECK(tu_thread_start(&t, kicker_main, 0, 0) == ZX_OK);
-    int line = 0;
-    for (uint32_t r = 1; r <= KICK_ROUNDS && line == 0; r++) {
+    for (uint32_t r = 1; r <= KICK_ROUNDS && !__atomic_load_n(&g.abort, __ATOMIC_ACQUIRE);
+         r++) {
         *g.counter = 0;
         zx_restricted_state_t st;
         memset(&st, 0, sizeof(st));
@@ -127,6 +137,8 @@ static int kick_child(uint32_t spinner_cpu) {
         __atomic_store_n(&g.armed, r, __ATOMIC_RELEASE);
         int64_t reason = zx_restricted_enter(0, (uintptr_t)smp_restricted_vector, CONTEXT);
         __atomic_store_n(&g.returned, r, __ATOMIC_RELEASE);
+        if (__atomic_load_n(&g.abort, __ATOMIC_ACQUIRE))
+            break;
         SCHECK(zx_vmo_read(state, &st, 0, sizeof(st)) == ZX_OK);
         SCHECK(reason == ZX_RESTRICTED_REASON_KICK);
         SCHECK(smp_vector_reason == ZX_RESTRICTED_REASON_KICK);
@@ -167,7 +179,7 @@ static int64_t run_kick_child(uint32_t cpu) {
         const char *argv[] = {"smp_restricted", "--kick", arg};
         st = tu_launch_self_into(proc, rvmar, "smp-rsharer", 3, argv, &res, 1);
     }
-    if (st == ZX_OK && beryl_wait_exit(proc, tu_deadline_after(3 * SMP_DEADLINE_NS), &rc) !=
+    if (st == ZX_OK && beryl_wait_exit(proc, tu_deadline_after(2 * SMP_DEADLINE_NS), &rc) !=
                            ZX_OK)
         rc = -9998;
     if (st != ZX_OK)
