@@ -200,6 +200,54 @@ zx_status_t stress_pin(zx_handle_t thread, uint32_t cpu) {
 
 static worker_t workers[STRESS_MAX_WORKERS];
 
+/*
+ * Waits for the first `started` workers to finish (at most STRESS_WORKER_TIMEOUT_NS in
+ * all; then the ones left are killed and the run fails). Every STRESS_PROGRESS_NS it
+ * prints how many operations ran, and where each unfinished worker is when none ran since
+ * the last line (a hang: which worker waits in which operation). Returns the operations
+ * run; closes the workers' threads.
+ */
+static uint64_t join_workers(uint32_t started, uint32_t ops) {
+    zx_time_t deadline = tu_deadline_after(STRESS_WORKER_TIMEOUT_NS);
+    uint64_t last = ~0ull, done = 0;
+    for (;;) {
+        uint32_t running = 0, first = 0;
+        done = 0;
+        for (uint32_t i = started; i-- > 0;) {
+            done += __atomic_load_n(&workers[i].op, __ATOMIC_RELAXED);
+            if (!__atomic_load_n(&workers[i].finished, __ATOMIC_ACQUIRE)) {
+                running++;
+                first = i;
+            }
+        }
+        if (running == 0)
+            break;
+        bool timed_out = zx_clock_get_monotonic() >= deadline;
+        if (last != ~0ull)
+            printf("stress: %llu of %u operations, %u workers running\n",
+                   (unsigned long long)done, ops, running);
+        if (timed_out || done == last) {
+            for (uint32_t i = 0; i < started; i++)
+                if (!__atomic_load_n(&workers[i].finished, __ATOMIC_ACQUIRE))
+                    printf("stress: %sworker %u (CPU %u) in op %u (%s)\n",
+                           timed_out ? "FAILED: " : "no progress: ", i, workers[i].cpu,
+                           workers[i].op, workers[i].op_name);
+        }
+        if (timed_out) {
+            g_stress.failures++;
+            for (uint32_t i = 0; i < started; i++)
+                tu_task_kill_wait(workers[i].thread.thread);
+            break;
+        }
+        last = done;
+        zx_object_wait_one(workers[first].thread.thread, ZX_THREAD_TERMINATED,
+                           tu_deadline_after(STRESS_PROGRESS_NS), NULL);
+    }
+    for (uint32_t i = 0; i < started; i++)
+        tu_thread_destroy(&workers[i].thread);
+    return done;
+}
+
 /* Touches the stack the main thread uses while it measures (see main). */
 static __attribute__((noinline)) void prefault_stack(void) {
     volatile char buf[STRESS_STACK_PREFAULT];
@@ -258,17 +306,7 @@ int main(int argc, char **argv) {
         }
         started++;
     }
-    uint64_t done_ops = 0;
-    for (uint32_t i = 0; i < started; i++) {
-        if (tu_thread_join(&workers[i].thread, STRESS_WORKER_TIMEOUT_NS) != ZX_OK) {
-            printf("stress: FAILED: worker %u did not finish (op %u, %s)\n", i, workers[i].op,
-                   workers[i].op_name);
-            g_stress.failures++;
-            tu_task_kill_wait(workers[i].thread.thread);
-        }
-        done_ops += workers[i].op;
-        tu_thread_destroy(&workers[i].thread);
-    }
+    uint64_t done_ops = join_workers(started, ops);
     for (uint32_t s = 0; s < STRESS_POOL_SLOTS; s++) {
         zx_handle_t h = stress_pool_take(s);
         if (h != ZX_HANDLE_INVALID)

@@ -16,6 +16,8 @@
 #define STRESS_POOL_SLOTS 32u
 /* How long a worker may take for its share (far beyond the CI size's few seconds). */
 #define STRESS_WORKER_TIMEOUT_NS (600 * TU_SEC)
+/* How often the main thread prints the run's progress. */
+#define STRESS_PROGRESS_NS (10 * TU_SEC)
 /* Every wait inside an operation (a child's answer, a thread's end). */
 #define STRESS_WAIT_NS (30 * TU_SEC)
 /* The in-program leak check retries while deferred frees complete. */
