@@ -267,8 +267,8 @@ int main(int argc, char **argv) {
     uint32_t nworkers = ncpus * STRESS_WORKERS_PER_CPU;
     memset(&g_stress, 0, sizeof(g_stress));
     g_stress.ncpus = ncpus;
-    printf("stress: seed 0x%016llx (from %s), %u operations, %u workers on %u CPUs\n",
-           (unsigned long long)seed, source, ops, nworkers, ncpus);
+    printf("stress: seed 0x%016llx (from %s), %u operations, %u workers on %u CPU%s\n",
+           (unsigned long long)seed, source, ops, nworkers, ncpus, ncpus == 1 ? "" : "s");
     if (beryl_resource() == ZX_HANDLE_INVALID) {
         printf("stress: FAILED: no resource handle (pinning and the leak check need it)\n");
         return 1;
