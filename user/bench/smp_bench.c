@@ -180,6 +180,7 @@ static bool run(kind_t kind, uint32_t partner_cpu, const char *name) {
 
 int main(void) {
     uint32_t n = zx_system_get_num_cpus();
+    printf("bench: user smp: zx_system_get_num_cpus() = %u\n", n);
     if (n < 2) {
         printf("bench: user smp skipped: needs 2 CPUs, zx_system_get_num_cpus() = %u\n", n);
         printf("bench: user smp done\n");
