@@ -39,7 +39,7 @@
 #include "churn/stress_priv.h"
 
 #ifndef BERYL_STRESS_OPS
-#define BERYL_STRESS_OPS 2000
+#define BERYL_STRESS_OPS 1500
 #endif
 #ifndef BERYL_STRESS_SEED
 #define BERYL_STRESS_SEED 0
