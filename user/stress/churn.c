@@ -1,0 +1,352 @@
+/*
+ * The SMP stress test (issue 15; docs/user-tests.md, "SMP stress test"): worker threads
+ * pinned to every CPU create and destroy processes, threads, channels and VMOs at random
+ * for a fixed number of operations, and the run must end with every check passed, no
+ * kernel panic and no page lost. Boot module stress/churn, run by
+ * `userboot.prefix=stress/` (ctest qemu.stress_smp4); userboot's own leak check follows
+ * it, and the program checks itself that the kernel's free memory came back.
+ *
+ * What the workers do (weights in pick_op):
+ *   - vmo: create a VMO of 1..16 pages, map it, write and read back some pages, maybe
+ *     through a copy-on-write child, unmap, close;
+ *   - channel: a fresh channel with a few messages carrying bytes and handles (VMOs, the
+ *     end of another channel), some read back, then both ends closed with the rest queued;
+ *   - thread: a thread of this process, pinned to a random CPU, that makes a few
+ *     syscalls and exits, joined or killed at a random point;
+ *   - process: a process that never starts (a thread and a mapping in it), closed;
+ *   - launch: this program again as a child that maps VMOs it is sent and answers, asked
+ *     to exit or killed at a random point;
+ *   - pool write / read / replace: the shared pool, channel ends every worker takes and
+ *     puts back, so that one CPU writes (ends of the pool itself among the handles) what
+ *     another reads, and ends are closed under other CPUs' feet.
+ *
+ * The seed: the -DBERYL_STRESS_SEED build option if not 0, else `--seed N` when the
+ * program is started with arguments, else one derived from where the kernel's ASLR placed
+ * a fresh mapping, which depends only on the boot's aslr.seed (a boot with the same
+ * aslr.seed and userboot.prefix repeats it). The operation sequence of each worker
+ * follows from the seed; how the CPUs interleave them does not.
+ */
+#include <beryl/launch.h>
+#include <beryl/startup.h>
+#include <beryl/test_util.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zircon/processargs.h>
+#include <zircon/syscalls.h>
+#include <zircon/syscalls/profile.h>
+#include <zircon/vmo_vmar.h>
+#include "churn/stress_priv.h"
+
+#ifndef BERYL_STRESS_OPS
+#define BERYL_STRESS_OPS 1500
+#endif
+#ifndef BERYL_STRESS_SEED
+#define BERYL_STRESS_SEED 0
+#endif
+
+stress_t g_stress;
+
+/* ---- the pseudo-random numbers ------------------------------------------------------ */
+
+uint64_t stress_mix(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+uint64_t stress_rand(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+uint32_t stress_below(uint64_t *state, uint32_t n) {
+    return (uint32_t)(stress_rand(state) % n);
+}
+
+/* ---- failures ------------------------------------------------------------------------ */
+
+bool stress_fail(worker_t *w, int line, const char *what, zx_status_t st) {
+    printf("stress: FAILED: worker %u op %u (%s) line %d: %s (status %d)\n", w->index,
+           w->op, w->op_name, line, what, st);
+    __atomic_add_fetch(&g_stress.failures, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
+/* ---- the pool ------------------------------------------------------------------------ */
+
+zx_handle_t stress_pool_take(uint32_t slot) {
+    return __atomic_exchange_n(&g_stress.pool[slot % STRESS_POOL_SLOTS], ZX_HANDLE_INVALID,
+                               __ATOMIC_ACQ_REL);
+}
+
+void stress_pool_put(uint32_t slot, zx_handle_t h) {
+    if (h == ZX_HANDLE_INVALID)
+        return;
+    zx_handle_t old = __atomic_exchange_n(&g_stress.pool[slot % STRESS_POOL_SLOTS], h,
+                                          __ATOMIC_ACQ_REL);
+    if (old != ZX_HANDLE_INVALID)
+        zx_handle_close(old);
+}
+
+/* ---- the run ------------------------------------------------------------------------- */
+
+/* Runs worker w's share of the operations; stops at its first failure. */
+static void worker_main(uintptr_t arg, uintptr_t unused) {
+    (void)unused;
+    worker_t *w = (worker_t *)arg;
+    for (w->op = 0; w->op < w->ops && g_stress.failures == 0; w->op++)
+        if (!stress_run_op(w))
+            break;
+    __atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);
+    zx_thread_exit();
+}
+
+/* The kernel memory figures the leak check compares. */
+typedef struct {
+    int64_t free_pages, heap_pages, heap_used, vmo_pages, mmu_pages, other_pages;
+} kmem_t;
+
+static kmem_t kmem_now(void) {
+    zx_info_kmem_stats_t k;
+    kmem_t m = {-1, 0, 0, 0, 0, 0};
+    if (zx_object_get_info(beryl_resource(), ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL) ==
+        ZX_OK) {
+        m.free_pages = (int64_t)(k.free_bytes / TU_PAGE);
+        m.heap_pages = (int64_t)(k.total_heap_bytes / TU_PAGE);
+        m.heap_used = (int64_t)(k.total_heap_bytes - k.free_heap_bytes);
+        m.vmo_pages = (int64_t)(k.vmo_bytes / TU_PAGE);
+        m.mmu_pages = (int64_t)(k.mmu_overhead_bytes / TU_PAGE);
+        m.other_pages = (int64_t)(k.other_bytes / TU_PAGE);
+    }
+    return m;
+}
+
+/*
+ * Grows this process's handle table to room for STRESS_HANDLE_HEADROOM more handles: a
+ * table keeps the chunks it grew by until the process dies, so growth during the run
+ * would look like lost memory to the check at its end.
+ */
+static void grow_handle_table(void) {
+    static zx_handle_t spare[STRESS_HANDLE_HEADROOM];
+    uint32_t n = 0;
+    while (n < STRESS_HANDLE_HEADROOM &&
+           zx_handle_duplicate(beryl_resource(), ZX_RIGHT_SAME_RIGHTS, &spare[n]) == ZX_OK)
+        n++;
+    zx_handle_close_many(spare, n);
+}
+
+/* Pages missing from the kernel's free memory since `before`. The heap's slab pages do
+ * not count while its bytes in use did not grow: the same live objects may sit on one
+ * page more or fewer after others came and went (userboot counts the same way). */
+static int64_t kmem_lost(const kmem_t *before, const kmem_t *after) {
+    int64_t lost = before->free_pages - after->free_pages;
+    if (after->heap_used <= before->heap_used)
+        lost -= after->heap_pages - before->heap_pages;
+    return lost;
+}
+
+/* Where the seed comes from (the file comment says in which order). */
+static uint64_t pick_seed(int argc, char **argv, const char **source) {
+    if (BERYL_STRESS_SEED != 0) {
+        *source = "-DBERYL_STRESS_SEED";
+        return (uint64_t)BERYL_STRESS_SEED;
+    }
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--seed") == 0) {
+            *source = "--seed";
+            return (uint64_t)strtoul(argv[i + 1], NULL, 0);
+        }
+    }
+    *source = "the ASLR placement of a first mapping";
+    zx_handle_t vmo;
+    zx_vaddr_t addr = 0;
+    if (zx_vmo_create(TU_PAGE, 0, &vmo) == ZX_OK) {
+        zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, 0, TU_PAGE, &addr);
+        zx_handle_close(vmo);
+        if (addr)
+            zx_vmar_unmap(zx_vmar_root_self(), addr, TU_PAGE);
+    }
+    return stress_mix(addr);
+}
+
+/* Parses `--ops N` (default BERYL_STRESS_OPS). */
+static uint32_t pick_ops(int argc, char **argv) {
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--ops") == 0)
+            return (uint32_t)strtoul(argv[i + 1], NULL, 0);
+    return BERYL_STRESS_OPS;
+}
+
+/* Pins thread to cpu; false if the profile cannot be made or set. */
+zx_status_t stress_pin(zx_handle_t thread, uint32_t cpu) {
+    zx_profile_info_t info;
+    memset(&info, 0, sizeof(info));
+    info.flags = ZX_PROFILE_INFO_FLAG_CPU_MASK;
+    info.cpu_affinity_mask.mask[0] = 1ull << cpu;
+    zx_handle_t p;
+    zx_status_t st = zx_profile_create(beryl_resource(), 0, &info, &p);
+    if (st != ZX_OK)
+        return st;
+    st = zx_object_set_profile(thread, p, 0);
+    zx_handle_close(p);
+    return st;
+}
+
+static worker_t workers[STRESS_MAX_WORKERS];
+
+/*
+ * Waits for the first `started` workers to finish (at most STRESS_WORKER_TIMEOUT_NS in
+ * all; then the ones left are killed and the run fails). Every STRESS_PROGRESS_NS it
+ * prints how many operations ran, and where each unfinished worker is when none ran since
+ * the last line (a hang: which worker waits in which operation). Returns the operations
+ * run; closes the workers' threads.
+ */
+static uint64_t join_workers(uint32_t started, uint32_t ops) {
+    zx_time_t deadline = tu_deadline_after(STRESS_WORKER_TIMEOUT_NS);
+    uint64_t last = ~0ull, done = 0;
+    for (;;) {
+        uint32_t running = 0, first = 0;
+        done = 0;
+        for (uint32_t i = started; i-- > 0;) {
+            done += __atomic_load_n(&workers[i].op, __ATOMIC_RELAXED);
+            if (!__atomic_load_n(&workers[i].finished, __ATOMIC_ACQUIRE)) {
+                running++;
+                first = i;
+            }
+        }
+        if (running == 0)
+            break;
+        bool timed_out = zx_clock_get_monotonic() >= deadline;
+        if (last != ~0ull)
+            printf("stress: %llu of %u operations, %u workers running\n",
+                   (unsigned long long)done, ops, running);
+        if (timed_out || done == last) {
+            for (uint32_t i = 0; i < started; i++)
+                if (!__atomic_load_n(&workers[i].finished, __ATOMIC_ACQUIRE))
+                    printf("stress: %sworker %u (CPU %u) in op %u (%s)\n",
+                           timed_out ? "FAILED: " : "no progress: ", i, workers[i].cpu,
+                           workers[i].op, workers[i].op_name);
+        }
+        if (timed_out) {
+            g_stress.failures++;
+            for (uint32_t i = 0; i < started; i++)
+                tu_task_kill_wait(workers[i].thread.thread);
+            break;
+        }
+        last = done;
+        zx_object_wait_one(workers[first].thread.thread, ZX_THREAD_TERMINATED,
+                           tu_deadline_after(STRESS_PROGRESS_NS), NULL);
+    }
+    for (uint32_t i = 0; i < started; i++)
+        tu_thread_destroy(&workers[i].thread);
+    return done;
+}
+
+/* Touches the stack the main thread uses while it measures (see main). */
+static __attribute__((noinline)) void prefault_stack(void) {
+    volatile char buf[STRESS_STACK_PREFAULT];
+    for (size_t i = 0; i < sizeof(buf); i += TU_PAGE / 4)
+        buf[i] = 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], STRESS_CHILD_ARG) == 0)
+        return stress_child_main();
+    const char *source;
+    uint64_t seed = pick_seed(argc, argv, &source);
+    uint32_t ops = pick_ops(argc, argv);
+    uint32_t ncpus = zx_system_get_num_cpus();
+    if (ncpus > STRESS_MAX_WORKERS / STRESS_WORKERS_PER_CPU)
+        ncpus = STRESS_MAX_WORKERS / STRESS_WORKERS_PER_CPU;
+    uint32_t nworkers = ncpus * STRESS_WORKERS_PER_CPU;
+    memset(&g_stress, 0, sizeof(g_stress));
+    g_stress.ncpus = ncpus;
+    printf("stress: seed 0x%016llx (from %s), %u operations, %u workers on %u CPU%s\n",
+           (unsigned long long)seed, source, ops, nworkers, ncpus, ncpus == 1 ? "" : "s");
+    if (beryl_resource() == ZX_HANDLE_INVALID) {
+        printf("stress: FAILED: no resource handle (pinning and the leak check need it)\n");
+        return 1;
+    }
+
+    /* Whatever of this process's own memory the run would grow for good (its handle
+     * table; data, bss and stack pages written first) grows now, before the measurement:
+     * the main thread runs each kind of operation once. */
+    grow_handle_table();
+    memset(workers, 0, sizeof(workers));
+    prefault_stack();
+    worker_t warm = {.index = STRESS_MAX_WORKERS, .rng = stress_mix(seed), .op_name = "warm-up"};
+    if (!stress_run_each_op(&warm))
+        return 1;
+    kmem_t before = kmem_now();
+    zx_time_t t0 = zx_clock_get_monotonic();
+    uint32_t started = 0;
+    for (uint32_t i = 0; i < nworkers; i++) {
+        worker_t *w = &workers[i];
+        w->index = i;
+        w->cpu = i % ncpus;
+        w->rng = stress_mix(seed ^ stress_mix(i + 1));
+        w->ops = ops / nworkers + (i < ops % nworkers ? 1 : 0);
+        w->op_name = "start";
+        zx_status_t st = tu_thread_create(&w->thread);
+        if (st == ZX_OK)
+            st = stress_pin(w->thread.thread, w->cpu);
+        if (st == ZX_OK)
+            st = tu_thread_start(&w->thread, worker_main, (uintptr_t)w, 0);
+        if (st != ZX_OK) {
+            printf("stress: FAILED: starting worker %u: %d\n", i, st);
+            g_stress.failures++;
+            tu_thread_destroy(&w->thread);
+            break;
+        }
+        started++;
+    }
+    uint64_t done_ops = join_workers(started, ops);
+    for (uint32_t s = 0; s < STRESS_POOL_SLOTS; s++) {
+        zx_handle_t h = stress_pool_take(s);
+        if (h != ZX_HANDLE_INVALID)
+            zx_handle_close(h);
+    }
+    zx_time_t t1 = zx_clock_get_monotonic();
+    printf("stress: %llu operations in %lld ms: %u launches, %u threads, %u messages, "
+           "%u pages touched\n",
+           (unsigned long long)done_ops, (long long)((t1 - t0) / TU_MS),
+           g_stress.launches, g_stress.threads, g_stress.messages, g_stress.pages);
+
+    /* Everything the workers made is gone once the last handle closed; deferred frees
+     * may take a moment. */
+    kmem_t after = kmem_now();
+    for (int r = 0; r < STRESS_LEAK_RETRIES && kmem_lost(&before, &after) > 0; r++) {
+        zx_nanosleep(tu_deadline_after(STRESS_LEAK_RETRY_NS));
+        after = kmem_now();
+    }
+    int64_t lost = kmem_lost(&before, &after);
+    if (lost > 0) {
+        printf("stress: FAILED: %lld pages of kernel memory did not come back (free %lld -> "
+               "%lld; VMO pages %+lld, page tables %+lld, heap pages %+lld with %+lld bytes "
+               "in use, other %+lld)\n",
+               (long long)lost, (long long)before.free_pages, (long long)after.free_pages,
+               (long long)(after.vmo_pages - before.vmo_pages),
+               (long long)(after.mmu_pages - before.mmu_pages),
+               (long long)(after.heap_pages - before.heap_pages),
+               (long long)(after.heap_used - before.heap_used),
+               (long long)(after.other_pages - before.other_pages));
+        g_stress.failures++;
+    } else {
+        printf("stress: kernel free memory back to its start (%lld pages)\n",
+               (long long)before.free_pages);
+    }
+    if (g_stress.failures == 0 && done_ops != ops) {
+        printf("stress: FAILED: %llu of %u operations ran\n", (unsigned long long)done_ops,
+               ops);
+        g_stress.failures++;
+    }
+    printf("stress: %s, seed 0x%016llx\n", g_stress.failures ? "FAILED" : "passed",
+           (unsigned long long)seed);
+    return g_stress.failures ? 1 : 0;
+}
