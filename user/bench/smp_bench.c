@@ -33,17 +33,7 @@
 
 /* Pins thread to cpu; the status of the first call that failed. */
 static zx_status_t pin(zx_handle_t thread, uint32_t cpu) {
-    zx_profile_info_t info;
-    memset(&info, 0, sizeof(info));
-    info.flags = ZX_PROFILE_INFO_FLAG_CPU_MASK;
-    info.cpu_affinity_mask.mask[0] = 1ull << cpu;
-    zx_handle_t p;
-    zx_status_t st = zx_profile_create(beryl_resource(), 0, &info, &p);
-    if (st != ZX_OK)
-        return st;
-    st = zx_object_set_profile(thread, p, 0);
-    zx_handle_close(p);
-    return st;
+    return tu_pin_mask(beryl_resource(), thread, 1ull << cpu);
 }
 
 /* ---- channel round trip -------------------------------------------------------------- */

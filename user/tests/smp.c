@@ -116,7 +116,7 @@ static void ping_pong(uint32_t a, uint32_t b) {
     tu_thread_destroy(&t);
     zx_handle_close(mine);
     zx_handle_close(p.ch);
-    EXPECT_OK(smp_pin_mask(beryl_resource(), self, ~0ull));
+    EXPECT_OK(tu_pin_mask(beryl_resource(), self, ~0ull));
 }
 
 /* Every CPU plays against the next one (and the last against CPU 0). */
@@ -173,7 +173,7 @@ TEST(SmpKill, ThreadSpinningInUserModeOnAnotherCpu) {
                (long long)((t1 - t0) / 1000));
         tu_thread_destroy(&t);
     }
-    EXPECT_OK(smp_pin_mask(beryl_resource(), self, ~0ull));
+    EXPECT_OK(tu_pin_mask(beryl_resource(), self, ~0ull));
 }
 
 /* ---- child processes ----------------------------------------------------------------- */
@@ -379,7 +379,7 @@ TEST(SmpKill, ProcessSpinningInUserModeOnOtherCpus) {
         expect_child_ended(&c, ZX_TASK_RETCODE_SYSCALL_KILL, t0, "spinning process killed");
     }
     child_close(&c);
-    EXPECT_OK(smp_pin_mask(beryl_resource(), self, ~0ull));
+    EXPECT_OK(tu_pin_mask(beryl_resource(), self, ~0ull));
 }
 
 /* ---- teardown while threads run on every CPU ------------------------------------------ */

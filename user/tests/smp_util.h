@@ -38,29 +38,9 @@ static inline bool smp_skip(const char *what) {
     return true;
 }
 
-/*
- * Sets the affinity of `thread` to the CPUs in `mask` (bit i = CPU i) through a profile
- * made with `resource` (any handle to the root resource; borrowed). Returns the status of
- * the first call that failed.
- */
-static inline zx_status_t smp_pin_mask(zx_handle_t resource, zx_handle_t thread,
-                                       uint64_t mask) {
-    zx_profile_info_t info;
-    memset(&info, 0, sizeof(info));
-    info.flags = ZX_PROFILE_INFO_FLAG_CPU_MASK;
-    info.cpu_affinity_mask.mask[0] = mask;
-    zx_handle_t p;
-    zx_status_t st = zx_profile_create(resource, 0, &info, &p);
-    if (st != ZX_OK)
-        return st;
-    st = zx_object_set_profile(thread, p, 0);
-    zx_handle_close(p);
-    return st;
-}
-
-/* smp_pin_mask with CPU `cpu` alone. */
+/* tu_pin_mask with CPU `cpu` alone. */
 static inline zx_status_t smp_pin(zx_handle_t resource, zx_handle_t thread, uint32_t cpu) {
-    return smp_pin_mask(resource, thread, 1ull << cpu);
+    return tu_pin_mask(resource, thread, 1ull << cpu);
 }
 
 /* The CPU the thread last ran on (ZX_INFO_INVALID_CPU if it never ran or the query

@@ -1,4 +1,5 @@
 /* CPUID feature detection and enabling of the protection features we rely on. */
+#include <arch/cpu.h>
 #include <arch/x86/arch.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/fpu.h>
@@ -33,7 +34,6 @@ struct x86_features x86_features;
  * 1 when the CPU has clac (SMAP). Zero until features are known, so early entries take the
  * path that works everywhere. */
 uint8_t x86_entry_has_clac;
-bool x86_cpus_virtual;
 
 /* Turns on, on the calling CPU, the protections the kernel relies on that f says the
  * CPU has. WP makes read-only pages read-only for the kernel too. */

@@ -17,6 +17,10 @@
 struct arch_percpu arch_boot_percpu = {.cpu_num = 0, .self = &arch_boot_percpu};
 static struct arch_percpu x86_other_percpu[SMP_MAX_CPUS - 1];
 static uint32_t cpus_running = 1;
+/* CPUID's hypervisor bit (arch_cpus_virtual), set by x86_cpu_features_init. Kept here,
+ * with the other per-machine CPU facts the lock paths read, rather than beside the code
+ * that prints the features, which sits above the console and so above every lock. */
+bool x86_cpus_virtual;
 
 _Static_assert(offsetof(struct arch_percpu, syscall_user_rsp) == X86_PERCPU_SYSCALL_USER_RSP,
                "percpu.h offsets follow struct arch_percpu");

@@ -17,6 +17,7 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
+#include <zircon/syscalls/profile.h>
 
 #define TU_PAGE 4096u
 #define TU_SEC 1000000000ll
@@ -66,6 +67,24 @@ static inline zx_info_vmar_t tu_vmar_info(zx_handle_t vmar) {
     memset(&info, 0, sizeof(info));
     zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
     return info;
+}
+
+/* Restricts thread to the CPUs of mask (bit n: CPU n) through a profile made with
+ * resource (the root resource, beryl_resource()); the status of the first call that
+ * failed. */
+static inline zx_status_t tu_pin_mask(zx_handle_t resource, zx_handle_t thread,
+                                      uint64_t mask) {
+    zx_profile_info_t info;
+    memset(&info, 0, sizeof(info));
+    info.flags = ZX_PROFILE_INFO_FLAG_CPU_MASK;
+    info.cpu_affinity_mask.mask[0] = mask;
+    zx_handle_t p;
+    zx_status_t st = zx_profile_create(resource, 0, &info, &p);
+    if (st != ZX_OK)
+        return st;
+    st = zx_object_set_profile(thread, p, 0);
+    zx_handle_close(p);
+    return st;
 }
 
 /* Free kernel memory in bytes (needs the root resource: beryl_resource()). */
