@@ -2,7 +2,9 @@
  * Host unit tests of the page-table dumps (kernel/arch/x86/mmu/dump.c; format in
  * docs/architecture.md, "Dump format"): the merge rule for runs of leaves, runs that
  * cross tables and the dump's locked batches, the leaves-only view with its "not
- * populated" stretches, and a unified aspace's counts and table owners.
+ * populated" stretches, and a unified aspace's counts and table owners. Also what needs
+ * the raw entries the dumps read: the Accessed and Dirty bits an UPGRADE map to the same
+ * translation must leave alone (map.c).
  */
 #include "htest.h"
 #include "mmu_host_env.h"
@@ -249,5 +251,44 @@ HTEST(mmu_dump, unified_counts_and_owners) {
     EXPECT_OK(arch_mmu_destroy(unified));
     teardown(restr, RESTR_BASE, RESTR_SIZE);
     teardown(shared, SHARED_BASE, SHARED_SIZE);
+    MMU_ENV_FINI();
+}
+
+/* The last-level entry that maps va (NULL if a level is missing), read through the tables
+ * as the CPU would walk them. */
+static uint64_t *leaf_entry(arch_aspace_t *as, vaddr_t va) {
+    uint64_t *table = as->root;
+    for (int level = MMU_ROOT_LEVEL; level > 0; level--) {
+        uint64_t e = table[(va >> (12 + 9 * level)) & 511];
+        if (!pte_present(e) || pte_large(e))
+            return NULL;
+        table = pte_table(e);
+    }
+    return &table[(va >> 12) & 511];
+}
+
+/* UPGRADE with the translation a page already has keeps the entry as the CPU left it
+ * (Accessed and Dirty set) and invalidates nothing; a different one replaces it. */
+HTEST(mmu_entries, upgrade_to_the_same_translation_keeps_accessed_and_dirty) {
+    mmu_env_init(MMU_ENV_DEFAULT_BYTES);
+    arch_aspace_t *as = NULL;
+    ASSERT_OK(arch_mmu_create(AS_BASE, AS_SIZE, ARCH_ASPACE_INDEPENDENT, &as));
+    paddr_t pa = PA;
+    size_t mapped = 0;
+    EXPECT_OK(arch_mmu_map(as, VA, &pa, 1, RW, ARCH_EXISTING_ERROR, &mapped));
+    arch_mmu_context_switch(NULL, as);
+    uint64_t *pte = leaf_entry(as, VA);
+    ASSERT_NONNULL(pte);
+    *pte |= X86_PTE_A | X86_PTE_D; /* what the CPU writes on a store */
+    uint64_t before = *pte;
+    mmu_env_reset_tlb_counters();
+    EXPECT_OK(arch_mmu_map(as, VA, &pa, 1, RW, ARCH_EXISTING_UPGRADE, &mapped));
+    EXPECT_EQ(*pte, before);
+    EXPECT_EQ(mmu_hw_host.invlpg, 0u);
+    EXPECT_OK(arch_mmu_map(as, VA, &pa, 1, R, ARCH_EXISTING_UPGRADE, &mapped));
+    EXPECT_EQ(*pte & (X86_PTE_A | X86_PTE_D | X86_PTE_W), 0u);
+    EXPECT_EQ(mmu_hw_host.invlpg, 1u);
+    arch_mmu_context_switch(as, NULL);
+    teardown(as, VA, SIZE_4K);
     MMU_ENV_FINI();
 }

@@ -171,7 +171,9 @@ static zx_status_t map_one(struct arch_aspace *as, struct map_op *op, vaddr_t va
     if (op->existing == ARCH_EXISTING_ERROR)
         return ZX_ERR_ALREADY_EXISTS;
     if (op->existing == ARCH_EXISTING_UPGRADE) {
-        if (*pte != ne) {
+        /* The same translation again keeps its entry: the Accessed and Dirty bits the
+         * CPU set are not the caller's to clear, and no invalidation is needed. */
+        if ((*pte & ~(X86_PTE_A | X86_PTE_D)) != ne) {
             *pte = ne;
             mmu_cm_page(op->cm, va);
         }
