@@ -285,15 +285,11 @@ __noreturn void thread_trampoline(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     thread_exit(t->entry(t->arg));
 }
 
-void sched_thread_init(thread_t *t, const char *name, thread_entry_t entry, void *arg,
-                       vaddr_t stack_base, vaddr_t stack_top) {
+/* Zeroes *t and gives it a new thread's scheduler fields: name (truncated), no deadline,
+ * every CPU, never run, default priority, empty links. Every thread_t starts here. */
+static void thread_fields_init(thread_t *t, const char *name) {
     memset(t, 0, sizeof(*t));
     copy_name(t, name);
-    t->stack_base = stack_base;
-    t->stack_top = stack_top;
-    t->entry = entry;
-    t->arg = arg;
-    t->state = THREAD_INITIAL;
     t->wake_deadline = ZX_TIME_INFINITE;
     t->affinity = CPU_MASK_ALL;
     t->last_cpu = THREAD_CPU_NONE;
@@ -301,6 +297,16 @@ void sched_thread_init(thread_t *t, const char *name, thread_entry_t entry, void
     t->priority = ZX_PRIORITY_DEFAULT;
     list_init(&t->queue_node);
     list_init(&t->timer_chain);
+}
+
+void sched_thread_init(thread_t *t, const char *name, thread_entry_t entry, void *arg,
+                       vaddr_t stack_base, vaddr_t stack_top) {
+    thread_fields_init(t, name);
+    t->stack_base = stack_base;
+    t->stack_top = stack_top;
+    t->entry = entry;
+    t->arg = arg;
+    t->state = THREAD_INITIAL;
     arch_thread_init(&t->arch, t->stack_top, thread_trampoline);
 }
 
@@ -374,15 +380,11 @@ __noreturn void sched_secondary_cpu_main(uint32_t cpu, vaddr_t stack_base, vaddr
     ASSERT(cpu > 0 && cpu < SCHED_MAX_CPUS && initialized);
     DEBUG_ASSERT(arch_irqs_disabled());
     thread_t *idle = &secondary_idle[cpu];
-    memset(idle, 0, sizeof(*idle));
-    ksnprintf(idle->name, sizeof(idle->name), "idle %u", cpu);
+    char name[sizeof(idle->name)];
+    ksnprintf(name, sizeof(name), "idle %u", cpu);
+    thread_fields_init(idle, name);
     idle->stack_base = stack_base;
     idle->stack_top = stack_top;
-    idle->wake_deadline = ZX_TIME_INFINITE;
-    idle->queue_cpu = THREAD_CPU_NONE;
-    idle->priority = ZX_PRIORITY_DEFAULT;
-    list_init(&idle->queue_node);
-    list_init(&idle->timer_chain);
     /* CPUs join in order (the numbering stays dense): wait for the ones before. The
      * boot code starts them one at a time, so this is short. */
     while (sched_num_cpus() != cpu)
@@ -833,17 +835,10 @@ void sched_bootstrap(void) {
     for (uint32_t c = 0; c < SCHED_MAX_CPUS; c++)
         list_init(&cpus[c].run_queue);
     thread_t *b = &bootstrap_thread;
-    memset(b, 0, sizeof(*b));
-    copy_name(b, "bootstrap");
+    thread_fields_init(b, "bootstrap");
     b->state = THREAD_RUNNING;
-    b->wake_deadline = ZX_TIME_INFINITE;
-    b->affinity = CPU_MASK_ALL;
     b->last_cpu = arch_curr_cpu_num();
-    b->queue_cpu = THREAD_CPU_NONE;
-    b->priority = ZX_PRIORITY_DEFAULT;
     b->ticks_left = SCHED_SLICE_TICKS;
-    list_init(&b->queue_node);
-    list_init(&b->timer_chain);
     cpus[0].current = b;
     arch_set_curr_thread(b);
 }
