@@ -218,6 +218,10 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     vm_aslr_init();
     arch_mmu_boot_init(&boot_info);
     heap_init();
+    if (cmdline_get_bool(HEAP_POISON_OPTION, false)) {
+        heap_set_poison(true);
+        printf("heap: freed objects poisoned and checked (%s)\n", HEAP_POISON_OPTION);
+    }
     arch_mmu_init();
     vmo_zero_page_init();
     vm_aspace_kernel_init();

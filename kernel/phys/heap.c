@@ -26,6 +26,14 @@
  * pointer still carries the poison, the slab's free list is walked to confirm (a live
  * object could hold that value by chance).
  *
+ * Use-after-free hunting (kernel.heap-poison=true, heap_set_poison): every free slab
+ * object of 32 bytes or more is filled with HEAP_POISON_BYTE from its third word to its
+ * last, and its last word records who freed it. An allocation checks the fill before it
+ * hands the object out, so a write into freed memory (a reference dropped on a dead
+ * object, say) panics at the next allocation of that object with the offset, the value
+ * found and the freeing pc; a read of a freed object's fields sees the poison pattern,
+ * which is not a valid pointer.
+ *
  * Locking: heap_lock (irqsave) guards the partial lists, the counters and the heap fields
  * of every HEAP page. New slab pages are taken from the PMM with heap_lock held (the PMM
  * lock nests inside it); pages are given back after heap_lock is dropped, since by then
@@ -53,6 +61,11 @@
 
 /* Written into the second word of every free slab object. */
 #define FREE_POISON 0xdeadf7eeb10cf7eeull
+/* With heap_set_poison(true): the fill of the rest of a free object (see the top). */
+#define HEAP_POISON_BYTE 0x6b
+#define HEAP_POISON_WORD 0x6b6b6b6b6b6b6b6bull
+/* Objects smaller than this have no room for the fill and the freeing pc. */
+#define HEAP_POISON_MIN_SIZE 32u
 
 STATIC_ASSERT(HEAP_MAX_SLAB_SIZE <= PAGE_SIZE);
 STATIC_ASSERT(HEAP_NUM_CLASSES < HEAP_CLASS_LARGE_TAIL);
@@ -70,6 +83,8 @@ static size_t bytes_in_use TA_GUARDED(heap_lock);
 static size_t pages_held TA_GUARDED(heap_lock);
 /* The empty slab kept for each class (NULL: none); on no list, its free list whole. */
 static vm_page_t *spare[HEAP_NUM_CLASSES] TA_GUARDED(heap_lock);
+/* Set once at boot, before the first allocation (heap_set_poison). */
+static bool poison_free;
 
 static size_t class_size(unsigned cls) { return (size_t)1 << (cls + HEAP_MIN_SHIFT); }
 
@@ -83,6 +98,40 @@ static unsigned size_to_class(size_t size) {
 
 static void *page_address(const vm_page_t *page) {
     return paddr_to_physmap(vm_page_to_paddr(page));
+}
+
+/* Fills free object obj of `size` bytes (poisoning on) and records `freed_by` in its
+ * last word. */
+static void poison_fill(struct free_obj *obj, size_t size, uintptr_t freed_by) {
+    if (size < HEAP_POISON_MIN_SIZE)
+        return;
+    uint64_t *w = (uint64_t *)obj;
+    size_t last = size / sizeof(uint64_t) - 1;
+    for (size_t i = 2; i < last; i++)
+        w[i] = HEAP_POISON_WORD;
+    w[last] = freed_by;
+}
+
+/* Panics if free object obj of `size` bytes lost its fill (poisoning on): something wrote
+ * to it after it was freed. */
+static void poison_check(const struct free_obj *obj, size_t size) {
+    if (size < HEAP_POISON_MIN_SIZE)
+        return;
+    const uint64_t *w = (const uint64_t *)obj;
+    size_t last = size / sizeof(uint64_t) - 1;
+    for (size_t i = 2; i < last; i++) {
+        ASSERT_MSG(w[i] == HEAP_POISON_WORD,
+                   "heap: object %p (%zu bytes) written after free: word at +%zu is 0x%lx; "
+                   "freed by pc 0x%lx",
+                   (const void *)obj, size, i * sizeof(uint64_t), (unsigned long)w[i],
+                   (unsigned long)w[last]);
+    }
+}
+
+/* Contract in phys/heap.h. */
+void heap_set_poison(bool on) {
+    DEBUG_ASSERT(heap_bytes_in_use() == 0 && heap_pages() == 0);
+    poison_free = on;
 }
 
 /*
@@ -116,6 +165,8 @@ static void slab_setup(vm_page_t *page, unsigned cls) TA_REQ(heap_lock) {
         struct free_obj *obj = (struct free_obj *)(base + off - size);
         obj->next = head;
         obj->poison = FREE_POISON;
+        if (poison_free)
+            poison_fill(obj, size, 0);
         head = obj;
     }
     page->state = VM_PAGE_STATE_HEAP;
@@ -178,6 +229,8 @@ static void *slab_alloc(unsigned cls) TA_REQ(heap_lock) {
     DEBUG_ASSERT_MSG(!obj->next || (uintptr_t)obj->next >> PAGE_SHIFT ==
                                        (uintptr_t)obj >> PAGE_SHIFT,
                      "heap: corrupt free list in slab %p", page_address(page));
+    if (poison_free)
+        poison_check(obj, class_size(cls));
     page->heap.free_list = obj->next;
     page->heap.in_use++;
     if (!page->heap.free_list)
@@ -280,8 +333,8 @@ static const char *large_free(vm_page_t *page, paddr_t pa, struct pmm_release *r
 
 /* Frees a slab object; an emptied slab leaves its partial list and becomes the class's
  * spare, or goes to the PMM if the class has one. */
-static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_release *rel)
-    TA_REQ(heap_lock) {
+static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_release *rel,
+                             uintptr_t freed_by) TA_REQ(heap_lock) {
     unsigned cls = page->heap.size_class;
     if (cls >= HEAP_NUM_CLASSES)
         return "corrupt heap page";
@@ -297,6 +350,8 @@ static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_
     bool was_full = page->heap.free_list == NULL;
     obj->next = page->heap.free_list;
     obj->poison = FREE_POISON;
+    if (poison_free)
+        poison_fill(obj, size, freed_by);
     page->heap.free_list = obj;
     page->heap.in_use--;
     bytes_in_use -= size;
@@ -319,8 +374,8 @@ static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_
 }
 
 /* Checks that `page` is a heap page and frees ptr from it; returns why not, or NULL. */
-static const char *free_locked(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_release *rel)
-    TA_REQ(heap_lock) {
+static const char *free_locked(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_release *rel,
+                               uintptr_t freed_by) TA_REQ(heap_lock) {
     if (page->state != VM_PAGE_STATE_HEAP)
         return "not a heap page (double free or foreign pointer?)";
     switch (page->heap.size_class) {
@@ -329,7 +384,7 @@ static const char *free_locked(vm_page_t *page, void *ptr, paddr_t pa, struct pm
     case HEAP_CLASS_LARGE_TAIL:
         return "pointer into the middle of a large allocation";
     default:
-        return slab_free(page, ptr, pa, rel);
+        return slab_free(page, ptr, pa, rel, freed_by);
     }
 }
 
@@ -344,7 +399,7 @@ void kfree(void *ptr) {
     struct pmm_release rel = {0, 0};
     spin_lock_saved_state_t irq;
     spin_lock_irqsave(&heap_lock, &irq);
-    const char *why = free_locked(page, ptr, pa, &rel);
+    const char *why = free_locked(page, ptr, pa, &rel, (uintptr_t)__builtin_return_address(0));
     spin_unlock_irqrestore(&heap_lock, irq);
     ASSERT_MSG(why == NULL, "kfree(%p): %s", ptr, why);
 

@@ -9,10 +9,17 @@
 #ifndef PHYS_HEAP_H
 #define PHYS_HEAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Resets the heap's lists and counters; call once at boot, after pmm_init. */
 void heap_init(void);
+
+/* Switches use-after-free poisoning on (heap.c explains it; kernel.heap-poison=true). Call
+ * right after heap_init, before the first allocation. */
+void heap_set_poison(bool on);
+#define HEAP_POISON_OPTION "kernel.heap-poison"
+
 
 /* Returns NULL when size is 0 or memory is exhausted. */
 void *kmalloc(size_t size);
