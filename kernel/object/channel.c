@@ -72,6 +72,9 @@ channel_msg_t *channel_msg_alloc(uint32_t num_bytes, uint32_t num_handles) {
 void channel_msg_free(channel_msg_t *m) {
     if (m == NULL)
         return;
+    /* A message still linked into a queue would be written through after the free. */
+    ASSERT_MSG(!list_in_list(&m->node) && !list_in_list(&m->gc_link),
+               "channel message %p freed while queued", (void *)m);
     for (uint32_t i = 0; i < m->num_handles; i++)
         handle_ref_release(&m->handles[i]);
     kfree(m);

@@ -32,7 +32,10 @@
  * hands the object out, so a write into freed memory (a reference dropped on a dead
  * object, say) panics at the next allocation of that object with the offset, the value
  * found and the freeing pc; a read of a freed object's fields sees the poison pattern,
- * which is not a valid pointer.
+ * which is not a valid pointer. Freed objects also wait in a quarantine of the last
+ * HEAP_QUARANTINE_SLOTS frees before they go back to their slabs, so a stale pointer keeps
+ * seeing the fill, and heap_describe (panic reports) can name the pc that freed the object
+ * a register points into.
  *
  * Locking: heap_lock (irqsave) guards the partial lists, the counters and the heap fields
  * of every HEAP page. New slab pages are taken from the PMM with heap_lock held (the PMM
@@ -51,6 +54,10 @@
 #include <phys/physmap.h>
 #include <phys/pmm.h>
 #include <phys/vm_page.h>
+#ifndef BERYL_HOST
+#include <kernel/ksyms.h>
+#include <lib/printf.h>
+#endif
 
 #define HEAP_MIN_SHIFT 4                                  /* smallest class: 16 bytes */
 #define HEAP_MAX_SHIFT 11                                 /* largest class: 2 KiB */
@@ -66,6 +73,8 @@
 #define HEAP_POISON_WORD 0x6b6b6b6b6b6b6b6bull
 /* Objects smaller than this have no room for the fill and the freeing pc. */
 #define HEAP_POISON_MIN_SIZE 32u
+/* With poisoning on, this many freed slab objects wait before they can be reused. */
+#define HEAP_QUARANTINE_SLOTS 2048u
 
 STATIC_ASSERT(HEAP_MAX_SLAB_SIZE <= PAGE_SIZE);
 STATIC_ASSERT(HEAP_NUM_CLASSES < HEAP_CLASS_LARGE_TAIL);
@@ -85,6 +94,11 @@ static size_t pages_held TA_GUARDED(heap_lock);
 static vm_page_t *spare[HEAP_NUM_CLASSES] TA_GUARDED(heap_lock);
 /* Set once at boot, before the first allocation (heap_set_poison). */
 static bool poison_free;
+/* With poisoning on: the most recent frees, oldest at quarantine_next - quarantine_count
+ * (a ring), not yet back on their slabs. */
+static struct free_obj *quarantine[HEAP_QUARANTINE_SLOTS] TA_GUARDED(heap_lock);
+static unsigned quarantine_next TA_GUARDED(heap_lock);
+static unsigned quarantine_count TA_GUARDED(heap_lock);
 
 static size_t class_size(unsigned cls) { return (size_t)1 << (cls + HEAP_MIN_SHIFT); }
 
@@ -331,8 +345,64 @@ static const char *large_free(vm_page_t *page, paddr_t pa, struct pmm_release *r
     return NULL;
 }
 
-/* Frees a slab object; an emptied slab leaves its partial list and becomes the class's
- * spare, or goes to the PMM if the class has one. */
+/* Puts free object obj back on its slab's free list; an emptied slab leaves its partial
+ * list and becomes the class's spare, or goes to the PMM (in *rel) if the class has one.
+ * obj's poison word (and, when poisoning, its fill) is already written. */
+static void slab_release(vm_page_t *page, struct free_obj *obj, struct pmm_release *rel)
+    TA_REQ(heap_lock) {
+    unsigned cls = page->heap.size_class;
+    bool was_full = page->heap.free_list == NULL;
+    obj->next = page->heap.free_list;
+    page->heap.free_list = obj;
+    page->heap.in_use--;
+
+    if (page->heap.in_use == 0) {
+        if (!was_full)
+            list_delete(&page->node);
+        if (!spare[cls]) {
+            spare[cls] = page;
+            return;
+        }
+        unmark_page(page);
+        pages_held--;
+        rel->pa = vm_page_to_paddr(page);
+        rel->npages = 1;
+    } else if (was_full) {
+        list_add_head(&partial[cls], &page->node);
+    }
+}
+
+/* Whether obj waits in the quarantine (a bounded scan: poisoning only). */
+static bool quarantine_contains(const struct free_obj *obj) TA_REQ(heap_lock) {
+    for (unsigned i = 0; i < quarantine_count; i++) {
+        if (quarantine[(quarantine_next + HEAP_QUARANTINE_SLOTS - 1 - i) % HEAP_QUARANTINE_SLOTS] ==
+            obj)
+            return true;
+    }
+    return false;
+}
+
+/* Takes the oldest object out of the quarantine, checks that its fill is intact and puts
+ * it back on its slab (pages to give back in *rel). False if the quarantine is empty. */
+static bool quarantine_evict(struct pmm_release *rel) TA_REQ(heap_lock) {
+    if (quarantine_count == 0)
+        return false;
+    unsigned oldest =
+        (quarantine_next + HEAP_QUARANTINE_SLOTS - quarantine_count) % HEAP_QUARANTINE_SLOTS;
+    struct free_obj *obj = quarantine[oldest];
+    quarantine_count--;
+    vm_page_t *page = paddr_to_vm_page(physmap_to_paddr(obj));
+    poison_check(obj, class_size(page->heap.size_class));
+    slab_release(page, obj, rel);
+    return true;
+}
+
+/*
+ * Frees a slab object. With poisoning on, it is filled and waits in the quarantine (no
+ * longer counted in use) while HEAP_QUARANTINE_SLOTS later frees happen, so a stale
+ * pointer keeps reading the fill and the freeing pc for a while; the oldest quarantined
+ * object goes back to its slab instead.
+ */
 static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_release *rel,
                              uintptr_t freed_by) TA_REQ(heap_lock) {
     unsigned cls = page->heap.size_class;
@@ -344,32 +414,22 @@ static const char *slab_free(vm_page_t *page, void *ptr, paddr_t pa, struct pmm_
     struct free_obj *obj = ptr;
     if (page->heap.in_use == 0)
         return "double free (slab has no objects in use)";
-    if (obj->poison == FREE_POISON && slab_free_list_contains(page, obj))
+    if (obj->poison == FREE_POISON &&
+        (slab_free_list_contains(page, obj) || (poison_free && quarantine_contains(obj))))
         return "double free";
 
-    bool was_full = page->heap.free_list == NULL;
-    obj->next = page->heap.free_list;
     obj->poison = FREE_POISON;
-    if (poison_free)
-        poison_fill(obj, size, freed_by);
-    page->heap.free_list = obj;
-    page->heap.in_use--;
     bytes_in_use -= size;
-
-    if (page->heap.in_use == 0) {
-        if (!was_full)
-            list_delete(&page->node);
-        if (!spare[cls]) {
-            spare[cls] = page;
-            return NULL;
-        }
-        unmark_page(page);
-        pages_held--;
-        rel->pa = vm_page_to_paddr(page);
-        rel->npages = 1;
-    } else if (was_full) {
-        list_add_head(&partial[cls], &page->node);
+    if (!poison_free) {
+        slab_release(page, obj, rel);
+        return NULL;
     }
+    poison_fill(obj, size, freed_by);
+    if (quarantine_count == HEAP_QUARANTINE_SLOTS)
+        quarantine_evict(rel);
+    quarantine[quarantine_next] = obj;
+    quarantine_next = (quarantine_next + 1) % HEAP_QUARANTINE_SLOTS;
+    quarantine_count++;
     return NULL;
 }
 
@@ -407,11 +467,20 @@ void kfree(void *ptr) {
         pmm_free_contiguous(rel.pa, rel.npages);
 }
 
-/* Contract in phys/heap.h. The pages go back after the lock is dropped, as kfree's. */
+/* Contract in phys/heap.h. The pages go back after the lock is dropped, as kfree's; the
+ * quarantine (poisoning on) is emptied first, one object per hold of the lock. */
 size_t heap_trim(void) {
     vm_page_t *give[HEAP_NUM_CLASSES + 1]; /* the spares and the NULL that ends them */
     size_t n = 0;
     spin_lock_saved_state_t irq;
+    for (bool more = poison_free; more;) {
+        struct pmm_release rel = {0, 0};
+        spin_lock_irqsave(&heap_lock, &irq);
+        more = quarantine_evict(&rel);
+        spin_unlock_irqrestore(&heap_lock, irq);
+        if (rel.npages)
+            pmm_free_contiguous(rel.pa, rel.npages);
+    }
     spin_lock_irqsave(&heap_lock, &irq);
     while ((give[n] = take_any_spare()) != NULL)
         n++;
@@ -432,3 +501,43 @@ size_t heap_bytes_in_use(void) TA_NO_THREAD_SAFETY_ANALYSIS {
 size_t heap_pages(void) TA_NO_THREAD_SAFETY_ANALYSIS {
     return __atomic_load_n(&pages_held, __ATOMIC_RELAXED);
 }
+
+#ifndef BERYL_HOST
+/*
+ * Contract in phys/heap.h. Reads without the heap lock (a panic report must not wait
+ * for it): what it says about an object another CPU is changing may be stale.
+ */
+bool heap_describe(uintptr_t addr, char *buf, size_t len) {
+    if (addr < PHYSMAP_BASE || addr - PHYSMAP_BASE >= PHYSMAP_SIZE)
+        return false;
+    const vm_page_t *page = paddr_to_vm_page(physmap_to_paddr((const void *)addr));
+    if (!page || page->state != VM_PAGE_STATE_HEAP)
+        return false;
+    unsigned cls = page->heap.size_class;
+    if (cls >= HEAP_NUM_CLASSES) {
+        ksnprintf(buf, len, "in a large heap allocation");
+        return true;
+    }
+    size_t size = class_size(cls);
+    uintptr_t start = addr & ~(uintptr_t)(size - 1);
+    const struct free_obj *obj = (const struct free_obj *)start;
+    if (obj->poison != FREE_POISON) {
+        ksnprintf(buf, len, "+0x%lx in the heap object at 0x%lx (%zu bytes)",
+                  (unsigned long)(addr - start), (unsigned long)start, size);
+        return true;
+    }
+    uint64_t freed_by = poison_free && size >= HEAP_POISON_MIN_SIZE
+                            ? ((const uint64_t *)obj)[size / sizeof(uint64_t) - 1]
+                            : 0;
+    const char *name;
+    uint64_t off;
+    if (freed_by != 0 && ksyms_lookup(freed_by, &name, &off))
+        ksnprintf(buf, len, "+0x%lx in the FREED heap object at 0x%lx (%zu bytes), freed at %s+0x%lx",
+                  (unsigned long)(addr - start), (unsigned long)start, size, name,
+                  (unsigned long)off);
+    else
+        ksnprintf(buf, len, "+0x%lx in the FREED heap object at 0x%lx (%zu bytes)",
+                  (unsigned long)(addr - start), (unsigned long)start, size);
+    return true;
+}
+#endif

@@ -151,13 +151,14 @@ KTEST_MANUAL(heap, double_free) {
 
 /*
  * Deliberate crash with kernel.heap-poison=true: a write into a freed object must end in
- * a "written after free" panic at the object's next allocation, naming the offset and the
- * value. Run with test=heap.write_after_free kernel.heap-poison=true.
+ * a "written after free" panic when the object leaves the quarantine (after enough later
+ * frees), naming the offset and the value. Run with test=heap.write_after_free
+ * kernel.heap-poison=true.
  */
 #define WAF_SIZE 64
 #define WAF_OFFSET 40
 #define WAF_VALUE 0x5afe5afe5afe5afeull
-#define WAF_TRIES 4096 /* more objects of the class than the heap can hold free */
+#define WAF_FREES 10000 /* more frees than the quarantine holds */
 KTEST_MANUAL(heap, write_after_free) {
     uint64_t *p = kmalloc(WAF_SIZE);
     if (!p) {
@@ -166,12 +167,30 @@ KTEST_MANUAL(heap, write_after_free) {
     }
     kfree(p);
     p[WAF_OFFSET / sizeof(uint64_t)] = WAF_VALUE;
-    /* The freed object is handed out again within these (its slab's free list is LIFO);
-     * the allocations are leaked, the boot ends here either way. */
-    for (int i = 0; i < WAF_TRIES; i++) {
-        if (kmalloc(WAF_SIZE) == p)
-            break;
-    }
+    for (int i = 0; i < WAF_FREES; i++)
+        kfree(kmalloc(WAF_SIZE));
     ktest_fail(ktx, __FILE__, __LINE__,
                "write after free not caught (is kernel.heap-poison=true on the command line?)");
+}
+
+/*
+ * Deliberate crash with kernel.heap-poison=true: a call through a function pointer in a
+ * freed object jumps to the fill pattern, and the panic report names the freed object a
+ * register points into and the function that freed it. Run with
+ * test=heap.use_after_free_report kernel.heap-poison=true.
+ */
+struct uaf_victim {
+    uint64_t words[3];
+    void (*fn)(void);
+    uint64_t pad[4];
+};
+KTEST_MANUAL(heap, use_after_free_report) {
+    struct uaf_victim *volatile v = kmalloc(sizeof(struct uaf_victim));
+    if (!v) {
+        ktest_fail(ktx, __FILE__, __LINE__, "out of memory");
+        return;
+    }
+    kfree(v);
+    v->fn();
+    ktest_fail(ktx, __FILE__, __LINE__, "the call through the freed object returned");
 }

@@ -20,6 +20,7 @@
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
 #include <kernel/trap.h>
+#include <phys/heap.h>
 
 static const char *const exception_names[X86_NUM_EXCEPTIONS] = {
     "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -41,6 +42,25 @@ static void print_symbolised(const char *label, uint64_t addr) {
         printf("%s 0x%016lx\n", label, addr);
 }
 
+/* Names the heap object each register points into (a use after free shows the FREED
+ * object and, with kernel.heap-poison=true, where it was freed). */
+static void describe_heap_pointers(const struct x86_iframe *f) {
+    const struct {
+        const char *name;
+        uint64_t value;
+    } regs[] = {
+        {"rax", f->rax}, {"rbx", f->rbx}, {"rcx", f->rcx}, {"rdx", f->rdx},
+        {"rsi", f->rsi}, {"rdi", f->rdi}, {"r8", f->r8},   {"r9", f->r9},
+        {"r10", f->r10}, {"r11", f->r11}, {"r12", f->r12}, {"r13", f->r13},
+        {"r14", f->r14}, {"r15", f->r15}, {"cr2", f->cr2},
+    };
+    char buf[HEAP_DESCRIBE_MAX];
+    for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+        if (heap_describe(regs[i].value, buf, sizeof(buf)))
+            printf(" %s: %s\n", regs[i].name, buf);
+    }
+}
+
 static void dump_frame(const struct x86_iframe *f) {
     print_symbolised(" rip", f->rip);
     printf(" cs  0x%04lx rflags 0x%016lx ss 0x%04lx\n", f->cs, f->rflags, f->ss);
@@ -54,6 +74,7 @@ static void dump_frame(const struct x86_iframe *f) {
            f->r11);
     printf(" r12 0x%016lx r13 0x%016lx r14 0x%016lx r15 0x%016lx\n", f->r12, f->r13, f->r14,
            f->r15);
+    describe_heap_pointers(f);
 }
 
 #define X86_VECTOR_GP 13

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Resets the heap's lists and counters; call once at boot, after pmm_init. */
 void heap_init(void);
@@ -26,6 +27,14 @@ void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 /* Frees a kmalloc'ed pointer; NULL is ignored; a pointer the heap never gave out panics. */
 void kfree(void *ptr);
+
+/*
+ * For panic reports: if addr points into a heap slab, writes into buf (len bytes) which
+ * object, its size and offset, and whether it is free (with poisoning on, also the pc of
+ * the kfree); false, writing nothing, for any other address.
+ */
+bool heap_describe(uintptr_t addr, char *buf, size_t len);
+#define HEAP_DESCRIBE_MAX 160 /* enough for any heap_describe text */
 
 size_t heap_bytes_in_use(void); /* sum of the class sizes / run sizes of live allocations */
 size_t heap_pages(void);        /* PMM pages currently held by the heap, spares included */
