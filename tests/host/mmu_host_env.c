@@ -56,6 +56,9 @@ void mmu_env_init(size_t bytes) {
 
     mmu_hw_host.page1g = true;
     mmu_hw_host.nx = true;
+    mmu_hw_host.phys_bits = 52;
+    mmu_hw_host.on_load_root = NULL;
+    mmu_hw_host.walker_race = NULL;
     mmu_hw_host.cr3_loads = 0;
     mmu_hw_host.current_root = 0;
     mmu_env_reset_tlb_counters();

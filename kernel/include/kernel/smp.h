@@ -9,9 +9,10 @@
 
 /*
  * The most CPUs the kernel starts; CPU numbers are 0 .. SMP_MAX_CPUS - 1, the boot CPU
- * is 0. 32 because the page-table engine's active-CPU mask (which CPUs may hold an
- * address space's translations) is a 32-bit word today.
+ * is 0. 64 because every set of CPUs (arch_cpu_set_t for IPIs and the page-table
+ * engine's active-CPU masks, cpu_mask_t for the scheduler's affinity masks) is one
+ * 64-bit word.
  */
-#define SMP_MAX_CPUS 32
+#define SMP_MAX_CPUS 64
 
 #endif

@@ -15,7 +15,7 @@
 #include "mmu_priv.h"
 
 #ifdef BERYL_HOST
-struct mmu_hw_host mmu_hw_host = {.page1g = true, .nx = true};
+struct mmu_hw_host mmu_hw_host = {.page1g = true, .nx = true, .phys_bits = 52};
 #endif
 
 #define PML4_SLOT_SIZE LEVEL_SIZE(MMU_ROOT_LEVEL)
@@ -75,7 +75,10 @@ static struct arch_aspace *aspace_alloc(enum arch_aspace_role role, vaddr_t base
     as->top_last = (unsigned)VIDX(as->last, MMU_ROOT_LEVEL);
     as->is_kernel = base >= KERNEL_HALF_BASE;
     as->table_flags = X86_PTE_P | X86_PTE_W | (as->is_kernel ? 0 : X86_PTE_U);
-    as->leaf_global = as->is_kernel ? X86_PTE_G : 0;
+    /* Only the kernel aspace (arch_mmu_init) has global leaves: any other aspace, even
+     * one in the kernel half, is live only where it is loaded, and a global entry would
+     * outlive the CR3 load that leaves it. */
+    as->leaf_global = 0;
     return as;
 }
 
@@ -245,32 +248,52 @@ size_t arch_mmu_table_pages(arch_aspace_t *as) {
 
 arch_aspace_t *arch_mmu_kernel_aspace(void) { return kernel_aspace; }
 
-/*
- * Loads new_as (NULL = kernel) on this CPU and moves this CPU's bit in the active masks.
- * A unified aspace's tables belong to its shared and restricted aspaces too, so their
- * masks get the bit as well: an invalidation on either reaches this CPU.
- */
-static void set_active(struct arch_aspace *as, bool on) {
-    uint32_t bit = mmu_hw_cpu_bit();
-    if (!as || as->is_kernel)
-        return;
-    struct arch_aspace *parts[3] = {as, as->shared, as->restricted};
-    for (int i = 0; i < 3; i++) {
-        if (!parts[i])
-            continue;
-        if (on)
-            __atomic_fetch_or(&parts[i]->active_cpus, bit, __ATOMIC_ACQ_REL);
-        else
-            __atomic_fetch_and(&parts[i]->active_cpus, ~bit, __ATOMIC_ACQ_REL);
-    }
+/* The aspaces whose active masks must hold a CPU that runs `as` (NULL = kernel): a
+ * unified aspace's tables belong to its shared and restricted aspaces too, so an
+ * invalidation on either must reach that CPU. Returns how many (0 for the kernel
+ * aspace, whose changes go to every CPU). */
+static unsigned tracked_parts(struct arch_aspace *as, struct arch_aspace *parts[3]) {
+    unsigned n = 0;
+    if (!as || as->leaf_global)
+        return 0;
+    parts[n++] = as;
+    if (as->shared)
+        parts[n++] = as->shared;
+    if (as->restricted)
+        parts[n++] = as->restricted;
+    return n;
 }
 
+static bool part_of(struct arch_aspace *as, struct arch_aspace *const parts[], unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        if (parts[i] == as)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Loads new_as (NULL = kernel) on this CPU and moves this CPU's bit in the active masks.
+ * The order is what keeps a shootdown from missing this CPU: the bit goes into new_as's
+ * masks before the root is loaded (the locked OR is a full barrier, so a change to
+ * new_as either is seen by the walk or sees the bit: mmu_cm_finish), and leaves old_as's
+ * masks only after, since until the load this CPU may still walk old_as's tables. An
+ * aspace in both (a unified aspace and its restricted part) keeps the bit.
+ */
 void arch_mmu_context_switch(arch_aspace_t *old_as, arch_aspace_t *new_as) {
     struct arch_aspace *target = new_as ? new_as : kernel_aspace;
-    set_active(old_as, false);
-    set_active(new_as, true);
+    struct arch_aspace *old_parts[3], *new_parts[3];
+    unsigned nold = tracked_parts(old_as, old_parts);
+    unsigned nnew = tracked_parts(new_as, new_parts);
+    arch_cpu_set_t bit = mmu_hw_cpu_bit();
+    for (unsigned i = 0; i < nnew; i++)
+        __atomic_fetch_or(&new_parts[i]->active_cpus, bit, __ATOMIC_ACQ_REL);
     if (target)
         mmu_hw_load_root(target->root_pa);
+    for (unsigned i = 0; i < nold; i++) {
+        if (!part_of(old_parts[i], new_parts, nnew))
+            __atomic_fetch_and(&old_parts[i]->active_cpus, ~bit, __ATOMIC_ACQ_REL);
+    }
 }
 
 #ifndef BERYL_HOST
@@ -320,6 +343,7 @@ void arch_mmu_init(void) {
     as->root = paddr_to_physmap(as->root_pa);
     as->root_page = paddr_to_vm_page(as->root_pa);
     as->table_pages = adopt_table(as->root_pa, MMU_ROOT_LEVEL);
+    as->leaf_global = X86_PTE_G;
     kernel_aspace = as;
 }
 #endif

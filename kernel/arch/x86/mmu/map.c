@@ -254,7 +254,7 @@ zx_status_t arch_mmu_map(arch_aspace_t *as, vaddr_t vaddr, const paddr_t *phys, 
     paddr_t any_bad = 0;
     for (size_t i = 0; i < count; i++)
         any_bad |= phys[i];
-    if (any_bad & ~X86_PTE_ADDR_MASK)
+    if (any_bad & ~mmu_hw_paddr_mask())
         return ZX_ERR_INVALID_ARGS;
 
     struct map_op op = {.vaddr = vaddr, .phys = phys, .leaf = leaf, .existing = existing,
@@ -332,8 +332,8 @@ zx_status_t arch_mmu_map_contiguous(arch_aspace_t *as, vaddr_t vaddr, paddr_t pa
     if (st != ZX_OK)
         return st;
     paddr_t plast = paddr + ((uint64_t)count << PAGE_SHIFT) - 1;
-    if ((paddr & ~X86_PTE_ADDR_MASK) || plast < paddr ||
-        (plast & ~(X86_PTE_ADDR_MASK | PAGE_MASK)))
+    uint64_t addr_mask = mmu_hw_paddr_mask();
+    if ((paddr & ~addr_mask) || plast < paddr || (plast & ~(addr_mask | PAGE_MASK)))
         return ZX_ERR_INVALID_ARGS;
 
     struct map_op op = {.vaddr = vaddr, .paddr = paddr, .leaf = leaf,

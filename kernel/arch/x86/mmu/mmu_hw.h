@@ -8,23 +8,40 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <arch/irq.h>
 #include <kernel/types.h>
+
+/* The address bits of an entry for a CPU with `bits` physical address bits (at most 52,
+ * what an entry can hold). */
+static inline uint64_t mmu_hw_paddr_mask_for(unsigned bits) {
+    if (bits > 52)
+        bits = 52;
+    return ((1ull << bits) - 1) & ~(uint64_t)PAGE_MASK;
+}
 
 #ifdef BERYL_HOST
 
 struct mmu_hw_host {
     bool page1g;         /* CPU offers 1 GiB pages (tests switch it) */
     bool nx;             /* CPU offers NX */
+    unsigned phys_bits;  /* CPU's physical address width (tests switch it) */
     uint64_t invlpg;     /* single-page invalidations issued */
     uint64_t full_flush; /* full TLB flushes issued (non-global) */
     uint64_t global_flush; /* full flushes including global entries */
     uint64_t cr3_loads;
     uint64_t current_root; /* what "CR3" holds */
+    void (*on_load_root)(paddr_t root); /* optional: called at each "CR3" load */
+    /* Optional: plays another CPU's page walker (setting Accessed or Dirty) in the
+     * window between the engine's read of an entry it keeps and its write. */
+    void (*walker_race)(uint64_t *entry);
 };
 extern struct mmu_hw_host mmu_hw_host;
 
 static inline bool mmu_hw_page1g(void) { return mmu_hw_host.page1g; }
 static inline bool mmu_hw_nx(void) { return mmu_hw_host.nx; }
+static inline uint64_t mmu_hw_paddr_mask(void) {
+    return mmu_hw_paddr_mask_for(mmu_hw_host.phys_bits);
+}
 static inline void mmu_hw_invlpg(vaddr_t va) { (void)va; mmu_hw_host.invlpg++; }
 static inline void mmu_hw_flush_all(bool include_global) {
     if (include_global)
@@ -35,9 +52,15 @@ static inline void mmu_hw_flush_all(bool include_global) {
 static inline void mmu_hw_load_root(paddr_t root) {
     mmu_hw_host.cr3_loads++;
     mmu_hw_host.current_root = root;
+    if (mmu_hw_host.on_load_root)
+        mmu_hw_host.on_load_root(root);
 }
-static inline uint32_t mmu_hw_cpu_bit(void) { return 1u; }
-static inline uint64_t mmu_hw_cpus_running(void) { return 1u; }
+static inline void mmu_hw_walker_window(uint64_t *entry) {
+    if (mmu_hw_host.walker_race)
+        mmu_hw_host.walker_race(entry);
+}
+static inline arch_cpu_set_t mmu_hw_cpu_bit(void) { return 1u; }
+static inline arch_cpu_set_t mmu_hw_cpus_running(void) { return 1u; }
 
 #else
 
@@ -46,6 +69,11 @@ static inline uint64_t mmu_hw_cpus_running(void) { return 1u; }
 
 static inline bool mmu_hw_page1g(void) { return x86_features.page1g; }
 static inline bool mmu_hw_nx(void) { return x86_features.nx; }
+/* Physical addresses beyond the CPU's width are reserved bits in an entry (a #PF with
+ * RSVD set on use), so the engine refuses them. */
+static inline uint64_t mmu_hw_paddr_mask(void) {
+    return mmu_hw_paddr_mask_for(x86_features.phys_addr_bits);
+}
 static inline void mmu_hw_invlpg(vaddr_t va) { x86_invlpg(va); }
 /* Reloading CR3 drops non-global entries; toggling CR4.PGE drops global ones too. */
 static inline void mmu_hw_flush_all(bool include_global) {
@@ -58,9 +86,11 @@ static inline void mmu_hw_flush_all(bool include_global) {
     }
 }
 static inline void mmu_hw_load_root(paddr_t root) { x86_set_cr3(root); }
-static inline uint32_t mmu_hw_cpu_bit(void) { return 1u << arch_curr_cpu_num(); }
+/* Where another CPU's walker may set Accessed or Dirty: anywhere, so nothing to do. */
+static inline void mmu_hw_walker_window(uint64_t *entry) { (void)entry; }
+static inline arch_cpu_set_t mmu_hw_cpu_bit(void) { return ARCH_CPU_SET_BIT(arch_curr_cpu_num()); }
 /* Every CPU that may hold kernel translations. */
-static inline uint64_t mmu_hw_cpus_running(void) { return arch_cpus_running(); }
+static inline arch_cpu_set_t mmu_hw_cpus_running(void) { return arch_cpus_running(); }
 
 #endif
 

@@ -65,7 +65,7 @@ struct arch_aspace {
      * once the aspace is created. */
     spinlock_t lock;
     enum arch_aspace_role role;
-    bool is_kernel;
+    bool is_kernel;    /* in the kernel half: no user entries (the kernel aspace: leaf_global) */
     vaddr_t base;      /* first byte */
     vaddr_t last;      /* last byte (inclusive) */
     unsigned top_first, top_last; /* PML4 slots the range touches */
@@ -73,9 +73,9 @@ struct arch_aspace {
     uint64_t *root;    /* through the physmap */
     vm_page_t *root_page;
     uint64_t table_flags; /* bits of a non-leaf entry: P | W (| U for user aspaces) */
-    uint64_t leaf_global; /* G for the kernel aspace, else 0 */
+    uint64_t leaf_global; /* G for the kernel aspace (the one every CPU holds), else 0 */
     size_t table_pages; /* lock */
-    uint32_t active_cpus;  /* CPUs on which this aspace's tables are live (atomic) */
+    arch_cpu_set_t active_cpus; /* CPUs on which this aspace's tables are live (atomic) */
     /* Role links: a RESTRICTED aspace's unified aspace (lock); a UNIFIED aspace's parts
      * (fixed); the number of unified aspaces borrowing a SHARED aspace (lock). */
     struct arch_aspace *unified;
@@ -189,6 +189,31 @@ static inline uint64_t *pte_table(uint64_t e) {
 }
 static inline vm_page_t *pte_table_page(uint64_t e) {
     return paddr_to_vm_page(e & X86_PTE_ADDR_MASK);
+}
+
+/*
+ * Entry updates and the bits the hardware sets. A CPU's page walker sets Accessed (and, on
+ * a write, Dirty) in present entries at any time, with a locked operation, also while
+ * another CPU holds the aspace lock. A change that keeps a translation (protect, split)
+ * therefore writes with a compare-exchange or exchange so such a bit is never lost;
+ * stores that install a new translation or clear an entry (map, unmap) discard the old
+ * entry's bits with it, which nothing reads.
+ */
+
+/*
+ * Sets the protection bits (X86_PTE_PROT_MASK) of the present leaf *p, which held `e`
+ * when the caller read it, to `bits`, keeping everything else, A and D included. Returns
+ * false, writing nothing, when they already are `bits`.
+ */
+static inline bool pte_set_prot(uint64_t *p, uint64_t e, uint64_t bits) {
+    for (;;) {
+        uint64_t ne = (e & ~X86_PTE_PROT_MASK) | bits;
+        if (ne == e)
+            return false;
+        mmu_hw_walker_window(p);
+        if (__atomic_compare_exchange_n(p, &e, ne, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return true;
+    }
 }
 
 /* Last byte covered by the level-l entry containing va, clipped to `last`. */

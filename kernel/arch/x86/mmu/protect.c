@@ -26,11 +26,8 @@ static void protect_pt(struct arch_aspace *as, struct protect_op *op, uint64_t *
     struct mmu_cm_local l = mmu_cm_local_begin(cm);
     for (size_t k = 0; k < n; k++) {
         uint64_t e = pte[k];
-        uint64_t ne = (e & ~X86_PTE_PROT_MASK) | bits;
-        if ((e & X86_PTE_P) && ne != e) {
-            pte[k] = ne;
+        if ((e & X86_PTE_P) && pte_set_prot(&pte[k], e, bits))
             mmu_cm_local_page(cm, &l, va + (k << PAGE_SHIFT));
-        }
     }
     mmu_cm_sync(cm, &l);
 }
@@ -60,11 +57,8 @@ static zx_status_t protect_level(struct arch_aspace *as, struct protect_op *op,
                 e = table[idx];
             }
             if (pte_large(e)) {
-                uint64_t ne = (e & ~X86_PTE_PROT_MASK) | op->bits;
-                if (ne != e) {
-                    table[idx] = ne;
+                if (pte_set_prot(&table[idx], e, op->bits))
                     mmu_cm_page(op->cm, va);
-                }
             } else if (level == 1) {
                 protect_pt(as, op, pte_table(e), va, elast);
             } else {

@@ -30,18 +30,23 @@ static void cm_flush_here(void *arg) {
 
 /*
  * Invalidates the batch on every CPU that may hold the aspace's translations: all of
- * them for the kernel aspace, else those in its active mask, and waits for them, so
+ * them for the kernel aspace (its leaves are global), else those in its active mask, and
+ * waits for them, so
  * that mmu_cm_free_pages() runs only once no CPU can still use a freed table or page.
  * (A CPU that loads the aspace after the mask was read loads a fresh root and sees the
  * new entries.)
  */
 void mmu_cm_finish(struct arch_aspace *as, struct mmu_cm *cm) {
     if (cm->full_flush || cm->npending > 0) {
-        arch_cpu_set_t targets = as->is_kernel
-                                     ? mmu_hw_cpus_running()
-                                     : __atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE);
-        struct mmu_cm_flush f = {.cm = cm, .global = as->is_kernel};
-        if ((targets & ~(arch_cpu_set_t)mmu_hw_cpu_bit()) == 0) {
+        /* The entry stores above must be visible before the mask is read: a CPU that sets
+         * its bit (a locked operation) and then loads the root either is seen here or
+         * walks the new entries. x86 may otherwise let this load pass those stores. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        bool everywhere = as->leaf_global != 0;
+        arch_cpu_set_t targets = everywhere ? mmu_hw_cpus_running()
+                                            : __atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE);
+        struct mmu_cm_flush f = {.cm = cm, .global = everywhere};
+        if ((targets & ~mmu_hw_cpu_bit()) == 0) {
             if (targets != 0)
                 cm_flush_here(&f);
         } else {
@@ -163,8 +168,16 @@ zx_status_t mmu_split_large(struct arch_aspace *as, struct mmu_cm *cm, uint64_t 
         child[i] = (base + i * step) | attrs;
     vm_page_t *cpage = paddr_to_vm_page(child_pa);
     cpage->mmu.nr_children = X86_PT_ENTRIES;
-    /* The parent's child count is unchanged: one large entry becomes one table entry. */
-    table[idx] = child_pa | as->table_flags;
+    /* The parent's child count is unchanged: one large entry becomes one table entry.
+     * Accessed or Dirty set on the large entry since it was read go to every small one
+     * (the new table is reachable by then, but only ever with fewer of those bits). */
+    mmu_hw_walker_window(&table[idx]);
+    uint64_t old = __atomic_exchange_n(&table[idx], child_pa | as->table_flags, __ATOMIC_RELAXED);
+    uint64_t late = old & ~e & (X86_PTE_A | X86_PTE_D);
+    if (late) {
+        for (unsigned i = 0; i < X86_PT_ENTRIES; i++)
+            __atomic_fetch_or(&child[i], late, __ATOMIC_RELAXED);
+    }
     mmu_cm_page(cm, ROUNDDOWN(va, LEVEL_SIZE(level)));
     return ZX_OK;
 }
