@@ -23,6 +23,11 @@
  * what the collector walks, so it never scans a queue under a spinlock. Messages without
  * such handles never touch the gc lock. An endpoint the collector finds unreachable is
  * closed exactly as on_zero_handles closes it (the collector's detach / close below).
+ *
+ * A queued message belongs to its queue. Once the endpoint's lock is dropped, a writer
+ * (or a reader putting a message back) no longer touches an uncounted message: another
+ * reader may already have taken and freed it. A counted one it may still use until its
+ * gc_exit, since every reader of a counted message needs the gc lock.
  */
 #include "channel_priv.h"
 
@@ -360,8 +365,10 @@ zx_status_t channel_create(channel_t **out0, channel_t **out1) {
  */
 zx_status_t channel_write_msg(channel_t *c, channel_msg_t *m) {
     spin_lock_saved_state_t st;
-    m->counted = channel_msg_counted(m);
-    bool entered = m->counted > 0 && gc_enter();
+    /* Once m is queued and the peer's lock dropped, an uncounted m belongs to the queue:
+     * a reader may take and free it at once. So whether it is counted is kept here. */
+    const bool counted = (m->counted = channel_msg_counted(m)) > 0;
+    bool entered = counted && gc_enter();
 
     spin_lock_irqsave(&c->obj.lock, &st);
     channel_t *peer = c->peer;
@@ -374,13 +381,13 @@ zx_status_t channel_write_msg(channel_t *c, channel_msg_t *m) {
         spin_lock_irqsave(&peer->obj.lock, &st);
         if (peer->peer == c) { /* else unlinked since we looked */
             list_add_tail(&peer->queue, &m->node);
-            if (m->counted > 0)
+            if (counted)
                 list_add_tail(&peer->gc_msgs, &m->gc_link);
             kobject_signal_locked(&peer->obj, 0, ZX_CHANNEL_READABLE);
             status = ZX_OK;
         }
         spin_unlock_irqrestore(&peer->obj.lock, st);
-        if (status == ZX_OK && m->counted > 0) {
+        if (status == ZX_OK && counted) {
             gc_lock_assume_held(); /* counted: the gc_enter above */
             channel_msg_contain(m, peer); /* m stays queued: a reader needs the gc lock */
         }
@@ -470,18 +477,20 @@ zx_status_t channel_dequeue(channel_t *c, uint32_t byte_cap, uint32_t handle_cap
  * meantime, is freed: nobody could read it). */
 void channel_requeue_front(channel_t *c, channel_msg_t *m) {
     spin_lock_saved_state_t st;
-    m->counted = channel_msg_counted(m); /* the reader may have dropped handles */
-    bool entered = m->counted > 0 && gc_enter();
+    /* The reader may have dropped handles. Kept: an uncounted m may be taken and freed
+     * by another reader as soon as c's lock is dropped (see channel_write_msg). */
+    const bool counted = (m->counted = channel_msg_counted(m)) > 0;
+    bool entered = counted && gc_enter();
     spin_lock_irqsave(&c->obj.lock, &st);
     bool closed = c->closed;
     if (!closed) {
         list_add_head(&c->queue, &m->node);
-        if (m->counted > 0)
+        if (counted)
             list_add_head(&c->gc_msgs, &m->gc_link);
         kobject_signal_locked(&c->obj, 0, ZX_CHANNEL_READABLE);
     }
     spin_unlock_irqrestore(&c->obj.lock, st);
-    if (!closed && m->counted > 0) {
+    if (!closed && counted) {
         gc_lock_assume_held(); /* counted: the gc_enter above */
         channel_msg_contain(m, c);
     }
