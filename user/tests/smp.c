@@ -1,6 +1,6 @@
 /*
  * Threads pinned to different CPUs (issue 15's user tests): channel ping-pong between
- * two CPUs, killing a thread or a process that spins in user mode on another CPU, and
+ * two CPUs, a writer and a reader of one channel racing on two CPUs, killing a thread or a process that spins in user mode on another CPU, and
  * tearing a process down while its threads run on every CPU (restricted-mode kicks
  * across CPUs are in test/smp_restricted).
  *
@@ -126,6 +126,102 @@ TEST(SmpPingPong, ChannelRoundTripsBetweenCpus) {
     uint32_t n = smp_cpus();
     for (uint32_t a = 0; a < n; a++)
         ping_pong(a, (a + 1) % n);
+}
+
+/* ---- a writer and a reader of one channel on two CPUs --------------------------------- */
+
+/* Messages the writer sends; every RACE_HANDLE_EVERY-th carries a VMO handle. */
+#define RACE_MESSAGES 50000u
+#define RACE_HANDLE_EVERY 8u
+/* How far the writer may run ahead of the reader (bounds the queue). */
+#define RACE_AHEAD 64u
+
+typedef struct {
+    zx_handle_t self;
+    zx_handle_t ch;
+    volatile uint32_t got;       /* messages read, in order */
+    volatile uint32_t handles;   /* handles received (each closed at once) */
+    volatile zx_status_t status; /* first failure, ZX_OK if none */
+} race_reader_t;
+
+/* Reads RACE_MESSAGES messages as fast as it can (a read finding the queue empty is
+ * tried again at once), checking their order. */
+static void race_reader_main(uintptr_t arg, uintptr_t unused) {
+    (void)unused;
+    race_reader_t *r = (race_reader_t *)arg;
+    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    while (r->got < RACE_MESSAGES && r->status == ZX_OK) {
+        uint32_t v = 0, nb = 0, nh = 0;
+        zx_handle_t h = ZX_HANDLE_INVALID;
+        zx_status_t st = zx_channel_read(r->ch, 0, &v, &h, sizeof(v), 1, &nb, &nh);
+        if (st == ZX_ERR_SHOULD_WAIT) {
+            if (zx_clock_get_monotonic() > deadline)
+                r->status = ZX_ERR_TIMED_OUT;
+            continue;
+        }
+        if (st == ZX_OK && v != r->got)
+            st = ZX_ERR_BAD_STATE;
+        if (st != ZX_OK) {
+            r->status = st;
+            break;
+        }
+        if (nh == 1) {
+            r->handles++;
+            zx_handle_close(h);
+        }
+        r->got++;
+    }
+    zx_thread_exit();
+}
+
+/*
+ * A writer on CPU 0 and a reader on CPU 1 that takes each message as soon as it is
+ * queued: the writer must not touch a message once it is queued (the reader may already
+ * have freed it). Booted with kernel.heap-poison=true (ctest qemu.channel_race_poisoned),
+ * a writer that still reads the message after queueing it would read the poison fill
+ * of the freed message and panic.
+ */
+TEST(SmpChannel, WriterAndReaderOnTwoCpus) {
+    if (smp_skip("SmpChannel.WriterAndReaderOnTwoCpus"))
+        return;
+    zx_handle_t self = zx_thread_self();
+    ASSERT_OK(smp_pin(beryl_resource(), self, 0));
+    zx_handle_t mine, vmo;
+    race_reader_t r = {.status = ZX_OK};
+    ASSERT_OK(zx_channel_create(0, &mine, &r.ch));
+    ASSERT_OK(zx_vmo_create(TU_PAGE, 0, &vmo));
+    tu_thread_t t;
+    ASSERT_OK(tu_thread_create(&t));
+    ASSERT_OK(smp_pin(beryl_resource(), t.thread, 1));
+    r.self = t.thread;
+    ASSERT_OK(tu_thread_start(&t, race_reader_main, (uintptr_t)&r, 0));
+    uint32_t sent = 0, sent_handles = 0;
+    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    while (sent < RACE_MESSAGES && r.status == ZX_OK && zx_clock_get_monotonic() < deadline) {
+        if (sent - r.got >= RACE_AHEAD)
+            continue; /* let the reader catch up */
+        zx_handle_t h = ZX_HANDLE_INVALID;
+        bool with_handle = sent % RACE_HANDLE_EVERY == 0 &&
+                           zx_handle_duplicate(vmo, ZX_RIGHT_SAME_RIGHTS, &h) == ZX_OK;
+        zx_status_t st = zx_channel_write(mine, 0, &sent, sizeof(sent), with_handle ? &h : NULL,
+                                          with_handle ? 1 : 0);
+        if (st != ZX_OK) {
+            printf("smp: channel race: write %u: status %d\n", sent, st);
+            break;
+        }
+        sent_handles += with_handle;
+        sent++;
+    }
+    EXPECT_EQ(sent, RACE_MESSAGES);
+    EXPECT_OK(tu_thread_join(&t, SMP_DEADLINE_NS));
+    EXPECT_OK(r.status);
+    EXPECT_EQ(r.got, RACE_MESSAGES);
+    EXPECT_EQ(r.handles, sent_handles);
+    tu_thread_destroy(&t);
+    zx_handle_close(mine);
+    zx_handle_close(r.ch);
+    zx_handle_close(vmo);
+    EXPECT_OK(tu_pin_mask(beryl_resource(), self, ~0ull));
 }
 
 /* ---- kill of a thread spinning in user mode ------------------------------------------ */
