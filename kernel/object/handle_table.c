@@ -260,16 +260,27 @@ static zx_status_t ht_insert(handle_table_t *ht, kobject_t *obj, zx_rights_t rig
     return status;
 }
 
+/*
+ * The handle count goes up only once the slot is taken, under the table lock (nobody can
+ * close the new handle before that lock is released). Counting it first and taking it
+ * back by hand on failure would be wrong: another handle to obj closed in between would
+ * see a count above one (a HANDLE_DROPPED, not the last handle), and the hand-made drop
+ * to zero would then never run on_zero_handles.
+ */
 zx_status_t handle_table_add(handle_table_t *ht, kobject_t *obj, zx_rights_t rights,
                              zx_handle_t *out) {
-    handle_ref_t h;
-    handle_ref_init(&h, obj, rights);
-    zx_status_t status = ht_insert(ht, obj, rights, out);
-    if (status != ZX_OK) {
-        /* Undo by hand: this handle never existed, so on_zero_handles must not run. */
-        __atomic_fetch_sub(&obj->handle_count, 1, __ATOMIC_ACQ_REL);
-        kobject_unref(obj);
+    kobject_ref(obj);
+    zx_status_t status = ZX_OK;
+    mutex_acquire(&ht->lock);
+    if (ht->free_head == HT_NO_SLOT)
+        status = ht_grow_locked(ht);
+    if (status == ZX_OK) {
+        __atomic_fetch_add(&obj->handle_count, 1, __ATOMIC_RELAXED);
+        *out = ht_insert_locked(ht, obj, rights);
     }
+    mutex_release(&ht->lock);
+    if (status != ZX_OK)
+        kobject_unref(obj);
     return status;
 }
 
