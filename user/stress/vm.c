@@ -96,7 +96,7 @@ typedef struct {
     uint32_t vmo, off, len;  /* the mapping (len 0: nothing mapped) */
     uint32_t perm;
 } vslot_t;
-#define VM_SLOTS 6u
+#define VM_SLOTS 3u
 #define VM_SLOT_WRITER 0x80000000u
 
 static vslot_t slots[VM_SLOTS];
@@ -511,8 +511,8 @@ static const vm_op_t ops[] = {
     {"map", op_map, 4},         {"unmap", op_unmap, 3},       {"protect", op_protect, 3},
     {"read", op_read, 6},       {"write", op_write, 6},       {"vmo-read", op_vmo_read, 2},
     {"decommit", op_decommit, 3}, {"snapshot", op_snapshot, 2},
-    {"slot-remap", op_slot_remap, 3}, {"slot-protect", op_slot_protect, 1},
-    {"slot-access", op_slot_access, 8},
+    {"slot-remap", op_slot_remap, 4}, {"slot-protect", op_slot_protect, 1},
+    {"slot-access", op_slot_access, 12},
 };
 #define VM_NOPS (sizeof(ops) / sizeof(ops[0]))
 
