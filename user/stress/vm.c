@@ -7,8 +7,11 @@
  * each write (zero for a page never written or decommitted since), and every read, through
  * a mapping or zx_vmo_read, checks it. A read that shows another object's or another
  * page's tag is a translation to the wrong frame (e.g. a stale one to a freed and reused
- * page); a snapshot's own writes must never show in its parent. The run must end with
- * every check passed, no kernel panic and the kernel's free memory back where it started.
+ * page); a snapshot's own writes must never show in its parent. Fixed address ranges
+ * (slots) are remapped to other VMOs by one worker while others read and write through
+ * them, so a CPU that kept a translation of the previous mapping reads a page whose tag
+ * is not the one mapped there now. The run must end with every check passed, no kernel
+ * panic and the kernel's free memory back where it started.
  * Boot module stress/vm, run by `userboot.prefix=stress/vm` (ctest qemu.stress_vm_smp4).
  *
  * The seed: the -DBERYL_STRESS_VM_SEED build option if not 0, else `--seed N` when the
@@ -56,10 +59,12 @@
 #define TAG_ID_SNAPSHOT 0x8000u /* | worker: the pages a snapshot wrote itself */
 #define TAG_VERSION_MASK 0xffffffull
 
+/* The tag of page `index` of object `id` at `version`. */
 static uint64_t tag_make(uint32_t id, uint32_t index, uint64_t version) {
     return TAG_MAGIC << 56 | (uint64_t)(id & 0xffff) << 40 | (uint64_t)(index & 0xffff) << 24 |
            (version & TAG_VERSION_MASK);
 }
+/* True if t is zero or a tag of page `index` of object `id` (any version). */
 static bool tag_ok(uint64_t t, uint32_t id, uint32_t index) {
     return t == 0 || (t >> 56 == TAG_MAGIC && ((t >> 40) & 0xffff) == id &&
                       ((t >> 24) & 0xffff) == index);
@@ -114,6 +119,7 @@ static vworker_t workers[VM_MAX_WORKERS];
 
 /* ---- random numbers (xorshift64*, seeded through splitmix64) -------------------------- */
 
+/* splitmix64's finaliser: spreads a seed over all 64 bits. */
 static uint64_t mix(uint64_t x) {
     x += 0x9e3779b97f4a7c15ull;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -121,6 +127,7 @@ static uint64_t mix(uint64_t x) {
     return x ^ (x >> 31);
 }
 
+/* The worker's next number in [0, n) (n > 0). */
 static uint32_t below(vworker_t *w, uint32_t n) {
     uint64_t x = w->rng;
     x ^= x >> 12;
@@ -132,6 +139,7 @@ static uint32_t below(vworker_t *w, uint32_t n) {
 
 /* ---- failures ------------------------------------------------------------------------ */
 
+/* Prints the failure with the worker's operation and two values, counts it; false. */
 static bool fail(vworker_t *w, int line, const char *what, uint64_t a, uint64_t b) {
     printf("stress: FAILED: worker %u op %u (%s) line %d: %s (0x%llx, 0x%llx)\n", w->index,
            w->op, w->op_name, line, what, (unsigned long long)a, (unsigned long long)b);
@@ -187,6 +195,8 @@ static uint32_t pick_run(vworker_t *w, const vmap_t *m, uint32_t need, uint32_t 
     return n;
 }
 
+/* Maps a random range of a random VMO read-write into a free mapping slot of the worker
+ * (nothing if all are used). */
 static bool op_map(vworker_t *w) {
     int slot = -1;
     for (uint32_t i = 0; i < VM_MAX_MAPS && slot < 0; i++)
@@ -219,6 +229,7 @@ static void map_forget_if_empty(vmap_t *m) {
     memset(m, 0, sizeof(*m));
 }
 
+/* Unmaps a run of mapped pages of one of the worker's mappings, or all of it. */
 static bool op_unmap(vworker_t *w) {
     int k = pick_map(w);
     if (k < 0)
@@ -237,6 +248,7 @@ static bool op_unmap(vworker_t *w) {
     return true;
 }
 
+/* Protects a run of mapped pages read-only or read-write. */
 static bool op_protect(vworker_t *w) {
     int k = pick_map(w);
     if (k < 0)
@@ -309,6 +321,7 @@ static bool op_vmo_read(vworker_t *w) {
     return true;
 }
 
+/* Decommits a random range of a random VMO, under other workers' mappings. */
 static bool op_decommit(vworker_t *w) {
     uint32_t v = pick_vmo(w);
     uint32_t off = below(w, g.pages[v]);
@@ -368,6 +381,7 @@ static bool snapshot_check(vworker_t *w, zx_handle_t child, uint32_t v, uint32_t
     return ok;
 }
 
+/* Snapshots a random range of an even-numbered VMO and checks it (snapshot_check). */
 static bool op_snapshot(vworker_t *w) {
     uint32_t v = pick_vmo(w) & ~1u; /* the odd VMOs stay decommittable */
     __atomic_store_n(&g.snapshotted[v], 1, __ATOMIC_RELEASE);
@@ -386,6 +400,8 @@ static bool op_snapshot(vworker_t *w) {
 
 /* ---- the slots ----------------------------------------------------------------------- */
 
+/* The slot lock: try to take it shared (accesses) or exclusive (remap, protect); each
+ * returns false at once if it is taken the other way. */
 static bool slot_try_read(vslot_t *sl) {
     uint32_t v = __atomic_load_n(&sl->lock, __ATOMIC_RELAXED);
     return !(v & VM_SLOT_WRITER) && __atomic_compare_exchange_n(&sl->lock, &v, v + 1, false,
@@ -427,6 +443,7 @@ static bool slot_remap_locked(vworker_t *w, vslot_t *sl) {
     return true;
 }
 
+/* Remaps a random slot, if no one else holds it. */
 static bool op_slot_remap(vworker_t *w) {
     vslot_t *sl = &slots[below(w, VM_SLOTS)];
     if (!slot_try_write(sl))
@@ -436,6 +453,7 @@ static bool op_slot_remap(vworker_t *w) {
     return ok;
 }
 
+/* Protects a random slot's mapping read-only or read-write, if no one else holds it. */
 static bool op_slot_protect(vworker_t *w) {
     vslot_t *sl = &slots[below(w, VM_SLOTS)];
     if (!slot_try_write(sl))
@@ -534,7 +552,8 @@ static void unmap_all(vworker_t *w) {
     for (uint32_t k = 0; k < VM_MAX_MAPS; k++) {
         vmap_t *m = &w->maps[k];
         if (m->len) {
-            zx_status_t st = zx_vmar_unmap(zx_vmar_root_self(), m->base, (uint64_t)m->len * TU_PAGE);
+            zx_status_t st =
+                zx_vmar_unmap(zx_vmar_root_self(), m->base, (uint64_t)m->len * TU_PAGE);
             if (st != ZX_OK)
                 fail(w, __LINE__, "final unmap", (uint64_t)(int64_t)st, m->base);
         }
@@ -542,6 +561,8 @@ static void unmap_all(vworker_t *w) {
     }
 }
 
+/* A worker thread: its share of the operations (stops at the first failure anywhere),
+ * then unmaps what it still has mapped. */
 static void worker_main(uintptr_t arg, uintptr_t unused) {
     (void)unused;
     vworker_t *w = (vworker_t *)arg;
@@ -576,6 +597,7 @@ static kmem_t kmem_now(void) {
     return m;
 }
 
+/* Pages missing from the kernel's free memory since `before`. */
 static int64_t kmem_lost(const kmem_t *before, const kmem_t *after) {
     int64_t lost = before->free_pages - after->free_pages;
     if (after->heap_used <= before->heap_used)
@@ -623,6 +645,7 @@ static bool vmos_create(uint32_t nworkers) {
     return true;
 }
 
+/* Unmaps the slots, then closes every VMO. */
 static void vmos_close(void) {
     slots_clear();
     for (uint32_t v = 0; v < g.nvmos; v++)

@@ -338,6 +338,8 @@ static bool proc_ended(zx_handle_t proc) {
     return (seen & ZX_TASK_TERMINATED) != 0;
 }
 
+/* A duplicate of h with the same rights (ZX_HANDLE_INVALID if that fails, which the
+ * launch taking it then reports). */
 static zx_handle_t dup(zx_handle_t h) {
     zx_handle_t d = ZX_HANDLE_INVALID;
     zx_handle_duplicate(h, ZX_RIGHT_SAME_RIGHTS, &d);
@@ -461,11 +463,13 @@ static bool wait_for(const round_t *r, bool (*cond)(const round_t *)) {
     return cond(r);
 }
 
+/* The caller took its snapshot. */
 static bool is_done(const round_t *r) { return __atomic_load_n(&r->s->done, __ATOMIC_ACQUIRE); }
 /* A completed access through the old translation after the snapshot. */
 static bool went_past(const round_t *r) {
     return is_done(r) && r->s->progress > r->s->snap_progress + 1;
 }
+/* The spinner went TLB_SETTLE past the snapshot (decommit and replace). */
 static bool settled(const round_t *r) {
     return is_done(r) && r->s->progress >= r->s->snap_progress + TLB_SETTLE;
 }
