@@ -27,6 +27,9 @@
  *   aspace is not active on the caller's CPU);
  * - Member: another member of the spinner's shared-process family, on the shared region
  *   (two unified aspaces over one shared aspace);
+ * - Unified: this test's process, on the restricted (private) region of a shared-process
+ *   member whose thread spins there in normal mode (its unified aspace is live on the
+ *   spinner's CPU; the change is in the restricted aspace under it);
  * - Restricted: this test's process, on the restricted region of a shared-process member
  *   whose thread spins in restricted mode (a fault there comes back to normal mode as a
  *   ZX_RESTRICTED_REASON_EXCEPTION exit with the address, which the member reports).
@@ -86,10 +89,11 @@ typedef struct {
 } tlb_status_t;
 
 typedef enum { OP_UNMAP, OP_PROTECT, OP_SHRINK, OP_DECOMMIT, OP_REPLACE } tlb_op_t;
-typedef enum { BY_THREAD, BY_PROCESS, BY_MEMBER, BY_RESTRICTED } tlb_by_t;
+typedef enum { BY_THREAD, BY_PROCESS, BY_MEMBER, BY_UNIFIED, BY_RESTRICTED } tlb_by_t;
 
 static const char *const op_names[] = {"unmap", "protect", "shrink", "decommit", "replace"};
-static const char *const by_names[] = {"thread", "process", "member", "restricted"};
+static const char *const by_names[] = {"thread", "process", "member", "unified",
+                                       "restricted"};
 
 /* True for the operations after which the spinner's next access must fault. */
 static bool op_faults(tlb_op_t op) {
@@ -324,7 +328,7 @@ typedef struct {
     zx_handle_t v, w, svmo;  /* data, replacement, status VMOs */
     tlb_status_t *s;         /* the status page in this process */
     zx_handle_t proc, vmar;  /* ordinary spinner process (thread, process) */
-    family_t fam;            /* member, restricted: spinner member 0, op member 1 */
+    family_t fam;            /* member, unified, restricted: spinner member 0, op member 1 */
     zx_handle_t spinner;     /* the spinner's process (borrowed from proc or fam) */
     zx_handle_t target_vmar; /* where A is mapped (borrowed) */
     zx_vaddr_t a, sa;        /* A and the status page in the spinner's process */
@@ -390,6 +394,7 @@ static bool round_setup(round_t *r) {
         SETUP(family_create(&r->fam, r->by == BY_MEMBER ? 2 : 1));
         r->spinner = r->fam.proc[0];
         r->target_vmar = r->by == BY_MEMBER ? r->fam.shared_vmar : r->fam.rvmar[0];
+        /* (BY_UNIFIED and BY_RESTRICTED: the member's restricted region) */
     }
     SETUP(zx_vmar_map(r->target_vmar, RW, 0, r->v, 0, TU_PAGE, &r->a));
     SETUP(zx_vmar_map(r->target_vmar, RW, 0, r->svmo, 0, TU_PAGE, &r->sa));
@@ -412,10 +417,11 @@ static bool round_setup(round_t *r) {
                           &r0, 1));
         break;
     }
+    case BY_UNIFIED:
     case BY_RESTRICTED:
         zx_handle_close_many(&h[1], 2);
-        SETUP(start_child(r->fam.proc[0], r->fam.rvmar[0], "--rspin", r, r->spin_cpu, 0,
-                          h, 1));
+        SETUP(start_child(r->fam.proc[0], r->fam.rvmar[0],
+                          r->by == BY_RESTRICTED ? "--rspin" : spin, r, r->spin_cpu, 0, h, 1));
         break;
     }
     return true;
@@ -583,7 +589,7 @@ static void tlb_round(tlb_by_t by, tlb_op_t op, bool reader, uint32_t spin_cpu,
         if (!spinning) {
             printf("smp_tlb: %s: the spinner did not start\n", r.what);
         } else {
-            if (by == BY_PROCESS || by == BY_RESTRICTED)
+            if (by == BY_PROCESS || by == BY_UNIFIED || by == BY_RESTRICTED)
                 op_and_snapshot(r.s, op, r.target_vmar, r.a, r.v, r.w);
             else
                 __atomic_store_n(&r.s->go, 1, __ATOMIC_RELEASE);
@@ -632,6 +638,11 @@ TLB_CASE(Member, Protect, BY_MEMBER, OP_PROTECT)
 TLB_CASE(Member, Shrink, BY_MEMBER, OP_SHRINK)
 TLB_CASE(Member, Decommit, BY_MEMBER, OP_DECOMMIT)
 TLB_CASE(Member, Replace, BY_MEMBER, OP_REPLACE)
+TLB_CASE(Unified, Unmap, BY_UNIFIED, OP_UNMAP)
+TLB_CASE(Unified, Protect, BY_UNIFIED, OP_PROTECT)
+TLB_CASE(Unified, Shrink, BY_UNIFIED, OP_SHRINK)
+TLB_CASE(Unified, Decommit, BY_UNIFIED, OP_DECOMMIT)
+TLB_CASE(Unified, Replace, BY_UNIFIED, OP_REPLACE)
 TLB_CASE(Restricted, Unmap, BY_RESTRICTED, OP_UNMAP)
 TLB_CASE(Restricted, Protect, BY_RESTRICTED, OP_PROTECT)
 TLB_CASE(Restricted, Shrink, BY_RESTRICTED, OP_SHRINK)
