@@ -612,12 +612,15 @@ static void tlb_case(const char *name, tlb_by_t by, tlb_op_t op) {
     if (smp_skip(name))
         return;
     uint32_t n = smp_cpus();
-    for (uint32_t i = 0; i < TLB_ROUNDS_PER_CPU * n; i++) {
+    uint32_t rounds = TLB_ROUNDS_PER_CPU * n;
+    for (uint32_t i = 0; i < rounds; i++) {
         /* Every other round the spinner only reads (not for protect, which reads allow;
          * the restricted spinner always writes). */
         bool reader = (i & 1) && op != OP_PROTECT && by != BY_RESTRICTED;
         tlb_round(by, op, reader, i % n, (i % n + 1 + (i / n) % (n - 1)) % n);
     }
+    /* What a boot test expects to see when the case really ran. */
+    printf("smp_tlb: %s: %u rounds on %u CPUs\n", name, rounds, n);
 }
 
 #define TLB_CASE(By, Op, by, op)                                         \
