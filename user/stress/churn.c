@@ -3,8 +3,8 @@
  * pinned to every CPU create and destroy processes, threads, channels and VMOs at random
  * for a fixed number of operations, and the run must end with every check passed, no
  * kernel panic and no page lost. Boot module stress/churn, run by
- * `userboot.prefix=stress/` (ctest qemu.stress_smp4); userboot's own leak check follows
- * it, and the program checks itself that the kernel's free memory came back.
+ * `userboot.prefix=stress/churn` (ctest qemu.stress_smp4); userboot's own leak check
+ * follows it, and the program checks itself that the kernel's free memory came back.
  *
  * What the workers do (weights in pick_op):
  *   - vmo: create a VMO of 1..16 pages, map it, write and read back some pages, maybe
