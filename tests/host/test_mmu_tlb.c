@@ -161,3 +161,44 @@ HTEST(mmu_tlb, rollback_of_one_page_out_of_memory_invalidates_before_freeing) {
     EXPECT_MODEL_OK();
     TEARDOWN();
 }
+
+/* ------------------------------------------------ D3: split, then a change, one batch */
+
+/*
+ * protect of part of a 2 MiB page that CPU 1 caches whole: the page is split and some of
+ * its 4 KiB entries made read-only. Until the large translation is invalidated, CPU 1
+ * may cache it next to 4 KiB ones with other permissions (undefined, SDM 4.10.2.3), so
+ * the split must be invalidated before any entry of the new table changes.
+ */
+HTEST(mmu_tlb, protect_inside_a_large_page_invalidates_the_split_first) {
+    ASSERT_TRUE(setup(1u << 1));
+    ASSERT_OK(arch_mmu_map_contiguous(as, VA, PA, PAGES_2M, RW, NULL));
+    EXPECT_TRUE(tlb_model_touch(1, VA + 5 * SIZE_4K, true));
+    EXPECT_OK(arch_mmu_protect(as, VA + 16 * SIZE_4K, 4, R));
+    EXPECT_MODEL_OK();
+    EXPECT_MAPPING(as, VA + 16 * SIZE_4K, PA + 16 * SIZE_4K, R,
+                   SIZE_4K);
+    TEARDOWN();
+}
+
+/* The same for a 1 GiB page split down to 4 KiB entries by one protect. */
+HTEST(mmu_tlb, protect_inside_a_1g_page_invalidates_each_split_first) {
+    ASSERT_TRUE(setup(1u << 1));
+    ASSERT_OK(arch_mmu_map_contiguous(as, VA, PA, PAGES_1G, RW, NULL));
+    EXPECT_TRUE(tlb_model_touch(1, VA + 3 * SIZE_2M, true));
+    EXPECT_OK(arch_mmu_protect(as, VA + 3 * SIZE_2M + 7 * SIZE_4K, 2, R));
+    EXPECT_MODEL_OK();
+    TEARDOWN();
+}
+
+/* An UPGRADE map of one page inside a cached 2 MiB page: split, then a new address. */
+HTEST(mmu_tlb, upgrade_inside_a_large_page_invalidates_the_split_first) {
+    ASSERT_TRUE(setup(1u << 1));
+    ASSERT_OK(arch_mmu_map_contiguous(as, VA, PA, PAGES_2M, RW, NULL));
+    EXPECT_TRUE(tlb_model_touch(1, VA, true));
+    mmu_env_fill_run(phys, 1, PA2);
+    EXPECT_OK(arch_mmu_map(as, VA + 8 * SIZE_4K, phys, 1, RW, ARCH_EXISTING_UPGRADE, NULL));
+    EXPECT_MODEL_OK();
+    EXPECT_MAPPING(as, VA + 8 * SIZE_4K, PA2, RW, SIZE_4K);
+    TEARDOWN();
+}
