@@ -4,11 +4,13 @@
  * page, an unmapped page, or a translation with more permission than the tables grant,
  * and no CPU may ever cache two page sizes that disagree.
  *
- * Five aspaces: an independent one (A), a shared + restricted pair with their unified
- * aspace (S, R, U) and an empty one (I, what a CPU runs when it runs nothing of these).
+ * Six aspaces: an independent one (A), a shared + restricted pair with their unified
+ * aspace (S, R, U), an empty one (I, what a CPU runs when it runs nothing of these) and a
+ * kernel-half one (K) whose global leaves every CPU translates (tlb_model_set_kernel)
+ * and whose changes the engine sends to every CPU.
  * Operations (map with each existing-entry policy, map_contiguous with 1 GiB and 2 MiB
  * pages where they fit, unmap with and without enlarge, protect, harvest with both
- * actions, query) go to a 4 GiB window of A, R or S, at addresses concentrated near
+ * actions, query) go to a 4 GiB window of A, R, S or K, at addresses concentrated near
  * 2 MiB, 1 GiB and 512 GiB boundaries, from a random simulated CPU. Between operations
  * CPUs switch aspaces and touch pages (recently used ranges, mostly). The model checks
  * after every operation (and during it, at every invalidation and table unlink).
@@ -47,14 +49,17 @@
 #define WIN_SHARED ((vaddr_t)(2 * SIZE_512G))
 #define RESTR_SIZE ((size_t)(2 * SIZE_512G))
 #define SHARED_SIZE SIZE_512G
+/* K, the stand-in for the kernel aspace: two slots of the kernel half, global leaves. */
+#define KERNEL_SIZE ((size_t)(2 * SIZE_512G))
+#define WIN_KERNEL ((vaddr_t)(MMU_KERNEL_BASE + SIZE_512G - 2 * SIZE_1G))
 
-enum { AS_A, AS_R, AS_S, AS_U, AS_I, NR_AS };
+enum { AS_A, AS_R, AS_S, AS_K, AS_U, AS_I, NR_AS };
 enum op_kind { OP_MAP, OP_CONTIG, OP_UNMAP, OP_PROTECT, OP_HARVEST, OP_QUERY, NR_OPS };
 static const char *const op_names[NR_OPS] = {"map", "map_contiguous", "unmap", "protect",
                                              "harvest", "query"};
 
 static arch_aspace_t *asp[NR_AS];
-static const char *const as_names[NR_AS] = {"A", "R", "S", "U", "I"};
+static const char *const as_names[NR_AS] = {"A", "R", "S", "K", "U", "I"};
 static paddr_t phys[MAX_MAP_RUN];
 static uint64_t rng, seed;
 static int phase;
@@ -132,11 +137,14 @@ static void harvest_cb(void *ctx, vaddr_t va, paddr_t pa) {
     stat_harvested++;
 }
 
-/* One random operation on A, R or S, run on a random CPU. */
+static const vaddr_t windows[NR_AS] = {WIN_LOW, WIN_LOW, WIN_SHARED, WIN_KERNEL};
+
+/* One random operation on A, R, S or K, run on a random CPU. */
 static void run_op(void) {
-    unsigned t = rnd(2) ? AS_A : rnd(2) ? AS_R : AS_S;
+    static const unsigned targets[] = {AS_A, AS_A, AS_R, AS_S, AS_K};
+    unsigned t = targets[rnd(sizeof(targets) / sizeof(targets[0]))];
     arch_aspace_t *as = asp[t];
-    vaddr_t win = t == AS_S ? WIN_SHARED : WIN_LOW;
+    vaddr_t win = windows[t];
     size_t r = rnd(100);
     enum op_kind kind = r < 26 ? OP_MAP : r < 44 ? OP_CONTIG : r < 68 ? OP_UNMAP
                       : r < 84 ? OP_PROTECT : r < 92 ? OP_HARVEST : OP_QUERY;
@@ -144,7 +152,7 @@ static void run_op(void) {
     size_t n = kind == OP_MAP ? min_sz(pick_len(s, false), MAX_MAP_RUN)
                               : pick_len(s, kind != OP_QUERY);
     vaddr_t va = win + s * SIZE_4K;
-    uint32_t flags = random_flags();
+    uint32_t flags = random_flags() & (t == AS_K ? ~ARCH_MMU_FLAG_PERM_USER : ~0u);
     enum arch_existing_action existing = (enum arch_existing_action)rnd(3);
     enum arch_unmap_enlarge enlarge = (enum arch_unmap_enlarge)rnd(2);
     enum arch_harvest_action action = (enum arch_harvest_action)rnd(2);
@@ -225,7 +233,7 @@ static void run_cpus(void) {
         for (int i = 0; i < TOUCHES; i++) {
             unsigned k = (unsigned)rnd(RECENT);
             vaddr_t va = recent_pages[k] ? recent_va[k] + rnd(recent_pages[k]) * SIZE_4K
-                                         : (rnd(2) ? WIN_LOW : WIN_SHARED) + rnd(WIN_PAGES) * SIZE_4K;
+                                         : windows[rnd(AS_K + 1)] + rnd(WIN_PAGES) * SIZE_4K;
             tlb_model_touch(c, va, rnd(2));
         }
     }
@@ -271,6 +279,8 @@ HTEST(mmu_tlb, random_ops_with_four_cpus) {
     ASSERT_OK(arch_mmu_create(WIN_SHARED, SHARED_SIZE, ARCH_ASPACE_SHARED, &asp[AS_S]));
     ASSERT_OK(arch_mmu_create_unified(asp[AS_S], asp[AS_R], &asp[AS_U]));
     ASSERT_OK(arch_mmu_create(0, MMU_USER_TOP, ARCH_ASPACE_INDEPENDENT, &asp[AS_I]));
+    ASSERT_OK(arch_mmu_create(MMU_KERNEL_BASE, KERNEL_SIZE, ARCH_ASPACE_INDEPENDENT, &asp[AS_K]));
+    tlb_model_set_kernel(asp[AS_K]);
     for (unsigned c = 0; c < NCPUS; c++)
         tlb_model_switch(c, asp[c % 2 ? AS_U : AS_A]);
     run_phase(1, PHASE1_OPS);
@@ -288,6 +298,7 @@ HTEST(mmu_tlb, random_ops_with_four_cpus) {
     EXPECT_OK(arch_mmu_unmap(asp[AS_A], WIN_LOW, WIN_PAGES, ARCH_UNMAP_ENLARGE_YES, NULL));
     EXPECT_OK(arch_mmu_unmap(asp[AS_R], WIN_LOW, WIN_PAGES, ARCH_UNMAP_ENLARGE_YES, NULL));
     EXPECT_OK(arch_mmu_unmap(asp[AS_S], WIN_SHARED, WIN_PAGES, ARCH_UNMAP_ENLARGE_YES, NULL));
+    EXPECT_OK(arch_mmu_unmap(asp[AS_K], WIN_KERNEL, WIN_PAGES, ARCH_UNMAP_ENLARGE_YES, NULL));
     EXPECT_OK(arch_mmu_destroy(asp[AS_U]));
     for (unsigned i = 0; i < NR_AS; i++)
         if (i != AS_U)

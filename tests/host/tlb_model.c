@@ -56,6 +56,7 @@ static struct {
     struct sim_cpu cpu[TLB_MODEL_MAX_CPUS];
     uint64_t rng;
     paddr_t ram_lo, ram_hi;
+    paddr_t kernel_root; /* the kernel half every CPU sees (tlb_model_set_kernel), or 0 */
     vaddr_t hot_va;
     size_t hot_size;
     bool failed;
@@ -182,6 +183,17 @@ static void tlb_fill(struct sim_cpu *c, vaddr_t va, const struct xl *x) {
     m.stats.fills++;
 }
 
+/*
+ * The root c walks va from: its CR3, or for the kernel half the kernel aspace's root
+ * (every real root shares the kernel's top-level entries; the host tests' aspaces do not,
+ * so the model reads them from there). 0 for an address c cannot translate.
+ */
+static paddr_t root_for(const struct sim_cpu *c, vaddr_t va) {
+    if (va < USER_HALF_END)
+        return c->cr3;
+    return va >= KERNEL_HALF_BASE && c->cr3 ? m.kernel_root : 0;
+}
+
 /* c walks va as hardware would: from its deepest paging-structure-cache hit. */
 static struct xl cpu_walk(struct sim_cpu *c, vaddr_t va, bool write) {
     for (unsigned level = 1; level <= PSC_LEVELS; level++) {
@@ -191,13 +203,11 @@ static struct xl cpu_walk(struct sim_cpu *c, vaddr_t va, bool write) {
                 return walk_from(c, p->table, level - 1, p->attrs, va, write);
         }
     }
-    return walk_from(c, c->cr3, MMU_ROOT_LEVEL, X86_PTE_W | X86_PTE_U, va, write);
+    return walk_from(c, root_for(c, va), MMU_ROOT_LEVEL, X86_PTE_W | X86_PTE_U, va, write);
 }
 
-static bool user_va(vaddr_t va) { return va < USER_HALF_END; }
-
 static bool cpu_touch(struct sim_cpu *c, vaddr_t va, bool write) {
-    if (!c->cr3 || !user_va(va))
+    if (!c->cr3 || !root_for(c, va))
         return false;
     for (unsigned i = 0; i < TLB_CAP; i++)
         if (tlb_covers(&c->tlb[i], va))
@@ -230,12 +240,12 @@ static void check_split_regions(struct sim_cpu *c) {
         const struct tlb_ent *t = &c->tlb[i];
         if (!t->valid || t->level == 0)
             continue;
-        struct xl x = walk_tables(c->cr3, t->base);
+        struct xl x = walk_tables(root_for(c, t->base), t->base);
         if (x.level >= t->level)
             continue; /* not split: one entry size for the region */
         vaddr_t step = LEVEL_SIZE(t->level - 1);
         for (vaddr_t off = 0; off < LEVEL_SIZE(t->level); off += PAGE_SIZE) {
-            struct xl s = walk_tables(c->cr3, t->base + off);
+            struct xl s = walk_tables(root_for(c, t->base), t->base + off);
             if (s.present && (s.pa != t->pa + off ||
                               (s.attrs & (ATTR_PERM | ATTR_CACHE)) !=
                                   (t->attrs & (ATTR_PERM | ATTR_CACHE)))) {
@@ -330,10 +340,14 @@ static void sim_ipi_call(arch_cpu_set_t cpus, arch_ipi_fn_t fn, void *arg) {
     mmu_hw_host.current_root = m.cpu[saved].cr3;
 }
 
-/* Whether a CPU with `loaded` walks as's tables (a unified aspace walks its parts'). */
-static bool reaches(const arch_aspace_t *loaded, const arch_aspace_t *as) {
-    return loaded && (loaded == as || (loaded->role == ARCH_ASPACE_UNIFIED &&
-                                       (loaded->shared == as || loaded->restricted == as)));
+/* Whether c walks as's tables: the kernel aspace's whenever it runs anything, else those
+ * of the aspace it runs (a unified aspace walks its parts' too). */
+static bool reaches(const struct sim_cpu *c, const arch_aspace_t *as) {
+    const arch_aspace_t *l = c->loaded;
+    if (as->is_kernel)
+        return c->cr3 && m.kernel_root == as->root_pa;
+    return l && (l == as || (l->role == ARCH_ASPACE_UNIFIED &&
+                             (l->shared == as || l->restricted == as)));
 }
 
 /*
@@ -346,7 +360,7 @@ static void sim_table_unlinked(struct arch_aspace *as, paddr_t table) {
     m.stats.unlinked++;
     for (unsigned i = 0; i < m.ncpus; i++) {
         struct sim_cpu *c = &m.cpu[i];
-        if (!reaches(c->loaded, as))
+        if (!reaches(c, as))
             continue;
         if (c->nzombies == c->zcap) {
             c->zcap = c->zcap ? 2 * c->zcap : 64;
@@ -413,6 +427,10 @@ void tlb_model_switch(unsigned cpu, arch_aspace_t *as) {
     tlb_model_run_on(saved);
 }
 
+void tlb_model_set_kernel(arch_aspace_t *kernel) {
+    m.kernel_root = kernel ? kernel->root_pa : 0;
+}
+
 arch_aspace_t *tlb_model_loaded(unsigned cpu) { return m.cpu[cpu].loaded; }
 
 bool tlb_model_touch(unsigned cpu, vaddr_t va, bool write) {
@@ -438,7 +456,7 @@ bool tlb_model_cached(unsigned cpu, vaddr_t va, paddr_t *pa) {
 
 /* One cached translation against the current tables (pages of every size in it). */
 static void check_tlb_ent(unsigned cpu, const struct tlb_ent *t) {
-    paddr_t root = m.cpu[cpu].cr3;
+    paddr_t root = root_for(&m.cpu[cpu], t->base);
     for (vaddr_t off = 0; off < LEVEL_SIZE(t->level); off += PAGE_SIZE) {
         vaddr_t va = t->base + off;
         struct xl x = walk_tables(root, va);
@@ -488,7 +506,7 @@ bool tlb_model_check(void) {
                 const struct psc_ent *p = &c->psc[l][k];
                 if (!p->valid)
                     continue;
-                struct xl x = walk_tables(c->cr3, p->base);
+                struct xl x = walk_tables(root_for(c, p->base), p->base);
                 if (x.table[l - 1] != p->table)
                     violation("after the operation, cpu %u caches the level-%u entry for va "
                               "%#llx as table %#llx, but the tables hold %#llx there", i, l,

@@ -73,6 +73,13 @@ void tlb_model_switch(unsigned cpu, arch_aspace_t *as);
 arch_aspace_t *tlb_model_loaded(unsigned cpu);
 
 /*
+ * The kernel half: every CPU with a root loaded translates kernel addresses through
+ * `kernel`'s tables (a kernel-half aspace the test created), as every real root shares
+ * the kernel's top-level entries. Its leaves are global: they survive CR3 loads.
+ */
+void tlb_model_set_kernel(arch_aspace_t *kernel);
+
+/*
  * `cpu` accesses va (write or read): a cached translation is used as is; otherwise the
  * CPU walks, starting from its deepest paging-structure-cache hit, sets Accessed (and
  * Dirty on a permitted write) in what it reads, and caches the walk. Returns whether va
