@@ -94,6 +94,35 @@ HTEST(mmu_tlb, shootdown_reaches_the_other_cpu) {
     TEARDOWN();
 }
 
+/*
+ * A CPU running a unified aspace walks its shared and restricted parts' tables: a change
+ * to either part reaches it, and so does the freeing of a restricted part's tables.
+ */
+HTEST(mmu_tlb, shootdown_reaches_a_cpu_running_the_unified_aspace) {
+    ASSERT_TRUE(setup(0));
+    arch_aspace_t *shared, *restricted, *unified;
+    ASSERT_OK(arch_mmu_create(SIZE_512G, SIZE_512G, ARCH_ASPACE_SHARED, &shared));
+    ASSERT_OK(arch_mmu_create(0, SIZE_512G, ARCH_ASPACE_RESTRICTED, &restricted));
+    ASSERT_OK(arch_mmu_create_unified(shared, restricted, &unified));
+    tlb_model_switch(1, unified);
+    mmu_env_fill_run(phys, 2, PA);
+    ASSERT_OK(arch_mmu_map(shared, SIZE_512G + VA, phys, 1, RW, ARCH_EXISTING_ERROR, NULL));
+    ASSERT_OK(arch_mmu_map(restricted, VA, phys + 1, 1, RW, ARCH_EXISTING_ERROR, NULL));
+    EXPECT_TRUE(tlb_model_touch(1, SIZE_512G + VA, true));
+    EXPECT_TRUE(tlb_model_touch(1, VA, true));
+    EXPECT_OK(arch_mmu_protect(shared, SIZE_512G + VA, 1, R));
+    EXPECT_OK(arch_mmu_unmap(restricted, VA, 1, ARCH_UNMAP_ENLARGE_NO, NULL));
+    EXPECT_FALSE(tlb_model_cached(1, SIZE_512G + VA, NULL));
+    EXPECT_FALSE(tlb_model_cached(1, VA, NULL));
+    EXPECT_MODEL_OK();
+    tlb_model_switch(1, NULL);
+    EXPECT_OK(arch_mmu_unmap(shared, SIZE_512G + VA, 1, ARCH_UNMAP_ENLARGE_NO, NULL));
+    EXPECT_OK(arch_mmu_destroy(unified));
+    EXPECT_OK(arch_mmu_destroy(restricted));
+    EXPECT_OK(arch_mmu_destroy(shared));
+    TEARDOWN();
+}
+
 /* An IPI path that loses every request. */
 static void lose_ipi(arch_cpu_set_t cpus, arch_ipi_fn_t fn, void *arg) {
     (void)cpus;
