@@ -12,8 +12,10 @@
  * pages where they fit, unmap with and without enlarge, protect, harvest with both
  * actions, query) go to a 4 GiB window of A, R, S or K, at addresses concentrated near
  * 2 MiB, 1 GiB and 512 GiB boundaries, from a random simulated CPU. Between operations
- * CPUs switch aspaces and touch pages (recently used ranges, mostly). The model checks
- * after every operation (and during it, at every invalidation and table unlink).
+ * CPUs switch aspaces and touch pages (recently used ranges, mostly); a quarter of the
+ * maps, unmaps and protects start inside a large page of a recently used range (a split
+ * of a page CPUs cache whole). The model checks after every operation (and during it, at
+ * every invalidation and table unlink).
  *
  * Phase 1 runs without allocation failures, phase 2 fails PMM allocations at random.
  * The operations' results are not predicted here (test_mmu_model.c does that); only
@@ -43,6 +45,8 @@
 #define TARGET_GIGS 64        /* physical targets: [1 TiB, 1 TiB + 64 GiB) */
 #define WIN_GIGS 4
 #define WIN_PAGES (WIN_GIGS * PAGES_1G)
+#define INSIDE_LARGE_PERCENT 25 /* map/unmap/protect starting inside a large page */
+#define LARGE_PROBES 4
 
 /* Windows: A and R cross the 512 GiB boundary (PML4 slots 0 and 1); S lives in slot 2. */
 #define WIN_LOW ((vaddr_t)(SIZE_512G - 2 * SIZE_1G))
@@ -69,6 +73,7 @@ static bool failed;
 static size_t stat_ok[NR_OPS], stat_err[NR_OPS], stat_harvested;
 static vaddr_t recent_va[RECENT];
 static size_t recent_pages[RECENT];
+static unsigned recent_as[RECENT];
 static unsigned recent_next;
 
 static uint64_t rnd64(void) {
@@ -139,16 +144,43 @@ static void harvest_cb(void *ctx, vaddr_t va, paddr_t pa) {
 
 static const vaddr_t windows[NR_AS] = {WIN_LOW, WIN_LOW, WIN_SHARED, WIN_KERNEL};
 
+/*
+ * A page strictly inside a large page of a recently used range, if a few queries find
+ * one: *t and *s get its aspace and page index in the window. Splits of pages that CPUs
+ * cache whole are where the invalidation order matters most.
+ */
+static bool pick_inside_large(unsigned *t, size_t *s) {
+    for (int i = 0; i < LARGE_PROBES; i++) {
+        unsigned k = (unsigned)rnd(RECENT);
+        if (!recent_pages[k])
+            continue;
+        vaddr_t va = recent_va[k] + rnd(recent_pages[k]) * SIZE_4K;
+        size_t size = 0;
+        if (arch_mmu_query(asp[recent_as[k]], va, NULL, NULL, &size) != ZX_OK || size == SIZE_4K)
+            continue;
+        vaddr_t inside = ROUNDDOWN(va, size) + (1 + rnd(size / SIZE_4K - 1)) * SIZE_4K;
+        if (inside < windows[recent_as[k]] || inside >= windows[recent_as[k]] + WIN_PAGES * SIZE_4K)
+            continue;
+        *t = recent_as[k];
+        *s = (inside - windows[*t]) / SIZE_4K;
+        return true;
+    }
+    return false;
+}
+
 /* One random operation on A, R, S or K, run on a random CPU. */
 static void run_op(void) {
     static const unsigned targets[] = {AS_A, AS_A, AS_R, AS_S, AS_K};
     unsigned t = targets[rnd(sizeof(targets) / sizeof(targets[0]))];
-    arch_aspace_t *as = asp[t];
-    vaddr_t win = windows[t];
     size_t r = rnd(100);
     enum op_kind kind = r < 26 ? OP_MAP : r < 44 ? OP_CONTIG : r < 68 ? OP_UNMAP
                       : r < 84 ? OP_PROTECT : r < 92 ? OP_HARVEST : OP_QUERY;
     size_t s = pick_start(t != AS_S);
+    if ((kind == OP_MAP || kind == OP_UNMAP || kind == OP_PROTECT) &&
+        rnd(100) < INSIDE_LARGE_PERCENT)
+        pick_inside_large(&t, &s);
+    arch_aspace_t *as = asp[t];
+    vaddr_t win = windows[t];
     size_t n = kind == OP_MAP ? min_sz(pick_len(s, false), MAX_MAP_RUN)
                               : pick_len(s, kind != OP_QUERY);
     vaddr_t va = win + s * SIZE_4K;
@@ -215,6 +247,7 @@ static void run_op(void) {
     if (kind != OP_QUERY) {
         recent_va[recent_next] = va;
         recent_pages[recent_next] = n;
+        recent_as[recent_next] = t;
         recent_next = (recent_next + 1) % RECENT;
     }
     if (!tlb_model_check())
