@@ -8,8 +8,8 @@
 
 #include "../../kernel/arch/x86/mmu/mmu_priv.h"
 
-#define TLB_CAP 32           /* leaf translations per CPU */
-#define PSC_CAP 8            /* paging-structure-cache entries per level per CPU */
+#define TLB_CAP 64           /* leaf translations per CPU */
+#define PSC_CAP 16           /* paging-structure-cache entries per level per CPU */
 #define PSC_LEVELS 3         /* caches of PML4Es (3), PDPTEs (2) and PDEs (1) */
 #define SPEC_ON_UNLINK 2     /* speculative walks per reaching CPU at a table unlink */
 #define SPEC_ON_IPI 1        /* speculative walks on a CPU before an invalidation reaches it */
