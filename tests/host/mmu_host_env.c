@@ -61,6 +61,7 @@ void mmu_env_init(size_t bytes) {
     mmu_hw_host.walker_race = NULL;
     mmu_hw_host.cr3_loads = 0;
     mmu_hw_host.current_root = 0;
+    mmu_hw_host.sim = NULL;
     mmu_env_reset_tlb_counters();
     baseline_free = pmm_count_free_pages();
 }

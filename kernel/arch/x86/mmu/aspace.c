@@ -16,6 +16,12 @@
 
 #ifdef BERYL_HOST
 struct mmu_hw_host mmu_hw_host = {.page1g = true, .nx = true, .phys_bits = 52};
+
+/* Contract in mmu_priv.h. `as` is new: nothing is mapped and no CPU runs it yet. */
+void mmu_host_set_kernel_aspace(arch_aspace_t *as) TA_NO_THREAD_SAFETY_ANALYSIS {
+    ASSERT(as->is_kernel && as->role == ARCH_ASPACE_INDEPENDENT);
+    as->leaf_global = X86_PTE_G;
+}
 #endif
 
 #define PML4_SLOT_SIZE LEVEL_SIZE(MMU_ROOT_LEVEL)

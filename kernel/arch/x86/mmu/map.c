@@ -53,6 +53,9 @@ static zx_status_t prepare_descent(struct arch_aspace *as, struct map_op *op, ui
         zx_status_t st = mmu_split_large(as, op->cm, table, level, idx, va);
         if (st != ZX_OK)
             return st;
+        /* Invalidate the large translation before pass 2 rewrites entries under it: a
+         * CPU must never cache both sizes with different translations (SDM 4.10.2.3). */
+        mmu_cm_finish(as, op->cm);
     }
     *entry = table[idx];
     return ZX_OK;

@@ -304,6 +304,12 @@ zx_status_t mmu_check_modify(const struct arch_aspace *as, vaddr_t vaddr, size_t
 bool mmu_leaf_run_continues(uint64_t first, vaddr_t run_start, vaddr_t run_end,
                             unsigned level, uint64_t e, vaddr_t va);
 
+#ifdef BERYL_HOST
+/* Host tests: makes a new kernel-half aspace play the kernel aspace (arch_mmu_init's role
+ * in the kernel): global leaves, every change invalidated on every CPU. */
+void mmu_host_set_kernel_aspace(arch_aspace_t *as);
+#endif
+
 /* ARCH_MMU flags -> leaf entry bits (without P, PS or address), and back. */
 zx_status_t mmu_flags_to_pte(const struct arch_aspace *as, uint32_t flags, uint64_t *bits);
 uint32_t mmu_pte_to_flags(uint64_t e);

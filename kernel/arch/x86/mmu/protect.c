@@ -54,6 +54,10 @@ static zx_status_t protect_level(struct arch_aspace *as, struct protect_op *op,
                 zx_status_t st = mmu_split_large(as, op->cm, table, level, idx, va);
                 if (st != ZX_OK)
                     return st;
+                /* The large translation goes from every TLB before any small one under it
+                 * changes: a CPU must never cache both sizes with different attributes
+                 * (SDM 4.10.2.3). The split itself changes no translation. */
+                mmu_cm_finish(as, op->cm);
                 e = table[idx];
             }
             if (pte_large(e)) {

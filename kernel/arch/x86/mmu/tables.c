@@ -50,7 +50,7 @@ void mmu_cm_finish(struct arch_aspace *as, struct mmu_cm *cm) {
             if (targets != 0)
                 cm_flush_here(&f);
         } else {
-            arch_ipi_call(targets, cm_flush_here, &f);
+            mmu_hw_ipi_call(targets, cm_flush_here, &f);
         }
     }
     cm->npending = 0;
@@ -111,16 +111,24 @@ void mmu_link_child(struct arch_aspace *as, uint64_t *table, vm_page_t *tpage, u
         mirror_root_entry(as, idx, table[idx]);
 }
 
+/*
+ * A CPU may cache the entry that pointed at child in its paging-structure caches even
+ * when nothing below it is present (SDM 4.10.3.1), so child is freed only after an
+ * invalidation on every CPU running the aspace. Any invlpg drops every such cached entry
+ * (SDM 4.10.4.1), so one the batch already holds is enough; a batch that holds none (the
+ * rollback of a failed map, whose new tables are empty) gets a full flush.
+ */
 void mmu_unlink_child(struct arch_aspace *as, struct mmu_cm *cm, uint64_t *table,
                       vm_page_t *tpage, unsigned level, unsigned idx, vm_page_t *child) {
     DEBUG_ASSERT(!child->mmu.pinned && child->mmu.nr_children == 0);
     table[idx] = 0;
     tpage->mmu.nr_children--;
-    if (level == MMU_ROOT_LEVEL) {
+    if (level == MMU_ROOT_LEVEL)
         mirror_root_entry(as, idx, 0);
+    if (level == MMU_ROOT_LEVEL || cm->npending == 0)
         mmu_cm_flush_all(cm);
-    }
     mmu_table_release(as, cm, child);
+    mmu_hw_table_unlinked(as, vm_page_to_paddr(child));
 }
 
 /* `as` is unreachable: no other thread can take its lock (mmu_priv.h). */
