@@ -75,10 +75,10 @@ arch_aspace_t *tlb_model_loaded(unsigned cpu);
 /*
  * The kernel half: every CPU with a root loaded translates kernel addresses through
  * `kernel`'s tables (a kernel-half aspace the test created), as every real root shares
- * the kernel's top-level entries. Its leaves are global: they survive CR3 loads.
  * the kernel's top-level entries. It becomes the kernel aspace for the engine too
  * (mmu_host_set_kernel_aspace): global leaves that survive CR3 loads, changes shot down on
  * every CPU. Call it before anything is mapped in `kernel`.
+ */
 void tlb_model_set_kernel(arch_aspace_t *kernel);
 
 /*
