@@ -5,8 +5,8 @@
  * change it).
  *
  * Rules:
- *  - As a mutex (<kernel/mutex.h>): thread context, interrupts on, no spinlock held; it
- *    may block; not interrupted by thread_kill. Not recursive, in either mode: a thread
+ *  - As a mutex (<kernel/mutex.h>): thread context, interrupts on, no spinlock held (at
+ *    boot, before the scheduler, an uncontended acquire with interrupts off); it may block; not interrupted by thread_kill. Not recursive, in either mode: a thread
  *    that holds it shared must not take it again (a writer may be waiting in between).
  *  - Writers go first: once a writer waits, new readers wait too, so a stream of page
  *    faults cannot keep a map or unmap out. A releasing writer hands on to the next
@@ -103,8 +103,8 @@ void rw_mutex_set_writer(rw_mutex_t *m);
 /* Takes m exclusively, blocking while anyone holds it. */
 static __always_inline void rw_mutex_acquire(rw_mutex_t *m) TA_ACQ(m)
     TA_NO_THREAD_SAFETY_ANALYSIS {
-    DEBUG_ASSERT_MSG(!arch_irqs_disabled(), "rw_mutex %p acquired with interrupts off",
-                     (void *)m);
+    DEBUG_ASSERT_MSG(!arch_irqs_disabled() || !sched_initialized(),
+                     "rw_mutex %p acquired with interrupts off", (void *)m);
     LOCKDEP_ACQUIRE(m->lock_class, m);
     uintptr_t seen = 0;
     if (likely(__atomic_compare_exchange_n(&m->state, &seen, RW_STATE_WRITER, false,
@@ -128,8 +128,8 @@ static __always_inline void rw_mutex_release(rw_mutex_t *m) TA_REL(m)
 /* Takes m shared, blocking while a writer holds it or waits for it. */
 static __always_inline void rw_mutex_acquire_shared(rw_mutex_t *m) TA_ACQ_SHARED(m)
     TA_NO_THREAD_SAFETY_ANALYSIS {
-    DEBUG_ASSERT_MSG(!arch_irqs_disabled(), "rw_mutex %p acquired with interrupts off",
-                     (void *)m);
+    DEBUG_ASSERT_MSG(!arch_irqs_disabled() || !sched_initialized(),
+                     "rw_mutex %p acquired with interrupts off", (void *)m);
     LOCKDEP_ACQUIRE(m->lock_class, m);
     uintptr_t v = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
     if (unlikely((v & (RW_STATE_WRITER | RW_STATE_WAITERS)) ||
