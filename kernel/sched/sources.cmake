@@ -5,8 +5,10 @@ list(APPEND KERNEL_SOURCES
   sched/sched.c
   sched/thread.c
   sched/mutex.c
+  sched/rw_mutex.c
   sched/lockdep.c
   sched/mutex_ktest.c
+  sched/rw_mutex_ktest.c
   sched/sched_ktest.c
   sched/lockdep_ktest.c
   sched/smp_ktest.c

@@ -72,7 +72,7 @@ zx_status_t vm_aspace_create_unified(vm_aspace_t *shared, vm_aspace_t *restricte
     }
     vm_aspace_struct_init(as);
     /* Taken before a part's lock where both are held (vm_aspace_dump_walk). */
-    mutex_init_class(&as->lock, LOCK_CLASS_VM_ASPACE_UNIFIED);
+    rw_mutex_init_class(&as->lock, LOCK_CLASS_VM_ASPACE_UNIFIED);
     as->base = restricted->base;
     as->size = shared->base + shared->size - restricted->base;
     as->user = true;
@@ -132,20 +132,20 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
      * must have left this one. */
     ASSERT(!thread_current() || thread_current()->aspace != as);
     if (as->shared) {
-        mutex_acquire(&as->lock);
+        rw_mutex_acquire(&as->lock);
         ASSERT(!as->destroyed);
         as->destroyed = true;
-        mutex_release(&as->lock);
+        rw_mutex_release(&as->lock);
         zx_status_t st = arch_mmu_destroy(as->arch);
         vm_aspace_unref(as); /* the creator's; the parts' references go with the last one */
         return st;
     }
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire(&as->lock);
     ASSERT(!as->destroyed);
     vm_aspace_same_lock(&as->root->r, as);
     vmar_destroy_locked(as->root); /* unmaps everything; the root becomes dead */
     as->destroyed = true;
-    mutex_release(&as->lock);
+    rw_mutex_release(&as->lock);
     zx_status_t st = arch_mmu_destroy(as->arch);
     vmar_unref(as->root); /* the aspace's reference on its root */
     vm_aspace_unref(as);  /* the creator's */
@@ -159,10 +159,10 @@ const char *vm_aspace_name(const vm_aspace_t *as) { return as->name; }
 /* The mapping covering va, with the aspace lock held: NOT_FOUND, or BAD_STATE once the
  * aspace is destroyed. */
 static zx_status_t find_mapping_locked(vm_aspace_t *as, vaddr_t va, vm_mapping_t **m)
-    TA_REQ(as->lock) {
+    TA_REQ_SHARED(as->lock) {
     if (as->destroyed)
         return ZX_ERR_BAD_STATE;
-    vm_aspace_same_lock(&as->root->r, as);
+    vm_aspace_same_lock_shared(&as->root->r, as);
     *m = vmar_find_mapping(as->root, va, NULL);
     return *m ? ZX_OK : ZX_ERR_NOT_FOUND;
 }
@@ -170,39 +170,42 @@ static zx_status_t find_mapping_locked(vm_aspace_t *as, vaddr_t va, vm_mapping_t
 zx_status_t vm_aspace_lookup_vmo(vm_aspace_t *as, vaddr_t va, bool for_write, vmo_t **vmo,
                                  uint64_t *vmo_offset, size_t *len_left) {
     as = vm_aspace_for_addr(as, va);
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire(&as->lock);
     vm_mapping_t *m = NULL;
     zx_status_t st = find_mapping_locked(as, va, &m);
     if (st == ZX_OK) {
         vm_aspace_same_lock(&m->r, as);
         st = vm_mapping_vmo_at(m, va, for_write, vmo, vmo_offset, len_left);
     }
-    mutex_release(&as->lock);
+    rw_mutex_release(&as->lock);
     return st;
 }
 
 zx_status_t vm_aspace_mapping_at(vm_aspace_t *as, vaddr_t va, vm_map_entry_t *out) {
     as = vm_aspace_for_addr(as, va);
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire(&as->lock);
     vm_mapping_t *m = NULL;
     zx_status_t st = find_mapping_locked(as, va, &m);
     if (st == ZX_OK) {
         vm_aspace_same_lock(&m->r, as);
         vm_mapping_info_at(m, va, out);
     }
-    mutex_release(&as->lock);
+    rw_mutex_release(&as->lock);
     return st;
 }
 
+/* Faults take the aspace lock shared: they only read the VMAR tree, and the page itself
+ * is found and mapped under the VMO lock, so faults of different threads proceed in
+ * parallel (docs/architecture.md, "Concurrency"). */
 zx_status_t vm_aspace_page_fault(vm_aspace_t *as, vaddr_t va, uint32_t pf_flags) {
     as = vm_aspace_for_addr(as, va);
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire_shared(&as->lock);
     vm_mapping_t *m = NULL;
     zx_status_t st = find_mapping_locked(as, va, &m);
     if (st == ZX_OK) {
-        vm_aspace_same_lock(&m->r, as);
+        vm_aspace_same_lock_shared(&m->r, as);
         st = vm_mapping_page_fault(m, va, pf_flags);
     }
-    mutex_release(&as->lock);
+    rw_mutex_release_shared(&as->lock);
     return st;
 }

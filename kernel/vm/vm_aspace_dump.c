@@ -92,12 +92,12 @@ static void print_mapping(vm_aspace_t *as, const vm_mapping_t *m, unsigned depth
 
 /* One aspace with a VMAR tree (not unified), introduced as `what`. */
 static void dump_tree(vm_aspace_t *as, const char *what) {
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire(&as->lock);
     printf("vm aspace \"%s\" (%s) 0x%016lx-0x%016lx\n", as->name, what, as->base,
            as->base + as->size - 1);
     if (as->destroyed) {
         printf("%*sdestroyed\n", (int)DUMP_INDENT, "");
-        mutex_release(&as->lock);
+        rw_mutex_release(&as->lock);
         return;
     }
     vm_aspace_same_lock(&as->root->r, as);
@@ -113,7 +113,7 @@ static void dump_tree(vm_aspace_t *as, const char *what) {
             print_vmar(vm_region_to_vmar(r), depth);
         }
     }
-    mutex_release(&as->lock);
+    rw_mutex_release(&as->lock);
 }
 
 void vm_aspace_dump(vm_aspace_t *as) {

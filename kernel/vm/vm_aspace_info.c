@@ -55,9 +55,9 @@ static void maps_add_tree(struct maps_walk *w, vmar_t *root, uint32_t depth)
 
 /* One aspace (not unified) into w: its record at depth 0, then its tree. */
 static zx_status_t maps_add_aspace(struct maps_walk *w, vm_aspace_t *as) {
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire(&as->lock);
     if (as->destroyed) {
-        mutex_release(&as->lock);
+        rw_mutex_release(&as->lock);
         return ZX_ERR_BAD_STATE;
     }
     vm_map_entry_t *e = maps_next(w);
@@ -65,7 +65,7 @@ static zx_status_t maps_add_aspace(struct maps_walk *w, vm_aspace_t *as) {
         *e = (vm_map_entry_t){.type = VM_MAP_ENTRY_ASPACE, .base = as->base, .size = as->size};
     vm_aspace_same_lock(&as->root->r, as);
     maps_add_tree(w, as->root, 1);
-    mutex_release(&as->lock);
+    rw_mutex_release(&as->lock);
     return ZX_OK;
 }
 
@@ -93,7 +93,7 @@ zx_status_t vm_aspace_list_maps(vm_aspace_t *as, vm_map_entry_t *out, size_t cap
 /* fn for every mapping of one aspace (not unified), in address order. */
 static zx_status_t each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vmo_t *vmo),
                                    void *ctx) {
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire(&as->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
     if (!as->destroyed) {
         st = ZX_OK;
@@ -105,7 +105,7 @@ static zx_status_t each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx, vmo_t 
                 fn(ctx, vm_region_to_mapping(r)->vmo);
         }
     }
-    mutex_release(&as->lock);
+    rw_mutex_release(&as->lock);
     return st;
 }
 
@@ -121,11 +121,11 @@ zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx,
  * destroyed under it before the arch aspace goes, so the tables stay while they print. */
 zx_status_t vm_aspace_dump_mmu(vm_aspace_t *as) {
     vm_aspace_check(as);
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire(&as->lock);
     zx_status_t st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
     if (st == ZX_OK)
         arch_mmu_dump(as->arch, 0, 0);
-    mutex_release(&as->lock);
+    rw_mutex_release(&as->lock);
     return st;
 }
 
@@ -137,18 +137,18 @@ zx_status_t vm_aspace_dump_walk(vm_aspace_t *as, vaddr_t va) {
     vm_aspace_check(as);
     vm_aspace_t *part = vm_aspace_for_addr(as, va);
     zx_status_t st;
-    mutex_acquire(&as->lock);
+    rw_mutex_acquire(&as->lock);
     if (part == as) {
         st = as->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
         if (st == ZX_OK)
             arch_mmu_dump_walk(as->arch, va);
     } else {
-        mutex_acquire(&part->lock);
+        rw_mutex_acquire(&part->lock);
         st = as->destroyed || part->destroyed ? ZX_ERR_BAD_STATE : ZX_OK;
         if (st == ZX_OK)
             arch_mmu_dump_walk(as->arch, va);
-        mutex_release(&part->lock);
+        rw_mutex_release(&part->lock);
     }
-    mutex_release(&as->lock);
+    rw_mutex_release(&as->lock);
     return st;
 }

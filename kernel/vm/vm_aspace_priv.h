@@ -35,7 +35,7 @@
 #include <arch/mmu.h>
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
-#include <kernel/mutex.h>
+#include <kernel/rw_mutex.h>
 #include <kernel/types.h>
 #include <vm/vm_aspace.h>
 
@@ -43,7 +43,7 @@
 #define VM_ASPACE_MAGIC 0x61737063u /* 'aspc' */
 
 struct vm_aspace {
-    mutex_t lock;
+    rw_mutex_t lock;
     uint32_t magic;         /* VM_ASPACE_MAGIC until freed */
     uint32_t refcount;      /* atomic */
     uint64_t serial;        /* immutable: unique per aspace ever created, never reused */

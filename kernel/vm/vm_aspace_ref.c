@@ -16,7 +16,7 @@ static uint64_t aspace_serial_counter;
 #define VM_ASPACE_POISON_BYTE 0x6b
 
 void vm_aspace_struct_init(vm_aspace_t *as) {
-    mutex_init_class(&as->lock, LOCK_CLASS_VM_ASPACE);
+    rw_mutex_init_class(&as->lock, LOCK_CLASS_VM_ASPACE);
     as->magic = VM_ASPACE_MAGIC;
     as->refcount = 1; /* the creator's */
     as->serial = __atomic_add_fetch(&aspace_serial_counter, 1, __ATOMIC_RELAXED);

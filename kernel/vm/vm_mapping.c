@@ -45,10 +45,10 @@ void vm_mapping_unref(vm_mapping_t *m) {
 
 /* The mapping's aspace is immutable and the caller's VMAR reference keeps it alive. */
 void vm_mapping_destroy_held(vm_mapping_t *m) {
-    mutex_acquire(&m->r.aspace->lock);
+    rw_mutex_acquire(&m->r.aspace->lock);
     if (!m->dead)
         vm_mapping_destroy(m); /* drops the tree's reference; ours keeps the struct */
-    mutex_release(&m->r.aspace->lock);
+    rw_mutex_release(&m->r.aspace->lock);
     vm_mapping_unref(m);
 }
 
@@ -62,12 +62,12 @@ static void mapping_bury(vm_mapping_t *m) TA_REQ(m->r.aspace->lock) {
 
 /* ---- protection runs ---- */
 
-static uint64_t run_end(const vm_mapping_t *m, uint32_t i) TA_REQ(m->r.aspace->lock) {
+static uint64_t run_end(const vm_mapping_t *m, uint32_t i) TA_REQ_SHARED(m->r.aspace->lock) {
     return i + 1 < m->nruns ? m->runs[i + 1].offset : vm_region_size(&m->r);
 }
 
 /* The run containing offset off (< size). At most VM_PROT_RUNS_MAX runs: linear. */
-static uint32_t run_index(const vm_mapping_t *m, uint64_t off) TA_REQ(m->r.aspace->lock) {
+static uint32_t run_index(const vm_mapping_t *m, uint64_t off) TA_REQ_SHARED(m->r.aspace->lock) {
     uint32_t i = 0;
     while (i + 1 < m->nruns && m->runs[i + 1].offset <= off)
         i++;
@@ -121,7 +121,7 @@ static void runs_store(vm_mapping_t *m, const struct vm_prot_run *runs, uint32_t
 
 /* The perms at va (inside m). */
 static inline zx_vm_option_t perms_at(const vm_mapping_t *m, vaddr_t va)
-    TA_REQ(m->r.aspace->lock) {
+    TA_REQ_SHARED(m->r.aspace->lock) {
     return m->runs[run_index(m, va - vm_region_base(&m->r))].perms;
 }
 
@@ -138,7 +138,7 @@ bool vm_mapping_perms_cover(const vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_o
 /* The engine's flags for perms (which include READ) in m: the permissions, USER in a
  * user aspace, and the VMO's cache policy. */
 static uint32_t arch_flags(const vm_mapping_t *m, zx_vm_option_t perms)
-    TA_REQ(m->r.aspace->lock) {
+    TA_REQ_SHARED(m->r.aspace->lock) {
     uint32_t f = 0;
     if (perms & ZX_VM_PERM_READ)
         f |= ARCH_MMU_FLAG_PERM_READ;

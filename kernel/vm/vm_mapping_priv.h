@@ -113,7 +113,7 @@ vm_mapping_t *vm_mapping_try_merge(vm_mapping_t *m) TA_REQ(m->r.aspace->lock);
  * ZX_ERR_ACCESS_DENIED, and the errors of vmo_fault_page.
  */
 zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags)
-    TA_REQ(m->r.aspace->lock);
+    TA_REQ_SHARED(m->r.aspace->lock);
 /* Pre-populates translations of committed pages in [a, b) of m (MAP_RANGE). Errors of
  * the engine (NO_MEMORY); the part of the mapping past the VMO's end is skipped. */
 zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b)

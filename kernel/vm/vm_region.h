@@ -79,6 +79,13 @@ static inline void vm_region_same_lock(const struct vm_region *r, const struct v
     DEBUG_ASSERT(r->aspace == held->aspace);
 }
 
+/* The same for a region reached from an aspace whose lock the caller holds shared (or
+ * exclusively): what a page fault's lookup returned. */
+static inline void vm_aspace_same_lock_shared(const struct vm_region *r, const vm_aspace_t *as)
+    TA_REQ_SHARED(as->lock) TA_ASSERT_SHARED(r->aspace->lock) {
+    DEBUG_ASSERT(r->aspace == as);
+}
+
 /* The same for a region reached from an aspace whose lock the caller holds (its root,
  * what a lookup from the root returned). */
 static inline void vm_aspace_same_lock(const struct vm_region *r, const vm_aspace_t *as)

@@ -30,9 +30,9 @@ zx_vm_option_t vmar_flags(const vmar_t *vmar) { return vmar->flags; }
 vm_aspace_t *vmar_aspace(const vmar_t *vmar) { return vmar->r.aspace; }
 
 bool vmar_is_dead(vmar_t *vmar) {
-    mutex_acquire(&vmar->r.aspace->lock);
+    rw_mutex_acquire(&vmar->r.aspace->lock);
     bool dead = vmar->dead;
-    mutex_release(&vmar->r.aspace->lock);
+    rw_mutex_release(&vmar->r.aspace->lock);
     return dead;
 }
 
@@ -176,14 +176,14 @@ zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size, zx_vm_opti
 
     vmar_t *v = vmar_alloc(parent->r.aspace, 0, size,
                            options & (VM_CAN_MAP_RWX | ZX_VM_CAN_MAP_SPECIFIC | ZX_VM_COMPACT));
-    mutex_acquire(&parent->r.aspace->lock);
+    rw_mutex_acquire(&parent->r.aspace->lock);
     struct place_args pa = {options, offset, size, align, options & VM_CAN_MAP_RWX};
     vaddr_t base = 0;
     zx_status_t st = place_locked(parent, &pa, &base);
     if (st == ZX_OK && !v)
         st = ZX_ERR_NO_MEMORY;
     if (st != ZX_OK) {
-        mutex_release(&parent->r.aspace->lock);
+        rw_mutex_release(&parent->r.aspace->lock);
         if (v) {
             v->dead = true;
             vmar_unref(v);
@@ -195,7 +195,7 @@ zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size, zx_vm_opti
     vmar_ref(v); /* the parent's tree reference */
     st = avl_insert(&parent->children, &v->r.ext.node);
     ASSERT(st == ZX_OK);
-    mutex_release(&parent->r.aspace->lock);
+    rw_mutex_release(&parent->r.aspace->lock);
     *child = v;
     *addr = base;
     return ZX_OK;
@@ -261,7 +261,7 @@ zx_status_t vmar_unmap(vmar_t *vmar, vaddr_t addr, size_t len, bool op_children)
     len = ROUNDUP(len, PAGE_SIZE);
     if (len == 0)
         return ZX_ERR_INVALID_ARGS;
-    mutex_acquire(&vmar->r.aspace->lock);
+    rw_mutex_acquire(&vmar->r.aspace->lock);
     zx_status_t st;
     unsigned needed = 0;
     vm_mapping_t *spare = NULL;
@@ -273,7 +273,7 @@ zx_status_t vmar_unmap(vmar_t *vmar, vaddr_t addr, size_t len, bool op_children)
              (st = alloc_spare(needed, &spare)) == ZX_OK)
         unmap_apply_locked(vmar, addr, addr + len, spare);
     vm_mapping_free_if_unused(spare);
-    mutex_release(&vmar->r.aspace->lock);
+    rw_mutex_release(&vmar->r.aspace->lock);
     return st;
 }
 
@@ -315,13 +315,13 @@ void vmar_destroy_locked(vmar_t *vmar) {
 zx_status_t vmar_destroy(vmar_t *vmar) {
     if (vmar->r.aspace->root == vmar)
         return ZX_ERR_NOT_SUPPORTED;
-    mutex_acquire(&vmar->r.aspace->lock);
+    rw_mutex_acquire(&vmar->r.aspace->lock);
     zx_status_t st = ZX_OK;
     if (vmar->dead)
         st = ZX_ERR_BAD_STATE;
     else
         vmar_destroy_locked(vmar);
-    mutex_release(&vmar->r.aspace->lock);
+    rw_mutex_release(&vmar->r.aspace->lock);
     return st;
 }
 
@@ -380,7 +380,7 @@ zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t
     zx_vm_option_t perms = options & VM_PERM_RWX;
     vm_mapping_t *m = vm_mapping_alloc();
     vm_mapping_t *spare = NULL;
-    mutex_acquire(&vmar->r.aspace->lock);
+    rw_mutex_acquire(&vmar->r.aspace->lock);
     struct place_args pa = {options, vmar_offset, len, align, perms << VM_CAN_MAP_SHIFT};
     vaddr_t base = 0;
     st = place_locked(vmar, &pa, &base);
@@ -412,7 +412,7 @@ zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t
         vm_mapping_free_if_unused(m);
     }
     vm_mapping_free_if_unused(spare);
-    mutex_release(&vmar->r.aspace->lock);
+    rw_mutex_release(&vmar->r.aspace->lock);
     if (st == ZX_OK)
         *addr = base;
     return st;
@@ -421,20 +421,20 @@ zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t
 /* ---- debug ---- */
 
 size_t vmar_debug_count_mappings(vmar_t *vmar) {
-    mutex_acquire(&vmar->r.aspace->lock);
+    rw_mutex_acquire(&vmar->r.aspace->lock);
     size_t n = 0;
     unsigned depth = 0;
     for (struct vm_region *r = vmar_walk_next(vmar, NULL, &depth); r;
          r = vmar_walk_next(vmar, r, &depth))
         n += r->type == VM_REGION_MAPPING;
-    mutex_release(&vmar->r.aspace->lock);
+    rw_mutex_release(&vmar->r.aspace->lock);
     return n;
 }
 
 size_t vmar_debug_prot_runs(vmar_t *vmar, vaddr_t addr) {
-    mutex_acquire(&vmar->r.aspace->lock);
+    rw_mutex_acquire(&vmar->r.aspace->lock);
     vm_mapping_t *m = vmar_find_mapping(vmar, addr, NULL);
     size_t n = m ? m->nruns : 0;
-    mutex_release(&vmar->r.aspace->lock);
+    rw_mutex_release(&vmar->r.aspace->lock);
     return n;
 }

@@ -60,9 +60,9 @@ static zx_status_t vmo_op_unlocked(vm_aspace_t *as, vm_mapping_t *m, uint32_t op
     uint64_t vsize = vmo_size(vmo);
     if (off < vsize) { /* else the mapping extends past the VMO's end: nothing there */
         uint64_t n = MIN((uint64_t)(b - a), vsize - off);
-        mutex_release(&as->lock);
+        rw_mutex_release(&as->lock);
         st = op == VMAR_OP_COMMIT ? vmo_commit(vmo, off, n) : vmo_decommit(vmo, off, n);
-        mutex_acquire(&as->lock);
+        rw_mutex_acquire(&as->lock);
     }
     vmo_unref(vmo);
     return st;
@@ -83,7 +83,7 @@ zx_status_t vmar_op_range(vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
     len = ROUNDUP(len, PAGE_SIZE);
     if (len == 0)
         return ZX_ERR_INVALID_ARGS;
-    mutex_acquire(&vmar->r.aspace->lock);
+    rw_mutex_acquire(&vmar->r.aspace->lock);
     zx_status_t st;
     vaddr_t a = addr, b = addr + len;
     if (!vm_region_contains_range(&vmar->r, addr, len))
@@ -106,6 +106,6 @@ zx_status_t vmar_op_range(vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
             st = vmo_op_unlocked(vmar->r.aspace, m, op, va, pe);
         va = pe;
     }
-    mutex_release(&vmar->r.aspace->lock);
+    rw_mutex_release(&vmar->r.aspace->lock);
     return st;
 }

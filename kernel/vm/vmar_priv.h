@@ -80,6 +80,6 @@ struct vm_region *vmar_walk_next(vmar_t *top, struct vm_region *r, unsigned *dep
 /* The mapping containing addr among vmar and its descendants, or NULL (a gap). *depth
  * (if non-NULL) = 0 for a direct child of vmar, 1 for a grandchild, ... */
 vm_mapping_t *vmar_find_mapping(vmar_t *vmar, vaddr_t addr, unsigned *depth)
-    TA_REQ(vmar->r.aspace->lock);
+    TA_REQ_SHARED(vmar->r.aspace->lock);
 
 #endif

@@ -122,7 +122,7 @@ zx_status_t vmar_protect(vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, siz
         return ZX_ERR_INVALID_ARGS;
 
     vm_mapping_t *spare[PROTECT_SPARES_MAX] = {NULL, NULL};
-    mutex_acquire(&vmar->r.aspace->lock);
+    rw_mutex_acquire(&vmar->r.aspace->lock);
     zx_status_t st;
     unsigned needed = 0;
     vm_mapping_t *first = NULL;
@@ -141,6 +141,6 @@ zx_status_t vmar_protect(vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, siz
     /* Under the lock: an installed spare may be unmapped and freed once it is dropped. */
     for (unsigned i = 0; i < PROTECT_SPARES_MAX; i++)
         vm_mapping_free_if_unused(spare[i]);
-    mutex_release(&vmar->r.aspace->lock);
+    rw_mutex_release(&vmar->r.aspace->lock);
     return st;
 }

@@ -221,3 +221,29 @@ HTEST(mmu_smp, physical_addresses_within_the_cpu_width) {
     EXPECT_OK(arch_mmu_destroy(as));
     MMU_ENV_FINI();
 }
+
+/* An unmap that takes several batches (more than MMU_BATCH_UNITS page tables) invalidates
+ * once, at its end, and gives every table page back by then. */
+HTEST(mmu_smp, unmap_over_many_batches_invalidates_once) {
+    mmu_env_init(MMU_ENV_DEFAULT_BYTES);
+    arch_aspace_t *as = NULL;
+    ASSERT_OK(arch_mmu_create(AS_BASE, AS_SIZE, ARCH_ASPACE_INDEPENDENT, &as));
+    const size_t tables = 3 * MMU_BATCH_UNITS;
+    size_t pages_before = mmu_env_pages_in_use();
+    for (size_t t = 0; t < tables; t++) {
+        /* half of each page table, so every one is visited entry by entry */
+        ASSERT_OK(arch_mmu_map_contiguous(as, VA + t * SIZE_2M, PA + t * SIZE_2M, PAGES_2M / 2,
+                                          RW, NULL));
+    }
+    arch_mmu_context_switch(NULL, as);
+    mmu_env_reset_tlb_counters();
+    size_t unmapped = 0;
+    EXPECT_OK(arch_mmu_unmap(as, VA, tables * PAGES_2M, ARCH_UNMAP_ENLARGE_NO, &unmapped));
+    EXPECT_EQ(unmapped, tables * PAGES_2M / 2);
+    EXPECT_EQ(mmu_hw_host.full_flush + mmu_hw_host.invlpg, 1u);
+    EXPECT_EQ(arch_mmu_table_pages(as), 1u);
+    EXPECT_EQ(mmu_env_pages_in_use(), pages_before);
+    arch_mmu_context_switch(as, NULL);
+    EXPECT_OK(arch_mmu_destroy(as));
+    MMU_ENV_FINI();
+}

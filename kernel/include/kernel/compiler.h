@@ -75,6 +75,12 @@
 #define TA_ASSERT(...) __attribute__((assert_capability(__VA_ARGS__)))
 #define TA_GUARDED(x) __attribute__((guarded_by(x)))
 #define TA_NO_THREAD_SAFETY_ANALYSIS __attribute__((no_thread_safety_analysis))
+/* Shared (reader) holds of a capability (rw_mutex_t): taken, released, required,
+ * asserted. An exclusive hold satisfies TA_REQ_SHARED. */
+#define TA_ACQ_SHARED(...) __attribute__((acquire_shared_capability(__VA_ARGS__)))
+#define TA_REL_SHARED(...) __attribute__((release_shared_capability(__VA_ARGS__)))
+#define TA_REQ_SHARED(...) __attribute__((requires_shared_capability(__VA_ARGS__)))
+#define TA_ASSERT_SHARED(...) __attribute__((assert_shared_capability(__VA_ARGS__)))
 #else
 #define TA_CAP(x)
 #define TA_ACQ(...)
@@ -86,6 +92,10 @@
 #define TA_ASSERT(...)
 #define TA_GUARDED(x)
 #define TA_NO_THREAD_SAFETY_ANALYSIS
+#define TA_ACQ_SHARED(...)
+#define TA_REL_SHARED(...)
+#define TA_REQ_SHARED(...)
+#define TA_ASSERT_SHARED(...)
 #endif
 
 #endif

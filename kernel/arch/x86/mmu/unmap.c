@@ -124,20 +124,30 @@ zx_status_t arch_mmu_unmap(arch_aspace_t *as, vaddr_t vaddr, size_t count,
         return st;
     if (enlarge > ARCH_UNMAP_ENLARGE_YES)
         return ZX_ERR_INVALID_ARGS;
+    /*
+     * One consistency manager for the whole call: the batches collect into it and only the
+     * last one invalidates (one shootdown, not one per batch), before any table page goes
+     * back. In between, other CPUs may still translate through what earlier batches
+     * removed, which is allowed until the call returns: the unlinked tables are not freed
+     * yet, and the caller frees the pages only afterwards. A CPU that loads or leaves the
+     * aspace in between reloads CR3, which drops its stale entries; the last batch's
+     * mask covers every CPU that may still hold any.
+     */
     size_t total = 0;
+    struct mmu_cm cm;
+    mmu_cm_init(&cm);
     do {
-        struct mmu_cm cm;
-        mmu_cm_init(&cm);
         struct unmap_op op = {.cm = &cm, .enlarge = enlarge, .budget = MMU_BATCH_UNITS};
         spin_lock_saved_state_t state;
         spin_lock_irqsave(&as->lock, &state);
         st = unmap_level(as, &op, as->root, as->root_page, MMU_ROOT_LEVEL, vaddr, last);
-        mmu_cm_finish(as, &cm);
+        if (st != MMU_BATCH_PAUSED)
+            mmu_cm_finish(as, &cm);
         spin_unlock_irqrestore(&as->lock, state);
-        mmu_cm_free_pages(&cm);
         total += op.unmapped;
         vaddr = op.resume;
     } while (st == MMU_BATCH_PAUSED);
+    mmu_cm_free_pages(&cm);
     if (unmapped)
         *unmapped = total;
     return st;
