@@ -250,6 +250,11 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     sched_init();
     arch_init();
     arch_smp_init(&boot_info);
+    /* A started CPU reports in before it joins the scheduler (sched_secondary_cpu_main, a
+     * few straight-line steps away): wait for every one, so that the count printed and
+     * everything after this sees them all, however slowly a loaded host runs the CPUs. */
+    while (sched_num_cpus() < arch_cpu_count())
+        arch_spin_pause();
     printf("sched: threads run on %u CPU%s\n", sched_num_cpus(), sched_num_cpus() == 1 ? "" : "s");
     if (bench_smp) {
         smp_bench_run();
