@@ -4,13 +4,15 @@
  * a mapping programs the aspace's page tables), and the aspace lock's rules.
  *
  * Lock rules
- *   - as->lock (a mutex) guards the whole VMAR tree of the aspace: every tree, every
+ *   - as->lock (a reader-writer mutex) guards the whole VMAR tree of the aspace: every tree, every
  *     region's base, size and parent, every mapping's runs and link fields, vmar->dead,
  *     as->destroyed and as->prng. Functions that need it say so with TA_REQ on the lock
  *     of the object they are given (a vmar's or a mapping's r.aspace->lock, or as->lock);
  *     where code reaches another node of the same tree (a child, a neighbour, the
  *     mapping a lookup found), vm_region_same_lock tells the analysis that node's lock
- *     is the one held, and debug builds check it.
+ *     is the one held, and debug builds check it. A page fault holds it shared (it only
+ *     reads the tree and maps under the VMO lock), so the functions on its path say
+ *     TA_REQ_SHARED; everything else holds it exclusively.
  *   - Order: aspace -> vmo -> { heap -> pmm, MMU locks }: with the aspace lock held the
  *     VMAR side calls into VMOs (vmo_fault_page, vmo_for_each_committed_run), the heap
  *     and the MMU. zx_vmar_op_range's COMMIT and DECOMMIT let go of the aspace lock

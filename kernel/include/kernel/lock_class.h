@@ -26,8 +26,8 @@
     X(KTEST_MUTEX, "ktest.mutex", "mutex")                                             \
     X(GC, "gc", "mutex")                                                               \
     X(PROC_REGISTRY, "proc.registry", "mutex")                                         \
-    X(VM_ASPACE_UNIFIED, "vm.aspace.unified", "mutex")                                 \
-    X(VM_ASPACE, "vm.aspace", "mutex")                                                 \
+    X(VM_ASPACE_UNIFIED, "vm.aspace.unified", "rw_mutex")                              \
+    X(VM_ASPACE, "vm.aspace", "rw_mutex")                                              \
     X(VMO, "vm.vmo", "mutex")                                                          \
     X(HANDLE_TABLE, "handle_table", "mutex")                                           \
     X(DEBUG_CONSOLE_GATE, "debug_console.gate", "spinlock")                            \
