@@ -59,6 +59,11 @@ struct sched_cpu {
     thread_t *idle;             /* runs when nothing else can; never queued */
     thread_t *dead;             /* exited here, waiting for the next thread to run */
     uint64_t switch_stamp;      /* arch_cycle_count() at this CPU's last switch */
+    /* The user aspace whose tables this CPU has loaded (NULL: the kernel's). A kernel
+     * thread has none of its own and runs on whatever is loaded (lazy TLB: a user thread
+     * that blocks and comes back to an idle CPU finds its tables still there). Changed
+     * only on this CPU, with interrupts off. */
+    arch_aspace_t *loaded_mmu;
 };
 static struct sched_cpu cpus[SCHED_MAX_CPUS];
 
@@ -176,11 +181,41 @@ static void reaper_run_next(uint32_t cpu) TA_REQ(sched_lock) {
     enqueue(r, cpu, true);
 }
 
-/* Loads next's page tables if they differ from prev's (the fault handler reads the
- * aspace from the running thread, so nothing else changes). */
-static inline void switch_aspace(thread_t *prev, thread_t *next) {
-    if (prev->mmu != next->mmu)
-        arch_mmu_context_switch(prev->mmu, next->mmu);
+/* Loads next's page tables if it has some and they are not loaded already (the fault
+ * handler reads the aspace from the running thread, so nothing else changes). A kernel
+ * thread keeps what is loaded. */
+static inline void switch_aspace(struct sched_cpu *c, thread_t *next) {
+    if (next->mmu != NULL && next->mmu != c->loaded_mmu) {
+        arch_mmu_context_switch(c->loaded_mmu, next->mmu);
+        c->loaded_mmu = next->mmu;
+    }
+}
+
+void sched_load_mmu(arch_aspace_t *mmu) {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    struct sched_cpu *c = &cpus[arch_curr_cpu_num()];
+    if (c->loaded_mmu != mmu) {
+        arch_mmu_context_switch(c->loaded_mmu, mmu);
+        c->loaded_mmu = mmu;
+    }
+}
+
+/* An arch_ipi_call body: if this CPU still has `arg` loaded for a kernel thread, loads
+ * the kernel's tables instead. */
+static void evict_mmu_here(void *arg) {
+    struct sched_cpu *c = &cpus[arch_curr_cpu_num()];
+    arch_aspace_t *mmu = arg;
+    if (c->loaded_mmu == mmu) {
+        ASSERT_MSG(thread_current()->mmu != mmu, "aspace %p evicted from its own thread", arg);
+        arch_mmu_context_switch(mmu, NULL);
+        c->loaded_mmu = NULL;
+    }
+}
+
+void sched_evict_mmu(arch_aspace_t *mmu) {
+    arch_cpu_set_t cpus_with_it = arch_mmu_active_cpus(mmu);
+    if (cpus_with_it != 0)
+        arch_ipi_call(cpus_with_it, evict_mmu_here, mmu);
 }
 
 /* The first thread among the first STEAL_SCAN of other CPUs' queues that may run on
@@ -257,7 +292,7 @@ static void sched_reschedule(void) TA_REQ(sched_lock) {
     }
     c->current = next;
     arch_set_curr_thread(next);
-    switch_aspace(prev, next);
+    switch_aspace(c, next);
     arch_thread_switch(&prev->arch, prev->state == THREAD_DEAD, &next->arch);
     arch_context_switch(&prev->arch, &next->arch);
     sched_finish_switch();

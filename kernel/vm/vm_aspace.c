@@ -136,6 +136,7 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
         ASSERT(!as->destroyed);
         as->destroyed = true;
         rw_mutex_release(&as->lock);
+        sched_evict_mmu(as->arch); /* CPUs that kept it loaded for a kernel thread */
         zx_status_t st = arch_mmu_destroy(as->arch);
         vm_aspace_unref(as); /* the creator's; the parts' references go with the last one */
         return st;
@@ -146,6 +147,7 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     vmar_destroy_locked(as->root); /* unmaps everything; the root becomes dead */
     as->destroyed = true;
     rw_mutex_release(&as->lock);
+    sched_evict_mmu(as->arch); /* CPUs that kept it loaded for a kernel thread */
     zx_status_t st = arch_mmu_destroy(as->arch);
     vmar_unref(as->root); /* the aspace's reference on its root */
     vm_aspace_unref(as);  /* the creator's */

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arch/irq.h>
 #include <kernel/types.h>
 
 typedef struct arch_aspace arch_aspace_t;
@@ -117,6 +118,9 @@ void arch_mmu_init(void);
 
 /* Loads `as` (NULL = the kernel aspace) on this CPU. */
 void arch_mmu_context_switch(arch_aspace_t *old_as, arch_aspace_t *new_as);
+
+/* The CPUs on which `as` may be loaded (its active mask; never the kernel aspace's). */
+arch_cpu_set_t arch_mmu_active_cpus(arch_aspace_t *as);
 
 /*
  * Maps count 4 KiB pages: page i at vaddr + i*4K -> phys[i] (each 4 KiB aligned), with

@@ -214,6 +214,20 @@ bool thread_kill_pending(void);
 void sched_reap_wait(void);
 
 /*
+ * Loads mmu (NULL: the kernel's tables) on this CPU for the calling thread, which is
+ * taking it as its own (thread_set_aspace). Interrupts off.
+ */
+void sched_load_mmu(arch_aspace_t *mmu);
+
+/*
+ * Makes sure no CPU still has mmu loaded for a kernel thread (lazy TLB, sched.c): each
+ * one that has loads the kernel's tables instead. For the owner of an aspace about to be
+ * destroyed, which no thread runs any more (arch_mmu_destroy refuses a loaded aspace).
+ * Interrupts on or off; sends IPIs only to the CPUs in mmu's active mask.
+ */
+void sched_evict_mmu(arch_aspace_t *mmu);
+
+/*
  * Makes as (NULL: none) the user aspace of t: sets t->aspace and t->mmu. t is either the
  * calling thread, whose page tables are then loaded at once (interrupts off, so that a
  * switch never sees the fields and the loaded tables disagree), or a thread that is not
@@ -222,10 +236,8 @@ void sched_reap_wait(void);
  */
 static inline void thread_set_aspace(thread_t *t, vm_aspace_t *as) {
     arch_aspace_t *mmu = as ? vm_aspace_arch(as) : NULL;
-    if (t == thread_current()) {
-        DEBUG_ASSERT(arch_irqs_disabled());
-        arch_mmu_context_switch(t->mmu, mmu);
-    }
+    if (t == thread_current())
+        sched_load_mmu(mmu);
     t->aspace = as;
     t->mmu = mmu;
 }

@@ -254,6 +254,10 @@ size_t arch_mmu_table_pages(arch_aspace_t *as) {
 
 arch_aspace_t *arch_mmu_kernel_aspace(void) { return kernel_aspace; }
 
+arch_cpu_set_t arch_mmu_active_cpus(arch_aspace_t *as) {
+    return __atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE);
+}
+
 /* The aspaces whose active masks must hold a CPU that runs `as` (NULL = kernel): a
  * unified aspace's tables belong to its shared and restricted aspaces too, so an
  * invalidation on either must reach that CPU. Returns how many (0 for the kernel
