@@ -27,6 +27,19 @@ struct map_op {
     vaddr_t fail_va;         /* first page not written when a pass stopped early */
 };
 
+/* UPGRADE through the large page at table[idx]: splits it and invalidates the large
+ * translation before pass 2 rewrites entries under it (a CPU must never cache both sizes
+ * with different translations, SDM 4.10.2.3). Out of line: rare, and kept out of the
+ * descent that every fault runs. */
+static __noinline zx_status_t split_for_upgrade(struct arch_aspace *as, struct map_op *op,
+                                                uint64_t *table, unsigned level, unsigned idx,
+                                                vaddr_t va) TA_REQ(as->lock) {
+    zx_status_t st = mmu_split_large(as, op->cm, table, level, idx, va);
+    if (st == ZX_OK)
+        mmu_cm_finish(as, op->cm);
+    return st;
+}
+
 /*
  * Makes table[idx] (level >= 1) an entry the map can descend through: a missing table is
  * created; a large page is an error under ERROR, left alone under SKIP (*skip = true) and
@@ -50,12 +63,9 @@ static zx_status_t prepare_descent(struct arch_aspace *as, struct map_op *op, ui
             *skip = true;
             return ZX_OK;
         }
-        zx_status_t st = mmu_split_large(as, op->cm, table, level, idx, va);
+        zx_status_t st = split_for_upgrade(as, op, table, level, idx, va);
         if (st != ZX_OK)
             return st;
-        /* Invalidate the large translation before pass 2 rewrites entries under it: a
-         * CPU must never cache both sizes with different translations (SDM 4.10.2.3). */
-        mmu_cm_finish(as, op->cm);
     }
     *entry = table[idx];
     return ZX_OK;
