@@ -68,6 +68,15 @@ static struct page_tree_node *node_alloc(void) {
     return kzalloc(sizeof(struct page_tree_node));
 }
 
+/*
+ * The page count changes only with atomic stores: the tree's owner (a VMO, under its lock)
+ * is the only writer, but vmo_committed_pages reads it with an atomic load and without
+ * the lock (ZX_INFO_VMO), so a plain store would race with that read on another CPU.
+ */
+static void count_set(struct page_tree *t, size_t n) {
+    __atomic_store_n(&t->count, n, __ATOMIC_RELAXED);
+}
+
 /* Drops root wrappers that only use slot 0 (restores the minimal-height invariant). */
 static void shrink(struct page_tree *t) {
     while (t->height > 1 && t->root->count == 1 && t->root->slots[0]) {
@@ -81,7 +90,7 @@ static void shrink(struct page_tree *t) {
 void page_tree_init(struct page_tree *t) {
     t->root = NULL;
     t->height = 0;
-    t->count = 0;
+    count_set(t, 0);
 }
 
 vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index) {
@@ -161,7 +170,7 @@ zx_status_t page_tree_insert(struct page_tree *t, uint64_t index, vm_page_t *pag
     }
     n->slots[slot_of(index, 1)] = page;
     n->count++;
-    t->count++;
+    count_set(t, t->count + 1);
     ASSERT(used == need);
     return ZX_OK;
 }
@@ -201,7 +210,7 @@ vm_page_t *page_tree_remove(struct page_tree *t, uint64_t index) {
         return NULL;
     n->slots[s] = NULL;
     n->count--;
-    t->count--;
+    count_set(t, t->count - 1);
 
     /* Free the nodes that became empty, bottom up. */
     for (unsigned level = 1; path[level - 1]->count == 0; level++) {
@@ -334,7 +343,7 @@ static void remove_range_in(struct page_tree *t, struct page_tree_node *n, unsig
         if (level == 1) {
             n->slots[s] = NULL;
             n->count--;
-            t->count--;
+            count_set(t, t->count - 1);
             if (fn)
                 fn(ctx, slot_base, slot);
             continue;
@@ -380,6 +389,14 @@ static void destroy_in(struct page_tree_node *n, unsigned level, uint64_t base,
             destroy_in(slot, level - 1, slot_base, fn, ctx);
     }
     kfree(n);
+}
+
+void page_tree_move(struct page_tree *dst, struct page_tree *src) {
+    ASSERT_MSG(dst->count == 0, "page_tree_move: %zu pages in the destination", dst->count);
+    dst->root = src->root;
+    dst->height = src->height;
+    count_set(dst, src->count);
+    page_tree_init(src);
 }
 
 void page_tree_destroy(struct page_tree *t, page_tree_fn fn, void *ctx) {

@@ -24,4 +24,5 @@ list(APPEND KERNEL_SOURCES
   vm/vm_kernel.c
   vm/vm_kernel_ktest.c
   vm/vm_bench.c
+  vm/vm_smp_ktest.c
 )

@@ -197,7 +197,7 @@ size_t vmo_committed_pages(const vmo_t *vmo) {
     if (vmo->flags & VMO_FLAG_SLICE)
         return 0; /* a slice owns nothing: its parent owns the pages it shows */
     switch (vmo->type) {
-    case VMO_TYPE_PAGED: /* page_tree stores count plainly; an aligned word on x86 */
+    case VMO_TYPE_PAGED: /* without the lock: page_tree stores count only atomically */
         return __atomic_load_n(&vmo->pages.count, __ATOMIC_RELAXED);
     case VMO_TYPE_CONTIGUOUS:
         return (size_t)(vmo->size >> PAGE_SHIFT); /* never changes */

@@ -440,8 +440,7 @@ static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
          * create_snapshot: no page-tree node is reallocated, so this cannot fail, and a
          * long-lived VMO keeps the same nodes however often it is snapshotted. */
         page_tree_remove_range(&h->pages, end, INDEX_END, release_hidden_page_cb, h);
-        rest->pages = h->pages;
-        page_tree_init(&h->pages);
+        page_tree_move(&rest->pages, &h->pages);
         while (page_tree_next(&rest->pages, next, INDEX_END, &index, &page)) {
             page->object.object = rest; /* page_offset is unchanged: the same offsets */
             next = index + 1;
@@ -711,8 +710,8 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
     }
     /* H takes P's pages (but for those being written: their copies) and P's place. */
     h->size = parent->size;
-    h->pages = parent->pages;
-    parent->pages = kept;
+    page_tree_move(&h->pages, &parent->pages);
+    page_tree_move(&parent->pages, &kept);
     uint64_t next = 0, index;
     vm_page_t *page;
     while (page_tree_next(&copies, next, INDEX_END, &index, &page)) {

@@ -3,7 +3,8 @@
  * 64-slot nodes allocated from the kernel heap. Lookup, insert and remove are O(height),
  * height <= 11 for 64-bit indices (grows with the largest index in use). Ranged walks
  * skip empty subtrees, so a sparse VMO costs what it holds, not its size.
- * Not thread-safe: the owning VMO's lock protects it.
+ * Not thread-safe: the owning VMO's lock protects it. The one exception is `count`, which
+ * is only ever stored atomically, so it may be read with __atomic_load_n without the lock.
  */
 #ifndef VM_PAGE_TREE_H
 #define VM_PAGE_TREE_H
@@ -19,7 +20,7 @@ struct page_tree_node;
 struct page_tree {
     struct page_tree_node *root;
     unsigned height; /* levels below and including root; 0 = empty */
-    size_t count;    /* pages held */
+    size_t count;    /* pages held; written only with atomic stores (see above) */
 };
 
 void page_tree_init(struct page_tree *t);
@@ -71,6 +72,13 @@ zx_status_t page_tree_walk_leaves(const struct page_tree *t, uint64_t start, uin
 typedef void (*page_tree_fn)(void *ctx, uint64_t index, vm_page_t *page);
 void page_tree_remove_range(struct page_tree *t, uint64_t start, uint64_t end, page_tree_fn fn,
                             void *ctx);
+
+/*
+ * dst takes src's pages and nodes (no copy, cannot fail) and src becomes empty; dst must
+ * be empty. Use this instead of assigning the struct, which would store dst's count
+ * plainly.
+ */
+void page_tree_move(struct page_tree *dst, struct page_tree *src);
 
 /* Frees all nodes (the tree must already be empty of pages, or fn is called for each). */
 void page_tree_destroy(struct page_tree *t, page_tree_fn fn, void *ctx);
