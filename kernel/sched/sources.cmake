@@ -3,6 +3,7 @@
 # above it.
 list(APPEND KERNEL_SOURCES
   sched/sched.c
+  sched/wait.c
   sched/thread.c
   sched/mutex.c
   sched/rw_mutex.c
