@@ -11,6 +11,7 @@
 #include <phys/vm_page.h>
 
 #include "htest.h"
+#include "../../kernel/arch/x86/mmu/mmu_priv.h"
 
 #define ENV_RANGES 2
 
@@ -128,4 +129,15 @@ void mmu_env_reset_tlb_counters(void) {
     mmu_hw_host.invlpg = 0;
     mmu_hw_host.full_flush = 0;
     mmu_hw_host.global_flush = 0;
+}
+
+uint64_t *mmu_env_leaf_entry(arch_aspace_t *as, vaddr_t va) {
+    uint64_t *table = as->root;
+    for (int level = MMU_ROOT_LEVEL; level > 0; level--) {
+        uint64_t e = table[VIDX(va, level)];
+        if (!pte_present(e) || pte_large(e))
+            return NULL;
+        table = pte_table(e);
+    }
+    return &table[VIDX(va, 0)];
 }

@@ -68,6 +68,10 @@ void mmu_env_fini_at(const char *file, int line);
 /* Pages the PMM has handed out since mmu_env_init (table pages + heap pages). */
 size_t mmu_env_pages_in_use(void);
 
+/* The level-0 entry that maps va, read through the tables as the CPU walks them; NULL when
+ * there is none (a level missing, or a large page on the way). */
+uint64_t *mmu_env_leaf_entry(arch_aspace_t *as, vaddr_t va);
+
 /* Fills phys[0..count) with first, first + 4K, ... (a contiguous run as a page list). */
 void mmu_env_fill_run(paddr_t *phys, size_t count, paddr_t first);
 

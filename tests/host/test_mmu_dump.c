@@ -254,19 +254,6 @@ HTEST(mmu_dump, unified_counts_and_owners) {
     MMU_ENV_FINI();
 }
 
-/* The last-level entry that maps va (NULL if a level is missing), read through the tables
- * as the CPU would walk them. */
-static uint64_t *leaf_entry(arch_aspace_t *as, vaddr_t va) {
-    uint64_t *table = as->root;
-    for (int level = MMU_ROOT_LEVEL; level > 0; level--) {
-        uint64_t e = table[(va >> (12 + 9 * level)) & 511];
-        if (!pte_present(e) || pte_large(e))
-            return NULL;
-        table = pte_table(e);
-    }
-    return &table[(va >> 12) & 511];
-}
-
 /* UPGRADE with the translation a page already has keeps the entry as the CPU left it
  * (Accessed and Dirty set) and invalidates nothing; a different one replaces it. */
 HTEST(mmu_entries, upgrade_to_the_same_translation_keeps_accessed_and_dirty) {
@@ -277,7 +264,7 @@ HTEST(mmu_entries, upgrade_to_the_same_translation_keeps_accessed_and_dirty) {
     size_t mapped = 0;
     EXPECT_OK(arch_mmu_map(as, VA, &pa, 1, RW, ARCH_EXISTING_ERROR, &mapped));
     arch_mmu_context_switch(NULL, as);
-    uint64_t *pte = leaf_entry(as, VA);
+    uint64_t *pte = mmu_env_leaf_entry(as, VA);
     ASSERT_NONNULL(pte);
     *pte |= X86_PTE_A | X86_PTE_D; /* what the CPU writes on a store */
     uint64_t before = *pte;

@@ -34,18 +34,6 @@
 /* The last PML4 slot: a kernel-half aspace that is not the kernel aspace. */
 #define TOP_BASE ((vaddr_t)0xffffff8000000000ull)
 
-/* The level-0 entry mapping va, or NULL when there is none (a hole or a large page). */
-static uint64_t *leaf_entry(arch_aspace_t *as, vaddr_t va) {
-    uint64_t *table = as->root;
-    for (int level = MMU_ROOT_LEVEL; level > 0; level--) {
-        uint64_t e = table[VIDX(va, level)];
-        if (!pte_present(e) || pte_large(e))
-            return NULL;
-        table = pte_table(e);
-    }
-    return &table[VIDX(va, 0)];
-}
-
 /* The entry of `level` on the walk to va (present tables above it assumed). */
 static uint64_t *entry_at(arch_aspace_t *as, vaddr_t va, int level) {
     uint64_t *table = as->root;
@@ -78,7 +66,7 @@ HTEST(mmu_smp, protect_keeps_accessed_and_dirty_set_meanwhile) {
     ASSERT_OK(arch_mmu_create(AS_BASE, AS_SIZE, ARCH_ASPACE_INDEPENDENT, &as));
     paddr_t pa = PA;
     ASSERT_OK(arch_mmu_map(as, VA, &pa, 1, RW, ARCH_EXISTING_ERROR, NULL));
-    uint64_t *pte = leaf_entry(as, VA);
+    uint64_t *pte = mmu_env_leaf_entry(as, VA);
     ASSERT_NONNULL(pte);
     walker_arm(X86_PTE_A | X86_PTE_D);
     EXPECT_OK(arch_mmu_protect(as, VA, 1, R));
@@ -112,7 +100,7 @@ HTEST(mmu_smp, split_keeps_accessed_and_dirty_set_meanwhile) {
     EXPECT_TRUE(walker_calls > 0);
     size_t without = 0;
     for (size_t i = 0; i < PAGES_2M; i++) {
-        uint64_t *e = leaf_entry(as, VA + i * SIZE_4K);
+        uint64_t *e = mmu_env_leaf_entry(as, VA + i * SIZE_4K);
         ASSERT_NONNULL(e);
         if ((*e & (X86_PTE_A | X86_PTE_D)) != (X86_PTE_A | X86_PTE_D))
             without++;
@@ -187,7 +175,7 @@ HTEST(mmu_smp, only_the_kernel_aspace_has_global_leaves) {
     ASSERT_OK(arch_mmu_create(TOP_BASE, SIZE_512G, ARCH_ASPACE_INDEPENDENT, &top));
     paddr_t pa = PA;
     ASSERT_OK(arch_mmu_map(top, TOP_BASE, &pa, 1, RW, ARCH_EXISTING_ERROR, NULL));
-    uint64_t *pte = leaf_entry(top, TOP_BASE);
+    uint64_t *pte = mmu_env_leaf_entry(top, TOP_BASE);
     ASSERT_NONNULL(pte);
     EXPECT_EQ(*pte & X86_PTE_G, 0u);
     EXPECT_EQ(*pte & X86_PTE_U, 0u);
@@ -209,7 +197,7 @@ HTEST(mmu_smp, physical_addresses_within_the_cpu_width) {
     EXPECT_STATUS(arch_mmu_map(as, VA, list, 2, RW, ARCH_EXISTING_ERROR, &mapped),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(mapped, 0u);
-    EXPECT_NULL(leaf_entry(as, VA));
+    EXPECT_NULL(mmu_env_leaf_entry(as, VA));
     EXPECT_STATUS(arch_mmu_map_contiguous(as, VA, limit - SIZE_4K, 2, RW, &mapped),
                   ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(arch_mmu_map_contiguous(as, VA, limit, 1, RW, &mapped), ZX_ERR_INVALID_ARGS);

@@ -37,6 +37,7 @@
 #include <zircon/syscalls/profile.h>
 #include <zircon/vmo_vmar.h>
 #include "churn/stress_priv.h"
+#include "stress_common.h"
 
 #ifndef BERYL_STRESS_OPS
 #define BERYL_STRESS_OPS 1500
@@ -49,12 +50,7 @@ stress_t g_stress;
 
 /* ---- the pseudo-random numbers ------------------------------------------------------ */
 
-uint64_t stress_mix(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
+uint64_t stress_mix(uint64_t x) { return stress_splitmix(x); }
 
 uint64_t stress_rand(uint64_t *state) {
     uint64_t x = *state;
@@ -107,26 +103,6 @@ static void worker_main(uintptr_t arg, uintptr_t unused) {
     zx_thread_exit();
 }
 
-/* The kernel memory figures the leak check compares. */
-typedef struct {
-    int64_t free_pages, heap_pages, heap_used, vmo_pages, mmu_pages, other_pages;
-} kmem_t;
-
-static kmem_t kmem_now(void) {
-    zx_info_kmem_stats_t k;
-    kmem_t m = {-1, 0, 0, 0, 0, 0};
-    if (zx_object_get_info(beryl_resource(), ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL) ==
-        ZX_OK) {
-        m.free_pages = (int64_t)(k.free_bytes / TU_PAGE);
-        m.heap_pages = (int64_t)(k.total_heap_bytes / TU_PAGE);
-        m.heap_used = (int64_t)(k.total_heap_bytes - k.free_heap_bytes);
-        m.vmo_pages = (int64_t)(k.vmo_bytes / TU_PAGE);
-        m.mmu_pages = (int64_t)(k.mmu_overhead_bytes / TU_PAGE);
-        m.other_pages = (int64_t)(k.other_bytes / TU_PAGE);
-    }
-    return m;
-}
-
 /*
  * Grows this process's handle table to room for STRESS_HANDLE_HEADROOM more handles: a
  * table keeps the chunks it grew by until the process dies, so growth during the run
@@ -139,48 +115,6 @@ static void grow_handle_table(void) {
            zx_handle_duplicate(beryl_resource(), ZX_RIGHT_SAME_RIGHTS, &spare[n]) == ZX_OK)
         n++;
     zx_handle_close_many(spare, n);
-}
-
-/* Pages missing from the kernel's free memory since `before`. The heap's slab pages do
- * not count while its bytes in use did not grow: the same live objects may sit on one
- * page more or fewer after others came and went (userboot counts the same way). */
-static int64_t kmem_lost(const kmem_t *before, const kmem_t *after) {
-    int64_t lost = before->free_pages - after->free_pages;
-    if (after->heap_used <= before->heap_used)
-        lost -= after->heap_pages - before->heap_pages;
-    return lost;
-}
-
-/* Where the seed comes from (the file comment says in which order). */
-static uint64_t pick_seed(int argc, char **argv, const char **source) {
-    if (BERYL_STRESS_SEED != 0) {
-        *source = "-DBERYL_STRESS_SEED";
-        return (uint64_t)BERYL_STRESS_SEED;
-    }
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--seed") == 0) {
-            *source = "--seed";
-            return (uint64_t)strtoul(argv[i + 1], NULL, 0);
-        }
-    }
-    *source = "the ASLR placement of a first mapping";
-    zx_handle_t vmo;
-    zx_vaddr_t addr = 0;
-    if (zx_vmo_create(TU_PAGE, 0, &vmo) == ZX_OK) {
-        zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, 0, TU_PAGE, &addr);
-        zx_handle_close(vmo);
-        if (addr)
-            zx_vmar_unmap(zx_vmar_root_self(), addr, TU_PAGE);
-    }
-    return stress_mix(addr);
-}
-
-/* Parses `--ops N` (default BERYL_STRESS_OPS). */
-static uint32_t pick_ops(int argc, char **argv) {
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--ops") == 0)
-            return (uint32_t)strtoul(argv[i + 1], NULL, 0);
-    return BERYL_STRESS_OPS;
 }
 
 /* Pins thread to cpu; false if the profile cannot be made or set. */
@@ -249,8 +183,9 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], STRESS_CHILD_ARG) == 0)
         return stress_child_main();
     const char *source;
-    uint64_t seed = pick_seed(argc, argv, &source);
-    uint32_t ops = pick_ops(argc, argv);
+    uint64_t seed = stress_pick_seed(argc, argv, (uint64_t)BERYL_STRESS_SEED, "-DBERYL_STRESS_SEED",
+                                     &source);
+    uint32_t ops = stress_pick_ops(argc, argv, BERYL_STRESS_OPS);
     uint32_t ncpus = zx_system_get_num_cpus();
     if (ncpus > STRESS_MAX_WORKERS / STRESS_WORKERS_PER_CPU)
         ncpus = STRESS_MAX_WORKERS / STRESS_WORKERS_PER_CPU;
@@ -273,7 +208,7 @@ int main(int argc, char **argv) {
     worker_t warm = {.index = STRESS_MAX_WORKERS, .rng = stress_mix(seed), .op_name = "warm-up"};
     if (!stress_run_each_op(&warm))
         return 1;
-    kmem_t before = kmem_now();
+    stress_kmem_t before = stress_kmem_now();
     zx_time_t t0 = zx_clock_get_monotonic();
     uint32_t started = 0;
     for (uint32_t i = 0; i < nworkers; i++) {
@@ -310,12 +245,12 @@ int main(int argc, char **argv) {
 
     /* Everything the workers made is gone once the last handle closed; deferred frees
      * may take a moment. */
-    kmem_t after = kmem_now();
-    for (int r = 0; r < STRESS_LEAK_RETRIES && kmem_lost(&before, &after) > 0; r++) {
+    stress_kmem_t after = stress_kmem_now();
+    for (int r = 0; r < STRESS_LEAK_RETRIES && stress_kmem_lost(&before, &after) > 0; r++) {
         zx_nanosleep(tu_deadline_after(STRESS_LEAK_RETRY_NS));
-        after = kmem_now();
+        after = stress_kmem_now();
     }
-    int64_t lost = kmem_lost(&before, &after);
+    int64_t lost = stress_kmem_lost(&before, &after);
     if (lost > 0) {
         printf("stress: FAILED: %lld pages of kernel memory did not come back (free %lld -> "
                "%lld; VMO pages %+lld, page tables %+lld, heap pages %+lld with %+lld bytes "

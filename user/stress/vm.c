@@ -27,6 +27,7 @@
 #include <string.h>
 #include <zircon/syscalls.h>
 #include <zircon/vmo_vmar.h>
+#include "stress_common.h"
 
 #ifndef BERYL_STRESS_VM_OPS
 #define BERYL_STRESS_VM_OPS 10000
@@ -119,13 +120,6 @@ static vworker_t workers[VM_MAX_WORKERS];
 
 /* ---- random numbers (xorshift64*, seeded through splitmix64) -------------------------- */
 
-/* splitmix64's finaliser: spreads a seed over all 64 bits. */
-static uint64_t mix(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
 
 /* The worker's next number in [0, n) (n > 0). */
 static uint32_t below(vworker_t *w, uint32_t n) {
@@ -577,60 +571,6 @@ static void worker_main(uintptr_t arg, uintptr_t unused) {
 
 /* ---- the run ------------------------------------------------------------------------- */
 
-/* Free kernel memory in pages, and the heap's pages and bytes in use (the leak check
- * does not count slab pages while the heap's bytes in use did not grow, as userboot). */
-typedef struct {
-    int64_t free_pages, heap_pages, heap_used, vmo_pages, mmu_pages;
-} kmem_t;
-
-static kmem_t kmem_now(void) {
-    zx_info_kmem_stats_t k;
-    kmem_t m = {-1, 0, 0, 0, 0};
-    if (zx_object_get_info(beryl_resource(), ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL) ==
-        ZX_OK) {
-        m.free_pages = (int64_t)(k.free_bytes / TU_PAGE);
-        m.heap_pages = (int64_t)(k.total_heap_bytes / TU_PAGE);
-        m.heap_used = (int64_t)(k.total_heap_bytes - k.free_heap_bytes);
-        m.vmo_pages = (int64_t)(k.vmo_bytes / TU_PAGE);
-        m.mmu_pages = (int64_t)(k.mmu_overhead_bytes / TU_PAGE);
-    }
-    return m;
-}
-
-/* Pages missing from the kernel's free memory since `before`. */
-static int64_t kmem_lost(const kmem_t *before, const kmem_t *after) {
-    int64_t lost = before->free_pages - after->free_pages;
-    if (after->heap_used <= before->heap_used)
-        lost -= after->heap_pages - before->heap_pages;
-    return lost;
-}
-
-/* The seed (the file comment says from where) and the operation count. */
-static uint64_t pick_seed(int argc, char **argv, const char **source) {
-    if (BERYL_STRESS_VM_SEED != 0) {
-        *source = "-DBERYL_STRESS_VM_SEED";
-        return (uint64_t)BERYL_STRESS_VM_SEED;
-    }
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--seed") == 0) {
-            *source = "--seed";
-            return (uint64_t)strtoul(argv[i + 1], NULL, 0);
-        }
-    }
-    *source = "the ASLR placement of a first mapping";
-    zx_vaddr_t addr = tu_map_new(TU_PAGE, ZX_VM_PERM_READ, NULL);
-    if (addr)
-        zx_vmar_unmap(zx_vmar_root_self(), addr, TU_PAGE);
-    return mix(addr);
-}
-
-static uint32_t pick_ops(int argc, char **argv) {
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--ops") == 0)
-            return (uint32_t)strtoul(argv[i + 1], NULL, 0);
-    return BERYL_STRESS_VM_OPS;
-}
-
 /* Creates the shared VMOs and one per worker; false (after printing) on failure. */
 static bool vmos_create(uint32_t nworkers) {
     g.nvmos = VM_SHARED_VMOS + nworkers;
@@ -679,7 +619,7 @@ static uint64_t run_workers(uint64_t seed, uint32_t ops, uint32_t ncpus, uint32_
         vworker_t *w = &workers[i];
         w->index = i;
         w->cpu = i % ncpus;
-        w->rng = mix(seed ^ mix(i + 1));
+        w->rng = stress_splitmix(seed ^ stress_splitmix(i + 1));
         w->ops = ops / nworkers + (i < ops % nworkers ? 1 : 0);
         w->op_name = "start";
         zx_status_t st = tu_thread_create(&w->thread);
@@ -700,8 +640,9 @@ static uint64_t run_workers(uint64_t seed, uint32_t ops, uint32_t ncpus, uint32_
 
 int main(int argc, char **argv) {
     const char *source;
-    uint64_t seed = pick_seed(argc, argv, &source);
-    uint32_t nops = pick_ops(argc, argv);
+    uint64_t seed = stress_pick_seed(argc, argv, (uint64_t)BERYL_STRESS_VM_SEED,
+                                     "-DBERYL_STRESS_VM_SEED", &source);
+    uint32_t nops = stress_pick_ops(argc, argv, BERYL_STRESS_VM_OPS);
     uint32_t ncpus = zx_system_get_num_cpus();
     if (ncpus > VM_MAX_WORKERS / VM_WORKERS_PER_CPU)
         ncpus = VM_MAX_WORKERS / VM_WORKERS_PER_CPU;
@@ -717,13 +658,13 @@ int main(int argc, char **argv) {
     memset(workers, 0, sizeof(workers));
     if (!slots_create() || !vmos_create(nworkers))
         return 1;
-    run_workers(mix(seed), (uint32_t)VM_NOPS * nworkers, ncpus, nworkers);
+    run_workers(stress_splitmix(seed), (uint32_t)VM_NOPS * nworkers, ncpus, nworkers);
     vmos_close();
     if (g.failures)
         return 1;
     memset(&g, 0, sizeof(g));
     memset(workers, 0, sizeof(workers)); /* all of it was written before: no new page */
-    kmem_t before = kmem_now();
+    stress_kmem_t before = stress_kmem_now();
 
     zx_time_t t0 = zx_clock_get_monotonic();
     uint64_t done = 0;
@@ -738,12 +679,12 @@ int main(int argc, char **argv) {
            (unsigned long long)done, (long long)((t1 - t0) / TU_MS), g.faults_read,
            g.faults_written, g.decommits, g.snapshots);
 
-    kmem_t after = kmem_now();
-    for (int r = 0; r < VM_LEAK_RETRIES && kmem_lost(&before, &after) > 0; r++) {
+    stress_kmem_t after = stress_kmem_now();
+    for (int r = 0; r < VM_LEAK_RETRIES && stress_kmem_lost(&before, &after) > 0; r++) {
         zx_nanosleep(tu_deadline_after(VM_LEAK_RETRY_NS));
-        after = kmem_now();
+        after = stress_kmem_now();
     }
-    int64_t lost = kmem_lost(&before, &after);
+    int64_t lost = stress_kmem_lost(&before, &after);
     if (lost > 0) {
         printf("stress: FAILED: %lld pages of kernel memory did not come back (free %lld -> "
                "%lld; VMO pages %+lld, page tables %+lld, heap pages %+lld with %+lld bytes "
