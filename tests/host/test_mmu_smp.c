@@ -210,6 +210,28 @@ HTEST(mmu_smp, physical_addresses_within_the_cpu_width) {
     MMU_ENV_FINI();
 }
 
+/* A protect that takes several batches invalidates once, at its end. */
+HTEST(mmu_smp, protect_over_many_batches_invalidates_once) {
+    mmu_env_init(MMU_ENV_DEFAULT_BYTES);
+    arch_aspace_t *as = NULL;
+    ASSERT_OK(arch_mmu_create(AS_BASE, AS_SIZE, ARCH_ASPACE_INDEPENDENT, &as));
+    const size_t tables = 3 * MMU_BATCH_UNITS;
+    for (size_t t = 0; t < tables; t++)
+        ASSERT_OK(arch_mmu_map_contiguous(as, VA + t * SIZE_2M, PA + t * SIZE_2M, PAGES_2M / 2,
+                                          RW, NULL));
+    arch_mmu_context_switch(NULL, as);
+    mmu_env_reset_tlb_counters();
+    EXPECT_OK(arch_mmu_protect(as, VA, tables * PAGES_2M, R));
+    EXPECT_EQ(mmu_hw_host.full_flush + mmu_hw_host.invlpg, 1u);
+    uint64_t *e = mmu_env_leaf_entry(as, VA + (tables - 1) * SIZE_2M);
+    ASSERT_NONNULL(e);
+    EXPECT_EQ(*e & X86_PTE_W, 0u);
+    arch_mmu_context_switch(as, NULL);
+    EXPECT_OK(arch_mmu_unmap(as, VA, tables * PAGES_2M, ARCH_UNMAP_ENLARGE_NO, NULL));
+    EXPECT_OK(arch_mmu_destroy(as));
+    MMU_ENV_FINI();
+}
+
 /* An unmap that takes several batches (more than MMU_BATCH_UNITS page tables) invalidates
  * once, at its end, and gives every table page back by then. */
 HTEST(mmu_smp, unmap_over_many_batches_invalidates_once) {

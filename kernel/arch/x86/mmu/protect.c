@@ -89,18 +89,22 @@ zx_status_t arch_mmu_protect(arch_aspace_t *as, vaddr_t vaddr, size_t count, uin
     uint64_t bits;
     if ((st = mmu_flags_to_pte(as, flags, &bits)) != ZX_OK)
         return st;
+    /* One consistency manager for the whole call, as unmap's (unmap.c says why that is
+     * safe): the last batch invalidates what every batch changed. A split large page is
+     * still invalidated at once, before entries under it change (protect_level). */
+    struct mmu_cm cm;
+    mmu_cm_init(&cm);
     do {
-        struct mmu_cm cm;
-        mmu_cm_init(&cm);
         struct protect_op op = {.cm = &cm, .bits = bits & X86_PTE_PROT_MASK,
                                 .budget = MMU_BATCH_UNITS};
         spin_lock_saved_state_t state;
         spin_lock_irqsave(&as->lock, &state);
         st = protect_level(as, &op, as->root, MMU_ROOT_LEVEL, vaddr, last);
-        mmu_cm_finish(as, &cm);
+        if (st != MMU_BATCH_PAUSED)
+            mmu_cm_finish(as, &cm);
         spin_unlock_irqrestore(&as->lock, state);
-        mmu_cm_free_pages(&cm);
         vaddr = op.resume;
     } while (st == MMU_BATCH_PAUSED);
+    mmu_cm_free_pages(&cm);
     return st;
 }
