@@ -305,6 +305,20 @@ unsigned vm_mapping_protect_spares(const vm_mapping_t *m, vaddr_t a, vaddr_t b,
     return (a > base) + (b < end);
 }
 
+/*
+ * Whether pages mapped with protection `from` need their entries rewritten for `to`.
+ * Entries never carry WRITE beyond what a write fault gave (vm_mapping_protect), so
+ * adding WRITE alone, or changing nothing, leaves every entry as it must be; anything else
+ * (less access, EXECUTE added or removed) rewrites.
+ */
+static bool protect_changes_entries(zx_vm_option_t from, zx_vm_option_t to) {
+    return (from | ZX_VM_PERM_WRITE) != (to | ZX_VM_PERM_WRITE) ||
+           ((from & ZX_VM_PERM_WRITE) && !(to & ZX_VM_PERM_WRITE));
+}
+
+/* At most this many stretches of one protect need the engine (one per old run). */
+#define PROTECT_HW_MAX (VM_PROT_RUNS_MAX + 1)
+
 vm_mapping_t *vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_option_t perms,
                                  vm_mapping_t ***spares) {
     vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
@@ -324,18 +338,41 @@ vm_mapping_t *vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_op
         }
         n = runs_build(m, 0, b - a, true, 0, b - a, perms, tmp);
     }
+    /* The stretches of [a, b) whose entries change, from the runs as they were (a split
+     * above kept each page's protection). */
+    vaddr_t hw[PROTECT_HW_MAX][2];
+    uint32_t nhw = 0;
+    vaddr_t mbase = vm_region_base(&m->r);
+    for (vaddr_t va = a; va < b;) {
+        uint32_t i = run_index(m, va - mbase);
+        vaddr_t re = MIN(b, mbase + run_end(m, i));
+        if (protect_changes_entries(m->runs[i].perms, perms)) {
+            if (nhw > 0 && hw[nhw - 1][1] == va)
+                hw[nhw - 1][1] = re;
+            else {
+                ASSERT(nhw < PROTECT_HW_MAX);
+                hw[nhw][0] = va;
+                hw[nhw++][1] = re;
+            }
+        }
+        va = re;
+    }
     runs_store(m, tmp, n);
 
     /* Hardware. Write permission is never granted here: a page may be mapped read-only
      * because it is the shared zero page, and only a write fault may make it writable
-     * (by committing a page). So the first write after a protect that adds or keeps
-     * WRITE faults once per page. No READ: x86 cannot express it, so unmap. */
-    if (!(perms & ZX_VM_PERM_READ)) {
-        unmap_va(m, a, b);
-    } else {
-        zx_status_t st = arch_mmu_protect(m->r.aspace->arch, a, (b - a) / PAGE_SIZE,
-                                          arch_flags(m, perms) & ~ARCH_MMU_FLAG_PERM_WRITE);
-        ASSERT(st == ZX_OK); /* 4 KiB pages only: the engine never has a page to split */
+     * (by committing a page). So the first write after a protect that adds WRITE faults
+     * once per page; a protect that keeps the protection (or only adds WRITE) leaves the
+     * entries alone. No READ: x86 cannot express it, so unmap. */
+    for (uint32_t k = 0; k < nhw; k++) {
+        if (!(perms & ZX_VM_PERM_READ)) {
+            unmap_va(m, hw[k][0], hw[k][1]);
+        } else {
+            zx_status_t st = arch_mmu_protect(m->r.aspace->arch, hw[k][0],
+                                              (hw[k][1] - hw[k][0]) / PAGE_SIZE,
+                                              arch_flags(m, perms) & ~ARCH_MMU_FLAG_PERM_WRITE);
+            ASSERT(st == ZX_OK); /* 4 KiB pages only: the engine never has a page to split */
+        }
     }
     return m;
 }

@@ -299,6 +299,37 @@ out:
     env_fini(&e);
 }
 
+/* A protect that keeps the protection, or only adds WRITE, leaves the entries as they
+ * are: a page a write fault made writable stays writable (no second fault per page). */
+KTEST(vmar, protect_that_changes_nothing_keeps_entries) {
+    struct env e;
+    vaddr_t a = 0;
+    uint32_t fl = 0;
+    T_OK(env_init(&e, 4, 0));
+    T_OK(vmar_map(e.root, 0, e.vmo, 0, 4 * P, RW, RW, &a));
+    T_OK(vm_aspace_page_fault(e.as, a, VM_PF_WRITE));
+    T_OK(vm_aspace_page_fault(e.as, a + P, VM_PF_WRITE));
+    T_OK(vmar_protect(e.root, RW, a, 4 * P, false));
+    T_TRUE(mapped(&e, a, NULL, &fl));
+    EXPECT_TRUE(fl & ARCH_MMU_FLAG_PERM_WRITE);
+    /* read-only and back: the entries lose WRITE and get it again only by a fault */
+    T_OK(vmar_protect(e.root, ZX_VM_PERM_READ, a, 2 * P, false));
+    T_TRUE(mapped(&e, a, NULL, &fl));
+    EXPECT_FALSE(fl & ARCH_MMU_FLAG_PERM_WRITE);
+    T_OK(vmar_protect(e.root, RW, a, 4 * P, false));
+    T_TRUE(mapped(&e, a + P, NULL, &fl));
+    EXPECT_FALSE(fl & ARCH_MMU_FLAG_PERM_WRITE);
+    T_OK(vm_aspace_page_fault(e.as, a + P, VM_PF_WRITE));
+    T_TRUE(mapped(&e, a + P, NULL, &fl));
+    EXPECT_TRUE(fl & ARCH_MMU_FLAG_PERM_WRITE);
+    /* keeping RW over a mix of runs still rewrites nothing that is right */
+    T_OK(vmar_protect(e.root, RW, a, 4 * P, false));
+    T_TRUE(mapped(&e, a + P, NULL, &fl));
+    EXPECT_TRUE(fl & ARCH_MMU_FLAG_PERM_WRITE);
+out:
+    env_fini(&e);
+}
+
 /*
  * protect across mappings in a VMAR and its sub-VMARs: the walk from one mapping to the
  * next goes into sub-VMARs and out again, a gap anywhere (an empty sub-VMAR, a sub-VMAR
