@@ -23,6 +23,8 @@
  *                    only maps it.
  *   fresh page       zx_vmo_create of one page, map, write one byte, unmap, close: a new
  *                    zeroed page every time (what an anonymous mmap + touch + munmap does).
+ *   protect RW->RW   zx_vmar_protect of 64 written pages to the protection they have,
+ *                    then one byte written to each (the pair timed; keep_protect_bench).
  * Run: boot with userboot.prefix=bench/ (see docs/benchmarks.md).
  */
 #include <stdio.h>
@@ -214,6 +216,42 @@ static int small_fixed_bench(zx_handle_t vmo) {
     return rc;
 }
 
+/* The pages of the protect-then-write run. */
+#define KEEP_PAGES 64u
+
+/*
+ * protect RW->RW then write: a 64-page mapping, every page written once (untimed), then
+ * zx_vmar_protect to the protection it already has and one byte written to each page
+ * (timed together). A protect that rewrote the entries would make each write fault.
+ */
+static int keep_protect_bench(void) {
+    zx_handle_t vmo;
+    zx_status_t st = zx_vmo_create(KEEP_PAGES * PAGE, 0, &vmo);
+    if (st != ZX_OK)
+        return fail("zx_vmo_create 256KiB", st);
+    zx_vaddr_t a = 0;
+    st = zx_vmar_map(zx_vmar_root_self(), RW, 0, vmo, 0, KEEP_PAGES * PAGE, &a);
+    zx_handle_close(vmo);
+    if (st != ZX_OK)
+        return fail("zx_vmar_map 256KiB", st);
+    for (unsigned p = 0; p < KEEP_PAGES; p++)
+        *(volatile uint8_t *)(a + p * PAGE) = 1;
+    uint64_t runs[SMALL_RUNS];
+    for (int r = -1; r < (int)SMALL_RUNS && st == ZX_OK; r++) { /* run -1: warm-up */
+        uint64_t t0 = rdtsc();
+        st = zx_vmar_protect(zx_vmar_root_self(), RW, a, KEEP_PAGES * PAGE);
+        for (unsigned p = 0; p < KEEP_PAGES; p++)
+            *(volatile uint8_t *)(a + p * PAGE) = (uint8_t)r;
+        if (r >= 0)
+            runs[r] = rdtsc() - t0;
+    }
+    zx_vmar_unmap(zx_vmar_root_self(), a, KEEP_PAGES * PAGE);
+    if (st != ZX_OK)
+        return fail("zx_vmar_protect RW->RW", st);
+    report("protect RW->RW of 64 written pages, then write each", "op", 1, runs, SMALL_RUNS);
+    return 0;
+}
+
 int main(void) {
     if (big_benches())
         return 1;
@@ -226,6 +264,7 @@ int main(void) {
     fails += small_bench("map+touch+unmap 4KiB", map_touch_unmap, &anywhere);
     fails += small_bench("vmo_create+map+touch+unmap+close 4KiB", fresh_page, NULL);
     fails += small_fixed_bench(vmo);
+    fails += keep_protect_bench();
     zx_handle_close(vmo);
     if (fails == 0)
         printf("bench: user vm done\n");
