@@ -70,7 +70,7 @@
 #define FREE_POISON 0xdeadf7eeb10cf7eeull
 /* With heap_set_poison(true): the fill of the rest of a free object (see the top). */
 #define HEAP_POISON_BYTE 0x6b
-#define HEAP_POISON_WORD 0x6b6b6b6b6b6b6b6bull
+#define HEAP_POISON_WORD (0x0101010101010101ull * HEAP_POISON_BYTE)
 /* Objects smaller than this have no room for the fill and the freeing pc. */
 #define HEAP_POISON_MIN_SIZE 32u
 /* With poisoning on, this many freed slab objects wait before they can be reused. */

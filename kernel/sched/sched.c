@@ -163,23 +163,25 @@ static void reaper_run_next(uint32_t cpu) TA_REQ(sched_lock) {
     enqueue(r, cpu, true);
 }
 
-/* Loads next's page tables if it has some and they are not loaded already (the fault
- * handler reads the aspace from the running thread, so nothing else changes). A kernel
- * thread keeps what is loaded. */
-static inline void switch_aspace(struct sched_cpu *c, thread_t *next) {
-    if (next->mmu != NULL && next->mmu != c->loaded_mmu) {
-        arch_mmu_context_switch(c->loaded_mmu, next->mmu);
-        c->loaded_mmu = next->mmu;
-    }
-}
-
-void sched_load_mmu(arch_aspace_t *mmu) {
-    DEBUG_ASSERT(arch_irqs_disabled());
-    struct sched_cpu *c = &cpus[arch_curr_cpu_num()];
+/* Loads mmu (NULL: the kernel's tables) on CPU c, which runs this code, unless it is
+ * loaded already. Interrupts off. */
+static inline void cpu_load_mmu(struct sched_cpu *c, arch_aspace_t *mmu) {
     if (c->loaded_mmu != mmu) {
         arch_mmu_context_switch(c->loaded_mmu, mmu);
         c->loaded_mmu = mmu;
     }
+}
+
+/* Loads next's page tables if it has some (the fault handler reads the aspace from the
+ * running thread, so nothing else changes). A kernel thread keeps what is loaded. */
+static inline void switch_aspace(struct sched_cpu *c, thread_t *next) {
+    if (next->mmu != NULL)
+        cpu_load_mmu(c, next->mmu);
+}
+
+void sched_load_mmu(arch_aspace_t *mmu) {
+    DEBUG_ASSERT(arch_irqs_disabled());
+    cpu_load_mmu(&cpus[arch_curr_cpu_num()], mmu);
 }
 
 /* An arch_ipi_call body: if this CPU still has `arg` loaded for a kernel thread, loads
@@ -189,8 +191,7 @@ static void evict_mmu_here(void *arg) {
     arch_aspace_t *mmu = arg;
     if (c->loaded_mmu == mmu) {
         ASSERT_MSG(thread_current()->mmu != mmu, "aspace %p evicted from its own thread", arg);
-        arch_mmu_context_switch(mmu, NULL);
-        c->loaded_mmu = NULL;
+        cpu_load_mmu(c, NULL);
     }
 }
 

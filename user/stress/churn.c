@@ -50,8 +50,6 @@ stress_t g_stress;
 
 /* ---- the pseudo-random numbers ------------------------------------------------------ */
 
-uint64_t stress_mix(uint64_t x) { return stress_splitmix(x); }
-
 uint64_t stress_rand(uint64_t *state) {
     uint64_t x = *state;
     x ^= x >> 12;
@@ -205,7 +203,8 @@ int main(int argc, char **argv) {
     grow_handle_table();
     memset(workers, 0, sizeof(workers));
     prefault_stack();
-    worker_t warm = {.index = STRESS_MAX_WORKERS, .rng = stress_mix(seed), .op_name = "warm-up"};
+    worker_t warm = {
+        .index = STRESS_MAX_WORKERS, .rng = stress_splitmix(seed), .op_name = "warm-up"};
     if (!stress_run_each_op(&warm))
         return 1;
     stress_kmem_t before = stress_kmem_now();
@@ -215,7 +214,7 @@ int main(int argc, char **argv) {
         worker_t *w = &workers[i];
         w->index = i;
         w->cpu = i % ncpus;
-        w->rng = stress_mix(seed ^ stress_mix(i + 1));
+        w->rng = stress_splitmix(seed ^ stress_splitmix(i + 1));
         w->ops = ops / nworkers + (i < ops % nworkers ? 1 : 0);
         w->op_name = "start";
         zx_status_t st = tu_thread_create(&w->thread);

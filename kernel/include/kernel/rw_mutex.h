@@ -57,7 +57,6 @@ static inline void rw_mutex_release_shared(rw_mutex_t *m) TA_REL_SHARED(m)
     m->readers--;
 }
 static inline bool rw_mutex_held(const rw_mutex_t *m) { return m->writer; }
-static inline bool rw_mutex_held_any(const rw_mutex_t *m) { return m->writer || m->readers; }
 
 #else
 
@@ -88,10 +87,6 @@ void rw_mutex_init_class(rw_mutex_t *m, lock_class_t cls);
 
 /* True if the calling thread holds m exclusively (for assertions). */
 bool rw_mutex_held(const rw_mutex_t *m);
-/* True if anyone holds m, in either mode (for assertions of a shared hold). */
-static inline bool rw_mutex_held_any(const rw_mutex_t *m) {
-    return (__atomic_load_n(&m->state, __ATOMIC_RELAXED) & ~RW_STATE_WAITERS) != 0;
-}
 
 /* The contended halves (rw_mutex.c). */
 void rw_mutex_acquire_slow(rw_mutex_t *m);

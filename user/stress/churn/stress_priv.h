@@ -57,8 +57,6 @@ typedef struct {
 
 extern stress_t g_stress;
 
-/* splitmix64: spreads a seed over all 64 bits. */
-uint64_t stress_mix(uint64_t x);
 /* xorshift64*: the next number of a worker's stream (*state never 0). */
 uint64_t stress_rand(uint64_t *state);
 /* A number in [0, n), n > 0. */
