@@ -125,6 +125,13 @@ void vm_aspace_kernel_init(void) {
 
 vm_aspace_t *vm_aspace_kernel(void) { return kernel_vm_aspace; }
 
+/* Destroys as's page tables, once no thread runs in as: first off every CPU that kept
+ * them loaded for a kernel thread (lazy TLB), since the engine refuses a loaded aspace. */
+static zx_status_t destroy_arch(vm_aspace_t *as) {
+    sched_evict_mmu(as->arch);
+    return arch_mmu_destroy(as->arch);
+}
+
 zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     ASSERT(as != kernel_vm_aspace); /* the arch kernel aspace is not ours to destroy */
     vm_aspace_check(as);
@@ -136,8 +143,7 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
         ASSERT(!as->destroyed);
         as->destroyed = true;
         rw_mutex_release(&as->lock);
-        sched_evict_mmu(as->arch); /* CPUs that kept it loaded for a kernel thread */
-        zx_status_t st = arch_mmu_destroy(as->arch);
+        zx_status_t st = destroy_arch(as);
         vm_aspace_unref(as); /* the creator's; the parts' references go with the last one */
         return st;
     }
@@ -147,8 +153,7 @@ zx_status_t vm_aspace_destroy(vm_aspace_t *as) {
     vmar_destroy_locked(as->root); /* unmaps everything; the root becomes dead */
     as->destroyed = true;
     rw_mutex_release(&as->lock);
-    sched_evict_mmu(as->arch); /* CPUs that kept it loaded for a kernel thread */
-    zx_status_t st = arch_mmu_destroy(as->arch);
+    zx_status_t st = destroy_arch(as);
     vmar_unref(as->root); /* the aspace's reference on its root */
     vm_aspace_unref(as);  /* the creator's */
     return st;
