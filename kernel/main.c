@@ -224,6 +224,10 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     }
     arch_mmu_init();
     vmo_zero_page_init();
+    if (!cmdline_get_bool(VM_LARGE_PAGES_OPTION, true)) {
+        vmo_set_large_pages(false);
+        printf("vm: large pages off (%s=false)\n", VM_LARGE_PAGES_OPTION);
+    }
     vm_aspace_kernel_init();
     scan_modules(&boot_info);
     dump_requested_aspaces();

@@ -19,6 +19,7 @@ list(APPEND KERNEL_SOURCES
   vm/vm_aslr.c
   vm/vm_aslr_ktest.c
   vm/vmar_ktest.c
+  vm/vm_large_ktest.c
   vm/vmo_child.c
   vm/vmo_child_ktest.c
   vm/vm_kernel.c

@@ -157,9 +157,11 @@ static uint32_t arch_flags(const vm_mapping_t *m, zx_vm_option_t perms)
     return f;
 }
 
-/* Removes the translations of [a, b) (page-aligned). Only 4 KiB pages are ever mapped
- * by this layer, so no large page needs splitting and this cannot fail. Runs under the
- * aspace lock or, from unmap_range, under the VMO lock only. */
+/* Removes the translations of [a, b) (page-aligned); cannot fail. A large page only
+ * partly inside is split, or, when there is no memory for the table, removed whole:
+ * every translation this layer makes is a cache of its VMO's pages that a fault
+ * rebuilds, so losing more than asked is harmless. Runs under the aspace lock or, from
+ * unmap_range, under the VMO lock only. */
 static void unmap_va(const vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     if (a >= b)
         return;
@@ -371,7 +373,12 @@ vm_mapping_t *vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_op
             zx_status_t st = arch_mmu_protect(m->r.aspace->arch, hw[k][0],
                                               (hw[k][1] - hw[k][0]) / PAGE_SIZE,
                                               arch_flags(m, perms) & ~ARCH_MMU_FLAG_PERM_WRITE);
-            ASSERT(st == ZX_OK); /* 4 KiB pages only: the engine never has a page to split */
+            /* NO_MEMORY: a large page could not be split. Faults rebuild what unmap_va
+             * removes, with the new protection. */
+            if (st != ZX_OK) {
+                ASSERT(st == ZX_ERR_NO_MEMORY);
+                unmap_va(m, hw[k][0], hw[k][1]);
+            }
         }
     }
     return m;
@@ -405,11 +412,68 @@ static zx_status_t fault_map(void *ctx, paddr_t pa, bool writable) {
     return arch_mmu_map(f->arch, f->page, &pa, 1, flags, ARCH_EXISTING_UPGRADE, NULL);
 }
 
+/* vmo_fault_block's map callback: one large entry for the block (VMO lock held). An
+ * existing large entry for the same block (a write after a protect that removed WRITE)
+ * is replaced whole; anything else already mapped there, or no memory for a table,
+ * leaves the fault to the one-page path (ZX_ERR_NEXT). */
+struct block_map_ctx {
+    arch_aspace_t *arch;
+    vaddr_t block;
+    uint32_t flags;
+};
+
+static zx_status_t block_map(void *ctx, paddr_t pa) {
+    const struct block_map_ctx *b = ctx;
+    zx_status_t st = arch_mmu_map_contiguous(b->arch, b->block, pa, VM_LARGE_PAGES, b->flags,
+                                             NULL);
+    if (st == ZX_ERR_ALREADY_EXISTS) {
+        paddr_t qpa;
+        size_t qsize;
+        if (arch_mmu_query(b->arch, b->block, &qpa, NULL, &qsize) == ZX_OK && qpa == pa &&
+            qsize == VM_LARGE_PAGE_SIZE) {
+            st = arch_mmu_unmap(b->arch, b->block, VM_LARGE_PAGES, ARCH_UNMAP_ENLARGE_YES, NULL);
+            if (st == ZX_OK)
+                st = arch_mmu_map_contiguous(b->arch, b->block, pa, VM_LARGE_PAGES, b->flags,
+                                             NULL);
+        }
+    }
+    return st == ZX_OK ? ZX_OK : ZX_ERR_NEXT;
+}
+
+/*
+ * A fault that may map the whole aligned large block around va: the block must lie in
+ * m with one protection (perms, already checked for this access) and be one aligned
+ * physical run of the VMO (vmo_fault_block). ZX_ERR_NEXT: fault one page instead.
+ */
+static __noinline zx_status_t fault_block(vm_mapping_t *m, vaddr_t va, zx_vm_option_t perms)
+    TA_REQ_SHARED(m->r.aspace->lock) {
+    vaddr_t base = vm_region_base(&m->r);
+    vaddr_t block = ROUNDDOWN(va, VM_LARGE_PAGE_SIZE);
+    if (block < base || vm_region_end(&m->r) - block < VM_LARGE_PAGE_SIZE)
+        return ZX_ERR_NEXT;
+    if (run_index(m, block - base) != run_index(m, block + VM_LARGE_PAGE_SIZE - 1 - base))
+        return ZX_ERR_NEXT;
+    struct block_map_ctx b = {m->r.aspace->arch, block, arch_flags(m, perms)};
+    return vmo_fault_block(m->vmo, m->vmo_offset + (block - base), block_map, &b);
+}
+
+/* Whether m's faults and MAP_RANGE may use large entries: user mappings only (the
+ * kernel's own mappings are never left to be rebuilt by faults). */
+static inline bool mapping_may_use_blocks(const vm_mapping_t *m)
+    TA_REQ_SHARED(m->r.aspace->lock) {
+    return m->r.aspace->user && vmo_large_pages_enabled() && vmo_may_have_blocks(m->vmo);
+}
+
 zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags) {
     zx_vm_option_t perms = perms_at(m, va);
     zx_status_t st = fault_check_perms(perms, pf_flags);
     if (st != ZX_OK)
         return st;
+    if (unlikely(mapping_may_use_blocks(m))) {
+        st = fault_block(m, va, perms);
+        if (st != ZX_ERR_NEXT)
+            return st;
+    }
     vaddr_t page = ROUNDDOWN(va, PAGE_SIZE);
     uint64_t off = m->vmo_offset + (page - vm_region_base(&m->r));
     struct fault_map_ctx f = {m->r.aspace->arch, page, arch_flags(m, perms)};
@@ -419,17 +483,105 @@ zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags
 
 /* ---- MAP_RANGE ---- */
 
+/*
+ * MAP_RANGE takes the VMO's committed pages in physically contiguous extents
+ * (vmo_for_each_extent). Where an extent covers a whole aligned large block and its
+ * physical addresses are aligned the same way, the block gets one large entry
+ * (arch_mmu_map_contiguous, which also uses 1 GiB entries where it can); every other
+ * page goes into a batch of 4 KiB entries, one engine call per POPULATE_BATCH pages.
+ * Pages already mapped are left alone: a block with any translation in it is mapped
+ * page by page (ALREADY_EXISTS from the large map changes nothing).
+ */
+#define POPULATE_BATCH 64u
+#define POPULATE_CONTIG_MAX (1ull << 30) /* largest single large map: bounded work */
+
 struct populate_ctx {
     const vm_mapping_t *m;
     uint32_t flags;
+    bool blocks;               /* large entries allowed */
+    vaddr_t batch_va;          /* first page of the batch */
+    size_t batch_n;
+    paddr_t batch[POPULATE_BATCH];
 };
 
-/* vmo_for_each_committed_run callback: one engine call per run of committed pages. Runs
- * under the VMO lock inside vm_mapping_populate, which holds the aspace lock. */
-static zx_status_t populate_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
-    const struct populate_ctx *p = ctx;
+static zx_status_t populate_flush(struct populate_ctx *p) {
+    size_t n = p->batch_n;
+    p->batch_n = 0;
+    if (!n)
+        return ZX_OK;
+    return arch_mmu_map(p->m->r.aspace->arch, p->batch_va, p->batch, n, p->flags,
+                        ARCH_EXISTING_SKIP, NULL);
+}
+
+/* Adds n pages at va -> pa, pa + 4K, ... to the 4 KiB batch. */
+static zx_status_t populate_pages(struct populate_ctx *p, vaddr_t va, paddr_t pa, uint64_t n) {
+    for (uint64_t k = 0; k < n; k++, va += PAGE_SIZE, pa += PAGE_SIZE) {
+        if (p->batch_n && va != p->batch_va + p->batch_n * PAGE_SIZE) {
+            zx_status_t st = populate_flush(p);
+            if (st != ZX_OK)
+                return st;
+        }
+        if (!p->batch_n)
+            p->batch_va = va;
+        p->batch[p->batch_n++] = pa;
+        if (p->batch_n == POPULATE_BATCH) {
+            zx_status_t st = populate_flush(p);
+            if (st != ZX_OK)
+                return st;
+        }
+    }
+    return ZX_OK;
+}
+
+/* Large entries for [va, va + len) -> pa (both aligned to VM_LARGE_PAGE_SIZE, len a
+ * multiple of it): in pieces of at most POPULATE_CONTIG_MAX, each retried block by block,
+ * and a block that holds translations already goes page by page. */
+static zx_status_t populate_blocks(struct populate_ctx *p, vaddr_t va, paddr_t pa, uint64_t len) {
+    arch_aspace_t *arch = p->m->r.aspace->arch;
+    zx_status_t st = populate_flush(p);
+    while (st == ZX_OK && len > 0) {
+        uint64_t piece = MIN(len, POPULATE_CONTIG_MAX - (va & (POPULATE_CONTIG_MAX - 1)));
+        st = arch_mmu_map_contiguous(arch, va, pa, piece >> PAGE_SHIFT, p->flags, NULL);
+        for (uint64_t o = 0; st == ZX_ERR_ALREADY_EXISTS && o < piece; o += VM_LARGE_PAGE_SIZE) {
+            zx_status_t bst = arch_mmu_map_contiguous(arch, va + o, pa + o, VM_LARGE_PAGES,
+                                                      p->flags, NULL);
+            if (bst == ZX_ERR_ALREADY_EXISTS)
+                bst = populate_pages(p, va + o, pa + o, VM_LARGE_PAGES);
+            if (bst != ZX_OK)
+                return bst;
+            if (o + VM_LARGE_PAGE_SIZE == piece)
+                st = populate_flush(p);
+        }
+        va += piece;
+        pa += piece;
+        len -= piece;
+    }
+    return st;
+}
+
+/* vmo_for_each_extent callback: one extent of committed pages. Runs under the VMO lock
+ * inside vm_mapping_populate, which holds the aspace lock. */
+static zx_status_t populate_extent(void *ctx, uint64_t offset, paddr_t pa, uint64_t n) {
+    struct populate_ctx *p = ctx;
+    if (n == 0)
+        return populate_flush(p); /* the walk's end */
     vaddr_t va = vm_region_base(&p->m->r) + (offset - p->m->vmo_offset);
-    return arch_mmu_map(p->m->r.aspace->arch, va, pa, n, p->flags, ARCH_EXISTING_SKIP, NULL);
+    uint64_t len = n << PAGE_SHIFT;
+    if (p->blocks && ((va ^ pa) & (VM_LARGE_PAGE_SIZE - 1)) == 0) {
+        uint64_t head = MIN(len, ROUNDUP(va, VM_LARGE_PAGE_SIZE) - va);
+        uint64_t mid = ROUNDDOWN(len - head, VM_LARGE_PAGE_SIZE);
+        if (mid > 0) {
+            zx_status_t st = populate_pages(p, va, pa, head >> PAGE_SHIFT);
+            if (st == ZX_OK)
+                st = populate_blocks(p, va + head, pa + head, mid);
+            if (st != ZX_OK)
+                return st;
+            va += head + mid;
+            pa += head + mid;
+            len -= head + mid;
+        }
+    }
+    return populate_pages(p, va, pa, len >> PAGE_SHIFT);
 }
 
 zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
@@ -437,7 +589,7 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     a = MAX(a, base);
     b = MIN(b, vm_region_end(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
-    struct populate_ctx pc = {.m = m};
+    struct populate_ctx pc = {.m = m, .blocks = mapping_may_use_blocks(m)};
     for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
         zx_vm_option_t perms = m->runs[i].perms;
         if (!(perms & ZX_VM_PERM_READ))
@@ -448,7 +600,7 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
             break; /* the rest of the mapping is past the VMO's end */
         uint64_t len = MIN((uint64_t)(rb - ra), vsize - off);
         pc.flags = arch_flags(m, perms);
-        zx_status_t st = vmo_for_each_committed_run(m->vmo, off, len, populate_run, &pc);
+        zx_status_t st = vmo_for_each_extent(m->vmo, off, len, populate_extent, &pc);
         if (st == ZX_ERR_OUT_OF_RANGE)
             break; /* the VMO shrank since vsize was read: nothing past its end to map */
         if (st != ZX_OK)

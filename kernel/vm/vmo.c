@@ -66,6 +66,16 @@ void vmo_zero_page_init(void) {
     zero_page_ready = true;
 }
 
+static bool large_pages = true;
+
+bool vmo_large_pages_enabled(void) {
+    return __atomic_load_n(&large_pages, __ATOMIC_RELAXED);
+}
+
+void vmo_set_large_pages(bool on) {
+    __atomic_store_n(&large_pages, on, __ATOMIC_RELAXED);
+}
+
 /* Returns the zero page's physical address; vmo_zero_page_init() must have run. */
 paddr_t vmo_zero_page_paddr(void) {
     DEBUG_ASSERT(zero_page_ready);

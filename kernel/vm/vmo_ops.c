@@ -33,6 +33,7 @@
 #include <kernel/assert.h>
 #include <kernel/compiler.h>
 #include <kernel/mutex.h>
+#include <kernel/thread.h>
 #include <phys/physmap.h>
 #include <phys/pmm.h>
 
@@ -73,6 +74,58 @@ static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
     if (out)
         *out = page;
     return ZX_OK;
+}
+
+/*
+ * Large blocks (docs/architecture.md, "Large pages"): a commit that covers a whole
+ * VM_LARGE_PAGE_SIZE-aligned block of a paged VMO's offsets, none of whose pages is
+ * committed yet, tries to back it with one physically contiguous, aligned run, so that
+ * mappings can map it with one large entry. The run is allocated and zeroed with the
+ * VMO lock let go (it is the expensive part: about 300,000 instructions), then inserted
+ * page by page if the block is still empty; otherwise it goes back and the block is
+ * committed a page at a time. Each page stays an ordinary OBJECT page: decommitting,
+ * copying or moving one later needs nothing special.
+ *
+ * Returns true if the block [index, index + VM_LARGE_PAGES) was committed from one run;
+ * false (nothing changed) if the PMM has no such run or the block got pages meanwhile.
+ * *broke says whether the lock was let go (the caller rechecks its range).
+ */
+static bool add_block_locked(vmo_t *vmo, uint64_t index, bool *broke) TA_REQ(vmo->hier->lock) {
+    paddr_t pa;
+    mutex_release(&vmo->hier->lock);
+    zx_status_t st = pmm_alloc_contiguous(VM_LARGE_PAGES, PMM_ALLOC_FLAG_ZERO,
+                                          VM_LARGE_PAGE_SHIFT, &pa);
+    mutex_acquire(&vmo->hier->lock);
+    vmo->hier->work = 0;
+    *broke = true;
+    if (st != ZX_OK)
+        return false;
+    uint64_t found;
+    vm_page_t *page;
+    bool inserted = false;
+    if (vmo_page_index(vmo->size) >= index + VM_LARGE_PAGES &&
+        !page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page)) {
+        size_t k = 0;
+        for (; k < VM_LARGE_PAGES; k++) {
+            page = paddr_to_vm_page(pa + ((paddr_t)k << PAGE_SHIFT));
+            page->state = VM_PAGE_STATE_OBJECT;
+            page->object.object = vmo;
+            page->object.page_offset = (index + k) << PAGE_SHIFT;
+            if (page_tree_insert(&vmo->pages, index + k, page) != ZX_OK)
+                break;
+        }
+        inserted = k == VM_LARGE_PAGES;
+        if (!inserted) /* a tree node could not be allocated: take the block back out */
+            page_tree_remove_range(&vmo->pages, index, index + k, NULL, NULL);
+    }
+    if (!inserted) {
+        for (size_t k = 0; k < VM_LARGE_PAGES; k++)
+            paddr_to_vm_page(pa + ((paddr_t)k << PAGE_SHIFT))->state = VM_PAGE_STATE_ALLOC;
+        pmm_free_contiguous(pa, VM_LARGE_PAGES);
+        return false;
+    }
+    vmo->large_blocks = true;
+    return true;
 }
 
 /*
@@ -131,7 +184,22 @@ zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
     if (vmo->type != VMO_TYPE_PAGED)
         next = last; /* contiguous and physical VMOs: always committed */
     uint64_t run_start = next;
+    bool try_blocks = !vmo_has_cow_parent(vmo) && vmo_large_pages_enabled();
     while (st == ZX_OK && next < last) {
+        if (try_blocks && IS_ALIGNED(next, VM_LARGE_PAGES) && last - next >= VM_LARGE_PAGES &&
+            !page_tree_lookup(&vmo->pages, next)) {
+            flush_run_locked(vmo, &run_start, next);
+            bool broke;
+            if (add_block_locked(vmo, next, &broke)) {
+                next += VM_LARGE_PAGES;
+                flush_run_locked(vmo, &run_start, next);
+            } else {
+                try_blocks = false; /* no run (fragmented) or a racing commit: pages */
+            }
+            st = thread_kill_pending() ? ZX_ERR_INTERNAL_INTR_KILLED
+                                       : recheck_range_locked(vmo, offset, len);
+            continue;
+        }
         if (page_tree_lookup(&vmo->pages, next)) {
             flush_run_locked(vmo, &run_start, next);
             run_start = ++next;
@@ -561,6 +629,141 @@ zx_status_t vmo_for_each_committed_run(vmo_t *vmo, uint64_t offset, uint64_t len
         else /* holes skipped whole: cost ~ committed pages, not the range's length */
             st = page_tree_walk_leaves(&vmo->pages, next, last, leaf_runs_fn, &w);
     }
+    mutex_release(&vmo->hier->lock);
+    return st;
+}
+
+/* ---- Physically contiguous extents and blocks --------------------------------------- */
+
+/* vmo_for_each_extent's walk: the extent being grown (n pages at off -> pa; n 0: none). */
+struct extent_walk {
+    vmo_extent_fn fn;
+    void *ctx;
+    uint64_t shift; /* subtracted from every offset (a slice's parent_offset) */
+    uint64_t off;
+    paddr_t pa;
+    uint64_t n;
+};
+
+static zx_status_t extent_flush(struct extent_walk *w) {
+    uint64_t n = w->n;
+    w->n = 0;
+    return n ? w->fn(w->ctx, w->off - w->shift, w->pa, n) : ZX_OK;
+}
+
+/* page_tree_walk_leaves callback: grows the current extent while offsets and physical
+ * addresses both advance by a page, hands it on when they stop. */
+static zx_status_t leaf_extents_fn(void *ctx, uint64_t first, vm_page_t *const *slots,
+                                   size_t n) {
+    struct extent_walk *w = ctx;
+    for (size_t k = 0; k < n; k++) {
+        if (!slots[k])
+            continue;
+        uint64_t off = (first + k) << PAGE_SHIFT;
+        paddr_t pa = vm_page_to_paddr(slots[k]);
+        uint64_t len = w->n << PAGE_SHIFT;
+        if (w->n && off == w->off + len && pa == w->pa + len) {
+            w->n++;
+            continue;
+        }
+        zx_status_t st = extent_flush(w);
+        if (st != ZX_OK)
+            return st;
+        w->off = off;
+        w->pa = pa;
+        w->n = 1;
+    }
+    return ZX_OK;
+}
+
+zx_status_t vmo_for_each_extent(vmo_t *vmo, uint64_t offset, uint64_t len, vmo_extent_fn fn,
+                                void *ctx) {
+    zx_status_t st = ZX_OK;
+    struct extent_walk w = {.fn = fn, .ctx = ctx};
+    if (vmo->flags & VMO_FLAG_SLICE) {
+        w.shift = vmo->parent_offset;
+        if (!vmo_slice_resolve(&vmo, &offset, len, &st))
+            return st;
+    }
+    mutex_acquire(&vmo->hier->lock);
+    if (!vmo_range_ok(vmo->size, offset, len)) {
+        st = ZX_ERR_OUT_OF_RANGE;
+    } else {
+        uint64_t next, last;
+        covered_pages(offset, len, &next, &last);
+        if (vmo->type != VMO_TYPE_PAGED) {
+            w.off = next << PAGE_SHIFT;
+            w.pa = vmo->base + w.off;
+            w.n = last - next;
+        } else {
+            st = page_tree_walk_leaves(&vmo->pages, next, last, leaf_extents_fn, &w);
+        }
+        if (st == ZX_OK)
+            st = extent_flush(&w);
+        if (st == ZX_OK)
+            st = fn(ctx, 0, 0, 0); /* the end, still under the lock */
+    }
+    mutex_release(&vmo->hier->lock);
+    return st;
+}
+
+bool vmo_may_have_blocks(const vmo_t *vmo) {
+    if (vmo->flags & VMO_FLAG_SLICE)
+        vmo = vmo->parent; /* immutable */
+    return vmo->type != VMO_TYPE_PAGED || __atomic_load_n(&vmo->large_blocks, __ATOMIC_RELAXED);
+}
+
+/* page_tree_walk_leaves callback of block_run_locked: every slot holds the page that
+ * continues the run at *(paddr_t *)ctx. */
+static zx_status_t block_leaf_fn(void *ctx, uint64_t first, vm_page_t *const *slots,
+                                 size_t n) {
+    paddr_t *expect = ctx;
+    (void)first;
+    for (size_t k = 0; k < n; k++, *expect += PAGE_SIZE)
+        if (!slots[k] || vm_page_to_paddr(slots[k]) != *expect)
+            return ZX_ERR_NEXT;
+    return ZX_OK;
+}
+
+/* The physical address of the aligned run backing the block at page index `index` of a
+ * resolved VMO, or false. O(1) for CONTIGUOUS and PHYSICAL VMOs; a paged VMO's block
+ * costs one lookup, and a walk of its slots only if its first page starts a run. */
+static bool block_run_locked(vmo_t *vmo, uint64_t index, paddr_t *out)
+    TA_REQ(vmo->hier->lock) {
+    if (index + VM_LARGE_PAGES > vmo_page_index(vmo->size))
+        return false;
+    paddr_t pa;
+    if (vmo->type != VMO_TYPE_PAGED) {
+        pa = vmo->base + (index << PAGE_SHIFT);
+    } else {
+        if (!vmo->large_blocks || vmo_has_cow_parent(vmo))
+            return false;
+        vm_page_t *first = page_tree_lookup(&vmo->pages, index);
+        if (!first)
+            return false;
+        pa = vm_page_to_paddr(first);
+        paddr_t expect = pa;
+        if (!IS_ALIGNED(pa, VM_LARGE_PAGE_SIZE) ||
+            page_tree_walk_leaves(&vmo->pages, index, index + VM_LARGE_PAGES, block_leaf_fn,
+                                  &expect) != ZX_OK ||
+            expect != pa + VM_LARGE_PAGE_SIZE)
+            return false;
+    }
+    if (!IS_ALIGNED(pa, VM_LARGE_PAGE_SIZE))
+        return false;
+    *out = pa;
+    return true;
+}
+
+zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, vmo_map_block_fn map, void *ctx) {
+    if (!IS_ALIGNED(offset, VM_LARGE_PAGE_SIZE))
+        return ZX_ERR_NEXT;
+    zx_status_t st = ZX_OK;
+    if (!vmo_slice_resolve(&vmo, &offset, VM_LARGE_PAGE_SIZE, &st))
+        return ZX_ERR_NEXT;
+    paddr_t pa;
+    mutex_acquire(&vmo->hier->lock);
+    st = block_run_locked(vmo, vmo_page_index(offset), &pa) ? map(ctx, pa) : ZX_ERR_NEXT;
     mutex_release(&vmo->hier->lock);
     return st;
 }

@@ -128,6 +128,12 @@ struct vmo {
      */
     bool zero_page_handed_out;
     /*
+     * Set (never cleared) once a commit has given this PAGED VMO a block from one
+     * contiguous run (vmo_ops.c, add_block_locked): only then is it worth a fault's
+     * while to look for a block it can map with a large entry.
+     */
+    bool large_blocks;
+    /*
      * Family links (vmo_child.c). SLICE: parent is the (non-slice) VMO this one is
      * a window of, held by a reference, at parent_offset; immutable. Copy-on-write: parent
      * is a hidden node or NULL (a root); offsets o < parent_limit of this VMO read the

@@ -56,6 +56,21 @@ enum vmo_type {
  */
 #define VMO_COW_DEPTH_MAX 1024u
 
+/*
+ * Large pages (docs/architecture.md, "Large pages"): a commit of a whole aligned block
+ * of VM_LARGE_PAGE_SIZE bytes of a paged VMO takes one physically contiguous, aligned
+ * run when the PMM has one, and mappings map physically contiguous, aligned blocks of
+ * any VMO with one large entry. The kernel option vm.large_pages=false turns both off.
+ */
+#define VM_LARGE_PAGE_SHIFT 21u
+#define VM_LARGE_PAGE_SIZE (1ull << VM_LARGE_PAGE_SHIFT)
+#define VM_LARGE_PAGES (VM_LARGE_PAGE_SIZE >> PAGE_SHIFT)
+#define VM_LARGE_PAGES_OPTION "vm.large_pages"
+
+/* Whether commits and mappings use large blocks (default true). */
+bool vmo_large_pages_enabled(void);
+void vmo_set_large_pages(bool on);
+
 struct vmo_mapping_link;
 struct vmo_mapping_ops {
     /* Translations for VMO offsets [offset, offset + len) must be removed now. */
@@ -171,6 +186,38 @@ zx_status_t vmo_for_each_committed(vmo_t *vmo, uint64_t offset, uint64_t len,
 typedef zx_status_t (*vmo_run_fn)(void *ctx, uint64_t offset, const paddr_t *pa, size_t n);
 zx_status_t vmo_for_each_committed_run(vmo_t *vmo, uint64_t offset, uint64_t len,
                                        vmo_run_fn fn, void *ctx);
+
+/*
+ * The same walk in physically contiguous extents: fn(ctx, offset, pa, n) gets n (>= 1)
+ * committed pages at offsets offset, offset + 4K, ... backed by pa, pa + 4K, ... Each
+ * extent is as long as the pages allow (a CONTIGUOUS or PHYSICAL VMO gives the whole
+ * range as one extent), so a consumer can map aligned stretches of it with large
+ * entries. After the last extent, fn(ctx, 0, 0, 0) (n 0) lets the consumer finish what
+ * it batched while the pages still cannot go away. Same locking and errors as above; fn
+ * runs with the VMO lock held and must bound its own work per call with interrupts off
+ * (an extent may be huge).
+ */
+typedef zx_status_t (*vmo_extent_fn)(void *ctx, uint64_t offset, paddr_t pa, uint64_t n);
+zx_status_t vmo_for_each_extent(vmo_t *vmo, uint64_t offset, uint64_t len, vmo_extent_fn fn,
+                                void *ctx);
+
+/*
+ * Whether vmo_fault_block can succeed for vmo at all: a CONTIGUOUS or PHYSICAL VMO, or a
+ * PAGED one that a commit once gave a block from one contiguous run (a hint, read
+ * without the lock: the fault path asks it before paying for vmo_fault_block).
+ */
+bool vmo_may_have_blocks(const vmo_t *vmo);
+
+/*
+ * For a page fault that could map a whole large page: if [offset, offset +
+ * VM_LARGE_PAGE_SIZE) (offset aligned to it) lies inside the VMO and is backed by one
+ * physically contiguous run aligned to VM_LARGE_PAGE_SIZE, all of it this VMO's own
+ * committed pages (not an ancestor's), calls map(ctx, pa) with the VMO lock held (as
+ * vmo_fault_page does) and returns its status. ZX_ERR_NEXT, with nothing done, if the
+ * block does not qualify (the caller then faults one page).
+ */
+typedef zx_status_t (*vmo_map_block_fn)(void *ctx, paddr_t pa);
+zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, vmo_map_block_fn map, void *ctx);
 
 /* Mapping registration (the link's ops get called as described above). */
 void vmo_add_mapping(vmo_t *vmo, struct vmo_mapping_link *link);
