@@ -28,6 +28,7 @@
 #define FAULT_PAGES 1024u  /* 4 MiB of write faults */
 #define ALLOC_PAGES 1024u  /* pages allocated per allocation run */
 #define RANGE_PAGES 16384u /* 64 MiB mapped with MAP_RANGE, then decommitted */
+#define CONTIG_PAGES 4096u /* a 16 MiB contiguous VMO mapped with MAP_RANGE, 2 MiB-aligned */
 #define BENCH_ROUNDS 3
 
 /* Back-to-back rdtsc deltas below this mean -icount shift=0 (see mmu_bench.c). */
@@ -45,6 +46,7 @@ enum bench_op {
     OP_GET_PAGE,
     OP_WALK,
     OP_COW_FAULT,
+    OP_MAP_RANGE_CONTIG,
     OP_COUNT,
 };
 
@@ -60,11 +62,13 @@ static const struct {
     [OP_GET_PAGE] = {"breakdown: vmo_get_page for write", FAULT_PAGES},
     [OP_WALK] = {"breakdown: vmo_for_each_committed walk", RANGE_PAGES},
     [OP_COW_FAULT] = {"copy-on-write fault", FAULT_PAGES},
+    [OP_MAP_RANGE_CONTIG] = {"map_range contiguous 2MiB-aligned", CONTIG_PAGES},
 };
 
 struct bench_env {
     vm_aspace_t *as;
     vmo_t *big;    /* RANGE_PAGES, committed afresh each round */
+    vmo_t *contig; /* CONTIG_PAGES, contiguous, 2 MiB-aligned */
     vm_page_t **pages;   /* ALLOC_PAGES slots for the allocation runs */
 };
 
@@ -200,12 +204,28 @@ static bool round_range(struct bench_env *e, uint64_t *map_ticks, uint64_t *walk
     return true;
 }
 
+/* MAP_RANGE of the contiguous VMO at a 2 MiB-aligned address: large entries only (the
+ * unmap after it is not timed). */
+static bool round_range_contig(struct bench_env *e, uint64_t *ticks) {
+    const size_t len = CONTIG_PAGES * PAGE_SIZE;
+    vaddr_t va = 0;
+    uint64_t t0 = arch_cycle_count();
+    zx_status_t st = vmar_map(vm_aspace_root_vmar(e->as), 0, e->contig, 0, len,
+                              RW | ZX_VM_MAP_RANGE | ZX_VM_ALIGN_2MB, RW, &va);
+    *ticks = arch_cycle_count() - t0;
+    if (st != ZX_OK)
+        return failed("vmar_map MAP_RANGE contiguous", st);
+    st = vmar_unmap(vm_aspace_root_vmar(e->as), va, len, false);
+    return st == ZX_OK ? true : failed("vmar_unmap contiguous", st);
+}
+
 static bool bench_round(struct bench_env *e, uint64_t ticks[OP_COUNT]) {
     return round_fault(e, &ticks[OP_FAULT]) &&
            round_alloc(e, PMM_ALLOC_FLAG_ZERO, &ticks[OP_ALLOC_ZERO]) &&
            round_alloc(e, 0, &ticks[OP_ALLOC]) &&
            round_get_page(e, &ticks[OP_GET_PAGE]) && round_cow(e, &ticks[OP_COW_FAULT]) &&
-           round_range(e, &ticks[OP_MAP_RANGE], &ticks[OP_WALK], &ticks[OP_DECOMMIT]);
+           round_range(e, &ticks[OP_MAP_RANGE], &ticks[OP_WALK], &ticks[OP_DECOMMIT]) &&
+           round_range_contig(e, &ticks[OP_MAP_RANGE_CONTIG]);
 }
 
 /* Tenths per page, rounded: the kernel has no floating point. */
@@ -240,7 +260,8 @@ void vm_bench_run(void) {
     if (!e.pages ||
         vm_aspace_create(ARCH_ASPACE_INDEPENDENT, USER_BASE, USER_END - USER_BASE, "vm-bench",
                          vm_aslr_kernel_seed(), &e.as) != ZX_OK ||
-        vmo_create_paged(RANGE_PAGES * PAGE_SIZE, 0, &e.big) != ZX_OK) {
+        vmo_create_paged(RANGE_PAGES * PAGE_SIZE, 0, &e.big) != ZX_OK ||
+        vmo_create_contiguous(CONTIG_PAGES * PAGE_SIZE, VM_LARGE_PAGE_SHIFT, &e.contig) != ZX_OK) {
         printf("bench: FAILED: out of memory for the benchmark setup\n");
         goto out;
     }
@@ -268,5 +289,7 @@ out:
         printf("bench: FAILED: destroy of the benchmark aspace\n");
     if (e.big)
         vmo_unref(e.big);
+    if (e.contig)
+        vmo_unref(e.contig);
     kfree(e.pages);
 }

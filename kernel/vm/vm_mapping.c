@@ -458,10 +458,12 @@ static __noinline zx_status_t fault_block(vm_mapping_t *m, vaddr_t va, zx_vm_opt
 }
 
 /* Whether m's faults and MAP_RANGE may use large entries: user mappings only (the
- * kernel's own mappings are never left to be rebuilt by faults). */
+ * kernel's own mappings are never left to be rebuilt by faults), of VMOs that may have
+ * blocks (the link's hint: one load on every fault). */
 static inline bool mapping_may_use_blocks(const vm_mapping_t *m)
     TA_REQ_SHARED(m->r.aspace->lock) {
-    return m->r.aspace->user && vmo_large_pages_enabled() && vmo_may_have_blocks(m->vmo);
+    return unlikely(__atomic_load_n(&m->link.blocks, __ATOMIC_RELAXED)) && m->r.aspace->user &&
+           vmo_large_pages_enabled();
 }
 
 zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags) {
@@ -469,7 +471,7 @@ zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags
     zx_status_t st = fault_check_perms(perms, pf_flags);
     if (st != ZX_OK)
         return st;
-    if (unlikely(mapping_may_use_blocks(m))) {
+    if (mapping_may_use_blocks(m)) {
         st = fault_block(m, va, perms);
         if (st != ZX_ERR_NEXT)
             return st;
@@ -484,8 +486,10 @@ zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags
 /* ---- MAP_RANGE ---- */
 
 /*
- * MAP_RANGE takes the VMO's committed pages in physically contiguous extents
- * (vmo_for_each_extent). Where an extent covers a whole aligned large block and its
+ * MAP_RANGE takes the committed pages of a VMO that may have blocks (contiguous,
+ * physical, or paged with blocks: mapping_may_use_blocks) in physically contiguous
+ * extents (vmo_for_each_extent); any other VMO's in runs of consecutive pages, one
+ * engine call per run (vmo_for_each_committed_run). Where an extent covers a whole aligned large block and its
  * physical addresses are aligned the same way, the block gets one large entry
  * (arch_mmu_map_contiguous, which also uses 1 GiB entries where it can); every other
  * page goes into a batch of 4 KiB entries, one engine call per POPULATE_BATCH pages.
@@ -515,22 +519,24 @@ static zx_status_t populate_flush(struct populate_ctx *p) {
 
 /* Adds n pages at va -> pa, pa + 4K, ... to the 4 KiB batch. */
 static zx_status_t populate_pages(struct populate_ctx *p, vaddr_t va, paddr_t pa, uint64_t n) {
-    for (uint64_t k = 0; k < n; k++, va += PAGE_SIZE, pa += PAGE_SIZE) {
-        if (p->batch_n && va != p->batch_va + p->batch_n * PAGE_SIZE) {
-            zx_status_t st = populate_flush(p);
-            if (st != ZX_OK)
-                return st;
-        }
+    zx_status_t st = ZX_OK;
+    if (p->batch_n && va != p->batch_va + p->batch_n * PAGE_SIZE)
+        st = populate_flush(p);
+    while (st == ZX_OK && n > 0) {
         if (!p->batch_n)
             p->batch_va = va;
-        p->batch[p->batch_n++] = pa;
-        if (p->batch_n == POPULATE_BATCH) {
-            zx_status_t st = populate_flush(p);
-            if (st != ZX_OK)
-                return st;
-        }
+        size_t m = (size_t)MIN(n, (uint64_t)(POPULATE_BATCH - p->batch_n));
+        paddr_t *out = &p->batch[p->batch_n];
+        for (size_t k = 0; k < m; k++)
+            out[k] = pa + ((paddr_t)k << PAGE_SHIFT);
+        p->batch_n += m;
+        va += (vaddr_t)m << PAGE_SHIFT;
+        pa += (paddr_t)m << PAGE_SHIFT;
+        n -= m;
+        if (p->batch_n == POPULATE_BATCH)
+            st = populate_flush(p);
     }
-    return ZX_OK;
+    return st;
 }
 
 /* Large entries for [va, va + len) -> pa (both aligned to VM_LARGE_PAGE_SIZE, len a
@@ -557,6 +563,14 @@ static zx_status_t populate_blocks(struct populate_ctx *p, vaddr_t va, paddr_t p
         len -= piece;
     }
     return st;
+}
+
+/* vmo_for_each_committed_run callback (mappings whose VMO has no blocks): one engine
+ * call per run of committed pages, under the VMO lock. */
+static zx_status_t populate_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
+    const struct populate_ctx *p = ctx;
+    vaddr_t va = vm_region_base(&p->m->r) + (offset - p->m->vmo_offset);
+    return arch_mmu_map(p->m->r.aspace->arch, va, pa, n, p->flags, ARCH_EXISTING_SKIP, NULL);
 }
 
 /* vmo_for_each_extent callback: one extent of committed pages. Runs under the VMO lock
@@ -600,7 +614,9 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
             break; /* the rest of the mapping is past the VMO's end */
         uint64_t len = MIN((uint64_t)(rb - ra), vsize - off);
         pc.flags = arch_flags(m, perms);
-        zx_status_t st = vmo_for_each_extent(m->vmo, off, len, populate_extent, &pc);
+        zx_status_t st = pc.blocks
+            ? vmo_for_each_extent(m->vmo, off, len, populate_extent, &pc)
+            : vmo_for_each_committed_run(m->vmo, off, len, populate_run, &pc);
         if (st == ZX_ERR_OUT_OF_RANGE)
             break; /* the VMO shrank since vsize was read: nothing past its end to map */
         if (st != ZX_OK)

@@ -270,6 +270,7 @@ void vmo_add_mapping(vmo_t *vmo, struct vmo_mapping_link *link) {
     ASSERT(link->ops && link->ops->unmap_range);
     ASSERT(link->len <= UINT64_MAX - link->vmo_offset);
     mutex_acquire(&vmo->hier->lock);
+    link->blocks = vmo_may_have_blocks(vmo);
     list_add_tail(&vmo->mappings, &link->node);
     __atomic_store_n(&vmo->mapping_count, vmo->mapping_count + 1, __ATOMIC_RELAXED);
     mutex_release(&vmo->hier->lock);
@@ -321,6 +322,21 @@ void vmo_unmap_links_locked(vmo_t *vmo, uint64_t start, uint64_t end) {
             unmap_own_links_locked(slice, lo - slice->parent_offset,
                                    hi - slice->parent_offset);
     }
+}
+
+void vmo_mark_blocks_locked(vmo_t *vmo) {
+    if (vmo->large_blocks)
+        return;
+    __atomic_store_n(&vmo->large_blocks, true, __ATOMIC_RELAXED);
+    struct vmo_mapping_link *link;
+    list_for_every_entry(&vmo->mappings, link, struct vmo_mapping_link, node)
+        __atomic_store_n(&link->blocks, true, __ATOMIC_RELAXED);
+    vmo_t *slice;
+    list_for_every_entry(&vmo->slices, slice, vmo_t, slice_node) {
+        list_for_every_entry(&slice->mappings, link, struct vmo_mapping_link, node)
+            __atomic_store_n(&link->blocks, true, __ATOMIC_RELAXED);
+    }
+    vmo_work(vmo, vmo->mapping_count);
 }
 
 /* ---- Pages ------------------------------------------------------------------------- */

@@ -124,7 +124,7 @@ static bool add_block_locked(vmo_t *vmo, uint64_t index, bool *broke) TA_REQ(vmo
         pmm_free_contiguous(pa, VM_LARGE_PAGES);
         return false;
     }
-    vmo->large_blocks = true;
+    vmo_mark_blocks_locked(vmo);
     return true;
 }
 
@@ -663,7 +663,13 @@ static zx_status_t leaf_extents_fn(void *ctx, uint64_t first, vm_page_t *const *
         paddr_t pa = vm_page_to_paddr(slots[k]);
         uint64_t len = w->n << PAGE_SHIFT;
         if (w->n && off == w->off + len && pa == w->pa + len) {
-            w->n++;
+            /* Inside a run, consecutive frames have consecutive vm_page records: compare
+             * the pointers (a block's 512 pages cost a few instructions each). */
+            size_t j = k + 1;
+            while (j < n && slots[j] == slots[k] + (j - k))
+                j++;
+            w->n += j - k;
+            k = j - 1;
             continue;
         }
         zx_status_t st = extent_flush(w);

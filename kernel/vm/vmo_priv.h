@@ -269,6 +269,10 @@ static inline void vmo_work(vmo_t *vmo, uint64_t units) TA_REQ(vmo->hier->lock) 
 vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t base,
                  struct vmo_hier *hier);
 
+/* Notes that vmo (PAGED, not a slice) holds a block from one contiguous run: sets
+ * large_blocks and the `blocks` hint of every link on it and on its slices. */
+void vmo_mark_blocks_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock);
+
 /* Frees a VMO struct that owns nothing any more, and its family if it was the last. */
 void vmo_free_struct(vmo_t *vmo);
 

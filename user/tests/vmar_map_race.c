@@ -26,6 +26,7 @@
 #define MARK_A 0xAAAAAAAAAAAAAAAAull
 #define MARK_B 0xBBBBBBBBBBBBBBBBull
 #define RACE_TIME (300 * TU_MS)
+#define RACE_TIME_MAX (20 * TU_SEC)
 #define CHECKS_PER_MAP 8
 
 static zx_handle_t g_sub;
@@ -122,7 +123,12 @@ TEST(VmarMapRace, FailedCopyOutDestroysOnlyItsOwnMapping) {
     g_stop = false;
     ASSERT_OK(tu_thread_start(&a, mapper_a, 0, 0));
     ASSERT_OK(tu_thread_start(&b, mapper_b, 0, 0));
+    /* RACE_TIME at least, and until both sides have done some work (on a loaded host a
+     * thread may not get a CPU for a while), but never past RACE_TIME_MAX. */
     zx_nanosleep(tu_deadline_after(RACE_TIME));
+    zx_time_t give_up = tu_deadline_after(RACE_TIME_MAX);
+    while ((g_a_cleanups == 0 || g_b_checks == 0) && zx_clock_get_monotonic() < give_up)
+        zx_nanosleep(tu_deadline_after(10 * TU_MS));
     g_stop = true;
     EXPECT_OK(tu_thread_join(&a, 10 * TU_SEC));
     EXPECT_OK(tu_thread_join(&b, 10 * TU_SEC));

@@ -81,6 +81,10 @@ struct vmo_mapping_link {
     const struct vmo_mapping_ops *ops;
     uint64_t vmo_offset;                /* the part of the VMO the mapping covers */
     uint64_t len;
+    /* The VMO may hold large blocks (vmo_may_have_blocks), so the mapping's faults try
+     * them: set when the link is added and when the VMO gets its first block; read
+     * without the lock (a hint that keeps the one-page fault path to one test). */
+    bool blocks;
 };
 
 /* Creation. ZX_ERR_INVALID_ARGS for bad options, ZX_ERR_OUT_OF_RANGE for a size that
