@@ -84,6 +84,22 @@ static void print_boot_info(const struct boot_info *bi) {
            usable >> 20, bi->module_count);
 }
 
+/* vm.large_pages=false|true|fault (<vm/vmo.h>): the booleans as cmdline_get_bool reads
+ * them (any other value is true). */
+static void apply_large_pages_option(void) {
+    size_t len;
+    const char *v = cmdline_get(VM_LARGE_PAGES_OPTION, &len);
+    if (!v)
+        return;
+    if (len == 5 && memcmp(v, "fault", 5) == 0) {
+        vmo_set_large_policy(VM_LARGE_FAULT);
+        printf("vm: large pages also for write faults (%s=fault)\n", VM_LARGE_PAGES_OPTION);
+    } else if (!cmdline_get_bool(VM_LARGE_PAGES_OPTION, true)) {
+        vmo_set_large_policy(VM_LARGE_OFF);
+        printf("vm: large pages off (%s=false)\n", VM_LARGE_PAGES_OPTION);
+    }
+}
+
 static void apply_cmdline(void) {
     uint64_t v;
     if (cmdline_get_u64("loglevel", &v))
@@ -224,10 +240,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     }
     arch_mmu_init();
     vmo_zero_page_init();
-    if (!cmdline_get_bool(VM_LARGE_PAGES_OPTION, true)) {
-        vmo_set_large_pages(false);
-        printf("vm: large pages off (%s=false)\n", VM_LARGE_PAGES_OPTION);
-    }
+    apply_large_pages_option();
     vm_aspace_kernel_init();
     scan_modules(&boot_info);
     dump_requested_aspaces();

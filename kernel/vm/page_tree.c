@@ -93,6 +93,45 @@ void page_tree_init(struct page_tree *t) {
     count_set(t, 0);
 }
 
+/* The leaf (level-1 node) that holds index's slot, or NULL if there is none. */
+static struct page_tree_node *leaf_of(const struct page_tree *t, uint64_t index) {
+    if (!t->root || index > max_index(t->height))
+        return NULL;
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1 && n; level--)
+        n = n->slots[slot_of(index, level)];
+    return n;
+}
+
+zx_status_t page_tree_insert_run(struct page_tree *t, uint64_t index, vm_page_t *first,
+                                 size_t n, size_t *done) {
+    size_t k = 0;
+    zx_status_t st = ZX_OK;
+    while (k < n) {
+        /* The first page of each leaf's share builds the path (and may fail cleanly). */
+        st = page_tree_insert(t, index + k, first + k);
+        if (st != ZX_OK)
+            break;
+        struct page_tree_node *leaf = leaf_of(t, index + k);
+        DEBUG_ASSERT(leaf);
+        size_t j = k + 1;
+        for (unsigned s = slot_of(index + k, 1) + 1; j < n && s < PT_SLOTS; j++, s++) {
+            if (leaf->slots[s]) {
+                st = ZX_ERR_ALREADY_EXISTS;
+                break;
+            }
+            leaf->slots[s] = first + j;
+        }
+        leaf->count += (unsigned)(j - k - 1);
+        count_set(t, t->count + (j - k - 1));
+        k = j;
+        if (st != ZX_OK)
+            break;
+    }
+    *done = k;
+    return st;
+}
+
 vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index) {
     if (!t->root || index > max_index(t->height))
         return NULL;

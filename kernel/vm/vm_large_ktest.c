@@ -305,3 +305,48 @@ out:
     if (child)
         vmo_unref(child);
 }
+
+KTEST(vm_large, fault_policy_commits_a_block_on_the_first_write) {
+    struct env e;
+    vmo_t *small = NULL;
+    vaddr_t a = 0, s = 0;
+    enum vm_large_policy was = vmo_large_policy();
+    vmo_set_large_policy(VM_LARGE_FAULT);
+    uint64_t injected = pmm_fault_injected_count();
+    zx_status_t st = env_init(&e, VMO_PAGES, 0);
+    if (st == ZX_OK)
+        st = vmar_map(e.root, 0, e.vmo, 0, VMO_PAGES * P, RW | MAP_ALIGNED, RW, &a);
+    if (st == ZX_OK) /* a read: the zero page, nothing committed */
+        st = vm_aspace_page_fault(e.as, a + BLOCK + P, VM_PF_NOT_PRESENT);
+    zx_status_t wst = st == ZX_OK ? vm_aspace_page_fault(e.as, a + 9 * P, VM_PF_WRITE) : st;
+    /* A VMO below VM_LARGE_FAULT_MIN_VMO commits one page. */
+    zx_status_t sst = vmo_create_paged(VM_LARGE_FAULT_MIN_VMO / 2, 0, &small);
+    if (sst == ZX_OK)
+        sst = vmar_map(e.root, 0, small, 0, VM_LARGE_FAULT_MIN_VMO / 2, RW | MAP_ALIGNED, RW, &s);
+    if (sst == ZX_OK)
+        sst = vm_aspace_page_fault(e.as, s, VM_PF_WRITE);
+    vmo_set_large_policy(was);
+    T_OK(st);
+    T_OK(wst);
+    T_OK(sst);
+    if (pmm_fault_injected_count() != injected)
+        goto out; /* the block may have fallen back to one page */
+    EXPECT_EQ(entry_size(&e, a), BLOCK);
+    EXPECT_EQ(vmo_committed_pages(e.vmo), (size_t)VM_LARGE_PAGES);
+    EXPECT_EQ(entry_size(&e, a + BLOCK + P), P);
+    EXPECT_EQ(entry_pa(&e, a + BLOCK + P), vmo_zero_page_paddr());
+    EXPECT_EQ(entry_size(&e, s), P);
+    EXPECT_EQ(vmo_committed_pages(small), 1u);
+    /* The second block's first write replaces the zero page with a whole block. */
+    vmo_set_large_policy(VM_LARGE_FAULT);
+    st = vm_aspace_page_fault(e.as, a + BLOCK + 2 * P, VM_PF_WRITE);
+    vmo_set_large_policy(was);
+    T_OK(st);
+    EXPECT_EQ(entry_size(&e, a + BLOCK + P), BLOCK);
+    EXPECT_NE(entry_pa(&e, a + BLOCK + P), vmo_zero_page_paddr());
+    EXPECT_EQ(vmo_committed_pages(e.vmo), (size_t)VMO_PAGES);
+out:
+    env_fini(&e);
+    if (small)
+        vmo_unref(small);
+}

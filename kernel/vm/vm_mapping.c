@@ -445,7 +445,8 @@ static zx_status_t block_map(void *ctx, paddr_t pa) {
  * m with one protection (perms, already checked for this access) and be one aligned
  * physical run of the VMO (vmo_fault_block). ZX_ERR_NEXT: fault one page instead.
  */
-static __noinline zx_status_t fault_block(vm_mapping_t *m, vaddr_t va, zx_vm_option_t perms)
+static __noinline zx_status_t fault_block(vm_mapping_t *m, vaddr_t va, zx_vm_option_t perms,
+                                          bool for_write)
     TA_REQ_SHARED(m->r.aspace->lock) {
     vaddr_t base = vm_region_base(&m->r);
     vaddr_t block = ROUNDDOWN(va, VM_LARGE_PAGE_SIZE);
@@ -454,7 +455,7 @@ static __noinline zx_status_t fault_block(vm_mapping_t *m, vaddr_t va, zx_vm_opt
     if (run_index(m, block - base) != run_index(m, block + VM_LARGE_PAGE_SIZE - 1 - base))
         return ZX_ERR_NEXT;
     struct block_map_ctx b = {m->r.aspace->arch, block, arch_flags(m, perms)};
-    return vmo_fault_block(m->vmo, m->vmo_offset + (block - base), block_map, &b);
+    return vmo_fault_block(m->vmo, m->vmo_offset + (block - base), for_write, block_map, &b);
 }
 
 /* Whether m's faults and MAP_RANGE may use large entries: user mappings only (the
@@ -472,7 +473,7 @@ zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags
     if (st != ZX_OK)
         return st;
     if (mapping_may_use_blocks(m)) {
-        st = fault_block(m, va, perms);
+        st = fault_block(m, va, perms, pf_flags & VM_PF_WRITE);
         if (st != ZX_ERR_NEXT)
             return st;
     }

@@ -66,14 +66,22 @@ void vmo_zero_page_init(void) {
     zero_page_ready = true;
 }
 
-static bool large_pages = true;
+static unsigned large_policy = VM_LARGE_ON;
+
+enum vm_large_policy vmo_large_policy(void) {
+    return (enum vm_large_policy)__atomic_load_n(&large_policy, __ATOMIC_RELAXED);
+}
 
 bool vmo_large_pages_enabled(void) {
-    return __atomic_load_n(&large_pages, __ATOMIC_RELAXED);
+    return vmo_large_policy() != VM_LARGE_OFF;
+}
+
+void vmo_set_large_policy(enum vm_large_policy policy) {
+    __atomic_store_n(&large_policy, (unsigned)policy, __ATOMIC_RELAXED);
 }
 
 void vmo_set_large_pages(bool on) {
-    __atomic_store_n(&large_pages, on, __ATOMIC_RELAXED);
+    vmo_set_large_policy(on ? VM_LARGE_ON : VM_LARGE_OFF);
 }
 
 /* Returns the zero page's physical address; vmo_zero_page_init() must have run. */

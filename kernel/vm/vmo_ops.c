@@ -80,52 +80,74 @@ static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
  * Large blocks (docs/architecture.md, "Large pages"): a commit that covers a whole
  * VM_LARGE_PAGE_SIZE-aligned block of a paged VMO's offsets, none of whose pages is
  * committed yet, tries to back it with one physically contiguous, aligned run, so that
- * mappings can map it with one large entry. The run is allocated and zeroed with the
- * VMO lock let go (it is the expensive part: about 300,000 instructions), then inserted
- * page by page if the block is still empty; otherwise it goes back and the block is
- * committed a page at a time. Each page stays an ordinary OBJECT page: decommitting,
- * copying or moving one later needs nothing special.
- *
- * Returns true if the block [index, index + VM_LARGE_PAGES) was committed from one run;
- * false (nothing changed) if the PMM has no such run or the block got pages meanwhile.
- * *broke says whether the lock was let go (the caller rechecks its range).
+ * mappings can map it with one large entry (so does a write fault under the FAULT
+ * policy). The run is allocated and zeroed with the VMO lock let go (it is the expensive
+ * part: about 270,000 instructions), then inserted if the block is still empty;
+ * otherwise it goes back. Each page stays an ordinary OBJECT page: decommitting, copying
+ * or moving one later needs nothing special.
  */
-static bool add_block_locked(vmo_t *vmo, uint64_t index, bool *broke) TA_REQ(vmo->hier->lock) {
-    paddr_t pa;
+
+/* A zeroed, aligned run for a block into *pa, allocated with vmo's lock let go (a lock
+ * break: whatever was read under the lock must be checked again). False if the PMM has
+ * no such run. */
+static bool alloc_block_unlocked(vmo_t *vmo, paddr_t *pa) TA_REQ(vmo->hier->lock) {
     mutex_release(&vmo->hier->lock);
     zx_status_t st = pmm_alloc_contiguous(VM_LARGE_PAGES, PMM_ALLOC_FLAG_ZERO,
-                                          VM_LARGE_PAGE_SHIFT, &pa);
+                                          VM_LARGE_PAGE_SHIFT, pa);
     mutex_acquire(&vmo->hier->lock);
     vmo->hier->work = 0;
-    *broke = true;
-    if (st != ZX_OK)
-        return false;
+    return st == ZX_OK;
+}
+
+/* Gives back a run alloc_block_unlocked returned that did not become a block. */
+static void free_block(paddr_t pa) {
+    vm_page_t *first = paddr_to_vm_page(pa);
+    for (size_t k = 0; k < VM_LARGE_PAGES; k++)
+        first[k].state = VM_PAGE_STATE_ALLOC;
+    pmm_free_contiguous(pa, VM_LARGE_PAGES);
+}
+
+/*
+ * Makes the run at pa the pages of the block at page index `index` if that block is
+ * still inside the VMO and empty; mappings that show the zero page there drop it. False
+ * (nothing changed; the caller frees the run) otherwise, or if a page-tree node cannot
+ * be allocated.
+ */
+static bool insert_block_locked(vmo_t *vmo, uint64_t index, paddr_t pa)
+    TA_REQ(vmo->hier->lock) {
     uint64_t found;
     vm_page_t *page;
-    bool inserted = false;
-    if (vmo_page_index(vmo->size) >= index + VM_LARGE_PAGES &&
-        !page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page)) {
-        size_t k = 0;
-        for (; k < VM_LARGE_PAGES; k++) {
-            page = paddr_to_vm_page(pa + ((paddr_t)k << PAGE_SHIFT));
-            page->state = VM_PAGE_STATE_OBJECT;
-            page->object.object = vmo;
-            page->object.page_offset = (index + k) << PAGE_SHIFT;
-            if (page_tree_insert(&vmo->pages, index + k, page) != ZX_OK)
-                break;
-        }
-        inserted = k == VM_LARGE_PAGES;
-        if (!inserted) /* a tree node could not be allocated: take the block back out */
-            page_tree_remove_range(&vmo->pages, index, index + k, NULL, NULL);
+    if (vmo_page_index(vmo->size) < index + VM_LARGE_PAGES ||
+        page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page))
+        return false;
+    vm_page_t *first = paddr_to_vm_page(pa);
+    for (size_t k = 0; k < VM_LARGE_PAGES; k++) {
+        first[k].state = VM_PAGE_STATE_OBJECT;
+        first[k].object.object = vmo;
+        first[k].object.page_offset = (index + k) << PAGE_SHIFT;
     }
-    if (!inserted) {
-        for (size_t k = 0; k < VM_LARGE_PAGES; k++)
-            paddr_to_vm_page(pa + ((paddr_t)k << PAGE_SHIFT))->state = VM_PAGE_STATE_ALLOC;
-        pmm_free_contiguous(pa, VM_LARGE_PAGES);
+    size_t done;
+    if (page_tree_insert_run(&vmo->pages, index, first, VM_LARGE_PAGES, &done) != ZX_OK) {
+        page_tree_remove_range(&vmo->pages, index, index + done, NULL, NULL);
         return false;
     }
+    vmo_work(vmo, VMO_WORK_PAGE);
     vmo_mark_blocks_locked(vmo);
+    if (vmo->zero_page_handed_out)
+        vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + VM_LARGE_PAGES) << PAGE_SHIFT);
     return true;
+}
+
+/* A commit's block step: true if the block at index was committed from one run. The lock
+ * is let go either way (the caller rechecks its range). */
+static bool add_block_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
+    paddr_t pa;
+    if (!alloc_block_unlocked(vmo, &pa))
+        return false;
+    if (insert_block_locked(vmo, index, pa))
+        return true;
+    free_block(pa);
+    return false;
 }
 
 /*
@@ -189,13 +211,10 @@ zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
         if (try_blocks && IS_ALIGNED(next, VM_LARGE_PAGES) && last - next >= VM_LARGE_PAGES &&
             !page_tree_lookup(&vmo->pages, next)) {
             flush_run_locked(vmo, &run_start, next);
-            bool broke;
-            if (add_block_locked(vmo, next, &broke)) {
-                next += VM_LARGE_PAGES;
-                flush_run_locked(vmo, &run_start, next);
-            } else {
+            if (add_block_locked(vmo, next)) /* tells the mappings itself */
+                run_start = next += VM_LARGE_PAGES;
+            else
                 try_blocks = false; /* no run (fragmented) or a racing commit: pages */
-            }
             st = thread_kill_pending() ? ZX_ERR_INTERNAL_INTR_KILLED
                                        : recheck_range_locked(vmo, offset, len);
             continue;
@@ -716,7 +735,9 @@ zx_status_t vmo_for_each_extent(vmo_t *vmo, uint64_t offset, uint64_t len, vmo_e
 bool vmo_may_have_blocks(const vmo_t *vmo) {
     if (vmo->flags & VMO_FLAG_SLICE)
         vmo = vmo->parent; /* immutable */
-    return vmo->type != VMO_TYPE_PAGED || __atomic_load_n(&vmo->large_blocks, __ATOMIC_RELAXED);
+    return vmo->type != VMO_TYPE_PAGED || __atomic_load_n(&vmo->large_blocks, __ATOMIC_RELAXED) ||
+           (vmo_large_policy() == VM_LARGE_FAULT && !vmo_has_cow_parent(vmo) &&
+            vmo_size(vmo) >= VM_LARGE_FAULT_MIN_VMO);
 }
 
 /* page_tree_walk_leaves callback of block_run_locked: every slot holds the page that
@@ -761,15 +782,42 @@ static bool block_run_locked(vmo_t *vmo, uint64_t index, paddr_t *out)
     return true;
 }
 
-zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, vmo_map_block_fn map, void *ctx) {
+/* Whether a write fault may commit the block at index whole (the FAULT policy): a paged
+ * VMO of at least VM_LARGE_FAULT_MIN_VMO bytes without a copy-on-write parent, the block
+ * inside it and empty, and memory to spare. */
+static bool fault_may_commit_block(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
+    uint64_t found;
+    vm_page_t *page;
+    return vmo_large_policy() == VM_LARGE_FAULT && vmo->type == VMO_TYPE_PAGED &&
+           !vmo_has_cow_parent(vmo) && vmo->size >= VM_LARGE_FAULT_MIN_VMO &&
+           vmo_page_index(vmo->size) >= index + VM_LARGE_PAGES &&
+           !page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page) &&
+           pmm_count_free_pages() >= pmm_count_total_pages() / VM_LARGE_FAULT_FREE_SHARE;
+}
+
+zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, bool for_write, vmo_map_block_fn map,
+                            void *ctx) {
     if (!IS_ALIGNED(offset, VM_LARGE_PAGE_SIZE))
         return ZX_ERR_NEXT;
     zx_status_t st = ZX_OK;
     if (!vmo_slice_resolve(&vmo, &offset, VM_LARGE_PAGE_SIZE, &st))
         return ZX_ERR_NEXT;
     paddr_t pa;
+    uint64_t index = vmo_page_index(offset);
     mutex_acquire(&vmo->hier->lock);
-    st = block_run_locked(vmo, vmo_page_index(offset), &pa) ? map(ctx, pa) : ZX_ERR_NEXT;
+    if (block_run_locked(vmo, index, &pa)) {
+        st = map(ctx, pa);
+    } else if (for_write && fault_may_commit_block(vmo, index) &&
+               alloc_block_unlocked(vmo, &pa)) {
+        if (insert_block_locked(vmo, index, pa)) {
+            st = map(ctx, pa);
+        } else {
+            free_block(pa);
+            st = ZX_ERR_NEXT;
+        }
+    } else {
+        st = ZX_ERR_NEXT;
+    }
     mutex_release(&vmo->hier->lock);
     return st;
 }

@@ -272,6 +272,42 @@ HTEST(page_tree, remove_range_dense) {
     ENV_END();
 }
 
+/* insert_run: runs that start mid-leaf, span leaves and the tree's growth, stop at an
+ * occupied index, and match page_tree_insert page for page. */
+HTEST(page_tree, insert_run) {
+    env_start();
+    struct page_tree t;
+    page_tree_init(&t);
+    size_t done = 0;
+    ASSERT_OK(page_tree_insert_run(&t, 60, &fake[60], 200, &done)); /* leaves 0..4 */
+    EXPECT_EQ(done, (size_t)200);
+    EXPECT_EQ(t.count, (size_t)200);
+    for (uint64_t i = 0; i < 300; i++)
+        EXPECT_EQ(page_tree_lookup(&t, i), (i >= 60 && i < 260) ? &fake[i] : NULL);
+    /* Far away: the tree grows under the run's first insert. */
+    ASSERT_OK(page_tree_insert_run(&t, BIT(20) + 3, &fake[500], 70, &done));
+    EXPECT_EQ(page_tree_lookup(&t, BIT(20) + 72), &fake[569]);
+    EXPECT_EQ(t.count, (size_t)270);
+    /* An occupied index in the middle: the pages before it stay, the rest are not added. */
+    ASSERT_OK(page_tree_insert(&t, 330, &fake[900]));
+    EXPECT_STATUS(page_tree_insert_run(&t, 300, &fake[300], 64, &done), ZX_ERR_ALREADY_EXISTS);
+    EXPECT_EQ(done, (size_t)30);
+    EXPECT_EQ(page_tree_lookup(&t, 329), &fake[329]);
+    EXPECT_EQ(page_tree_lookup(&t, 330), &fake[900]);
+    EXPECT_EQ(page_tree_lookup(&t, 331), NULL);
+    EXPECT_EQ(t.count, (size_t)301);
+    uint64_t idx;
+    vm_page_t *pg;
+    ASSERT_TRUE(page_tree_next(&t, 331, UINT64_MAX, &idx, &pg));
+    EXPECT_EQ(idx, BIT(20) + 3);
+    static struct collect c;
+    collect_init(&c, NULL);
+    page_tree_destroy(&t, collect_fn, &c);
+    EXPECT_EQ(c.n, (size_t)301);
+    EXPECT_FALSE(c.out_of_order);
+    ENV_END();
+}
+
 HTEST(page_tree, destroy_requires_fn_when_nonempty) {
     env_start();
     struct page_tree t;

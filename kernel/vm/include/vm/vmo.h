@@ -60,15 +60,31 @@ enum vmo_type {
  * Large pages (docs/architecture.md, "Large pages"): a commit of a whole aligned block
  * of VM_LARGE_PAGE_SIZE bytes of a paged VMO takes one physically contiguous, aligned
  * run when the PMM has one, and mappings map physically contiguous, aligned blocks of
- * any VMO with one large entry. The kernel option vm.large_pages=false turns both off.
+ * any VMO with one large entry. The kernel option vm.large_pages says how far it goes:
+ *   false   neither;
+ *   true    commits and mappings (the default);
+ *   fault   also the first write fault in an untouched block of a paged VMO of at least
+ *           VM_LARGE_FAULT_MIN_VMO bytes commits the whole block, while at least
+ *           1/VM_LARGE_FAULT_FREE_SHARE of memory stays free.
  */
 #define VM_LARGE_PAGE_SHIFT 21u
 #define VM_LARGE_PAGE_SIZE (1ull << VM_LARGE_PAGE_SHIFT)
 #define VM_LARGE_PAGES (VM_LARGE_PAGE_SIZE >> PAGE_SHIFT)
 #define VM_LARGE_PAGES_OPTION "vm.large_pages"
+#define VM_LARGE_FAULT_MIN_VMO (4ull << 20)
+#define VM_LARGE_FAULT_FREE_SHARE 8u
 
-/* Whether commits and mappings use large blocks (default true). */
+enum vm_large_policy {
+    VM_LARGE_OFF,
+    VM_LARGE_ON,    /* commits and mappings */
+    VM_LARGE_FAULT, /* also write faults */
+};
+
+/* Whether commits and mappings use large blocks (policy not OFF). */
 bool vmo_large_pages_enabled(void);
+enum vm_large_policy vmo_large_policy(void);
+void vmo_set_large_policy(enum vm_large_policy policy);
+/* vmo_set_large_policy(on ? VM_LARGE_ON : VM_LARGE_OFF). */
 void vmo_set_large_pages(bool on);
 
 struct vmo_mapping_link;
@@ -206,9 +222,10 @@ zx_status_t vmo_for_each_extent(vmo_t *vmo, uint64_t offset, uint64_t len, vmo_e
                                 void *ctx);
 
 /*
- * Whether vmo_fault_block can succeed for vmo at all: a CONTIGUOUS or PHYSICAL VMO, or a
- * PAGED one that a commit once gave a block from one contiguous run (a hint, read
- * without the lock: the fault path asks it before paying for vmo_fault_block).
+ * Whether vmo_fault_block can succeed for vmo at all: a CONTIGUOUS or PHYSICAL VMO, a
+ * PAGED one that a commit once gave a block from one contiguous run, or under the FAULT
+ * policy a paged one large enough (a hint, read without the lock: the fault path asks
+ * it before paying for vmo_fault_block).
  */
 bool vmo_may_have_blocks(const vmo_t *vmo);
 
@@ -217,11 +234,14 @@ bool vmo_may_have_blocks(const vmo_t *vmo);
  * VM_LARGE_PAGE_SIZE) (offset aligned to it) lies inside the VMO and is backed by one
  * physically contiguous run aligned to VM_LARGE_PAGE_SIZE, all of it this VMO's own
  * committed pages (not an ancestor's), calls map(ctx, pa) with the VMO lock held (as
- * vmo_fault_page does) and returns its status. ZX_ERR_NEXT, with nothing done, if the
- * block does not qualify (the caller then faults one page).
+ * vmo_fault_page does) and returns its status. Under the FAULT policy a write fault
+ * (for_write) in an empty block commits it from one run first (the lock is let go for
+ * the allocation). ZX_ERR_NEXT, with nothing done, if the block does not qualify (the
+ * caller then faults one page).
  */
 typedef zx_status_t (*vmo_map_block_fn)(void *ctx, paddr_t pa);
-zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, vmo_map_block_fn map, void *ctx);
+zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, bool for_write, vmo_map_block_fn map,
+                            void *ctx);
 
 /* Mapping registration (the link's ops get called as described above). */
 void vmo_add_mapping(vmo_t *vmo, struct vmo_mapping_link *link);
