@@ -84,6 +84,14 @@ void vmo_set_large_pages(bool on) {
     vmo_set_large_policy(on ? VM_LARGE_ON : VM_LARGE_OFF);
 }
 
+bool vmo_may_have_blocks(const vmo_t *vmo) {
+    if (vmo->flags & VMO_FLAG_SLICE)
+        vmo = vmo->parent; /* immutable */
+    return vmo->type != VMO_TYPE_PAGED || __atomic_load_n(&vmo->large_blocks, __ATOMIC_RELAXED) ||
+           (vmo_large_policy() == VM_LARGE_FAULT && !vmo_has_cow_parent(vmo) &&
+            vmo_size(vmo) >= VM_LARGE_FAULT_MIN_VMO);
+}
+
 /* Returns the zero page's physical address; vmo_zero_page_init() must have run. */
 paddr_t vmo_zero_page_paddr(void) {
     DEBUG_ASSERT(zero_page_ready);

@@ -732,14 +732,6 @@ zx_status_t vmo_for_each_extent(vmo_t *vmo, uint64_t offset, uint64_t len, vmo_e
     return st;
 }
 
-bool vmo_may_have_blocks(const vmo_t *vmo) {
-    if (vmo->flags & VMO_FLAG_SLICE)
-        vmo = vmo->parent; /* immutable */
-    return vmo->type != VMO_TYPE_PAGED || __atomic_load_n(&vmo->large_blocks, __ATOMIC_RELAXED) ||
-           (vmo_large_policy() == VM_LARGE_FAULT && !vmo_has_cow_parent(vmo) &&
-            vmo_size(vmo) >= VM_LARGE_FAULT_MIN_VMO);
-}
-
 /* page_tree_walk_leaves callback of block_run_locked: every slot holds the page that
  * continues the run at *(paddr_t *)ctx. */
 static zx_status_t block_leaf_fn(void *ctx, uint64_t first, vm_page_t *const *slots,
