@@ -12,7 +12,8 @@ configurations in BOOTS one after the other through tests/runner/beryl_run.py, r
 "bench: ... N instructions" line, and compares each figure, in instructions per unit, with
 the checked-in baseline (tests/perf/baseline.txt):
 
-  * a figure more than --threshold percent (default 3) above its baseline fails the gate;
+  * a figure more than --threshold percent (default 3) above its baseline fails the gate
+    (a few figures named in WIDER_THRESHOLD, with the reason, have a wider limit);
   * a baseline figure that no boot printed fails the gate;
   * a figure below its baseline, and a figure the baseline does not have, are reported
     and do not fail;
@@ -89,6 +90,17 @@ BOOTS = [
     Boot("mmu", "bench=mmu", "128M", ["bench: mmu done"], ["bench: FAILED", "KERNEL PANIC"]),
     Boot("vm", "bench=vm", "128M", ["bench: vm done"], ["bench: FAILED", "KERNEL PANIC"]),
 ]
+
+# Figures with a wider threshold than --threshold, and why. The worst of 10 transfers
+# queued behind 8 threads that loop forced collections is a latency figure: it depends on
+# where in the collectors' loops the transfers land, so a change elsewhere in the kernel
+# moves it by several percent (+4.0% once with an unrelated heap change; +3.0% for 7
+# instructions more per syscall, which moved the null syscall +5.4%). Its cost per
+# collection is gated through "user gc forced collection, ..." at 3%.
+WIDER_THRESHOLD = {
+    "user gc endpoint transfer, busy: 8 threads looping forced collections (table 30000)":
+        (10.0, "a latency behind busy threads: moves with where they are interleaved"),
+}
 
 # Lines that prove the boot counted instructions (the user programs' empty loop is two
 # instructions per iteration; the kernel benchmarks' back-to-back rdtsc is a few): without
@@ -218,17 +230,20 @@ def compare(baseline, now, threshold):
             continue
         b, n = base.per_unit(), fig.per_unit()
         change = (n - b) / b * 100 if b else (0.0 if n == 0 else float("inf"))
-        if change > threshold:
+        limit = WIDER_THRESHOLD.get(key, (threshold,))[0]
+        if change > limit:
             verdict = "WORSE"
             failures.append("%s: %s -> %s instructions per %s (%+.2f%%, more than +%g%%)"
                             % (key, format_number(b), format_number(n), fig.unit, change,
-                               threshold))
+                               limit))
         elif change < -threshold:
             verdict = "better"
         elif change != 0:
             verdict = "within"
         else:
             verdict = ""
+        if key in WIDER_THRESHOLD and verdict in ("", "within"):
+            verdict = (verdict + " (limit +%g%%)" % limit).strip()
         rows.append((key, fig.unit, b, n, change, verdict))
     for key, fig in now.items():
         if key not in baseline:
@@ -266,9 +281,11 @@ def print_table(rows, threshold, out=None):
     better = sum(1 for r in rows if r[5] == "better")
     new = sum(1 for r in rows if r[5] == "new")
     missing = sum(1 for r in rows if r[5] == "MISSING")
-    out.write("perf gate: %d benchmarks; %d worse by more than %g%%, %d better by more than "
-              "%g%%, %d new, %d missing\n" % (len(rows), worse, threshold, better, threshold,
-                                               new, missing))
+    for key, (limit, why) in WIDER_THRESHOLD.items():
+        out.write("perf gate: limit +%g%% for %s: %s\n" % (limit, key, why))
+    out.write("perf gate: %d benchmarks; %d worse by more than their limit (+%g%% unless "
+              "named above), %d better by more than %g%%, %d new, %d missing\n"
+              % (len(rows), worse, threshold, better, threshold, new, missing))
 
 
 def run_boots(iso_root, log_dir):

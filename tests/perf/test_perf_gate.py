@@ -120,6 +120,24 @@ class GateTest(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("WORSE", self.row(out, "mmu map_contiguous 1g"))
 
+    def test_wider_threshold(self):
+        # The busy gc transfer's limit is +10%: +6% passes, +11% fails.
+        key = "user gc endpoint transfer, busy: 8 threads looping forced collections (table 30000)"
+        self.assertEqual(perf_gate.WIDER_THRESHOLD[key][0], 10.0)
+        user = USER_LOG.replace("busy: 8 threads (table 30000): worst of 10, 31754956",
+                                "busy: 8 threads looping forced collections (table 30000): worst of 10, 31754956")
+        self.write_logs(user, MMU_LOG, VM_LOG)
+        rc, out = run_gate(["--from-logs", self.logs, "--baseline", self.baseline, "--update"])
+        self.assertEqual(rc, 0, out)
+        self.write_logs(user.replace("31754956", "33660253"), MMU_LOG, VM_LOG)
+        rc, out = self.gate()
+        self.assertEqual(rc, 0, out)
+        self.assertIn("+6.00%  within (limit +10%)", self.row(out, key))
+        self.write_logs(user.replace("31754956", "35247001"), MMU_LOG, VM_LOG)
+        rc, out = self.gate()
+        self.assertEqual(rc, 1, out)
+        self.assertIn("WORSE", self.row(out, key))
+
     def test_within_threshold_passes(self):
         # +2.9%.
         self.write_logs(USER_LOG, MMU_LOG, VM_LOG.replace("1594563 instructions", "1640805 instructions"))
@@ -133,6 +151,7 @@ class GateTest(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertIn("better", self.row(out, "user null syscall (zx_syscall_test_0)"))
         self.assertIn("1 better by more than 3%", out)
+        self.assertIn("0 worse by more than their limit", out)
 
     def test_new_benchmark_is_reported_and_passes(self):
         self.write_logs(USER_LOG + "bench: user brand new: 10 ops, 1000 instructions, 100.0 per op\n",
