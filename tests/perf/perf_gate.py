@@ -22,7 +22,7 @@ the checked-in baseline (tests/perf/baseline.txt):
 --update boots the same configurations and rewrites the baseline with what they print
 (the old table is printed first, for the commit message). --from-logs DIR reads
 DIR/<boot>.log instead of booting (the gate's own tests use it). --log-dir keeps each
-boot's serial log there.
+boot's serial log there, and the table as table.txt.
 
 --check-reason checks the rule that goes with a baseline update: the last commit that
 changed the baseline file has a line "Baseline: <reason>" in its message. It needs the
@@ -438,6 +438,10 @@ def main(argv=None):
 
     rows, failures = compare(baseline, figures, args.threshold)
     print_table(rows, args.threshold)
+    if args.log_dir and not args.from_logs:
+        # The same table beside the logs, for a CI run whose test output is not kept.
+        with open(os.path.join(args.log_dir, "table.txt"), "w") as f:
+            print_table(rows, args.threshold, f)
     for p in problems:
         print("perf gate: FAILED: %s" % p)
     if args.update:
