@@ -49,7 +49,8 @@ DEFAULT_THRESHOLD = 3.0
 SKIP = 77
 
 # One fixed machine for every boot: a single CPU (with several, QEMU runs the vCPUs
-# round robin under icount and cross-CPU figures move with where idle CPUs' ticks fall),
+# round robin under icount, and their interleaving, hence the figures, differ from boot
+# to boot),
 # the instruction-counting clock, and one ASLR seed (placement moves some figures by up
 # to about 1% from seed to seed; with one seed they are identical from boot to boot).
 ASLR_SEED = "0x5eed"
