@@ -9,7 +9,10 @@
  * resolves faults), entry sizes with arch_mmu_query. Injected PMM failures
  * (pmm.fail_every=N) end a test as skipped, as in vmar_ktest.c.
  */
+#include <lib/string.h>
+
 #include "vmar_ktest_util.h"
+#include "vmo_priv.h"
 
 #define BLOCK ((size_t)VM_LARGE_PAGE_SIZE)
 #define VMO_BLOCKS 2u
@@ -28,6 +31,17 @@ static paddr_t entry_pa(struct env *e, vaddr_t va) {
     paddr_t pa = 0;
     arch_mmu_query(vm_aspace_arch(e->as), va, &pa, NULL, NULL);
     return pa;
+}
+
+/* vmo_read / vmo_write callbacks for one word at ctx. */
+static zx_status_t copy_word_out(void *ctx, size_t done, void *kptr, size_t n) {
+    memcpy((uint8_t *)ctx + done, kptr, n);
+    return ZX_OK;
+}
+
+static zx_status_t copy_word_in(void *ctx, size_t done, void *kptr, size_t n) {
+    memcpy(kptr, (const uint8_t *)ctx + done, n);
+    return ZX_OK;
 }
 
 /* The value page i of a mapping holds in its first word in these tests. */
@@ -349,4 +363,75 @@ out:
     env_fini(&e);
     if (small)
         vmo_unref(small);
+}
+
+/* A write and a snapshot of the committing VMO while its commit has the lock let go to
+ * allocate a block (vmo_test_set_block_hook): the snapshot moves the written page up to
+ * the new hidden parent, leaving the VMO's own tree empty, and the block must then not
+ * be inserted over it (it would read as zeros where the VMO holds data). */
+static vmo_t *race_child;
+static zx_status_t race_status;
+
+static void snapshot_in_window(vmo_t *vmo) {
+    vmo_test_set_block_hook(NULL); /* once */
+    uint64_t v = word(5);
+    race_status = vmo_write(vmo, 5 * P, sizeof(v), copy_word_in, &v);
+    if (race_status == ZX_OK)
+        race_status = vmo_create_child(vmo, VMO_CHILD_SNAPSHOT, 0, VMO_PAGES * P, &race_child);
+}
+
+KTEST(vm_large, commit_racing_a_snapshot_keeps_the_data) {
+    vmo_t *vmo = NULL;
+    uint64_t v = 0;
+    race_child = NULL;
+    race_status = ZX_ERR_INTERNAL;
+    T_OK(vmo_create_paged(VMO_PAGES * P, 0, &vmo));
+    vmo_test_set_block_hook(snapshot_in_window);
+    zx_status_t st = vmo_commit(vmo, 0, BLOCK);
+    vmo_test_set_block_hook(NULL);
+    T_OK(race_status);
+    T_OK(st);
+    T_OK(vmo_read(vmo, 5 * P, sizeof(v), copy_word_out, &v));
+    EXPECT_EQ(v, word(5));
+    T_OK(vmo_read(race_child, 5 * P, sizeof(v), copy_word_out, &v));
+    EXPECT_EQ(v, word(5));
+    T_OK(vmo_read(vmo, 6 * P, sizeof(v), copy_word_out, &v));
+    EXPECT_EQ(v, 0u);
+out:
+    vmo_test_set_block_hook(NULL);
+    if (race_child)
+        vmo_unref(race_child);
+    if (vmo)
+        vmo_unref(vmo);
+}
+
+KTEST(vm_large, slices_map_large_only_where_aligned) {
+    struct env e;
+    vmo_t *aligned = NULL, *shifted = NULL;
+    vaddr_t a = 0, s = 0, t = 0;
+    bool loaded = false;
+    if (!large_setup(ktx, &e, &a, &loaded))
+        goto out;
+    paddr_t block1 = entry_pa(&e, a + BLOCK);
+    T_OK(vmo_create_child(e.vmo, VMO_CHILD_SLICE, BLOCK, BLOCK, &aligned));
+    T_OK(vmo_create_child(e.vmo, VMO_CHILD_SLICE, P, BLOCK, &shifted));
+    T_OK(vmar_map(e.root, 0, aligned, 0, BLOCK, RW | MAP_ALIGNED, RW, &s));
+    T_OK(vmar_map(e.root, 0, shifted, 0, BLOCK, RW | MAP_ALIGNED, RW, &t));
+    T_OK(vm_aspace_page_fault(e.as, s + 3 * P, VM_PF_WRITE));
+    EXPECT_EQ(entry_size(&e, s), BLOCK);
+    EXPECT_EQ(entry_pa(&e, s), block1);
+    T_OK(vm_aspace_page_fault(e.as, t + 3 * P, VM_PF_WRITE));
+    EXPECT_EQ(entry_size(&e, t + 3 * P), P);
+    EXPECT_EQ(entry_pa(&e, t + 3 * P), entry_pa(&e, a) + 4 * P);
+    uint64_t v = 0;
+    T_ACCESS_OK(user_read(s + 7 * P, &v));
+    EXPECT_EQ(v, word(VM_LARGE_PAGES + 7));
+    T_ACCESS_OK(user_read(t + 7 * P, &v));
+    EXPECT_EQ(v, word(8));
+out:
+    large_teardown(&e, loaded);
+    if (aligned)
+        vmo_unref(aligned);
+    if (shifted)
+        vmo_unref(shifted);
 }

@@ -413,9 +413,10 @@ static zx_status_t fault_map(void *ctx, paddr_t pa, bool writable) {
 }
 
 /* vmo_fault_block's map callback: one large entry for the block (VMO lock held). An
- * existing large entry for the same block (a write after a protect that removed WRITE)
- * is replaced whole; anything else already mapped there, or no memory for a table,
- * leaves the fault to the one-page path (ZX_ERR_NEXT). */
+ * existing large entry (2 MiB or 1 GiB) that maps the block already is left alone if it
+ * has the flags (another thread's fault got there first) or changed in place (a write
+ * after a protect that removed WRITE), never unmapped; anything else already mapped
+ * there, or no memory for a table, leaves the fault to the one-page path (ZX_ERR_NEXT). */
 struct block_map_ctx {
     arch_aspace_t *arch;
     vaddr_t block;
@@ -428,14 +429,13 @@ static zx_status_t block_map(void *ctx, paddr_t pa) {
                                              NULL);
     if (st == ZX_ERR_ALREADY_EXISTS) {
         paddr_t qpa;
+        uint32_t qflags;
         size_t qsize;
-        if (arch_mmu_query(b->arch, b->block, &qpa, NULL, &qsize) == ZX_OK && qpa == pa &&
-            qsize == VM_LARGE_PAGE_SIZE) {
-            st = arch_mmu_unmap(b->arch, b->block, VM_LARGE_PAGES, ARCH_UNMAP_ENLARGE_YES, NULL);
-            if (st == ZX_OK)
-                st = arch_mmu_map_contiguous(b->arch, b->block, pa, VM_LARGE_PAGES, b->flags,
-                                             NULL);
-        }
+        if (arch_mmu_query(b->arch, b->block, &qpa, &qflags, &qsize) == ZX_OK && qpa == pa &&
+            qsize >= VM_LARGE_PAGE_SIZE)
+            st = qflags == b->flags
+                ? ZX_OK
+                : arch_mmu_protect(b->arch, b->block, VM_LARGE_PAGES, b->flags);
     }
     return st == ZX_OK ? ZX_OK : ZX_ERR_NEXT;
 }

@@ -90,10 +90,18 @@ static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
 /* A zeroed, aligned run for a block into *pa, allocated with vmo's lock let go (a lock
  * break: whatever was read under the lock must be checked again). False if the PMM has
  * no such run. */
+static void (*block_unlocked_hook)(vmo_t *vmo);
+
+void vmo_test_set_block_hook(void (*hook)(vmo_t *vmo)) {
+    block_unlocked_hook = hook;
+}
+
 static bool alloc_block_unlocked(vmo_t *vmo, paddr_t *pa) TA_REQ(vmo->hier->lock) {
     mutex_release(&vmo->hier->lock);
     zx_status_t st = pmm_alloc_contiguous(VM_LARGE_PAGES, PMM_ALLOC_FLAG_ZERO,
                                           VM_LARGE_PAGE_SHIFT, pa);
+    if (block_unlocked_hook)
+        block_unlocked_hook(vmo);
     mutex_acquire(&vmo->hier->lock);
     vmo->hier->work = 0;
     return st == ZX_OK;
@@ -107,19 +115,27 @@ static void free_block(paddr_t pa) {
     pmm_free_contiguous(pa, VM_LARGE_PAGES);
 }
 
-/*
- * Makes the run at pa the pages of the block at page index `index` if that block is
- * still inside the VMO and empty; mappings that show the zero page there drop it. False
- * (nothing changed; the caller frees the run) otherwise, or if a page-tree node cannot
- * be allocated.
- */
-static bool insert_block_locked(vmo_t *vmo, uint64_t index, paddr_t pa)
-    TA_REQ(vmo->hier->lock) {
+/* Whether the block at page index `index` can take a run: inside the VMO, no page of
+ * its own there, and no copy-on-write parent (whose pages it would hide: a snapshot
+ * moves every page up, leaving the VMO's own tree empty). */
+static bool block_empty_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
     uint64_t found;
     vm_page_t *page;
-    if (vmo_page_index(vmo->size) < index + VM_LARGE_PAGES ||
-        page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page))
-        return false;
+    return !vmo_has_cow_parent(vmo) && vmo_page_index(vmo->size) >= index + VM_LARGE_PAGES &&
+           !page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page);
+}
+
+/*
+ * Makes the run at pa the pages of the block at page index `index` if the block is still
+ * empty (block_empty_locked: the lock was let go since it was checked); mappings that
+ * show the zero page there drop it. Otherwise nothing changes and the caller frees the
+ * run: ZX_ERR_NEXT if the block changed, ZX_ERR_NO_MEMORY if a page-tree node could not
+ * be allocated.
+ */
+static zx_status_t insert_block_locked(vmo_t *vmo, uint64_t index, paddr_t pa)
+    TA_REQ(vmo->hier->lock) {
+    if (!block_empty_locked(vmo, index))
+        return ZX_ERR_NEXT;
     vm_page_t *first = paddr_to_vm_page(pa);
     for (size_t k = 0; k < VM_LARGE_PAGES; k++) {
         first[k].state = VM_PAGE_STATE_OBJECT;
@@ -127,27 +143,30 @@ static bool insert_block_locked(vmo_t *vmo, uint64_t index, paddr_t pa)
         first[k].object.page_offset = (index + k) << PAGE_SHIFT;
     }
     size_t done;
-    if (page_tree_insert_run(&vmo->pages, index, first, VM_LARGE_PAGES, &done) != ZX_OK) {
+    zx_status_t st = page_tree_insert_run(&vmo->pages, index, first, VM_LARGE_PAGES, &done);
+    if (st != ZX_OK) {
+        DEBUG_ASSERT(st == ZX_ERR_NO_MEMORY); /* the block was empty */
         page_tree_remove_range(&vmo->pages, index, index + done, NULL, NULL);
-        return false;
+        return ZX_ERR_NO_MEMORY;
     }
     vmo_work(vmo, VMO_WORK_PAGE);
     vmo_mark_blocks_locked(vmo);
     if (vmo->zero_page_handed_out)
         vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + VM_LARGE_PAGES) << PAGE_SHIFT);
-    return true;
+    return ZX_OK;
 }
 
-/* A commit's block step: true if the block at index was committed from one run. The lock
- * is let go either way (the caller rechecks its range). */
-static bool add_block_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
+/* A commit's block step for an empty block: ZX_OK if it was committed from one run;
+ * ZX_ERR_NO_MEMORY if the PMM had no run (or the tree no node); ZX_ERR_NEXT if the block
+ * changed while the lock was let go (which it is either way: the caller rechecks). */
+static zx_status_t add_block_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
     paddr_t pa;
     if (!alloc_block_unlocked(vmo, &pa))
-        return false;
-    if (insert_block_locked(vmo, index, pa))
-        return true;
-    free_block(pa);
-    return false;
+        return ZX_ERR_NO_MEMORY;
+    zx_status_t st = insert_block_locked(vmo, index, pa);
+    if (st != ZX_OK)
+        free_block(pa);
+    return st;
 }
 
 /*
@@ -206,15 +225,16 @@ zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
     if (vmo->type != VMO_TYPE_PAGED)
         next = last; /* contiguous and physical VMOs: always committed */
     uint64_t run_start = next;
-    bool try_blocks = !vmo_has_cow_parent(vmo) && vmo_large_pages_enabled();
+    bool try_blocks = vmo_large_pages_enabled();
     while (st == ZX_OK && next < last) {
         if (try_blocks && IS_ALIGNED(next, VM_LARGE_PAGES) && last - next >= VM_LARGE_PAGES &&
-            !page_tree_lookup(&vmo->pages, next)) {
+            block_empty_locked(vmo, next)) {
             flush_run_locked(vmo, &run_start, next);
-            if (add_block_locked(vmo, next)) /* tells the mappings itself */
+            zx_status_t bst = add_block_locked(vmo, next);
+            if (bst == ZX_OK) /* it told the mappings itself */
                 run_start = next += VM_LARGE_PAGES;
-            else
-                try_blocks = false; /* no run (fragmented) or a racing commit: pages */
+            else if (bst == ZX_ERR_NO_MEMORY)
+                try_blocks = false; /* fragmented: pages from here on */
             st = thread_kill_pending() ? ZX_ERR_INTERNAL_INTR_KILLED
                                        : recheck_range_locked(vmo, offset, len);
             continue;
@@ -778,12 +798,8 @@ static bool block_run_locked(vmo_t *vmo, uint64_t index, paddr_t *out)
  * VMO of at least VM_LARGE_FAULT_MIN_VMO bytes without a copy-on-write parent, the block
  * inside it and empty, and memory to spare. */
 static bool fault_may_commit_block(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
-    uint64_t found;
-    vm_page_t *page;
     return vmo_large_policy() == VM_LARGE_FAULT && vmo->type == VMO_TYPE_PAGED &&
-           !vmo_has_cow_parent(vmo) && vmo->size >= VM_LARGE_FAULT_MIN_VMO &&
-           vmo_page_index(vmo->size) >= index + VM_LARGE_PAGES &&
-           !page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page) &&
+           vmo->size >= VM_LARGE_FAULT_MIN_VMO && block_empty_locked(vmo, index) &&
            pmm_count_free_pages() >= pmm_count_total_pages() / VM_LARGE_FAULT_FREE_SHARE;
 }
 
@@ -801,7 +817,7 @@ zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, bool for_write, vmo_map
         st = map(ctx, pa);
     } else if (for_write && fault_may_commit_block(vmo, index) &&
                alloc_block_unlocked(vmo, &pa)) {
-        if (insert_block_locked(vmo, index, pa)) {
+        if (insert_block_locked(vmo, index, pa) == ZX_OK) {
             st = map(ctx, pa);
         } else {
             free_block(pa);

@@ -273,6 +273,11 @@ vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t ba
  * large_blocks and the `blocks` hint of every link on it and on its slices. */
 void vmo_mark_blocks_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock);
 
+/* Tests only (vm_large_ktest.c): hook(vmo) runs while a commit or fault has the VMO lock
+ * let go to allocate a block (vmo_ops.c), so a test can change the VMO in that window.
+ * NULL removes it. */
+void vmo_test_set_block_hook(void (*hook)(vmo_t *vmo));
+
 /* Frees a VMO struct that owns nothing any more, and its family if it was the last. */
 void vmo_free_struct(vmo_t *vmo);
 
