@@ -2,7 +2,7 @@
 """Run Beryl's VM benchmark workloads on Linux under the same emulator and method.
 
   tools/linux_compare/linux_compare.py [--work-dir build/linux-compare] [--memory 512M]
-      [--append "WORDS"] [--kernel-package NAME] [--timeout 600] [--log FILE]
+      [--cpu max] [--append "WORDS"] [--kernel-package NAME] [--timeout 600] [--log FILE]
 
 Downloads Debian's kernel package (the one linux-image-amd64 depends on; `apt-get
 download`, no install, no kernel build), extracts its vmlinuz, builds
@@ -140,6 +140,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--work-dir", default=os.path.join(REPO, "build", "linux-compare"))
     p.add_argument("--memory", default="512M")
+    p.add_argument("--cpu", default="max",
+                   help="QEMU CPU model, as the runner's --cpu (max,-erms,-fsrm: see "
+                        "docs/benchmarks.md)")
     p.add_argument("--append", default="", help="more kernel command-line words")
     p.add_argument("--kernel-package", help="default: what %s depends on" % META_PACKAGE)
     p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
@@ -156,7 +159,7 @@ def main():
     append = (BASE_APPEND + " " + args.append).strip()
     # Beryl's runner's machine (tests/runner/beryl_run.py, run_qemu) with -kernel instead
     # of its ISO, and the icount setting of docs/benchmarks.md's Method.
-    cmd = ["qemu-system-x86_64", "-M", "pc", "-cpu", "max", "-m", args.memory,
+    cmd = ["qemu-system-x86_64", "-M", "pc", "-cpu", args.cpu, "-m", args.memory,
            "-display", "none", "-monitor", "none", "-no-reboot", "-serial", "file:" + log,
            "-kernel", vmlinuz, "-initrd", initramfs, "-append", append,
            "-icount", "shift=0,align=off,sleep=off"]
