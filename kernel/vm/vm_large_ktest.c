@@ -435,3 +435,30 @@ out:
     if (shifted)
         vmo_unref(shifted);
 }
+
+/* Unmap and decommit of part of a block when the engine has no memory to split it: the
+ * whole block's translations go (ARCH_UNMAP_ENLARGE_YES) and faults rebuild the rest
+ * page by page. The unmap trims the mapping's first page, so it needs no spare struct. */
+KTEST(vm_large, unmap_and_decommit_without_memory_drop_the_block) {
+    struct env e;
+    vaddr_t a = 0;
+    bool loaded = false;
+    uint64_t v = 1;
+    if (!large_setup(ktx, &e, &a, &loaded))
+        goto out;
+    pmm_fault_inject_every(1);
+    zx_status_t ust = vmar_unmap(e.root, a, P, false);
+    zx_status_t dst = vmar_op_range(e.root, VMAR_OP_DECOMMIT, a + BLOCK + 6 * P, P, false);
+    pmm_fault_inject_every(0);
+    T_OK(ust);
+    T_OK(dst);
+    EXPECT_EQ(entry_size(&e, a + P), 0u);
+    EXPECT_EQ(entry_size(&e, a + BLOCK), 0u);
+    EXPECT_STATUS(user_read(a, &v), ZX_ERR_NOT_FOUND);
+    T_ACCESS_OK(user_read(a + BLOCK + 6 * P, &v));
+    EXPECT_EQ(v, 0u);
+    T_TRUE(words_intact(ktx, a, 1, VMO_PAGES, VM_LARGE_PAGES + 6));
+    EXPECT_EQ(entry_size(&e, a + P), P);
+out:
+    large_teardown(&e, loaded);
+}
