@@ -1,11 +1,12 @@
 # Sources of kernel/vm: VMOs, VMARs, mappings and aspaces (relative to kernel/). Bottom
 # up: the page tree and VMOs (vmo.c, copy-on-write children on it in vmo_child.c, the
-# operations in vmo_ops.c), then one mapping, the VMAR tree and the aspace
+# operations in vmo_ops.c, large blocks in vmo_blocks.c), then one mapping, the VMAR tree and the aspace
 # (docs/architecture.md, "VMOs, VMARs, mappings and page faults").
 list(APPEND KERNEL_SOURCES
   vm/page_tree.c
   vm/vmo.c
   vm/vmo_ops.c
+  vm/vmo_blocks.c
   vm/vmo_ktest.c
   vm/vmar_place.c
   vm/vmar.c

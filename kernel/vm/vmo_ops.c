@@ -77,99 +77,6 @@ static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
 }
 
 /*
- * Large blocks (docs/architecture.md, "Large pages"): a commit that covers a whole
- * VM_LARGE_PAGE_SIZE-aligned block of a paged VMO's offsets, none of whose pages is
- * committed yet, tries to back it with one physically contiguous, aligned run, so that
- * mappings can map it with one large entry (so does a write fault under the FAULT
- * policy). The run is allocated and zeroed with the VMO lock let go (it is the expensive
- * part: about 270,000 instructions), then inserted if the block is still empty;
- * otherwise it goes back. Each page stays an ordinary OBJECT page: decommitting, copying
- * or moving one later needs nothing special.
- */
-
-/* A zeroed, aligned run for a block into *pa, allocated with vmo's lock let go (a lock
- * break: whatever was read under the lock must be checked again). False if the PMM has
- * no such run. */
-static void (*block_unlocked_hook)(vmo_t *vmo);
-
-void vmo_test_set_block_hook(void (*hook)(vmo_t *vmo)) {
-    block_unlocked_hook = hook;
-}
-
-static bool alloc_block_unlocked(vmo_t *vmo, paddr_t *pa) TA_REQ(vmo->hier->lock) {
-    mutex_release(&vmo->hier->lock);
-    zx_status_t st = pmm_alloc_contiguous(VM_LARGE_PAGES, PMM_ALLOC_FLAG_ZERO,
-                                          VM_LARGE_PAGE_SHIFT, pa);
-    if (block_unlocked_hook)
-        block_unlocked_hook(vmo);
-    mutex_acquire(&vmo->hier->lock);
-    vmo->hier->work = 0;
-    return st == ZX_OK;
-}
-
-/* Gives back a run alloc_block_unlocked returned that did not become a block. */
-static void free_block(paddr_t pa) {
-    vm_page_t *first = paddr_to_vm_page(pa);
-    for (size_t k = 0; k < VM_LARGE_PAGES; k++)
-        first[k].state = VM_PAGE_STATE_ALLOC;
-    pmm_free_contiguous(pa, VM_LARGE_PAGES);
-}
-
-/* Whether the block at page index `index` can take a run: inside the VMO, no page of
- * its own there, and no copy-on-write parent (whose pages it would hide: a snapshot
- * moves every page up, leaving the VMO's own tree empty). */
-static bool block_empty_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
-    uint64_t found;
-    vm_page_t *page;
-    return !vmo_has_cow_parent(vmo) && vmo_page_index(vmo->size) >= index + VM_LARGE_PAGES &&
-           !page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page);
-}
-
-/*
- * Makes the run at pa the pages of the block at page index `index` if the block is still
- * empty (block_empty_locked: the lock was let go since it was checked); mappings that
- * show the zero page there drop it. Otherwise nothing changes and the caller frees the
- * run: ZX_ERR_NEXT if the block changed, ZX_ERR_NO_MEMORY if a page-tree node could not
- * be allocated.
- */
-static zx_status_t insert_block_locked(vmo_t *vmo, uint64_t index, paddr_t pa)
-    TA_REQ(vmo->hier->lock) {
-    if (!block_empty_locked(vmo, index))
-        return ZX_ERR_NEXT;
-    vm_page_t *first = paddr_to_vm_page(pa);
-    for (size_t k = 0; k < VM_LARGE_PAGES; k++) {
-        first[k].state = VM_PAGE_STATE_OBJECT;
-        first[k].object.object = vmo;
-        first[k].object.page_offset = (index + k) << PAGE_SHIFT;
-    }
-    size_t done;
-    zx_status_t st = page_tree_insert_run(&vmo->pages, index, first, VM_LARGE_PAGES, &done);
-    if (st != ZX_OK) {
-        DEBUG_ASSERT(st == ZX_ERR_NO_MEMORY); /* the block was empty */
-        page_tree_remove_range(&vmo->pages, index, index + done, NULL, NULL);
-        return ZX_ERR_NO_MEMORY;
-    }
-    vmo_work(vmo, VMO_WORK_PAGE);
-    vmo_mark_blocks_locked(vmo);
-    if (vmo->zero_page_handed_out)
-        vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + VM_LARGE_PAGES) << PAGE_SHIFT);
-    return ZX_OK;
-}
-
-/* A commit's block step for an empty block: ZX_OK if it was committed from one run;
- * ZX_ERR_NO_MEMORY if the PMM had no run (or the tree no node); ZX_ERR_NEXT if the block
- * changed while the lock was let go (which it is either way: the caller rechecks). */
-static zx_status_t add_block_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
-    paddr_t pa;
-    if (!alloc_block_unlocked(vmo, &pa))
-        return ZX_ERR_NO_MEMORY;
-    zx_status_t st = insert_block_locked(vmo, index, pa);
-    if (st != ZX_OK)
-        free_block(pa);
-    return st;
-}
-
-/*
  * add_page_locked, then every mapping drops its translation of that page: it can only
  * have been the zero page, mapped read-only by a read fault, and it would go on hiding
  * the new page. (Zircon likewise unmaps when a page replaces the zero page.)
@@ -228,9 +135,9 @@ zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
     bool try_blocks = vmo_large_pages_enabled();
     while (st == ZX_OK && next < last) {
         if (try_blocks && IS_ALIGNED(next, VM_LARGE_PAGES) && last - next >= VM_LARGE_PAGES &&
-            block_empty_locked(vmo, next)) {
+            vmo_block_empty_locked(vmo, next)) {
             flush_run_locked(vmo, &run_start, next);
-            zx_status_t bst = add_block_locked(vmo, next);
+            zx_status_t bst = vmo_add_block_locked(vmo, next);
             if (bst == ZX_OK) /* it told the mappings itself */
                 run_start = next += VM_LARGE_PAGES;
             else if (bst == ZX_ERR_NO_MEMORY)
@@ -648,12 +555,20 @@ static zx_status_t linear_runs(const vmo_t *vmo, uint64_t next, uint64_t last,
     return ZX_OK;
 }
 
-zx_status_t vmo_for_each_committed_run(vmo_t *vmo, uint64_t offset, uint64_t len,
-                                       vmo_run_fn fn, void *ctx) {
+/* The body of a committed-page walk: pages [next, last) of a resolved VMO, lock held. */
+typedef zx_status_t (*walk_body_fn)(vmo_t *vmo, uint64_t next, uint64_t last, void *arg);
+
+/*
+ * The frame every committed-page walk shares: resolves a slice (*shift = its
+ * parent_offset, which the walk subtracts from the offsets it reports), takes the lock,
+ * checks the range (OUT_OF_RANGE past the size) and runs body over the covered pages.
+ */
+static zx_status_t committed_walk(vmo_t *vmo, uint64_t offset, uint64_t len, uint64_t *shift,
+                                  walk_body_fn body, void *arg) {
     zx_status_t st = ZX_OK;
-    struct run_walk w = {fn, ctx, 0};
+    *shift = 0;
     if (vmo->flags & VMO_FLAG_SLICE) {
-        w.shift = vmo->parent_offset;
+        *shift = vmo->parent_offset;
         if (!vmo_slice_resolve(&vmo, &offset, len, &st))
             return st;
     }
@@ -663,13 +578,24 @@ zx_status_t vmo_for_each_committed_run(vmo_t *vmo, uint64_t offset, uint64_t len
     } else {
         uint64_t next, last;
         covered_pages(offset, len, &next, &last);
-        if (vmo->type != VMO_TYPE_PAGED)
-            st = linear_runs(vmo, next, last, &w);
-        else /* holes skipped whole: cost ~ committed pages, not the range's length */
-            st = page_tree_walk_leaves(&vmo->pages, next, last, leaf_runs_fn, &w);
+        st = body(vmo, next, last, arg);
     }
     mutex_release(&vmo->hier->lock);
     return st;
+}
+
+static zx_status_t runs_body(vmo_t *vmo, uint64_t next, uint64_t last, void *arg)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    if (vmo->type != VMO_TYPE_PAGED)
+        return linear_runs(vmo, next, last, arg);
+    /* holes skipped whole: cost ~ committed pages, not the range's length */
+    return page_tree_walk_leaves(&vmo->pages, next, last, leaf_runs_fn, arg);
+}
+
+zx_status_t vmo_for_each_committed_run(vmo_t *vmo, uint64_t offset, uint64_t len,
+                                       vmo_run_fn fn, void *ctx) {
+    struct run_walk w = {fn, ctx, 0};
+    return committed_walk(vmo, offset, len, &w.shift, runs_body, &w);
 }
 
 /* ---- Physically contiguous extents and blocks --------------------------------------- */
@@ -721,113 +647,28 @@ static zx_status_t leaf_extents_fn(void *ctx, uint64_t first, vm_page_t *const *
     return ZX_OK;
 }
 
+static zx_status_t extents_body(vmo_t *vmo, uint64_t next, uint64_t last, void *arg)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    struct extent_walk *w = arg;
+    zx_status_t st = ZX_OK;
+    if (vmo->type != VMO_TYPE_PAGED) {
+        w->off = next << PAGE_SHIFT;
+        w->pa = vmo->base + w->off;
+        w->n = last - next;
+    } else {
+        st = page_tree_walk_leaves(&vmo->pages, next, last, leaf_extents_fn, w);
+    }
+    if (st == ZX_OK)
+        st = extent_flush(w);
+    if (st == ZX_OK)
+        st = w->fn(w->ctx, 0, 0, 0); /* the end, still under the lock */
+    return st;
+}
+
 zx_status_t vmo_for_each_extent(vmo_t *vmo, uint64_t offset, uint64_t len, vmo_extent_fn fn,
                                 void *ctx) {
-    zx_status_t st = ZX_OK;
     struct extent_walk w = {.fn = fn, .ctx = ctx};
-    if (vmo->flags & VMO_FLAG_SLICE) {
-        w.shift = vmo->parent_offset;
-        if (!vmo_slice_resolve(&vmo, &offset, len, &st))
-            return st;
-    }
-    mutex_acquire(&vmo->hier->lock);
-    if (!vmo_range_ok(vmo->size, offset, len)) {
-        st = ZX_ERR_OUT_OF_RANGE;
-    } else {
-        uint64_t next, last;
-        covered_pages(offset, len, &next, &last);
-        if (vmo->type != VMO_TYPE_PAGED) {
-            w.off = next << PAGE_SHIFT;
-            w.pa = vmo->base + w.off;
-            w.n = last - next;
-        } else {
-            st = page_tree_walk_leaves(&vmo->pages, next, last, leaf_extents_fn, &w);
-        }
-        if (st == ZX_OK)
-            st = extent_flush(&w);
-        if (st == ZX_OK)
-            st = fn(ctx, 0, 0, 0); /* the end, still under the lock */
-    }
-    mutex_release(&vmo->hier->lock);
-    return st;
-}
-
-/* page_tree_walk_leaves callback of block_run_locked: every slot holds the page that
- * continues the run at *(paddr_t *)ctx. */
-static zx_status_t block_leaf_fn(void *ctx, uint64_t first, vm_page_t *const *slots,
-                                 size_t n) {
-    paddr_t *expect = ctx;
-    (void)first;
-    for (size_t k = 0; k < n; k++, *expect += PAGE_SIZE)
-        if (!slots[k] || vm_page_to_paddr(slots[k]) != *expect)
-            return ZX_ERR_NEXT;
-    return ZX_OK;
-}
-
-/* The physical address of the aligned run backing the block at page index `index` of a
- * resolved VMO, or false. O(1) for CONTIGUOUS and PHYSICAL VMOs; a paged VMO's block
- * costs one lookup, and a walk of its slots only if its first page starts a run. */
-static bool block_run_locked(vmo_t *vmo, uint64_t index, paddr_t *out)
-    TA_REQ(vmo->hier->lock) {
-    if (index + VM_LARGE_PAGES > vmo_page_index(vmo->size))
-        return false;
-    paddr_t pa;
-    if (vmo->type != VMO_TYPE_PAGED) {
-        pa = vmo->base + (index << PAGE_SHIFT);
-    } else {
-        if (!vmo->large_blocks || vmo_has_cow_parent(vmo))
-            return false;
-        vm_page_t *first = page_tree_lookup(&vmo->pages, index);
-        if (!first)
-            return false;
-        pa = vm_page_to_paddr(first);
-        paddr_t expect = pa;
-        if (!IS_ALIGNED(pa, VM_LARGE_PAGE_SIZE) ||
-            page_tree_walk_leaves(&vmo->pages, index, index + VM_LARGE_PAGES, block_leaf_fn,
-                                  &expect) != ZX_OK ||
-            expect != pa + VM_LARGE_PAGE_SIZE)
-            return false;
-    }
-    if (!IS_ALIGNED(pa, VM_LARGE_PAGE_SIZE))
-        return false;
-    *out = pa;
-    return true;
-}
-
-/* Whether a write fault may commit the block at index whole (the FAULT policy): a paged
- * VMO of at least VM_LARGE_FAULT_MIN_VMO bytes without a copy-on-write parent, the block
- * inside it and empty, and memory to spare. */
-static bool fault_may_commit_block(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock) {
-    return vmo_large_policy() == VM_LARGE_FAULT && vmo->type == VMO_TYPE_PAGED &&
-           vmo->size >= VM_LARGE_FAULT_MIN_VMO && block_empty_locked(vmo, index) &&
-           pmm_count_free_pages() >= pmm_count_total_pages() / VM_LARGE_FAULT_FREE_SHARE;
-}
-
-zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, bool for_write, vmo_map_block_fn map,
-                            void *ctx) {
-    if (!IS_ALIGNED(offset, VM_LARGE_PAGE_SIZE))
-        return ZX_ERR_NEXT;
-    zx_status_t st = ZX_OK;
-    if (!vmo_slice_resolve(&vmo, &offset, VM_LARGE_PAGE_SIZE, &st))
-        return ZX_ERR_NEXT;
-    paddr_t pa;
-    uint64_t index = vmo_page_index(offset);
-    mutex_acquire(&vmo->hier->lock);
-    if (block_run_locked(vmo, index, &pa)) {
-        st = map(ctx, pa);
-    } else if (for_write && fault_may_commit_block(vmo, index) &&
-               alloc_block_unlocked(vmo, &pa)) {
-        if (insert_block_locked(vmo, index, pa) == ZX_OK) {
-            st = map(ctx, pa);
-        } else {
-            free_block(pa);
-            st = ZX_ERR_NEXT;
-        }
-    } else {
-        st = ZX_ERR_NEXT;
-    }
-    mutex_release(&vmo->hier->lock);
-    return st;
+    return committed_walk(vmo, offset, len, &w.shift, extents_body, &w);
 }
 
 struct page_walk {
