@@ -234,7 +234,7 @@ static int big_snapshot(void) {
 }
 
 int main(void) {
-    static const uint32_t sizes[] = {16, 256, 1024};
+    static const uint32_t sizes[] = {1, 16, 256, 1024};
     int fails = 0;
     for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         fails += chain(sizes[i] + 1);
