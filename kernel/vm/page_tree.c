@@ -127,10 +127,40 @@ static unsigned nodes_needed(const struct page_tree *t, uint64_t index, unsigned
     return 0;
 }
 
+/*
+ * page_tree_insert when the leaf on index's path already exists (the common case: a fault
+ * next to pages committed before): one descent and the store. Returns false, with
+ * nothing changed, when a node on the path is missing or index is past the tree's
+ * height; *st is then untouched.
+ */
+static bool insert_into_leaf(struct page_tree *t, uint64_t index, vm_page_t *page,
+                             zx_status_t *st) {
+    if (!t->root || index > max_index(t->height))
+        return false;
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        n = n->slots[slot_of(index, level)];
+        if (!n)
+            return false;
+    }
+    void **slot = &n->slots[slot_of(index, 1)];
+    if (*slot) {
+        *st = ZX_ERR_ALREADY_EXISTS;
+        return true;
+    }
+    *slot = page;
+    n->count++;
+    count_set(t, t->count + 1);
+    *st = ZX_OK;
+    return true;
+}
+
 zx_status_t page_tree_insert(struct page_tree *t, uint64_t index, vm_page_t *page) {
     DEBUG_ASSERT(page);
-    if (page_tree_lookup(t, index))
-        return ZX_ERR_ALREADY_EXISTS;
+    zx_status_t st;
+    if (insert_into_leaf(t, index, page, &st))
+        return st;
+    /* A node on the path is missing, so index holds no page. */
 
     /* Allocate every node first so that failure leaves the tree untouched. */
     unsigned height = MAX(t->height, height_for(index));
