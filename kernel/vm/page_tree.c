@@ -105,6 +105,40 @@ vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index) {
     return n->slots[slot_of(index, 1)];
 }
 
+vm_page_t *page_tree_find(const struct page_tree *t, uint64_t index, page_tree_pos_t *pos) {
+    pos->leaf = NULL;
+    if (!t->root || index > max_index(t->height))
+        return NULL;
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        n = n->slots[slot_of(index, level)];
+        if (!n)
+            return NULL;
+    }
+    pos->leaf = n;
+    pos->slot = slot_of(index, 1);
+    return n->slots[pos->slot];
+}
+
+/* Stores page into the empty slot `slot` of leaf n. */
+static void leaf_store(struct page_tree *t, struct page_tree_node *n, unsigned slot,
+                       vm_page_t *page) {
+    n->slots[slot] = page;
+    n->count++;
+    count_set(t, t->count + 1);
+}
+
+zx_status_t page_tree_insert_at(struct page_tree *t, const page_tree_pos_t *pos, uint64_t index,
+                                vm_page_t *page) {
+    if (!pos->leaf)
+        return page_tree_insert(t, index, page);
+    DEBUG_ASSERT(page && pos->slot == slot_of(index, 1));
+    if (pos->leaf->slots[pos->slot])
+        return ZX_ERR_ALREADY_EXISTS;
+    leaf_store(t, pos->leaf, pos->slot, page);
+    return ZX_OK;
+}
+
 /*
  * Nodes page_tree_insert must allocate to store index in a tree that will have height
  * `height` (>= t->height): the new root wrappers plus the missing nodes on index's path.
@@ -143,14 +177,12 @@ static bool insert_into_leaf(struct page_tree *t, uint64_t index, vm_page_t *pag
         if (!n)
             return false;
     }
-    void **slot = &n->slots[slot_of(index, 1)];
-    if (*slot) {
+    unsigned slot = slot_of(index, 1);
+    if (n->slots[slot]) {
         *st = ZX_ERR_ALREADY_EXISTS;
         return true;
     }
-    *slot = page;
-    n->count++;
-    count_set(t, t->count + 1);
+    leaf_store(t, n, slot, page);
     *st = ZX_OK;
     return true;
 }
