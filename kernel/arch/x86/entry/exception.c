@@ -190,18 +190,22 @@ static void user_exception(struct x86_iframe *f) {
  * A #PF from user mode, the most frequent exception, on a path of its own: as
  * user_exception, without the dispatch tests that cannot apply. Interrupts were on in
  * user mode (user code cannot clear IF), so the entry's interrupts-off stretch ends at
- * the sti here; like the syscall entry's, which turns them on in the stub, it is a fixed
- * few dozen instructions and is not accounted (<kernel/irqoff.h>). The stretch from the
- * return's cli to iretq is, as on every return to user mode.
+ * the sti here, and the return's starts at the cli below. Like the syscall entry's and
+ * return's (the stub turns interrupts on and off itself), these are a fixed few dozen
+ * instructions each and are not accounted (<kernel/irqoff.h>); the return's slow path,
+ * whose length depends on the work it finds, is.
  */
 static void user_page_fault(struct x86_iframe *f) {
     x86_sti();
     zx_status_t st = try_vm_page_fault(f);
     if (st != ZX_OK)
         trap_user_exception(f, st, exception_names[X86_VECTOR_PF]);
-    arch_irq_disable();
-    return_to_user(f);
-    arch_irqoff_end(ARCH_HERE());
+    x86_cli();
+    if (trap_user_work_pending(trap_current_thread()) || f->rip >= USER_ASPACE_TOP) {
+        arch_irqoff_begin(ARCH_HERE());
+        trap_return_to_user_slow(f);
+        arch_irqoff_end(ARCH_HERE());
+    }
 }
 
 /*
