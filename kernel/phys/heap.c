@@ -102,12 +102,14 @@ static unsigned quarantine_count TA_GUARDED(heap_lock);
 
 static size_t class_size(unsigned cls) { return (size_t)1 << (cls + HEAP_MIN_SHIFT); }
 
-/* Returns the smallest class whose objects hold `size` (1 .. HEAP_MAX_SLAB_SIZE) bytes. */
+/* Returns the smallest class whose objects hold `size` (1 .. HEAP_MAX_SLAB_SIZE) bytes:
+ * the rounded-up log2 of size, less HEAP_MIN_SHIFT, found with one bit scan (every
+ * kmalloc and kfree asks). */
 static unsigned size_to_class(size_t size) {
-    unsigned cls = 0;
-    while (class_size(cls) < size)
-        cls++;
-    return cls;
+    if (size <= class_size(0))
+        return 0;
+    unsigned log2_up = (unsigned)(sizeof(unsigned long) * 8) - (unsigned)__builtin_clzl(size - 1);
+    return log2_up - HEAP_MIN_SHIFT;
 }
 
 static void *page_address(const vm_page_t *page) {

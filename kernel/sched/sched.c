@@ -85,8 +85,6 @@ static uint32_t online_count;
 
 bool sched_initialized(void) { return initialized; }
 
-thread_t *thread_current(void) { return arch_curr_thread(); }
-
 static void copy_name(thread_t *t, const char *name) {
     size_t n = name ? strnlen(name, sizeof(t->name) - 1) : 0;
     memcpy(t->name, name, n);

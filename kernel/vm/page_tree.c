@@ -144,6 +144,40 @@ vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index) {
     return n->slots[slot_of(index, 1)];
 }
 
+vm_page_t *page_tree_find(const struct page_tree *t, uint64_t index, page_tree_pos_t *pos) {
+    pos->leaf = NULL;
+    if (!t->root || index > max_index(t->height))
+        return NULL;
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        n = n->slots[slot_of(index, level)];
+        if (!n)
+            return NULL;
+    }
+    pos->leaf = n;
+    pos->slot = slot_of(index, 1);
+    return n->slots[pos->slot];
+}
+
+/* Stores page into the empty slot `slot` of leaf n. */
+static void leaf_store(struct page_tree *t, struct page_tree_node *n, unsigned slot,
+                       vm_page_t *page) {
+    n->slots[slot] = page;
+    n->count++;
+    count_set(t, t->count + 1);
+}
+
+zx_status_t page_tree_insert_at(struct page_tree *t, const page_tree_pos_t *pos, uint64_t index,
+                                vm_page_t *page) {
+    if (!pos->leaf)
+        return page_tree_insert(t, index, page);
+    DEBUG_ASSERT(page && pos->slot == slot_of(index, 1));
+    if (pos->leaf->slots[pos->slot])
+        return ZX_ERR_ALREADY_EXISTS;
+    leaf_store(t, pos->leaf, pos->slot, page);
+    return ZX_OK;
+}
+
 /*
  * Nodes page_tree_insert must allocate to store index in a tree that will have height
  * `height` (>= t->height): the new root wrappers plus the missing nodes on index's path.
@@ -166,10 +200,38 @@ static unsigned nodes_needed(const struct page_tree *t, uint64_t index, unsigned
     return 0;
 }
 
+/*
+ * page_tree_insert when the leaf on index's path already exists (the common case: a fault
+ * next to pages committed before): one descent and the store. Returns false, with
+ * nothing changed, when a node on the path is missing or index is past the tree's
+ * height; *st is then untouched.
+ */
+static bool insert_into_leaf(struct page_tree *t, uint64_t index, vm_page_t *page,
+                             zx_status_t *st) {
+    if (!t->root || index > max_index(t->height))
+        return false;
+    struct page_tree_node *n = t->root;
+    for (unsigned level = t->height; level > 1; level--) {
+        n = n->slots[slot_of(index, level)];
+        if (!n)
+            return false;
+    }
+    unsigned slot = slot_of(index, 1);
+    if (n->slots[slot]) {
+        *st = ZX_ERR_ALREADY_EXISTS;
+        return true;
+    }
+    leaf_store(t, n, slot, page);
+    *st = ZX_OK;
+    return true;
+}
+
 zx_status_t page_tree_insert(struct page_tree *t, uint64_t index, vm_page_t *page) {
     DEBUG_ASSERT(page);
-    if (page_tree_lookup(t, index))
-        return ZX_ERR_ALREADY_EXISTS;
+    zx_status_t st;
+    if (insert_into_leaf(t, index, page, &st))
+        return st;
+    /* A node on the path is missing, so index holds no page. */
 
     /* Allocate every node first so that failure leaves the tree untouched. */
     unsigned height = MAX(t->height, height_for(index));

@@ -379,7 +379,7 @@ void vmo_unpin_locked(vmo_t *vmo, struct vmo_pin *pin) {
  * page_tree_fn for pages leaving a live VMO (ctx = the VMO, whose lock the caller of
  * page_tree_remove_range holds).
  */
-static void release_page_cb(void *ctx, uint64_t index, vm_page_t *page)
+void vmo_release_page_cb(void *ctx, uint64_t index, vm_page_t *page)
     TA_NO_THREAD_SAFETY_ANALYSIS {
     vmo_release_page_locked(ctx, page);
     vmo_work(ctx, VMO_WORK_PAGE);
@@ -410,7 +410,7 @@ zx_status_t vmo_lock_break(vmo_t *vmo, bool *broke) {
 
 void vmo_free_pages_locked(vmo_t *vmo, uint64_t first, uint64_t last) {
     if (vmo->type == VMO_TYPE_PAGED && first < last)
-        page_tree_remove_range(&vmo->pages, first, last, release_page_cb, vmo);
+        page_tree_remove_range(&vmo->pages, first, last, vmo_release_page_cb, vmo);
 }
 
 void vmo_discard_range_locked(vmo_t *vmo, uint64_t start, uint64_t end) {

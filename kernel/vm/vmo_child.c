@@ -532,6 +532,13 @@ static void cow_detach_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock) TA_NO_THREAD_S
  */
 static void free_own_pages_locked(vmo_t *vmo)
     TA_REQ(vmo->hier->lock) {
+    /* No more pages than one batch frees (most short-lived VMOs): release them as the
+     * tree is taken down, one pass without the searches. The lock is held for no more
+     * pages than a batch would hold it. */
+    if (__atomic_load_n(&vmo->pages.count, __ATOMIC_RELAXED) <= VMO_DISCARD_SPAN) {
+        page_tree_destroy(&vmo->pages, vmo_release_page_cb, vmo);
+        return;
+    }
     uint64_t index;
     vm_page_t *page;
     while (page_tree_next(&vmo->pages, 0, UINT64_MAX, &index, &page)) {

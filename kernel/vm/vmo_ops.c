@@ -54,9 +54,11 @@ static void covered_pages(uint64_t offset, uint64_t len, uint64_t *first, uint64
  * Allocates a zeroed page, makes it an OBJECT page of vmo at `index` (which must be
  * empty) and inserts it in the page tree. ZX_ERR_NO_MEMORY, with nothing changed, if the
  * page or a tree node is unavailable. Mappings are not told: see commit_page_locked.
+ * pos (may be NULL) is index's position as page_tree_find gave it under this same
+ * holding of the lock, which saves the insert its descent.
  */
-static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
-    TA_REQ(vmo->hier->lock) {
+static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, const page_tree_pos_t *pos,
+                                   vm_page_t **out) TA_REQ(vmo->hier->lock) {
     DEBUG_ASSERT(vmo->type == VMO_TYPE_PAGED);
     vm_page_t *page;
     zx_status_t st = pmm_alloc_page(PMM_ALLOC_FLAG_ZERO, &page, NULL);
@@ -65,7 +67,8 @@ static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
     page->state = VM_PAGE_STATE_OBJECT;
     page->object.object = vmo;
     page->object.page_offset = index << PAGE_SHIFT;
-    st = page_tree_insert(&vmo->pages, index, page);
+    st = pos ? page_tree_insert_at(&vmo->pages, pos, index, page)
+             : page_tree_insert(&vmo->pages, index, page);
     if (st != ZX_OK) {
         DEBUG_ASSERT(st == ZX_ERR_NO_MEMORY);
         pmm_free_page(page);
@@ -81,9 +84,9 @@ static zx_status_t add_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
  * have been the zero page, mapped read-only by a read fault, and it would go on hiding
  * the new page. (Zircon likewise unmaps when a page replaces the zero page.)
  */
-static zx_status_t commit_page_locked(vmo_t *vmo, uint64_t index, vm_page_t **out)
-    TA_REQ(vmo->hier->lock) {
-    zx_status_t st = add_page_locked(vmo, index, out);
+static zx_status_t commit_page_locked(vmo_t *vmo, uint64_t index, const page_tree_pos_t *pos,
+                                      vm_page_t **out) TA_REQ(vmo->hier->lock) {
+    zx_status_t st = add_page_locked(vmo, index, pos, out);
     if (st == ZX_OK && vmo->zero_page_handed_out)
         vmo_unmap_links_locked(vmo, index << PAGE_SHIFT, (index + 1) << PAGE_SHIFT);
     return st;
@@ -157,7 +160,7 @@ zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
                 break;
             run_start = ++next;
         } else {
-            st = add_page_locked(vmo, next, NULL);
+            st = add_page_locked(vmo, next, NULL, NULL);
             if (st != ZX_OK)
                 break;
             next++;
@@ -354,7 +357,8 @@ static zx_status_t copy_target_locked(vmo_t *vmo, uint64_t offset, bool write,
         return ZX_OK;
     }
     uint64_t index = vmo_page_index(offset);
-    vm_page_t *page = page_tree_lookup(&vmo->pages, index);
+    page_tree_pos_t pos;
+    vm_page_t *page = page_tree_find(&vmo->pages, index, &pos);
     if (!page && vmo_has_cow_parent(vmo)) {
         if (write) {
             zx_status_t st = vmo_cow_own_page_locked(vmo, index, &page);
@@ -369,7 +373,7 @@ static zx_status_t copy_target_locked(vmo_t *vmo, uint64_t offset, bool write,
             *kptr = (uint8_t *)paddr_to_physmap(vmo_zero_page_paddr()) + in_page;
             return ZX_OK;
         }
-        zx_status_t st = commit_page_locked(vmo, index, &page);
+        zx_status_t st = commit_page_locked(vmo, index, &pos, &page);
         if (st != ZX_OK)
             return st;
     }
@@ -454,7 +458,8 @@ static zx_status_t get_page_locked(vmo_t *vmo, uint64_t offset, bool for_write,
         *writable = true;
     } else {
         uint64_t index = vmo_page_index(offset);
-        vm_page_t *page = page_tree_lookup(&vmo->pages, index);
+        page_tree_pos_t pos;
+        vm_page_t *page = page_tree_find(&vmo->pages, index, &pos);
         bool own = page != NULL;
         if (!page && vmo_has_cow_parent(vmo)) {
             if (for_write) {
@@ -464,7 +469,7 @@ static zx_status_t get_page_locked(vmo_t *vmo, uint64_t offset, bool for_write,
                 page = vmo_cow_lookup_locked(vmo, index); /* an ancestor's: read-only */
             }
         } else if (!page && for_write) {
-            st = commit_page_locked(vmo, index, &page);
+            st = commit_page_locked(vmo, index, &pos, &page);
             own = true;
         }
         if (st == ZX_OK) {

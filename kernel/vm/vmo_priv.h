@@ -234,6 +234,10 @@ void vmo_unpin_locked(vmo_t *vmo, struct vmo_pin *pin) TA_REQ(vmo->hier->lock);
  */
 void vmo_release_page_locked(vmo_t *vmo, vm_page_t *page) TA_REQ(vmo->hier->lock);
 
+/* vmo_release_page_locked as a page_tree_fn (ctx = the VMO, whose lock the caller of the
+ * page-tree call holds), charging the work (VMO_WORK_PAGE). */
+void vmo_release_page_cb(void *ctx, uint64_t index, vm_page_t *page);
+
 /* True if a copy in flight has page pinned. */
 static inline bool vmo_page_pinned(const vm_page_t *page) { return page->object.pins != 0; }
 

@@ -33,12 +33,16 @@ zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
     st = vmo_create_paged(vm_size, (options & ZX_VMO_RESIZABLE) ? VMO_OPT_RESIZABLE : 0, &vmo);
     if (st != ZX_OK)
         return st;
+    /* The dispatcher starts with the VMO's size as its content size: only a size that
+     * differs (rounded up to pages, or an unbounded VMO's) is set again. */
+    uint64_t created_size = vmo_size(vmo);
     kobject_t *obj;
     st = vmo_dispatcher_create(vmo, &obj);
     vmo_unref(vmo);
     if (st != ZX_OK)
         return st;
-    vmo_dispatcher_set_content_size(obj, size);
+    if (size != created_size)
+        vmo_dispatcher_set_content_size(obj, size);
     st = handle_table_publish(process_current_handles(), obj, vmsys_vmo_create_rights(options),
                               out, NULL);
     kobject_unref(obj);

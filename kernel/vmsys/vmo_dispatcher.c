@@ -69,7 +69,9 @@ static vmo_dispatcher_t *vmo_dispatcher_alloc(vmo_t *vmo, uint64_t content_size)
     v->vmo = vmo;
     v->content_size = content_size;
     vmo_set_koid(vmo, v->base.koid);
-    kobject_signal(&v->base, 0, ZX_VMO_ZERO_CHILDREN);
+    /* No handle names the object yet, so nothing can wait on it or read its signals:
+     * the initial state is stored without the lock and without a wake-up. */
+    v->base.signals = ZX_VMO_ZERO_CHILDREN;
     return v;
 }
 

@@ -128,6 +128,43 @@ HTEST(page_tree, sparse_extremes) {
     ENV_END();
 }
 
+/* page_tree_find + page_tree_insert_at (the fault path's one-descent commit): with the
+ * leaf present the insert is a store, without it a full insert; both agree with lookup,
+ * count and ALREADY_EXISTS. */
+HTEST(page_tree, find_then_insert_at) {
+    env_start();
+    struct page_tree t;
+    page_tree_init(&t);
+    page_tree_pos_t pos;
+    size_t n = 0;
+    for (size_t i = 0; i < N_EXTREMES; i++) {
+        for (uint64_t d = 0; d < 3 && extremes[i] + d <= INDEX_MAX_TESTED; d++) {
+            uint64_t idx = extremes[i] + d;
+            if (page_tree_lookup(&t, idx))
+                continue;
+            EXPECT_NULL(page_tree_find(&t, idx, &pos));
+            /* The first index under a new leaf has none; its neighbours share it. */
+            if (d > 0 && (idx & 63) != 0)
+                EXPECT_NONNULL(pos.leaf);
+            vm_page_t *pg = &fake[n % FAKE_PAGES];
+            ASSERT_OK(page_tree_insert_at(&t, &pos, idx, pg));
+            n++;
+            EXPECT_EQ(t.count, n);
+            EXPECT_EQ(page_tree_lookup(&t, idx), pg);
+            EXPECT_EQ(page_tree_find(&t, idx, &pos), pg);
+            EXPECT_NONNULL(pos.leaf);
+            EXPECT_STATUS(page_tree_insert_at(&t, &pos, idx, &fake[FAKE_PAGES - 1]),
+                          ZX_ERR_ALREADY_EXISTS);
+            EXPECT_EQ(page_tree_lookup(&t, idx), pg);
+            EXPECT_EQ(t.count, n);
+        }
+    }
+    page_tree_remove_range(&t, 0, UINT64_MAX, NULL, NULL);
+    EXPECT_EQ(t.count, (size_t)0);
+    page_tree_destroy(&t, NULL, NULL);
+    ENV_END();
+}
+
 HTEST(page_tree, full_64bit_index) {
     env_start();
     struct page_tree t;

@@ -11,6 +11,9 @@
  *                  written to each page in address order (16,384 write faults, each
  *                  committing a zeroed page).
  *   unmap touched  zx_vmar_unmap of that mapping, every page present (touched above).
+ *   read fault     the same map of a fresh 64 MiB VMO, then one byte read from each page
+ *                  (16,384 read faults of never-written memory: each maps the shared zero
+ *                  page read-only, no allocation and no zeroing; every byte read must be 0).
  *   map_range      zx_vmar_map (RW | ZX_VM_MAP_RANGE) of a 64 MiB VMO committed once
  *                  beforehand with zx_vmo_op_range(COMMIT) (not timed).
  *   protect        zx_vmar_protect of that populated mapping from RW to R (not timed:
@@ -27,6 +30,7 @@
  *                    then one byte written to each (the pair timed; keep_protect_bench).
  * Run: boot with userboot.prefix=bench/ (see docs/benchmarks.md).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include "bench_util.h"
 #include <zircon/process.h>
@@ -55,22 +59,32 @@ static int fail(const char *what, zx_status_t st) {
 
 static const zx_vm_option_t big_align = ZX_VM_ALIGN_2MB;
 
-/* map+fault and unmap of the touched mapping; round < 0 is the warm-up. */
-static int big_fault_round(uint64_t *t_fault, uint64_t *t_unmap) {
+/* map+fault (one byte written to each page, or with `read` one byte read) and unmap of
+ * the touched mapping. A read that sees anything but 0 fails the round. */
+static int big_fault_round(bool read, uint64_t *t_fault, uint64_t *t_unmap) {
     zx_handle_t vmar = zx_vmar_root_self(), vmo;
     zx_status_t st = zx_vmo_create(BIG_SIZE, 0, &vmo);
     if (st != ZX_OK)
         return fail("zx_vmo_create 64MiB", st);
     zx_vaddr_t addr = 0;
+    uint8_t seen = 0;
     uint64_t t0 = rdtsc();
     st = zx_vmar_map(vmar, RW | big_align, 0, vmo, 0, BIG_SIZE, &addr);
-    if (st == ZX_OK)
+    if (st == ZX_OK && read)
+        for (uint32_t i = 0; i < BIG_PAGES; i++)
+            seen |= *(volatile uint8_t *)(addr + (zx_vaddr_t)i * PAGE);
+    else if (st == ZX_OK)
         for (uint32_t i = 0; i < BIG_PAGES; i++)
             *(volatile uint8_t *)(addr + (zx_vaddr_t)i * PAGE) = 1;
     uint64_t t1 = rdtsc();
     if (st != ZX_OK) {
         zx_handle_close(vmo);
         return fail("zx_vmar_map 64MiB", st);
+    }
+    if (seen != 0) {
+        zx_vmar_unmap(vmar, addr, BIG_SIZE);
+        zx_handle_close(vmo);
+        return fail("never-written memory reads as zero", ZX_ERR_INTERNAL);
     }
     st = zx_vmar_unmap(vmar, addr, BIG_SIZE);
     uint64_t t2 = rdtsc();
@@ -106,13 +120,19 @@ static int big_range_round(zx_handle_t vmo, uint64_t *t_map, uint64_t *t_protect
 
 static int big_benches(void) {
     uint64_t fault[BIG_RUNS], unmap[BIG_RUNS], map_range[BIG_RUNS], protect[BIG_RUNS], a, b;
-    if (big_fault_round(&a, &b)) /* warm-up */
+    if (big_fault_round(false, &a, &b)) /* warm-up */
         return 1;
     for (unsigned r = 0; r < BIG_RUNS; r++)
-        if (big_fault_round(&fault[r], &unmap[r]))
+        if (big_fault_round(false, &fault[r], &unmap[r]))
             return 1;
     report("map+fault 64MiB", "page", BIG_PAGES, fault, BIG_RUNS);
     report("unmap touched 64MiB", "page", BIG_PAGES, unmap, BIG_RUNS);
+    if (big_fault_round(true, &a, &b)) /* warm-up */
+        return 1;
+    for (unsigned r = 0; r < BIG_RUNS; r++)
+        if (big_fault_round(true, &fault[r], &unmap[r]))
+            return 1;
+    report("read fault of never-written memory 64MiB", "page", BIG_PAGES, fault, BIG_RUNS);
 
     zx_handle_t vmo;
     zx_status_t st = zx_vmo_create(BIG_SIZE, 0, &vmo);

@@ -29,6 +29,7 @@
 #include <kernel/smp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <arch/cpu.h>
 #include <arch/irq.h>
 #include <arch/mmu.h>
 #include <arch/thread.h>
@@ -164,7 +165,18 @@ void thread_destroy_unstarted(thread_t *t);
 /* Ends the calling thread with retcode (returning from entry does the same). */
 __noreturn void thread_exit(int retcode);
 
+/* The calling thread (NULL before the scheduler starts). Inline: one per-CPU load, on
+ * every syscall, fault and lock acquisition. nodebug: no inlined-call record in the debug
+ * information, so a debugger's breakpoint on a function that starts with this call stays
+ * in that function's scope (its parameters usable in a breakpoint condition). Host
+ * builds (unit tests) provide their own. */
+#ifdef BERYL_HOST
 thread_t *thread_current(void);
+#else
+static inline __attribute__((nodebug)) thread_t *thread_current(void) {
+    return arch_curr_thread();
+}
+#endif
 
 /* Gives up the CPU to the next ready thread (round robin); returns at once if none. */
 void thread_yield(void);

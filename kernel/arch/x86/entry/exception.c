@@ -131,10 +131,11 @@ static zx_status_t try_vm_page_fault(const struct x86_iframe *f) {
     /* A supervisor access to user memory is resolved only when it was deliberate: with
      * SMAP on, that means RFLAGS.AC was set (else the fault is an SMAP violation and
      * resolving it would loop). Supervisor fetches from user memory never are (SMEP). */
-    bool smap_on = x86_get_cr4() & X86_CR4_SMAP;
-    if (!(e & PF_ERR_USER) &&
-        ((smap_on && !(f->rflags & X86_FLAGS_AC)) || (e & PF_ERR_FETCH)))
-        return ZX_ERR_NOT_FOUND;
+    if (!(e & PF_ERR_USER)) {
+        bool smap_on = x86_get_cr4() & X86_CR4_SMAP;
+        if ((smap_on && !(f->rflags & X86_FLAGS_AC)) || (e & PF_ERR_FETCH))
+            return ZX_ERR_NOT_FOUND;
+    }
     uint32_t flags = 0;
     if (e & PF_ERR_WRITE)
         flags |= TRAP_PF_WRITE;
@@ -183,6 +184,28 @@ static void user_exception(struct x86_iframe *f) {
     }
     arch_irq_disable();
     return_to_user(f);
+}
+
+/*
+ * A #PF from user mode, the most frequent exception, on a path of its own: as
+ * user_exception, without the dispatch tests that cannot apply. Interrupts were on in
+ * user mode (user code cannot clear IF), so the entry's interrupts-off stretch ends at
+ * the sti here, and the return's starts at the cli below. Like the syscall entry's and
+ * return's (the stub turns interrupts on and off itself), these are a fixed few dozen
+ * instructions each and are not accounted (<kernel/irqoff.h>); the return's slow path,
+ * whose length depends on the work it finds, is.
+ */
+static void user_page_fault(struct x86_iframe *f) {
+    x86_sti();
+    zx_status_t st = try_vm_page_fault(f);
+    if (st != ZX_OK)
+        trap_user_exception(f, st, exception_names[X86_VECTOR_PF]);
+    x86_cli();
+    if (trap_user_work_pending(trap_current_thread()) || f->rip >= USER_ASPACE_TOP) {
+        arch_irqoff_begin(ARCH_HERE());
+        trap_return_to_user_slow(f);
+        arch_irqoff_end(ARCH_HERE());
+    }
 }
 
 /*
@@ -245,6 +268,12 @@ static void exception_dispatch(struct x86_iframe *f) {
  * <kernel/irqoff.h>.
  */
 void x86_exception_handler(struct x86_iframe *f) {
+    if (f->vector == X86_VECTOR_PF && (f->cs & X86_CS_RPL_MASK) != 0) {
+        /* An entry that left AC set would run C with SMAP lifted. */
+        ASSERT(x86_entry_flags_clear());
+        user_page_fault(f);
+        return;
+    }
     if (is_hardware_trouble(f->vector))
         hardware_trouble_fix_gs();
     /* An entry that left AC set would run C with SMAP lifted. */

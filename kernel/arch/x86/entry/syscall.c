@@ -24,8 +24,8 @@ static inline void return_to_user(thread_t *t, struct x86_iframe *f) {
  * which restores rcx and r11 too. */
 void x86_syscall_handler(struct x86_iframe *f) {
     ASSERT(x86_entry_flags_clear());
-    uint64_t args[8] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9, f->r12, f->r13};
-    int64_t ret = trap_syscall(f->rax, args);
+    /* The arguments are read in place: the frame keeps them in argument order. */
+    int64_t ret = trap_syscall(f->rax, x86_iframe_syscall_args(f));
     thread_t *t = trap_current_thread();
     if (ret == ZX_ERR_INTERNAL_FRAME_REPLACED) {
         return_to_user(t, f);

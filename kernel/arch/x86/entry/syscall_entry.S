@@ -69,18 +69,25 @@
     sti
     call \handler                       /* stores the result in frame->rax */
     cli
-    IFRAME_DROP_CR2
-    IFRAME_POP_GPRS
-    .cfi_adjust_cfa_offset -IFRAME_SAVED_BYTES
-    addq $16, %rsp                      /* vector + error code */
-    .cfi_adjust_cfa_offset -16
-    popq %rcx                           /* rip */
-    .cfi_adjust_cfa_offset -8
-    addq $8, %rsp                       /* cs */
-    .cfi_adjust_cfa_offset -8
-    popq %r11                           /* rflags */
-    .cfi_adjust_cfa_offset -8
-    popq %rsp                           /* user rsp: last access to the kernel stack */
+    /* Every register is reloaded from the frame (none keeps a kernel value), with moves
+     * rather than pops: sysretq takes rip from rcx and rflags from r11, so the frame's
+     * rcx and r11 slots are never read, and the stack pointer moves once. */
+    movq IFRAME_OFF_RDI(%rsp), %rdi
+    movq IFRAME_OFF_RSI(%rsp), %rsi
+    movq IFRAME_OFF_RDX(%rsp), %rdx
+    movq IFRAME_OFF_R10(%rsp), %r10
+    movq IFRAME_OFF_R8(%rsp), %r8
+    movq IFRAME_OFF_R9(%rsp), %r9
+    movq IFRAME_OFF_R12(%rsp), %r12
+    movq IFRAME_OFF_R13(%rsp), %r13
+    movq IFRAME_OFF_R15(%rsp), %r15
+    movq IFRAME_OFF_R14(%rsp), %r14
+    movq IFRAME_OFF_RBP(%rsp), %rbp
+    movq IFRAME_OFF_RBX(%rsp), %rbx
+    movq IFRAME_OFF_RAX(%rsp), %rax
+    movq IFRAME_OFF_RIP(%rsp), %rcx
+    movq IFRAME_OFF_RFLAGS(%rsp), %r11
+    movq IFRAME_OFF_RSP(%rsp), %rsp     /* user rsp: last access to the kernel stack */
     .cfi_def_cfa rsp, 0
     swapgs
     sysretq

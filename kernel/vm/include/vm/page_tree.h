@@ -43,6 +43,27 @@ zx_status_t page_tree_insert_run(struct page_tree *t, uint64_t index, vm_page_t 
 /* The page at index, or NULL. */
 vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index);
 
+/*
+ * Where index's page sits, or would sit: the leaf node on index's path (NULL when it does
+ * not exist yet) and the slot in it. Filled by page_tree_find; good until the tree next
+ * changes.
+ */
+typedef struct page_tree_pos {
+    struct page_tree_node *leaf;
+    unsigned slot;
+} page_tree_pos_t;
+
+/* page_tree_lookup that also records index's position in *pos, so that a fault that
+ * commits the page inserts it without a second descent (page_tree_insert_at). */
+vm_page_t *page_tree_find(const struct page_tree *t, uint64_t index, page_tree_pos_t *pos);
+
+/*
+ * page_tree_insert of an index that page_tree_find found empty (pos), the tree unchanged
+ * since: a store into the leaf when it exists, else page_tree_insert. Same errors.
+ */
+zx_status_t page_tree_insert_at(struct page_tree *t, const page_tree_pos_t *pos, uint64_t index,
+                                vm_page_t *page);
+
 /* Puts page at index, which must hold a page, and returns that page. Never allocates. */
 vm_page_t *page_tree_replace(struct page_tree *t, uint64_t index, vm_page_t *page);
 

@@ -124,7 +124,8 @@ static inline struct arch_percpu *arch_get_percpu(void) {
     return self;
 }
 
-static inline struct thread *arch_curr_thread(void) {
+/* nodebug: see thread_current (<kernel/thread.h>). */
+static inline __attribute__((nodebug)) struct thread *arch_curr_thread(void) {
     struct thread *t;
     X86_PERCPU_LOAD(curr_thread, t);
     return t;

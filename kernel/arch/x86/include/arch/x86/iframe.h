@@ -16,17 +16,49 @@
 
 #include <stdint.h>
 #include <zircon/types.h>
+#include <arch/x86/iframe_asm.h>
 
 struct x86_iframe {
     uint64_t cr2, pad;
-    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    /* The syscall argument registers in argument order (rdi, rsi, rdx, r10, r8, r9, r12,
+     * r13): the syscall handler hands the dispatcher a pointer to rdi as its args[8]
+     * instead of copying them (x86_iframe_syscall_args). The rest follow. */
+    uint64_t rdi, rsi, rdx, r10, r8, r9, r12, r13;
+    uint64_t r15, r14, r11, rbp, rcx, rbx, rax;
     uint64_t vector;
     uint64_t err_code;
     uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 
 _Static_assert(sizeof(struct x86_iframe) % 16 == 0, "x86_iframe keeps the stack aligned");
+
+/* The eight syscall argument registers of f, in order, as one array (see above). */
+static inline const uint64_t *x86_iframe_syscall_args(const struct x86_iframe *f) {
+    return &f->rdi;
+}
+
+#define X86_IFRAME_ARG_AT(reg, n)                                                          \
+    (__builtin_offsetof(struct x86_iframe, reg) ==                                         \
+     __builtin_offsetof(struct x86_iframe, rdi) + (n) * sizeof(uint64_t))
+_Static_assert(X86_IFRAME_ARG_AT(rsi, 1) && X86_IFRAME_ARG_AT(rdx, 2) &&
+                   X86_IFRAME_ARG_AT(r10, 3) && X86_IFRAME_ARG_AT(r8, 4) &&
+                   X86_IFRAME_ARG_AT(r9, 5) && X86_IFRAME_ARG_AT(r12, 6) &&
+                   X86_IFRAME_ARG_AT(r13, 7),
+               "the syscall argument registers are consecutive, in argument order");
+#undef X86_IFRAME_ARG_AT
+
+#define X86_IFRAME_OFF_OK(reg, off) (__builtin_offsetof(struct x86_iframe, reg) == (off))
+_Static_assert(X86_IFRAME_OFF_OK(rdi, IFRAME_OFF_RDI) && X86_IFRAME_OFF_OK(rsi, IFRAME_OFF_RSI) &&
+                   X86_IFRAME_OFF_OK(rdx, IFRAME_OFF_RDX) && X86_IFRAME_OFF_OK(r10, IFRAME_OFF_R10) &&
+                   X86_IFRAME_OFF_OK(r8, IFRAME_OFF_R8) && X86_IFRAME_OFF_OK(r9, IFRAME_OFF_R9) &&
+                   X86_IFRAME_OFF_OK(r12, IFRAME_OFF_R12) && X86_IFRAME_OFF_OK(r13, IFRAME_OFF_R13) &&
+                   X86_IFRAME_OFF_OK(r15, IFRAME_OFF_R15) && X86_IFRAME_OFF_OK(r14, IFRAME_OFF_R14) &&
+                   X86_IFRAME_OFF_OK(rbp, IFRAME_OFF_RBP) && X86_IFRAME_OFF_OK(rbx, IFRAME_OFF_RBX) &&
+                   X86_IFRAME_OFF_OK(rax, IFRAME_OFF_RAX) && X86_IFRAME_OFF_OK(rip, IFRAME_OFF_RIP) &&
+                   X86_IFRAME_OFF_OK(rflags, IFRAME_OFF_RFLAGS) &&
+                   X86_IFRAME_OFF_OK(rsp, IFRAME_OFF_RSP),
+               "IFRAME_OFF_* (<arch/x86/iframe_asm.h>) match struct x86_iframe");
+#undef X86_IFRAME_OFF_OK
 
 #define X86_VECTOR_DF 8
 #define X86_VECTOR_NMI 2

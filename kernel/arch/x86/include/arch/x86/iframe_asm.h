@@ -1,11 +1,31 @@
 /*
  * Assembler macros that save and restore the general registers in struct x86_iframe
- * order (<arch/x86/iframe.h>): rax is pushed first, so r15 ends up at the lowest address,
- * below it the cr2 / pad pair (IFRAME_PUSH_CR2 / IFRAME_PUSH_NO_CR2, IFRAME_DROP_CR2).
+ * order (<arch/x86/iframe.h>): rax is pushed first, so rdi ends up at the lowest address
+ * with the syscall argument registers above it in argument order, below it the cr2 / pad
+ * pair (IFRAME_PUSH_CR2 / IFRAME_PUSH_NO_CR2, IFRAME_DROP_CR2).
  * Shared by the exception stubs and the syscall / user-entry paths.
  */
 #ifndef ARCH_X86_IFRAME_ASM_H
 #define ARCH_X86_IFRAME_ASM_H
+
+/* Byte offsets of struct x86_iframe's fields, for the syscall return's restore
+ * (syscall_entry.S); <arch/x86/iframe.h> checks them against the struct. */
+#define IFRAME_OFF_RDI 16
+#define IFRAME_OFF_RSI 24
+#define IFRAME_OFF_RDX 32
+#define IFRAME_OFF_R10 40
+#define IFRAME_OFF_R8 48
+#define IFRAME_OFF_R9 56
+#define IFRAME_OFF_R12 64
+#define IFRAME_OFF_R13 72
+#define IFRAME_OFF_R15 80
+#define IFRAME_OFF_R14 88
+#define IFRAME_OFF_RBP 104
+#define IFRAME_OFF_RBX 120
+#define IFRAME_OFF_RAX 128
+#define IFRAME_OFF_RIP 152
+#define IFRAME_OFF_RFLAGS 168
+#define IFRAME_OFF_RSP 176
 
 #ifdef __ASSEMBLER__
 /* Bytes IFRAME_PUSH_GPRS and IFRAME_PUSH_CR2 / IFRAME_PUSH_NO_CR2 add to the stack (the
@@ -18,18 +38,18 @@
     pushq %rax
     pushq %rbx
     pushq %rcx
+    pushq %rbp
+    pushq %r11
+    pushq %r14
+    pushq %r15
+    pushq %r13
+    pushq %r12
+    pushq %r9
+    pushq %r8
+    pushq %r10
     pushq %rdx
     pushq %rsi
     pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
 .endm
 
 /* The cr2 / pad pair: CR2 as it is now (exception stubs; rax must already be saved), or
@@ -71,18 +91,18 @@
 .endm
 
 .macro IFRAME_POP_GPRS
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
     popq %rdi
     popq %rsi
     popq %rdx
+    popq %r10
+    popq %r8
+    popq %r9
+    popq %r12
+    popq %r13
+    popq %r15
+    popq %r14
+    popq %r11
+    popq %rbp
     popq %rcx
     popq %rbx
     popq %rax
