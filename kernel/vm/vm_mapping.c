@@ -231,6 +231,7 @@ static void mapping_trim_right(vm_mapping_t *m, size_t new_size) TA_REQ(m->r.asp
     m->r.ext.size = new_size;
     m->link.len = new_size;
     vmo_unlock_mappings(m->vmo);
+    vm_extent_resized(&m->r.parent->children, &m->r.ext);
 }
 
 /* Drops m's first `cut` bytes (its base moves up, so it is re-keyed in the parent's
@@ -542,6 +543,7 @@ static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r)
     l->r.ext.size = lsize + rsize;
     l->link.len = lsize + rsize;
     vmo_unlock_mappings(l->vmo);
+    vm_extent_resized(&l->r.parent->children, &l->r.ext);
     vmo_remove_mapping(r->vmo, &r->link);
     vmo_unref(r->vmo); /* l still holds a reference */
     mapping_bury(r);

@@ -47,7 +47,7 @@ static vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_opti
     v->r.aspace = as;
     v->refcount = 1;
     v->flags = flags;
-    avl_init(&v->children);
+    vm_extent_tree_init(&v->children);
     vm_aspace_ref(as);
     return v;
 }
