@@ -92,10 +92,21 @@ static struct avl_node *rebalance(struct avl_tree *t, struct avl_node *n) {
     return n;
 }
 
-/* Fixes heights and balance from n up to the root (n may be NULL). */
+/*
+ * Fixes heights and balance from n up (n may be NULL; its stored height and those above
+ * it are still the ones from before the change). Once a subtree comes out of rebalancing
+ * as high as it was, nothing above it changes shape, so rebalancing stops there; an
+ * augmented tree still gets the summaries of the remaining ancestors recomputed.
+ */
 static void retrace(struct avl_tree *t, struct avl_node *n) {
     while (n) {
+        int before = n->height;
         n = rebalance(t, n);
+        if (n->height == before) {
+            if (t->augment)
+                avl_augment_up(t, n->parent);
+            return;
+        }
         n = n->parent;
     }
 }
