@@ -444,3 +444,15 @@ size_t vmar_debug_prot_runs(vmar_t *vmar, vaddr_t addr) {
     rw_mutex_release(&vmar->r.aspace->lock);
     return n;
 }
+
+bool vmar_debug_tree_ok(vmar_t *vmar) {
+    rw_mutex_acquire(&vmar->r.aspace->lock);
+    bool ok = vm_extent_tree_check(&vmar->children);
+    unsigned depth = 0;
+    for (struct vm_region *r = vmar_walk_next(vmar, NULL, &depth); r && ok;
+         r = vmar_walk_next(vmar, r, &depth))
+        if (r->type == VM_REGION_VMAR)
+            ok = vm_extent_tree_check(&vm_region_to_vmar(r)->children);
+    rw_mutex_release(&vmar->r.aspace->lock);
+    return ok;
+}

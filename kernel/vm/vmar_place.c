@@ -292,8 +292,10 @@ static bool random_tries(const struct avl_tree *t, const struct vmar_place_req *
         uint64_t k = prng_below(rng, free_pages) * PAGE_SIZE;
         uint64_t page = locate_free_byte(t, req->lo, k, last);
         uint64_t end = last->next ? MIN(vm_extent_base(last->next), req->hi) : req->hi;
-        uint64_t c = ROUNDDOWN(page, req->align); /* c <= page < end */
-        if (c >= last->start && end - c >= req->size) {
+        uint64_t c = ROUNDDOWN(page, req->align); /* c <= page */
+        /* page < end always holds when no extent starts below lo; checked anyway, so a
+         * broken precondition cannot yield a place outside the window. */
+        if (c >= last->start && page < end && end - c >= req->size) {
             *out = c;
             return true;
         }
