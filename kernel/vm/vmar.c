@@ -18,7 +18,7 @@ void vmar_ref(vmar_t *vmar) { __atomic_add_fetch(&vmar->refcount, 1, __ATOMIC_RE
 void vmar_unref(vmar_t *vmar) {
     if (__atomic_sub_fetch(&vmar->refcount, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    ASSERT(vmar->dead && vmar->children.count == 0);
+    ASSERT(vmar->dead && vmar->children.count == 0 && !vmar->spare_mapping);
     vm_aspace_t *as = vmar->r.aspace;
     kfree(vmar);
     vm_aspace_unref(as);
@@ -306,6 +306,10 @@ void vmar_destroy_locked(vmar_t *vmar) {
         vmar_t *parent = v->r.parent;
         bool last = v == vmar;
         v->dead = true;
+        if (v->spare_mapping) {
+            vm_mapping_unref(v->spare_mapping); /* the only reference: frees it */
+            v->spare_mapping = NULL;
+        }
         if (parent) {
             avl_remove(&parent->children, &v->r.ext.node);
             v->r.parent = NULL;
@@ -383,9 +387,17 @@ zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t
     if (st != ZX_OK)
         return st;
     zx_vm_option_t perms = options & VM_PERM_RWX;
-    vm_mapping_t *m = vm_mapping_alloc();
     vm_mapping_t *spare = NULL;
     rw_mutex_acquire(&vmar->r.aspace->lock);
+    /* The struct a recent unmap left in this VMAR, else a new one (the heap nests inside
+     * the aspace lock). */
+    vm_mapping_t *m = vmar->spare_mapping;
+    if (m) {
+        vmar->spare_mapping = NULL;
+        vm_mapping_reuse(m);
+    } else {
+        m = vm_mapping_alloc();
+    }
     struct place_args pa = {options, vmar_offset, len, align, perms << VM_CAN_MAP_SHIFT};
     vaddr_t base = 0;
     st = place_locked(vmar, &pa, &base);
