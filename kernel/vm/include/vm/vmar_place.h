@@ -22,17 +22,17 @@
  *               exactly uniform over all candidates of all holes, as drawing among the
  *               candidates one by one would be. When align > size the highest candidate
  *               of a hole may be proposed by fewer pages (at least size / PAGE_SIZE): its
- *               probability is lower by at most the factor size / align. A try is
+ *               probability is at least size / align times the others'. A try is
  *               refused only by free pages below a hole's first aligned address or too
  *               close to its end, which in a large, sparsely used VMAR (the root VMAR of
  *               a process) are a small share. After VMAR_PLACE_RANDOM_TRIES refused
  *               tries (a VMAR mostly filled, or holes too small for the request) the
- *               fallback takes the first hole at or after the last try's page (wrapping
- *               to the window's start) that fits, by the tree's largest-hole summaries,
- *               and a uniformly drawn candidate in it: still random, but weighted by the
- *               free space before each fitting hole rather than exactly uniform. The
- *               result is a function of the tree and the PRNG state only, so an aspace's
- *               placements replay from its seed (aslr.seed).
+ *               fallback takes the first hole that fits at or after the last try's hole
+ *               (wrapping to the window's start), found through the tree's largest-hole
+ *               summaries, and a uniformly drawn candidate in it: still random, but each
+ *               fitting hole weighted by the refused pages that lead to it rather than
+ *               exactly uniform. The result is a function of the tree and the PRNG
+ *               state only, so an aspace's placements replay from its seed (aslr.seed).
  *
  * Cost: O(log n) in the number of children for lookups, the free-range test, each
  * randomized try and a compact search, plus O(log n) for every hole the fit search meets
