@@ -389,20 +389,22 @@ zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t
     zx_vm_option_t perms = options & VM_PERM_RWX;
     vm_mapping_t *spare = NULL;
     rw_mutex_acquire(&vmar->r.aspace->lock);
-    /* The struct a recent unmap left in this VMAR, else a new one (the heap nests inside
-     * the aspace lock). */
-    vm_mapping_t *m = vmar->spare_mapping;
-    if (m) {
-        vmar->spare_mapping = NULL;
-        vm_mapping_reuse(m);
-    } else {
-        m = vm_mapping_alloc();
-    }
     struct place_args pa = {options, vmar_offset, len, align, perms << VM_CAN_MAP_SHIFT};
     vaddr_t base = 0;
     st = place_locked(vmar, &pa, &base);
-    if (st == ZX_OK && !m)
-        st = ZX_ERR_NO_MEMORY;
+    /* Once placed: the struct a recent unmap left in this VMAR, else a new one (the heap
+     * nests inside the aspace lock). A call that fails placement touches neither, so it
+     * holds the lock only for the checks. */
+    vm_mapping_t *m = NULL;
+    if (st == ZX_OK) {
+        m = vmar->spare_mapping;
+        if (m) {
+            vmar->spare_mapping = NULL;
+            vm_mapping_reuse(m);
+        } else if ((m = vm_mapping_alloc()) == NULL) {
+            st = ZX_ERR_NO_MEMORY;
+        }
+    }
     unsigned needed = 0;
     if (st == ZX_OK && (options & ZX_VM_SPECIFIC_OVERWRITE)) {
         /* A sub-VMAR in the range is INVALID_ARGS, as for an unmap without OP_CHILDREN. */
