@@ -17,8 +17,12 @@ static int height(const struct avl_node *n) { return n ? n->height : 0; }
 
 static int balance(const struct avl_node *n) { return height(n->left) - height(n->right); }
 
-static void update_height(struct avl_node *n) {
+/* Recomputes n's height and, in an augmented tree, its summary (children first: every
+ * caller updates a node only after the nodes below it). */
+static void update_height(const struct avl_tree *t, struct avl_node *n) {
     n->height = 1 + MAX(height(n->left), height(n->right));
+    if (t->augment)
+        t->augment(n);
 }
 
 /* Makes `repl` take `old`'s place under `parent` (or as the root when parent is NULL). */
@@ -48,8 +52,8 @@ static struct avl_node *rotate_left(struct avl_tree *t, struct avl_node *x) {
     replace_child(t, x->parent, x, y);
     y->left = x;
     x->parent = y;
-    update_height(x);
-    update_height(y);
+    update_height(t, x);
+    update_height(t, y);
     return y;
 }
 
@@ -63,8 +67,8 @@ static struct avl_node *rotate_right(struct avl_tree *t, struct avl_node *x) {
     replace_child(t, x->parent, x, y);
     y->right = x;
     x->parent = y;
-    update_height(x);
-    update_height(y);
+    update_height(t, x);
+    update_height(t, y);
     return y;
 }
 
@@ -84,14 +88,25 @@ static struct avl_node *rebalance(struct avl_tree *t, struct avl_node *n) {
             rotate_right(t, n->right); /* right-left case */
         return rotate_left(t, n);
     }
-    update_height(n);
+    update_height(t, n);
     return n;
 }
 
-/* Fixes heights and balance from n up to the root (n may be NULL). */
+/*
+ * Fixes heights and balance from n up (n may be NULL; its stored height and those above
+ * it are still the ones from before the change). Once a subtree comes out of rebalancing
+ * as high as it was, nothing above it changes shape, so rebalancing stops there; an
+ * augmented tree still gets the summaries of the remaining ancestors recomputed.
+ */
 static void retrace(struct avl_tree *t, struct avl_node *n) {
     while (n) {
+        int before = n->height;
         n = rebalance(t, n);
+        if (n->height == before) {
+            if (t->augment)
+                avl_augment_up(t, n->parent);
+            return;
+        }
         n = n->parent;
     }
 }
@@ -111,6 +126,18 @@ static struct avl_node *rightmost(struct avl_node *n) {
 void avl_init(struct avl_tree *t) {
     t->root = NULL;
     t->count = 0;
+    t->augment = NULL;
+}
+
+void avl_init_augmented(struct avl_tree *t, avl_augment_fn augment) {
+    avl_init(t);
+    t->augment = augment;
+}
+
+void avl_augment_up(const struct avl_tree *t, struct avl_node *n) {
+    DEBUG_ASSERT(t->augment != NULL);
+    for (; n; n = n->parent)
+        t->augment(n);
 }
 
 zx_status_t avl_insert(struct avl_tree *t, struct avl_node *node) {
@@ -125,6 +152,8 @@ zx_status_t avl_insert(struct avl_tree *t, struct avl_node *node) {
     node->left = node->right = NULL;
     node->parent = parent;
     node->height = 1;
+    if (t->augment)
+        t->augment(node); /* a leaf: its summary is its own data */
     *link = node;
     t->count++;
     retrace(t, parent);

@@ -314,22 +314,49 @@ zx_status_t handle_table_add_many(handle_table_t *ht, handle_ref_t *h, uint32_t 
     return status;
 }
 
+/* The slot of value if it is a handle of `type` (NONE: any) with `required` rights;
+ * otherwise the error, in the lookup order (BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED). */
+static zx_status_t ht_get_locked(handle_table_t *ht, zx_handle_t value, zx_obj_type_t type,
+                                zx_rights_t required, struct ht_slot **out) TA_REQ(ht->lock) {
+    struct ht_slot *s = ht_lookup_locked(ht, value);
+    if (s == NULL)
+        return ZX_ERR_BAD_HANDLE;
+    if (type != ZX_OBJ_TYPE_NONE && kobject_type(s->obj) != type)
+        return ZX_ERR_WRONG_TYPE;
+    if ((s->rights & required) != required)
+        return ZX_ERR_ACCESS_DENIED;
+    *out = s;
+    return ZX_OK;
+}
+
 zx_status_t handle_table_get(handle_table_t *ht, zx_handle_t value, zx_obj_type_t type,
                              zx_rights_t required, kobject_t **obj, zx_rights_t *rights) {
     mutex_acquire(&ht->lock);
-    struct ht_slot *s = ht_lookup_locked(ht, value);
-    zx_status_t status = ZX_OK;
-    if (s == NULL)
-        status = ZX_ERR_BAD_HANDLE;
-    else if (type != ZX_OBJ_TYPE_NONE && kobject_type(s->obj) != type)
-        status = ZX_ERR_WRONG_TYPE;
-    else if ((s->rights & required) != required)
-        status = ZX_ERR_ACCESS_DENIED;
+    struct ht_slot *s;
+    zx_status_t status = ht_get_locked(ht, value, type, required, &s);
     if (status == ZX_OK) {
         kobject_ref(s->obj);
         *obj = s->obj;
         if (rights != NULL)
             *rights = s->rights;
+    }
+    mutex_release(&ht->lock);
+    return status;
+}
+
+zx_status_t handle_table_get2(handle_table_t *ht, struct handle_get a[2]) {
+    mutex_acquire(&ht->lock);
+    struct ht_slot *s0, *s1;
+    zx_status_t status = ht_get_locked(ht, a[0].value, a[0].type, a[0].required, &s0);
+    if (status == ZX_OK)
+        status = ht_get_locked(ht, a[1].value, a[1].type, a[1].required, &s1);
+    if (status == ZX_OK) {
+        kobject_ref(s0->obj);
+        kobject_ref(s1->obj);
+        a[0].obj = s0->obj;
+        a[0].rights = s0->rights;
+        a[1].obj = s1->obj;
+        a[1].rights = s1->rights;
     }
     mutex_release(&ht->lock);
     return status;

@@ -2,7 +2,8 @@
  * Mappings: a VMO range placed in a VMAR, with protection runs (vm_mapping_priv.h). A
  * mapping resolves its own faults, populates its own translations, splits, trims and
  * merges itself with its neighbours; it calls down into the VMO and the MMU and never
- * up into the tree or the aspace. Everything that reads or changes a mapping in a tree
+ * up into the tree or the aspace (a buried mapping's struct may only be left in its
+ * parent VMAR's spare_mapping slot, vm_region.h). Everything that reads or changes a mapping in a tree
  * runs with the aspace lock held (except the VMO's unmap_range op, which runs with the
  * VMO lock held; see vm_aspace_priv.h).
  */
@@ -21,6 +22,13 @@ vm_mapping_t *vm_mapping_alloc(void) {
     vm_mapping_t *m = kzalloc(sizeof(vm_mapping_t));
     if (m)
         m->refcount = 1; /* the tree's, from vm_mapping_install on */
+    return m;
+}
+
+vm_mapping_t *vm_mapping_reuse(vm_mapping_t *m) {
+    DEBUG_ASSERT(m->dead && m->refcount == 1);
+    memset(m, 0, sizeof(*m));
+    m->refcount = 1;
     return m;
 }
 
@@ -55,8 +63,16 @@ void vm_mapping_destroy_held(vm_mapping_t *m) {
 /* m has left its tree for good (its translations, link and VMO reference are already
  * gone): it is dead and the tree's reference goes. */
 static void mapping_bury(vm_mapping_t *m) TA_REQ(m->r.aspace->lock) {
+    vmar_t *parent = m->r.parent;
     m->dead = true;
     m->r.parent = NULL;
+    /* Holders take references only under the aspace lock, which is held: a count of 1
+     * (the tree's) means nobody else can reach the struct. */
+    if (m->r.aspace->user && !parent->dead && !parent->spare_mapping &&
+        __atomic_load_n(&m->refcount, __ATOMIC_ACQUIRE) == 1) {
+        parent->spare_mapping = m;
+        return;
+    }
     vm_mapping_unref(m);
 }
 
@@ -233,6 +249,7 @@ static void mapping_trim_right(vm_mapping_t *m, size_t new_size) TA_REQ(m->r.asp
     m->r.ext.size = new_size;
     m->link.len = new_size;
     vmo_unlock_mappings(m->vmo);
+    vm_extent_resized(&m->r.parent->children, &m->r.ext);
 }
 
 /* Drops m's first `cut` bytes (its base moves up, so it is re-keyed in the parent's
@@ -711,6 +728,7 @@ static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r)
     l->r.ext.size = lsize + rsize;
     l->link.len = lsize + rsize;
     vmo_unlock_mappings(l->vmo);
+    vm_extent_resized(&l->r.parent->children, &l->r.ext);
     vmo_remove_mapping(r->vmo, &r->link);
     vmo_unref(r->vmo); /* l still holds a reference */
     mapping_bury(r);

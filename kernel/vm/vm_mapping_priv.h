@@ -55,6 +55,9 @@ STATIC_ASSERT(offsetof(struct vm_mapping, r) == 0);
 
 /* A zeroed mapping holding the one reference its tree will own; NULL without memory. */
 vm_mapping_t *vm_mapping_alloc(void);
+/* Makes the dead struct m (a VMAR's spare_mapping, only reference) what vm_mapping_alloc
+ * returns. Returns m. */
+vm_mapping_t *vm_mapping_reuse(vm_mapping_t *m);
 /* Frees m (may be NULL) if it came from vm_mapping_alloc and was never installed; an
  * installed mapping belongs to its tree and is left alone. Aspace lock held: once it is
  * let go, an installed mapping may be unmapped and freed by another thread. */

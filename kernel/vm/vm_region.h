@@ -40,6 +40,10 @@ struct vmar {
     zx_vm_option_t flags;     /* CAN_MAP_* and COMPACT; immutable */
     struct avl_tree children; /* struct vm_region, by base */
     bool dead;                /* destroyed: every operation is BAD_STATE */
+    /* In a user aspace, the struct of one buried child mapping (dead, no other
+     * reference), which the next map into this VMAR reuses instead of a heap round trip;
+     * freed when the VMAR dies. NULL if none. */
+    vm_mapping_t *spare_mapping;
 };
 
 static inline vaddr_t vm_region_base(const struct vm_region *r) { return r->ext.node.key; }

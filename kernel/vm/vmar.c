@@ -18,7 +18,7 @@ void vmar_ref(vmar_t *vmar) { __atomic_add_fetch(&vmar->refcount, 1, __ATOMIC_RE
 void vmar_unref(vmar_t *vmar) {
     if (__atomic_sub_fetch(&vmar->refcount, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    ASSERT(vmar->dead && vmar->children.count == 0);
+    ASSERT(vmar->dead && vmar->children.count == 0 && !vmar->spare_mapping);
     vm_aspace_t *as = vmar->r.aspace;
     kfree(vmar);
     vm_aspace_unref(as);
@@ -47,7 +47,7 @@ static vmar_t *vmar_alloc(vm_aspace_t *as, vaddr_t base, size_t size, zx_vm_opti
     v->r.aspace = as;
     v->refcount = 1;
     v->flags = flags;
-    avl_init(&v->children);
+    vm_extent_tree_init(&v->children);
     vm_aspace_ref(as);
     return v;
 }
@@ -206,13 +206,15 @@ zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size, zx_vm_opti
 /*
  * Checks unmapping [a, b) (inside vmar): a sub-VMAR only partly inside, or any sub-VMAR
  * while !op_children, is INVALID_ARGS (zx_vmar_unmap's rule). Counts the spare mappings
- * needed (a mapping strictly containing the range).
+ * needed (a mapping strictly containing the range). *first gets the lowest region
+ * overlapping [a, b) (NULL if none), where unmap_apply_locked starts.
  */
 static zx_status_t unmap_check_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, bool op_children,
-                                      unsigned *spares) TA_REQ(vmar->r.aspace->lock) {
+                                      unsigned *spares, struct vm_region **first)
+    TA_REQ(vmar->r.aspace->lock) {
     *spares = 0;
-    for (struct vm_region *r = vm_region_of(vm_extent_first_overlap(&vmar->children, a, b - a));
-         r && vm_region_base(r) < b; r = vm_region_next(r)) {
+    *first = vm_region_of(vm_extent_first_overlap(&vmar->children, a, b - a));
+    for (struct vm_region *r = *first; r && vm_region_base(r) < b; r = vm_region_next(r)) {
         if (r->type == VM_REGION_VMAR) {
             if (vm_region_base(r) < a || vm_region_end(r) > b || !op_children)
                 return ZX_ERR_INVALID_ARGS;
@@ -223,14 +225,14 @@ static zx_status_t unmap_check_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, bool o
     return ZX_OK;
 }
 
-/* Unmaps [a, b) after unmap_check_locked passed; spare is used if one was needed. */
-static void unmap_apply_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, vm_mapping_t *spare)
-    TA_REQ(vmar->r.aspace->lock) {
-    for (vaddr_t cursor = a; cursor < b;) {
-        struct vm_region *r =
-            vm_region_of(vm_extent_first_overlap(&vmar->children, cursor, b - cursor));
-        if (!r)
-            break;
+/* Unmaps [a, b) after unmap_check_locked passed, from the first region it found (the
+ * tree is unchanged since); spare is used if one was needed. Each later region is looked
+ * up again, as the one before it may be gone. */
+static void unmap_apply_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, struct vm_region *first,
+                               vm_mapping_t *spare) TA_REQ(vmar->r.aspace->lock) {
+    for (struct vm_region *r = first; r;) {
+        vm_region_same_lock(r, &vmar->r);
+        vaddr_t cursor = MAX(vm_region_base(r), a);
         vaddr_t next = MIN(vm_region_end(r), b);
         if (r->type == VM_REGION_VMAR) {
             vmar_t *sub = vm_region_to_vmar(r);
@@ -242,7 +244,8 @@ static void unmap_apply_locked(vmar_t *vmar, vaddr_t a, vaddr_t b, vm_mapping_t 
             vm_mapping_unmap_part(m, cursor, b, vm_mapping_unmap_needs_spare(m, a, b) ? spare
                                                                                    : NULL);
         }
-        cursor = next;
+        r = next < b ? vm_region_of(vm_extent_first_overlap(&vmar->children, next, b - next))
+                     : NULL;
     }
 }
 
@@ -265,13 +268,15 @@ zx_status_t vmar_unmap(vmar_t *vmar, vaddr_t addr, size_t len, bool op_children)
     zx_status_t st;
     unsigned needed = 0;
     vm_mapping_t *spare = NULL;
+    struct vm_region *first;
     if (vmar->dead)
         st = ZX_ERR_BAD_STATE;
     else if (!vm_region_contains_range(&vmar->r, addr, len))
         st = ZX_ERR_INVALID_ARGS;
-    else if ((st = unmap_check_locked(vmar, addr, addr + len, op_children, &needed)) == ZX_OK &&
+    else if ((st = unmap_check_locked(vmar, addr, addr + len, op_children, &needed, &first)) ==
+                 ZX_OK &&
              (st = alloc_spare(needed, &spare)) == ZX_OK)
-        unmap_apply_locked(vmar, addr, addr + len, spare);
+        unmap_apply_locked(vmar, addr, addr + len, first, spare);
     vm_mapping_free_if_unused(spare);
     rw_mutex_release(&vmar->r.aspace->lock);
     return st;
@@ -301,6 +306,10 @@ void vmar_destroy_locked(vmar_t *vmar) {
         vmar_t *parent = v->r.parent;
         bool last = v == vmar;
         v->dead = true;
+        if (v->spare_mapping) {
+            vm_mapping_unref(v->spare_mapping); /* the only reference: frees it */
+            v->spare_mapping = NULL;
+        }
         if (parent) {
             avl_remove(&parent->children, &v->r.ext.node);
             v->r.parent = NULL;
@@ -378,22 +387,33 @@ zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t
     if (st != ZX_OK)
         return st;
     zx_vm_option_t perms = options & VM_PERM_RWX;
-    vm_mapping_t *m = vm_mapping_alloc();
     vm_mapping_t *spare = NULL;
     rw_mutex_acquire(&vmar->r.aspace->lock);
     struct place_args pa = {options, vmar_offset, len, align, perms << VM_CAN_MAP_SHIFT};
     vaddr_t base = 0;
     st = place_locked(vmar, &pa, &base);
-    if (st == ZX_OK && !m)
-        st = ZX_ERR_NO_MEMORY;
+    /* Once placed: the struct a recent unmap left in this VMAR, else a new one (the heap
+     * nests inside the aspace lock). A call that fails placement touches neither, so it
+     * holds the lock only for the checks. */
+    vm_mapping_t *m = NULL;
+    if (st == ZX_OK) {
+        m = vmar->spare_mapping;
+        if (m) {
+            vmar->spare_mapping = NULL;
+            vm_mapping_reuse(m);
+        } else if ((m = vm_mapping_alloc()) == NULL) {
+            st = ZX_ERR_NO_MEMORY;
+        }
+    }
     unsigned needed = 0;
     if (st == ZX_OK && (options & ZX_VM_SPECIFIC_OVERWRITE)) {
         /* A sub-VMAR in the range is INVALID_ARGS, as for an unmap without OP_CHILDREN. */
-        st = unmap_check_locked(vmar, base, base + len, false, &needed);
+        struct vm_region *first;
+        st = unmap_check_locked(vmar, base, base + len, false, &needed, &first);
         if (st == ZX_OK)
             st = alloc_spare(needed, &spare);
         if (st == ZX_OK)
-            unmap_apply_locked(vmar, base, base + len, spare);
+            unmap_apply_locked(vmar, base, base + len, first, spare);
     }
     if (st == ZX_OK) {
         zx_vm_option_t max = max_perms & VM_PERM_RWX & (vmar->flags >> VM_CAN_MAP_SHIFT);
@@ -437,4 +457,16 @@ size_t vmar_debug_prot_runs(vmar_t *vmar, vaddr_t addr) {
     size_t n = m ? m->nruns : 0;
     rw_mutex_release(&vmar->r.aspace->lock);
     return n;
+}
+
+bool vmar_debug_tree_ok(vmar_t *vmar) {
+    rw_mutex_acquire(&vmar->r.aspace->lock);
+    bool ok = vm_extent_tree_check(&vmar->children);
+    unsigned depth = 0;
+    for (struct vm_region *r = vmar_walk_next(vmar, NULL, &depth); r && ok;
+         r = vmar_walk_next(vmar, r, &depth))
+        if (r->type == VM_REGION_VMAR)
+            ok = vm_extent_tree_check(&vm_region_to_vmar(r)->children);
+    rw_mutex_release(&vmar->r.aspace->lock);
+    return ok;
 }

@@ -149,6 +149,7 @@ KTEST(vmar, unmap_split) {
     EXPECT_STATUS(vmar_unmap(e.root, USER_BASE - P, 2 * P, false), ZX_ERR_INVALID_ARGS);
     T_OK(vmar_unmap(e.root, a + 3 * P, 2 * P, false)); /* middle */
     EXPECT_EQ(vmar_debug_count_mappings(e.root), 2u);
+    EXPECT_TRUE(vmar_debug_tree_ok(e.root)); /* the left part shrank in place */
     EXPECT_TRUE(mapped(&e, a + 2 * P, NULL, NULL));
     EXPECT_FALSE(mapped(&e, a + 3 * P, NULL, NULL));
     EXPECT_FALSE(mapped(&e, a + 4 * P, NULL, NULL));
@@ -158,6 +159,7 @@ KTEST(vmar, unmap_split) {
     T_OK(vmar_unmap(e.root, a + 7 * P, P, false));      /* right */
     T_OK(vmar_unmap(e.root, a + 20 * P, 4 * P, false)); /* nothing there */
     EXPECT_EQ(vmar_debug_count_mappings(e.root), 2u);
+    EXPECT_TRUE(vmar_debug_tree_ok(e.root));
     EXPECT_EQ(vmo_mapping_count(e.vmo), 2u);
     /* the right piece still maps the right VMO page: the offset moved with the split */
     T_OK(vm_aspace_page_fault(e.as, a + 6 * P, VM_PF_WRITE));
@@ -170,8 +172,10 @@ KTEST(vmar, unmap_split) {
     T_OK(vmar_map(c, 0, e.vmo, 0, 4 * P, RW, RWX, &b));
     EXPECT_STATUS(vmar_unmap(e.root, ca, 8 * P, true), ZX_ERR_INVALID_ARGS);   /* partial */
     EXPECT_STATUS(vmar_unmap(e.root, ca, 16 * P, false), ZX_ERR_INVALID_ARGS); /* no OP_CHILDREN */
+    EXPECT_TRUE(vmar_debug_tree_ok(e.root));
     T_OK(vmar_unmap(c, b, 4 * P, false));
     T_OK(vmar_unmap(e.root, ca, 16 * P, true));
+    EXPECT_TRUE(vmar_debug_tree_ok(e.root));
     EXPECT_TRUE(vmar_is_dead(c));
     EXPECT_STATUS(vmar_map(c, 0, e.vmo, 0, P, RW, RWX, &b), ZX_ERR_BAD_STATE);
 out:
@@ -214,10 +218,12 @@ KTEST(vmar, protect_runs) {
     for (int i = 1; i < 32; i += 2)
         T_OK(vmar_protect(e.root, ZX_VM_PERM_READ, a + (vaddr_t)i * P, P, false));
     EXPECT_GT(vmar_debug_count_mappings(e.root), 1u);
+    EXPECT_TRUE(vmar_debug_tree_ok(e.root)); /* split: pieces trimmed in place */
     T_OK(vm_aspace_page_fault(e.as, a + 2 * P, VM_PF_WRITE));
     EXPECT_STATUS(vm_aspace_page_fault(e.as, a + 3 * P, VM_PF_WRITE), ZX_ERR_ACCESS_DENIED);
     T_OK(vmar_protect(e.root, RW, a, 32 * P, false));
     EXPECT_EQ(vmar_debug_count_mappings(e.root), 1u);
+    EXPECT_TRUE(vmar_debug_tree_ok(e.root)); /* merged: the survivor grew in place */
     EXPECT_EQ(vmar_debug_prot_runs(e.root, a), 1u);
     EXPECT_EQ(vmo_mapping_count(e.vmo), 1u);
     /* a child VMAR: OP_CHILDREN needed, and through the parent only reduce */

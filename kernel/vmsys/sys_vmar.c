@@ -61,19 +61,13 @@ zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, s
 zx_status_t sys_vmar_map(zx_handle_t handle, zx_vm_option_t options, size_t vmar_offset,
                          zx_handle_t vmo, uint64_t vmo_offset, size_t len,
                          user_addr_t mapped_addr) {
-    kobject_t *vmar_obj;
-    zx_rights_t vmar_rights;
-    zx_status_t st = get_vmar(handle, ZX_RIGHT_NONE, &vmar_obj, &vmar_rights);
+    struct handle_get h[2] = {{handle, ZX_OBJ_TYPE_VMAR, ZX_RIGHT_NONE, NULL, 0},
+                              {vmo, ZX_OBJ_TYPE_VMO, ZX_RIGHT_MAP, NULL, 0}};
+    zx_status_t st = handle_table_get2(process_current_handles(), h);
     if (st != ZX_OK)
         return st;
-    kobject_t *vmo_obj;
-    zx_rights_t vmo_rights;
-    st = handle_table_get(process_current_handles(), vmo, ZX_OBJ_TYPE_VMO, ZX_RIGHT_MAP,
-                          &vmo_obj, &vmo_rights);
-    if (st != ZX_OK) {
-        kobject_unref(vmar_obj);
-        return st;
-    }
+    kobject_t *vmar_obj = h[0].obj, *vmo_obj = h[1].obj;
+    zx_rights_t vmar_rights = h[0].rights, vmo_rights = h[1].rights;
     vmar_t *vmar = vmar_dispatcher_vmar(vmar_obj);
     vaddr_t addr = 0;
     vm_mapping_t *mapping = NULL;

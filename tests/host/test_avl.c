@@ -300,3 +300,80 @@ HTEST(avl, random_model) {
         }
     }
 }
+
+/* ---- augmentation ---- */
+
+/* An item whose summary is its subtree's node count and the sum of its weights. */
+struct aug_item {
+    struct avl_node node;
+    uint64_t weight;
+    uint64_t sub_count, sub_weight;
+};
+
+static struct aug_item *aug_of(struct avl_node *n) {
+    return n ? containerof(n, struct aug_item, node) : NULL;
+}
+
+static void aug_update(struct avl_node *n) {
+    struct aug_item *a = aug_of(n), *l = aug_of(n->left), *r = aug_of(n->right);
+    a->sub_count = 1 + (l ? l->sub_count : 0) + (r ? r->sub_count : 0);
+    a->sub_weight = a->weight + (l ? l->sub_weight : 0) + (r ? r->sub_weight : 0);
+}
+
+/* Every node's summary against a brute-force count of its subtree (in-order walk of the
+ * subtree's key range, O(n^2) in all: the tree stays small). */
+static bool aug_summaries_ok(const struct avl_tree *t) {
+    for (struct avl_node *n = avl_first(t); n; n = avl_next(n)) {
+        struct avl_node *lo = n, *hi = n;
+        while (lo->left)
+            lo = lo->left;
+        while (hi->right)
+            hi = hi->right;
+        uint64_t count = 0, weight = 0;
+        for (struct avl_node *m = lo;; m = avl_next(m)) {
+            count++;
+            weight += aug_of(m)->weight;
+            if (m == hi)
+                break;
+        }
+        if (aug_of(n)->sub_count != count || aug_of(n)->sub_weight != weight)
+            return false;
+    }
+    return true;
+}
+
+/* Random inserts, removes and in-place weight changes (avl_augment_up) keep every
+ * summary exact, through every rotation and the early end of rebalancing. */
+HTEST(avl, augmented_random) {
+    enum { KEYS = 128, OPS = 20000 };
+    static struct aug_item items[KEYS];
+    static bool in[KEYS];
+    struct avl_tree t;
+    avl_init_augmented(&t, aug_update);
+    rng_state = htest_seed();
+    for (int i = 0; i < KEYS; i++) {
+        items[i].node.key = (uint64_t)i * 3;
+        in[i] = false;
+    }
+    for (int op = 0; op < OPS; op++) {
+        int k = (int)rng_below(KEYS);
+        uint64_t what = rng_below(3);
+        if (!in[k]) {
+            items[k].weight = rng_below(1000);
+            ASSERT_OK(avl_insert(&t, &items[k].node));
+            in[k] = true;
+        } else if (what == 0) {
+            avl_remove(&t, &items[k].node);
+            in[k] = false;
+        } else {
+            items[k].weight = rng_below(1000);
+            avl_augment_up(&t, &items[k].node);
+        }
+        ASSERT_TRUE(avl_check(&t));
+        ASSERT_TRUE(aug_summaries_ok(&t));
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < KEYS; i++)
+        total += in[i] ? items[i].weight : 0;
+    EXPECT_EQ(t.root ? aug_of(t.root)->sub_weight : 0, total);
+}

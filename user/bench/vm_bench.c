@@ -28,6 +28,11 @@
  *                    zeroed page every time (what an anonymous mmap + touch + munmap does).
  *   protect RW->RW   zx_vmar_protect of 64 written pages to the protection they have,
  *                    then one byte written to each (the pair timed; keep_protect_bench).
+ * Placement curve (median of CURVE_RUNS runs of CURVE_ITERS operations, one warm-up run):
+ *   map+unmap with N other mappings   the map+unmap above while N extra one-page mappings
+ *                    (N = 1, 64, 512, 4096, placed by the randomised placement) sit in the
+ *                    root VMAR besides the program's own, so the cost's growth with the
+ *                    number of mappings is visible (placement_curve_bench).
  * Run: boot with userboot.prefix=bench/ (see docs/benchmarks.md).
  */
 #include <stdbool.h>
@@ -236,6 +241,62 @@ static int small_fixed_bench(zx_handle_t vmo) {
     return rc;
 }
 
+/* The placement curve: how many extra mappings each step adds up to, and its runs. */
+static const unsigned curve_counts[] = {1, 64, 512, 4096};
+#define CURVE_MAX 4096u
+#define CURVE_ITERS 200u
+#define CURVE_RUNS 3u
+
+/*
+ * map+unmap of one page with 1, 64, 512 and 4,096 other one-page mappings of `vmo` in the
+ * root VMAR (all at offset 0 of the VMO, so no two of them can merge). The extra mappings
+ * are added between the steps and unmapped at the end; their addresses live in a VMO-backed
+ * array so the program's own memory does not limit the count.
+ */
+static int placement_curve_bench(zx_handle_t vmo) {
+    zx_handle_t vmar = zx_vmar_root_self(), avmo;
+    size_t asize = CURVE_MAX * sizeof(zx_vaddr_t);
+    zx_status_t st = zx_vmo_create(asize, 0, &avmo);
+    if (st != ZX_OK)
+        return fail("zx_vmo_create curve array", st);
+    zx_vaddr_t aaddr = 0;
+    st = zx_vmar_map(vmar, RW, 0, avmo, 0, asize, &aaddr);
+    zx_handle_close(avmo);
+    if (st != ZX_OK)
+        return fail("zx_vmar_map curve array", st);
+    zx_vaddr_t *extra = (zx_vaddr_t *)aaddr;
+    unsigned n = 0;
+    int rc = 0;
+    small_ctx_t c = {.vmo = vmo, .options = 0, .offset = 0};
+    for (unsigned i = 0; i < sizeof(curve_counts) / sizeof(curve_counts[0]) && rc == 0; i++) {
+        for (; n < curve_counts[i]; n++) {
+            st = zx_vmar_map(vmar, RW, 0, vmo, 0, PAGE, &extra[n]);
+            if (st != ZX_OK) {
+                rc = fail("zx_vmar_map curve mapping", st);
+                break;
+            }
+        }
+        uint64_t runs[CURVE_RUNS];
+        for (int r = -1; r < (int)CURVE_RUNS && rc == 0; r++) { /* run -1: warm-up */
+            uint64_t t0 = rdtsc();
+            for (unsigned k = 0; k < CURVE_ITERS && rc == 0; k++)
+                if ((st = map_unmap(&c)) != ZX_OK)
+                    rc = fail("map+unmap with other mappings", st);
+            if (r >= 0)
+                runs[r] = rdtsc() - t0;
+        }
+        if (rc == 0) {
+            char name[64];
+            snprintf(name, sizeof(name), "map+unmap 4KiB, %u other mappings", curve_counts[i]);
+            report(name, "op", CURVE_ITERS, runs, CURVE_RUNS);
+        }
+    }
+    for (unsigned k = 0; k < n; k++)
+        zx_vmar_unmap(vmar, extra[k], PAGE);
+    zx_vmar_unmap(vmar, aaddr, asize);
+    return rc;
+}
+
 /* The pages of the protect-then-write run. */
 #define KEEP_PAGES 64u
 
@@ -285,6 +346,7 @@ int main(void) {
     fails += small_bench("vmo_create+map+touch+unmap+close 4KiB", fresh_page, NULL);
     fails += small_fixed_bench(vmo);
     fails += keep_protect_bench();
+    fails += placement_curve_bench(vmo);
     zx_handle_close(vmo);
     if (fails == 0)
         printf("bench: user vm done\n");

@@ -13,7 +13,10 @@
  * removes B's mapping (A's SPECIFIC map fails with ALREADY_EXISTS while it is there), so
  * B must always find it. Both threads are CPU-bound; the timer preempts them at random
  * points, A sometimes between its map and its clean-up. A clean-up that unmapped by
- * address would, sooner or later, remove B's mapping under B's checks.
+ * address would, sooner or later, remove B's mapping under B's checks. After each unmap
+ * B waits a moment (B_WAIT_SPINS at most) for A, running on another CPU, to start its
+ * next map, so A's maps get through however short B's own unmap-to-map stretch is in
+ * the kernel; the two maps then still race. With one CPU the wait runs out at once.
  */
 #include <beryl/test.h>
 #include <beryl/test_util.h>
@@ -28,13 +31,14 @@
 #define RACE_TIME (300 * TU_MS)
 #define RACE_TIME_MAX (20 * TU_SEC)
 #define CHECKS_PER_MAP 8
+#define B_WAIT_SPINS 5000u /* short: where A is not running (one CPU), B goes on at once */
 
 static zx_handle_t g_sub;
 static zx_vaddr_t g_page;
 static zx_handle_t g_vmo_a, g_vmo_b, g_probe;
 static zx_vaddr_t g_ro_page;
 static volatile bool g_stop;
-static volatile uint64_t g_a_maps, g_a_cleanups, g_a_busy, g_a_bad;
+static volatile uint64_t g_a_started, g_a_maps, g_a_cleanups, g_a_busy, g_a_bad;
 static volatile uint64_t g_b_maps, g_b_checks, g_b_lost, g_b_bad;
 static volatile zx_status_t g_a_bad_status, g_b_bad_status;
 
@@ -62,6 +66,7 @@ static void mapper_a(uintptr_t unused1, uintptr_t unused2) {
     (void)unused2;
     zx_vaddr_t *out = (zx_vaddr_t *)g_ro_page; /* read-only: the copy-out faults */
     while (!g_stop) {
+        g_a_started++;
         zx_status_t st = zx_vmar_map(g_sub, ZX_VM_PERM_READ | ZX_VM_SPECIFIC, 0, g_vmo_a, 0,
                                      PAGE, out);
         g_a_maps++;
@@ -82,6 +87,9 @@ static void mapper_b(uintptr_t unused1, uintptr_t unused2) {
     (void)unused2;
     while (!g_stop) {
         zx_vmar_unmap(g_sub, g_page, PAGE);
+        uint64_t seen = g_a_started;
+        for (uint32_t spin = 0; g_a_started == seen && spin < B_WAIT_SPINS && !g_stop; spin++)
+            __builtin_ia32_pause();
         zx_vaddr_t got;
         zx_status_t st = zx_vmar_map(g_sub, ZX_VM_PERM_READ | ZX_VM_SPECIFIC, 0, g_vmo_b, 0,
                                      PAGE, &got);

@@ -73,6 +73,22 @@ zx_status_t handle_table_add_ref(handle_table_t *ht, handle_ref_t *h, zx_handle_
 zx_status_t handle_table_get(handle_table_t *ht, zx_handle_t value, zx_obj_type_t type,
                              zx_rights_t required, kobject_t **obj, zx_rights_t *rights);
 
+/* One lookup of handle_table_get2: in value, type, required; out obj, rights. */
+struct handle_get {
+    zx_handle_t value;
+    zx_obj_type_t type;
+    zx_rights_t required;
+    kobject_t *obj;
+    zx_rights_t rights;
+};
+
+/*
+ * handle_table_get of a[0] and then of a[1] in one hold of the table lock (a syscall that
+ * takes two handles pays for one lock round trip). Returns a[0]'s error if it has one,
+ * else a[1]'s; on ZX_OK both obj hold a new reference (caller unrefs), on failure none.
+ */
+zx_status_t handle_table_get2(handle_table_t *ht, struct handle_get a[2]);
+
 /* Removes value from the table, returning its handle in *out (BAD_HANDLE if absent). */
 zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_ref_t *out);
 

@@ -173,5 +173,8 @@ zx_status_t vm_aspace_for_each_mapped_vmo(vm_aspace_t *as, void (*fn)(void *ctx,
 size_t vmar_debug_count_mappings(vmar_t *vmar); /* recursive */
 /* Protection runs of the mapping containing addr (0 if none). */
 size_t vmar_debug_prot_runs(vmar_t *vmar, vaddr_t addr);
+/* True if the child trees of vmar and of every VMAR below it are valid AVL trees whose
+ * placement summaries (<vm/vmar_place.h>) match their extents. */
+bool vmar_debug_tree_ok(vmar_t *vmar);
 
 #endif
