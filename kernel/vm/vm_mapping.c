@@ -475,12 +475,16 @@ static __noinline zx_status_t fault_block(vm_mapping_t *m, vaddr_t va, zx_vm_opt
     return vmo_fault_block(m->vmo, m->vmo_offset + (block - base), for_write, block_map, &b);
 }
 
-/* Whether m's faults and MAP_RANGE may use large entries: user mappings only (the
- * kernel's own mappings are never left to be rebuilt by faults), of VMOs that may have
- * blocks (the link's hint: one load on every fault). */
-static inline bool mapping_may_use_blocks(const vm_mapping_t *m)
+/* Whether m's faults (a write fault: for_write) and MAP_RANGE (as a read) may use large
+ * entries: user mappings only (the kernel's own mappings are never left to be rebuilt
+ * by faults), of VMOs that may have blocks for that access (the link's hint: one load
+ * on every fault). */
+static inline bool mapping_may_use_blocks(const vm_mapping_t *m, bool for_write)
     TA_REQ_SHARED(m->r.aspace->lock) {
-    return unlikely(__atomic_load_n(&m->link.blocks, __ATOMIC_RELAXED)) && m->r.aspace->user &&
+    unsigned hint = __atomic_load_n(&m->link.blocks, __ATOMIC_RELAXED);
+    if (likely(hint == VMO_BLOCKS_NONE))
+        return false;
+    return (hint == VMO_BLOCKS_ANY || for_write) && m->r.aspace->user &&
            vmo_large_pages_enabled();
 }
 
@@ -489,7 +493,7 @@ zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags
     zx_status_t st = fault_check_perms(perms, pf_flags);
     if (st != ZX_OK)
         return st;
-    if (mapping_may_use_blocks(m)) {
+    if (mapping_may_use_blocks(m, pf_flags & VM_PF_WRITE)) {
         st = fault_block(m, va, perms, pf_flags & VM_PF_WRITE);
         if (st != ZX_ERR_NEXT)
             return st;
@@ -621,7 +625,7 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     a = MAX(a, base);
     b = MIN(b, vm_region_end(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
-    struct populate_ctx pc = {.m = m, .blocks = mapping_may_use_blocks(m)};
+    struct populate_ctx pc = {.m = m, .blocks = mapping_may_use_blocks(m, false)};
     for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
         zx_vm_option_t perms = m->runs[i].perms;
         if (!(perms & ZX_VM_PERM_READ))

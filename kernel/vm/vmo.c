@@ -84,12 +84,15 @@ void vmo_set_large_pages(bool on) {
     vmo_set_large_policy(on ? VM_LARGE_ON : VM_LARGE_OFF);
 }
 
-bool vmo_may_have_blocks(const vmo_t *vmo) {
+enum vmo_block_hint vmo_block_hint(const vmo_t *vmo) {
     if (vmo->flags & VMO_FLAG_SLICE)
         vmo = vmo->parent; /* immutable */
-    return vmo->type != VMO_TYPE_PAGED || __atomic_load_n(&vmo->large_blocks, __ATOMIC_RELAXED) ||
-           (vmo_large_policy() == VM_LARGE_FAULT && !vmo_has_cow_parent(vmo) &&
-            vmo_size(vmo) >= VM_LARGE_FAULT_MIN_VMO);
+    if (vmo->type != VMO_TYPE_PAGED || __atomic_load_n(&vmo->large_blocks, __ATOMIC_RELAXED))
+        return VMO_BLOCKS_ANY;
+    if (vmo_large_policy() == VM_LARGE_FAULT && !vmo_has_cow_parent(vmo) &&
+        vmo_size(vmo) >= VM_LARGE_FAULT_MIN_VMO)
+        return VMO_BLOCKS_ON_WRITE;
+    return VMO_BLOCKS_NONE;
 }
 
 /* Returns the zero page's physical address; vmo_zero_page_init() must have run. */
@@ -286,7 +289,7 @@ void vmo_add_mapping(vmo_t *vmo, struct vmo_mapping_link *link) {
     ASSERT(link->ops && link->ops->unmap_range);
     ASSERT(link->len <= UINT64_MAX - link->vmo_offset);
     mutex_acquire(&vmo->hier->lock);
-    link->blocks = vmo_may_have_blocks(vmo);
+    link->blocks = (uint8_t)vmo_block_hint(vmo);
     list_add_tail(&vmo->mappings, &link->node);
     __atomic_store_n(&vmo->mapping_count, vmo->mapping_count + 1, __ATOMIC_RELAXED);
     mutex_release(&vmo->hier->lock);
@@ -346,11 +349,11 @@ void vmo_mark_blocks_locked(vmo_t *vmo) {
     __atomic_store_n(&vmo->large_blocks, true, __ATOMIC_RELAXED);
     struct vmo_mapping_link *link;
     list_for_every_entry(&vmo->mappings, link, struct vmo_mapping_link, node)
-        __atomic_store_n(&link->blocks, true, __ATOMIC_RELAXED);
+        __atomic_store_n(&link->blocks, (uint8_t)VMO_BLOCKS_ANY, __ATOMIC_RELAXED);
     vmo_t *slice;
     list_for_every_entry(&vmo->slices, slice, vmo_t, slice_node) {
         list_for_every_entry(&slice->mappings, link, struct vmo_mapping_link, node)
-            __atomic_store_n(&link->blocks, true, __ATOMIC_RELAXED);
+            __atomic_store_n(&link->blocks, (uint8_t)VMO_BLOCKS_ANY, __ATOMIC_RELAXED);
     }
     vmo_work(vmo, vmo->mapping_count);
 }

@@ -97,10 +97,10 @@ struct vmo_mapping_link {
     const struct vmo_mapping_ops *ops;
     uint64_t vmo_offset;                /* the part of the VMO the mapping covers */
     uint64_t len;
-    /* The VMO may hold large blocks (vmo_may_have_blocks), so the mapping's faults try
-     * them: set when the link is added and when the VMO gets its first block; read
-     * without the lock (a hint that keeps the one-page fault path to one test). */
-    bool blocks;
+    /* Which of the mapping's faults try large blocks (enum vmo_block_hint): set when
+     * the link is added and when the VMO gets its first block; read without the lock
+     * (a hint that keeps the one-page fault path to one test). */
+    uint8_t blocks;
 };
 
 /* Creation. ZX_ERR_INVALID_ARGS for bad options, ZX_ERR_OUT_OF_RANGE for a size that
@@ -222,12 +222,18 @@ zx_status_t vmo_for_each_extent(vmo_t *vmo, uint64_t offset, uint64_t len, vmo_e
                                 void *ctx);
 
 /*
- * Whether vmo_fault_block can succeed for vmo at all: a CONTIGUOUS or PHYSICAL VMO, a
- * PAGED one that a commit once gave a block from one contiguous run, or under the FAULT
- * policy a paged one large enough (a hint, read without the lock: the fault path asks
- * it before paying for vmo_fault_block).
+ * When vmo_fault_block can succeed for vmo (a hint, read without the lock: the fault
+ * path asks it before paying for vmo_fault_block): for any fault on a CONTIGUOUS or
+ * PHYSICAL VMO, or a PAGED one that a commit once gave a block from one contiguous run;
+ * only for write faults on a paged one the FAULT policy may give blocks to; never
+ * otherwise.
  */
-bool vmo_may_have_blocks(const vmo_t *vmo);
+enum vmo_block_hint {
+    VMO_BLOCKS_NONE,
+    VMO_BLOCKS_ON_WRITE,
+    VMO_BLOCKS_ANY,
+};
+enum vmo_block_hint vmo_block_hint(const vmo_t *vmo);
 
 /*
  * For a page fault that could map a whole large page: if [offset, offset +
