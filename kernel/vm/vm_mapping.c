@@ -179,7 +179,7 @@ static uint32_t arch_flags(const vm_mapping_t *m, zx_vm_option_t perms)
  * rebuilds, so losing more than asked is harmless. Runs under the aspace lock or, from
  * unmap_range, under the VMO lock only. */
 static void unmap_va(const vm_mapping_t *m, vaddr_t a, vaddr_t b) {
-    if (a >= b)
+    if (a >= b || !__atomic_load_n(&m->populated, __ATOMIC_RELAXED))
         return;
     zx_status_t st = arch_mmu_unmap(m->r.aspace->arch, a, (b - a) / PAGE_SIZE,
                                     ARCH_UNMAP_ENLARGE_YES, NULL);
@@ -273,6 +273,12 @@ static void mapping_trim_left(vm_mapping_t *m, size_t cut) TA_REQ(m->r.aspace->l
     vmo_unlock_mappings(m->vmo);
 }
 
+/* Before m's first translation is installed (see vm_mapping_t.populated). */
+static inline void mark_populated(vm_mapping_t *m) {
+    if (!__atomic_load_n(&m->populated, __ATOMIC_RELAXED))
+        __atomic_store_n(&m->populated, true, __ATOMIC_RELAXED);
+}
+
 /* Splits m at `at` (strictly inside): m keeps [base, at), spare becomes [at, end) with
  * the same VMO, max perms and runs. Translations untouched. */
 static void mapping_split(vm_mapping_t *m, vaddr_t at, vm_mapping_t *spare)
@@ -285,6 +291,7 @@ static void mapping_split(vm_mapping_t *m, vaddr_t at, vm_mapping_t *spare)
                        m->max_perms);
     vm_region_same_lock(&spare->r, &m->r);
     runs_store(spare, tmp, n);
+    spare->populated = m->populated; /* the aspace lock is held exclusively */
     mapping_trim_right(m, cut);
 }
 
@@ -383,6 +390,8 @@ vm_mapping_t *vm_mapping_protect(vm_mapping_t *m, vaddr_t a, vaddr_t b, zx_vm_op
      * (by committing a page). So the first write after a protect that adds WRITE faults
      * once per page; a protect that keeps the protection (or only adds WRITE) leaves the
      * entries alone. No READ: x86 cannot express it, so unmap. */
+    if (!__atomic_load_n(&m->populated, __ATOMIC_RELAXED))
+        nhw = 0; /* nothing mapped yet: nothing to change */
     for (uint32_t k = 0; k < nhw; k++) {
         if (!(perms & ZX_VM_PERM_READ)) {
             unmap_va(m, hw[k][0], hw[k][1]);
@@ -416,6 +425,7 @@ static inline zx_status_t fault_check_perms(zx_vm_option_t perms, uint32_t pf_fl
 
 /* vmo_fault_page's map callback: installs the page for a fault (VMO lock held). */
 struct fault_map_ctx {
+    vm_mapping_t *m;
     arch_aspace_t *arch;
     vaddr_t page;
     uint32_t flags;
@@ -423,6 +433,7 @@ struct fault_map_ctx {
 
 static zx_status_t fault_map(void *ctx, paddr_t pa, bool writable) {
     const struct fault_map_ctx *f = ctx;
+    mark_populated(f->m);
     uint32_t flags = f->flags;
     if (!writable)
         flags &= ~ARCH_MMU_FLAG_PERM_WRITE;
@@ -435,6 +446,7 @@ static zx_status_t fault_map(void *ctx, paddr_t pa, bool writable) {
  * after a protect that removed WRITE), never unmapped; anything else already mapped
  * there, or no memory for a table, leaves the fault to the one-page path (ZX_ERR_NEXT). */
 struct block_map_ctx {
+    vm_mapping_t *m;
     arch_aspace_t *arch;
     vaddr_t block;
     uint32_t flags;
@@ -442,6 +454,7 @@ struct block_map_ctx {
 
 static zx_status_t block_map(void *ctx, paddr_t pa) {
     const struct block_map_ctx *b = ctx;
+    mark_populated(b->m);
     zx_status_t st = arch_mmu_map_contiguous(b->arch, b->block, pa, VM_LARGE_PAGES, b->flags,
                                              NULL);
     if (st == ZX_ERR_ALREADY_EXISTS) {
@@ -471,7 +484,7 @@ static __noinline zx_status_t fault_block(vm_mapping_t *m, vaddr_t va, zx_vm_opt
         return ZX_ERR_NEXT;
     if (run_index(m, block - base) != run_index(m, block + VM_LARGE_PAGE_SIZE - 1 - base))
         return ZX_ERR_NEXT;
-    struct block_map_ctx b = {m->r.aspace->arch, block, arch_flags(m, perms)};
+    struct block_map_ctx b = {m, m->r.aspace->arch, block, arch_flags(m, perms)};
     return vmo_fault_block(m->vmo, m->vmo_offset + (block - base), for_write, block_map, &b);
 }
 
@@ -500,7 +513,7 @@ zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags
     }
     vaddr_t page = ROUNDDOWN(va, PAGE_SIZE);
     uint64_t off = m->vmo_offset + (page - vm_region_base(&m->r));
-    struct fault_map_ctx f = {m->r.aspace->arch, page, arch_flags(m, perms)};
+    struct fault_map_ctx f = {m, m->r.aspace->arch, page, arch_flags(m, perms)};
     /* Mapped under the VMO lock: a decommit cannot free the page in between. */
     return vmo_fault_page(m->vmo, off, pf_flags & VM_PF_WRITE, fault_map, &f);
 }
@@ -626,6 +639,7 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     b = MIN(b, vm_region_end(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
     struct populate_ctx pc = {.m = m, .blocks = mapping_may_use_blocks(m, false)};
+    mark_populated(m); /* before the VMO lock, so before any translation */
     for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
         zx_vm_option_t perms = m->runs[i].perms;
         if (!(perms & ZX_VM_PERM_READ))
@@ -726,6 +740,8 @@ static bool merge_into_left(vm_mapping_t *l, vm_mapping_t *r)
     if (n > VM_PROT_RUNS_MAX)
         return false;
     size_t rsize = vm_region_size(&r->r);
+    if (r->populated) /* before l's link covers r's translations */
+        mark_populated(l);
     avl_remove(&r->r.parent->children, &r->r.ext.node);
     runs_store(l, tmp, n);
     vmo_lock_mappings(l->vmo);

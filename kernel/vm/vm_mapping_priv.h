@@ -42,6 +42,12 @@ struct vm_mapping {
     struct vm_region r;        /* first: vm_region_to_mapping casts */
     uint32_t refcount;         /* atomic: the tree's (while alive) + held ones */
     bool dead;                 /* guarded by the aspace lock */
+    /* Set before the first translation of the mapping is installed (by a fault or
+     * MAP_RANGE, under the VMO lock; a split copies it, a merge ORs it) and never cleared:
+     * while it is false there is nothing to unmap or protect, and an unmap of a mapping
+     * never touched skips the page-table engine. Atomic: faults set it under the shared
+     * aspace lock. */
+    bool populated;
     vmo_t *vmo;                /* a reference while alive; NULL until installed */
     uint64_t vmo_offset;       /* VMO offset of base */
     zx_vm_option_t max_perms;  /* fixed at map time */

@@ -548,3 +548,32 @@ out:
     if (vmo)
         vmo_unref(vmo);
 }
+
+/* An unmap skips the page-table engine for a mapping no fault or MAP_RANGE ever touched
+ * (vm_mapping_t.populated). The pieces of a touched mapping keep the mark through a
+ * split (an unmap of its middle) and a merge (a map that fills the hole), so unmapping
+ * the piece that holds a translation removes it. */
+KTEST(vmar, unmap_of_split_and_merged_pieces_removes_translations) {
+    struct env e;
+    vaddr_t a = 0, b = 0, c = 0;
+    T_OK(env_init(&e, 4, 0));
+    T_OK(vmar_map(e.root, 0, e.vmo, 0, 4 * P, RW, RW, &a));
+    T_OK(vm_aspace_page_fault(e.as, a + 3 * P, VM_PF_WRITE));
+    T_OK(vmar_unmap(e.root, a + P, P, false)); /* two pieces */
+    T_TRUE(mapped(&e, a + 3 * P, NULL, NULL));
+    T_OK(vmar_unmap(e.root, a + 2 * P, 2 * P, false)); /* the right piece, whole */
+    EXPECT_FALSE(mapped(&e, a + 3 * P, NULL, NULL));
+    /* Split while untouched, the right piece touched, the hole mapped again: the pieces
+     * merge into the left one at the next protect, and it must know it now holds a
+     * translation. */
+    T_OK(vmar_map(e.root, 0, e.vmo, 0, 4 * P, RW, RW, &b));
+    T_OK(vmar_unmap(e.root, b + P, P, false));
+    T_OK(vm_aspace_page_fault(e.as, b + 3 * P, VM_PF_WRITE));
+    T_OK(vmar_map(e.root, b + P - vmar_base(e.root), e.vmo, P, P, RW | ZX_VM_SPECIFIC, RW, &c));
+    EXPECT_EQ(c, b + P);
+    T_OK(vmar_protect(e.root, RW, b, 4 * P, false)); /* merges the three */
+    T_OK(vmar_unmap(e.root, b, 4 * P, false));
+    EXPECT_FALSE(mapped(&e, b + 3 * P, NULL, NULL));
+out:
+    env_fini(&e);
+}
