@@ -94,12 +94,15 @@ void page_tree_init(struct page_tree *t) {
 }
 
 /* The leaf (level-1 node) that holds index's slot, or NULL if there is none. */
-static struct page_tree_node *leaf_of(const struct page_tree *t, uint64_t index) {
+static inline struct page_tree_node *leaf_of(const struct page_tree *t, uint64_t index) {
     if (!t->root || index > max_index(t->height))
         return NULL;
     struct page_tree_node *n = t->root;
-    for (unsigned level = t->height; level > 1 && n; level--)
+    for (unsigned level = t->height; level > 1; level--) {
         n = n->slots[slot_of(index, level)];
+        if (!n)
+            return NULL;
+    }
     return n;
 }
 
@@ -133,28 +136,15 @@ zx_status_t page_tree_insert_run(struct page_tree *t, uint64_t index, vm_page_t 
 }
 
 vm_page_t *page_tree_lookup(const struct page_tree *t, uint64_t index) {
-    if (!t->root || index > max_index(t->height))
-        return NULL;
-    struct page_tree_node *n = t->root;
-    for (unsigned level = t->height; level > 1; level--) {
-        n = n->slots[slot_of(index, level)];
-        if (!n)
-            return NULL;
-    }
-    return n->slots[slot_of(index, 1)];
+    struct page_tree_node *n = leaf_of(t, index);
+    return n ? n->slots[slot_of(index, 1)] : NULL;
 }
 
 vm_page_t *page_tree_find(const struct page_tree *t, uint64_t index, page_tree_pos_t *pos) {
-    pos->leaf = NULL;
-    if (!t->root || index > max_index(t->height))
-        return NULL;
-    struct page_tree_node *n = t->root;
-    for (unsigned level = t->height; level > 1; level--) {
-        n = n->slots[slot_of(index, level)];
-        if (!n)
-            return NULL;
-    }
+    struct page_tree_node *n = leaf_of(t, index);
     pos->leaf = n;
+    if (!n)
+        return NULL;
     pos->slot = slot_of(index, 1);
     return n->slots[pos->slot];
 }
