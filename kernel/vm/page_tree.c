@@ -198,14 +198,9 @@ static unsigned nodes_needed(const struct page_tree *t, uint64_t index, unsigned
  */
 static bool insert_into_leaf(struct page_tree *t, uint64_t index, vm_page_t *page,
                              zx_status_t *st) {
-    if (!t->root || index > max_index(t->height))
+    struct page_tree_node *n = leaf_of(t, index);
+    if (!n)
         return false;
-    struct page_tree_node *n = t->root;
-    for (unsigned level = t->height; level > 1; level--) {
-        n = n->slots[slot_of(index, level)];
-        if (!n)
-            return false;
-    }
     unsigned slot = slot_of(index, 1);
     if (n->slots[slot]) {
         *st = ZX_ERR_ALREADY_EXISTS;

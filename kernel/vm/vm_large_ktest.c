@@ -133,10 +133,10 @@ KTEST(vm_large, fault_maps_a_committed_block_whole) {
     EXPECT_TRUE(fl & ARCH_MMU_FLAG_PERM_WRITE); /* the VMO's own pages */
 
     /* The same with large pages off: one page. */
-    bool was = vmo_large_pages_enabled();
-    vmo_set_large_pages(false);
+    enum vm_large_policy was = vmo_large_policy();
+    vmo_set_large_policy(VM_LARGE_OFF);
     zx_status_t st = vm_aspace_page_fault(e.as, a + 3 * P, VM_PF_WRITE);
-    vmo_set_large_pages(was);
+    vmo_set_large_policy(was);
     T_OK(st);
     EXPECT_EQ(entry_size(&e, a + 3 * P), P);
     EXPECT_EQ(entry_size(&e, a + 4 * P), 0u);
@@ -147,12 +147,12 @@ out:
 KTEST(vm_large, commit_with_large_pages_off_takes_single_pages) {
     struct env e;
     vaddr_t a = 0;
-    bool was = vmo_large_pages_enabled();
-    vmo_set_large_pages(false);
+    enum vm_large_policy was = vmo_large_policy();
+    vmo_set_large_policy(VM_LARGE_OFF);
     zx_status_t st = env_init(&e, VMO_PAGES, 0);
     if (st == ZX_OK)
         st = vmo_commit(e.vmo, 0, VMO_PAGES * P);
-    vmo_set_large_pages(was);
+    vmo_set_large_policy(was);
     T_OK(st);
     T_OK(vmar_map(e.root, 0, e.vmo, 0, VMO_PAGES * P, RW | ZX_VM_MAP_RANGE | MAP_ALIGNED, RW,
                   &a));

@@ -537,7 +537,6 @@ zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags
 struct populate_ctx {
     const vm_mapping_t *m;
     uint32_t flags;
-    bool blocks;               /* large entries allowed */
     vaddr_t batch_va;          /* first page of the batch */
     size_t batch_n;
     paddr_t batch[POPULATE_BATCH];
@@ -583,14 +582,15 @@ static zx_status_t populate_blocks(struct populate_ctx *p, vaddr_t va, paddr_t p
     while (st == ZX_OK && len > 0) {
         uint64_t piece = MIN(len, POPULATE_CONTIG_MAX - (va & (POPULATE_CONTIG_MAX - 1)));
         st = arch_mmu_map_contiguous(arch, va, pa, piece >> PAGE_SHIFT, p->flags, NULL);
-        for (uint64_t o = 0; st == ZX_ERR_ALREADY_EXISTS && o < piece; o += VM_LARGE_PAGE_SIZE) {
-            zx_status_t bst = arch_mmu_map_contiguous(arch, va + o, pa + o, VM_LARGE_PAGES,
-                                                      p->flags, NULL);
-            if (bst == ZX_ERR_ALREADY_EXISTS)
-                bst = populate_pages(p, va + o, pa + o, VM_LARGE_PAGES);
-            if (bst != ZX_OK)
-                return bst;
-            if (o + VM_LARGE_PAGE_SIZE == piece)
+        if (st == ZX_ERR_ALREADY_EXISTS) { /* nothing was mapped: block by block */
+            st = ZX_OK;
+            for (uint64_t o = 0; st == ZX_OK && o < piece; o += VM_LARGE_PAGE_SIZE) {
+                st = arch_mmu_map_contiguous(arch, va + o, pa + o, VM_LARGE_PAGES, p->flags,
+                                             NULL);
+                if (st == ZX_ERR_ALREADY_EXISTS)
+                    st = populate_pages(p, va + o, pa + o, VM_LARGE_PAGES);
+            }
+            if (st == ZX_OK)
                 st = populate_flush(p);
         }
         va += piece;
@@ -608,15 +608,16 @@ static zx_status_t populate_run(void *ctx, uint64_t offset, const paddr_t *pa, s
     return arch_mmu_map(p->m->r.aspace->arch, va, pa, n, p->flags, ARCH_EXISTING_SKIP, NULL);
 }
 
-/* vmo_for_each_extent callback: one extent of committed pages. Runs under the VMO lock
- * inside vm_mapping_populate, which holds the aspace lock. */
+/* vmo_for_each_extent callback: one extent of committed pages, for a mapping that may
+ * use large entries (vm_mapping_populate picks this walk only then). Runs under the VMO
+ * lock inside vm_mapping_populate, which holds the aspace lock. */
 static zx_status_t populate_extent(void *ctx, uint64_t offset, paddr_t pa, uint64_t n) {
     struct populate_ctx *p = ctx;
     if (n == 0)
         return populate_flush(p); /* the walk's end */
     vaddr_t va = vm_region_base(&p->m->r) + (offset - p->m->vmo_offset);
     uint64_t len = n << PAGE_SHIFT;
-    if (p->blocks && ((va ^ pa) & (VM_LARGE_PAGE_SIZE - 1)) == 0) {
+    if (((va ^ pa) & (VM_LARGE_PAGE_SIZE - 1)) == 0) {
         uint64_t head = MIN(len, ROUNDUP(va, VM_LARGE_PAGE_SIZE) - va);
         uint64_t mid = ROUNDDOWN(len - head, VM_LARGE_PAGE_SIZE);
         if (mid > 0) {
@@ -638,7 +639,8 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     a = MAX(a, base);
     b = MIN(b, vm_region_end(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
-    struct populate_ctx pc = {.m = m, .blocks = mapping_may_use_blocks(m, false)};
+    struct populate_ctx pc = {.m = m};
+    bool blocks = mapping_may_use_blocks(m, false);
     mark_populated(m); /* before the VMO lock, so before any translation */
     for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
         zx_vm_option_t perms = m->runs[i].perms;
@@ -650,7 +652,7 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
             break; /* the rest of the mapping is past the VMO's end */
         uint64_t len = MIN((uint64_t)(rb - ra), vsize - off);
         pc.flags = arch_flags(m, perms);
-        zx_status_t st = pc.blocks
+        zx_status_t st = blocks
             ? vmo_for_each_extent(m->vmo, off, len, populate_extent, &pc)
             : vmo_for_each_committed_run(m->vmo, off, len, populate_run, &pc);
         if (st == ZX_ERR_OUT_OF_RANGE)

@@ -80,10 +80,6 @@ void vmo_set_large_policy(enum vm_large_policy policy) {
     __atomic_store_n(&large_policy, (unsigned)policy, __ATOMIC_RELAXED);
 }
 
-void vmo_set_large_pages(bool on) {
-    vmo_set_large_policy(on ? VM_LARGE_ON : VM_LARGE_OFF);
-}
-
 enum vmo_block_hint vmo_block_hint(const vmo_t *vmo) {
     if (vmo->flags & VMO_FLAG_SLICE)
         vmo = vmo->parent; /* immutable */

@@ -23,15 +23,16 @@
  * or moving one later needs nothing special.
  */
 
-/* A zeroed, aligned run for a block into *pa, allocated with vmo's lock let go (a lock
- * break: whatever was read under the lock must be checked again). False if the PMM has
- * no such run. */
+/* Tests only: runs in alloc_block_unlocked's window (vmo_priv.h). */
 static void (*block_unlocked_hook)(vmo_t *vmo);
 
 void vmo_test_set_block_hook(void (*hook)(vmo_t *vmo)) {
     block_unlocked_hook = hook;
 }
 
+/* A zeroed, aligned run for a block into *pa, allocated with vmo's lock let go (a lock
+ * break: whatever was read under the lock must be checked again). False if the PMM has
+ * no such run. */
 static bool alloc_block_unlocked(vmo_t *vmo, paddr_t *pa) TA_REQ(vmo->hier->lock) {
     mutex_release(&vmo->hier->lock);
     zx_status_t st = pmm_alloc_contiguous(VM_LARGE_PAGES, PMM_ALLOC_FLAG_ZERO,
@@ -92,16 +93,16 @@ static zx_status_t insert_block_locked(vmo_t *vmo, uint64_t index, paddr_t pa)
     return ZX_OK;
 }
 
-/* A commit's block step for an empty block: ZX_OK if it was committed from one run;
- * ZX_ERR_NO_MEMORY if the PMM had no run (or the tree no node); ZX_ERR_NEXT if the block
- * changed while the lock was let go (which it is either way: the caller rechecks). */
-zx_status_t vmo_add_block_locked(vmo_t *vmo, uint64_t index) {
-    paddr_t pa;
-    if (!alloc_block_unlocked(vmo, &pa))
+/* A block step for an empty block (a commit's, or a write fault's under the FAULT
+ * policy): ZX_OK if it was committed from one run, at *pa; ZX_ERR_NO_MEMORY if the PMM
+ * had no run (or the tree no node); ZX_ERR_NEXT if the block changed while the lock was
+ * let go (which it is either way: the caller rechecks). */
+zx_status_t vmo_add_block_locked(vmo_t *vmo, uint64_t index, paddr_t *pa) {
+    if (!alloc_block_unlocked(vmo, pa))
         return ZX_ERR_NO_MEMORY;
-    zx_status_t st = insert_block_locked(vmo, index, pa);
+    zx_status_t st = insert_block_locked(vmo, index, *pa);
     if (st != ZX_OK)
-        free_block(pa);
+        free_block(*pa);
     return st;
 }
 
@@ -134,15 +135,16 @@ static bool block_run_locked(vmo_t *vmo, uint64_t index, paddr_t *out)
         if (!first)
             return false;
         pa = vm_page_to_paddr(first);
+    }
+    if (!IS_ALIGNED(pa, VM_LARGE_PAGE_SIZE))
+        return false;
+    if (vmo->type == VMO_TYPE_PAGED) {
         paddr_t expect = pa;
-        if (!IS_ALIGNED(pa, VM_LARGE_PAGE_SIZE) ||
-            page_tree_walk_leaves(&vmo->pages, index, index + VM_LARGE_PAGES, block_leaf_fn,
+        if (page_tree_walk_leaves(&vmo->pages, index, index + VM_LARGE_PAGES, block_leaf_fn,
                                   &expect) != ZX_OK ||
             expect != pa + VM_LARGE_PAGE_SIZE)
             return false;
     }
-    if (!IS_ALIGNED(pa, VM_LARGE_PAGE_SIZE))
-        return false;
     *out = pa;
     return true;
 }
@@ -166,19 +168,12 @@ zx_status_t vmo_fault_block(vmo_t *vmo, uint64_t offset, bool for_write, vmo_map
     paddr_t pa;
     uint64_t index = vmo_page_index(offset);
     mutex_acquire(&vmo->hier->lock);
-    if (block_run_locked(vmo, index, &pa)) {
+    if (block_run_locked(vmo, index, &pa) ||
+        (for_write && fault_may_commit_block(vmo, index) &&
+         vmo_add_block_locked(vmo, index, &pa) == ZX_OK))
         st = map(ctx, pa);
-    } else if (for_write && fault_may_commit_block(vmo, index) &&
-               alloc_block_unlocked(vmo, &pa)) {
-        if (insert_block_locked(vmo, index, pa) == ZX_OK) {
-            st = map(ctx, pa);
-        } else {
-            free_block(pa);
-            st = ZX_ERR_NEXT;
-        }
-    } else {
+    else
         st = ZX_ERR_NEXT;
-    }
     mutex_release(&vmo->hier->lock);
     return st;
 }

@@ -140,7 +140,8 @@ zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
         if (try_blocks && IS_ALIGNED(next, VM_LARGE_PAGES) && last - next >= VM_LARGE_PAGES &&
             vmo_block_empty_locked(vmo, next)) {
             flush_run_locked(vmo, &run_start, next);
-            zx_status_t bst = vmo_add_block_locked(vmo, next);
+            paddr_t pa;
+            zx_status_t bst = vmo_add_block_locked(vmo, next, &pa);
             if (bst == ZX_OK) /* it told the mappings itself */
                 run_start = next += VM_LARGE_PAGES;
             else if (bst == ZX_ERR_NO_MEMORY)

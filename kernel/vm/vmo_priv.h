@@ -280,11 +280,12 @@ void vmo_mark_blocks_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock);
 /* Large blocks (vmo_blocks.c). vmo_block_empty_locked: the block at page index `index`
  * lies inside vmo, holds no page of its own, and vmo has no copy-on-write parent.
  * vmo_add_block_locked commits such a block from one contiguous run, with the lock let
- * go for the allocation (the caller rechecks what it read): ZX_OK; ZX_ERR_NO_MEMORY if
- * the PMM had no run (or the page tree no node); ZX_ERR_NEXT if the block changed
- * meanwhile. Mappings showing the zero page there drop it. */
+ * go for the allocation (the caller rechecks what it read): ZX_OK with the run at *pa;
+ * ZX_ERR_NO_MEMORY if the PMM had no run (or the page tree no node); ZX_ERR_NEXT if the
+ * block changed meanwhile. Mappings showing the zero page there drop it. */
 bool vmo_block_empty_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock);
-zx_status_t vmo_add_block_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock);
+zx_status_t vmo_add_block_locked(vmo_t *vmo, uint64_t index, paddr_t *pa)
+    TA_REQ(vmo->hier->lock);
 
 /* Tests only (vm_large_ktest.c): hook(vmo) runs while a commit or fault has the VMO lock
  * let go to allocate a block (vmo_ops.c), so a test can change the VMO in that window.

@@ -84,8 +84,6 @@ enum vm_large_policy {
 bool vmo_large_pages_enabled(void);
 enum vm_large_policy vmo_large_policy(void);
 void vmo_set_large_policy(enum vm_large_policy policy);
-/* vmo_set_large_policy(on ? VM_LARGE_ON : VM_LARGE_OFF). */
-void vmo_set_large_pages(bool on);
 
 struct vmo_mapping_link;
 struct vmo_mapping_ops {
