@@ -144,31 +144,38 @@ static vmo_t *next_child_covering(vmo_t *h, vmo_t *prev, uint64_t off)
 }
 
 /*
- * True if some leaf of the subtree rooted at `top` reads its parent's content at byte
+ * How many leaves of the subtree rooted at `top` read their parent's content at byte
  * offset `off` of top (off lies inside top's window): a node with its own page there
- * hides it from its whole subtree, a leaf without one sees it, a hidden node sees it if
- * either child does (offsets translated by parent_offset going down). Walks the subtree
- * without recursion (down by child[], back up by parent), since chains can be long.
- * Each node visited costs one unit of *budget; when it runs out the answer is "seen",
- * which is always safe (a copy instead of a move, a page kept a while longer).
+ * hides it from its whole subtree, a leaf without one sees it, a hidden node passes it
+ * to its children whose windows cover it (offsets translated by parent_offset going
+ * down). Stops counting at `enough`. Walks the subtree without recursion (down by
+ * child[], back up by parent), since chains can be long. Each node visited costs one
+ * unit of *budget; when it runs out the walk stops and *cut is set (the count is then
+ * only a lower bound).
  */
-static bool subtree_sees(vmo_t *top, uint64_t off, uint32_t *budget)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
+static uint32_t subtree_count(vmo_t *top, uint64_t off, uint32_t *budget, uint32_t enough,
+                              bool *cut) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint32_t seen = 0;
     vmo_t *node = top;
     for (;;) {
-        if (*budget == 0)
-            return true;
+        if (*budget == 0) {
+            *cut = true;
+            return seen;
+        }
         (*budget)--;
         vmo_work(node, 1);
         vmo_t *next = NULL;
         if (!page_tree_lookup(&node->pages, vmo_page_index(off))) {
-            if (!(node->flags & VMO_FLAG_HIDDEN))
-                return true;
-            next = next_child_covering(node, NULL, off);
+            if (!(node->flags & VMO_FLAG_HIDDEN)) {
+                if (++seen >= enough)
+                    return seen;
+            } else {
+                next = next_child_covering(node, NULL, off);
+            }
         }
         while (!next) { /* node's subtree is done: on to its next sibling */
             if (node == top)
-                return false;
+                return seen;
             vmo_t *up = node->parent;
             off += node->parent_offset;
             next = next_child_covering(up, node, off);
@@ -177,6 +184,16 @@ static bool subtree_sees(vmo_t *top, uint64_t off, uint32_t *budget)
         off -= next->parent_offset;
         node = next;
     }
+}
+
+/*
+ * True if some leaf of the subtree rooted at `top` reads its parent's content at byte
+ * offset `off` of top (subtree_count). When *budget runs out the answer is "seen", which
+ * is always safe (a copy instead of a move, a page kept a while longer).
+ */
+static bool subtree_sees(vmo_t *top, uint64_t off, uint32_t *budget) {
+    bool cut = false;
+    return subtree_count(top, off, budget, 1, &cut) != 0 || cut;
 }
 
 /*
@@ -278,20 +295,48 @@ static zx_status_t take_from_ancestor(vmo_t *vmo, uint64_t index, vm_page_t **ou
 }
 
 /*
- * True if no leaf can read the page hidden node h holds at page index `index`: every
- * child whose window covers it has a subtree that does not see it (subtree_sees, within
- * the visit budget: "seen" when in doubt).
+ * How many leaves read the page hidden node h holds at page index `index` (the children
+ * whose windows cover it, each through subtree_count), counting up to `enough` within
+ * VMO_COW_VISIT_MAX nodes; *cut is set if the budget ran out first.
  */
-static bool hidden_page_unseen(vmo_t *h, uint64_t index) TA_NO_THREAD_SAFETY_ANALYSIS {
+static uint32_t hidden_page_viewers(vmo_t *h, uint64_t index, uint32_t enough, bool *cut)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
     uint32_t budget = VMO_COW_VISIT_MAX;
+    uint32_t seen = 0;
     uint64_t off = index << PAGE_SHIFT;
-    for (int i = 0; i < VMO_HIDDEN_CHILDREN; i++) {
+    for (int i = 0; i < VMO_HIDDEN_CHILDREN && seen < enough && !*cut; i++) {
         vmo_t *c = h->child[i];
-        if (c && off >= c->parent_offset && off - c->parent_offset < c->parent_limit &&
-            subtree_sees(c, off - c->parent_offset, &budget))
-            return false;
+        if (c && off >= c->parent_offset && off - c->parent_offset < c->parent_limit)
+            seen += subtree_count(c, off - c->parent_offset, &budget, enough - seen, cut);
     }
-    return true;
+    return seen;
+}
+
+/*
+ * True if no leaf can read the page hidden node h holds at page index `index` ("seen"
+ * when the visit budget runs out first).
+ */
+static bool hidden_page_unseen(vmo_t *h, uint64_t index) {
+    bool cut = false;
+    return hidden_page_viewers(h, index, 1, &cut) == 0 && !cut;
+}
+
+uint32_t vmo_cow_sharers_locked(vmo_t *vmo, uint64_t index) {
+    if (page_tree_lookup(&vmo->pages, index))
+        return 1; /* a leaf's own page: no other VMO reads it */
+    uint64_t off = index << PAGE_SHIFT;
+    vmo_t *node = vmo;
+    while (node->parent && off < node->parent_limit) {
+        off += node->parent_offset;
+        node = node->parent;
+        vmo_work(vmo, 1);
+        if (page_tree_lookup(&node->pages, vmo_page_index(off))) {
+            bool cut = false;
+            uint32_t n = hidden_page_viewers(node, vmo_page_index(off), UINT32_MAX, &cut);
+            return cut ? MAX(n, 2u) : MAX(n, 1u);
+        }
+    }
+    return 0;
 }
 
 /*

@@ -324,6 +324,25 @@ uint32_t vmo_origin(const vmo_t *vmo, uint64_t *offset);
 /* Copies name[0 .. len), cut at the first NUL and at VMO_NAME_LEN - 1 bytes. */
 void vmo_set_name(vmo_t *vmo, const char *name, size_t len);
 
+/*
+ * Memory attribution of [offset, offset + len) of vmo (clipped to its size), the three
+ * measures of ZX_INFO_VMO (kernel/vm/vmo_attr.c): `bytes`, every committed page the range
+ * reads (ancestor pages a copy-on-write VMO reads through included); `private_bytes`,
+ * those no other VMO reads; `scaled_bytes` + scaled_fraction / VMO_ATTR_FRACTION_ONE,
+ * each page counted PAGE_SIZE / (number of VMOs reading it). A slice reports its parent's
+ * pages in its window; a physical VMO reports 0. Takes the family lock (letting go of it
+ * between steps); never fails.
+ */
+#define VMO_ATTR_FRACTION_ONE (1ull << 63)
+struct vmo_attribution {
+    uint64_t bytes;
+    uint64_t private_bytes;
+    uint64_t scaled_bytes;
+    uint64_t scaled_fraction;
+};
+void vmo_get_attribution(vmo_t *vmo, uint64_t offset, uint64_t len,
+                         struct vmo_attribution *out);
+
 /* Committed pages in [offset, offset + len) (clipped to the size) that this VMO's walk
  * reports (vmo_for_each_committed: its own pages; a slice's parent's). */
 size_t vmo_committed_pages_in(vmo_t *vmo, uint64_t offset, uint64_t len);
