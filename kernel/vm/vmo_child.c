@@ -603,6 +603,8 @@ static void free_own_pages_locked(vmo_t *vmo)
  * returns NULL.
  */
 static vmo_t *vmo_destroy(vmo_t *vmo) {
+    if (vmo->options & VMO_OPT_DISCARDABLE)
+        vmo_discard_unregister(vmo); /* before the reclaimer could find it dead */
     mutex_acquire(&vmo->hier->lock);
     ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
                (void *)vmo);
@@ -814,6 +816,10 @@ zx_status_t vmo_create_child(vmo_t *parent, uint32_t options, uint64_t offset,
         return ZX_ERR_INVALID_ARGS;
     uint32_t kind = options & CHILD_KIND_MASK;
     zx_status_t st = ZX_ERR_INVALID_ARGS;
+    if ((kind == VMO_CHILD_SLICE || kind == VMO_CHILD_SNAPSHOT ||
+         kind == VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE) &&
+        (parent->options & VMO_OPT_DISCARDABLE))
+        return ZX_ERR_NOT_SUPPORTED; /* its pages may go at any moment: no child shares them */
     if (kind == VMO_CHILD_SLICE)
         st = create_slice(parent, options, offset, size, out);
     else if (kind == VMO_CHILD_SNAPSHOT || kind == VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE)

@@ -147,7 +147,30 @@ struct vmo {
     vmo_t *child[VMO_HIDDEN_CHILDREN];
     struct list_node slices;     /* struct vmo.slice_node: slices of this VMO */
     struct list_node slice_node;
+    /*
+     * Discardable VMOs only (vmo_discard.c). discard_locks (the nesting count of
+     * ZX_VMO_OP_LOCK; stored atomically for vmo_discardable_bytes) and discarded are
+     * guarded by the family lock; the nodes by the discard lock: discard_node on the list
+     * of every discardable VMO, unlocked_node on the reclaim list (oldest unlock first)
+     * while the VMO is unlocked.
+     */
+    uint64_t discard_locks;
+    bool discarded;
+    struct list_node discard_node;
+    struct list_node unlocked_node;
 };
+
+/*
+ * Discardable VMOs: the lists live in the base layer (vmo.c), which puts a new
+ * discardable VMO on them (unlocked: on both) and takes a dying one off
+ * (vmo_discard_unregister, no lock held; called by vmo_destroy); what uses them, locking
+ * and discarding, is vmo_discard.c. vmo_discard_lock (class vm.vmo.discard) guards both
+ * lists and every VMO's discard_node and unlocked_node.
+ */
+extern mutex_t vmo_discard_lock;
+extern struct list_node vmo_discard_all;      /* struct vmo.discard_node: every one */
+extern struct list_node vmo_discard_unlocked; /* struct vmo.unlocked_node: oldest unlock first */
+void vmo_discard_unregister(vmo_t *vmo);
 
 /*
  * A page held by one vmo_read/vmo_write chunk that runs without the VMO lock (see Pins

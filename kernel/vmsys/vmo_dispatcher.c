@@ -166,6 +166,8 @@ static void vmo_info_common(vmo_t *vmo, zx_info_vmo_t *out) {
     }
     if (vmo_is_resizable(vmo))
         flags |= ZX_INFO_VMO_RESIZABLE;
+    if (vmo_is_discardable(vmo))
+        flags |= ZX_INFO_VMO_DISCARDABLE;
     out->flags = flags;
     /* Nothing is compressed or paged out: populated equals committed. */
     struct vmo_attribution a;
