@@ -113,6 +113,7 @@ vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t ba
         }
         mutex_init_class(&hier->lock, LOCK_CLASS_VMO);
         list_init(&hier->write_pins);
+        hier->shape = 1; /* a zeroed hop cache is never valid */
     }
     __atomic_fetch_add(&hier->members, 1, __ATOMIC_RELAXED);
     vmo->hier = hier;

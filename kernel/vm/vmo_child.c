@@ -22,7 +22,9 @@
  * P keeps its identity (pointer, references, mappings, size). Every mapping of P drops
  * its translations at once, since they may map now-shared pages writable; faults map
  * ancestors' pages read-only again. A read of offset o walks up: own page, else (if o <
- * parent_limit) the parent at o + parent_offset, and so on; nothing found reads zeros. A
+ * parent_limit) the parent at o + parent_offset, and so on; nothing found reads zeros.
+ * The walk steps over hidden nodes that held no page when the family last changed shape
+ * in one hop (struct vmo.hop, ancestor_find), so empty history costs nothing. A
  * write (vmo_write, write fault, commit, zero) first gives the leaf a private copy of
  * what it shows (vmo_cow_own_page_locked: a 4 KiB copy through the physmap, or a zeroed
  * page), and then every mapping of the leaf drops that offset. Hidden nodes never
@@ -105,17 +107,60 @@ bool vmo_slice_resolve(vmo_t **vmo, uint64_t *offset, uint64_t len, zx_status_t 
  * NULL. The family lock is held (the analysis cannot tell that node shares the caller's
  * family, hence the opt-out here and below).
  */
-static vm_page_t *ancestor_page(vmo_t *node, uint64_t offset)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
-    while (node->parent && offset < node->parent_limit) {
-        offset += node->parent_offset;
-        node = node->parent;
+/*
+ * Recomputes node's hop (node has a copy-on-write parent; the family changed shape since
+ * it was cached): walks up over the hidden nodes that hold no page, composing their
+ * windows, to the first one that holds some (or the root).
+ */
+static __attribute__((noinline)) void refresh_hop(vmo_t *node) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint64_t s = node->parent_offset, lim = node->parent_limit;
+    vmo_t *up = node->parent;
+    while (up->parent && up->pages.count == 0) {
+        lim = MIN(lim, up->parent_limit > s ? up->parent_limit - s : 0);
+        s += up->parent_offset;
+        up = up->parent;
         vmo_work(node, 1);
-        vm_page_t *page = page_tree_lookup(&node->pages, vmo_page_index(offset));
-        if (page)
-            return page;
     }
-    return NULL;
+    node->hop.to = up;
+    node->hop.shift = s;
+    node->hop.limit = lim;
+    node->hop.shape = node->hier->shape;
+}
+
+/*
+ * The page the ancestors of node show at byte offset `offset` of node (page-aligned),
+ * with its owner and the owner's byte offset of it; NULL if none. One step per ancestor
+ * that held a page when the family last changed shape (struct vmo.hop), each charged as
+ * one unit of work.
+ */
+static vm_page_t *ancestor_find(vmo_t *node, uint64_t offset, vmo_t **owner,
+                                uint64_t *owner_offset) TA_NO_THREAD_SAFETY_ANALYSIS {
+    struct vmo_hier *hier = node->hier;
+    uint64_t steps = 0;
+    vm_page_t *page = NULL;
+    while (node->parent) {
+        if (node->hop.shape != hier->shape)
+            refresh_hop(node);
+        if (offset >= node->hop.limit)
+            break;
+        offset += node->hop.shift;
+        node = node->hop.to;
+        steps++;
+        page = page_tree_lookup(&node->pages, vmo_page_index(offset));
+        if (page) {
+            *owner = node;
+            *owner_offset = offset;
+            break;
+        }
+    }
+    hier->work += steps;
+    return page;
+}
+
+static vm_page_t *ancestor_page(vmo_t *node, uint64_t offset) {
+    vmo_t *owner;
+    uint64_t owner_offset;
+    return ancestor_find(node, offset, &owner, &owner_offset);
 }
 
 vm_page_t *vmo_cow_lookup_locked(vmo_t *vmo, uint64_t index) {
@@ -324,19 +369,13 @@ static bool hidden_page_unseen(vmo_t *h, uint64_t index) {
 uint32_t vmo_cow_sharers_locked(vmo_t *vmo, uint64_t index) {
     if (page_tree_lookup(&vmo->pages, index))
         return 1; /* a leaf's own page: no other VMO reads it */
-    uint64_t off = index << PAGE_SHIFT;
-    vmo_t *node = vmo;
-    while (node->parent && off < node->parent_limit) {
-        off += node->parent_offset;
-        node = node->parent;
-        vmo_work(vmo, 1);
-        if (page_tree_lookup(&node->pages, vmo_page_index(off))) {
-            bool cut = false;
-            uint32_t n = hidden_page_viewers(node, vmo_page_index(off), UINT32_MAX, &cut);
-            return cut ? MAX(n, 2u) : MAX(n, 1u);
-        }
-    }
-    return 0;
+    vmo_t *owner;
+    uint64_t off;
+    if (!ancestor_find(vmo, index << PAGE_SHIFT, &owner, &off))
+        return 0;
+    bool cut = false;
+    uint32_t n = hidden_page_viewers(owner, vmo_page_index(off), UINT32_MAX, &cut);
+    return cut ? MAX(n, 2u) : MAX(n, 1u);
 }
 
 /*
@@ -489,6 +528,7 @@ static void set_owner_all(vmo_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
  * When rest sees h from offset 0 and holds no page itself it adopts h's tree instead.
  */
 static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vmo_family_reshaped(h); /* rest may gain pages and takes h's place */
     uint64_t first = vmo_page_index(rest->parent_offset); /* rest sees [first, end) of h */
     uint64_t end = first + vmo_page_index(rest->parent_limit);
     bool stuck = false;
@@ -546,6 +586,7 @@ static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
  * Walks up while hidden nodes are left with no child at all.
  */
 static void cow_detach_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vmo_family_reshaped(vmo);
     vmo_t *node = vmo;
     while (node->parent) {
         vmo_t *h = node->parent;
@@ -800,6 +841,7 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
     child->parent_limit = offset < h->size ? MIN(rounded, h->size - offset) : 0;
     h->child[0] = parent;
     h->child[1] = child;
+    vmo_family_reshaped(parent);
     /* P's mappings may map the pages H now shares writable. */
     vmo_unmap_links_locked(parent, 0, parent->size);
     mutex_release(&parent->hier->lock);

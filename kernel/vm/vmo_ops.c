@@ -349,6 +349,7 @@ zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
     if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
         uint64_t old_limit = vmo->parent_limit;
         vmo->parent_limit = rounded;
+        vmo_family_reshaped(vmo);
         uint64_t next = vmo_page_index(rounded), end = vmo_page_index(old_limit);
         while (st == ZX_OK &&
                (next = vmo_cow_next_present_locked(vmo, next, end, old_limit)) < end) {
