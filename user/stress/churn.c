@@ -35,7 +35,6 @@
 #include <zircon/processargs.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/profile.h>
-#include <zircon/vmo_vmar.h>
 #include "churn/stress_priv.h"
 #include "stress_common.h"
 

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zircon/syscalls.h>
-#include <zircon/vmo_vmar.h>
 #include "stress_common.h"
 
 #ifndef BERYL_STRESS_VM_OPS

@@ -8,7 +8,6 @@
 #include <beryl/test.h>
 #include <beryl/test_util.h>
 #include <zircon/syscall_numbers.h>
-#include <zircon/vmo_vmar.h>
 
 #define KILLED ZX_TASK_RETCODE_EXCEPTION_KILL
 

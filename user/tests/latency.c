@@ -14,7 +14,6 @@
 #include <beryl/startup.h>
 #include <beryl/test.h>
 #include <beryl/test_util.h>
-#include <zircon/vmo_vmar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <zircon/processargs.h>

@@ -15,7 +15,6 @@
 #include <beryl/test_util.h>
 #include <string.h>
 #include <zircon/syscall_numbers.h>
-#include <zircon/vmo_vmar.h>
 
 #define DEPTH 2000
 /* Each family costs its shared aspace's pinned page tables (~0.5 MiB): 96 families fit a

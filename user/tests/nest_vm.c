@@ -15,7 +15,6 @@
 #include <beryl/test_util.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zircon/vmo_vmar.h>
 
 #define PG ((size_t)TU_PAGE)
 #define DEPTH 10000

@@ -13,7 +13,6 @@
 #include <beryl/test.h>
 #include <beryl/test_util.h>
 #include <stdlib.h>
-#include <zircon/vmo_vmar.h>
 
 #define CHUNK ((size_t)1 << 20)
 #define HOG_MAX ((uint64_t)1 << 40) /* the hog VMO's size: far more than any RAM */

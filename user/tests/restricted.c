@@ -24,7 +24,6 @@
 #include <string.h>
 #include <zircon/processargs.h>
 #include <zircon/syscalls-next.h>
-#include <zircon/vmo_vmar.h>
 #include "fpu_util.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)

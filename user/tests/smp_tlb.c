@@ -50,7 +50,6 @@
 #include <string.h>
 #include <zircon/processargs.h>
 #include <zircon/syscalls-next.h>
-#include <zircon/vmo_vmar.h>
 #include "family_util.h"
 #include "smp_util.h"
 

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #define PAGE TU_PAGE
 #define MARK_A 0xAAAAAAAAAAAAAAAAull

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <zircon/processargs.h>
 #include <zircon/syscalls.h>
-#include <zircon/vmo_vmar.h>
 #include "stress_priv.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <zircon/processargs.h>
 #include <zircon/syscall_numbers.h>
-#include <zircon/vmo_vmar.h>
 
 /* Both come from CMake cache variables of the same names (user/CMakeLists.txt). */
 #ifndef BERYL_FUZZ_CALLS
