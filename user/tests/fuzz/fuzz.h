@@ -131,6 +131,9 @@ void op_shape_vmars(fuzz_thread_t *t);
 void op_shape_vmo_chain(fuzz_thread_t *t);
 extern const size_t fuzz_num_ops;
 
+/* ops_time.c: ticks, deadlines and system features. */
+void op_time(fuzz_thread_t *t);
+
 /* gen.c: the state shared by a child's threads (pool and closed ring under lock()). */
 extern volatile int pool_lock;
 extern zx_handle_t pool[POOL_SIZE];
