@@ -6,7 +6,7 @@ marked `vdso` is a call the user library implements without entering the kernel 
 Zircon's vDSO does for it): it gets a prototype and a doc entry but no number, stub or
 kernel entry.
 Outputs, under --out-dir (the build tree):
-    include/zircon/syscall_numbers.h      ZX_SYS_<NAME> numbers and ZX_SYS_COUNT
+    include/beryl/syscall_numbers.h       ZX_SYS_<NAME> numbers and ZX_SYS_COUNT
     include/zircon/syscalls.h             user prototypes zx_NAME(...)
     kernel/include/kernel/syscall_impl.h  kernel prototypes sys_NAME(...)
     kernel/syscall_table.c                syscall_dispatch() and syscall_names[]
@@ -276,7 +276,8 @@ def macro(sc):
 
 def emit_numbers_h(syscalls):
     out = ["/* %s */" % GENERATED_NOTE,
-           "#ifndef ZIRCON_SYSCALL_NUMBERS_H", "#define ZIRCON_SYSCALL_NUMBERS_H", ""]
+           "/* Beryl's syscall numbers (not Zircon's; programs call the zx_* functions). */",
+           "#ifndef BERYL_SYSCALL_NUMBERS_H", "#define BERYL_SYSCALL_NUMBERS_H", ""]
     for sc in syscalls:
         out.append("#define %s %d" % (macro(sc), sc.number))
     out += ["", "#define ZX_SYS_COUNT %d" % len(syscalls), "", "#endif", ""]
@@ -288,7 +289,7 @@ def emit_user_h(syscalls):
            "/* Beryl system calls: see docs/syscalls.md for what each does and returns. */",
            "#ifndef ZIRCON_SYSCALLS_H", "#define ZIRCON_SYSCALLS_H", "",
            "#include <zircon/types.h>", "#include <zircon/rights.h>",
-           "#include <zircon/syscall_numbers.h>", "#include <zircon/syscalls/object.h>",
+           "#include <zircon/syscalls/object.h>",
            "#include <zircon/syscalls/profile.h>", ""]
     for sc in syscalls:
         if sc.vdso:
@@ -335,7 +336,7 @@ def emit_kernel_h(syscalls):
 def emit_table_c(syscalls):
     out = ["/* %s */" % GENERATED_NOTE,
            "#include <kernel/syscall.h>", "#include <kernel/syscall_impl.h>",
-           "#include <zircon/syscall_numbers.h>", "",
+           "#include <beryl/syscall_numbers.h>", "",
            "const char *const syscall_names[ZX_SYS_COUNT] = {"]
     for sc in syscalls:
         out.append('    [%s] = "%s",' % (macro(sc), sc.name))
@@ -469,7 +470,7 @@ def kernel_syscalls(syscalls):
 def build_outputs(syscalls):
     k = kernel_syscalls(syscalls)
     return {
-        "include/zircon/syscall_numbers.h": emit_numbers_h(k),
+        "include/beryl/syscall_numbers.h": emit_numbers_h(k),
         "include/zircon/syscalls.h": emit_user_h(syscalls),
         "kernel/include/kernel/syscall_impl.h": emit_kernel_h(k),
         "kernel/syscall_table.c": emit_table_c(k),

@@ -123,8 +123,8 @@ syscall vmo_get_size
         out = gen.build_outputs(parse(self.TEXT))
         self.assertIn("zx_time_t zx_deadline_after(zx_duration_t nanoseconds);",
                       out["include/zircon/syscalls.h"])
-        self.assertIn("#define ZX_SYS_COUNT 2", out["include/zircon/syscall_numbers.h"])
-        for rel in ("include/zircon/syscall_numbers.h", "kernel/include/kernel/syscall_impl.h",
+        self.assertIn("#define ZX_SYS_COUNT 2", out["include/beryl/syscall_numbers.h"])
+        for rel in ("include/beryl/syscall_numbers.h", "kernel/include/kernel/syscall_impl.h",
                     "kernel/syscall_table.c", "user/syscall_stubs.S"):
             self.assertNotIn("deadline_after", out[rel], rel)
         self.assertIn("| library | `zx_deadline_after` |", gen.emit_docs_md(parse(self.TEXT), ""))

@@ -14,7 +14,7 @@
 #include <beryl/test.h>
 #include <beryl/test_util.h>
 #include <string.h>
-#include <zircon/syscall_numbers.h>
+#include <beryl/syscall_numbers.h>
 
 #define DEPTH 2000
 /* Each family costs its shared aspace's pinned page tables (~0.5 MiB): 96 families fit a

@@ -13,7 +13,7 @@
 #include <beryl/launch.h>
 #include <beryl/startup.h>
 #include <zircon/processargs.h>
-#include <zircon/syscall_numbers.h>
+#include <beryl/syscall_numbers.h>
 #include "vm_util.h"
 
 /* ---- a second process: the peer ---- */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zircon/processargs.h>
-#include <zircon/syscall_numbers.h>
+#include <beryl/syscall_numbers.h>
 
 /* Both come from CMake cache variables of the same names (user/CMakeLists.txt). */
 #ifndef BERYL_FUZZ_CALLS
