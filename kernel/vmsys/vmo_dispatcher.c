@@ -10,7 +10,6 @@
 #include <kernel/assert.h>
 #include <lib/string.h>
 #include <phys/heap.h>
-#include <zircon/vmo_vmar.h>
 #include "vmsys_priv.h"
 
 STATIC_ASSERT(VMO_NAME_LEN == ZX_MAX_NAME_LEN);

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
-#include <zircon/vmo_vmar.h>
 #include "bench_util.h"
 
 #define PAGE 4096u

@@ -11,7 +11,6 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #define MAX_MAPS 256
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
@@ -258,7 +257,7 @@ TEST(InfoMaps, OtherProcessAndDeadProcess) {
     EXPECT_EQ(v[0].flags & (ZX_INFO_VMO_VIA_HANDLE | ZX_INFO_VMO_VIA_MAPPING),
               ZX_INFO_VMO_VIA_MAPPING);
     EXPECT_OK(zx_task_kill(proc));
-    EXPECT_OK(zx_object_wait_one(proc, ZX_TASK_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL));
+    EXPECT_OK(zx_object_wait_one(proc, ZX_TASK_TERMINATED, zx_deadline_after(10 * TU_SEC), NULL));
     EXPECT_STATUS(zx_object_get_info(proc, ZX_INFO_PROCESS_MAPS, g_maps, sizeof(g_maps), NULL,
                                      NULL),
                   ZX_ERR_BAD_STATE);

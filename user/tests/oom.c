@@ -13,7 +13,6 @@
 #include <beryl/test.h>
 #include <beryl/test_util.h>
 #include <stdlib.h>
-#include <zircon/vmo_vmar.h>
 
 #include "oom_util.h"
 

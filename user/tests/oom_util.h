@@ -9,7 +9,6 @@
 #include <beryl/test_util.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #define OOM_CHUNK ((size_t)1 << 20)
 #define OOM_HOG_MAX ((uint64_t)1 << 40) /* the hog VMO's size: far more than any RAM */

@@ -589,7 +589,7 @@ TEST(VmoRw, ConcurrentResizeAndCopy) {
         if (st != ZX_OK && st != ZX_ERR_OUT_OF_RANGE)
             other++;
         if (i % 50 == 0)
-            zx_nanosleep(tu_deadline_after(TU_MS)); /* let the worker run */
+            zx_nanosleep(zx_deadline_after(TU_MS)); /* let the worker run */
     }
     resize_stop = 1;
     EXPECT_OK(tu_thread_join(&t, 5 * TU_SEC));

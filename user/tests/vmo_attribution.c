@@ -42,7 +42,7 @@ static zx_status_t write_byte(zx_handle_t vmo, uint64_t offset, uint8_t b) {
     } while (0)
 
 static bool zero_children_soon(zx_handle_t vmo) {
-    return zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, tu_deadline_after(2 * TU_SEC), NULL) ==
+    return zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, zx_deadline_after(2 * TU_SEC), NULL) ==
            ZX_OK;
 }
 

@@ -34,7 +34,7 @@ static bool zero_children(zx_handle_t vmo) {
 
 /* ZX_VMO_ZERO_CHILDREN within a short time (tolerates a deferred child teardown). */
 static bool zero_children_soon(zx_handle_t vmo) {
-    return zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, tu_deadline_after(200 * TU_MS), NULL) ==
+    return zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, zx_deadline_after(200 * TU_MS), NULL) ==
            ZX_OK;
 }
 
@@ -655,7 +655,7 @@ TEST(VmoChildTree, ZeroChildrenSignal) {
     zx_signals_t obs = 0xFFFFFFFF;
     EXPECT_STATUS(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, 0, &obs), ZX_ERR_TIMED_OUT);
     EXPECT_EQ(obs & ZX_VMO_ZERO_CHILDREN, 0u);
-    EXPECT_STATUS(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, tu_deadline_after(TU_MS), NULL),
+    EXPECT_STATUS(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, zx_deadline_after(TU_MS), NULL),
                   ZX_ERR_TIMED_OUT);
     EXPECT_TRUE(zero_children(child)); /* the child has none of its own */
     ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SLICE, 0, P, &slice));
@@ -675,7 +675,7 @@ TEST(VmoChildTree, ZeroChildrenSignal) {
 
 /* Worker of WaitWakesWhenLastChildCloses: closes the child after a short sleep. */
 static void close_later(uintptr_t child, uintptr_t unused) {
-    zx_nanosleep(tu_deadline_after(20 * TU_MS));
+    zx_nanosleep(zx_deadline_after(20 * TU_MS));
     zx_handle_close((zx_handle_t)child);
     zx_thread_exit();
 }
@@ -689,7 +689,7 @@ TEST(VmoChildTree, WaitWakesWhenLastChildCloses) {
     ASSERT_OK(tu_thread_start(&t, close_later, child, 0));
     /* Blocks until the other thread's close sets the signal. */
     zx_signals_t obs = 0;
-    EXPECT_OK(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, tu_deadline_after(5 * TU_SEC), &obs));
+    EXPECT_OK(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, zx_deadline_after(5 * TU_SEC), &obs));
     EXPECT_NE(obs & ZX_VMO_ZERO_CHILDREN, 0u);
     EXPECT_FALSE(tu_handle_valid(child));
     EXPECT_OK(tu_thread_join(&t, 5 * TU_SEC));
