@@ -1,8 +1,8 @@
 /*
  * zx_vmar_op_range: unknown ops, the right each op needs, the buffer arguments, ranges
  * outside the VMAR (OUT_OF_RANGE) and gaps (BAD_STATE), mappings in child VMARs,
- * COMMIT / DECOMMIT against a mapping's maximum permissions, what COMMIT, DECOMMIT and
- * MAP_RANGE do, and Beryl's ZERO / PREFETCH / DONT_NEED / ALWAYS_NEED (decisions.md).
+ * COMMIT / DECOMMIT against a mapping's maximum permissions, and what COMMIT, DECOMMIT and
+ * MAP_RANGE do. ZERO, PREFETCH, DONT_NEED and ALWAYS_NEED: vmar_op_zero.c.
  */
 #include "vmar_util.h"
 
@@ -89,14 +89,12 @@ TEST(VmarOpRange, BufferMustBeEmpty) {
 TEST(VmarOpRange, UnalignedAddressOrEmptyLength) {
     vu_fixture_t f;
     ASSERT_OK(vu_fixture_init_fresh(&f, 2));
-    static const uint32_t ops[] = {ZX_VMAR_OP_COMMIT, ZX_VMAR_OP_DECOMMIT, ZX_VMAR_OP_MAP_RANGE,
-                                   ZX_VMAR_OP_DONT_NEED};
-    for (size_t i = 0; i < 4; i++) {
-        EXPECT_STATUS(op(f.vmar, ops[i], f.base + 1, PG), ZX_ERR_INVALID_ARGS);
-        EXPECT_STATUS(op(f.vmar, ops[i], f.base, 0), ZX_ERR_INVALID_ARGS);
-        EXPECT_STATUS(op(f.vmar, ops[i], f.base, SIZE_MAX), ZX_ERR_INVALID_ARGS);
+    for (size_t i = 0; i < NOPS; i++) {
+        EXPECT_STATUS(op(f.vmar, all_ops[i], f.base + 1, PG), ZX_ERR_INVALID_ARGS);
+        EXPECT_STATUS(op(f.vmar, all_ops[i], f.base, 0), ZX_ERR_INVALID_ARGS);
+        EXPECT_STATUS(op(f.vmar, all_ops[i], f.base, SIZE_MAX), ZX_ERR_INVALID_ARGS);
         /* Before the range check. */
-        EXPECT_STATUS(op(f.vmar, ops[i], f.base - PG, 0), ZX_ERR_INVALID_ARGS);
+        EXPECT_STATUS(op(f.vmar, all_ops[i], f.base - PG, 0), ZX_ERR_INVALID_ARGS);
     }
     /* A length of one byte is a page. */
     EXPECT_OK(op(f.vmar, ZX_VMAR_OP_COMMIT, f.base + PG, 1));
@@ -107,9 +105,8 @@ TEST(VmarOpRange, UnalignedAddressOrEmptyLength) {
 TEST(VmarOpRange, OutsideTheVmarIsOutOfRange) {
     vu_fixture_t f;
     ASSERT_OK(vu_fixture_init_fresh(&f, 2));
-    static const uint32_t ops[] = {ZX_VMAR_OP_COMMIT, ZX_VMAR_OP_DECOMMIT, ZX_VMAR_OP_MAP_RANGE,
-                                   ZX_VMAR_OP_DONT_NEED, ZX_VMAR_OP_ALWAYS_NEED};
-    for (size_t i = 0; i < 5; i++) {
+    const uint32_t *ops = all_ops;
+    for (size_t i = 0; i < NOPS; i++) {
         EXPECT_STATUS(op(f.vmar, ops[i], f.base - PG, PG), ZX_ERR_OUT_OF_RANGE);
         EXPECT_STATUS(op(f.vmar, ops[i], f.base - PG, 2 * PG), ZX_ERR_OUT_OF_RANGE);
         EXPECT_STATUS(op(f.vmar, ops[i], f.base + PG, 2 * PG), ZX_ERR_OUT_OF_RANGE);
@@ -124,15 +121,14 @@ TEST(VmarOpRange, GapIsBadState) {
     zx_handle_t vmar, child, vmo = vu_vmo(2 * PG);
     zx_vaddr_t base, cbase, addr;
     ASSERT_OK(vu_sub(VU_CAN_RWS, 8 * PG, &vmar, &base));
-    static const uint32_t ops[] = {ZX_VMAR_OP_COMMIT, ZX_VMAR_OP_DECOMMIT, ZX_VMAR_OP_MAP_RANGE,
-                                   ZX_VMAR_OP_DONT_NEED, ZX_VMAR_OP_ALWAYS_NEED};
+    const uint32_t *ops = all_ops;
     /* Nothing mapped. */
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < NOPS; i++)
         EXPECT_STATUS(op(vmar, ops[i], base, 8 * PG), ZX_ERR_BAD_STATE);
     ASSERT_OK(vu_map_at(vmar, VU_RW, PG, vmo, 2 * PG, &addr));
     ASSERT_OK(zx_vmar_allocate(vmar, VU_CAN_RWS | ZX_VM_SPECIFIC, 4 * PG, 4 * PG, &child,
                                &cbase));
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < NOPS; i++) {
         EXPECT_STATUS(op(vmar, ops[i], base, 2 * PG), ZX_ERR_BAD_STATE);     /* gap first */
         EXPECT_STATUS(op(vmar, ops[i], base + PG, 3 * PG), ZX_ERR_BAD_STATE); /* gap last */
         EXPECT_STATUS(op(vmar, ops[i], cbase, 4 * PG), ZX_ERR_BAD_STATE);    /* empty child */
@@ -159,8 +155,11 @@ TEST(VmarOpRange, MappingsInAChildVmar) {
     EXPECT_STATUS(op(vmar, ZX_VMAR_OP_COMMIT, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(op(vmar, ZX_VMAR_OP_DECOMMIT, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(op(zx_vmar_root_self(), ZX_VMAR_OP_COMMIT, cbase, PG), ZX_ERR_INVALID_ARGS);
+    /* PREFETCH acts like raising to read: the same. */
+    EXPECT_STATUS(op(vmar, ZX_VMAR_OP_PREFETCH, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(committed(vmo), 0u);
     EXPECT_OK(op(vmar, ZX_VMAR_OP_MAP_RANGE, cbase, 2 * PG));
+    EXPECT_OK(op(vmar, ZX_VMAR_OP_ZERO, cbase, 2 * PG));
     EXPECT_OK(op(vmar, ZX_VMAR_OP_DONT_NEED, cbase, 2 * PG));
     EXPECT_OK(op(vmar, ZX_VMAR_OP_ALWAYS_NEED, cbase, 2 * PG));
     /* Without OP_CHILDREN nothing at all reaches into the child. */
@@ -168,6 +167,7 @@ TEST(VmarOpRange, MappingsInAChildVmar) {
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_MAP_RANGE, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_DONT_NEED, cbase, PG), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(op(weak, ZX_VMAR_OP_ALWAYS_NEED, cbase, PG), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(op(weak, ZX_VMAR_OP_ZERO, cbase, PG), ZX_ERR_INVALID_ARGS);
     zx_handle_close(weak);
     /* The child's own handle may commit. */
     EXPECT_OK(op(child, ZX_VMAR_OP_COMMIT, cbase, 2 * PG));
@@ -293,33 +293,11 @@ TEST(VmarOpRange, CommitPastTheVmoEndCommitsWhatExists) {
     zx_handle_close(vmo);
 }
 
-/* decisions.md: ZERO and PREFETCH are NOT_SUPPORTED after the rights and buffer checks. */
-TEST(VmarOpRange, ZeroAndPrefetchNotSupported) {
-    vu_fixture_t f;
-    ASSERT_OK(vu_fixture_init_fresh(&f, 2));
-    volatile uint8_t *p = (volatile uint8_t *)f.base;
-    p[0] = 0x77;
-    EXPECT_STATUS(op(f.vmar, ZX_VMAR_OP_ZERO, f.base, PG), ZX_ERR_NOT_SUPPORTED);
-    EXPECT_STATUS(op(f.vmar, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_NOT_SUPPORTED);
-    EXPECT_EQ(p[0], 0x77);
-    zx_handle_t no_w = tu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_WRITE);
-    zx_handle_t no_r = tu_dup(f.vmar, tu_rights(f.vmar) & ~ZX_RIGHT_READ);
-    EXPECT_STATUS(op(no_w, ZX_VMAR_OP_ZERO, f.base, PG), ZX_ERR_ACCESS_DENIED);
-    EXPECT_STATUS(op(no_w, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_NOT_SUPPORTED);
-    EXPECT_STATUS(op(no_r, ZX_VMAR_OP_PREFETCH, f.base, PG), ZX_ERR_ACCESS_DENIED);
-    EXPECT_STATUS(op(no_r, ZX_VMAR_OP_ZERO, f.base, PG), ZX_ERR_NOT_SUPPORTED);
-    zx_handle_close(no_w);
-    zx_handle_close(no_r);
-    vu_fixture_fini(&f);
-}
-
 TEST(VmarOpRange, DestroyedVmar) {
     vu_fixture_t f;
     ASSERT_OK(vu_fixture_init_fresh(&f, 2));
     ASSERT_OK(zx_vmar_destroy(f.vmar));
     for (size_t i = 0; i < NOPS; i++) {
-        if (all_ops[i] == ZX_VMAR_OP_ZERO || all_ops[i] == ZX_VMAR_OP_PREFETCH)
-            continue; /* NOT_SUPPORTED before any range or state check */
         EXPECT_STATUS(op(f.vmar, all_ops[i], f.base, PG), ZX_ERR_BAD_STATE);
         EXPECT_STATUS(op(f.vmar, all_ops[i], f.base + 2 * PG, PG), ZX_ERR_OUT_OF_RANGE);
     }

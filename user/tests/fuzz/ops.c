@@ -626,10 +626,12 @@ static void op_vmar_protect(fuzz_thread_t *t) {
 
 static void op_vmar_op_range(fuzz_thread_t *t) {
     rng_t *r = &t->rng;
-    static const uint32_t vmar_ops[] = {ZX_VMAR_OP_COMMIT, ZX_VMAR_OP_DECOMMIT, ZX_VMAR_OP_MAP_RANGE,
-                                        ZX_VMAR_OP_DONT_NEED, ZX_VMAR_OP_ALWAYS_NEED};
+    static const uint32_t vmar_ops[] = {ZX_VMAR_OP_COMMIT,    ZX_VMAR_OP_DECOMMIT,
+                                        ZX_VMAR_OP_MAP_RANGE, ZX_VMAR_OP_ZERO,
+                                        ZX_VMAR_OP_DONT_NEED, ZX_VMAR_OP_ALWAYS_NEED,
+                                        ZX_VMAR_OP_PREFETCH};
     zx_handle_t v = vmar_handle(r);
-    uint32_t op = SANE(t) ? vmar_ops[rnd_below(r, 5)]
+    uint32_t op = SANE(t) ? vmar_ops[rnd_below(r, sizeof(vmar_ops) / sizeof(vmar_ops[0]))]
                   : chance(r, 85) ? (uint32_t)rnd_below(r, 16) : any_bits32(r);
     uint64_t addr = vmar_addr(t);
     uint64_t len = vmar_len(r);
@@ -638,7 +640,7 @@ static void op_vmar_op_range(fuzz_thread_t *t) {
     CALL(t, "vmar_op_range", v, op, addr, len, buf, bs);
     check(t, zx_vmar_op_range(v, op, addr, len, (void *)buf, bs),
           S_OK | S_H | S_ARGS | S(ZX_ERR_OUT_OF_RANGE) | S(ZX_ERR_BAD_STATE) | S_MEM |
-              S(ZX_ERR_NOT_SUPPORTED) /* ZERO, PREFETCH: decisions.md */);
+              S(ZX_ERR_NOT_SUPPORTED) /* DECOMMIT / ZERO of a VMO that cannot */);
 }
 
 static void op_vmar_destroy(fuzz_thread_t *t) {
