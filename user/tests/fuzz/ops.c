@@ -282,7 +282,8 @@ static void op_process_memory(fuzz_thread_t *t, bool write) {
         CALL(t, "process_read_memory", p, vaddr, buf, size, actual);
         st = zx_process_read_memory(p, vaddr, (void *)buf, size, (size_t *)actual);
     }
-    check(t, st, S_OK | S_H | S_ARGS | S(ZX_ERR_NOT_FOUND) | S(ZX_ERR_BAD_STATE) | S_MEM);
+    check(t, st, S_OK | S_H | S_ARGS | S(ZX_ERR_NOT_FOUND) | S(ZX_ERR_BAD_STATE) | S_MEM |
+                     S(ZX_ERR_OUT_OF_RANGE) /* a mapped page past its VMO's end */);
 }
 
 static void op_task_kill(fuzz_thread_t *t) {
