@@ -605,11 +605,10 @@ static zx_status_t create_slice(vmo_t *parent, uint32_t options, uint64_t offset
     if (size > VMO_SIZE_MAX)
         return ZX_ERR_OUT_OF_RANGE;
     uint64_t rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
-    if (offset > UINT64_MAX - rounded)
-        return ZX_ERR_OUT_OF_RANGE;
-    /* Not resizable, so the parent's size is fixed: no lock needed to read it. */
+    /* Not resizable, so the parent's size is fixed: no lock needed to read it. Outside
+     * the parent, offset + size overflowing included: INVALID_ARGS, Zircon's code. */
     if (!vmo_range_ok(vmo_size(parent), offset, rounded))
-        return ZX_ERR_INVALID_ARGS; /* Zircon's code for a slice outside its parent */
+        return ZX_ERR_INVALID_ARGS;
     if (parent->flags & VMO_FLAG_SLICE) {
         offset += parent->parent_offset;
         parent = parent->parent;
@@ -626,6 +625,22 @@ static zx_status_t create_slice(vmo_t *parent, uint32_t options, uint64_t offset
     mutex_release(&parent->hier->lock);
     *out = slice;
     return ZX_OK;
+}
+
+/*
+ * See vmo_child_priv.h. Every merge and snapshot keeps the sum of the parent_offsets on
+ * a leaf's path to the root, so the sum never overflows once creation and growth are
+ * checked here, and neither does any offset a window composes from part of it.
+ */
+bool vmo_cow_window_fits_locked(const vmo_t *vmo, uint64_t offset, uint64_t len)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint64_t root_offset = offset;
+    for (const vmo_t *v = vmo; v->parent; v = v->parent) {
+        if (root_offset > UINT64_MAX - v->parent_offset)
+            return false;
+        root_offset += v->parent_offset;
+    }
+    return len <= UINT64_MAX - root_offset;
 }
 
 /* Hidden ancestors of vmo (0 for a root): what a lookup in vmo may have to walk. */
@@ -700,8 +715,6 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
     if (size > VMO_SIZE_MAX)
         return ZX_ERR_OUT_OF_RANGE;
     uint64_t rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
-    if (offset > VMO_SIZE_MAX - rounded)
-        return ZX_ERR_OUT_OF_RANGE;
 
     uint32_t child_opts = (options & VMO_CHILD_RESIZABLE) ? VMO_OPT_RESIZABLE : 0;
     vmo_t *child = vmo_alloc(VMO_TYPE_PAGED, child_opts, rounded, 0, parent->hier);
@@ -718,9 +731,13 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
 
     mutex_acquire(&parent->hier->lock);
     struct page_tree kept, copies;
-    zx_status_t st = cow_depth(parent) >= VMO_COW_DEPTH_MAX
-                         ? ZX_ERR_OUT_OF_RANGE
-                         : collect_written_pages(parent, &kept, &copies);
+    zx_status_t st = ZX_OK;
+    if (!vmo_cow_window_fits_locked(parent, offset, rounded))
+        st = ZX_ERR_INVALID_ARGS;
+    else if (cow_depth(parent) >= VMO_COW_DEPTH_MAX)
+        st = ZX_ERR_OUT_OF_RANGE;
+    else
+        st = collect_written_pages(parent, &kept, &copies);
     if (st != ZX_OK) {
         mutex_release(&parent->hier->lock);
         vmo_free_struct(child);

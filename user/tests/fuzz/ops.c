@@ -406,11 +406,15 @@ static void op_vmo_create(fuzz_thread_t *t) {
         pool_add(r, read_handle(out));
 }
 
+/* VMO offsets: small ones, and page-aligned ones just below 2^64 and the largest VMO
+ * size, where a child's offset into its family's root may overflow. */
 static uint64_t vmo_offset(rng_t *r) {
     if (chance(r, 60))
         return TU_PAGE * rnd_below(r, 8);
     if (chance(r, 50))
         return rnd_below(r, 8 * TU_PAGE);
+    if (chance(r, 30))
+        return (chance(r, 50) ? 0 : 0xfffffffffffe0000ull) - TU_PAGE * (1 + rnd_below(r, 16));
     return any_size(r);
 }
 
@@ -448,7 +452,7 @@ static void op_vmo_set_size(fuzz_thread_t *t) {
     CALL(t, "vmo_set_size", h, size);
     check(t, zx_vmo_set_size(h, size),
           S_OK | S_H | S(ZX_ERR_UNAVAILABLE) | S(ZX_ERR_OUT_OF_RANGE) | S(ZX_ERR_BAD_STATE) |
-              S_MEM);
+              S_MEM | S_ARGS /* a snapshot's end past 2^64 in its family's root */);
 }
 
 static void op_vmo_op_range(fuzz_thread_t *t) {
@@ -456,11 +460,12 @@ static void op_vmo_op_range(fuzz_thread_t *t) {
     zx_handle_t h = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_VMO, false) : any_handle(r, false);
     uint32_t op = chance(r, 85) ? (uint32_t)rnd_below(r, 16) : any_bits32(r);
     uint64_t off = SANE(t) ? TU_PAGE * rnd_below(r, 4) : vmo_offset(r);
-    /* COMMIT sizes that could commit a lot are cut to 64 KiB (an UNBOUNDED VMO is 2^63
-     * bytes, so only sizes that overflow any offset stay huge): memory stays bounded.
-     * Every other op keeps huge sizes: their cost follows the pages that exist. */
+    /* COMMIT sizes that could commit a lot are cut to 64 KiB (an UNBOUNDED VMO is the
+     * largest, 2^64 - 2^17 bytes, so only sizes larger than any VMO stay huge): memory
+     * stays bounded. Every other op keeps huge sizes: their cost follows the pages that
+     * exist. */
     uint64_t size = chance(r, 70) ? rnd_below(r, 16 * TU_PAGE) : any_size(r);
-    if (op == ZX_VMO_OP_COMMIT && size > (1ull << 20) && size < UINT64_MAX - (1ull << 20))
+    if (op == ZX_VMO_OP_COMMIT && size > (1ull << 20) && size <= UINT64_MAX - (1ull << 16))
         size &= 0xffff;
     uintptr_t buf = chance(r, 50) ? 0 : out_ptr(t);
     size_t bs = chance(r, 50) ? 0 : (size_t)rnd_below(r, 64);
