@@ -628,19 +628,14 @@ static zx_status_t create_slice(vmo_t *parent, uint32_t options, uint64_t offset
 }
 
 /*
- * See vmo_child_priv.h. Every merge and snapshot keeps the sum of the parent_offsets on
- * a leaf's path to the root, so the sum never overflows once creation and growth are
- * checked here, and neither does any offset a window composes from part of it.
+ * See vmo_child_priv.h. root_offset is at least the sum of the parent_offsets on vmo's
+ * path to the root (vmo_priv.h), so once creation and growth are checked here that sum
+ * never overflows, and neither does any offset a window composes from part of it.
  */
-bool vmo_cow_window_fits_locked(const vmo_t *vmo, uint64_t offset, uint64_t len)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
-    uint64_t root_offset = offset;
-    for (const vmo_t *v = vmo; v->parent; v = v->parent) {
-        if (root_offset > UINT64_MAX - v->parent_offset)
-            return false;
-        root_offset += v->parent_offset;
-    }
-    return len <= UINT64_MAX - root_offset;
+bool vmo_cow_window_fits(const vmo_t *vmo, uint64_t offset, uint64_t len) {
+    if (offset > UINT64_MAX - vmo->root_offset)
+        return false;
+    return len <= UINT64_MAX - (vmo->root_offset + offset);
 }
 
 /* Hidden ancestors of vmo (0 for a root): what a lookup in vmo may have to walk. */
@@ -715,6 +710,8 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
     if (size > VMO_SIZE_MAX)
         return ZX_ERR_OUT_OF_RANGE;
     uint64_t rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
+    if (!vmo_cow_window_fits(parent, offset, rounded))
+        return ZX_ERR_INVALID_ARGS; /* Zircon's rule against accumulated overflow */
 
     uint32_t child_opts = (options & VMO_CHILD_RESIZABLE) ? VMO_OPT_RESIZABLE : 0;
     vmo_t *child = vmo_alloc(VMO_TYPE_PAGED, child_opts, rounded, 0, parent->hier);
@@ -731,13 +728,9 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
 
     mutex_acquire(&parent->hier->lock);
     struct page_tree kept, copies;
-    zx_status_t st = ZX_OK;
-    if (!vmo_cow_window_fits_locked(parent, offset, rounded))
-        st = ZX_ERR_INVALID_ARGS;
-    else if (cow_depth(parent) >= VMO_COW_DEPTH_MAX)
-        st = ZX_ERR_OUT_OF_RANGE;
-    else
-        st = collect_written_pages(parent, &kept, &copies);
+    zx_status_t st = cow_depth(parent) >= VMO_COW_DEPTH_MAX
+                         ? ZX_ERR_OUT_OF_RANGE
+                         : collect_written_pages(parent, &kept, &copies);
     if (st != ZX_OK) {
         mutex_release(&parent->hier->lock);
         vmo_free_struct(child);
@@ -765,6 +758,8 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
     parent->parent = h;
     parent->parent_offset = 0;
     parent->parent_limit = parent->size;
+    h->root_offset = parent->root_offset;
+    child->root_offset = parent->root_offset + offset; /* checked above */
     child->parent = h;
     child->parent_offset = offset;
     child->parent_limit = offset < h->size ? MIN(rounded, h->size - offset) : 0;

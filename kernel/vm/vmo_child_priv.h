@@ -61,11 +61,10 @@ void vmo_cow_drop_unseen_locked(vmo_t *vmo, uint64_t index, uint64_t old_limit)
 /*
  * Zircon's rule against accumulated overflow: true if [offset, offset + len) of vmo (a
  * paged VMO that is not a slice), projected onto the root of its copy-on-write family
- * (offset plus the parent_offset of vmo and of every ancestor), ends without overflowing
- * 64 bits. O(depth), at most VMO_COW_DEPTH_MAX steps.
+ * (offset plus vmo->root_offset), ends without overflowing 64 bits. O(1); reads only
+ * what never changes.
  */
-bool vmo_cow_window_fits_locked(const vmo_t *vmo, uint64_t offset, uint64_t len)
-    TA_REQ(vmo->hier->lock);
+bool vmo_cow_window_fits(const vmo_t *vmo, uint64_t offset, uint64_t len);
 
 /*
  * Slices: if vmo is a slice, checks [*offset, + len) against its size (false, with

@@ -306,7 +306,7 @@ zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
 
     mutex_acquire(&vmo->hier->lock);
     uint64_t old = vmo->size;
-    if (rounded > old && vmo_has_cow_parent(vmo) && !vmo_cow_window_fits_locked(vmo, 0, rounded)) {
+    if (rounded > old && vmo_has_cow_parent(vmo) && !vmo_cow_window_fits(vmo, 0, rounded)) {
         mutex_release(&vmo->hier->lock);
         return ZX_ERR_INVALID_ARGS; /* Zircon's answer: the end would overflow in the root */
     }

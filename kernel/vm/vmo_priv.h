@@ -144,6 +144,11 @@ struct vmo {
     vmo_t *parent;
     uint64_t parent_offset;
     uint64_t parent_limit;
+    /* Where offset 0 lies in the root of the family when this VMO was created (0 for a
+     * root; a snapshot: its parent's plus its offset; a hidden node: its original's).
+     * Immutable. Merges keep the sum of the parent_offsets on a path to the root, or
+     * make it 0 when the root goes, so it never undercounts: vmo_cow_window_fits. */
+    uint64_t root_offset;
     vmo_t *child[VMO_HIDDEN_CHILDREN];
     struct list_node slices;     /* struct vmo.slice_node: slices of this VMO */
     struct list_node slice_node;
