@@ -21,7 +21,9 @@ static bool op_writes(uint32_t op) {
  * op_children, or at all for COMMIT / DECOMMIT / PREFETCH (they act as if they raised
  * the mapping's protection to what its maximum allows, which a protect through a parent
  * VMAR may not do); ACCESS_DENIED for COMMIT / DECOMMIT / ZERO without WRITE and for
- * PREFETCH without READ in the mapping's maximum permissions.
+ * PREFETCH without READ in the mapping's maximum permissions; OUT_OF_RANGE for a mapping
+ * made with ZX_VM_FAULT_BEYOND_STREAM_SIZE whose part reaches past its VMO's content
+ * size (rounded up to a page).
  */
 static zx_status_t op_range_check_one(vmar_t *vmar, uint32_t op, vaddr_t va, vaddr_t b,
                                       bool op_children, vm_mapping_t **m, vaddr_t *pe)
@@ -40,6 +42,13 @@ static zx_status_t op_range_check_one(vmar_t *vmar, uint32_t op, vaddr_t va, vad
     if (op == VMAR_OP_PREFETCH && !(found->max_perms & ZX_VM_PERM_READ))
         return ZX_ERR_ACCESS_DENIED;
     *pe = MIN(b, vm_region_end(&found->r));
+    if (found->max_perms & ZX_VM_FAULT_BEYOND_STREAM_SIZE) {
+        /* Zircon's rule: such a mapping's part must lie within the content size's page. */
+        uint64_t off = found->vmo_offset + (va - vm_region_base(&found->r));
+        uint64_t end = vmo_stream_end(found->vmo);
+        if (off > end || *pe - va > end - off)
+            return ZX_ERR_OUT_OF_RANGE;
+    }
     return ZX_OK;
 }
 

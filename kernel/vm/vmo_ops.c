@@ -325,6 +325,9 @@ zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
     if (rounded < old)
         vmo_unmap_links_locked(vmo, rounded, old);
     __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
+    /* The content size becomes the exact size: an end that moves down was unmapped
+     * above with the rest of the tail; one that moves up exposes nothing mapped. */
+    __atomic_store_n(&vmo->stream_size, size, __ATOMIC_RELAXED);
     if (rounded < old)
         vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
     vmo_clear_bytes_locked(vmo, size, rounded);

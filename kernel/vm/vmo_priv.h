@@ -112,6 +112,9 @@ struct vmo {
     /* Guarded by lock (clang's guarded_by cannot name a struct member in C). Fields
      * that the const getters read are also stored with __atomic_store_n. */
     uint64_t size;               /* page-aligned; only resizable PAGED VMOs change it */
+    /* Content (stream) size, ZX_PROP_VMO_CONTENT_SIZE: <= size; written under the family
+     * lock with an atomic store, so faults may read it without the lock first. */
+    uint64_t stream_size;
     uint32_t cache_policy;       /* VMO_CACHE_* */
     struct page_tree pages;      /* PAGED: committed pages by index */
     struct list_node mappings;   /* struct vmo_mapping_link.node */

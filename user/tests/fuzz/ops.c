@@ -572,6 +572,8 @@ static void op_vmar_map(fuzz_thread_t *t) {
         opt = perms[rnd_below(r, 4)] | (chance(r, 30) ? ZX_VM_SPECIFIC : 0) |
               (chance(r, 10) ? ZX_VM_SPECIFIC_OVERWRITE : 0) | (chance(r, 10) ? ZX_VM_MAP_RANGE : 0) |
               (chance(r, 10) ? ZX_VM_ALLOW_FAULTS : 0);
+        if ((opt & ZX_VM_ALLOW_FAULTS) && chance(r, 50))
+            opt |= ZX_VM_FAULT_BEYOND_STREAM_SIZE;
         bool specific = opt & (ZX_VM_SPECIFIC | ZX_VM_SPECIFIC_OVERWRITE);
         off = specific ? TU_PAGE * rnd_below(r, FUZZ_VMAR_SIZE / TU_PAGE - 16) : 0;
         vmo_off = TU_PAGE * rnd_below(r, 2);

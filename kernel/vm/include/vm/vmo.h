@@ -133,6 +133,21 @@ uint32_t vmo_cache_policy(const vmo_t *vmo);
 zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size);
 
 /*
+ * Content (stream) size, ZX_PROP_VMO_CONTENT_SIZE: the VMO's size at creation; exactly
+ * the size vmo_set_size was given afterwards. vmo_stream_end is it rounded up to a page:
+ * a mapping made with ZX_VM_FAULT_BEYOND_STREAM_SIZE faults at and past that offset.
+ * Both read without the lock (an atomic load).
+ */
+uint64_t vmo_stream_size(const vmo_t *vmo);
+uint64_t vmo_stream_end(const vmo_t *vmo);
+/*
+ * Sets the content size (ZX_ERR_OUT_OF_RANGE past the VMO's size, nothing changed).
+ * When its end page moves down, every mapping of the VMO loses its translations of
+ * [new end, old end) first.
+ */
+zx_status_t vmo_set_stream_size(vmo_t *vmo, uint64_t size);
+
+/*
  * Range operations on [offset, offset + len): offset and len need not be page-aligned;
  * the covered pages are affected. Range past the size (or overflowing) ->
  * ZX_ERR_OUT_OF_RANGE. commit allocates every missing page (NO_MEMORY: pages committed so
