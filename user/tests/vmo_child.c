@@ -160,10 +160,13 @@ TEST(VmoSnapshot, CommitAndZeroStayPrivate) {
     zx_handle_t parent, child;
     ASSERT_OK(make_filled(2, 0x70, 0, &parent));
     ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * P, &child));
-    EXPECT_EQ(vmo_info(child).committed_bytes, 0u);
+    /* The child sees both of the parent's pages, none of them its own alone. */
+    EXPECT_EQ(vmo_info(child).committed_bytes, 2 * P);
+    EXPECT_EQ(vmo_info(child).committed_private_bytes, 0u);
     /* Commit gives the child private copies of what it sees. */
     EXPECT_OK(zx_vmo_op_range(child, ZX_VMO_OP_COMMIT, 0, P, NULL, 0));
-    EXPECT_EQ(vmo_info(child).committed_bytes, P);
+    EXPECT_EQ(vmo_info(child).committed_bytes, 2 * P);
+    EXPECT_EQ(vmo_info(child).committed_private_bytes, P);
     EXPECT_TRUE(vmo_bytes(child, 0, P, 0x70));
     /* ZERO in the child leaves the parent alone. */
     EXPECT_OK(zx_vmo_op_range(child, ZX_VMO_OP_ZERO, 10, P, NULL, 0));
@@ -574,9 +577,10 @@ TEST(VmoSlice, CommitLandsInParent) {
     ASSERT_OK(zx_vmo_create(4 * P, 0, &vmo));
     ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SLICE, 2 * P, 2 * P, &slice));
     EXPECT_OK(zx_vmo_op_range(slice, ZX_VMO_OP_COMMIT, 0, 2 * P, NULL, 0));
-    /* decisions.md: committed bytes count the pages a VMO owns; a slice owns none. */
+    /* A slice reports its parent's pages in its window, as the parent would. */
     EXPECT_EQ(vmo_info(vmo).committed_bytes, 2 * P);
-    EXPECT_EQ(vmo_info(slice).committed_bytes, 0u);
+    EXPECT_EQ(vmo_info(slice).committed_bytes, 2 * P);
+    EXPECT_EQ(vmo_info(slice).committed_private_bytes, 2 * P);
     /* Those were the parent's pages 2 and 3. */
     EXPECT_OK(zx_vmo_op_range(vmo, ZX_VMO_OP_DECOMMIT, 2 * P, 2 * P, NULL, 0));
     EXPECT_EQ(vmo_info(vmo).committed_bytes, 0u);
