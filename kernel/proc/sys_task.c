@@ -256,12 +256,14 @@ bool debugging_syscalls_enabled(void) { return debugging_syscalls; }
  * mapping, is never changed for it. Checks in Zircon's order: the boot switch first
  * (NOT_SUPPORTED), then the arguments, then the handle.
  *
- * Stops at the first unmapped byte (or, for a write, the first mapping that cannot be
- * written): *actual tells how far it got. Nothing at all is ZX_ERR_NO_MEMORY (Zircon's
- * code for "vaddr not mapped"), ZX_ERR_ACCESS_DENIED for a write refused at vaddr, or
- * ZX_ERR_BAD_STATE when p is dying or its aspace was torn down before the first byte
- * moved; a teardown after that only makes the result short. Only the VMO of one mapping
- * is held at a time (a reference), never the mapping itself.
+ * Stops at the first unmapped byte, at the end of a mapped VMO (a mapping may run past
+ * its VMO's end, or the VMO may have shrunk under it), or, for a write, at the first
+ * mapping that cannot be written: *actual tells how far it got. Nothing at all is
+ * ZX_ERR_NO_MEMORY (Zircon's code for "vaddr not mapped"), ZX_ERR_OUT_OF_RANGE when vaddr
+ * is mapped but lies at or past its VMO's end (Zircon's answer), ZX_ERR_ACCESS_DENIED for
+ * a write refused at vaddr, or ZX_ERR_BAD_STATE when p is dying or its aspace was torn
+ * down before the first byte moved; a teardown after that only makes the result short.
+ * Only the VMO of one mapping is held at a time (a reference), never the mapping itself.
  */
 static zx_status_t process_memory(zx_handle_t h, zx_rights_t rights, zx_vaddr_t vaddr,
                                   user_addr_t buf, size_t len, user_addr_t actual_out,
@@ -280,6 +282,7 @@ static zx_status_t process_memory(zx_handle_t h, zx_rights_t rights, zx_vaddr_t 
     if (!as)
         return ZX_ERR_BAD_STATE;
     size_t done = 0;
+    bool past_end = false; /* stopped at a mapped VMO's end */
     while (done < len && vaddr + done >= vaddr) {
         vmo_t *vmo;
         uint64_t off;
@@ -290,22 +293,38 @@ static zx_status_t process_memory(zx_handle_t h, zx_rights_t rights, zx_vaddr_t 
                 st = lst;
             break;
         }
+        uint64_t vsize = vmo_size(vmo);
         size_t n = len - done < left ? len - done : left;
-        struct mem_copy_ctx c = {buf + done, read};
-        zx_status_t cst = read ? vmo_read(vmo, off, n, mem_copy_cb, &c)
-                               : vmo_write(vmo, off, n, mem_copy_cb, &c);
+        zx_status_t cst = ZX_ERR_OUT_OF_RANGE;
+        if (off < vsize) {
+            bool trimmed = n > vsize - off;
+            if (trimmed)
+                n = (size_t)(vsize - off);
+            struct mem_copy_ctx c = {buf + done, read};
+            cst = read ? vmo_read(vmo, off, n, mem_copy_cb, &c)
+                       : vmo_write(vmo, off, n, mem_copy_cb, &c);
+            if (cst == ZX_OK && trimmed) {
+                done += n; /* the rest of the mapping lies past the VMO's end */
+                past_end = true;
+                cst = ZX_ERR_OUT_OF_RANGE;
+                n = 0;
+            }
+        }
         vmo_unref(vmo);
         if (cst == ZX_ERR_INVALID_ARGS) {
             st = ZX_ERR_INVALID_ARGS; /* the caller's buffer faulted */
             break;
         }
-        if (cst != ZX_OK)
-            break; /* beyond the VMO's end */
+        if (cst != ZX_OK) {
+            /* OUT_OF_RANGE: at or beyond the VMO's end (it may have shrunk meanwhile) */
+            past_end = past_end || cst == ZX_ERR_OUT_OF_RANGE;
+            break;
+        }
         done += n;
     }
     vm_aspace_unref(as);
     if (st == ZX_OK && done == 0)
-        st = ZX_ERR_NO_MEMORY;
+        st = past_end ? ZX_ERR_OUT_OF_RANGE : ZX_ERR_NO_MEMORY;
     if (st == ZX_OK)
         st = user_copy_to(actual_out, &done, sizeof(done));
     return st;

@@ -501,11 +501,45 @@ static inline bool mapping_may_use_blocks(const vm_mapping_t *m, bool for_write)
            vmo_large_pages_enabled();
 }
 
+/* True if m was mapped with ZX_VM_FAULT_BEYOND_STREAM_SIZE (vm_mapping_priv.h). */
+static inline bool mapping_obeys_stream(const vm_mapping_t *m) {
+    return (m->max_perms & ZX_VM_FAULT_BEYOND_STREAM_SIZE) != 0;
+}
+
+/* fault_map for a mapping that obeys the content size: the end is checked again under
+ * the VMO lock, which a shrink of the content size holds while it unmaps. */
+struct stream_map_ctx {
+    struct fault_map_ctx f;
+    uint64_t offset; /* the faulting page's offset in the mapping's VMO */
+};
+
+static zx_status_t stream_fault_map(void *ctx, paddr_t pa, bool writable) {
+    struct stream_map_ctx *s = ctx;
+    if (s->offset >= vmo_stream_end(s->f.m->vmo))
+        return ZX_ERR_OUT_OF_RANGE;
+    return fault_map(&s->f, pa, writable);
+}
+
+/* The fault of a mapping that obeys the content size: page by page (no large entries,
+ * which could reach past the end), refused at and past the end page (Zircon's rule);
+ * the early check keeps a write from committing a page that could not be mapped. */
+static zx_status_t stream_fault(vm_mapping_t *m, vaddr_t va, zx_vm_option_t perms,
+                                uint32_t pf_flags) TA_REQ_SHARED(m->r.aspace->lock) {
+    vaddr_t page = ROUNDDOWN(va, PAGE_SIZE);
+    uint64_t off = m->vmo_offset + (page - vm_region_base(&m->r));
+    if (off >= vmo_stream_end(m->vmo))
+        return ZX_ERR_OUT_OF_RANGE;
+    struct stream_map_ctx s = {{m, m->r.aspace->arch, page, arch_flags(m, perms)}, off};
+    return vmo_fault_page(m->vmo, off, pf_flags & VM_PF_WRITE, stream_fault_map, &s);
+}
+
 zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags) {
     zx_vm_option_t perms = perms_at(m, va);
     zx_status_t st = fault_check_perms(perms, pf_flags);
     if (st != ZX_OK)
         return st;
+    if (unlikely(mapping_obeys_stream(m)))
+        return stream_fault(m, va, perms, pf_flags);
     if (mapping_may_use_blocks(m, pf_flags & VM_PF_WRITE)) {
         st = fault_block(m, va, perms, pf_flags & VM_PF_WRITE);
         if (st != ZX_ERR_NEXT)
@@ -537,6 +571,7 @@ zx_status_t vm_mapping_page_fault(vm_mapping_t *m, vaddr_t va, uint32_t pf_flags
 struct populate_ctx {
     const vm_mapping_t *m;
     uint32_t flags;
+    bool stream;               /* m obeys the content size: nothing mapped past its end */
     vaddr_t batch_va;          /* first page of the batch */
     size_t batch_n;
     paddr_t batch[POPULATE_BATCH];
@@ -604,6 +639,12 @@ static zx_status_t populate_blocks(struct populate_ctx *p, vaddr_t va, paddr_t p
  * call per run of committed pages, under the VMO lock. */
 static zx_status_t populate_run(void *ctx, uint64_t offset, const paddr_t *pa, size_t n) {
     const struct populate_ctx *p = ctx;
+    if (unlikely(p->stream)) { /* checked under the VMO lock, as a fault does */
+        uint64_t end = vmo_stream_end(p->m->vmo);
+        if (offset >= end)
+            return ZX_OK;
+        n = MIN(n, (size_t)((end - offset) >> PAGE_SHIFT));
+    }
     vaddr_t va = vm_region_base(&p->m->r) + (offset - p->m->vmo_offset);
     return arch_mmu_map(p->m->r.aspace->arch, va, pa, n, p->flags, ARCH_EXISTING_SKIP, NULL);
 }
@@ -639,8 +680,8 @@ zx_status_t vm_mapping_populate(vm_mapping_t *m, vaddr_t a, vaddr_t b) {
     a = MAX(a, base);
     b = MIN(b, vm_region_end(&m->r));
     uint64_t vsize = vmo_size(m->vmo);
-    struct populate_ctx pc = {.m = m};
-    bool blocks = mapping_may_use_blocks(m, false);
+    struct populate_ctx pc = {.m = m, .stream = mapping_obeys_stream(m)};
+    bool blocks = !pc.stream && mapping_may_use_blocks(m, false);
     mark_populated(m); /* before the VMO lock, so before any translation */
     for (uint32_t i = run_index(m, a - base); i < m->nruns && base + m->runs[i].offset < b; i++) {
         zx_vm_option_t perms = m->runs[i].perms;

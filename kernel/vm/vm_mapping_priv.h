@@ -50,7 +50,10 @@ struct vm_mapping {
     bool populated;
     vmo_t *vmo;                /* a reference while alive; NULL until installed */
     uint64_t vmo_offset;       /* VMO offset of base */
-    zx_vm_option_t max_perms;  /* fixed at map time */
+    /* Fixed at map time: the PERM_* the mapping may ever have, plus
+     * ZX_VM_FAULT_BEYOND_STREAM_SIZE if it was mapped with it (so a split keeps it and
+     * only mappings that agree on it merge). */
+    zx_vm_option_t max_perms;
     struct vmo_mapping_link link;
     uint32_t nruns;
     struct vm_prot_run runs[VM_PROT_RUNS_MAX];

@@ -416,7 +416,8 @@ zx_status_t vmar_map_held(vmar_t *vmar, size_t vmar_offset, vmo_t *vmo, uint64_t
             unmap_apply_locked(vmar, base, base + len, first, spare);
     }
     if (st == ZX_OK) {
-        zx_vm_option_t max = max_perms & VM_PERM_RWX & (vmar->flags >> VM_CAN_MAP_SHIFT);
+        zx_vm_option_t max = (max_perms & VM_PERM_RWX & (vmar->flags >> VM_CAN_MAP_SHIFT)) |
+                             (options & ZX_VM_FAULT_BEYOND_STREAM_SIZE);
         vm_mapping_install(m, vmar, base, len, vmo, vmo_offset, perms, max);
         vm_region_same_lock(&m->r, &vmar->r);
         if (options & ZX_VM_MAP_RANGE) {

@@ -433,6 +433,33 @@ out:
     env_fini(&e);
 }
 
+/* PREFETCH and ALWAYS_NEED populate the committed pages like MAP_RANGE; DONT_NEED only
+ * validates; ZERO zeroes the mapped VMO (whole pages decommitted, so unmapped). */
+KTEST(vmar, prefetch_hints_and_zero) {
+    struct env e;
+    vaddr_t a = 0;
+    T_OK(env_init(&e, 4, 0));
+    T_OK(vmo_commit(e.vmo, 0, 4 * P));
+    T_OK(vmar_map(e.root, 0, e.vmo, 0, 4 * P, RW, RW, &a));
+    T_OK(vmar_op_range(e.root, VMAR_OP_DONT_NEED, a, 4 * P, false));
+    EXPECT_FALSE(mapped(&e, a, NULL, NULL));
+    T_OK(vmar_op_range(e.root, VMAR_OP_PREFETCH, a, 2 * P, false));
+    EXPECT_TRUE(mapped(&e, a + P, NULL, NULL));
+    EXPECT_FALSE(mapped(&e, a + 2 * P, NULL, NULL));
+    T_OK(vmar_op_range(e.root, VMAR_OP_ALWAYS_NEED, a + 2 * P, 2 * P, false));
+    EXPECT_TRUE(mapped(&e, a + 3 * P, NULL, NULL));
+    EXPECT_STATUS(vmar_op_range(e.root, VMAR_OP_PREFETCH, a, 5 * P, false), ZX_ERR_BAD_STATE);
+    EXPECT_STATUS(vmar_op_range(e.root, VMAR_OP_ZERO, a, 5 * P, false), ZX_ERR_BAD_STATE);
+    EXPECT_EQ(vmo_committed_pages(e.vmo), 4u); /* a failed ZERO changed nothing */
+    T_OK(vmar_op_range(e.root, VMAR_OP_ZERO, a + P, 2 * P, false));
+    EXPECT_TRUE(mapped(&e, a, NULL, NULL));
+    EXPECT_FALSE(mapped(&e, a + P, NULL, NULL));
+    EXPECT_FALSE(mapped(&e, a + 2 * P, NULL, NULL));
+    EXPECT_EQ(vmo_committed_pages(e.vmo), 2u);
+out:
+    env_fini(&e);
+}
+
 KTEST(vmar, access) {
     struct env e;
     vaddr_t a = 0;

@@ -122,6 +122,7 @@ vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t ba
     vmo->options = options;
     vmo->base = base;
     vmo->size = size;
+    vmo->stream_size = size;
     vmo->cache_policy = VMO_CACHE_CACHED;
     page_tree_init(&vmo->pages);
     list_init(&vmo->mappings);
@@ -500,6 +501,38 @@ zx_status_t vmo_set_cache_policy(vmo_t *vmo, uint32_t policy) {
     if (mapped == 0) {
         __atomic_store_n(&vmo->cache_policy, policy, __ATOMIC_RELAXED);
         st = ZX_OK;
+    }
+    mutex_release(&vmo->hier->lock);
+    return st;
+}
+
+/* ---- Content (stream) size ----------------------------------------------------------- */
+
+uint64_t vmo_stream_size(const vmo_t *vmo) {
+    return __atomic_load_n(&vmo->stream_size, __ATOMIC_RELAXED);
+}
+
+uint64_t vmo_stream_end(const vmo_t *vmo) {
+    return ROUNDUP(vmo_stream_size(vmo), (uint64_t)PAGE_SIZE); /* <= size: cannot wrap */
+}
+
+/*
+ * See vmo.h. Lowering the end page drops the translations of [new end, old end) from
+ * every mapping of the VMO (only FAULT_BEYOND_STREAM_SIZE ones care; the others fault
+ * the pages back in), under the lock, so that a fault or MAP_RANGE checking the end
+ * under the same lock never leaves a translation past it.
+ */
+zx_status_t vmo_set_stream_size(vmo_t *vmo, uint64_t size) {
+    mutex_acquire(&vmo->hier->lock);
+    zx_status_t st = ZX_OK;
+    if (size > vmo->size) {
+        st = ZX_ERR_OUT_OF_RANGE;
+    } else {
+        uint64_t old_end = vmo_stream_end(vmo);
+        __atomic_store_n(&vmo->stream_size, size, __ATOMIC_RELAXED);
+        uint64_t new_end = vmo_stream_end(vmo);
+        if (new_end < old_end)
+            vmo_unmap_links_locked(vmo, new_end, old_end);
     }
     mutex_release(&vmo->hier->lock);
     return st;

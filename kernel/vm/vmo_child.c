@@ -381,7 +381,7 @@ uint32_t vmo_cow_sharers_locked(vmo_t *vmo, uint64_t index) {
 /*
  * See vmo_child_priv.h. The walk up from vmo: at each ancestor, vmo's page indices
  * [from, lim) read it, at the ancestor's index + shift; lim shrinks with every window
- * (it stays below 2^51 pages, so index + shift cannot overflow while lim > from).
+ * (page indices and shifts stay below 2^52, so index + shift cannot overflow).
  */
 uint64_t vmo_cow_next_present_locked(vmo_t *vmo, uint64_t from, uint64_t to,
                                      uint64_t limit) TA_NO_THREAD_SAFETY_ANALYSIS {
@@ -693,11 +693,10 @@ static zx_status_t create_slice(vmo_t *parent, uint32_t options, uint64_t offset
     if (size > VMO_SIZE_MAX)
         return ZX_ERR_OUT_OF_RANGE;
     uint64_t rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
-    if (offset > UINT64_MAX - rounded)
-        return ZX_ERR_OUT_OF_RANGE;
-    /* Not resizable, so the parent's size is fixed: no lock needed to read it. */
+    /* Not resizable, so the parent's size is fixed: no lock needed to read it. Outside
+     * the parent, offset + size overflowing included: INVALID_ARGS, Zircon's code. */
     if (!vmo_range_ok(vmo_size(parent), offset, rounded))
-        return ZX_ERR_INVALID_ARGS; /* Zircon's code for a slice outside its parent */
+        return ZX_ERR_INVALID_ARGS;
     if (parent->flags & VMO_FLAG_SLICE) {
         offset += parent->parent_offset;
         parent = parent->parent;
@@ -714,6 +713,17 @@ static zx_status_t create_slice(vmo_t *parent, uint32_t options, uint64_t offset
     mutex_release(&parent->hier->lock);
     *out = slice;
     return ZX_OK;
+}
+
+/*
+ * See vmo_child_priv.h. root_offset is at least the sum of the parent_offsets on vmo's
+ * path to the root (vmo_priv.h), so once creation and growth are checked here that sum
+ * never overflows, and neither does any offset a window composes from part of it.
+ */
+bool vmo_cow_window_fits(const vmo_t *vmo, uint64_t offset, uint64_t len) {
+    if (offset > UINT64_MAX - vmo->root_offset)
+        return false;
+    return len <= UINT64_MAX - (vmo->root_offset + offset);
 }
 
 /* Hidden ancestors of vmo (0 for a root): what a lookup in vmo may have to walk. */
@@ -788,8 +798,8 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
     if (size > VMO_SIZE_MAX)
         return ZX_ERR_OUT_OF_RANGE;
     uint64_t rounded = ROUNDUP(size, (uint64_t)PAGE_SIZE);
-    if (offset > VMO_SIZE_MAX - rounded)
-        return ZX_ERR_OUT_OF_RANGE;
+    if (!vmo_cow_window_fits(parent, offset, rounded))
+        return ZX_ERR_INVALID_ARGS; /* Zircon's rule against accumulated overflow */
 
     uint32_t child_opts = (options & VMO_CHILD_RESIZABLE) ? VMO_OPT_RESIZABLE : 0;
     vmo_t *child = vmo_alloc(VMO_TYPE_PAGED, child_opts, rounded, 0, parent->hier);
@@ -836,6 +846,8 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
     parent->parent = h;
     parent->parent_offset = 0;
     parent->parent_limit = parent->size;
+    h->root_offset = parent->root_offset;
+    child->root_offset = parent->root_offset + offset; /* checked above */
     child->parent = h;
     child->parent_offset = offset;
     child->parent_limit = offset < h->size ? MIN(rounded, h->size - offset) : 0;

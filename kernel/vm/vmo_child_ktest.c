@@ -390,7 +390,7 @@ KTEST(vmo_child, error_codes) {
     EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SLICE, 3 * P, 2 * P, &c), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SLICE, 5 * P, 0, &c), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SLICE, UINT64_MAX - P + 1, 2 * P, &c),
-                  ZX_ERR_OUT_OF_RANGE);
+                  ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT | VMO_CHILD_RESIZABLE |
                                           VMO_CHILD_NO_WRITE, 0, P, &c),
                   ZX_ERR_INVALID_ARGS);
@@ -398,8 +398,9 @@ KTEST(vmo_child, error_codes) {
     EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT, 1, P, &c), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT, P, UINT64_MAX - P, &c),
                   ZX_ERR_OUT_OF_RANGE);
-    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT, VMO_SIZE_MAX, P, &c),
-                  ZX_ERR_OUT_OF_RANGE);
+    /* The child's end in the family's root must not overflow (Zircon's rule). */
+    EXPECT_STATUS(vmo_create_child(p, VMO_CHILD_SNAPSHOT, UINT64_MAX - P + 1, P, &c),
+                  ZX_ERR_INVALID_ARGS);
 
     TRY(vmo_create_child(p, VMO_CHILD_SLICE, 0, 4 * P, &s));
     EXPECT_STATUS(vmo_create_child(s, VMO_CHILD_SNAPSHOT, 0, P, &c), ZX_ERR_NOT_SUPPORTED);
@@ -567,5 +568,46 @@ KTEST(vmo_child, snapshot_chain_frees_unreachable_ancestor_page) {
 out:
     unref_if(c2);
     unref_if(c1);
+    unref_if(p);
+}
+
+/*
+ * Offsets at the top of the 64-bit space (VMO_SIZE_MAX and children ending right below
+ * 2^64): lookups through the windows, a zero of a huge range (the next-present walk
+ * adds the offsets of every ancestor), a shrink that drops unseen ancestor pages, and
+ * the merges that add a hidden node's offset to its remaining child's.
+ */
+KTEST(vmo_child, offsets_at_the_top_of_the_space) {
+    vmo_t *p = NULL, *c = NULL, *g = NULL, *z = NULL;
+    const uint64_t top = VMO_SIZE_MAX - 2 * P; /* the last two pages of p */
+    TRY(vmo_create_paged(VMO_SIZE_MAX, 0, &p));
+    TRY(fill(p, top, BYTE_A));
+    TRY(fill(p, top + P, BYTE_B));
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT | VMO_CHILD_RESIZABLE, top, 2 * P, &c));
+    EXPECT_TRUE(page_is(c, 0, BYTE_A));
+    EXPECT_TRUE(page_is(c, P, BYTE_B));
+    TRY(vmo_create_child(c, VMO_CHILD_SNAPSHOT, P, 4 * P, &g)); /* past c's end: zeros */
+    EXPECT_TRUE(page_is(g, 0, BYTE_B));
+    EXPECT_TRUE(page_is(g, P, 0));
+    /* A sibling at the very last page below 2^64, seeing nothing of p. */
+    TRY(vmo_create_child(p, VMO_CHILD_SNAPSHOT, UINT64_MAX - P + 1 - P, P, &z));
+    EXPECT_TRUE(page_is(z, 0, 0));
+    TRY(vmo_set_size(c, 0x20000)); /* its end: 2^64 - 2 pages */
+    EXPECT_STATUS(vmo_set_size(c, 0x20000 + 2 * P), ZX_ERR_INVALID_ARGS);
+    TRY(vmo_zero(c, 0, 0x20000)); /* a copy-on-write zero may need pages */
+    EXPECT_TRUE(page_is(c, P, 0));
+    EXPECT_TRUE(page_is(g, 0, BYTE_B)); /* g keeps what it saw */
+    TRY(vmo_set_size(c, 0));
+    unref_if(c); /* merges down to g */
+    c = NULL;
+    EXPECT_TRUE(page_is(g, 0, BYTE_B));
+    unref_if(p);
+    p = NULL;
+    EXPECT_TRUE(page_is(g, 0, BYTE_B));
+    EXPECT_TRUE(page_is(z, 0, 0));
+out:
+    unref_if(z);
+    unref_if(g);
+    unref_if(c);
     unref_if(p);
 }

@@ -68,6 +68,14 @@ void vmo_cow_drop_unseen_locked(vmo_t *vmo, uint64_t index, uint64_t old_limit)
     TA_REQ(vmo->hier->lock);
 
 /*
+ * Zircon's rule against accumulated overflow: true if [offset, offset + len) of vmo (a
+ * paged VMO that is not a slice), projected onto the root of its copy-on-write family
+ * (offset plus vmo->root_offset), ends without overflowing 64 bits. O(1); reads only
+ * what never changes.
+ */
+bool vmo_cow_window_fits(const vmo_t *vmo, uint64_t offset, uint64_t len);
+
+/*
  * Slices: if vmo is a slice, checks [*offset, + len) against its size (false, with
  * *st = OUT_OF_RANGE, when outside) and rewrites *vmo and *offset to the parent's.
  * Returns true to go on with the operation.

@@ -41,7 +41,7 @@
 
 /*
  * Page indices [*first, *last) covered by a range that vmo_range_ok accepted. The end
- * cannot overflow: offset + len <= size <= VMO_SIZE_MAX.
+ * cannot overflow: offset + len <= size <= VMO_SIZE_MAX < 2^64.
  */
 static void covered_pages(uint64_t offset, uint64_t len, uint64_t *first, uint64_t *last) {
     *first = vmo_page_index(offset);
@@ -327,6 +327,10 @@ zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
 
     mutex_acquire(&vmo->hier->lock);
     uint64_t old = vmo->size;
+    if (rounded > old && vmo_has_cow_parent(vmo) && !vmo_cow_window_fits(vmo, 0, rounded)) {
+        mutex_release(&vmo->hier->lock);
+        return ZX_ERR_INVALID_ARGS; /* Zircon's answer: the end would overflow in the root */
+    }
     if (vmo_has_cow_parent(vmo) && size < rounded) {
         /* The tail of the new last page must read as zeros: if it shows an ancestor's
          * page, take a copy first (the only step that can fail, so it goes first). */
@@ -342,6 +346,9 @@ zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
     if (rounded < old)
         vmo_unmap_links_locked(vmo, rounded, old);
     __atomic_store_n(&vmo->size, rounded, __ATOMIC_RELAXED);
+    /* The content size becomes the exact size: an end that moves down was unmapped
+     * above with the rest of the tail; one that moves up exposes nothing mapped. */
+    __atomic_store_n(&vmo->stream_size, size, __ATOMIC_RELAXED);
     if (rounded < old)
         vmo_free_pages_locked(vmo, vmo_page_index(rounded), vmo_page_index(old));
     vmo_clear_bytes_locked(vmo, size, rounded);

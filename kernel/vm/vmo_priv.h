@@ -119,6 +119,9 @@ struct vmo {
     /* Guarded by lock (clang's guarded_by cannot name a struct member in C). Fields
      * that the const getters read are also stored with __atomic_store_n. */
     uint64_t size;               /* page-aligned; only resizable PAGED VMOs change it */
+    /* Content (stream) size, ZX_PROP_VMO_CONTENT_SIZE: <= size; written under the family
+     * lock with an atomic store, so faults may read it without the lock first. */
+    uint64_t stream_size;
     uint32_t cache_policy;       /* VMO_CACHE_* */
     struct page_tree pages;      /* PAGED: committed pages by index */
     struct list_node mappings;   /* struct vmo_mapping_link.node */
@@ -151,6 +154,11 @@ struct vmo {
     vmo_t *parent;
     uint64_t parent_offset;
     uint64_t parent_limit;
+    /* Where offset 0 lies in the root of the family when this VMO was created (0 for a
+     * root; a snapshot: its parent's plus its offset; a hidden node: its original's).
+     * Immutable. Merges keep the sum of the parent_offsets on a path to the root, or
+     * make it 0 when the root goes, so it never undercounts: vmo_cow_window_fits. */
+    uint64_t root_offset;
     vmo_t *child[VMO_HIDDEN_CHILDREN];
     /*
      * Copy-on-write VMOs and hidden nodes with a parent: where a lookup from this node

@@ -10,6 +10,13 @@
 #include "vmsys_priv.h"
 #include "vmsys_rules.h"
 
+/* sys_vmar_op_range hands the op code to the VM unchanged. */
+STATIC_ASSERT(VMAR_OP_COMMIT == ZX_VMAR_OP_COMMIT && VMAR_OP_DECOMMIT == ZX_VMAR_OP_DECOMMIT);
+STATIC_ASSERT(VMAR_OP_MAP_RANGE == ZX_VMAR_OP_MAP_RANGE && VMAR_OP_ZERO == ZX_VMAR_OP_ZERO);
+STATIC_ASSERT(VMAR_OP_DONT_NEED == ZX_VMAR_OP_DONT_NEED);
+STATIC_ASSERT(VMAR_OP_ALWAYS_NEED == ZX_VMAR_OP_ALWAYS_NEED);
+STATIC_ASSERT(VMAR_OP_PREFETCH == ZX_VMAR_OP_PREFETCH);
+
 static zx_status_t get_vmar(zx_handle_t handle, zx_rights_t required, kobject_t **obj,
                             zx_rights_t *rights) {
     return handle_table_get(process_current_handles(), handle, ZX_OBJ_TYPE_VMAR, required, obj,
@@ -111,10 +118,8 @@ zx_status_t sys_vmar_protect(zx_handle_t handle, zx_vm_option_t options, zx_vadd
 }
 
 /*
- * The VM implements COMMIT, DECOMMIT and MAP_RANGE. DONT_NEED and ALWAYS_NEED are hints:
- * they get MAP_RANGE's range, gap and child-VMAR checks (populating translations of
- * committed pages is invisible to user space). ZERO and PREFETCH are NOT_SUPPORTED
- * after the generic checks (docs/syscalls.md, "zx_vmar_op_range").
+ * The op codes are the VM's (VMAR_OP_* == ZX_VMAR_OP_*); the VM does the range,
+ * mapping-permission and child-VMAR checks (docs/syscalls.md, "zx_vmar_op_range").
  */
 zx_status_t sys_vmar_op_range(zx_handle_t handle, uint32_t op, zx_vaddr_t address, size_t size,
                               user_addr_t buffer, size_t buffer_size) {
@@ -124,24 +129,9 @@ zx_status_t sys_vmar_op_range(zx_handle_t handle, uint32_t op, zx_vaddr_t addres
     if (st != ZX_OK)
         return st;
     st = vmsys_vmar_op_check(op, rights, buffer, buffer_size);
-    if (st == ZX_OK) {
-        bool op_children = rights & ZX_RIGHT_OP_CHILDREN;
-        vmar_t *vmar = vmar_dispatcher_vmar(obj);
-        switch (op) {
-        case ZX_VMAR_OP_COMMIT:
-        case ZX_VMAR_OP_DECOMMIT:
-        case ZX_VMAR_OP_MAP_RANGE:
-            st = vmar_op_range(vmar, op, address, size, op_children);
-            break;
-        case ZX_VMAR_OP_DONT_NEED:
-        case ZX_VMAR_OP_ALWAYS_NEED:
-            st = vmar_op_range(vmar, VMAR_OP_MAP_RANGE, address, size, op_children);
-            break;
-        default:
-            st = ZX_ERR_NOT_SUPPORTED;
-            break;
-        }
-    }
+    if (st == ZX_OK)
+        st = vmar_op_range(vmar_dispatcher_vmar(obj), op, address, size,
+                           rights & ZX_RIGHT_OP_CHILDREN);
     kobject_unref(obj);
     return st;
 }

@@ -117,9 +117,7 @@ zx_status_t sys_vmo_set_size(zx_handle_t handle, uint64_t size) {
     if (vmo_is_resizable(vmo) && !(rights & ZX_RIGHT_RESIZE))
         st = ZX_ERR_ACCESS_DENIED;
     else
-        st = vmo_set_size(vmo, size); /* UNAVAILABLE, OUT_OF_RANGE, NO_MEMORY */
-    if (st == ZX_OK)
-        vmo_dispatcher_set_content_size(obj, size);
+        st = vmo_set_size(vmo, size); /* sets the content size too */
     kobject_unref(obj);
     return st;
 }

@@ -1,10 +1,11 @@
 /*
  * VMO dispatchers: the kernel object handles point at, a kobject around a vmo_t
- * reference, with the per-handle-visible state the VM does not keep (content size, child
- * bookkeeping for ZX_VMO_ZERO_CHILDREN and ZX_INFO_VMO). The koid and name are the VMO's
+ * reference, with the per-handle-visible state the VM does not keep (child bookkeeping
+ * for ZX_VMO_ZERO_CHILDREN and ZX_INFO_VMO). The content size is the VM's
+ * (vmo_stream_size), since mappings made with ZX_VM_FAULT_BEYOND_STREAM_SIZE obey it. The koid and name are the VMO's
  * (vmo_set_koid / vmo_set_name), so that mappings can report them.
  *
- * Locking: base.lock guards content_size and num_children. It is taken without any
+ * Locking: base.lock guards num_children. It is taken without any
  * VM lock held and no VM lock is taken under it (kobject.h's rule).
  */
 #include <kernel/assert.h>
@@ -21,7 +22,6 @@ typedef struct vmo_dispatcher {
     zx_koid_t parent_koid;     /* immutable */
     uint32_t child_options;    /* ZX_VMO_CHILD_* it was created with; 0 if not a child */
     size_t num_children;       /* guarded by base.lock */
-    uint64_t content_size;     /* guarded by base.lock */
 } vmo_dispatcher_t;
 
 static vmo_dispatcher_t *to_vmo_dispatcher(kobject_t *obj) {
@@ -59,14 +59,13 @@ static const struct kobject_ops vmo_dispatcher_ops = {
     .related_koid = vmo_dispatcher_related_koid,
 };
 
-static vmo_dispatcher_t *vmo_dispatcher_alloc(vmo_t *vmo, uint64_t content_size) {
+static vmo_dispatcher_t *vmo_dispatcher_alloc(vmo_t *vmo) {
     vmo_dispatcher_t *v = kzalloc(sizeof(*v));
     if (!v)
         return NULL;
     kobject_init(&v->base, &vmo_dispatcher_ops);
     vmo_ref(vmo);
     v->vmo = vmo;
-    v->content_size = content_size;
     vmo_set_koid(vmo, v->base.koid);
     /* No handle names the object yet, so nothing can wait on it or read its signals:
      * the initial state is stored without the lock and without a wake-up. */
@@ -75,7 +74,7 @@ static vmo_dispatcher_t *vmo_dispatcher_alloc(vmo_t *vmo, uint64_t content_size)
 }
 
 zx_status_t vmo_dispatcher_create(vmo_t *vmo, kobject_t **out) {
-    vmo_dispatcher_t *v = vmo_dispatcher_alloc(vmo, vmo_size(vmo));
+    vmo_dispatcher_t *v = vmo_dispatcher_alloc(vmo);
     if (!v)
         return ZX_ERR_NO_MEMORY;
     *out = &v->base;
@@ -86,9 +85,10 @@ zx_status_t vmo_dispatcher_create_child(kobject_t *parent_obj, vmo_t *child_vmo,
                                         uint32_t child_options, uint64_t content_size,
                                         kobject_t **out) {
     vmo_dispatcher_t *p = to_vmo_dispatcher(parent_obj);
-    vmo_dispatcher_t *v = vmo_dispatcher_alloc(child_vmo, content_size);
+    vmo_dispatcher_t *v = vmo_dispatcher_alloc(child_vmo);
     if (!v)
         return ZX_ERR_NO_MEMORY;
+    vmo_set_stream_size(child_vmo, content_size); /* <= its page-rounded size */
     kobject_ref(parent_obj);
     v->parent = parent_obj;
     v->parent_koid = parent_obj->koid;
@@ -124,23 +124,11 @@ zx_status_t vmo_dispatcher_set_name(kobject_t *obj, const char *name, size_t len
 }
 
 uint64_t vmo_dispatcher_get_content_size(kobject_t *obj) {
-    vmo_dispatcher_t *v = to_vmo_dispatcher(obj);
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&obj->lock, &s);
-    uint64_t size = v->content_size;
-    spin_unlock_irqrestore(&obj->lock, s);
-    return size;
+    return vmo_stream_size(to_vmo_dispatcher(obj)->vmo);
 }
 
 zx_status_t vmo_dispatcher_set_content_size(kobject_t *obj, uint64_t size) {
-    vmo_dispatcher_t *v = to_vmo_dispatcher(obj);
-    if (size > vmo_size(v->vmo))
-        return ZX_ERR_OUT_OF_RANGE;
-    spin_lock_saved_state_t s;
-    spin_lock_irqsave(&obj->lock, &s);
-    v->content_size = size;
-    spin_unlock_irqrestore(&obj->lock, s);
-    return ZX_OK;
+    return vmo_set_stream_size(to_vmo_dispatcher(obj)->vmo, size);
 }
 
 /* The part of ZX_INFO_VMO the VMO alone knows (no dispatcher, no handle). */

@@ -2,8 +2,10 @@
  * Edge cases of page-fault resolution in one process: protection runs split over many
  * pages (and merged back), MAP_RANGE pre-population that must not grant more than the
  * mapping allows, write-enabling a page that shows the shared zero page, over-long
- * mappings whose VMO grows or shrinks to nothing, and snapshot children larger than
- * their parent. Forbidden accesses are death tests (ZX_TASK_RETCODE_EXCEPTION_KILL).
+ * mappings whose VMO grows or shrinks to nothing, snapshot children larger than their
+ * parent, and mappings made with ZX_VM_FAULT_BEYOND_STREAM_SIZE, which fault past the
+ * page holding the VMO's content size. Forbidden accesses are death tests
+ * (ZX_TASK_RETCODE_EXCEPTION_KILL).
  */
 #include "vm_util.h"
 
@@ -189,4 +191,93 @@ TEST(FaultEdge, ReadOnlyProtectedSnapshotPageDoesNotCopy) {
     unmap(ca, PAGE);
     zx_handle_close(c);
     zx_handle_close(p);
+}
+
+/* ---- ZX_VM_FAULT_BEYOND_STREAM_SIZE ---- */
+
+#define STREAM_MAP (RW | ZX_VM_ALLOW_FAULTS | ZX_VM_FAULT_BEYOND_STREAM_SIZE)
+
+static zx_status_t set_content_size(zx_handle_t vmo, uint64_t size) {
+    return zx_object_set_property(vmo, ZX_PROP_VMO_CONTENT_SIZE, &size, sizeof(size));
+}
+
+TEST(FaultEdge, BeyondStreamSizeFaults) {
+    zx_handle_t vmo = patterned_vmo(4, 0);
+    ASSERT_NE(vmo, ZX_HANDLE_INVALID);
+    ASSERT_OK(set_content_size(vmo, PAGE + 100));
+    zx_vaddr_t a = map(vmo, STREAM_MAP, 4 * PAGE);
+    ASSERT_NE(a, 0u);
+    /* The page holding the content size's last byte is usable to its end. */
+    EXPECT_EQ(rd64(a), 0x1000u);
+    EXPECT_EQ(rd64(a + PAGE), 0x1001u);
+    wr64(a + 2 * PAGE - 8, 0x77);
+    EXPECT_DEATH(rd64(a + 2 * PAGE), KILLED);
+    EXPECT_DEATH(wr64(a + 3 * PAGE + 8, 1), KILLED);
+    EXPECT_EQ(vmo_word(vmo, 3 * PAGE + 8), 0u); /* the refused write changed nothing */
+    /* An ordinary mapping of the same VMO is not limited. */
+    zx_vaddr_t o = map(vmo, RW, 4 * PAGE);
+    ASSERT_NE(o, 0u);
+    EXPECT_EQ(rd64(o + 2 * PAGE), 0x1002u);
+    /* The content size grows: the pages become usable. */
+    ASSERT_OK(set_content_size(vmo, 4 * PAGE));
+    EXPECT_EQ(rd64(a + 3 * PAGE), 0x1003u);
+    unmap(o, 4 * PAGE);
+    unmap(a, 4 * PAGE);
+    zx_handle_close(vmo);
+}
+
+TEST(FaultEdge, ShrinkingStreamSizeUnmaps) {
+    zx_handle_t vmo = patterned_vmo(4, ZX_VMO_RESIZABLE);
+    ASSERT_NE(vmo, ZX_HANDLE_INVALID);
+    zx_vaddr_t a = map(vmo, STREAM_MAP | ZX_VM_MAP_RANGE, 4 * PAGE);
+    ASSERT_NE(a, 0u);
+    EXPECT_EQ(rd64(a + 3 * PAGE), 0x1003u); /* mapped now */
+    ASSERT_OK(set_content_size(vmo, PAGE));
+    EXPECT_EQ(rd64(a), 0x1000u);
+    EXPECT_DEATH(rd64(a + 3 * PAGE), KILLED); /* its translation is gone */
+    EXPECT_DEATH(rd64(a + PAGE), KILLED);
+    /* zx_vmo_set_size sets the content size too. */
+    ASSERT_OK(zx_vmo_set_size(vmo, 3 * PAGE));
+    EXPECT_EQ(rd64(a + 2 * PAGE), 0x1002u);
+    ASSERT_OK(zx_vmo_set_size(vmo, 0));
+    EXPECT_DEATH(rd64(a), KILLED);
+    unmap(a, 4 * PAGE);
+    zx_handle_close(vmo);
+}
+
+TEST(FaultEdge, BeyondStreamSizeMapRangeAndOpRange) {
+    zx_handle_t vmo = patterned_vmo(4, 0);
+    ASSERT_NE(vmo, ZX_HANDLE_INVALID);
+    ASSERT_OK(set_content_size(vmo, 2 * PAGE));
+    /* MAP_RANGE populates only up to the end: the rest still faults. */
+    zx_vaddr_t a = map(vmo, STREAM_MAP | ZX_VM_MAP_RANGE, 4 * PAGE);
+    ASSERT_NE(a, 0u);
+    EXPECT_DEATH(rd64(a + 2 * PAGE), KILLED);
+    /* zx_vmar_op_range over the part past the end: OUT_OF_RANGE, for every op. */
+    EXPECT_STATUS(zx_vmar_op_range(zx_vmar_root_self(), ZX_VMAR_OP_MAP_RANGE, a, 4 * PAGE,
+                                   NULL, 0),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_vmar_op_range(zx_vmar_root_self(), ZX_VMAR_OP_DECOMMIT, a + PAGE,
+                                   2 * PAGE, NULL, 0),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(vmo_word(vmo, PAGE), 0x1001u); /* nothing decommitted */
+    EXPECT_STATUS(zx_vmar_op_range(zx_vmar_root_self(), ZX_VMAR_OP_DONT_NEED, a + 3 * PAGE,
+                                   PAGE, NULL, 0),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_OK(zx_vmar_op_range(zx_vmar_root_self(), ZX_VMAR_OP_MAP_RANGE, a, 2 * PAGE, NULL,
+                               0));
+    EXPECT_DEATH(rd64(a + 2 * PAGE), KILLED);
+    EXPECT_EQ(rd64(a + PAGE), 0x1001u);
+    unmap(a, 4 * PAGE);
+    zx_handle_close(vmo);
+}
+
+TEST(FaultEdge, BeyondStreamSizeNeedsAllowFaults) {
+    zx_handle_t vmo = patterned_vmo(1, 0);
+    ASSERT_NE(vmo, ZX_HANDLE_INVALID);
+    zx_vaddr_t a;
+    EXPECT_STATUS(zx_vmar_map(zx_vmar_root_self(), RW | ZX_VM_FAULT_BEYOND_STREAM_SIZE, 0, vmo,
+                              0, PAGE, &a),
+                  ZX_ERR_INVALID_ARGS);
+    zx_handle_close(vmo);
 }

@@ -1,8 +1,8 @@
 /*
  * Range operations over huge sparse VMOs (issue 12 item 3; decisions.md, "Long VMO
  * operations" and "Copy-on-write depth"): ZERO, DECOMMIT, COMMIT, set_size and
- * zx_vmar_op_range over 2^63-byte VMOs that hold a few pages, their snapshots, snapshot
- * chains and slices cost what exists, not the range. Every operation must return with
+ * zx_vmar_op_range over VMOs of the largest size (2^64 - 128 KiB) that hold a few pages,
+ * their snapshots, snapshot chains and slices cost what exists, not the range. Every operation must return with
  * its documented status within OP_LIMIT (a per-index loop would run for years; the real
  * figure is milliseconds) and leave the right content. Also the copy-on-write depth cap.
  */
@@ -38,7 +38,7 @@ static bool page_is(zx_handle_t vmo, uint64_t off, uint8_t c) {
 
 static uint64_t committed(zx_handle_t vmo) { return vmo_info(vmo).committed_bytes / P; }
 
-/* A 2^63-byte VMO with pages at the start, the middle and the end. */
+/* A VMO of the largest size with pages at the start, the middle and the end. */
 static zx_status_t sparse_vmo(uint32_t options, zx_handle_t *out) {
     zx_status_t st = zx_vmo_create(HUGE, options, out);
     if (st == ZX_OK)

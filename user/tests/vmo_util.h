@@ -21,7 +21,7 @@
 #define NONCANON_PTR ((void *)0x0000900000000000ull)
 #define VMO_RIGHTS 0xD0EFu          /* ZX_DEFAULT_VMO_RIGHTS */
 #define VMO_RESIZE_RIGHTS 0x40D0EFu /* ... plus ZX_RIGHT_RESIZE */
-#define BERYL_VMO_SIZE_MAX (1ull << 63) /* decisions.md: Beryl's largest VMO */
+#define BERYL_VMO_SIZE_MAX 0xfffffffffffe0000ull /* Zircon's largest VMO: 2^64 - 128 KiB */
 
 /* Unlike tu_vmo_info, the buffer starts as 0xA5 bytes, so a field the kernel leaves
  * unwritten on success shows as a wrong value (all-zero if the query fails). */

@@ -282,7 +282,8 @@ static void op_process_memory(fuzz_thread_t *t, bool write) {
         CALL(t, "process_read_memory", p, vaddr, buf, size, actual);
         st = zx_process_read_memory(p, vaddr, (void *)buf, size, (size_t *)actual);
     }
-    check(t, st, S_OK | S_H | S_ARGS | S(ZX_ERR_NOT_FOUND) | S(ZX_ERR_BAD_STATE) | S_MEM);
+    check(t, st, S_OK | S_H | S_ARGS | S(ZX_ERR_NOT_FOUND) | S(ZX_ERR_BAD_STATE) | S_MEM |
+                     S(ZX_ERR_OUT_OF_RANGE) /* a mapped page past its VMO's end */);
 }
 
 static void op_task_kill(fuzz_thread_t *t) {
@@ -408,11 +409,15 @@ static void op_vmo_create(fuzz_thread_t *t) {
         pool_add(r, read_handle(out));
 }
 
+/* VMO offsets: small ones, and page-aligned ones just below 2^64 and the largest VMO
+ * size, where a child's offset into its family's root may overflow. */
 static uint64_t vmo_offset(rng_t *r) {
     if (chance(r, 60))
         return TU_PAGE * rnd_below(r, 8);
     if (chance(r, 50))
         return rnd_below(r, 8 * TU_PAGE);
+    if (chance(r, 30))
+        return (chance(r, 50) ? 0 : 0xfffffffffffe0000ull) - TU_PAGE * (1 + rnd_below(r, 16));
     return any_size(r);
 }
 
@@ -450,7 +455,7 @@ static void op_vmo_set_size(fuzz_thread_t *t) {
     CALL(t, "vmo_set_size", h, size);
     check(t, zx_vmo_set_size(h, size),
           S_OK | S_H | S(ZX_ERR_UNAVAILABLE) | S(ZX_ERR_OUT_OF_RANGE) | S(ZX_ERR_BAD_STATE) |
-              S_MEM);
+              S_MEM | S_ARGS /* a snapshot's end past 2^64 in its family's root */);
 }
 
 static void op_vmo_op_range(fuzz_thread_t *t) {
@@ -458,11 +463,12 @@ static void op_vmo_op_range(fuzz_thread_t *t) {
     zx_handle_t h = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_VMO, false) : any_handle(r, false);
     uint32_t op = chance(r, 85) ? (uint32_t)rnd_below(r, 16) : any_bits32(r);
     uint64_t off = SANE(t) ? TU_PAGE * rnd_below(r, 4) : vmo_offset(r);
-    /* COMMIT sizes that could commit a lot are cut to 64 KiB (an UNBOUNDED VMO is 2^63
-     * bytes, so only sizes that overflow any offset stay huge): memory stays bounded.
-     * Every other op keeps huge sizes: their cost follows the pages that exist. */
+    /* COMMIT sizes that could commit a lot are cut to 64 KiB (an UNBOUNDED VMO is the
+     * largest, 2^64 - 2^17 bytes, so only sizes larger than any VMO stay huge): memory
+     * stays bounded. Every other op keeps huge sizes: their cost follows the pages that
+     * exist. */
     uint64_t size = chance(r, 70) ? rnd_below(r, 16 * TU_PAGE) : any_size(r);
-    if (op == ZX_VMO_OP_COMMIT && size > (1ull << 20) && size < UINT64_MAX - (1ull << 20))
+    if (op == ZX_VMO_OP_COMMIT && size > (1ull << 20) && size <= UINT64_MAX - (1ull << 16))
         size &= 0xffff;
     uintptr_t buf = chance(r, 50) ? 0 : out_ptr(t);
     size_t bs = chance(r, 50) ? 0 : (size_t)rnd_below(r, 64);
@@ -575,6 +581,8 @@ static void op_vmar_map(fuzz_thread_t *t) {
         opt = perms[rnd_below(r, 4)] | (chance(r, 30) ? ZX_VM_SPECIFIC : 0) |
               (chance(r, 10) ? ZX_VM_SPECIFIC_OVERWRITE : 0) | (chance(r, 10) ? ZX_VM_MAP_RANGE : 0) |
               (chance(r, 10) ? ZX_VM_ALLOW_FAULTS : 0);
+        if ((opt & ZX_VM_ALLOW_FAULTS) && chance(r, 50))
+            opt |= ZX_VM_FAULT_BEYOND_STREAM_SIZE;
         bool specific = opt & (ZX_VM_SPECIFIC | ZX_VM_SPECIFIC_OVERWRITE);
         off = specific ? TU_PAGE * rnd_below(r, FUZZ_VMAR_SIZE / TU_PAGE - 16) : 0;
         vmo_off = TU_PAGE * rnd_below(r, 2);
@@ -635,10 +643,12 @@ static void op_vmar_protect(fuzz_thread_t *t) {
 
 static void op_vmar_op_range(fuzz_thread_t *t) {
     rng_t *r = &t->rng;
-    static const uint32_t vmar_ops[] = {ZX_VMAR_OP_COMMIT, ZX_VMAR_OP_DECOMMIT, ZX_VMAR_OP_MAP_RANGE,
-                                        ZX_VMAR_OP_DONT_NEED, ZX_VMAR_OP_ALWAYS_NEED};
+    static const uint32_t vmar_ops[] = {ZX_VMAR_OP_COMMIT,    ZX_VMAR_OP_DECOMMIT,
+                                        ZX_VMAR_OP_MAP_RANGE, ZX_VMAR_OP_ZERO,
+                                        ZX_VMAR_OP_DONT_NEED, ZX_VMAR_OP_ALWAYS_NEED,
+                                        ZX_VMAR_OP_PREFETCH};
     zx_handle_t v = vmar_handle(r);
-    uint32_t op = SANE(t) ? vmar_ops[rnd_below(r, 5)]
+    uint32_t op = SANE(t) ? vmar_ops[rnd_below(r, sizeof(vmar_ops) / sizeof(vmar_ops[0]))]
                   : chance(r, 85) ? (uint32_t)rnd_below(r, 16) : any_bits32(r);
     uint64_t addr = vmar_addr(t);
     uint64_t len = vmar_len(r);
@@ -647,7 +657,7 @@ static void op_vmar_op_range(fuzz_thread_t *t) {
     CALL(t, "vmar_op_range", v, op, addr, len, buf, bs);
     check(t, zx_vmar_op_range(v, op, addr, len, (void *)buf, bs),
           S_OK | S_H | S_ARGS | S(ZX_ERR_OUT_OF_RANGE) | S(ZX_ERR_BAD_STATE) | S_MEM |
-              S(ZX_ERR_NOT_SUPPORTED) /* ZERO, PREFETCH: decisions.md */);
+              S(ZX_ERR_NOT_SUPPORTED) /* DECOMMIT / ZERO of a VMO that cannot */);
 }
 
 static void op_vmar_destroy(fuzz_thread_t *t) {

@@ -28,6 +28,10 @@ typedef struct vm_mapping vm_mapping_t;
 #define VMAR_OP_COMMIT 1u
 #define VMAR_OP_DECOMMIT 2u
 #define VMAR_OP_MAP_RANGE 3u
+#define VMAR_OP_ZERO 10u
+#define VMAR_OP_DONT_NEED 12u
+#define VMAR_OP_ALWAYS_NEED 13u
+#define VMAR_OP_PREFETCH 14u
 
 /*
  * zx_vmar_allocate: a child VMAR of `size` bytes at `offset` (SPECIFIC), below
@@ -88,12 +92,14 @@ zx_status_t vmar_protect(vmar_t *vmar, zx_vm_option_t options, vaddr_t addr, siz
                          bool op_children);
 
 /*
- * zx_vmar_op_range: COMMIT / DECOMMIT / MAP_RANGE over [addr, addr + roundup(len)),
- * which must be covered by mappings (BAD_STATE for a gap). INVALID_ARGS (unknown op,
- * bad range, COMMIT/DECOMMIT in a descendant, any op in one while !op_children),
- * OUT_OF_RANGE (outside the VMAR), BAD_STATE (dead), ACCESS_DENIED (COMMIT/DECOMMIT on
- * a mapping whose max perms lack WRITE), NO_MEMORY, and the VMO's errors. The parts of
- * the range past a VMO's end are skipped.
+ * zx_vmar_op_range: VMAR_OP_* over [addr, addr + roundup(len)), which must be covered by
+ * mappings (BAD_STATE for a gap). COMMIT / DECOMMIT / ZERO act on the mapped VMOs'
+ * content; MAP_RANGE, PREFETCH and ALWAYS_NEED populate translations of committed
+ * pages; DONT_NEED is a hint that only validates. INVALID_ARGS (unknown op, bad range,
+ * COMMIT/DECOMMIT/PREFETCH in a descendant, any op in one while !op_children),
+ * OUT_OF_RANGE (outside the VMAR), BAD_STATE (dead), ACCESS_DENIED (COMMIT / DECOMMIT /
+ * ZERO on a mapping whose max perms lack WRITE, PREFETCH on one lacking READ),
+ * NO_MEMORY, and the VMO's errors. The parts of the range past a VMO's end are skipped.
  */
 zx_status_t vmar_op_range(vmar_t *vmar, uint32_t op, vaddr_t addr, size_t len,
                           bool op_children);

@@ -47,8 +47,14 @@ enum vmo_type {
 #define VMO_CACHE_UNCACHED_DEVICE 2u
 #define VMO_CACHE_WRITE_COMBINING 3u
 
-/* Largest VMO size: the page-rounded size must fit in 2^63 (keeps offset math safe). */
-#define VMO_SIZE_MAX (1ull << 63)
+/*
+ * Largest VMO size, Zircon's: 2^64 rounded down to 128 KiB (2^64 - 2^17), so that a
+ * page-rounded size or an offset + size inside a VMO never overflows. Copy-on-write
+ * children add the rule that keeps their offsets in the family safe: a child's offset
+ * into the root of its family plus its size must not overflow (vmo_create_child,
+ * vmo_set_size).
+ */
+#define VMO_SIZE_MAX 0xfffffffffffe0000ull
 
 /*
  * Deepest copy-on-write chain: the hidden nodes a snapshot or its parent may read
@@ -121,9 +127,26 @@ uint32_t vmo_cache_policy(const vmo_t *vmo);
 /*
  * Changes the size (resizable paged VMOs only: ZX_ERR_UNAVAILABLE otherwise). Shrinking
  * removes the translations past the new end from every mapping, then frees those pages
- * (work ~ pages committed there, in the VMO and in ancestors only it could see).
+ * (work ~ pages committed there, in the VMO and in ancestors only it could see). A size
+ * past VMO_SIZE_MAX -> OUT_OF_RANGE; a snapshot whose offset into its family's root
+ * plus the new (rounded) size would overflow -> INVALID_ARGS (as in Zircon).
  */
 zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size);
+
+/*
+ * Content (stream) size, ZX_PROP_VMO_CONTENT_SIZE: the VMO's size at creation; exactly
+ * the size vmo_set_size was given afterwards. vmo_stream_end is it rounded up to a page:
+ * a mapping made with ZX_VM_FAULT_BEYOND_STREAM_SIZE faults at and past that offset.
+ * Both read without the lock (an atomic load).
+ */
+uint64_t vmo_stream_size(const vmo_t *vmo);
+uint64_t vmo_stream_end(const vmo_t *vmo);
+/*
+ * Sets the content size (ZX_ERR_OUT_OF_RANGE past the VMO's size, nothing changed).
+ * When its end page moves down, every mapping of the VMO loses its translations of
+ * [new end, old end) first.
+ */
+zx_status_t vmo_set_stream_size(vmo_t *vmo, uint64_t size);
 
 /*
  * Range operations on [offset, offset + len): offset and len need not be page-aligned;
@@ -272,15 +295,17 @@ size_t vmo_mapping_count(const vmo_t *vmo);
  *   SLICE      a window onto [offset, offset + size) of the parent: both see the same
  *              pages, every operation on the slice acts on the parent at offset.
  *              offset not page-aligned or RESIZABLE given -> INVALID_ARGS; resizable
- *              parent -> NOT_SUPPORTED; offset + size overflowing -> OUT_OF_RANGE; a
- *              range past the parent's end -> INVALID_ARGS (as in Zircon). A slice of
+ *              parent -> NOT_SUPPORTED; size past VMO_SIZE_MAX -> OUT_OF_RANGE; a range
+ *              past the parent's end, or overflowing, -> INVALID_ARGS (as in Zircon). A slice of
  *              a slice is a slice of the original. vmo_committed_pages(slice) is 0.
  *   SNAPSHOT   (and SNAPSHOT_AT_LEAST_ON_WRITE, which gets the same, stronger, semantics)
  *              a copy-on-write copy of the parent's content from offset at creation;
  *              afterwards neither sees the other's writes. size may reach past the
  *              parent's end (that part reads as zeros). Paged parents only, and not
- *              slices (NOT_SUPPORTED); offset not page-aligned -> INVALID_ARGS; offset +
- *              size past VMO_SIZE_MAX -> OUT_OF_RANGE; the parent already reads through
+ *              slices (NOT_SUPPORTED); offset not page-aligned -> INVALID_ARGS; size
+ *              past VMO_SIZE_MAX -> OUT_OF_RANGE; the child's offset into the root of
+ *              the family (the parent's plus offset), or that plus the rounded size,
+ *              overflowing -> INVALID_ARGS (as in Zircon); the parent already reads through
  *              VMO_COW_DEPTH_MAX hidden nodes -> OUT_OF_RANGE. Every mapping of the parent loses
  *              its translations at creation (write faults then copy). vmo_decommit on
  *              either VMO afterwards -> NOT_SUPPORTED (while it reads through a parent).
