@@ -30,11 +30,12 @@ SCALAR_TYPES = {
     "zx_vm_option_t": False, "zx_koid_t": False, "zx_obj_type_t": False,
     "zx_handle_t": False,
 }
-POINTEE_TYPES = set(SCALAR_TYPES) | {"void", "char", "uint8_t", "zx_profile_info_t"}
+POINTEE_TYPES = set(SCALAR_TYPES) | {"void", "char", "uint8_t", "zx_profile_info_t",
+                                      "zx_wait_item_t", "zx_port_packet_t"}
 RETURN_TYPES = {"zx_status_t", "zx_time_t", "uint32_t", "void"}
 
 OBJECT_TYPES = {"PROCESS", "THREAD", "VMO", "CHANNEL", "EVENT", "PORT", "RESOURCE", "JOB",
-                "VMAR", "PROFILE"}
+                "VMAR", "PROFILE", "EVENTPAIR", "TIMER"}
 RIGHTS = {
     "DUPLICATE", "TRANSFER", "READ", "WRITE", "EXECUTE", "MAP", "GET_PROPERTY",
     "SET_PROPERTY", "ENUMERATE", "DESTROY", "SET_POLICY", "GET_POLICY", "SIGNAL",
@@ -281,7 +282,7 @@ def emit_user_h(syscalls):
            "#ifndef ZIRCON_SYSCALLS_H", "#define ZIRCON_SYSCALLS_H", "",
            "#include <zircon/types.h>", "#include <zircon/rights.h>",
            "#include <zircon/syscall_numbers.h>", "#include <zircon/syscalls/object.h>",
-           "#include <zircon/syscalls/profile.h>", ""]
+           "#include <zircon/syscalls/profile.h>", "#include <zircon/syscalls/port.h>", ""]
     for sc in syscalls:
         attr = "__attribute__((noreturn)) " if sc.noreturn else ""
         out.append("%s%s;" % (attr, sc.user_proto()))

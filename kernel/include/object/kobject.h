@@ -49,6 +49,14 @@ struct kobject_ops {
     /* Optional: the object's node in the handle-cycle collector (object/gc.h), or NULL
      * when the collector does not track this object. */
     struct gc_node *(*gc_node)(kobject_t *obj);
+    /* Signals besides ZX_USER_SIGNAL_ALL that zx_object_signal may set and clear (an
+     * event's ZX_EVENT_SIGNALED); 0 for most kinds. */
+    zx_signals_t user_signals;
+    /* Optional, for peered objects (event pairs, channels): clears and sets signals on
+     * the peer for zx_object_signal_peer (masks already checked against the peer's
+     * allowed signals, which are the same as obj's). Returns ZX_OK or
+     * ZX_ERR_PEER_CLOSED. No lock held. NULL: zx_object_signal_peer is NOT_SUPPORTED. */
+    zx_status_t (*signal_peer)(kobject_t *obj, zx_signals_t clear, zx_signals_t set);
 };
 
 struct kobject {

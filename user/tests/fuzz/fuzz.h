@@ -132,6 +132,9 @@ void op_shape_vmars(fuzz_thread_t *t);
 void op_shape_vmo_chain(fuzz_thread_t *t);
 extern const size_t fuzz_num_ops;
 
+/* ops_signals.c: events, event pairs, waits on many objects, ports, timers. */
+void op_event(fuzz_thread_t *t);
+
 /* gen.c: the state shared by a child's threads (pool and closed ring under lock()). */
 extern volatile int pool_lock;
 extern zx_handle_t pool[POOL_SIZE];
