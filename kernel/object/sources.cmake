@@ -9,6 +9,7 @@ list(APPEND KERNEL_SOURCES
   object/sys_object.c
   object/event.c
   object/sys_event.c
+  object/sys_wait.c
   object/object_ktest.c
   object/handle_table_ktest.c
 )

@@ -44,6 +44,8 @@ zx_status_t sys_object_wait_one(zx_handle_t handle, zx_signals_t signals, zx_tim
     kobject_unref(ctx.obj);
     if (status == ZX_ERR_INTERNAL_INTR_KILLED)
         return status;
+    if (status == ZX_ERR_CANCELED)
+        state |= ZX_SIGNAL_HANDLE_CLOSED;
     if (observed != 0 && user_copy_to(observed, &state, sizeof(state)) != ZX_OK)
         return ZX_ERR_INVALID_ARGS;
     return status;

@@ -35,6 +35,8 @@
     X(THREAD, "object.thread", "spinlock")                                             \
     X(CHANNEL, "object.channel", "spinlock")                                           \
     X(OBJECT, "object", "spinlock")                                                    \
+    X(PORT, "object.port", "spinlock")                                                 \
+    X(WAIT_MANY, "object.wait_many", "spinlock")                                       \
     X(KTEST_SPIN, "ktest.spin", "spinlock")                                            \
     X(MUTEX_WAIT, "mutex.wait", "spinlock")                                            \
     X(MMIO, "mmu.mmio", "spinlock")                                                    \

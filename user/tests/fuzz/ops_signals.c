@@ -48,3 +48,26 @@ void op_event(fuzz_thread_t *t) {
     }
     }
 }
+
+/* A short zx_object_wait_many over pool handles, made-up values and bad arrays. */
+void op_wait_many(fuzz_thread_t *t) {
+    rng_t *r = &t->rng;
+    size_t count = chance(r, 90) ? rnd_below(r, 6) : chance(r, 50) ? ZX_WAIT_MANY_MAX_ITEMS + 1
+                                                                    : (size_t)any_size(r);
+    uintptr_t items = SANE(t) ? scratch_at(t, 8 * sizeof(zx_wait_item_t)) : in_ptr(t);
+    if (items >= (uintptr_t)t->scratch && items < GUARD(t) && count <= 8) {
+        for (size_t i = 0; i < count && items + (i + 1) * sizeof(zx_wait_item_t) <= GUARD(t);
+             i++) {
+            zx_wait_item_t *it = (zx_wait_item_t *)items + i;
+            it->handle = chance(r, 80) ? pool_peek(r) : any_handle(r, true);
+            it->waitfor = any_bits32(r);
+            it->pending = 0;
+        }
+    }
+    zx_time_t dl = chance(r, 50) ? 0 : zx_clock_get_monotonic() + (zx_time_t)rnd_below(r, 200000);
+    CALL(t, "object_wait_many", items, count, (uint64_t)dl);
+    check(t, zx_object_wait_many((zx_wait_item_t *)items, count, dl),
+          S_OK | S(ZX_ERR_TIMED_OUT) | S(ZX_ERR_CANCELED) | S(ZX_ERR_BAD_HANDLE) |
+              S(ZX_ERR_ACCESS_DENIED) | S_ARGS | S(ZX_ERR_OUT_OF_RANGE) |
+              S(ZX_ERR_NO_RESOURCES) | S_MEM);
+}
