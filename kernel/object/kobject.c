@@ -241,24 +241,44 @@ bool kobject_observer_remove(kobject_t *obj, struct kobject_observer *o, zx_sign
     return found;
 }
 
-void kobject_cancel_handle(kobject_t *obj, struct handle_table *ht, zx_handle_t value) {
-    if (__atomic_load_n(&obj->observer_count, __ATOMIC_RELAXED) == 0)
-        return;
+uint32_t kobject_cancel_matching(kobject_t *obj,
+                                 bool (*match)(struct kobject_observer *o, void *ctx),
+                                 void *ctx) {
+    uint32_t cancelled = 0;
     spin_lock_saved_state_t st;
     spin_lock_irqsave(&obj->lock, &st);
     struct list_node *n = obj->observers.next;
     while (n != &obj->observers) {
         struct list_node *next = n->next;
         struct kobject_observer *o = containerof(n, struct kobject_observer, node);
-        if (o->ht == ht && o->value == value) {
+        if (match(o, ctx)) {
             list_delete(n);
             o->listed = false;
             __atomic_store_n(&obj->observer_count, obj->observer_count - 1, __ATOMIC_RELAXED);
             o->ops->on_cancel(o);
+            cancelled++;
         }
         n = next;
     }
     spin_unlock_irqrestore(&obj->lock, st);
+    return cancelled;
+}
+
+struct cancel_handle_ctx {
+    struct handle_table *ht;
+    zx_handle_t value;
+};
+
+static bool cancel_handle_match(struct kobject_observer *o, void *arg) {
+    struct cancel_handle_ctx *c = arg;
+    return o->ht == c->ht && o->value == c->value;
+}
+
+void kobject_cancel_handle(kobject_t *obj, struct handle_table *ht, zx_handle_t value) {
+    if (__atomic_load_n(&obj->observer_count, __ATOMIC_RELAXED) == 0)
+        return;
+    struct cancel_handle_ctx c = {ht, value};
+    kobject_cancel_matching(obj, cancel_handle_match, &c);
 }
 
 void kobject_signal_locked(kobject_t *obj, zx_signals_t clear, zx_signals_t set) {

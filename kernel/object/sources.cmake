@@ -10,6 +10,8 @@ list(APPEND KERNEL_SOURCES
   object/event.c
   object/sys_event.c
   object/sys_wait.c
+  object/port.c
+  object/sys_port.c
   object/object_ktest.c
   object/handle_table_ktest.c
 )

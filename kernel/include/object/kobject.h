@@ -191,6 +191,12 @@ bool kobject_observer_remove(kobject_t *obj, struct kobject_observer *o, zx_sign
 void kobject_cancel_handle(kobject_t *obj, struct handle_table *ht, zx_handle_t value)
     TA_EXCL(obj->lock);
 
+/* Cancels (on_cancel) every observer of obj for which match(o, ctx) is true; returns how
+ * many. match runs under obj's lock, like the ops. */
+uint32_t kobject_cancel_matching(kobject_t *obj,
+                                 bool (*match)(struct kobject_observer *o, void *ctx),
+                                 void *ctx) TA_EXCL(obj->lock);
+
 /* Wakes all waiters on obj without changing signals (e.g. a handle to it was closed). */
 void kobject_poke_waiters(kobject_t *obj) TA_EXCL(obj->lock);
 

@@ -71,3 +71,59 @@ void op_wait_many(fuzz_thread_t *t) {
               S(ZX_ERR_ACCESS_DENIED) | S_ARGS | S(ZX_ERR_OUT_OF_RANGE) |
               S(ZX_ERR_NO_RESOURCES) | S_MEM);
 }
+
+/* Ports: create, queue, wait (never blocking long), bindings and cancels over pool
+ * handles, so bindings outlive handles, ports and whole processes at random. */
+void op_port(fuzz_thread_t *t) {
+    rng_t *r = &t->rng;
+    switch (rnd_below(r, 5)) {
+    case 0: {
+        uint32_t opt = chance(r, 85) ? 0 : chance(r, 50) ? ZX_PORT_BIND_TO_INTERRUPT : any_bits32(r);
+        bool valid;
+        uintptr_t out = scalar_out(t, &valid);
+        CALL(t, "port_create", opt, out);
+        zx_status_t st = check(t, zx_port_create(opt, (zx_handle_t *)out),
+                               S_OK | S_ARGS | S(ZX_ERR_NOT_SUPPORTED) | S_MEM);
+        check_not_ok(t, st, valid);
+        if (st == ZX_OK && valid)
+            pool_add(r, read_handle(out));
+        break;
+    }
+    case 1: {
+        zx_handle_t p = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_PORT, true) : any_handle(r, true);
+        uintptr_t pk = SANE(t) ? scratch_at(t, sizeof(zx_port_packet_t)) : in_ptr(t);
+        CALL(t, "port_queue", p, pk);
+        check(t, zx_port_queue(p, (const zx_port_packet_t *)pk),
+              S_OK | S_H | S_ARGS | S(ZX_ERR_SHOULD_WAIT) | S_MEM);
+        break;
+    }
+    case 2: {
+        zx_handle_t p = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_PORT, true) : any_handle(r, true);
+        uintptr_t pk = SANE(t) ? scratch_at(t, sizeof(zx_port_packet_t)) : out_ptr(t);
+        zx_time_t dl = chance(r, 70) ? 0 : zx_clock_get_monotonic() + (zx_time_t)rnd_below(r, 200000);
+        CALL(t, "port_wait", p, (uint64_t)dl, pk);
+        check(t, zx_port_wait(p, dl, (zx_port_packet_t *)pk),
+              S_OK | S_H | S_ARGS | S(ZX_ERR_TIMED_OUT));
+        break;
+    }
+    case 3: {
+        zx_handle_t h = chance(r, 80) ? pool_peek(r) : any_handle(r, true);
+        zx_handle_t p = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_PORT, true) : any_handle(r, true);
+        uint64_t key = rnd_below(r, 4);
+        zx_signals_t sig = any_bits32(r);
+        uint32_t opt = chance(r, 80) ? (uint32_t)rnd_below(r, 8) : any_bits32(r);
+        CALL(t, "object_wait_async", h, p, key, sig, opt);
+        check(t, zx_object_wait_async(h, p, key, sig, opt),
+              S_OK | S_H | S_ARGS | S(ZX_ERR_NO_RESOURCES) | S_MEM);
+        break;
+    }
+    default: {
+        zx_handle_t p = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_PORT, true) : any_handle(r, true);
+        zx_handle_t src = chance(r, 80) ? pool_peek(r) : any_handle(r, true);
+        uint64_t key = rnd_below(r, 4);
+        CALL(t, "port_cancel", p, src, key);
+        check(t, zx_port_cancel(p, src, key), S_OK | S_H | S(ZX_ERR_NOT_FOUND));
+        break;
+    }
+    }
+}
