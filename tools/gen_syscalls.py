@@ -28,7 +28,7 @@ SCALAR_TYPES = {
     "zx_status_t": False, "zx_time_t": False, "zx_duration_t": False,
     "zx_rights_t": False, "zx_signals_t": False, "zx_vaddr_t": False, "zx_paddr_t": False,
     "zx_vm_option_t": False, "zx_koid_t": False, "zx_obj_type_t": False,
-    "zx_handle_t": False,
+    "zx_handle_t": False, "zx_clock_t": False,
 }
 POINTEE_TYPES = set(SCALAR_TYPES) | {"void", "char", "uint8_t", "zx_profile_info_t",
                                       "zx_wait_item_t", "zx_port_packet_t"}

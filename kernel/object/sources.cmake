@@ -12,6 +12,8 @@ list(APPEND KERNEL_SOURCES
   object/sys_wait.c
   object/port.c
   object/sys_port.c
+  object/timer.c
+  object/sys_timer.c
   object/object_ktest.c
   object/handle_table_ktest.c
 )

@@ -93,5 +93,5 @@ HTEST(syscall_dispatch, placeholders_are_not_supported) {
 
 HTEST(syscall_dispatch, names) {
     EXPECT_TRUE(strcmp(syscall_names[ZX_SYS_VMO_CREATE], "vmo_create") == 0);
-    EXPECT_TRUE(strcmp(syscall_names[ZX_SYS_COUNT - 1], "port_cancel") == 0);
+    EXPECT_TRUE(strcmp(syscall_names[ZX_SYS_COUNT - 1], "timer_cancel") == 0);
 }

@@ -31,6 +31,7 @@
     X(VMO, "vm.vmo", "mutex")                                                          \
     X(HANDLE_TABLE, "handle_table", "mutex")                                           \
     X(DEBUG_CONSOLE_GATE, "debug_console.gate", "spinlock")                            \
+    X(TIMER, "object.timers", "spinlock")                                              \
     X(PROCESS, "object.process", "spinlock")                                           \
     X(THREAD, "object.thread", "spinlock")                                             \
     X(CHANNEL, "object.channel", "spinlock")                                           \

@@ -84,6 +84,16 @@ typedef struct zx_wait_item {
 } zx_wait_item_t;
 #define ZX_WAIT_MANY_MAX_ITEMS ((size_t)64)
 
+/* Clocks (zx_timer_create's clock_id). */
+typedef uint32_t zx_clock_t;
+#define ZX_CLOCK_MONOTONIC ((zx_clock_t)0u)
+#define ZX_CLOCK_BOOT ((zx_clock_t)1u)
+
+/* zx_timer_create options: where in [deadline - slack, deadline + slack] it may fire. */
+#define ZX_TIMER_SLACK_CENTER ((uint32_t)0u)
+#define ZX_TIMER_SLACK_EARLY ((uint32_t)1u)
+#define ZX_TIMER_SLACK_LATE ((uint32_t)2u)
+
 /* Task return codes. */
 #define ZX_TASK_RETCODE_SYSCALL_KILL ((int64_t)-1024)
 #define ZX_TASK_RETCODE_OOM_KILL ((int64_t)-1025)

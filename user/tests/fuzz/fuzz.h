@@ -136,6 +136,7 @@ extern const size_t fuzz_num_ops;
 void op_event(fuzz_thread_t *t);
 void op_wait_many(fuzz_thread_t *t);
 void op_port(fuzz_thread_t *t);
+void op_timer(fuzz_thread_t *t);
 
 /* gen.c: the state shared by a child's threads (pool and closed ring under lock()). */
 extern volatile int pool_lock;

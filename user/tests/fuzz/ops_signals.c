@@ -127,3 +127,49 @@ void op_port(fuzz_thread_t *t) {
     }
     }
 }
+
+/* Timers: create with any options and clock, set with near, past and far deadlines and
+ * any slack, cancel; timers in the pool fire (or are closed armed) at random. */
+void op_timer(fuzz_thread_t *t) {
+    rng_t *r = &t->rng;
+    switch (rnd_below(r, 3)) {
+    case 0: {
+        uint32_t opt = chance(r, 85) ? (uint32_t)rnd_below(r, 3) : any_bits32(r);
+        uint32_t clock = chance(r, 85) ? ZX_CLOCK_MONOTONIC : any_bits32(r);
+        bool valid;
+        uintptr_t out = scalar_out(t, &valid);
+        CALL(t, "timer_create", opt, clock, out);
+        zx_status_t st = check(t, zx_timer_create(opt, clock, (zx_handle_t *)out),
+                               S_OK | S_ARGS | S_MEM);
+        check_not_ok(t, st, valid);
+        if (st == ZX_OK && valid)
+            pool_add(r, read_handle(out));
+        break;
+    }
+    case 1: {
+        zx_handle_t h = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_TIMER, true) : any_handle(r, true);
+        zx_time_t dl;
+        switch (rnd_below(r, 4)) {
+        case 0:
+            dl = (zx_time_t)rnd(r);
+            break;
+        case 1:
+            dl = 0;
+            break;
+        default:
+            dl = zx_clock_get_monotonic() + (zx_time_t)rnd_below(r, 2 * TU_MS);
+            break;
+        }
+        zx_duration_t slack = chance(r, 80) ? (zx_duration_t)rnd_below(r, TU_MS) : (zx_duration_t)rnd(r);
+        CALL(t, "timer_set", h, (uint64_t)dl, (uint64_t)slack);
+        check(t, zx_timer_set(h, dl, slack), S_OK | S_H | S(ZX_ERR_OUT_OF_RANGE));
+        break;
+    }
+    default: {
+        zx_handle_t h = SANE(t) ? typed_handle(r, ZX_OBJ_TYPE_TIMER, true) : any_handle(r, true);
+        CALL(t, "timer_cancel", h);
+        check(t, zx_timer_cancel(h), S_OK | S_H);
+        break;
+    }
+    }
+}
