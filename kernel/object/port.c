@@ -85,10 +85,19 @@ static void port_destroy(kobject_t *o) {
     kfree(p);
 }
 
+static const struct kobject_observer_ops port_observer_ops;
+
+/* Matches the bindings of one port (kobject_cancel_matching). */
+static bool port_binding_of(struct kobject_observer *o, void *port) {
+    return o->ops == &port_observer_ops && to_port_observer(o)->port == port;
+}
+
 /*
- * The last handle went: every armed binding is taken off its target and freed, then the
- * port refuses new ones. A binding that fires or is cancelled meanwhile is left to that
- * path (kobject_observer_remove tells which). One binding per hold of the locks.
+ * The last handle went: every armed binding is cancelled, then the port refuses new ones.
+ * The first armed binding names an object; all of this port's bindings on that object
+ * are cancelled through the object's list, under its lock, so a binding that fires or is
+ * cancelled meanwhile (and may then be freed by a reader) is never touched here. One
+ * object per hold of the locks.
  */
 static void port_on_zero_handles(kobject_t *o) {
     port_t *p = to_port(o);
@@ -107,12 +116,7 @@ static void port_on_zero_handles(kobject_t *o) {
         kobject_t *target = ob->target;
         kobject_ref(target);
         spin_unlock_irqrestore(&p->lock, st);
-        if (kobject_observer_remove(target, &ob->base, NULL)) {
-            spin_lock_irqsave(&p->lock, &st);
-            list_delete(&ob->armed_node);
-            spin_unlock_irqrestore(&p->lock, st);
-            kfree(ob);
-        }
+        kobject_cancel_matching(target, port_binding_of, p);
         kobject_unref(target);
     }
 }

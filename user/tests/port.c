@@ -480,3 +480,69 @@ TEST(Port, PortClosedUnderBlockedReader) {
     tu_thread_destroy(&t);
     zx_handle_close(port2);
 }
+
+/* The race of a port's last close: bindings fire, and a reader that holds the port
+ * without a handle frees their packets, while on_zero_handles cancels the rest. */
+#define RACE_EVENTS 8
+#define RACE_ROUNDS 60
+
+struct race {
+    zx_handle_t port;
+    zx_handle_t ev[RACE_EVENTS];
+    volatile int stop;
+};
+
+static void race_reader(uintptr_t arg, uintptr_t unused) {
+    (void)unused;
+    struct race *r = (struct race *)arg;
+    zx_port_packet_t p;
+    while (zx_port_wait(r->port, ZX_TIME_INFINITE, &p) == ZX_OK) {
+    }
+    zx_thread_exit();
+}
+
+static void race_signaller(uintptr_t arg, uintptr_t unused) {
+    (void)unused;
+    struct race *r = (struct race *)arg;
+    for (uint32_t i = 0; !r->stop; i++) {
+        zx_object_signal(r->ev[i % RACE_EVENTS], 0, ZX_USER_SIGNAL_0);
+        zx_object_signal(r->ev[i % RACE_EVENTS], ZX_USER_SIGNAL_0, 0);
+    }
+    zx_thread_exit();
+}
+
+TEST(Port, LastCloseRacesFiresAndReader) {
+    static struct race r;
+    for (int i = 0; i < RACE_EVENTS; i++)
+        ASSERT_OK(zx_event_create(0, &r.ev[i]));
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        ASSERT_OK(zx_port_create(0, &r.port));
+        for (int i = 0; i < RACE_EVENTS; i++)
+            for (int k = 0; k < 16; k++)
+                ASSERT_OK(zx_object_wait_async(r.ev[i], r.port, (uint64_t)k, ZX_USER_SIGNAL_0,
+                                               k & 1 ? ZX_WAIT_ASYNC_EDGE : 0));
+        r.stop = 0;
+        tu_thread_t reader, signaller;
+        ASSERT_OK(tu_thread_create(&reader));
+        ASSERT_OK(tu_thread_create(&signaller));
+        ASSERT_OK(tu_thread_start(&reader, race_reader, (uintptr_t)&r, 0));
+        ASSERT_OK(tu_thread_start(&signaller, race_signaller, (uintptr_t)&r, 0));
+        wait_blocked_port(reader.thread);
+        zx_nanosleep(tu_deadline_after((round % 4) * 100000));
+        ASSERT_OK(zx_handle_close(r.port)); /* the reader keeps the port alive */
+        r.stop = 1;
+        EXPECT_OK(tu_thread_join(&signaller, 10 * TU_SEC));
+        ASSERT_OK(zx_task_kill(reader.thread));
+        EXPECT_OK(tu_thread_join(&reader, 10 * TU_SEC));
+        tu_thread_destroy(&reader);
+        tu_thread_destroy(&signaller);
+    }
+    /* No binding is left on the events: each takes a full set again. */
+    zx_handle_t port = new_port();
+    for (int i = 0; i < RACE_EVENTS; i++)
+        for (int k = 0; k < MAX_OBSERVERS; k++)
+            ASSERT_OK(zx_object_wait_async(r.ev[i], port, 0, ZX_USER_SIGNAL_1, 0));
+    zx_handle_close(port);
+    for (int i = 0; i < RACE_EVENTS; i++)
+        zx_handle_close(r.ev[i]);
+}
