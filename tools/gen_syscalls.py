@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Generate Beryl's syscall headers, dispatcher, user stubs and reference doc.
 
-Input: syscall-abi/syscalls.def (format described at the top of that file).
+Input: syscall-abi/syscalls.def (format described at the top of that file). A block
+marked `vdso` is a call the user library implements without entering the kernel (what
+Zircon's vDSO does for it): it gets a prototype and a doc entry but no number, stub or
+kernel entry.
 Outputs, under --out-dir (the build tree):
-    include/zircon/syscall_numbers.h      ZX_SYS_<NAME> numbers and ZX_SYS_COUNT
+    include/beryl/syscall_numbers.h       ZX_SYS_<NAME> numbers and ZX_SYS_COUNT
     include/zircon/syscalls.h             user prototypes zx_NAME(...)
     kernel/include/kernel/syscall_impl.h  kernel prototypes sys_NAME(...)
     kernel/syscall_table.c                syscall_dispatch() and syscall_names[]
@@ -28,11 +31,11 @@ SCALAR_TYPES = {
     "zx_status_t": False, "zx_time_t": False, "zx_duration_t": False,
     "zx_rights_t": False, "zx_signals_t": False, "zx_vaddr_t": False, "zx_paddr_t": False,
     "zx_vm_option_t": False, "zx_koid_t": False, "zx_obj_type_t": False,
-    "zx_handle_t": False, "zx_clock_t": False,
+    "zx_handle_t": False, "zx_ticks_t": False, "zx_clock_t": False,
 }
 POINTEE_TYPES = set(SCALAR_TYPES) | {"void", "char", "uint8_t", "zx_profile_info_t",
                                       "zx_wait_item_t", "zx_port_packet_t"}
-RETURN_TYPES = {"zx_status_t", "zx_time_t", "uint32_t", "void"}
+RETURN_TYPES = {"zx_status_t", "zx_time_t", "zx_ticks_t", "uint32_t", "void"}
 
 OBJECT_TYPES = {"PROCESS", "THREAD", "VMO", "CHANNEL", "EVENT", "PORT", "RESOURCE", "JOB",
                 "VMAR", "PROFILE", "EVENTPAIR", "TIMER"}
@@ -105,6 +108,7 @@ class Syscall:
         self.number = number
         self.line = line
         self.noreturn = False
+        self.vdso = False           # implemented by the user library: no number, stub or sys_*
         self.ret = None
         self.args = []
         self.doc_lines = []
@@ -209,7 +213,7 @@ def parse(text, path="<def>"):
         if not line[0].isspace():
             words = stripped.split()
             if words[0] != "syscall" or len(words) not in (2, 3):
-                raise DefError("%s: expected 'syscall NAME [noreturn]', got '%s'"
+                raise DefError("%s: expected 'syscall NAME [noreturn|vdso]', got '%s'"
                                % (where, stripped))
             name = words[1]
             if not NAME_RE.match(name):
@@ -218,11 +222,15 @@ def parse(text, path="<def>"):
                 raise DefError("%s: duplicate syscall name '%s'" % (where, name))
             if cur is not None:
                 check_syscall(cur, path)
-            cur = Syscall(name, len(syscalls), lineno)
+            cur = Syscall(name, sum(1 for sc in syscalls if not sc.vdso), lineno)
             if len(words) == 3:
-                if words[2] != "noreturn":
+                if words[2] == "noreturn":
+                    cur.noreturn = True
+                elif words[2] == "vdso":
+                    cur.vdso = True
+                    cur.number = None
+                else:
                     raise DefError("%s: unknown syscall attribute '%s'" % (where, words[2]))
-                cur.noreturn = True
             names.add(name)
             syscalls.append(cur)
             continue
@@ -269,7 +277,8 @@ def macro(sc):
 
 def emit_numbers_h(syscalls):
     out = ["/* %s */" % GENERATED_NOTE,
-           "#ifndef ZIRCON_SYSCALL_NUMBERS_H", "#define ZIRCON_SYSCALL_NUMBERS_H", ""]
+           "/* Beryl's syscall numbers (not Zircon's; programs call the zx_* functions). */",
+           "#ifndef BERYL_SYSCALL_NUMBERS_H", "#define BERYL_SYSCALL_NUMBERS_H", ""]
     for sc in syscalls:
         out.append("#define %s %d" % (macro(sc), sc.number))
     out += ["", "#define ZX_SYS_COUNT %d" % len(syscalls), "", "#endif", ""]
@@ -281,11 +290,18 @@ def emit_user_h(syscalls):
            "/* Beryl system calls: see docs/syscalls.md for what each does and returns. */",
            "#ifndef ZIRCON_SYSCALLS_H", "#define ZIRCON_SYSCALLS_H", "",
            "#include <zircon/types.h>", "#include <zircon/rights.h>",
-           "#include <zircon/syscall_numbers.h>", "#include <zircon/syscalls/object.h>",
+           "#include <zircon/syscalls/object.h>",
            "#include <zircon/syscalls/profile.h>", "#include <zircon/syscalls/port.h>", ""]
     for sc in syscalls:
+        if sc.vdso:
+            continue
         attr = "__attribute__((noreturn)) " if sc.noreturn else ""
         out.append("%s%s;" % (attr, sc.user_proto()))
+    vdso = [sc for sc in syscalls if sc.vdso]
+    if vdso:
+        out += ["", "/* Implemented by the user library without entering the kernel (Zircon's",
+                " * vDSO calls; no syscall number). */"]
+        out += ["%s;" % sc.user_proto() for sc in vdso]
     out += ["", "#endif", ""]
     return "\n".join(out)
 
@@ -321,7 +337,7 @@ def emit_kernel_h(syscalls):
 def emit_table_c(syscalls):
     out = ["/* %s */" % GENERATED_NOTE,
            "#include <kernel/syscall.h>", "#include <kernel/syscall_impl.h>",
-           "#include <zircon/syscall_numbers.h>", "",
+           "#include <beryl/syscall_numbers.h>", "",
            "const char *const syscall_names[ZX_SYS_COUNT] = {"]
     for sc in syscalls:
         out.append('    [%s] = "%s",' % (macro(sc), sc.name))
@@ -410,16 +426,20 @@ def emit_docs_md(syscalls, decisions):
            "ctest `syscalls_doc_fresh` fails when this file is stale.", "",
            "Calling convention: the syscall number goes in `eax`, arguments 1-8 in `rdi`, "
            "`rsi`, `rdx`, `r10`, `r8`, `r9`, `r12`, `r13`; the result comes back in `rax` "
-           "(`zx_status_t` sign-extended, `zx_time_t` as is, `uint32_t` zero-extended) and only `rcx` and `r11` are "
+           "(`zx_status_t` sign-extended, `zx_time_t` and `zx_ticks_t` as they are, `uint32_t` zero-extended) and only `rcx` and `r11` are "
            "clobbered. Numbers at or above `ZX_SYS_COUNT` return `ZX_ERR_BAD_SYSCALL`. The "
            "kernel implements `zx_NAME` as `sys_NAME` with every pointer turned into "
-           "`user_addr_t`.", "",
+           "`user_addr_t`. Calls marked *library* (no number) are Zircon's vDSO calls that "
+           "need no kernel state: the user runtime (user/lib/vdso.c) implements them and "
+           "`<zircon/syscalls.h>` declares them with the rest.", "",
            "| # | Name | Signature |", "|---|---|---|"]
     for sc in syscalls:
-        out.append("| %d | `zx_%s` | `%s` |" % (sc.number, sc.name, sc.user_proto()))
+        num = "library" if sc.vdso else "%d" % sc.number
+        out.append("| %s | `zx_%s` | `%s` |" % (num, sc.name, sc.user_proto()))
     out.append("")
     for sc in syscalls:
-        out += ["## %d. zx_%s" % (sc.number, sc.name), "", "```c",
+        title = "zx_%s (library)" % sc.name if sc.vdso else "%d. zx_%s" % (sc.number, sc.name)
+        out += ["## %s" % title, "", "```c",
                 ("[[noreturn]] " if sc.noreturn else "") + sc.user_proto() + ";", "```", ""]
         notes = [(a.name, a.describe()) for a in sc.args if a.describe()]
         if notes:
@@ -443,13 +463,19 @@ def write_if_changed(path, text):
         f.write(text)
 
 
+def kernel_syscalls(syscalls):
+    """The syscalls the kernel implements (every block not marked vdso), in number order."""
+    return [sc for sc in syscalls if not sc.vdso]
+
+
 def build_outputs(syscalls):
+    k = kernel_syscalls(syscalls)
     return {
-        "include/zircon/syscall_numbers.h": emit_numbers_h(syscalls),
+        "include/beryl/syscall_numbers.h": emit_numbers_h(k),
         "include/zircon/syscalls.h": emit_user_h(syscalls),
-        "kernel/include/kernel/syscall_impl.h": emit_kernel_h(syscalls),
-        "kernel/syscall_table.c": emit_table_c(syscalls),
-        "user/syscall_stubs.S": emit_stubs_s(syscalls),
+        "kernel/include/kernel/syscall_impl.h": emit_kernel_h(k),
+        "kernel/syscall_table.c": emit_table_c(k),
+        "user/syscall_stubs.S": emit_stubs_s(k),
     }
 
 
@@ -480,7 +506,7 @@ def main(argv):
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
     if args.write_weak_stubs:
-        write_if_changed(args.write_weak_stubs, emit_weak_stubs_c(syscalls))
+        write_if_changed(args.write_weak_stubs, emit_weak_stubs_c(kernel_syscalls(syscalls)))
     if args.write_docs or args.check_docs:
         if not args.decisions:
             p.error("--write-docs / --check-docs need --decisions")

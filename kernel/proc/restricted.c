@@ -23,7 +23,6 @@
 #include <object/handle_user.h>
 #include <object/vmo_dispatcher.h>
 #include <zircon/rights.h>
-#include <zircon/vmo_vmar.h>
 #include <zircon/syscalls-next.h>
 #include "proc_priv.h"
 

@@ -194,6 +194,8 @@ zx_status_t sys_object_get_info(zx_handle_t h, uint32_t topic, user_addr_t buffe
         info.vmo_bytes = (uint64_t)by_state[VM_PAGE_STATE_OBJECT] * PAGE_SIZE;
         info.mmu_overhead_bytes = (uint64_t)by_state[VM_PAGE_STATE_MMU] * PAGE_SIZE;
         info.other_bytes = (uint64_t)by_state[VM_PAGE_STATE_ALLOC] * PAGE_SIZE;
+        vmo_discardable_bytes(&info.vmo_discardable_locked_bytes,
+                              &info.vmo_discardable_unlocked_bytes);
         st = put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
         break;
     }

@@ -34,10 +34,15 @@ static void maps_record(const vm_map_entry_t *e, const char *aspace_name, zx_inf
         m->mmu_flags = e->perms;
         m->vmo_koid = vmo_koid(e->vmo);
         m->vmo_offset = e->vmo_offset;
-        size_t bytes = e->committed_pages * PAGE_SIZE;
-        m->committed_bytes = m->populated_bytes = bytes;
-        m->committed_private_bytes = m->populated_private_bytes = bytes;
-        m->committed_scaled_bytes = m->populated_scaled_bytes = bytes;
+        /* The VMO pages under the record (no lock held here: the snapshot's reference
+         * keeps the VMO). Nothing is compressed: populated equals committed. */
+        struct vmo_attribution a;
+        vmo_get_attribution(e->vmo, e->vmo_offset, e->size, &a);
+        m->committed_bytes = m->populated_bytes = a.bytes;
+        m->committed_private_bytes = m->populated_private_bytes = a.private_bytes;
+        m->committed_scaled_bytes = m->populated_scaled_bytes = a.scaled_bytes;
+        m->committed_fractional_scaled_bytes = m->populated_fractional_scaled_bytes =
+            a.scaled_fraction;
         break;
     }
     }

@@ -1,6 +1,8 @@
 /*
- * Small syscalls: the null syscall, console output, the monotonic clock and sleeping.
+ * Small syscalls: the null syscall, console output, the monotonic clock, the tick
+ * counter and sleeping.
  */
+#include <arch/timer.h>
 #include <kernel/console.h>
 #include <kernel/syscall_impl.h>
 #include <kernel/thread.h>
@@ -32,6 +34,10 @@ zx_status_t sys_debug_write(user_addr_t buffer, size_t buffer_size) {
 }
 
 zx_time_t sys_clock_get_monotonic(void) { return current_time(); }
+
+zx_ticks_t sys_ticks_get(void) { return current_ticks(); }
+
+zx_ticks_t sys_ticks_per_second(void) { return ticks_per_second(); }
 
 /* A kill while sleeping is acted on by the return-to-user check; the status is moot. */
 zx_status_t sys_nanosleep(zx_time_t deadline) {

@@ -27,7 +27,6 @@
 #include <vm/vmar.h>
 #include <zircon/processargs.h>
 #include <zircon/rights.h>
-#include <zircon/vmo_vmar.h>
 #include "proc_priv.h"
 
 #define USERBOOT_MODULE_NAME "userboot"

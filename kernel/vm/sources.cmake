@@ -7,6 +7,8 @@ list(APPEND KERNEL_SOURCES
   vm/vmo.c
   vm/vmo_ops.c
   vm/vmo_blocks.c
+  vm/vmo_attr.c
+  vm/vmo_discard.c
   vm/vmo_ktest.c
   vm/vmar_place.c
   vm/vmar.c

@@ -709,7 +709,6 @@ size_t vm_mapping_info(const vm_mapping_t *m, uint32_t depth, vm_map_entry_t *ou
             .vmo = m->vmo,
             .vmo_offset = vmo_offset,
             .perms = m->runs[i].perms,
-            .committed_pages = vmo_committed_pages_in(m->vmo, vmo_offset, size),
         };
     }
     return m->nruns;

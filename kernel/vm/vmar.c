@@ -163,7 +163,7 @@ static zx_status_t place_locked(vmar_t *parent, const struct place_args *a, vadd
 zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size, zx_vm_option_t options,
                           vmar_t **child, vaddr_t *addr) {
     uint64_t align;
-    if ((options & ~(VM_OPT_KNOWN | ZX_VM_ALIGN_MASK)) || vm_opt_align(options, &align) != ZX_OK)
+    if ((options & ~(VM_OPT_KNOWN | VM_OPT_ALIGN_MASK)) || vm_opt_align(options, &align) != ZX_OK)
         return ZX_ERR_INVALID_ARGS;
     if (options & VM_OPT_ALLOCATE_FORBIDDEN)
         return ZX_ERR_INVALID_ARGS;
@@ -171,7 +171,7 @@ zx_status_t vmar_allocate(vmar_t *parent, size_t offset, size_t size, zx_vm_opti
         return ZX_ERR_INVALID_ARGS;
     if (!IS_ALIGNED(size, PAGE_SIZE))
         return ZX_ERR_INVALID_ARGS;
-    if (options & ~(VM_OPT_ALLOCATE_ALLOWED | ZX_VM_ALIGN_MASK))
+    if (options & ~(VM_OPT_ALLOCATE_ALLOWED | VM_OPT_ALIGN_MASK))
         return ZX_ERR_INVALID_ARGS;
 
     vmar_t *v = vmar_alloc(parent->r.aspace, 0, size,
@@ -353,7 +353,7 @@ static zx_status_t map_check_args(vmo_t *vmo, uint64_t vmo_offset, size_t *len,
         return ZX_ERR_ACCESS_DENIED;
     if ((o & ZX_VM_FAULT_BEYOND_STREAM_SIZE) && !(o & ZX_VM_ALLOW_FAULTS))
         return ZX_ERR_INVALID_ARGS;
-    if ((o & ~(VM_OPT_KNOWN | ZX_VM_ALIGN_MASK)) || vm_opt_align(o, align) != ZX_OK)
+    if ((o & ~(VM_OPT_KNOWN | VM_OPT_ALIGN_MASK)) || vm_opt_align(o, align) != ZX_OK)
         return ZX_ERR_INVALID_ARGS;
     if ((o & ZX_VM_REQUIRE_NON_RESIZABLE) && vmo_is_resizable(vmo))
         return ZX_ERR_NOT_SUPPORTED;

@@ -35,13 +35,15 @@ STATIC_ASSERT(ZX_VM_CAN_MAP_EXECUTE == ZX_VM_PERM_EXECUTE << VM_CAN_MAP_SHIFT);
 #define VM_OPT_ALLOCATE_ALLOWED                                                        \
     (ZX_VM_SPECIFIC | ZX_VM_CAN_MAP_SPECIFIC | ZX_VM_COMPACT | VM_CAN_MAP_RWX |       \
      ZX_VM_OFFSET_IS_UPPER_LIMIT)
+/* The alignment field of an option word: its whole top byte (ZX_VM_ALIGN_BASE). */
+#define VM_OPT_ALIGN_MASK ((zx_vm_option_t)(0xffu << ZX_VM_ALIGN_BASE))
 #define VM_ALIGN_LOG2_MIN 10
 #define VM_ALIGN_LOG2_MAX 32
 
 /* The alignment an option word asks for (at least a page). INVALID_ARGS for an
  * exponent outside VM_ALIGN_LOG2_MIN..MAX (0 = none requested). */
 static inline zx_status_t vm_opt_align(zx_vm_option_t o, uint64_t *align) {
-    uint32_t e = (o & ZX_VM_ALIGN_MASK) >> ZX_VM_ALIGN_BASE;
+    uint32_t e = (o & VM_OPT_ALIGN_MASK) >> ZX_VM_ALIGN_BASE;
     if (e == 0) {
         *align = PAGE_SIZE;
         return ZX_OK;

@@ -113,6 +113,7 @@ vmo_t *vmo_alloc(enum vmo_type type, uint32_t options, uint64_t size, paddr_t ba
         }
         mutex_init_class(&hier->lock, LOCK_CLASS_VMO);
         list_init(&hier->write_pins);
+        hier->shape = 1; /* a zeroed hop cache is never valid */
     }
     __atomic_fetch_add(&hier->members, 1, __ATOMIC_RELAXED);
     vmo->hier = hier;
@@ -138,16 +139,44 @@ void vmo_free_struct(vmo_t *vmo) {
         kfree(hier);
 }
 
-/* See vmo.h. options: VMO_OPT_RESIZABLE only. */
+/* ---- The lists of discardable VMOs (used by vmo_discard.c; see vmo_priv.h) ----------- */
+
+mutex_t vmo_discard_lock = MUTEX_INITIAL_VALUE_CLASS(vmo_discard_lock, VMO_DISCARD);
+struct list_node vmo_discard_all = LIST_INITIAL_VALUE(vmo_discard_all);
+struct list_node vmo_discard_unlocked = LIST_INITIAL_VALUE(vmo_discard_unlocked);
+
+/* A new discardable VMO goes on both lists: it starts unlocked. */
+static void discard_register(vmo_t *vmo) {
+    list_init(&vmo->discard_node);
+    list_init(&vmo->unlocked_node);
+    mutex_acquire(&vmo_discard_lock);
+    list_add_tail(&vmo_discard_all, &vmo->discard_node);
+    list_add_tail(&vmo_discard_unlocked, &vmo->unlocked_node);
+    mutex_release(&vmo_discard_lock);
+}
+
+void vmo_discard_unregister(vmo_t *vmo) {
+    mutex_acquire(&vmo_discard_lock);
+    list_delete(&vmo->discard_node);
+    if (list_in_list(&vmo->unlocked_node))
+        list_delete(&vmo->unlocked_node);
+    mutex_release(&vmo_discard_lock);
+}
+
+/* See vmo.h. options: VMO_OPT_RESIZABLE or VMO_OPT_DISCARDABLE. */
 zx_status_t vmo_create_paged(uint64_t size, uint32_t options, vmo_t **out) {
-    if (options & ~VMO_OPT_RESIZABLE)
+    if (options & ~(VMO_OPT_RESIZABLE | VMO_OPT_DISCARDABLE))
         return ZX_ERR_INVALID_ARGS;
+    if ((options & VMO_OPT_RESIZABLE) && (options & VMO_OPT_DISCARDABLE))
+        return ZX_ERR_NOT_SUPPORTED;
     uint64_t rounded;
     if (!vmo_round_size(size, &rounded))
         return ZX_ERR_OUT_OF_RANGE;
     vmo_t *vmo = vmo_alloc(VMO_TYPE_PAGED, options, rounded, 0, NULL);
     if (!vmo)
         return ZX_ERR_NO_MEMORY;
+    if (options & VMO_OPT_DISCARDABLE)
+        discard_register(vmo);
     *out = vmo;
     return ZX_OK;
 }

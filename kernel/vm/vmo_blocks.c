@@ -58,7 +58,8 @@ static void free_block(paddr_t pa) {
 bool vmo_block_empty_locked(vmo_t *vmo, uint64_t index) {
     uint64_t found;
     vm_page_t *page;
-    return !vmo_has_cow_parent(vmo) && vmo_page_index(vmo->size) >= index + VM_LARGE_PAGES &&
+    return !vmo_has_cow_parent(vmo) && !vmo->discarded &&
+           vmo_page_index(vmo->size) >= index + VM_LARGE_PAGES &&
            !page_tree_next(&vmo->pages, index, index + VM_LARGE_PAGES, &found, &page);
 }
 

@@ -22,7 +22,9 @@
  * P keeps its identity (pointer, references, mappings, size). Every mapping of P drops
  * its translations at once, since they may map now-shared pages writable; faults map
  * ancestors' pages read-only again. A read of offset o walks up: own page, else (if o <
- * parent_limit) the parent at o + parent_offset, and so on; nothing found reads zeros. A
+ * parent_limit) the parent at o + parent_offset, and so on; nothing found reads zeros.
+ * The walk steps over hidden nodes that held no page when the family last changed shape
+ * in one hop (struct vmo.hop, ancestor_find), so empty history costs nothing. A
  * write (vmo_write, write fault, commit, zero) first gives the leaf a private copy of
  * what it shows (vmo_cow_own_page_locked: a 4 KiB copy through the physmap, or a zeroed
  * page), and then every mapping of the leaf drops that offset. Hidden nodes never
@@ -105,17 +107,60 @@ bool vmo_slice_resolve(vmo_t **vmo, uint64_t *offset, uint64_t len, zx_status_t 
  * NULL. The family lock is held (the analysis cannot tell that node shares the caller's
  * family, hence the opt-out here and below).
  */
-static vm_page_t *ancestor_page(vmo_t *node, uint64_t offset)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
-    while (node->parent && offset < node->parent_limit) {
-        offset += node->parent_offset;
-        node = node->parent;
+/*
+ * Recomputes node's hop (node has a copy-on-write parent; the family changed shape since
+ * it was cached): walks up over the hidden nodes that hold no page, composing their
+ * windows, to the first one that holds some (or the root).
+ */
+static __attribute__((noinline)) void refresh_hop(vmo_t *node) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint64_t s = node->parent_offset, lim = node->parent_limit;
+    vmo_t *up = node->parent;
+    while (up->parent && up->pages.count == 0) {
+        lim = MIN(lim, up->parent_limit > s ? up->parent_limit - s : 0);
+        s += up->parent_offset;
+        up = up->parent;
         vmo_work(node, 1);
-        vm_page_t *page = page_tree_lookup(&node->pages, vmo_page_index(offset));
-        if (page)
-            return page;
     }
-    return NULL;
+    node->hop.to = up;
+    node->hop.shift = s;
+    node->hop.limit = lim;
+    node->hop.shape = node->hier->shape;
+}
+
+/*
+ * The page the ancestors of node show at byte offset `offset` of node (page-aligned),
+ * with its owner and the owner's byte offset of it; NULL if none. One step per ancestor
+ * that held a page when the family last changed shape (struct vmo.hop), each charged as
+ * one unit of work.
+ */
+static vm_page_t *ancestor_find(vmo_t *node, uint64_t offset, vmo_t **owner,
+                                uint64_t *owner_offset) TA_NO_THREAD_SAFETY_ANALYSIS {
+    struct vmo_hier *hier = node->hier;
+    uint64_t steps = 0;
+    vm_page_t *page = NULL;
+    while (node->parent) {
+        if (node->hop.shape != hier->shape)
+            refresh_hop(node);
+        if (offset >= node->hop.limit)
+            break;
+        offset += node->hop.shift;
+        node = node->hop.to;
+        steps++;
+        page = page_tree_lookup(&node->pages, vmo_page_index(offset));
+        if (page) {
+            *owner = node;
+            *owner_offset = offset;
+            break;
+        }
+    }
+    hier->work += steps;
+    return page;
+}
+
+static vm_page_t *ancestor_page(vmo_t *node, uint64_t offset) {
+    vmo_t *owner;
+    uint64_t owner_offset;
+    return ancestor_find(node, offset, &owner, &owner_offset);
 }
 
 vm_page_t *vmo_cow_lookup_locked(vmo_t *vmo, uint64_t index) {
@@ -144,31 +189,38 @@ static vmo_t *next_child_covering(vmo_t *h, vmo_t *prev, uint64_t off)
 }
 
 /*
- * True if some leaf of the subtree rooted at `top` reads its parent's content at byte
+ * How many leaves of the subtree rooted at `top` read their parent's content at byte
  * offset `off` of top (off lies inside top's window): a node with its own page there
- * hides it from its whole subtree, a leaf without one sees it, a hidden node sees it if
- * either child does (offsets translated by parent_offset going down). Walks the subtree
- * without recursion (down by child[], back up by parent), since chains can be long.
- * Each node visited costs one unit of *budget; when it runs out the answer is "seen",
- * which is always safe (a copy instead of a move, a page kept a while longer).
+ * hides it from its whole subtree, a leaf without one sees it, a hidden node passes it
+ * to its children whose windows cover it (offsets translated by parent_offset going
+ * down). Stops counting at `enough`. Walks the subtree without recursion (down by
+ * child[], back up by parent), since chains can be long. Each node visited costs one
+ * unit of *budget; when it runs out the walk stops and *cut is set (the count is then
+ * only a lower bound).
  */
-static bool subtree_sees(vmo_t *top, uint64_t off, uint32_t *budget)
-    TA_NO_THREAD_SAFETY_ANALYSIS {
+static uint32_t subtree_count(vmo_t *top, uint64_t off, uint32_t *budget, uint32_t enough,
+                              bool *cut) TA_NO_THREAD_SAFETY_ANALYSIS {
+    uint32_t seen = 0;
     vmo_t *node = top;
     for (;;) {
-        if (*budget == 0)
-            return true;
+        if (*budget == 0) {
+            *cut = true;
+            return seen;
+        }
         (*budget)--;
         vmo_work(node, 1);
         vmo_t *next = NULL;
         if (!page_tree_lookup(&node->pages, vmo_page_index(off))) {
-            if (!(node->flags & VMO_FLAG_HIDDEN))
-                return true;
-            next = next_child_covering(node, NULL, off);
+            if (!(node->flags & VMO_FLAG_HIDDEN)) {
+                if (++seen >= enough)
+                    return seen;
+            } else {
+                next = next_child_covering(node, NULL, off);
+            }
         }
         while (!next) { /* node's subtree is done: on to its next sibling */
             if (node == top)
-                return false;
+                return seen;
             vmo_t *up = node->parent;
             off += node->parent_offset;
             next = next_child_covering(up, node, off);
@@ -177,6 +229,16 @@ static bool subtree_sees(vmo_t *top, uint64_t off, uint32_t *budget)
         off -= next->parent_offset;
         node = next;
     }
+}
+
+/*
+ * True if some leaf of the subtree rooted at `top` reads its parent's content at byte
+ * offset `off` of top (subtree_count). When *budget runs out the answer is "seen", which
+ * is always safe (a copy instead of a move, a page kept a while longer).
+ */
+static bool subtree_sees(vmo_t *top, uint64_t off, uint32_t *budget) {
+    bool cut = false;
+    return subtree_count(top, off, budget, 1, &cut) != 0 || cut;
 }
 
 /*
@@ -278,20 +340,42 @@ static zx_status_t take_from_ancestor(vmo_t *vmo, uint64_t index, vm_page_t **ou
 }
 
 /*
- * True if no leaf can read the page hidden node h holds at page index `index`: every
- * child whose window covers it has a subtree that does not see it (subtree_sees, within
- * the visit budget: "seen" when in doubt).
+ * How many leaves read the page hidden node h holds at page index `index` (the children
+ * whose windows cover it, each through subtree_count), counting up to `enough` within
+ * VMO_COW_VISIT_MAX nodes; *cut is set if the budget ran out first.
  */
-static bool hidden_page_unseen(vmo_t *h, uint64_t index) TA_NO_THREAD_SAFETY_ANALYSIS {
+static uint32_t hidden_page_viewers(vmo_t *h, uint64_t index, uint32_t enough, bool *cut)
+    TA_NO_THREAD_SAFETY_ANALYSIS {
     uint32_t budget = VMO_COW_VISIT_MAX;
+    uint32_t seen = 0;
     uint64_t off = index << PAGE_SHIFT;
-    for (int i = 0; i < VMO_HIDDEN_CHILDREN; i++) {
+    for (int i = 0; i < VMO_HIDDEN_CHILDREN && seen < enough && !*cut; i++) {
         vmo_t *c = h->child[i];
-        if (c && off >= c->parent_offset && off - c->parent_offset < c->parent_limit &&
-            subtree_sees(c, off - c->parent_offset, &budget))
-            return false;
+        if (c && off >= c->parent_offset && off - c->parent_offset < c->parent_limit)
+            seen += subtree_count(c, off - c->parent_offset, &budget, enough - seen, cut);
     }
-    return true;
+    return seen;
+}
+
+/*
+ * True if no leaf can read the page hidden node h holds at page index `index` ("seen"
+ * when the visit budget runs out first).
+ */
+static bool hidden_page_unseen(vmo_t *h, uint64_t index) {
+    bool cut = false;
+    return hidden_page_viewers(h, index, 1, &cut) == 0 && !cut;
+}
+
+uint32_t vmo_cow_sharers_locked(vmo_t *vmo, uint64_t index) {
+    if (page_tree_lookup(&vmo->pages, index))
+        return 1; /* a leaf's own page: no other VMO reads it */
+    vmo_t *owner;
+    uint64_t off;
+    if (!ancestor_find(vmo, index << PAGE_SHIFT, &owner, &off))
+        return 0;
+    bool cut = false;
+    uint32_t n = hidden_page_viewers(owner, vmo_page_index(off), UINT32_MAX, &cut);
+    return cut ? MAX(n, 2u) : MAX(n, 1u);
 }
 
 /*
@@ -444,6 +528,7 @@ static void set_owner_all(vmo_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
  * When rest sees h from offset 0 and holds no page itself it adopts h's tree instead.
  */
 static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vmo_family_reshaped(h); /* rest may gain pages and takes h's place */
     uint64_t first = vmo_page_index(rest->parent_offset); /* rest sees [first, end) of h */
     uint64_t end = first + vmo_page_index(rest->parent_limit);
     bool stuck = false;
@@ -501,6 +586,7 @@ static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
  * Walks up while hidden nodes are left with no child at all.
  */
 static void cow_detach_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vmo_family_reshaped(vmo);
     vmo_t *node = vmo;
     while (node->parent) {
         vmo_t *h = node->parent;
@@ -558,6 +644,8 @@ static void free_own_pages_locked(vmo_t *vmo)
  * returns NULL.
  */
 static vmo_t *vmo_destroy(vmo_t *vmo) {
+    if (vmo->options & VMO_OPT_DISCARDABLE)
+        vmo_discard_unregister(vmo); /* before the reclaimer could find it dead */
     mutex_acquire(&vmo->hier->lock);
     ASSERT_MSG(list_is_empty(&vmo->mappings), "vmo %p destroyed while still mapped",
                (void *)vmo);
@@ -753,6 +841,7 @@ static zx_status_t create_snapshot(vmo_t *parent, uint32_t options, uint64_t off
     child->parent_limit = offset < h->size ? MIN(rounded, h->size - offset) : 0;
     h->child[0] = parent;
     h->child[1] = child;
+    vmo_family_reshaped(parent);
     /* P's mappings may map the pages H now shares writable. */
     vmo_unmap_links_locked(parent, 0, parent->size);
     mutex_release(&parent->hier->lock);
@@ -769,6 +858,10 @@ zx_status_t vmo_create_child(vmo_t *parent, uint32_t options, uint64_t offset,
         return ZX_ERR_INVALID_ARGS;
     uint32_t kind = options & CHILD_KIND_MASK;
     zx_status_t st = ZX_ERR_INVALID_ARGS;
+    if ((kind == VMO_CHILD_SLICE || kind == VMO_CHILD_SNAPSHOT ||
+         kind == VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE) &&
+        (parent->options & VMO_OPT_DISCARDABLE))
+        return ZX_ERR_NOT_SUPPORTED; /* its pages may go at any moment: no child shares them */
     if (kind == VMO_CHILD_SLICE)
         st = create_slice(parent, options, offset, size, out);
     else if (kind == VMO_CHILD_SNAPSHOT || kind == VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE)

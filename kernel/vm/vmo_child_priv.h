@@ -21,6 +21,15 @@
 vm_page_t *vmo_cow_lookup_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock);
 
 /*
+ * How many VMOs see the page leaf `vmo` shows at page index `index` (memory attribution,
+ * vmo_attr.c): 1 for its own page, the number of leaves reading an ancestor's page
+ * through the family, 0 if it shows none (reads as zeros). Slices are not counted (they
+ * show their parent's pages as the parent). Counting an ancestor page visits at most
+ * VMO_COW_VISIT_MAX nodes; past that the answer is a lower bound, and at least 2.
+ */
+uint32_t vmo_cow_sharers_locked(vmo_t *vmo, uint64_t index) TA_REQ(vmo->hier->lock);
+
+/*
  * Gives vmo a page of its own at index (which it must not have yet): a copy of the
  * ancestor page it shows there, or a zeroed page. Then every mapping of vmo drops that
  * offset, since it may map the ancestor page (or the zero page) read-only. NO_MEMORY

@@ -95,13 +95,28 @@ static zx_status_t commit_page_locked(vmo_t *vmo, uint64_t index, const page_tre
 /* ---- commit / decommit / zero ------------------------------------------------------ */
 
 /*
- * After a lock break in a range operation on [offset, offset + len): the VMO may have
- * shrunk meanwhile, and the operation ends with OUT_OF_RANGE rather than work past the
- * end (as vmo_copy does).
+ * Before a commit and after each lock break in it, on [offset, offset + len): the VMO may
+ * have shrunk meanwhile, and the operation ends with OUT_OF_RANGE rather than work past
+ * the end (as vmo_copy does); a discarded VMO (vmo_discard.c) ends it with NOT_FOUND.
  */
 static zx_status_t recheck_range_locked(vmo_t *vmo, uint64_t offset, uint64_t len)
     TA_REQ(vmo->hier->lock) {
+    if (vmo->discarded)
+        return ZX_ERR_NOT_FOUND;
     return vmo_range_ok(vmo->size, offset, len) ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
+}
+
+/*
+ * After an allocation for vmo failed with its family lock held: lets go of the lock,
+ * discards unlocked discardable VMOs (vmo_reclaim_discardable, which takes their locks),
+ * and takes the lock again. True if that freed memory: the caller retries, looking up
+ * again what it read under the lock, as after a lock break.
+ */
+static bool reclaim_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock) {
+    mutex_release(&vmo->hier->lock);
+    size_t freed = vmo_reclaim_discardable();
+    mutex_acquire(&vmo->hier->lock);
+    return freed != 0;
 }
 
 /*
@@ -158,12 +173,12 @@ zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
             flush_run_locked(vmo, &run_start, next);
             st = vmo_cow_own_page_locked(vmo, next, NULL); /* tells the mappings itself */
             if (st != ZX_OK)
-                break;
+                goto no_page;
             run_start = ++next;
         } else {
             st = add_page_locked(vmo, next, NULL, NULL);
             if (st != ZX_OK)
-                break;
+                goto no_page;
             next++;
             vmo_work(vmo, VMO_WORK_PAGE);
         }
@@ -174,6 +189,12 @@ zx_status_t vmo_commit(vmo_t *vmo, uint64_t offset, uint64_t len) {
             if (st == ZX_OK && broke)
                 st = recheck_range_locked(vmo, offset, len);
         }
+        continue;
+    no_page: /* out of memory: discarding unlocked discardable VMOs may help */
+        flush_run_locked(vmo, &run_start, next);
+        if (st != ZX_ERR_NO_MEMORY || !reclaim_locked(vmo))
+            break;
+        st = recheck_range_locked(vmo, offset, len);
     }
     flush_run_locked(vmo, &run_start, next);
     mutex_release(&vmo->hier->lock);
@@ -328,6 +349,7 @@ zx_status_t vmo_set_size(vmo_t *vmo, uint64_t size) {
     if (vmo_has_cow_parent(vmo) && vmo->parent_limit > rounded) {
         uint64_t old_limit = vmo->parent_limit;
         vmo->parent_limit = rounded;
+        vmo_family_reshaped(vmo);
         uint64_t next = vmo_page_index(rounded), end = vmo_page_index(old_limit);
         while (st == ZX_OK &&
                (next = vmo_cow_next_present_locked(vmo, next, end, old_limit)) < end) {
@@ -360,6 +382,8 @@ static zx_status_t copy_target_locked(vmo_t *vmo, uint64_t offset, bool write,
     uint64_t index = vmo_page_index(offset);
     page_tree_pos_t pos;
     vm_page_t *page = page_tree_find(&vmo->pages, index, &pos);
+    if (!page && vmo->discarded)
+        return ZX_ERR_NOT_FOUND;
     if (!page && vmo_has_cow_parent(vmo)) {
         if (write) {
             zx_status_t st = vmo_cow_own_page_locked(vmo, index, &page);
@@ -411,6 +435,10 @@ static zx_status_t vmo_copy(vmo_t *vmo, uint64_t offset, size_t len, vmo_copy_fn
         struct vmo_pin pin;
         bool pinned;
         st = copy_target_locked(vmo, pos, write, &kptr, &pin, &pinned);
+        if (st == ZX_ERR_NO_MEMORY && reclaim_locked(vmo)) {
+            st = ZX_OK; /* memory was freed: this chunk again, checks included */
+            continue;
+        }
         if (st != ZX_OK)
             break;
         mutex_release(&vmo->hier->lock);
@@ -462,7 +490,9 @@ static zx_status_t get_page_locked(vmo_t *vmo, uint64_t offset, bool for_write,
         page_tree_pos_t pos;
         vm_page_t *page = page_tree_find(&vmo->pages, index, &pos);
         bool own = page != NULL;
-        if (!page && vmo_has_cow_parent(vmo)) {
+        if (!page && vmo->discarded) {
+            st = ZX_ERR_NOT_FOUND; /* discarded and not locked again (vmo_discard.c) */
+        } else if (!page && vmo_has_cow_parent(vmo)) {
             if (for_write) {
                 st = vmo_cow_own_page_locked(vmo, index, &page);
                 own = true;
@@ -492,7 +522,9 @@ static zx_status_t get_page(vmo_t *vmo, uint64_t offset, bool for_write, paddr_t
     if (!vmo_slice_resolve(&vmo, &offset, PAGE_SIZE, &st))
         return st;
     mutex_acquire(&vmo->hier->lock);
-    st = get_page_locked(vmo, offset, for_write, pa, writable);
+    do /* one call site, so that get_page_locked stays inlined on the fault path */
+        st = get_page_locked(vmo, offset, for_write, pa, writable);
+    while (st == ZX_ERR_NO_MEMORY && reclaim_locked(vmo));
     if (st == ZX_OK && map)
         st = map(ctx, *pa, *writable);
     mutex_release(&vmo->hier->lock);

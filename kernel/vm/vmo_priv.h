@@ -79,7 +79,14 @@ struct vmo_hier {
     uint32_t members;
     struct list_node write_pins; /* struct vmo_pin.node: vmo_write copies in flight */
     uint64_t work;               /* units done since the lock was last let go (guarded) */
+    /* Bumped (guarded) whenever the family's shape changes: a snapshot, a merge or
+     * detach, a window lowered by a shrink. Copy-on-write lookups cache the way up
+     * (struct vmo.hop) for as long as it stays the same. Starts at 1. */
+    uint64_t shape;
 };
+
+/* Tells the lookups' caches (struct vmo.hop) that vmo's family changed shape. */
+static inline void vmo_family_reshaped(vmo_t *vmo);
 
 /*
  * Lock breaks: a range operation lets go of the family lock once it has done about
@@ -145,9 +152,48 @@ struct vmo {
     uint64_t parent_offset;
     uint64_t parent_limit;
     vmo_t *child[VMO_HIDDEN_CHILDREN];
+    /*
+     * Copy-on-write VMOs and hidden nodes with a parent: where a lookup from this node
+     * goes next, cached while hop.shape == hier->shape (guarded by the family lock). The
+     * ancestors between this node and hop.to held no page when it was computed, and
+     * hidden nodes gain pages only when the family changes shape, so a lookup of offset
+     * o (< hop.limit, the composed windows; else nothing above shows through) goes
+     * straight to hop.to at o + hop.shift. Runs of empty hidden nodes (a VMO snapshotted
+     * again and again without writes in between, a chain of snapshots of snapshots)
+     * cost one step instead of one per node.
+     */
+    struct {
+        vmo_t *to;
+        uint64_t shift;
+        uint64_t limit;
+        uint64_t shape;
+    } hop;
     struct list_node slices;     /* struct vmo.slice_node: slices of this VMO */
     struct list_node slice_node;
+    /*
+     * Discardable VMOs only (vmo_discard.c). discard_locks (the nesting count of
+     * ZX_VMO_OP_LOCK; stored atomically for vmo_discardable_bytes) and discarded are
+     * guarded by the family lock; the nodes by the discard lock: discard_node on the list
+     * of every discardable VMO, unlocked_node on the reclaim list (oldest unlock first)
+     * while the VMO is unlocked.
+     */
+    uint64_t discard_locks;
+    bool discarded;
+    struct list_node discard_node;
+    struct list_node unlocked_node;
 };
+
+/*
+ * Discardable VMOs: the lists live in the base layer (vmo.c), which puts a new
+ * discardable VMO on them (unlocked: on both) and takes a dying one off
+ * (vmo_discard_unregister, no lock held; called by vmo_destroy); what uses them, locking
+ * and discarding, is vmo_discard.c. vmo_discard_lock (class vm.vmo.discard) guards both
+ * lists and every VMO's discard_node and unlocked_node.
+ */
+extern mutex_t vmo_discard_lock;
+extern struct list_node vmo_discard_all;      /* struct vmo.discard_node: every one */
+extern struct list_node vmo_discard_unlocked; /* struct vmo.unlocked_node: oldest unlock first */
+void vmo_discard_unregister(vmo_t *vmo);
 
 /*
  * A page held by one vmo_read/vmo_write chunk that runs without the VMO lock (see Pins
@@ -160,6 +206,10 @@ struct vmo_pin {
     vm_page_t *page;
     bool write;
 };
+
+static inline void vmo_family_reshaped(vmo_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
+    vmo->hier->shape++;
+}
 
 /* Page index of a byte offset. */
 static inline uint64_t vmo_page_index(uint64_t offset) { return offset >> PAGE_SHIFT; }

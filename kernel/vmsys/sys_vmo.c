@@ -30,7 +30,10 @@ zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
         vm_size = VMO_SIZE_MAX;
     }
     vmo_t *vmo;
-    st = vmo_create_paged(vm_size, (options & ZX_VMO_RESIZABLE) ? VMO_OPT_RESIZABLE : 0, &vmo);
+    uint32_t vm_options = (options & ZX_VMO_RESIZABLE) ? VMO_OPT_RESIZABLE : 0;
+    if (options & ZX_VMO_DISCARDABLE)
+        vm_options |= VMO_OPT_DISCARDABLE;
+    st = vmo_create_paged(vm_size, vm_options, &vmo);
     if (st != ZX_OK)
         return st;
     /* The dispatcher starts with the VMO's size as its content size: only a size that
@@ -121,6 +124,28 @@ zx_status_t sys_vmo_set_size(zx_handle_t handle, uint64_t size) {
     return st;
 }
 
+/*
+ * ZX_VMO_OP_LOCK: the buffer must hold a zx_vmo_lock_state_t (INVALID_ARGS before
+ * anything changes otherwise); if writing it faults, the lock is undone (INVALID_ARGS).
+ */
+static zx_status_t vmo_op_lock(vmo_t *vmo, uint64_t offset, uint64_t size, user_addr_t buffer,
+                               size_t buffer_size) {
+    if (!vmo_is_discardable(vmo))
+        return ZX_ERR_NOT_SUPPORTED;
+    if (buffer_size < sizeof(zx_vmo_lock_state_t))
+        return ZX_ERR_INVALID_ARGS;
+    struct vmo_lock_state ls;
+    zx_status_t st = vmo_discardable_lock(vmo, offset, size, false, &ls);
+    if (st != ZX_OK)
+        return st;
+    zx_vmo_lock_state_t out = {ls.offset, ls.size, ls.discarded_offset, ls.discarded_size};
+    if (user_copy_to(buffer, &out, sizeof(out)) != ZX_OK) {
+        vmo_discardable_unlock(vmo, offset, size);
+        return ZX_ERR_INVALID_ARGS;
+    }
+    return ZX_OK;
+}
+
 /* The VMO part of zx_vmo_op_range once rights passed. */
 static zx_status_t vmo_op(vmo_t *vmo, uint32_t op, uint64_t offset, uint64_t size,
                           user_addr_t buffer, size_t buffer_size) {
@@ -137,9 +162,11 @@ static zx_status_t vmo_op(vmo_t *vmo, uint32_t op, uint64_t offset, uint64_t siz
     case ZX_VMO_OP_ZERO:
         return vmo_zero(vmo, offset, size);
     case ZX_VMO_OP_LOCK:
+        return vmo_op_lock(vmo, offset, size, buffer, buffer_size);
     case ZX_VMO_OP_TRY_LOCK:
+        return vmo_discardable_lock(vmo, offset, size, true, NULL);
     case ZX_VMO_OP_UNLOCK:
-        return ZX_ERR_NOT_SUPPORTED; /* no discardable VMOs in Beryl */
+        return vmo_discardable_unlock(vmo, offset, size);
     case ZX_VMO_OP_CACHE_INVALIDATE:
         return ZX_ERR_NOT_SUPPORTED; /* needs kernel.enable-debugging-syscalls */
     case ZX_VMO_OP_CACHE_SYNC:

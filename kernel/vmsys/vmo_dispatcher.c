@@ -10,7 +10,6 @@
 #include <kernel/assert.h>
 #include <lib/string.h>
 #include <phys/heap.h>
-#include <zircon/vmo_vmar.h>
 #include "vmsys_priv.h"
 
 STATIC_ASSERT(VMO_NAME_LEN == ZX_MAX_NAME_LEN);
@@ -166,14 +165,17 @@ static void vmo_info_common(vmo_t *vmo, zx_info_vmo_t *out) {
     }
     if (vmo_is_resizable(vmo))
         flags |= ZX_INFO_VMO_RESIZABLE;
+    if (vmo_is_discardable(vmo))
+        flags |= ZX_INFO_VMO_DISCARDABLE;
     out->flags = flags;
-    uint64_t committed = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE;
-    out->committed_bytes = committed;
-    out->populated_bytes = committed;
-    out->committed_private_bytes = committed;
-    out->populated_private_bytes = committed;
-    out->committed_scaled_bytes = committed;
-    out->populated_scaled_bytes = committed;
+    /* Nothing is compressed or paged out: populated equals committed. */
+    struct vmo_attribution a;
+    vmo_get_attribution(vmo, 0, vmo_size(vmo), &a);
+    out->committed_bytes = out->populated_bytes = a.bytes;
+    out->committed_private_bytes = out->populated_private_bytes = a.private_bytes;
+    out->committed_scaled_bytes = out->populated_scaled_bytes = a.scaled_bytes;
+    out->committed_fractional_scaled_bytes = out->populated_fractional_scaled_bytes =
+        a.scaled_fraction;
     out->cache_policy = vmo_cache_policy(vmo);
 }
 

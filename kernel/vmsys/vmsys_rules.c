@@ -6,8 +6,8 @@ zx_status_t vmsys_vmo_create_check(uint32_t options) {
         return ZX_ERR_INVALID_ARGS;
     if ((options & ZX_VMO_UNBOUNDED) && (options & ZX_VMO_RESIZABLE))
         return ZX_ERR_INVALID_ARGS;
-    if (options & ZX_VMO_DISCARDABLE)
-        return ZX_ERR_NOT_SUPPORTED;
+    if ((options & ZX_VMO_DISCARDABLE) && (options & ZX_VMO_RESIZABLE))
+        return ZX_ERR_NOT_SUPPORTED; /* a discardable VMO keeps its size */
     return ZX_OK;
 }
 

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <zircon/rights.h>
 #include <zircon/types.h>
-#include <zircon/vmo_vmar.h>
 
 /* Options zx_vmo_create accepts in Beryl (DISCARDABLE: see vmsys_vmo_create_check). */
 #define VMSYS_VMO_CREATE_KNOWN (ZX_VMO_RESIZABLE | ZX_VMO_DISCARDABLE | ZX_VMO_UNBOUNDED)

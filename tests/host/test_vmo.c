@@ -506,6 +506,8 @@ static void fam_destroy(struct fam_vmo *v) {
     v->vmo = NULL;
 }
 
+static void fam_check_attribution(struct fam *f, uint64_t step);
+
 static void fam_check(struct fam *f, uint64_t step, bool contents) {
     for (int k = 0; k < FAM_VMOS; k++) {
         struct fam_vmo *v = &f->v[k];
@@ -537,6 +539,78 @@ static void fam_check(struct fam *f, uint64_t step, bool contents) {
             htest_fail(__FILE__, __LINE__, "step %llu: vmo %d content differs (st %d)",
                        (unsigned long long)step, k, st);
     }
+    if (contents)
+        fam_check_attribution(f, step);
+}
+
+/*
+ * Memory attribution against an oracle built from what each VMO shows: every page frame
+ * any live VMO reads (vmo_get_page for reading; the zero page is no memory) is counted
+ * with the number of VMOs reading it. Then each VMO's bytes are its frames, its private
+ * bytes those read by it alone, its scaled bytes the sum of PAGE_SIZE / readers (checked
+ * to the byte, with the fraction); and the scaled figures of all VMOs add up to the
+ * frames in use, less under one byte per frame lost to rounding each share down.
+ */
+static void fam_check_attribution(struct fam *f, uint64_t step) {
+    static paddr_t shown[FAM_VMOS][FAM_PAGES];
+    paddr_t zero = vmo_zero_page_paddr();
+    for (int k = 0; k < FAM_VMOS; k++) {
+        for (uint64_t i = 0; i < FAM_PAGES; i++) {
+            struct fam_vmo *v = &f->v[k];
+            paddr_t pa = 0;
+            bool w;
+            shown[k][i] = 0;
+            if (v->vmo && i * P < v->size && vmo_get_page(v->vmo, i * P, false, &pa, &w) == ZX_OK &&
+                pa != zero)
+                shown[k][i] = pa;
+        }
+    }
+    uint64_t frames = 0, scaled_sum = 0, frac_sum = 0;
+    for (int k = 0; k < FAM_VMOS; k++) {
+        if (!f->v[k].vmo)
+            continue;
+        uint64_t bytes = 0, priv = 0, scaled = 0;
+        unsigned __int128 frac = 0; /* in units of 2^-63 bytes */
+        for (uint64_t i = 0; i < FAM_PAGES; i++) {
+            if (!shown[k][i])
+                continue;
+            uint64_t readers = 0;
+            bool first = true; /* this (k, i) is the frame's first appearance */
+            for (int j = 0; j < FAM_VMOS; j++)
+                for (uint64_t l = 0; l < FAM_PAGES; l++)
+                    if (shown[j][l] == shown[k][i]) {
+                        readers++;
+                        if (j < k || (j == k && l < i))
+                            first = false;
+                    }
+            frames += first;
+            bytes += P;
+            priv += readers == 1 ? P : 0;
+            scaled += P / readers;
+            frac += ((unsigned __int128)(P % readers) << 63) / readers;
+        }
+        scaled += (uint64_t)(frac >> 63);
+        uint64_t frac_low = (uint64_t)(frac & (VMO_ATTR_FRACTION_ONE - 1));
+        struct vmo_attribution a;
+        vmo_get_attribution(f->v[k].vmo, 0, f->v[k].size, &a);
+        if (a.bytes != bytes || a.private_bytes != priv || a.scaled_bytes != scaled ||
+            a.scaled_fraction != frac_low)
+            htest_fail(__FILE__, __LINE__,
+                       "step %llu: vmo %d attribution %llu/%llu/%llu+%#llx, oracle "
+                       "%llu/%llu/%llu+%#llx",
+                       (unsigned long long)step, k, (unsigned long long)a.bytes,
+                       (unsigned long long)a.private_bytes, (unsigned long long)a.scaled_bytes,
+                       (unsigned long long)a.scaled_fraction, (unsigned long long)bytes,
+                       (unsigned long long)priv, (unsigned long long)scaled,
+                       (unsigned long long)frac_low);
+        scaled_sum += a.scaled_bytes;
+        frac_sum += a.scaled_fraction;
+    }
+    scaled_sum += frac_sum >> 63;
+    if (scaled_sum > frames * P || frames * P - scaled_sum > frames)
+        htest_fail(__FILE__, __LINE__, "step %llu: scaled bytes add up to %llu, %llu frames",
+                   (unsigned long long)step, (unsigned long long)scaled_sum,
+                   (unsigned long long)frames);
 }
 
 static void fam_read_interfered(struct fam *f, struct fam_vmo *v);

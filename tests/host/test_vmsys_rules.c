@@ -10,7 +10,8 @@ HTEST(vmsys_rules, vmo_create) {
     EXPECT_EQ(vmsys_vmo_create_check(ZX_VMO_TRAP_DIRTY), ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(vmsys_vmo_create_check(1u << 5), ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(vmsys_vmo_create_check(ZX_VMO_UNBOUNDED | ZX_VMO_RESIZABLE), ZX_ERR_INVALID_ARGS);
-    EXPECT_EQ(vmsys_vmo_create_check(ZX_VMO_DISCARDABLE), ZX_ERR_NOT_SUPPORTED);
+    EXPECT_EQ(vmsys_vmo_create_check(ZX_VMO_DISCARDABLE), ZX_OK);
+    EXPECT_EQ(vmsys_vmo_create_check(ZX_VMO_DISCARDABLE | ZX_VMO_RESIZABLE), ZX_ERR_NOT_SUPPORTED);
     EXPECT_EQ(vmsys_vmo_create_rights(0), 0xD0EFu);
     EXPECT_EQ(vmsys_vmo_create_rights(ZX_VMO_RESIZABLE), 0x40D0EFu);
     EXPECT_EQ(vmsys_vmo_create_rights(ZX_VMO_UNBOUNDED), 0xD0EFu);

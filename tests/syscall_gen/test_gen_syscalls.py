@@ -59,6 +59,11 @@ class ParserErrors(unittest.TestCase):
     def test_pointer_sized_by_non_integer(self):
         self.assert_rejects(GOOD.replace("[1]", "[out]"), "is not an integer")
 
+    def test_unknown_attribute(self):
+        self.assert_rejects(GOOD.replace("vmo_create", "vmo_create inline"),
+                            "unknown syscall attribute 'inline'")
+
+
     def test_too_many_arguments(self):
         args = "".join("  arg a%d: uint32_t\n" % i for i in range(9))
         self.assert_rejects("syscall big\n%s  | Too big.\n" % args,
@@ -94,6 +99,37 @@ class ParserErrors(unittest.TestCase):
         self.assert_rejects(GOOD.replace("arg options", "arg size"), "duplicate argument 'size'")
 
 
+class LibraryCalls(unittest.TestCase):
+    """A `vdso` block is declared for user space but takes no number, stub or sys_*."""
+
+    TEXT = GOOD + """
+syscall deadline_after vdso
+  returns zx_time_t
+  arg nanoseconds: zx_duration_t
+  | A library call.
+
+syscall vmo_get_size
+  arg handle: handle<VMO>()
+  arg size: out_ptr<uint64_t>[1]
+  | Gets the size.
+"""
+
+    def test_numbers_skip_library_calls(self):
+        scs = parse(self.TEXT)
+        self.assertEqual([(sc.name, sc.number) for sc in scs],
+                         [("vmo_create", 0), ("deadline_after", None), ("vmo_get_size", 1)])
+
+    def test_outputs(self):
+        out = gen.build_outputs(parse(self.TEXT))
+        self.assertIn("zx_time_t zx_deadline_after(zx_duration_t nanoseconds);",
+                      out["include/zircon/syscalls.h"])
+        self.assertIn("#define ZX_SYS_COUNT 2", out["include/beryl/syscall_numbers.h"])
+        for rel in ("include/beryl/syscall_numbers.h", "kernel/include/kernel/syscall_impl.h",
+                    "kernel/syscall_table.c", "user/syscall_stubs.S"):
+            self.assertNotIn("deadline_after", out[rel], rel)
+        self.assertIn("| library | `zx_deadline_after` |", gen.emit_docs_md(parse(self.TEXT), ""))
+
+
 class RealDefinition(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -104,7 +140,7 @@ class RealDefinition(unittest.TestCase):
         cls.out = gen.build_outputs(cls.syscalls)
 
     def test_numbering(self):
-        self.assertEqual(len(self.syscalls), 60)
+        self.assertEqual(len(gen.kernel_syscalls(self.syscalls)), 62)
         for name, num in [("syscall_test_0", 0), ("clock_get_monotonic", 2),
                           ("thread_exit", 15), ("channel_read", 24), ("vmo_create", 25),
                           ("vmar_map", 35), ("vmar_destroy", 39),

@@ -78,7 +78,7 @@ static zx_duration_t run_once(uint32_t n) {
     if (st == ZX_OK) {
         /* The main thread only sleeps meanwhile, off the faulters' way. */
         while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < n)
-            zx_nanosleep(tu_deadline_after(TU_MS));
+            zx_nanosleep(zx_deadline_after(TU_MS));
         elapsed = finished - started;
     } else {
         printf("bench: user faults FAILED: setup with %u threads: %d\n", n, st);

@@ -86,7 +86,7 @@ static zx_status_t family_with_table(uint32_t n, family_t *f) {
     if ((st = tu_launch_self_into(f->filler, f->filler_vmar, "fill", 3, av, NULL, 0)) != ZX_OK)
         return st;
     int64_t rc = -1;
-    st = beryl_wait_exit(f->filler, tu_deadline_after(WAIT_NS), &rc);
+    st = beryl_wait_exit(f->filler, zx_deadline_after(WAIT_NS), &rc);
     return st == ZX_OK && rc != 0 ? ZX_ERR_INTERNAL : st;
 }
 
@@ -225,7 +225,7 @@ static int measure_contention(void) {
     uint64_t busy[BUSY_SAMPLES];
     for (unsigned s = 0; s < BUSY_SAMPLES; s++) {
         /* Let the attackers run (and queue on the gc lock) before each sample. */
-        zx_nanosleep(tu_deadline_after(BUSY_PAUSE_NS));
+        zx_nanosleep(zx_deadline_after(BUSY_PAUSE_NS));
         if ((busy[s] = endpoint_transfer(a, b)) == 0)
             return fail("endpoint transfer under load", ZX_ERR_INTERNAL);
     }

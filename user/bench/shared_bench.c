@@ -27,7 +27,6 @@
 #include <zircon/processargs.h>
 #include <zircon/syscalls-next.h>
 #include <zircon/syscalls.h>
-#include <zircon/vmo_vmar.h>
 #include "bench_util.h"
 
 #define ITERS 200u

@@ -26,7 +26,6 @@
 #include <beryl/test_util.h>
 #include <stdio.h>
 #include <zircon/syscalls.h>
-#include <zircon/vmo_vmar.h>
 #include "bench_util.h"
 
 #define ITERS 200u

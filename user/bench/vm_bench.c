@@ -41,7 +41,6 @@
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #define PAGE 4096u
 #define BIG_SIZE (64u << 20)

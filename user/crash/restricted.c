@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
     const char *args[] = {"crash/restricted", "--sharer"};
     int64_t rc = -1;
     if (tu_launch_self_into(proc, rvmar, "crash-sharer", 2, args, NULL, 0) != ZX_OK ||
-        beryl_wait_exit(proc, tu_deadline_after(20 * TU_SEC), &rc) != ZX_OK)
+        beryl_wait_exit(proc, zx_deadline_after(20 * TU_SEC), &rc) != ZX_OK)
         return CRASH_SETUP_FAILED;
     printf("crash: the sharer exited with %lld\n", (long long)rc);
     return (int)rc;

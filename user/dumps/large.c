@@ -12,7 +12,6 @@
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
-#include <zircon/vmo_vmar.h>
 
 #define LARGE_BLOCK (2u << 20)
 #define LARGE_SIZE (2u * LARGE_BLOCK)

@@ -3,7 +3,6 @@
 #include <string.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #include "elf_priv.h"
 

@@ -52,6 +52,7 @@ static zx_handle_t find(uint32_t pa_info, bool take) {
 }
 
 zx_handle_t beryl_take_startup_handle(uint32_t pa_info) { return find(pa_info, true); }
+zx_handle_t zx_take_startup_handle(uint32_t hnd_info) { return find(hnd_info, true); }
 zx_handle_t beryl_get_startup_handle(uint32_t pa_info) { return find(pa_info, false); }
 zx_handle_t zx_process_self(void) { return find(PA_HND(PA_PROC_SELF, 0), false); }
 zx_handle_t zx_vmar_root_self(void) { return find(PA_HND(PA_VMAR_ROOT, 0), false); }

@@ -9,6 +9,7 @@
 #include <beryl/launch.h>
 #include <beryl/startup.h>
 #include <beryl/test.h>
+#include <beryl/test_report.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

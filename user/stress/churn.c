@@ -35,7 +35,6 @@
 #include <zircon/processargs.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/profile.h>
-#include <zircon/vmo_vmar.h>
 #include "churn/stress_priv.h"
 #include "stress_common.h"
 
@@ -130,7 +129,7 @@ static worker_t workers[STRESS_MAX_WORKERS];
  * run; closes the workers' threads.
  */
 static uint64_t join_workers(uint32_t started, uint32_t ops) {
-    zx_time_t deadline = tu_deadline_after(STRESS_WORKER_TIMEOUT_NS);
+    zx_time_t deadline = zx_deadline_after(STRESS_WORKER_TIMEOUT_NS);
     uint64_t last = ~0ull, done = 0;
     for (;;) {
         uint32_t running = 0, first = 0;
@@ -163,7 +162,7 @@ static uint64_t join_workers(uint32_t started, uint32_t ops) {
         }
         last = done;
         zx_object_wait_one(workers[first].thread.thread, ZX_THREAD_TERMINATED,
-                           tu_deadline_after(STRESS_PROGRESS_NS), NULL);
+                           zx_deadline_after(STRESS_PROGRESS_NS), NULL);
     }
     for (uint32_t i = 0; i < started; i++)
         tu_thread_destroy(&workers[i].thread);
@@ -246,7 +245,7 @@ int main(int argc, char **argv) {
      * may take a moment. */
     stress_kmem_t after = stress_kmem_now();
     for (int r = 0; r < STRESS_LEAK_RETRIES && stress_kmem_lost(&before, &after) > 0; r++) {
-        zx_nanosleep(tu_deadline_after(STRESS_LEAK_RETRY_NS));
+        zx_nanosleep(zx_deadline_after(STRESS_LEAK_RETRY_NS));
         after = stress_kmem_now();
     }
     int64_t lost = stress_kmem_lost(&before, &after);

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zircon/syscalls.h>
-#include <zircon/vmo_vmar.h>
 #include "stress_common.h"
 
 #ifndef BERYL_STRESS_VM_OPS
@@ -596,7 +595,7 @@ static void vmos_close(void) {
 /* Waits for the workers (VM_WORKER_TIMEOUT_NS in all; then the ones left are killed and
  * the run fails); the operations they ran. */
 static uint64_t join_workers(uint32_t started) {
-    zx_time_t deadline = tu_deadline_after(VM_WORKER_TIMEOUT_NS);
+    zx_time_t deadline = zx_deadline_after(VM_WORKER_TIMEOUT_NS);
     uint64_t done = 0;
     for (uint32_t i = 0; i < started; i++) {
         if (tu_thread_join(&workers[i].thread, deadline - zx_clock_get_monotonic()) != ZX_OK) {
@@ -681,7 +680,7 @@ int main(int argc, char **argv) {
 
     stress_kmem_t after = stress_kmem_now();
     for (int r = 0; r < VM_LEAK_RETRIES && stress_kmem_lost(&before, &after) > 0; r++) {
-        zx_nanosleep(tu_deadline_after(VM_LEAK_RETRY_NS));
+        zx_nanosleep(zx_deadline_after(VM_LEAK_RETRY_NS));
         after = stress_kmem_now();
     }
     int64_t lost = stress_kmem_lost(&before, &after);

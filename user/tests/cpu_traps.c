@@ -7,8 +7,7 @@
  */
 #include <beryl/test.h>
 #include <beryl/test_util.h>
-#include <zircon/syscall_numbers.h>
-#include <zircon/vmo_vmar.h>
+#include <beryl/syscall_numbers.h>
 
 #define KILLED ZX_TASK_RETCODE_EXCEPTION_KILL
 

@@ -72,7 +72,7 @@ static int probe_main(void) {
     zx_handle_t go = beryl_take_startup_handle(PA_HND(PA_USER0, 0));
     if (go != ZX_HANDLE_INVALID &&
         zx_object_wait_one(go, ZX_CHANNEL_READABLE | ZX_CHANNEL_PEER_CLOSED,
-                           tu_deadline_after(10 * TU_SEC), NULL) != ZX_OK)
+                           zx_deadline_after(10 * TU_SEC), NULL) != ZX_OK)
         return CHILD_NO_GO;
     zx_handle_t exe = beryl_get_startup_handle(PA_HND(PA_VMO_EXECUTABLE, 0));
     if (tu_rights(exe) & ZX_RIGHT_WRITE)
@@ -299,7 +299,7 @@ static void patch_and_check_siblings(const char *patch_mode, uintptr_t addr, siz
     /* The sibling that was already running. */
     EXPECT_OK(zx_channel_write(go_mine, 0, "go", 2, NULL, 0));
     int64_t rc = -1;
-    EXPECT_OK(beryl_wait_exit(early, tu_deadline_after(10 * TU_SEC), &rc));
+    EXPECT_OK(beryl_wait_exit(early, zx_deadline_after(10 * TU_SEC), &rc));
     EXPECT_EQ(rc, CHILD_OK);
     tu_task_kill_wait(early);
     zx_handle_close(early);

@@ -174,7 +174,7 @@ TEST(EntryFlags, AcAndDfSurvivePageFaults) {
  * out and back in before sysret). */
 TEST(EntryFlags, AcAndDfSurviveSyscalls) {
     EXPECT_EQ(ef_call((uint64_t(*)(uint64_t))zx_syscall_test_0, 0, 100), 0u);
-    EXPECT_EQ(ef_call((uint64_t(*)(uint64_t))zx_nanosleep, (uint64_t)tu_deadline_after(TU_MS),
+    EXPECT_EQ(ef_call((uint64_t(*)(uint64_t))zx_nanosleep, (uint64_t)zx_deadline_after(TU_MS),
                       3),
               0u);
 }

@@ -69,7 +69,7 @@ TEST(Event, SignalNeedsRight) {
 
 static void signal_later(uintptr_t ev, uintptr_t unused) {
     (void)unused;
-    zx_nanosleep(tu_deadline_after(5000000));
+    zx_nanosleep(zx_deadline_after(5000000));
     zx_object_signal((zx_handle_t)ev, 0, ZX_EVENT_SIGNALED);
     zx_thread_exit();
 }
@@ -81,7 +81,7 @@ TEST(Event, WakesWaiter) {
     ASSERT_OK(tu_thread_create(&t));
     ASSERT_OK(tu_thread_start(&t, signal_later, ev, 0));
     zx_signals_t s = 0;
-    EXPECT_OK(zx_object_wait_one(ev, ZX_EVENT_SIGNALED, tu_deadline_after(10000000000ll), &s));
+    EXPECT_OK(zx_object_wait_one(ev, ZX_EVENT_SIGNALED, zx_deadline_after(10000000000ll), &s));
     EXPECT_EQ(s, ZX_EVENT_SIGNALED);
     EXPECT_OK(tu_thread_join(&t, 10000000000ll));
     tu_thread_destroy(&t);
@@ -171,7 +171,7 @@ TEST(EventPair, PeerClosedOnLastHandle) {
 
 static void close_later(uintptr_t h, uintptr_t unused) {
     (void)unused;
-    zx_nanosleep(tu_deadline_after(5000000));
+    zx_nanosleep(zx_deadline_after(5000000));
     zx_handle_close((zx_handle_t)h);
     zx_thread_exit();
 }
@@ -183,7 +183,7 @@ TEST(EventPair, PeerClosedWakesWaiter) {
     ASSERT_OK(tu_thread_create(&t));
     ASSERT_OK(tu_thread_start(&t, close_later, a, 0));
     zx_signals_t s = 0;
-    EXPECT_OK(zx_object_wait_one(b, ZX_EVENTPAIR_PEER_CLOSED, tu_deadline_after(10000000000ll), &s));
+    EXPECT_OK(zx_object_wait_one(b, ZX_EVENTPAIR_PEER_CLOSED, zx_deadline_after(10000000000ll), &s));
     EXPECT_EQ(s, ZX_EVENTPAIR_PEER_CLOSED);
     EXPECT_OK(tu_thread_join(&t, 10000000000ll));
     tu_thread_destroy(&t);

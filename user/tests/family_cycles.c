@@ -47,7 +47,7 @@ static int member_main(const char *scenario, uint64_t arg) {
         /* Until the channel given as PA_USER0 + arg is readable or its peer closes. */
         zx_handle_t h = beryl_get_startup_handle(PA_HND(PA_USER0, (uint32_t)arg));
         zx_status_t st = zx_object_wait_one(h, ZX_CHANNEL_READABLE | ZX_CHANNEL_PEER_CLOSED,
-                                            tu_deadline_after(20 * TU_SEC), NULL);
+                                            zx_deadline_after(20 * TU_SEC), NULL);
         return st == ZX_OK ? 0 : 2;
     }
     volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)arg;
@@ -201,7 +201,7 @@ TEST(FamilyCycles, RepeatedRoundsGiveMemoryBack) {
         after = tu_kmem_free(res);
         if (after + 64 * 1024 >= before)
             break;
-        zx_nanosleep(tu_deadline_after(10 * TU_MS));
+        zx_nanosleep(zx_deadline_after(10 * TU_MS));
     }
     EXPECT_GE(after + 64 * 1024, before);
 }
@@ -305,9 +305,9 @@ TEST(FamilyCycles, ClosedByTheLastRunningMemberExiting) {
     EXPECT_FALSE(peer_closed(o0));
     EXPECT_FALSE(terminated(t1));
     ASSERT_OK(zx_channel_write(w0, 0, "go", 2, NULL, 0));
-    EXPECT_OK(zx_object_wait_one(o0, ZX_CHANNEL_PEER_CLOSED, tu_deadline_after(20 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(o0, ZX_CHANNEL_PEER_CLOSED, zx_deadline_after(20 * TU_SEC),
                                  NULL));
-    EXPECT_OK(zx_object_wait_one(t1, ZX_THREAD_TERMINATED, tu_deadline_after(20 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(t1, ZX_THREAD_TERMINATED, zx_deadline_after(20 * TU_SEC),
                                  NULL));
     zx_handle_t all[] = {o0, w0, t1};
     EXPECT_OK(zx_handle_close_many(all, 3));
@@ -390,7 +390,7 @@ TEST(FamilyCycles, ClosedByAnotherProcessExiting) {
     zx_handle_t child;
     ASSERT_OK(tu_launch_self("holder", 2, argv, proto, &child));
     int64_t rc = -1;
-    EXPECT_OK(beryl_wait_exit(child, tu_deadline_after(20 * TU_SEC), &rc));
+    EXPECT_OK(beryl_wait_exit(child, zx_deadline_after(20 * TU_SEC), &rc));
     EXPECT_EQ(rc, 0);
     EXPECT_TRUE(peer_closed(o0));
     zx_handle_close(child);

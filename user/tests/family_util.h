@@ -83,7 +83,7 @@ static inline zx_status_t fam_start(family_t *f, int i, const char *prog, const 
 /* Waits up to 20 s for member i to end; its return code (-9998 on timeout). */
 static inline int64_t fam_wait(family_t *f, int i) {
     int64_t rc = -9999;
-    if (beryl_wait_exit(f->proc[i], tu_deadline_after(20 * TU_SEC), &rc) != ZX_OK)
+    if (beryl_wait_exit(f->proc[i], zx_deadline_after(20 * TU_SEC), &rc) != ZX_OK)
         return -9998;
     return rc;
 }

@@ -61,7 +61,7 @@ static void check_hold(worker_t *w, uint32_t n, fpu_call_t fn, const uint64_t ar
 static void worker_run(worker_t *w) {
     uint32_t n = 0;
     for (uint32_t round = 0; round < ROUNDS; round++) {
-        uint64_t sleep_args[6] = {(uint64_t)tu_deadline_after(SLEEP_MS * TU_MS)};
+        uint64_t sleep_args[6] = {(uint64_t)zx_deadline_after(SLEEP_MS * TU_MS)};
         check_hold(w, n++, (fpu_call_t)zx_nanosleep, sleep_args);
         uint64_t spin_args[6] = {__builtin_ia32_rdtsc() + SPIN_MS * g_tsc_per_ms};
         check_hold(w, n++, (fpu_call_t)fpu_spin_until, spin_args);
@@ -71,7 +71,7 @@ static void worker_run(worker_t *w) {
         uint8_t b = (uint8_t)round;
         zx_status_t st = zx_channel_write(w->channel, 0, &b, 1, NULL, 0);
         uint64_t wait_args[6] = {w->channel, ZX_CHANNEL_READABLE,
-                                 (uint64_t)tu_deadline_after(WAIT_TIMEOUT), 0};
+                                 (uint64_t)zx_deadline_after(WAIT_TIMEOUT), 0};
         check_hold(w, n++, (fpu_call_t)zx_object_wait_one, wait_args);
         uint32_t nb, nh;
         if (st == ZX_OK)
@@ -181,7 +181,7 @@ TEST(Fpu, NewThreadStartsClean) {
     /* Block with a full dirty image loaded: the new thread runs right after. */
     fpu_image_t dirt, after;
     fpu_pattern(&dirt, 0xd1a7, g_avx);
-    uint64_t args[6] = {t.thread, ZX_THREAD_TERMINATED, (uint64_t)tu_deadline_after(WAIT_TIMEOUT),
+    uint64_t args[6] = {t.thread, ZX_THREAD_TERMINATED, (uint64_t)zx_deadline_after(WAIT_TIMEOUT),
                         0};
     EXPECT_OK((zx_status_t)fpu_hold(&dirt, &after, (fpu_call_t)zx_object_wait_one, args));
     EXPECT_TRUE(fpu_equal(&after, &dirt));
@@ -238,7 +238,7 @@ TEST(Fpu, ProcessesKeepTheirRegisters) {
     worker_run(&w);
     churn_stop(&churn);
     int64_t rc = -1;
-    EXPECT_OK(beryl_wait_exit(child, tu_deadline_after(WAIT_TIMEOUT), &rc));
+    EXPECT_OK(beryl_wait_exit(child, zx_deadline_after(WAIT_TIMEOUT), &rc));
     EXPECT_EQ(rc, 0);
     EXPECT_OK(w.status);
     EXPECT_EQ(w.holds, ROUNDS * 3);

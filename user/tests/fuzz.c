@@ -231,7 +231,7 @@ TEST(Fuzz, RandomSyscalls) {
     fuzz_stats_t sum = {0, 0, 0, 0};
     int64_t rc = 0;
     ASSERT_OK(launch_child(0, 0, &procs[0], &rx[0]));
-    ASSERT_OK(finish_child(procs[0], rx[0], tu_deadline_after(10 * TU_SEC), &rc, &sum));
+    ASSERT_OK(finish_child(procs[0], rx[0], zx_deadline_after(10 * TU_SEC), &rc, &sum));
     ASSERT_EQ(rc, 0);
 
     uint64_t before = tu_kmem_free_settled(res); /* the warm-up child's teardown is done */
@@ -254,7 +254,7 @@ TEST(Fuzz, RandomSyscalls) {
     /* Kernel memory is back once every fuzzer process is gone (frees may be deferred). */
     uint64_t after = tu_kmem_free(res);
     for (int i = 0; i < 50 && after != before; i++) {
-        zx_nanosleep(tu_deadline_after(10 * TU_MS));
+        zx_nanosleep(zx_deadline_after(10 * TU_MS));
         after = tu_kmem_free(res);
     }
     if (after != before)

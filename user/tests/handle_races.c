@@ -114,7 +114,7 @@ TEST(HandleRaces, CloseWhileAnotherThreadTransfers) {
             EXPECT_FALSE(tu_handle_valid(g_xfer_ends[i]));
             zx_signals_t seen = 0;
             EXPECT_OK(zx_object_wait_one(keep[i], ZX_CHANNEL_PEER_CLOSED,
-                                         tu_deadline_after(TU_SEC), &seen));
+                                         zx_deadline_after(TU_SEC), &seen));
         }
         EXPECT_OK(zx_handle_close_many(keep, XFER_HANDLES));
     }
@@ -175,7 +175,7 @@ TEST(HandleRaces, LargestMessagesWrittenWhileAnotherThreadReads) {
     uint32_t next[BIG_WRITERS] = {0};
     uint32_t bad_words = 0;
     for (uint32_t got = 0; got < BIG_WRITERS * BIG_MESSAGES; got++) {
-        ASSERT_OK(zx_object_wait_one(rd, ZX_CHANNEL_READABLE, tu_deadline_after(JOIN_TIMEOUT),
+        ASSERT_OK(zx_object_wait_one(rd, ZX_CHANNEL_READABLE, zx_deadline_after(JOIN_TIMEOUT),
                                      NULL));
         uint32_t nb = 0, nh = 0;
         /* A too-small read first: it reports the size and leaves the message queued. */

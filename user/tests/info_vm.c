@@ -124,6 +124,31 @@ TEST(InfoMaps, MappingRecordFields) {
 }
 
 /* Protecting the middle page of three shows three records with their own flags. */
+TEST(InfoMaps, MappingRecordAttributesSharedPages) {
+    /* A mapping record counts the VMO pages under it as ZX_INFO_VMO does: pages shared
+     * with a copy-on-write relative count in full, in private only when no other VMO
+     * reads them, and half in scaled when one other does. */
+    zx_handle_t vmo, child;
+    ASSERT_OK(zx_vmo_create(4 * TU_PAGE, 0, &vmo));
+    for (uint64_t i = 0; i < 4; i++)
+        ASSERT_OK(zx_vmo_write(vmo, "v", i * TU_PAGE, 1));
+    ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * TU_PAGE, &child));
+    zx_vaddr_t a;
+    ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, TU_PAGE, 3 * TU_PAGE, &a));
+    long n = read_maps(zx_process_self());
+    const zx_info_maps_t *m = find_map(n, a);
+    ASSERT_NONNULL(m);
+    /* pages 1, 2, 3 of the VMO: page 1 shared with the child, 2 and 3 not */
+    EXPECT_EQ(m->u.mapping.committed_bytes, 3 * TU_PAGE);
+    EXPECT_EQ(m->u.mapping.populated_bytes, 3 * TU_PAGE);
+    EXPECT_EQ(m->u.mapping.committed_private_bytes, 2 * TU_PAGE);
+    EXPECT_EQ(m->u.mapping.committed_scaled_bytes, 2 * TU_PAGE + TU_PAGE / 2);
+    EXPECT_EQ(m->u.mapping.committed_fractional_scaled_bytes, 0u);
+    EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), a, 3 * TU_PAGE));
+    zx_handle_close(child);
+    zx_handle_close(vmo);
+}
+
 TEST(InfoMaps, ProtectSplitsRecords) {
     zx_vaddr_t a = tu_map_new(3 * TU_PAGE, RW, NULL);
     ASSERT_NE(a, 0u);
@@ -232,7 +257,7 @@ TEST(InfoMaps, OtherProcessAndDeadProcess) {
     EXPECT_EQ(v[0].flags & (ZX_INFO_VMO_VIA_HANDLE | ZX_INFO_VMO_VIA_MAPPING),
               ZX_INFO_VMO_VIA_MAPPING);
     EXPECT_OK(zx_task_kill(proc));
-    EXPECT_OK(zx_object_wait_one(proc, ZX_TASK_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL));
+    EXPECT_OK(zx_object_wait_one(proc, ZX_TASK_TERMINATED, zx_deadline_after(10 * TU_SEC), NULL));
     EXPECT_STATUS(zx_object_get_info(proc, ZX_INFO_PROCESS_MAPS, g_maps, sizeof(g_maps), NULL,
                                      NULL),
                   ZX_ERR_BAD_STATE);

@@ -14,7 +14,6 @@
 #include <beryl/startup.h>
 #include <beryl/test.h>
 #include <beryl/test_util.h>
-#include <zircon/vmo_vmar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <zircon/processargs.h>
@@ -124,7 +123,7 @@ struct waiter_ctx {
 static void waiter(uintptr_t arg, uintptr_t unused) {
     (void)unused;
     struct waiter_ctx *c = (struct waiter_ctx *)arg;
-    if (zx_object_wait_one(c->channel, ZX_CHANNEL_READABLE, tu_deadline_after(30 * TU_SEC),
+    if (zx_object_wait_one(c->channel, ZX_CHANNEL_READABLE, zx_deadline_after(30 * TU_SEC),
                            NULL) == ZX_OK)
         __atomic_fetch_add(&c->woken, 1, __ATOMIC_RELAXED);
     zx_thread_exit();
@@ -147,7 +146,7 @@ TEST(Latency, ManyWaitersWokenAtOnce) {
         }
     }
     EXPECT_EQ(started, WAITERS);
-    zx_nanosleep(tu_deadline_after(200 * TU_MS)); /* let them block */
+    zx_nanosleep(zx_deadline_after(200 * TU_MS)); /* let them block */
     EXPECT_OK(zx_channel_write(other, 0, "x", 1, NULL, 0));
     for (uint32_t i = 0; i < started; i++) {
         EXPECT_OK(tu_thread_join(&t[i], 30 * TU_SEC));
@@ -168,7 +167,7 @@ static void sleeper(uintptr_t deadline, uintptr_t unused) {
 TEST(Latency, ManySleepersWithDistinctDeadlines) {
     /* Each new deadline is later than every earlier one: the worst case for a sorted
      * list of sleepers. */
-    zx_time_t base = tu_deadline_after(300 * TU_MS);
+    zx_time_t base = zx_deadline_after(300 * TU_MS);
     uint32_t started = 0;
     for (; started < WAITERS; started++) {
         if (tu_thread_create(&threads[started]) != ZX_OK)
@@ -250,14 +249,14 @@ TEST(Latency, ProcessWithManyBlockedThreadsKilled) {
     zx_handle_t child;
     ASSERT_OK(beryl_launch(&a, &child));
     uint32_t started = 0;
-    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, tu_deadline_after(60 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, zx_deadline_after(60 * TU_SEC),
                                  NULL));
     EXPECT_OK(zx_channel_read(mine, 0, &started, NULL, sizeof(started), 0, NULL, NULL));
     EXPECT_EQ(started, WAITERS);
-    zx_nanosleep(tu_deadline_after(200 * TU_MS)); /* let them block */
+    zx_nanosleep(zx_deadline_after(200 * TU_MS)); /* let them block */
     EXPECT_OK(zx_task_kill(child));
     int64_t rc = 0;
-    EXPECT_OK(beryl_wait_exit(child, tu_deadline_after(60 * TU_SEC), &rc));
+    EXPECT_OK(beryl_wait_exit(child, zx_deadline_after(60 * TU_SEC), &rc));
     EXPECT_EQ(rc, ZX_TASK_RETCODE_SYSCALL_KILL);
     zx_handle_close(child);
     zx_handle_close(mine);

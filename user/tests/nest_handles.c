@@ -14,8 +14,7 @@
 #include <beryl/test.h>
 #include <beryl/test_util.h>
 #include <string.h>
-#include <zircon/syscall_numbers.h>
-#include <zircon/vmo_vmar.h>
+#include <beryl/syscall_numbers.h>
 
 #define DEPTH 2000
 /* Each family costs its shared aspace's pinned page tables (~0.5 MiB): 96 families fit a
@@ -181,7 +180,7 @@ static zx_status_t hand_to_family(zx_handle_t proto, zx_handle_t code, zx_handle
         zx_handle_close(thread);
     }
     if (st == ZX_OK)
-        st = zx_object_wait_one(member, ZX_TASK_TERMINATED, tu_deadline_after(10 * TU_SEC),
+        st = zx_object_wait_one(member, ZX_TASK_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                 NULL);
     zx_handle_close(h);
     zx_task_kill(member);

@@ -15,7 +15,6 @@
 #include <beryl/test_util.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zircon/vmo_vmar.h>
 
 #define PG ((size_t)TU_PAGE)
 #define DEPTH 10000
@@ -392,10 +391,10 @@ TEST(NestedVmars, KilledWhileBlockedHoldingTheChain) {
     ASSERT_OK(tu_launch_self("nest-child", 3, argv, theirs, &proc));
     zx_signals_t seen = 0;
     EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE | ZX_CHANNEL_PEER_CLOSED,
-                                 tu_deadline_after(60 * TU_SEC), &seen));
+                                 zx_deadline_after(60 * TU_SEC), &seen));
     EXPECT_TRUE(seen & ZX_CHANNEL_READABLE); /* built, not died */
     EXPECT_OK(zx_task_kill(proc));
-    EXPECT_OK(zx_object_wait_one(proc, ZX_TASK_TERMINATED, tu_deadline_after(60 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(proc, ZX_TASK_TERMINATED, zx_deadline_after(60 * TU_SEC),
                                  NULL));
     zx_info_process_t info;
     EXPECT_OK(tu_process_info(proc, &info));

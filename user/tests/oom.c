@@ -13,29 +13,12 @@
 #include <beryl/test.h>
 #include <beryl/test_util.h>
 #include <stdlib.h>
-#include <zircon/vmo_vmar.h>
 
-#define CHUNK ((size_t)1 << 20)
-#define HOG_MAX ((uint64_t)1 << 40) /* the hog VMO's size: far more than any RAM */
+#include "oom_util.h"
+
 /* The death child's exit codes: what it checked went as expected / did not. */
 #define OOM_OK 0x40
 #define OOM_BAD 0x41
-
-/* Commits the hog VMO chunk by chunk, then page by page, until nothing is left. Returns
- * the VMO (never closed: it goes with the process) or ZX_HANDLE_INVALID. */
-static zx_handle_t exhaust_memory(void) {
-    zx_handle_t hog;
-    if (zx_vmo_create(HOG_MAX, 0, &hog) != ZX_OK)
-        return ZX_HANDLE_INVALID;
-    uint64_t off = 0;
-    while (zx_vmo_op_range(hog, ZX_VMO_OP_COMMIT, off, CHUNK, NULL, 0) == ZX_OK)
-        off += CHUNK;
-    /* A failed commit keeps what it committed; go on a page at a time from there. */
-    off = tu_vmo_info(hog).committed_bytes;
-    while (zx_vmo_op_range(hog, ZX_VMO_OP_COMMIT, off, TU_PAGE, NULL, 0) == ZX_OK)
-        off += TU_PAGE;
-    return hog;
-}
 
 /* The status of a call made with no memory left: OK (some callers find a free page or
  * heap slot left over) or NO_MEMORY; anything else is a bug. */
@@ -43,7 +26,7 @@ static bool ok_or_no_memory(zx_status_t st) { return st == ZX_OK || st == ZX_ERR
 
 /* Death-child body: with memory gone, every kind of allocation fails cleanly. */
 static void syscalls_without_memory(void) {
-    zx_handle_t hog = exhaust_memory();
+    zx_handle_t hog = oom_exhaust_memory();
     if (hog == ZX_HANDLE_INVALID || tu_kmem_free(beryl_resource()) >= 16 * TU_PAGE)
         zx_process_exit(OOM_BAD);
     bool good = true;
@@ -120,7 +103,7 @@ static void fault_without_memory(void) {
         zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
                     64 * TU_PAGE, &a) != ZX_OK)
         zx_process_exit(OOM_BAD);
-    if (exhaust_memory() == ZX_HANDLE_INVALID)
+    if (oom_exhaust_memory() == ZX_HANDLE_INVALID)
         zx_process_exit(OOM_BAD);
     for (size_t i = 0; i < 64; i++)
         *(volatile uint8_t *)(a + i * TU_PAGE) = 1; /* some page has no memory behind it */

@@ -425,7 +425,7 @@ TEST(ThreadStats, RuntimeStandsStillWhileBlocked) {
         ASSERT_OK(zx_object_get_info(t.thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL));
     } while (ti.state != ZX_THREAD_STATE_BLOCKED_SLEEPING);
     zx_info_thread_stats_t s0 = thread_stats(t.thread);
-    zx_nanosleep(tu_deadline_after(5 * TU_MS));
+    zx_nanosleep(zx_deadline_after(5 * TU_MS));
     zx_info_thread_stats_t s1 = thread_stats(t.thread);
     EXPECT_GT(s0.total_runtime, 0);
     EXPECT_EQ(s1.total_runtime, s0.total_runtime);

@@ -88,7 +88,7 @@ TEST(Port, UserPacketsInOrder) {
     }
     zx_time_t t0 = zx_clock_get_monotonic();
     zx_port_packet_t p;
-    EXPECT_STATUS(zx_port_wait(port, tu_deadline_after(10 * TU_MS), &p), ZX_ERR_TIMED_OUT);
+    EXPECT_STATUS(zx_port_wait(port, zx_deadline_after(10 * TU_MS), &p), ZX_ERR_TIMED_OUT);
     EXPECT_GE(zx_clock_get_monotonic() - t0, 10 * TU_MS);
     zx_handle_close(port);
 }
@@ -419,7 +419,7 @@ static void block_in_port_wait(uintptr_t port, uintptr_t result) {
 static void wait_blocked_port(zx_handle_t thread) {
     zx_info_thread_t ti;
     do {
-        zx_nanosleep(tu_deadline_after(TU_MS));
+        zx_nanosleep(zx_deadline_after(TU_MS));
         memset(&ti, 0, sizeof(ti));
         zx_object_get_info(thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL);
     } while (ti.state != ZX_THREAD_STATE_BLOCKED_PORT);
@@ -528,7 +528,7 @@ TEST(Port, LastCloseRacesFiresAndReader) {
         ASSERT_OK(tu_thread_start(&reader, race_reader, (uintptr_t)&r, 0));
         ASSERT_OK(tu_thread_start(&signaller, race_signaller, (uintptr_t)&r, 0));
         wait_blocked_port(reader.thread);
-        zx_nanosleep(tu_deadline_after((round % 4) * 100000));
+        zx_nanosleep(zx_deadline_after((round % 4) * 100000));
         ASSERT_OK(zx_handle_close(r.port)); /* the reader keeps the port alive */
         r.stop = 1;
         EXPECT_OK(tu_thread_join(&signaller, 10 * TU_SEC));

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/rights.h>
-#include <zircon/syscall_numbers.h>
+#include <beryl/syscall_numbers.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
 
@@ -153,13 +153,13 @@ TEST(Process, ExitReturnCode) {
     zx_info_process_t pi;
     EXPECT_OK(child_start(&c));
     zx_signals_t obs = 0;
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  &obs));
     EXPECT_TRUE(obs & ZX_PROCESS_TERMINATED);
     EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.return_code, 42);
     EXPECT_EQ(pi.flags, ZX_INFO_PROCESS_FLAG_STARTED | ZX_INFO_PROCESS_FLAG_EXITED);
-    EXPECT_OK(zx_object_wait_one(c.thread, ZX_THREAD_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(c.thread, ZX_THREAD_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     child_destroy(&c);
 }
@@ -168,12 +168,12 @@ TEST(Process, KillRunningChild) {
     child_t c;
     ASSERT_OK(child_create(&c, code_spin, sizeof(code_spin)));
     EXPECT_OK(child_start(&c));
-    zx_nanosleep(tu_deadline_after(10000000));
+    zx_nanosleep(zx_deadline_after(10000000));
     zx_info_process_t pi;
     EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.flags, ZX_INFO_PROCESS_FLAG_STARTED);
     EXPECT_OK(zx_task_kill(c.proc));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.return_code, ZX_TASK_RETCODE_SYSCALL_KILL);
@@ -187,11 +187,11 @@ TEST(Process, KillSleepingChild) {
     child_t c;
     ASSERT_OK(child_create(&c, code_sleep_forever, sizeof(code_sleep_forever)));
     EXPECT_OK(child_start(&c));
-    zx_nanosleep(tu_deadline_after(10000000));
+    zx_nanosleep(zx_deadline_after(10000000));
     EXPECT_OK(zx_task_kill(c.proc));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
-    EXPECT_OK(zx_object_wait_one(c.thread, ZX_THREAD_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(c.thread, ZX_THREAD_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     zx_info_process_t pi;
     EXPECT_OK(tu_process_info(c.proc, &pi));
@@ -203,7 +203,7 @@ TEST(Process, FaultingChild) {
     child_t c;
     ASSERT_OK(child_create(&c, code_fault, sizeof(code_fault)));
     EXPECT_OK(child_start(&c));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     zx_info_process_t pi;
     EXPECT_OK(tu_process_info(c.proc, &pi));
@@ -253,7 +253,7 @@ TEST(Process, StartBadEntry) {
                   ZX_ERR_INVALID_ARGS);
     /* Still startable after the failures. */
     EXPECT_OK(child_start(&c));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     child_destroy(&c);
 }
@@ -370,7 +370,7 @@ TEST(Process, KillWhileThreadsWait) {
     /* Until both blockers have blocked (bounded: 1 s). */
     zx_info_thread_t i1, i2;
     for (int i = 0; i < 500; i++) {
-        zx_nanosleep(tu_deadline_after(2000000));
+        zx_nanosleep(zx_deadline_after(2000000));
         ASSERT_OK(zx_object_get_info(c.thread, ZX_INFO_THREAD, &i1, sizeof(i1), NULL, NULL));
         ASSERT_OK(zx_object_get_info(t2, ZX_INFO_THREAD, &i2, sizeof(i2), NULL, NULL));
         if (i1.state != ZX_THREAD_STATE_RUNNING && i2.state != ZX_THREAD_STATE_RUNNING)
@@ -381,12 +381,12 @@ TEST(Process, KillWhileThreadsWait) {
     EXPECT_STATUS(zx_object_wait_one(mine, ZX_CHANNEL_PEER_CLOSED, 0, NULL), ZX_ERR_TIMED_OUT);
 
     EXPECT_OK(zx_task_kill(c.proc));
-    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(c.proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     zx_handle_t threads[3] = {c.thread, t2, t3};
     for (int i = 0; i < 3; i++) {
         EXPECT_OK(zx_object_wait_one(threads[i], ZX_THREAD_TERMINATED,
-                                     tu_deadline_after(10 * TU_SEC), NULL));
+                                     zx_deadline_after(10 * TU_SEC), NULL));
         zx_info_thread_t ti;
         EXPECT_OK(zx_object_get_info(threads[i], ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL));
         EXPECT_EQ(ti.state, ZX_THREAD_STATE_DEAD);
@@ -394,7 +394,7 @@ TEST(Process, KillWhileThreadsWait) {
     zx_info_process_t pi;
     EXPECT_OK(tu_process_info(c.proc, &pi));
     EXPECT_EQ(pi.return_code, ZX_TASK_RETCODE_SYSCALL_KILL);
-    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_PEER_CLOSED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_PEER_CLOSED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     zx_handle_close(t2);
     zx_handle_close(t3);

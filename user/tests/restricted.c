@@ -24,7 +24,6 @@
 #include <string.h>
 #include <zircon/processargs.h>
 #include <zircon/syscalls-next.h>
-#include <zircon/vmo_vmar.h>
 #include "fpu_util.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
@@ -240,7 +239,7 @@ static zx_handle_t g_main_thread;
 
 static void kicker(uintptr_t delay_ms, uintptr_t unused) {
     (void)unused;
-    zx_nanosleep(tu_deadline_after((zx_duration_t)delay_ms * TU_MS));
+    zx_nanosleep(zx_deadline_after((zx_duration_t)delay_ms * TU_MS));
     zx_restricted_kick(g_main_thread, 0);
     zx_thread_exit();
 }
@@ -525,7 +524,7 @@ static int64_t run_scenario(const char *scenario) {
     sharer_t s;
     int64_t rc = -9999;
     if (sharer_create(&s) == ZX_OK && sharer_start(&s, scenario) == ZX_OK &&
-        beryl_wait_exit(s.proc, tu_deadline_after(20 * TU_SEC), &rc) != ZX_OK)
+        beryl_wait_exit(s.proc, zx_deadline_after(20 * TU_SEC), &rc) != ZX_OK)
         rc = -9998;
     sharer_destroy(&s);
     return rc;
@@ -551,13 +550,13 @@ TEST(Restricted, KillWhileInRestrictedMode) {
     sharer_t s;
     ASSERT_OK(sharer_create(&s));
     ASSERT_OK(sharer_start(&s, "spin_forever"));
-    zx_nanosleep(tu_deadline_after(30 * TU_MS));
+    zx_nanosleep(zx_deadline_after(30 * TU_MS));
     zx_info_process_t pi;
     ASSERT_OK(zx_object_get_info(s.proc, ZX_INFO_PROCESS, &pi, sizeof(pi), NULL, NULL));
     EXPECT_EQ(pi.flags & ZX_INFO_PROCESS_FLAG_EXITED, 0u);
     EXPECT_OK(zx_task_kill(s.proc));
     int64_t rc = 0;
-    EXPECT_OK(beryl_wait_exit(s.proc, tu_deadline_after(10 * TU_SEC), &rc));
+    EXPECT_OK(beryl_wait_exit(s.proc, zx_deadline_after(10 * TU_SEC), &rc));
     EXPECT_EQ(rc, ZX_TASK_RETCODE_SYSCALL_KILL);
     sharer_destroy(&s);
 }

@@ -40,7 +40,7 @@ TEST(Segments, AnotherProcessesSelectorsNeverShowThrough) {
     ASSERT_OK(tu_launch_self("dirty-selectors", 2, argv, ZX_HANDLE_INVALID, &child));
     uint16_t seen = 0;
     for (int i = 0; i < ROUNDS; i++) {
-        zx_nanosleep(tu_deadline_after(2 * TU_MS)); /* the child runs meanwhile */
+        zx_nanosleep(zx_deadline_after(2 * TU_MS)); /* the child runs meanwhile */
         seen |= selectors();
     }
     EXPECT_EQ(seen, 0u);
@@ -66,7 +66,7 @@ TEST(Segments, AnotherThreadsSelectorsNeverShowThrough) {
     ASSERT_OK(tu_thread_start(&t, dirty_worker, 0, 0));
     uint16_t seen = 0;
     for (int i = 0; i < ROUNDS; i++) {
-        zx_nanosleep(tu_deadline_after(2 * TU_MS));
+        zx_nanosleep(zx_deadline_after(2 * TU_MS));
         seen |= selectors();
     }
     __atomic_store_n(&worker_stop, true, __ATOMIC_RELAXED);
@@ -81,7 +81,7 @@ TEST(Segments, AnotherThreadsSelectorsNeverShowThrough) {
 static void wake_when_blocked(uintptr_t thread, uintptr_t channel) {
     zx_info_thread_t ti;
     do {
-        zx_nanosleep(tu_deadline_after(TU_MS));
+        zx_nanosleep(zx_deadline_after(TU_MS));
         memset(&ti, 0, sizeof(ti));
         zx_object_get_info((zx_handle_t)thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL);
     } while (ti.state != ZX_THREAD_STATE_BLOCKED_WAIT_ONE);
@@ -99,7 +99,7 @@ TEST(Segments, OwnSelectorsAreNullAfterASwitch) {
     /* The test runs in the process's first thread, which zx_thread_self() names. */
     ASSERT_OK(tu_thread_start(&t, wake_when_blocked, zx_thread_self(), theirs));
     /* Blocks until the other thread sees it blocked: it switches away and back. */
-    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     EXPECT_EQ(selectors(), 0u);
     EXPECT_OK(tu_thread_join(&t, 10 * TU_SEC));

@@ -33,7 +33,7 @@ static int sharer_main(const char *scenario, uint64_t arg) {
         /* Writes, then waits until the value changes (another sharer's write). */
         *p = MAGIC;
         for (int i = 0; i < 5000 && *p == MAGIC; i++)
-            zx_nanosleep(tu_deadline_after(TU_MS));
+            zx_nanosleep(zx_deadline_after(TU_MS));
         return *p == MAGIC + 2 ? 0 : 2;
     }
     if (strcmp(scenario, "handle-signal") == 0) {
@@ -46,7 +46,7 @@ static int sharer_main(const char *scenario, uint64_t arg) {
         zx_handle_t h = beryl_take_startup_handle(PA_HND(PA_USER0, 0));
         *p = h;
         for (int i = 0; i < 5000 && *p == h; i++) /* until the other sharer is done */
-            zx_nanosleep(tu_deadline_after(TU_MS));
+            zx_nanosleep(zx_deadline_after(TU_MS));
         return 0;
     }
     if (strcmp(scenario, "read-loop") == 0) {
@@ -153,10 +153,10 @@ TEST(SharedProcess, AllSharersGoneIsBadState) {
     ASSERT_OK(family_create(&f, 1));
     EXPECT_OK(zx_task_kill(f.proc[0]));
     EXPECT_OK(zx_task_kill(f.proto));
-    EXPECT_OK(zx_object_wait_one(f.proto, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    EXPECT_OK(zx_object_wait_one(f.proto, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                                  NULL));
     EXPECT_OK(zx_object_wait_one(f.proc[0], ZX_PROCESS_TERMINATED,
-                                 tu_deadline_after(10 * TU_SEC), NULL));
+                                 zx_deadline_after(10 * TU_SEC), NULL));
     zx_handle_t p, v;
     EXPECT_STATUS(zx_process_create_shared(f.proto, 0, "x", 1, &p, &v), ZX_ERR_BAD_STATE);
     EXPECT_STATUS(zx_process_create_shared(f.proc[0], 0, "x", 1, &p, &v), ZX_ERR_BAD_STATE);
@@ -175,7 +175,7 @@ TEST(SharedProcess, JoinWhileAnyMemberLives) {
     ASSERT_OK(family_create(&f, 1));
     EXPECT_OK(zx_task_kill(f.proc[0]));
     EXPECT_OK(zx_object_wait_one(f.proc[0], ZX_PROCESS_TERMINATED,
-                                 tu_deadline_after(10 * TU_SEC), NULL));
+                                 zx_deadline_after(10 * TU_SEC), NULL));
     /* proc[0] is dead but the family is not: it may still act as the prototype. */
     EXPECT_OK(zx_process_create_shared(f.proc[0], 0, "late", 4, &f.proc[1], &f.rvmar[1]));
     family_destroy(&f);
@@ -192,7 +192,7 @@ TEST(SharedProcess, SharedRegionSeenByBothSharers) {
     uint64_t v = 0;
     size_t actual;
     for (int i = 0; i < 5000 && v != MAGIC; i++) {
-        zx_nanosleep(tu_deadline_after(TU_MS));
+        zx_nanosleep(zx_deadline_after(TU_MS));
         ASSERT_OK(zx_process_read_memory(f.proc[1], a, &v, sizeof(v), &actual));
     }
     EXPECT_EQ(v, MAGIC);
@@ -253,7 +253,7 @@ TEST(SharedProcess, HandleTableIsShared) {
     uint64_t v = 0;
     size_t actual;
     for (int i = 0; i < 5000 && v == 0; i++) {
-        zx_nanosleep(tu_deadline_after(TU_MS));
+        zx_nanosleep(zx_deadline_after(TU_MS));
         ASSERT_OK(zx_process_read_memory(f.proto, a, &v, sizeof(v), &actual));
     }
     ASSERT_NE(v, 0u);
@@ -261,7 +261,7 @@ TEST(SharedProcess, HandleTableIsShared) {
     EXPECT_EQ(fam_wait(&f, 1), 0);
     char b = 0;
     uint32_t nb, nh;
-    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, tu_deadline_after(10 * TU_SEC), NULL));
+    EXPECT_OK(zx_object_wait_one(mine, ZX_CHANNEL_READABLE, zx_deadline_after(10 * TU_SEC), NULL));
     EXPECT_OK(zx_channel_read(mine, 0, &b, NULL, 1, 0, &nb, &nh));
     EXPECT_EQ(b, 's');
     uint64_t done = 1;
@@ -280,7 +280,7 @@ TEST(SharedProcess, UnmapInSharedRegionReachesEverySharer) {
     ASSERT_NE(a, 0u);
     ASSERT_OK(sharer_start(&f, 0, "read-loop", a, ZX_HANDLE_INVALID));
     ASSERT_OK(sharer_start(&f, 1, "read-loop", a, ZX_HANDLE_INVALID));
-    zx_nanosleep(tu_deadline_after(30 * TU_MS)); /* both are reading */
+    zx_nanosleep(zx_deadline_after(30 * TU_MS)); /* both are reading */
     zx_info_process_t pi;
     ASSERT_OK(zx_object_get_info(f.proc[0], ZX_INFO_PROCESS, &pi, sizeof(pi), NULL, NULL));
     EXPECT_EQ(pi.flags & ZX_INFO_PROCESS_FLAG_EXITED, 0u);
@@ -297,11 +297,11 @@ TEST(SharedProcess, ProtectInSharedRegionReachesEverySharer) {
     ASSERT_NE(a, 0u);
     ASSERT_OK(sharer_start(&f, 0, "write-loop", a, ZX_HANDLE_INVALID));
     ASSERT_OK(sharer_start(&f, 1, "read-loop", a, ZX_HANDLE_INVALID));
-    zx_nanosleep(tu_deadline_after(30 * TU_MS));
+    zx_nanosleep(zx_deadline_after(30 * TU_MS));
     ASSERT_OK(zx_vmar_protect(f.shared_vmar, ZX_VM_PERM_READ, a, TU_PAGE));
     EXPECT_EQ(fam_wait(&f, 0), ZX_TASK_RETCODE_EXCEPTION_KILL);
     /* The reader is unaffected by a read-only page. */
-    zx_nanosleep(tu_deadline_after(20 * TU_MS));
+    zx_nanosleep(zx_deadline_after(20 * TU_MS));
     zx_info_process_t pi;
     ASSERT_OK(zx_object_get_info(f.proc[1], ZX_INFO_PROCESS, &pi, sizeof(pi), NULL, NULL));
     EXPECT_EQ(pi.flags & ZX_INFO_PROCESS_FLAG_EXITED, 0u);

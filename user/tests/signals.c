@@ -9,11 +9,6 @@
 #include <zircon/syscalls/object.h>
 #include <zircon/syscalls/port.h>
 
-/* Until the VM constants move into <zircon/types.h> (Zircon's place for them). */
-#ifndef ZX_VMO_CHILD_SNAPSHOT
-#define ZX_VMO_CHILD_SNAPSHOT ((uint32_t)(1u << 0))
-#endif
-
 static zx_signals_t signals_of(zx_handle_t h) {
     zx_signals_t s = 0;
     zx_object_wait_one(h, ~0u, 0, &s);
@@ -28,7 +23,7 @@ TEST(Signals, ProcessTerminatedThroughPort) {
     ASSERT_OK(zx_object_wait_async(proc, port, 1, ZX_PROCESS_TERMINATED, 0));
     ASSERT_OK(zx_task_kill(proc));
     zx_port_packet_t p;
-    ASSERT_OK(zx_port_wait(port, tu_deadline_after(10 * TU_SEC), &p));
+    ASSERT_OK(zx_port_wait(port, zx_deadline_after(10 * TU_SEC), &p));
     EXPECT_EQ(p.key, 1u);
     EXPECT_EQ(p.signal.observed & ZX_PROCESS_TERMINATED, ZX_PROCESS_TERMINATED);
     zx_handle_close(vmar);
@@ -53,14 +48,14 @@ TEST(Signals, ThreadRunningThenTerminated) {
     ASSERT_OK(zx_object_wait_async(t.thread, port, 2, ZX_THREAD_TERMINATED, 0));
     ASSERT_OK(tu_thread_start(&t, sleep_then_exit, ev, 0));
     zx_port_packet_t p;
-    ASSERT_OK(zx_port_wait(port, tu_deadline_after(10 * TU_SEC), &p));
+    ASSERT_OK(zx_port_wait(port, zx_deadline_after(10 * TU_SEC), &p));
     EXPECT_EQ(p.key, 1u);
     EXPECT_EQ(p.signal.observed, ZX_THREAD_RUNNING);
     zx_wait_item_t items[2] = {{t.thread, ZX_THREAD_TERMINATED, 0}, {ev, ZX_USER_SIGNAL_0, 0}};
     EXPECT_STATUS(zx_object_wait_many(items, 2, 0), ZX_ERR_TIMED_OUT);
     EXPECT_EQ(items[0].pending, ZX_THREAD_RUNNING);
     ASSERT_OK(zx_object_signal(ev, 0, ZX_EVENT_SIGNALED));
-    ASSERT_OK(zx_port_wait(port, tu_deadline_after(10 * TU_SEC), &p));
+    ASSERT_OK(zx_port_wait(port, zx_deadline_after(10 * TU_SEC), &p));
     EXPECT_EQ(p.key, 2u);
     EXPECT_EQ(p.signal.observed, ZX_THREAD_TERMINATED);
     EXPECT_OK(zx_object_wait_many(items, 2, 0));
@@ -82,7 +77,7 @@ TEST(Signals, VmoZeroChildren) {
     zx_port_packet_t p;
     EXPECT_STATUS(zx_port_wait(port, 0, &p), ZX_ERR_TIMED_OUT);
     zx_handle_close(child);
-    ASSERT_OK(zx_port_wait(port, tu_deadline_after(10 * TU_SEC), &p));
+    ASSERT_OK(zx_port_wait(port, zx_deadline_after(10 * TU_SEC), &p));
     EXPECT_EQ(p.key, 5u);
     EXPECT_EQ(p.signal.observed, ZX_VMO_ZERO_CHILDREN);
     zx_handle_close(vmo);

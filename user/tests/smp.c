@@ -48,7 +48,7 @@ typedef struct {
 /* Waits for one uint32_t on ch and reads it into *v; the first failing call's status. */
 static zx_status_t recv_u32(zx_handle_t ch, uint32_t *v) {
     zx_status_t st = zx_object_wait_one(ch, ZX_CHANNEL_READABLE | ZX_CHANNEL_PEER_CLOSED,
-                                        tu_deadline_after(SMP_DEADLINE_NS), NULL);
+                                        zx_deadline_after(SMP_DEADLINE_NS), NULL);
     if (st != ZX_OK)
         return st;
     uint32_t nb, nh;
@@ -149,7 +149,7 @@ typedef struct {
 static void race_reader_main(uintptr_t arg, uintptr_t unused) {
     (void)unused;
     race_reader_t *r = (race_reader_t *)arg;
-    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    zx_time_t deadline = zx_deadline_after(SMP_DEADLINE_NS);
     while (r->got < RACE_MESSAGES && r->status == ZX_OK) {
         uint32_t v = 0, nb = 0, nh = 0;
         zx_handle_t h = ZX_HANDLE_INVALID;
@@ -196,7 +196,7 @@ TEST(SmpChannel, WriterAndReaderOnTwoCpus) {
     r.self = t.thread;
     ASSERT_OK(tu_thread_start(&t, race_reader_main, (uintptr_t)&r, 0));
     uint32_t sent = 0, sent_handles = 0;
-    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    zx_time_t deadline = zx_deadline_after(SMP_DEADLINE_NS);
     while (sent < RACE_MESSAGES && r.status == ZX_OK && zx_clock_get_monotonic() < deadline) {
         if (sent - r.got >= RACE_AHEAD)
             continue; /* let the reader catch up */
@@ -238,7 +238,7 @@ static void spin_user(uintptr_t counter, uintptr_t unused) {
 /* The thread's counter once it stopped moving: read twice, 2 ms apart. */
 static bool counter_stopped(const volatile uint64_t *c) {
     uint64_t v = *c;
-    zx_nanosleep(tu_deadline_after(2 * TU_MS));
+    zx_nanosleep(zx_deadline_after(2 * TU_MS));
     return *c == v;
 }
 
@@ -350,10 +350,10 @@ static int child_main(bool busy, bool exit_itself) {
             return CHILD_SETUP_FAILED;
     }
     ready.nthreads = workers.n;
-    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    zx_time_t deadline = zx_deadline_after(SMP_DEADLINE_NS);
     for (uint32_t i = 0; i < workers.n; i++)
         while (workers.counter[i] == 0 && zx_clock_get_monotonic() < deadline)
-            zx_nanosleep(tu_deadline_after(SMP_POLL_NS));
+            zx_nanosleep(zx_deadline_after(SMP_POLL_NS));
     zx_handle_t h[2 * SMP_MAX_CPUS];
     for (uint32_t i = 0; i < workers.n; i++) {
         if (zx_handle_duplicate(workers.t[i].thread, ZX_RIGHT_SAME_RIGHTS, &h[i]) != ZX_OK) {
@@ -409,7 +409,7 @@ static bool child_start(child_t *c, const char *mode, const char *arg) {
     if (st != ZX_OK)
         return false;
     st = zx_object_wait_one(c->ch, ZX_CHANNEL_READABLE | ZX_CHANNEL_PEER_CLOSED,
-                            tu_deadline_after(SMP_DEADLINE_NS), NULL);
+                            zx_deadline_after(SMP_DEADLINE_NS), NULL);
     uint32_t nb = 0, nh = 0;
     if (st == ZX_OK)
         st = zx_channel_read(c->ch, 0, &c->ready, c->threads, sizeof(c->ready),
@@ -446,7 +446,7 @@ static void expect_threads_placed(const child_t *c) {
 static void expect_child_ended(const child_t *c, int64_t retcode, zx_time_t since,
                                const char *what) {
     int64_t rc = 0;
-    EXPECT_OK(beryl_wait_exit(c->proc, tu_deadline_after(SMP_DEADLINE_NS), &rc));
+    EXPECT_OK(beryl_wait_exit(c->proc, zx_deadline_after(SMP_DEADLINE_NS), &rc));
     zx_time_t t1 = zx_clock_get_monotonic();
     EXPECT_EQ(rc, retcode);
     for (uint32_t i = 0; i < c->ready.nthreads; i++) {

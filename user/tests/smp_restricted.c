@@ -67,20 +67,20 @@ static struct {
 /* The kicker's rounds; returns 0 or the line of the first failed check. */
 static int kicker_rounds(void) {
     for (uint32_t r = 1; r <= KICK_ROUNDS; r++) {
-        zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+        zx_time_t deadline = zx_deadline_after(SMP_DEADLINE_NS);
         while (__atomic_load_n(&g.armed, __ATOMIC_ACQUIRE) != r &&
                zx_clock_get_monotonic() < deadline)
-            zx_nanosleep(tu_deadline_after(SMP_POLL_NS));
+            zx_nanosleep(zx_deadline_after(SMP_POLL_NS));
         SCHECK(__atomic_load_n(&g.armed, __ATOMIC_ACQUIRE) == r);
         /* The spinner counts in restricted mode on its CPU: kick it from ours. */
         SCHECK(smp_wait_running_on(g.spinner, g.spinner_cpu, g.counter));
         SCHECK(smp_last_cpu(g.kicker) == g.kicker_cpu);
         zx_time_t t0 = zx_clock_get_monotonic();
         SCHECK(zx_restricted_kick(g.spinner, 0) == ZX_OK);
-        deadline = tu_deadline_after(SMP_DEADLINE_NS);
+        deadline = zx_deadline_after(SMP_DEADLINE_NS);
         while (__atomic_load_n(&g.returned, __ATOMIC_ACQUIRE) != r &&
                zx_clock_get_monotonic() < deadline)
-            zx_nanosleep(tu_deadline_after(SMP_POLL_NS));
+            zx_nanosleep(zx_deadline_after(SMP_POLL_NS));
         SCHECK(__atomic_load_n(&g.returned, __ATOMIC_ACQUIRE) == r);
         if (r == 1)
             printf("smp_restricted: kick from CPU %u to CPU %u answered within %lld us\n",
@@ -179,7 +179,7 @@ static int64_t run_kick_child(uint32_t cpu) {
         const char *argv[] = {"smp_restricted", "--kick", arg};
         st = tu_launch_self_into(proc, rvmar, "smp-rsharer", 3, argv, &res, 1);
     }
-    if (st == ZX_OK && beryl_wait_exit(proc, tu_deadline_after(2 * SMP_DEADLINE_NS), &rc) !=
+    if (st == ZX_OK && beryl_wait_exit(proc, zx_deadline_after(2 * SMP_DEADLINE_NS), &rc) !=
                            ZX_OK)
         rc = -9998;
     if (st != ZX_OK)

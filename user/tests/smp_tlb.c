@@ -50,7 +50,6 @@
 #include <string.h>
 #include <zircon/processargs.h>
 #include <zircon/syscalls-next.h>
-#include <zircon/vmo_vmar.h>
 #include "family_util.h"
 #include "smp_util.h"
 
@@ -140,11 +139,11 @@ static void op_and_snapshot(tlb_status_t *s, tlb_op_t op, zx_handle_t vmar, zx_v
 
 /* Waits (SMP_DEADLINE_NS) for s->go; false if it never came. */
 static bool wait_go(const tlb_status_t *s) {
-    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    zx_time_t deadline = zx_deadline_after(SMP_DEADLINE_NS);
     while (!__atomic_load_n(&s->go, __ATOMIC_ACQUIRE)) {
         if (zx_clock_get_monotonic() > deadline)
             return false;
-        zx_nanosleep(tu_deadline_after(SMP_POLL_NS));
+        zx_nanosleep(zx_deadline_after(SMP_POLL_NS));
     }
     return true;
 }
@@ -155,7 +154,7 @@ static void pin_and_check(zx_handle_t resource, zx_handle_t self, uint32_t cpu,
                           tlb_status_t *s) {
     if (smp_pin(resource, self, cpu) != ZX_OK)
         s->wrong_cpu++;
-    zx_nanosleep(tu_deadline_after(SMP_POLL_NS));
+    zx_nanosleep(zx_deadline_after(SMP_POLL_NS));
     if (smp_last_cpu(self) != cpu)
         s->wrong_cpu++;
 }
@@ -444,7 +443,7 @@ static void round_teardown(round_t *r) {
 /* Waits until the spinner is ready and has moved its progress twice (it is running its
  * loop on its CPU); false after SMP_DEADLINE_NS. */
 static bool wait_spinning(const round_t *r) {
-    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    zx_time_t deadline = zx_deadline_after(SMP_DEADLINE_NS);
     uint64_t first = 0;
     int moves = 0;
     while (zx_clock_get_monotonic() < deadline && !proc_ended(r->spinner)) {
@@ -456,16 +455,16 @@ static bool wait_spinning(const round_t *r) {
                     return true;
             }
         }
-        zx_nanosleep(tu_deadline_after(SMP_POLL_NS));
+        zx_nanosleep(zx_deadline_after(SMP_POLL_NS));
     }
     return false;
 }
 
 /* Waits until cond(r) or the spinner ended or SMP_DEADLINE_NS passed; returns cond. */
 static bool wait_for(const round_t *r, bool (*cond)(const round_t *)) {
-    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    zx_time_t deadline = zx_deadline_after(SMP_DEADLINE_NS);
     while (!cond(r) && !proc_ended(r->spinner) && zx_clock_get_monotonic() < deadline)
-        zx_nanosleep(tu_deadline_after(SMP_POLL_NS));
+        zx_nanosleep(zx_deadline_after(SMP_POLL_NS));
     return cond(r);
 }
 
@@ -499,7 +498,7 @@ static void check_fault(round_t *r) {
         return;
     }
     int64_t rc = -9999;
-    EXPECT_OK(beryl_wait_exit(r->spinner, tu_deadline_after(SMP_DEADLINE_NS), &rc));
+    EXPECT_OK(beryl_wait_exit(r->spinner, zx_deadline_after(SMP_DEADLINE_NS), &rc));
     if (r->by == BY_MEMBER) /* the snapshot is final once the caller has ended */
         EXPECT_EQ(fam_wait(&r->fam, 1), TLB_OP_DONE);
     if (r->by == BY_RESTRICTED) {

@@ -64,12 +64,12 @@ static inline zx_thread_state_t smp_thread_state(zx_handle_t thread) {
  * increments while it runs, is non-zero; false after SMP_DEADLINE_NS. */
 static inline bool smp_wait_running_on(zx_handle_t thread, uint32_t cpu,
                                        const volatile uint64_t *counter) {
-    zx_time_t deadline = tu_deadline_after(SMP_DEADLINE_NS);
+    zx_time_t deadline = zx_deadline_after(SMP_DEADLINE_NS);
     while (zx_clock_get_monotonic() < deadline) {
         if (*counter != 0 && smp_last_cpu(thread) == cpu &&
             smp_thread_state(thread) == ZX_THREAD_STATE_RUNNING)
             return true;
-        zx_nanosleep(tu_deadline_after(SMP_POLL_NS));
+        zx_nanosleep(zx_deadline_after(SMP_POLL_NS));
     }
     return false;
 }

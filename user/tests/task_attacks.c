@@ -12,7 +12,7 @@
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/rights.h>
-#include <zircon/syscall_numbers.h>
+#include <beryl/syscall_numbers.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
 #include "family_util.h"

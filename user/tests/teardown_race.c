@@ -292,7 +292,7 @@ static void race(enum target_kind kind, bool busy) {
     tu_thread_t rt;
     ASSERT_OK(tu_thread_create(&rt));
     ASSERT_OK(tu_thread_start(&rt, reader, kind != TARGET_ORDINARY, 0));
-    zx_time_t end = tu_deadline_after(busy ? BUSY_TIME_LIMIT : CASE_TIME_LIMIT);
+    zx_time_t end = zx_deadline_after(busy ? BUSY_TIME_LIMIT : CASE_TIME_LIMIT);
     fresh_t fresh = {0};
     target_t old = {0};
     int rounds = 0, fresh_hit = 0;
@@ -312,12 +312,12 @@ static void race(enum target_kind kind, bool busy) {
             fresh_hit++;
         /* Let the reader run; our wake-up preempts it in the middle of a call. */
         if (!busy)
-            zx_nanosleep(tu_deadline_after(ROUND_SLEEP));
+            zx_nanosleep(zx_deadline_after(ROUND_SLEEP));
         target_kill(&t, kind);
         EXPECT_OK(fresh_create(&fresh));
         old = t;
     }
-    zx_nanosleep(tu_deadline_after(ROUND_SLEEP));
+    zx_nanosleep(zx_deadline_after(ROUND_SLEEP));
     g_stop = true;
     EXPECT_OK(tu_thread_join(&rt, 10 * TU_SEC));
     tu_thread_destroy(&rt);

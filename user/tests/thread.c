@@ -141,7 +141,7 @@ TEST(Thread, SpinnerDoesNotStarveMain) {
     uint64_t s1 = g_spins;
     EXPECT_GT(s1, 0u);
     EXPECT_LT(t1 - t0, 5 * TU_SEC); /* the main thread got the CPU back */
-    zx_nanosleep(tu_deadline_after(20 * TU_MS));
+    zx_nanosleep(zx_deadline_after(20 * TU_MS));
     EXPECT_GT(g_spins, s1);
     g_stop = 1;
     EXPECT_OK(tu_thread_join(&t, 10 * TU_SEC));
@@ -181,7 +181,7 @@ TEST(Thread, KillSleepingThread) {
     g_after_sleep = 0;
     ASSERT_OK(tu_thread_create(&t));
     EXPECT_OK(tu_thread_start(&t, sleep_forever, 0, 0));
-    zx_nanosleep(tu_deadline_after(20 * TU_MS));
+    zx_nanosleep(zx_deadline_after(20 * TU_MS));
     zx_info_thread_t ti;
     EXPECT_OK(zx_object_get_info(t.thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL));
     EXPECT_EQ(ti.state, ZX_THREAD_STATE_BLOCKED_SLEEPING);
@@ -199,7 +199,7 @@ TEST(Thread, KillSpinningThread) {
     g_stop = 0;
     ASSERT_OK(tu_thread_create(&t));
     EXPECT_OK(tu_thread_start(&t, spinner, 0, 0));
-    zx_nanosleep(tu_deadline_after(10 * TU_MS));
+    zx_nanosleep(zx_deadline_after(10 * TU_MS));
     EXPECT_OK(zx_task_kill(t.thread));
     EXPECT_OK(tu_thread_join(&t, 10 * TU_SEC));
     tu_thread_destroy(&t);
@@ -234,7 +234,7 @@ TEST(Thread, InfoStateWaitOne) {
     EXPECT_OK(tu_thread_start(&t, wait_on_handle, a, 0));
     zx_info_thread_t ti;
     for (int i = 0; i < 100; i++) {
-        zx_nanosleep(tu_deadline_after(2 * TU_MS));
+        zx_nanosleep(zx_deadline_after(2 * TU_MS));
         EXPECT_OK(zx_object_get_info(t.thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL));
         if (ti.state != ZX_THREAD_STATE_RUNNING)
             break;

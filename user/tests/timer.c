@@ -37,11 +37,11 @@ TEST(Timer, CreateRightsAndArgs) {
 
 TEST(Timer, FiresAtDeadline) {
     zx_handle_t t = new_timer();
-    zx_time_t deadline = tu_deadline_after(20 * TU_MS);
+    zx_time_t deadline = zx_deadline_after(20 * TU_MS);
     ASSERT_OK(zx_timer_set(t, deadline, 0));
     EXPECT_FALSE(signaled(t));
     zx_signals_t s = 0;
-    ASSERT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, tu_deadline_after(10 * TU_SEC), &s));
+    ASSERT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, zx_deadline_after(10 * TU_SEC), &s));
     EXPECT_GE(zx_clock_get_monotonic(), deadline);
     EXPECT_EQ(s, ZX_TIMER_SIGNALED);
     /* Stays signalled until set again or cancelled. */
@@ -52,34 +52,34 @@ TEST(Timer, FiresAtDeadline) {
 TEST(Timer, PastDeadlineFiresAtOnce) {
     zx_handle_t t = new_timer();
     ASSERT_OK(zx_timer_set(t, 0, 0));
-    EXPECT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, tu_deadline_after(10 * TU_SEC), NULL));
+    EXPECT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, zx_deadline_after(10 * TU_SEC), NULL));
     ASSERT_OK(zx_timer_set(t, ZX_TIME_INFINITE_PAST, 0));
-    EXPECT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, tu_deadline_after(10 * TU_SEC), NULL));
+    EXPECT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, zx_deadline_after(10 * TU_SEC), NULL));
     zx_handle_close(t);
 }
 
 TEST(Timer, SetClearsAndCancelDisarms) {
     zx_handle_t t = new_timer();
     ASSERT_OK(zx_timer_set(t, 0, 0));
-    ASSERT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, tu_deadline_after(10 * TU_SEC), NULL));
+    ASSERT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, zx_deadline_after(10 * TU_SEC), NULL));
     /* Setting again clears the signal at once. */
     ASSERT_OK(zx_timer_set(t, ZX_TIME_INFINITE, 0));
     EXPECT_FALSE(signaled(t));
     /* Cancel disarms: a short deadline then cancelled never fires. */
-    ASSERT_OK(zx_timer_set(t, tu_deadline_after(5 * TU_MS), 0));
+    ASSERT_OK(zx_timer_set(t, zx_deadline_after(5 * TU_MS), 0));
     ASSERT_OK(zx_timer_cancel(t));
-    EXPECT_STATUS(zx_object_wait_one(t, ZX_TIMER_SIGNALED, tu_deadline_after(30 * TU_MS), NULL),
+    EXPECT_STATUS(zx_object_wait_one(t, ZX_TIMER_SIGNALED, zx_deadline_after(30 * TU_MS), NULL),
                   ZX_ERR_TIMED_OUT);
     /* Cancel clears a fired timer's signal; cancelling a disarmed timer is fine. */
     ASSERT_OK(zx_timer_set(t, 0, 0));
-    ASSERT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, tu_deadline_after(10 * TU_SEC), NULL));
+    ASSERT_OK(zx_object_wait_one(t, ZX_TIMER_SIGNALED, zx_deadline_after(10 * TU_SEC), NULL));
     ASSERT_OK(zx_timer_cancel(t));
     EXPECT_FALSE(signaled(t));
     EXPECT_OK(zx_timer_cancel(t));
     /* A later setting replaces an earlier one. */
-    ASSERT_OK(zx_timer_set(t, tu_deadline_after(5 * TU_MS), 0));
+    ASSERT_OK(zx_timer_set(t, zx_deadline_after(5 * TU_MS), 0));
     ASSERT_OK(zx_timer_set(t, ZX_TIME_INFINITE, 0));
-    EXPECT_STATUS(zx_object_wait_one(t, ZX_TIMER_SIGNALED, tu_deadline_after(30 * TU_MS), NULL),
+    EXPECT_STATUS(zx_object_wait_one(t, ZX_TIMER_SIGNALED, zx_deadline_after(30 * TU_MS), NULL),
                   ZX_ERR_TIMED_OUT);
     zx_handle_close(t);
 }
@@ -99,7 +99,7 @@ TEST(Timer, SetAndCancelChecks) {
     EXPECT_OK(zx_object_signal(t, 0, ZX_USER_SIGNAL_0));
     EXPECT_STATUS(zx_object_signal(t, 0, ZX_TIMER_SIGNALED), ZX_ERR_INVALID_ARGS);
     EXPECT_OK(zx_timer_set(t, 0, 1000000));
-    EXPECT_OK(zx_object_wait_one(ro, ZX_TIMER_SIGNALED, tu_deadline_after(10 * TU_SEC), NULL));
+    EXPECT_OK(zx_object_wait_one(ro, ZX_TIMER_SIGNALED, zx_deadline_after(10 * TU_SEC), NULL));
     zx_handle_close(ro);
     zx_handle_close(ev);
     zx_handle_close(t);
@@ -109,16 +109,16 @@ TEST(Timer, ThroughPortAndWaitMany) {
     zx_handle_t t1 = new_timer(), t2 = new_timer(), port;
     ASSERT_OK(zx_port_create(0, &port));
     ASSERT_OK(zx_object_wait_async(t1, port, 11, ZX_TIMER_SIGNALED, ZX_WAIT_ASYNC_TIMESTAMP));
-    zx_time_t deadline = tu_deadline_after(10 * TU_MS);
+    zx_time_t deadline = zx_deadline_after(10 * TU_MS);
     ASSERT_OK(zx_timer_set(t1, deadline, 0));
     zx_port_packet_t p;
-    ASSERT_OK(zx_port_wait(port, tu_deadline_after(10 * TU_SEC), &p));
+    ASSERT_OK(zx_port_wait(port, zx_deadline_after(10 * TU_SEC), &p));
     EXPECT_EQ(p.key, 11u);
     EXPECT_EQ(p.signal.observed, ZX_TIMER_SIGNALED);
     EXPECT_GE(p.signal.timestamp, deadline);
-    ASSERT_OK(zx_timer_set(t2, tu_deadline_after(10 * TU_MS), 0));
+    ASSERT_OK(zx_timer_set(t2, zx_deadline_after(10 * TU_MS), 0));
     zx_wait_item_t items[2] = {{t1, ZX_USER_SIGNAL_0, 0}, {t2, ZX_TIMER_SIGNALED, 0}};
-    ASSERT_OK(zx_object_wait_many(items, 2, tu_deadline_after(10 * TU_SEC)));
+    ASSERT_OK(zx_object_wait_many(items, 2, zx_deadline_after(10 * TU_SEC)));
     EXPECT_EQ(items[0].pending, ZX_TIMER_SIGNALED);
     EXPECT_EQ(items[1].pending, ZX_TIMER_SIGNALED);
     zx_handle_close(port);
@@ -132,10 +132,10 @@ TEST(Timer, ClosedWhileArmed) {
         uint64_t before = tu_kmem_heap_used(res);
         for (int i = 0; i < 50; i++) {
             zx_handle_t t = new_timer();
-            ASSERT_OK(zx_timer_set(t, tu_deadline_after((i % 5) * TU_MS), 0));
+            ASSERT_OK(zx_timer_set(t, zx_deadline_after((i % 5) * TU_MS), 0));
             zx_handle_close(t);
         }
-        zx_nanosleep(tu_deadline_after(10 * TU_MS)); /* the deadlines pass with no timer */
+        zx_nanosleep(zx_deadline_after(10 * TU_MS)); /* the deadlines pass with no timer */
         if (pass == 1)
             EXPECT_LE(tu_kmem_heap_used(res), before);
     }
@@ -145,7 +145,7 @@ TEST(Timer, ClosedWhileArmed) {
 
 TEST(Timer, ManyShareOneDeadline) {
     static zx_handle_t t[SHARED];
-    zx_time_t deadline = tu_deadline_after(20 * TU_MS);
+    zx_time_t deadline = zx_deadline_after(20 * TU_MS);
     for (int i = 0; i < SHARED; i++) {
         t[i] = new_timer();
         ASSERT_NE(t[i], ZX_HANDLE_INVALID);
@@ -157,7 +157,7 @@ TEST(Timer, ManyShareOneDeadline) {
     for (int i = 0; i < SHARED; i++) {
         if (i % 3 == 0)
             continue;
-        ASSERT_OK(zx_object_wait_one(t[i], ZX_TIMER_SIGNALED, tu_deadline_after(10 * TU_SEC),
+        ASSERT_OK(zx_object_wait_one(t[i], ZX_TIMER_SIGNALED, zx_deadline_after(10 * TU_SEC),
                                      NULL));
     }
     for (int i = 0; i < SHARED; i += 3)

@@ -55,7 +55,7 @@ static void racer_fn(uintptr_t arg, uintptr_t unused) {
 static void race_writer_against_reader(void) {
     static racer_t rs[2];
     static tu_thread_t ts[2];
-    zx_time_t deadline = tu_deadline_after(RACE_TIME);
+    zx_time_t deadline = zx_deadline_after(RACE_TIME);
     for (int i = 0; i < 2; i++) {
         rs[i].write = i == 0;
         rs[i].deadline = deadline;

@@ -13,7 +13,7 @@
 #include <beryl/launch.h>
 #include <beryl/startup.h>
 #include <zircon/processargs.h>
-#include <zircon/syscall_numbers.h>
+#include <beryl/syscall_numbers.h>
 #include "vm_util.h"
 
 /* ---- a second process: the peer ---- */
@@ -110,7 +110,7 @@ static zx_status_t peer_call(peer_t *p, uint32_t op, uint32_t perms, uint64_t ad
         return st;
     zx_signals_t obs = 0;
     st = zx_object_wait_one(p->ch, ZX_CHANNEL_READABLE | ZX_CHANNEL_PEER_CLOSED,
-                            tu_deadline_after(10 * TU_SEC), &obs);
+                            zx_deadline_after(10 * TU_SEC), &obs);
     if (st != ZX_OK)
         return st;
     peer_reply_t r;
@@ -146,7 +146,7 @@ static zx_status_t peer_wr(peer_t *p, zx_vaddr_t addr, uint64_t v) {
 /* Waits for the peer to end; its ZX_INFO_PROCESS in *info. */
 static zx_status_t peer_wait(peer_t *p, zx_info_process_t *info) {
     zx_status_t st = zx_object_wait_one(p->proc, ZX_PROCESS_TERMINATED,
-                                        tu_deadline_after(10 * TU_SEC), NULL);
+                                        zx_deadline_after(10 * TU_SEC), NULL);
     if (st != ZX_OK)
         return st;
     return tu_process_info(p->proc, info);
@@ -156,7 +156,7 @@ static zx_status_t peer_wait(peer_t *p, zx_info_process_t *info) {
 static void peer_stop(peer_t *p) {
     zx_handle_close(p->ch);
     if (p->proc &&
-        zx_object_wait_one(p->proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+        zx_object_wait_one(p->proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                            NULL) != ZX_OK) {
         zx_task_kill(p->proc);
         zx_object_wait_one(p->proc, ZX_PROCESS_TERMINATED, ZX_TIME_INFINITE, NULL);
@@ -503,7 +503,7 @@ static int64_t run_loader(zx_vm_option_t perms) {
         zx_process_start(proc, thread, entry, entry + PAGE, ZX_HANDLE_INVALID, 0) != ZX_OK)
         goto out;
     zx_info_process_t info;
-    if (zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, tu_deadline_after(10 * TU_SEC),
+    if (zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, zx_deadline_after(10 * TU_SEC),
                            NULL) == ZX_OK &&
         tu_process_info(proc, &info) == ZX_OK &&
         info.flags == (ZX_INFO_PROCESS_FLAG_STARTED | ZX_INFO_PROCESS_FLAG_EXITED))

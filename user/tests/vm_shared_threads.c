@@ -39,11 +39,11 @@ static void looper_fn(uintptr_t arg, uintptr_t unused) {
 
 /* Sleeps in 1 ms steps until l->count >= n or the deadline passes. */
 static bool wait_count(looper_t *l, uint64_t n, zx_duration_t timeout) {
-    zx_time_t deadline = tu_deadline_after(timeout);
+    zx_time_t deadline = zx_deadline_after(timeout);
     while (l->count < n) {
         if (zx_clock_get_monotonic() > deadline)
             return false;
-        zx_nanosleep(tu_deadline_after(TU_MS));
+        zx_nanosleep(zx_deadline_after(TU_MS));
     }
     return true;
 }
@@ -175,7 +175,7 @@ static void fault_beside_blocked_worker(zx_vaddr_t a) {
     if (zx_channel_create(0, &c0, &c1) != ZX_OK || tu_thread_create(&t) != ZX_OK ||
         tu_thread_start(&t, blocker_fn, c0, 0) != ZX_OK)
         zx_process_exit(NO_PROGRESS);
-    zx_nanosleep(tu_deadline_after(5 * TU_MS)); /* let the worker block */
+    zx_nanosleep(zx_deadline_after(5 * TU_MS)); /* let the worker block */
     rd64(a);
 }
 

@@ -15,7 +15,6 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #define PAGE TU_PAGE
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #define PAGE TU_PAGE
 #define MARK_A 0xAAAAAAAAAAAAAAAAull
@@ -133,10 +132,10 @@ TEST(VmarMapRace, FailedCopyOutDestroysOnlyItsOwnMapping) {
     ASSERT_OK(tu_thread_start(&b, mapper_b, 0, 0));
     /* RACE_TIME at least, and until both sides have done some work (on a loaded host a
      * thread may not get a CPU for a while), but never past RACE_TIME_MAX. */
-    zx_nanosleep(tu_deadline_after(RACE_TIME));
-    zx_time_t give_up = tu_deadline_after(RACE_TIME_MAX);
+    zx_nanosleep(zx_deadline_after(RACE_TIME));
+    zx_time_t give_up = zx_deadline_after(RACE_TIME_MAX);
     while ((g_a_cleanups == 0 || g_b_checks == 0) && zx_clock_get_monotonic() < give_up)
-        zx_nanosleep(tu_deadline_after(10 * TU_MS));
+        zx_nanosleep(zx_deadline_after(10 * TU_MS));
     g_stop = true;
     EXPECT_OK(tu_thread_join(&a, 10 * TU_SEC));
     EXPECT_OK(tu_thread_join(&b, 10 * TU_SEC));
@@ -285,7 +284,7 @@ static void merge_race(size_t protect_len) {
 
     uint64_t rounds = 0, merged = 0, leaked = 0, errors = 0;
     zx_status_t bad_status = ZX_OK;
-    zx_time_t deadline = tu_deadline_after(MERGE_RACE_TIME);
+    zx_time_t deadline = zx_deadline_after(MERGE_RACE_TIME);
     while (zx_clock_get_monotonic() < deadline) {
         rounds++;
         zx_status_t st = zx_vmar_map(sub, RW | ZX_VM_SPECIFIC, MERGE_LEFT_PAGES * PAGE, g_merge_vmo,

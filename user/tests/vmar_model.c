@@ -170,7 +170,7 @@ TEST(VmarModel, AnotherProcessRootVmar) {
     EXPECT_STATUS(zx_vmar_allocate(sub, 0, 0, PG, &sub, &sbase), ZX_ERR_BAD_STATE);
     /* The process going away takes the rest of its mappings with it. */
     ASSERT_OK(zx_task_kill(proc));
-    ASSERT_OK(zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, tu_deadline_after(5 * TU_SEC), NULL));
+    ASSERT_OK(zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, zx_deadline_after(5 * TU_SEC), NULL));
     EXPECT_EQ(tu_vmo_info(vmo).num_mappings, 0u);
     zx_handle_close(sub);
     zx_handle_close(vroot);

@@ -20,7 +20,6 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #define PG ((size_t)TU_PAGE)
 #define VU_R ZX_VM_PERM_READ

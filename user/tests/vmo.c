@@ -77,8 +77,9 @@ TEST(VmoCreate, BadOptions) {
         /* Options are checked before the size. */
         EXPECT_STATUS(zx_vmo_create(UINT64_MAX, bad[i], &vmo), ZX_ERR_INVALID_ARGS);
     }
-    /* Beryl has no discardable VMOs (decisions.md). */
-    EXPECT_STATUS(zx_vmo_create(P, ZX_VMO_DISCARDABLE, &vmo), ZX_ERR_NOT_SUPPORTED);
+    /* A discardable VMO keeps its size (vmo_discardable.c has the rest). */
+    EXPECT_STATUS(zx_vmo_create(P, ZX_VMO_DISCARDABLE | ZX_VMO_RESIZABLE, &vmo),
+                  ZX_ERR_NOT_SUPPORTED);
     EXPECT_EQ(vmo, ZX_HANDLE_INVALID);
 }
 
@@ -588,7 +589,7 @@ TEST(VmoRw, ConcurrentResizeAndCopy) {
         if (st != ZX_OK && st != ZX_ERR_OUT_OF_RANGE)
             other++;
         if (i % 50 == 0)
-            zx_nanosleep(tu_deadline_after(TU_MS)); /* let the worker run */
+            zx_nanosleep(zx_deadline_after(TU_MS)); /* let the worker run */
     }
     resize_stop = 1;
     EXPECT_OK(tu_thread_join(&t, 5 * TU_SEC));

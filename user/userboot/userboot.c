@@ -8,6 +8,7 @@
 #include <beryl/kernel_info.h>
 #include <beryl/launch.h>
 #include <beryl/startup.h>
+#include <beryl/test_report.h>
 #include <stdio.h>
 #include <string.h>
 #include <zircon/process.h>

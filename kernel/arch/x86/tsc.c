@@ -24,6 +24,14 @@ zx_time_t current_time(void) {
     return (zx_time_t)(((unsigned __int128)(x86_rdtsc() - tsc_at_boot) * ns_per_tsc_q32) >> 32);
 }
 
+zx_ticks_t current_ticks(void) {
+    if (!tsc_hz)
+        return 0;
+    return (zx_ticks_t)(x86_rdtsc() - tsc_at_boot);
+}
+
+zx_ticks_t ticks_per_second(void) { return (zx_ticks_t)tsc_hz; }
+
 uint64_t x86_tsc_to_ns(uint64_t ticks) {
     return (uint64_t)(((unsigned __int128)ticks * ns_per_tsc_q32) >> 32);
 }

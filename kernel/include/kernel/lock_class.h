@@ -29,6 +29,7 @@
     X(VM_ASPACE_UNIFIED, "vm.aspace.unified", "rw_mutex")                              \
     X(VM_ASPACE, "vm.aspace", "rw_mutex")                                              \
     X(VMO, "vm.vmo", "mutex")                                                          \
+    X(VMO_DISCARD, "vm.vmo.discard", "mutex")                                          \
     X(HANDLE_TABLE, "handle_table", "mutex")                                           \
     X(DEBUG_CONSOLE_GATE, "debug_console.gate", "spinlock")                            \
     X(TIMER, "object.timers", "spinlock")                                              \

@@ -6,7 +6,7 @@
 #define KERNEL_SYSCALL_H
 
 #include <stdint.h>
-#include <zircon/syscall_numbers.h>
+#include <beryl/syscall_numbers.h>
 
 /*
  * Runs syscall num with the raw 64-bit register values args[0..7] (rdi, rsi, rdx, r10,

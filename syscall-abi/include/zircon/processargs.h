@@ -45,13 +45,4 @@ typedef struct zx_proc_args {
 #define PA_USER1 0xF1u
 #define PA_USER2 0xF2u
 
-/* What a test program sends on its PA_USER0 channel when it finishes. */
-#define BERYL_TEST_REPORT_MAGIC ((uint32_t)0x54535242u) /* "BRST" */
-typedef struct beryl_test_report {
-    uint32_t magic;
-    uint32_t passed;
-    uint32_t failed;
-    uint32_t reserved;
-} beryl_test_report_t;
-
 #endif

@@ -1,6 +1,13 @@
-/* Handle rights. Values match Zircon's newest public <zircon/rights.h>. */
+/*
+ * Handle rights and each object type's default rights. Names and values match Zircon's
+ * newest public <zircon/rights.h> (<zircon/types.h> includes this header).
+ */
 #ifndef ZIRCON_RIGHTS_H
 #define ZIRCON_RIGHTS_H
+
+#include <stdint.h>
+
+typedef uint32_t zx_rights_t;
 
 #define ZX_RIGHT_NONE            ((zx_rights_t)0u)
 #define ZX_RIGHT_DUPLICATE       ((zx_rights_t)1u << 0)
@@ -46,7 +53,8 @@
     (ZX_RIGHTS_BASIC | ZX_RIGHTS_IO | ZX_RIGHTS_PROPERTY | ZX_RIGHTS_POLICY |            \
      ZX_RIGHT_ENUMERATE | ZX_RIGHT_DESTROY | ZX_RIGHT_SIGNAL | ZX_RIGHT_MANAGE_JOB |     \
      ZX_RIGHT_MANAGE_PROCESS | ZX_RIGHT_MANAGE_THREAD)
-#define ZX_DEFAULT_RESOURCE_RIGHTS (ZX_RIGHT_TRANSFER | ZX_RIGHT_DUPLICATE | ZX_RIGHT_WAIT | ZX_RIGHT_INSPECT)
+#define ZX_DEFAULT_RESOURCE_RIGHTS \
+    (ZX_RIGHT_TRANSFER | ZX_RIGHT_DUPLICATE | ZX_RIGHT_WRITE | ZX_RIGHT_INSPECT)
 /* A profile has no signals, so no ZX_RIGHT_WAIT (0x88003). */
 #define ZX_DEFAULT_PROFILE_RIGHTS ((ZX_RIGHTS_BASIC & ~ZX_RIGHT_WAIT) | ZX_RIGHT_APPLY_PROFILE)
 
@@ -58,5 +66,10 @@
 #define ZX_DEFAULT_CHANNEL_RIGHTS                                                     \
     ((ZX_RIGHTS_BASIC & ~ZX_RIGHT_DUPLICATE) | ZX_RIGHTS_IO | ZX_RIGHT_SIGNAL |      \
      ZX_RIGHT_SIGNAL_PEER)
+
+/* VMOs and VMARs (a VMAR has no signals, so no ZX_RIGHT_WAIT). */
+#define ZX_DEFAULT_VMO_RIGHTS \
+    (ZX_RIGHTS_BASIC | ZX_RIGHTS_IO | ZX_RIGHTS_PROPERTY | ZX_RIGHT_MAP | ZX_RIGHT_SIGNAL)
+#define ZX_DEFAULT_VMAR_RIGHTS ((ZX_RIGHTS_BASIC & ~ZX_RIGHT_WAIT) | ZX_RIGHT_OP_CHILDREN)
 
 #endif

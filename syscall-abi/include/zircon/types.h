@@ -1,4 +1,10 @@
-/* Basic Zircon types shared by the kernel and user space. */
+/*
+ * Basic Zircon types and constants, shared by the kernel and user space. Like Zircon's
+ * public <zircon/types.h> it holds handles, koids, object types, signals, the VMO and
+ * VMAR options, op codes and cache policies, and the zx_vm_option_t bits, and it includes
+ * <zircon/errors.h>, <zircon/limits.h>, <zircon/rights.h> and <zircon/time.h>. Names and
+ * values are Zircon's (checked by syscall-abi/zircon_headers_check.c).
+ */
 #ifndef ZIRCON_TYPES_H
 #define ZIRCON_TYPES_H
 
@@ -6,16 +12,17 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <zircon/errors.h>
+#include <zircon/limits.h>
+#include <zircon/rights.h>
+#include <zircon/time.h>
 
 typedef int32_t zx_status_t;
 typedef uint32_t zx_handle_t;
-typedef uint32_t zx_rights_t;
 typedef uint64_t zx_koid_t;
 typedef uint32_t zx_vm_option_t;
 typedef uintptr_t zx_vaddr_t;
 typedef uint64_t zx_paddr_t;
-typedef int64_t zx_time_t;
-typedef int64_t zx_duration_t;
+typedef uint64_t zx_off_t;
 typedef uint32_t zx_obj_type_t;
 typedef uint32_t zx_signals_t;
 
@@ -25,9 +32,6 @@ typedef uint32_t zx_signals_t;
 #define ZX_KOID_KERNEL ((zx_koid_t)1)
 #define ZX_KOID_FIRST ((zx_koid_t)1024)
 #define ZX_MAX_NAME_LEN ((size_t)32u)
-
-#define ZX_TIME_INFINITE ((zx_time_t)INT64_MAX)
-#define ZX_TIME_INFINITE_PAST ((zx_time_t)INT64_MIN)
 
 /* Object types (zx_obj_type_t). */
 #define ZX_OBJ_TYPE_NONE ((zx_obj_type_t)0u)
@@ -94,14 +98,6 @@ typedef uint32_t zx_clock_t;
 #define ZX_TIMER_SLACK_EARLY ((uint32_t)1u)
 #define ZX_TIMER_SLACK_LATE ((uint32_t)2u)
 
-/* Task return codes. */
-#define ZX_TASK_RETCODE_SYSCALL_KILL ((int64_t)-1024)
-#define ZX_TASK_RETCODE_OOM_KILL ((int64_t)-1025)
-#define ZX_TASK_RETCODE_POLICY_KILL ((int64_t)-1026)
-#define ZX_TASK_RETCODE_VDSO_KILL ((int64_t)-1027)
-#define ZX_TASK_RETCODE_EXCEPTION_KILL ((int64_t)-1028)
-#define ZX_TASK_RETCODE_CRITICAL_PROCESS_KILL ((int64_t)-1029)
-
 /* Channel limits. */
 #define ZX_CHANNEL_MAX_MSG_BYTES ((uint32_t)65536u)
 #define ZX_CHANNEL_MAX_MSG_HANDLES ((uint32_t)64u)
@@ -110,6 +106,68 @@ typedef uint32_t zx_clock_t;
 /* Process options. */
 #define ZX_PROCESS_SHARED ((uint32_t)(1u << 0))
 
+/* zx_vmo_create options. */
+#define ZX_VMO_RESIZABLE ((uint32_t)1u << 1)
+#define ZX_VMO_DISCARDABLE ((uint32_t)1u << 2)
+#define ZX_VMO_TRAP_DIRTY ((uint32_t)1u << 3)
+#define ZX_VMO_UNBOUNDED ((uint32_t)1u << 4)
+
+/* zx_vmo_op_range ops (COMMIT, DECOMMIT, ZERO, DONT_NEED, ALWAYS_NEED and PREFETCH have
+ * the values of the zx_vmar_op_range ops of the same name). */
+#define ZX_VMO_OP_COMMIT ((uint32_t)1u)
+#define ZX_VMO_OP_DECOMMIT ((uint32_t)2u)
+#define ZX_VMO_OP_LOCK ((uint32_t)3u)
+#define ZX_VMO_OP_UNLOCK ((uint32_t)4u)
+#define ZX_VMO_OP_CACHE_SYNC ((uint32_t)6u)
+#define ZX_VMO_OP_CACHE_INVALIDATE ((uint32_t)7u)
+#define ZX_VMO_OP_CACHE_CLEAN ((uint32_t)8u)
+#define ZX_VMO_OP_CACHE_CLEAN_INVALIDATE ((uint32_t)9u)
+#define ZX_VMO_OP_ZERO ((uint32_t)10u)
+#define ZX_VMO_OP_TRY_LOCK ((uint32_t)11u)
+#define ZX_VMO_OP_DONT_NEED ((uint32_t)12u)
+#define ZX_VMO_OP_ALWAYS_NEED ((uint32_t)13u)
+#define ZX_VMO_OP_PREFETCH ((uint32_t)14u)
+
+/* The buffer of ZX_VMO_OP_LOCK / ZX_VMO_OP_TRY_LOCK: the range now locked, and the part
+ * of it whose pages were discarded before the lock (both 0 when nothing was). */
+typedef struct zx_vmo_lock_state {
+    uint64_t offset;
+    uint64_t size;
+    uint64_t discarded_offset;
+    uint64_t discarded_size;
+} zx_vmo_lock_state_t;
+
+/* zx_vmar_op_range ops. */
+#define ZX_VMAR_OP_COMMIT ((uint32_t)1u)
+#define ZX_VMAR_OP_DECOMMIT ((uint32_t)2u)
+#define ZX_VMAR_OP_MAP_RANGE ((uint32_t)3u)
+#define ZX_VMAR_OP_ZERO ((uint32_t)10u)
+#define ZX_VMAR_OP_DONT_NEED ((uint32_t)12u)
+#define ZX_VMAR_OP_ALWAYS_NEED ((uint32_t)13u)
+#define ZX_VMAR_OP_PREFETCH ((uint32_t)14u)
+
+/* zx_vmo_create_child options. */
+#define ZX_VMO_CHILD_SNAPSHOT ((uint32_t)1u << 0)
+#define ZX_VMO_CHILD_RESIZABLE ((uint32_t)1u << 2)
+#define ZX_VMO_CHILD_SLICE ((uint32_t)1u << 3)
+#define ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE ((uint32_t)1u << 4)
+#define ZX_VMO_CHILD_NO_WRITE ((uint32_t)1u << 5)
+#define ZX_VMO_CHILD_REFERENCE ((uint32_t)1u << 6)
+#define ZX_VMO_CHILD_SNAPSHOT_MODIFIED ((uint32_t)1u << 7)
+
+/* Cache policies (zx_vmo_set_cache_policy, zx_info_vmo_t.cache_policy). */
+#define ZX_CACHE_POLICY_CACHED ((uint32_t)0u)
+#define ZX_CACHE_POLICY_UNCACHED ((uint32_t)1u)
+#define ZX_CACHE_POLICY_UNCACHED_DEVICE ((uint32_t)2u)
+#define ZX_CACHE_POLICY_WRITE_COMBINING ((uint32_t)3u)
+#define ZX_CACHE_POLICY_MASK ((uint32_t)3u)
+
+/* A set of CPUs: CPU n is in it when bit (n % 64) of mask[n / 64] is set. */
+#define ZX_CPU_SET_MAX_CPUS 512
+#define ZX_CPU_SET_BITS_PER_WORD 64
+typedef struct zx_cpu_set {
+    uint64_t mask[ZX_CPU_SET_MAX_CPUS / ZX_CPU_SET_BITS_PER_WORD];
+} zx_cpu_set_t;
 
 /* zx_vm_option_t bits (zx_vmar_map, zx_vmar_allocate, zx_vmar_protect). */
 #define ZX_VM_PERM_READ ((zx_vm_option_t)(1u << 0))
@@ -129,9 +187,8 @@ typedef uint32_t zx_clock_t;
 #define ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED ((zx_vm_option_t)(1u << 14))
 #define ZX_VM_FAULT_BEYOND_STREAM_SIZE ((zx_vm_option_t)(1u << 15))
 
+/* The top byte of the options is log2 of the alignment (0, or 10 .. 32: 1 KiB .. 4 GiB). */
 #define ZX_VM_ALIGN_BASE 24
-/* The whole top byte is the alignment field; exponents other than 0 and 10..32 are invalid. */
-#define ZX_VM_ALIGN_MASK ((zx_vm_option_t)(0xffu << ZX_VM_ALIGN_BASE))
 #define ZX_VM_ALIGN_1KB ((zx_vm_option_t)(10u << ZX_VM_ALIGN_BASE))
 #define ZX_VM_ALIGN_2KB ((zx_vm_option_t)(11u << ZX_VM_ALIGN_BASE))
 #define ZX_VM_ALIGN_4KB ((zx_vm_option_t)(12u << ZX_VM_ALIGN_BASE))

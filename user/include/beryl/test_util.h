@@ -24,11 +24,6 @@
 #define TU_MS 1000000ll
 #define TU_STACK_SIZE (64u * 1024u)
 
-/* The monotonic deadline ns nanoseconds from now. */
-static inline zx_time_t tu_deadline_after(zx_duration_t ns) {
-    return zx_clock_get_monotonic() + ns;
-}
-
 /* The handle's basic info (all-zero if the handle is not valid). */
 static inline zx_info_handle_basic_t tu_basic(zx_handle_t h) {
     zx_info_handle_basic_t info;
@@ -101,7 +96,7 @@ static inline uint64_t tu_kmem_free(zx_handle_t resource) {
 static inline uint64_t tu_kmem_free_settled(zx_handle_t resource) {
     uint64_t prev = tu_kmem_free(resource);
     for (int i = 0; i < 100; i++) {
-        zx_nanosleep(tu_deadline_after(10 * TU_MS));
+        zx_nanosleep(zx_deadline_after(10 * TU_MS));
         uint64_t now = tu_kmem_free(resource);
         if (now == prev)
             break;
@@ -128,7 +123,7 @@ static inline zx_status_t tu_process_info(zx_handle_t proc, zx_info_process_t *i
 /* Kills the task and waits (up to 10 s) until it has terminated; cleanup, so best effort. */
 static inline void tu_task_kill_wait(zx_handle_t task) {
     zx_task_kill(task);
-    zx_object_wait_one(task, ZX_TASK_TERMINATED, tu_deadline_after(10 * TU_SEC), NULL);
+    zx_object_wait_one(task, ZX_TASK_TERMINATED, zx_deadline_after(10 * TU_SEC), NULL);
 }
 
 /* The most handles one launch of this program (below) passes. */
@@ -195,7 +190,7 @@ static inline int64_t tu_run_self(const char *name, int argc, const char *const 
     if (tu_launch_self(name, argc, argv, ZX_HANDLE_INVALID, &proc) != ZX_OK)
         return TU_RUN_NOT_LAUNCHED;
     int64_t rc = TU_RUN_TIMED_OUT;
-    if (beryl_wait_exit(proc, tu_deadline_after(timeout), &rc) != ZX_OK) {
+    if (beryl_wait_exit(proc, zx_deadline_after(timeout), &rc) != ZX_OK) {
         rc = TU_RUN_TIMED_OUT;
         tu_task_kill_wait(proc);
     }
@@ -308,7 +303,7 @@ static inline zx_status_t tu_thread_start(tu_thread_t *t, void (*fn)(uintptr_t, 
 
 /* Waits for the thread to terminate (ZX_ERR_TIMED_OUT after timeout ns). */
 static inline zx_status_t tu_thread_join(tu_thread_t *t, zx_duration_t timeout) {
-    return zx_object_wait_one(t->thread, ZX_THREAD_TERMINATED, tu_deadline_after(timeout), NULL);
+    return zx_object_wait_one(t->thread, ZX_THREAD_TERMINATED, zx_deadline_after(timeout), NULL);
 }
 
 /* Only after the thread has terminated (or was never started). */

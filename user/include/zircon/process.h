@@ -14,4 +14,8 @@ zx_handle_t zx_vmar_root_self(void);
 zx_handle_t zx_thread_self(void);
 zx_handle_t zx_job_default(void);
 
+/* Returns the handle sent with info value hnd_info (PA_HND(type, arg)) and forgets it:
+ * the caller owns it from now on. ZX_HANDLE_INVALID if absent or already taken. */
+zx_handle_t zx_take_startup_handle(uint32_t hnd_info);
+
 #endif

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <zircon/processargs.h>
 #include <zircon/syscalls.h>
-#include <zircon/vmo_vmar.h>
 #include "stress_priv.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
@@ -167,7 +166,7 @@ static bool op_thread(worker_t *w) {
         st = tu_thread_start(&t, thread_body, theirs, rounds);
     bool ok = st == ZX_OK || stress_fail(w, __LINE__, "starting a thread", st);
     if (ok && how == 2)
-        zx_object_wait_one(mine, ZX_CHANNEL_READABLE, tu_deadline_after(STRESS_WAIT_NS),
+        zx_object_wait_one(mine, ZX_CHANNEL_READABLE, zx_deadline_after(STRESS_WAIT_NS),
                            NULL);
     if (ok && how != 0 && (st = zx_task_kill(t.thread)) != ZX_OK)
         ok = stress_fail(w, __LINE__, "zx_task_kill(thread)", st);
@@ -244,7 +243,7 @@ static bool launch_exchange(worker_t *w, zx_handle_t ch) {
     zx_handle_t vmo, got = ZX_HANDLE_INVALID;
     STRESS_OK(w, zx_vmo_create(TU_PAGE, 0, &vmo));
     STRESS_OK(w, zx_channel_write(ch, 0, &v, sizeof(v), &vmo, 1));
-    STRESS_OK(w, zx_object_wait_one(ch, ZX_CHANNEL_READABLE, tu_deadline_after(STRESS_WAIT_NS),
+    STRESS_OK(w, zx_object_wait_one(ch, ZX_CHANNEL_READABLE, zx_deadline_after(STRESS_WAIT_NS),
                                     NULL));
     uint32_t nb = 0, nh = 0;
     STRESS_OK(w, zx_channel_read(ch, 0, &back, &got, sizeof(back), 1, &nb, &nh));
@@ -287,7 +286,7 @@ static bool op_launch(worker_t *w) {
              stress_fail(w, __LINE__, "asking the child to exit", st);
     }
     int64_t rc = -1;
-    if (ok && (st = beryl_wait_exit(proc, tu_deadline_after(STRESS_WAIT_NS), &rc)) != ZX_OK)
+    if (ok && (st = beryl_wait_exit(proc, zx_deadline_after(STRESS_WAIT_NS), &rc)) != ZX_OK)
         ok = stress_fail(w, __LINE__, "the child did not end", st);
     if (ok && rc != (killed ? ZX_TASK_RETCODE_SYSCALL_KILL : 0)) {
         printf("stress: child return code %lld\n", (long long)rc);

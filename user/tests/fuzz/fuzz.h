@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zircon/processargs.h>
-#include <zircon/syscall_numbers.h>
-#include <zircon/vmo_vmar.h>
+#include <beryl/syscall_numbers.h>
 
 /* Both come from CMake cache variables of the same names (user/CMakeLists.txt). */
 #ifndef BERYL_FUZZ_CALLS
@@ -131,6 +130,9 @@ void op_shape_channels(fuzz_thread_t *t);
 void op_shape_vmars(fuzz_thread_t *t);
 void op_shape_vmo_chain(fuzz_thread_t *t);
 extern const size_t fuzz_num_ops;
+
+/* ops_time.c: ticks, deadlines and system features. */
+void op_time(fuzz_thread_t *t);
 
 /* ops_signals.c: events, event pairs, waits on many objects, ports, timers. */
 void op_event(fuzz_thread_t *t);

@@ -393,13 +393,16 @@ static void op_channel_read(fuzz_thread_t *t) {
 static void op_vmo_create(fuzz_thread_t *t) {
     rng_t *r = &t->rng;
     uint64_t size = chance(r, 80) ? rnd_below(r, 16 * TU_PAGE) : any_size(r);
-    uint32_t opt = chance(r, 50) ? 0 : (chance(r, 60) ? ZX_VMO_RESIZABLE : any_bits32(r));
+    uint32_t opt = chance(r, 50)   ? 0
+                   : chance(r, 50) ? ZX_VMO_RESIZABLE
+                   : chance(r, 50) ? ZX_VMO_DISCARDABLE
+                                   : any_bits32(r);
     bool valid;
     uintptr_t out = scalar_out(t, &valid);
     CALL(t, "vmo_create", size, opt, out);
     zx_status_t st = check(t, zx_vmo_create(size, opt, (zx_handle_t *)out),
                            S_OK | S_ARGS | S(ZX_ERR_OUT_OF_RANGE) | S_MEM |
-                               S(ZX_ERR_NOT_SUPPORTED) /* DISCARDABLE, decisions.md */);
+                               S(ZX_ERR_NOT_SUPPORTED) /* DISCARDABLE | RESIZABLE */);
     check_not_ok(t, st, valid);
     if (st == ZX_OK && valid)
         pool_add(r, read_handle(out));
@@ -463,10 +466,16 @@ static void op_vmo_op_range(fuzz_thread_t *t) {
         size &= 0xffff;
     uintptr_t buf = chance(r, 50) ? 0 : out_ptr(t);
     size_t bs = chance(r, 50) ? 0 : (size_t)rnd_below(r, 64);
+    bool lock_op = op == ZX_VMO_OP_LOCK || op == ZX_VMO_OP_TRY_LOCK || op == ZX_VMO_OP_UNLOCK;
+    if (lock_op && chance(r, 60)) { /* discardable locks take the whole VMO */
+        off = 0;
+        zx_vmo_get_size(h, &size); /* a bad handle keeps the size drawn */
+    }
     CALL(t, "vmo_op_range", h, op, off, size, buf, bs);
+    /* UNAVAILABLE: TRY_LOCK of a discarded VMO; NOT_FOUND: a commit of one. */
     check(t, zx_vmo_op_range(h, op, off, size, (void *)buf, bs),
           S_OK | S_H | S_ARGS | S(ZX_ERR_OUT_OF_RANGE) | S(ZX_ERR_NOT_SUPPORTED) |
-              S(ZX_ERR_BAD_STATE) | S_MEM);
+              S(ZX_ERR_BAD_STATE) | S(ZX_ERR_UNAVAILABLE) | S(ZX_ERR_NOT_FOUND) | S_MEM);
 }
 
 static void op_vmo_create_child(fuzz_thread_t *t) {
@@ -798,9 +807,9 @@ const fuzz_op_t fuzz_ops[] = {
     {op_process_create_shared, 1},                     {op_restricted, 2},
     {op_misc, 5},            {op_shape_channels, 1},   {op_shape_vmars, 1},
     {op_shape_vmo_chain, 1}, {op_process_start, 2},    {op_member_run, 1},
-    {op_profile, 3},         {op_event, 4},
-    {op_wait_many, 3},       {op_port, 6},
-    {op_timer, 3},
+    {op_profile, 3},         {op_time, 2},
+    {op_event, 4},           {op_wait_many, 3},
+    {op_port, 6},            {op_timer, 3},
 };
 const size_t fuzz_num_ops = sizeof(fuzz_ops) / sizeof(fuzz_ops[0]);
 

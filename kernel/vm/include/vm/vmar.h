@@ -136,7 +136,8 @@ typedef struct vm_map_entry {
     vmo_t *vmo;        /* MAPPING: a reference the caller drops with vmo_unref */
     uint64_t vmo_offset;     /* MAPPING: VMO offset of base */
     zx_vm_option_t perms;    /* MAPPING: ZX_VM_PERM_* */
-    size_t committed_pages;  /* MAPPING: committed VMO pages under [base, base + size) */
+    size_t committed_pages;  /* the fault-report lookup only (below); a listing leaves 0
+                              * (its reader counts with vmo_get_attribution, unlocked) */
 } vm_map_entry_t;
 
 /*

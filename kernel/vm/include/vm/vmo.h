@@ -39,6 +39,7 @@ enum vmo_type {
 };
 
 #define VMO_OPT_RESIZABLE (1u << 0)
+#define VMO_OPT_DISCARDABLE (1u << 1) /* vmo_create_paged only; not with RESIZABLE */
 
 /* Cache policies; values match ZX_CACHE_POLICY_*. */
 #define VMO_CACHE_CACHED 0u
@@ -323,6 +324,56 @@ void vmo_set_origin(vmo_t *vmo, uint32_t tag);
 uint32_t vmo_origin(const vmo_t *vmo, uint64_t *offset);
 /* Copies name[0 .. len), cut at the first NUL and at VMO_NAME_LEN - 1 bytes. */
 void vmo_set_name(vmo_t *vmo, const char *name, size_t len);
+
+/*
+ * Discardable VMOs (kernel/vm/vmo_discard.c; docs/architecture.md, "Discardable VMOs").
+ * A VMO created with VMO_OPT_DISCARDABLE starts unlocked; while unlocked the kernel may
+ * discard all its pages to satisfy an allocation that would otherwise fail. A discarded
+ * VMO has no pages, and reads, writes, commits and faults of it fail with
+ * ZX_ERR_NOT_FOUND until it is locked again.
+ *
+ * vmo_discardable_lock: [offset, offset + len) must be the whole VMO (else
+ * ZX_ERR_OUT_OF_RANGE); a VMO that is not discardable is ZX_ERR_NOT_SUPPORTED. Counts one
+ * more lock (locks nest) and clears the discarded state; *out (may be NULL) gets the
+ * range and, if the VMO had been discarded, the whole VMO as the discarded range (else
+ * 0, 0). try_only: a discarded VMO stays so and the call fails with ZX_ERR_UNAVAILABLE.
+ * vmo_discardable_unlock: the same checks; ZX_ERR_BAD_STATE if it is not locked.
+ * vmo_reclaim_discardable: discards the unlocked VMOs unlocked longest ago until at least
+ * one page is freed or none is left; returns the pages freed. Takes VMO locks: the
+ * caller holds none (an aspace lock is fine). vmo_discardable_bytes: the committed bytes
+ * of discardable VMOs, locked and unlocked.
+ */
+struct vmo_lock_state {
+    uint64_t offset;
+    uint64_t size;
+    uint64_t discarded_offset;
+    uint64_t discarded_size;
+};
+bool vmo_is_discardable(const vmo_t *vmo);
+zx_status_t vmo_discardable_lock(vmo_t *vmo, uint64_t offset, uint64_t len, bool try_only,
+                                 struct vmo_lock_state *out);
+zx_status_t vmo_discardable_unlock(vmo_t *vmo, uint64_t offset, uint64_t len);
+size_t vmo_reclaim_discardable(void);
+void vmo_discardable_bytes(uint64_t *locked, uint64_t *unlocked);
+
+/*
+ * Memory attribution of [offset, offset + len) of vmo (clipped to its size), the three
+ * measures of ZX_INFO_VMO (kernel/vm/vmo_attr.c): `bytes`, every committed page the range
+ * reads (ancestor pages a copy-on-write VMO reads through included); `private_bytes`,
+ * those no other VMO reads; `scaled_bytes` + scaled_fraction / VMO_ATTR_FRACTION_ONE,
+ * each page counted PAGE_SIZE / (number of VMOs reading it). A slice reports its parent's
+ * pages in its window; a physical VMO reports 0. Takes the family lock (letting go of it
+ * between steps); never fails.
+ */
+#define VMO_ATTR_FRACTION_ONE (1ull << 63)
+struct vmo_attribution {
+    uint64_t bytes;
+    uint64_t private_bytes;
+    uint64_t scaled_bytes;
+    uint64_t scaled_fraction;
+};
+void vmo_get_attribution(vmo_t *vmo, uint64_t offset, uint64_t len,
+                         struct vmo_attribution *out);
 
 /* Committed pages in [offset, offset + len) (clipped to the size) that this VMO's walk
  * reports (vmo_for_each_committed: its own pages; a slice's parent's). */

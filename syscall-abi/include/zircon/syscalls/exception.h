@@ -21,6 +21,15 @@ typedef uint32_t zx_excp_type_t;
 #define ZX_EXCP_HW_BREAKPOINT ((zx_excp_type_t)0x408u)
 #define ZX_EXCP_UNALIGNED_ACCESS ((zx_excp_type_t)0x508u)
 
+/* What zx_info_thread_t.wait_exception_channel_type reports: the kind of exception
+ * channel a thread blocked in an exception waits on. */
+#define ZX_EXCEPTION_CHANNEL_TYPE_NONE ((uint32_t)0u)
+#define ZX_EXCEPTION_CHANNEL_TYPE_DEBUGGER ((uint32_t)1u)
+#define ZX_EXCEPTION_CHANNEL_TYPE_THREAD ((uint32_t)2u)
+#define ZX_EXCEPTION_CHANNEL_TYPE_PROCESS ((uint32_t)3u)
+#define ZX_EXCEPTION_CHANNEL_TYPE_JOB ((uint32_t)4u)
+#define ZX_EXCEPTION_CHANNEL_TYPE_JOB_DEBUGGER ((uint32_t)5u)
+
 typedef struct zx_exception_header {
     uint32_t size; /* of the whole report */
     zx_excp_type_t type;

@@ -11,7 +11,7 @@
 #include <zircon/types.h>
 
 /* A versioned topic keeps its version in the top 4 bits. */
-#define ZX_INFO_TOPIC_VERSIONED(t, v) ((zx_object_info_topic_t)((t) | ((v) << 28)))
+#define __ZX_INFO_TOPIC(t, v) ((zx_object_info_topic_t)((t) | ((v) << 28)))
 
 typedef uint32_t zx_object_info_topic_t;
 
@@ -19,37 +19,44 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_INFO_NONE ((zx_object_info_topic_t)0u)
 #define ZX_INFO_HANDLE_VALID ((zx_object_info_topic_t)1u)
 #define ZX_INFO_HANDLE_BASIC ((zx_object_info_topic_t)2u)              /* zx_info_handle_basic_t[1] */
-#define ZX_INFO_PROCESS ZX_INFO_TOPIC_VERSIONED(3u, 1u)                 /* zx_info_process_t[1] */
+#define ZX_INFO_PROCESS __ZX_INFO_TOPIC(3u, 1u)                 /* zx_info_process_t[1] */
 #define ZX_INFO_PROCESS_THREADS ((zx_object_info_topic_t)4u)            /* zx_koid_t[n] */
 #define ZX_INFO_VMAR ((zx_object_info_topic_t)7u)                       /* zx_info_vmar_t[1] */
 #define ZX_INFO_JOB_CHILDREN ((zx_object_info_topic_t)8u)               /* zx_koid_t[n] */
 #define ZX_INFO_JOB_PROCESSES ((zx_object_info_topic_t)9u)              /* zx_koid_t[n] */
 #define ZX_INFO_THREAD ((zx_object_info_topic_t)10u)                    /* zx_info_thread_t[1] */
-#define ZX_INFO_THREAD_EXCEPTION_REPORT ZX_INFO_TOPIC_VERSIONED(11u, 1u)
-#define ZX_INFO_TASK_STATS ZX_INFO_TOPIC_VERSIONED(12u, 1u)
-#define ZX_INFO_PROCESS_MAPS_V1 ZX_INFO_TOPIC_VERSIONED(13u, 0u)
-#define ZX_INFO_PROCESS_MAPS_V2 ZX_INFO_TOPIC_VERSIONED(13u, 1u)
-#define ZX_INFO_PROCESS_MAPS ZX_INFO_TOPIC_VERSIONED(13u, 2u)           /* zx_info_maps_t[n] */
-#define ZX_INFO_PROCESS_VMOS ZX_INFO_TOPIC_VERSIONED(14u, 3u)           /* zx_info_vmo_t[n] */
+#define ZX_INFO_THREAD_EXCEPTION_REPORT_V1 __ZX_INFO_TOPIC(11u, 0u)
+#define ZX_INFO_THREAD_EXCEPTION_REPORT __ZX_INFO_TOPIC(11u, 1u)
+#define ZX_INFO_TASK_STATS_V1 __ZX_INFO_TOPIC(12u, 0u)
+#define ZX_INFO_TASK_STATS __ZX_INFO_TOPIC(12u, 1u)                     /* zx_info_task_stats_t[1] */
+#define ZX_INFO_PROCESS_MAPS_V1 __ZX_INFO_TOPIC(13u, 0u)
+#define ZX_INFO_PROCESS_MAPS_V2 __ZX_INFO_TOPIC(13u, 1u)
+#define ZX_INFO_PROCESS_MAPS __ZX_INFO_TOPIC(13u, 2u)           /* zx_info_maps_t[n] */
+#define ZX_INFO_PROCESS_VMOS_V1 __ZX_INFO_TOPIC(14u, 0u)
+#define ZX_INFO_PROCESS_VMOS_V2 __ZX_INFO_TOPIC(14u, 1u)
+#define ZX_INFO_PROCESS_VMOS_V3 __ZX_INFO_TOPIC(14u, 2u)
+#define ZX_INFO_PROCESS_VMOS __ZX_INFO_TOPIC(14u, 3u)           /* zx_info_vmo_t[n] */
 #define ZX_INFO_THREAD_STATS ((zx_object_info_topic_t)15u)              /* zx_info_thread_stats_t[1] */
 #define ZX_INFO_CPU_STATS ((zx_object_info_topic_t)16u)
-#define ZX_INFO_KMEM_STATS ZX_INFO_TOPIC_VERSIONED(17u, 1u)             /* zx_info_kmem_stats_t[1] */
+#define ZX_INFO_KMEM_STATS_V1 __ZX_INFO_TOPIC(17u, 0u)
+#define ZX_INFO_KMEM_STATS __ZX_INFO_TOPIC(17u, 1u)             /* zx_info_kmem_stats_t[1] */
 #define ZX_INFO_RESOURCE ((zx_object_info_topic_t)18u)
-#define ZX_INFO_HANDLE_COUNT ((zx_object_info_topic_t)19u)
+#define ZX_INFO_HANDLE_COUNT ((zx_object_info_topic_t)19u)            /* zx_info_handle_count_t[1] */
 #define ZX_INFO_BTI ((zx_object_info_topic_t)20u)
-#define ZX_INFO_PROCESS_HANDLE_STATS ((zx_object_info_topic_t)21u)
+#define ZX_INFO_PROCESS_HANDLE_STATS ((zx_object_info_topic_t)21u)    /* zx_info_process_handle_stats_t[1] */
 #define ZX_INFO_SOCKET ((zx_object_info_topic_t)22u)
-#define ZX_INFO_VMO_V1 ZX_INFO_TOPIC_VERSIONED(23u, 0u)
-#define ZX_INFO_VMO_V2 ZX_INFO_TOPIC_VERSIONED(23u, 1u)
-#define ZX_INFO_VMO_V3 ZX_INFO_TOPIC_VERSIONED(23u, 2u)
-#define ZX_INFO_VMO ZX_INFO_TOPIC_VERSIONED(23u, 3u)                    /* zx_info_vmo_t[1] */
-#define ZX_INFO_JOB ((zx_object_info_topic_t)24u)
+#define ZX_INFO_VMO_V1 __ZX_INFO_TOPIC(23u, 0u)
+#define ZX_INFO_VMO_V2 __ZX_INFO_TOPIC(23u, 1u)
+#define ZX_INFO_VMO_V3 __ZX_INFO_TOPIC(23u, 2u)
+#define ZX_INFO_VMO __ZX_INFO_TOPIC(23u, 3u)                    /* zx_info_vmo_t[1] */
+#define ZX_INFO_JOB ((zx_object_info_topic_t)24u)                     /* zx_info_job_t[1] */
 #define ZX_INFO_TIMER ((zx_object_info_topic_t)25u)
 #define ZX_INFO_STREAM ((zx_object_info_topic_t)26u)
-#define ZX_INFO_HANDLE_TABLE ((zx_object_info_topic_t)27u)
+#define ZX_INFO_HANDLE_TABLE ((zx_object_info_topic_t)27u)            /* zx_info_handle_extended_t[n] */
 #define ZX_INFO_MSI ((zx_object_info_topic_t)28u)
 #define ZX_INFO_GUEST_STATS ((zx_object_info_topic_t)29u)
-#define ZX_INFO_TASK_RUNTIME ZX_INFO_TOPIC_VERSIONED(30u, 1u)
+#define ZX_INFO_TASK_RUNTIME_V1 __ZX_INFO_TOPIC(30u, 0u)
+#define ZX_INFO_TASK_RUNTIME __ZX_INFO_TOPIC(30u, 1u)                   /* zx_info_task_runtime_t[1] */
 #define ZX_INFO_KMEM_STATS_EXTENDED ((zx_object_info_topic_t)31u)
 #define ZX_INFO_VCPU ((zx_object_info_topic_t)32u)
 #define ZX_INFO_KMEM_STATS_COMPRESSION ((zx_object_info_topic_t)33u)
@@ -60,6 +67,14 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_INFO_INTERRUPT ((zx_object_info_topic_t)39u)
 #define ZX_INFO_CLOCK_MAPPED_SIZE ((zx_object_info_topic_t)40u)
 
+/* The return code of a task that was killed rather than exiting by itself. */
+#define ZX_TASK_RETCODE_SYSCALL_KILL ((int64_t)-1024)          /* zx_task_kill */
+#define ZX_TASK_RETCODE_OOM_KILL ((int64_t)-1025)              /* out of memory */
+#define ZX_TASK_RETCODE_POLICY_KILL ((int64_t)-1026)           /* a job policy */
+#define ZX_TASK_RETCODE_VDSO_KILL ((int64_t)-1027)             /* the vDSO */
+#define ZX_TASK_RETCODE_EXCEPTION_KILL ((int64_t)-1028)        /* an unhandled exception */
+#define ZX_TASK_RETCODE_CRITICAL_PROCESS_KILL ((int64_t)-1029) /* a critical process died */
+
 /* Property keys (zx_object_get_property / zx_object_set_property). */
 #define ZX_PROP_REGISTER_GS ((uint32_t)2u)                  /* uintptr_t (thread) */
 #define ZX_PROP_NAME ((uint32_t)3u)                         /* char[ZX_MAX_NAME_LEN] */
@@ -67,8 +82,21 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_PROP_PROCESS_DEBUG_ADDR ((uint32_t)5u)           /* uintptr_t */
 #define ZX_PROP_PROCESS_VDSO_BASE_ADDRESS ((uint32_t)6u)    /* uintptr_t */
 #define ZX_PROP_PROCESS_BREAK_ON_LOAD ((uint32_t)7u)        /* uintptr_t */
-#define ZX_PROP_JOB_KILL_ON_OOM ((uint32_t)15u)             /* size_t */
-#define ZX_PROP_VMO_CONTENT_SIZE ((uint32_t)17u)            /* uint64_t */
+#define ZX_PROP_PROCESS_HW_TRACE_CONTEXT_ID ((uint32_t)8u)  /* uintptr_t */
+#define ZX_PROP_SOCKET_RX_THRESHOLD 12u                     /* size_t */
+#define ZX_PROP_SOCKET_TX_THRESHOLD 13u                     /* size_t */
+#define ZX_PROP_JOB_KILL_ON_OOM 15u                         /* size_t */
+#define ZX_PROP_EXCEPTION_STATE 16u                         /* uint32_t */
+#define ZX_PROP_VMO_CONTENT_SIZE 17u                        /* uint64_t */
+#define ZX_PROP_EXCEPTION_STRATEGY 18u                      /* uint32_t */
+#define ZX_PROP_STREAM_MODE_APPEND 19u                      /* uint8_t */
+
+/* ZX_PROP_EXCEPTION_STATE and ZX_PROP_EXCEPTION_STRATEGY values. */
+#define ZX_EXCEPTION_STATE_TRY_NEXT 0u
+#define ZX_EXCEPTION_STATE_HANDLED 1u
+#define ZX_EXCEPTION_STATE_THREAD_EXIT 2u
+#define ZX_EXCEPTION_STRATEGY_FIRST_CHANCE 0u
+#define ZX_EXCEPTION_STRATEGY_SECOND_CHANCE 1u
 
 /* ZX_INFO_HANDLE_BASIC */
 typedef struct zx_info_handle_basic {
@@ -93,21 +121,59 @@ typedef struct zx_info_process {
     uint8_t padding1[4];
 } zx_info_process_t;
 
-/* ZX_INFO_THREAD */
-/* A set of CPUs: bit (n % 64) of mask[n / 64] is CPU n. */
-#ifndef ZX_CPU_SET_MAX_CPUS
-#define ZX_CPU_SET_MAX_CPUS 512
-#define ZX_CPU_SET_BITS_PER_WORD 64
-typedef struct zx_cpu_set {
-    uint64_t mask[ZX_CPU_SET_MAX_CPUS / ZX_CPU_SET_BITS_PER_WORD];
-} zx_cpu_set_t;
-#endif
+/* ZX_INFO_HANDLE_TABLE: one record per handle of the process. */
+typedef struct zx_info_handle_extended {
+    zx_obj_type_t type;
+    zx_handle_t handle_value;   /* meaningful only in the process asked about */
+    zx_rights_t rights;
+    uint32_t reserved;
+    zx_koid_t koid;
+    zx_koid_t related_koid;
+    zx_koid_t peer_owner_koid;
+} zx_info_handle_extended_t;
 
+/* ZX_INFO_HANDLE_COUNT */
+typedef struct zx_info_handle_count {
+    uint32_t handle_count;      /* handles to the object, in any process */
+} zx_info_handle_count_t;
+
+/* ZX_INFO_PROCESS_HANDLE_STATS: the process's handles counted by object type. */
+typedef struct zx_info_process_handle_stats {
+    uint32_t handle_count[ZX_OBJ_TYPE_UPPER_BOUND];
+} zx_info_process_handle_stats_t;
+
+/* ZX_INFO_JOB */
+typedef struct zx_info_job {
+    int64_t return_code;        /* valid once exited */
+    bool exited;
+    bool kill_on_oom;
+    bool debugger_attached;
+    uint8_t padding1[5];
+} zx_info_job_t;
+
+/* ZX_INFO_TASK_STATS (version 1, the newest): memory mapped into a process. */
+typedef struct zx_info_task_stats {
+    size_t mem_mapped_bytes;              /* all mapped ranges, committed or not */
+    size_t mem_private_bytes;             /* committed, reachable by this task alone */
+    size_t mem_shared_bytes;              /* committed, shared with other tasks or VMOs */
+    size_t mem_scaled_shared_bytes;       /* each shared byte divided by its sharers */
+    uint64_t mem_fractional_scaled_shared_bytes; /* truncated fraction, 63-bit fixed point */
+} zx_info_task_stats_t;
+
+/* ZX_INFO_TASK_RUNTIME (version 1, the newest). */
+typedef struct zx_info_task_runtime {
+    zx_duration_t cpu_time;
+    zx_duration_t queue_time;
+    zx_duration_t page_fault_time;
+    zx_duration_t lock_contention_time;
+} zx_info_task_runtime_t;
+
+/* ZX_INFO_THREAD */
 typedef uint32_t zx_thread_state_t;
 
 typedef struct zx_info_thread {
     zx_thread_state_t state;               /* ZX_THREAD_STATE_* */
-    uint32_t wait_exception_channel_type;  /* ZX_EXCEPTION_CHANNEL_TYPE_* */
+    uint32_t wait_exception_channel_type;  /* ZX_EXCEPTION_CHANNEL_TYPE_* (exception.h) */
     zx_cpu_set_t cpu_affinity_mask;
 } zx_info_thread_t;
 
@@ -139,15 +205,6 @@ typedef struct zx_info_thread_stats {
 
 /* last_scheduled_cpu of a thread that has never run. */
 #define ZX_INFO_INVALID_CPU ((uint32_t)0xFFFFFFFFu)
-
-#ifndef ZX_EXCEPTION_CHANNEL_TYPE_NONE
-#define ZX_EXCEPTION_CHANNEL_TYPE_NONE ((uint32_t)0u)
-#define ZX_EXCEPTION_CHANNEL_TYPE_DEBUGGER ((uint32_t)1u)
-#define ZX_EXCEPTION_CHANNEL_TYPE_THREAD ((uint32_t)2u)
-#define ZX_EXCEPTION_CHANNEL_TYPE_PROCESS ((uint32_t)3u)
-#define ZX_EXCEPTION_CHANNEL_TYPE_JOB ((uint32_t)4u)
-#define ZX_EXCEPTION_CHANNEL_TYPE_JOB_DEBUGGER ((uint32_t)5u)
-#endif
 
 /* ZX_INFO_VMAR */
 typedef struct zx_info_vmar {
@@ -257,6 +314,11 @@ typedef struct zx_info_kmem_stats {
 
 /* Layouts must match Zircon's byte for byte (x86-64). */
 _Static_assert(sizeof(zx_info_handle_basic_t) == 32, "zx_info_handle_basic_t layout");
+_Static_assert(sizeof(zx_info_handle_extended_t) == 40, "zx_info_handle_extended_t layout");
+_Static_assert(sizeof(zx_info_process_handle_stats_t) == 256, "handle stats layout");
+_Static_assert(sizeof(zx_info_job_t) == 16, "zx_info_job_t layout");
+_Static_assert(sizeof(zx_info_task_stats_t) == 40, "zx_info_task_stats_t layout");
+_Static_assert(sizeof(zx_info_task_runtime_t) == 32, "zx_info_task_runtime_t layout");
 _Static_assert(sizeof(zx_info_process_t) == 24, "zx_info_process_t layout");
 _Static_assert(sizeof(zx_info_thread_t) == 72, "zx_info_thread_t layout");
 _Static_assert(sizeof(zx_info_thread_stats_t) == 16, "zx_info_thread_stats_t layout");

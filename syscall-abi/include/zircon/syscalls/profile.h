@@ -25,7 +25,7 @@
 #define ZX_PROFILE_INFO_FLAG_DEADLINE (1 << 2)
 #define ZX_PROFILE_INFO_FLAG_NO_INHERIT (1 << 3)
 
-/* zx_cpu_set_t (a set of CPUs) is <zircon/syscalls/object.h>'s, as in Zircon. */
+/* zx_cpu_set_t (a set of CPUs) is <zircon/types.h>'s, as in Zircon. */
 
 /* Deadline scheduling parameters (ZX_PROFILE_INFO_FLAG_DEADLINE), in nanoseconds. */
 typedef struct zx_sched_deadline_params {
