@@ -12,6 +12,7 @@
 #include <kernel/boot_info.h>
 #include <kernel/thread.h>
 #include <object/kobject.h>
+#include <object/timer.h>
 #include "proc/debug_console.h"
 #include "proc/proc_priv.h"
 #include <kernel/cmdline.h>
@@ -280,6 +281,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys) {
     if (debug_break_armed(DEBUG_BREAK_SYSCALL))
         arch_syscall_break_enable();
     proc_init();
+    timer_init();
     debugging_syscalls_init();
     debug_console_init();
 

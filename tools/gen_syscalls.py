@@ -31,13 +31,14 @@ SCALAR_TYPES = {
     "zx_status_t": False, "zx_time_t": False, "zx_duration_t": False,
     "zx_rights_t": False, "zx_signals_t": False, "zx_vaddr_t": False, "zx_paddr_t": False,
     "zx_vm_option_t": False, "zx_koid_t": False, "zx_obj_type_t": False,
-    "zx_handle_t": False, "zx_ticks_t": False,
+    "zx_handle_t": False, "zx_ticks_t": False, "zx_clock_t": False,
 }
-POINTEE_TYPES = set(SCALAR_TYPES) | {"void", "char", "uint8_t", "zx_profile_info_t"}
+POINTEE_TYPES = set(SCALAR_TYPES) | {"void", "char", "uint8_t", "zx_profile_info_t",
+                                      "zx_wait_item_t", "zx_port_packet_t"}
 RETURN_TYPES = {"zx_status_t", "zx_time_t", "zx_ticks_t", "uint32_t", "void"}
 
 OBJECT_TYPES = {"PROCESS", "THREAD", "VMO", "CHANNEL", "EVENT", "PORT", "RESOURCE", "JOB",
-                "VMAR", "PROFILE"}
+                "VMAR", "PROFILE", "EVENTPAIR", "TIMER"}
 RIGHTS = {
     "DUPLICATE", "TRANSFER", "READ", "WRITE", "EXECUTE", "MAP", "GET_PROPERTY",
     "SET_PROPERTY", "ENUMERATE", "DESTROY", "SET_POLICY", "GET_POLICY", "SIGNAL",
@@ -290,7 +291,7 @@ def emit_user_h(syscalls):
            "#ifndef ZIRCON_SYSCALLS_H", "#define ZIRCON_SYSCALLS_H", "",
            "#include <zircon/types.h>", "#include <zircon/rights.h>",
            "#include <zircon/syscalls/object.h>",
-           "#include <zircon/syscalls/profile.h>", ""]
+           "#include <zircon/syscalls/profile.h>", "#include <zircon/syscalls/port.h>", ""]
     for sc in syscalls:
         if sc.vdso:
             continue

@@ -311,6 +311,29 @@ static zx_koid_t channel_related_koid(kobject_t *obj) {
     return to_channel(obj)->peer_koid;
 }
 
+/* zx_object_signal_peer on a channel endpoint: changes the peer's user signals while it
+ * is still linked (re-checked under the peer's lock; no two endpoint locks at once). */
+static zx_status_t channel_signal_peer(kobject_t *obj, zx_signals_t clear, zx_signals_t set) {
+    channel_t *c = to_channel(obj);
+    spin_lock_saved_state_t st;
+    spin_lock_irqsave(&c->obj.lock, &st);
+    channel_t *peer = c->peer;
+    if (peer != NULL)
+        kobject_ref(&peer->obj);
+    spin_unlock_irqrestore(&c->obj.lock, st);
+    if (peer == NULL)
+        return ZX_ERR_PEER_CLOSED;
+    zx_status_t status = ZX_ERR_PEER_CLOSED;
+    spin_lock_irqsave(&peer->obj.lock, &st);
+    if (peer->peer == c) {
+        kobject_signal_locked(&peer->obj, clear, set);
+        status = ZX_OK;
+    }
+    spin_unlock_irqrestore(&peer->obj.lock, st);
+    kobject_unref(&peer->obj);
+    return status;
+}
+
 static const struct kobject_ops channel_ops = {
     .type = ZX_OBJ_TYPE_CHANNEL,
     .type_name = "channel",
@@ -319,6 +342,7 @@ static const struct kobject_ops channel_ops = {
     .on_handle_dropped = channel_on_handle_dropped,
     .related_koid = channel_related_koid,
     .gc_node = channel_gc_node,
+    .signal_peer = channel_signal_peer,
 };
 
 /* Not checked by the analysis: c is new, so nobody else can see the fields that the gc

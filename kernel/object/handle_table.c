@@ -234,6 +234,7 @@ void handle_table_destroy(handle_table_t *ht) {
             if (s->obj != NULL) {
                 handle_ref_t h = {s->obj, s->rights};
                 s->obj = NULL;
+                kobject_cancel_handle(h.obj, ht, ht_encode(c * HT_CHUNK_SLOTS + i, s->gen));
                 handle_ref_release(&h);
             }
         }
@@ -362,7 +363,8 @@ zx_status_t handle_table_get2(handle_table_t *ht, struct handle_get a[2]) {
     return status;
 }
 
-/* Removing a handle cancels waits through it: waiters re-check still_valid. */
+/* Removing a handle cancels waits through it: waiters re-check still_valid, and the
+ * observers added through it are cancelled. */
 zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_ref_t *out) {
     mutex_acquire(&ht->lock);
     struct ht_slot *s = ht_lookup_locked(ht, value);
@@ -371,6 +373,7 @@ zx_status_t handle_table_remove(handle_table_t *ht, zx_handle_t value, handle_re
     mutex_release(&ht->lock);
     if (s == NULL)
         return ZX_ERR_BAD_HANDLE;
+    kobject_cancel_handle(out->obj, ht, value);
     kobject_poke_waiters(out->obj);
     return ZX_OK;
 }
@@ -394,8 +397,10 @@ uint32_t handle_table_remove_many(handle_table_t *ht, const zx_handle_t *values,
     }
     mutex_release(&ht->lock);
     for (uint32_t i = 0; i < n; i++) {
-        if (out[i].obj != NULL)
+        if (out[i].obj != NULL) {
+            kobject_cancel_handle(out[i].obj, ht, values[i]);
             kobject_poke_waiters(out[i].obj);
+        }
     }
     return removed;
 }

@@ -40,6 +40,8 @@ void kobject_init(kobject_t *obj, const struct kobject_ops *ops) {
     obj->poke_gen = 0;
     obj->release_actions = 0;
     obj->release_next = NULL;
+    list_init(&obj->observers);
+    obj->observer_count = 0;
 }
 
 void kobject_ref(kobject_t *obj) {
@@ -110,6 +112,8 @@ static void release_run(kobject_t *obj, uint32_t actions) {
     if (actions & KOBJECT_ACTION_DESTROY) {
         DEBUG_ASSERT(actions == KOBJECT_ACTION_DESTROY);
         DEBUG_ASSERT(obj->waiters.count == 0);
+        /* Observers are tied to handles, and every handle is gone. */
+        DEBUG_ASSERT(obj->observer_count == 0);
         obj->ops->destroy(obj);
         return;
     }
@@ -185,6 +189,98 @@ void kobject_handle_action(kobject_t *obj, uint32_t action) {
     kobject_release(obj, action);
 }
 
+/* Tells every observer of obj about a signal change; drops those that are done. At most
+ * KOBJECT_MAX_OBSERVERS calls, each bounded (kobject.h). */
+static void kobject_observers_notify(kobject_t *obj, zx_signals_t now, zx_signals_t changed)
+    TA_REQ(obj->lock) {
+    struct list_node *n = obj->observers.next;
+    while (n != &obj->observers) {
+        struct list_node *next = n->next;
+        struct kobject_observer *o = containerof(n, struct kobject_observer, node);
+        if (o->ops->on_state(o, now, changed)) {
+            list_delete(n);
+            o->listed = false;
+            __atomic_store_n(&obj->observer_count, obj->observer_count - 1, __ATOMIC_RELAXED);
+        }
+        n = next;
+    }
+}
+
+zx_status_t kobject_observer_add(kobject_t *obj, struct kobject_observer *o,
+                                 struct handle_table *ht, zx_handle_t value, bool *done) {
+    o->ht = ht;
+    o->value = value;
+    spin_lock_saved_state_t st;
+    spin_lock_irqsave(&obj->lock, &st);
+    if (obj->observer_count >= KOBJECT_MAX_OBSERVERS) {
+        spin_unlock_irqrestore(&obj->lock, st);
+        return ZX_ERR_NO_RESOURCES;
+    }
+    *done = o->ops->on_state(o, obj->signals, 0);
+    o->listed = !*done;
+    if (!*done) {
+        list_add_tail(&obj->observers, &o->node);
+        __atomic_store_n(&obj->observer_count, obj->observer_count + 1, __ATOMIC_RELAXED);
+    }
+    spin_unlock_irqrestore(&obj->lock, st);
+    return ZX_OK;
+}
+
+bool kobject_observer_remove(kobject_t *obj, struct kobject_observer *o, zx_signals_t *signals) {
+    spin_lock_saved_state_t st;
+    spin_lock_irqsave(&obj->lock, &st);
+    bool found = o->listed;
+    if (found) {
+        list_delete(&o->node);
+        o->listed = false;
+        __atomic_store_n(&obj->observer_count, obj->observer_count - 1, __ATOMIC_RELAXED);
+    }
+    if (signals != NULL)
+        *signals = obj->signals;
+    spin_unlock_irqrestore(&obj->lock, st);
+    return found;
+}
+
+uint32_t kobject_cancel_matching(kobject_t *obj,
+                                 bool (*match)(struct kobject_observer *o, void *ctx),
+                                 void *ctx) {
+    uint32_t cancelled = 0;
+    spin_lock_saved_state_t st;
+    spin_lock_irqsave(&obj->lock, &st);
+    struct list_node *n = obj->observers.next;
+    while (n != &obj->observers) {
+        struct list_node *next = n->next;
+        struct kobject_observer *o = containerof(n, struct kobject_observer, node);
+        if (match(o, ctx)) {
+            list_delete(n);
+            o->listed = false;
+            __atomic_store_n(&obj->observer_count, obj->observer_count - 1, __ATOMIC_RELAXED);
+            o->ops->on_cancel(o);
+            cancelled++;
+        }
+        n = next;
+    }
+    spin_unlock_irqrestore(&obj->lock, st);
+    return cancelled;
+}
+
+struct cancel_handle_ctx {
+    struct handle_table *ht;
+    zx_handle_t value;
+};
+
+static bool cancel_handle_match(struct kobject_observer *o, void *arg) {
+    struct cancel_handle_ctx *c = arg;
+    return o->ht == c->ht && o->value == c->value;
+}
+
+void kobject_cancel_handle(kobject_t *obj, struct handle_table *ht, zx_handle_t value) {
+    if (__atomic_load_n(&obj->observer_count, __ATOMIC_RELAXED) == 0)
+        return;
+    struct cancel_handle_ctx c = {ht, value};
+    kobject_cancel_matching(obj, cancel_handle_match, &c);
+}
+
 void kobject_signal_locked(kobject_t *obj, zx_signals_t clear, zx_signals_t set) {
     DEBUG_ASSERT(spin_lock_held(&obj->lock));
     zx_signals_t old = obj->signals;
@@ -193,6 +289,8 @@ void kobject_signal_locked(kobject_t *obj, zx_signals_t clear, zx_signals_t set)
         return;
     obj->signals = now;
     wait_queue_wake_all(&obj->waiters, ZX_OK);
+    if (obj->observer_count != 0)
+        kobject_observers_notify(obj, now, now ^ old);
 }
 
 void kobject_signal(kobject_t *obj, zx_signals_t clear, zx_signals_t set) {

@@ -44,20 +44,23 @@ zx_status_t sys_object_wait_one(zx_handle_t handle, zx_signals_t signals, zx_tim
     kobject_unref(ctx.obj);
     if (status == ZX_ERR_INTERNAL_INTR_KILLED)
         return status;
+    if (status == ZX_ERR_CANCELED)
+        state |= ZX_SIGNAL_HANDLE_CLOSED;
     if (observed != 0 && user_copy_to(observed, &state, sizeof(state)) != ZX_OK)
         return ZX_ERR_INVALID_ARGS;
     return status;
 }
 
-/* Sets and clears user signals (ZX_USER_SIGNAL_ALL only) on the handle's object. Needs
- * SIGNAL; the right is checked before the masks, as in Zircon. */
+/* Sets and clears user signals (ZX_USER_SIGNAL_ALL and the kind's own ops->user_signals,
+ * e.g. ZX_EVENT_SIGNALED) on the handle's object. Needs SIGNAL; the right is checked
+ * before the masks, as in Zircon. */
 zx_status_t sys_object_signal(zx_handle_t handle, uint32_t clear_mask, uint32_t set_mask) {
     kobject_t *obj;
     zx_status_t status = handle_table_get(process_current_handles(), handle, ZX_OBJ_TYPE_NONE,
                                           ZX_RIGHT_SIGNAL, &obj, NULL);
     if (status != ZX_OK)
         return status;
-    if (((clear_mask | set_mask) & ~ZX_USER_SIGNAL_ALL) != 0)
+    if (((clear_mask | set_mask) & ~(ZX_USER_SIGNAL_ALL | obj->ops->user_signals)) != 0)
         status = ZX_ERR_INVALID_ARGS;
     else
         kobject_signal(obj, clear_mask, set_mask);

@@ -32,10 +32,13 @@
     X(VMO_DISCARD, "vm.vmo.discard", "mutex")                                          \
     X(HANDLE_TABLE, "handle_table", "mutex")                                           \
     X(DEBUG_CONSOLE_GATE, "debug_console.gate", "spinlock")                            \
+    X(TIMER, "object.timers", "spinlock")                                              \
     X(PROCESS, "object.process", "spinlock")                                           \
     X(THREAD, "object.thread", "spinlock")                                             \
     X(CHANNEL, "object.channel", "spinlock")                                           \
     X(OBJECT, "object", "spinlock")                                                    \
+    X(PORT, "object.port", "spinlock")                                                 \
+    X(WAIT_MANY, "object.wait_many", "spinlock")                                       \
     X(KTEST_SPIN, "ktest.spin", "spinlock")                                            \
     X(MUTEX_WAIT, "mutex.wait", "spinlock")                                            \
     X(MMIO, "mmu.mmio", "spinlock")                                                    \

@@ -32,9 +32,45 @@
 #include <stdint.h>
 #include <kernel/spinlock.h>
 #include <kernel/wait.h>
+#include <lib/list.h>
 #include <zircon/types.h>
 
 typedef struct kobject kobject_t;
+struct handle_table;
+
+/*
+ * Observers: code told about an object's signal changes without a thread blocked on the
+ * object's wait queue (zx_object_wait_many's waits, zx_object_wait_async's port
+ * bindings). An observer sits on its object's `observers` list, guarded by the object's
+ * lock, and is tied to the handle it was added through: removing that handle from its
+ * table (close, replace, transfer, the table's destruction) cancels it.
+ *
+ * The ops run with the object's lock held and interrupts off, so they are short and
+ * bounded; they may take locks of classes below the object's (LOCK_CLASS_PORT,
+ * LOCK_CLASS_WAIT_MANY) and wake threads, never block or drop references. Every signal
+ * change calls each observer's on_state, so an object holds at most
+ * KOBJECT_MAX_OBSERVERS of them: the walk with interrupts off stays bounded whatever
+ * user space does.
+ */
+struct kobject_observer;
+struct kobject_observer_ops {
+    /* The object's signals are `now`; `changed` are the bits that just changed (0 for
+     * the call made when the observer is added). Returns true when the observer is done:
+     * it is then taken off the list (and not touched by the object again). */
+    bool (*on_state)(struct kobject_observer *o, zx_signals_t now, zx_signals_t changed);
+    /* The handle it was added through is gone; it is already off the list. */
+    void (*on_cancel)(struct kobject_observer *o);
+};
+struct kobject_observer {
+    struct list_node node; /* on the object's observers, guarded by its lock */
+    const struct kobject_observer_ops *ops;
+    struct handle_table *ht; /* the handle it came through: identity only, never used */
+    zx_handle_t value;
+    bool listed; /* on the object's list (guarded by the object's lock) */
+};
+
+/* The most observers one object holds at once (see above). */
+#define KOBJECT_MAX_OBSERVERS 256u
 
 struct kobject_ops {
     zx_obj_type_t type;
@@ -49,6 +85,14 @@ struct kobject_ops {
     /* Optional: the object's node in the handle-cycle collector (object/gc.h), or NULL
      * when the collector does not track this object. */
     struct gc_node *(*gc_node)(kobject_t *obj);
+    /* Signals besides ZX_USER_SIGNAL_ALL that zx_object_signal may set and clear (an
+     * event's ZX_EVENT_SIGNALED); 0 for most kinds. */
+    zx_signals_t user_signals;
+    /* Optional, for peered objects (event pairs, channels): clears and sets signals on
+     * the peer for zx_object_signal_peer (masks already checked against the peer's
+     * allowed signals, which are the same as obj's). Returns ZX_OK or
+     * ZX_ERR_PEER_CLOSED. No lock held. NULL: zx_object_signal_peer is NOT_SUPPORTED. */
+    zx_status_t (*signal_peer)(kobject_t *obj, zx_signals_t clear, zx_signals_t set);
 };
 
 struct kobject {
@@ -67,6 +111,10 @@ struct kobject {
      * the queue's thread). */
     uint32_t release_actions;
     kobject_t *release_next;
+    /* struct kobject_observer entries, and how many (guarded by lock; the count is also
+     * read without it, atomically, to skip the walk on handle removal). */
+    struct list_node observers;
+    uint32_t observer_count;
 };
 
 /* What a queued object is owed, in the order it runs. */
@@ -121,6 +169,33 @@ zx_signals_t kobject_signals(kobject_t *obj) TA_EXCL(obj->lock);
 zx_status_t kobject_wait(kobject_t *obj, zx_signals_t mask, zx_time_t deadline,
                          bool (*still_valid)(void *ctx), void *ctx, zx_signals_t *observed)
     TA_EXCL(obj->lock);
+
+/*
+ * Adds observer o, tied to handle `value` of table ht, and calls its on_state once with
+ * the current signals (changed 0); if that returns true it is not added. Returns ZX_OK
+ * (added, or done at once: *done tells which) or ZX_ERR_NO_RESOURCES (the object has
+ * KOBJECT_MAX_OBSERVERS already; nothing changed).
+ */
+zx_status_t kobject_observer_add(kobject_t *obj, struct kobject_observer *o,
+                                 struct handle_table *ht, zx_handle_t value, bool *done)
+    TA_EXCL(obj->lock);
+
+/* Takes o off obj's list if it is still there (true), else false: it finished or was
+ * cancelled meanwhile. *signals (may be NULL) receives obj's signals. */
+bool kobject_observer_remove(kobject_t *obj, struct kobject_observer *o, zx_signals_t *signals)
+    TA_EXCL(obj->lock);
+
+/* Handle `value` of table ht, which referred to obj, has been removed from the table:
+ * cancels the observers added through it (on_cancel). Costs one atomic load when obj
+ * has no observers. No lock held. */
+void kobject_cancel_handle(kobject_t *obj, struct handle_table *ht, zx_handle_t value)
+    TA_EXCL(obj->lock);
+
+/* Cancels (on_cancel) every observer of obj for which match(o, ctx) is true; returns how
+ * many. match runs under obj's lock, like the ops. */
+uint32_t kobject_cancel_matching(kobject_t *obj,
+                                 bool (*match)(struct kobject_observer *o, void *ctx),
+                                 void *ctx) TA_EXCL(obj->lock);
 
 /* Wakes all waiters on obj without changing signals (e.g. a handle to it was closed). */
 void kobject_poke_waiters(kobject_t *obj) TA_EXCL(obj->lock);

@@ -42,8 +42,10 @@ typedef uint32_t zx_signals_t;
 #define ZX_OBJ_TYPE_EVENT ((zx_obj_type_t)5u)
 #define ZX_OBJ_TYPE_PORT ((zx_obj_type_t)6u)
 #define ZX_OBJ_TYPE_RESOURCE ((zx_obj_type_t)15u)
+#define ZX_OBJ_TYPE_EVENTPAIR ((zx_obj_type_t)16u)
 #define ZX_OBJ_TYPE_JOB ((zx_obj_type_t)17u)
 #define ZX_OBJ_TYPE_VMAR ((zx_obj_type_t)18u)
+#define ZX_OBJ_TYPE_TIMER ((zx_obj_type_t)22u)
 #define ZX_OBJ_TYPE_PROFILE ((zx_obj_type_t)25u)
 #define ZX_OBJ_TYPE_UPPER_BOUND ((zx_obj_type_t)64u)
 
@@ -51,6 +53,21 @@ typedef uint32_t zx_signals_t;
 #define ZX_SIGNAL_NONE ((zx_signals_t)0u)
 #define ZX_USER_SIGNAL_ALL ((zx_signals_t)0xff000000u)
 #define ZX_USER_SIGNAL_0 ((zx_signals_t)(1u << 24))
+#define ZX_USER_SIGNAL_1 ((zx_signals_t)(1u << 25))
+#define ZX_USER_SIGNAL_2 ((zx_signals_t)(1u << 26))
+#define ZX_USER_SIGNAL_3 ((zx_signals_t)(1u << 27))
+#define ZX_USER_SIGNAL_4 ((zx_signals_t)(1u << 28))
+#define ZX_USER_SIGNAL_5 ((zx_signals_t)(1u << 29))
+#define ZX_USER_SIGNAL_6 ((zx_signals_t)(1u << 30))
+#define ZX_USER_SIGNAL_7 ((zx_signals_t)(1u << 31))
+/* Reported (in zx_wait_item_t.pending, a wait's observed signals) when the handle waited
+ * through was closed during the wait; never asserted on an object. */
+#define ZX_SIGNAL_HANDLE_CLOSED ((zx_signals_t)(1u << 23))
+/* Events, event pairs and timers. */
+#define ZX_EVENT_SIGNALED ((zx_signals_t)(1u << 3))
+#define ZX_EVENTPAIR_SIGNALED ((zx_signals_t)(1u << 3))
+#define ZX_EVENTPAIR_PEER_CLOSED ((zx_signals_t)(1u << 2))
+#define ZX_TIMER_SIGNALED ((zx_signals_t)(1u << 3))
 #define ZX_CHANNEL_READABLE ((zx_signals_t)(1u << 0))
 #define ZX_CHANNEL_WRITABLE ((zx_signals_t)(1u << 1))
 #define ZX_CHANNEL_PEER_CLOSED ((zx_signals_t)(1u << 2))
@@ -61,6 +78,25 @@ typedef uint32_t zx_signals_t;
 #define ZX_THREAD_SUSPENDED ((zx_signals_t)(1u << 5))
 #define ZX_JOB_TERMINATED ZX_TASK_TERMINATED
 #define ZX_VMO_ZERO_CHILDREN ((zx_signals_t)(1u << 3))
+
+/* zx_object_wait_many: one handle to wait on, the signals wanted, and (written back) the
+ * signals pending at return. */
+typedef struct zx_wait_item {
+    zx_handle_t handle;
+    zx_signals_t waitfor;
+    zx_signals_t pending;
+} zx_wait_item_t;
+#define ZX_WAIT_MANY_MAX_ITEMS ((size_t)64)
+
+/* Clocks (zx_timer_create's clock_id). */
+typedef uint32_t zx_clock_t;
+#define ZX_CLOCK_MONOTONIC ((zx_clock_t)0u)
+#define ZX_CLOCK_BOOT ((zx_clock_t)1u)
+
+/* zx_timer_create options: where in [deadline - slack, deadline + slack] it may fire. */
+#define ZX_TIMER_SLACK_CENTER ((uint32_t)0u)
+#define ZX_TIMER_SLACK_EARLY ((uint32_t)1u)
+#define ZX_TIMER_SLACK_LATE ((uint32_t)2u)
 
 /* Channel limits. */
 #define ZX_CHANNEL_MAX_MSG_BYTES ((uint32_t)65536u)

@@ -134,6 +134,12 @@ extern const size_t fuzz_num_ops;
 /* ops_time.c: ticks, deadlines and system features. */
 void op_time(fuzz_thread_t *t);
 
+/* ops_signals.c: events, event pairs, waits on many objects, ports, timers. */
+void op_event(fuzz_thread_t *t);
+void op_wait_many(fuzz_thread_t *t);
+void op_port(fuzz_thread_t *t);
+void op_timer(fuzz_thread_t *t);
+
 /* gen.c: the state shared by a child's threads (pool and closed ring under lock()). */
 extern volatile int pool_lock;
 extern zx_handle_t pool[POOL_SIZE];

@@ -818,6 +818,8 @@ const fuzz_op_t fuzz_ops[] = {
     {op_misc, 5},            {op_shape_channels, 1},   {op_shape_vmars, 1},
     {op_shape_vmo_chain, 1}, {op_process_start, 2},    {op_member_run, 1},
     {op_profile, 3},         {op_time, 2},
+    {op_event, 4},           {op_wait_many, 3},
+    {op_port, 6},            {op_timer, 3},
 };
 const size_t fuzz_num_ops = sizeof(fuzz_ops) / sizeof(fuzz_ops[0]);
 
