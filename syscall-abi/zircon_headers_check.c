@@ -16,6 +16,7 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls.h>
 #include <zircon/syscalls/object.h>
+#include <zircon/syscalls/port.h>
 #include <zircon/types.h>
 
 #define ZHC_EQ(expr, value) _Static_assert((expr) == (value), #expr " == " #value)
@@ -496,6 +497,53 @@ ZHC_PROTO(zx_job_default, zx_handle_t (*)(void));
 ZHC_PROTO(zx_take_startup_handle, zx_handle_t (*)(uint32_t));
 ZHC_PROTO(zx_time_add_duration, zx_time_t (*)(zx_time_t, zx_duration_t));
 ZHC_PROTO(zx_time_sub_time, zx_duration_t (*)(zx_time_t, zx_time_t));
+
+/* Signalling objects: events, event pairs, ports, waits and timers. */
+ZHC_EQ(ZX_OBJ_TYPE_EVENT, 5u);
+ZHC_EQ(ZX_OBJ_TYPE_PORT, 6u);
+ZHC_EQ(ZX_OBJ_TYPE_EVENTPAIR, 16u);
+ZHC_EQ(ZX_OBJ_TYPE_TIMER, 22u);
+ZHC_EQ(ZX_USER_SIGNAL_0, 1u << 24);
+ZHC_EQ(ZX_USER_SIGNAL_7, 1u << 31);
+ZHC_EQ(ZX_EVENT_SIGNALED, 1u << 3);
+ZHC_EQ(ZX_EVENTPAIR_SIGNALED, 1u << 3);
+ZHC_EQ(ZX_EVENTPAIR_PEER_CLOSED, 1u << 2);
+ZHC_EQ(ZX_TIMER_SIGNALED, 1u << 3);
+ZHC_EQ(ZX_WAIT_MANY_MAX_ITEMS, 64u);
+ZHC_EQ(ZX_WAIT_ASYNC_ONCE, 0u);
+ZHC_EQ(ZX_WAIT_ASYNC_TIMESTAMP, 1u);
+ZHC_EQ(ZX_WAIT_ASYNC_EDGE, 2u);
+ZHC_EQ(ZX_CLOCK_MONOTONIC, 0u);
+ZHC_EQ(ZX_TIMER_SLACK_CENTER, 0u);
+ZHC_EQ(ZX_TIMER_SLACK_EARLY, 1u);
+ZHC_EQ(ZX_TIMER_SLACK_LATE, 2u);
+ZHC_EQ(ZX_PKT_TYPE_USER, 0u);
+ZHC_EQ(ZX_PKT_TYPE_SIGNAL_ONE, 1u);
+ZHC_SIZE(zx_wait_item_t, 12);
+ZHC_OFF(zx_wait_item_t, waitfor, 4);
+ZHC_OFF(zx_wait_item_t, pending, 8);
+ZHC_SIZE(zx_port_packet_t, 48);
+ZHC_OFF(zx_port_packet_t, key, 0);
+ZHC_OFF(zx_port_packet_t, type, 8);
+ZHC_OFF(zx_port_packet_t, status, 12);
+ZHC_OFF(zx_port_packet_t, user, 16);
+ZHC_OFF(zx_port_packet_t, signal, 16);
+ZHC_OFF(zx_packet_signal_t, observed, 4);
+ZHC_OFF(zx_packet_signal_t, count, 8);
+ZHC_OFF(zx_packet_signal_t, timestamp, 16);
+ZHC_PROTO(zx_event_create, zx_status_t (*)(uint32_t, zx_handle_t *));
+ZHC_PROTO(zx_eventpair_create, zx_status_t (*)(uint32_t, zx_handle_t *, zx_handle_t *));
+ZHC_PROTO(zx_object_signal_peer, zx_status_t (*)(zx_handle_t, uint32_t, uint32_t));
+ZHC_PROTO(zx_object_wait_many, zx_status_t (*)(zx_wait_item_t *, size_t, zx_time_t));
+ZHC_PROTO(zx_object_wait_async,
+          zx_status_t (*)(zx_handle_t, zx_handle_t, uint64_t, zx_signals_t, uint32_t));
+ZHC_PROTO(zx_port_create, zx_status_t (*)(uint32_t, zx_handle_t *));
+ZHC_PROTO(zx_port_queue, zx_status_t (*)(zx_handle_t, const zx_port_packet_t *));
+ZHC_PROTO(zx_port_wait, zx_status_t (*)(zx_handle_t, zx_time_t, zx_port_packet_t *));
+ZHC_PROTO(zx_port_cancel, zx_status_t (*)(zx_handle_t, zx_handle_t, uint64_t));
+ZHC_PROTO(zx_timer_create, zx_status_t (*)(uint32_t, zx_clock_t, zx_handle_t *));
+ZHC_PROTO(zx_timer_set, zx_status_t (*)(zx_handle_t, zx_time_t, zx_duration_t));
+ZHC_PROTO(zx_timer_cancel, zx_status_t (*)(zx_handle_t));
 
 zx_status_t zircon_headers_check_program(void);
 

@@ -24,25 +24,8 @@ zx_status_t sys_channel_create(uint32_t options, user_addr_t out0, user_addr_t o
     if (status != ZX_OK)
         return status;
 
-    /* Held as in-flight handles from here on, so any failure unlinks the pair through
-     * on_zero_handles when they are released. */
-    handle_ref_t h[2];
-    zx_handle_t value[2];
-    for (int i = 0; i < 2; i++) {
-        handle_ref_init(&h[i], channel_kobj(c[i]), ZX_DEFAULT_CHANNEL_RIGHTS);
-        kobject_unref(channel_kobj(c[i]));
-    }
-    status = handle_table_add_many(ht, h, 2, value);
-    if (status == ZX_OK && (user_copy_to(out0, &value[0], sizeof(zx_handle_t)) != ZX_OK ||
-                            user_copy_to(out1, &value[1], sizeof(zx_handle_t)) != ZX_OK)) {
-        status = ZX_ERR_INVALID_ARGS;
-        handle_table_remove_many(ht, value, 2, h); /* those closed meanwhile are gone */
-    }
-    if (status != ZX_OK) {
-        for (int i = 0; i < 2; i++)
-            handle_ref_release(&h[i]);
-    }
-    return status;
+    kobject_t *end[2] = {channel_kobj(c[0]), channel_kobj(c[1])};
+    return handle_table_publish_pair(ht, end, ZX_DEFAULT_CHANNEL_RIGHTS, out0, out1);
 }
 
 /* Removes (and closes) the handles named by the user array, as far as it can be read:

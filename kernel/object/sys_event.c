@@ -36,26 +36,8 @@ zx_status_t sys_eventpair_create(uint32_t options, user_addr_t out0, user_addr_t
     zx_status_t status = eventpair_create(e);
     if (status != ZX_OK)
         return status;
-    /* Held as in-flight handles from here on, so any failure unlinks the pair through
-     * on_zero_handles when they are released. */
-    handle_table_t *ht = process_current_handles();
-    handle_ref_t h[2];
-    zx_handle_t value[2];
-    for (int i = 0; i < 2; i++) {
-        handle_ref_init(&h[i], e[i], ZX_DEFAULT_EVENTPAIR_RIGHTS);
-        kobject_unref(e[i]);
-    }
-    status = handle_table_add_many(ht, h, 2, value);
-    if (status == ZX_OK && (user_copy_to(out0, &value[0], sizeof(zx_handle_t)) != ZX_OK ||
-                            user_copy_to(out1, &value[1], sizeof(zx_handle_t)) != ZX_OK)) {
-        status = ZX_ERR_INVALID_ARGS;
-        handle_table_remove_many(ht, value, 2, h); /* those closed meanwhile are gone */
-    }
-    if (status != ZX_OK) {
-        for (int i = 0; i < 2; i++)
-            handle_ref_release(&h[i]);
-    }
-    return status;
+    return handle_table_publish_pair(process_current_handles(), e, ZX_DEFAULT_EVENTPAIR_RIGHTS,
+                                     out0, out1);
 }
 
 /*

@@ -49,6 +49,36 @@ static inline zx_status_t handle_table_publish_ref(handle_table_t *ht, handle_re
     return handle_publish_value_(ht, v, out, value);
 }
 
+/*
+ * The two ends of a new pair (a channel, an event pair) as two handles with `rights`,
+ * added in one batch and written to out0 and out1. Consumes the caller's reference on
+ * each end in every case: from the moment they are handle references, a failure releases
+ * them as closed handles (so a pair torn down half-made goes through its on_zero_handles,
+ * which unlinks it). ZX_ERR_NO_MEMORY or ZX_ERR_INVALID_ARGS (an out faulted: both handles
+ * are taken back, except one the process closed meanwhile).
+ */
+static inline zx_status_t handle_table_publish_pair(handle_table_t *ht, kobject_t *end[2],
+                                                    zx_rights_t rights, user_addr_t out0,
+                                                    user_addr_t out1) {
+    handle_ref_t h[2];
+    zx_handle_t value[2];
+    for (int i = 0; i < 2; i++) {
+        handle_ref_init(&h[i], end[i], rights);
+        kobject_unref(end[i]);
+    }
+    zx_status_t status = handle_table_add_many(ht, h, 2, value);
+    if (status == ZX_OK && (user_copy_to(out0, &value[0], sizeof(zx_handle_t)) != ZX_OK ||
+                            user_copy_to(out1, &value[1], sizeof(zx_handle_t)) != ZX_OK)) {
+        status = ZX_ERR_INVALID_ARGS;
+        handle_table_remove_many(ht, value, 2, h); /* those closed meanwhile are gone */
+    }
+    if (status != ZX_OK) {
+        for (int i = 0; i < 2; i++)
+            handle_ref_release(&h[i]);
+    }
+    return status;
+}
+
 static inline zx_status_t handle_table_publish(handle_table_t *ht, kobject_t *obj,
                                                zx_rights_t rights, user_addr_t out,
                                                zx_handle_t *value) {

@@ -162,6 +162,10 @@ void lock(void);
 void unlock(void);
 void note_closed(zx_handle_t h);
 void pool_add(rng_t *r, zx_handle_t h);
+/* A create call that makes two handles (zx_channel_create, zx_eventpair_create): random
+ * options and out-pointers, both handles pooled on success (ops.c). */
+void op_pair_create(fuzz_thread_t *t, const char *name,
+                    zx_status_t (*create)(uint32_t, zx_handle_t *, zx_handle_t *));
 zx_handle_t pool_peek(rng_t *r);
 zx_handle_t pool_peek_type(rng_t *r, zx_obj_type_t type);
 zx_handle_t pool_take(rng_t *r);

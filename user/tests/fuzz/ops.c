@@ -295,7 +295,8 @@ static void op_task_kill(fuzz_thread_t *t) {
     check(t, zx_task_kill(h), S_OK | S_H | S(ZX_ERR_NOT_SUPPORTED) /* jobs */);
 }
 
-static void op_channel_create(fuzz_thread_t *t) {
+void op_pair_create(fuzz_thread_t *t, const char *name,
+                    zx_status_t (*create)(uint32_t, zx_handle_t *, zx_handle_t *)) {
     rng_t *r = &t->rng;
     uint32_t opt = chance(r, 85) ? 0 : any_bits32(r);
     bool v1, v2;
@@ -303,14 +304,18 @@ static void op_channel_create(fuzz_thread_t *t) {
     uintptr_t o2 = scalar_out(t, &v2);
     if (o2 == o1)
         o2 += 8;
-    CALL(t, "channel_create", opt, o1, o2);
-    zx_status_t st = check(t, zx_channel_create(opt, (zx_handle_t *)o1, (zx_handle_t *)o2),
+    CALL(t, name, opt, o1, o2);
+    zx_status_t st = check(t, create(opt, (zx_handle_t *)o1, (zx_handle_t *)o2),
                            S_OK | S_ARGS | S_MEM);
     check_not_ok(t, st, v1 && v2);
     if (st == ZX_OK && v1 && v2) {
         pool_add(r, read_handle(o1));
         pool_add(r, read_handle(o2));
     }
+}
+
+static void op_channel_create(fuzz_thread_t *t) {
+    op_pair_create(t, "channel_create", zx_channel_create);
 }
 
 static void op_channel_write(fuzz_thread_t *t) {

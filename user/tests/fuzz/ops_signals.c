@@ -18,23 +18,9 @@ void op_event(fuzz_thread_t *t) {
             pool_add(r, read_handle(out));
         break;
     }
-    case 1: {
-        uint32_t opt = chance(r, 85) ? 0 : any_bits32(r);
-        bool v1, v2;
-        uintptr_t o1 = scalar_out(t, &v1);
-        uintptr_t o2 = scalar_out(t, &v2);
-        if (o2 == o1)
-            o2 += 8;
-        CALL(t, "eventpair_create", opt, o1, o2);
-        zx_status_t st = check(t, zx_eventpair_create(opt, (zx_handle_t *)o1, (zx_handle_t *)o2),
-                               S_OK | S_ARGS | S_MEM);
-        check_not_ok(t, st, v1 && v2);
-        if (st == ZX_OK && v1 && v2) {
-            pool_add(r, read_handle(o1));
-            pool_add(r, read_handle(o2));
-        }
+    case 1:
+        op_pair_create(t, "eventpair_create", zx_eventpair_create);
         break;
-    }
     default: {
         zx_handle_t h = SANE(t) ? typed_handle(r, chance(r, 70) ? ZX_OBJ_TYPE_EVENTPAIR
                                                                 : ZX_OBJ_TYPE_CHANNEL, true)
