@@ -255,10 +255,15 @@ KTEST(vm_large, partial_unmap_splits) {
     if (!large_setup(ktx, &e, &a, &loaded))
         goto out;
     paddr_t base = entry_pa(&e, a);
+    uint64_t injected = pmm_fault_injected_count();
     T_OK(vmar_unmap(e.root, a + 3 * P, P, false));
     EXPECT_EQ(entry_size(&e, a + 3 * P), 0u);
-    EXPECT_EQ(entry_size(&e, a + 4 * P), P);
-    EXPECT_EQ(entry_pa(&e, a + 4 * P), base + 4 * P);
+    /* An injected failure (pmm.fail_random) leaves the split no table: then the block's
+     * translations are dropped instead, and only the data is checked. */
+    if (pmm_fault_injected_count() == injected) {
+        EXPECT_EQ(entry_size(&e, a + 4 * P), P);
+        EXPECT_EQ(entry_pa(&e, a + 4 * P), base + 4 * P);
+    }
     EXPECT_STATUS(user_read(a + 3 * P, &v), ZX_ERR_NOT_FOUND);
     T_TRUE(words_intact(ktx, a, 0, VMO_PAGES, 3));
 out:
@@ -272,11 +277,14 @@ KTEST(vm_large, decommit_of_part_splits) {
     uint64_t v = 1;
     if (!large_setup(ktx, &e, &a, &loaded))
         goto out;
+    uint64_t injected = pmm_fault_injected_count();
     T_OK(vmar_op_range(e.root, VMAR_OP_DECOMMIT, a + BLOCK + 6 * P, P, false));
     EXPECT_EQ(vmo_committed_pages(e.vmo), (size_t)VMO_PAGES - 1);
     EXPECT_EQ(entry_size(&e, a + BLOCK + 6 * P), 0u);
-    EXPECT_EQ(entry_size(&e, a + BLOCK + 7 * P), P);
-    EXPECT_EQ(entry_size(&e, a), BLOCK);
+    if (pmm_fault_injected_count() == injected) { /* else the split may have dropped them */
+        EXPECT_EQ(entry_size(&e, a + BLOCK + 7 * P), P);
+        EXPECT_EQ(entry_size(&e, a), BLOCK);
+    }
     T_ACCESS_OK(user_read(a + BLOCK + 6 * P, &v));
     EXPECT_EQ(v, 0u); /* decommitted: zeros */
     T_TRUE(words_intact(ktx, a, 0, VMO_PAGES, VM_LARGE_PAGES + 6));
