@@ -528,7 +528,6 @@ static void set_owner_all(vmo_t *vmo) TA_NO_THREAD_SAFETY_ANALYSIS {
  * When rest sees h from offset 0 and holds no page itself it adopts h's tree instead.
  */
 static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
-    vmo_family_reshaped(h); /* rest may gain pages and takes h's place */
     uint64_t first = vmo_page_index(rest->parent_offset); /* rest sees [first, end) of h */
     uint64_t end = first + vmo_page_index(rest->parent_limit);
     bool stuck = false;
@@ -586,7 +585,7 @@ static void merge_hidden(vmo_t *h, vmo_t *rest) TA_NO_THREAD_SAFETY_ANALYSIS {
  * Walks up while hidden nodes are left with no child at all.
  */
 static void cow_detach_locked(vmo_t *vmo) TA_REQ(vmo->hier->lock) TA_NO_THREAD_SAFETY_ANALYSIS {
-    vmo_family_reshaped(vmo);
+    vmo_family_reshaped(vmo); /* for the merge below too: its survivor may gain pages */
     vmo_t *node = vmo;
     while (node->parent) {
         vmo_t *h = node->parent;

@@ -28,11 +28,10 @@
 
 bool vmo_is_discardable(const vmo_t *vmo) { return vmo->options & VMO_OPT_DISCARDABLE; }
 
-/* The whole-VMO range check LOCK, TRY_LOCK and UNLOCK share. */
+/* The whole-VMO range check LOCK, TRY_LOCK and UNLOCK share (after their
+ * discardable check). */
 static zx_status_t whole_vmo_locked(const vmo_t *vmo, uint64_t offset, uint64_t len)
     TA_REQ(vmo->hier->lock) {
-    if (!(vmo->options & VMO_OPT_DISCARDABLE))
-        return ZX_ERR_NOT_SUPPORTED;
     return offset == 0 && len == vmo->size ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
 }
 
